@@ -1,0 +1,163 @@
+/* deploybot: the command line.
+ *
+ *   deploybot serve [--config FILE]          run the webhook server and worker
+ *   deploybot plan ENV [--dir DIR]           plan an environment from a checkout
+ *   deploybot apply ENV [--dir DIR]          plan and apply it
+ *   deploybot destroy ENV --yes [--dir DIR]  destroy everything deploybot made for it
+ */
+#include "bot/config.h"
+#include "bot/server.h"
+#include "bot/worker.h"
+#include "deploy/envrun.h"
+#include "git/repoconfig.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static server *g_server; /* only for the signal handler */
+
+static void on_signal(int sig) {
+    (void)sig;
+    if (g_server) server_stop(g_server);
+}
+
+static int usage(void) {
+    fprintf(stderr,
+            "usage: deploybot serve [--config FILE] [--port-file FILE]\n"
+            "       deploybot plan ENV [--dir DIR]\n"
+            "       deploybot apply ENV [--dir DIR]\n"
+            "       deploybot destroy ENV --yes [--dir DIR]\n");
+    return 2;
+}
+
+static const char *opt(int argc, char **argv, const char *name) {
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0) return argv[i + 1];
+    return NULL;
+}
+
+static int has_flag(int argc, char **argv, const char *name) {
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], name) == 0) return 1;
+    return 0;
+}
+
+/* Tests and the demo start the bot on port 0 and read the real port here. */
+static void write_port_file(const char *path, int port) {
+    if (!path) return;
+    char tmp[1100];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return;
+    fprintf(f, "%d\n", port);
+    fclose(f);
+    rename(tmp, path);
+}
+
+static int cmd_serve(int argc, char **argv) {
+    bot_config cfg;
+    char err[512], db[1200];
+    if (bot_config_load(opt(argc, argv, "--config"), &cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "deploybot: %s\n", err);
+        return 1;
+    }
+    mkdir(cfg.data_dir, 0700);
+    snprintf(db, sizeof(db), "%s/deploybot.db", cfg.data_dir);
+    int rc = 1;
+    worker *w = worker_start(&cfg, db, err, sizeof(err));
+    if (w) g_server = server_new(&cfg, db, worker_wake, w, err, sizeof(err));
+    if (!w || !g_server) {
+        fprintf(stderr, "deploybot: %s\n", err);
+    } else {
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        signal(SIGPIPE, SIG_IGN);
+        write_port_file(opt(argc, argv, "--port-file"), server_port(g_server));
+        fprintf(stderr, "deploybot: listening on %s:%d, data in %s\n", cfg.listen,
+                server_port(g_server), cfg.data_dir);
+        rc = server_run(g_server) == 0 ? 0 : 1;
+    }
+    worker_stop(w);
+    server_free(g_server);
+    g_server = NULL;
+    bot_config_free(&cfg);
+    return rc;
+}
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    *len = fread(buf, 1, (size_t)n, f);
+    buf[*len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void print_line(void *arg, const char *line) {
+    (void)arg;
+    printf("%s\n", line);
+    fflush(stdout);
+}
+
+/* plan / apply / destroy from a checkout of the config repository. */
+static int cmd_env(int argc, char **argv, envrun_mode mode) {
+    if (argc < 2 || argv[1][0] == '-') return usage();
+    if (mode == ENVRUN_DESTROY && !has_flag(argc, argv, "--yes")) {
+        fprintf(stderr, "deploybot: destroy deletes every resource of %s; add --yes to confirm\n", argv[1]);
+        return 2;
+    }
+    const char *dir = opt(argc, argv, "--dir") ? opt(argc, argv, "--dir") : ".";
+    char path[2048], err[512];
+    size_t len;
+    snprintf(path, sizeof(path), "%s/deploybot.json", dir);
+    char *text = read_file(path, &len);
+    repoconfig rc;
+    if (!text) { fprintf(stderr, "deploybot: cannot read %s\n", path); return 1; }
+    if (repoconfig_parse(text, len, &rc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "deploybot: %s\n", err);
+        free(text);
+        return 1;
+    }
+    free(text);
+    const repoconfig_env *env = repoconfig_env_find(&rc, argv[1]);
+    if (!env) {
+        fprintf(stderr, "deploybot: no environment \"%s\" in %s\n", argv[1], path);
+        repoconfig_free(&rc);
+        return 1;
+    }
+    char file[1024];
+    snprintf(file, sizeof(file), "%s/stack.json", env->folder);
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    envrun_request req = {.env = env->name, .stack_file = file, .mode = mode, .log = print_line};
+    text = mode == ENVRUN_DESTROY ? NULL : read_file(path, &req.stack_len);
+    if (mode != ENVRUN_DESTROY && !text) {
+        fprintf(stderr, "deploybot: cannot read %s\n", path);
+        repoconfig_free(&rc);
+        return 1;
+    }
+    req.stack_text = text;
+    envrun_result res;
+    int r = envrun(&req, &res);
+    if (r != 0 && !res.invalid) fprintf(stderr, "deploybot: %s\n", res.summary);
+    envrun_result_free(&res);
+    free(text);
+    repoconfig_free(&rc);
+    return r == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return usage();
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plan")) return cmd_env(argc - 1, argv + 1, ENVRUN_PLAN);
+    if (!strcmp(cmd, "apply")) return cmd_env(argc - 1, argv + 1, ENVRUN_APPLY);
+    if (!strcmp(cmd, "destroy")) return cmd_env(argc - 1, argv + 1, ENVRUN_DESTROY);
+    return usage();
+}

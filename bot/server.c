@@ -1,0 +1,501 @@
+/* server: the HTTP front door on libwebsockets 4.1.
+ *
+ * One lws protocol handles every HTTP transaction (no mounts): the request
+ * line and headers arrive in LWS_CALLBACK_HTTP, a POST body in HTTP_BODY
+ * pieces, then HTTP_BODY_COMPLETION. Every answer is staged in the
+ * per-transaction state (pss) and written from HTTP_WRITEABLE, the one place
+ * lws guarantees the socket can take it. Nothing here blocks on the network;
+ * the only wait is SQLite's fsync of the job before the 202, which is the
+ * durability promise. */
+#include "bot/server.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libwebsockets.h>
+
+#include "bot/queue.h"
+#include "bot/webhook.h"
+
+#define TIMEOUT_SECS 15     /* a client idle this long mid-request is dropped */
+#define HEADER_BYTES 8192   /* per-request header space (GitHub sends < 2 KB) */
+
+struct server {
+    struct lws_context *ctx;
+    queue *q;
+    char *secret;                   /* NULL: every delivery is refused */
+    size_t max_body;
+    server_job_cb on_job;
+    void *arg;
+    volatile sig_atomic_t stopping; /* set by server_stop, maybe in a signal */
+    int port;
+};
+
+enum route { R_NONE, R_WEBHOOK };
+enum hdr_state { H_MISSING, H_OK, H_TOO_LONG };
+
+/* Per-transaction state; lws allocates it zeroed and frees it after
+ * HTTP_DROP_PROTOCOL, so only the body buffer needs explicit care. */
+struct pss {
+    enum route route;
+    int pending;            /* an answer waits for HTTP_WRITEABLE */
+    int answered;           /* the answer is staged or sent: ignore more body */
+    int close_after;        /* the body was not (fully) read: drop the socket */
+    unsigned status;
+    const char *ctype;
+    const char *allow;      /* Allow: header of a 405 */
+    size_t resp_len;
+    char resp[1024];
+    /* webhook request */
+    char event[64];
+    char delivery[128];
+    char sig[80];
+    char ctype_in[128];
+    enum hdr_state event_st, delivery_st, sig_st;
+    char *body;
+    size_t len, cap, expect;
+};
+
+/* ---- answers ------------------------------------------------------------ */
+
+static void pss_free_body(struct pss *p) {
+    free(p->body);
+    p->body = NULL;
+    p->len = p->cap = 0;
+}
+
+static int stage(struct lws *wsi, struct pss *p, unsigned status,
+                 const char *ctype, const char *body, size_t len) {
+    if (len > sizeof(p->resp))
+        len = sizeof(p->resp);
+    memcpy(p->resp, body, len);
+    p->resp_len = len;
+    p->status = status;
+    p->ctype = ctype;
+    p->pending = p->answered = 1;
+    pss_free_body(p);
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* Stages a JSON answer; jansson does the escaping of anything echoed back. */
+static int stage_json(struct lws *wsi, struct pss *p, unsigned status,
+                      json_t *obj) {
+    char buf[sizeof(p->resp)];
+    size_t n = obj ? json_dumpb(obj, buf, sizeof(buf), JSON_COMPACT) : 0;
+
+    json_decref(obj);
+    if (n == 0 || n > sizeof(buf)) {
+        static const char fallback[] = "{\"error\":\"response too large\"}";
+
+        return stage(wsi, p, status, "application/json", fallback,
+                     sizeof(fallback) - 1);
+    }
+    return stage(wsi, p, status, "application/json", buf, n);
+}
+
+static int stage_error(struct lws *wsi, struct pss *p, unsigned status,
+                       const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return stage_json(wsi, p, status, json_pack("{s:s}", "error", msg));
+}
+
+static int write_answer(struct lws *wsi, struct pss *p) {
+    uint8_t buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *at = start,
+            *end = buf + sizeof(buf) - 1;
+
+    if (!p->pending)
+        return 0;
+    p->pending = 0;
+    if (lws_add_http_common_headers(wsi, p->status, p->ctype, p->resp_len,
+                                    &at, end) ||
+        (p->allow && lws_add_http_header_by_name(
+                         wsi, (const unsigned char *)"allow:",
+                         (const unsigned char *)p->allow,
+                         (int)strlen(p->allow), &at, end)) ||
+        (p->close_after && lws_add_http_header_by_token(
+                               wsi, WSI_TOKEN_CONNECTION,
+                               (const unsigned char *)"close", 5, &at, end)) ||
+        lws_finalize_write_http_header(wsi, start, &at, end))
+        return -1;
+    memcpy(start, p->resp, p->resp_len);
+    if (lws_write(wsi, start, p->resp_len, LWS_WRITE_HTTP_FINAL) !=
+        (int)p->resp_len)
+        return -1;
+    /* An unread body would be parsed as the next request: close instead. */
+    if (p->close_after || lws_http_transaction_completed(wsi))
+        return -1;
+    return 0;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+/* Copies a header lws does not know (name lowercase, with ':'), trimmed. */
+static enum hdr_state custom_header(struct lws *wsi, const char *name,
+                                    char *dst, size_t dstlen) {
+    int n = lws_hdr_custom_length(wsi, name, (int)strlen(name));
+
+    dst[0] = '\0';
+    if (n < 0)
+        return H_MISSING;
+    if ((size_t)n >= dstlen)
+        return H_TOO_LONG;
+    if (lws_hdr_custom_copy(wsi, dst, (int)dstlen, name, (int)strlen(name)) < 0)
+        return H_TOO_LONG;
+    while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == '\t'))
+        dst[--n] = '\0';
+    return n ? H_OK : H_MISSING;
+}
+
+/* Log lines carry client-chosen strings: keep them printable and short. */
+static const char *printable(const char *in, char *buf, size_t buflen) {
+    size_t i = 0;
+
+    for (; in[i] && i + 1 < buflen; i++)
+        buf[i] = (in[i] >= 0x20 && in[i] < 0x7f) ? in[i] : '?';
+    buf[i] = '\0';
+    return buf;
+}
+
+static int has_body(struct lws *wsi) {
+    return lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 ||
+           lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
+           lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0 ||
+           lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0 ||
+           lws_hdr_total_length(wsi, WSI_TOKEN_PATCH_URI) > 0;
+}
+
+/* The announced body length; lws would otherwise assume 100 MB for a POST
+ * without one, and it does not decode chunked request bodies. Returns 0, or
+ * -1 with the refusal staged. */
+static int content_length(struct lws *wsi, struct pss *p, size_t max,
+                          size_t *out) {
+    char buf[32];
+    unsigned long long v = 0;
+    int n;
+
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
+        lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+        stage_error(wsi, p, HTTP_STATUS_LENGTH_REQUIRED,
+                    "Content-Length required (chunked bodies are not "
+                    "accepted)");
+        return -1;
+    }
+    n = lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+    for (int i = 0; i < n && v <= max; i++)
+        v = buf[i] >= '0' && buf[i] <= '9' ? v * 10 + (unsigned)(buf[i] - '0')
+                                           : ~0ull;
+    if (n <= 0 || v == ~0ull) {
+        stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST, "invalid Content-Length");
+        return -1;
+    }
+    if (v > max) {
+        stage_error(wsi, p, HTTP_STATUS_REQ_ENTITY_TOO_LARGE,
+                    "body exceeds the limit of %zu bytes", max);
+        return -1;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+static int start_webhook(server *s, struct lws *wsi, struct pss *p) {
+    p->close_after = 1;  /* until the whole body has been read */
+    if (content_length(wsi, p, s->max_body, &p->expect) < 0)
+        return 0;
+    p->close_after = 0;
+    p->route = R_WEBHOOK;
+    p->event_st = custom_header(wsi, "x-github-event:", p->event,
+                                sizeof(p->event));
+    p->delivery_st = custom_header(wsi, "x-github-delivery:", p->delivery,
+                                   sizeof(p->delivery));
+    p->sig_st = custom_header(wsi, "x-hub-signature-256:", p->sig,
+                              sizeof(p->sig));
+    if (lws_hdr_copy(wsi, p->ctype_in, sizeof(p->ctype_in),
+                     WSI_TOKEN_HTTP_CONTENT_TYPE) < 0)
+        p->ctype_in[0] = '\0';
+    return 0;
+}
+
+static int on_request(server *s, struct lws *wsi, struct pss *p,
+                      const char *path) {
+    char *uri;
+    int ulen, meth = lws_http_get_uri_and_method(wsi, &uri, &ulen);
+
+    p->close_after = has_body(wsi);
+    if (strcmp(path, "/healthz") == 0) {
+        if (meth == LWSHUMETH_GET)
+            return stage(wsi, p, HTTP_STATUS_OK, "text/plain", "ok", 2);
+        p->allow = "GET";
+        return stage_error(wsi, p, HTTP_STATUS_METHOD_NOT_ALLOWED,
+                           "method not allowed");
+    }
+    if (strcmp(path, "/webhooks/github") == 0) {
+        if (meth == LWSHUMETH_POST)
+            return start_webhook(s, wsi, p);
+        p->allow = "POST";
+        return stage_error(wsi, p, HTTP_STATUS_METHOD_NOT_ALLOWED,
+                           "method not allowed");
+    }
+    return stage_error(wsi, p, HTTP_STATUS_NOT_FOUND, "not found");
+}
+
+static int on_body(server *s, struct lws *wsi, struct pss *p, const char *in,
+                   size_t len) {
+    if (p->route != R_WEBHOOK || p->answered || !len)
+        return 0;
+    /* lws stops at Content-Length, which we capped; this is the backstop. */
+    if (len > s->max_body - p->len) {
+        p->close_after = 1;
+        return stage_error(wsi, p, HTTP_STATUS_REQ_ENTITY_TOO_LARGE,
+                           "body exceeds the limit of %zu bytes",
+                           s->max_body);
+    }
+    if (p->len + len + 1 > p->cap) {
+        size_t cap = p->cap ? p->cap : 16384;
+        char *nb;
+
+        while (cap < p->len + len + 1)
+            cap *= 2;
+        if (cap > p->expect + 1 && p->expect >= p->len + len)
+            cap = p->expect + 1;
+        if (!(nb = realloc(p->body, cap))) {
+            p->close_after = 1;
+            return stage_error(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE,
+                               "out of memory");
+        }
+        p->body = nb;
+        p->cap = cap;
+    }
+    memcpy(p->body + p->len, in, len);
+    p->len += len;
+    return 0;
+}
+
+/* ---- the webhook -------------------------------------------------------- */
+
+/* Order matters: an unauthenticated caller learns nothing but 401, and only
+ * a verified, well-formed push or pull_request reaches the queue. */
+static int authenticate(server *s, struct lws *wsi, struct pss *p) {
+    const char *why = NULL;
+
+    if (!s->secret)
+        why = "no webhook secret is configured on the server";
+    else if (p->sig_st == H_MISSING)
+        why = "missing X-Hub-Signature-256 header";
+    else if (p->sig_st != H_OK ||
+             !webhook_github_verify(s->secret, p->body, p->len, p->sig))
+        why = "invalid X-Hub-Signature-256 signature";
+    if (!why && p->delivery_st != H_OK)
+        return stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST,
+                           "%s X-GitHub-Delivery header",
+                           p->delivery_st == H_MISSING ? "missing"
+                                                       : "over-long");
+    if (!why && p->event_st != H_OK)
+        return stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST,
+                           "%s X-GitHub-Event header",
+                           p->event_st == H_MISSING ? "missing" : "over-long");
+    if (why)
+        return stage_error(wsi, p, HTTP_STATUS_UNAUTHORIZED, "%s", why);
+    return 1;
+}
+
+static int enqueue(server *s, struct lws *wsi, struct pss *p, const char *json) {
+    char err[256];
+    long id = 0;
+    int dup = 0;
+
+    if (queue_push_id(s->q, p->delivery, p->event, json, &id, &dup, err,
+                      sizeof(err)) < 0) {
+        lwsl_err("deploybot: cannot persist job: %s\n", err);
+        return stage_error(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE,
+                           "cannot persist job: %s", err);
+    }
+    if (dup)
+        return stage_json(wsi, p, 202, json_pack("{s:b,s:b}", "queued", 0,
+                                                 "duplicate", 1));
+    /* The job is committed: only now is the 202 staged, and the worker told. */
+    stage_json(wsi, p, 202, json_pack("{s:b,s:I}", "queued", 1,
+                                      (json_int_t)id));
+    if (s->on_job)
+        s->on_job(s->arg);
+    return 0;
+}
+
+/* Acts on a verified delivery whose JSON text is `json`. */
+static int dispatch(server *s, struct lws *wsi, struct pss *p, const char *json,
+                    size_t jlen) {
+    webhook_event ev;
+    char err[256];
+
+    if (webhook_github_parse(p->event, "application/json", json, jlen, &ev,
+                             err, sizeof(err)) < 0)
+        return stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST, "%s", err);
+    switch (ev.kind) {
+    case WEBHOOK_PING:
+        return stage_json(wsi, p, HTTP_STATUS_OK,
+                          json_pack("{s:b,s:s}", "ok", 1, "zen", ev.zen));
+    case WEBHOOK_PUSH:
+        if (ev.deleted)
+            return stage_json(wsi, p, 202,
+                              json_pack("{s:b,s:s++}", "queued", 0, "reason",
+                                        ev.ref, " deleted: nothing to deploy"));
+        return enqueue(s, wsi, p, json);
+    case WEBHOOK_PULL_REQUEST:
+        return enqueue(s, wsi, p, json);
+    case WEBHOOK_IGNORED:
+    default:
+        return stage_json(wsi, p, 202,
+                          json_pack("{s:b,s:s++}", "queued", 0, "reason",
+                                    "event ", p->event, " ignored"));
+    }
+}
+
+static void log_outcome(struct lws *wsi, struct pss *p) {
+    char peer[64] = "", ev[64], dl[128];
+
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    lwsl_notice("deploybot: webhook from %s delivery=%s event=%s -> %u %.*s\n",
+                peer, printable(p->delivery, dl, sizeof(dl)),
+                printable(p->event, ev, sizeof(ev)), p->status,
+                (int)p->resp_len, p->resp);
+}
+
+static int on_body_done(server *s, struct lws *wsi, struct pss *p) {
+    char err[256];
+    size_t jlen = 0;
+    char *json;
+
+    if (p->route != R_WEBHOOK || p->answered)
+        return 0;
+    if (authenticate(s, wsi, p) == 1) {
+        json = webhook_github_json(p->ctype_in, p->body, p->len, &jlen, err,
+                                   sizeof(err));
+        if (!json)
+            stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST, "%s", err);
+        else
+            dispatch(s, wsi, p, json, jlen);
+        free(json);
+    }
+    log_outcome(wsi, p);
+    return 0;
+}
+
+/* ---- lws glue ----------------------------------------------------------- */
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason,
+                    void *user, void *in, size_t len) {
+    struct pss *p = user;
+    server *s = lws_context_user(lws_get_context(wsi));
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return on_request(s, wsi, p, in ? (const char *)in : "");
+    case LWS_CALLBACK_HTTP_BODY:
+        return on_body(s, wsi, p, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return on_body_done(s, wsi, p);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return p ? write_answer(wsi, p) : 0;
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (p)
+            pss_free_body(p);
+        break;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http", callback, sizeof(struct pss), 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+server *server_new(const bot_config *cfg, const char *db_path,
+                   server_job_cb on_job, void *arg, char *err, size_t errlen) {
+    struct lws_context_creation_info info;
+    server *s = calloc(1, sizeof(*s));
+
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->on_job = on_job;
+    s->arg = arg;
+    s->max_body = cfg->max_body;
+    if (cfg->webhook_secret && *cfg->webhook_secret &&
+        !(s->secret = strdup(cfg->webhook_secret))) {
+        snprintf(err, errlen, "out of memory");
+        server_free(s);
+        return NULL;
+    }
+    if (!(s->q = queue_open(db_path, err, errlen))) {
+        server_free(s);
+        return NULL;
+    }
+    memset(&info, 0, sizeof(info));
+    info.port = cfg->port;
+    info.iface = cfg->listen;
+    info.protocols = protocols;
+    info.user = s;
+    info.timeout_secs = TIMEOUT_SECS;
+    info.max_http_header_data = HEADER_BYTES;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    s->ctx = lws_create_context(&info);
+    if (!s->ctx) {
+        snprintf(err, errlen, "cannot listen on %s:%d (address in use, or "
+                 "not an address of this host?)", cfg->listen, cfg->port);
+        server_free(s);
+        return NULL;
+    }
+    s->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(s->ctx,
+                                                              "default"));
+    if (!s->secret)
+        lwsl_warn("deploybot: no webhook secret in the environment: every "
+                  "delivery will be refused with 401\n");
+    lwsl_notice("deploybot: listening on http://%s:%d\n", cfg->listen,
+                s->port);
+    return s;
+}
+
+int server_port(const server *s) {
+    return s->port;
+}
+
+int server_run(server *s) {
+    int n = 0;
+
+    while (!s->stopping && n >= 0)
+        n = lws_service(s->ctx, 0);
+    return n < 0 ? -1 : 0;
+}
+
+/* Only a store and a write(2) to lws' wake-up pipe: async-signal-safe. */
+void server_stop(server *s) {
+    s->stopping = 1;
+    if (s->ctx)
+        lws_cancel_service(s->ctx);
+}
+
+void server_free(server *s) {
+    if (!s)
+        return;
+    if (s->ctx)
+        lws_context_destroy(s->ctx);
+    queue_close(s->q);
+    if (s->secret) {
+        explicit_bzero(s->secret, strlen(s->secret));
+        free(s->secret);
+    }
+    free(s);
+}

@@ -1,0 +1,29 @@
+/* server: the HTTP front door (libwebsockets 4.1).
+ *
+ *   POST /webhooks/github   verify, dedupe, persist, 202
+ *   GET  /healthz           200 "ok"
+ *
+ * The acknowledgement never waits on git or AWS: the job is in SQLite before
+ * the answer is written, and the worker picks it up from there. */
+#ifndef DEPLOYBOT_BOT_SERVER_H
+#define DEPLOYBOT_BOT_SERVER_H
+
+#include "bot/config.h"
+
+typedef struct server server;
+
+/* Called after a job was persisted, from the server thread (e.g. to wake a worker). */
+typedef void (*server_job_cb)(void *arg);
+
+server *server_new(const bot_config *cfg, const char *db_path,
+                   server_job_cb on_job, void *arg, char *err, size_t errlen);
+/* The port actually listened on (useful when the config asks for port 0). */
+int server_port(const server *s);
+/* The port actually listened on (cfg->port, or the one picked for port 0). */
+int server_port(const server *s);
+/* Runs the event loop until server_stop() (async-signal-safe) is called. */
+int server_run(server *s);
+void server_stop(server *s);
+void server_free(server *s);
+
+#endif

@@ -1,0 +1,378 @@
+/* webhook: GitHub delivery verification (HMAC-SHA256) and parsing (jansson).
+ *
+ * The signature is always checked over the raw bytes as received; parsing
+ * happens only afterwards, on the JSON text (decoded from a form body if
+ * GitHub was configured with the form content type). */
+#include "bot/webhook.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#define SIG_PREFIX "sha256="
+#define SIG_PREFIX_LEN 7
+#define SHA256_HEX_LEN 64
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...) {
+    va_list ap;
+
+    if (!err || !errlen)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- signature ---------------------------------------------------------- */
+
+int webhook_github_verify(const char *secret, const void *body, size_t len,
+                          const char *signature_header) {
+    static const char hexd[] = "0123456789abcdef";
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    char hex[SHA256_HEX_LEN];
+    int ok;
+
+    if (!secret || !*secret || !signature_header)
+        return 0;
+    /* The length and prefix are public knowledge: no need to hide them. */
+    if (strlen(signature_header) != SIG_PREFIX_LEN + SHA256_HEX_LEN ||
+        strncmp(signature_header, SIG_PREFIX, SIG_PREFIX_LEN) != 0)
+        return 0;
+    if (!HMAC(EVP_sha256(), secret, (int)strlen(secret),
+              body ? body : (const void *)"", len, mac, &maclen) ||
+        maclen * 2 != SHA256_HEX_LEN)
+        return 0;
+    for (unsigned int i = 0; i < maclen; i++) {
+        hex[2 * i] = hexd[mac[i] >> 4];
+        hex[2 * i + 1] = hexd[mac[i] & 15];
+    }
+    /* Constant time: a byte-by-byte early exit would leak the prefix length
+     * an attacker got right. */
+    ok = CRYPTO_memcmp(hex, signature_header + SIG_PREFIX_LEN,
+                       SHA256_HEX_LEN) == 0;
+    OPENSSL_cleanse(mac, sizeof(mac));
+    OPENSSL_cleanse(hex, sizeof(hex));
+    return ok;
+}
+
+/* ---- body decoding ------------------------------------------------------ */
+
+/* Media type without parameters, compared case-insensitively. */
+static int is_form(const char *content_type, const char *body, size_t len) {
+    static const char form[] = "application/x-www-form-urlencoded";
+    size_t n;
+
+    if (!content_type || !*content_type)
+        return len >= 8 && memcmp(body, "payload=", 8) == 0;
+    while (*content_type == ' ' || *content_type == '\t')
+        content_type++;
+    n = strcspn(content_type, "; \t");
+    return n == sizeof(form) - 1 && strncasecmp(content_type, form, n) == 0;
+}
+
+static int hexval(int c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes s[0..len) ('+' is a space, %XX a byte) into out (room for len+1).
+ * Returns the decoded length, or -1 at a bad escape or a NUL byte (JSON text
+ * never contains one, and it would truncate the stored payload). */
+static long form_decode(const char *s, size_t len, char *out, size_t base,
+                        char *err, size_t errlen) {
+    size_t o = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)s[i];
+
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            if (len - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
+                seterr(err, errlen,
+                       "form body: bad percent-escape at byte %zu", base + i);
+                return -1;
+            }
+            c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+            i += 2;
+        }
+        if (c == 0) {
+            seterr(err, errlen, "form body: NUL byte in payload at byte %zu",
+                   base + i);
+            return -1;
+        }
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return (long)o;
+}
+
+/* Finds the `payload` field of a form body and decodes it. */
+static char *form_payload(const char *body, size_t len, size_t *outlen,
+                          char *err, size_t errlen) {
+    size_t i = 0;
+
+    while (i <= len) {
+        const char *f = body + i;
+        const char *amp = memchr(f, '&', len - i);
+        size_t flen = amp ? (size_t)(amp - f) : len - i;
+
+        if (flen >= 8 && memcmp(f, "payload=", 8) == 0) {
+            char *out = malloc(flen - 8 + 1);
+            long n;
+
+            if (!out) {
+                seterr(err, errlen, "out of memory");
+                return NULL;
+            }
+            n = form_decode(f + 8, flen - 8, out, i + 8, err, errlen);
+            if (n < 0) {
+                free(out);
+                return NULL;
+            }
+            if (outlen)
+                *outlen = (size_t)n;
+            return out;
+        }
+        i += flen + 1;
+    }
+    seterr(err, errlen, "form body has no payload= field "
+                        "(GitHub sends the JSON there)");
+    return NULL;
+}
+
+char *webhook_github_json(const char *content_type, const char *body,
+                          size_t len, size_t *outlen, char *err,
+                          size_t errlen) {
+    char *out;
+
+    if (!body)
+        len = 0, body = "";
+    if (is_form(content_type, body, len))
+        return form_payload(body, len, outlen, err, errlen);
+    if (memchr(body, '\0', len)) {
+        seterr(err, errlen, "malformed JSON: NUL byte in body");
+        return NULL;
+    }
+    out = malloc(len + 1);
+    if (!out) {
+        seterr(err, errlen, "out of memory");
+        return NULL;
+    }
+    memcpy(out, body, len);
+    out[len] = '\0';
+    if (outlen)
+        *outlen = len;
+    return out;
+}
+
+/* ---- parsing ------------------------------------------------------------ */
+
+/* Looks up a dotted path ("pull_request.head.sha") through nested objects. */
+static json_t *lookup(json_t *root, const char *path) {
+    char key[64];
+    json_t *v = root;
+
+    while (v && *path) {
+        size_t n = strcspn(path, ".");
+
+        if (n >= sizeof(key) || !json_is_object(v))
+            return NULL;
+        memcpy(key, path, n);
+        key[n] = '\0';
+        v = json_object_get(v, key);
+        path += n + (path[n] == '.');
+    }
+    return v;
+}
+
+/* Copies a string field into dst. A missing optional field leaves dst empty;
+ * an over-long one is an error rather than a silently cut value. */
+static int get_str(json_t *root, const char *path, int required, char *dst,
+                   size_t dstlen, const char *what, char *err, size_t errlen) {
+    json_t *v = lookup(root, path);
+    size_t n;
+
+    dst[0] = '\0';
+    if (!v || json_is_null(v)) {
+        if (!required)
+            return 0;
+        seterr(err, errlen, "%s payload: missing \"%s\"", what, path);
+        return -1;
+    }
+    if (!json_is_string(v)) {
+        seterr(err, errlen, "%s payload: \"%s\" is not a string", what, path);
+        return -1;
+    }
+    n = json_string_length(v);
+    if (n >= dstlen || strlen(json_string_value(v)) != n) {
+        seterr(err, errlen, "%s payload: \"%s\" is too long or contains NUL "
+               "(%zu bytes, max %zu)", what, path, n, dstlen - 1);
+        return -1;
+    }
+    memcpy(dst, json_string_value(v), n + 1);
+    return 0;
+}
+
+/* A commit id: exactly 40 hex digits, stored lowercase. */
+static int get_sha(json_t *root, const char *path, char dst[41],
+                   const char *what, char *err, size_t errlen) {
+    if (get_str(root, path, 1, dst, 41, what, err, errlen) < 0)
+        return -1;
+    for (int i = 0; i < 40; i++) {
+        if (!isxdigit((unsigned char)dst[i])) {
+            seterr(err, errlen, "%s payload: \"%s\" is not a 40-hex commit id",
+                   what, path);
+            return -1;
+        }
+        dst[i] = (char)tolower((unsigned char)dst[i]);
+    }
+    return 0;
+}
+
+/* Missing or null is false: older payloads omit these flags. */
+static int get_bool(json_t *root, const char *path, int *dst,
+                    const char *what, char *err, size_t errlen) {
+    json_t *v = lookup(root, path);
+
+    *dst = 0;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_boolean(v)) {
+        seterr(err, errlen, "%s payload: \"%s\" is not a boolean", what, path);
+        return -1;
+    }
+    *dst = json_is_true(v);
+    return 0;
+}
+
+static int parse_repo(json_t *root, int required, webhook_event *out,
+                      const char *what, char *err, size_t errlen) {
+    if (get_str(root, "repository.full_name", required, out->repo,
+                sizeof(out->repo), what, err, errlen) < 0)
+        return -1;
+    return get_str(root, "repository.clone_url", 0, out->clone_url,
+                   sizeof(out->clone_url), what, err, errlen);
+}
+
+static int parse_push(json_t *root, webhook_event *out, char *err,
+                      size_t errlen) {
+    static const char zero[] = "0000000000000000000000000000000000000000";
+
+    out->kind = WEBHOOK_PUSH;
+    if (get_str(root, "ref", 1, out->ref, sizeof(out->ref), "push", err,
+                errlen) < 0 ||
+        get_sha(root, "before", out->before, "push", err, errlen) < 0 ||
+        get_sha(root, "after", out->after, "push", err, errlen) < 0 ||
+        get_bool(root, "deleted", &out->deleted, "push", err, errlen) < 0)
+        return -1;
+    /* An all-zero "after" is a deletion even if the flag is absent. */
+    if (strcmp(out->after, zero) == 0)
+        out->deleted = 1;
+    return parse_repo(root, 1, out, "push", err, errlen);
+}
+
+static int parse_pull_request(json_t *root, webhook_event *out, char *err,
+                              size_t errlen) {
+    static const char *w = "pull_request";
+    json_t *num = lookup(root, "number");
+
+    out->kind = WEBHOOK_PULL_REQUEST;
+    if (!num)
+        num = lookup(root, "pull_request.number");
+    if (!json_is_integer(num) || json_integer_value(num) <= 0 ||
+        json_integer_value(num) > 0x7fffffff) {
+        seterr(err, errlen, "pull_request payload: %s \"number\"",
+               num ? "invalid" : "missing");
+        return -1;
+    }
+    out->pr_number = (int)json_integer_value(num);
+    if (get_str(root, "action", 1, out->pr_action, sizeof(out->pr_action), w,
+                err, errlen) < 0 ||
+        get_bool(root, "pull_request.merged", &out->pr_merged, w, err,
+                 errlen) < 0 ||
+        get_sha(root, "pull_request.head.sha", out->head_sha, w, err,
+                errlen) < 0 ||
+        get_sha(root, "pull_request.base.sha", out->base_sha, w, err,
+                errlen) < 0 ||
+        get_str(root, "pull_request.base.ref", 1, out->base_ref,
+                sizeof(out->base_ref), w, err, errlen) < 0)
+        return -1;
+    return parse_repo(root, 1, out, w, err, errlen);
+}
+
+static int parse_ping(json_t *root, webhook_event *out, char *err,
+                      size_t errlen) {
+    out->kind = WEBHOOK_PING;
+    /* An organisation hook's ping has no repository. */
+    if (get_str(root, "zen", 0, out->zen, sizeof(out->zen), "ping", err,
+                errlen) < 0)
+        return -1;
+    return parse_repo(root, 0, out, "ping", err, errlen);
+}
+
+/* Nothing is acted on, so nothing is required: the repository is kept only
+ * when it is well-formed, for the log line. */
+static int parse_ignored(json_t *root, webhook_event *out) {
+    char scratch[8];
+
+    out->kind = WEBHOOK_IGNORED;
+    if (parse_repo(root, 0, out, "", scratch, sizeof(scratch)) < 0)
+        out->repo[0] = out->clone_url[0] = '\0';
+    return 0;
+}
+
+int webhook_github_parse(const char *event, const char *content_type,
+                         const char *body, size_t len, webhook_event *out,
+                         char *err, size_t errlen) {
+    json_error_t jerr;
+    json_t *root;
+    size_t jlen = 0;
+    char *json;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!event || !*event) {
+        seterr(err, errlen, "missing X-GitHub-Event header");
+        return -1;
+    }
+    json = webhook_github_json(content_type, body, len, &jlen, err, errlen);
+    if (!json)
+        return -1;
+    root = json_loadb(json, jlen, 0, &jerr);
+    free(json);
+    if (!root) {
+        seterr(err, errlen, "malformed JSON at line %d, column %d: %s",
+               jerr.line, jerr.column, jerr.text);
+        return -1;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        seterr(err, errlen, "malformed payload: top level is not a JSON object");
+        return -1;
+    }
+    if (strcmp(event, "push") == 0)
+        rc = parse_push(root, out, err, errlen);
+    else if (strcmp(event, "pull_request") == 0)
+        rc = parse_pull_request(root, out, err, errlen);
+    else if (strcmp(event, "ping") == 0)
+        rc = parse_ping(root, out, err, errlen);
+    else
+        rc = parse_ignored(root, out);
+    json_decref(root);
+    return rc;
+}

@@ -1,0 +1,59 @@
+/* webhook: verification and parsing of git host deliveries (GitHub first). */
+#ifndef DEPLOYBOT_BOT_WEBHOOK_H
+#define DEPLOYBOT_BOT_WEBHOOK_H
+
+#include <stddef.h>
+
+typedef enum {
+    WEBHOOK_IGNORED = 0,  /* a valid delivery deploybot does not act on */
+    WEBHOOK_PING,
+    WEBHOOK_PUSH,
+    WEBHOOK_PULL_REQUEST,
+} webhook_kind;
+
+typedef struct {
+    webhook_kind kind;
+    char repo[256];        /* "owner/name" (repository.full_name) */
+    char clone_url[512];
+    /* push */
+    char ref[256];         /* "refs/heads/main" */
+    char before[41];
+    char after[41];
+    int deleted;           /* branch/tag deletion: nothing to deploy */
+    /* pull_request */
+    int pr_number;
+    char pr_action[32];    /* opened, synchronize, reopened, closed ... */
+    int pr_merged;
+    char head_sha[41];
+    char base_sha[41];
+    char base_ref[256];    /* branch name the PR targets */
+    /* ping */
+    char zen[256];         /* GitHub's zen line, echoed back to show the hook works */
+} webhook_event;
+
+/* X-Hub-Signature-256 check ("sha256=" + hex HMAC-SHA256 of the raw body),
+ * constant time. Returns 1 when valid, 0 otherwise (also for a missing header
+ * or an empty secret). */
+int webhook_github_verify(const char *secret, const void *body, size_t len,
+                          const char *signature_header);
+
+/* Parses a GitHub delivery (`event` is the X-GitHub-Event header). JSON bodies
+ * and application/x-www-form-urlencoded `payload=` bodies are accepted.
+ * Required: push: ref, before, after, repository.full_name; pull_request:
+ * action, number, pull_request.{head.sha,base.sha,base.ref},
+ * repository.full_name. Other events only need to be a JSON object.
+ * Returns 0, or -1 for malformed input with the reason in err. */
+int webhook_github_parse(const char *event, const char *content_type,
+                         const char *body, size_t len, webhook_event *out,
+                         char *err, size_t errlen);
+
+/* The JSON text of a delivery: the body itself, or the url-decoded `payload`
+ * field of a form-encoded body (GitHub's "application/x-www-form-urlencoded"
+ * content type; a body starting with "payload=" and no content type counts
+ * too). Returns a malloc'd NUL-terminated string (*outlen = its length, may be
+ * NULL), or NULL with the reason in err. This is what the job queue stores:
+ * the signature covers the raw body, the worker needs the JSON. */
+char *webhook_github_json(const char *content_type, const char *body,
+                          size_t len, size_t *outlen, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,87 @@
+/* aws: the AWS API client (libcurl + SigV4).
+ *
+ * Endpoint: AWS_ENDPOINT_URL_<SERVICE> (service upper-cased, '-' -> '_'; ELBv2
+ * also answers to AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2) or AWS_ENDPOINT_URL
+ * when set (e.g. the test fake at http://127.0.0.1:PORT), otherwise
+ * https://<service>.<region>.amazonaws.com.
+ * Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
+ * Region: the `region` argument, else AWS_REGION, else AWS_DEFAULT_REGION.
+ * IAM and Route53 are global: iam.amazonaws.com / route53.amazonaws.com,
+ * always signed for us-east-1 (aws partition only).
+ * Throttling (Throttling, RequestLimitExceeded, ...), 5xx answers and
+ * connection failures are retried with exponential backoff and full jitter
+ * (base 100 ms, cap 5 s, 6 attempts; DEPLOYBOT_AWS_RETRY_BASE_MS and
+ * DEPLOYBOT_AWS_MAX_ATTEMPTS override), honouring Retry-After. A retried POST
+ * may reach AWS twice: pass ClientToken to EC2 calls that create things.
+ * DEPLOYBOT_AWS_DEBUG=1 prints one line per request to stderr (no secrets;
+ * secrets are never logged).
+ * One client per thread: a client is not thread-safe, but clients share
+ * nothing, so threads may each use their own. */
+#ifndef DEPLOYBOT_DEPLOY_AWS_H
+#define DEPLOYBOT_DEPLOY_AWS_H
+
+#include <stddef.h>
+#include "deploy/xml.h"
+
+typedef struct aws_client aws_client;
+
+typedef struct {
+    char *access_key;
+    char *secret_key;
+    char *session_token;   /* NULL if none */
+} aws_creds;
+
+typedef struct {
+    int http_status;       /* 0 when the request never got an answer */
+    char code[128];        /* AWS error code, e.g. "InvalidVpcID.NotFound" */
+    char message[512];     /* human-readable, safe to show users */
+    char request_id[128];  /* AWS request id when known, "" otherwise (for support) */
+} aws_error;
+
+/* A growable list of Query API parameters (Name=Value, sorted when sent). */
+typedef struct {
+    char **keys;
+    char **values;
+    size_t n, cap;
+} aws_params;
+
+void aws_params_add(aws_params *p, const char *key, const char *value);
+void aws_params_addf(aws_params *p, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void aws_params_free(aws_params *p);
+
+int aws_creds_from_env(aws_creds *c, char *err, size_t errlen);
+void aws_creds_free(aws_creds *c);
+
+/* region may be NULL (environment); so may creds (aws_creds_from_env). The
+ * client copies the credentials. */
+aws_client *aws_client_new(const char *region, const aws_creds *creds,
+                           char *err, size_t errlen);
+void aws_client_free(aws_client *c);
+const char *aws_client_region(const aws_client *c);
+
+/* Calls a Query-protocol action (EC2, ELBv2, IAM...): POST form-encoded
+ * Action=...&Version=...&params. On success *out is the parsed response
+ * document (caller frees with xml_free). On failure returns -1 and fills err. */
+int aws_query(aws_client *c, const char *service, const char *version,
+              const char *action, const aws_params *params, xml_node **out,
+              aws_error *err);
+
+/* Calls a REST-XML action (Route53): `method` on `path` (already URI-encoded,
+ * may carry "?query"), with `body` (XML, may be NULL) sent as application/xml.
+ * On success *out is the parsed response, or NULL when the answer has no body.
+ * Errors and retries as for aws_query. */
+int aws_rest_xml(aws_client *c, const char *service, const char *method,
+                 const char *path, const char *body, xml_node **out,
+                 aws_error *err);
+
+/* Where `service` is called in `region`, following the rules above: writes
+ * the base URL (no trailing '/') to url and points *signing_region at the
+ * region to sign for. Returns 0, or -1 when url is too small. */
+int aws_endpoint(const char *service, const char *region, char *url,
+                 size_t urllen, const char **signing_region);
+
+/* Number of HTTP requests made so far (for benchmarks and tests). */
+unsigned long aws_client_request_count(const aws_client *c);
+
+#endif

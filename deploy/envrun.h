@@ -1,0 +1,37 @@
+/* envrun: plan (and optionally apply or destroy) one environment's stack —
+ * the one code path behind the bot's jobs and the `plan`/`apply`/`destroy`
+ * commands. */
+#ifndef DEPLOYBOT_DEPLOY_ENVRUN_H
+#define DEPLOYBOT_DEPLOY_ENVRUN_H
+
+#include <stddef.h>
+#include "deploy/apply.h"
+
+typedef enum { ENVRUN_PLAN, ENVRUN_APPLY, ENVRUN_DESTROY } envrun_mode;
+
+typedef struct {
+    const char *env;
+    const char *stack_text;   /* stack.json contents (ignored for destroy) */
+    size_t stack_len;
+    const char *stack_file;   /* path shown in errors, e.g. environments/dev/stack.json */
+    const char *region;       /* used when the stack names none; may be NULL */
+    envrun_mode mode;
+    apply_log_fn log;         /* every line of plan and progress */
+    void *log_arg;
+} envrun_request;
+
+typedef struct {
+    int invalid;              /* stack.json did not validate; nothing was planned */
+    int failed;               /* discovery, plan or apply failed */
+    int changes;              /* the plan had changes */
+    char plan_summary[128];   /* "Plan: 1 to add, ..." / "No changes." */
+    char summary[1200];       /* one line for statuses */
+    char *plan_text;          /* full plan (malloc'd), NULL if none */
+    char *errors;             /* validation errors, one per line (malloc'd) */
+} envrun_result;
+
+/* Returns 0 on success (plan made, and applied when asked). */
+int envrun(const envrun_request *req, envrun_result *out);
+void envrun_result_free(envrun_result *r);
+
+#endif

@@ -1,0 +1,42 @@
+/* plan: the difference between what a stack wants and what exists, and its
+ * Terraform-style rendering (+ create, ~ update, -/+ replace, - destroy). */
+#ifndef DEPLOYBOT_DEPLOY_PLAN_H
+#define DEPLOYBOT_DEPLOY_PLAN_H
+
+#include <stddef.h>
+#include "deploy/provider.h"
+#include "deploy/resource.h"
+
+typedef enum { PLAN_NOOP, PLAN_CREATE, PLAN_UPDATE, PLAN_REPLACE, PLAN_DELETE } plan_action;
+
+typedef struct {
+    plan_action action;
+    resource *desired;   /* NULL for PLAN_DELETE; its physical id is filled when known */
+    resource *actual;    /* NULL for PLAN_CREATE */
+    const char *forced_by; /* attribute that forces a replacement */
+    json_t *changed;     /* names of attributes that differ */
+} plan_change;
+
+typedef struct {
+    resource_set desired;
+    resource_set actual;
+    plan_change *changes; /* desired order, then deletions */
+    size_t n;
+    int add, change, destroy;
+} plan;
+
+/* Discovers every resource of every provider tagged with the stack, and links
+ * references between them. */
+int plan_discover(const provider_ctx *c, resource_set *actual, aws_error *err);
+
+/* Builds the plan; takes ownership of both sets. */
+void plan_build(resource_set *desired, resource_set *actual, plan *out);
+
+/* Whole plan as text for logs and comments; malloc'd. */
+char *plan_render_text(const plan *p);
+/* "Plan: 2 to add, 1 to change, 0 to destroy." or "No changes." */
+void plan_summary(const plan *p, char *out, size_t outlen);
+int plan_has_changes(const plan *p);
+void plan_free(plan *p);
+
+#endif

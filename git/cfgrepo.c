@@ -1,0 +1,582 @@
+/* cfgrepo: the bot's bare mirror of the config repository. See cfgrepo.h. */
+#include "git/cfgrepo.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <git2.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FETCH_REFSPEC "+refs/heads/*:refs/remotes/origin/*"
+
+struct cfgrepo {
+    git_repository *repo;
+    char *url;       /* as stored in the mirror's config (never has a token) */
+    char *dir;
+    char *token_env; /* name of the variable, NULL when none */
+    int lock_fd;     /* the mirror directory, for flock */
+};
+
+/* State of one fetch's authentication, handed to the credentials callback. */
+typedef struct {
+    const cfgrepo *r;
+    int attempts;
+    char msg[256]; /* why we refused, replaces libgit2's vaguer message */
+} auth_state;
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_rc;
+
+/* libgit2's init is reference counted; the bot keeps it for its lifetime, so
+ * the matching shutdown is left to the process exit (or to tests). */
+static void init_libgit2(void) { init_rc = git_libgit2_init(); }
+
+/* ---- error text -------------------------------------------------------- */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (!err || !errlen)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static const char *git_msg(void)
+{
+    const git_error *e = git_error_last();
+    return e && e->message ? e->message : "unknown libgit2 error";
+}
+
+/* Belt and braces: a remote could echo what it was sent, so the token is
+ * masked in whatever text reaches the caller. */
+static void scrub_token(const cfgrepo *r, char *err)
+{
+    const char *tok = r && r->token_env ? getenv(r->token_env) : NULL;
+    size_t tl = tok ? strlen(tok) : 0;
+    char *p;
+    if (!err || tl < 4)
+        return;
+    while ((p = strstr(err, tok)) != NULL) {
+        memcpy(p, "***", 3);
+        memmove(p + 3, p + tl, strlen(p + tl) + 1);
+    }
+}
+
+/* ---- URLs -------------------------------------------------------------- */
+
+/* Copies the host of a scheme://[user@]host[:port]/path URL into `out`. */
+static int url_host(const char *url, char *out, size_t outlen)
+{
+    const char *p = strstr(url, "://"), *end, *at;
+    size_t n;
+    if (!p)
+        return -1;
+    p += 3;
+    end = p + strcspn(p, "/?#");
+    at = memchr(p, '@', (size_t)(end - p));
+    if (at)
+        p = at + 1;
+    if (*p == '[') { /* [::1]:8080 */
+        const char *close = memchr(p, ']', (size_t)(end - p));
+        if (!close)
+            return -1;
+        p++;
+        end = close;
+    } else {
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        if (colon)
+            end = colon;
+    }
+    n = (size_t)(end - p);
+    if (n == 0 || n >= outlen)
+        return -1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 0;
+}
+
+static int is_loopback(const char *host)
+{
+    return !strcasecmp(host, "localhost") || !strcmp(host, "::1") ||
+           !strncmp(host, "127.", 4);
+}
+
+/* The token may go to `req_url` only if it is the configured host, over TLS
+ * (plain http only to loopback, which never leaves the machine). This keeps
+ * a redirect or a typo from handing the token to someone else. */
+static int token_may_go_to(const char *conf_url, const char *req_url)
+{
+    char ch[256], rh[256];
+    if (url_host(conf_url, ch, sizeof ch) || url_host(req_url, rh, sizeof rh))
+        return 0;
+    if (strcasecmp(ch, rh))
+        return 0;
+    if (!strncasecmp(req_url, "https://", 8))
+        return 1;
+    return !strncasecmp(req_url, "http://", 7) && is_loopback(rh);
+}
+
+/* For messages: the URL without any user:password@ part. */
+static void url_for_humans(const char *url, char *out, size_t outlen)
+{
+    const char *p = strstr(url, "://"), *end, *at;
+    if (!p) {
+        snprintf(out, outlen, "%s", url);
+        return;
+    }
+    end = p + 3 + strcspn(p + 3, "/?#");
+    at = memchr(p + 3, '@', (size_t)(end - p - 3));
+    if (!at)
+        snprintf(out, outlen, "%s", url);
+    else
+        snprintf(out, outlen, "%.*s%s", (int)(p + 3 - url), url, at + 1);
+}
+
+/* Local paths are stored absolute so the mirror keeps working when the
+ * daemon's working directory changes. */
+static char *normalise_url(const char *url)
+{
+    char abs[PATH_MAX];
+    if (!strstr(url, "://") && realpath(url, abs))
+        return strdup(abs);
+    return strdup(url);
+}
+
+/* ---- fetch ------------------------------------------------------------- */
+
+static int credentials_cb(git_credential **out, const char *url,
+                          const char *user_from_url, unsigned int allowed,
+                          void *payload)
+{
+    auth_state *a = payload;
+    const char *name = a->r->token_env;
+    const char *tok = name ? getenv(name) : NULL;
+    (void)user_from_url;
+
+    if (!tok || !*tok) {
+        snprintf(a->msg, sizeof a->msg,
+                 "the remote requires authentication: %s%s%s",
+                 name ? "set $" : "configure a token variable (token_env)",
+                 name ? name : "", name ? " to a token that can read the repository" : "");
+        return -1;
+    }
+    if (!(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT)) {
+        snprintf(a->msg, sizeof a->msg,
+                 "the remote asks for an authentication method other than a "
+                 "token; use an https URL");
+        return -1;
+    }
+    if (a->attempts++ > 0) { /* libgit2 asks again after a 401: don't loop */
+        snprintf(a->msg, sizeof a->msg,
+                 "the remote rejected the token in $%s; check that it is valid"
+                 " and can read the repository", name);
+        return -1;
+    }
+    if (!token_may_go_to(a->r->url, url)) {
+        snprintf(a->msg, sizeof a->msg,
+                 "refusing to send the token in $%s: only sent over https to "
+                 "the configured host", name);
+        return -1;
+    }
+    return git_credential_userpass_plaintext_new(out, "x-access-token", tok);
+}
+
+/* Fetches (and the first init) into one mirror are serialised with flock
+ * on the mirror directory itself, across threads (each cfgrepo has its own
+ * open file description) and processes: libgit2 fails instead of waiting
+ * when another writer holds a ref's .lock. Readers need no lock: objects
+ * are immutable and refs are replaced by rename. */
+static int lock_mirror(cfgrepo *r, char *err, size_t errlen)
+{
+    int rc;
+    while ((rc = flock(r->lock_fd, LOCK_EX)) < 0 && errno == EINTR)
+        ;
+    if (rc < 0)
+        set_err(err, errlen, "locking mirror %s: %s", r->dir, strerror(errno));
+    return rc;
+}
+
+static void unlock_mirror(cfgrepo *r) { flock(r->lock_fd, LOCK_UN); }
+
+/* The fetch goes through an in-memory remote rather than git_remote_lookup:
+ * libgit2 1.5 leaks in the url.*.insteadOf scan that lookup does, and the
+ * URL given to cfgrepo_open is the authority anyway. remote.origin.* in the
+ * mirror's config is kept for people running git in it. */
+static int fetch_once(cfgrepo *r, auth_state *auth)
+{
+    git_remote *remote = NULL;
+    git_remote_create_options co;
+    git_fetch_options fo; /* _INIT macros trip -Wmissing-field-initializers */
+    int rc;
+
+    git_remote_create_options_init(&co, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+    co.repository = r->repo;
+    co.fetchspec = FETCH_REFSPEC;
+    co.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF;
+    if ((rc = git_remote_create_with_opts(&remote, r->url, &co)) < 0)
+        return rc;
+    git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+    fo.callbacks.credentials = credentials_cb;
+    fo.callbacks.payload = auth;
+    fo.prune = GIT_FETCH_PRUNE; /* deleted branches must not linger */
+    fo.update_fetchhead = 0;    /* unused, and one more lock to fight over */
+    fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE; /* heads only */
+    fo.proxy_opts.type = GIT_PROXY_AUTO;
+    rc = git_remote_fetch(remote, NULL, &fo, "deploybot: fetch");
+    git_remote_free(remote);
+    return rc;
+}
+
+static int fetch_all(cfgrepo *r, const char *verb, char *err, size_t errlen)
+{
+    auth_state auth = {.r = r};
+    char where[512];
+    int rc;
+
+    if (lock_mirror(r, err, errlen) < 0)
+        return -1;
+    rc = fetch_once(r, &auth);
+    unlock_mirror(r);
+    if (rc < 0) {
+        url_for_humans(r->url, where, sizeof where);
+        set_err(err, errlen, "%s %s: %s", verb, where,
+                auth.msg[0] ? auth.msg : git_msg());
+        scrub_token(r, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_sha(const char *sha, git_oid *oid)
+{
+    size_t i;
+    if (!sha)
+        return -1;
+    for (i = 0; i < GIT_OID_HEXSZ; i++)
+        if (!isxdigit((unsigned char)sha[i]))
+            return -1;
+    if (sha[i] != '\0')
+        return -1;
+    return git_oid_fromstr(oid, sha);
+}
+
+int cfgrepo_fetch(cfgrepo *r, const char *need_sha, char *err, size_t errlen)
+{
+    git_oid oid;
+    char where[512];
+    if (need_sha && parse_sha(need_sha, &oid) < 0) {
+        set_err(err, errlen, "\"%.64s\" is not a commit sha (40 hex digits)",
+                need_sha);
+        return -1;
+    }
+    if (fetch_all(r, "fetching", err, errlen) < 0)
+        return -1;
+    if (need_sha && !cfgrepo_has_commit(r, need_sha)) {
+        /* Fetching one sha is not possible over smart HTTP in general, so
+         * the branches are the only way in: the caller retries later. */
+        url_for_humans(r->url, where, sizeof where);
+        set_err(err, errlen, "commit %s is not on the remote (yet): no branch "
+                "of %s contains it; retry once the push is visible", need_sha,
+                where);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- open / close ------------------------------------------------------ */
+
+/* 1 when `dir` holds anything, 0 when empty or absent. */
+static int dir_has_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    if (!d)
+        return 0;
+    while (!found && (e = readdir(d)) != NULL)
+        found = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return found;
+}
+
+static int mkdir_p(const char *dir)
+{
+    char path[PATH_MAX];
+    char *p;
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0777) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0777) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* A mirror whose first clone never finished has no remote branches yet. */
+static int has_remote_branches(git_repository *repo)
+{
+    git_reference_iterator *it;
+    git_reference *ref;
+    int found;
+    if (git_reference_iterator_glob_new(&it, repo, "refs/remotes/origin/*") < 0)
+        return 0;
+    found = git_reference_next(&ref, it) == 0;
+    if (found)
+        git_reference_free(ref);
+    git_reference_iterator_free(it);
+    return found;
+}
+
+/* Sets `key` in the mirror's config unless it already has `value`. */
+static int config_ensure(git_config *cfg, const char *key, const char *value)
+{
+    git_buf cur = GIT_BUF_INIT;
+    int rc = git_config_get_string_buf(&cur, cfg, key);
+    int same = rc == 0 && !strcmp(cur.ptr, value);
+    git_buf_dispose(&cur);
+    if (rc < 0 && rc != GIT_ENOTFOUND)
+        return rc;
+    return same ? 0 : git_config_set_string(cfg, key, value);
+}
+
+/* The body of open_or_init, under the lock: two processes must not init or
+ * write the config at the same time. */
+static int open_locked(cfgrepo *r, char *err, size_t errlen)
+{
+    unsigned flags = GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE;
+    git_config *cfg = NULL;
+    int rc;
+
+    rc = git_repository_open_ext(&r->repo, r->dir, flags, NULL);
+    if (rc == GIT_ENOTFOUND) {
+        if (dir_has_entries(r->dir)) {
+            set_err(err, errlen, "%s exists and is not a git repository; "
+                    "remove it or choose another mirror directory", r->dir);
+            return -1;
+        }
+        rc = git_repository_init(&r->repo, r->dir, 1);
+    }
+    if (rc < 0) {
+        set_err(err, errlen, "opening mirror %s: %s", r->dir, git_msg());
+        return -1;
+    }
+    rc = git_repository_config(&cfg, r->repo);
+    if (rc == 0)
+        rc = config_ensure(cfg, "remote.origin.url", r->url);
+    if (rc == 0)
+        rc = config_ensure(cfg, "remote.origin.fetch", FETCH_REFSPEC);
+    git_config_free(cfg);
+    if (rc < 0) {
+        set_err(err, errlen, "configuring remote of mirror %s: %s", r->dir,
+                git_msg());
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens the bare repository in r->dir, creating it if need be. init +
+ * config + fetch rather than git_clone so that an interrupted first clone is
+ * simply resumed by the next open, and a moved URL is picked up. */
+static int open_or_init(cfgrepo *r, int *fresh, char *err, size_t errlen)
+{
+    int rc;
+
+    if (mkdir_p(r->dir) < 0 ||
+        (r->lock_fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        set_err(err, errlen, "creating mirror directory %s: %s", r->dir,
+                strerror(errno));
+        return -1;
+    }
+    if (lock_mirror(r, err, errlen) < 0)
+        return -1;
+    rc = open_locked(r, err, errlen);
+    unlock_mirror(r);
+    if (rc == 0)
+        *fresh = !has_remote_branches(r->repo);
+    return rc;
+}
+
+cfgrepo *cfgrepo_open(const char *url, const char *dir, const char *token_env,
+                      char *err, size_t errlen)
+{
+    cfgrepo *r;
+    int fresh = 0;
+
+    if (!url || !*url || !dir || !*dir) {
+        set_err(err, errlen, "config repository: url and mirror directory "
+                "must both be set");
+        return NULL;
+    }
+    pthread_once(&init_once, init_libgit2);
+    if (init_rc < 0) {
+        set_err(err, errlen, "initialising libgit2: %s", git_msg());
+        return NULL;
+    }
+    r = calloc(1, sizeof *r);
+    if (r)
+        r->lock_fd = -1;
+    if (!r || !(r->url = normalise_url(url)) || !(r->dir = strdup(dir)) ||
+        (token_env && *token_env && !(r->token_env = strdup(token_env)))) {
+        set_err(err, errlen, "out of memory");
+        cfgrepo_close(r);
+        return NULL;
+    }
+    if (open_or_init(r, &fresh, err, errlen) < 0 ||
+        (fresh && fetch_all(r, "cloning", err, errlen) < 0)) {
+        cfgrepo_close(r);
+        return NULL;
+    }
+    return r;
+}
+
+void cfgrepo_close(cfgrepo *r)
+{
+    if (!r)
+        return;
+    git_repository_free(r->repo);
+    if (r->lock_fd >= 0)
+        close(r->lock_fd);
+    free(r->url);
+    free(r->dir);
+    free(r->token_env);
+    free(r);
+}
+
+struct git_repository *cfgrepo_git(cfgrepo *r) { return r->repo; }
+
+/* ---- reading ----------------------------------------------------------- */
+
+int cfgrepo_has_commit(cfgrepo *r, const char *sha)
+{
+    git_oid oid;
+    git_object *obj;
+    if (parse_sha(sha, &oid) < 0)
+        return 0;
+    if (git_object_lookup(&obj, r->repo, &oid, GIT_OBJECT_COMMIT) < 0) {
+        git_error_clear();
+        return 0;
+    }
+    git_object_free(obj);
+    return 1;
+}
+
+/* Looks up the tree of commit `sha`, with a message saying what to do. */
+static int commit_tree(cfgrepo *r, const char *sha, git_tree **tree,
+                       char *err, size_t errlen)
+{
+    git_oid oid;
+    git_commit *c;
+    int rc;
+    if (parse_sha(sha, &oid) < 0) {
+        set_err(err, errlen, "\"%.64s\" is not a commit sha (40 hex digits)",
+                sha ? sha : "(null)");
+        return -1;
+    }
+    if (git_commit_lookup(&c, r->repo, &oid) < 0) {
+        set_err(err, errlen, "commit %s is not in the mirror; fetch it first",
+                sha);
+        return -1;
+    }
+    rc = git_commit_tree(tree, c);
+    git_commit_free(c);
+    if (rc < 0)
+        set_err(err, errlen, "reading the tree of %s: %s", sha, git_msg());
+    return rc < 0 ? -1 : 0;
+}
+
+static char *blob_copy(git_blob *b, size_t *len)
+{
+    git_object_size_t n = git_blob_rawsize(b);
+    char *buf = malloc((size_t)n + 1);
+    if (!buf)
+        return NULL;
+    memcpy(buf, git_blob_rawcontent(b), (size_t)n);
+    buf[n] = '\0';
+    if (len)
+        *len = (size_t)n;
+    return buf;
+}
+
+char *cfgrepo_read_file(cfgrepo *r, const char *sha, const char *path,
+                        size_t *len, int *missing, char *err, size_t errlen)
+{
+    git_tree *tree = NULL;
+    git_tree_entry *e = NULL;
+    git_object *obj = NULL;
+    char *buf = NULL;
+    int rc;
+
+    if (missing)
+        *missing = 0;
+    if (commit_tree(r, sha, &tree, err, errlen) < 0)
+        return NULL;
+    rc = git_tree_entry_bypath(&e, tree, path);
+    if (rc == GIT_ENOTFOUND) {
+        if (missing)
+            *missing = 1;
+        set_err(err, errlen, "%s does not exist at commit %.12s", path, sha);
+    } else if (rc < 0) {
+        set_err(err, errlen, "%s at %.12s: %s", path, sha, git_msg());
+    } else if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+        set_err(err, errlen, "%s at commit %.12s is a directory, not a file",
+                path, sha);
+    } else if (git_tree_entry_to_object(&obj, r->repo, e) < 0) {
+        set_err(err, errlen, "reading %s at %.12s: %s", path, sha, git_msg());
+    } else if (!(buf = blob_copy((git_blob *)obj, len))) {
+        set_err(err, errlen, "out of memory reading %s", path);
+    }
+    git_object_free(obj);
+    git_tree_entry_free(e);
+    git_tree_free(tree);
+    return buf;
+}
+
+int cfgrepo_branch_head(cfgrepo *r, const char *branch, char out[41],
+                        char *err, size_t errlen)
+{
+    char ref[512];
+    git_oid oid;
+    int rc;
+
+    if (!branch || !*branch) {
+        set_err(err, errlen, "empty branch name");
+        return -1;
+    }
+    if (!strncmp(branch, "refs/heads/", 11))
+        branch += 11;
+    if ((size_t)snprintf(ref, sizeof ref, "refs/remotes/origin/%s", branch)
+        >= sizeof ref) {
+        set_err(err, errlen, "branch name too long");
+        return -1;
+    }
+    rc = git_reference_name_to_id(&oid, r->repo, ref);
+    if (rc == GIT_ENOTFOUND) {
+        set_err(err, errlen, "branch \"%.200s\" does not exist on the remote "
+                "(as of the last fetch)", branch);
+        return -1;
+    }
+    if (rc < 0) {
+        set_err(err, errlen, "branch \"%.200s\": %s", branch, git_msg());
+        return -1;
+    }
+    git_oid_tostr(out, 41, &oid);
+    return 0;
+}

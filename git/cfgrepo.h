@@ -1,0 +1,50 @@
+/* cfgrepo: the bot's local mirror of the config repository (libgit2).
+ *
+ * The mirror is a bare repository under the bot's data directory. It is
+ * cloned on first use and fetched incrementally afterwards. `url` is a local
+ * path, a file:// URL or an https URL; for https the token is read from the
+ * environment variable named by `token_env` (never stored, never logged).
+ * The token is read at each fetch, so it can be rotated without a restart,
+ * and is only sent to the configured host over https (or plain http to a
+ * loopback address, for tests).
+ *
+ * Every function returns 0 / non-NULL on success; on failure it writes a
+ * message the user can act on into `err` (at least 256 bytes). */
+#ifndef DEPLOYBOT_GIT_CFGREPO_H
+#define DEPLOYBOT_GIT_CFGREPO_H
+
+#include <stddef.h>
+
+typedef struct cfgrepo cfgrepo;
+
+/* Opens the mirror in `dir`, cloning `url` into it when it does not exist. */
+cfgrepo *cfgrepo_open(const char *url, const char *dir, const char *token_env,
+                      char *err, size_t errlen);
+
+/* Fetches every branch from the remote. If `need_sha` is not NULL the commit
+ * must exist afterwards (a commit named by a webhook but not yet fetchable is
+ * an error, so the job can be retried). */
+int cfgrepo_fetch(cfgrepo *r, const char *need_sha, char *err, size_t errlen);
+
+/* 1 if the commit (40 hex chars) is in the mirror, 0 otherwise. */
+int cfgrepo_has_commit(cfgrepo *r, const char *sha);
+
+/* Reads `path` at commit `sha` into a NUL-terminated malloc'd buffer. When
+ * the path does not exist, returns NULL and sets *missing to 1 (if given). */
+char *cfgrepo_read_file(cfgrepo *r, const char *sha, const char *path,
+                        size_t *len, int *missing, char *err, size_t errlen);
+
+/* Resolves a branch name (e.g. "main", or "refs/heads/main" as webhooks
+ * send it) to its commit on the remote, as of the last fetch. Writes 40 hex
+ * chars + NUL into `out`. */
+int cfgrepo_branch_head(cfgrepo *r, const char *branch, char out[41],
+                        char *err, size_t errlen);
+
+/* The libgit2 repository behind the mirror, for the other git/ modules
+ * (changes.c diffs in it). Owned by `r`: valid until cfgrepo_close. */
+struct git_repository;
+struct git_repository *cfgrepo_git(cfgrepo *r);
+
+void cfgrepo_close(cfgrepo *r);
+
+#endif

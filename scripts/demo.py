@@ -1,0 +1,73 @@
+"""The local demo: fake AWS + fake GitHub on loopback, a real config repo,
+the real deploybot; a push to main is planned and applied for dev, and you
+watch the bot's log, the commit statuses and the resources appear."""
+import os
+import shutil
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
+import harness  # noqa: E402
+
+DEV = "environments/dev/stack.json"
+
+
+def follow(path, stop):
+    """Prints the bot's log as it is written."""
+    with open(path, "rb") as f:
+        while not stop.is_set():
+            line = f.readline()
+            if line:
+                sys.stdout.write("  bot | " + line.decode("utf-8", "replace"))
+                sys.stdout.flush()
+            else:
+                time.sleep(0.05)
+
+
+def show_statuses(s, sha):
+    for st in reversed(s.statuses(sha)):
+        print("  status %-14s %-8s %s" % (st["context"], st["state"], st["description"]))
+
+
+def push(s, before, after, title):
+    print("\n== %s: push %s..%s to main (webhook signed, delivered)" % (title, before[:7], after[:7]))
+    code, body = s.deliver("push", harness.push_payload(before, after))
+    print("  webhook answered %d %s" % (code, body.decode()))
+    s.wait_status(after, "deploybot/dev")
+    time.sleep(0.3)
+    show_statuses(s, after)
+
+
+def main():
+    work = os.path.abspath(os.environ.get("DEMO_DIR", "demo-data"))
+    shutil.rmtree(work, ignore_errors=True)
+    s = harness.Stack(work)
+    stop = threading.Event()
+    threading.Thread(target=follow, args=(s.bot.log_path, stop), daemon=True).start()
+    try:
+        print("deploybot demo: bot %s, fake AWS %s, fake GitHub %s, config repo %s"
+              % (s.bot_url, s.aws_url, s.github_url, s.repo.path))
+        base = s.repo.head()
+        c1 = s.repo.edit_json(DEV, lambda d: d["office_cidrs"].append("198.51.100.0/24"),
+                              "dev: allow the second office")
+        push(s, base, c1, "1. first deploy of dev")
+        c2 = s.repo.edit_json(DEV, lambda d: d.update(office_cidrs=["192.0.2.0/24"]),
+                              "dev: move to the new office")
+        push(s, c1, c2, "2. change the office CIDR (update in place)")
+        harness.git(s.repo.path, "revert", "--no-edit", "HEAD")
+        push(s, c2, s.repo.head(), "3. git revert: roll back")
+        print("\n== resources in the fake AWS tagged deploybot:stack=dev")
+        id_key = {"vpc": "VpcId", "subnet": "SubnetId", "internet_gateway": "InternetGatewayId",
+                  "route_table": "RouteTableId", "security_group": "GroupId"}
+        for lid, obj in sorted(s.tagged("dev").items()):
+            print("  %-28s %s" % (lid, obj.get(id_key.get(lid.split(".")[0], ""), "")))
+        print("\nDemo complete. Logs and data are in %s" % work)
+    finally:
+        time.sleep(0.2)
+        stop.set()
+        s.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Pieces shared by every fake server: the loopback HTTP server and fault injection."""

@@ -1,0 +1,282 @@
+"""Test harness: starts the fakes and the real deploybot binary on loopback,
+builds a real config repository with git, and delivers real GitHub webhook
+payloads (from shared/fixtures) re-pointed at that repository's commits.
+
+Used by the integration tests and by scripts/demo.py."""
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+SRC = os.environ.get("DEPLOYBOT_SOURCE_DIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+FIXTURES = os.environ.get("DEPLOYBOT_FIXTURES") or os.path.join(SRC, "..", "shared", "fixtures")
+BIN = os.environ.get("DEPLOYBOT_BIN") or os.path.join(SRC, "build", "deploybot")
+PY = "/usr/bin/python3"
+
+SECRET = "It's a Secret to Everybody"
+GITHUB_TOKEN = "ghp_faketoken000000000000000000000000000"
+AWS_KEY = "AKIDEXAMPLE"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+REGION = "eu-west-1"
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, "webhooks", name), "rb") as f:
+        return f.read()
+
+
+class Process:
+    """A child process whose output goes to a log file in the work dir."""
+
+    def __init__(self, argv, workdir, name, env=None, port_file=None):
+        self.name = name
+        self.log_path = os.path.join(workdir, name + ".log")
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=env, cwd=workdir)
+        self.port = None
+        if port_file:
+            self.port = wait_for(lambda: _read_port(port_file), 20, name + " did not start")
+
+    def stop(self, sig=None):
+        if self.proc.poll() is None:
+            if sig:
+                self.proc.send_signal(sig)
+            else:
+                self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+    def output(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+def _read_port(path):
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+        return int(text) if text else None
+    except (OSError, ValueError):
+        return None
+
+
+def wait_for(fn, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError("timed out: " + what)
+
+
+def http(method, url, body=None, headers=None):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def git(repo, *args):
+    env = dict(os.environ, GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.com",
+               GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.com")
+    out = subprocess.run(["git", "-C", repo] + list(args), check=True, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return out.stdout.decode().strip()
+
+
+class ConfigRepo:
+    """A real git repository holding deploy-configs/, branch main."""
+
+    def __init__(self, path):
+        self.path = path
+        shutil.copytree(os.path.join(SRC, "deploy-configs"), path)
+        git(path, "init", "-q", "-b", "main")
+        git(path, "add", "-A")
+        git(path, "commit", "-q", "-m", "initial config")
+
+    def head(self):
+        return git(self.path, "rev-parse", "HEAD")
+
+    def edit_json(self, rel, fn, message):
+        p = os.path.join(self.path, rel)
+        with open(p) as f:
+            doc = json.load(f)
+        fn(doc)
+        with open(p, "w") as f:
+            json.dump(doc, f, indent=2)
+            f.write("\n")
+        return self.commit(message)
+
+    def write(self, rel, text, message):
+        p = os.path.join(self.path, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write(text)
+        return self.commit(message)
+
+    def commit(self, message):
+        git(self.path, "add", "-A")
+        git(self.path, "commit", "-q", "-m", message)
+        return self.head()
+
+
+def push_payload(before, after, ref="refs/heads/main"):
+    """A real GitHub push delivery, re-pointed at our commits."""
+    doc = json.loads(fixture("github/reallyfastci.push.merge-to-master.json"))
+    doc["ref"], doc["before"], doc["after"] = ref, before, after
+    doc["created"] = before == "0" * 40
+    doc["deleted"] = False
+    if doc.get("head_commit"):
+        doc["head_commit"]["id"] = after
+    return doc
+
+
+def pr_payload(base, head, action="opened", number=7):
+    doc = json.loads(fixture("github/octokit.pull_request.opened.json"))
+    doc["action"] = action
+    doc["number"] = number
+    doc["pull_request"]["number"] = number
+    doc["pull_request"]["head"]["sha"] = head
+    doc["pull_request"]["base"]["sha"] = base
+    doc["pull_request"]["base"]["ref"] = "main"
+    return doc
+
+
+def sign(body, secret=SECRET):
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class Stack:
+    """Fake AWS + fake GitHub + a config repo + the bot, in one work dir."""
+
+    def __init__(self, workdir=None, start_bot=True):
+        self.dir = workdir or tempfile.mkdtemp(prefix="deploybot-test-")
+        os.makedirs(self.dir, exist_ok=True)
+        self.procs = []
+        self.aws = self._fake("fake_aws", ["--access-key", AWS_KEY, "--secret-key", AWS_SECRET,
+                                           "--region", REGION])
+        self.github = self._fake("fake_github", ["--token", GITHUB_TOKEN])
+        self.aws_url = "http://127.0.0.1:%d" % self.aws.port
+        self.github_url = "http://127.0.0.1:%d" % self.github.port
+        self.repo = ConfigRepo(os.path.join(self.dir, "config-repo"))
+        self.data_dir = os.path.join(self.dir, "data")
+        self.bot = None
+        if start_bot:
+            self.start_bot()
+
+    def _fake(self, name, extra):
+        port_file = os.path.join(self.dir, name + ".port")
+        p = Process([PY, os.path.join(SRC, "tests", "fakes", name + ".py"), "--port", "0",
+                     "--port-file", port_file] + extra, self.dir, name, port_file=port_file)
+        self.procs.append(p)
+        return p
+
+    def env(self):
+        e = dict(os.environ)
+        e.update({"DEPLOYBOT_WEBHOOK_SECRET": SECRET, "GITHUB_TOKEN": GITHUB_TOKEN,
+                  "AWS_ACCESS_KEY_ID": AWS_KEY, "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
+                  "AWS_REGION": REGION, "AWS_ENDPOINT_URL": self.aws_url,
+                  "DEPLOYBOT_AWS_RETRY_BASE_MS": "10"})
+        return e
+
+    def config_path(self):
+        path = os.path.join(self.dir, "deploybot.conf.json")
+        if not os.path.exists(path):
+            cfg = {"listen": "127.0.0.1", "port": 0, "data_dir": self.data_dir,
+                   "repo": {"url": self.repo.path},
+                   "github": {"api_url": self.github_url},
+                   "aws": {"region": REGION}}
+            with open(path, "w") as f:
+                json.dump(cfg, f, indent=2)
+        return path
+
+    def start_bot(self):
+        port_file = os.path.join(self.dir, "bot.port")
+        if os.path.exists(port_file):
+            os.unlink(port_file)
+        self.bot = Process([BIN, "serve", "--config", self.config_path(), "--port-file", port_file],
+                           self.dir, "deploybot", env=self.env(), port_file=port_file)
+        self.bot_url = "http://127.0.0.1:%d" % self.bot.port
+        wait_for(lambda: http("GET", self.bot_url + "/healthz")[0] == 200, 20, "bot /healthz")
+        return self.bot
+
+    def deliver(self, event, doc, delivery=None, secret=SECRET):
+        body = json.dumps(doc).encode()
+        headers = {"Content-Type": "application/json", "X-GitHub-Event": event,
+                   "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+                   "X-Hub-Signature-256": sign(body, secret),
+                   "User-Agent": "GitHub-Hookshot/044aadd"}
+        return http("POST", self.bot_url + "/webhooks/github", body, headers)
+
+    def statuses(self, sha, repo="ailisp/gcbapp-buildconfig-example"):
+        code, body = http("GET", "%s/repos/%s/commits/%s/statuses" % (self.github_url, repo, sha),
+                          headers={"Authorization": "token " + GITHUB_TOKEN})
+        assert code == 200, (code, body)
+        return json.loads(body)
+
+    def latest_status(self, sha, context, repo="ailisp/gcbapp-buildconfig-example"):
+        for s in self.statuses(sha, repo):  # newest first
+            if s["context"] == context:
+                return s
+        return None
+
+    def wait_status(self, sha, context, states=("success", "failure", "error"), timeout=60,
+                    repo="ailisp/gcbapp-buildconfig-example"):
+        def done():
+            s = self.latest_status(sha, context, repo)
+            return s if s and s["state"] in states else None
+        try:
+            return wait_for(done, timeout, "status %s on %s" % (context, sha[:12]))
+        except AssertionError:
+            sys.stderr.write(self.bot.output()[-5000:])
+            raise
+
+    def ec2(self):
+        import boto3
+        return boto3.client("ec2", endpoint_url=self.aws_url, region_name=REGION,
+                            aws_access_key_id=AWS_KEY, aws_secret_access_key=AWS_SECRET)
+
+    def tagged(self, env):
+        """{logical id: description} of everything tagged with the stack, via boto3."""
+        ec2 = self.ec2()
+        flt = [{"Name": "tag:deploybot:stack", "Values": [env]}]
+        out = {}
+
+        def tag(item):
+            return {t["Key"]: t["Value"] for t in item.get("Tags", [])}.get("deploybot:id")
+        for v in ec2.describe_vpcs(Filters=flt)["Vpcs"]:
+            out[tag(v)] = v
+        for s in ec2.describe_subnets(Filters=flt)["Subnets"]:
+            out[tag(s)] = s
+        for g in ec2.describe_internet_gateways(Filters=flt)["InternetGateways"]:
+            out[tag(g)] = g
+        for r in ec2.describe_route_tables(Filters=flt)["RouteTables"]:
+            out[tag(r)] = r
+        for g in ec2.describe_security_groups(Filters=flt)["SecurityGroups"]:
+            out[tag(g)] = g
+        out.pop(None, None)
+        return out
+
+    def close(self):
+        if self.bot:
+            self.bot.stop()
+        for p in self.procs:
+            p.stop()

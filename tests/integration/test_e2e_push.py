@@ -1,0 +1,109 @@
+"""End to end: real binary, real git repo, fake GitHub and fake AWS.
+Two pushes deploy dev's network, a revert restores the first state, a broken
+stack.json fails with a status naming the file and key, and nothing else is
+touched."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+DEV = "environments/dev/stack.json"
+
+
+def alb_cidrs(state):
+    sg = state["security_group.alb"]
+    return sorted({r["CidrIp"] for p in sg["IpPermissions"] for r in p.get("IpRanges", [])})
+
+
+class EndToEnd(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = harness.Stack()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def push(self, before, after):
+        code, body = self.s.deliver("push", harness.push_payload(before, after))
+        self.assertEqual(code, 202, body)
+
+    def test_1_two_pushes_then_revert(self):
+        s = self.s
+        base = s.repo.head()
+        c1 = s.repo.edit_json(DEV, lambda d: d["office_cidrs"].append("198.51.100.0/24"), "dev: office")
+        self.push(base, c1)
+        st = s.wait_status(c1, "deploybot/dev")
+        self.assertEqual(st["state"], "success", st)
+        self.assertIn("Apply complete: 10 added", st["description"])
+        states = [x["state"] for x in s.statuses(c1) if x["context"] == "deploybot/dev"]
+        self.assertEqual(states[-1], "pending")          # oldest first posted
+        self.assertIsNone(s.latest_status(c1, "deploybot/stg"))
+        self.assertEqual(s.tagged("stg"), {})
+        first = s.tagged("dev")
+        self.assertEqual(len(first), 10, sorted(first))
+        self.assertEqual(first["vpc.main"]["CidrBlock"], "10.10.0.0/16")
+        self.assertEqual(alb_cidrs(first), ["198.51.100.0/24", "203.0.113.0/24"])
+
+        c2 = s.repo.edit_json(DEV, lambda d: d.update(office_cidrs=["192.0.2.0/24"]), "dev: new office")
+        self.push(c1, c2)
+        st = s.wait_status(c2, "deploybot/dev")
+        self.assertEqual(st["description"], "Apply complete: 0 added, 1 changed, 0 destroyed.")
+        self.assertEqual(alb_cidrs(s.tagged("dev")), ["192.0.2.0/24"])
+
+        harness.git(s.repo.path, "revert", "--no-edit", "HEAD")
+        c3 = s.repo.head()
+        self.push(c2, c3)
+        st = s.wait_status(c3, "deploybot/dev")
+        self.assertEqual(st["state"], "success", st)
+        after = s.tagged("dev")
+        self.assertEqual(alb_cidrs(after), alb_cidrs(first))
+        self.assertEqual(after["vpc.main"]["VpcId"], first["vpc.main"]["VpcId"])
+
+        # A second apply of the same state has nothing to do.
+        code, _ = s.deliver("push", harness.push_payload(c2, c3))
+        self.assertEqual(code, 202)
+        harness.wait_for(lambda: s.latest_status(c3, "deploybot/dev")["description"] == "No changes.",
+                         60, "second apply says No changes.")
+
+    def test_2_broken_stack_fails_and_applies_nothing(self):
+        s = self.s
+        before = s.repo.head()
+        calls_before = harness.http("GET", s.aws_url + "/_fake/calls")[1]
+        c = s.repo.edit_json("environments/stg/stack.json",
+                             lambda d: d.update(vpc_cidr="10.20.0.0/33"), "stg: typo")
+        self.push(before, c)
+        st = s.wait_status(c, "deploybot/stg")
+        self.assertEqual(st["state"], "failure")
+        self.assertIn("environments/stg/stack.json:vpc_cidr:", st["description"])
+        self.assertEqual(s.tagged("stg"), {})
+        calls_after = harness.http("GET", s.aws_url + "/_fake/calls")[1]
+        self.assertEqual(calls_before, calls_after)  # not even a Describe
+
+    def test_3_unrelated_change_touches_nothing(self):
+        s = self.s
+        before = s.repo.head()
+        c = s.repo.write("README.md", "# config\n", "docs")
+        self.push(before, c)
+        harness.wait_for(lambda: "0 environment(s) touched" in s.bot.output(), 30, "job done")
+        self.assertEqual(s.statuses(c), [])
+
+    def test_4_pull_request_plans_without_applying(self):
+        s = self.s
+        base = s.repo.head()
+        harness.git(s.repo.path, "checkout", "-q", "-b", "feature")
+        head = s.repo.edit_json("environments/prd/stack.json",
+                                lambda d: d["office_cidrs"].append("198.51.100.0/24"), "prd: office")
+        harness.git(s.repo.path, "checkout", "-q", "main")
+        code, body = s.deliver("pull_request", harness.pr_payload(base, head),)
+        self.assertEqual(code, 202, body)
+        st = s.wait_status(head, "deploybot/prd", repo="Codertocat/Hello-World")
+        self.assertEqual(st["state"], "success", st)
+        self.assertEqual(st["description"], "Plan: 10 to add, 0 to change, 0 to destroy. (not applied)")
+        self.assertEqual(s.tagged("prd"), {})
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
