@@ -88,10 +88,10 @@ typedef struct {
 
 static void run_env(const env_job *ej, const repoconfig_env *env, int deleted) {
     log_ctx lc = {ej->job, env->name};
-    char file[1024], desc[256];
-    snprintf(file, sizeof(file), "%s/stack.json", env->folder);
+    char file[600], desc[1400];
+    snprintf(file, sizeof(file), "%.500s/stack.json", env->folder);
     if (deleted && !env->allow_destroy) {
-        snprintf(desc, sizeof(desc), "%s was deleted; destroying needs allow_destroy in deploybot.json", env->folder);
+        snprintf(desc, sizeof(desc), "%.300s was deleted; destroying needs allow_destroy in deploybot.json", env->folder);
         job_log(&lc, desc);
         set_status(ej->r, ej->ev, ej->sha, env->name, "failure", desc, ej->job);
         return;

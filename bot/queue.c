@@ -114,16 +114,18 @@ static int make_parent_dirs(const char *path, char *err, size_t errlen) {
     slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
-        for (char *p = dir + 1; rc == 0 && p; p = strchr(p + 1, '/')) {
-            char c = *p;
-
-            *p = '\0';
+        /* Each prefix ending before a '/', then the directory itself. */
+        for (char *p = strchr(dir + 1, '/'); rc == 0; p = strchr(p + 1, '/')) {
+            if (p)
+                *p = '\0';
             if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
                 seterr(err, errlen, "cannot create directory %s: %s", dir,
                        strerror(errno));
                 rc = -1;
             }
-            *p = c;
+            if (!p)
+                break;
+            *p = '/';
         }
     }
     free(dir);

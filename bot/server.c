@@ -323,7 +323,7 @@ static int enqueue(server *s, struct lws *wsi, struct pss *p, const char *json) 
         return stage_json(wsi, p, 202, json_pack("{s:b,s:b}", "queued", 0,
                                                  "duplicate", 1));
     /* The job is committed: only now is the 202 staged, and the worker told. */
-    stage_json(wsi, p, 202, json_pack("{s:b,s:I}", "queued", 1,
+    stage_json(wsi, p, 202, json_pack("{s:b,s:I}", "queued", 1, "job",
                                       (json_int_t)id));
     if (s->on_job)
         s->on_job(s->arg);

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <git2.h>
 #include <limits.h>
 #include <pthread.h>
@@ -12,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,6 +42,9 @@ static int init_rc;
 static void init_libgit2(void) { init_rc = git_libgit2_init(); }
 
 /* ---- error text -------------------------------------------------------- */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -578,5 +581,35 @@ int cfgrepo_branch_head(cfgrepo *r, const char *branch, char out[41],
         return -1;
     }
     git_oid_tostr(out, 41, &oid);
+    return 0;
+}
+
+int cfgrepo_merge_base(cfgrepo *r, const char *a, const char *b, char out[41],
+                       char *err, size_t errlen)
+{
+    git_oid oa, ob, base;
+    int rc;
+    if (parse_sha(a, &oa) < 0 || parse_sha(b, &ob) < 0) {
+        set_err(err, errlen, "merge base: \"%.64s\" or \"%.64s\" is not a "
+                "commit sha (40 hex digits)", a ? a : "(null)",
+                b ? b : "(null)");
+        return -1;
+    }
+    if (!cfgrepo_has_commit(r, a) || !cfgrepo_has_commit(r, b)) {
+        set_err(err, errlen, "merge base: commit %s is not in the mirror; "
+                "fetch it first", cfgrepo_has_commit(r, a) ? b : a);
+        return -1;
+    }
+    rc = git_merge_base(&base, r->repo, &oa, &ob);
+    if (rc == GIT_ENOTFOUND) {
+        set_err(err, errlen, "%.12s and %.12s have no common history", a, b);
+        return -1;
+    }
+    if (rc < 0) {
+        set_err(err, errlen, "merge base of %.12s and %.12s: %s", a, b,
+                git_msg());
+        return -1;
+    }
+    git_oid_tostr(out, 41, &base);
     return 0;
 }

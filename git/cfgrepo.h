@@ -40,6 +40,12 @@ char *cfgrepo_read_file(cfgrepo *r, const char *sha, const char *path,
 int cfgrepo_branch_head(cfgrepo *r, const char *branch, char out[41],
                         char *err, size_t errlen);
 
+/* Writes into `out` the best common ancestor of commits `a` and `b`. For a
+ * pull request, diff merge_base(base, head)..head: the base branch's tip
+ * alone would also count what landed on the base since the PR branched. */
+int cfgrepo_merge_base(cfgrepo *r, const char *a, const char *b, char out[41],
+                       char *err, size_t errlen);
+
 /* The libgit2 repository behind the mirror, for the other git/ modules
  * (changes.c diffs in it). Owned by `r`: valid until cfgrepo_close. */
 struct git_repository;

@@ -122,6 +122,9 @@ void change_set_free(change_set *c)
 /* ---- against the mirror ------------------------------------------------ */
 
 static int set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int set_err(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     if (err && errlen) {
@@ -295,10 +298,12 @@ int changes_between(cfgrepo *r, const repoconfig *cfg, const char *before,
 
     memset(out, 0, sizeof *out);
     rc = after ? lookup_commit(repo, after, &ac) : -1;
-    if (rc != 0)
-        return set_err(err, errlen, rc < 0 ? "\"%.64s\" is not a commit sha "
-                       "(40 hex digits)" : "commit %s is not in the mirror; "
-                       "fetch it first", after ? after : "(null)");
+    if (rc < 0)
+        return set_err(err, errlen, "after \"%.64s\" is not a commit sha (40 "
+                       "hex digits)", after ? after : "(null)");
+    if (rc > 0)
+        return set_err(err, errlen, "commit %s is not in the mirror; fetch "
+                       "it first", after);
     if (!is_new_branch(before) && (brc = lookup_commit(repo, before, &bc)) < 0)
         rc = set_err(err, errlen, "before \"%.64s\" is not a commit sha (40 "
                      "hex digits)", before);

@@ -13,6 +13,9 @@
 #define ERR_PREFIX "deploybot.json: "
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     size_t n = strlen(ERR_PREFIX);

@@ -274,6 +274,9 @@ static void test_rules(void)
 static char tmp[256], origin[300], mirror[300];
 
 static int sh(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static int sh(const char *fmt, ...)
 {
     char cmd[2048];
     va_list ap;
@@ -288,6 +291,9 @@ static int sh(const char *fmt, ...)
 }
 
 /* First line of a command's output. */
+static int sh_out(char *out, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int sh_out(char *out, size_t n, const char *fmt, ...)
 {
     char cmd[2048];
@@ -405,8 +411,11 @@ static const char *paths_of(cfgrepo *r, const char *before, const char *after)
     static char buf[4096];
     change_set cs;
     char err[256];
-    if (diff(r, before, after, &cs, err, sizeof err) < 0)
-        return err[0] ? "(error)" : "(error)";
+    if (diff(r, before, after, &cs, err, sizeof err) < 0) {
+        fprintf(stderr, "diff %.12s..%.12s: %s\n", before ? before : "-",
+                after, err);
+        return "(error)";
+    }
     snprintf(buf, sizeof buf, "%s", joined(cs.paths, cs.n_paths));
     change_set_free(&cs);
     return buf;
@@ -533,10 +542,10 @@ static void test_force_push(cfgrepo *r, const char *c4, char c5b[41])
     EXPECT(r, c4, c5b, "dev", "", "diff");
 }
 
-static void test_unknown_and_deleted(cfgrepo *r, const char *c5b)
+static void test_unknown_and_deleted(cfgrepo *r, const char *c5b, char c7[41])
 {
     const char *ghost = "0123456789abcdef0123456789abcdef01234567";
-    char c6[41], c7[41], err[256];
+    char c6[41], err[256];
     change_set cs;
 
     EXPECT(r, ghost, c5b, "dev,stg,prd", "", "before unknown");
@@ -554,6 +563,27 @@ static void test_unknown_and_deleted(cfgrepo *r, const char *c5b)
     commit("modules: v3", c7);
     CHECK(fetch(r, c7) == 0);
     EXPECT(r, c6, c7, "dev,stg,prd", "", "diff");
+}
+
+/* A PR branched at `fork`; main then moved on (dev). Diffing from main's
+ * tip would count dev too; from the merge base, only the PR's own stg. */
+static void test_pull_request(cfgrepo *r, const char *fork)
+{
+    char head[41], tip[41], base[41] = "", err[256] = "";
+    sh("git -C '%s' checkout -q -b feature", origin);
+    write_file("environments/stg/stack.json", "{\"instance_count\": 7}\n");
+    commit("stg: 7", head);
+    sh("git -C '%s' checkout -q main", origin);
+    write_file("environments/dev/stack.json", "{\"instance_count\": 8}\n");
+    commit("dev: 8", tip);
+    CHECK(fetch(r, head) == 0 && cfgrepo_has_commit(r, tip));
+    EXPECT(r, tip, head, "dev,stg", "", "force push");
+    CHECK(cfgrepo_merge_base(r, tip, head, base, err, sizeof err) == 0);
+    CHECK_STR(base, fork);
+    EXPECT(r, base, head, "stg", "", "diff");
+    CHECK(cfgrepo_merge_base(r, tip, "0123456789abcdef0123456789abcdef01234567",
+                             base, err, sizeof err) == -1);
+    CHECK_HAS(err, "not in the mirror");
 }
 
 static void test_missing_commit(cfgrepo *r)
@@ -789,7 +819,7 @@ static void test_token(void)
 
 static void test_real_repo(void)
 {
-    char c0[41], c4[41], c5b[41], err[256] = "", head[41];
+    char c0[41], c4[41], c5b[41], c7[41], err[256] = "", head[41];
     cfgrepo *r;
 
     snprintf(origin, sizeof origin, "%s/origin", tmp);
@@ -808,7 +838,8 @@ static void test_real_repo(void)
     test_new_branch(r, c0);
     test_linear(r, c0, c4);
     test_force_push(r, c4, c5b);
-    test_unknown_and_deleted(r, c5b);
+    test_unknown_and_deleted(r, c5b, c7);
+    test_pull_request(r, c7);
     test_missing_commit(r);
     sh_out(head, sizeof head, "git -C '%s' rev-parse main", origin);
     test_prune_and_reopen(&r, head);
