@@ -126,11 +126,15 @@ static int run_event(job_runner *r, const queue_job *j, const webhook_event *ev,
     int is_push = ev->kind == WEBHOOK_PUSH;
     const char *sha = is_push ? ev->after : ev->head_sha;
     const char *before = is_push ? ev->before : ev->base_sha;
-    char err[512];
+    char err[512], base[41];
     if (fetch(r, ev, sha, err, sizeof(err)) != 0) {
         snprintf(summary, len, "fetch: %s", err);
         return -1;
     }
+    /* A pull request changes what its branch added since it forked, not
+     * whatever the base branch did meanwhile. */
+    if (!is_push && cfgrepo_merge_base(r->repo, ev->base_sha, sha, base, err, sizeof(err)) == 0)
+        before = base;
     repoconfig rc;
     if (load_repoconfig(r, sha, &rc, err, sizeof(err)) != 0) {
         snprintf(summary, len, "%s", err);
@@ -168,7 +172,8 @@ int job_run(job_runner *r, const queue_job *j, char *summary, size_t len) {
         snprintf(summary, len, "unreadable payload: %s", err);
         return 0; /* retrying cannot help */
     }
-    if (ev.kind == WEBHOOK_PUSH && !ev.deleted) return run_event(r, j, &ev, summary, len);
+    if (ev.kind == WEBHOOK_PUSH && !ev.deleted && strcmp(ev.after, "0000000000000000000000000000000000000000") != 0)
+        return run_event(r, j, &ev, summary, len);
     if (ev.kind == WEBHOOK_PULL_REQUEST &&
         (!strcmp(ev.pr_action, "opened") || !strcmp(ev.pr_action, "synchronize") || !strcmp(ev.pr_action, "reopened")))
         return run_event(r, j, &ev, summary, len);
