@@ -33,6 +33,7 @@ static const char SCHEMA[] =
     "  state TEXT NOT NULL DEFAULT 'queued'"
     "    CHECK (state IN ('queued','running','done','failed')),"
     "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  run_after INTEGER NOT NULL DEFAULT 0,"  /* queue_retry's back-off */
     "  created_at INTEGER NOT NULL,"
     "  started_at INTEGER,"
     "  finished_at INTEGER,"
@@ -42,7 +43,7 @@ static const char SCHEMA[] =
 /* One prepared statement per operation, compiled once per connection. */
 enum {
     S_BEGIN, S_COMMIT, S_ROLLBACK, S_ADD_DELIVERY, S_ADD_JOB, S_CLAIM,
-    S_FINISH, S_RECOVER, S_COUNT_STATE, S_COUNT_ALL, S_COUNT
+    S_FINISH, S_RETRY, S_RECOVER, S_COUNT_STATE, S_COUNT_ALL, S_COUNT
 };
 
 static const char *const SQL[S_COUNT] = {
@@ -58,10 +59,13 @@ static const char *const SQL[S_COUNT] = {
     [S_CLAIM] = "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
                 "started_at = " NOW " "
                 "WHERE id = (SELECT id FROM jobs WHERE state = 'queued' "
-                "            ORDER BY id LIMIT 1) AND state = 'queued' "
+                "            AND run_after <= " NOW " ORDER BY id LIMIT 1) "
+                "AND state = 'queued' "
                 "RETURNING id, delivery, event, payload, attempts",
     [S_FINISH] = "UPDATE jobs SET state = ?2, summary = ?3, "
                  "finished_at = " NOW " WHERE id = ?1 AND state = 'running'",
+    [S_RETRY] = "UPDATE jobs SET state = 'queued', summary = ?3, "
+                "run_after = " NOW " + ?2 WHERE id = ?1 AND state = 'running'",
     [S_RECOVER] = "UPDATE jobs SET state = 'queued' WHERE state = 'running'",
     [S_COUNT_STATE] = "SELECT count(*) FROM jobs WHERE state = ?1",
     [S_COUNT_ALL] = "SELECT count(*) FROM jobs",
@@ -343,6 +347,23 @@ int queue_finish(queue *q, long id, int ok, const char *summary) {
     if (sqlite3_changes(q->db) != 1) {
         snprintf(q->errmsg, sizeof(q->errmsg),
                  "queue_finish: job %ld is not running", id);
+        return -1;
+    }
+    return 0;
+}
+
+int queue_retry(queue *q, long id, int delay_s, const char *summary) {
+    sqlite3_stmt *s = q->st[S_RETRY];
+
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, delay_s > 0 ? delay_s : 0);
+    if (summary)
+        bind_text(s, 3, summary);
+    if (exec_stmt(q, S_RETRY) < 0)
+        return dberr(q, "queue_retry", NULL, 0);
+    if (sqlite3_changes(q->db) != 1) {
+        snprintf(q->errmsg, sizeof(q->errmsg),
+                 "queue_retry: job %ld is not running", id);
         return -1;
     }
     return 0;

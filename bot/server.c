@@ -346,7 +346,7 @@ static int dispatch(server *s, struct lws *wsi, struct pss *p, const char *json,
     case WEBHOOK_PUSH:
         if (ev.deleted)
             return stage_json(wsi, p, 202,
-                              json_pack("{s:b,s:s++}", "queued", 0, "reason",
+                              json_pack("{s:b,s:s+}", "queued", 0, "reason",
                                         ev.ref, " deleted: nothing to deploy"));
         return enqueue(s, wsi, p, json);
     case WEBHOOK_PULL_REQUEST:

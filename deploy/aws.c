@@ -34,6 +34,7 @@ struct aws_client {
     long base_ms, cap_ms;
     int max_attempts;
     int debug;
+    char curl_err[CURL_ERROR_SIZE];  /* libcurl keeps a pointer to it */
 };
 
 /* ---- small helpers ---- */
@@ -82,7 +83,8 @@ static void put_encoded(buf *b, const char *s)
     static const char hex[] = "0123456789ABCDEF";
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
             buf_put(b, (const char *)&c, 1);
         } else {
             char e[3] = { '%', hex[c >> 4], hex[c & 15] };
@@ -231,7 +233,7 @@ static int valid_region(const char *r)
     size_t n = strlen(r);
     if (n == 0 || n > 32) return 0;
     for (; *r; r++)
-        if (!islower((unsigned char)*r) && !isdigit((unsigned char)*r) && *r != '-')
+        if (!(*r >= 'a' && *r <= 'z') && !(*r >= '0' && *r <= '9') && *r != '-')
             return 0;
     return 1;
 }
@@ -268,7 +270,8 @@ aws_client *aws_client_new(const char *region, const aws_creds *creds,
     }
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK) {
-        snprintf(err, errlen, "libcurl initialisation failed: %s", curl_easy_strerror(curl_init_rc));
+        snprintf(err, errlen, "libcurl initialisation failed: %s",
+                 curl_easy_strerror(curl_init_rc));
         aws_creds_free(&env);
         return NULL;
     }
@@ -366,7 +369,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         char *end;
         long s = strtol(v, &end, 10);
         if (end != v && !*end && s >= 0) {
-            r->retry_after_ms = s * 1000;
+            r->retry_after_ms = s > AWS_MAX_RETRY_AFTER_MS / 1000
+                                ? AWS_MAX_RETRY_AFTER_MS : s * 1000;
         } else {
             time_t t = curl_getdate(v, NULL);       /* the HTTP-date form */
             if (t > 0) r->retry_after_ms = (long)(t - time(NULL)) * 1000;
@@ -385,6 +389,17 @@ static void amz_now(char out[17])
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
+}
+
+static struct curl_slist *add_header(struct curl_slist *list, const char *name,
+                                     const char *value)
+{
+    char *line;
+    if (asprintf(&line, "%s: %s", name, value) < 0) abort();
+    struct curl_slist *l = curl_slist_append(list, line);
+    free(line);
+    if (!l) abort();
+    return l;
 }
 
 /* Signs the request for now and returns the header list to send. */
@@ -406,30 +421,28 @@ static struct curl_slist *signed_headers(aws_client *c, const request *rq)
     if (sigv4_authorization(&sr, &sp, auth, sizeof auth) < 0) return NULL;
 
     struct curl_slist *list = NULL;
-    char line[4096];
-    for (size_t i = 0; i < n; i++) {
-        snprintf(line, sizeof line, "%s: %s", h[i].name, h[i].value);
-        list = curl_slist_append(list, line);
-    }
-    snprintf(line, sizeof line, "Authorization: %s", auth);
-    list = curl_slist_append(list, line);
-    list = curl_slist_append(list, "Expect:");   /* no 100-continue round trip */
-    return list;
+    for (size_t i = 0; i < n; i++) list = add_header(list, h[i].name, h[i].value);
+    list = add_header(list, "Authorization", auth);
+    struct curl_slist *l = curl_slist_append(list, "Expect:");  /* no 100-continue wait */
+    if (!l) abort();
+    return l;
 }
 
 static void setup_handle(aws_client *c, const request *rq, response *rs,
-                         struct curl_slist *hdrs, char *curl_err)
+                         struct curl_slist *hdrs)
 {
     CURL *h = c->curl;
     curl_easy_reset(h);                          /* keeps live connections */
     curl_easy_setopt(h, CURLOPT_URL, rq->url);
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* send the path that was signed */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_USERAGENT, AWS_USER_AGENT);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);   /* threads: no SIGALRM */
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 120000L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  /* big Describe* answers */
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
@@ -491,6 +504,23 @@ static void excerpt(const buf *b, char *out, size_t outlen)
     out[n] = '\0';
 }
 
+/* AWS's words for bad credentials or a wrong clock do not say what to fix. */
+static const char *hint(const char *code)
+{
+    static const char *const creds[] = {
+        "AuthFailure", "InvalidClientTokenId", "UnrecognizedClientException",
+        "SignatureDoesNotMatch", "IncompleteSignature", "InvalidAccessKeyId",
+    };
+    for (size_t i = 0; i < sizeof creds / sizeof creds[0]; i++)
+        if (strcmp(code, creds[i]) == 0)
+            return " (check the AWS credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)";
+    if (strcmp(code, "ExpiredToken") == 0 || strcmp(code, "ExpiredTokenException") == 0)
+        return " (the temporary credentials expired: renew AWS_SESSION_TOKEN)";
+    if (strcmp(code, "RequestExpired") == 0 || strcmp(code, "RequestTimeTooSkewed") == 0)
+        return " (check this machine's clock)";
+    return "";
+}
+
 static void parse_error(const request *rq, const response *rs, aws_error *err)
 {
     char xerr[128];
@@ -501,7 +531,7 @@ static void parse_error(const request *rq, const response *rs, aws_error *err)
 
     if (code && *code) {
         const char *msg = xml_path_text(e, "Message");
-        set_err(err, (int)rs->status, code, "%s", msg && *msg ? msg : code);
+        set_err(err, (int)rs->status, code, "%s%s", msg && *msg ? msg : code, hint(code));
     } else {
         char ex[168], hc[16];
         excerpt(&rs->body, ex, sizeof ex);
@@ -532,14 +562,14 @@ static int retryable_curl(CURLcode rc)
 static enum outcome attempt(aws_client *c, const request *rq, response *rs,
                             xml_node **out, aws_error *err)
 {
-    char curl_err[CURL_ERROR_SIZE] = "";
     struct curl_slist *hdrs = signed_headers(c, rq);
     if (!hdrs) {
         set_err(err, 0, "SigningError", "cannot sign %s %s: request too large",
                 rq->service, rq->what);
         return FAIL;
     }
-    setup_handle(c, rq, rs, hdrs, curl_err);
+    c->curl_err[0] = '\0';
+    setup_handle(c, rq, rs, hdrs);
     c->requests++;
     CURLcode rc = curl_easy_perform(c->curl);
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &rs->status);
@@ -549,7 +579,7 @@ static enum outcome attempt(aws_client *c, const request *rq, response *rs,
         set_err(err, 0, rs->too_big ? "ResponseTooLarge" : "ConnectionError",
                 "cannot call %s %s at %s: %s", rq->service, rq->what, rq->url,
                 rs->too_big ? "answer larger than 32 MiB"
-                            : curl_err[0] ? curl_err : curl_easy_strerror(rc));
+                            : c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc));
         return !rs->too_big && retryable_curl(rc) ? RETRY : FAIL;
     }
     if (rs->status >= 300) {
@@ -627,7 +657,7 @@ typedef struct {
 
 static void target_free(target *t)
 {
-    free(t->url);
+    curl_free(t->url);                           /* it came from curl_url_get */
     free(t->host);
     free(t->path);
     free(t->query);

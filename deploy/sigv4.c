@@ -9,7 +9,6 @@
  * key then value, and HEADERS are lower-cased, trimmed, sorted and merged. */
 #include "deploy/sigv4.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +16,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-/* ---- a growable string; allocation failure aborts (as malloc does in the
- * rest of deploybot: there is nothing sensible to do without memory) ---- */
+/* ---- a growable string; allocation failure aborts: a signer has nothing
+ * sensible to do without memory ---- */
 
 typedef struct { char *s; size_t len, cap; } buf;
 
@@ -51,10 +50,14 @@ static char *buf_take(buf *b)
     return b->s;
 }
 
+/* ASCII only, whatever the locale says a letter is. */
 static int unreserved(unsigned char c)
 {
-    return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.' || c == '~';
 }
+
+static char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
 /* AWS URI encoding: unreserved bytes kept, everything else %XX (upper hex). */
 static void uri_encode(buf *b, const char *s, size_t n, int keep_slash)
@@ -187,7 +190,7 @@ static void canonical_headers(const sigv4_request *r, buf *hdrs, buf *signed_)
     for (size_t i = 0; i < n; i++) {
         h[i].name = strdup(r->headers[i].name);
         if (!h[i].name) abort();
-        for (char *c = h[i].name; *c; c++) *c = (char)tolower((unsigned char)*c);
+        for (char *c = h[i].name; *c; c++) *c = ascii_lower(*c);
         h[i].value = trimall(r->headers[i].value ? r->headers[i].value : "");
         h[i].order = i;
     }

@@ -13,8 +13,11 @@ typedef struct { const char *name; const char *value; } sigv4_header;
 
 typedef struct {
     const char *method;        /* "POST" */
-    const char *path;          /* "/" (already URI-encoded as sent) */
-    const char *query;         /* raw query string without '?', may be "" */
+    const char *path;          /* "/" (already URI-encoded as sent; encoded once
+                                  more when canonicalised, as every service but
+                                  S3 expects) */
+    const char *query;         /* raw query string without '?', may be "";
+                                  %XX decoded then re-encoded, '+' is a plus */
     const sigv4_header *headers;
     size_t n_headers;
     const unsigned char *body;

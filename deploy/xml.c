@@ -167,7 +167,8 @@ static int parse_reference(parser *ps, buf *out)
     };
     const char *s = ps->p + 1;
     const char *semi = memchr(s, ';', (size_t)(ps->end - s));
-    if (!semi || semi - s > 16) return fail(ps, "'&' not followed by an entity or character reference");
+    if (!semi || semi - s > 16)
+        return fail(ps, "'&' not followed by an entity or character reference");
     size_t n = (size_t)(semi - s);
     if (n && s[0] == '#') {
         if (parse_charref(ps, s, n, out) < 0) return -1;
@@ -272,7 +273,8 @@ static int parse_attrs(parser *ps, xml_node *node)
         int had_space = skip_ws(ps);
         if (ps->p >= ps->end) return fail(ps, "unterminated start tag <%s>", node->name);
         if (*ps->p == '>' || at(ps, "/>")) return 0;
-        if (!had_space) return fail(ps, "expected whitespace between attributes of <%s>", node->name);
+        if (!had_space)
+            return fail(ps, "expected whitespace between attributes of <%s>", node->name);
         char *name = parse_name(ps, "attribute");
         if (!name) return -1;
         for (size_t i = 0; i < n; i += 2)

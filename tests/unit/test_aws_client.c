@@ -90,7 +90,7 @@ static const char *find_header(const char *headers, const char *name, size_t *le
 /* Value of a received header, in a static buffer ("" when absent). */
 static const char *rx_header(const received *rx, const char *name)
 {
-    static char out[4][2048];
+    static char out[4][8192];
     static int slot;
     size_t len;
     const char *v = find_header(rx->headers, name, &len);
@@ -203,10 +203,15 @@ static void server_start(server *s, const scripted *script, size_t n)
     pthread_create(&s->thread, NULL, serve, s);
 }
 
+/* Waits for the script to be played out; what was received stays readable. */
 static void server_stop(server *s)
 {
     pthread_join(s->thread, NULL);
     close(s->listen_fd);
+}
+
+static void server_free(server *s)
+{
     for (size_t i = 0; i < s->n_rx; i++) free(s->rx[i].headers), free(s->rx[i].body);
 }
 
@@ -232,17 +237,17 @@ static void set_endpoint(const char *var, int port, const char *suffix)
  * service so tests can check which ones were used. */
 static int signature_ok(const received *rx, char region[32], char service[32])
 {
-    char akid[64], date[9], signed_[256], sig[65];
-    const char *auth = rx_header(rx, "Authorization");
+    char akid[64], date[9], signed_[256], sig[65], auth[1024];
+    snprintf(auth, sizeof auth, "%s", rx_header(rx, "Authorization"));
     if (sscanf(auth, "AWS4-HMAC-SHA256 Credential=%63[^/]/%8[0-9]/%31[^/]/%31[^/]/aws4_request, "
                      "SignedHeaders=%255[^,], Signature=%64[0-9a-f]",
                akid, date, region, service, signed_, sig) != 6)
         return 0;
 
-    sigv4_header h[16];
-    char names[16][64], values[16][2048];
+    sigv4_header h[8];
+    static char names[8][64], values[8][8192];
     size_t n = 0;
-    for (char *tok = strtok(signed_, ";"); tok && n < 16; tok = strtok(NULL, ";"), n++) {
+    for (char *tok = strtok(signed_, ";"); tok && n < 8; tok = strtok(NULL, ";"), n++) {
         snprintf(names[n], sizeof names[n], "%s", tok);
         snprintf(values[n], sizeof values[n], "%s", rx_header(rx, tok));
         h[n] = (sigv4_header){ names[n], values[n] };
@@ -290,6 +295,7 @@ static void clean_env(void)
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
     setenv("DEPLOYBOT_AWS_RETRY_BASE_MS", "1", 1);   /* keep retries fast */
+    setenv("no_proxy", "127.0.0.1", 1);              /* loopback, whatever the CI's proxy */
 }
 
 static aws_client *client(const char *region, const char *token)
@@ -360,6 +366,7 @@ static void test_retries_throttling_then_succeeds(void)
     }
     xml_free(out);
     aws_params_free(&p);
+    server_free(&s);
     aws_client_free(c);
 }
 
@@ -391,6 +398,33 @@ static void test_client_error_is_parsed_not_retried(void)
     CHECK(s.n_rx == 1 && !strstr(rx_header(&s.rx[0], "Authorization"), "x-amz-security-token"));
     CHECK(s.n_rx == 1 && rx_header(&s.rx[0], "X-Amz-Security-Token")[0] == '\0');
     aws_params_free(&p);
+    server_free(&s);
+    aws_client_free(c);
+}
+
+/* Credential errors say what to check. */
+static void test_auth_failure_hint(void)
+{
+    static const scripted script[] = {
+        {401, NULL, "<Response><Errors><Error><Code>AuthFailure</Code><Message>AWS was not able to "
+                    "validate the provided access credentials</Message></Error></Errors>"
+                    "<RequestID>r-auth</RequestID></Response>"},
+    };
+    server s;
+    clean_env();
+    server_start(&s, script, 1);
+    set_endpoint("AWS_ENDPOINT_URL", s.port, NULL);
+    aws_client *c = client("us-east-1", NULL);
+    xml_node *out;
+    aws_error err;
+    int rc = aws_query(c, "ec2", "2016-11-15", "DescribeVpcs", NULL, &out, &err);
+    server_stop(&s);
+    CHECK(rc == -1 && err.http_status == 401);
+    CHECK_STR(err.code, "AuthFailure");
+    CHECK(strstr(err.message, "not able to validate") && strstr(err.message, "AWS_SECRET_ACCESS_KEY"));
+    CHECK(!strstr(err.message, SECRET));
+    CHECK(s.n_rx == 1);
+    server_free(&s);
     aws_client_free(c);
 }
 
@@ -427,6 +461,7 @@ static void test_query_error_shape_and_throttling_code(void)
     CHECK(s.n_rx == 2 && signature_ok(&s.rx[1], region, service));
     CHECK_STR(service, "elasticloadbalancing");
     CHECK_STR(s.rx[0].body, "Action=DescribeLoadBalancers&Version=2015-12-01");
+    server_free(&s);
     aws_client_free(c);
 }
 
@@ -458,6 +493,7 @@ static void test_gives_up_after_max_attempts(void)
     CHECK_STR(err.code, "HTTP503");
     CHECK(strstr(err.message, "RunInstances") && strstr(err.message, "Service Unavailable"));
     CHECK(!strchr(err.message, '\n') && !strchr(err.message, '\t'));
+    server_free(&s);
     aws_client_free(c);
 }
 
@@ -490,6 +526,7 @@ static void test_connection_errors(void)
     CHECK(s.connections == 2);
     CHECK(aws_client_request_count(c) == 2);
     xml_free(out);
+    server_free(&s);
     aws_client_free(c);
 }
 
@@ -513,6 +550,7 @@ static void test_retry_after_is_honoured(void)
     CHECK(elapsed >= 0.95);
     CHECK(elapsed < 5);
     xml_free(out);
+    server_free(&s);
     aws_client_free(c);
 }
 
@@ -532,6 +570,7 @@ static void test_malformed_success_is_an_error(void)
     CHECK_STR(err.code, "MalformedResponse");
     CHECK(strstr(err.message, "xml line 1") != NULL);
     CHECK(s.n_rx == 1);
+    server_free(&s);
     aws_client_free(c);
 }
 
@@ -559,6 +598,7 @@ static void test_global_service_signing_region(void)
     CHECK_STR(region, "us-east-1");
     CHECK_STR(service, "iam");
     xml_free(out);
+    server_free(&s);
     aws_client_free(c);
 }
 
@@ -632,6 +672,7 @@ static void test_rest_xml(void)
             CHECK_STR(service, "route53");
         }
     }
+    server_free(&s);
     aws_client_free(c);
 }
 
@@ -746,8 +787,48 @@ static void test_debug_log_has_no_secrets(void)
     CHECK(strstr(text, "RequestLimitExceeded") && strstr(text, "DescribeVpcs"));
     CHECK(!strstr(text, SECRET) && !strstr(text, TOKEN) && !strstr(text, "Signature="));
     xml_free(out);
+    server_free(&s);
     aws_client_free(c);
     clean_env();
+}
+
+/* A big form body and a long session token go out whole, without an
+ * Expect header, and still sign correctly. */
+static void test_large_request(void)
+{
+    static const scripted script[] = { {200, NULL, describe_vpcs} };
+    server s;
+    clean_env();
+    server_start(&s, script, 1);
+    set_endpoint("AWS_ENDPOINT_URL", s.port, NULL);
+    char *token = malloc(6001);
+    for (int i = 0; i < 6000; i++) token[i] = "AbC+/="[i % 6];
+    token[6000] = '\0';
+    aws_client *c = client("us-east-1", token);
+    aws_params p = {0};
+    for (int i = 1; i <= 200; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "Filter.%d.Name", i);
+        aws_params_addf(&p, key, "tag:deploybot:id-%d", i);
+    }
+    xml_node *out;
+    aws_error err;
+    double t0 = now_s();
+    int rc = aws_query(c, "ec2", "2016-11-15", "DescribeVpcs", &p, &out, &err);
+    double elapsed = now_s() - t0;
+    server_stop(&s);
+    CHECK(rc == 0);
+    CHECK(elapsed < 0.9);
+    CHECK(s.n_rx == 1 && rx_header(&s.rx[0], "Expect")[0] == '\0');
+    CHECK(s.n_rx == 1 && s.rx[0].body_len > 4000);
+    CHECK(s.n_rx == 1 && strstr(s.rx[0].body, "&Filter.200.Name=tag%3Adeploybot%3Aid-200") != NULL);
+    char region[32] = "", service[32] = "";
+    CHECK(s.n_rx == 1 && signature_ok(&s.rx[0], region, service));
+    xml_free(out);
+    aws_params_free(&p);
+    server_free(&s);
+    aws_client_free(c);
+    free(token);
 }
 
 static void test_params(void)
@@ -770,6 +851,7 @@ int main(void)
     test_credentials_and_region();
     test_retries_throttling_then_succeeds();
     test_client_error_is_parsed_not_retried();
+    test_auth_failure_hint();
     test_query_error_shape_and_throttling_code();
     test_gives_up_after_max_attempts();
     test_connection_errors();
@@ -778,6 +860,7 @@ int main(void)
     test_global_service_signing_region();
     test_rest_xml();
     test_debug_log_has_no_secrets();
+    test_large_request();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

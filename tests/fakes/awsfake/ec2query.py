@@ -150,6 +150,10 @@ class Ec2QueryProtocol:
                 raise KeyError(f"{key!r} is not a member of the output shape")
         for member_name, ref in members.items():
             v = value.get(member_name)
+            if member_name == "Tags" and v == []:
+                # EC2 leaves tagSet out for an untagged resource (boto3 then has
+                # no "Tags" key); clients must cope with that, so the fake does it too.
+                continue
             if v is not None:
                 self._write_value(out, ref["shape"], v, ref.get("locationName", member_name))
 

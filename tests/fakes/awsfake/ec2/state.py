@@ -23,19 +23,21 @@ class Kind:
     not_found: str     # error code for an unknown id
     malformed: str     # error code for an id that is not of this kind's form
     noun: str          # "The {noun} 'x' does not exist"
+    id_field: str      # the member holding the id: "VpcId", "GroupId" ...
 
 
 KINDS = {k.name: k for k in [
-    Kind("vpc", "vpc", "InvalidVpcID.NotFound", "InvalidVpcID.Malformed", "vpc ID"),
-    Kind("subnet", "subnet", "InvalidSubnetID.NotFound", "InvalidSubnetID.Malformed", "subnet ID"),
+    Kind("vpc", "vpc", "InvalidVpcID.NotFound", "InvalidVpcID.Malformed", "vpc ID", "VpcId"),
+    Kind("subnet", "subnet", "InvalidSubnetID.NotFound", "InvalidSubnetID.Malformed", "subnet ID",
+         "SubnetId"),
     Kind("internet-gateway", "igw", "InvalidInternetGatewayID.NotFound",
-         "InvalidInternetGatewayId.Malformed", "internetGateway ID"),
+         "InvalidInternetGatewayId.Malformed", "internetGateway ID", "InternetGatewayId"),
     Kind("route-table", "rtb", "InvalidRouteTableID.NotFound", "InvalidRouteTableId.Malformed",
-         "routeTable ID"),
+         "routeTable ID", "RouteTableId"),
     Kind("security-group", "sg", "InvalidGroup.NotFound", "InvalidGroupId.Malformed",
-         "security group"),
+         "security group", "GroupId"),
     Kind("security-group-rule", "sgr", "InvalidSecurityGroupRuleId.NotFound",
-         "InvalidSecurityGroupRuleId.Malformed", "security group rule ID"),
+         "InvalidSecurityGroupRuleId.Malformed", "security group rule ID", "SecurityGroupRuleId"),
 ]}
 KIND_BY_PREFIX = {k.prefix: k for k in KINDS.values()}
 

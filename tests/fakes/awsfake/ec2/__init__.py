@@ -1,0 +1,48 @@
+"""The fake EC2 service (API version 2016-11-15)."""
+
+import threading
+
+from ..ec2query import Ec2QueryProtocol
+from ..model import ServiceModel
+from .actions import ACTIONS
+from .state import Ec2State
+# Importing the action modules registers their handlers in ACTIONS.
+from . import internet_gateways, route_tables, security_groups, subnets, tags, vpcs, zones  # noqa: F401
+
+
+class Ec2Service:
+    signing_name = "ec2"        # the service in the SigV4 credential scope
+    api_version = "2016-11-15"
+
+    def __init__(self, region, account_id):
+        self.region = region
+        self.account_id = account_id
+        self.model = ServiceModel("ec2", self.api_version)
+        self.protocol = Ec2QueryProtocol(self.model)
+        # One lock per service: every action runs alone, which is what makes
+        # multi-step handlers (create VPC + main route table + default group)
+        # atomic for concurrent clients.
+        self.lock = threading.RLock()
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.state = Ec2State(self.region, self.account_id)
+            self.state.model = self.model
+
+    def signing_region(self):
+        return self.region
+
+    def knows_action(self, name):
+        return name in self.model.operations
+
+    def implements(self, name):
+        return name in ACTIONS
+
+    def handle(self, name, params):
+        with self.lock:
+            return ACTIONS[name](self.state, params)
+
+    def dump(self):
+        with self.lock:
+            return self.state.dump()

@@ -1,0 +1,238 @@
+"""HTTP front of the AWS fake: SigV4 check, routing, faults, admin endpoints.
+
+All services share one endpoint; a request goes to the service named in its
+SigV4 credential scope (``.../eu-west-1/ec2/aws4_request``), which is what a
+client signs for anyway. A call runs as:
+
+  verify signature -> find service and action -> count the call ->
+  injected fault? -> parse parameters with the model -> DryRun? ->
+  handler under the service lock -> serialize with the model
+
+Admin endpoints (not AWS; no signature needed) live under /_fake/:
+  GET    /_fake/calls   counts of calls by action (every signed call with a
+                        known action, failed ones included)
+  DELETE /_fake/calls   reset the counts
+  POST   /_fake/faults  add a fault rule (see FAULT_FIELDS)
+  GET    /_fake/faults  rules still pending;  DELETE clears them
+  GET    /_fake/state   every resource of every service, as JSON
+  POST   /_fake/reset   empty state, counts and faults
+"""
+
+import json
+import re
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter
+from urllib.parse import parse_qsl, urlsplit
+
+from fakecommon.faults import FaultQueue, FaultRule
+from fakecommon.httpserver import BaseHandler
+
+from .errors import DEFAULT_STATUS, AwsError
+from .sigv4 import SignedRequest
+
+# Fields of a fault rule (POST /_fake/faults), with defaults.
+FAULT_FIELDS = {
+    "action": None,       # required: action name, or "*" for any
+    "service": None,      # optional: signing name ("ec2") to restrict the rule
+    "error": "InternalError",   # error code to return; null = only delay
+    "status": None,       # HTTP status; default: AWS's for that code, else 400
+    "message": None,      # error message; default names the injected fault
+    "count": 1,           # how many calls fail
+    "after": 0,           # let this many matching calls through first
+    "delay_ms": 0,        # sleep before answering (timeouts, slow APIs)
+    "apply": False,       # true: the action takes effect, then the error is
+                          # returned (a response lost after success)
+}
+
+_SCOPE_SERVICE = re.compile(r"Credential=[^/,]+/\d{8}/[^/,]+/([^/,]+)/")
+
+
+class AwsFakeApp:
+    def __init__(self, services, verifier, verbose=False):
+        self.services = {s.signing_name: s for s in services}
+        self.default_service = services[0]
+        self.verifier = verifier
+        self.verbose = verbose
+        self.faults = FaultQueue()
+        self._calls = Counter()
+        self._calls_lock = threading.Lock()
+
+    def count_call(self, action):
+        with self._calls_lock:
+            self._calls[action] += 1
+
+    def calls(self):
+        with self._calls_lock:
+            return dict(self._calls)
+
+    def reset_calls(self):
+        with self._calls_lock:
+            self._calls.clear()
+
+    def add_fault(self, spec):
+        unknown = set(spec) - set(FAULT_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown fault fields: {sorted(unknown)}")
+        spec = dict(FAULT_FIELDS, **spec)
+        if not isinstance(spec["action"], str):
+            raise ValueError('"action" (an action name or "*") is required')
+        if spec["error"] is not None and spec["status"] is None:
+            spec["status"] = DEFAULT_STATUS.get(spec["error"], 400)
+
+        def matches(call):
+            return (spec["action"] in ("*", call["action"])
+                    and spec["service"] in (None, call["service"]))
+        self.faults.add(FaultRule(spec, matches))
+        return spec
+
+    def reset(self):
+        for service in self.services.values():
+            service.reset()
+        self.reset_calls()
+        self.faults.clear()
+
+
+class AwsHandler(BaseHandler):
+    server_version = "AmazonEC2"
+
+    def do_GET(self):
+        self._dispatch()
+
+    def do_POST(self):
+        self._dispatch()
+
+    def do_DELETE(self):
+        self._dispatch()
+
+    def _dispatch(self):
+        url = urlsplit(self.path)
+        body = self.read_body()
+        if url.path.startswith("/_fake/"):
+            self._admin(url.path, body)
+        elif self.command in ("GET", "POST"):
+            self._api(url, body)
+        else:
+            self.send_json(405, {"error": "method not allowed"})
+
+    # ------------------------------------------------------------- admin
+    def _admin(self, path, body):
+        app = self.server.app
+        route = (self.command, path)
+        try:
+            if route == ("GET", "/_fake/calls"):
+                return self.send_json(200, app.calls())
+            if route == ("DELETE", "/_fake/calls"):
+                app.reset_calls()
+                return self.send_json(200, {})
+            if route == ("POST", "/_fake/faults"):
+                return self.send_json(201, app.add_fault(json.loads(body or b"{}")))
+            if route == ("GET", "/_fake/faults"):
+                return self.send_json(200, app.faults.pending())
+            if route == ("DELETE", "/_fake/faults"):
+                app.faults.clear()
+                return self.send_json(200, [])
+            if route == ("GET", "/_fake/state"):
+                return self.send_json(200, {n: s.dump() for n, s in app.services.items()})
+            if route == ("POST", "/_fake/reset"):
+                app.reset()
+                return self.send_json(200, {})
+        except (ValueError, TypeError) as e:
+            return self.send_json(400, {"error": str(e)})
+        self.send_json(404, {"error": f"no admin endpoint {self.command} {path}"})
+
+    # --------------------------------------------------------------- API
+    def _api(self, url, body):
+        app = self.server.app
+        request_id = str(uuid.uuid4())
+        service = self._service_guess(app)
+        action = None
+        try:
+            identity = app.verifier.verify(SignedRequest(
+                method=self.command, raw_path=url.path, raw_query=url.query,
+                headers=list(self.headers.items()), body=body))
+            service = app.services.get(identity.service)
+            if service is None:
+                service = app.default_service
+                raise AwsError("InvalidAction",
+                               f"The fake does not implement the service '{identity.service}'")
+            if identity.region != service.signing_region():
+                raise AwsError("AuthFailure",
+                               f"Credential should be scoped to a valid region, not "
+                               f"'{identity.region}'. This endpoint serves "
+                               f"'{service.signing_region()}'.", 401)
+
+            pairs = parse_qsl(url.query, keep_blank_values=True)
+            content_type = self.headers.get("Content-Type", "")
+            if body and (not content_type or content_type.startswith("application/x-www-form-urlencoded")):
+                pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+            action, pairs = self._action_and_params(service, pairs)
+            app.count_call(action)
+
+            fault = app.faults.take({"service": service.signing_name, "action": action})
+            if fault and fault["delay_ms"]:
+                time.sleep(fault["delay_ms"] / 1000)
+            if fault and fault["error"] is not None and not fault["apply"]:
+                raise _fault_error(fault)
+
+            params = service.protocol.parse(action, pairs)
+            if params.get("DryRun"):
+                raise AwsError("DryRunOperation",
+                               "Request would have succeeded, but DryRun flag is set.", 412)
+            result = service.handle(action, params)
+            if fault and fault["error"] is not None:
+                raise _fault_error(fault)
+            payload = service.protocol.serialize(action, result, request_id)
+            self._send_api(200, payload, service, request_id, action)
+        except AwsError as err:
+            self._send_api(err.status, service.protocol.error(err, request_id),
+                           service, request_id, action)
+        except Exception:    # a bug in the fake: say so loudly, answer like AWS would
+            traceback.print_exc(file=sys.stderr)
+            err = AwsError("InternalError", "An internal error has occurred (fake bug; see its stderr)", 500)
+            self._send_api(500, service.protocol.error(err, request_id), service, request_id, action)
+
+    def _service_guess(self, app):
+        """The service to format an error for before the signature is checked."""
+        m = _SCOPE_SERVICE.search(self.headers.get("Authorization", ""))
+        return app.services.get(m.group(1) if m else None, app.default_service)
+
+    @staticmethod
+    def _action_and_params(service, pairs):
+        action = version = None
+        rest = []
+        for key, value in pairs:
+            if key == "Action":
+                action = value
+            elif key == "Version":
+                version = value
+            else:
+                rest.append((key, value))
+        if not action:
+            raise AwsError("MissingAction", "The request must contain the parameter Action")
+        if not version:
+            raise AwsError("MissingParameter", "The request must contain the parameter Version")
+        if version != service.api_version:
+            raise AwsError("NoSuchVersion",
+                           f"The requested version ({version}) of service {service.signing_name} "
+                           "does not exist")
+        if not service.knows_action(action):
+            raise AwsError("InvalidAction", f"The action {action} is not valid for this web service.")
+        if not service.implements(action):
+            raise AwsError("InvalidAction",
+                           f"The action {action} is valid for AWS but not implemented by the fake.")
+        return action, rest
+
+    def _send_api(self, status, payload, service, request_id, action):
+        if self.server.app.verbose:
+            print(f"aws-fake: {action or '?'} -> {status}", file=sys.stderr, flush=True)
+        self.send_bytes(status, payload, service.protocol.content_type,
+                        {"x-amzn-RequestId": request_id})
+
+
+def _fault_error(fault):
+    message = fault["message"] or f"{fault['error']} (fault injected by the test)"
+    return AwsError(fault["error"], message, fault["status"])

@@ -1,0 +1,79 @@
+"""Start a fake server as a child process from a test, and talk to its admin API.
+
+    from launch import FakeProcess
+    with FakeProcess("fake_aws.py", "--region", "eu-west-1") as aws:
+        client = boto3.client("ec2", endpoint_url=aws.url, ...)
+        aws.admin("POST", "/_fake/faults", {"action": "CreateVpc", "error": "RequestLimitExceeded"})
+
+The fake is started with --port 0 and a port file, so tests never collide on
+ports; stop() terminates it and waits.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+FAKES_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class FakeProcess:
+    def __init__(self, script, *args, python=sys.executable, startup_timeout=15):
+        self.script = os.path.join(FAKES_DIR, script)
+        self.args = list(args)
+        self.python = python
+        self.startup_timeout = startup_timeout
+        self.proc = None
+        self.port = None
+        self._tmp = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="fake-")
+        port_file = os.path.join(self._tmp.name, "port")
+        self.proc = subprocess.Popen(
+            [self.python, self.script, "--port", "0", "--port-file", port_file] + self.args,
+            stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + self.startup_timeout
+        while not os.path.exists(port_file):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.script} exited with {self.proc.returncode} before listening")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.script} did not start within {self.startup_timeout}s")
+            time.sleep(0.02)
+        with open(port_file) as f:
+            self.port = int(f.read())
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self._tmp:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def admin(self, method, path, body=None):
+        """Call a /_fake/ endpoint; returns the decoded JSON answer."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read() or b"null")
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
