@@ -15,7 +15,7 @@
 
 #include <sqlite3.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define NOW "CAST(strftime('%s','now') AS INTEGER)"
 
 static const char SCHEMA[] =
@@ -155,24 +155,51 @@ static int enable_wal(queue *q, const char *path, char *err, size_t errlen) {
     return 0;
 }
 
+static int user_version(queue *q) {
+    sqlite3_stmt *s = NULL;
+    int v = -1;
+
+    if (sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &s, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* Creates or upgrades the schema in one transaction. Version 1 lacked
+ * jobs.run_after (queue_retry's back-off). */
 static int create_schema(queue *q, const char *path, char *err,
                          size_t errlen) {
     char *msg = NULL;
     char version[64];
+    int v;
 
-    snprintf(version, sizeof(version), "PRAGMA user_version=%d",
-             SCHEMA_VERSION);
-    if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) ||
-        sqlite3_exec(q->db, SCHEMA, NULL, NULL, &msg) ||
-        sqlite3_exec(q->db, version, NULL, NULL, &msg) ||
-        sqlite3_exec(q->db, "COMMIT", NULL, NULL, &msg)) {
-        seterr(err, errlen, "%s: creating schema: %s", path,
-               msg ? msg : sqlite3_errmsg(q->db));
-        sqlite3_free(msg);
+    if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, &msg))
+        goto fail;
+    v = user_version(q);
+    if (v > SCHEMA_VERSION) {
+        seterr(err, errlen, "%s: schema version %d is newer than this "
+               "deploybot understands (%d)", path, v, SCHEMA_VERSION);
         sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
+    snprintf(version, sizeof(version), "PRAGMA user_version=%d",
+             SCHEMA_VERSION);
+    if (sqlite3_exec(q->db, SCHEMA, NULL, NULL, &msg) ||
+        (v == 1 && sqlite3_exec(q->db, "ALTER TABLE jobs ADD COLUMN "
+                                "run_after INTEGER NOT NULL DEFAULT 0",
+                                NULL, NULL, &msg)) ||
+        sqlite3_exec(q->db, version, NULL, NULL, &msg) ||
+        sqlite3_exec(q->db, "COMMIT", NULL, NULL, &msg))
+        goto fail;
     return 0;
+fail:
+    seterr(err, errlen, "%s: creating schema: %s", path,
+           msg ? msg : sqlite3_errmsg(q->db));
+    sqlite3_free(msg);
+    sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
 }
 
 static int setup(queue *q, const char *path, char *err, size_t errlen) {

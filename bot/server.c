@@ -9,11 +9,16 @@
  * durability promise. */
 #include "bot/server.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <libwebsockets.h>
@@ -23,6 +28,7 @@
 
 #define TIMEOUT_SECS 15     /* a client idle this long mid-request is dropped */
 #define HEADER_BYTES 8192   /* per-request header space (GitHub sends < 2 KB) */
+#define HTTP_ACCEPTED 202   /* lws 4.1 has no name for it */
 
 struct server {
     struct lws_context *ctx;
@@ -62,6 +68,16 @@ struct pss {
 
 /* ---- answers ------------------------------------------------------------ */
 
+/* Client-chosen strings in logs and answers: printable ASCII, bounded. */
+static const char *printable(const char *in, char *buf, size_t buflen) {
+    size_t i = 0;
+
+    for (; in[i] && i + 1 < buflen; i++)
+        buf[i] = (in[i] >= 0x20 && in[i] < 0x7f) ? in[i] : '?';
+    buf[i] = '\0';
+    return buf;
+}
+
 static void pss_free_body(struct pss *p) {
     free(p->body);
     p->body = NULL;
@@ -86,11 +102,12 @@ static int stage(struct lws *wsi, struct pss *p, unsigned status,
 static int stage_json(struct lws *wsi, struct pss *p, unsigned status,
                       json_t *obj) {
     char buf[sizeof(p->resp)];
-    size_t n = obj ? json_dumpb(obj, buf, sizeof(buf), JSON_COMPACT) : 0;
+    size_t n = obj ? json_dumpb(obj, buf, sizeof(buf),
+                                JSON_COMPACT | JSON_ENSURE_ASCII) : 0;
 
     json_decref(obj);
     if (n == 0 || n > sizeof(buf)) {
-        static const char fallback[] = "{\"error\":\"response too large\"}";
+        static const char fallback[] = "{\"error\":\"cannot encode answer\"}";
 
         return stage(wsi, p, status, "application/json", fallback,
                      sizeof(fallback) - 1);
@@ -98,15 +115,19 @@ static int stage_json(struct lws *wsi, struct pss *p, unsigned status,
     return stage(wsi, p, status, "application/json", buf, n);
 }
 
+/* Messages may quote client bytes (a header, a JSON parser's "near ..."),
+ * which need not be UTF-8: they are made printable ASCII first. */
 static int stage_error(struct lws *wsi, struct pss *p, unsigned status,
                        const char *fmt, ...) {
-    char msg[512];
+    char msg[512], clean[512];
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return stage_json(wsi, p, status, json_pack("{s:s}", "error", msg));
+    return stage_json(wsi, p, status,
+                      json_pack("{s:s}", "error",
+                                printable(msg, clean, sizeof(clean))));
 }
 
 static int write_answer(struct lws *wsi, struct pss *p) {
@@ -154,16 +175,6 @@ static enum hdr_state custom_header(struct lws *wsi, const char *name,
     while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == '\t'))
         dst[--n] = '\0';
     return n ? H_OK : H_MISSING;
-}
-
-/* Log lines carry client-chosen strings: keep them printable and short. */
-static const char *printable(const char *in, char *buf, size_t buflen) {
-    size_t i = 0;
-
-    for (; in[i] && i + 1 < buflen; i++)
-        buf[i] = (in[i] >= 0x20 && in[i] < 0x7f) ? in[i] : '?';
-    buf[i] = '\0';
-    return buf;
 }
 
 static int has_body(struct lws *wsi) {
@@ -320,10 +331,10 @@ static int enqueue(server *s, struct lws *wsi, struct pss *p, const char *json) 
                            "cannot persist job: %s", err);
     }
     if (dup)
-        return stage_json(wsi, p, 202, json_pack("{s:b,s:b}", "queued", 0,
+        return stage_json(wsi, p, HTTP_ACCEPTED, json_pack("{s:b,s:b}", "queued", 0,
                                                  "duplicate", 1));
     /* The job is committed: only now is the 202 staged, and the worker told. */
-    stage_json(wsi, p, 202, json_pack("{s:b,s:I}", "queued", 1, "job",
+    stage_json(wsi, p, HTTP_ACCEPTED, json_pack("{s:b,s:I}", "queued", 1, "job",
                                       (json_int_t)id));
     if (s->on_job)
         s->on_job(s->arg);
@@ -334,7 +345,7 @@ static int enqueue(server *s, struct lws *wsi, struct pss *p, const char *json) 
 static int dispatch(server *s, struct lws *wsi, struct pss *p, const char *json,
                     size_t jlen) {
     webhook_event ev;
-    char err[256];
+    char err[256], name[sizeof(p->event)];
 
     if (webhook_github_parse(p->event, "application/json", json, jlen, &ev,
                              err, sizeof(err)) < 0)
@@ -345,7 +356,7 @@ static int dispatch(server *s, struct lws *wsi, struct pss *p, const char *json,
                           json_pack("{s:b,s:s}", "ok", 1, "zen", ev.zen));
     case WEBHOOK_PUSH:
         if (ev.deleted)
-            return stage_json(wsi, p, 202,
+            return stage_json(wsi, p, HTTP_ACCEPTED,
                               json_pack("{s:b,s:s+}", "queued", 0, "reason",
                                         ev.ref, " deleted: nothing to deploy"));
         return enqueue(s, wsi, p, json);
@@ -353,9 +364,11 @@ static int dispatch(server *s, struct lws *wsi, struct pss *p, const char *json,
         return enqueue(s, wsi, p, json);
     case WEBHOOK_IGNORED:
     default:
-        return stage_json(wsi, p, 202,
+        return stage_json(wsi, p, HTTP_ACCEPTED,
                           json_pack("{s:b,s:s++}", "queued", 0, "reason",
-                                    "event ", p->event, " ignored"));
+                                    "event ",
+                                    printable(p->event, name, sizeof(name)),
+                                    " ignored"));
     }
 }
 
@@ -421,6 +434,49 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+/* lws 4.1 with IPv6 built in writes an IPv4 literal into the wrong place of
+ * its sockaddr_in6 and so binds every interface: "127.0.0.1" would expose the
+ * bot to the network. An IPv4 literal therefore gets an IPv4-only socket. A
+ * name that is neither an address nor an interface must fail, not fall back
+ * to "no listener". */
+static uint64_t listen_options(const char *listen) {
+    struct in_addr a4;
+    uint64_t o = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+
+    if (inet_pton(AF_INET, listen, &a4) == 1)
+        o |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    return o;
+}
+
+/* Tries the bind lws is about to do, for an actionable error ("Address
+ * already in use") where lws only logs; lws 4.1 also leaks on that path.
+ * Interface names are left to lws. */
+static int try_bind(const char *listen, int port, char *err, size_t errlen) {
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+    struct sockaddr_in a4 = {.sin_family = AF_INET};
+    struct sockaddr *sa = (struct sockaddr *)&a4;
+    socklen_t salen = sizeof(a4);
+    int fd, one = 1, rc = 0;
+
+    a4.sin_port = a6.sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, listen, &a6.sin6_addr) == 1) {
+        sa = (struct sockaddr *)&a6;
+        salen = sizeof(a6);
+    } else if (inet_pton(AF_INET, listen, &a4.sin_addr) != 1) {
+        return 0;
+    }
+    if ((fd = socket(sa->sa_family, SOCK_STREAM, 0)) < 0)
+        return 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, sa, salen) < 0) {
+        snprintf(err, errlen, "cannot listen on %s port %d: %s", listen, port,
+                 strerror(errno));
+        rc = -1;
+    }
+    close(fd);
+    return rc;
+}
+
 server *server_new(const bot_config *cfg, const char *db_path,
                    server_job_cb on_job, void *arg, char *err, size_t errlen) {
     struct lws_context_creation_info info;
@@ -443,6 +499,10 @@ server *server_new(const bot_config *cfg, const char *db_path,
         server_free(s);
         return NULL;
     }
+    if (try_bind(cfg->listen, cfg->port, err, errlen) < 0) {
+        server_free(s);
+        return NULL;
+    }
     memset(&info, 0, sizeof(info));
     info.port = cfg->port;
     info.iface = cfg->listen;
@@ -450,11 +510,12 @@ server *server_new(const bot_config *cfg, const char *db_path,
     info.user = s;
     info.timeout_secs = TIMEOUT_SECS;
     info.max_http_header_data = HEADER_BYTES;
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.options = listen_options(cfg->listen);
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
-        snprintf(err, errlen, "cannot listen on %s:%d (address in use, or "
-                 "not an address of this host?)", cfg->listen, cfg->port);
+        snprintf(err, errlen, "cannot listen on %s port %d: port in use, or "
+                 "\"listen\" is not an IP address or interface of this host",
+                 cfg->listen, cfg->port);
         server_free(s);
         return NULL;
     }
@@ -463,8 +524,9 @@ server *server_new(const bot_config *cfg, const char *db_path,
     if (!s->secret)
         lwsl_warn("deploybot: no webhook secret in the environment: every "
                   "delivery will be refused with 401\n");
-    lwsl_notice("deploybot: listening on http://%s:%d\n", cfg->listen,
-                s->port);
+    lwsl_notice("deploybot: listening on http://%s%s%s:%d\n",
+                strchr(cfg->listen, ':') ? "[" : "", cfg->listen,
+                strchr(cfg->listen, ':') ? "]" : "", s->port);
     return s;
 }
 

@@ -19,8 +19,6 @@ server *server_new(const bot_config *cfg, const char *db_path,
                    server_job_cb on_job, void *arg, char *err, size_t errlen);
 /* The port actually listened on (useful when the config asks for port 0). */
 int server_port(const server *s);
-/* The port actually listened on (cfg->port, or the one picked for port 0). */
-int server_port(const server *s);
 /* Runs the event loop until server_stop() (async-signal-safe) is called. */
 int server_run(server *s);
 void server_stop(server *s);

@@ -76,7 +76,7 @@ int ec2_call1(const provider_ctx *c, const char *action, const char *key,
 
 static const char *page_size(void) {
     const char *s = getenv("DEPLOYBOT_AWS_PAGE_SIZE");
-    return s && *s ? s : "1000";
+    return s && *s ? s : "100"; /* the smallest maximum of the Describe calls used (DescribeRouteTables) */
 }
 
 int ec2_describe_tagged(const provider_ctx *c, const char *action, const char *set,

@@ -1,6 +1,5 @@
 /* github: see github.h. */
 #include "notify/github.h"
-#include "notify/http.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@ github_client *github_client_new(const char *api_url, const char *token) {
 void github_client_free(github_client *g) {
     if (!g) return;
     free(g->api_url);
+    if (g->auth) explicit_bzero(g->auth, strlen(g->auth));
     free(g->auth);
     free(g);
 }
@@ -45,21 +45,47 @@ static json_t *clipped(const char *s, size_t max) {
     return j;
 }
 
+/* Sends one call; the answer goes to `resp` or is dropped. */
 static int github_call(github_client *g, const char *method, const char *path, json_t *body,
-                       char *err, size_t errlen) {
+                       http_response *resp, char *err, size_t errlen) {
     char url[1024];
     snprintf(url, sizeof(url), "%s%s", g->api_url, path);
     const char *headers[] = {"Accept: application/vnd.github+json", "Content-Type: application/json",
                              "X-GitHub-Api-Version: 2022-11-28", g->auth, NULL};
     char *text = json_dumps(body, JSON_COMPACT);
     http_response r;
-    int rc = http_request(method, url, headers, text, &r, err, errlen);
+    char why[256] = "";
+    int rc = http_request(method, url, headers, text, &r, why, sizeof(why));
     free(text);
-    if (rc == 0 && (r.status < 200 || r.status >= 300)) {
+    if (rc != 0) snprintf(err, errlen, "GitHub %s %s: %s", method, path, why);
+    else if (r.status < 200 || r.status >= 300) {
         snprintf(err, errlen, "GitHub answered %ld to %s %s: %.300s", r.status, method, path, r.body);
         rc = -1;
     }
-    http_response_free(&r);
+    if (resp) *resp = r;
+    else http_response_free(&r);
+    return rc;
+}
+
+/* The "id" of the object GitHub answered with. */
+static long long answer_id(const http_response *r) {
+    json_t *j = json_loads(r->body, 0, NULL);
+    long long id = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    return id;
+}
+
+int github_status_post(github_client *g, const char *repo, const char *sha,
+                       const char *state, const char *context,
+                       const char *description, const char *target_url,
+                       http_response *resp, char *err, size_t errlen) {
+    char path[512];
+    snprintf(path, sizeof(path), "/repos/%s/statuses/%s", repo, sha);
+    json_t *body = json_pack("{s:s,s:o,s:o}", "state", state, "context", clipped(context, GITHUB_CONTEXT_MAX),
+                             "description", clipped(description ? description : "", GITHUB_DESCRIPTION_MAX));
+    if (target_url) json_object_set_new(body, "target_url", json_string(target_url));
+    int rc = github_call(g, "POST", path, body, resp, err, errlen);
+    json_decref(body);
     return rc;
 }
 
@@ -67,12 +93,50 @@ int github_status_set(github_client *g, const char *repo, const char *sha,
                       const char *state, const char *context,
                       const char *description, const char *target_url,
                       char *err, size_t errlen) {
-    char path[512];
-    snprintf(path, sizeof(path), "/repos/%s/statuses/%s", repo, sha);
-    json_t *body = json_pack("{s:s,s:o,s:o}", "state", state, "context", clipped(context, 255),
-                             "description", clipped(description ? description : "", 140));
-    if (target_url) json_object_set_new(body, "target_url", json_string(target_url));
-    int rc = github_call(g, "POST", path, body, err, errlen);
+    return github_status_post(g, repo, sha, state, context, description, target_url, NULL, err, errlen);
+}
+
+/* POST or PATCH of a comment body; *id (if given) gets the answer's id. */
+static int comment_call(github_client *g, const char *method, const char *path, const char *text,
+                        long long *id, http_response *resp, char *err, size_t errlen) {
+    http_response r;
+    json_t *body = json_pack("{s:s}", "body", text);
+    if (!body) {
+        snprintf(err, errlen, "comment body is not valid UTF-8");
+        return -1;
+    }
+    int rc = github_call(g, method, path, body, &r, err, errlen);
     json_decref(body);
+    if (id) *id = rc == 0 ? answer_id(&r) : 0;
+    if (rc == 0 && id && *id <= 0) {
+        snprintf(err, errlen, "GitHub answered %s %s without a comment id", method, path);
+        rc = -1;
+    }
+    if (resp) *resp = r;
+    else http_response_free(&r);
     return rc;
+}
+
+int github_issue_comment_create(github_client *g, const char *repo, long number,
+                                const char *body, long long *id,
+                                http_response *resp, char *err, size_t errlen) {
+    char path[512];
+    snprintf(path, sizeof(path), "/repos/%s/issues/%ld/comments", repo, number);
+    return comment_call(g, "POST", path, body, id, resp, err, errlen);
+}
+
+int github_issue_comment_update(github_client *g, const char *repo, long long id,
+                                const char *body, http_response *resp,
+                                char *err, size_t errlen) {
+    char path[512];
+    snprintf(path, sizeof(path), "/repos/%s/issues/comments/%lld", repo, id);
+    return comment_call(g, "PATCH", path, body, NULL, resp, err, errlen);
+}
+
+int github_commit_comment_create(github_client *g, const char *repo, const char *sha,
+                                 const char *body, long long *id,
+                                 http_response *resp, char *err, size_t errlen) {
+    char path[512];
+    snprintf(path, sizeof(path), "/repos/%s/commits/%s/comments", repo, sha);
+    return comment_call(g, "POST", path, body, id, resp, err, errlen);
 }

@@ -1,11 +1,22 @@
 /* github: the GitHub REST calls deploybot makes (libcurl + jansson).
  *
  * api_url is "https://api.github.com" or a GitHub Enterprise / test fake base.
- * The token is sent as "Authorization: Bearer" and never logged. */
+ * The token is sent as "Authorization: Bearer" and never logged.
+ *
+ * Every call returns 0 on a 2xx answer, -1 otherwise with the reason in err.
+ * When `resp` is not NULL it receives the answer (status, Retry-After,
+ * rate-limit headers, body) so the caller can tell a rate limit or an outage
+ * from a request GitHub will never accept; free it with http_response_free
+ * (also after a failure). */
 #ifndef DEPLOYBOT_NOTIFY_GITHUB_H
 #define DEPLOYBOT_NOTIFY_GITHUB_H
 
 #include <stddef.h>
+#include "notify/http.h"
+
+#define GITHUB_COMMENT_MAX 65536      /* characters in a comment body (NOTES §5) */
+#define GITHUB_DESCRIPTION_MAX 140    /* characters in a status description */
+#define GITHUB_CONTEXT_MAX 255
 
 typedef struct github_client github_client;
 
@@ -15,9 +26,29 @@ void github_client_free(github_client *g);
 /* POST /repos/{repo}/statuses/{sha}. state: pending|success|failure|error.
  * The description is cut to GitHub's 140 characters and the context to 255.
  * target_url may be NULL. */
+int github_status_post(github_client *g, const char *repo, const char *sha,
+                       const char *state, const char *context,
+                       const char *description, const char *target_url,
+                       http_response *resp, char *err, size_t errlen);
+/* github_status_post without the answer. */
 int github_status_set(github_client *g, const char *repo, const char *sha,
                       const char *state, const char *context,
                       const char *description, const char *target_url,
                       char *err, size_t errlen);
+
+/* POST /repos/{repo}/issues/{number}/comments (a pull request's conversation
+ * comment). *id gets the new comment's id. */
+int github_issue_comment_create(github_client *g, const char *repo, long number,
+                                const char *body, long long *id,
+                                http_response *resp, char *err, size_t errlen);
+/* PATCH /repos/{repo}/issues/comments/{id}: replaces the body. A comment that
+ * was deleted answers 404 (resp->status). */
+int github_issue_comment_update(github_client *g, const char *repo, long long id,
+                                const char *body, http_response *resp,
+                                char *err, size_t errlen);
+/* POST /repos/{repo}/commits/{sha}/comments. *id may be NULL. */
+int github_commit_comment_create(github_client *g, const char *repo, const char *sha,
+                                 const char *body, long long *id,
+                                 http_response *resp, char *err, size_t errlen);
 
 #endif

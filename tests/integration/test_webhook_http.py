@@ -183,6 +183,30 @@ def status_of(resp):
 
 # ---- the contract ----------------------------------------------------------
 
+def listeners(port):
+    """(family, local address hex) of LISTEN sockets on port, from /proc."""
+    found = []
+    for fam in ("tcp", "tcp6"):
+        try:
+            with open("/proc/net/" + fam) as f:
+                lines = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            addr, hexport = cols[1].split(":")
+            if cols[3] == "0A" and int(hexport, 16) == port:
+                found.append((fam, addr))
+    return found
+
+
+def test_loopback_only(bot):
+    # "listen": "127.0.0.1" must not bind every interface (lws 4.1 does that
+    # for an IPv4 literal on an IPv6 socket unless told otherwise).
+    found = listeners(bot.port)
+    check(found == [("tcp", "0100007F")], "listens on 127.0.0.1 only: %r" % found)
+
+
 def test_routes(bot):
     status, body, r = bot.get("/healthz")
     check(status == 200 and body == b"ok", "GET /healthz -> 200 ok (%s %r)" % (status, body))
@@ -266,6 +290,10 @@ def test_not_queued(bot):
     check(status == 202 and resp == {"queued": False, "reason": "event issue_comment ignored"},
           "unknown event -> 202 ignored (%s %r)" % (status, resp))
     check(bot.rows("ic-1") == [], "ignored event not queued")
+
+    status, resp = bot.deliver("b\xe9d\x01", fixture("octokit.ping.json"), "odd-1")
+    check(status == 202 and resp == {"queued": False, "reason": "event b?d? ignored"},
+          "non-ASCII event name answered as printable JSON (%s %r)" % (status, resp))
 
     status, resp = bot.deliver("push", fixture("go-scm.push.branch-delete.json"), "del-1")
     check(status == 202 and resp.get("queued") is False and "deleted" in resp.get("reason", ""),
@@ -394,10 +422,35 @@ def test_abuse(bot):
     healthy(bot, "connection resets")
 
 
+def test_kill_after_ack(tmp):
+    """The 202 means committed: a SIGKILL right after it loses nothing."""
+    os.makedirs(tmp, exist_ok=True)
+    bot = Bot(tmp)
+    body = fixture("reallyfastci.push.merge-to-master.json")
+    try:
+        status, resp = bot.deliver("push", body, "kill-1")
+        bot.proc.kill()
+        bot.proc.wait(20)
+    finally:
+        bot.stop()
+    check(status == 202 and resp.get("queued") is True, "push before kill -> 202")
+    rows = bot.rows("kill-1")
+    check(len(rows) == 1 and rows[0][2].encode() == body, "job survives SIGKILL after the 202")
+    bot = Bot(tmp)
+    try:
+        healthy(bot, "restart after SIGKILL")
+        status, resp = bot.deliver("push", body, "kill-1")
+        check(status == 202 and resp.get("duplicate") is True,
+              "delivery log survives the restart (redelivery is a duplicate)")
+    finally:
+        check(bot.stop() == 0, "clean stop after restart")
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="deploybot-webhook-") as tmp:
         bot = Bot(tmp)
         try:
+            test_loopback_only(bot)
             test_routes(bot)
             test_push(bot)
             test_refusals(bot)
@@ -416,6 +469,7 @@ def main():
               "no sanitizer report in the log")
         if failed:
             print(out[-6000:], file=sys.stderr)
+        test_kill_after_ack(os.path.join(tmp, "kill"))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

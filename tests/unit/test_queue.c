@@ -251,6 +251,49 @@ static void test_retry(queue *q) {
           "retry keeps the reason");
 }
 
+/* A database made by the first schema (no jobs.run_after) is upgraded in
+ * place, its jobs kept. */
+static void test_upgrade_v1(void) {
+    static const char *const v1 =
+        "CREATE TABLE deliveries(id TEXT PRIMARY KEY, event TEXT NOT NULL,"
+        " received_at INTEGER NOT NULL);"
+        "CREATE TABLE jobs(id INTEGER PRIMARY KEY AUTOINCREMENT, delivery TEXT"
+        " NOT NULL, event TEXT NOT NULL, payload TEXT NOT NULL, state TEXT NOT"
+        " NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
+        " created_at INTEGER NOT NULL, started_at INTEGER, finished_at"
+        " INTEGER, summary TEXT);"
+        "INSERT INTO deliveries VALUES('old-1', 'push', 0);"
+        "INSERT INTO jobs(delivery, event, payload, created_at)"
+        " VALUES('old-1', 'push', '{}', 0);"
+        "PRAGMA user_version=1;";
+    char path[300], err[256];
+    sqlite3 *h = NULL;
+    queue_job j;
+    queue *q;
+
+    snprintf(path, sizeof(path), "%s/v1.db", tmpdir);
+    CHECK(sqlite3_open(path, &h) == SQLITE_OK &&
+              sqlite3_exec(h, v1, NULL, NULL, NULL) == SQLITE_OK,
+          "make a v1 database");
+    sqlite3_close(h);
+    q = queue_open(path, err, sizeof(err));
+    CHECK(q != NULL, "open a v1 database: %s", err);
+    if (q) {
+        CHECK(queue_claim(q, &j) == 1 && !strcmp(j.delivery, "old-1"),
+              "its queued job survives the upgrade");
+        CHECK(queue_retry(q, j.id, 0, "again") == 0, "retry works after upgrade");
+        queue_job_free(&j);
+        queue_close(q);
+    }
+    for (int i = 0; i < 3; i++) {
+        static const char *const sfx[] = {"", "-wal", "-shm"};
+        char f[320];
+
+        snprintf(f, sizeof(f), "%s%s", path, sfx[i]);
+        unlink(f);
+    }
+}
+
 static void cleanup(void) {
     static const char *const files[] = {"/data/deploybot.db",
                                         "/data/deploybot.db-wal",
@@ -288,6 +331,7 @@ int main(void) {
         test_concurrent_claims(q);
         test_retry(q);
     }
+    test_upgrade_v1();
     queue_close(q);
     cleanup();
     printf("%d passed, %d failed\n", passed, failed);

@@ -25,11 +25,3 @@ DEFAULT_STATUS = {
     "DryRunOperation": 412,
 }
 
-
-def missing(name):
-    return AwsError("MissingParameter", f"The request must contain the parameter {name}")
-
-
-def invalid_value(name, value, why=""):
-    msg = f"Value ({value}) for parameter {name} is invalid."
-    return AwsError("InvalidParameterValue", f"{msg} {why}".strip())

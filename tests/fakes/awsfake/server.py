@@ -168,7 +168,10 @@ class AwsHandler(BaseHandler):
             pairs = parse_qsl(url.query, keep_blank_values=True)
             content_type = self.headers.get("Content-Type", "")
             if body and (not content_type or content_type.startswith("application/x-www-form-urlencoded")):
-                pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+                try:
+                    pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+                except UnicodeDecodeError:
+                    raise AwsError("MalformedQueryString", "The request body is not UTF-8") from None
             action, pairs = self._action_and_params(service, pairs)
             app.count_call(action)
 
@@ -182,10 +185,12 @@ class AwsHandler(BaseHandler):
             if params.get("DryRun"):
                 raise AwsError("DryRunOperation",
                                "Request would have succeeded, but DryRun flag is set.", 412)
-            result = service.handle(action, params)
+            # Serialize under the lock too: results are the live resource dicts.
+            with service.lock:
+                result = service.handle(action, params)
+                payload = service.protocol.serialize(action, result, request_id)
             if fault and fault["error"] is not None:
                 raise _fault_error(fault)
-            payload = service.protocol.serialize(action, result, request_id)
             self._send_api(200, payload, service, request_id, action)
         except AwsError as err:
             self._send_api(err.status, service.protocol.error(err, request_id),

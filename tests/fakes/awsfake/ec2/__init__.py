@@ -40,6 +40,8 @@ class Ec2Service:
         return name in ACTIONS
 
     def handle(self, name, params):
+        """Run an action; the caller holds self.lock while it also serializes
+        the result (results are the live resource dicts)."""
         with self.lock:
             return ACTIONS[name](self.state, params)
 

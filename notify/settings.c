@@ -1,0 +1,185 @@
+/* settings: see settings.h. */
+#include "notify/settings.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int only_keys(const json_t *obj, const char *where, const char *const *allowed, char *err, size_t errlen) {
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        int ok = 0;
+        for (const char *const *a = allowed; *a && !ok; a++) ok = strcmp(*a, key) == 0;
+        if (!ok) {
+            snprintf(err, errlen, "unknown key \"%s.%s\"", where, key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A non-empty string at obj[key] (copied), or NULL when absent. */
+static int opt_string(const json_t *obj, const char *key, const char *where, char **out, char *err, size_t errlen) {
+    json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (!v) return 0;
+    if (!json_is_string(v) || json_string_length(v) == 0 || strlen(json_string_value(v)) != json_string_length(v)) {
+        snprintf(err, errlen, "\"%s.%s\" must be a non-empty string", where, key);
+        return -1;
+    }
+    if (!(*out = strdup(json_string_value(v)))) abort();
+    return 0;
+}
+
+/* The variable must exist now: a typo would otherwise surface as messages
+ * that can never be sent. */
+static int env_set(const char *name, const char *where, const char *key, char *err, size_t errlen) {
+    const char *v = getenv(name);
+    if (v && *v) return 0;
+    snprintf(err, errlen, "\"%s.%s\": environment variable %s is not set", where, key, name);
+    return -1;
+}
+
+static int string_list(const json_t *obj, const char *key, const char *where, char ***out, size_t *n,
+                       char *err, size_t errlen) {
+    json_t *v = json_object_get(obj, key), *item;
+    size_t i;
+    *out = NULL;
+    *n = 0;
+    if (!v) return 0;
+    if (!json_is_array(v)) goto bad;
+    json_array_foreach(v, i, item)
+        if (!json_is_string(item) || json_string_length(item) == 0) goto bad;
+    *out = calloc(json_array_size(v) + 1, sizeof(char *));
+    if (!*out) abort();
+    json_array_foreach(v, i, item)
+        if (!((*out)[(*n)++] = strdup(json_string_value(item)))) abort();
+    return 0;
+bad:
+    snprintf(err, errlen, "\"%s.%s\" must be a list of non-empty strings", where, key);
+    return -1;
+}
+
+static int parse_route(const json_t *o, const char *where, chat_route *r, char *err, size_t errlen) {
+    static const char *const keys[] = {"type", "url_env", "secret_env", "environments", "events", NULL};
+    char *type = NULL, **events = NULL;
+    size_t n_events = 0;
+    int rc = -1;
+    if (!json_is_object(o)) {
+        snprintf(err, errlen, "\"%s\" must be an object", where);
+        return -1;
+    }
+    if (only_keys(o, where, keys, err, errlen) < 0 || opt_string(o, "type", where, &type, err, errlen) < 0 ||
+        opt_string(o, "url_env", where, &r->url_env, err, errlen) < 0 ||
+        opt_string(o, "secret_env", where, &r->secret_env, err, errlen) < 0 ||
+        string_list(o, "environments", where, &r->environments, &r->n_environments, err, errlen) < 0 ||
+        string_list(o, "events", where, &events, &n_events, err, errlen) < 0)
+        goto done;
+    if (!type || (strcmp(type, "slack") && strcmp(type, "discord") && strcmp(type, "webhook"))) {
+        snprintf(err, errlen, "\"%s.type\" must be \"slack\", \"discord\" or \"webhook\"", where);
+        goto done;
+    }
+    r->kind = !strcmp(type, "slack") ? CHAT_SLACK : !strcmp(type, "discord") ? CHAT_DISCORD : CHAT_WEBHOOK;
+    if (!r->url_env) {
+        snprintf(err, errlen, "\"%s.url_env\" is required (the variable holding the webhook URL)", where);
+        goto done;
+    }
+    if (r->kind == CHAT_WEBHOOK && !r->secret_env) {
+        snprintf(err, errlen, "\"%s.secret_env\" is required for a webhook (its bodies are signed)", where);
+        goto done;
+    }
+    if (r->kind != CHAT_WEBHOOK && r->secret_env) {
+        snprintf(err, errlen, "\"%s.secret_env\" is only for \"webhook\"", where);
+        goto done;
+    }
+    if (env_set(r->url_env, where, "url_env", err, errlen) < 0 ||
+        (r->secret_env && env_set(r->secret_env, where, "secret_env", err, errlen) < 0))
+        goto done;
+    r->events = n_events ? 0 : (1u << NOTIFY_EVENT_COUNT) - 1;
+    for (size_t i = 0; i < n_events; i++) {
+        int e = notify_event_parse(events[i]);
+        if (e < 0) {
+            snprintf(err, errlen, "\"%s.events\": unknown event \"%.64s\" (plan, apply_started, "
+                                  "apply_succeeded, apply_failed)", where, events[i]);
+            goto done;
+        }
+        r->events |= 1u << e;
+    }
+    rc = 0;
+done:
+    for (size_t i = 0; i < n_events; i++) free(events[i]);
+    free(events);
+    free(type);
+    return rc;
+}
+
+int notify_settings_parse(const json_t *obj, notify_settings *out, char *err, size_t errlen) {
+    static const char *const keys[] = {"chat", "secrets_env", NULL};
+    memset(out, 0, sizeof(*out));
+    if (!obj) return 0;
+    if (!json_is_object(obj)) {
+        snprintf(err, errlen, "\"notify\" must be an object");
+        return -1;
+    }
+    json_t *chat = json_object_get(obj, "chat"), *item;
+    size_t i;
+    if (only_keys(obj, "notify", keys, err, errlen) < 0 ||
+        string_list(obj, "secrets_env", "notify", &out->secrets_env, &out->n_secrets_env, err, errlen) < 0)
+        goto fail;
+    if (chat && !json_is_array(chat)) {
+        snprintf(err, errlen, "\"notify.chat\" must be a list of routes");
+        goto fail;
+    }
+    out->routes = calloc(json_array_size(chat) + 1, sizeof(chat_route));
+    if (!out->routes) abort();
+    json_array_foreach(chat, i, item) {
+        char where[64];
+        snprintf(where, sizeof(where), "notify.chat[%zu]", i);
+        out->n_routes++;
+        if (parse_route(item, where, &out->routes[i], err, errlen) < 0) goto fail;
+    }
+    return 0;
+fail:
+    notify_settings_free(out);
+    return -1;
+}
+
+static void free_list(char **l, size_t n) {
+    for (size_t i = 0; i < n; i++) free(l[i]);
+    free(l);
+}
+
+void notify_settings_free(notify_settings *s) {
+    if (!s) return;
+    for (size_t i = 0; i < s->n_routes; i++) {
+        free(s->routes[i].url_env);
+        free(s->routes[i].secret_env);
+        free_list(s->routes[i].environments, s->routes[i].n_environments);
+    }
+    free(s->routes);
+    free_list(s->secrets_env, s->n_secrets_env);
+    memset(s, 0, sizeof(*s));
+}
+
+const char *chat_kind_name(chat_kind k) {
+    return k == CHAT_SLACK ? "slack" : k == CHAT_DISCORD ? "discord" : "webhook";
+}
+
+int chat_route_wants(const chat_route *r, const char *env, notify_event ev) {
+    if (!(r->events & (1u << ev))) return 0;
+    if (r->n_environments == 0) return 1;
+    for (size_t i = 0; i < r->n_environments; i++)
+        if (env && strcmp(r->environments[i], env) == 0) return 1;
+    return 0;
+}
+
+void notify_settings_secrets(const notify_settings *s, redactor *r) {
+    redactor_add_defaults(r);
+    if (!s) return;
+    for (size_t i = 0; i < s->n_routes; i++) {
+        redactor_add_env(r, s->routes[i].url_env);
+        redactor_add_env(r, s->routes[i].secret_env);
+    }
+    for (size_t i = 0; i < s->n_secrets_env; i++) redactor_add_env(r, s->secrets_env[i]);
+}

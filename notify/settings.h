@@ -1,0 +1,60 @@
+/* settings: the "notify" object of the daemon config — which chat gets
+ * which events, and which other environment variables hold secrets.
+ *
+ *   "notify": {
+ *     "chat": [
+ *       { "type": "slack",   "url_env": "SLACK_PRD_URL",
+ *         "environments": ["prd"], "events": ["apply_succeeded", "apply_failed"] },
+ *       { "type": "discord", "url_env": "DISCORD_URL", "environments": ["dev", "stg"] },
+ *       { "type": "webhook", "url_env": "DEPLOYS_HOOK_URL", "secret_env": "DEPLOYS_HOOK_SECRET" }
+ *     ],
+ *     "secrets_env": ["DATADOG_API_KEY"]
+ *   }
+ *
+ * "environments" and "events" are optional (absent: all). Events: plan,
+ * apply_started, apply_succeeded, apply_failed. A webhook URL is a secret
+ * (Slack's and Discord's carry their token), so the file only names the
+ * variable; the variable must be set when the config is loaded. "webhook"
+ * (the generic JSON webhook) needs "secret_env": its bodies are signed. */
+#ifndef DEPLOYBOT_NOTIFY_SETTINGS_H
+#define DEPLOYBOT_NOTIFY_SETTINGS_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include "notify/event.h"
+#include "notify/redact.h"
+
+typedef enum { CHAT_SLACK, CHAT_DISCORD, CHAT_WEBHOOK } chat_kind;
+
+typedef struct {
+    chat_kind kind;
+    char *url_env;          /* variable holding the webhook URL */
+    char *secret_env;       /* CHAT_WEBHOOK: variable holding the HMAC key */
+    char **environments;    /* NULL / 0: every environment */
+    size_t n_environments;
+    unsigned events;        /* bit (1u << notify_event) per wanted event */
+} chat_route;
+
+typedef struct {
+    chat_route *routes;
+    size_t n_routes;
+    char **secrets_env;     /* more variables whose values are masked */
+    size_t n_secrets_env;
+} notify_settings;
+
+/* obj may be NULL (no chat, no extra secrets). Unknown keys are errors.
+ * Returns 0, or -1 with "notify.chat[0].url_env: ..." in err; `out` is then
+ * empty. */
+int notify_settings_parse(const json_t *obj, notify_settings *out, char *err, size_t errlen);
+void notify_settings_free(notify_settings *s);
+
+/* "slack", "discord", "webhook". */
+const char *chat_kind_name(chat_kind k);
+/* 1 if the route wants this event for this environment. */
+int chat_route_wants(const chat_route *r, const char *env, notify_event ev);
+
+/* Adds every secret the settings know of to r: chat URLs, webhook secrets,
+ * the secrets_env values, and redactor_add_defaults. */
+void notify_settings_secrets(const notify_settings *s, redactor *r);
+
+#endif
