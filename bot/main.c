@@ -57,6 +57,16 @@ static void write_port_file(const char *path, int port) {
     rename(tmp, path);
 }
 
+/* With "port": 0 the default public URL must name the port really used. */
+static void fix_public_url(bot_config *cfg, int port) {
+    size_t n = strlen(cfg->public_url);
+    if (n < 2 || strcmp(cfg->public_url + n - 2, ":0") != 0) return;
+    char *url = NULL;
+    if (asprintf(&url, "%.*s:%d", (int)(n - 2), cfg->public_url, port) < 0) return;
+    free(cfg->public_url);
+    cfg->public_url = url;
+}
+
 static int cmd_serve(int argc, char **argv) {
     bot_config cfg;
     char err[512], db[1200];
@@ -76,6 +86,7 @@ static int cmd_serve(int argc, char **argv) {
         signal(SIGTERM, on_signal);
         signal(SIGPIPE, SIG_IGN);
         write_port_file(opt(argc, argv, "--port-file"), server_port(g_server));
+        fix_public_url(&cfg, server_port(g_server));
         fprintf(stderr, "deploybot: listening on %s:%d, data in %s\n", cfg.listen,
                 server_port(g_server), cfg.data_dir);
         rc = server_run(g_server) == 0 ? 0 : 1;

@@ -147,43 +147,7 @@ void aws_params_free(aws_params *p)
     *p = (aws_params){0};
 }
 
-/* ---- credentials ---- */
-
-int aws_creds_from_env(aws_creds *c, char *err, size_t errlen)
-{
-    const char *id = env_nonempty("AWS_ACCESS_KEY_ID");
-    const char *secret = env_nonempty("AWS_SECRET_ACCESS_KEY");
-    const char *token = env_nonempty("AWS_SESSION_TOKEN");
-
-    *c = (aws_creds){0};
-    if (!id || !secret) {
-        snprintf(err, errlen, "AWS credentials not found: set AWS_ACCESS_KEY_ID "
-                 "and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for "
-                 "temporary credentials)");
-        return -1;
-    }
-    c->access_key = xstrdup(id);
-    c->secret_key = xstrdup(secret);
-    c->session_token = token ? xstrdup(token) : NULL;
-    return 0;
-}
-
-static void wipe_free(char *s)
-{
-    if (!s) return;
-    volatile char *v = s;             /* secrets should not outlive the client */
-    while (*v) *v++ = 0;
-    free(s);
-}
-
-void aws_creds_free(aws_creds *c)
-{
-    if (!c) return;
-    free(c->access_key);
-    wipe_free(c->secret_key);
-    wipe_free(c->session_token);
-    *c = (aws_creds){0};
-}
+/* Credentials (aws_creds_from_env, aws_creds_free...) live in aws_creds.c. */
 
 /* ---- endpoints ---- */
 

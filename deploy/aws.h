@@ -24,6 +24,7 @@
 #define DEPLOYBOT_DEPLOY_AWS_H
 
 #include <stddef.h>
+#include <time.h>
 #include "deploy/xml.h"
 
 typedef struct aws_client aws_client;
@@ -75,7 +76,7 @@ void aws_params_free(aws_params *p);
 typedef struct {
     char source[160];    /* "environment", "profile dev in /root/.aws/credentials",
                             "instance metadata (role r)" */
-    long long expiration;/* Unix time the credentials stop working, 0: never */
+    time_t expiration;   /* when the credentials stop working, 0: never */
 } aws_creds_origin;
 
 /* Environment variables only. */
@@ -91,7 +92,7 @@ int aws_creds_from_profile(aws_creds *c, const char *path, const char *profile,
 
 /* IMDSv2 at `endpoint` (NULL: AWS_EC2_METADATA_SERVICE_ENDPOINT or the
  * link-local default). Sets *expiration (may be NULL). Returns 0 or -1. */
-int aws_creds_from_imds(aws_creds *c, const char *endpoint, long long *expiration,
+int aws_creds_from_imds(aws_creds *c, const char *endpoint, time_t *expiration,
                         char *err, size_t errlen);
 
 /* The whole chain. origin may be NULL. On failure err lists every source

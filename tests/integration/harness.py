@@ -250,8 +250,13 @@ class Stack:
             raise
 
     def ec2(self):
+        if getattr(self, "_ec2", None) is None:
+            self._ec2 = self._client("ec2")
+        return self._ec2
+
+    def _client(self, service):
         import boto3
-        return boto3.client("ec2", endpoint_url=self.aws_url, region_name=REGION,
+        return boto3.client(service, endpoint_url=self.aws_url, region_name=REGION,
                             aws_access_key_id=AWS_KEY, aws_secret_access_key=AWS_SECRET)
 
     def tagged(self, env):

@@ -78,9 +78,9 @@ class EndToEnd(unittest.TestCase):
         st = s.wait_status(c, "deploybot/stg")
         self.assertEqual(st["state"], "failure")
         self.assertIn("environments/stg/stack.json:vpc_cidr:", st["description"])
-        self.assertEqual(s.tagged("stg"), {})
         calls_after = harness.http("GET", s.aws_url + "/_fake/calls")[1]
         self.assertEqual(calls_before, calls_after)  # not even a Describe
+        self.assertEqual(s.tagged("stg"), {})
 
     def test_3_unrelated_change_touches_nothing(self):
         s = self.s
