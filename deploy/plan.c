@@ -151,14 +151,61 @@ static void sb_printf(sbuf *s, const char *fmt, ...) {
     s->len += (size_t)n;
 }
 
+/* A copy of v where every reference reads "<id>.id", as Terraform shows them. */
+static json_t *readable(const json_t *v) {
+    const char *ref = resource_ref_id(v);
+    if (ref) {
+        char buf[300];
+        snprintf(buf, sizeof(buf), "%s.id", ref);
+        return json_string(buf);
+    }
+    if (json_is_array(v)) {
+        json_t *out = json_array();
+        for (size_t i = 0; i < json_array_size(v); i++) json_array_append_new(out, readable(json_array_get(v, i)));
+        return out;
+    }
+    if (json_is_object(v)) {
+        json_t *out = json_object();
+        const char *k;
+        json_t *c;
+        json_object_foreach((json_t *)v, k, c) json_object_set_new(out, k, readable(c));
+        return out;
+    }
+    return json_deep_copy(v);
+}
+
 static char *show(const json_t *v) {
+    if (!v) return strdup("null");
     const char *ref = resource_ref_id(v);
     if (ref) {
         char *s = NULL;
         if (asprintf(&s, "%s.id", ref) < 0) abort();
         return s;
     }
-    return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    json_t *r = readable(v);
+    char *s = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    json_decref(r);
+    return s;
+}
+
+static int array_has(const json_t *arr, const json_t *v) {
+    for (size_t i = 0; i < json_array_size(arr); i++)
+        if (json_equal(json_array_get(arr, i), (json_t *)v)) return 1;
+    return 0;
+}
+
+/* Lists are sets: show what leaves and what joins, one item a line. */
+static void render_set_change(sbuf *s, const char *k, const json_t *from, const json_t *to) {
+    sb_printf(s, "      %s:\n", k);
+    for (int pass = 0; pass < 2; pass++) {
+        const json_t *a = pass ? to : from, *b = pass ? from : to;
+        for (size_t i = 0; i < json_array_size(a); i++) {
+            if (array_has(b, json_array_get(a, i))) continue;
+            char *x = show(json_array_get(a, i));
+            sb_printf(s, "        %c %s\n", pass ? '+' : '-', x);
+            free(x);
+        }
+    }
 }
 
 static void render_attrs(sbuf *s, const plan_change *c) {
@@ -174,9 +221,14 @@ static void render_attrs(sbuf *s, const plan_change *c) {
     }
     for (size_t i = 0; i < json_array_size(c->changed); i++) {
         k = json_string_value(json_array_get(c->changed, i));
-        char *from = show(json_object_get(c->actual->attrs, k));
-        char *to = show(json_object_get(c->desired->attrs, k));
-        sb_printf(s, "      %s: %s -> %s%s\n", k, from ? from : "null", to,
+        json_t *fv = json_object_get(c->actual->attrs, k), *tv = json_object_get(c->desired->attrs, k);
+        if (json_is_array(fv) && json_is_array(tv) && !(c->forced_by && strcmp(c->forced_by, k) == 0)) {
+            render_set_change(s, k, fv, tv);
+            continue;
+        }
+        char *from = show(fv);
+        char *to = show(tv);
+        sb_printf(s, "      %s: %s -> %s%s\n", k, from, to,
                   c->forced_by && strcmp(c->forced_by, k) == 0 ? "  # forces replacement" : "");
         free(from);
         free(to);
