@@ -239,7 +239,7 @@ static void add_subnets(const stack *s, resource_set *out, const char *tier, int
     }
 }
 
-void stack_resources(const stack *s, resource_set *out) {
+static void stack_network_resources(const stack *s, resource_set *out) {
     char name[128];
     resource_set_add(out, "vpc", "vpc.main", NULL,
                      json_pack("{s:O}", "cidr_block", json_object_get(s->root, "vpc_cidr")));
@@ -276,4 +276,9 @@ void stack_resources(const stack *s, resource_set *out) {
                      json_pack("{s:o,s:s,s:s,s:o}", "vpc", resource_ref("vpc.main"), "name", name,
                                "description", "Dify instances: HTTP from the load balancer only",
                                "ingress", app_in));
+}
+
+/* Each layer adds its resources; later layers refer to earlier ones by id. */
+void stack_resources(const stack *s, resource_set *out) {
+    stack_network_resources(s, out);
 }
