@@ -1,5 +1,6 @@
 /* job: see job.h. */
 #include "bot/job.h"
+#include "bot/envlock.h"
 #include "bot/webhook.h"
 #include "deploy/envrun.h"
 #include "git/cfgrepo.h"
@@ -11,27 +12,58 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#define ZERO_SHA "0000000000000000000000000000000000000000"
 
 struct job_runner {
     const bot_config *cfg;
+    char *db_path;
     cfgrepo *repo;
     github_client *gh;
+    runs *runs;
 };
 
+/* A run's log: every line goes to stderr and into the history. */
 typedef struct {
-    long job;
+    long run;
     const char *env;
-} log_ctx;
+    char *buf;
+    size_t len;
+} run_log;
 
-static void job_log(void *arg, const char *line) {
-    const log_ctx *l = arg;
-    fprintf(stderr, "[job %ld %s] %s\n", l->job, l->env, line);
+static void log_line(void *arg, const char *line) {
+    run_log *l = arg;
+    fprintf(stderr, "[run %ld %s] %s\n", l->run, l->env, line);
+    size_t n = strlen(line);
+    char *b = realloc(l->buf, l->len + n + 2);
+    if (!b) return;
+    memcpy(b + l->len, line, n);
+    b[l->len + n] = '\n';
+    b[l->len + n + 1] = '\0';
+    l->buf = b;
+    l->len += n + 1;
 }
 
-job_runner *job_runner_new(const bot_config *cfg) {
+static void logf_(run_log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(run_log *l, const char *fmt, ...) {
+    char line[1600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    log_line(l, line);
+}
+
+job_runner *job_runner_new(const bot_config *cfg, const char *db_path, char *err, size_t errlen) {
     job_runner *r = calloc(1, sizeof(*r));
     r->cfg = cfg;
+    r->db_path = strdup(db_path);
+    r->runs = runs_open(db_path, err, errlen);
+    if (!r->runs) {
+        free(r->db_path);
+        free(r);
+        return NULL;
+    }
     r->gh = github_client_new(cfg->github_api_url, cfg->github_token);
     return r;
 }
@@ -40,23 +72,24 @@ void job_runner_free(job_runner *r) {
     if (!r) return;
     cfgrepo_close(r->repo);
     github_client_free(r->gh);
+    runs_close(r->runs);
+    free(r->db_path);
     free(r);
 }
 
-static void set_status(job_runner *r, const webhook_event *ev, const char *sha, const char *env,
-                       const char *state, const char *desc, long job) {
+static void set_status(job_runner *r, const run *x, const char *state, const char *desc) {
     char context[300], err[512], url[600];
-    snprintf(context, sizeof(context), "deploybot/%s", env);
-    snprintf(url, sizeof(url), "%s/api/runs/%ld", r->cfg->public_url, job);
-    if (github_status_set(r->gh, ev->repo, sha, state, context, desc, url, err, sizeof(err)) != 0)
-        fprintf(stderr, "[job %ld %s] status not posted: %s\n", job, env, err);
+    snprintf(context, sizeof(context), "deploybot/%s", x->env);
+    snprintf(url, sizeof(url), "%s/api/runs/%ld", r->cfg->public_url, x->id);
+    if (github_status_set(r->gh, x->repo, x->sha, state, context, desc, url, err, sizeof(err)) != 0)
+        fprintf(stderr, "[run %ld %s] status not posted: %s\n", x->id, x->env, err);
 }
 
 /* Opens the mirror (once) and fetches until `sha` is there. */
-static int fetch(job_runner *r, const webhook_event *ev, const char *sha, char *err, size_t errlen) {
+static int fetch(job_runner *r, const char *clone_url, const char *sha, char *err, size_t errlen) {
     if (!r->repo) {
         char dir[1024];
-        const char *url = r->cfg->repo_url ? r->cfg->repo_url : ev->clone_url;
+        const char *url = r->cfg->repo_url ? r->cfg->repo_url : clone_url;
         snprintf(dir, sizeof(dir), "%s/repo.git", r->cfg->data_dir);
         r->repo = cfgrepo_open(url, dir, r->cfg->repo_token_env, err, errlen);
         if (!r->repo) return -1;
@@ -78,56 +111,142 @@ static int load_repoconfig(job_runner *r, const char *sha, repoconfig *rc, char 
     return ok;
 }
 
-typedef struct {
-    job_runner *r;
-    const webhook_event *ev;
-    const char *sha;
-    int apply;
-    long job;
-} env_job;
+/* ---- executing one run ---- */
 
-static void run_env(const env_job *ej, const repoconfig_env *env, int deleted) {
-    log_ctx lc = {ej->job, env->name};
-    char file[600], desc[1400];
+typedef struct {
+    const char *state;     /* final run state */
+    const char *status;    /* commit status state */
+    char desc[1400];       /* status description / run result */
+    char plan_summary[128];
+} outcome;
+
+/* Plans and, when mode says so, applies env's stack.json at sha. */
+static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, envrun_mode mode,
+                     run_log *log, envrun_result *res) {
+    char file[600], err[512];
     snprintf(file, sizeof(file), "%.500s/stack.json", env->folder);
-    if (deleted && !env->allow_destroy) {
-        snprintf(desc, sizeof(desc), "%.300s was deleted; destroying needs allow_destroy in deploybot.json", env->folder);
-        job_log(&lc, desc);
-        set_status(ej->r, ej->ev, ej->sha, env->name, "failure", desc, ej->job);
-        return;
-    }
-    set_status(ej->r, ej->ev, ej->sha, env->name, "pending", ej->apply ? "Planning, then applying" : "Planning", ej->job);
-    envrun_request req = {.env = env->name, .stack_file = file, .region = ej->r->cfg->aws_region,
-                          .mode = deleted ? ENVRUN_DESTROY : ej->apply ? ENVRUN_APPLY : ENVRUN_PLAN,
-                          .log = job_log, .log_arg = &lc};
+    envrun_request req = {.env = env->name, .stack_file = file, .region = r->cfg->aws_region,
+                          .mode = mode, .log = log_line, .log_arg = log};
     char *text = NULL;
-    if (!deleted) {
-        char err[512];
+    if (mode != ENVRUN_DESTROY) {
         int missing = 0;
-        text = cfgrepo_read_file(ej->r->repo, ej->sha, file, &req.stack_len, &missing, err, sizeof(err));
+        text = cfgrepo_read_file(r->repo, sha, file, &req.stack_len, &missing, err, sizeof(err));
         if (!text) {
-            snprintf(desc, sizeof(desc), "%s: %s", file, missing ? "missing" : err);
-            set_status(ej->r, ej->ev, ej->sha, env->name, "failure", desc, ej->job);
-            return;
+            memset(res, 0, sizeof(*res));
+            res->failed = 1;
+            snprintf(res->summary, sizeof(res->summary), "%s: %s", file, missing ? "missing" : err);
+            log_line(log, res->summary);
+            return -1;
         }
         req.stack_text = text;
     }
-    envrun_result res;
-    int rc = envrun(&req, &res);
-    const char *state = rc == 0 ? "success" : "failure";
-    if (rc == 0 && !ej->apply && res.changes) snprintf(desc, sizeof(desc), "%s (not applied)", res.summary);
-    else snprintf(desc, sizeof(desc), "%s", res.summary);
-    set_status(ej->r, ej->ev, ej->sha, env->name, state, desc, ej->job);
-    envrun_result_free(&res);
+    int rc = envrun(&req, res);
     free(text);
+    return rc;
 }
 
-static int run_event(job_runner *r, const queue_job *j, const webhook_event *ev, char *summary, size_t len) {
+/* A failed apply of an environment that asked for it: re-apply the last
+ * commit that deployed successfully, and say so. */
+static void auto_rollback(job_runner *r, const run *x, const repoconfig_env *env, run_log *log, outcome *o) {
+    char good[41];
+    if (!env->auto_rollback || runs_last_good(r->runs, x->env, good) != 0 || strcmp(good, x->sha) == 0) return;
+    logf_(log, "auto_rollback: re-applying %.12s, the last commit deployed successfully", good);
+    repoconfig grc;
+    char err[512];
+    envrun_result res;
+    if (load_repoconfig(r, good, &grc, err, sizeof(err)) != 0) {
+        logf_(log, "auto_rollback: %s", err);
+        return;
+    }
+    const repoconfig_env *genv = repoconfig_env_find(&grc, x->env);
+    int rc = genv ? deploy_at(r, genv, good, ENVRUN_APPLY, log, &res) : -1;
+    char failed[700];
+    snprintf(failed, sizeof(failed), "%.650s", o->desc);
+    snprintf(o->desc, sizeof(o->desc), "%.600s; auto-rollback to %.12s %s", failed, good,
+             !genv ? "impossible: environment missing there" : rc == 0 ? "succeeded" : "failed too");
+    if (genv) {
+        logf_(log, "auto_rollback: %s", res.summary);
+        envrun_result_free(&res);
+    }
+    repoconfig_free(&grc);
+}
+
+static void execute(job_runner *r, const run *x, run_log *log, outcome *o) {
+    char err[512], reason[400];
+    repoconfig rc;
+    o->state = "failed";
+    o->status = "failure";
+    if (fetch(r, NULL, x->sha, err, sizeof(err)) != 0 || load_repoconfig(r, x->sha, &rc, err, sizeof(err)) != 0) {
+        snprintf(o->desc, sizeof(o->desc), "%s", err);
+        log_line(log, err);
+        return;
+    }
+    const repoconfig_env *env = repoconfig_env_find(&rc, x->env);
+    int apply = strcmp(x->kind, "plan") != 0;
+    envrun_mode mode = !apply ? ENVRUN_PLAN : strcmp(x->kind, "destroy") == 0 ? ENVRUN_DESTROY : ENVRUN_APPLY;
+    long done = apply && strcmp(x->trigger, "redeploy") != 0 ? runs_applied(r->runs, x->env, x->sha) : 0;
+    int locked = apply ? envlock_get(r->db_path, x->env, reason, sizeof(reason)) : 0;
+    if (!env) {
+        snprintf(o->desc, sizeof(o->desc), "environment %s is not in deploybot.json at %.12s", x->env, x->sha);
+    } else if (done > 0) {
+        o->state = "skipped";
+        o->status = "success";
+        snprintf(o->desc, sizeof(o->desc), "Already applied by run #%ld; not applied twice", done);
+    } else if (mode == ENVRUN_DESTROY && !env->allow_destroy) {
+        snprintf(o->desc, sizeof(o->desc), "%.300s was deleted; destroying needs allow_destroy in deploybot.json",
+                 env->folder);
+    } else {
+        if (locked == 1) mode = ENVRUN_PLAN;
+        set_status(r, x, "pending", mode == ENVRUN_PLAN ? "Planning" : "Planning, then applying");
+        envrun_result res;
+        int ok = deploy_at(r, env, x->sha, mode, log, &res) == 0;
+        snprintf(o->plan_summary, sizeof(o->plan_summary), "%s", res.plan_summary);
+        o->state = ok ? "succeeded" : "failed";
+        o->status = ok ? "success" : "failure";
+        if (locked == 1) {
+            o->state = "blocked";
+            o->status = "failure";
+            snprintf(o->desc, sizeof(o->desc), "Locked (%.300s): not applied. %.900s", reason, res.summary);
+        } else if (ok && !apply && res.changes) {
+            snprintf(o->desc, sizeof(o->desc), "%s (not applied)", res.summary);
+        } else {
+            snprintf(o->desc, sizeof(o->desc), "%s", res.summary);
+        }
+        if (!ok && mode == ENVRUN_APPLY && !res.invalid) auto_rollback(r, x, env, log, o);
+        envrun_result_free(&res);
+    }
+    if (done <= 0) log_line(log, o->desc);
+    repoconfig_free(&rc);
+}
+
+void job_execute(job_runner *r, const run *x) {
+    run_log log = {x->id, x->env, NULL, 0};
+    outcome o = {0};
+    logf_(&log, "%s of %.12s (%s, attempt %d)", x->kind, x->sha, x->trigger, x->attempts);
+    execute(r, x, &log, &o);
+    set_status(r, x, o.status, o.desc);
+    if (runs_finish(r->runs, x->id, o.state, o.plan_summary[0] ? o.plan_summary : NULL, o.desc, log.buf) != 0)
+        fprintf(stderr, "[run %ld %s] history not recorded: %s\n", x->id, x->env, runs_error(r->runs));
+    free(log.buf);
+}
+
+void job_report_superseded(job_runner *r, const run *list, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        char desc[200];
+        snprintf(desc, sizeof(desc), "Not applied on its own: %s", list[i].result ? list[i].result : "superseded");
+        fprintf(stderr, "[run %ld %s] %s\n", list[i].id, list[i].env, desc);
+        set_status(r, &list[i], "success", desc);
+    }
+}
+
+/* ---- dispatching a webhook job ---- */
+
+static int dispatch(job_runner *r, const queue_job *j, const webhook_event *ev, char *summary, size_t len) {
     int is_push = ev->kind == WEBHOOK_PUSH;
     const char *sha = is_push ? ev->after : ev->head_sha;
     const char *before = is_push ? ev->before : ev->base_sha;
     char err[512], base[41];
-    if (fetch(r, ev, sha, err, sizeof(err)) != 0) {
+    if (fetch(r, ev->clone_url, sha, err, sizeof(err)) != 0) {
         snprintf(summary, len, "fetch: %s", err);
         return -1;
     }
@@ -138,7 +257,8 @@ static int run_event(job_runner *r, const queue_job *j, const webhook_event *ev,
     repoconfig rc;
     if (load_repoconfig(r, sha, &rc, err, sizeof(err)) != 0) {
         snprintf(summary, len, "%s", err);
-        set_status(r, ev, sha, "config", "failure", err, j->id);
+        run x = {.env = "config", .repo = (char *)ev->repo, .sha = (char *)sha};
+        set_status(r, &x, "failure", err);
         return 0;
     }
     change_set cs;
@@ -150,18 +270,25 @@ static int run_event(job_runner *r, const queue_job *j, const webhook_event *ev,
     snprintf(summary, len, "%s %.12s: %zu environment(s) touched (%s)", is_push ? ev->ref : "pull request",
              sha, cs.n_envs, cs.reason);
     fprintf(stderr, "[job %ld] %s\n", j->id, summary);
-    for (size_t i = 0; i < cs.n_envs; i++) {
+    int rcode = 0;
+    for (size_t i = 0; i < cs.n_envs && rcode == 0; i++) {
         const repoconfig_env *env = repoconfig_env_find(&rc, cs.envs[i]);
         char ref[300];
         snprintf(ref, sizeof(ref), "refs/heads/%s", env->branch);
-        env_job ej = {r, ev, sha, is_push && strcmp(ev->ref, ref) == 0, j->id};
         int deleted = 0;
         for (size_t d = 0; d < cs.n_deleted; d++) deleted |= strcmp(cs.deleted[d], env->name) == 0;
-        run_env(&ej, env, deleted);
+        int apply = is_push && strcmp(ev->ref, ref) == 0;
+        run_spec spec = {j->id, env->name, ev->repo, sha, before, is_push ? ev->ref : NULL,
+                         is_push ? 0 : ev->pr_number, deleted ? "destroy" : apply ? "apply" : "plan",
+                         is_push ? "push" : "pull_request"};
+        if (runs_add(r->runs, &spec) < 0) {
+            snprintf(summary, len, "history: %s", runs_error(r->runs));
+            rcode = -1;
+        }
     }
     change_set_free(&cs);
     repoconfig_free(&rc);
-    return 0;
+    return rcode;
 }
 
 int job_run(job_runner *r, const queue_job *j, char *summary, size_t len) {
@@ -172,11 +299,11 @@ int job_run(job_runner *r, const queue_job *j, char *summary, size_t len) {
         snprintf(summary, len, "unreadable payload: %s", err);
         return 0; /* retrying cannot help */
     }
-    if (ev.kind == WEBHOOK_PUSH && !ev.deleted && strcmp(ev.after, "0000000000000000000000000000000000000000") != 0)
-        return run_event(r, j, &ev, summary, len);
+    if (ev.kind == WEBHOOK_PUSH && !ev.deleted && strcmp(ev.after, ZERO_SHA) != 0)
+        return dispatch(r, j, &ev, summary, len);
     if (ev.kind == WEBHOOK_PULL_REQUEST &&
         (!strcmp(ev.pr_action, "opened") || !strcmp(ev.pr_action, "synchronize") || !strcmp(ev.pr_action, "reopened")))
-        return run_event(r, j, &ev, summary, len);
-    snprintf(summary, len, "nothing to do for %s", j->event);
+        return dispatch(r, j, &ev, summary, len);
+    snprintf(summary, len, "nothing to do for %s%s%s", j->event, ev.pr_action[0] ? " " : "", ev.pr_action);
     return 0;
 }

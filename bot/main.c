@@ -4,11 +4,13 @@
  *   deploybot plan ENV [--dir DIR]           plan an environment from a checkout
  *   deploybot apply ENV [--dir DIR]          plan and apply it
  *   deploybot destroy ENV --yes [--dir DIR]  destroy everything deploybot made for it
+ *   deploybot validate [DIR]                 check a checkout of the config repo (for CI)
  */
 #include "bot/config.h"
 #include "bot/server.h"
 #include "bot/worker.h"
 #include "deploy/envrun.h"
+#include "deploy/validate.h"
 #include "git/repoconfig.h"
 
 #include <signal.h>
@@ -29,7 +31,8 @@ static int usage(void) {
             "usage: deploybot serve [--config FILE] [--port-file FILE]\n"
             "       deploybot plan ENV [--dir DIR]\n"
             "       deploybot apply ENV [--dir DIR]\n"
-            "       deploybot destroy ENV --yes [--dir DIR]\n");
+            "       deploybot destroy ENV --yes [--dir DIR]\n"
+            "       deploybot validate [DIR]\n");
     return 2;
 }
 
@@ -163,6 +166,17 @@ static int cmd_env(int argc, char **argv, envrun_mode mode) {
     return r == 0 ? 0 : 1;
 }
 
+/* validate: what plan would reject, found without git or AWS. */
+static int cmd_validate(int argc, char **argv) {
+    const char *dir = opt(argc, argv, "--dir");
+    if (!dir) dir = argc >= 2 && argv[1][0] != '-' ? argv[1] : ".";
+    char *report;
+    int problems = validate_dir(dir, &report);
+    fputs(report, problems ? stderr : stdout);
+    free(report);
+    return problems ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return usage();
     const char *cmd = argv[1];
@@ -170,5 +184,6 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "plan")) return cmd_env(argc - 1, argv + 1, ENVRUN_PLAN);
     if (!strcmp(cmd, "apply")) return cmd_env(argc - 1, argv + 1, ENVRUN_APPLY);
     if (!strcmp(cmd, "destroy")) return cmd_env(argc - 1, argv + 1, ENVRUN_DESTROY);
+    if (!strcmp(cmd, "validate")) return cmd_validate(argc - 1, argv + 1);
     return usage();
 }

@@ -1,7 +1,12 @@
-/* worker: see worker.h. */
+/* worker: see worker.h.
+ *
+ * One dispatcher thread turns queued webhook jobs into runs; N run threads
+ * execute runs (runs_claim keeps one run per environment at a time, so
+ * environments deploy in parallel and one environment never overlaps). */
 #include "bot/worker.h"
 #include "bot/job.h"
 #include "bot/queue.h"
+#include "bot/runs.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -10,78 +15,132 @@
 #include <time.h>
 
 #define MAX_ATTEMPTS 5
+#define MAX_RUNNERS 16
 
 struct worker {
-    pthread_t thread;
+    const bot_config *cfg;
+    char *db_path;
+    pthread_t dispatcher, runners[MAX_RUNNERS];
+    int n_runners;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int stop, kicked;
-    queue *q;
-    job_runner *runner;
+    int stop;
+    unsigned long generation; /* bumped by every wake-up */
 };
 
-static void wait_for_work(worker *w) {
+/* Sleeps until woken or one second passed: runs may also be added by another
+ * process (the CLI's redeploy), so polling is the fallback. */
+static void wait_for_work(worker *w, unsigned long seen) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 1; /* poll too: jobs may come from another process (CLI) */
+    ts.tv_sec += 1;
     pthread_mutex_lock(&w->mu);
-    while (!w->stop && !w->kicked)
+    while (!w->stop && w->generation == seen)
         if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != 0) break;
-    w->kicked = 0;
     pthread_mutex_unlock(&w->mu);
 }
 
-static int stopping(worker *w) {
+static unsigned long generation(worker *w, int *stop) {
     pthread_mutex_lock(&w->mu);
-    int s = w->stop;
+    unsigned long g = w->generation;
+    *stop = w->stop;
     pthread_mutex_unlock(&w->mu);
-    return s;
+    return g;
 }
 
-static void *worker_main(void *arg) {
+static void *dispatcher_main(void *arg) {
     worker *w = arg;
-    while (!stopping(w)) {
+    char err[512];
+    queue *q = queue_open(w->db_path, err, sizeof(err));
+    job_runner *jr = q ? job_runner_new(w->cfg, w->db_path, err, sizeof(err)) : NULL;
+    if (!jr) {
+        fprintf(stderr, "deploybot: dispatcher cannot start: %s\n", err);
+        queue_close(q);
+        return NULL;
+    }
+    for (int stop = 0;;) {
+        unsigned long seen = generation(w, &stop);
+        if (stop) break;
         queue_job j;
-        int got = queue_claim(w->q, &j);
-        if (got <= 0) { wait_for_work(w); continue; }
+        if (queue_claim(q, &j) <= 0) { wait_for_work(w, seen); continue; }
         char summary[512] = "";
-        int rc = job_run(w->runner, &j, summary, sizeof(summary));
+        int rc = job_run(jr, &j, summary, sizeof(summary));
         if (rc != 0 && j.attempts < MAX_ATTEMPTS) {
             fprintf(stderr, "deploybot: job %ld will be retried: %s\n", j.id, summary);
-            queue_retry(w->q, j.id, 2 << j.attempts, summary);
+            queue_retry(q, j.id, 2 << j.attempts, summary);
         } else {
-            queue_finish(w->q, j.id, rc == 0, summary);
+            queue_finish(q, j.id, rc == 0, summary);
+            fprintf(stderr, "deploybot: job %ld %s: %s\n", j.id, rc == 0 ? "dispatched" : "failed", summary);
         }
-        fprintf(stderr, "deploybot: job %ld %s: %s\n", j.id, rc == 0 ? "done" : "failed", summary);
         queue_job_free(&j);
+        worker_wake(w); /* runs may be waiting */
     }
+    job_runner_free(jr);
+    queue_close(q);
     return NULL;
 }
 
-worker *worker_start(const bot_config *cfg, const char *db_path, char *err, size_t errlen) {
-    worker *w = calloc(1, sizeof(*w));
-    w->q = queue_open(db_path, err, errlen);
-    if (!w->q) { free(w); return NULL; }
-    int n = queue_recover(w->q);
-    if (n > 0) fprintf(stderr, "deploybot: resuming %d interrupted job(s)\n", n);
-    w->runner = job_runner_new(cfg);
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
-    if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-        snprintf(err, errlen, "cannot start the worker thread");
-        job_runner_free(w->runner);
-        queue_close(w->q);
-        free(w);
+static void *runner_main(void *arg) {
+    worker *w = arg;
+    char err[512];
+    job_runner *jr = job_runner_new(w->cfg, w->db_path, err, sizeof(err));
+    runs *rs = jr ? runs_open(w->db_path, err, sizeof(err)) : NULL;
+    if (!rs) {
+        fprintf(stderr, "deploybot: run thread cannot start: %s\n", err);
+        job_runner_free(jr);
         return NULL;
     }
+    for (int stop = 0;;) {
+        unsigned long seen = generation(w, &stop);
+        if (stop) break;
+        run x, *superseded;
+        size_t n_superseded;
+        int got = runs_claim(rs, &x, &superseded, &n_superseded);
+        if (got < 0) fprintf(stderr, "deploybot: %s\n", runs_error(rs));
+        job_report_superseded(jr, superseded, n_superseded);
+        run_list_free(superseded, n_superseded);
+        if (got <= 0) { wait_for_work(w, seen); continue; }
+        job_execute(jr, &x);
+        run_free(&x);
+        worker_wake(w); /* the environment is free again */
+    }
+    runs_close(rs);
+    job_runner_free(jr);
+    return NULL;
+}
+
+static int recover(const char *db_path, char *err, size_t errlen) {
+    queue *q = queue_open(db_path, err, errlen);
+    runs *rs = q ? runs_open(db_path, err, errlen) : NULL;
+    if (!rs) { queue_close(q); return -1; }
+    int jobs = queue_recover(q), nruns = runs_recover(rs);
+    if (jobs > 0 || nruns > 0)
+        fprintf(stderr, "deploybot: resuming %d interrupted job(s) and %d run(s)\n", jobs, nruns);
+    runs_close(rs);
+    queue_close(q);
+    return 0;
+}
+
+worker *worker_start(const bot_config *cfg, const char *db_path, char *err, size_t errlen) {
+    if (recover(db_path, err, errlen) != 0) return NULL;
+    worker *w = calloc(1, sizeof(*w));
+    w->cfg = cfg;
+    w->db_path = strdup(db_path);
+    const char *n = getenv("DEPLOYBOT_RUNNERS");
+    w->n_runners = n && atoi(n) > 0 ? atoi(n) : 4;
+    if (w->n_runners > MAX_RUNNERS) w->n_runners = MAX_RUNNERS;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    pthread_create(&w->dispatcher, NULL, dispatcher_main, w);
+    for (int i = 0; i < w->n_runners; i++) pthread_create(&w->runners[i], NULL, runner_main, w);
     return w;
 }
 
 void worker_wake(void *arg) {
     worker *w = arg;
     pthread_mutex_lock(&w->mu);
-    w->kicked = 1;
-    pthread_cond_signal(&w->cv);
+    w->generation++;
+    pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -89,12 +148,12 @@ void worker_stop(worker *w) {
     if (!w) return;
     pthread_mutex_lock(&w->mu);
     w->stop = 1;
-    pthread_cond_signal(&w->cv);
+    pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);
-    job_runner_free(w->runner);
-    queue_close(w->q);
+    pthread_join(w->dispatcher, NULL);
+    for (int i = 0; i < w->n_runners; i++) pthread_join(w->runners[i], NULL);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
+    free(w->db_path);
     free(w);
 }

@@ -24,6 +24,8 @@
 #define AWS_MAX_BODY (32u << 20)    /* largest answer we accept */
 #define AWS_MAX_RETRY_AFTER_MS 60000
 #define AWS_USER_AGENT "deploybot/0.1"
+#define AWS_RENEW_WINDOW_S 300      /* renew credentials this close to expiry */
+#define AWS_RENEW_GAP_S 60          /* and try no more often than this */
 
 struct aws_client {
     CURL *curl;
@@ -34,6 +36,9 @@ struct aws_client {
     long base_ms, cap_ms;
     int max_attempts;
     int debug;
+    int resolved;            /* credentials came from the chain: may be renewed */
+    time_t expiration;       /* when they stop working, 0: never */
+    time_t next_refresh;     /* no renewal attempt before this */
     char curl_err[CURL_ERROR_SIZE];  /* libcurl keeps a pointer to it */
 };
 
@@ -211,8 +216,8 @@ static uint64_t seed(const void *p)
     return s ? s : 0x9E3779B97F4A7C15ull;
 }
 
-aws_client *aws_client_new(const char *region, const aws_creds *creds,
-                           char *err, size_t errlen)
+/* `region`, else the environment's; NULL (err set) when none or invalid. */
+static const char *pick_region(const char *region, char *err, size_t errlen)
 {
     if (!region) region = env_nonempty("AWS_REGION");
     if (!region) region = env_nonempty("AWS_DEFAULT_REGION");
@@ -224,6 +229,13 @@ aws_client *aws_client_new(const char *region, const aws_creds *creds,
         snprintf(err, errlen, "invalid AWS region '%.40s' (expected e.g. us-east-1)", region);
         return NULL;
     }
+    return region;
+}
+
+aws_client *aws_client_new(const char *region, const aws_creds *creds,
+                           char *err, size_t errlen)
+{
+    if (!(region = pick_region(region, err, errlen))) return NULL;
     aws_creds env = {0};
     if (!creds) {
         if (aws_creds_from_env(&env, err, errlen) < 0) return NULL;
@@ -260,6 +272,25 @@ aws_client *aws_client_new(const char *region, const aws_creds *creds,
     c->cap_ms = 5000;
     c->max_attempts = (int)env_long("DEPLOYBOT_AWS_MAX_ATTEMPTS", 6, 1, 100);
     c->debug = env_nonempty("DEPLOYBOT_AWS_DEBUG") != NULL;
+    return c;
+}
+
+aws_client *aws_client_new_resolved(const char *region, char *err, size_t errlen)
+{
+    char from_config[64];
+    aws_creds creds;
+    aws_creds_origin origin;
+    if (!region && !env_nonempty("AWS_REGION") && !env_nonempty("AWS_DEFAULT_REGION") &&
+        aws_config_region(NULL, from_config, sizeof from_config) == 0)
+        region = from_config;
+    if (!(region = pick_region(region, err, errlen))) return NULL;  /* before any network */
+    if (aws_creds_resolve(&creds, &origin, err, errlen) < 0) return NULL;
+    aws_client *c = aws_client_new(region, &creds, err, errlen);
+    aws_creds_free(&creds);
+    if (!c) return NULL;
+    c->resolved = 1;
+    c->expiration = origin.expiration;
+    if (c->debug) fprintf(stderr, "deploybot aws: credentials from %s\n", origin.source);
     return c;
 }
 
@@ -585,11 +616,41 @@ static void sleep_ms(long ms)
     while (nanosleep(&ts, &ts) < 0) {}
 }
 
+/* Instance-metadata credentials last hours, and the service hands out the
+ * next set at least 5 minutes before the current one expires: renew inside
+ * that window, but at most once a minute, so a service still serving the old
+ * set is not asked before every request. A failed renewal is harmless while
+ * the old set works; after that the request cannot be signed. */
+static int renew_creds(aws_client *c, aws_error *err)
+{
+    time_t now = time(NULL);
+    if (!c->resolved || !c->expiration || now + AWS_RENEW_WINDOW_S < c->expiration) return 0;
+    if (now < c->expiration && now < c->next_refresh) return 0;
+    c->next_refresh = now + AWS_RENEW_GAP_S;
+
+    aws_creds fresh;
+    aws_creds_origin origin;
+    char why[1024];
+    if (aws_creds_resolve(&fresh, &origin, why, sizeof why) == 0) {
+        aws_creds_free(&c->creds);
+        c->creds = fresh;
+        c->expiration = origin.expiration;
+        if (c->debug) fprintf(stderr, "deploybot aws: credentials renewed from %s\n", origin.source);
+        return 0;
+    }
+    if (c->debug) fprintf(stderr, "deploybot aws: renewing credentials failed: %s\n", why);
+    if (now < c->expiration) return 0;
+    set_err(err, 0, "ExpiredToken", "the AWS credentials expired and could not be "
+            "renewed: %s", why);
+    return -1;
+}
+
 static int perform(aws_client *c, const request *rq, xml_node **out, aws_error *err)
 {
     for (int n = 1;; n++) {
         response rs = { .retry_after_ms = -1 };
         *err = (aws_error){0};
+        if (renew_creds(c, err) < 0) return -1;
         enum outcome o = attempt(c, rq, &rs, out, err);
         free(rs.body.s);
         if (o == DONE) {

@@ -20,11 +20,8 @@ static int fail(envrun_result *out, const char *what, const char *msg) {
 }
 
 static int connect_aws(const char *region, aws_client **aws, envrun_result *out) {
-    aws_creds creds = {0};
-    char err[512];
-    if (aws_creds_from_env(&creds, err, sizeof(err)) != 0) return fail(out, "AWS credentials", err);
-    *aws = aws_client_new(region, &creds, err, sizeof(err));
-    aws_creds_free(&creds);
+    char err[1024];
+    *aws = aws_client_new_resolved(region, err, sizeof(err)); /* env, profile, then IMDS */
     return *aws ? 0 : fail(out, "AWS client", err);
 }
 

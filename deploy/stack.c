@@ -1,6 +1,7 @@
 /* stack: validation of stack.json and the desired resource graph. */
 #include "deploy/stack.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@ typedef struct {
 static const key_spec SCHEMA[] = {
     {"region", T_STRING, 0, 0, 0, NULL},
     {"vpc_cidr", T_CIDR, 1, 0, 0, NULL},
-    {"availability_zones", T_STRING_LIST, 1, 2, 6, NULL},
+    {"availability_zones", T_STRING_LIST, 1, 2, 6, NULL}, /* >= 2 always: the ALB needs 2 zones */
     {"public_subnet_cidrs", T_CIDR_LIST, 1, 2, 6, NULL},
     {"private_subnet_cidrs", T_CIDR_LIST, 1, 2, 6, NULL},
     {"office_cidrs", T_CIDR_LIST, 1, 1, 50, NULL},
@@ -154,6 +155,68 @@ static void check_network(errlog *e, const char *file, json_t *root) {
              (long long)json_integer_value(count));
 }
 
+/* "family.size" in lower case: t3.medium, m7g.2xlarge, u-6tb1.metal, c7i.metal-48xl. */
+static int instance_type_ok(const char *t) {
+    const char *dot = strchr(t, '.');
+    if (!dot || dot == t || !dot[1] || strchr(dot + 1, '.') || !islower((unsigned char)t[0])) return 0;
+    for (const char *p = t; *p; p++)
+        if (p != dot && !islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '-') return 0;
+    return 1;
+}
+
+static int only_chars(const char *s, const char *extra) {
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr(extra, *s)) return 0;
+    return 1;
+}
+
+/* Two different zones of the stack's region: the load balancer needs them. */
+static void check_zones(errlog *e, const char *file, json_t *root) {
+    json_t *azs = json_object_get(root, "availability_zones");
+    const char *region = json_string_value(json_object_get(root, "region"));
+    for (size_t i = 0; i < json_array_size(azs); i++) {
+        const char *az = json_string_value(json_array_get(azs, i));
+        char key[64];
+        snprintf(key, sizeof(key), "availability_zones[%zu]", i);
+        if (!az) continue;
+        for (size_t j = 0; j < i; j++)
+            if (json_equal(json_array_get(azs, j), json_array_get(azs, i))) {
+                errf(e, file, key, "\"%s\" is listed twice (the load balancer needs 2 different zones)", az);
+                break;
+            }
+        if (region && (strncmp(az, region, strlen(region)) != 0 || !az[strlen(region)]))
+            errf(e, file, key, "\"%s\" is not a zone of region %s (e.g. \"%sa\")", az, region, region);
+    }
+}
+
+/* What AWS would only reject halfway through an apply, said before it starts. */
+static void check_services(errlog *e, const char *file, json_t *root) {
+    const char *type = json_string_value(json_object_get(root, "instance_type"));
+    const char *region = json_string_value(json_object_get(root, "region"));
+    const char *cert = json_string_value(json_object_get(root, "certificate_arn"));
+    const char *zone = json_string_value(json_object_get(root, "zone_id"));
+    const char *record = json_string_value(json_object_get(root, "record_name"));
+    if (type && !instance_type_ok(type))
+        errf(e, file, "instance_type", "\"%s\" is not an EC2 instance type (expected family.size, e.g. \"t3.medium\")", type);
+    if (cert && strncmp(cert, "arn:aws:acm:", 12) != 0)
+        errf(e, file, "certificate_arn", "\"%s\" is not an ACM certificate ARN (expected "
+             "\"arn:aws:acm:REGION:ACCOUNT:certificate/ID\")", cert);
+    else if (cert && region && (strncmp(cert + 12, region, strlen(region)) != 0 || cert[12 + strlen(region)] != ':'))
+        errf(e, file, "certificate_arn", "the certificate is not in region %s (a load balancer can only "
+             "use a certificate from its own region)", region);
+    if (record && !zone)
+        errf(e, file, "record_name", "requires zone_id (the Route53 hosted zone to create the record in)");
+    if (zone && !record)
+        errf(e, file, "zone_id", "requires record_name (the DNS name to point at the load balancer)");
+    if (zone && !only_chars(zone, ""))
+        errf(e, file, "zone_id", "\"%s\" is not a Route53 hosted zone id (e.g. \"Z0123456789ABCDEFGHIJ\", "
+             "without \"/hostedzone/\")", zone);
+    if (record && (!only_chars(record, "-._*") || strlen(record) > 253))
+        errf(e, file, "record_name", "\"%s\" is not a DNS name (e.g. \"dify.example.com\")", record);
+    check_zones(e, file, root);
+}
+
 int stack_load(const char *text, size_t len, const char *file, const char *env,
                stack *out, char **errors) {
     errlog e = {0};
@@ -190,6 +253,7 @@ int stack_load(const char *text, size_t len, const char *file, const char *env,
         }
         check_key(&e, file, &SCHEMA[i], val);
     }
+    check_services(&e, file, root);   /* type-guarded: runs even when some keys are wrong */
     if (!e.buf) check_network(&e, file, root);
     if (e.buf) {
         json_decref(root);

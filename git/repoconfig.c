@@ -112,7 +112,7 @@ static int parse_env(const char *name, json_t *v, repoconfig_env *e,
                      char *err, size_t errlen)
 {
     static const char *const keys[] = {"folder", "branch", "allow_destroy",
-                                       NULL};
+                                       "auto_rollback", NULL};
     char where[96];
     json_t *ad;
     size_t n;
@@ -124,7 +124,7 @@ static int parse_env(const char *name, json_t *v, repoconfig_env *e,
         return fail(err, errlen, "environments.%s: expected an object with "
                     "\"folder\" and \"branch\"", name);
     snprintf(where, sizeof where, "environments.%s", name);
-    if (check_keys(v, keys, where, "folder, branch, allow_destroy", err,
+    if (check_keys(v, keys, where, "folder, branch, allow_destroy, auto_rollback", err,
                    errlen) < 0)
         return -1;
     if (!(e->name = strdup(name)))
@@ -148,6 +148,11 @@ static int parse_env(const char *name, json_t *v, repoconfig_env *e,
         return fail(err, errlen, "environments.%s.allow_destroy: expected true "
                     "or false", name);
     e->allow_destroy = ad ? json_is_true(ad) : 0;
+    ad = json_object_get(v, "auto_rollback");
+    if (ad && !json_is_boolean(ad))
+        return fail(err, errlen, "environments.%s.auto_rollback: expected true "
+                    "or false", name);
+    e->auto_rollback = ad ? json_is_true(ad) : 0;
     return 0;
 }
 

@@ -167,10 +167,16 @@ def sign(body, secret=SECRET):
 class Stack:
     """Fake AWS + fake GitHub + a config repo + the bot, in one work dir."""
 
-    def __init__(self, workdir=None, start_bot=True):
+    def __init__(self, workdir=None, start_bot=True, chat=False):
         self.dir = workdir or tempfile.mkdtemp(prefix="deploybot-test-")
         os.makedirs(self.dir, exist_ok=True)
         self.procs = []
+        # Set before the bot starts: more environment for the bot (e.g. chat
+        # webhook URLs) and the config's "notify" object.
+        self.extra_env = {}
+        self.notify = None
+        self.chat = self._fake("fake_chat", []) if chat else None
+        self.chat_url = "http://127.0.0.1:%d" % self.chat.port if chat else None
         self.aws = self._fake("fake_aws", ["--access-key", AWS_KEY, "--secret-key", AWS_SECRET,
                                            "--region", REGION])
         self.github = self._fake("fake_github", ["--token", GITHUB_TOKEN])
@@ -194,7 +200,8 @@ class Stack:
         e.update({"DEPLOYBOT_WEBHOOK_SECRET": SECRET, "GITHUB_TOKEN": GITHUB_TOKEN,
                   "AWS_ACCESS_KEY_ID": AWS_KEY, "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
                   "AWS_REGION": REGION, "AWS_ENDPOINT_URL": self.aws_url,
-                  "DEPLOYBOT_AWS_RETRY_BASE_MS": "10"})
+                  "DEPLOYBOT_AWS_RETRY_BASE_MS": "10", "DEPLOYBOT_NOTIFY_RETRY_BASE_MS": "100"})
+        e.update(self.extra_env)
         return e
 
     def config_path(self):
@@ -204,6 +211,8 @@ class Stack:
                    "repo": {"url": self.repo.path},
                    "github": {"api_url": self.github_url},
                    "aws": {"region": REGION}}
+            if self.notify is not None:
+                cfg["notify"] = self.notify
             with open(path, "w") as f:
                 json.dump(cfg, f, indent=2)
         return path

@@ -2,6 +2,7 @@
 Two pushes deploy dev's network, a revert restores the first state, a broken
 stack.json fails with a status naming the file and key, and nothing else is
 touched."""
+import json
 import os
 import sys
 import unittest
@@ -62,11 +63,13 @@ class EndToEnd(unittest.TestCase):
         self.assertEqual(alb_cidrs(after), alb_cidrs(first))
         self.assertEqual(after["vpc.main"]["VpcId"], first["vpc.main"]["VpcId"])
 
-        # A second apply of the same state has nothing to do.
+        # The same commit pushed again (a new delivery) is never applied twice.
+        calls = json.loads(harness.http("GET", s.aws_url + "/_fake/calls")[1])
         code, _ = s.deliver("push", harness.push_payload(c2, c3))
         self.assertEqual(code, 202)
-        harness.wait_for(lambda: s.latest_status(c3, "deploybot/dev")["description"] == "No changes.",
-                         60, "second apply says No changes.")
+        harness.wait_for(lambda: s.latest_status(c3, "deploybot/dev")["description"].startswith("Already applied"),
+                         60, "the redelivered push is not applied twice")
+        self.assertEqual(calls, json.loads(harness.http("GET", s.aws_url + "/_fake/calls")[1]))
 
     def test_2_broken_stack_fails_and_applies_nothing(self):
         s = self.s

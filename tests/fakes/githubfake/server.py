@@ -13,7 +13,9 @@ Endpoints (GitHub REST, API version 2022-11-28):
 Admin endpoints (not GitHub; no token needed):
   POST   /_fake/faults    {"path_regex": "...", "method": "POST", "status": 500,
                            "count": 2, "after": 0, "retry_after": 1, "delay_ms": 0,
-                           "body": {...}}   make the next matching requests fail
+                           "body": {...}, "reset_in": 2}   make the next matching
+                          requests fail ("reset_in": a primary rate limit,
+                          X-RateLimit-Remaining 0 until that many seconds)
   GET    /_fake/faults    pending rules;  DELETE clears them
   GET    /_fake/requests  every API request received (method, path, query,
                           headers, json, status);  DELETE clears the log
@@ -44,7 +46,9 @@ MAX_COMMENT_BODY = 65536     # observed, NOTES.md §5
 RATE_LIMIT = 5000
 
 FAULT_FIELDS = {"path_regex": ".*", "method": None, "status": 500, "count": 1, "after": 0,
-                "retry_after": None, "delay_ms": 0, "body": None}
+                "retry_after": None, "delay_ms": 0, "body": None,
+                # primary rate limit: X-RateLimit-Remaining: 0 and a reset this many seconds ahead
+                "reset_in": None}
 
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
 
@@ -101,6 +105,9 @@ def _fault_response(spec):
     headers = {}
     if spec["retry_after"] is not None:
         headers["Retry-After"] = str(spec["retry_after"])
+    if spec.get("reset_in") is not None:
+        headers["X-RateLimit-Remaining"] = "0"
+        headers["X-RateLimit-Reset"] = str(int(time.time() + float(spec["reset_in"])))
     if spec["body"] is not None:
         return status, spec["body"], headers
     if status in (403, 429) and spec["retry_after"] is not None:
@@ -164,7 +171,8 @@ class GitHubHandler(BaseHandler):
         except ValueError:
             parsed = None
         entry = {"method": self.command, "path": url.path, "query": url.query,
-                 "headers": dict(self.headers.items()), "json": parsed, "body": text}
+                 "headers": dict(self.headers.items()), "json": parsed, "body": text,
+                 "time": time.time()}
         status, body, headers = self._handle(url, text, entry)
         entry["status"] = status
         app.record(entry)
@@ -176,8 +184,8 @@ class GitHubHandler(BaseHandler):
             "X-GitHub-Api-Version-Selected": "2022-11-28",
             "X-RateLimit-Limit": str(RATE_LIMIT),
             "X-RateLimit-Resource": "core",
-            "X-RateLimit-Reset": str(int(time.time()) + 3600),
         })
+        headers.setdefault("X-RateLimit-Reset", str(int(time.time()) + 3600))
         used = app.request_count()
         headers.setdefault("X-RateLimit-Remaining", str(max(RATE_LIMIT - used, 0)))
         headers["X-RateLimit-Used"] = str(min(used, RATE_LIMIT))

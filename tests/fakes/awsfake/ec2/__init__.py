@@ -4,10 +4,11 @@ import threading
 
 from ..ec2query import Ec2QueryProtocol
 from ..model import ServiceModel
-from .actions import ACTIONS
+from .actions import ACTIONS, BACKGROUND
 from .state import Ec2State
 # Importing the action modules registers their handlers in ACTIONS.
 from . import internet_gateways, route_tables, security_groups, subnets, tags, vpcs, zones  # noqa: F401
+from . import addresses, nat_gateways, network_acls  # noqa: F401
 
 
 class Ec2Service:
@@ -43,8 +44,12 @@ class Ec2Service:
         """Run an action; the caller holds self.lock while it also serializes
         the result (results are the live resource dicts)."""
         with self.lock:
+            for settle in BACKGROUND:
+                settle(self.state)
             return ACTIONS[name](self.state, params)
 
     def dump(self):
         with self.lock:
+            for settle in BACKGROUND:
+                settle(self.state)
             return self.state.dump()

@@ -11,12 +11,23 @@ from .pagination import paginate
 
 ACTIONS = {}
 
+# Functions run before every action, under the service lock: the fake's
+# stand-in for the work AWS does asynchronously (a NAT gateway becoming
+# available ...), so every action sees the world as it is by then.
+BACKGROUND = []
+
 
 def action(name):
     def register(fn):
         ACTIONS[name] = fn
         return fn
     return register
+
+
+def background(fn):
+    """Registers fn(state), run before every action."""
+    BACKGROUND.append(fn)
+    return fn
 
 
 def by_creation(resource):

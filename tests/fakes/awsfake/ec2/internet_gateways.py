@@ -1,11 +1,13 @@
 """Internet gateways: Create/Attach/Detach/Delete/DescribeInternetGateways.
 
 An internet gateway is attached to at most one VPC and a VPC has at most one
-internet gateway; an attached gateway cannot be deleted.
+internet gateway; an attached gateway cannot be deleted, and it cannot be
+detached while public addresses are mapped in the VPC (a NAT gateway's).
 """
 
 from ..errors import AwsError
 from .actions import action, describe
+from .nat_gateways import live_nat_gateways
 from .tagging import tags_from_specifications
 
 FILTERS = {
@@ -64,6 +66,10 @@ def detach_internet_gateway(state, params):
     if attached_vpc(gateway) != vpc["VpcId"]:
         raise AwsError("Gateway.NotAttached",
                        f"resource {gateway['InternetGatewayId']} is not attached to network {vpc['VpcId']}")
+    if any(n["ConnectivityType"] == "public" for n in live_nat_gateways(state, vpc_id=vpc["VpcId"])):
+        raise AwsError("DependencyViolation",
+                       f"Network {vpc['VpcId']} has some mapped public address(es). Please unmap those "
+                       "public address(es) before detaching the gateway.")
     gateway["Attachments"] = []
     return {}
 

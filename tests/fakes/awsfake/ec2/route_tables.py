@@ -1,7 +1,8 @@
 """Route tables, routes and associations.
 
 CreateRouteTable, DescribeRouteTables, DeleteRouteTable, CreateRoute,
-ReplaceRoute, DeleteRoute, AssociateRouteTable, DisassociateRouteTable.
+ReplaceRoute, DeleteRoute, AssociateRouteTable, DisassociateRouteTable,
+ReplaceRouteTableAssociation.
 
 Every VPC has a main route table (created with the VPC) whose ``local`` route
 covers the VPC CIDR and cannot be removed. A route's state is computed when
@@ -18,10 +19,10 @@ from .tagging import tags_from_specifications
 
 # Route target parameter -> (resource kind in the fake, or None when the fake
 # does not model that kind yet; NotFound code; noun in the message).
-# When a kind is added (NAT gateways ...), put its name here and routes to it work.
+# When a kind is added (instances ...), put its name here and routes to it work.
 ROUTE_TARGETS = {
     "GatewayId": ("internet-gateway", "InvalidGatewayID.NotFound", "gateway ID"),
-    "NatGatewayId": (None, "InvalidNatGatewayID.NotFound", "natGateway ID"),
+    "NatGatewayId": ("natgateway", "InvalidNatGatewayID.NotFound", "natGateway ID"),
     "InstanceId": (None, "InvalidInstanceID.NotFound", "instance ID"),
     "NetworkInterfaceId": (None, "InvalidNetworkInterfaceID.NotFound", "networkInterface ID"),
     "VpcPeeringConnectionId": (None, "InvalidVpcPeeringConnectionID.NotFound",
@@ -94,6 +95,10 @@ def _route_state(state, table, route):
         igw = state.store["internet-gateway"].get(gateway)
         if igw is None or not any(a["VpcId"] == table["VpcId"] for a in igw["Attachments"]):
             return "blackhole"
+    if route.get("NatGatewayId"):
+        nat = state.store["natgateway"].get(route["NatGatewayId"])
+        if nat is None or nat["State"] in ("deleted", "failed"):
+            return "blackhole"
     return "active"
 
 
@@ -141,14 +146,17 @@ def _target(state, table, params):
     kind, not_found, noun = ROUTE_TARGETS[member]
     if member == "GatewayId" and not target_id.startswith("igw-"):
         kind = None   # virtual private gateways etc. are not modelled
-    if kind is None or target_id not in state.store[kind]:
+    target = state.store[kind].get(target_id) if kind else None
+    if target is None or target.get("State") in ("deleted", "failed"):
         raise AwsError(not_found, f"The {noun} '{target_id}' does not exist")
     if kind == "internet-gateway":
-        attachments = state.store[kind][target_id]["Attachments"]
-        if not any(a["VpcId"] == table["VpcId"] for a in attachments):
-            raise AwsError("InvalidParameterValue",
-                           f"route table {table['RouteTableId']} and network gateway {target_id} "
-                           "belong to different networks")
+        in_vpc = any(a["VpcId"] == table["VpcId"] for a in target["Attachments"])
+    else:
+        in_vpc = target.get("VpcId") == table["VpcId"]
+    if not in_vpc:
+        raise AwsError("InvalidParameterValue",
+                       f"route table {table['RouteTableId']} and network gateway {target_id} "
+                       "belong to different networks")
     return member, target_id
 
 
@@ -266,5 +274,31 @@ def disassociate_route_table(state, params):
                                    f"cannot disassociate the main route table association {association_id}")
                 table["Associations"].remove(assoc)
                 return {}
+    raise AwsError("InvalidAssociationID.NotFound",
+                   f"The association ID '{association_id}' does not exist")
+
+
+@action("ReplaceRouteTableAssociation")
+def replace_route_table_association(state, params):
+    """Moves a subnet to another table of its VPC in one step."""
+    table = state.get("route-table", params["RouteTableId"])
+    association_id = params["AssociationId"]
+    for other in state.all("route-table"):
+        for assoc in other["Associations"]:
+            if assoc["RouteTableAssociationId"] != association_id:
+                continue
+            if assoc["Main"]:
+                raise AwsError("UnsupportedOperation",
+                               "The fake does not support moving the main route table association.")
+            if other["VpcId"] != table["VpcId"]:
+                raise AwsError("InvalidParameterValue",
+                               f"Route table {table['RouteTableId']} and association {association_id} "
+                               "belong to different networks")
+            other["Associations"].remove(assoc)
+            moved = dict(assoc, RouteTableAssociationId=state.new_id("rtbassoc"),
+                         RouteTableId=table["RouteTableId"])
+            table["Associations"].append(moved)
+            return {"NewAssociationId": moved["RouteTableAssociationId"],
+                    "AssociationState": {"State": "associated"}}
     raise AwsError("InvalidAssociationID.NotFound",
                    f"The association ID '{association_id}' does not exist")

@@ -38,6 +38,12 @@ KINDS = {k.name: k for k in [
          "security group", "GroupId"),
     Kind("security-group-rule", "sgr", "InvalidSecurityGroupRuleId.NotFound",
          "InvalidSecurityGroupRuleId.Malformed", "security group rule ID", "SecurityGroupRuleId"),
+    Kind("elastic-ip", "eipalloc", "InvalidAllocationID.NotFound", "InvalidAllocationID.Malformed",
+         "allocation ID", "AllocationId"),
+    Kind("natgateway", "nat", "NatGatewayNotFound", "NatGatewayMalformed", "NAT gateway",
+         "NatGatewayId"),
+    Kind("network-acl", "acl", "InvalidNetworkAclID.NotFound", "InvalidNetworkAclId.Malformed",
+         "network ACL", "NetworkAclId"),
 ]}
 KIND_BY_PREFIX = {k.prefix: k for k in KINDS.values()}
 

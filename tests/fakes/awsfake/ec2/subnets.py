@@ -1,10 +1,16 @@
-"""Subnets: CreateSubnet, DescribeSubnets, DeleteSubnet, ModifySubnetAttribute."""
+"""Subnets: CreateSubnet, DescribeSubnets, DeleteSubnet, ModifySubnetAttribute.
+
+A new subnet is associated with its VPC's default network ACL; a subnet
+holding a NAT gateway (not yet deleted) cannot be deleted.
+"""
 
 import ipaddress
 
 from ..errors import AwsError
 from .actions import action, describe, exactly_one
 from .cidr import parse_ipv4
+from .nat_gateways import live_nat_gateways
+from .network_acls import associate_default, remove_subnet_association
 from .route_tables import remove_subnet_associations
 from .tagging import tags_from_specifications
 from .vpcs import vpc_cidrs
@@ -103,6 +109,7 @@ def create_subnet(state, params):
         },
         "Tags": tags,
     })
+    associate_default(state, subnet)
     return {"Subnet": subnet}
 
 
@@ -115,8 +122,12 @@ def describe_subnets(state, params):
 @action("DeleteSubnet")
 def delete_subnet(state, params):
     subnet = state.get("subnet", params["SubnetId"])
-    # Deleting a subnet drops its route table association, as in AWS.
+    if live_nat_gateways(state, subnet_id=subnet["SubnetId"]):
+        raise AwsError("DependencyViolation",
+                       f"The subnet '{subnet['SubnetId']}' has dependencies and cannot be deleted.")
+    # Deleting a subnet drops its route table and network ACL associations, as in AWS.
     remove_subnet_associations(state, subnet["SubnetId"])
+    remove_subnet_association(state, subnet["SubnetId"])
     state.remove("subnet", subnet["SubnetId"])
     return {}
 

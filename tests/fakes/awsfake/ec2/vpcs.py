@@ -1,15 +1,19 @@
 """VPCs: CreateVpc, DescribeVpcs, DeleteVpc, ModifyVpcAttribute, DescribeVpcAttribute.
 
 As in AWS, a new VPC comes with a main route table (holding the ``local``
-route) and a ``default`` security group; both go away with the VPC, and
-nothing else may remain in it when it is deleted.
+route), a ``default`` security group and a default network ACL; they go
+away with the VPC, and nothing else may remain in it when it is deleted (NAT
+gateways not yet deleted and the Elastic IPs they map included).
 """
 
 import copy
 
 from ..errors import AwsError
 from .actions import action, describe, exactly_one
+from .addresses import vpc_of
 from .cidr import parse_ipv4
+from .nat_gateways import live_nat_gateways
+from .network_acls import create_default_network_acl
 from .route_tables import create_main_route_table
 from .security_groups import create_default_group
 from .tagging import tags_from_specifications
@@ -77,6 +81,7 @@ def create_vpc(state, params):
     })
     vpc["_main_route_table"] = create_main_route_table(state, vpc)["RouteTableId"]
     vpc["_default_group"] = create_default_group(state, vpc)["GroupId"]
+    vpc["_default_network_acl"] = create_default_network_acl(state, vpc)["NetworkAclId"]
     # AWS answers "pending" on create and "available" from Describe shortly
     # after; clients are expected to wait (the vpc-available waiter).
     created = copy.deepcopy(vpc)
@@ -101,7 +106,10 @@ def delete_vpc(state, params):
         + [g for g in state.all("security-group")
            if g["VpcId"] == vpc_id and g["GroupId"] != vpc["_default_group"]]
         + [t for t in state.all("route-table")
-           if t["VpcId"] == vpc_id and t["RouteTableId"] != vpc["_main_route_table"]])
+           if t["VpcId"] == vpc_id and t["RouteTableId"] != vpc["_main_route_table"]]
+        + live_nat_gateways(state, vpc_id=vpc_id)
+        + [a for a in state.all("elastic-ip") if vpc_of(state, a) == vpc_id]
+        + [a for a in state.all("network-acl") if a["VpcId"] == vpc_id and not a["IsDefault"]])
     if dependents:
         raise AwsError("DependencyViolation",
                        f"The vpc '{vpc_id}' has dependencies and cannot be deleted.")
@@ -110,6 +118,7 @@ def delete_vpc(state, params):
         state.remove("security-group-rule", rule_id)
     state.remove("security-group", vpc["_default_group"])
     state.remove("route-table", vpc["_main_route_table"])
+    state.remove("network-acl", vpc["_default_network_acl"])
     state.remove("vpc", vpc_id)
     return {}
 

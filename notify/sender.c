@@ -1,0 +1,224 @@
+/* sender: see sender.h. */
+#include "notify/sender.h"
+#include "notify/chat.h"
+#include "notify/github.h"
+#include "notify/outbox.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define POLL_MS 200                          /* new messages come from another connection */
+#define BATCH 16
+#define KEEP_SENT_MS (7LL * 24 * 3600 * 1000) /* sent messages kept for inspection */
+
+struct sender {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop, kicked;
+    outbox *box;
+    github_client *gh;
+    const redactor *rd;
+    outbox_policy policy;
+};
+
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sorts an answer into sent / retry / failed, and a pause of the channel. */
+static void classify(int rc, const http_response *r, int github, long long now, outbox_outcome *oc) {
+    long long reset_ms = r->rate_reset > 0 ? r->rate_reset * 1000 : 0;
+    if (rc == 0) {
+        oc->result = OUTBOX_SENT;
+        if (github && r->rate_remaining == 0 && reset_ms > now) oc->hold_until_ms = reset_ms;
+        return;
+    }
+    long st = r->status;
+    int limited = st == 429 || (st == 403 && (r->retry_after_ms >= 0 || r->rate_remaining == 0));
+    oc->result = OUTBOX_RETRY;
+    if (limited) {
+        long long at = r->retry_after_ms >= 0 ? now + r->retry_after_ms
+                       : r->rate_remaining == 0 && reset_ms > now ? reset_ms : 0;
+        oc->retry_at_ms = at;
+        oc->hold_until_ms = at;
+    } else if (st == 0 || st >= 500 || st == 408 || st == 401 || st == 403) {
+        /* Outages and credentials someone can fix: keep trying. */
+        if (r->retry_after_ms >= 0) oc->retry_at_ms = now + r->retry_after_ms;
+    } else {
+        oc->result = OUTBOX_FAILED; /* GitHub or the chat will never accept it */
+    }
+}
+
+static const char *str(json_t *p, const char *key) {
+    const char *s = json_string_value(json_object_get(p, key));
+    return s ? s : "";
+}
+
+/* The pull request's plan comment: edited in place once it exists. */
+static int send_pr_comment(sender *s, outbox *o, const outbox_msg *m, json_t *p, http_response *r,
+                           long long now, outbox_outcome *oc) {
+    const char *key = m->ordering_key ? m->ordering_key : str(p, "key");
+    long long id = 0;
+    int have = outbox_comment_get(o, key, &id);
+    if (have < 0) {
+        snprintf(oc->error, sizeof(oc->error), "%s", outbox_error(o));
+        return -1;
+    }
+    if (have) {
+        int rc = github_issue_comment_update(s->gh, m->target, id, str(p, "body"), r, oc->error, sizeof(oc->error));
+        if (rc != 0 && r->status == 404) {
+            /* Someone deleted it: post a new one, now. */
+            outbox_comment_forget(o, key);
+            http_response_free(r);
+            memset(r, 0, sizeof(*r));
+            snprintf(oc->error, sizeof(oc->error), "comment %lld is gone; posting a new one", id);
+            oc->result = OUTBOX_RETRY;
+            oc->retry_at_ms = now;
+            return 1;
+        }
+        return rc;
+    }
+    long number = (long)json_integer_value(json_object_get(p, "number"));
+    int rc = github_issue_comment_create(s->gh, m->target, number, str(p, "body"), &id, r, oc->error,
+                                         sizeof(oc->error));
+    if (rc == 0 && outbox_comment_put(o, key, id) < 0)
+        fprintf(stderr, "deploybot: notify: %s (the next plan adds a new comment)\n", outbox_error(o));
+    return rc;
+}
+
+static int kind_is(const outbox_msg *m, const char *k) { return strcmp(m->kind, k) == 0; }
+
+static void deliver(void *arg, outbox *o, const outbox_msg *m, long long now, outbox_outcome *oc) {
+    sender *s = arg;
+    http_response r;
+    memset(&r, 0, sizeof(r));
+    r.retry_after_ms = r.rate_remaining = -1;
+    json_t *p = json_loads(m->payload, 0, NULL);
+    int rc = -1, github = strncmp(m->kind, "github_", 7) == 0;
+    if (!p) {
+        snprintf(oc->error, sizeof(oc->error), "payload is not JSON");
+        oc->result = OUTBOX_FAILED;
+    } else if (kind_is(m, "github_status")) {
+        rc = github_status_post(s->gh, m->target, str(p, "sha"), str(p, "state"), str(p, "context"),
+                                str(p, "description"), json_string_value(json_object_get(p, "target_url")), &r,
+                                oc->error, sizeof(oc->error));
+    } else if (kind_is(m, "github_pr_comment")) {
+        rc = send_pr_comment(s, o, m, p, &r, now, oc);
+    } else if (kind_is(m, "github_commit_comment")) {
+        rc = github_commit_comment_create(s->gh, m->target, str(p, "sha"), str(p, "body"), NULL, &r, oc->error,
+                                          sizeof(oc->error));
+    } else if (kind_is(m, "slack") || kind_is(m, "discord") || kind_is(m, "webhook")) {
+        chat_kind k = kind_is(m, "slack") ? CHAT_SLACK : kind_is(m, "discord") ? CHAT_DISCORD : CHAT_WEBHOOK;
+        rc = chat_post(k, m->target, json_string_value(json_object_get(p, "secret_env")),
+                       json_object_get(p, "body"), m->id, &r, oc->error, sizeof(oc->error));
+    } else {
+        snprintf(oc->error, sizeof(oc->error), "unknown message kind \"%.40s\"", m->kind);
+        oc->result = OUTBOX_FAILED;
+    }
+    if (p && rc != 1) classify(rc, &r, github, now, oc);
+    redact_buf(s->rd, oc->error, sizeof(oc->error));
+    if (oc->result != OUTBOX_SENT)
+        fprintf(stderr, "deploybot: notify #%lld %s, attempt %d: %s%s\n", m->id, m->kind, m->attempts, oc->error,
+                oc->result == OUTBOX_FAILED ? " (given up)" : " (will retry)");
+    http_response_free(&r);
+    json_decref(p);
+}
+
+static int stopping(sender *s) {
+    pthread_mutex_lock(&s->mu);
+    int v = s->stop;
+    pthread_mutex_unlock(&s->mu);
+    return v;
+}
+
+static void sleep_ms(sender *s, long long ms) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long ns = ts.tv_nsec + (ms % 1000) * 1000000;
+    ts.tv_sec += (time_t)(ms / 1000 + ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop && !s->kicked)
+        if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) != 0) break;
+    s->kicked = 0;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void *sender_main(void *arg) {
+    sender *s = arg;
+    while (!stopping(s)) {
+        long long now = now_ms(), next = outbox_next_due(s->box);
+        int n = 0;
+        if (next >= 0 && next <= now) {
+            n = outbox_send_due(s->box, now, &s->policy, BATCH, deliver, s);
+            if (n < 0) fprintf(stderr, "deploybot: notify: %s\n", outbox_error(s->box));
+        }
+        if (n > 0) continue;
+        /* A due message can still wait behind an older one of its key, or a
+         * paused channel: never spin, sleep at least until the next poll. */
+        long long wait = next > now && next - now < POLL_MS ? next - now : POLL_MS;
+        sleep_ms(s, n < 0 ? 1000 : wait);
+    }
+    return NULL;
+}
+
+sender *sender_start(const sender_options *o, char *err, size_t errlen) {
+    sender *s = calloc(1, sizeof(*s));
+    if (!s) abort();
+    s->box = outbox_open(o->db_path, err, errlen);
+    if (!s->box) {
+        free(s);
+        return NULL;
+    }
+    int n = outbox_recover(s->box);
+    if (n > 0) fprintf(stderr, "deploybot: notify: resuming %d message(s) interrupted while sending\n", n);
+    outbox_prune(s->box, now_ms() - KEEP_SENT_MS);
+    long pending = outbox_count(s->box, "pending");
+    if (pending > 0) fprintf(stderr, "deploybot: notify: %ld message(s) waiting to be sent\n", pending);
+    const char *base = getenv("DEPLOYBOT_NOTIFY_RETRY_BASE_MS");
+    s->policy.base_ms = o->retry_base_ms > 0 ? o->retry_base_ms : base ? atoll(base) : 0;
+    s->gh = github_client_new(o->github_api_url, o->github_token);
+    s->rd = o->redactor;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    if (pthread_create(&s->thread, NULL, sender_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the notification sender thread");
+        github_client_free(s->gh);
+        outbox_close(s->box);
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void sender_wake(void *arg) {
+    sender *s = arg;
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    s->kicked = 1;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void sender_stop(sender *s) {
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    github_client_free(s->gh);
+    outbox_close(s->box);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}

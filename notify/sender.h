@@ -1,0 +1,37 @@
+/* sender: the thread that delivers the outbox — GitHub statuses and
+ * comments, Slack, Discord and generic webhooks — so that no deploy ever
+ * waits on, or fails because of, a git host or chat outage.
+ *
+ * It has its own database connection and HTTP client. On start it resumes
+ * messages a crash left half-sent. It polls the outbox (messages are queued
+ * by the worker through another connection) and sleeps until the next retry
+ * is due. Outcomes: 2xx is sent; no answer, 5xx, 408, 401 and 403 are
+ * retried with backoff; 429 (and 403 with Retry-After or
+ * X-RateLimit-Remaining: 0) pauses the channel until Retry-After or
+ * X-RateLimit-Reset; other 4xx are failed for good (kept, with the error).
+ * A successful GitHub answer with X-RateLimit-Remaining: 0 pauses GitHub
+ * until the reset, before a request is refused. */
+#ifndef DEPLOYBOT_NOTIFY_SENDER_H
+#define DEPLOYBOT_NOTIFY_SENDER_H
+
+#include <stddef.h>
+#include "notify/redact.h"
+
+typedef struct {
+    const char *db_path;
+    const char *github_api_url;
+    const char *github_token;      /* may be NULL: GitHub calls then fail and are retried */
+    const redactor *redactor;      /* masks secrets in errors it logs and stores; may be NULL */
+    long long retry_base_ms;       /* 0: $DEPLOYBOT_NOTIFY_RETRY_BASE_MS, else 1 s */
+} sender_options;
+
+typedef struct sender sender;
+
+sender *sender_start(const sender_options *o, char *err, size_t errlen);
+/* Looks at the outbox now instead of at the next poll. */
+void sender_wake(void *s);
+/* Finishes the message under way, stops and joins the thread. Unsent
+ * messages stay in the outbox for the next start. */
+void sender_stop(sender *s);
+
+#endif
