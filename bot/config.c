@@ -113,11 +113,21 @@ static int set_defaults(ctx *c, bot_config *o) {
     return 0;
 }
 
+/* "notify" is parsed by notify/settings.c, which names its keys itself. */
+static int load_notify(ctx *c, json_t *root, bot_config *o) {
+    char msg[320];
+
+    if (notify_settings_parse(json_object_get(root, "notify"), &o->notify, msg,
+                              sizeof(msg)) < 0)
+        return fail(c, "%s", msg);
+    return 0;
+}
+
 static int load_sections(ctx *c, json_t *root, bot_config *o,
                          char **secret_env, char **token_env) {
     static const char *const top[] = {
         "listen", "port", "data_dir", "max_body_bytes", "public_url", "repo",
-        "webhook_secret_env", "github", "aws", NULL};
+        "webhook_secret_env", "github", "aws", "notify", NULL};
     static const char *const repo_keys[] = {"url", "token_env", NULL};
     static const char *const gh_keys[] = {"api_url", "token_env", NULL};
     static const char *const aws_keys[] = {"region", NULL};
@@ -151,7 +161,7 @@ static int load_sections(ctx *c, json_t *root, bot_config *o,
     if (aws && (only_keys(c, aws, "aws.", aws_keys) < 0 ||
                 opt_str(c, aws, "region", "aws.region", &o->aws_region) < 0))
         return -1;
-    return 0;
+    return load_notify(c, root, o);
 }
 
 /* An unset or empty variable is "no secret": callers must then refuse. */
@@ -260,5 +270,13 @@ void bot_config_free(bot_config *c) {
     free(c->github_api_url);
     free_secret(c->github_token);
     free(c->aws_region);
+    notify_settings_free(&c->notify);
     memset(c, 0, sizeof(*c));
+}
+
+void bot_config_secrets(const bot_config *c, redactor *r) {
+    redactor_add(r, c->webhook_secret);
+    redactor_add(r, c->github_token);
+    redactor_add_env(r, c->repo_token_env);
+    notify_settings_secrets(&c->notify, r);
 }

@@ -9,7 +9,8 @@
  *     "repo": { "url": "/path/or/https/url", "token_env": "DEPLOYBOT_REPO_TOKEN" },
  *     "webhook_secret_env": "DEPLOYBOT_WEBHOOK_SECRET",
  *     "github": { "api_url": "https://api.github.com", "token_env": "GITHUB_TOKEN" },
- *     "aws": { "region": "eu-west-1" }
+ *     "aws": { "region": "eu-west-1" },
+ *     "notify": { "chat": [...], "secrets_env": [...] }   (notify/settings.h)
  *   }
  * Secrets are never in the file: it names the environment variables that hold
  * them. Unknown keys are an error (a typo must not silently use a default).
@@ -20,6 +21,8 @@
 #define DEPLOYBOT_BOT_CONFIG_H
 
 #include <stddef.h>
+#include "notify/redact.h"
+#include "notify/settings.h"
 
 typedef struct {
     char *listen;
@@ -33,11 +36,17 @@ typedef struct {
     char *github_api_url;
     char *github_token;      /* value read from the environment; may be NULL */
     char *aws_region;
+    notify_settings notify;  /* chat routes, more secret variables */
 } bot_config;
 
 /* path NULL: embedded defaults only. Returns 0, or -1 with "config FILE: ..."
  * in err (out is then left empty). */
 int bot_config_load(const char *path, bot_config *out, char *err, size_t errlen);
 void bot_config_free(bot_config *c);
+
+/* Adds every secret the config knows of to r (webhook secret, GitHub and
+ * repository tokens, chat URLs and secrets, notify.secrets_env, AWS keys),
+ * so they can be masked wherever text leaves the bot. */
+void bot_config_secrets(const bot_config *c, redactor *r);
 
 #endif

@@ -3,15 +3,17 @@
 #include "bot/envlock.h"
 #include "bot/webhook.h"
 #include "deploy/envrun.h"
+#include "deploy/userdata.h"
 #include "git/cfgrepo.h"
 #include "git/changes.h"
 #include "git/repoconfig.h"
-#include "notify/github.h"
+#include "notify/notifier.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ZERO_SHA "0000000000000000000000000000000000000000"
 
@@ -19,7 +21,8 @@ struct job_runner {
     const bot_config *cfg;
     char *db_path;
     cfgrepo *repo;
-    github_client *gh;
+    notifier *nt;       /* statuses, comments, chat: queued in the outbox */
+    redactor *rd;       /* secrets masked in logs, history and messages */
     runs *runs;
 };
 
@@ -29,10 +32,32 @@ typedef struct {
     const char *env;
     char *buf;
     size_t len;
+    /* For the timings line (bench/ reads it): when envrun started and when
+     * it logged its first line, i.e. had the plan; time spent on statuses. */
+    double t_envrun, t_planned, notify_ms;
+    const redactor *rd;
 } run_log;
 
+/* Monotonic milliseconds, for the timings lines. */
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void log_kept(run_log *l, const char *line);
+
+/* A secret (a token pasted into a stack file, say) never reaches the log or
+ * the history. */
 static void log_line(void *arg, const char *line) {
     run_log *l = arg;
+    char *safe = redact(l->rd, line);
+    log_kept(l, safe);
+    free(safe);
+}
+
+static void log_kept(run_log *l, const char *line) {
+    if (l->t_envrun > 0 && l->t_planned == 0) l->t_planned = now_ms();
     fprintf(stderr, "[run %ld %s] %s\n", l->run, l->env, line);
     size_t n = strlen(line);
     char *b = realloc(l->buf, l->len + n + 2);
@@ -64,25 +89,54 @@ job_runner *job_runner_new(const bot_config *cfg, const char *db_path, char *err
         free(r);
         return NULL;
     }
-    r->gh = github_client_new(cfg->github_api_url, cfg->github_token);
+    r->rd = redactor_new();
+    bot_config_secrets(cfg, r->rd);
+    r->nt = notifier_open(db_path, &cfg->notify, r->rd, err, errlen);
+    if (!r->nt) {
+        runs_close(r->runs);
+        redactor_free(r->rd);
+        free(r->db_path);
+        free(r);
+        return NULL;
+    }
     return r;
 }
 
 void job_runner_free(job_runner *r) {
     if (!r) return;
     cfgrepo_close(r->repo);
-    github_client_free(r->gh);
+    notifier_close(r->nt);
+    redactor_free(r->rd);
     runs_close(r->runs);
     free(r->db_path);
     free(r);
 }
 
 static void set_status(job_runner *r, const run *x, const char *state, const char *desc) {
-    char context[300], err[512], url[600];
+    char context[300], url[600];
     snprintf(context, sizeof(context), "deploybot/%s", x->env);
     snprintf(url, sizeof(url), "%s/api/runs/%ld", r->cfg->public_url, x->id);
-    if (github_status_set(r->gh, x->repo, x->sha, state, context, desc, url, err, sizeof(err)) != 0)
-        fprintf(stderr, "[run %ld %s] status not posted: %s\n", x->id, x->env, err);
+    /* Queued, sent by notify/sender: a GitHub outage never holds up a deploy. */
+    if (notifier_status(r->nt, x->repo, x->sha, context, state, desc, url) != 0)
+        fprintf(stderr, "[run %ld %s] status not queued\n", x->id, x->env);
+}
+
+/* What the run is about, for chat and comments. -m 1 in the revert command
+ * reverts a merge commit and (git >= 2.21) any other commit alike. */
+static notify_subject subject_of(job_runner *r, const run *x, char url[600]) {
+    snprintf(url, 600, "%s/api/runs/%ld", r->cfg->public_url, x->id);
+    return (notify_subject){x->repo, x->sha, x->ref, x->pr_number, url, 1};
+}
+
+/* Chat, and the pull request's plan comment or the commit's apply comment. */
+static void report(job_runner *r, const run *x, int applied, int failed, const char *summary,
+                   const envrun_result *res) {
+    char url[600];
+    notify_subject s = subject_of(r, x, url);
+    const char *error = !failed ? NULL : res && res->errors ? res->errors : summary;
+    notify_env_result e = {x->env, applied, failed, res ? res->changes : 0, summary,
+                           res ? res->plan_text : NULL, error, 0, NULL};
+    notifier_result(r->nt, &s, &e);
 }
 
 /* Opens the mirror (once) and fetches until `sha` is there. */
@@ -140,7 +194,24 @@ static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, 
         }
         req.stack_text = text;
     }
+    char *tmpl = NULL; /* the user-data template at the same commit; absent: a minimal script */
+    if (mode != ENVRUN_DESTROY) {
+        int missing = 0;
+        tmpl = cfgrepo_read_file(r->repo, sha, USERDATA_TEMPLATE, &req.user_data_template_len, &missing,
+                                 err, sizeof(err));
+        if (!tmpl && !missing) {
+            memset(res, 0, sizeof(*res));
+            res->failed = 1;
+            snprintf(res->summary, sizeof(res->summary), "%s: %s", USERDATA_TEMPLATE, err);
+            log_line(log, res->summary);
+            free(text);
+            return -1;
+        }
+        req.user_data_template = tmpl;
+    }
+    if (log->t_envrun == 0) log->t_envrun = now_ms();
     int rc = envrun(&req, res);
+    free(tmpl);
     free(text);
     return rc;
 }
@@ -162,8 +233,9 @@ static void auto_rollback(job_runner *r, const run *x, const repoconfig_env *env
     int rc = genv ? deploy_at(r, genv, good, ENVRUN_APPLY, log, &res) : -1;
     char failed[700];
     snprintf(failed, sizeof(failed), "%.650s", o->desc);
-    snprintf(o->desc, sizeof(o->desc), "%.600s; auto-rollback to %.12s %s", failed, good,
-             !genv ? "impossible: environment missing there" : rc == 0 ? "succeeded" : "failed too");
+    /* The rollback goes first: a status description is cut at 140 characters. */
+    snprintf(o->desc, sizeof(o->desc), "auto-rollback to %.12s %s; %.600s", good,
+             !genv ? "impossible (environment missing there)" : rc == 0 ? "succeeded" : "failed too", failed);
     if (genv) {
         logf_(log, "auto_rollback: %s", res.summary);
         envrun_result_free(&res);
@@ -197,7 +269,14 @@ static void execute(job_runner *r, const run *x, run_log *log, outcome *o) {
                  env->folder);
     } else {
         if (locked == 1) mode = ENVRUN_PLAN;
+        double t = now_ms();
         set_status(r, x, "pending", mode == ENVRUN_PLAN ? "Planning" : "Planning, then applying");
+        log->notify_ms += now_ms() - t;
+        if (mode != ENVRUN_PLAN) {
+            char url[600];
+            notify_subject s = subject_of(r, x, url);
+            notifier_started(r->nt, &s, x->env);
+        }
         envrun_result res;
         int ok = deploy_at(r, env, x->sha, mode, log, &res) == 0;
         snprintf(o->plan_summary, sizeof(o->plan_summary), "%s", res.plan_summary);
@@ -213,18 +292,29 @@ static void execute(job_runner *r, const run *x, run_log *log, outcome *o) {
             snprintf(o->desc, sizeof(o->desc), "%s", res.summary);
         }
         if (!ok && mode == ENVRUN_APPLY && !res.invalid) auto_rollback(r, x, env, log, o);
+        report(r, x, mode != ENVRUN_PLAN, !ok || locked == 1,
+               mode == ENVRUN_PLAN && locked != 1 ? res.summary : o->desc, &res);
         envrun_result_free(&res);
     }
+    if (!env || (done <= 0 && mode == ENVRUN_DESTROY && !env->allow_destroy)) report(r, x, apply, 1, o->desc, NULL);
     if (done <= 0) log_line(log, o->desc);
     repoconfig_free(&rc);
 }
 
 void job_execute(job_runner *r, const run *x) {
-    run_log log = {x->id, x->env, NULL, 0};
+    run_log log = {x->id, x->env, NULL, 0, 0, 0, 0, r->rd};
     outcome o = {0};
+    double t0 = now_ms();
     logf_(&log, "%s of %.12s (%s, attempt %d)", x->kind, x->sha, x->trigger, x->attempts);
     execute(r, x, &log, &o);
+    double t1 = now_ms(), planned = log.t_planned > 0 ? log.t_planned : t1;
+    double prepare = log.t_envrun - t0 - log.notify_ms; /* notify_ms: the pending status so far */
     set_status(r, x, o.status, o.desc);
+    log.notify_ms += now_ms() - t1;
+    if (log.t_envrun > 0) /* one parseable line per run, after its final status */
+        fprintf(stderr, "[run %ld %s] timings: prepare=%.1fms discover_plan=%.1fms apply=%.1fms notify=%.1fms\n",
+                x->id, x->env, prepare, planned - log.t_envrun, t1 - planned, log.notify_ms);
+    redact_buf(r->rd, o.desc, sizeof(o.desc)); /* the history is served by /api/runs */
     if (runs_finish(r->runs, x->id, o.state, o.plan_summary[0] ? o.plan_summary : NULL, o.desc, log.buf) != 0)
         fprintf(stderr, "[run %ld %s] history not recorded: %s\n", x->id, x->env, runs_error(r->runs));
     free(log.buf);
@@ -246,10 +336,12 @@ static int dispatch(job_runner *r, const queue_job *j, const webhook_event *ev, 
     const char *sha = is_push ? ev->after : ev->head_sha;
     const char *before = is_push ? ev->before : ev->base_sha;
     char err[512], base[41];
+    double t0 = now_ms();
     if (fetch(r, ev->clone_url, sha, err, sizeof(err)) != 0) {
         snprintf(summary, len, "fetch: %s", err);
         return -1;
     }
+    double t1 = now_ms();
     /* A pull request changes what its branch added since it forked, not
      * whatever the base branch did meanwhile. */
     if (!is_push && cfgrepo_merge_base(r->repo, ev->base_sha, sha, base, err, sizeof(err)) == 0)
@@ -270,6 +362,7 @@ static int dispatch(job_runner *r, const queue_job *j, const webhook_event *ev, 
     snprintf(summary, len, "%s %.12s: %zu environment(s) touched (%s)", is_push ? ev->ref : "pull request",
              sha, cs.n_envs, cs.reason);
     fprintf(stderr, "[job %ld] %s\n", j->id, summary);
+    fprintf(stderr, "[job %ld] timings: fetch=%.1fms diff=%.1fms\n", j->id, t1 - t0, now_ms() - t1);
     int rcode = 0;
     for (size_t i = 0; i < cs.n_envs && rcode == 0; i++) {
         const repoconfig_env *env = repoconfig_env_find(&rc, cs.envs[i]);
@@ -286,6 +379,9 @@ static int dispatch(job_runner *r, const queue_job *j, const webhook_event *ev, 
             rcode = -1;
         }
     }
+    /* The pull request's comment lists these environments as being planned. */
+    if (rcode == 0 && !is_push)
+        notifier_pr_head(r->nt, ev->repo, ev->pr_number, sha, (const char *const *)cs.envs, cs.n_envs);
     change_set_free(&cs);
     repoconfig_free(&rc);
     return rcode;

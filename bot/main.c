@@ -6,10 +6,13 @@
  *   deploybot destroy ENV --yes [--dir DIR]  destroy everything deploybot made for it
  *   deploybot validate [DIR]                 check a checkout of the config repo (for CI)
  */
+#include "bot/admin.h"
 #include "bot/config.h"
 #include "bot/server.h"
 #include "bot/worker.h"
+#include "notify/sender.h"
 #include "deploy/envrun.h"
+#include "deploy/userdata.h"
 #include "deploy/validate.h"
 #include "git/repoconfig.h"
 
@@ -32,7 +35,11 @@ static int usage(void) {
             "       deploybot plan ENV [--dir DIR]\n"
             "       deploybot apply ENV [--dir DIR]\n"
             "       deploybot destroy ENV --yes [--dir DIR]\n"
-            "       deploybot validate [DIR]\n");
+            "       deploybot validate [DIR]\n"
+            "       deploybot history [ENV] [--json] [--limit N] [--config FILE]\n"
+            "       deploybot lock ENV --reason TEXT [--config FILE]\n"
+            "       deploybot unlock ENV [--config FILE]\n"
+            "       deploybot redeploy ENV SHA [--config FILE]\n");
     return 2;
 }
 
@@ -81,8 +88,12 @@ static int cmd_serve(int argc, char **argv) {
     snprintf(db, sizeof(db), "%s/deploybot.db", cfg.data_dir);
     int rc = 1;
     worker *w = worker_start(&cfg, db, err, sizeof(err));
-    if (w) g_server = server_new(&cfg, db, worker_wake, w, err, sizeof(err));
-    if (!w || !g_server) {
+    redactor *rd = redactor_new(); /* the sender's own copy: it logs and stores errors */
+    bot_config_secrets(&cfg, rd);
+    sender_options so = {db, cfg.github_api_url, cfg.github_token, rd, &cfg.notify, 0};
+    sender *snd = w ? sender_start(&so, err, sizeof(err)) : NULL;
+    if (snd) g_server = server_new(&cfg, db, worker_wake, w, err, sizeof(err));
+    if (!w || !snd || !g_server) {
         fprintf(stderr, "deploybot: %s\n", err);
     } else {
         signal(SIGINT, on_signal);
@@ -95,6 +106,8 @@ static int cmd_serve(int argc, char **argv) {
         rc = server_run(g_server) == 0 ? 0 : 1;
     }
     worker_stop(w);
+    sender_stop(snd); /* after the worker: what it queued last stays queued for the next start */
+    redactor_free(rd);
     server_free(g_server);
     g_server = NULL;
     bot_config_free(&cfg);
@@ -157,10 +170,14 @@ static int cmd_env(int argc, char **argv, envrun_mode mode) {
         return 1;
     }
     req.stack_text = text;
+    snprintf(path, sizeof(path), "%s/%s", dir, USERDATA_TEMPLATE); /* absent: a minimal script */
+    char *tmpl = mode == ENVRUN_DESTROY ? NULL : read_file(path, &req.user_data_template_len);
+    req.user_data_template = tmpl;
     envrun_result res;
     int r = envrun(&req, &res);
     if (r != 0 && !res.invalid) fprintf(stderr, "deploybot: %s\n", res.summary);
     envrun_result_free(&res);
+    free(tmpl);
     free(text);
     repoconfig_free(&rc);
     return r == 0 ? 0 : 1;
@@ -177,6 +194,34 @@ static int cmd_validate(int argc, char **argv) {
     return problems ? 1 : 0;
 }
 
+/* Commands that work on the daemon's database: history, lock, unlock, redeploy. */
+static int cmd_admin(int argc, char **argv) {
+    const char *cmd = argv[0];
+    const char *env = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
+    bot_config cfg;
+    char err[512], db[1200];
+    if ((!env && strcmp(cmd, "history") != 0) || (!strcmp(cmd, "redeploy") && (argc < 3 || argv[2][0] == '-')))
+        return usage();
+    if (bot_config_load(opt(argc, argv, "--config"), &cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "deploybot: %s\n", err);
+        return 1;
+    }
+    snprintf(db, sizeof(db), "%s/deploybot.db", cfg.data_dir);
+    int rc;
+    if (!strcmp(cmd, "history")) {
+        const char *limit = opt(argc, argv, "--limit");
+        rc = admin_history(db, env, has_flag(argc, argv, "--json"), limit ? atoi(limit) : 50, stdout);
+    } else if (!strcmp(cmd, "lock")) {
+        rc = admin_lock(db, env, opt(argc, argv, "--reason"), stdout);
+    } else if (!strcmp(cmd, "unlock")) {
+        rc = admin_unlock(db, env, stdout);
+    } else {
+        rc = admin_redeploy(db, env, argv[2], stdout);
+    }
+    bot_config_free(&cfg);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return usage();
     const char *cmd = argv[1];
@@ -185,5 +230,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "apply")) return cmd_env(argc - 1, argv + 1, ENVRUN_APPLY);
     if (!strcmp(cmd, "destroy")) return cmd_env(argc - 1, argv + 1, ENVRUN_DESTROY);
     if (!strcmp(cmd, "validate")) return cmd_validate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "history") || !strcmp(cmd, "lock") || !strcmp(cmd, "unlock") || !strcmp(cmd, "redeploy"))
+        return cmd_admin(argc - 1, argv + 1);
     return usage();
 }

@@ -24,6 +24,7 @@
 #include <libwebsockets.h>
 
 #include "bot/queue.h"
+#include "bot/runs.h"
 #include "bot/webhook.h"
 
 #define TIMEOUT_SECS 15     /* a client idle this long mid-request is dropped */
@@ -33,6 +34,7 @@
 struct server {
     struct lws_context *ctx;
     queue *q;
+    runs *runs;                     /* the history, for /api/runs */
     char *secret;                   /* NULL: every delivery is refused */
     size_t max_body;
     server_job_cb on_job;
@@ -56,6 +58,9 @@ struct pss {
     const char *allow;      /* Allow: header of a 405 */
     size_t resp_len;
     char resp[1024];
+    char *big;              /* a large answer (history), sent in pieces */
+    size_t big_len, big_off;
+    int headers_sent;
     /* webhook request */
     char event[64];
     char delivery[128];
@@ -82,6 +87,29 @@ static void pss_free_body(struct pss *p) {
     free(p->body);
     p->body = NULL;
     p->len = p->cap = 0;
+}
+
+static void pss_free(struct pss *p) {
+    pss_free_body(p);
+    free(p->big);
+    p->big = NULL;
+}
+
+/* Stages a JSON document of any size; it is written in pieces. */
+static int stage_big_json(struct lws *wsi, struct pss *p, unsigned status, json_t *obj) {
+    char *text = json_dumps(obj, JSON_INDENT(1) | JSON_ENSURE_ASCII);
+    json_decref(obj);
+    if (!text)
+        return -1;
+    p->big = text;
+    p->big_len = strlen(text);
+    p->big_off = 0;
+    p->resp_len = p->big_len;
+    p->status = status;
+    p->ctype = "application/json";
+    p->pending = p->answered = 1;
+    lws_callback_on_writable(wsi);
+    return 0;
 }
 
 static int stage(struct lws *wsi, struct pss *p, unsigned status,
@@ -130,13 +158,38 @@ static int stage_error(struct lws *wsi, struct pss *p, unsigned status,
                                 printable(msg, clean, sizeof(clean))));
 }
 
+/* The next piece of a large answer; -1 closes, 0 keeps going. */
+static int write_big(struct lws *wsi, struct pss *p) {
+    uint8_t buf[LWS_PRE + 4096];
+    size_t n = p->big_len - p->big_off;
+    int last = n <= sizeof(buf) - LWS_PRE;
+
+    if (!last)
+        n = sizeof(buf) - LWS_PRE;
+    memcpy(buf + LWS_PRE, p->big + p->big_off, n);
+    if (lws_write(wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+        return -1;
+    p->big_off += n;
+    if (!last) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    p->pending = 0;
+    free(p->big);
+    p->big = NULL;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
 static int write_answer(struct lws *wsi, struct pss *p) {
     uint8_t buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *at = start,
             *end = buf + sizeof(buf) - 1;
 
     if (!p->pending)
         return 0;
-    p->pending = 0;
+    if (p->big && p->headers_sent)
+        return write_big(wsi, p);
+    if (!p->big)
+        p->pending = 0;
     if (lws_add_http_common_headers(wsi, p->status, p->ctype, p->resp_len,
                                     &at, end) ||
         (p->allow && lws_add_http_header_by_name(
@@ -148,6 +201,11 @@ static int write_answer(struct lws *wsi, struct pss *p) {
                                (const unsigned char *)"close", 5, &at, end)) ||
         lws_finalize_write_http_header(wsi, start, &at, end))
         return -1;
+    if (p->big) {
+        p->headers_sent = 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
     memcpy(start, p->resp, p->resp_len);
     if (lws_write(wsi, start, p->resp_len, LWS_WRITE_HTTP_FINAL) !=
         (int)p->resp_len)
@@ -236,6 +294,32 @@ static int start_webhook(server *s, struct lws *wsi, struct pss *p) {
     return 0;
 }
 
+/* GET /api/runs[?env=E&limit=N] and GET /api/runs/ID: the history. */
+static int api_runs(server *s, struct lws *wsi, struct pss *p, const char *rest, int meth) {
+    char envbuf[80], limbuf[32];
+    const char *env, *limit;
+    char *end;
+
+    if (meth != LWSHUMETH_GET) {
+        p->allow = "GET";
+        return stage_error(wsi, p, HTTP_STATUS_METHOD_NOT_ALLOWED, "method not allowed");
+    }
+    if (*rest == '\0' || strcmp(rest, "/") == 0) {
+        /* lws copies "name=value" into the buffer and points past the name. */
+        env = lws_get_urlarg_by_name(wsi, "env=", envbuf, sizeof(envbuf));
+        limit = lws_get_urlarg_by_name(wsi, "limit=", limbuf, sizeof(limbuf));
+        int n = limit ? atoi(limit) : 0;
+        return stage_big_json(wsi, p, HTTP_STATUS_OK,
+                              json_pack("{s:o}", "runs", runs_list_json(s->runs, env && *env ? env : NULL,
+                                                                        n > 0 && n <= 1000 ? n : 100)));
+    }
+    long id = *rest == '/' ? strtol(rest + 1, &end, 10) : 0;
+    json_t *run = id > 0 && *end == '\0' ? runs_get_json(s->runs, id) : NULL;
+    if (!run)
+        return stage_error(wsi, p, HTTP_STATUS_NOT_FOUND, "no such run");
+    return stage_big_json(wsi, p, HTTP_STATUS_OK, run);
+}
+
 static int on_request(server *s, struct lws *wsi, struct pss *p,
                       const char *path) {
     char *uri;
@@ -256,6 +340,8 @@ static int on_request(server *s, struct lws *wsi, struct pss *p,
         return stage_error(wsi, p, HTTP_STATUS_METHOD_NOT_ALLOWED,
                            "method not allowed");
     }
+    if (strncmp(path, "/api/runs", 9) == 0)
+        return api_runs(s, wsi, p, path + 9, meth);
     return stage_error(wsi, p, HTTP_STATUS_NOT_FOUND, "not found");
 }
 
@@ -421,7 +507,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
         if (p)
-            pss_free_body(p);
+            pss_free(p);
         break;
     default:
         break;
@@ -482,6 +568,10 @@ server *server_new(const bot_config *cfg, const char *db_path,
     struct lws_context_creation_info info;
     server *s = calloc(1, sizeof(*s));
 
+    if (s && !(s->runs = runs_open(db_path, err, errlen))) {
+        free(s);
+        return NULL;
+    }
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -555,6 +645,7 @@ void server_free(server *s) {
     if (s->ctx)
         lws_context_destroy(s->ctx);
     queue_close(s->q);
+    runs_close(s->runs);
     if (s->secret) {
         explicit_bzero(s->secret, strlen(s->secret));
         free(s->secret);

@@ -289,6 +289,54 @@ class Stack:
         out.pop(None, None)
         return out
 
+    def owned_ids(self, env):
+        """Logical ids of every live resource tagged deploybot:stack=ENV, in any
+        service of the fake (read from its state dump, whatever the service)."""
+        code, body = http("GET", self.aws_url + "/_fake/state")
+        assert code == 200, body
+        found = set()
+
+        def tags_of(res):
+            tags = {}
+            for v in res.values():
+                if isinstance(v, list):
+                    for t in v:
+                        if isinstance(t, dict):
+                            k = t.get("Key", t.get("key"))
+                            if isinstance(k, str):
+                                tags[k] = t.get("Value", t.get("value"))
+                elif isinstance(v, dict) and all(isinstance(x, str) for x in v.values()) \
+                        and "deploybot:stack" in v:
+                    tags.update(v)
+            return tags
+
+        def gone(res):
+            st = res.get("State", res.get("state", res.get("instanceState")))
+            if isinstance(st, dict):
+                st = st.get("name", st.get("Name", st.get("Code")))
+            return st in ("terminated", "deleted", "deleting", "shutting-down")
+
+        def walk(v):
+            if isinstance(v, dict):
+                t = tags_of(v)
+                if t.get("deploybot:stack") == env and t.get("deploybot:id") and not gone(v):
+                    found.add(t["deploybot:id"])
+                for x in v.values():
+                    walk(x)
+            elif isinstance(v, list):
+                for x in v:
+                    walk(x)
+        walk(json.loads(body))
+        return sorted(found)
+
+    def planned_ids(self, env, configs=None):
+        """Logical ids `deploybot plan ENV` wants to create on an empty account."""
+        p = subprocess.run([BIN, "plan", env, "--dir", configs or os.path.join(SRC, "deploy-configs")],
+                           env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        ids = sorted(l.split()[1] for l in p.stdout.decode().splitlines() if l.startswith("  + "))
+        assert ids, p.stdout.decode() + p.stderr.decode()
+        return ids
+
     def close(self):
         if self.bot:
             self.bot.stop()

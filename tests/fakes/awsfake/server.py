@@ -113,7 +113,7 @@ class AwsHandler(BaseHandler):
         body = self.read_body()
         if url.path.startswith("/_fake/"):
             self._admin(url.path, body)
-        elif self.command in ("GET", "POST"):
+        elif self.command in ("GET", "POST", "DELETE"):   # DELETE: REST services (Route53)
             self._api(url, body)
         else:
             self.send_json(405, {"error": "method not allowed"})
@@ -166,22 +166,35 @@ class AwsHandler(BaseHandler):
                                f"'{service.signing_region()}'.", 401)
 
             pairs = parse_qsl(url.query, keep_blank_values=True)
-            content_type = self.headers.get("Content-Type", "")
-            if body and (not content_type or content_type.startswith("application/x-www-form-urlencoded")):
-                try:
-                    pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True)
-                except UnicodeDecodeError:
-                    raise AwsError("MalformedQueryString", "The request body is not UTF-8") from None
-            action, pairs = self._action_and_params(service, pairs)
+            rest = getattr(service.protocol, "rest", False)
+            if rest:    # REST-XML: the action is the method and path; the body is XML
+                action, labels = service.protocol.route(self.command, url.path)
+                if not service.implements(action):
+                    raise AwsError("InvalidAction",
+                                   f"The action {action} is valid for AWS but not implemented by the fake.")
+            else:
+                content_type = self.headers.get("Content-Type", "")
+                if body and (not content_type or content_type.startswith("application/x-www-form-urlencoded")):
+                    try:
+                        pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+                    except UnicodeDecodeError:
+                        raise AwsError("MalformedQueryString", "The request body is not UTF-8") from None
+                action, pairs = self._action_and_params(service, pairs)
             app.count_call(action)
 
             fault = app.faults.take({"service": service.signing_name, "action": action})
-            if fault and fault["delay_ms"]:
+            # "apply" faults take effect first and are slow or lost afterwards:
+            # a client that dies meanwhile finds the resource on its next look.
+            if fault and fault["delay_ms"] and not fault["apply"]:
                 time.sleep(fault["delay_ms"] / 1000)
             if fault and fault["error"] is not None and not fault["apply"]:
                 raise _fault_error(fault)
 
-            params = service.protocol.parse(action, pairs)
+            if rest:
+                params = service.protocol.parse_request(action, labels, pairs,
+                                                        list(self.headers.items()), body)
+            else:
+                params = service.protocol.parse(action, pairs)
             if params.get("DryRun"):
                 raise AwsError("DryRunOperation",
                                "Request would have succeeded, but DryRun flag is set.", 412)
@@ -189,9 +202,15 @@ class AwsHandler(BaseHandler):
             with service.lock:
                 result = service.handle(action, params)
                 payload = service.protocol.serialize(action, result, request_id)
+            if fault and fault["apply"] and fault["delay_ms"]:
+                time.sleep(fault["delay_ms"] / 1000)
             if fault and fault["error"] is not None:
                 raise _fault_error(fault)
-            self._send_api(200, payload, service, request_id, action)
+            if rest:
+                self._send_api(service.protocol.status(action), payload, service, request_id, action,
+                               service.protocol.headers(action, result))
+            else:
+                self._send_api(200, payload, service, request_id, action)
         except AwsError as err:
             self._send_api(err.status, service.protocol.error(err, request_id),
                            service, request_id, action)
@@ -231,11 +250,11 @@ class AwsHandler(BaseHandler):
                            f"The action {action} is valid for AWS but not implemented by the fake.")
         return action, rest
 
-    def _send_api(self, status, payload, service, request_id, action):
+    def _send_api(self, status, payload, service, request_id, action, headers=None):
         if self.server.app.verbose:
             print(f"aws-fake: {action or '?'} -> {status}", file=sys.stderr, flush=True)
         self.send_bytes(status, payload, service.protocol.content_type,
-                        {"x-amzn-RequestId": request_id})
+                        dict(headers or {}, **{"x-amzn-RequestId": request_id}))
 
 
 def _fault_error(fault):

@@ -1,0 +1,120 @@
+/* admin: see admin.h. */
+#include "bot/admin.h"
+#include "bot/envlock.h"
+#include "bot/runs.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static runs *open_runs(const char *db_path) {
+    char err[512];
+    if (access(db_path, F_OK) != 0) {
+        fprintf(stderr, "deploybot: no database at %s (has the bot run with this config?)\n", db_path);
+        return NULL;
+    }
+    runs *r = runs_open(db_path, err, sizeof(err));
+    if (!r) fprintf(stderr, "deploybot: %s\n", err);
+    return r;
+}
+
+static void when(long long ms, char *out, size_t n) {
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+static const char *str(json_t *o, const char *k) {
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "-";
+}
+
+int admin_history(const char *db_path, const char *env, int as_json, int limit, FILE *out) {
+    runs *r = open_runs(db_path);
+    if (!r) return 1;
+    json_t *list = runs_list_json(r, env, limit > 0 ? limit : 50);
+    if (as_json) {
+        json_dumpf(list, out, JSON_INDENT(2));
+        fputc('\n', out);
+    } else {
+        fprintf(out, "%-5s %-20s %-5s %-8s %-12s %-13s %-10s %8s  %s\n", "RUN", "WHEN", "ENV", "KIND",
+                "COMMIT", "TRIGGER", "STATE", "SECONDS", "RESULT");
+        size_t i;
+        json_t *x;
+        json_array_foreach(list, i, x) {
+            char t[32];
+            when(json_integer_value(json_object_get(x, "created_ms")), t, sizeof(t));
+            json_t *d = json_object_get(x, "duration_ms");
+            char secs[16] = "-";
+            if (json_is_integer(d)) snprintf(secs, sizeof(secs), "%.1f", json_integer_value(d) / 1000.0);
+            fprintf(out, "%-5lld %-20s %-5s %-8s %-12.12s %-13s %-10s %8s  %s\n",
+                    (long long)json_integer_value(json_object_get(x, "id")), t, str(x, "env"), str(x, "kind"),
+                    str(x, "sha"), str(x, "trigger"), str(x, "state"), secs, str(x, "result"));
+        }
+        char sha[41];
+        const char *envs[] = {env, NULL};
+        for (size_t e = 0; env && envs[e]; e++)
+            if (runs_last_good(r, envs[e], sha) == 0) fprintf(out, "last good commit of %s: %s\n", envs[e], sha);
+    }
+    json_decref(list);
+    runs_close(r);
+    return 0;
+}
+
+int admin_lock(const char *db_path, const char *env, const char *reason, FILE *out) {
+    char err[512];
+    const char *who = getenv("USER") ? getenv("USER") : "operator";
+    if (!reason || !*reason) {
+        fprintf(stderr, "deploybot: lock needs --reason TEXT (people will read it in statuses)\n");
+        return 2;
+    }
+    if (envlock_set(db_path, env, reason, who, err, sizeof(err)) != 0) {
+        fprintf(stderr, "deploybot: %s\n", err);
+        return 1;
+    }
+    fprintf(out, "%s locked by %s: %s (plans continue, applies wait for unlock)\n", env, who, reason);
+    return 0;
+}
+
+int admin_unlock(const char *db_path, const char *env, FILE *out) {
+    char err[512];
+    int was = 0;
+    if (envlock_clear(db_path, env, &was, err, sizeof(err)) != 0) {
+        fprintf(stderr, "deploybot: %s\n", err);
+        return 1;
+    }
+    fprintf(out, was ? "%s unlocked\n" : "%s was not locked\n", env);
+    return 0;
+}
+
+static int is_sha(const char *s) {
+    if (strlen(s) != 40) return 0;
+    for (; *s; s++)
+        if (!strchr("0123456789abcdef", *s)) return 0;
+    return 1;
+}
+
+int admin_redeploy(const char *db_path, const char *env, const char *sha, FILE *out) {
+    if (!is_sha(sha)) {
+        fprintf(stderr, "deploybot: redeploy needs a full 40-character commit sha, got \"%s\"\n", sha);
+        return 2;
+    }
+    runs *r = open_runs(db_path);
+    if (!r) return 1;
+    json_t *last = runs_list_json(r, env, 1);
+    const char *repo = json_string_value(json_object_get(json_array_get(last, 0), "repo"));
+    long id = -1;
+    if (!repo) {
+        fprintf(stderr, "deploybot: %s has never been deployed by this bot: its repository is unknown\n", env);
+    } else {
+        run_spec s = {0, env, repo, sha, NULL, NULL, 0, "apply", "redeploy"};
+        id = runs_add(r, &s);
+        if (id < 0) fprintf(stderr, "deploybot: %s\n", runs_error(r));
+        else fprintf(out, "run #%ld queued: apply %s at %.12s (the running bot picks it up)\n", id, env, sha);
+    }
+    json_decref(last);
+    runs_close(r);
+    return id > 0 ? 0 : 1;
+}

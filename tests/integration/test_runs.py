@@ -1,0 +1,197 @@
+"""Merge to deploy, revert to roll back: one apply per commit, coalescing,
+environments in parallel, locks, redeploy, auto_rollback, history (CLI and
+API) and crash safety with SIGKILL — the real binary against the fakes."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+DEV = "environments/dev/stack.json"
+STG = "environments/stg/stack.json"
+
+
+def add_office(cidr):
+    return lambda d: d["office_cidrs"].append(cidr)
+
+
+class Runs(unittest.TestCase):
+    def setUp(self):
+        self.s = harness.Stack()
+
+    def tearDown(self):
+        self.s.close()
+
+    def push(self, before, after, **kw):
+        code, body = self.s.deliver("push", harness.push_payload(before, after), **kw)
+        self.assertEqual(code, 202, body)
+        return json.loads(body)
+
+    def api(self, path):
+        code, body = harness.http("GET", self.s.bot_url + path)
+        self.assertEqual(code, 200, body)
+        return json.loads(body)
+
+    def runs(self, env=None):
+        return self.api("/api/runs" + ("?env=" + env if env else ""))["runs"]
+
+    def fault(self, url, **spec):
+        code, body = harness.http("POST", url + "/_fake/faults", json.dumps(spec).encode(),
+                                  {"Content-Type": "application/json"})
+        self.assertLess(code, 300, body)
+
+    def cli(self, *args):
+        p = subprocess.run([harness.BIN] + list(args) + ["--config", self.s.config_path()], env=self.s.env(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        return p.returncode, p.stdout.decode() + p.stderr.decode()
+
+    def wait_runs_done(self, n, timeout=60):
+        def done():
+            rs = self.runs()
+            return rs if len(rs) >= n and all(r["state"] not in ("queued", "running") for r in rs) else None
+        return harness.wait_for(done, timeout, "%d runs finished" % n)
+
+    def test_history_api_cli_and_merge(self):
+        s = self.s
+        base = s.repo.head()
+        c1 = s.repo.edit_json(DEV, add_office("198.51.100.0/24"), "dev: office")
+        # A merged PR sends pull_request closed and a push: only the push applies.
+        pr = json.loads(harness.fixture("github/reallyfastci.pull_request.closed.merged.json"))
+        pr["pull_request"]["head"]["sha"] = c1
+        pr["pull_request"]["base"]["sha"] = base
+        code, _ = s.deliver("pull_request", pr)
+        self.assertEqual(code, 202)
+        self.push(base, c1)
+        st = s.wait_status(c1, "deploybot/dev")
+        self.assertEqual(st["state"], "success")
+        runs = self.wait_runs_done(1)
+        self.assertEqual(len(runs), 1, runs)
+        r = runs[0]
+        self.assertEqual((r["env"], r["sha"], r["kind"], r["trigger"], r["state"]),
+                         ("dev", c1, "apply", "push", "succeeded"))
+        self.assertRegex(r["plan_summary"], r"^Plan: \d+ to add, 0 to change, 0 to destroy\.$")
+        self.assertTrue(st["target_url"].endswith("/api/runs/%d" % r["id"]))
+        one = self.api("/api/runs/%d" % r["id"])
+        self.assertRegex(one["log"], r"Apply complete: \d+ added")
+        self.assertIsNotNone(one["duration_ms"])
+        self.assertEqual(harness.http("GET", s.bot_url + "/api/runs/999")[0], 404)
+        rc, out = self.cli("history", "dev")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("apply    %s push          succeeded" % c1[:12], out)
+        self.assertIn("last good commit of dev: " + c1, out)
+        rc, out = self.cli("history", "--json")
+        self.assertEqual(json.loads(out)[0]["id"], r["id"])
+
+    def test_coalescing_and_parallel_environments(self):
+        s = self.s
+        base = s.repo.head()
+        both = s.repo.edit_json(STG, add_office("198.51.100.0/24"), "stg")
+        both = s.repo.edit_json(DEV, add_office("198.51.100.0/24"), "dev")
+        # Slow AWS down so that runs overlap for real.
+        self.fault(s.aws_url, action="CreateVpc", delay_ms=1500, count=2, error=None)
+        self.push(base, both)
+        c1 = s.repo.edit_json(DEV, add_office("192.0.2.0/24"), "dev 1")
+        c2 = s.repo.edit_json(DEV, add_office("192.0.2.128/25"), "dev 2")
+        c3 = s.repo.edit_json(DEV, add_office("10.99.0.0/16"), "dev 3")
+        harness.wait_for(lambda: any(r["state"] == "running" for r in self.runs("dev")), 20, "dev running")
+        for before, after in ((both, c1), (c1, c2), (c2, c3)):
+            self.push(before, after)
+        runs = self.wait_runs_done(5)
+        by_sha = {(r["env"], r["sha"]): r for r in runs}
+        dev0, stg0 = by_sha[("dev", both)], by_sha[("stg", both)]
+        self.assertEqual((dev0["state"], stg0["state"]), ("succeeded", "succeeded"))
+        # dev and stg ran at the same time; dev's runs never overlapped.
+        self.assertLess(stg0["started_ms"], dev0["finished_ms"])
+        self.assertLess(dev0["started_ms"], stg0["finished_ms"])
+        self.assertEqual(by_sha[("dev", c1)]["state"], "superseded")
+        self.assertEqual(by_sha[("dev", c2)]["state"], "superseded")
+        self.assertEqual(by_sha[("dev", c3)]["state"], "succeeded")
+        self.assertGreaterEqual(by_sha[("dev", c3)]["started_ms"], dev0["finished_ms"])
+        st = s.wait_status(c1, "deploybot/dev")
+        self.assertEqual(st["description"], "Not applied on its own: superseded by %s" % c3[:12])
+        cidrs = {r["CidrIp"] for p in s.tagged("dev")["security_group.alb"]["IpPermissions"]
+                 for r in p["IpRanges"]}
+        self.assertIn("10.99.0.0/16", cidrs)
+
+    def test_lock_unlock_redeploy(self):
+        s = self.s
+        rc, out = self.cli("lock", "dev", "--reason", "release freeze")
+        self.assertEqual(rc, 0, out)
+        base = s.repo.head()
+        c1 = s.repo.edit_json(DEV, add_office("198.51.100.0/24"), "dev")
+        self.push(base, c1)
+        st = s.wait_status(c1, "deploybot/dev")
+        self.assertEqual(st["state"], "failure")
+        self.assertIn("Locked (", st["description"])
+        self.assertRegex(st["description"], r"release freeze\): not applied\. Plan: \d+ to add")
+        self.assertEqual(s.tagged("dev"), {})
+        self.assertEqual(self.runs("dev")[0]["state"], "blocked")
+        self.assertEqual(self.cli("unlock", "dev")[0], 0)
+        rc, out = self.cli("redeploy", "dev", c1)
+        self.assertEqual(rc, 0, out)
+        harness.wait_for(lambda: s.latest_status(c1, "deploybot/dev")["state"] == "success", 60, "redeploy")
+        self.assertIn("vpc.main", s.tagged("dev"))
+        self.assertEqual(self.runs("dev")[0]["trigger"], "redeploy")
+        self.assertNotEqual(self.cli("redeploy", "dev", "abc")[0], 0)
+
+    def test_auto_rollback(self):
+        s = self.s
+        base = s.repo.head()
+        good = s.repo.edit_json("deploybot.json",
+                                lambda d: d["environments"]["dev"].update(auto_rollback=True), "auto")
+        good = s.repo.edit_json(DEV, add_office("198.51.100.0/24"), "dev good")
+        self.push(base, good)
+        self.assertEqual(s.wait_status(good, "deploybot/dev")["state"], "success")
+        bad = s.repo.edit_json(DEV, lambda d: d.update(office_cidrs=["192.0.2.0/24"]), "dev bad")
+        self.fault(s.aws_url, action="AuthorizeSecurityGroupIngress", error="InvalidPermission.Malformed",
+                   status=400, count=1)
+        self.push(good, bad)
+        st = s.wait_status(bad, "deploybot/dev")
+        self.assertEqual(st["state"], "failure")
+        self.assertIn("auto-rollback to %s succeeded" % good[:12], st["description"])
+        cidrs = {r["CidrIp"] for p in s.tagged("dev")["security_group.alb"]["IpPermissions"]
+                 for r in p["IpRanges"]}
+        self.assertEqual(cidrs, {"198.51.100.0/24", "203.0.113.0/24"})
+
+    def kill_and_resume(self, point_log, setup_fault):
+        s = self.s
+        base = s.repo.head()
+        c1 = s.repo.edit_json(DEV, add_office("198.51.100.0/24"), "dev")
+        setup_fault()
+        self.push(base, c1)
+        harness.wait_for(lambda: point_log in s.bot.output(), 30, "bot reached " + point_log)
+        s.bot.stop(signal.SIGKILL)
+        s.start_bot()
+        st = s.wait_status(c1, "deploybot/dev")
+        self.assertEqual(st["state"], "success", st)
+        harness.wait_for(lambda: self.runs("dev")[0]["state"] == "succeeded", 30, "run recorded")
+        runs = self.runs("dev")
+        self.assertEqual(len(runs), 1, runs)
+        self.assertEqual(runs[0]["attempts"], 2)
+        # Everything the plan wanted exists once: nothing was created twice.
+        self.assertEqual(s.owned_ids("dev"), s.planned_ids("stg"))
+        vpcs = s.ec2().describe_vpcs(Filters=[{"Name": "tag:deploybot:stack", "Values": ["dev"]}])["Vpcs"]
+        self.assertEqual(len(vpcs), 1)
+        rc, out = self.cli("history", "dev")
+        self.assertIn("succeeded", out)
+
+    def test_sigkill_while_planning(self):
+        self.kill_and_resume("apply of", lambda: self.fault(self.s.aws_url, action="DescribeSubnets",
+                                                             delay_ms=3000, count=1, error=None))
+
+    def test_sigkill_while_applying(self):
+        self.kill_and_resume("subnet.public_b: create...",
+                             lambda: self.fault(self.s.aws_url, action="CreateSubnet", delay_ms=3000, count=2,
+                                                error=None, after=1, apply=True))
+
+    def test_sigkill_while_notifying(self):
+        self.kill_and_resume("Apply complete", lambda: self.fault(self.s.github_url, path_regex="/statuses/",
+                                                                  delay_ms=3000, count=3, status=500, after=1))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
