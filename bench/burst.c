@@ -6,10 +6,13 @@
  * flight (libcurl multi, keep-alive), each with its own X-GitHub-Delivery
  * (ID_PREFIX-<n>) and X-Hub-Signature-256 computed once with the secret in
  * $DEPLOYBOT_WEBHOOK_SECRET (the body never changes, so neither does the
- * signature). Writes to IDS_OUT one line "delivery job_id" per delivery the
- * server answered 202 {"queued":true,"job":N}, so the caller can check every
- * acknowledged delivery is really in the queue. Prints one JSON object:
- * counts by status, wall time and ack latencies (ms).
+ * signature). Writes to IDS_OUT one line per delivery,
+ *   "delivery status job_id start_ms latency_ms"
+ * (job_id 0 unless the server answered 202 {"queued":true,"job":N}; status 0
+ * for a transport error; start_ms from the first request), so the caller can
+ * check every acknowledged delivery is really in the queue and look at the
+ * tail. Prints one JSON object: counts by status, wall time and ack
+ * latencies (ms).
  *
  * Latency is measured from handing the request to libcurl to the last byte
  * of the answer: it includes the server's fsync of the job, which is the
@@ -168,21 +171,23 @@ int main(int argc, char **argv) {
             if (msg->msg != CURLMSG_DONE) continue;
             slot *s;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
-            lat[done++] = now_ms() - s->started;
-            long code = 0;
+            double l = now_ms() - s->started;
+            lat[done++] = l;
+            long code = 0, job_id = 0;
             if (msg->data.result != CURLE_OK) {
                 transport_errors++;
             } else {
                 curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
                 by_status[code >= 100 && code < 600 ? code / 100 : 0]++;
                 const char *job = strstr(s->answer, "\"job\":");
-                if (code == 202 && strstr(s->answer, "\"queued\":true") && job) {
-                    fprintf(ids, "%s-%06ld %ld\n", rq.prefix, s->index, atol(job + 6));
+                if (code == 202 && strstr(s->answer, "\"queued\":true") && job && atol(job + 6) > 0) {
+                    job_id = atol(job + 6);
                     queued++;
                 } else {
                     not_queued++;
                 }
             }
+            fprintf(ids, "%s-%06ld %ld %ld %.3f %.3f\n", rq.prefix, s->index, code, job_id, s->started - t0, l);
             curl_multi_remove_handle(m, s->h);
             if (next < n) start(m, s, &rq, next++);
         }

@@ -5,7 +5,7 @@
  *   plan_bench ENV STACK_FILE ROUNDS
  *
  * AWS settings come from the environment, as for the bot (AWS_ENDPOINT_URL
- * points at the fake). Prints one JSON line per round:
+ * points at the fake; instance metadata is never asked). Prints one JSON line per round:
  *   {"validate_ms", "client_ms", "discover_ms", "build_ms", "render_ms",
  *    "desired", "actual", "add", "change", "destroy", "aws_requests"}
  * or {"error": "..."}. Nothing is applied. */
@@ -100,6 +100,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: plan_bench ENV STACK_FILE ROUNDS\n");
         return 2;
     }
+    /* A benchmark talks to 127.0.0.1 only: never to instance metadata. */
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
     size_t len;
     char *text = read_file(argv[2], &len);
     if (!text) {

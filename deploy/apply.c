@@ -1,6 +1,7 @@
 /* apply: ordered execution of a plan. */
 #include "deploy/apply.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@ typedef struct {
     op_kind kind;
     plan_change *change;
     int done;
+    int running;
 } op;
 
 typedef struct {
@@ -36,12 +38,12 @@ static void build_ops(plan *p, op_list *l) {
         plan_change *c = &p->changes[i];
         switch (c->action) {
         case PLAN_NOOP: break;
-        case PLAN_CREATE: l->ops[l->n++] = (op){OP_CREATE, c, 0}; break;
-        case PLAN_UPDATE: l->ops[l->n++] = (op){OP_UPDATE, c, 0}; break;
-        case PLAN_DELETE: l->ops[l->n++] = (op){OP_DESTROY, c, 0}; break;
+        case PLAN_CREATE: l->ops[l->n++] = (op){OP_CREATE, c, 0, 0}; break;
+        case PLAN_UPDATE: l->ops[l->n++] = (op){OP_UPDATE, c, 0, 0}; break;
+        case PLAN_DELETE: l->ops[l->n++] = (op){OP_DESTROY, c, 0, 0}; break;
         case PLAN_REPLACE:
-            l->ops[l->n++] = (op){OP_DESTROY, c, 0};
-            l->ops[l->n++] = (op){OP_CREATE, c, 0};
+            l->ops[l->n++] = (op){OP_DESTROY, c, 0, 0};
+            l->ops[l->n++] = (op){OP_CREATE, c, 0, 0};
             break;
         }
     }
@@ -77,36 +79,44 @@ static int waits_for(const op *a, const op *b) {
     return b->kind != OP_CREATE && b->change->actual && refers_to(b->change->actual->attrs, aid);
 }
 
-static op *next_ready(op_list *l) {
+static op *next_ready(op_list *l, int running) {
     for (size_t i = 0; i < l->n; i++) {
-        if (l->ops[i].done) continue;
+        if (l->ops[i].done || l->ops[i].running) continue;
         int ready = 1;
         for (size_t j = 0; j < l->n && ready; j++) ready = !waits_for(&l->ops[i], &l->ops[j]);
         if (ready) return &l->ops[i];
     }
+    if (running) return NULL; /* what is running may unblock the rest */
     /* A cycle (should not happen with the stack's shapes): go in plan order. */
     for (size_t i = 0; i < l->n; i++)
         if (!l->ops[i].done) return &l->ops[i];
     return NULL;
 }
 
-static int run_op(const provider_ctx *c, plan *p, op *o, aws_error *err, char *msg, size_t msglen) {
+/* Runs one operation. Reading and writing the plan (references, physical ids)
+ * happens under the scheduler's lock; the AWS calls do not. */
+static int run_op(const provider_ctx *c, plan *p, op *o, pthread_mutex_t *mu, aws_error *err,
+                  char *msg, size_t msglen) {
     plan_change *ch = o->change;
     const resource *r = ch->desired ? ch->desired : ch->actual;
     const provider *pv = provider_find(r->type);
     json_t *want = NULL, *have = NULL;
     int rc = -1;
+    pthread_mutex_lock(mu);
     if (ch->actual) have = resource_attrs_resolve(ch->actual->attrs, &p->actual, msg, msglen);
-    if (o->kind != OP_DESTROY) {
-        want = resource_attrs_resolve(ch->desired->attrs, &p->desired, msg, msglen);
-        if (!want) goto out;
-    }
-    if (ch->actual && !have) goto out;
+    if (o->kind != OP_DESTROY) want = resource_attrs_resolve(ch->desired->attrs, &p->desired, msg, msglen);
+    resource created = {0};
+    if (o->kind == OP_CREATE) created = *ch->desired;
+    pthread_mutex_unlock(mu);
+    if ((ch->actual && !have) || (o->kind != OP_DESTROY && !want)) goto out;
     switch (o->kind) {
     case OP_CREATE:
+        created.physical = NULL;
+        rc = pv->create(c, &created, want, err);
+        pthread_mutex_lock(mu);
         free(ch->desired->physical);
-        ch->desired->physical = NULL;
-        rc = pv->create(c, ch->desired, want, err);
+        ch->desired->physical = created.physical;
+        pthread_mutex_unlock(mu);
         break;
     case OP_UPDATE: rc = pv->update(c, ch->actual, have, want, err); break;
     case OP_DESTROY: rc = pv->destroy(c, ch->actual, have, err); break;
@@ -118,36 +128,108 @@ out:
     return rc;
 }
 
+/* Independent operations run in parallel, each worker with its own AWS
+ * client; the first failure stops new operations from starting. */
+typedef struct {
+    const provider_ctx *base;
+    plan *p;
+    op_list *l;
+    apply_log_fn log;
+    void *arg;
+    apply_result *res;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int running;
+} sched;
+
+static const char *const VERB[] = {"create", "update", "destroy"};
+static const char *const PAST[] = {"created", "updated", "destroyed"};
+
+/* Under the lock: a ready operation, or NULL (then *wait says whether one may
+ * become ready when a running one finishes). */
+static op *take(sched *s, int *wait) {
+    *wait = 0;
+    if (s->res->failed) return NULL;
+    op *o = next_ready(s->l, s->running);
+    if (!o) *wait = s->running > 0;
+    return o;
+}
+
+static void record(sched *s, op *o, int rc, const char *msg) {
+    plan_change *ch = o->change;
+    if (rc != 0) {
+        if (!s->res->failed)
+            snprintf(s->res->error, sizeof(s->res->error), "%s: %s failed: %s", op_id(o), VERB[o->kind], msg);
+        s->res->failed = 1;
+        logf_(s->log, s->arg, "%s: %s failed: %s", op_id(o), VERB[o->kind], msg);
+        return;
+    }
+    o->done = 1;
+    s->res->ops_done++;
+    if (o->kind == OP_CREATE) s->res->added++;
+    else if (o->kind == OP_UPDATE) s->res->changed++;
+    else s->res->destroyed++;
+    const resource *r = o->kind == OP_DESTROY ? ch->actual : ch->desired;
+    logf_(s->log, s->arg, "%s: %s (%s)", op_id(o), PAST[o->kind], r->physical ? r->physical : "-");
+}
+
+static void *apply_worker(void *arg) {
+    sched *s = arg;
+    char cerr[256];
+    provider_ctx ctx = *s->base;
+    aws_client *own = NULL;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        int wait;
+        op *o = take(s, &wait);
+        if (!o) {
+            if (!wait) break;
+            pthread_cond_wait(&s->cv, &s->mu);
+            continue;
+        }
+        o->running = 1;
+        s->running++;
+        logf_(s->log, s->arg, "%s: %s...", op_id(o), VERB[o->kind]);
+        pthread_mutex_unlock(&s->mu);
+        if (!own && s->base->aws) own = aws_client_clone(s->base->aws, cerr, sizeof(cerr));
+        ctx.aws = own ? own : s->base->aws;
+        aws_error err = {0};
+        char msg[900] = "";
+        int rc = own || !s->base->aws ? run_op(&ctx, s->p, o, &s->mu, &err, msg, sizeof(msg)) : -1;
+        if (!own && s->base->aws) snprintf(msg, sizeof(msg), "AWS client: %s", cerr);
+        pthread_mutex_lock(&s->mu);
+        o->running = 0;
+        s->running--;
+        record(s, o, rc, msg);
+        pthread_cond_broadcast(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    aws_client_free(own);
+    return NULL;
+}
+
+static int parallelism(void) {
+    const char *v = getenv("DEPLOYBOT_APPLY_PARALLELISM");
+    int n = v && atoi(v) > 0 ? atoi(v) : 4;
+    return n > 16 ? 16 : n;
+}
+
 int apply_plan(const provider_ctx *c, plan *p, apply_log_fn log, void *arg, apply_result *res) {
-    static const char *const verb[] = {"create", "update", "destroy"};
-    static const char *const past[] = {"created", "updated", "destroyed"};
     memset(res, 0, sizeof(*res));
     op_list l = {0};
     build_ops(p, &l);
     res->ops_total = (int)l.n;
-    for (op *o; (o = next_ready(&l));) {
-        aws_error err = {0};
-        char msg[900] = "";
-        logf_(log, arg, "%s: %s...", op_id(o), verb[o->kind]);
-        if (run_op(c, p, o, &err, msg, sizeof(msg)) != 0) {
-            res->failed = 1;
-            snprintf(res->error, sizeof(res->error), "%s: %s failed: %s", op_id(o), verb[o->kind], msg);
-            logf_(log, arg, "%s", res->error);
-            break;
-        }
-        o->done = 1;
-        res->ops_done++;
-        plan_change *ch = o->change;
-        if (o->kind == OP_CREATE) res->added++;
-        else if (o->kind == OP_UPDATE) res->changed++;
-        else res->destroyed++;
-        const resource *r = o->kind == OP_DESTROY ? ch->actual : ch->desired;
-        logf_(log, arg, "%s: %s (%s)", op_id(o), past[o->kind], r->physical ? r->physical : "-");
-    }
-    if (res->failed) {
+    sched s = {c, p, &l, log, arg, res, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    pthread_t th[16];
+    int n = parallelism(), started = 0;
+    for (int i = 0; i < n && (size_t)i < l.n; i++)
+        if (pthread_create(&th[started], NULL, apply_worker, &s) == 0) started++;
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    if (res->failed)
         for (size_t i = 0; i < l.n; i++)
-            if (!l.ops[i].done) logf_(log, arg, "not done: %s %s", verb[l.ops[i].kind], op_id(&l.ops[i]));
-    }
+            if (!l.ops[i].done) logf_(log, arg, "not done: %s %s", VERB[l.ops[i].kind], op_id(&l.ops[i]));
+    pthread_mutex_destroy(&s.mu);
+    pthread_cond_destroy(&s.cv);
     free(l.ops);
     return res->failed ? -1 : 0;
 }

@@ -294,6 +294,15 @@ aws_client *aws_client_new_resolved(const char *region, char *err, size_t errlen
     return c;
 }
 
+aws_client *aws_client_clone(const aws_client *src, char *err, size_t errlen)
+{
+    aws_client *c = aws_client_new(src->region, &src->creds, err, errlen);
+    if (!c) return NULL;
+    c->resolved = src->resolved;
+    c->expiration = src->expiration;
+    return c;
+}
+
 void aws_client_free(aws_client *c)
 {
     if (!c) return;
@@ -508,9 +517,11 @@ static const char *hint(const char *code)
     };
     for (size_t i = 0; i < sizeof creds / sizeof creds[0]; i++)
         if (strcmp(code, creds[i]) == 0)
-            return " (check the AWS credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)";
+            return " (check the AWS credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                   "the AWS_PROFILE profile or the instance role; DEPLOYBOT_AWS_DEBUG=1 "
+                   "says which was used)";
     if (strcmp(code, "ExpiredToken") == 0 || strcmp(code, "ExpiredTokenException") == 0)
-        return " (the temporary credentials expired: renew AWS_SESSION_TOKEN)";
+        return " (the temporary credentials expired: renew AWS_SESSION_TOKEN or the profile's)";
     if (strcmp(code, "RequestExpired") == 0 || strcmp(code, "RequestTimeTooSkewed") == 0)
         return " (check this machine's clock)";
     return "";

@@ -67,14 +67,15 @@ void aws_params_free(aws_params *p);
  *     PUT /latest/api/token, then the instance role's credentials.
  *     AWS_EC2_METADATA_SERVICE_ENDPOINT (default http://169.254.169.254)
  *     moves it, AWS_EC2_METADATA_DISABLED=true turns it off. It gets 1 s to
- *     connect and 2 s per request, so a machine outside EC2 fails fast.
+ *     connect and 2 s per request, so a machine outside EC2 fails fast. (In
+ *     a container on EC2 the token answer needs a metadata hop limit of 2.)
  * A source that is present but broken (an id without a secret, a profile
  * named by AWS_PROFILE that does not exist, a profile that wants role_arn or
  * SSO) stops the chain with an error rather than quietly falling through to
  * another identity. */
 
 typedef struct {
-    char source[160];    /* "environment", "profile dev in /root/.aws/credentials",
+    char source[160];    /* "environment (AWS_ACCESS_KEY_ID)", "profile dev",
                             "instance metadata (role r)" */
     time_t expiration;   /* when the credentials stop working, 0: never */
 } aws_creds_origin;
@@ -119,6 +120,11 @@ aws_client *aws_client_new(const char *region, const aws_creds *creds,
  * again once less than 5 minutes remain, at most once a minute, before a
  * request is signed; if that fails the old ones are used until they expire. */
 aws_client *aws_client_new_resolved(const char *region, char *err, size_t errlen);
+
+/* A second client with the same region and credentials, for another thread
+ * (a client is used by one thread at a time). */
+aws_client *aws_client_clone(const aws_client *c, char *err, size_t errlen);
+
 void aws_client_free(aws_client *c);
 const char *aws_client_region(const aws_client *c);
 

@@ -257,20 +257,19 @@ static int unsupported(const ini_section *s, const char *profile, const char *pa
 static int config_profile(const char *profile, aws_creds *c, char *err, size_t errlen)
 {
     char path[1024];
-    ini_section s;
+    ini_section s = {0};
     default_path("AWS_CONFIG_FILE", ".aws/config", path, sizeof path);
     int r = path[0] ? ini_read(path, profile, 1, &s) : 0;
     if (r < 0) {
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return -1;
     }
-    if (r == 1) {
-        r = ini_get(&s, "aws_access_key_id") || ini_get(&s, "aws_secret_access_key")
-            ? section_keys(&s, profile, path, c, err, errlen)
-            : unsupported(&s, profile, path, err, errlen) < 0 ? -1 : 1;
-    } else {
-        r = 1;
-    }
+    if (r == 1 && (ini_get(&s, "aws_access_key_id") || ini_get(&s, "aws_secret_access_key")))
+        r = section_keys(&s, profile, path, c, err, errlen);
+    else if (r == 1 && unsupported(&s, profile, path, err, errlen) < 0)
+        r = -1;
+    else
+        r = 1;                                  /* no keys here: not found */
     ini_free(&s);
     return r;
 }
@@ -279,7 +278,7 @@ int aws_creds_from_profile(aws_creds *c, const char *path, const char *profile,
                            char *err, size_t errlen)
 {
     char def[1024];
-    ini_section s;
+    ini_section s = {0};
     *c = (aws_creds){0};
     profile = profile_name(profile);
     if (!path) default_path("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", def, sizeof def);
@@ -381,8 +380,6 @@ static long imds_call(imds *m, const char *path, char **out, char *err, size_t e
     return status;
 }
 
-static void free_body(char *s) { wipe_free(s); }
-
 static int imds_token(imds *m, char *err, size_t errlen)
 {
     char *text;
@@ -393,7 +390,7 @@ static int imds_token(imds *m, char *err, size_t errlen)
         snprintf(err, errlen, "instance metadata at %s refused a session token "
                  "(HTTP %ld; deploybot speaks IMDSv2 only)", m->base, status);
     }
-    free_body(text);
+    wipe_free(text);
     return m->token ? 0 : -1;
 }
 
@@ -423,7 +420,7 @@ static int imds_role(imds *m, char *role, size_t rolelen, char *err, size_t errl
     else if (status)
         snprintf(err, errlen, "instance metadata at %s answered HTTP %ld for the IAM "
                  "role", m->base, status);
-    free_body(text);
+    wipe_free(text);
     return ok ? 0 : -1;
 }
 
@@ -445,7 +442,7 @@ static int imds_role_creds(imds *m, const char *role, aws_creds *c, time_t *expi
     snprintf(path, sizeof path, "/latest/meta-data/iam/security-credentials/%s", role);
     long status = imds_call(m, path, &text, err, errlen);
     json_t *doc = status == 200 ? json_loads(text, 0, NULL) : NULL;
-    free_body(text);
+    wipe_free(text);
     const char *code = json_string_value(json_object_get(doc, "Code"));
     const char *id = json_string_value(json_object_get(doc, "AccessKeyId"));
     const char *secret = json_string_value(json_object_get(doc, "SecretAccessKey"));
@@ -509,7 +506,7 @@ static int imds_disabled(void)
 static int broken(char *err, size_t errlen, const char *why)
 {
     char copy[512];
-    snprintf(copy, sizeof copy, "%s", why);
+    snprintf(copy, sizeof copy, "%.500s", why);
     snprintf(err, errlen, "AWS credentials: %s", copy);
     return -1;
 }
@@ -550,12 +547,12 @@ int aws_creds_resolve(aws_creds *c, aws_creds_origin *origin, char *err, size_t 
 int aws_config_region(const char *profile, char *out, size_t outlen)
 {
     char path[1024];
-    ini_section s;
+    ini_section s = {0};
     profile = profile_name(profile);
     default_path("AWS_CONFIG_FILE", ".aws/config", path, sizeof path);
     int found = path[0] && ini_read(path, profile, 1, &s) == 1;
     const char *region = found ? ini_get(&s, "region") : NULL;
     if (region) snprintf(out, outlen, "%s", region);
-    if (found) ini_free(&s);
+    ini_free(&s);
     return region ? 0 : -1;
 }

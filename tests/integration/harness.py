@@ -200,7 +200,10 @@ class Stack:
         e.update({"DEPLOYBOT_WEBHOOK_SECRET": SECRET, "GITHUB_TOKEN": GITHUB_TOKEN,
                   "AWS_ACCESS_KEY_ID": AWS_KEY, "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
                   "AWS_REGION": REGION, "AWS_ENDPOINT_URL": self.aws_url,
-                  "DEPLOYBOT_AWS_RETRY_BASE_MS": "10", "DEPLOYBOT_NOTIFY_RETRY_BASE_MS": "100"})
+                  "DEPLOYBOT_AWS_RETRY_BASE_MS": "10", "DEPLOYBOT_NOTIFY_RETRY_BASE_MS": "100",
+                  # Waiters (instances running, volumes attached ...) poll the fake
+                  # fast; it settles a change once a Describe has shown it.
+                  "DEPLOYBOT_WAIT_POLL_MS": "20"})
         e.update(self.extra_env)
         return e
 
@@ -321,6 +324,11 @@ class Stack:
                 t = tags_of(v)
                 if t.get("deploybot:stack") == env and t.get("deploybot:id") and not gone(v):
                     found.add(t["deploybot:id"])
+                    # A volume attachment has no tags: deploybot names it after its
+                    # volume (volume.data_1 -> volume_attachment.data_1).
+                    if t["deploybot:id"].startswith("volume.") and any(
+                            a.get("State") in ("attaching", "attached") for a in v.get("Attachments", [])):
+                        found.add("volume_attachment." + t["deploybot:id"].split(".", 1)[1])
                 for x in v.values():
                     walk(x)
             elif isinstance(v, list):
@@ -329,12 +337,22 @@ class Stack:
         walk(json.loads(body))
         return sorted(found)
 
-    def planned_ids(self, env, configs=None):
-        """Logical ids `deploybot plan ENV` wants to create on an empty account."""
-        p = subprocess.run([BIN, "plan", env, "--dir", configs or os.path.join(SRC, "deploy-configs")],
-                           env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    def planned_ids(self, env):
+        """Logical ids ENV's shipped stack.json wants, from `deploybot plan` of
+        a copy planned under a stack name that owns nothing yet."""
+        probe = tempfile.mkdtemp(prefix="deploybot-probe-")
+        shutil.rmtree(probe)
+        shutil.copytree(os.path.join(SRC, "deploy-configs"), probe)
+        with open(os.path.join(probe, "deploybot.json")) as f:
+            cfg = json.load(f)
+        cfg["environments"]["probe"] = {"folder": "environments/" + env, "branch": "main"}
+        with open(os.path.join(probe, "deploybot.json"), "w") as f:
+            json.dump(cfg, f)
+        p = subprocess.run([BIN, "plan", "probe", "--dir", probe], env=self.env(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        shutil.rmtree(probe)
         ids = sorted(l.split()[1] for l in p.stdout.decode().splitlines() if l.startswith("  + "))
-        assert ids, p.stdout.decode() + p.stderr.decode()
+        assert ids and "No changes" not in p.stdout.decode(), p.stdout.decode() + p.stderr.decode()
         return ids
 
     def close(self):

@@ -173,7 +173,7 @@ class Runs(unittest.TestCase):
         self.assertEqual(len(runs), 1, runs)
         self.assertEqual(runs[0]["attempts"], 2)
         # Everything the plan wanted exists once: nothing was created twice.
-        self.assertEqual(s.owned_ids("dev"), s.planned_ids("stg"))
+        self.assertEqual(s.owned_ids("dev"), s.planned_ids("dev"))
         vpcs = s.ec2().describe_vpcs(Filters=[{"Name": "tag:deploybot:stack", "Values": ["dev"]}])["Vpcs"]
         self.assertEqual(len(vpcs), 1)
         rc, out = self.cli("history", "dev")
