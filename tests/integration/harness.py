@@ -353,7 +353,8 @@ class Stack:
         shutil.rmtree(probe)
         ids = sorted(l.split()[1] for l in p.stdout.decode().splitlines() if l.startswith("  + "))
         assert ids and "No changes" not in p.stdout.decode(), p.stdout.decode() + p.stderr.decode()
-        return ids
+        # Target registrations and DNS records carry no tags of their own.
+        return [i for i in ids if not i.startswith(("target_registration.", "dns_record."))]
 
     def close(self):
         if self.bot:

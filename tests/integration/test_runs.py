@@ -157,7 +157,7 @@ class Runs(unittest.TestCase):
                  for r in p["IpRanges"]}
         self.assertEqual(cidrs, {"198.51.100.0/24", "203.0.113.0/24"})
 
-    def kill_and_resume(self, point_log, setup_fault):
+    def kill_and_resume(self, point_log, setup_fault, attempts=2):
         s = self.s
         base = s.repo.head()
         c1 = s.repo.edit_json(DEV, add_office("198.51.100.0/24"), "dev")
@@ -171,7 +171,7 @@ class Runs(unittest.TestCase):
         harness.wait_for(lambda: self.runs("dev")[0]["state"] == "succeeded", 30, "run recorded")
         runs = self.runs("dev")
         self.assertEqual(len(runs), 1, runs)
-        self.assertEqual(runs[0]["attempts"], 2)
+        self.assertEqual(runs[0]["attempts"], attempts)
         # Everything the plan wanted exists once: nothing was created twice.
         self.assertEqual(s.owned_ids("dev"), s.planned_ids("dev"))
         vpcs = s.ec2().describe_vpcs(Filters=[{"Name": "tag:deploybot:stack", "Values": ["dev"]}])["Vpcs"]
@@ -189,8 +189,10 @@ class Runs(unittest.TestCase):
                                                 error=None, after=1, apply=True))
 
     def test_sigkill_while_notifying(self):
+        # The run is over; its statuses wait in the outbox and are sent after the restart.
         self.kill_and_resume("Apply complete", lambda: self.fault(self.s.github_url, path_regex="/statuses/",
-                                                                  delay_ms=3000, count=3, status=500, after=1))
+                                                                  delay_ms=3000, count=3, status=500, after=1),
+                             attempts=1)
 
 
 if __name__ == "__main__":
