@@ -5,6 +5,7 @@
  * own connection; writers serialise on SQLite's lock (busy_timeout), and a
  * claim is a single UPDATE ... RETURNING, so two workers never get one job. */
 #include "bot/queue.h"
+#include "bot/dbwait.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -203,7 +204,7 @@ fail:
 }
 
 static int setup(queue *q, const char *path, char *err, size_t errlen) {
-    sqlite3_busy_timeout(q->db, 5000);
+    dbwait_install(q->db, 5000);
     if (enable_wal(q, path, err, errlen) < 0)
         return -1;
     if (sqlite3_exec(q->db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON",

@@ -1,5 +1,6 @@
 /* runs: see runs.h. */
 #include "bot/runs.h"
+#include "bot/dbwait.h"
 
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -48,7 +49,7 @@ runs *runs_open(const char *db_path, char *err, size_t errlen) {
         free(r);
         return NULL;
     }
-    sqlite3_busy_timeout(r->db, 10000);
+    dbwait_install(r->db, 10000);
     char *msg = NULL;
     if (sqlite3_exec(r->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &msg) != SQLITE_OK ||
         sqlite3_exec(r->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
@@ -176,9 +177,18 @@ static int start(runs *r, long id, run *out) {
     return rc == SQLITE_ROW ? 1 : fail(r, "starting a run");
 }
 
+/* A read, so idle run threads never queue for the write lock. */
+static int any_queued(runs *r) {
+    sqlite3_stmt *s = prep(r, "SELECT 1 FROM runs WHERE state = 'queued' LIMIT 1");
+    int yes = s && sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_finalize(s);
+    return yes;
+}
+
 int runs_claim(runs *r, run *out, run **superseded, size_t *n_superseded) {
     *superseded = NULL;
     *n_superseded = 0;
+    if (!any_queued(r)) return 0;
     if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return fail(r, "claim");
     char kind[16], env[128];
     long id = next_candidate(r, kind, env);
