@@ -87,8 +87,20 @@ static op *next_ready(op_list *l, int running) {
         if (ready) return &l->ops[i];
     }
     if (running) return NULL; /* what is running may unblock the rest */
-    /* A cycle (should not happen with the stack's shapes): go in plan order. */
-    for (size_t i = 0; i < l->n; i++)
+    /* A cycle: a replaced resource still referred to by something that is
+     * only updated (a route table's association with a subnet being replaced:
+     * the update needs the new subnet, the old one waits for the update).
+     * Deleting first is what AWS allows there: deleting a subnet drops its
+     * associations. So let a destroy go ahead of updates, never of destroys. */
+    for (size_t i = 0; i < l->n; i++) {
+        op *o = &l->ops[i];
+        if (o->done || o->kind != OP_DESTROY) continue;
+        int ready = 1;
+        for (size_t j = 0; j < l->n && ready; j++)
+            ready = l->ops[j].kind == OP_UPDATE || !waits_for(o, &l->ops[j]);
+        if (ready) return o;
+    }
+    for (size_t i = 0; i < l->n; i++) /* last resort: plan order */
         if (!l->ops[i].done) return &l->ops[i];
     return NULL;
 }

@@ -187,10 +187,28 @@ static int rt_route(const provider_ctx *c, const char *action, const char *rt,
     aws_params p = {0};
     aws_params_add(&p, "RouteTableId", rt);
     aws_params_add(&p, "DestinationCidrBlock", str(route, "destination"));
-    if (str(route, "gateway")) aws_params_add(&p, "GatewayId", str(route, "gateway"));
-    if (str(route, "nat_gateway")) aws_params_add(&p, "NatGatewayId", str(route, "nat_gateway"));
+    int target = strcmp(action, "DeleteRoute") != 0; /* DeleteRoute names the destination only */
+    if (target && str(route, "gateway")) aws_params_add(&p, "GatewayId", str(route, "gateway"));
+    if (target && str(route, "nat_gateway")) aws_params_add(&p, "NatGatewayId", str(route, "nat_gateway"));
     int rc = ec2_call(c, action, &p, NULL, err);
     aws_params_free(&p);
+    return rc;
+}
+
+/* Sets *assoc to the association of `subnet` with whatever table holds it
+ * (NULL: none); it points into *doc. */
+static int rt_association_of(const provider_ctx *c, const char *subnet, xml_node **doc,
+                             const char **assoc, aws_error *err) {
+    aws_params p = {0};
+    aws_params_add(&p, "Filter.1.Name", "association.subnet-id");
+    aws_params_add(&p, "Filter.1.Value.1", subnet);
+    int rc = ec2_call(c, "DescribeRouteTables", &p, doc, err);
+    aws_params_free(&p);
+    *assoc = NULL;
+    for (xml_node *t = rc == 0 ? xml_path(*doc, "routeTableSet/item") : NULL; t; t = xml_next_same(t))
+        for (xml_node *a = xml_path(t, "associationSet/item"); a && !*assoc; a = xml_next_same(a))
+            if (strcmp(xml_path_text(a, "subnetId") ?: "", subnet) == 0)
+                *assoc = xml_path_text(a, "routeTableAssociationId");
     return rc;
 }
 
@@ -199,8 +217,32 @@ static int rt_associate(const provider_ctx *c, const char *rt, const char *subne
     aws_params_add(&p, "RouteTableId", rt);
     aws_params_add(&p, "SubnetId", subnet);
     int rc = ec2_call(c, "AssociateRouteTable", &p, NULL, err);
+    if (rc != 0 && strcmp(err->code, "Resource.AlreadyAssociated") == 0) {
+        /* The subnet is still in another table, one this apply removes or
+         * replaces later (e.g. the single private table of older versions):
+         * move it over in one step. */
+        xml_node *doc = NULL;
+        const char *assoc = NULL;
+        rc = rt_association_of(c, subnet, &doc, &assoc, err);
+        if (rc == 0 && assoc) {
+            aws_params q = {0};
+            aws_params_add(&q, "AssociationId", assoc);
+            aws_params_add(&q, "RouteTableId", rt);
+            rc = ec2_call(c, "ReplaceRouteTableAssociation", &q, NULL, err);
+            aws_params_free(&q);
+        } else if (rc == 0) {
+            rc = ec2_call(c, "AssociateRouteTable", &p, NULL, err); /* freed meanwhile */
+        }
+        xml_free(doc);
+    }
     aws_params_free(&p);
     return rc;
+}
+
+/* An association that is gone already (its subnet was moved or deleted) is done. */
+static int rt_disassociate(const provider_ctx *c, const char *assoc, aws_error *err) {
+    if (ec2_call1(c, "DisassociateRouteTable", "AssociationId", assoc, err) == 0) return 0;
+    return strcmp(err->code, "InvalidAssociationID.NotFound") == 0 ? 0 : -1;
 }
 
 static const json_t *route_for(const json_t *routes, const char *dst) {
@@ -235,8 +277,7 @@ static int rt_converge(const provider_ctx *c, const char *rt, const json_t *old,
     for (size_t i = 0; i < json_array_size(hs); i++) {
         const char *s = json_string_value(json_array_get(hs, i));
         const char *id = str(assoc, s);
-        if (!in_strings(ws, s) && id && ec2_call1(c, "DisassociateRouteTable", "AssociationId", id, err))
-            return -1;
+        if (!in_strings(ws, s) && id && rt_disassociate(c, id, err)) return -1;
     }
     for (size_t i = 0; i < json_array_size(ws); i++) {
         const char *s = json_string_value(json_array_get(ws, i));
@@ -267,8 +308,7 @@ static int rt_destroy(const provider_ctx *c, const resource *r, const json_t *ol
     const char *sub;
     json_t *id;
     json_object_foreach(json_object_get(r->extra, "associations"), sub, id)
-        if (ec2_call1(c, "DisassociateRouteTable", "AssociationId", json_string_value(id), err))
-            return -1;
+        if (rt_disassociate(c, json_string_value(id), err)) return -1;
     return ec2_call1(c, "DeleteRouteTable", "RouteTableId", r->physical, err);
 }
 

@@ -31,7 +31,10 @@ int envrun(const envrun_request *req, envrun_result *out) {
     resource_set desired = {0}, actual = {0};
     const char *region = req->region;
     if (req->mode != ENVRUN_DESTROY) {
-        if (stack_load(req->stack_text, req->stack_len, req->stack_file, req->env, &st, &out->errors) != 0) {
+        if (stack_load(req->stack_text, req->stack_len, req->stack_file, req->env, &st, &out->errors) != 0 ||
+            (req->user_data_template && stack_set_user_data_template(&st, req->user_data_template,
+                                                                     req->user_data_template_len, &out->errors) != 0)) {
+            stack_free(&st);
             out->invalid = 1;
             log_lines(req, out->errors);
             snprintf(out->summary, sizeof(out->summary), "%.*s", (int)strcspn(out->errors, "\n"), out->errors);

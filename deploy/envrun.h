@@ -15,6 +15,8 @@ typedef struct {
     size_t stack_len;
     const char *stack_file;   /* path shown in errors, e.g. environments/dev/stack.json */
     const char *region;       /* used when the stack names none; may be NULL */
+    const char *user_data_template; /* modules/dify/user_data.sh at the same commit; NULL: none */
+    size_t user_data_template_len;
     envrun_mode mode;
     apply_log_fn log;         /* every line of plan and progress */
     void *log_arg;

@@ -8,10 +8,28 @@
 
 extern const provider provider_vpc, provider_subnet, provider_internet_gateway,
     provider_route_table, provider_security_group;
+extern const provider provider_eip, provider_nat_gateway, provider_network_acl; /* ec2_nat.c, ec2_nacl.c */
+extern const provider provider_launch_template, provider_instance, provider_volume,
+    provider_volume_attachment; /* ec2_compute.c */
+extern const provider provider_iam_role, provider_instance_profile, /* iam.c */
+    provider_load_balancer, provider_target_group, provider_listener,
+    provider_target_registration, /* elbv2.c */
+    provider_dns_record; /* route53.c */
 
 static const provider *const ALL[] = {
     &provider_vpc, &provider_internet_gateway, &provider_subnet,
-    &provider_route_table, &provider_security_group, NULL,
+    &provider_route_table, &provider_security_group,
+    &provider_eip, &provider_nat_gateway, /* after internet gateways: NAT discovery looks them up */
+    &provider_network_acl,
+    &provider_launch_template, &provider_instance, &provider_volume,
+    &provider_volume_attachment, /* reported by volume discovery */
+    &provider_iam_role, &provider_instance_profile,
+    /* Discovery looks up what came before: the load balancer its internet
+     * gateway; listeners and the DNS record their load balancer;
+     * registrations their target group and instances. */
+    &provider_load_balancer, &provider_target_group, &provider_listener,
+    &provider_target_registration, &provider_dns_record,
+    NULL,
 };
 
 const provider *const *provider_all(void) { return ALL; }

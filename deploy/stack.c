@@ -1,5 +1,6 @@
 /* stack: validation of stack.json and the desired resource graph. */
 #include "deploy/stack.h"
+#include "deploy/stack_layers.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -32,6 +33,7 @@ static const key_spec SCHEMA[] = {
     {"certificate_arn", T_OPT_STRING, 0, 0, 0, "null"},
     {"zone_id", T_OPT_STRING, 0, 0, 0, "null"},
     {"record_name", T_OPT_STRING, 0, 0, 0, "null"},
+    {"ami_id", T_OPT_STRING, 0, 0, 0, "null"}, /* null: stack_default_ami (stack_compute.c) */
 };
 #define N_SCHEMA (sizeof(SCHEMA) / sizeof(SCHEMA[0]))
 
@@ -153,6 +155,12 @@ static void check_network(errlog *e, const char *file, json_t *root) {
         json_array_size(azs) < 2)
         errf(e, file, "availability_zones", "instance_count %lld needs at least 2 zones",
              (long long)json_integer_value(count));
+    json_t *office = json_object_get(root, "office_cidrs");
+    if (json_is_true(json_object_get(root, "enable_network_acls")) &&
+        json_array_size(office) > STACK_NACL_MAX_OFFICE_CIDRS)
+        errf(e, file, "office_cidrs", "has %zu entries but enable_network_acls allows at most %d "
+             "(2 inbound rules each, and AWS allows 20 per network ACL)",
+             json_array_size(office), STACK_NACL_MAX_OFFICE_CIDRS);
 }
 
 /* "family.size" in lower case: t3.medium, m7g.2xlarge, u-6tb1.metal, c7i.metal-48xl. */
@@ -217,6 +225,22 @@ static void check_services(errlog *e, const char *file, json_t *root) {
     check_zones(e, file, root);
 }
 
+/* The instances' image: an AMI id, or a region deploybot knows a default for. */
+static void check_ami(errlog *e, const char *file, json_t *root) {
+    json_t *ami = json_object_get(root, "ami_id");
+    const char *region = json_string_value(json_object_get(root, "region"));
+    size_t n = json_is_string(ami) ? strlen(json_string_value(ami)) : 0;
+    if (json_is_string(ami) && (strncmp(json_string_value(ami), "ami-", 4) != 0 || (n != 12 && n != 21) ||
+                                strspn(json_string_value(ami) + 4, "0123456789abcdef") != n - 4))
+        errf(e, file, "ami_id", "\"%s\" is not an AMI id (\"ami-\" and 8 or 17 lower-case hex digits)",
+             json_string_value(ami));
+    else if (json_is_null(ami) && region && !stack_default_ami(region) &&
+             json_integer_value(json_object_get(root, "instance_count")) > 0)
+        errf(e, file, "ami_id", "required in region %s (deploybot has no default there): the Amazon Linux "
+             "2023 AMI is `aws ssm get-parameter --region %s --name /aws/service/ami-amazon-linux-latest/"
+             "al2023-ami-kernel-default-x86_64`", region, region);
+}
+
 int stack_load(const char *text, size_t len, const char *file, const char *env,
                stack *out, char **errors) {
     errlog e = {0};
@@ -254,6 +278,7 @@ int stack_load(const char *text, size_t len, const char *file, const char *env,
         check_key(&e, file, &SCHEMA[i], val);
     }
     check_services(&e, file, root);   /* type-guarded: runs even when some keys are wrong */
+    check_ami(&e, file, root);
     if (!e.buf) check_network(&e, file, root);
     if (e.buf) {
         json_decref(root);
@@ -269,6 +294,7 @@ int stack_load(const char *text, size_t len, const char *file, const char *env,
 void stack_free(stack *s) {
     json_decref(s->root);
     free(s->env);
+    free(s->user_data_template);
     memset(s, 0, sizeof(*s));
 }
 
@@ -303,6 +329,26 @@ static void add_subnets(const stack *s, resource_set *out, const char *tier, int
     }
 }
 
+/* One private route table per zone, so that with enable_nat_gateway each
+ * zone's private subnet goes out through the NAT gateway in its own zone
+ * ("nat_gateway.<zone letter>", stack_network_extra.c): a zone going down
+ * never cuts the other one off, and no traffic crosses zones. */
+static void add_private_route_tables(const stack *s, resource_set *out, const json_t *subnets) {
+    int nat = json_is_true(json_object_get(s->root, "enable_nat_gateway"));
+    for (size_t i = 0; i < json_array_size(subnets); i++) {
+        char id[64], gw[64];
+        snprintf(id, sizeof(id), "route_table.private_%c", (char)('a' + i));
+        snprintf(gw, sizeof(gw), "nat_gateway.%c", (char)('a' + i));
+        json_t *routes = json_array();
+        if (nat)
+            json_array_append_new(routes, json_pack("{s:s,s:o}", "destination", "0.0.0.0/0",
+                                                    "nat_gateway", resource_ref(gw)));
+        resource_set_add(out, "route_table", id, NULL,
+                         json_pack("{s:o,s:o,s:[O]}", "vpc", resource_ref("vpc.main"),
+                                   "routes", routes, "subnets", json_array_get(subnets, i)));
+    }
+}
+
 static void stack_network_resources(const stack *s, resource_set *out) {
     char name[128];
     resource_set_add(out, "vpc", "vpc.main", NULL,
@@ -320,9 +366,8 @@ static void stack_network_resources(const stack *s, resource_set *out) {
     resource_set_add(out, "route_table", "route_table.public", NULL,
                      json_pack("{s:o,s:o,s:o}", "vpc", resource_ref("vpc.main"),
                                "routes", routes, "subnets", pub));
-    resource_set_add(out, "route_table", "route_table.private", NULL,
-                     json_pack("{s:o,s:o,s:o}", "vpc", resource_ref("vpc.main"),
-                               "routes", json_array(), "subnets", priv));
+    add_private_route_tables(s, out, priv);
+    json_decref(priv);
 
     json_t *office = json_object_get(s->root, "office_cidrs");
     json_t *alb_in = json_array();
@@ -345,4 +390,7 @@ static void stack_network_resources(const stack *s, resource_set *out) {
 /* Each layer adds its resources; later layers refer to earlier ones by id. */
 void stack_resources(const stack *s, resource_set *out) {
     stack_network_resources(s, out);
+    stack_network_extra_resources(s, out);
+    stack_edge_resources(s, out);
+    stack_compute_resources(s, out); /* last: it looks up what other layers made (instance_profile.main) */
 }

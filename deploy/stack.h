@@ -12,6 +12,10 @@
 typedef struct {
     json_t *root;   /* the validated document, defaults filled in */
     char *env;      /* environment name (deploybot:stack tag) */
+    /* The user-data template (modules/dify/user_data.sh, deploy/userdata.h)
+     * at the same commit, set with stack_set_user_data_template; NULL: a
+     * minimal script (deploy/stack_compute.c). Freed by stack_free. */
+    char *user_data_template;
 } stack;
 
 /* Parses and validates. On failure returns -1 and *errors is a malloc'd text
@@ -19,6 +23,12 @@ typedef struct {
 int stack_load(const char *text, size_t len, const char *file, const char *env,
                stack *out, char **errors);
 void stack_free(stack *s);
+
+/* Gives the stack its user-data template (copied) after checking that it
+ * renders with the stack's variables. On failure returns -1 and *errors is a
+ * malloc'd text of one "modules/dify/user_data.sh:LINE: message" line per
+ * problem, and the stack keeps no template. (deploy/stack_compute.c) */
+int stack_set_user_data_template(stack *s, const char *text, size_t len, char **errors);
 
 /* Region from the stack, or NULL when it does not name one. */
 const char *stack_region(const stack *s);

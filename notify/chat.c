@@ -30,6 +30,12 @@ int chat_post(chat_kind kind, const char *url_env, const char *secret_env, const
     http_response r;
     memset(&r, 0, sizeof(r));
     r.retry_after = r.retry_after_ms = r.rate_remaining = -1;
+    if (!body) {
+        snprintf(err, errlen, "%s: the message has no body", name);
+        r.status = 400; /* nothing to retry */
+        if (resp) *resp = r;
+        return -1;
+    }
     if (!url || !*url) {
         snprintf(err, errlen, "%s: environment variable %s is not set", name, url_env ? url_env : "(none)");
         if (resp) *resp = r;

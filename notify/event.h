@@ -35,6 +35,9 @@ typedef struct {
     const char *summary;   /* one line: "Plan: ...", "Apply complete: ...", or the error */
     const char *plan_text; /* the full plan; NULL if there is none */
     const char *error;     /* the full error text (may be several lines); NULL if none */
+    int pending;           /* not planned yet (a pull request comment shows it) */
+    const char *url;       /* this environment's run page, when it differs by
+                              environment (pull request comment); may be NULL */
 } notify_env_result;
 
 #endif

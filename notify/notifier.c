@@ -1,6 +1,7 @@
 /* notifier: see notifier.h. */
 #include "notify/notifier.h"
 #include "notify/outbox.h"
+#include "notify/prstate.h"
 #include "notify/render.h"
 
 #include <ctype.h>
@@ -10,21 +11,11 @@
 #include <string.h>
 #include <time.h>
 
-/* A notify_env_result whose strings it owns. */
-typedef struct {
-    char *env, *summary, *plan_text, *error;
-    int applied, failed, changes;
-} owned_result;
-
 struct notifier {
     outbox *box;
+    prstate *prs;
     const notify_settings *settings;
     const redactor *rd;
-    int open;                    /* between begin and end */
-    char *repo, *sha, *ref, *run_url;
-    notify_subject subject;      /* points into the strings above */
-    owned_result *results;
-    size_t n_results;
 };
 
 static long long now_ms(void) {
@@ -37,8 +28,10 @@ notifier *notifier_open(const char *db_path, const notify_settings *settings, co
                         char *err, size_t errlen) {
     notifier *n = calloc(1, sizeof(*n));
     if (!n) abort();
-    if (!(n->box = outbox_open(db_path, err, errlen))) {
-        free(n);
+    n->box = outbox_open(db_path, err, errlen);
+    n->prs = n->box ? prstate_open(db_path, err, errlen) : NULL;
+    if (!n->prs) {
+        notifier_close(n);
         return NULL;
     }
     n->settings = settings;
@@ -46,23 +39,9 @@ notifier *notifier_open(const char *db_path, const notify_settings *settings, co
     return n;
 }
 
-static void clear_job(notifier *n) {
-    for (size_t i = 0; i < n->n_results; i++) {
-        owned_result *r = &n->results[i];
-        free(r->env), free(r->summary), free(r->plan_text), free(r->error);
-    }
-    free(n->results);
-    free(n->repo), free(n->sha), free(n->ref), free(n->run_url);
-    n->results = NULL;
-    n->n_results = 0;
-    n->repo = n->sha = n->ref = n->run_url = NULL;
-    memset(&n->subject, 0, sizeof(n->subject));
-    n->open = 0;
-}
-
 void notifier_close(notifier *n) {
     if (!n) return;
-    clear_job(n);
+    prstate_close(n->prs);
     outbox_close(n->box);
     free(n);
 }
@@ -75,8 +54,8 @@ static char *clean(const notifier *n, const char *s) {
     return c;
 }
 
-/* Serialises, redacts once more (nothing rendered may carry a secret that
- * slipped in through a name), and stores. */
+/* Serialises, redacts once more (defence in depth: nothing rendered may
+ * carry a secret that came in some other way), and stores. Takes payload. */
 static int put(notifier *n, const char *kind, const char *target, const char *channel, const char *order,
                json_t *payload) {
     char err[512];
@@ -95,52 +74,54 @@ static int put(notifier *n, const char *kind, const char *target, const char *ch
     return rc;
 }
 
-static char *lower(const char *s) {
-    char *l = strdup(s ? s : "");
-    if (!l) abort();
-    for (char *p = l; *p; p++) *p = (char)tolower((unsigned char)*p);
-    return l;
+/* GitHub compares repositories and contexts case-insensitively. */
+static char *lower_fmt(const char *fmt, const char *a, const char *b, const char *c) {
+    char *s;
+    if (asprintf(&s, fmt, a, b, c) < 0) abort();
+    for (char *p = s; *p; p++) *p = (char)tolower((unsigned char)*p);
+    return s;
 }
 
 int notifier_status(notifier *n, const char *repo, const char *sha, const char *context,
                     const char *state, const char *description, const char *target_url) {
-    char *desc = clean(n, description ? description : ""), *key, *order;
+    char *desc = clean(n, description ? description : "");
     json_t *p = json_pack("{s:s,s:s,s:s,s:s}", "sha", sha, "state", state, "context", context, "description", desc);
     if (p && target_url) json_object_set_new(p, "target_url", json_string(target_url));
-    /* GitHub compares repositories and contexts case-insensitively. */
-    if (asprintf(&key, "status:%s@%s/%s", repo, sha, context) < 0) abort();
-    order = lower(key);
+    char *order = lower_fmt("status:%s@%s/%s", repo, sha, context);
     int rc = put(n, "github_status", repo, "github", order, p);
-    free(key), free(order), free(desc);
+    free(order), free(desc);
     return rc;
 }
 
-static char *dup_or_null(const char *s) {
-    if (!s) return NULL;
-    char *d = strdup(s);
-    if (!d) abort();
-    return d;
+/* The comment is rendered by the sender from prstate, so the message only
+ * names the pull request; one key keeps its edits in order. */
+static int pr_comment(notifier *n, const char *repo, long pr) {
+    char num[32];
+    snprintf(num, sizeof(num), "%ld", pr);
+    char *order = lower_fmt("pr-comment:%s#%s%s", repo, num, "");
+    int rc = put(n, "github_pr_comment", repo, "github", order, json_pack("{s:I}", "number", (json_int_t)pr));
+    free(order);
+    return rc;
 }
 
-void notifier_begin(notifier *n, const notify_subject *s) {
-    clear_job(n);
-    n->repo = dup_or_null(s->repo);
-    n->sha = dup_or_null(s->sha);
-    n->ref = dup_or_null(s->ref);
-    n->run_url = dup_or_null(s->run_url);
-    n->subject = (notify_subject){n->repo, n->sha, n->ref, s->pr_number, n->run_url, s->revert_mainline};
-    n->open = 1;
+int notifier_pr_head(notifier *n, const char *repo, long pr, const char *sha,
+                     const char *const *envs, size_t n_envs) {
+    if (prstate_head(n->prs, repo, pr, sha, envs, n_envs) != 0) {
+        fprintf(stderr, "deploybot: notify: %s\n", prstate_error(n->prs));
+        return -1;
+    }
+    return pr_comment(n, repo, pr);
 }
 
 /* Every chat route that wants this event for this environment gets it. */
-static void chat(notifier *n, notify_event ev, const notify_env_result *r) {
+static void chat(notifier *n, const notify_subject *s, notify_event ev, const notify_env_result *r) {
     if (!n->settings) return;
     for (size_t i = 0; i < n->settings->n_routes; i++) {
         const chat_route *rt = &n->settings->routes[i];
         if (!chat_route_wants(rt, r->env, ev)) continue;
-        json_t *body = rt->kind == CHAT_SLACK     ? render_slack(&n->subject, ev, r)
-                       : rt->kind == CHAT_DISCORD ? render_discord(&n->subject, ev, r)
-                                                  : render_webhook(&n->subject, ev, r, (long long)time(NULL));
+        json_t *body = rt->kind == CHAT_SLACK     ? render_slack(s, ev, r)
+                       : rt->kind == CHAT_DISCORD ? render_discord(s, ev, r)
+                                                  : render_webhook(s, ev, r, (long long)time(NULL));
         json_t *p = body ? json_pack("{s:o}", "body", body) : NULL;
         if (p && rt->secret_env) json_object_set_new(p, "secret_env", json_string(rt->secret_env));
         char *channel;
@@ -151,49 +132,27 @@ static void chat(notifier *n, notify_event ev, const notify_env_result *r) {
     }
 }
 
-void notifier_started(notifier *n, const char *env) {
-    if (!n->open) return;
+void notifier_started(notifier *n, const notify_subject *s, const char *env) {
     notify_env_result r = {.env = env, .applied = 1};
-    chat(n, NOTIFY_APPLY_STARTED, &r);
+    chat(n, s, NOTIFY_APPLY_STARTED, &r);
 }
 
-static notify_env_result view(const owned_result *o) {
-    return (notify_env_result){o->env, o->applied, o->failed, o->changes, o->summary, o->plan_text, o->error};
-}
-
-void notifier_result(notifier *n, const notify_env_result *r) {
-    if (!n->open) return;
-    owned_result *rs = realloc(n->results, (n->n_results + 1) * sizeof(*rs));
-    if (!rs) abort();
-    n->results = rs;
-    owned_result *o = &rs[n->n_results++];
-    *o = (owned_result){clean(n, r->env ? r->env : ""), clean(n, r->summary ? r->summary : ""),
-                        clean(n, r->plan_text), clean(n, r->error), r->applied, r->failed, r->changes};
-    notify_env_result v = view(o);
-    chat(n, !r->applied ? NOTIFY_PLAN : r->failed ? NOTIFY_APPLY_FAILED : NOTIFY_APPLY_SUCCEEDED, &v);
-}
-
-void notifier_end(notifier *n) {
-    if (!n->open) return;
-    notify_env_result *v = calloc(n->n_results + 1, sizeof(*v));
-    if (!v) abort();
-    int applied = 0;
-    for (size_t i = 0; i < n->n_results; i++) {
-        v[i] = view(&n->results[i]);
-        applied |= v[i].applied;
-    }
-    if (n->subject.pr_number > 0 && n->repo) {
-        char *body = render_pr_comment(&n->subject, v, n->n_results, 0), *key;
-        if (asprintf(&key, "pr-comment:%s#%ld", n->repo, n->subject.pr_number) < 0) abort();
-        char *k = lower(key);
-        put(n, "github_pr_comment", n->repo, "github", k,
-            json_pack("{s:I,s:s}", "number", (json_int_t)n->subject.pr_number, "body", body));
-        free(body), free(key), free(k);
-    } else if (applied && n->repo && n->sha) {
-        char *body = render_commit_comment(&n->subject, v, n->n_results, 0);
-        put(n, "github_commit_comment", n->repo, "github", NULL, json_pack("{s:s,s:s}", "sha", n->sha, "body", body));
+void notifier_result(notifier *n, const notify_subject *s, const notify_env_result *in) {
+    notify_env_result r = *in;
+    char *env = clean(n, in->env ? in->env : ""), *summary = clean(n, in->summary ? in->summary : "");
+    char *plan = clean(n, in->plan_text), *error = clean(n, in->error);
+    r.env = env, r.summary = summary, r.plan_text = plan, r.error = error, r.pending = 0;
+    chat(n, s, !r.applied ? NOTIFY_PLAN : r.failed ? NOTIFY_APPLY_FAILED : NOTIFY_APPLY_SUCCEEDED, &r);
+    if (s->pr_number > 0 && s->repo && s->sha) {
+        r.url = s->run_url;
+        int stored = prstate_result(n->prs, s->repo, s->pr_number, s->sha, &r);
+        if (stored < 0) fprintf(stderr, "deploybot: notify: %s\n", prstate_error(n->prs));
+        if (stored > 0) pr_comment(n, s->repo, s->pr_number);
+    } else if (r.applied && s->repo && s->sha) {
+        r.url = NULL;
+        char *body = render_commit_comment(s, &r, 1, 0);
+        put(n, "github_commit_comment", s->repo, "github", NULL, json_pack("{s:s,s:s}", "sha", s->sha, "body", body));
         free(body);
     }
-    free(v);
-    clear_job(n);
+    free(env), free(summary), free(plan), free(error);
 }

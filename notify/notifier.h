@@ -1,11 +1,12 @@
-/* notifier: what a job tells people — commit statuses, the pull request's
- * plan comment (one per PR, edited in place by later plans), the commit
- * comment after an apply, and chat events routed by environment and event.
+/* notifier: what the bot tells people — commit statuses, each pull
+ * request's plan comment (one per PR, edited in place as its environments
+ * are planned and as new commits arrive), a comment on the commit after an
+ * apply, and chat events routed by environment and event.
  *
- * Everything is redacted, rendered and written to the outbox; nothing here
- * waits on the network, so an outage of GitHub or a chat never slows or
- * fails a deploy (notify/sender.h delivers). Enqueue failures are logged and
- * returned, never fatal. One notifier per thread (it owns a connection). */
+ * Everything is redacted and written to the outbox; nothing here waits on
+ * the network, so an outage of GitHub or a chat never slows or fails a
+ * deploy (notify/sender.h delivers). Failures to queue are logged and
+ * returned, never fatal. One notifier per thread (it owns connections). */
 #ifndef DEPLOYBOT_NOTIFY_NOTIFIER_H
 #define DEPLOYBOT_NOTIFY_NOTIFIER_H
 
@@ -16,7 +17,7 @@
 
 typedef struct notifier notifier;
 
-/* settings and rd must outlive the notifier; rd may be NULL. */
+/* settings and rd must outlive the notifier; either may be NULL. */
 notifier *notifier_open(const char *db_path, const notify_settings *settings, const redactor *rd,
                         char *err, size_t errlen);
 void notifier_close(notifier *n);
@@ -26,16 +27,17 @@ void notifier_close(notifier *n);
 int notifier_status(notifier *n, const char *repo, const char *sha, const char *context,
                     const char *state, const char *description, const char *target_url);
 
-/* One job: begin, then per environment started (deploy branch only) and
- * result, then end. Strings are copied. */
-void notifier_begin(notifier *n, const notify_subject *s);
-/* Chat: apply_started. */
-void notifier_started(notifier *n, const char *env);
-/* Chat: plan, apply_succeeded or apply_failed (by r->applied, r->failed);
- * kept for the job's comment. */
-void notifier_result(notifier *n, const notify_env_result *r);
-/* A pull request: its plan comment (created, or updated in place). A push
- * where something was applied: a comment on the commit. */
-void notifier_end(notifier *n);
+/* A pull request's head commit and the environments it touches (in order):
+ * its comment lists them as being planned (or says none is touched). */
+int notifier_pr_head(notifier *n, const char *repo, long pr, const char *sha,
+                     const char *const *envs, size_t n_envs);
+
+/* A run starts to plan and apply env (chat: apply_started). */
+void notifier_started(notifier *n, const notify_subject *s, const char *env);
+
+/* A run's outcome. Chat: plan, apply_succeeded or apply_failed (by
+ * r->applied and r->failed). A pull request (s->pr_number): its comment
+ * shows it, linked to s->run_url. A push that applied: a commit comment. */
+void notifier_result(notifier *n, const notify_subject *s, const notify_env_result *r);
 
 #endif

@@ -42,7 +42,7 @@ static const char SCHEMA[] =
 
 enum {
     S_ENQUEUE, S_RECOVER, S_CLAIM, S_SENT, S_RETRY, S_FAILED, S_HOLD, S_NEXT, S_COUNT_STATE,
-    S_COUNT_ALL, S_INFO, S_PRUNE, S_CGET, S_CPUT, S_CDEL, S_N
+    S_COUNT_ALL, S_INFO, S_PRUNE, S_CGET, S_CPUT, S_CDEL, S_NEWER, S_N
 };
 
 static const char *const SQL[S_N] = {
@@ -79,6 +79,7 @@ static const char *const SQL[S_N] = {
     [S_CPUT] = "INSERT INTO outbox_comments(key, comment_id, updated_at) VALUES(?1, ?2, ?3) "
                "ON CONFLICT(key) DO UPDATE SET comment_id = excluded.comment_id, updated_at = excluded.updated_at",
     [S_CDEL] = "DELETE FROM outbox_comments WHERE key = ?1",
+    [S_NEWER] = "SELECT count(*) FROM outbox WHERE ordering_key = ?1 AND id > ?2 AND state = 'pending'",
 };
 
 struct outbox {
@@ -284,6 +285,19 @@ int outbox_send_due(outbox *o, long long now_ms, const outbox_policy *p, int max
         done++;
     }
     return done;
+}
+
+long outbox_newer(outbox *o, const outbox_msg *m) {
+    if (!m->ordering_key) return 0;
+    sqlite3_stmt *s = o->st[S_NEWER];
+    long n = -1;
+    bind_text(s, 1, m->ordering_key);
+    sqlite3_bind_int64(s, 2, m->id);
+    if (sqlite3_step(s) == SQLITE_ROW) n = (long)sqlite3_column_int64(s, 0);
+    else dberr(o, "newer", NULL, 0);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return n;
 }
 
 long long outbox_next_due(outbox *o) {

@@ -77,6 +77,10 @@ int outbox_finish(outbox *o, const outbox_msg *m, const outbox_outcome *oc, long
 int outbox_send_due(outbox *o, long long now_ms, const outbox_policy *p, int max,
                     outbox_deliver_fn fn, void *arg);
 
+/* How many messages with m's ordering key were queued after m and are not
+ * sent yet: a message whose content is rendered when it is sent (a pull
+ * request comment) need not be sent when a newer one will say the same. */
+long outbox_newer(outbox *o, const outbox_msg *m);
 /* When the next pending message may be due (ms), or -1 if none is pending. */
 long long outbox_next_due(outbox *o);
 /* Messages in a state: "pending", "sending", "sent", "failed" (NULL: all). */

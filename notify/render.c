@@ -173,13 +173,17 @@ static char *comment_with(int apply, const notify_subject *s, const notify_env_r
     for (size_t i = 0; i < n; i++) {
         const notify_env_result *r = &envs[i];
         char *env = plain_name(r->env);
-        if (r->failed) {
-            sb_printf(&b, "- %s: %s failed (see below)\n", env, r->applied ? "Apply" : "Plan");
+        if (r->pending) {
+            sb_printf(&b, "- %s: being planned\xE2\x80\xA6", env);
+        } else if (r->failed) {
+            sb_printf(&b, "- %s: %s failed (see below)", env, r->applied ? "Apply" : "Plan");
         } else {
             char *sum = first_line(r->summary, 300);
-            sb_printf(&b, "- %s: %s%s\n", env, sum, apply && !r->applied && r->changes ? " (not applied)" : "");
+            sb_printf(&b, "- %s: %s%s", env, sum, apply && !r->applied && r->changes ? " (not applied)" : "");
             free(sum);
         }
+        if (r->url && !strpbrk(r->url, " ()<>")) sb_printf(&b, " ([details](%s))", r->url);
+        sb_puts(&b, "\n");
         free(env);
     }
     if (n) sb_puts(&b, "\n");

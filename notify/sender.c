@@ -3,6 +3,8 @@
 #include "notify/chat.h"
 #include "notify/github.h"
 #include "notify/outbox.h"
+#include "notify/prstate.h"
+#include "notify/render.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -21,6 +23,7 @@ struct sender {
     pthread_cond_t cv;
     int stop, kicked;
     outbox *box;
+    prstate *prs;
     github_client *gh;
     const redactor *rd;
     outbox_policy policy;
@@ -46,6 +49,8 @@ static void classify(int rc, const http_response *r, int github, long long now, 
     if (limited) {
         long long at = r->retry_after_ms >= 0 ? now + r->retry_after_ms
                        : r->rate_remaining == 0 && reset_ms > now ? reset_ms : 0;
+        /* GitHub: a secondary limit without a time means "at least a minute". */
+        if (!at && github) at = now + 60000;
         oc->retry_at_ms = at;
         oc->hold_until_ms = at;
     } else if (st == 0 || st >= 500 || st == 408 || st == 401 || st == 403) {
@@ -61,35 +66,50 @@ static const char *str(json_t *p, const char *key) {
     return s ? s : "";
 }
 
-/* The pull request's plan comment: edited in place once it exists. */
+/* The pull request's plan comment, rendered now from what prstate knows
+ * (so it shows every environment planned so far); edited in place once it
+ * exists. Returns 0 sent, -1 failed (see r), 1 outcome already set. */
 static int send_pr_comment(sender *s, outbox *o, const outbox_msg *m, json_t *p, http_response *r,
                            long long now, outbox_outcome *oc) {
-    const char *key = m->ordering_key ? m->ordering_key : str(p, "key");
-    long long id = 0;
-    int have = outbox_comment_get(o, key, &id);
-    if (have < 0) {
-        snprintf(oc->error, sizeof(oc->error), "%s", outbox_error(o));
-        return -1;
+    if (outbox_newer(o, m) > 0) {
+        oc->result = OUTBOX_SENT; /* a newer edit is queued and will show all of this */
+        return 1;
     }
-    if (have) {
-        int rc = github_issue_comment_update(s->gh, m->target, id, str(p, "body"), r, oc->error, sizeof(oc->error));
+    long number = (long)json_integer_value(json_object_get(p, "number"));
+    prstate_view v;
+    int have = prstate_load(s->prs, m->target, number, &v);
+    if (have <= 0) {
+        snprintf(oc->error, sizeof(oc->error), "%s",
+                 have < 0 ? prstate_error(s->prs) : "no plan recorded for this pull request");
+        oc->result = have < 0 ? OUTBOX_RETRY : OUTBOX_FAILED;
+        return 1;
+    }
+    notify_subject subj = {m->target, v.sha, NULL, number, NULL, 0};
+    char *body = render_pr_comment(&subj, v.envs, v.n, 0);
+    prstate_view_free(&v);
+    const char *key = m->ordering_key ? m->ordering_key : m->target;
+    long long id = 0;
+    int rc, known = outbox_comment_get(o, key, &id);
+    if (known < 0) {
+        snprintf(oc->error, sizeof(oc->error), "%s", outbox_error(o));
+        oc->result = OUTBOX_RETRY;
+        rc = 1;
+    } else if (known) {
+        rc = github_issue_comment_update(s->gh, m->target, id, body, r, oc->error, sizeof(oc->error));
         if (rc != 0 && r->status == 404) {
             /* Someone deleted it: post a new one, now. */
             outbox_comment_forget(o, key);
-            http_response_free(r);
-            memset(r, 0, sizeof(*r));
             snprintf(oc->error, sizeof(oc->error), "comment %lld is gone; posting a new one", id);
             oc->result = OUTBOX_RETRY;
             oc->retry_at_ms = now;
-            return 1;
+            rc = 1;
         }
-        return rc;
+    } else {
+        rc = github_issue_comment_create(s->gh, m->target, number, body, &id, r, oc->error, sizeof(oc->error));
+        if (rc == 0 && outbox_comment_put(o, key, id) < 0)
+            fprintf(stderr, "deploybot: notify: %s (the next plan adds a new comment)\n", outbox_error(o));
     }
-    long number = (long)json_integer_value(json_object_get(p, "number"));
-    int rc = github_issue_comment_create(s->gh, m->target, number, str(p, "body"), &id, r, oc->error,
-                                         sizeof(oc->error));
-    if (rc == 0 && outbox_comment_put(o, key, id) < 0)
-        fprintf(stderr, "deploybot: notify: %s (the next plan adds a new comment)\n", outbox_error(o));
+    free(body);
     return rc;
 }
 
@@ -124,7 +144,11 @@ static void deliver(void *arg, outbox *o, const outbox_msg *m, long long now, ou
     }
     if (p && rc != 1) classify(rc, &r, github, now, oc);
     redact_buf(s->rd, oc->error, sizeof(oc->error));
-    if (oc->result != OUTBOX_SENT)
+    for (char *c = oc->error; *c; c++)
+        if (*c == '\n' || *c == '\r') *c = ' ';
+    /* Attempts 1, 2, 4, 8 ...: an outage is visible without flooding the log. */
+    int noted = (m->attempts & (m->attempts - 1)) == 0 || oc->result == OUTBOX_FAILED;
+    if (oc->result != OUTBOX_SENT && noted)
         fprintf(stderr, "deploybot: notify #%lld %s, attempt %d: %s%s\n", m->id, m->kind, m->attempts, oc->error,
                 oc->result == OUTBOX_FAILED ? " (given up)" : " (will retry)");
     http_response_free(&r);
@@ -173,7 +197,9 @@ sender *sender_start(const sender_options *o, char *err, size_t errlen) {
     sender *s = calloc(1, sizeof(*s));
     if (!s) abort();
     s->box = outbox_open(o->db_path, err, errlen);
-    if (!s->box) {
+    s->prs = s->box ? prstate_open(o->db_path, err, errlen) : NULL;
+    if (!s->prs) {
+        outbox_close(s->box);
         free(s);
         return NULL;
     }
@@ -182,6 +208,9 @@ sender *sender_start(const sender_options *o, char *err, size_t errlen) {
     outbox_prune(s->box, now_ms() - KEEP_SENT_MS);
     long pending = outbox_count(s->box, "pending");
     if (pending > 0) fprintf(stderr, "deploybot: notify: %ld message(s) waiting to be sent\n", pending);
+    char unset[512];
+    if (notify_settings_unset(o->settings, unset, sizeof(unset)) > 0)
+        fprintf(stderr, "deploybot: notify: not set: %s; chat messages for them wait until they are\n", unset);
     const char *base = getenv("DEPLOYBOT_NOTIFY_RETRY_BASE_MS");
     s->policy.base_ms = o->retry_base_ms > 0 ? o->retry_base_ms : base ? atoll(base) : 0;
     s->gh = github_client_new(o->github_api_url, o->github_token);
@@ -191,6 +220,7 @@ sender *sender_start(const sender_options *o, char *err, size_t errlen) {
     if (pthread_create(&s->thread, NULL, sender_main, s) != 0) {
         snprintf(err, errlen, "cannot start the notification sender thread");
         github_client_free(s->gh);
+        prstate_close(s->prs);
         outbox_close(s->box);
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->cv);
@@ -217,6 +247,7 @@ void sender_stop(sender *s) {
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
     github_client_free(s->gh);
+    prstate_close(s->prs);
     outbox_close(s->box);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);

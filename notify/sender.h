@@ -8,7 +8,8 @@
  * is due. Outcomes: 2xx is sent; no answer, 5xx, 408, 401 and 403 are
  * retried with backoff; 429 (and 403 with Retry-After or
  * X-RateLimit-Remaining: 0) pauses the channel until Retry-After or
- * X-RateLimit-Reset; other 4xx are failed for good (kept, with the error).
+ * X-RateLimit-Reset (GitHub without either: a minute, as its docs ask);
+ * other 4xx are failed for good (kept, with the error).
  * A successful GitHub answer with X-RateLimit-Remaining: 0 pauses GitHub
  * until the reset, before a request is refused. */
 #ifndef DEPLOYBOT_NOTIFY_SENDER_H
@@ -16,12 +17,14 @@
 
 #include <stddef.h>
 #include "notify/redact.h"
+#include "notify/settings.h"
 
 typedef struct {
     const char *db_path;
     const char *github_api_url;
     const char *github_token;      /* may be NULL: GitHub calls then fail and are retried */
     const redactor *redactor;      /* masks secrets in errors it logs and stores; may be NULL */
+    const notify_settings *settings; /* only to warn at start about unset variables; may be NULL */
     long long retry_base_ms;       /* 0: $DEPLOYBOT_NOTIFY_RETRY_BASE_MS, else 1 s */
 } sender_options;
 

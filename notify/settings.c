@@ -32,15 +32,6 @@ static int opt_string(const json_t *obj, const char *key, const char *where, cha
     return 0;
 }
 
-/* The variable must exist now: a typo would otherwise surface as messages
- * that can never be sent. */
-static int env_set(const char *name, const char *where, const char *key, char *err, size_t errlen) {
-    const char *v = getenv(name);
-    if (v && *v) return 0;
-    snprintf(err, errlen, "\"%s.%s\": environment variable %s is not set", where, key, name);
-    return -1;
-}
-
 static int string_list(const json_t *obj, const char *key, const char *where, char ***out, size_t *n,
                        char *err, size_t errlen) {
     json_t *v = json_object_get(obj, key), *item;
@@ -93,9 +84,6 @@ static int parse_route(const json_t *o, const char *where, chat_route *r, char *
         snprintf(err, errlen, "\"%s.secret_env\" is only for \"webhook\"", where);
         goto done;
     }
-    if (env_set(r->url_env, where, "url_env", err, errlen) < 0 ||
-        (r->secret_env && env_set(r->secret_env, where, "secret_env", err, errlen) < 0))
-        goto done;
     r->events = n_events ? 0 : (1u << NOTIFY_EVENT_COUNT) - 1;
     for (size_t i = 0; i < n_events; i++) {
         int e = notify_event_parse(events[i]);
@@ -172,6 +160,23 @@ int chat_route_wants(const chat_route *r, const char *env, notify_event ev) {
     for (size_t i = 0; i < r->n_environments; i++)
         if (env && strcmp(r->environments[i], env) == 0) return 1;
     return 0;
+}
+
+int notify_settings_unset(const notify_settings *s, char *out, size_t len) {
+    int n = 0;
+    size_t used = 0;
+    if (len) out[0] = '\0';
+    for (size_t i = 0; s && i < s->n_routes; i++) {
+        const char *names[2] = {s->routes[i].url_env, s->routes[i].secret_env};
+        for (int k = 0; k < 2; k++) {
+            const char *v = names[k] ? getenv(names[k]) : "set";
+            if (v && *v) continue;
+            int w = snprintf(out + used, used < len ? len - used : 0, "%s%s", n ? ", " : "", names[k]);
+            if (w > 0 && used + (size_t)w < len) used += (size_t)w;
+            n++;
+        }
+    }
+    return n;
 }
 
 void notify_settings_secrets(const notify_settings *s, redactor *r) {

@@ -14,8 +14,9 @@
  * "environments" and "events" are optional (absent: all). Events: plan,
  * apply_started, apply_succeeded, apply_failed. A webhook URL is a secret
  * (Slack's and Discord's carry their token), so the file only names the
- * variable; the variable must be set when the config is loaded. "webhook"
- * (the generic JSON webhook) needs "secret_env": its bodies are signed. */
+ * variable, read when a message is sent (while it is unset, messages wait).
+ * "webhook" (the generic JSON webhook) needs "secret_env": its bodies are
+ * signed. */
 #ifndef DEPLOYBOT_NOTIFY_SETTINGS_H
 #define DEPLOYBOT_NOTIFY_SETTINGS_H
 
@@ -52,6 +53,10 @@ void notify_settings_free(notify_settings *s);
 const char *chat_kind_name(chat_kind k);
 /* 1 if the route wants this event for this environment. */
 int chat_route_wants(const chat_route *r, const char *env, notify_event ev);
+
+/* How many of the routes' variables are unset; their names, comma
+ * separated, into out (for a warning at start). */
+int notify_settings_unset(const notify_settings *s, char *out, size_t len);
 
 /* Adds every secret the settings know of to r: chat URLs, webhook secrets,
  * the secrets_env values, and redactor_add_defaults. */

@@ -337,12 +337,12 @@ class Stack:
         walk(json.loads(body))
         return sorted(found)
 
-    def planned_ids(self, env):
-        """Logical ids ENV's shipped stack.json wants, from `deploybot plan` of
-        a copy planned under a stack name that owns nothing yet."""
+    def planned_ids(self, env, configs=None):
+        """Logical ids ENV's stack.json (shipped, or in CONFIGS) wants, from
+        `deploybot plan` of a copy planned under a stack name that owns nothing."""
         probe = tempfile.mkdtemp(prefix="deploybot-probe-")
         shutil.rmtree(probe)
-        shutil.copytree(os.path.join(SRC, "deploy-configs"), probe)
+        shutil.copytree(configs or os.path.join(SRC, "deploy-configs"), probe)
         with open(os.path.join(probe, "deploybot.json")) as f:
             cfg = json.load(f)
         cfg["environments"]["probe"] = {"folder": "environments/" + env, "branch": "main"}

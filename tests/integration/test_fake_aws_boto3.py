@@ -583,7 +583,8 @@ class AuthTest(FakeAwsTest):
             ({"Version": "2016-11-15"}, 400, "MissingAction"),
             ({"Action": "DescribeVpcs", "Version": "2010-01-01"}, 400, "NoSuchVersion"),
             ({"Action": "NoSuchThing", "Version": "2016-11-15"}, 400, "InvalidAction"),
-            ({"Action": "RunInstances", "Version": "2016-11-15"}, 400, "InvalidAction"),
+            ({"Action": "CreateTransitGateway", "Version": "2016-11-15"}, 400, "InvalidAction"),
+            ({"Action": "RunInstances", "Version": "2016-11-15"}, 400, "MissingParameter"),
         ]
         for params, want_status, want_code in cases:
             status, root = raw_call(params)

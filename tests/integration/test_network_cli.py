@@ -20,6 +20,13 @@ class NetworkCli(unittest.TestCase):
         cls.dir = tempfile.mkdtemp(prefix="deploybot-cli-")
         shutil.rmtree(cls.dir)
         shutil.copytree(os.path.join(harness.SRC, "deploy-configs"), cls.dir)
+        # The network alone: no instances (the compute layer has test_compute_cli.py).
+        path = os.path.join(cls.dir, "environments/stg/stack.json")
+        with open(path) as f:
+            doc = json.load(f)
+        doc["instance_count"] = 0
+        with open(path, "w") as f:
+            json.dump(doc, f)
 
     @classmethod
     def tearDownClass(cls):
@@ -50,14 +57,15 @@ class NetworkCli(unittest.TestCase):
     def test_lifecycle(self):
         out = self.run_bot("plan", "stg")
         self.assertIn("  + vpc.main will be created", out)
-        self.assertIn("Plan: 10 to add, 0 to change, 0 to destroy.", out)
+        self.assertRegex(out, r"Plan: \d+ to add, 0 to change, 0 to destroy\.")
         self.assertEqual(self.s.tagged("stg"), {})  # plan changes nothing
 
         self.fault(action="CreateSubnet", error="RequestLimitExceeded", status=503, count=2)
         out = self.run_bot("apply", "stg")
-        self.assertIn("Apply complete: 10 added, 0 changed, 0 destroyed.", out)
+        self.assertRegex(out, r"Apply complete: \d+ added, 0 changed, 0 destroyed\.")
+        self.assertEqual(self.s.owned_ids("stg"), self.s.planned_ids("stg", self.dir), out)
         state = self.s.tagged("stg")
-        self.assertEqual(len(state), 10)
+        self.assertEqual(len(state), 11)
         self.assertTrue(state["subnet.public_a"]["MapPublicIpOnLaunch"])
         self.assertFalse(state["subnet.private_a"]["MapPublicIpOnLaunch"])
         rt = state["route_table.public"]
@@ -65,6 +73,9 @@ class NetworkCli(unittest.TestCase):
                          sorted([state["subnet.public_a"]["SubnetId"], state["subnet.public_b"]["SubnetId"]]))
         self.assertIn(state["internet_gateway.main"]["InternetGatewayId"],
                       [r.get("GatewayId") for r in rt["Routes"]])
+        for z in "ab":  # one private table per zone (each routes through its own NAT when enabled)
+            self.assertEqual([a["SubnetId"] for a in state["route_table.private_" + z]["Associations"]],
+                             [state["subnet.private_" + z]["SubnetId"]])
         app = state["security_group.app"]["IpPermissions"]
         self.assertEqual(app[0]["UserIdGroupPairs"][0]["GroupId"], state["security_group.alb"]["GroupId"])
 
@@ -94,7 +105,8 @@ class NetworkCli(unittest.TestCase):
 
         self.run_bot("destroy", "stg", ok=False)  # needs --yes
         out = self.run_bot("destroy", "stg", "--yes")
-        self.assertIn("Plan: 0 to add, 0 to change, 10 to destroy.", out)
+        self.assertRegex(out, r"Plan: 0 to add, 0 to change, \d+ to destroy\.")
+        self.assertEqual(self.s.owned_ids("stg"), [])
         self.assertEqual(self.s.tagged("stg"), {})
 
     def test_invalid_stack(self):

@@ -123,6 +123,11 @@ static void test_profile_file(void)
     CHECK(aws_creds_from_profile(&c, tmp_path("nope"), "default", err, sizeof err) == 1);
     CHECK_CONTAINS(err, "no [default] in ");
 
+    unsetenv("HOME");                              /* nowhere to look: not found */
+    CHECK(aws_creds_from_profile(&c, NULL, NULL, err, sizeof err) == 1);
+    CHECK_CONTAINS(err, "no [default] profile (HOME is not set)");
+    setenv("HOME", tmp, 1);
+
     setenv("AWS_PROFILE", "dev", 1);               /* NULL profile: AWS_PROFILE */
     CHECK(aws_creds_from_profile(&c, tmp_path("creds"), NULL, err, sizeof err) == 0);
     CHECK_STR(c.access_key, "AKIDDEV");

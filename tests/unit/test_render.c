@@ -22,10 +22,10 @@ static notify_subject push_subject(void) {
 static void test_pr_comment_exact(void) {
     notify_subject s = pr_subject();
     notify_env_result r[] = {
-        {"dev", 0, 0, 1, "Plan: 2 to add, 1 to change, 0 to destroy.", PLAN, NULL},
-        {"prd", 0, 0, 0, "No changes.", "No changes.\n", NULL},
+        {"dev", 0, 0, 1, "Plan: 2 to add, 1 to change, 0 to destroy.", PLAN, NULL, 0, NULL},
+        {"prd", 0, 0, 0, "No changes.", "No changes.\n", NULL, 0, NULL},
         {"stg", 0, 1, 0, "environments/stg/stack.json:vpc_cidr: bad", NULL,
-         "environments/stg/stack.json:vpc_cidr: bad\nenvironments/stg/stack.json:x: worse"},
+         "environments/stg/stack.json:vpc_cidr: bad\nenvironments/stg/stack.json:x: worse", 0, NULL},
     };
     char *c = render_pr_comment(&s, r, 3, 0);
     CHECK_STR(c,
@@ -65,10 +65,10 @@ static void test_pr_comment_nothing_touched(void) {
 static void test_commit_comment_failed_apply(void) {
     notify_subject s = push_subject();
     notify_env_result r[] = {
-        {"dev", 1, 0, 1, "Apply complete: 2 added, 1 changed, 0 destroyed.", PLAN, NULL},
-        {"stg", 0, 0, 1, "Plan: 1 to add, 0 to change, 0 to destroy.", NULL, NULL},
+        {"dev", 1, 0, 1, "Apply complete: 2 added, 1 changed, 0 destroyed.", PLAN, NULL, 0, NULL},
+        {"stg", 0, 0, 1, "Plan: 1 to add, 0 to change, 0 to destroy.", NULL, NULL, 0, NULL},
         {"prd", 1, 1, 1, "Apply failed after 3 of 10 operations: subnet.a: create failed: X", NULL,
-         "Apply failed after 3 of 10 operations: subnet.a: create failed: X"},
+         "Apply failed after 3 of 10 operations: subnet.a: create failed: X", 0, NULL},
     };
     char *c = render_commit_comment(&s, r, 3, 0);
     CHECK_STR(c,
@@ -141,9 +141,9 @@ static void test_long_plan_is_cut_to_github_limit(void) {
     char *big = lines(5000, 80, '~');   /* 400 kB */
     char *err = lines(3000, 60, 'e');   /* 180 kB */
     notify_env_result r[] = {
-        {"dev", 0, 0, 1, "Plan: 5000 to add, 0 to change, 0 to destroy.", big, NULL},
-        {"prd", 0, 0, 1, "Plan: 1 to add, 0 to change, 0 to destroy.", PLAN, NULL},
-        {"stg", 0, 1, 0, "bad", NULL, err},
+        {"dev", 0, 0, 1, "Plan: 5000 to add, 0 to change, 0 to destroy.", big, NULL, 0, NULL},
+        {"prd", 0, 0, 1, "Plan: 1 to add, 0 to change, 0 to destroy.", PLAN, NULL, 0, NULL},
+        {"stg", 0, 1, 0, "bad", NULL, err, 0, NULL},
     };
     char *c = render_pr_comment(&s, r, 3, 0);
     CHECK(strlen(c) <= GITHUB_COMMENT_MAX);
@@ -178,7 +178,7 @@ static void test_long_plan_is_cut_to_github_limit(void) {
 
 static void test_fence_outlasts_backticks(void) {
     notify_subject s = pr_subject();
-    notify_env_result r = {"dev", 0, 1, 0, "bad", NULL, "value ```` breaks out?\n"};
+    notify_env_result r = {"dev", 0, 1, 0, "bad", NULL, "value ```` breaks out?\n", 0, NULL};
     char *c = render_pr_comment(&s, &r, 1, 0);
     CHECK_CONTAINS(c, "\n`````\nvalue ```` breaks out?\n`````\n");
     free(c);
@@ -187,7 +187,7 @@ static void test_fence_outlasts_backticks(void) {
 static void test_names_cannot_inject_markup(void) {
     notify_subject s = push_subject();
     s.ref = "refs/heads/x`<b>";
-    notify_env_result r = {"d<e>v", 1, 0, 1, "Apply complete: 1 added, 0 changed, 0 destroyed.", PLAN, NULL};
+    notify_env_result r = {"d<e>v", 1, 0, 1, "Apply complete: 1 added, 0 changed, 0 destroyed.", PLAN, NULL, 0, NULL};
     char *c = render_commit_comment(&s, &r, 1, 0);
     CHECK_CONTAINS(c, "on `x__b_`");
     CHECK_CONTAINS(c, "<summary>d_e_v: the plan applied</summary>");
@@ -213,7 +213,7 @@ static const char *section_text(json_t *msg, size_t i) {
 
 static void test_slack(void) {
     notify_subject s = push_subject();
-    notify_env_result r = {"prd", 1, 0, 1, "Apply complete: 2 added, 0 changed, 0 destroyed.", PLAN, NULL};
+    notify_env_result r = {"prd", 1, 0, 1, "Apply complete: 2 added, 0 changed, 0 destroyed.", PLAN, NULL, 0, NULL};
     json_t *m = render_slack(&s, NOTIFY_APPLY_SUCCEEDED, &r);
     CHECK_STR(json_string_value(json_object_get(m, "text")),
               "deploybot: prd apply succeeded: Apply complete: 2 added, 0 changed, 0 destroyed.");
@@ -227,7 +227,7 @@ static void test_slack(void) {
 
     /* A long failure with markup: escaped, cut to the section limit, fenced. */
     char *err = lines(400, 50, '<');
-    notify_env_result f = {"prd", 1, 1, 1, "Apply failed after 1 of 2 operations: <!channel> & co", NULL, err};
+    notify_env_result f = {"prd", 1, 1, 1, "Apply failed after 1 of 2 operations: <!channel> & co", NULL, err, 0, NULL};
     m = render_slack(&s, NOTIFY_APPLY_FAILED, &f);
     CHECK_CONTAINS(section_text(m, 0), "&lt;!channel&gt; &amp; co");
     const char *blk = section_text(m, 1);
@@ -242,7 +242,7 @@ static void test_slack(void) {
     free(err);
 
     /* Backticks in the text cannot close the block. */
-    notify_env_result b = {"dev", 0, 1, 0, "bad", NULL, "a ``` b"};
+    notify_env_result b = {"dev", 0, 1, 0, "bad", NULL, "a ``` b", 0, NULL};
     m = render_slack(&s, NOTIFY_PLAN, &b);
     CHECK_STR(section_text(m, 1), "```\na `\xE2\x80\x8B`\xE2\x80\x8B` b\n```");
     json_decref(m);
@@ -251,7 +251,7 @@ static void test_slack(void) {
 static void test_discord(void) {
     notify_subject s = pr_subject();
     char *big = lines(2000, 40, 'x');
-    notify_env_result r = {"dev", 0, 0, 1, "Plan: 2000 to add, 0 to change, 0 to destroy.", big, NULL};
+    notify_env_result r = {"dev", 0, 0, 1, "Plan: 2000 to add, 0 to change, 0 to destroy.", big, NULL, 0, NULL};
     json_t *m = render_discord(&s, NOTIFY_PLAN, &r);
     json_t *e = json_array_get(json_object_get(m, "embeds"), 0);
     const char *d = json_string_value(json_object_get(e, "description"));
@@ -274,7 +274,7 @@ static void test_discord(void) {
     json_decref(m);
     free(big);
 
-    notify_env_result st = {"dev", 1, 0, 0, NULL, NULL, NULL};
+    notify_env_result st = {"dev", 1, 0, 0, NULL, NULL, NULL, 0, NULL};
     notify_subject p = push_subject();
     m = render_discord(&p, NOTIFY_APPLY_STARTED, &st);
     e = json_array_get(json_object_get(m, "embeds"), 0);
@@ -287,7 +287,7 @@ static void test_discord(void) {
 static void test_webhook_body(void) {
     notify_subject s = push_subject();
     s.revert_mainline = 1;
-    notify_env_result r = {"prd", 1, 1, 1, "Apply failed after 1 of 2 operations: boom", PLAN, "boom"};
+    notify_env_result r = {"prd", 1, 1, 1, "Apply failed after 1 of 2 operations: boom", PLAN, "boom", 0, NULL};
     json_t *m = render_webhook(&s, NOTIFY_APPLY_FAILED, &r, 1700000000);
     char *t = json_dumps(m, JSON_COMPACT);
     CHECK_STR(t, "{\"version\":1,\"event\":\"apply_failed\",\"environment\":\"prd\",\"repository\":\"acme/infra\","

@@ -20,7 +20,11 @@ static void test_valid(void) {
     CHECK(json_integer_value(json_object_get(s.root, "instance_count")) == 1); /* default */
     resource_set rs = {0};
     stack_resources(&s, &rs);
-    CHECK(rs.n == 10);
+    CHECK(rs.n == 11 + 4 + 6); /* vpc, igw, 4 subnets, public + 2 private route tables, 2 groups;
+                              compute (1 instance): launch template, instance, volume, attachment;
+                              edge: role, profile, load balancer, target group, listener, registration */
+    CHECK(resource_set_find(&rs, "route_table.private_b") != NULL);
+    CHECK(resource_set_find(&rs, "nat_gateway.a") == NULL); /* enable_nat_gateway defaults to false */
     resource *sub = resource_set_find(&rs, "subnet.private_b");
     CHECK(sub != NULL);
     if (sub) {

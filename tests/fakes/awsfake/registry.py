@@ -12,17 +12,18 @@ behaviour through this registry instead of module globals:
 - "users": a service declares who holds resources of another service
   (``on_users(fn)``, ``fn(kind, resource_id) -> [description]``), and the
   owner asks before deleting (``users_of("security-group", "sg-...")``);
-- ``transition_s``: how long asynchronous state changes take (a load
-  balancer provisioning, a DNS change propagating), one knob for all.
+- ``transition_ms``: how long asynchronous state changes take at most (a
+  load balancer provisioning, a DNS change propagating); see
+  ServiceState.begin in service.py.
 """
 
 import threading
 
 
 class Registry:
-    def __init__(self, transition_s=0.2):
+    def __init__(self, transition_ms=200):
         self.lock = threading.RLock()
-        self.transition_s = transition_s
+        self.transition_ms = transition_ms
         self._services = {}
         self._user_fns = []
 

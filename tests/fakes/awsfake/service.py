@@ -7,8 +7,12 @@ errors with ``state.error(code, message)``, which takes the HTTP status
 from the model's error shapes (IAM's NoSuchEntity is a 404, not a 400).
 """
 
+import datetime
+import time
+
 from .errors import AwsError
 from .model import ServiceModel
+from .query import timestamp_text
 
 
 def error_statuses(model):
@@ -41,7 +45,32 @@ class ServiceState:
         return AwsError(code, message, status or self.service.statuses.get(code, 400))
 
     def tick(self):
-        """Finish time-based transitions that are due; called before every action."""
+        """Completes the transitions that are due; called before every action."""
+
+    # Asynchronous state changes (a load balancer provisioning, a DNS change
+    # propagating) complete at the first call after either a Describe has shown
+    # the transitional state once, or the registry's transition time has
+    # passed: a client that polls sees each transitional state exactly once
+    # (its waiter really loops), one that never looks finds the world settled.
+    @staticmethod
+    def begin(thing):
+        thing["_since"] = time.monotonic()
+        thing["_seen"] = False
+
+    @staticmethod
+    def seen(thing):
+        if "_since" in thing:
+            thing["_seen"] = True
+
+    def due(self, thing):
+        if "_since" not in thing:
+            return True
+        return thing["_seen"] or time.monotonic() - thing["_since"] >= self.registry.transition_ms / 1000
+
+    @staticmethod
+    def done(thing):
+        thing.pop("_since", None)
+        thing.pop("_seen", None)
 
     def dump(self):
         return {}
@@ -92,9 +121,12 @@ class ModelService:
 
 
 def _public(value):
-    """Drops the fake's bookkeeping keys (leading '_') for GET /_fake/state."""
+    """For GET /_fake/state: without the fake's bookkeeping keys (leading '_'),
+    timestamps as the wire shows them."""
     if isinstance(value, dict):
         return {k: _public(v) for k, v in value.items() if not str(k).startswith("_")}
     if isinstance(value, list):
         return [_public(v) for v in value]
+    if isinstance(value, datetime.datetime):
+        return timestamp_text(value)
     return value

@@ -15,6 +15,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 LOOPBACK = "127.0.0.1"
 
 
+def _json_default(value):
+    """Timestamps (launch and create times in the fakes' state) as ISO 8601."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 class LoopbackServer(ThreadingHTTPServer):
     """Threaded HTTP server on 127.0.0.1; one thread per connection."""
 
@@ -110,5 +117,5 @@ class BaseHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def send_json(self, status, obj, headers=None):
-        body = b"" if obj is None else json.dumps(obj, indent=1).encode()
+        body = b"" if obj is None else json.dumps(obj, indent=1, default=_json_default).encode()
         self.send_bytes(status, body, "application/json; charset=utf-8", headers)

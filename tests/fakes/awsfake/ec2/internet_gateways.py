@@ -66,7 +66,8 @@ def detach_internet_gateway(state, params):
     if attached_vpc(gateway) != vpc["VpcId"]:
         raise AwsError("Gateway.NotAttached",
                        f"resource {gateway['InternetGatewayId']} is not attached to network {vpc['VpcId']}")
-    if any(n["ConnectivityType"] == "public" for n in live_nat_gateways(state, vpc_id=vpc["VpcId"])):
+    if any(n["ConnectivityType"] == "public" for n in live_nat_gateways(state, vpc_id=vpc["VpcId"])) or \
+            state.registry.users_of("vpc-public-addresses", vpc["VpcId"]):   # internet-facing ALBs
         raise AwsError("DependencyViolation",
                        f"Network {vpc['VpcId']} has some mapped public address(es). Please unmap those "
                        "public address(es) before detaching the gateway.")

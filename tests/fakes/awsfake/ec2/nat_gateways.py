@@ -25,7 +25,7 @@ from .actions import action, background, describe
 from .addresses import associate, disassociate
 from .tagging import tags_from_specifications
 
-SETTLE_SECONDS = 3.0
+SETTLE_SECONDS = 10.0
 
 FILTERS = {
     "nat-gateway-id": lambda n: [n["NatGatewayId"]],

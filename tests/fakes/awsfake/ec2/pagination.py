@@ -26,8 +26,9 @@ def _decode(token):
         raise AwsError("InvalidNextToken", f"The token '{token}' is invalid") from None
 
 
-def paginate(items, params, sort_key):
-    """(page, next_token) from all matching items; next_token is None on the last page."""
+def paginate(items, params, sort_key, bounds=(MIN_RESULTS, MAX_RESULTS)):
+    """(page, next_token) from all matching items; next_token is None on the last page.
+    bounds: the MaxResults range of the operation (EC2's usual 5..1000 by default)."""
     items = sorted(items, key=sort_key)
     token = params.get("NextToken")
     if token:
@@ -36,10 +37,10 @@ def paginate(items, params, sort_key):
     limit = params.get("MaxResults")
     if limit is None:
         return items, None
-    if not MIN_RESULTS <= limit <= MAX_RESULTS:
+    if not bounds[0] <= limit <= bounds[1]:
         raise AwsError("InvalidParameterValue",
                        f"Value ( {limit} ) for parameter maxResults is invalid. "
-                       f"Parameter must be between {MIN_RESULTS} and {MAX_RESULTS}.")
+                       f"Parameter must be between {bounds[0]} and {bounds[1]}.")
     if len(items) <= limit:
         return items, None
     page = items[:limit]

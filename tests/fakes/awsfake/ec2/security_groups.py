@@ -421,6 +421,8 @@ def delete_security_group(state, params):
     for rule in state.all("security-group-rule"):
         if rule["GroupId"] != group_id and rule.get("ReferencedGroupInfo", {}).get("GroupId") == group_id:
             raise AwsError("DependencyViolation", f"resource {group_id} has a dependent object")
+    if state.registry.users_of("security-group", group_id):     # e.g. a load balancer (ELBv2)
+        raise AwsError("DependencyViolation", f"resource {group_id} has a dependent object")
     _delete_rules(state, group, _group_rules(state, group))
     state.remove("security-group", group_id)
     return {}

@@ -44,6 +44,12 @@ KINDS = {k.name: k for k in [
          "NatGatewayId"),
     Kind("network-acl", "acl", "InvalidNetworkAclID.NotFound", "InvalidNetworkAclId.Malformed",
          "network ACL", "NetworkAclId"),
+    Kind("instance", "i", "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed", "instance ID",
+         "InstanceId"),
+    Kind("volume", "vol", "InvalidVolume.NotFound", "InvalidVolumeID.Malformed", "volume",
+         "VolumeId"),
+    Kind("launch-template", "lt", "InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateId.Malformed",
+         "launch template ID", "LaunchTemplateId"),
 ]}
 KIND_BY_PREFIX = {k.prefix: k for k in KINDS.values()}
 

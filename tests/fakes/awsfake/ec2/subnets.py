@@ -122,7 +122,8 @@ def describe_subnets(state, params):
 @action("DeleteSubnet")
 def delete_subnet(state, params):
     subnet = state.get("subnet", params["SubnetId"])
-    if live_nat_gateways(state, subnet_id=subnet["SubnetId"]):
+    if live_nat_gateways(state, subnet_id=subnet["SubnetId"]) or \
+            state.registry.users_of("subnet", subnet["SubnetId"]):   # e.g. a load balancer (ELBv2)
         raise AwsError("DependencyViolation",
                        f"The subnet '{subnet['SubnetId']}' has dependencies and cannot be deleted.")
     # Deleting a subnet drops its route table and network ACL associations, as in AWS.
