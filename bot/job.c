@@ -121,11 +121,13 @@ static void set_status(job_runner *r, const run *x, const char *state, const cha
         fprintf(stderr, "[run %ld %s] status not queued\n", x->id, x->env);
 }
 
-/* What the run is about, for chat and comments. -m 1 in the revert command
- * reverts a merge commit and (git >= 2.21) any other commit alike. */
+/* What the run is about, for chat and comments. A merge commit's revert
+ * needs -m 1 (the mainline); unknown parentage gets it too, since git >= 2.21
+ * accepts -m 1 for any commit. */
 static notify_subject subject_of(job_runner *r, const run *x, char url[600]) {
     snprintf(url, 600, "%s/api/runs/%ld", r->cfg->public_url, x->id);
-    return (notify_subject){x->repo, x->sha, x->ref, x->pr_number, url, 1};
+    int parents = r->repo ? cfgrepo_parent_count(r->repo, x->sha) : -1;
+    return (notify_subject){x->repo, x->sha, x->ref, x->pr_number, url, parents != 1};
 }
 
 /* Chat, and the pull request's plan comment or the commit's apply comment. */

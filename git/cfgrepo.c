@@ -481,6 +481,19 @@ int cfgrepo_has_commit(cfgrepo *r, const char *sha)
     return 1;
 }
 
+int cfgrepo_parent_count(cfgrepo *r, const char *sha)
+{
+    git_oid oid;
+    git_commit *c;
+    if (parse_sha(sha, &oid) < 0 || git_commit_lookup(&c, r->repo, &oid) < 0) {
+        git_error_clear();
+        return -1;
+    }
+    int n = (int)git_commit_parentcount(c);
+    git_commit_free(c);
+    return n;
+}
+
 /* Looks up the tree of commit `sha`, with a message saying what to do. */
 static int commit_tree(cfgrepo *r, const char *sha, git_tree **tree,
                        char *err, size_t errlen)

@@ -26,6 +26,9 @@ cfgrepo *cfgrepo_open(const char *url, const char *dir, const char *token_env,
  * an error, so the job can be retried). */
 int cfgrepo_fetch(cfgrepo *r, const char *need_sha, char *err, size_t errlen);
 
+/* Number of parents of a commit in the mirror (2 for a merge), -1 if unknown. */
+int cfgrepo_parent_count(cfgrepo *r, const char *sha);
+
 /* 1 if the commit (40 hex chars) is in the mirror, 0 otherwise. */
 int cfgrepo_has_commit(cfgrepo *r, const char *sha);
 
