@@ -36,6 +36,7 @@ typedef struct {
      * it logged its first line, i.e. had the plan; time spent on statuses. */
     double t_envrun, t_planned, notify_ms;
     const redactor *rd;
+    runs *history;      /* the line is also appended there, for the live page */
 } run_log;
 
 /* Monotonic milliseconds, for the timings lines. */
@@ -59,6 +60,7 @@ static void log_line(void *arg, const char *line) {
 static void log_kept(run_log *l, const char *line) {
     if (l->t_envrun > 0 && l->t_planned == 0) l->t_planned = now_ms();
     fprintf(stderr, "[run %ld %s] %s\n", l->run, l->env, line);
+    if (l->history) runs_append_log(l->history, l->run, line);
     size_t n = strlen(line);
     char *b = realloc(l->buf, l->len + n + 2);
     if (!b) return;
@@ -115,7 +117,7 @@ void job_runner_free(job_runner *r) {
 static void set_status(job_runner *r, const run *x, const char *state, const char *desc) {
     char context[300], url[600];
     snprintf(context, sizeof(context), "deploybot/%s", x->env);
-    snprintf(url, sizeof(url), "%s/api/runs/%ld", r->cfg->public_url, x->id);
+    snprintf(url, sizeof(url), "%s/runs/%ld", r->cfg->public_url, x->id);
     /* Queued, sent by notify/sender: a GitHub outage never holds up a deploy. */
     if (notifier_status(r->nt, x->repo, x->sha, context, state, desc, url) != 0)
         fprintf(stderr, "[run %ld %s] status not queued\n", x->id, x->env);
@@ -125,7 +127,7 @@ static void set_status(job_runner *r, const run *x, const char *state, const cha
  * needs -m 1 (the mainline); unknown parentage gets it too, since git >= 2.21
  * accepts -m 1 for any commit. */
 static notify_subject subject_of(job_runner *r, const run *x, char url[600]) {
-    snprintf(url, 600, "%s/api/runs/%ld", r->cfg->public_url, x->id);
+    snprintf(url, 600, "%s/runs/%ld", r->cfg->public_url, x->id);
     int parents = r->repo ? cfgrepo_parent_count(r->repo, x->sha) : -1;
     return (notify_subject){x->repo, x->sha, x->ref, x->pr_number, url, parents != 1};
 }
@@ -304,7 +306,7 @@ static void execute(job_runner *r, const run *x, run_log *log, outcome *o) {
 }
 
 void job_execute(job_runner *r, const run *x) {
-    run_log log = {x->id, x->env, NULL, 0, 0, 0, 0, r->rd};
+    run_log log = {x->id, x->env, NULL, 0, 0, 0, 0, r->rd, r->runs};
     outcome o = {0};
     double t0 = now_ms();
     logf_(&log, "%s of %.12s (%s, attempt %d)", x->kind, x->sha, x->trigger, x->attempts);

@@ -246,6 +246,16 @@ int runs_finish(runs *r, long id, const char *state, const char *plan_summary,
     return rc == SQLITE_DONE ? 0 : fail(r, "finishing a run");
 }
 
+int runs_append_log(runs *r, long id, const char *line) {
+    sqlite3_stmt *s = prep(r, "UPDATE runs SET log = log || ?2 || char(10) WHERE id = ?1");
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, line, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : fail(r, "appending to a run's log");
+}
+
 int runs_recover(runs *r) {
     if (sqlite3_exec(r->db, "UPDATE runs SET state = 'queued' WHERE state = 'running'", NULL, NULL, NULL) != SQLITE_OK)
         return fail(r, "recovering runs");

@@ -60,6 +60,8 @@ int runs_last_good(runs *r, const char *env, char sha[41]);
 /* state: succeeded | failed | skipped | blocked. */
 int runs_finish(runs *r, long id, const char *state, const char *plan_summary,
                 const char *result, const char *log);
+/* Appends one line to a running run's log, so /runs/ID shows it live. */
+int runs_append_log(runs *r, long id, const char *line);
 /* Runs left 'running' by a crash go back to 'queued'; returns how many. */
 int runs_recover(runs *r);
 long runs_count(runs *r, const char *state);

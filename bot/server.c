@@ -26,6 +26,7 @@
 #include "bot/queue.h"
 #include "bot/runs.h"
 #include "bot/webhook.h"
+#include "bot/webpage.h"
 
 #define TIMEOUT_SECS 15     /* a client idle this long mid-request is dropped */
 #define HEADER_BYTES 8192   /* per-request header space (GitHub sends < 2 KB) */
@@ -95,21 +96,24 @@ static void pss_free(struct pss *p) {
     p->big = NULL;
 }
 
-/* Stages a JSON document of any size; it is written in pieces. */
-static int stage_big_json(struct lws *wsi, struct pss *p, unsigned status, json_t *obj) {
-    char *text = json_dumps(obj, JSON_INDENT(1) | JSON_ENSURE_ASCII);
-    json_decref(obj);
-    if (!text)
+/* Stages a malloc'd answer of any size (taken over); it is written in pieces. */
+static int stage_big(struct lws *wsi, struct pss *p, unsigned status, const char *ctype, char *body) {
+    if (!body)
         return -1;
-    p->big = text;
-    p->big_len = strlen(text);
+    p->big = body;
+    p->big_len = p->resp_len = strlen(body);
     p->big_off = 0;
-    p->resp_len = p->big_len;
     p->status = status;
-    p->ctype = "application/json";
+    p->ctype = ctype;
     p->pending = p->answered = 1;
     lws_callback_on_writable(wsi);
     return 0;
+}
+
+static int stage_big_json(struct lws *wsi, struct pss *p, unsigned status, json_t *obj) {
+    char *text = json_dumps(obj, JSON_INDENT(1) | JSON_ENSURE_ASCII);
+    json_decref(obj);
+    return stage_big(wsi, p, status, "application/json", text);
 }
 
 static int stage(struct lws *wsi, struct pss *p, unsigned status,
@@ -342,6 +346,9 @@ static int on_request(server *s, struct lws *wsi, struct pss *p,
     }
     if (strncmp(path, "/api/runs", 9) == 0)
         return api_runs(s, wsi, p, path + 9, meth);
+    if (meth == LWSHUMETH_GET && (strcmp(path, "/") == 0 || strncmp(path, "/runs/", 6) == 0))
+        return stage_big(wsi, p, HTTP_STATUS_OK, "text/html; charset=utf-8",
+                         strdup(strcmp(path, "/") == 0 ? webpage_runs_html : webpage_run_html));
     return stage_error(wsi, p, HTTP_STATUS_NOT_FOUND, "not found");
 }
 

@@ -7,8 +7,8 @@
  * - instance: never changed in place; any difference (user-data, type, image,
  *   subnet ...) replaces it, as Terraform does. It is launched from the
  *   template's default version with its own user-data: the script names its
- *   data volume (stack_compute.c). The user-data hash and the volume are
- *   recorded as tags, which is what discovery compares.
+ *   data volume (stack_compute.c). The user-data hash, the volume and the
+ *   template are recorded as tags, which is what discovery compares.
  * - volume: grown and retyped in place (ModifyVolume); EBS cannot shrink a
  *   volume, so a smaller size fails with an error instead of losing data; a
  *   new zone or encryption replaces it. A replaced instance never touches it.
@@ -220,11 +220,14 @@ const provider provider_launch_template = {"launch_template", lt_force, lt_disco
 /* ============================================================= instance */
 
 static void instance_item(const provider_ctx *c, const xml_node *it, resource_set *out) {
+    /* Our own record of the template; AWS's tag says the same. */
+    const char *lt = provider_tag(it, "deploybot:launch_template");
+    if (!lt) lt = provider_tag(it, "aws:ec2launchtemplate:id");
     json_t *a = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
         "user_data_sha256", text_or_null(provider_tag(it, "deploybot:user_data_sha256")),
         "instance_type", text_or_null(xml_path_text(it, "instanceType")),
         "image_id", text_or_null(xml_path_text(it, "imageId")),
-        "launch_template", text_or_null(provider_tag(it, "aws:ec2launchtemplate:id")),
+        "launch_template", text_or_null(lt),
         "subnet", text_or_null(xml_path_text(it, "subnetId")),
         "security_groups", texts(it, "groupSet/item", "groupId"),
         "data_volume", text_or_null(provider_tag(it, "deploybot:data_volume")));
@@ -341,13 +344,15 @@ static int instance_wait_for(const provider_ctx *c, const resource *r, int termi
     return waiter_wait(what, instance_check, &w, WAIT_S, POLL_MS, err);
 }
 
-/* Tags: the usual three, then what discovery compares (Tag.4, Tag.5). */
+/* Tags: the usual three, then what discovery compares (Tag.4 to Tag.6). */
 static void instance_tags(aws_params *p, const provider_ctx *c, const resource *r, const json_t *a) {
     provider_tag_spec(p, "TagSpecification.1", "instance", c, r->id);
     aws_params_add(p, "TagSpecification.1.Tag.4.Key", "deploybot:user_data_sha256");
     aws_params_add(p, "TagSpecification.1.Tag.4.Value", str(a, "user_data_sha256"));
     aws_params_add(p, "TagSpecification.1.Tag.5.Key", "deploybot:data_volume");
     aws_params_add(p, "TagSpecification.1.Tag.5.Value", str(a, "data_volume"));
+    aws_params_add(p, "TagSpecification.1.Tag.6.Key", "deploybot:launch_template");
+    aws_params_add(p, "TagSpecification.1.Tag.6.Value", str(a, "launch_template"));
     /* The root volume: named, in the stack, but without deploybot:id it is
      * never a resource of the plan (it goes with its instance). */
     char name[256];

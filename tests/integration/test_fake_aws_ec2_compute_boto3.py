@@ -302,6 +302,7 @@ class InstanceTest(ComputeTest):
         # What an instance uses cannot be deleted while it is not terminated.
         self.assertAwsError("DependencyViolation", self.ec2.delete_subnet, SubnetId=self.subnet_a)
         self.assertAwsError("DependencyViolation", self.ec2.delete_security_group, GroupId=self.sg)
+        self.assertAwsError("DependencyViolation", self.ec2.delete_vpc, VpcId=self.vpc)
         self.ec2.delete_subnet(SubnetId=self.subnet_b)
 
         change = self.ec2.terminate_instances(InstanceIds=[iid])["TerminatingInstances"][0]

@@ -136,7 +136,7 @@ class Notify(unittest.TestCase):
         self.assertEqual(len(comments), 1)
         first = comments[0]
         url = self.run_url(h1, "prd", PR_REPO)
-        self.assertRegex(url, r"^http://127\.0\.0\.1:\d+/api/runs/\d+$")
+        self.assertRegex(url, r"^http://127\.0\.0\.1:\d+/runs/\d+$")
         plan = plan_block(first["body"], "prd: full plan")
         self.assertIsNotNone(plan, first["body"])
         # How many resources prd's stack has (the stack grows with the product).
@@ -153,7 +153,7 @@ class Notify(unittest.TestCase):
         # The block is the plan the run logged, blank lines included.
         self.assertTrue(plan.startswith("  + "), plan)
         self.assertIn("198.51.100.0/24", plan)
-        code, run = harness.http("GET", url)
+        code, run = harness.http("GET", url.replace("/runs/", "/api/runs/"))
         logged = json.loads(run)["log"]
         self.assertIn("\n".join(l for l in plan.splitlines() if l.strip()), logged)
 
@@ -270,14 +270,14 @@ class Notify(unittest.TestCase):
         self.assertIn("- prd: Apply failed (see below)\n", body)
         self.assertIn('environments/prd/stack.json:instance_type: "***" is not an EC2 instance type', body)
         self.assertIn("To roll back, revert this commit on an up-to-date `main` and push:\n\n"
-                      "```sh\ngit revert --no-edit -m 1 %s\ngit push origin main\n```\n" % c, body)
+                      "```sh\ngit revert --no-edit %s\ngit push origin main\n```\n" % c, body)
         self.wait(lambda: len(self.accepted("/slack/T0001/B0001/")) == 2, "prd Slack: apply failed")
         failed = self.accepted("/slack/T0001/B0001/")[1]["json"]
         self.assertIn("apply failed", failed["blocks"][0]["text"]["text"])
-        self.assertIn("git revert --no-edit -m 1 " + c, json.dumps(failed))
+        self.assertIn("git revert --no-edit " + c, json.dumps(failed))
         self.wait(lambda: ("apply_failed", "prd", c) in self.hook_events(), "webhook: apply failed")
         event = [r["json"] for r in self.accepted("/hook/") if r["json"]["sha"] == c][-1]
-        self.assertEqual(event["revert_command"], "git revert --no-edit -m 1 " + c)
+        self.assertEqual(event["revert_command"], "git revert --no-edit " + c)
         self.assertTrue(event["failed"])
 
         # The command works: the revert is deployed like any push.

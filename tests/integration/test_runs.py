@@ -74,11 +74,17 @@ class Runs(unittest.TestCase):
         self.assertEqual((r["env"], r["sha"], r["kind"], r["trigger"], r["state"]),
                          ("dev", c1, "apply", "push", "succeeded"))
         self.assertRegex(r["plan_summary"], r"^Plan: \d+ to add, 0 to change, 0 to destroy\.$")
-        self.assertTrue(st["target_url"].endswith("/api/runs/%d" % r["id"]))
+        self.assertTrue(st["target_url"].endswith("/runs/%d" % r["id"]))
         one = self.api("/api/runs/%d" % r["id"])
         self.assertRegex(one["log"], r"Apply complete: \d+ added")
         self.assertIsNotNone(one["duration_ms"])
         self.assertEqual(harness.http("GET", s.bot_url + "/api/runs/999")[0], 404)
+        # The pages people reach from a status link.
+        code, page = harness.http("GET", st["target_url"])
+        self.assertEqual(code, 200)
+        self.assertIn(b"/api/runs/", page)
+        code, page = harness.http("GET", s.bot_url + "/")
+        self.assertEqual((code, b"<h1>deploybot</h1>" in page), (200, True))
         rc, out = self.cli("history", "dev")
         self.assertEqual(rc, 0, out)
         self.assertIn("apply    %s push          succeeded" % c1[:12], out)
