@@ -227,7 +227,8 @@ static void render_attrs(sbuf *s, const plan_change *c) {
             continue;
         }
         char *from = show(fv);
-        char *to = show(tv);
+        /* Same reference on both sides: its target is new, its id not known yet. */
+        char *to = json_equal(fv, tv) ? strdup("(known after apply)") : show(tv);
         sb_printf(s, "      %s: %s -> %s%s\n", k, from, to,
                   c->forced_by && strcmp(c->forced_by, k) == 0 ? "  # forces replacement" : "");
         free(from);

@@ -29,6 +29,14 @@ class NatNaclCli(unittest.TestCase):
         shutil.rmtree(cls.dir)
         shutil.copytree(os.path.join(harness.SRC, "deploy-configs"), cls.dir)
         cls.ec2 = cls.s.ec2()
+        # Start without NAT (the shipped files turn it on) to watch it come and go.
+        for env in ("stg", "dev"):
+            path = os.path.join(cls.dir, "environments", env, "stack.json")
+            with open(path) as f:
+                doc = json.load(f)
+            doc["enable_nat_gateway"] = False
+            with open(path, "w") as f:
+                json.dump(doc, f)
 
     @classmethod
     def tearDownClass(cls):
@@ -98,7 +106,7 @@ class NatNaclCli(unittest.TestCase):
 
     def test_nat_and_acls_lifecycle(self):
         vpcs_before = self.vpc_count()
-        self.assertIn("Apply complete", self.run_bot("stg", "apply"))  # every layer, as shipped
+        self.assertIn("Apply complete", self.run_bot("stg", "apply"))  # every layer, NAT off
         core = self.s.tagged("stg")
         subnet = {k: v["SubnetId"] for k, v in core.items() if k.startswith("subnet.")}
         vpc_id = core["vpc.main"]["VpcId"]
