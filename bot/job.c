@@ -298,10 +298,13 @@ static void execute(job_runner *r, const run *x, run_log *log, outcome *o) {
         if (!ok && mode == ENVRUN_APPLY && !res.invalid) auto_rollback(r, x, env, log, o);
         report(r, x, mode != ENVRUN_PLAN, !ok || locked == 1,
                mode == ENVRUN_PLAN && locked != 1 ? res.summary : o->desc, &res);
+        /* envrun logged its own summary; add the line only when it says more. */
+        if (strcmp(o->desc, res.summary) != 0) log_line(log, o->desc);
         envrun_result_free(&res);
+    } else {
+        log_line(log, o->desc);
     }
     if (!env || (done <= 0 && mode == ENVRUN_DESTROY && !env->allow_destroy)) report(r, x, apply, 1, o->desc, NULL);
-    if (done <= 0) log_line(log, o->desc);
     repoconfig_free(&rc);
 }
 

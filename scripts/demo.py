@@ -3,6 +3,7 @@ the real deploybot; a push to main is planned and applied for dev, and you
 watch the bot's log, the commit statuses and the resources appear."""
 import os
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -57,11 +58,15 @@ def main():
         push(s, c1, c2, "2. change the office CIDR (update in place)")
         harness.git(s.repo.path, "revert", "--no-edit", "HEAD")
         push(s, c2, s.repo.head(), "3. git revert: roll back")
-        print("\n== resources in the fake AWS tagged deploybot:stack=dev")
-        id_key = {"vpc": "VpcId", "subnet": "SubnetId", "internet_gateway": "InternetGatewayId",
-                  "route_table": "RouteTableId", "security_group": "GroupId"}
-        for lid, obj in sorted(s.tagged("dev").items()):
-            print("  %-28s %s" % (lid, obj.get(id_key.get(lid.split(".")[0], ""), "")))
+        owned = s.owned_ids("dev")
+        print("\n== %d resources in the fake AWS tagged deploybot:stack=dev" % len(owned))
+        for i in range(0, len(owned), 3):
+            print("  " + "".join("%-30s" % x for x in owned[i:i + 3]))
+        print("\n== deploybot history dev")
+        out = subprocess.run([harness.BIN, "history", "dev", "--config", s.config_path()],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=s.env())
+        print("  " + out.stdout.decode().rstrip().replace("\n", "\n  "))
+        print("\nEach status links to the run's page, e.g. %s/runs/1 (live while it runs)." % s.bot_url)
         print("\nDemo complete. Logs and data are in %s" % work)
     finally:
         time.sleep(0.2)
