@@ -261,7 +261,7 @@ static void execute(job_runner *r, const run *x, run_log *log, outcome *o) {
     int apply = strcmp(x->kind, "plan") != 0;
     envrun_mode mode = !apply ? ENVRUN_PLAN : strcmp(x->kind, "destroy") == 0 ? ENVRUN_DESTROY : ENVRUN_APPLY;
     long done = apply && strcmp(x->trigger, "redeploy") != 0 ? runs_applied(r->runs, x->env, x->sha) : 0;
-    int locked = apply ? envlock_get(r->db_path, x->env, reason, sizeof(reason)) : 0;
+    int locked = apply ? envlock_get(r->db_path, x->env, reason, sizeof(reason)) : 0, ran = 0;
     if (!env) {
         snprintf(o->desc, sizeof(o->desc), "environment %s is not in deploybot.json at %.12s", x->env, x->sha);
     } else if (done > 0) {
@@ -301,9 +301,9 @@ static void execute(job_runner *r, const run *x, run_log *log, outcome *o) {
         /* envrun logged its own summary; add the line only when it says more. */
         if (strcmp(o->desc, res.summary) != 0) log_line(log, o->desc);
         envrun_result_free(&res);
-    } else {
-        log_line(log, o->desc);
+        ran = 1;
     }
+    if (!ran) log_line(log, o->desc);
     if (!env || (done <= 0 && mode == ENVRUN_DESTROY && !env->allow_destroy)) report(r, x, apply, 1, o->desc, NULL);
     repoconfig_free(&rc);
 }
