@@ -6,6 +6,7 @@
  * or fail. Between attempts we sleep with "full jitter" backoff, which
  * spreads out clients that were throttled together. */
 #include "deploy/aws.h"
+#include "deploy/strbuf.h"
 #include "deploy/sigv4.h"
 
 #include <ctype.h>
@@ -44,25 +45,6 @@ struct aws_client {
 
 /* ---- small helpers ---- */
 
-typedef struct { char *s; size_t len, cap; } buf;
-
-static void buf_put(buf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) abort();
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void buf_puts(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
-
 static char *xstrdup(const char *s)
 {
     char *d = strdup(s);
@@ -83,17 +65,17 @@ static void set_err(aws_error *e, int status, const char *code, const char *fmt,
 }
 
 /* AWS URI encoding (RFC 3986 unreserved kept), used for form bodies. */
-static void put_encoded(buf *b, const char *s)
+static void put_encoded(strbuf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
             c == '-' || c == '_' || c == '.' || c == '~') {
-            buf_put(b, (const char *)&c, 1);
+            strbuf_put(b, (const char *)&c, 1);
         } else {
             char e[3] = { '%', hex[c >> 4], hex[c & 15] };
-            buf_put(b, e, 3);
+            strbuf_put(b, e, 3);
         }
     }
 }
@@ -332,7 +314,7 @@ typedef struct {
 } request;
 
 typedef struct {
-    buf body;
+    strbuf body;
     long status;
     long retry_after_ms;            /* -1 when absent */
     char request_id[128];
@@ -347,7 +329,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
         r->too_big = 1;
         return 0;
     }
-    buf_put(&r->body, p, len);
+    strbuf_put(&r->body, p, len);
     return len;
 }
 
@@ -500,7 +482,7 @@ static const xml_node *find_error(const xml_node *root, const char **reqid)
 }
 
 /* Printable, single-line excerpt of a body that is not an AWS error. */
-static void excerpt(const buf *b, char *out, size_t outlen)
+static void excerpt(const strbuf *b, char *out, size_t outlen)
 {
     size_t n = 0;
     for (size_t i = 0; b->s && i < b->len && n + 1 < outlen && i < 160; i++)
@@ -760,10 +742,10 @@ static int cmp_index_by_key(const void *a, const void *b, void *keys)
 /* Action=..&Version=..&k=v... with the parameters sorted by name. */
 static char *query_body(const char *action, const char *version, const aws_params *p)
 {
-    buf b = {0};
-    buf_puts(&b, "Action=");
+    strbuf b = {0};
+    strbuf_puts(&b, "Action=");
     put_encoded(&b, action);
-    buf_puts(&b, "&Version=");
+    strbuf_puts(&b, "&Version=");
     put_encoded(&b, version);
     size_t n = p ? p->n : 0;
     size_t *idx = malloc((n ? n : 1) * sizeof *idx);
@@ -771,9 +753,9 @@ static char *query_body(const char *action, const char *version, const aws_param
     for (size_t i = 0; i < n; i++) idx[i] = i;
     if (n) qsort_r(idx, n, sizeof *idx, cmp_index_by_key, p->keys);
     for (size_t i = 0; i < n; i++) {
-        buf_puts(&b, "&");
+        strbuf_puts(&b, "&");
         put_encoded(&b, p->keys[idx[i]]);
-        buf_puts(&b, "=");
+        strbuf_puts(&b, "=");
         put_encoded(&b, p->values[idx[i]]);
     }
     free(idx);

@@ -1,5 +1,6 @@
 /* plan: diff of desired and discovered resources. */
 #include "deploy/plan.h"
+#include "deploy/strbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -133,24 +134,6 @@ void plan_summary(const plan *p, char *out, size_t outlen) {
     else snprintf(out, outlen, "Plan: %d to add, %d to change, %d to destroy.", p->add, p->change, p->destroy);
 }
 
-typedef struct { char *buf; size_t len, cap; } sbuf;
-
-static void sb_printf(sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *s, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (s->len + (size_t)n + 1 > s->cap) {
-        s->cap = (s->len + (size_t)n + 1) * 2;
-        s->buf = realloc(s->buf, s->cap);
-    }
-    va_start(ap, fmt);
-    vsnprintf(s->buf + s->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    s->len += (size_t)n;
-}
-
 /* A copy of v where every reference reads "<id>.id", as Terraform shows them. */
 static json_t *readable(const json_t *v) {
     const char *ref = resource_ref_id(v);
@@ -195,26 +178,26 @@ static int array_has(const json_t *arr, const json_t *v) {
 }
 
 /* Lists are sets: show what leaves and what joins, one item a line. */
-static void render_set_change(sbuf *s, const char *k, const json_t *from, const json_t *to) {
-    sb_printf(s, "      %s:\n", k);
+static void render_set_change(strbuf *s, const char *k, const json_t *from, const json_t *to) {
+    strbuf_printf(s, "      %s:\n", k);
     for (int pass = 0; pass < 2; pass++) {
         const json_t *a = pass ? to : from, *b = pass ? from : to;
         for (size_t i = 0; i < json_array_size(a); i++) {
             if (array_has(b, json_array_get(a, i))) continue;
             char *x = show(json_array_get(a, i));
-            sb_printf(s, "        %c %s\n", pass ? '+' : '-', x);
+            strbuf_printf(s, "        %c %s\n", pass ? '+' : '-', x);
             free(x);
         }
     }
 }
 
-static void render_attrs(sbuf *s, const plan_change *c) {
+static void render_attrs(strbuf *s, const plan_change *c) {
     const char *k;
     json_t *v;
     if (c->action == PLAN_CREATE) {
         json_object_foreach(c->desired->attrs, k, v) {
             char *x = show(v);
-            sb_printf(s, "      %s = %s\n", k, x);
+            strbuf_printf(s, "      %s = %s\n", k, x);
             free(x);
         }
         return;
@@ -229,7 +212,7 @@ static void render_attrs(sbuf *s, const plan_change *c) {
         char *from = show(fv);
         /* Same reference on both sides: its target is new, its id not known yet. */
         char *to = json_equal(fv, tv) ? strdup("(known after apply)") : show(tv);
-        sb_printf(s, "      %s: %s -> %s%s\n", k, from, to,
+        strbuf_printf(s, "      %s: %s -> %s%s\n", k, from, to,
                   c->forced_by && strcmp(c->forced_by, k) == 0 ? "  # forces replacement" : "");
         free(from);
         free(to);
@@ -237,7 +220,7 @@ static void render_attrs(sbuf *s, const plan_change *c) {
 }
 
 char *plan_render_text(const plan *p) {
-    sbuf s = {0};
+    strbuf s = {0};
     static const char *const sym[] = {"", "+", "~", "-/+", "-"};
     static const char *const verb[] = {"", "will be created", "will be updated in place",
                                        "must be replaced", "will be destroyed"};
@@ -245,17 +228,17 @@ char *plan_render_text(const plan *p) {
         const plan_change *c = &p->changes[i];
         if (c->action == PLAN_NOOP) continue;
         const resource *r = c->desired ? c->desired : c->actual;
-        sb_printf(&s, "  %s %s", sym[c->action], r->id);
-        if (c->actual) sb_printf(&s, " (%s)", c->actual->physical);
-        sb_printf(&s, " %s", verb[c->action]);
-        if (c->action == PLAN_REPLACE) sb_printf(&s, " (%s forces replacement)", c->forced_by);
-        sb_printf(&s, "\n");
+        strbuf_printf(&s, "  %s %s", sym[c->action], r->id);
+        if (c->actual) strbuf_printf(&s, " (%s)", c->actual->physical);
+        strbuf_printf(&s, " %s", verb[c->action]);
+        if (c->action == PLAN_REPLACE) strbuf_printf(&s, " (%s forces replacement)", c->forced_by);
+        strbuf_printf(&s, "\n");
         if (c->action != PLAN_DELETE) render_attrs(&s, c);
     }
     char sum[128];
     plan_summary(p, sum, sizeof(sum));
-    sb_printf(&s, "%s%s\n", s.len ? "\n" : "", sum);
-    return s.buf;
+    strbuf_printf(&s, "%s%s\n", s.len ? "\n" : "", sum);
+    return strbuf_take(&s);
 }
 
 void plan_free(plan *p) {

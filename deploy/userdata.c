@@ -1,6 +1,7 @@
 /* userdata: see userdata.h. One pass over the template: copy text, replace
  * template variables, collect every problem with its line. */
 #include "deploy/userdata.h"
+#include "deploy/strbuf.h"
 #include "deploy/sigv4.h"
 
 #include <stdarg.h>
@@ -8,29 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct { char *s; size_t len, cap; } sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) abort();
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
 typedef struct {
     const char *file;
     const userdata_var *vars;
     size_t n_vars;
-    sbuf out, errors;
-    sbuf reported;                 /* "\nname1\nname2\n": names already reported */
+    strbuf out, errors;
+    strbuf reported;                 /* "\nname1\nname2\n": names already reported */
 } render;
 
 static void problem(render *r, int line, const char *fmt, ...)
@@ -44,9 +28,9 @@ static void problem(render *r, int line, const char *fmt, ...)
     va_end(ap);
     int n = line > 0 ? snprintf(head, sizeof head, "%s:%d: ", r->file, line)
                      : snprintf(head, sizeof head, "%s: ", r->file);
-    sb_put(&r->errors, head, (size_t)n);
-    sb_put(&r->errors, msg, strlen(msg));
-    sb_put(&r->errors, "\n", 1);
+    strbuf_put(&r->errors, head, (size_t)n);
+    strbuf_put(&r->errors, msg, strlen(msg));
+    strbuf_put(&r->errors, "\n", 1);
 }
 
 /* A variable used on many lines is reported once, on the first. */
@@ -54,9 +38,9 @@ static int first_report(render *r, const char *name, size_t n)
 {
     char key[80];
     int k = snprintf(key, sizeof key, "\n%.*s\n", (int)n, name);
-    if (!r->reported.len) sb_put(&r->reported, "\n", 1);
+    if (!r->reported.len) strbuf_put(&r->reported, "\n", 1);
     if (strstr(r->reported.s, key)) return 0;
-    sb_put(&r->reported, key + 1, (size_t)k - 1);          /* it already ends in '\n' */
+    strbuf_put(&r->reported, key + 1, (size_t)k - 1);          /* it already ends in '\n' */
     return 1;
 }
 
@@ -98,7 +82,7 @@ static void put_var(render *r, const char *name, size_t n, int line)
             problem(r, line, "template variable ${%.*s} is \"%.80s\", but values may only "
                     "contain letters, digits and . _ - / : @ + = ,", (int)n, name, v);
     } else {
-        sb_put(&r->out, v, strlen(v));
+        strbuf_put(&r->out, v, strlen(v));
     }
 }
 
@@ -109,14 +93,14 @@ static void scan(render *r, const char *t, size_t len)
     while (p < end) {
         size_t n;
         if (*p == '$' && end - p >= 3 && p[1] == '$' && p[2] == '{') {
-            sb_put(&r->out, "${", 2);                        /* $${ -> ${ */
+            strbuf_put(&r->out, "${", 2);                        /* $${ -> ${ */
             p += 3;
         } else if (*p == '$' && end - p >= 2 && p[1] == '{' && (n = name_len(p + 2, end))) {
             put_var(r, p + 2, n, line);
             p += 2 + n + 1;
         } else {
             line += *p == '\n';
-            sb_put(&r->out, p, 1);
+            strbuf_put(&r->out, p, 1);
             p++;
         }
     }
@@ -129,7 +113,7 @@ int userdata_render(const char *tmpl, size_t len, const char *file,
     render r = { .file = file, .vars = vars, .n_vars = n_vars };
     *out = (userdata){0};
     *errors = NULL;
-    sb_put(&r.out, "", 0);                                   /* "" for an empty template */
+    strbuf_put(&r.out, "", 0);                                   /* "" for an empty template */
     scan(&r, tmpl, len);
     if (!r.errors.len && r.out.len > USERDATA_MAX_BYTES)
         problem(&r, 0, "the rendered script is %zu bytes, but EC2 accepts at most %d "

@@ -6,6 +6,7 @@
  * but the five predefined ones. Nesting deeper than XML_MAX_DEPTH is refused
  * so that hostile input cannot exhaust the stack. */
 #include "deploy/xml.h"
+#include "deploy/strbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,34 +15,6 @@
 #include <strings.h>
 
 #define XML_MAX_DEPTH 256
-
-typedef struct { char *s; size_t len, cap; } buf;
-
-static void buf_put(buf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) abort();
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void buf_putc(buf *b, char c) { buf_put(b, &c, 1); }
-
-/* Hands the string over (never NULL); the buf is empty afterwards. */
-static char *buf_take(buf *b)
-{
-    char *s = b->s ? b->s : strdup("");
-    if (!s) abort();
-    *b = (buf){0};
-    return s;
-}
 
 typedef struct {
     const char *p, *end;
@@ -118,7 +91,7 @@ static int is_xml_char(unsigned long c)
            (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
 }
 
-static void put_utf8(buf *b, unsigned long c)
+static void put_utf8(strbuf *b, unsigned long c)
 {
     char u[4];
     size_t n;
@@ -134,10 +107,10 @@ static void put_utf8(buf *b, unsigned long c)
         u[2] = (char)(0x80 | (c >> 6 & 0x3F)), u[3] = (char)(0x80 | (c & 0x3F));
         n = 4;
     }
-    buf_put(b, u, n);
+    strbuf_put(b, u, n);
 }
 
-static int parse_charref(parser *ps, const char *s, size_t n, buf *out)
+static int parse_charref(parser *ps, const char *s, size_t n, strbuf *out)
 {
     int hex = n > 1 && s[1] == 'x';
     size_t i = hex ? 2 : 1;
@@ -160,7 +133,7 @@ static int parse_charref(parser *ps, const char *s, size_t n, buf *out)
 }
 
 /* At '&': decodes one reference into out. */
-static int parse_reference(parser *ps, buf *out)
+static int parse_reference(parser *ps, strbuf *out)
 {
     static const struct { const char *name; char c; } ents[] = {
         {"lt", '<'}, {"gt", '>'}, {"amp", '&'}, {"quot", '"'}, {"apos", '\''},
@@ -178,7 +151,7 @@ static int parse_reference(parser *ps, buf *out)
             if (strlen(ents[i].name) == n && memcmp(ents[i].name, s, n) == 0) break;
         if (i == sizeof ents / sizeof ents[0])
             return fail(ps, "unknown entity &%.*s;", (int)n, s);
-        buf_putc(out, ents[i].c);
+        strbuf_putc(out, ents[i].c);
     }
     adv(ps, n + 2);
     return 0;
@@ -187,7 +160,7 @@ static int parse_reference(parser *ps, buf *out)
 /* One literal character of text or attribute value, with the checks and
  * normalisation XML asks for: no control characters, CRLF and CR become LF
  * (and, in attributes, any whitespace becomes a space). */
-static int put_char(parser *ps, buf *out, int in_attr)
+static int put_char(parser *ps, strbuf *out, int in_attr)
 {
     unsigned char c = (unsigned char)*ps->p;
     if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
@@ -197,7 +170,7 @@ static int put_char(parser *ps, buf *out, int in_attr)
         c = '\n';
     }
     if (in_attr && (c == '\t' || c == '\n')) c = ' ';
-    buf_putc(out, (char)c);
+    strbuf_putc(out, (char)c);
     adv(ps, 1);
     return 0;
 }
@@ -229,7 +202,7 @@ static int skip_pi(parser *ps)
     }
 }
 
-static int parse_cdata(parser *ps, buf *text)
+static int parse_cdata(parser *ps, strbuf *text)
 {
     adv(ps, 9);                                     /* "<![CDATA[" */
     for (;;) {
@@ -239,7 +212,7 @@ static int parse_cdata(parser *ps, buf *text)
     }
 }
 
-static int parse_attr_value(parser *ps, buf *out)
+static int parse_attr_value(parser *ps, strbuf *out)
 {
     if (ps->p >= ps->end || (*ps->p != '"' && *ps->p != '\''))
         return fail(ps, "attribute value must be quoted");
@@ -283,7 +256,7 @@ static int parse_attrs(parser *ps, xml_node *node)
                 free(name);
                 return -1;
             }
-        buf value = {0};
+        strbuf value = {0};
         skip_ws(ps);
         int ok = ps->p < ps->end && *ps->p == '=';
         if (ok) adv(ps, 1), skip_ws(ps);
@@ -293,7 +266,7 @@ static int parse_attrs(parser *ps, xml_node *node)
             free(value.s);
             return -1;
         }
-        attrs_push(&node->attrs, &n, name, buf_take(&value));
+        attrs_push(&node->attrs, &n, name, strbuf_take(&value));
     }
 }
 
@@ -319,7 +292,7 @@ static xml_node *parse_element(parser *ps, xml_node *parent, int depth);
 
 /* Everything between the start tag and the end tag of `node`. */
 static int parse_content(parser *ps, xml_node *node, const char *qname,
-                         buf *text, int depth)
+                         strbuf *text, int depth)
 {
     xml_node **tail = &node->first_child;
     for (;;) {
@@ -375,7 +348,7 @@ static xml_node *parse_element(parser *ps, xml_node *parent, int depth)
     xml_node *node = calloc(1, sizeof *node);
     if (!node) abort();
     node->parent = parent;
-    buf text = {0};
+    strbuf text = {0};
     int rc = set_local_name(ps, node, qname);
     if (rc == 0) rc = parse_attrs(ps, node);
     if (rc == 0 && at(ps, "/>")) {
@@ -385,7 +358,7 @@ static xml_node *parse_element(parser *ps, xml_node *parent, int depth)
         rc = parse_content(ps, node, qname, &text, depth);
     }
     free(qname);
-    node->text = buf_take(&text);
+    node->text = strbuf_take(&text);
     if (rc < 0) {
         xml_free(node);
         return NULL;

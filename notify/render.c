@@ -1,5 +1,6 @@
 /* render: see render.h. */
 #include "notify/render.h"
+#include "deploy/strbuf.h"
 #include "notify/github.h"
 
 #include <stdarg.h>
@@ -9,43 +10,6 @@
 #include <string.h>
 
 /* ---- a growing string ---------------------------------------------------- */
-
-typedef struct {
-    char *s;
-    size_t len, cap;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) abort();
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
-
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    char *t;
-    int n = vasprintf(&t, fmt, ap);
-    va_end(ap);
-    if (n < 0) abort();
-    sb_add(b, t, (size_t)n);
-    free(t);
-}
-
-static char *sb_take(sbuf *b) {
-    if (!b->s) sb_add(b, "", 0);
-    return b->s;
-}
 
 /* ---- cutting text -------------------------------------------------------- */
 
@@ -113,7 +77,7 @@ static const char *branch_of(const char *ref) {
 /* Fenced block for text cut to at most max bytes; the fence is longer than
  * any run of backticks inside, so the text cannot close it. Says what was
  * cut, and why, below the block. */
-static void md_code_block(sbuf *b, const char *lang, const char *text, size_t max) {
+static void md_code_block(strbuf *b, const char *lang, const char *text, size_t max) {
     size_t lines, len = strlen(text);
     size_t keep = render_clip(text, max, &lines);
     size_t run = 0, longest = 0;
@@ -126,12 +90,12 @@ static void md_code_block(sbuf *b, const char *lang, const char *text, size_t ma
     if (fence >= sizeof(f)) fence = sizeof(f) - 1;
     memset(f, '`', fence);
     f[fence] = '\0';
-    sb_printf(b, "%s%s\n", f, lang);
-    sb_add(b, text, keep);
-    if (keep == 0 || text[keep - 1] != '\n') sb_puts(b, "\n");
-    sb_printf(b, "%s\n", f);
+    strbuf_printf(b, "%s%s\n", f, lang);
+    strbuf_put(b, text, keep);
+    if (keep == 0 || text[keep - 1] != '\n') strbuf_puts(b, "\n");
+    strbuf_printf(b, "%s\n", f);
     if (keep < len)
-        sb_printf(b, "\n_Output cut to %zu of %zu lines to fit GitHub's %d-character limit; "
+        strbuf_printf(b, "\n_Output cut to %zu of %zu lines to fit GitHub's %d-character limit; "
                      "the whole output is in the bot's log._\n",
                   lines, render_count_lines(text), GITHUB_COMMENT_MAX);
 }
@@ -161,56 +125,56 @@ static int any_apply_failed(const notify_env_result *envs, size_t n) {
  * text 2k, its error 2k+1). */
 static char *comment_with(int apply, const notify_subject *s, const notify_env_result *envs, size_t n,
                           const size_t *lim) {
-    sbuf b = {0};
+    strbuf b = {0};
     char sha[8];
     short_sha(s->sha, sha);
     char *branch = plain_name(branch_of(s->ref) ? branch_of(s->ref) : "");
     if (apply)
-        sb_printf(&b, "<!-- deploybot:apply -->\n### deploybot apply of `%s` on `%s`\n\n", sha, branch);
+        strbuf_printf(&b, "<!-- deploybot:apply -->\n### deploybot apply of `%s` on `%s`\n\n", sha, branch);
     else
-        sb_printf(&b, "<!-- deploybot:plan -->\n### deploybot plan for `%s`\n\n", sha);
-    if (n == 0) sb_puts(&b, "No environment is touched by this change: there is nothing to plan.\n\n");
+        strbuf_printf(&b, "<!-- deploybot:plan -->\n### deploybot plan for `%s`\n\n", sha);
+    if (n == 0) strbuf_puts(&b, "No environment is touched by this change: there is nothing to plan.\n\n");
     for (size_t i = 0; i < n; i++) {
         const notify_env_result *r = &envs[i];
         char *env = plain_name(r->env);
         if (r->pending) {
-            sb_printf(&b, "- %s: being planned\xE2\x80\xA6", env);
+            strbuf_printf(&b, "- %s: being planned\xE2\x80\xA6", env);
         } else if (r->failed) {
-            sb_printf(&b, "- %s: %s failed (see below)", env, r->applied ? "Apply" : "Plan");
+            strbuf_printf(&b, "- %s: %s failed (see below)", env, r->applied ? "Apply" : "Plan");
         } else {
             char *sum = first_line(r->summary, 300);
-            sb_printf(&b, "- %s: %s%s", env, sum, apply && !r->applied && r->changes ? " (not applied)" : "");
+            strbuf_printf(&b, "- %s: %s%s", env, sum, apply && !r->applied && r->changes ? " (not applied)" : "");
             free(sum);
         }
-        if (r->url && !strpbrk(r->url, " ()<>")) sb_printf(&b, " ([details](%s))", r->url);
-        sb_puts(&b, "\n");
+        if (r->url && !strpbrk(r->url, " ()<>")) strbuf_printf(&b, " ([details](%s))", r->url);
+        strbuf_puts(&b, "\n");
         free(env);
     }
-    if (n) sb_puts(&b, "\n");
+    if (n) strbuf_puts(&b, "\n");
     for (size_t i = 0; i < n; i++) {
         const notify_env_result *r = &envs[i];
         char *env = plain_name(r->env);
         if (show_plan(r)) {
-            sb_printf(&b, "<details><summary>%s: %s</summary>\n\n", env, r->applied ? "the plan applied" : "full plan");
+            strbuf_printf(&b, "<details><summary>%s: %s</summary>\n\n", env, r->applied ? "the plan applied" : "full plan");
             md_code_block(&b, "", r->plan_text, lim[2 * i]);
-            sb_puts(&b, "\n</details>\n\n");
+            strbuf_puts(&b, "\n</details>\n\n");
         }
         if (show_error(r)) {
-            sb_printf(&b, "**%s**: %s failed:\n\n", env, r->applied ? "apply" : "plan");
+            strbuf_printf(&b, "**%s**: %s failed:\n\n", env, r->applied ? "apply" : "plan");
             md_code_block(&b, "", r->error, lim[2 * i + 1]);
-            sb_puts(&b, "\n");
+            strbuf_puts(&b, "\n");
         }
         free(env);
     }
     if (apply && any_apply_failed(envs, n)) {
         char *cmd = render_revert_command(s);
-        sb_printf(&b, "To roll back, revert this commit on an up-to-date `%s` and push:\n\n"
+        strbuf_printf(&b, "To roll back, revert this commit on an up-to-date `%s` and push:\n\n"
                       "```sh\n%s\ngit push origin %s\n```\n\n", branch, cmd, branch);
         free(cmd);
     }
-    if (s->run_url) sb_printf(&b, "[Details of this run](%s)\n", s->run_url);
+    if (s->run_url) strbuf_printf(&b, "[Details of this run](%s)\n", s->run_url);
     free(branch);
-    return sb_take(&b);
+    return strbuf_take(&b);
 }
 
 /* Shares `budget` bytes between texts of the given sizes: small texts keep
@@ -313,24 +277,24 @@ static const char *chat_detail(notify_event ev, const notify_env_result *r) {
 /* Chat code blocks have fixed ``` fences: no two backticks may touch inside
  * (a zero-width space goes between them). */
 static char *defence(const char *text) {
-    sbuf b = {0};
+    strbuf b = {0};
     for (const char *p = text; *p; p++) {
-        sb_add(&b, p, 1);
-        if (*p == '`' && p[1] == '`') sb_puts(&b, "\xE2\x80\x8B");
+        strbuf_put(&b, p, 1);
+        if (*p == '`' && p[1] == '`') strbuf_puts(&b, "\xE2\x80\x8B");
     }
-    return sb_take(&b);
+    return strbuf_take(&b);
 }
 
 /* Slack mrkdwn needs &, < and > escaped everywhere. */
 static char *slack_escape(const char *text) {
-    sbuf b = {0};
+    strbuf b = {0};
     for (const char *p = text; *p; p++) {
-        if (*p == '&') sb_puts(&b, "&amp;");
-        else if (*p == '<') sb_puts(&b, "&lt;");
-        else if (*p == '>') sb_puts(&b, "&gt;");
-        else sb_add(&b, p, 1);
+        if (*p == '&') strbuf_puts(&b, "&amp;");
+        else if (*p == '<') strbuf_puts(&b, "&lt;");
+        else if (*p == '>') strbuf_puts(&b, "&gt;");
+        else strbuf_put(&b, p, 1);
     }
-    return sb_take(&b);
+    return strbuf_take(&b);
 }
 
 /* Room kept for the note under a cut chat code block. */
@@ -341,7 +305,7 @@ static char *slack_escape(const char *text) {
 static char *chat_code_block(const char *text, size_t max, int escaped) {
     static const char open[] = "```\n", close[] = "\n```";
     const size_t frame = sizeof(open) - 1 + sizeof(close) - 1;
-    sbuf b = {0};
+    strbuf b = {0};
     size_t len = strlen(text), keep;
     while (len && text[len - 1] == '\n') len--;
     keep = len;
@@ -353,16 +317,16 @@ static char *chat_code_block(const char *text, size_t max, int escaped) {
         }
         while (keep && text[keep - 1] == '\n') keep--;
     }
-    sb_puts(&b, open);
-    sb_add(&b, text, keep);
-    sb_puts(&b, close);
+    strbuf_puts(&b, open);
+    strbuf_put(&b, text, keep);
+    strbuf_puts(&b, close);
     if (keep < len) {
         size_t lines;
         render_clip(text, keep, &lines);
-        sb_printf(&b, "\n_Cut to %zu of %zu lines; the whole output is in the bot's log._", lines,
+        strbuf_printf(&b, "\n_Cut to %zu of %zu lines; the whole output is in the bot's log._", lines,
                   render_count_lines(text));
     }
-    return sb_take(&b);
+    return strbuf_take(&b);
 }
 
 static json_t *slack_section(const char *mrkdwn) {
@@ -373,10 +337,10 @@ json_t *render_slack(const notify_subject *s, notify_event ev, const notify_env_
     char *env = plain_name(r->env), *w = where(s), *sum = chat_summary(ev, r);
     char *esum = slack_escape(sum), *erepo = slack_escape(s->repo ? s->repo : "");
     json_t *blocks = json_array();
-    sbuf head = {0}, fallback = {0};
-    sb_printf(&head, "*%s* · %s · %s\n%s", env, phrase(ev, r), w, esum);
+    strbuf head = {0}, fallback = {0};
+    strbuf_printf(&head, "*%s* · %s · %s\n%s", env, phrase(ev, r), w, esum);
     json_array_append_new(blocks, slack_section(head.s));
-    sb_printf(&fallback, "deploybot: %s %s: %s", env, phrase(ev, r), sum);
+    strbuf_printf(&fallback, "deploybot: %s %s: %s", env, phrase(ev, r), sum);
     const char *detail = chat_detail(ev, r);
     if (detail) {
         char *d = defence(detail), *e = slack_escape(d);
@@ -391,9 +355,9 @@ json_t *render_slack(const notify_subject *s, notify_event ev, const notify_env_
         json_array_append_new(blocks, slack_section(t));
         free(t), free(cmd), free(br);
     }
-    sbuf ctx = {0};
-    if (s->run_url && !strpbrk(s->run_url, "|<> ")) sb_printf(&ctx, "<%s|Details of this run> · ", s->run_url);
-    sb_printf(&ctx, "%s", erepo);
+    strbuf ctx = {0};
+    if (s->run_url && !strpbrk(s->run_url, "|<> ")) strbuf_printf(&ctx, "<%s|Details of this run> · ", s->run_url);
+    strbuf_printf(&ctx, "%s", erepo);
     json_array_append_new(blocks, json_pack("{s:s,s:[{s:s,s:s}]}", "type", "context", "elements", "type",
                                             "mrkdwn", "text", ctx.s));
     /* The fallback text shows in notifications; keep it one short line. */
@@ -421,8 +385,8 @@ json_t *render_discord(const notify_subject *s, notify_event ev, const notify_en
     size_t fixed = strlen(title) + strlen("Commit") + strlen(w) + strlen("Repository") + strlen(repo) + strlen(footer);
     size_t room = RENDER_DISCORD_TOTAL_MAX - fixed;
     if (room > RENDER_DISCORD_DESCRIPTION_MAX) room = RENDER_DISCORD_DESCRIPTION_MAX;
-    sbuf d = {0};
-    sb_puts(&d, sum);
+    strbuf d = {0};
+    strbuf_puts(&d, sum);
     char *tail = NULL;
     if (ev == NOTIFY_APPLY_FAILED) {
         char *cmd = render_revert_command(s), *br = plain_name(branch_of(s->ref) ? branch_of(s->ref) : "main");
@@ -434,11 +398,11 @@ json_t *render_discord(const notify_subject *s, notify_event ev, const notify_en
         size_t used = d.len + 1 + (tail ? strlen(tail) : 0);
         char *df = defence(detail);
         char *blk = chat_code_block(df, room > used ? room - used : 0, 0);
-        sb_puts(&d, "\n");
-        sb_puts(&d, blk);
+        strbuf_puts(&d, "\n");
+        strbuf_puts(&d, blk);
         free(df), free(blk);
     }
-    if (tail) sb_puts(&d, tail);
+    if (tail) strbuf_puts(&d, tail);
     if (d.len > room) d.s[render_clip(d.s, room, NULL)] = '\0';
     json_t *embed = json_pack("{s:s,s:s,s:i,s:[{s:s,s:s,s:b},{s:s,s:s,s:b}],s:{s:s}}",
                               "title", title, "description", d.s, "color", color_of(ev, r),
