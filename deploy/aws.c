@@ -45,6 +45,11 @@ struct aws_client {
 
 /* ---- small helpers ---- */
 
+int aws_error_is(const aws_error *e, const char *code)
+{
+    return strcmp(e->code, code) == 0;
+}
+
 static char *xstrdup(const char *s)
 {
     char *d = strdup(s);

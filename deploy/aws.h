@@ -49,6 +49,9 @@ typedef struct {
     size_t n, cap;
 } aws_params;
 
+/* 1 when the call failed with AWS error code `code`. */
+int aws_error_is(const aws_error *e, const char *code);
+
 void aws_params_add(aws_params *p, const char *key, const char *value);
 void aws_params_addf(aws_params *p, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -37,14 +37,6 @@
 #define PROFILE_WAIT_S 120   /* a new instance profile reaches EC2 within about a minute */
 #define PROFILE_POLL_MS 5000
 
-static const char *str(const json_t *o, const char *k) {
-    return json_string_value(json_object_get(o, k));
-}
-
-static int is_code(const aws_error *err, const char *code) {
-    return strcmp(err->code, code) == 0;
-}
-
 static int fail(aws_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(aws_error *err, const char *fmt, ...) {
     va_list ap;
@@ -147,14 +139,14 @@ static int lt_discover(const provider_ctx *c, resource_set *out, aws_error *err)
 /* LaunchTemplateData.* for CreateLaunchTemplate(Version): the whole data,
  * never a diff, so every version stands on its own. */
 static void lt_data(aws_params *p, const json_t *a) {
-    aws_params_add(p, "LaunchTemplateData.ImageId", str(a, "image_id"));
-    aws_params_add(p, "LaunchTemplateData.InstanceType", str(a, "instance_type"));
+    aws_params_add(p, "LaunchTemplateData.ImageId", resource_attr_str(a, "image_id"));
+    aws_params_add(p, "LaunchTemplateData.InstanceType", resource_attr_str(a, "instance_type"));
     add_indexed(p, "LaunchTemplateData.SecurityGroupId.%d", json_object_get(a, "security_groups"));
-    aws_params_add(p, "LaunchTemplateData.MetadataOptions.HttpTokens", str(a, "metadata_http_tokens"));
+    aws_params_add(p, "LaunchTemplateData.MetadataOptions.HttpTokens", resource_attr_str(a, "metadata_http_tokens"));
     aws_params_add(p, "LaunchTemplateData.MetadataOptions.HttpEndpoint", "enabled");
     /* 2 hops: containers on the instance (Dify runs in docker) can reach IMDSv2. */
     aws_params_add(p, "LaunchTemplateData.MetadataOptions.HttpPutResponseHopLimit", "2");
-    const char *profile = str(a, "iam_instance_profile");
+    const char *profile = resource_attr_str(a, "iam_instance_profile");
     if (profile)
         aws_params_add(p, strncmp(profile, "arn:", 4) == 0 ? "LaunchTemplateData.IamInstanceProfile.Arn"
                                                             : "LaunchTemplateData.IamInstanceProfile.Name",
@@ -165,7 +157,7 @@ static int lt_create(const provider_ctx *c, resource *r, const json_t *a, aws_er
     char token[48];
     client_token(token);
     aws_params p = {0};
-    aws_params_add(&p, "LaunchTemplateName", str(a, "name"));
+    aws_params_add(&p, "LaunchTemplateName", resource_attr_str(a, "name"));
     aws_params_add(&p, "VersionDescription", "deploybot");
     aws_params_add(&p, "ClientToken", token);
     lt_data(&p, a);
@@ -210,7 +202,7 @@ static int lt_update(const provider_ctx *c, const resource *r, const json_t *old
 static int lt_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
     (void)old;
     if (ec2_call1(c, "DeleteLaunchTemplate", "LaunchTemplateId", r->physical, err) == 0) return 0;
-    return is_code(err, "InvalidLaunchTemplateId.NotFound") ? 0 : -1;
+    return aws_error_is(err, "InvalidLaunchTemplateId.NotFound") ? 0 : -1;
 }
 
 static const char *const lt_force[] = {"name", NULL};
@@ -270,10 +262,10 @@ static int instance_discover(const provider_ctx *c, resource_set *out, aws_error
 /* The script for this instance: the stack's template with the data volume's id. */
 static char *instance_user_data(const resource *r, const char *volume, aws_error *err) {
     const json_t *x = r->extra;
-    const char *tmpl = str(x, "user_data_template"), *mark = str(x, "volume_placeholder");
+    const char *tmpl = resource_attr_str(x, "user_data_template"), *mark = resource_attr_str(x, "volume_placeholder");
     if (!tmpl || !mark) { fail(err, "%s: no user-data template in the desired resource", r->id); return NULL; }
-    if (str(x, "user_data_error") && *str(x, "user_data_error")) {
-        fail(err, "user-data does not render: %s", str(x, "user_data_error"));
+    if (resource_attr_str(x, "user_data_error") && *resource_attr_str(x, "user_data_error")) {
+        fail(err, "user-data does not render: %s", resource_attr_str(x, "user_data_error"));
         return NULL;
     }
     userdata_var vars[USERDATA_MAX_VARS];
@@ -315,7 +307,7 @@ static waiter_state instance_check(void *arg, aws_error *err) {
     int rc = ec2_call(w->c, "DescribeInstances", &p, &doc, err);
     aws_params_free(&p);
     if (rc != 0) /* not found: not visible yet (launch), or long gone (terminate) */
-        return is_code(err, "InvalidInstanceID.NotFound") ? (w->terminating ? WAITER_DONE : WAITER_RETRY)
+        return aws_error_is(err, "InvalidInstanceID.NotFound") ? (w->terminating ? WAITER_DONE : WAITER_RETRY)
                                                           : WAITER_FAILED;
     const xml_node *it = xml_path(doc, "reservationSet/item/instancesSet/item");
     const char *state = it ? xml_path_text(it, "instanceState/name") : NULL;
@@ -348,11 +340,11 @@ static int instance_wait_for(const provider_ctx *c, const resource *r, int termi
 static void instance_tags(aws_params *p, const provider_ctx *c, const resource *r, const json_t *a) {
     provider_tag_spec(p, "TagSpecification.1", "instance", c, r->id);
     aws_params_add(p, "TagSpecification.1.Tag.4.Key", "deploybot:user_data_sha256");
-    aws_params_add(p, "TagSpecification.1.Tag.4.Value", str(a, "user_data_sha256"));
+    aws_params_add(p, "TagSpecification.1.Tag.4.Value", resource_attr_str(a, "user_data_sha256"));
     aws_params_add(p, "TagSpecification.1.Tag.5.Key", "deploybot:data_volume");
-    aws_params_add(p, "TagSpecification.1.Tag.5.Value", str(a, "data_volume"));
+    aws_params_add(p, "TagSpecification.1.Tag.5.Value", resource_attr_str(a, "data_volume"));
     aws_params_add(p, "TagSpecification.1.Tag.6.Key", "deploybot:launch_template");
-    aws_params_add(p, "TagSpecification.1.Tag.6.Value", str(a, "launch_template"));
+    aws_params_add(p, "TagSpecification.1.Tag.6.Value", resource_attr_str(a, "launch_template"));
     /* The root volume: named, in the stack, but without deploybot:id it is
      * never a resource of the plan (it goes with its instance). */
     char name[256];
@@ -378,12 +370,12 @@ static waiter_state launch_check(void *arg, aws_error *err) {
     launch_try *t = arg;
     memset(err, 0, sizeof(*err));
     if (ec2_call(t->c, "RunInstances", t->p, &t->doc, err) == 0) return WAITER_DONE;
-    return is_code(err, "InvalidParameterValue") && strstr(err->message, "iamInstanceProfile") ? WAITER_RETRY
+    return aws_error_is(err, "InvalidParameterValue") && strstr(err->message, "iamInstanceProfile") ? WAITER_RETRY
                                                                                               : WAITER_FAILED;
 }
 
 static int instance_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
-    char *user_data = instance_user_data(r, str(a, "data_volume"), err);
+    char *user_data = instance_user_data(r, resource_attr_str(a, "data_volume"), err);
     if (!user_data) return -1;
     char token[48];
     client_token(token);
@@ -391,13 +383,13 @@ static int instance_create(const provider_ctx *c, resource *r, const json_t *a, 
     aws_params_add(&p, "MinCount", "1");
     aws_params_add(&p, "MaxCount", "1");
     aws_params_add(&p, "ClientToken", token);
-    aws_params_add(&p, "LaunchTemplate.LaunchTemplateId", str(a, "launch_template"));
+    aws_params_add(&p, "LaunchTemplate.LaunchTemplateId", resource_attr_str(a, "launch_template"));
     aws_params_add(&p, "LaunchTemplate.Version", "$Default");
     /* What the plan compares is given explicitly, so the instance is what the
      * plan said even if the template's default version moves meanwhile. */
-    aws_params_add(&p, "ImageId", str(a, "image_id"));
-    aws_params_add(&p, "InstanceType", str(a, "instance_type"));
-    aws_params_add(&p, "SubnetId", str(a, "subnet"));
+    aws_params_add(&p, "ImageId", resource_attr_str(a, "image_id"));
+    aws_params_add(&p, "InstanceType", resource_attr_str(a, "instance_type"));
+    aws_params_add(&p, "SubnetId", resource_attr_str(a, "subnet"));
     add_indexed(&p, "SecurityGroupId.%d", json_object_get(a, "security_groups"));
     aws_params_add(&p, "UserData", user_data);
     instance_tags(&p, c, r, a);
@@ -422,7 +414,7 @@ static int instance_destroy(const provider_ctx *c, const resource *r, const json
     aws_params_add(&p, "InstanceId.1", r->physical);
     int rc = ec2_call(c, "TerminateInstances", &p, NULL, err);
     aws_params_free(&p);
-    if (rc != 0) return is_code(err, "InvalidInstanceID.NotFound") ? 0 : -1;
+    if (rc != 0) return aws_error_is(err, "InvalidInstanceID.NotFound") ? 0 : -1;
     return instance_wait_for(c, r, 1, err);
 }
 
@@ -495,7 +487,7 @@ static waiter_state volume_check(void *arg, aws_error *err) {
     int rc = ec2_call(w->c, "DescribeVolumes", &p, &doc, err);
     aws_params_free(&p);
     if (rc != 0)
-        return is_code(err, "InvalidVolume.NotFound") && w->until == VOLUME_AVAILABLE ? WAITER_RETRY
+        return aws_error_is(err, "InvalidVolume.NotFound") && w->until == VOLUME_AVAILABLE ? WAITER_RETRY
                                                                                        : WAITER_FAILED;
     const xml_node *vol = xml_path(doc, "volumeSet/item");
     const char *state = vol ? xml_path_text(vol, "status") : NULL;
@@ -532,9 +524,9 @@ static int volume_create(const provider_ctx *c, resource *r, const json_t *a, aw
     char token[48];
     client_token(token);
     aws_params p = {0};
-    aws_params_add(&p, "AvailabilityZone", str(a, "availability_zone"));
+    aws_params_add(&p, "AvailabilityZone", resource_attr_str(a, "availability_zone"));
     aws_params_addf(&p, "Size", "%lld", (long long)json_integer_value(json_object_get(a, "size")));
-    aws_params_add(&p, "VolumeType", str(a, "volume_type"));
+    aws_params_add(&p, "VolumeType", resource_attr_str(a, "volume_type"));
     aws_params_add(&p, "Encrypted", json_is_true(json_object_get(a, "encrypted")) ? "true" : "false");
     aws_params_add(&p, "ClientToken", token);
     provider_tag_spec(&p, "TagSpecification.1", "volume", c, r->id);
@@ -564,7 +556,7 @@ static int volume_update(const provider_ctx *c, const resource *r, const json_t 
     aws_params_add(&p, "VolumeId", r->physical);
     if (want != have) aws_params_addf(&p, "Size", "%lld", (long long)want);
     if (!json_equal(json_object_get(old, "volume_type"), json_object_get(a, "volume_type")))
-        aws_params_add(&p, "VolumeType", str(a, "volume_type"));
+        aws_params_add(&p, "VolumeType", resource_attr_str(a, "volume_type"));
     int rc = ec2_call(c, "ModifyVolume", &p, NULL, err);
     aws_params_free(&p);
     return rc;
@@ -573,7 +565,7 @@ static int volume_update(const provider_ctx *c, const resource *r, const json_t 
 static int volume_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
     (void)old;
     if (ec2_call1(c, "DeleteVolume", "VolumeId", r->physical, err) == 0) return 0;
-    return is_code(err, "InvalidVolume.NotFound") ? 0 : -1;
+    return aws_error_is(err, "InvalidVolume.NotFound") ? 0 : -1;
 }
 
 /* A volume cannot change zone or encryption; size and type change in place. */
@@ -590,32 +582,32 @@ static int attachment_discover(const provider_ctx *c, resource_set *out, aws_err
 
 static int attachment_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
     aws_params p = {0};
-    aws_params_add(&p, "VolumeId", str(a, "volume"));
-    aws_params_add(&p, "InstanceId", str(a, "instance"));
-    aws_params_add(&p, "Device", str(a, "device"));
+    aws_params_add(&p, "VolumeId", resource_attr_str(a, "volume"));
+    aws_params_add(&p, "InstanceId", resource_attr_str(a, "instance"));
+    aws_params_add(&p, "Device", resource_attr_str(a, "device"));
     int rc = ec2_call(c, "AttachVolume", &p, NULL, err);
     aws_params_free(&p);
     if (rc != 0) return -1;
     char phys[160], what[300];
-    snprintf(phys, sizeof(phys), "%s:%s", str(a, "volume"), str(a, "instance"));
+    snprintf(phys, sizeof(phys), "%s:%s", resource_attr_str(a, "volume"), resource_attr_str(a, "instance"));
     r->physical = strdup(phys);
     snprintf(what, sizeof(what), "%s (%s) attached", r->id, phys);
-    return volume_wait_for(c, what, str(a, "volume"), str(a, "instance"), ATTACHED, err);
+    return volume_wait_for(c, what, resource_attr_str(a, "volume"), resource_attr_str(a, "instance"), ATTACHED, err);
 }
 
 static int attachment_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
     aws_params p = {0};
-    aws_params_add(&p, "VolumeId", str(old, "volume"));
-    aws_params_add(&p, "InstanceId", str(old, "instance"));
-    if (str(old, "device") && *str(old, "device")) aws_params_add(&p, "Device", str(old, "device"));
+    aws_params_add(&p, "VolumeId", resource_attr_str(old, "volume"));
+    aws_params_add(&p, "InstanceId", resource_attr_str(old, "instance"));
+    if (resource_attr_str(old, "device") && *resource_attr_str(old, "device")) aws_params_add(&p, "Device", resource_attr_str(old, "device"));
     int rc = ec2_call(c, "DetachVolume", &p, NULL, err);
     aws_params_free(&p);
-    if (rc != 0 && is_code(err, "InvalidVolume.NotFound")) return 0;
+    if (rc != 0 && aws_error_is(err, "InvalidVolume.NotFound")) return 0;
     /* IncorrectState: already detaching (or detached): wait for it all the same. */
-    if (rc != 0 && !is_code(err, "IncorrectState") && !is_code(err, "InvalidAttachment.NotFound")) return -1;
+    if (rc != 0 && !aws_error_is(err, "IncorrectState") && !aws_error_is(err, "InvalidAttachment.NotFound")) return -1;
     char what[300];
     snprintf(what, sizeof(what), "%s (%s) detached", r->id, r->physical);
-    return volume_wait_for(c, what, str(old, "volume"), str(old, "instance"), DETACHED, err);
+    return volume_wait_for(c, what, resource_attr_str(old, "volume"), resource_attr_str(old, "instance"), DETACHED, err);
 }
 
 static const char *const attachment_force[] = {"instance", "volume", "device", NULL};

@@ -13,16 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *str(const json_t *o, const char *k) {
-    return json_string_value(json_object_get(o, k));
-}
-
 static json_int_t num(const json_t *o, const char *k) {
     return json_integer_value(json_object_get(o, k));
-}
-
-static int is_code(const aws_error *err, const char *code) {
-    return strcmp(err->code, code) == 0;
 }
 
 /* ---- discovery ---- */
@@ -97,10 +89,10 @@ static int entry_call(const provider_ctx *c, const char *action, const char *acl
     add_int(&p, "RuleNumber", e, "rule");
     aws_params_add(&p, "Egress", json_is_true(json_object_get(e, "egress")) ? "true" : "false");
     if (strcmp(action, "DeleteNetworkAclEntry") != 0) {
-        aws_params_add(&p, "Protocol", str(e, "protocol"));
-        aws_params_add(&p, "RuleAction", str(e, "action"));
-        if (str(e, "cidr_block")) aws_params_add(&p, "CidrBlock", str(e, "cidr_block"));
-        if (str(e, "ipv6_cidr_block")) aws_params_add(&p, "Ipv6CidrBlock", str(e, "ipv6_cidr_block"));
+        aws_params_add(&p, "Protocol", resource_attr_str(e, "protocol"));
+        aws_params_add(&p, "RuleAction", resource_attr_str(e, "action"));
+        if (resource_attr_str(e, "cidr_block")) aws_params_add(&p, "CidrBlock", resource_attr_str(e, "cidr_block"));
+        if (resource_attr_str(e, "ipv6_cidr_block")) aws_params_add(&p, "Ipv6CidrBlock", resource_attr_str(e, "ipv6_cidr_block"));
         if (json_object_get(e, "from_port")) {
             add_int(&p, "PortRange.From", e, "from_port");
             add_int(&p, "PortRange.To", e, "to_port");
@@ -203,11 +195,11 @@ static int release_subnets(const provider_ctx *c, const char *vpc, const json_t 
                            const json_t *keep, const json_t *assoc, aws_error *err) {
     char dflt[64] = "";
     for (size_t i = 0; i < json_array_size(have); i++) {
-        const char *s = json_string_value(json_array_get(have, i)), *id = str(assoc, s);
+        const char *s = json_string_value(json_array_get(have, i)), *id = resource_attr_str(assoc, s);
         if (!id || in_strings(keep, s)) continue;
         if (!dflt[0] && default_acl(c, vpc, dflt, sizeof(dflt), err)) return -1;
         if (move_association(c, id, dflt, err) == 0) continue;
-        if (!is_code(err, "InvalidAssociationID.NotFound")) return -1; /* subnet gone already */
+        if (!aws_error_is(err, "InvalidAssociationID.NotFound")) return -1; /* subnet gone already */
     }
     return 0;
 }
@@ -216,7 +208,7 @@ static int release_subnets(const provider_ctx *c, const char *vpc, const json_t 
 
 static int nacl_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
     aws_params p = {0};
-    aws_params_add(&p, "VpcId", str(a, "vpc"));
+    aws_params_add(&p, "VpcId", resource_attr_str(a, "vpc"));
     provider_tag_spec(&p, "TagSpecification.1", "network-acl", c, r->id);
     xml_node *doc = NULL;
     int rc = ec2_call(c, "CreateNetworkAcl", &p, &doc, err);
@@ -240,7 +232,7 @@ static int nacl_update(const provider_ctx *c, const resource *r, const json_t *o
                          json_object_get(a, "entries"), err))
         return -1;
     json_t *have = json_object_get(old, "subnets"), *want = json_object_get(a, "subnets");
-    if (release_subnets(c, str(old, "vpc"), have, want,
+    if (release_subnets(c, resource_attr_str(old, "vpc"), have, want,
                         json_object_get(r->extra, "associations"), err))
         return -1;
     json_t *joining = json_array();
@@ -253,7 +245,7 @@ static int nacl_update(const provider_ctx *c, const resource *r, const json_t *o
 }
 
 static int nacl_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
-    if (release_subnets(c, str(old, "vpc"), json_object_get(old, "subnets"), NULL,
+    if (release_subnets(c, resource_attr_str(old, "vpc"), json_object_get(old, "subnets"), NULL,
                         json_object_get(r->extra, "associations"), err))
         return -1;
     return ec2_call1(c, "DeleteNetworkAcl", "NetworkAclId", r->physical, err);

@@ -22,14 +22,6 @@ enum { NAT_WAIT_S = 15 * 40, NAT_POLL_MS = 15000 };
  * for a little while: retry the release for up to this long. */
 enum { RELEASE_WAIT_S = 120, RELEASE_POLL_MS = 5000 };
 
-static const char *str(const json_t *o, const char *k) {
-    return json_string_value(json_object_get(o, k));
-}
-
-static int is_code(const aws_error *err, const char *code) {
-    return strcmp(err->code, code) == 0;
-}
-
 /* ---- Elastic IP ---- */
 
 static int eip_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
@@ -49,7 +41,7 @@ static int eip_discover(const provider_ctx *c, resource_set *out, aws_error *err
 
 static int eip_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
     aws_params p = {0};
-    aws_params_add(&p, "Domain", str(a, "domain"));
+    aws_params_add(&p, "Domain", resource_attr_str(a, "domain"));
     provider_tag_spec(&p, "TagSpecification.1", "elastic-ip", c, r->id);
     xml_node *doc = NULL;
     int rc = ec2_call(c, "AllocateAddress", &p, &doc, err);
@@ -72,8 +64,8 @@ static waiter_state release_try(void *arg, aws_error *err) {
     release_arg *a = arg;
     memset(err, 0, sizeof(*err));
     if (ec2_call1(a->c, "ReleaseAddress", "AllocationId", a->id, err) == 0) return WAITER_DONE;
-    if (is_code(err, "InvalidAllocationID.NotFound")) return WAITER_DONE; /* already released */
-    return is_code(err, "InvalidIPAddress.InUse") ? WAITER_RETRY : WAITER_FAILED;
+    if (aws_error_is(err, "InvalidAllocationID.NotFound")) return WAITER_DONE; /* already released */
+    return aws_error_is(err, "InvalidIPAddress.InUse") ? WAITER_RETRY : WAITER_FAILED;
 }
 
 static int eip_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
@@ -82,7 +74,7 @@ static int eip_destroy(const provider_ctx *c, const resource *r, const json_t *o
     char what[160];
     snprintf(what, sizeof(what), "releasing Elastic IP %s (%s)", r->id, r->physical);
     int rc = waiter_wait(what, release_try, &a, RELEASE_WAIT_S, RELEASE_POLL_MS, err);
-    if (rc != 0 && is_code(err, "WaiterTimeout"))
+    if (rc != 0 && aws_error_is(err, "WaiterTimeout"))
         snprintf(err->message, sizeof(err->message), "%s: still in use after %d s (is it associated "
                  "with something deploybot does not manage?)", what, RELEASE_WAIT_S);
     return rc;
@@ -98,7 +90,7 @@ const provider provider_eip = {"eip", eip_force, eip_discover, eip_create, NULL,
 static const char *igw_of(const resource_set *found, const char *vpc) {
     for (size_t i = 0; vpc && i < found->n; i++) {
         const resource *r = &found->items[i];
-        const char *attached = str(r->attrs, "vpc");
+        const char *attached = resource_attr_str(r->attrs, "vpc");
         if (strcmp(r->type, "internet_gateway") == 0 && attached && strcmp(attached, vpc) == 0)
             return r->physical;
     }
@@ -137,7 +129,7 @@ static waiter_state nat_check(void *arg, aws_error *err) {
     int rc = ec2_call(w->c, "DescribeNatGateways", &p, &doc, err);
     aws_params_free(&p);
     if (rc != 0) /* not found: not visible yet (create), or long gone (delete) */
-        return is_code(err, "NatGatewayNotFound") ? (w->deleting ? WAITER_DONE : WAITER_RETRY)
+        return aws_error_is(err, "NatGatewayNotFound") ? (w->deleting ? WAITER_DONE : WAITER_RETRY)
                                                   : WAITER_FAILED;
     const xml_node *it = xml_path(doc, "natGatewaySet/item");
     const char *state = it ? xml_path_text(it, "state") : NULL;
@@ -186,8 +178,8 @@ static int nat_create(const provider_ctx *c, resource *r, const json_t *a, aws_e
     char token[64];
     client_token(token, sizeof(token));
     aws_params p = {0};
-    aws_params_add(&p, "SubnetId", str(a, "subnet"));
-    aws_params_add(&p, "AllocationId", str(a, "allocation"));
+    aws_params_add(&p, "SubnetId", resource_attr_str(a, "subnet"));
+    aws_params_add(&p, "AllocationId", resource_attr_str(a, "allocation"));
     aws_params_add(&p, "ClientToken", token);
     provider_tag_spec(&p, "TagSpecification.1", "natgateway", c, r->id);
     xml_node *doc = NULL;
@@ -207,7 +199,7 @@ static int nat_create(const provider_ctx *c, resource *r, const json_t *a, aws_e
 static int nat_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
     (void)old;
     if (ec2_call1(c, "DeleteNatGateway", "NatGatewayId", r->physical, err) != 0 &&
-        !is_code(err, "NatGatewayNotFound"))
+        !aws_error_is(err, "NatGatewayNotFound"))
         return -1;
     return nat_wait_for(c, r, 1, err);
 }

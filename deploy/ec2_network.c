@@ -7,10 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *str(const json_t *o, const char *k) {
-    return json_string_value(json_object_get(o, k));
-}
-
 static int create_tagged(const provider_ctx *c, const char *action, const char *rtype,
                          resource *r, aws_params *p, const char *id_path, aws_error *err) {
     provider_tag_spec(p, "TagSpecification.1", rtype, c, r->id);
@@ -42,7 +38,7 @@ static int vpc_discover(const provider_ctx *c, resource_set *out, aws_error *err
 
 static int vpc_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
     aws_params p = {0};
-    aws_params_add(&p, "CidrBlock", str(a, "cidr_block"));
+    aws_params_add(&p, "CidrBlock", resource_attr_str(a, "cidr_block"));
     return create_tagged(c, "CreateVpc", "vpc", r, &p, "vpc/vpcId", err);
 }
 
@@ -81,9 +77,9 @@ static int subnet_set_public(const provider_ctx *c, const char *id, int on, aws_
 
 static int subnet_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
     aws_params p = {0};
-    aws_params_add(&p, "VpcId", str(a, "vpc"));
-    aws_params_add(&p, "CidrBlock", str(a, "cidr_block"));
-    aws_params_add(&p, "AvailabilityZone", str(a, "availability_zone"));
+    aws_params_add(&p, "VpcId", resource_attr_str(a, "vpc"));
+    aws_params_add(&p, "CidrBlock", resource_attr_str(a, "cidr_block"));
+    aws_params_add(&p, "AvailabilityZone", resource_attr_str(a, "availability_zone"));
     if (create_tagged(c, "CreateSubnet", "subnet", r, &p, "subnet/subnetId", err) != 0) return -1;
     if (json_is_true(json_object_get(a, "map_public_ip")))
         return subnet_set_public(c, r->physical, 1, err);
@@ -134,12 +130,12 @@ static int igw_create(const provider_ctx *c, resource *r, const json_t *a, aws_e
     if (create_tagged(c, "CreateInternetGateway", "internet-gateway", r, &p,
                       "internetGateway/internetGatewayId", err) != 0)
         return -1;
-    return str(a, "vpc") ? igw_attach(c, "AttachInternetGateway", r->physical, str(a, "vpc"), err) : 0;
+    return resource_attr_str(a, "vpc") ? igw_attach(c, "AttachInternetGateway", r->physical, resource_attr_str(a, "vpc"), err) : 0;
 }
 
 static int igw_destroy(const provider_ctx *c, const resource *r, const json_t *old,
                        aws_error *err) {
-    const char *vpc = str(old, "vpc");
+    const char *vpc = resource_attr_str(old, "vpc");
     if (vpc && igw_attach(c, "DetachInternetGateway", r->physical, vpc, err)) return -1;
     return ec2_call1(c, "DeleteInternetGateway", "InternetGatewayId", r->physical, err);
 }
@@ -186,10 +182,10 @@ static int rt_route(const provider_ctx *c, const char *action, const char *rt,
                     const json_t *route, aws_error *err) {
     aws_params p = {0};
     aws_params_add(&p, "RouteTableId", rt);
-    aws_params_add(&p, "DestinationCidrBlock", str(route, "destination"));
+    aws_params_add(&p, "DestinationCidrBlock", resource_attr_str(route, "destination"));
     int target = strcmp(action, "DeleteRoute") != 0; /* DeleteRoute names the destination only */
-    if (target && str(route, "gateway")) aws_params_add(&p, "GatewayId", str(route, "gateway"));
-    if (target && str(route, "nat_gateway")) aws_params_add(&p, "NatGatewayId", str(route, "nat_gateway"));
+    if (target && resource_attr_str(route, "gateway")) aws_params_add(&p, "GatewayId", resource_attr_str(route, "gateway"));
+    if (target && resource_attr_str(route, "nat_gateway")) aws_params_add(&p, "NatGatewayId", resource_attr_str(route, "nat_gateway"));
     int rc = ec2_call(c, action, &p, NULL, err);
     aws_params_free(&p);
     return rc;
@@ -247,7 +243,7 @@ static int rt_disassociate(const provider_ctx *c, const char *assoc, aws_error *
 
 static const json_t *route_for(const json_t *routes, const char *dst) {
     for (size_t i = 0; i < json_array_size(routes); i++)
-        if (strcmp(str(json_array_get(routes, i), "destination"), dst) == 0)
+        if (strcmp(resource_attr_str(json_array_get(routes, i), "destination"), dst) == 0)
             return json_array_get(routes, i);
     return NULL;
 }
@@ -264,19 +260,19 @@ static int rt_converge(const provider_ctx *c, const char *rt, const json_t *old,
     json_t *want = json_object_get(a, "routes"), *have = json_object_get(old, "routes");
     for (size_t i = 0; i < json_array_size(have); i++) {
         const json_t *h = json_array_get(have, i);
-        if (!route_for(want, str(h, "destination")) &&
+        if (!route_for(want, resource_attr_str(h, "destination")) &&
             rt_route(c, "DeleteRoute", rt, h, err))
             return -1;
     }
     for (size_t i = 0; i < json_array_size(want); i++) {
-        const json_t *w = json_array_get(want, i), *h = route_for(have, str(w, "destination"));
+        const json_t *w = json_array_get(want, i), *h = route_for(have, resource_attr_str(w, "destination"));
         if (h && json_equal((json_t *)h, (json_t *)w)) continue;
         if (rt_route(c, h ? "ReplaceRoute" : "CreateRoute", rt, w, err)) return -1;
     }
     json_t *ws = json_object_get(a, "subnets"), *hs = json_object_get(old, "subnets");
     for (size_t i = 0; i < json_array_size(hs); i++) {
         const char *s = json_string_value(json_array_get(hs, i));
-        const char *id = str(assoc, s);
+        const char *id = resource_attr_str(assoc, s);
         if (!in_strings(ws, s) && id && rt_disassociate(c, id, err)) return -1;
     }
     for (size_t i = 0; i < json_array_size(ws); i++) {
@@ -288,7 +284,7 @@ static int rt_converge(const provider_ctx *c, const char *rt, const json_t *old,
 
 static int rt_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
     aws_params p = {0};
-    aws_params_add(&p, "VpcId", str(a, "vpc"));
+    aws_params_add(&p, "VpcId", resource_attr_str(a, "vpc"));
     if (create_tagged(c, "CreateRouteTable", "route-table", r, &p, "routeTable/routeTableId", err))
         return -1;
     json_t *empty = json_pack("{s:[],s:[]}", "routes", "subnets");

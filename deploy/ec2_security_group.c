@@ -9,10 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *str(const json_t *o, const char *k) {
-    return json_string_value(json_object_get(o, k));
-}
-
 static json_t *rule_from_xml(const xml_node *p) {
     const char *proto = xml_path_text(p, "ipProtocol");
     const char *from = xml_path_text(p, "fromPort"), *to = xml_path_text(p, "toPort");
@@ -76,16 +72,16 @@ static int sg_permissions(const provider_ctx *c, const char *action, const char 
         n++;
         char k[96];
         snprintf(k, sizeof(k), "IpPermissions.%d.IpProtocol", n);
-        aws_params_add(&p, k, str(x, "protocol"));
-        if (strcmp(str(x, "protocol"), "-1") != 0) {
+        aws_params_add(&p, k, resource_attr_str(x, "protocol"));
+        if (strcmp(resource_attr_str(x, "protocol"), "-1") != 0) {
             snprintf(k, sizeof(k), "IpPermissions.%d.FromPort", n);
             aws_params_addf(&p, k, "%lld", (long long)json_integer_value(json_object_get(x, "from_port")));
             snprintf(k, sizeof(k), "IpPermissions.%d.ToPort", n);
             aws_params_addf(&p, k, "%lld", (long long)json_integer_value(json_object_get(x, "to_port")));
         }
-        int cidr = strcmp(str(x, "kind"), "cidrs") == 0;
+        int cidr = strcmp(resource_attr_str(x, "kind"), "cidrs") == 0;
         snprintf(k, sizeof(k), cidr ? "IpPermissions.%d.IpRanges.1.CidrIp" : "IpPermissions.%d.Groups.1.GroupId", n);
-        aws_params_add(&p, k, str(x, "source"));
+        aws_params_add(&p, k, resource_attr_str(x, "source"));
     }
     int rc = n ? ec2_call(c, action, &p, NULL, err) : 0;
     aws_params_free(&p);
@@ -104,9 +100,9 @@ static int sg_converge(const provider_ctx *c, const char *group, const json_t *o
 
 static int sg_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
     aws_params p = {0};
-    aws_params_add(&p, "GroupName", str(a, "name"));
-    aws_params_add(&p, "GroupDescription", str(a, "description"));
-    aws_params_add(&p, "VpcId", str(a, "vpc"));
+    aws_params_add(&p, "GroupName", resource_attr_str(a, "name"));
+    aws_params_add(&p, "GroupDescription", resource_attr_str(a, "description"));
+    aws_params_add(&p, "VpcId", resource_attr_str(a, "vpc"));
     provider_tag_spec(&p, "TagSpecification.1", "security-group", c, r->id);
     xml_node *doc = NULL;
     int rc = ec2_call(c, "CreateSecurityGroup", &p, &doc, err);

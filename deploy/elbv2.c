@@ -28,10 +28,6 @@
 
 #define TAGS_PER_CALL 20   /* DescribeTags takes at most 20 ARNs */
 
-static const char *str(const json_t *o, const char *k) {
-    return json_string_value(json_object_get(o, k));
-}
-
 int elbv2_call(const provider_ctx *c, const char *action, const aws_params *p,
                xml_node **out, aws_error *err) {
     xml_node *doc = NULL;
@@ -62,10 +58,6 @@ static int page_size(void) {
     const char *s = getenv("DEPLOYBOT_AWS_PAGE_SIZE");
     int n = s && *s ? atoi(s) : 400;
     return n < 1 ? 1 : n > 400 ? 400 : n;   /* ELBv2's PageSize range */
-}
-
-static int is_code(const aws_error *err, const char *code) {
-    return strcmp(err->code, code) == 0;
 }
 
 static void fail(aws_error *err, const char *fmt, const char *arg) {
@@ -165,7 +157,7 @@ static int page_tagged(const provider_ctx *c, const xml_node *list, const char *
         }
         for (size_t i = 0; i < n; i++) {
             json_t *t = json_object_get(tags, arns[i]);
-            const char *stack = str(t, "deploybot:stack"), *lid = str(t, "deploybot:id");
+            const char *stack = resource_attr_str(t, "deploybot:stack"), *lid = resource_attr_str(t, "deploybot:id");
             /* Without our id tag it was not made by deploybot: never touch it. */
             if (stack && lid && strcmp(stack, c->stack) == 0) fn(c, items[i], lid, t, out);
         }
@@ -271,8 +263,8 @@ int elbv2_lb_tag(const provider_ctx *c, const char *arn, const char *key, const 
  * the desired graph refers to it and discovery reports it the same way. */
 static const char *vpc_gateway(const resource_set *out, const char *vpc) {
     for (size_t i = 0; vpc && i < out->n; i++)
-        if (strcmp(out->items[i].type, "internet_gateway") == 0 && str(out->items[i].attrs, "vpc") &&
-            strcmp(str(out->items[i].attrs, "vpc"), vpc) == 0)
+        if (strcmp(out->items[i].type, "internet_gateway") == 0 && resource_attr_str(out->items[i].attrs, "vpc") &&
+            strcmp(resource_attr_str(out->items[i].attrs, "vpc"), vpc) == 0)
             return out->items[i].physical;
     return NULL;
 }
@@ -311,7 +303,7 @@ static waiter_state lb_check(void *arg, aws_error *err) {
     int rc = elbv2_call(w->c, "DescribeLoadBalancers", &p, &doc, err);
     aws_params_free(&p);
     if (rc != 0) {
-        if (!is_code(err, "LoadBalancerNotFound")) return WAITER_FAILED;
+        if (!aws_error_is(err, "LoadBalancerNotFound")) return WAITER_FAILED;
         *err = (aws_error){0};
         return w->gone ? WAITER_DONE : WAITER_RETRY;   /* not visible yet, right after creation */
     }
@@ -328,9 +320,9 @@ static waiter_state lb_check(void *arg, aws_error *err) {
 
 static int lb_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
     aws_params p = {0};
-    aws_params_add(&p, "Name", str(a, "name"));
-    aws_params_add(&p, "Type", str(a, "type"));
-    aws_params_add(&p, "Scheme", str(a, "scheme"));
+    aws_params_add(&p, "Name", resource_attr_str(a, "name"));
+    aws_params_add(&p, "Type", resource_attr_str(a, "type"));
+    aws_params_add(&p, "Scheme", resource_attr_str(a, "scheme"));
     add_list(&p, "Subnets", json_object_get(a, "subnets"));
     add_list(&p, "SecurityGroups", json_object_get(a, "security_groups"));
     add_tags(&p, c, r->id);
@@ -348,7 +340,7 @@ static int lb_create(const provider_ctx *c, resource *r, const json_t *a, aws_er
     }
     lb_wait w = {c, r->physical, 0};
     char what[160];
-    snprintf(what, sizeof(what), "load balancer %s active", str(a, "name"));
+    snprintf(what, sizeof(what), "load balancer %s active", resource_attr_str(a, "name"));
     return waiter_wait(what, lb_check, &w, 600, 15000, err);   /* botocore: 40 x 15 s */
 }
 
@@ -358,7 +350,7 @@ static int lb_destroy(const provider_ctx *c, const resource *r, const json_t *ol
     if (call1(c, "DeleteLoadBalancer", "LoadBalancerArn", r->physical, err) != 0) return -1;
     lb_wait w = {c, r->physical, 1};
     char what[160];
-    snprintf(what, sizeof(what), "load balancer %s deleted", str(old, "name") ?: r->physical);
+    snprintf(what, sizeof(what), "load balancer %s deleted", resource_attr_str(old, "name") ?: r->physical);
     return waiter_wait(what, lb_check, &w, 600, 15000, err);
 }
 
@@ -388,17 +380,17 @@ static int tg_discover(const provider_ctx *c, resource_set *out, aws_error *err)
 }
 
 static void tg_health(aws_params *p, const json_t *a) {
-    aws_params_add(p, "HealthCheckPath", str(a, "health_check_path"));
-    aws_params_add(p, "Matcher.HttpCode", str(a, "health_check_matcher"));
+    aws_params_add(p, "HealthCheckPath", resource_attr_str(a, "health_check_path"));
+    aws_params_add(p, "Matcher.HttpCode", resource_attr_str(a, "health_check_matcher"));
 }
 
 static int tg_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
     aws_params p = {0};
-    aws_params_add(&p, "Name", str(a, "name"));
-    aws_params_add(&p, "Protocol", str(a, "protocol"));
+    aws_params_add(&p, "Name", resource_attr_str(a, "name"));
+    aws_params_add(&p, "Protocol", resource_attr_str(a, "protocol"));
     aws_params_addf(&p, "Port", "%lld", (long long)json_integer_value(json_object_get(a, "port")));
-    aws_params_add(&p, "VpcId", str(a, "vpc"));
-    aws_params_add(&p, "TargetType", str(a, "target_type"));
+    aws_params_add(&p, "VpcId", resource_attr_str(a, "vpc"));
+    aws_params_add(&p, "TargetType", resource_attr_str(a, "target_type"));
     tg_health(&p, a);
     add_tags(&p, c, r->id);
     xml_node *doc = NULL;
@@ -497,7 +489,7 @@ static int listener_discover(const provider_ctx *c, resource_set *out, aws_error
 
 static void listener_params(aws_params *p, const json_t *a) {
     const json_t *act = json_object_get(a, "default_action");
-    aws_params_add(p, "Protocol", str(a, "protocol"));
+    aws_params_add(p, "Protocol", resource_attr_str(a, "protocol"));
     aws_params_addf(p, "Port", "%lld", (long long)json_integer_value(json_object_get(a, "port")));
     const json_t *certs = json_object_get(a, "certificates");
     for (size_t i = 0; i < json_array_size(certs); i++) {
@@ -505,16 +497,16 @@ static void listener_params(aws_params *p, const json_t *a) {
         snprintf(k, sizeof(k), "Certificates.member.%zu.CertificateArn", i + 1);
         aws_params_add(p, k, json_string_value(json_array_get(certs, i)));
     }
-    if (str(a, "ssl_policy")) aws_params_add(p, "SslPolicy", str(a, "ssl_policy"));
-    aws_params_add(p, "DefaultActions.member.1.Type", str(act, "type"));
-    if (strcmp(str(act, "type"), "forward") == 0) {
-        aws_params_add(p, "DefaultActions.member.1.TargetGroupArn", str(a, "target_group"));
+    if (resource_attr_str(a, "ssl_policy")) aws_params_add(p, "SslPolicy", resource_attr_str(a, "ssl_policy"));
+    aws_params_add(p, "DefaultActions.member.1.Type", resource_attr_str(act, "type"));
+    if (strcmp(resource_attr_str(act, "type"), "forward") == 0) {
+        aws_params_add(p, "DefaultActions.member.1.TargetGroupArn", resource_attr_str(a, "target_group"));
         return;
     }
     for (size_t i = 0; i < N_REDIRECT; i++) {
         char k[96];
         snprintf(k, sizeof(k), "DefaultActions.member.1.RedirectConfig.%s", REDIRECT_FIELDS[i][1]);
-        if (str(act, REDIRECT_FIELDS[i][0])) aws_params_add(p, k, str(act, REDIRECT_FIELDS[i][0]));
+        if (resource_attr_str(act, REDIRECT_FIELDS[i][0])) aws_params_add(p, k, resource_attr_str(act, REDIRECT_FIELDS[i][0]));
     }
 }
 
@@ -547,17 +539,17 @@ static char *listener_on_port(const provider_ctx *c, const char *lb, long long p
 
 static int listener_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
     aws_params p = {0};
-    aws_params_add(&p, "LoadBalancerArn", str(a, "load_balancer"));
+    aws_params_add(&p, "LoadBalancerArn", resource_attr_str(a, "load_balancer"));
     listener_params(&p, a);
     add_tags(&p, c, r->id);
     xml_node *doc = NULL;
     int rc = elbv2_call(c, "CreateListener", &p, &doc, err);
     aws_params_free(&p);
-    if (rc != 0 && is_code(err, "DuplicateListener")) {
+    if (rc != 0 && aws_error_is(err, "DuplicateListener")) {
         /* A retried call whose first answer was lost, or a listener made by
          * hand on our load balancer: take it over and make it what we want. */
         aws_error lookup = {0};
-        r->physical = listener_on_port(c, str(a, "load_balancer"),
+        r->physical = listener_on_port(c, resource_attr_str(a, "load_balancer"),
                                        json_integer_value(json_object_get(a, "port")), &lookup);
         return r->physical ? listener_update(c, r, NULL, a, err) : -1;
     }
@@ -572,7 +564,7 @@ static int listener_create(const provider_ctx *c, resource *r, const json_t *a, 
 static int listener_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
     (void)old;
     if (call1(c, "DeleteListener", "ListenerArn", r->physical, err) == 0) return 0;
-    return is_code(err, "ListenerNotFound") ? 0 : -1;   /* gone with its load balancer */
+    return aws_error_is(err, "ListenerNotFound") ? 0 : -1;   /* gone with its load balancer */
 }
 
 static const char *const listener_force[] = {"load_balancer", "target_group", NULL};
@@ -626,8 +618,8 @@ static int reg_discover(const provider_ctx *c, resource_set *out, aws_error *err
 
 static int reg_call(const provider_ctx *c, const char *action, const json_t *a, aws_error *err) {
     aws_params p = {0};
-    aws_params_add(&p, "TargetGroupArn", str(a, "target_group"));
-    aws_params_add(&p, "Targets.member.1.Id", str(a, "instance"));
+    aws_params_add(&p, "TargetGroupArn", resource_attr_str(a, "target_group"));
+    aws_params_add(&p, "Targets.member.1.Id", resource_attr_str(a, "instance"));
     aws_params_addf(&p, "Targets.member.1.Port", "%lld", (long long)json_integer_value(json_object_get(a, "port")));
     int rc = elbv2_call(c, action, &p, NULL, err);
     aws_params_free(&p);
@@ -637,7 +629,7 @@ static int reg_call(const provider_ctx *c, const char *action, const json_t *a, 
 static int reg_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
     if (reg_call(c, "RegisterTargets", a, err) != 0) return -1;   /* registering twice is harmless */
     char phys[512];
-    snprintf(phys, sizeof(phys), "%s/%s:%lld", str(a, "target_group"), str(a, "instance"),
+    snprintf(phys, sizeof(phys), "%s/%s:%lld", resource_attr_str(a, "target_group"), resource_attr_str(a, "instance"),
              (long long)json_integer_value(json_object_get(a, "port")));
     r->physical = strdup(phys);
     return 0;
@@ -647,7 +639,7 @@ static int reg_destroy(const provider_ctx *c, const resource *r, const json_t *a
     (void)r;
     if (reg_call(c, "DeregisterTargets", a, err) == 0) return 0;
     /* Already deregistered, or its group is gone: nothing left to undo. */
-    return is_code(err, "InvalidTarget") || is_code(err, "TargetGroupNotFound") ? 0 : -1;
+    return aws_error_is(err, "InvalidTarget") || aws_error_is(err, "TargetGroupNotFound") ? 0 : -1;
 }
 
 static const char *const reg_force[] = {"target_group", "instance", "port", NULL};

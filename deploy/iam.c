@@ -29,10 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *str(const json_t *o, const char *k) {
-    return json_string_value(json_object_get(o, k));
-}
-
 static int iam_call(const provider_ctx *c, const char *action, const aws_params *p, xml_node **out,
                     aws_error *err) {
     xml_node *doc = NULL;
@@ -51,10 +47,6 @@ static int call2(const provider_ctx *c, const char *action, const char *k1, cons
     int rc = iam_call(c, action, &p, NULL, err);
     aws_params_free(&p);
     return rc;
-}
-
-static int is_code(const aws_error *err, const char *code) {
-    return strcmp(err->code, code) == 0;
 }
 
 static void fail(aws_error *err, const char *fmt, const char *a, const char *b) {
@@ -236,7 +228,7 @@ static int role_create(const provider_ctx *c, resource *r, const json_t *a, aws_
     int rc = iam_call(c, "CreateRole", &p, NULL, err);
     aws_params_free(&p);
     free(policy);
-    if (rc != 0 && is_code(err, "EntityAlreadyExists"))
+    if (rc != 0 && aws_error_is(err, "EntityAlreadyExists"))
         rc = adopt(c, "GetRole", "RoleName", name, "GetRoleResult/Role/Path", err);
     if (rc != 0) return -1;
     r->physical = strdup(name);
@@ -252,10 +244,10 @@ static int role_update(const provider_ctx *c, const resource *r, const json_t *o
 
 static int role_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
     if (role_policies(c, r->physical, "DetachRolePolicy", json_object_get(old, "managed_policies"), NULL,
-                      err) != 0 && !is_code(err, "NoSuchEntity"))
+                      err) != 0 && !aws_error_is(err, "NoSuchEntity"))
         return -1;
     if (call2(c, "DeleteRole", "RoleName", r->physical, NULL, NULL, err) == 0) return 0;
-    return is_code(err, "NoSuchEntity") ? 0 : -1;
+    return aws_error_is(err, "NoSuchEntity") ? 0 : -1;
 }
 
 /* A new trust policy means a new role (UpdateAssumeRolePolicy would do, but
@@ -300,7 +292,7 @@ static waiter_state profile_ready(void *arg, aws_error *err) {
     int rc = iam_call(w->c, "GetInstanceProfile", &p, &doc, err);
     aws_params_free(&p);
     if (rc != 0) {
-        if (!is_code(err, "NoSuchEntity")) return WAITER_FAILED;
+        if (!aws_error_is(err, "NoSuchEntity")) return WAITER_FAILED;
         *err = (aws_error){0};
         return WAITER_RETRY;
     }
@@ -320,14 +312,14 @@ static int profile_create(const provider_ctx *c, resource *r, const json_t *a, a
     add_tags(&p, c, r->id);
     int rc = iam_call(c, "CreateInstanceProfile", &p, NULL, err);
     aws_params_free(&p);
-    if (rc != 0 && is_code(err, "EntityAlreadyExists"))
+    if (rc != 0 && aws_error_is(err, "EntityAlreadyExists"))
         rc = adopt(c, "GetInstanceProfile", "InstanceProfileName", name,
                    "GetInstanceProfileResult/InstanceProfile/Path", err);
     if (rc != 0) return -1;
     r->physical = strdup(name);
-    const char *role = str(a, "role");
+    const char *role = resource_attr_str(a, "role");
     if (role && call2(c, "AddRoleToInstanceProfile", "InstanceProfileName", name, "RoleName", role, err) != 0 &&
-        !is_code(err, "LimitExceeded"))   /* LimitExceeded: adopted, with its role already in */
+        !aws_error_is(err, "LimitExceeded"))   /* LimitExceeded: adopted, with its role already in */
         return -1;
     profile_wait w = {c, name, role};
     char what[300];
@@ -336,12 +328,12 @@ static int profile_create(const provider_ctx *c, resource *r, const json_t *a, a
 }
 
 static int profile_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
-    const char *role = str(old, "role");
+    const char *role = resource_attr_str(old, "role");
     if (role && call2(c, "RemoveRoleFromInstanceProfile", "InstanceProfileName", r->physical, "RoleName", role,
-                      err) != 0 && !is_code(err, "NoSuchEntity"))
+                      err) != 0 && !aws_error_is(err, "NoSuchEntity"))
         return -1;
     if (call2(c, "DeleteInstanceProfile", "InstanceProfileName", r->physical, NULL, NULL, err) == 0) return 0;
-    return is_code(err, "NoSuchEntity") ? 0 : -1;
+    return aws_error_is(err, "NoSuchEntity") ? 0 : -1;
 }
 
 static const char *const profile_force[] = {"role", NULL};

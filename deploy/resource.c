@@ -47,6 +47,10 @@ void resource_set_free(resource_set *s) {
     memset(s, 0, sizeof(*s));
 }
 
+const char *resource_attr_str(const json_t *attrs, const char *key) {
+    return json_string_value(json_object_get(attrs, key));
+}
+
 json_t *resource_ref(const char *id) {
     return json_pack("{s:s}", "ref", id);
 }

@@ -31,6 +31,9 @@ resource *resource_set_find(const resource_set *s, const char *id);
 resource *resource_set_find_physical(const resource_set *s, const char *physical);
 void resource_set_free(resource_set *s);
 
+/* The string at attrs[key], or NULL. */
+const char *resource_attr_str(const json_t *attrs, const char *key);
+
 /* {"ref": id} */
 json_t *resource_ref(const char *id);
 /* The logical id if `v` is a reference, else NULL. */

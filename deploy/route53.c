@@ -32,14 +32,6 @@
 #define POINTER_TAG "deploybot:dns:"   /* + logical id, on the load balancer */
 #define API "/2013-04-01"
 
-static const char *str(const json_t *o, const char *k) {
-    return json_string_value(json_object_get(o, k));
-}
-
-static int is_code(const aws_error *err, const char *code) {
-    return strcmp(err->code, code) == 0;
-}
-
 /* A DNS name as Route53 compares it: \ooo escapes decoded, lower case,
  * one trailing dot. */
 static void dns_norm(const char *in, char *out, size_t n) {
@@ -93,7 +85,7 @@ static int record_get(const provider_ctx *c, const char *zone, const char *name,
     snprintf(path, sizeof(path), API "/hostedzone/%s/rrset?name=%s&type=A&maxitems=1", zone, enc);
     xml_node *doc = NULL;
     if (aws_rest_xml(c->aws, "route53", "GET", path, NULL, &doc, err) != 0) {
-        if (!is_code(err, "NoSuchHostedZone")) return -1;
+        if (!aws_error_is(err, "NoSuchHostedZone")) return -1;
         *err = (aws_error){0};
         return 0;
     }
@@ -146,8 +138,8 @@ static const resource *alias_balancer(const resource_set *out, const char *alias
     alias_host(alias_dns, want, sizeof(want));
     for (size_t i = 0; i < out->n; i++) {
         const resource *r = &out->items[i];
-        if (strcmp(r->type, "load_balancer") != 0 || !str(r->extra, "dns_name")) continue;
-        alias_host(str(r->extra, "dns_name"), have, sizeof(have));
+        if (strcmp(r->type, "load_balancer") != 0 || !resource_attr_str(r->extra, "dns_name")) continue;
+        alias_host(resource_attr_str(r->extra, "dns_name"), have, sizeof(have));
         if (strcmp(want, have) == 0) return r;
     }
     return NULL;
@@ -183,7 +175,7 @@ static int record_discover(const provider_ctx *c, resource_set *out, aws_error *
         /* Copies: `out` grows (and moves) while records are added. */
         json_t *tags = json_deep_copy(json_object_get(out->items[i].extra, "tags"));
         char *arn = strdup(out->items[i].physical);
-        char *name = strdup(str(out->items[i].attrs, "name") ?: "");
+        char *name = strdup(resource_attr_str(out->items[i].attrs, "name") ?: "");
         const char *key;
         json_t *v;
         int rc = 0;
@@ -254,26 +246,26 @@ static int record_change(const provider_ctx *c, const char *action, const char *
 static int record_point(const provider_ctx *c, const json_t *a, const char *key, const char *pointer,
                         aws_error *err) {
     elbv2_lb lb;
-    if (elbv2_lb_describe(c, str(a, "load_balancer"), &lb, err) != 0) return -1;
+    if (elbv2_lb_describe(c, resource_attr_str(a, "load_balancer"), &lb, err) != 0) return -1;
     record_state rs;
-    if (record_get(c, str(a, "zone"), str(a, "name"), &rs, err) != 0) return -1;
+    if (record_get(c, resource_attr_str(a, "zone"), resource_attr_str(a, "name"), &rs, err) != 0) return -1;
     if (rs.found && !alias_is_ours(rs.alias_dns, lb.name)) {
         snprintf(err->code, sizeof(err->code), "RecordNotOwned");
         snprintf(err->message, sizeof(err->message),
                  "%s in hosted zone %s is an A record that deploybot did not make (it points at %s): "
-                 "delete it, or set another record_name", str(a, "name"), str(a, "zone"),
+                 "delete it, or set another record_name", resource_attr_str(a, "name"), resource_attr_str(a, "zone"),
                  rs.alias_dns[0] ? rs.alias_dns : "addresses, not an alias");
         return -1;
     }
-    if (key && elbv2_lb_tag(c, str(a, "load_balancer"), key, pointer, err) != 0) return -1;
-    return record_change(c, "UPSERT", str(a, "zone"), str(a, "name"), lb.zone_id, lb.dns_name,
+    if (key && elbv2_lb_tag(c, resource_attr_str(a, "load_balancer"), key, pointer, err) != 0) return -1;
+    return record_change(c, "UPSERT", resource_attr_str(a, "zone"), resource_attr_str(a, "name"), lb.zone_id, lb.dns_name,
                          json_is_true(json_object_get(a, "evaluate_target_health")), err);
 }
 
 static int record_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
     char key[200], pointer[450];
     snprintf(key, sizeof(key), POINTER_TAG "%s", r->id);
-    snprintf(pointer, sizeof(pointer), "%s/%s", str(a, "zone"), str(a, "name"));
+    snprintf(pointer, sizeof(pointer), "%s/%s", resource_attr_str(a, "zone"), resource_attr_str(a, "name"));
     /* The pointer before the record: a crash in between leaves nothing
      * deploybot cannot find again. */
     if (record_point(c, a, key, pointer, err) != 0) return -1;
@@ -290,15 +282,15 @@ static int record_update(const provider_ctx *c, const resource *r, const json_t 
 
 static int record_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
     const json_t *x = r->extra;
-    if (str(x, "alias_dns") && *str(x, "alias_dns") &&
-        record_change(c, "DELETE", str(old, "zone"), str(old, "name"), str(x, "alias_zone"), str(x, "alias_dns"),
+    if (resource_attr_str(x, "alias_dns") && *resource_attr_str(x, "alias_dns") &&
+        record_change(c, "DELETE", resource_attr_str(old, "zone"), resource_attr_str(old, "name"), resource_attr_str(x, "alias_zone"), resource_attr_str(x, "alias_dns"),
                       json_is_true(json_object_get(x, "alias_evaluate")), err) != 0 &&
-        !is_code(err, "InvalidChangeBatch") && !is_code(err, "NoSuchHostedZone"))   /* already gone */
+        !aws_error_is(err, "InvalidChangeBatch") && !aws_error_is(err, "NoSuchHostedZone"))   /* already gone */
         return -1;
     char key[200];
     snprintf(key, sizeof(key), POINTER_TAG "%s", r->id);
-    if (str(x, "pointer_on") && elbv2_lb_tag(c, str(x, "pointer_on"), key, NULL, err) != 0 &&
-        !is_code(err, "LoadBalancerNotFound"))
+    if (resource_attr_str(x, "pointer_on") && elbv2_lb_tag(c, resource_attr_str(x, "pointer_on"), key, NULL, err) != 0 &&
+        !aws_error_is(err, "LoadBalancerNotFound"))
         return -1;
     *err = (aws_error){0};
     return 0;
