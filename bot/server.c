@@ -27,6 +27,7 @@
 #include "bot/runs.h"
 #include "bot/webhook.h"
 #include "bot/webpage.h"
+#include "bot/livelog.h"
 
 #define TIMEOUT_SECS 15     /* a client idle this long mid-request is dropped */
 #define HEADER_BYTES 8192   /* per-request header space (GitHub sends < 2 KB) */
@@ -522,8 +523,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+static int live_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                         void *user, void *in, size_t len) {
+    server *s = lws_context_user(lws_get_context(wsi));
+
+    return livelog_callback(wsi, reason, user, in, len, s->runs);
+}
+
 static const struct lws_protocols protocols[] = {
     {"http", callback, sizeof(struct pss), 0, 0, NULL, 0},
+    {LIVELOG_PROTOCOL, live_callback, LIVELOG_SESSION_BYTES, 4096, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 

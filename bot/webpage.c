@@ -39,5 +39,11 @@ const char webpage_run_html[] =
     "document.getElementById('meta').textContent=x.repo+' '+x.sha+' ('+x.trigger+')'+"
     "(x.duration_ms!=null?' in '+(x.duration_ms/1000).toFixed(1)+' s':'');"
     "document.getElementById('log').textContent=x.log;"
-    "if(x.state==='queued'||x.state==='running')setTimeout(load,1000)}\n"
+    "if(x.state==='queued'||x.state==='running')follow()}\n"
+    /* Live: the log grows from the WebSocket; the summary is reloaded at the end. */
+    "function follow(){const ws=new WebSocket((location.protocol==='https:'?'wss://':'ws://')+"
+    "location.host+'/runs/'+id+'/live','deploybot-log');const log=document.getElementById('log');"
+    "let first=true;ws.onmessage=e=>{const m=JSON.parse(e.data);if(first){log.textContent='';first=false}"
+    "log.textContent+=m.log||'';const st=document.getElementById('state');st.textContent=m.state;"
+    "st.className=m.state;if(m.result!==undefined)load()}}\n"
     "load();</script></body></html>";

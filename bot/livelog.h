@@ -1,0 +1,26 @@
+/* livelog: a run's log as it is written, over a WebSocket.
+ *
+ *   new WebSocket("ws://bot/runs/ID/live", "deploybot-log")
+ *
+ * Every message is a JSON object {"log": "<new lines>", "state": "running"};
+ * the last one carries the final state and "result", then the server closes.
+ * The run page uses it; any client can. The log is read from the history
+ * (bot/runs.h), so a viewer never slows the run down. */
+#ifndef DEPLOYBOT_BOT_LIVELOG_H
+#define DEPLOYBOT_BOT_LIVELOG_H
+
+#include <stddef.h>
+#include <libwebsockets.h>
+#include "bot/runs.h"
+
+#define LIVELOG_PROTOCOL "deploybot-log"
+
+/* Per-connection state lws allocates for the protocol (an upper bound, so
+ * the protocol table can be a constant). */
+#define LIVELOG_SESSION_BYTES 64
+
+/* The protocol callback, given the history connection of the server thread. */
+int livelog_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                     void *in, size_t len, runs *history);
+
+#endif
