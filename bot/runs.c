@@ -31,11 +31,12 @@ static const char SCHEMA[] =
 
 struct runs {
     sqlite3 *db;
-    char errmsg[256];
+    char errmsg[512];
 };
 
 static int fail(runs *r, const char *what) {
-    snprintf(r->errmsg, sizeof(r->errmsg), "%s: %s", what, sqlite3_errmsg(r->db));
+    /* what may be a whole SQL statement: keep its start and all of SQLite's reason */
+    snprintf(r->errmsg, sizeof(r->errmsg), "%.200s: %.300s", what, sqlite3_errmsg(r->db));
     return -1;
 }
 
