@@ -546,42 +546,6 @@ def one_more_commit(repo, i):
     return run(["git", "-C", repo, "rev-parse", "main"]).stdout.decode().strip()
 
 
-def free_port():
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class GitDaemon:
-    """`git daemon` serving the generated repository on 127.0.0.1 only, so
-    both clients fetch over the git protocol, where the server (like GitHub
-    over https) builds the pack and the client only indexes it."""
-
-    def __init__(self, base):
-        for _ in range(5):
-            self.port = free_port()
-            self.proc = subprocess.Popen(["git", "daemon", "--listen=127.0.0.1", "--port=%d" % self.port,
-                                          "--base-path=" + base, "--export-all", "--reuseaddr", base],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = time.time() + 5
-            while time.time() < deadline and self.proc.poll() is None:
-                if subprocess.run(["git", "ls-remote", self.url("origin.git")], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL).returncode == 0:
-                    return
-                time.sleep(0.1)
-            self.stop()
-        raise AssertionError("git daemon did not start")
-
-    def url(self, name):
-        return "git://127.0.0.1:%d/%s" % (self.port, name)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-
 class Mirrors:
     """The bot's way (fetch_bench: libgit2, kept open) and the CLI's way
     (git init --bare + git fetch, then git fetch + git diff --name-only) of
@@ -663,7 +627,7 @@ def phase_fetch(args, build_dir, workdir, results):
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(src) for f in fs)
     fetch = {"commits": args.commits, "files": args.files + 5, "generate_s": round(gen_s, 1),
              "repo_mib": round(size / 2**20, 1), "rounds": args.fetch_rounds}
-    daemon = GitDaemon(root)
+    daemon = import_harness(build_dir).GitDaemon(root, "origin.git")
     try:
         log("fetch: fresh clones, then %d rounds of one more commit" % args.fetch_rounds)
         # git:// is the figure (a real remote: the server packs); a local path

@@ -164,6 +164,93 @@ def sign(body, secret=SECRET):
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+class GitDaemon:
+    """`git daemon` on 127.0.0.1 serving every repository under `base`
+    (`probe`, one of them, tells when it is up)."""
+
+    def __init__(self, base, probe="config-repo"):
+        import socket
+        for _ in range(5):
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                self.port = sock.getsockname()[1]
+            self.proc = subprocess.Popen(["git", "daemon", "--listen=127.0.0.1", "--port=%d" % self.port,
+                                          "--base-path=" + base, "--export-all", "--reuseaddr", base],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                wait_for(lambda: self.proc.poll() is not None or subprocess.run(
+                    ["git", "ls-remote", self.url(probe)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0, 5, "git daemon")
+                if self.proc.poll() is None:
+                    return
+            except AssertionError:
+                pass
+            self.stop()
+        raise AssertionError("git daemon did not start")
+
+    def url(self, name):
+        return "git://127.0.0.1:%d/%s" % (self.port, name)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+class StallingProxy:
+    """A TCP proxy to 127.0.0.1:`port` that holds every connection without
+    forwarding a byte until release() (a server that hangs mid-request)."""
+
+    def __init__(self, port):
+        import socket
+        import threading
+        self.target, self.held = port, False
+        self.go = threading.Event()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held = True
+            self.go.wait()
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for sock in (a, b):
+            try:
+                sock.shutdown(2)
+            except OSError:
+                pass
+            sock.close()
+
+    def release(self):
+        self.go.set()
+
+    def close(self):
+        self.go.set()
+        self.sock.close()
+
+
 class Stack:
     """Fake AWS + fake GitHub + a config repo + the bot, in one work dir."""
 
@@ -184,6 +271,7 @@ class Stack:
         self.github_url = "http://127.0.0.1:%d" % self.github.port
         self.repo = ConfigRepo(os.path.join(self.dir, "config-repo"))
         self.data_dir = os.path.join(self.dir, "data")
+        self.repo_url = None  # the bot fetches this instead of the local path when set
         self.bot = None
         if start_bot:
             self.start_bot()
@@ -211,7 +299,7 @@ class Stack:
         path = os.path.join(self.dir, "deploybot.conf.json")
         if not os.path.exists(path):
             cfg = {"listen": "127.0.0.1", "port": 0, "data_dir": self.data_dir,
-                   "repo": {"url": self.repo.path},
+                   "repo": {"url": self.repo_url or self.repo.path},
                    "github": {"api_url": self.github_url},
                    "aws": {"region": REGION}}
             if self.notify is not None:

@@ -200,6 +200,34 @@ class Runs(unittest.TestCase):
                                                                   delay_ms=3000, count=3, status=500, after=1),
                              attempts=1)
 
+    def test_sigkill_while_fetching(self):
+        # The bot fetches over git:// through a proxy that holds the first
+        # connection: the bot is killed in the middle of its first clone.
+        s = self.s
+        s.close()
+        self.s = s = harness.Stack(start_bot=False)
+        daemon = harness.GitDaemon(s.dir)
+        proxy = harness.StallingProxy(daemon.port)
+        try:
+            s.repo_url = "git://127.0.0.1:%d/config-repo" % proxy.port  # the proxy in front of the daemon
+            base = s.repo.head()
+            c1 = s.repo.edit_json(DEV, add_office("198.51.100.0/24"), "dev")
+            s.start_bot()
+            self.push(base, c1)
+            harness.wait_for(lambda: proxy.held, 30, "the bot's fetch reached the git server")
+            s.bot.stop(signal.SIGKILL)
+            proxy.release()
+            s.start_bot()
+            st = s.wait_status(c1, "deploybot/dev")
+            self.assertEqual(st["state"], "success", st)
+            harness.wait_for(lambda: self.runs("dev") and self.runs("dev")[0]["state"] == "succeeded", 30,
+                             "run recorded")
+            self.assertEqual(len(self.runs("dev")), 1)
+            self.assertEqual(s.owned_ids("dev"), s.planned_ids("dev"))
+        finally:
+            proxy.close()
+            daemon.stop()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
