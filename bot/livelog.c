@@ -27,29 +27,25 @@ static long run_from_uri(struct lws *wsi) {
 
 /* Looks at the run; queues a message when there is news. */
 static void poll_run(struct lws *wsi, session *ss, runs *history) {
-    json_t *run = runs_get_json(history, ss->run);
-    const char *log = json_string_value(json_object_get(run, "log"));
-    const char *state = json_string_value(json_object_get(run, "state"));
-    if (!run || !log || !state) {
-        json_decref(run);
+    json_t *news = runs_log_since(history, ss->run, ss->sent);
+    if (!news) {
         ss->finished = 1;
         ss->pending = strdup("{\"error\":\"no such run\"}");
         lws_callback_on_writable(wsi);
         return;
     }
-    size_t len = strlen(log);
+    const char *state = json_string_value(json_object_get(news, "state"));
+    size_t n = json_string_length(json_object_get(news, "log"));
     ss->finished = strcmp(state, "queued") != 0 && strcmp(state, "running") != 0;
-    if (len > ss->sent || ss->finished) {
-        json_t *msg = json_pack("{s:s%,s:s}", "log", log + ss->sent, len - ss->sent, "state", state);
-        if (ss->finished) json_object_set(msg, "result", json_object_get(run, "result"));
-        ss->pending = json_dumps(msg, JSON_COMPACT);
-        json_decref(msg);
-        ss->sent = len;
+    if (!ss->finished) json_object_del(news, "result");
+    if (n > 0 || ss->finished) {
+        ss->pending = json_dumps(news, JSON_COMPACT);
+        ss->sent += n;
         lws_callback_on_writable(wsi);
     } else {
         lws_set_timer_usecs(wsi, POLL_US);
     }
-    json_decref(run);
+    json_decref(news);
 }
 
 static int send_pending(struct lws *wsi, session *ss) {

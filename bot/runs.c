@@ -324,6 +324,23 @@ json_t *runs_get_json(runs *r, long id) {
     return o;
 }
 
+json_t *runs_log_since(runs *r, long id, size_t from) {
+    /* As a blob, substr counts bytes, as the viewer's offset does. */
+    sqlite3_stmt *s = prep(r, "SELECT state, result, substr(CAST(log AS BLOB), ?2) FROM runs WHERE id = ?1");
+    json_t *o = NULL;
+    if (!s) return NULL;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)from + 1);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        const char *result = (const char *)sqlite3_column_text(s, 1);
+        const char *tail = (const char *)sqlite3_column_blob(s, 2);
+        o = json_pack("{s:s,s:s?,s:s#}", "state", (const char *)sqlite3_column_text(s, 0), "result", result,
+                      "log", tail ? tail : "", (int)sqlite3_column_bytes(s, 2));
+    }
+    sqlite3_finalize(s);
+    return o;
+}
+
 void run_free(run *x) {
     if (!x) return;
     free(x->env); free(x->repo); free(x->sha); free(x->before); free(x->ref);

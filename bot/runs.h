@@ -70,6 +70,9 @@ long runs_count(runs *r, const char *state);
 json_t *runs_list_json(runs *r, const char *env, int limit);
 /* One run with its log, or NULL. */
 json_t *runs_get_json(runs *r, long id);
+/* What a live viewer needs: {"log": the log from byte `from` on, "state",
+ * "result"}, or NULL for no such run. Reads only the new bytes. */
+json_t *runs_log_since(runs *r, long id, size_t from);
 
 void run_free(run *x);
 void run_list_free(run *list, size_t n);

@@ -8,9 +8,11 @@ import hmac
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -160,6 +162,13 @@ def pr_payload(base, head, action="opened", number=7):
     return doc
 
 
+def fault(url, **spec):
+    """Queues a fault rule on a fake (see tests/fakes/README.md)."""
+    code, body = http("POST", url + "/_fake/faults", json.dumps(spec).encode(),
+                      {"Content-Type": "application/json"})
+    assert code < 300, body
+
+
 def sign(body, secret=SECRET):
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -169,22 +178,19 @@ class GitDaemon:
     (`probe`, one of them, tells when it is up)."""
 
     def __init__(self, base, probe="config-repo"):
-        import socket
-        for _ in range(5):
+        for _ in range(5):  # the free port may be taken before the daemon binds it
             with socket.socket() as sock:
                 sock.bind(("127.0.0.1", 0))
                 self.port = sock.getsockname()[1]
             self.proc = subprocess.Popen(["git", "daemon", "--listen=127.0.0.1", "--port=%d" % self.port,
                                           "--base-path=" + base, "--export-all", "--reuseaddr", base],
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                wait_for(lambda: self.proc.poll() is not None or subprocess.run(
-                    ["git", "ls-remote", self.url(probe)],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0, 5, "git daemon")
-                if self.proc.poll() is None:
+            deadline = time.time() + 5
+            while time.time() < deadline and self.proc.poll() is None:
+                if subprocess.run(["git", "ls-remote", self.url(probe)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL).returncode == 0:
                     return
-            except AssertionError:
-                pass
+                time.sleep(0.1)
             self.stop()
         raise AssertionError("git daemon did not start")
 
@@ -202,8 +208,6 @@ class StallingProxy:
     forwarding a byte until release() (a server that hangs mid-request)."""
 
     def __init__(self, port):
-        import socket
-        import threading
         self.target, self.held = port, False
         self.go = threading.Event()
         self.sock = socket.socket()
@@ -213,8 +217,6 @@ class StallingProxy:
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
-        import socket
-        import threading
         while True:
             try:
                 client, _ = self.sock.accept()

@@ -39,11 +39,6 @@ class Runs(unittest.TestCase):
     def runs(self, env=None):
         return self.api("/api/runs" + ("?env=" + env if env else ""))["runs"]
 
-    def fault(self, url, **spec):
-        code, body = harness.http("POST", url + "/_fake/faults", json.dumps(spec).encode(),
-                                  {"Content-Type": "application/json"})
-        self.assertLess(code, 300, body)
-
     def cli(self, *args):
         p = subprocess.run([harness.BIN] + list(args) + ["--config", self.s.config_path()], env=self.s.env(),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
@@ -98,7 +93,7 @@ class Runs(unittest.TestCase):
         both = s.repo.edit_json(STG, add_office("198.51.100.0/24"), "stg")
         both = s.repo.edit_json(DEV, add_office("198.51.100.0/24"), "dev")
         # Slow AWS down so that runs overlap for real.
-        self.fault(s.aws_url, action="CreateVpc", delay_ms=1500, count=2, error=None)
+        harness.fault(s.aws_url, action="CreateVpc", delay_ms=1500, count=2, error=None)
         self.push(base, both)
         c1 = s.repo.edit_json(DEV, add_office("192.0.2.0/24"), "dev 1")
         c2 = s.repo.edit_json(DEV, add_office("192.0.2.128/25"), "dev 2")
@@ -153,7 +148,7 @@ class Runs(unittest.TestCase):
         self.push(base, good)
         self.assertEqual(s.wait_status(good, "deploybot/dev")["state"], "success")
         bad = s.repo.edit_json(DEV, lambda d: d.update(office_cidrs=["192.0.2.0/24"]), "dev bad")
-        self.fault(s.aws_url, action="AuthorizeSecurityGroupIngress", error="InvalidPermission.Malformed",
+        harness.fault(s.aws_url, action="AuthorizeSecurityGroupIngress", error="InvalidPermission.Malformed",
                    status=400, count=1)
         self.push(good, bad)
         st = s.wait_status(bad, "deploybot/dev")
@@ -186,17 +181,17 @@ class Runs(unittest.TestCase):
         self.assertIn("succeeded", out)
 
     def test_sigkill_while_planning(self):
-        self.kill_and_resume("apply of", lambda: self.fault(self.s.aws_url, action="DescribeSubnets",
+        self.kill_and_resume("apply of", lambda: harness.fault(self.s.aws_url, action="DescribeSubnets",
                                                              delay_ms=3000, count=1, error=None))
 
     def test_sigkill_while_applying(self):
         self.kill_and_resume("subnet.public_b: create...",
-                             lambda: self.fault(self.s.aws_url, action="CreateSubnet", delay_ms=3000, count=2,
+                             lambda: harness.fault(self.s.aws_url, action="CreateSubnet", delay_ms=3000, count=2,
                                                 error=None, after=1, apply=True))
 
     def test_sigkill_while_notifying(self):
         # The run is over; its statuses wait in the outbox and are sent after the restart.
-        self.kill_and_resume("Apply complete", lambda: self.fault(self.s.github_url, path_regex="/statuses/",
+        self.kill_and_resume("Apply complete", lambda: harness.fault(self.s.github_url, path_regex="/statuses/",
                                                                   delay_ms=3000, count=3, status=500, after=1),
                              attempts=1)
 
@@ -204,15 +199,15 @@ class Runs(unittest.TestCase):
         # The bot fetches over git:// through a proxy that holds the first
         # connection: the bot is killed in the middle of its first clone.
         s = self.s
-        s.close()
-        self.s = s = harness.Stack(start_bot=False)
         daemon = harness.GitDaemon(s.dir)
         proxy = harness.StallingProxy(daemon.port)
         try:
-            s.repo_url = "git://127.0.0.1:%d/config-repo" % proxy.port  # the proxy in front of the daemon
+            s.bot.stop()  # it has fetched nothing yet; it starts again on the git:// URL
+            os.unlink(s.config_path())
+            s.repo_url = "git://127.0.0.1:%d/config-repo" % proxy.port
+            s.start_bot()
             base = s.repo.head()
             c1 = s.repo.edit_json(DEV, add_office("198.51.100.0/24"), "dev")
-            s.start_bot()
             self.push(base, c1)
             harness.wait_for(lambda: proxy.held, 30, "the bot's fetch reached the git server")
             s.bot.stop(signal.SIGKILL)
@@ -220,14 +215,13 @@ class Runs(unittest.TestCase):
             s.start_bot()
             st = s.wait_status(c1, "deploybot/dev")
             self.assertEqual(st["state"], "success", st)
-            harness.wait_for(lambda: self.runs("dev") and self.runs("dev")[0]["state"] == "succeeded", 30,
-                             "run recorded")
-            self.assertEqual(len(self.runs("dev")), 1)
+            runs = self.wait_runs_done(1)
+            self.assertEqual(len(runs), 1)
+            self.assertEqual(runs[0]["state"], "succeeded")
             self.assertEqual(s.owned_ids("dev"), s.planned_ids("dev"))
         finally:
             proxy.close()
             daemon.stop()
-
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
