@@ -12,7 +12,8 @@
  * or {"error": "..."}. bench/bench.py drives it. */
 #include "git/cfgrepo.h"
 #include "git/changes.h"
-#include "git/repoconfig.h"
+#include "deploy/repoconfig.h"
+#include "bot/repolayout.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,10 @@ static int diff(cfgrepo *r, const char *before, const char *after, change_set *c
     int ok = repoconfig_parse(text, len, &rc, err, errlen);
     free(text);
     if (ok != 0) return -1;
-    ok = changes_between(r, &rc, before, after, cs, err, errlen);
+    changes_layout l;
+    repolayout_from_config(&rc, &l);
+    ok = changes_between(r, &l, before, after, cs, err, errlen);
+    repolayout_free(&l);
     repoconfig_free(&rc);
     return ok;
 }

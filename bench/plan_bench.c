@@ -9,7 +9,7 @@
  *   {"validate_ms", "client_ms", "discover_ms", "build_ms", "render_ms",
  *    "desired", "actual", "add", "change", "destroy", "aws_requests"}
  * or {"error": "..."}. Nothing is applied. */
-#include "deploy/aws.h"
+#include "deploy/aws/aws.h"
 #include "deploy/plan.h"
 #include "deploy/stack.h"
 

@@ -6,7 +6,8 @@
 #include "deploy/userdata.h"
 #include "git/cfgrepo.h"
 #include "git/changes.h"
-#include "git/repoconfig.h"
+#include "deploy/repoconfig.h"
+#include "bot/repolayout.h"
 #include "notify/notifier.h"
 
 #include <stdarg.h>
@@ -361,7 +362,11 @@ static int dispatch(job_runner *r, const queue_job *j, const webhook_event *ev, 
         return 0;
     }
     change_set cs;
-    if (changes_between(r->repo, &rc, before, sha, &cs, err, sizeof(err)) != 0) {
+    changes_layout layout;
+    repolayout_from_config(&rc, &layout);
+    int diffed = changes_between(r->repo, &layout, before, sha, &cs, err, sizeof(err));
+    repolayout_free(&layout);
+    if (diffed != 0) {
         snprintf(summary, len, "diff: %s", err);
         repoconfig_free(&rc);
         return -1;

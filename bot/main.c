@@ -14,7 +14,7 @@
 #include "deploy/envrun.h"
 #include "deploy/userdata.h"
 #include "deploy/validate.h"
-#include "git/repoconfig.h"
+#include "deploy/repoconfig.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* plan: diff of desired and discovered resources. */
 #include "deploy/plan.h"
-#include "deploy/strbuf.h"
+#include "util/strbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -4,8 +4,8 @@
 #define DEPLOYBOT_DEPLOY_PLAN_H
 
 #include <stddef.h>
-#include "deploy/provider.h"
-#include "deploy/resource.h"
+#include "deploy/providers/provider.h"
+#include "deploy/providers/resource.h"
 
 typedef enum { PLAN_NOOP, PLAN_CREATE, PLAN_UPDATE, PLAN_REPLACE, PLAN_DELETE } plan_action;
 

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 #include <jansson.h>
-#include "deploy/resource.h"
+#include "deploy/providers/resource.h"
 
 typedef struct {
     json_t *root;   /* the validated document, defaults filled in */

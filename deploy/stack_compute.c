@@ -5,9 +5,10 @@
  * created. So the instance's user_data_sha256 attribute is the SHA-256 of the
  * script rendered with a placeholder volume id — it changes exactly when the
  * template or the stack's other variables change — and its data_volume
- * reference covers the id. The instance's extra holds the template and the
- * variables; the provider renders the real script at launch
- * (ec2_compute.c). For the same reason the launch template carries no
+ * reference covers the id. The instance's extra holds that rendering; the
+ * provider puts the real volume id in place of the placeholder at launch
+ * (ec2_compute.c), which gives the same script as rendering with it, since
+ * values are never re-read as template text. For the same reason the launch template carries no
  * user-data: everything else about the instances is in it. */
 #include "deploy/stack_layers.h"
 #include "deploy/userdata.h"
@@ -66,27 +67,23 @@ int stack_set_user_data_template(stack *s, const char *text, size_t len, char **
     return 0;
 }
 
-/* {"template": ..., "vars": {name: value}}: what the instance provider needs
- * to render the script once the volume id is known (VOLUME_PLACEHOLDER marks
- * the variable to fill). Sets sha to the placeholder rendering's hash, or to
- * "" when the template does not render (the launch then fails saying why). */
+/* {"user_data": the script rendered with VOLUME_PLACEHOLDER, which the
+ * instance provider replaces once the volume id is known}. Sets sha to that
+ * rendering's hash, or to "" when the template does not render (then
+ * "user_data_error" says why and the launch fails with it). */
 static json_t *user_data_extra(const stack *s, char sha[65]) {
     const char *tmpl = template_of(s);
-    userdata_var vars[USERDATA_MAX_VARS];
-    size_t n = userdata_stack_vars(s, VOLUME_PLACEHOLDER, vars);
-    json_t *jv = json_object();
-    for (size_t i = 0; i < n; i++)
-        json_object_set_new(jv, vars[i].name, json_string(vars[i].value ? vars[i].value : ""));
     userdata ud;
     char *errors = NULL;
+    json_t *extra = json_pack("{s:s,s:s}", "user_data_template", tmpl,
+                              "volume_placeholder", VOLUME_PLACEHOLDER);
     sha[0] = '\0';
-    if (userdata_render(tmpl, strlen(tmpl), USERDATA_TEMPLATE, vars, n, &ud, &errors) == 0) {
+    if (render_placeholder(s, tmpl, strlen(tmpl), &ud, &errors) == 0) {
         memcpy(sha, ud.sha256, 65);
+        json_object_set_new(extra, "user_data", json_stringn(ud.text, ud.len));
         userdata_free(&ud);
     }
-    json_t *extra = json_pack("{s:s,s:o,s:s,s:s}", "user_data_template", tmpl, "user_data_vars", jv,
-                              "volume_placeholder", VOLUME_PLACEHOLDER,
-                              "user_data_error", errors ? errors : "");
+    json_object_set_new(extra, "user_data_error", json_string(errors ? errors : ""));
     free(errors);
     return extra;
 }

@@ -1,8 +1,8 @@
 /* userdata: see userdata.h. One pass over the template: copy text, replace
  * template variables, collect every problem with its line. */
 #include "deploy/userdata.h"
-#include "deploy/strbuf.h"
-#include "deploy/sigv4.h"
+#include "util/strbuf.h"
+#include "deploy/aws/sigv4.h"
 
 #include <stdarg.h>
 #include <stdio.h>

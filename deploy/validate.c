@@ -2,7 +2,7 @@
 #include "deploy/validate.h"
 #include "deploy/stack.h"
 #include "deploy/userdata.h"
-#include "git/repoconfig.h"
+#include "deploy/repoconfig.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -66,7 +66,16 @@ static int path_under(const char *path, const char *prefix)
     return !strncmp(path, prefix, n) && (path[n] == '\0' || path[n] == '/');
 }
 
-static int touches(const repoconfig *cfg, const repoconfig_env *e,
+static const changes_env *layout_env(const changes_layout *l, const char *name)
+{
+    size_t i;
+    for (i = 0; i < l->n_envs; i++)
+        if (!strcmp(l->envs[i].name, name))
+            return &l->envs[i];
+    return NULL;
+}
+
+static int touches(const changes_layout *cfg, const changes_env *e,
                    char *const *paths, size_t n_paths)
 {
     size_t i, s;
@@ -80,8 +89,8 @@ static int touches(const repoconfig *cfg, const repoconfig_env *e,
     return 0;
 }
 
-/* Fills out->envs from out->paths, in repoconfig order. */
-static int envs_from_paths(const repoconfig *cfg, change_set *out)
+/* Fills out->envs from out->paths, in layout order. */
+static int envs_from_paths(const changes_layout *cfg, change_set *out)
 {
     size_t i;
     for (i = 0; i < cfg->n_envs; i++)
@@ -91,7 +100,7 @@ static int envs_from_paths(const repoconfig *cfg, change_set *out)
     return 0;
 }
 
-void changes_envs_for_paths(const repoconfig *cfg, const char *const *paths,
+void changes_envs_for_paths(const changes_layout *cfg, const char *const *paths,
                             size_t n_paths, change_set *out)
 {
     size_t i;
@@ -217,11 +226,11 @@ done:
  * An environment that never had a folder is not "deleted": destroying it on
  * a modules/ change would surprise everyone. */
 static int find_deleted(git_tree *before, git_tree *after,
-                        const repoconfig *cfg, change_set *out)
+                        const changes_layout *cfg, change_set *out)
 {
     size_t i;
     for (i = 0; i < out->n_envs; i++) {
-        const repoconfig_env *e = repoconfig_env_find(cfg, out->envs[i]);
+        const changes_env *e = layout_env(cfg, out->envs[i]);
         if (e && !folder_exists(after, e->folder) &&
             (!before || folder_exists(before, e->folder)) &&
             strv_push(&out->deleted, &out->n_deleted, e->name) < 0)
@@ -231,7 +240,7 @@ static int find_deleted(git_tree *before, git_tree *after,
 }
 
 /* New branch: the environments present at `after`; paths are its files. */
-static int new_branch(git_repository *repo, const repoconfig *cfg,
+static int new_branch(git_repository *repo, const changes_layout *cfg,
                       git_tree *after, change_set *out, char *err,
                       size_t errlen)
 {
@@ -248,7 +257,7 @@ static int new_branch(git_repository *repo, const repoconfig *cfg,
 
 /* before is gone (rewritten away, or never fetched): nothing to diff
  * against, so everything is touched and the planner sorts it out. */
-static int before_unknown(const repoconfig *cfg, git_tree *after,
+static int before_unknown(const changes_layout *cfg, git_tree *after,
                           change_set *out, char *err, size_t errlen)
 {
     size_t i;
@@ -264,7 +273,7 @@ static int before_unknown(const repoconfig *cfg, git_tree *after,
 /* Both commits known: diff their trees. Not an ancestor means a force push;
  * diffing the trees directly (not the commits in between) is what makes
  * "what changes" equal "what differs from what was deployed". */
-static int diff_commits(git_repository *repo, const repoconfig *cfg,
+static int diff_commits(git_repository *repo, const changes_layout *cfg,
                         git_commit *before, git_commit *after,
                         git_tree *after_tree, change_set *out, char *err,
                         size_t errlen)
@@ -287,7 +296,7 @@ static int diff_commits(git_repository *repo, const repoconfig *cfg,
     return rc;
 }
 
-int changes_between(cfgrepo *r, const repoconfig *cfg, const char *before,
+int changes_between(cfgrepo *r, const changes_layout *cfg, const char *before,
                     const char *after, change_set *out, char *err,
                     size_t errlen)
 {

@@ -15,10 +15,24 @@
 
 #include <stddef.h>
 #include "git/cfgrepo.h"
-#include "git/repoconfig.h"
+
+/* The part of deploybot.json the rules need: each environment's folder and
+ * the paths shared by all (deploy/repoconfig.h reads the file; the caller
+ * hands over views of its strings, so git/ knows nothing of its format). */
+typedef struct {
+    const char *name;    /* "dev" */
+    const char *folder;  /* "environments/dev", no trailing slash */
+} changes_env;
 
 typedef struct {
-    char **envs;      /* touched environment names, in repoconfig order */
+    const changes_env *envs;
+    size_t n_envs;
+    char *const *shared_paths;  /* prefixes that touch every environment */
+    size_t n_shared;
+} changes_layout;
+
+typedef struct {
+    char **envs;      /* touched environment names, in layout order */
     size_t n_envs;
     char **deleted;   /* subset of envs whose folder no longer exists at after
                          (had one at before; with "before unknown": has none
@@ -32,13 +46,13 @@ typedef struct {
 /* Pure rule: environments touched by a list of changed paths. Fills every
  * field of `out` (paths copied, sorted, de-duplicated; reason "diff"); free
  * with change_set_free. Aborts on out of memory (it cannot report it). */
-void changes_envs_for_paths(const repoconfig *cfg, const char *const *paths,
+void changes_envs_for_paths(const changes_layout *cfg, const char *const *paths,
                             size_t n_paths, change_set *out);
 
-/* Diffs before..after in the mirror; the repoconfig is the one at `after`.
+/* Diffs before..after in the mirror; the layout is the one at `after`.
  * `after` must be in the mirror (cfgrepo_fetch it first). On error `out` is
  * left empty. */
-int changes_between(cfgrepo *r, const repoconfig *cfg, const char *before,
+int changes_between(cfgrepo *r, const changes_layout *cfg, const char *before,
                     const char *after, change_set *out, char *err, size_t errlen);
 
 void change_set_free(change_set *c);

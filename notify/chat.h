@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 #include <jansson.h>
-#include "notify/http.h"
+#include "util/http.h"
 #include "notify/settings.h"
 
 #define CHAT_SIGNATURE_HEADER "X-Deploybot-Signature-256"

@@ -12,7 +12,7 @@
 #define DEPLOYBOT_NOTIFY_GITHUB_H
 
 #include <stddef.h>
-#include "notify/http.h"
+#include "util/http.h"
 
 #define GITHUB_COMMENT_MAX 65536      /* characters in a comment body (NOTES §5) */
 #define GITHUB_DESCRIPTION_MAX 140    /* characters in a status description */

@@ -1,6 +1,6 @@
 /* render: see render.h. */
 #include "notify/render.h"
-#include "deploy/strbuf.h"
+#include "util/strbuf.h"
 #include "notify/github.h"
 
 #include <stdarg.h>

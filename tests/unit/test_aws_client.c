@@ -6,8 +6,8 @@
  * what goes on the wire (form body, headers, a SigV4 signature recomputed
  * here from the received request), retries and their limits, error parsing,
  * endpoint and region resolution, and that secrets never reach the debug log. */
-#include "deploy/aws.h"
-#include "deploy/sigv4.h"
+#include "deploy/aws/aws.h"
+#include "deploy/aws/sigv4.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -6,7 +6,7 @@
  * HOME points at a temp dir, so ~/.aws is the test's own, and
  * AWS_EC2_METADATA_DISABLED=true unless a test points the metadata endpoint
  * at its loopback server: nothing here ever talks to 169.254.169.254. */
-#include "deploy/aws.h"
+#include "deploy/aws/aws.h"
 #include "check.h"
 
 #include <arpa/inet.h>

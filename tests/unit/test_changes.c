@@ -2,7 +2,8 @@
  * against real repositories built with the git CLI in a temp dir. */
 #include "git/cfgrepo.h"
 #include "git/changes.h"
-#include "git/repoconfig.h"
+#include "deploy/repoconfig.h"
+#include "bot/repolayout.h"
 
 #include <arpa/inet.h>
 #include <git2.h>
@@ -193,7 +194,10 @@ static const char *envs_for(const repoconfig *c, const char *const *paths,
 {
     static char buf[256];
     change_set cs;
-    changes_envs_for_paths(c, paths, n, &cs);
+    changes_layout l;
+    repolayout_from_config(c, &l);
+    changes_envs_for_paths(&l, paths, n, &cs);
+    repolayout_free(&l);
     snprintf(buf, sizeof buf, "%s", joined(cs.envs, cs.n_envs));
     CHECK_STR(cs.reason, "diff");
     CHECK(cs.n_deleted == 0);
@@ -242,7 +246,10 @@ static void test_rules(void)
     {
         const char *p[] = {"README.md", "environments/stg/x", "README.md"};
         change_set cs;
-        changes_envs_for_paths(&c, p, 3, &cs);
+        changes_layout l;
+        repolayout_from_config(&c, &l);
+        changes_envs_for_paths(&l, p, 3, &cs);
+        repolayout_free(&l);
         CHECK_STR(joined(cs.paths, cs.n_paths), "README.md,environments/stg/x");
         CHECK_STR(joined(cs.envs, cs.n_envs), "stg");
         change_set_free(&cs);
@@ -371,7 +378,10 @@ static int diff(cfgrepo *r, const char *before, const char *after,
     rc = repoconfig_parse(json, len, &cfg, err, errlen);
     free(json);
     if (rc == 0) {
-        rc = changes_between(r, &cfg, before, after, cs, err, errlen);
+        changes_layout l;
+        repolayout_from_config(&cfg, &l);
+        rc = changes_between(r, &l, before, after, cs, err, errlen);
+        repolayout_free(&l);
         repoconfig_free(&cfg);
     }
     return rc;

@@ -9,7 +9,7 @@
  * was later edited inconsistently (a content-length header was added to the
  * .creq but not to the .sts/.authz); the vectors below are the original,
  * self-consistent ones, which the aws-sdk-js-v3 fixture also uses. */
-#include "deploy/sigv4.h"
+#include "deploy/aws/sigv4.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * with file and line, shell syntax left alone, unsafe values refused, the
  * EC2 size limit, and a hash that depends on the text only. */
 #include "deploy/userdata.h"
-#include "deploy/sigv4.h"
+#include "deploy/aws/sigv4.h"
 #include "check.h"
 
 #include <stdio.h>

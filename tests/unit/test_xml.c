@@ -1,7 +1,7 @@
 /* test_xml: the XML reader on the shapes AWS sends (EC2 Query responses,
  * Query and REST-XML errors, Route53 REST-XML) and on malformed input. The
  * samples follow the examples in the EC2, ELBv2 and Route53 API references. */
-#include "deploy/xml.h"
+#include "deploy/aws/xml.h"
 
 #include <stdio.h>
 #include <stdlib.h>

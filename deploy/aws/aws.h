@@ -1,0 +1,158 @@
+/* aws: the AWS API client (libcurl + SigV4).
+ *
+ * Endpoint: AWS_ENDPOINT_URL_<SERVICE> (service upper-cased, '-' -> '_'; ELBv2
+ * also answers to AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2) or AWS_ENDPOINT_URL
+ * when set (e.g. the test fake at http://127.0.0.1:PORT), otherwise
+ * https://<service>.<region>.amazonaws.com.
+ * Credentials: passed in, or found by the standard chain (aws_creds_resolve):
+ * the environment, then the shared credentials file, then EC2 instance
+ * metadata (IMDSv2).
+ * Region: the `region` argument, else AWS_REGION, else AWS_DEFAULT_REGION
+ * (aws_client_new_resolved also reads the profile's region in ~/.aws/config).
+ * IAM and Route53 are global: iam.amazonaws.com / route53.amazonaws.com,
+ * always signed for us-east-1 (aws partition only).
+ * Throttling (Throttling, RequestLimitExceeded, ...), 5xx answers and
+ * connection failures are retried with exponential backoff and full jitter
+ * (base 100 ms, cap 5 s, 6 attempts; DEPLOYBOT_AWS_RETRY_BASE_MS and
+ * DEPLOYBOT_AWS_MAX_ATTEMPTS override), honouring Retry-After. A retried POST
+ * may reach AWS twice: pass ClientToken to EC2 calls that create things.
+ * DEPLOYBOT_AWS_DEBUG=1 prints one line per request to stderr (no secrets;
+ * secrets are never logged).
+ * One client per thread: a client is not thread-safe, but clients share
+ * nothing, so threads may each use their own. */
+#ifndef DEPLOYBOT_DEPLOY_AWS_AWS_H
+#define DEPLOYBOT_DEPLOY_AWS_AWS_H
+
+#include <stddef.h>
+#include <time.h>
+#include "deploy/aws/xml.h"
+
+typedef struct aws_client aws_client;
+
+typedef struct {
+    char *access_key;
+    char *secret_key;
+    char *session_token;   /* NULL if none */
+} aws_creds;
+
+typedef struct {
+    int http_status;       /* 0 when the request never got an answer */
+    char code[128];        /* AWS error code, e.g. "InvalidVpcID.NotFound" */
+    char message[512];     /* human-readable, safe to show users */
+    char request_id[128];  /* AWS request id when known, "" otherwise (for support) */
+} aws_error;
+
+/* A growable list of Query API parameters (Name=Value, sorted when sent). */
+typedef struct {
+    char **keys;
+    char **values;
+    size_t n, cap;
+} aws_params;
+
+/* 1 when the call failed with AWS error code `code`. */
+int aws_error_is(const aws_error *e, const char *code);
+
+void aws_params_add(aws_params *p, const char *key, const char *value);
+void aws_params_addf(aws_params *p, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void aws_params_free(aws_params *p);
+
+/* ---- credentials (deploy/aws_creds.c) ----
+ *
+ * The chain, first match wins (the order of the AWS SDKs):
+ *  1. AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN);
+ *  2. the shared credentials file, AWS_SHARED_CREDENTIALS_FILE or
+ *     ~/.aws/credentials, section [PROFILE] where PROFILE is AWS_PROFILE,
+ *     else AWS_DEFAULT_PROFILE, else "default" (keys aws_access_key_id,
+ *     aws_secret_access_key, aws_session_token); a [profile PROFILE] with
+ *     static keys in AWS_CONFIG_FILE or ~/.aws/config counts too;
+ *  3. EC2 instance metadata, IMDSv2 only: a session token from
+ *     PUT /latest/api/token, then the instance role's credentials.
+ *     AWS_EC2_METADATA_SERVICE_ENDPOINT (default http://169.254.169.254)
+ *     moves it, AWS_EC2_METADATA_DISABLED=true turns it off. It gets 1 s to
+ *     connect and 2 s per request, so a machine outside EC2 fails fast. (In
+ *     a container on EC2 the token answer needs a metadata hop limit of 2.)
+ * A source that is present but broken (an id without a secret, a profile
+ * named by AWS_PROFILE that does not exist, a profile that wants role_arn or
+ * SSO) stops the chain with an error rather than quietly falling through to
+ * another identity. */
+
+typedef struct {
+    char source[160];    /* "environment (AWS_ACCESS_KEY_ID)", "profile dev",
+                            "instance metadata (role r)" */
+    time_t expiration;   /* when the credentials stop working, 0: never */
+} aws_creds_origin;
+
+/* Environment variables only. */
+int aws_creds_from_env(aws_creds *c, char *err, size_t errlen);
+
+/* The shared files. `path` NULL: AWS_SHARED_CREDENTIALS_FILE or
+ * ~/.aws/credentials (then AWS_CONFIG_FILE or ~/.aws/config); `profile`
+ * NULL: AWS_PROFILE, AWS_DEFAULT_PROFILE, "default". Returns 0 when found,
+ * 1 when there is no such file or profile (err says which), -1 when the
+ * profile exists but cannot be used (err says why). */
+int aws_creds_from_profile(aws_creds *c, const char *path, const char *profile,
+                           char *err, size_t errlen);
+
+/* IMDSv2 at `endpoint` (NULL: AWS_EC2_METADATA_SERVICE_ENDPOINT or the
+ * link-local default). Sets *expiration (may be NULL). Returns 0 or -1. */
+int aws_creds_from_imds(aws_creds *c, const char *endpoint, time_t *expiration,
+                        char *err, size_t errlen);
+
+/* The whole chain. origin may be NULL. On failure err lists every source
+ * tried: "no AWS credentials: AWS_ACCESS_KEY_ID not set, no [default] in
+ * /root/.aws/credentials, instance metadata unreachable (...)". */
+int aws_creds_resolve(aws_creds *c, aws_creds_origin *origin, char *err, size_t errlen);
+
+void aws_creds_free(aws_creds *c);
+
+/* The region of `profile` (NULL: as above) in AWS_CONFIG_FILE or
+ * ~/.aws/config ([default] or [profile NAME]). Returns 0, or -1 when it
+ * names none. */
+int aws_config_region(const char *profile, char *out, size_t outlen);
+
+/* region may be NULL (environment); so may creds (environment variables
+ * only, aws_creds_from_env). The client copies the credentials and never
+ * refreshes them. */
+aws_client *aws_client_new(const char *region, const aws_creds *creds,
+                           char *err, size_t errlen);
+
+/* A client whose credentials come from aws_creds_resolve, and whose region,
+ * when neither `region` nor the environment gives one, is the profile's in
+ * ~/.aws/config. Credentials that expire (instance metadata) are fetched
+ * again once less than 5 minutes remain, at most once a minute, before a
+ * request is signed; if that fails the old ones are used until they expire. */
+aws_client *aws_client_new_resolved(const char *region, char *err, size_t errlen);
+
+/* A second client with the same region and credentials, for another thread
+ * (a client is used by one thread at a time). */
+aws_client *aws_client_clone(const aws_client *c, char *err, size_t errlen);
+
+void aws_client_free(aws_client *c);
+const char *aws_client_region(const aws_client *c);
+
+/* Calls a Query-protocol action (EC2, ELBv2, IAM...): POST form-encoded
+ * Action=...&Version=...&params. On success *out is the parsed response
+ * document (caller frees with xml_free). On failure returns -1 and fills err. */
+int aws_query(aws_client *c, const char *service, const char *version,
+              const char *action, const aws_params *params, xml_node **out,
+              aws_error *err);
+
+/* Calls a REST-XML action (Route53): `method` on `path` (already URI-encoded,
+ * may carry "?query"), with `body` (XML, may be NULL) sent as application/xml.
+ * On success *out is the parsed response, or NULL when the answer has no body.
+ * Errors and retries as for aws_query. */
+int aws_rest_xml(aws_client *c, const char *service, const char *method,
+                 const char *path, const char *body, xml_node **out,
+                 aws_error *err);
+
+/* Where `service` is called in `region`, following the rules above: writes
+ * the base URL (no trailing '/') to url and points *signing_region at the
+ * region to sign for. Returns 0, or -1 when url is too small. */
+int aws_endpoint(const char *service, const char *region, char *url,
+                 size_t urllen, const char **signing_region);
+
+/* Number of HTTP requests made so far (for benchmarks and tests). */
+unsigned long aws_client_request_count(const aws_client *c);
+
+#endif

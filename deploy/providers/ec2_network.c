@@ -1,0 +1,313 @@
+/* ec2_network: providers for the network layer — VPC, subnets, internet
+ * gateway, route tables (with their routes and subnet associations) and
+ * security groups (with their ingress rules). */
+#include "deploy/providers/ec2.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int create_tagged(const provider_ctx *c, const char *action, const char *rtype,
+                         resource *r, aws_params *p, const char *id_path, aws_error *err) {
+    provider_tag_spec(p, "TagSpecification.1", rtype, c, r->id);
+    xml_node *doc = NULL;
+    int rc = ec2_call(c, action, p, &doc, err);
+    aws_params_free(p);
+    if (rc != 0) return -1;
+    const char *id = xml_path_text(doc, id_path);
+    if (!id) {
+        snprintf(err->message, sizeof(err->message), "%s answered without %s", action, id_path);
+        xml_free(doc);
+        return -1;
+    }
+    r->physical = strdup(id);
+    xml_free(doc);
+    return 0;
+}
+
+/* ---- VPC ---- */
+
+static void vpc_item(const provider_ctx *c, const xml_node *it, resource_set *out) {
+    json_t *a = json_pack("{s:s}", "cidr_block", xml_path_text(it, "cidrBlock") ?: "");
+    ec2_add_tagged(c, it, "vpc", "vpcId", a, out);
+}
+
+static int vpc_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+    return ec2_describe_tagged(c, "DescribeVpcs", "vpcSet", vpc_item, out, err);
+}
+
+static int vpc_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+    aws_params p = {0};
+    aws_params_add(&p, "CidrBlock", resource_attr_str(a, "cidr_block"));
+    return create_tagged(c, "CreateVpc", "vpc", r, &p, "vpc/vpcId", err);
+}
+
+static int vpc_destroy(const provider_ctx *c, const resource *r, const json_t *old,
+                       aws_error *err) {
+    (void)old;
+    return ec2_call1(c, "DeleteVpc", "VpcId", r->physical, err);
+}
+
+static const char *const vpc_force[] = {"cidr_block", NULL};
+const provider provider_vpc = {"vpc", vpc_force, vpc_discover, vpc_create, NULL, vpc_destroy};
+
+/* ---- Subnet ---- */
+
+static void subnet_item(const provider_ctx *c, const xml_node *it, resource_set *out) {
+    const char *map = xml_path_text(it, "mapPublicIpOnLaunch");
+    json_t *a = json_pack("{s:s,s:s,s:s,s:b}", "vpc", xml_path_text(it, "vpcId") ?: "",
+                          "cidr_block", xml_path_text(it, "cidrBlock") ?: "",
+                          "availability_zone", xml_path_text(it, "availabilityZone") ?: "",
+                          "map_public_ip", map && strcmp(map, "true") == 0);
+    ec2_add_tagged(c, it, "subnet", "subnetId", a, out);
+}
+
+static int subnet_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+    return ec2_describe_tagged(c, "DescribeSubnets", "subnetSet", subnet_item, out, err);
+}
+
+static int subnet_set_public(const provider_ctx *c, const char *id, int on, aws_error *err) {
+    aws_params p = {0};
+    aws_params_add(&p, "SubnetId", id);
+    aws_params_add(&p, "MapPublicIpOnLaunch.Value", on ? "true" : "false");
+    int rc = ec2_call(c, "ModifySubnetAttribute", &p, NULL, err);
+    aws_params_free(&p);
+    return rc;
+}
+
+static int subnet_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+    aws_params p = {0};
+    aws_params_add(&p, "VpcId", resource_attr_str(a, "vpc"));
+    aws_params_add(&p, "CidrBlock", resource_attr_str(a, "cidr_block"));
+    aws_params_add(&p, "AvailabilityZone", resource_attr_str(a, "availability_zone"));
+    if (create_tagged(c, "CreateSubnet", "subnet", r, &p, "subnet/subnetId", err) != 0) return -1;
+    if (json_is_true(json_object_get(a, "map_public_ip")))
+        return subnet_set_public(c, r->physical, 1, err);
+    return 0;
+}
+
+static int subnet_update(const provider_ctx *c, const resource *r, const json_t *old,
+                         const json_t *a, aws_error *err) {
+    (void)old;
+    return subnet_set_public(c, r->physical, json_is_true(json_object_get(a, "map_public_ip")), err);
+}
+
+static int subnet_destroy(const provider_ctx *c, const resource *r, const json_t *old,
+                       aws_error *err) {
+    (void)old;
+    return ec2_call1(c, "DeleteSubnet", "SubnetId", r->physical, err);
+}
+
+static const char *const subnet_force[] = {"vpc", "cidr_block", "availability_zone", NULL};
+const provider provider_subnet = {"subnet", subnet_force, subnet_discover, subnet_create,
+                                  subnet_update, subnet_destroy};
+
+/* ---- Internet gateway ---- */
+
+static void igw_item(const provider_ctx *c, const xml_node *it, resource_set *out) {
+    const char *vpc = xml_path_text(it, "attachmentSet/item/vpcId");
+    json_t *a = json_object();
+    json_object_set_new(a, "vpc", vpc ? json_string(vpc) : json_null());
+    ec2_add_tagged(c, it, "internet_gateway", "internetGatewayId", a, out);
+}
+
+static int igw_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+    return ec2_describe_tagged(c, "DescribeInternetGateways", "internetGatewaySet", igw_item, out, err);
+}
+
+static int igw_attach(const provider_ctx *c, const char *action, const char *igw,
+                      const char *vpc, aws_error *err) {
+    aws_params p = {0};
+    aws_params_add(&p, "InternetGatewayId", igw);
+    aws_params_add(&p, "VpcId", vpc);
+    int rc = ec2_call(c, action, &p, NULL, err);
+    aws_params_free(&p);
+    return rc;
+}
+
+static int igw_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+    aws_params p = {0};
+    if (create_tagged(c, "CreateInternetGateway", "internet-gateway", r, &p,
+                      "internetGateway/internetGatewayId", err) != 0)
+        return -1;
+    return resource_attr_str(a, "vpc") ? igw_attach(c, "AttachInternetGateway", r->physical, resource_attr_str(a, "vpc"), err) : 0;
+}
+
+static int igw_destroy(const provider_ctx *c, const resource *r, const json_t *old,
+                       aws_error *err) {
+    const char *vpc = resource_attr_str(old, "vpc");
+    if (vpc && igw_attach(c, "DetachInternetGateway", r->physical, vpc, err)) return -1;
+    return ec2_call1(c, "DeleteInternetGateway", "InternetGatewayId", r->physical, err);
+}
+
+/* Moving a gateway between VPCs is as disruptive as a new one, and replacing
+ * it keeps the apply order acyclic when its VPC is replaced. */
+static const char *const igw_force[] = {"vpc", NULL};
+const provider provider_internet_gateway = {"internet_gateway", igw_force, igw_discover,
+                                            igw_create, NULL, igw_destroy};
+
+/* ---- Route table ---- */
+
+static void rt_item(const provider_ctx *c, const xml_node *it, resource_set *out) {
+    json_t *routes = json_array(), *subnets = json_array(), *assoc = json_object();
+    for (xml_node *r = xml_path(it, "routeSet/item"); r; r = xml_next_same(r)) {
+        const char *origin = xml_path_text(r, "origin");
+        const char *dst = xml_path_text(r, "destinationCidrBlock");
+        if (!dst || (origin && strcmp(origin, "CreateRouteTable") == 0)) continue; /* the local route */
+        const char *gw = xml_path_text(r, "gatewayId");
+        const char *nat = xml_path_text(r, "natGatewayId");
+        if (gw && strcmp(gw, "local") == 0) continue;
+        json_array_append_new(routes, json_pack("{s:s,s:s}", "destination", dst,
+                                                nat ? "nat_gateway" : "gateway", nat ? nat : gw ? gw : ""));
+    }
+    for (xml_node *a = xml_path(it, "associationSet/item"); a; a = xml_next_same(a)) {
+        const char *sub = xml_path_text(a, "subnetId");
+        const char *id = xml_path_text(a, "routeTableAssociationId");
+        if (!sub || !id) continue;
+        json_array_append_new(subnets, json_string(sub));
+        json_object_set_new(assoc, sub, json_string(id));
+    }
+    json_t *attrs = json_pack("{s:s,s:o,s:o}", "vpc", xml_path_text(it, "vpcId") ?: "",
+                              "routes", routes, "subnets", subnets);
+    resource *res = ec2_add_tagged(c, it, "route_table", "routeTableId", attrs, out);
+    if (res) res->extra = json_pack("{s:o}", "associations", assoc);
+    else json_decref(assoc);
+}
+
+static int rt_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+    return ec2_describe_tagged(c, "DescribeRouteTables", "routeTableSet", rt_item, out, err);
+}
+
+static int rt_route(const provider_ctx *c, const char *action, const char *rt,
+                    const json_t *route, aws_error *err) {
+    aws_params p = {0};
+    aws_params_add(&p, "RouteTableId", rt);
+    aws_params_add(&p, "DestinationCidrBlock", resource_attr_str(route, "destination"));
+    int target = strcmp(action, "DeleteRoute") != 0; /* DeleteRoute names the destination only */
+    if (target && resource_attr_str(route, "gateway")) aws_params_add(&p, "GatewayId", resource_attr_str(route, "gateway"));
+    if (target && resource_attr_str(route, "nat_gateway")) aws_params_add(&p, "NatGatewayId", resource_attr_str(route, "nat_gateway"));
+    int rc = ec2_call(c, action, &p, NULL, err);
+    aws_params_free(&p);
+    return rc;
+}
+
+/* Sets *assoc to the association of `subnet` with whatever table holds it
+ * (NULL: none); it points into *doc. */
+static int rt_association_of(const provider_ctx *c, const char *subnet, xml_node **doc,
+                             const char **assoc, aws_error *err) {
+    aws_params p = {0};
+    aws_params_add(&p, "Filter.1.Name", "association.subnet-id");
+    aws_params_add(&p, "Filter.1.Value.1", subnet);
+    int rc = ec2_call(c, "DescribeRouteTables", &p, doc, err);
+    aws_params_free(&p);
+    *assoc = NULL;
+    for (xml_node *t = rc == 0 ? xml_path(*doc, "routeTableSet/item") : NULL; t; t = xml_next_same(t))
+        for (xml_node *a = xml_path(t, "associationSet/item"); a && !*assoc; a = xml_next_same(a))
+            if (strcmp(xml_path_text(a, "subnetId") ?: "", subnet) == 0)
+                *assoc = xml_path_text(a, "routeTableAssociationId");
+    return rc;
+}
+
+static int rt_associate(const provider_ctx *c, const char *rt, const char *subnet, aws_error *err) {
+    aws_params p = {0};
+    aws_params_add(&p, "RouteTableId", rt);
+    aws_params_add(&p, "SubnetId", subnet);
+    int rc = ec2_call(c, "AssociateRouteTable", &p, NULL, err);
+    if (rc != 0 && strcmp(err->code, "Resource.AlreadyAssociated") == 0) {
+        /* The subnet is still in another table, one this apply removes or
+         * replaces later (e.g. the single private table of older versions):
+         * move it over in one step. */
+        xml_node *doc = NULL;
+        const char *assoc = NULL;
+        rc = rt_association_of(c, subnet, &doc, &assoc, err);
+        if (rc == 0 && assoc) {
+            aws_params q = {0};
+            aws_params_add(&q, "AssociationId", assoc);
+            aws_params_add(&q, "RouteTableId", rt);
+            rc = ec2_call(c, "ReplaceRouteTableAssociation", &q, NULL, err);
+            aws_params_free(&q);
+        } else if (rc == 0) {
+            rc = ec2_call(c, "AssociateRouteTable", &p, NULL, err); /* freed meanwhile */
+        }
+        xml_free(doc);
+    }
+    aws_params_free(&p);
+    return rc;
+}
+
+/* An association that is gone already (its subnet was moved or deleted) is done. */
+static int rt_disassociate(const provider_ctx *c, const char *assoc, aws_error *err) {
+    if (ec2_call1(c, "DisassociateRouteTable", "AssociationId", assoc, err) == 0) return 0;
+    return strcmp(err->code, "InvalidAssociationID.NotFound") == 0 ? 0 : -1;
+}
+
+static const json_t *route_for(const json_t *routes, const char *dst) {
+    for (size_t i = 0; i < json_array_size(routes); i++)
+        if (strcmp(resource_attr_str(json_array_get(routes, i), "destination"), dst) == 0)
+            return json_array_get(routes, i);
+    return NULL;
+}
+
+static int in_strings(const json_t *arr, const char *s) {
+    for (size_t i = 0; i < json_array_size(arr); i++)
+        if (strcmp(json_string_value(json_array_get(arr, i)), s) == 0) return 1;
+    return 0;
+}
+
+/* Brings routes and associations of an existing table from `old` to `a`. */
+static int rt_converge(const provider_ctx *c, const char *rt, const json_t *old,
+                       const json_t *assoc, const json_t *a, aws_error *err) {
+    json_t *want = json_object_get(a, "routes"), *have = json_object_get(old, "routes");
+    for (size_t i = 0; i < json_array_size(have); i++) {
+        const json_t *h = json_array_get(have, i);
+        if (!route_for(want, resource_attr_str(h, "destination")) &&
+            rt_route(c, "DeleteRoute", rt, h, err))
+            return -1;
+    }
+    for (size_t i = 0; i < json_array_size(want); i++) {
+        const json_t *w = json_array_get(want, i), *h = route_for(have, resource_attr_str(w, "destination"));
+        if (h && json_equal((json_t *)h, (json_t *)w)) continue;
+        if (rt_route(c, h ? "ReplaceRoute" : "CreateRoute", rt, w, err)) return -1;
+    }
+    json_t *ws = json_object_get(a, "subnets"), *hs = json_object_get(old, "subnets");
+    for (size_t i = 0; i < json_array_size(hs); i++) {
+        const char *s = json_string_value(json_array_get(hs, i));
+        const char *id = resource_attr_str(assoc, s);
+        if (!in_strings(ws, s) && id && rt_disassociate(c, id, err)) return -1;
+    }
+    for (size_t i = 0; i < json_array_size(ws); i++) {
+        const char *s = json_string_value(json_array_get(ws, i));
+        if (!in_strings(hs, s) && rt_associate(c, rt, s, err)) return -1;
+    }
+    return 0;
+}
+
+static int rt_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+    aws_params p = {0};
+    aws_params_add(&p, "VpcId", resource_attr_str(a, "vpc"));
+    if (create_tagged(c, "CreateRouteTable", "route-table", r, &p, "routeTable/routeTableId", err))
+        return -1;
+    json_t *empty = json_pack("{s:[],s:[]}", "routes", "subnets");
+    int rc = rt_converge(c, r->physical, empty, NULL, a, err);
+    json_decref(empty);
+    return rc;
+}
+
+static int rt_update(const provider_ctx *c, const resource *r, const json_t *old,
+                     const json_t *a, aws_error *err) {
+    return rt_converge(c, r->physical, old, json_object_get(r->extra, "associations"), a, err);
+}
+
+static int rt_destroy(const provider_ctx *c, const resource *r, const json_t *old,
+                       aws_error *err) {
+    (void)old;
+    const char *sub;
+    json_t *id;
+    json_object_foreach(json_object_get(r->extra, "associations"), sub, id)
+        if (rt_disassociate(c, json_string_value(id), err)) return -1;
+    return ec2_call1(c, "DeleteRouteTable", "RouteTableId", r->physical, err);
+}
+
+static const char *const rt_force[] = {"vpc", NULL};
+const provider provider_route_table = {"route_table", rt_force, rt_discover, rt_create,
+                                       rt_update, rt_destroy};

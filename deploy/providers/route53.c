@@ -1,0 +1,301 @@
+/* route53: the provider of dns_record, the alias A record that points the
+ * stack's record_name in its zone_id at the load balancer (Route53 REST-XML
+ * API 2013-04-01, global, signed for us-east-1).
+ *
+ * A record set has no tags, and discovery cannot read stack.json (destroy
+ * has none), so the load balancer remembers the record: creating dns_record.X
+ * tags the balancer "deploybot:dns:dns_record.X" = "<zone id>/<name>" just
+ * before the UPSERT, and discovery reads that tag (the balancers are
+ * discovered just before), then looks the record up with one
+ * ListResourceRecordSets. Destroying deletes the record, then the tag.
+ *
+ * Deploybot owns only that one name in that one zone, and only while it
+ * points at this stack's load balancer: before the tag and the UPSERT it
+ * checks the name, and refuses to overwrite an A record that is anything
+ * else (someone's record by the same name), so a typo in record_name cannot
+ * take over a live name; discovery ignores a tagged name that holds such a
+ * record. An alias to a balancer of the stack's name (<name>-<digits>.<region>
+ * .elb.amazonaws.com, also an earlier one being replaced) is deploybot's.
+ *
+ * Changes are waited for (GetChange until INSYNC, botocore's
+ * resource_record_sets_changed waiter: 30 s apart). The zone, the name or
+ * the load balancer changing makes a new record; evaluate_target_health
+ * changes in place. */
+#include "deploy/providers/elbv2.h"
+#include "deploy/aws/waiter.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POINTER_TAG "deploybot:dns:"   /* + logical id, on the load balancer */
+#define API "/2013-04-01"
+
+/* A DNS name as Route53 compares it: \ooo escapes decoded, lower case,
+ * one trailing dot. */
+static void dns_norm(const char *in, char *out, size_t n) {
+    size_t o = 0;
+    for (const char *s = in; *s && o + 2 < n; s++) {
+        if (s[0] == '\\' && isdigit((unsigned char)s[1]) && isdigit((unsigned char)s[2]) &&
+            isdigit((unsigned char)s[3])) {
+            out[o++] = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+            s += 3;
+        } else {
+            out[o++] = (char)tolower((unsigned char)*s);
+        }
+    }
+    if (o == 0 || out[o - 1] != '.') out[o++] = '.';
+    out[o] = '\0';
+}
+
+static void xml_escaped(char *out, size_t n, const char *s) {
+    size_t o = 0;
+    for (; *s && o + 7 < n; s++) {
+        const char *e = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : NULL;
+        if (e) o += (size_t)snprintf(out + o, n - o, "%s", e);
+        else out[o++] = *s;
+    }
+    out[o] = '\0';
+}
+
+static void url_escaped(char *out, size_t n, const char *s) {
+    size_t o = 0;
+    for (; *s && o + 4 < n; s++) {
+        if (isalnum((unsigned char)*s) || strchr("-._~", *s)) out[o++] = *s;
+        else o += (size_t)snprintf(out + o, n - o, "%%%02X", (unsigned char)*s);
+    }
+    out[o] = '\0';
+}
+
+/* ---- the record as it is ---- */
+
+typedef struct {
+    int found;
+    char alias_zone[64], alias_dns[300];
+    int evaluate;
+} record_state;
+
+/* Looks up the A record `name` in `zone`. A missing zone counts as no record. */
+static int record_get(const provider_ctx *c, const char *zone, const char *name, record_state *rs,
+                      aws_error *err) {
+    char enc[600], path[800], want[300];
+    memset(rs, 0, sizeof(*rs));
+    url_escaped(enc, sizeof(enc), name);
+    snprintf(path, sizeof(path), API "/hostedzone/%s/rrset?name=%s&type=A&maxitems=1", zone, enc);
+    xml_node *doc = NULL;
+    if (aws_rest_xml(c->aws, "route53", "GET", path, NULL, &doc, err) != 0) {
+        if (!aws_error_is(err, "NoSuchHostedZone")) return -1;
+        *err = (aws_error){0};
+        return 0;
+    }
+    /* The list starts at (name, A): the first set is ours only if it is that one. */
+    const xml_node *set = doc ? xml_path(doc, "ResourceRecordSets/ResourceRecordSet") : NULL;
+    char got[300];
+    dns_norm(set && xml_path_text(set, "Name") ? xml_path_text(set, "Name") : "", got, sizeof(got));
+    dns_norm(name, want, sizeof(want));
+    const char *type = set ? xml_path_text(set, "Type") : NULL;
+    if (set && type && strcmp(type, "A") == 0 && strcmp(got, want) == 0) {
+        rs->found = 1;
+        const char *z = xml_path_text(set, "AliasTarget/HostedZoneId");
+        const char *d = xml_path_text(set, "AliasTarget/DNSName");
+        const char *e = xml_path_text(set, "AliasTarget/EvaluateTargetHealth");
+        snprintf(rs->alias_zone, sizeof(rs->alias_zone), "%s", z ? z : "");
+        snprintf(rs->alias_dns, sizeof(rs->alias_dns), "%s", d ? d : "");   /* "": not an alias */
+        rs->evaluate = e && strcmp(e, "true") == 0;
+    }
+    xml_free(doc);
+    return 0;
+}
+
+/* dns without "dualstack." and the trailing dot, lower case. */
+static void alias_host(const char *dns, char *out, size_t n) {
+    char norm[300];
+    dns_norm(dns, norm, sizeof(norm));
+    const char *h = strncmp(norm, "dualstack.", 10) == 0 ? norm + 10 : norm;
+    snprintf(out, n, "%.*s", (int)strlen(h) - 1, h);
+}
+
+/* 1 when an alias points at a load balancer named lb_name: its DNS name is
+ * <lb_name>-<digits>.<region>.elb.amazonaws.com. */
+static int alias_is_ours(const char *alias_dns, const char *lb_name) {
+    char host[300], name[80];
+    alias_host(alias_dns, host, sizeof(host));
+    snprintf(name, sizeof(name), "%s", lb_name);
+    for (char *p = name; *p; p++) *p = (char)tolower((unsigned char)*p);
+    size_t n = strlen(name);
+    if (strncmp(host, name, n) != 0 || host[n] != '-' || !isdigit((unsigned char)host[n + 1])) return 0;
+    const char *p = host + n + 1;
+    while (isdigit((unsigned char)*p)) p++;
+    return *p == '.' && strstr(p, ".elb.amazonaws.com") != NULL;
+}
+
+/* ---- discovery ---- */
+
+/* The discovered load balancer whose DNS name is the alias's, or NULL. */
+static const resource *alias_balancer(const resource_set *out, const char *alias_dns) {
+    char want[300], have[300];
+    alias_host(alias_dns, want, sizeof(want));
+    for (size_t i = 0; i < out->n; i++) {
+        const resource *r = &out->items[i];
+        if (strcmp(r->type, "load_balancer") != 0 || !resource_attr_str(r->extra, "dns_name")) continue;
+        alias_host(resource_attr_str(r->extra, "dns_name"), have, sizeof(have));
+        if (strcmp(want, have) == 0) return r;
+    }
+    return NULL;
+}
+
+static int record_discover_one(const provider_ctx *c, const char *lb_arn, const char *lb_name,
+                               const char *lid, const char *pointer, resource_set *out, aws_error *err) {
+    const char *slash = strchr(pointer, '/');
+    if (!slash) return 0;   /* not a pointer deploybot wrote */
+    char zone[128], name[300];
+    snprintf(zone, sizeof(zone), "%.*s", (int)(slash - pointer), pointer);
+    dns_norm(slash + 1, name, sizeof(name));
+    record_state rs;
+    if (record_get(c, zone, name, &rs, err) != 0) return -1;
+    if (!rs.found || !alias_is_ours(rs.alias_dns, lb_name)) return 0;   /* gone, or someone else's now */
+    const resource *lb = rs.alias_dns[0] ? alias_balancer(out, rs.alias_dns) : NULL;
+    /* Not our balancer: shown as the alias's DNS name, which differs from what we want. */
+    json_t *a = json_pack("{s:s,s:s,s:s,s:s,s:b}", "zone", zone, "name", name, "type", "A",
+                          "load_balancer", lb ? lb->physical : rs.alias_dns[0] ? rs.alias_dns : "(not an alias)",
+                          "evaluate_target_health", rs.evaluate);
+    char phys[450];
+    snprintf(phys, sizeof(phys), "%s/%s", zone, name);
+    resource *r = resource_set_add(out, "dns_record", lid, phys, a);
+    r->extra = json_pack("{s:s,s:s,s:b,s:s}", "alias_zone", rs.alias_zone, "alias_dns", rs.alias_dns,
+                         "alias_evaluate", rs.evaluate, "pointer_on", lb_arn);
+    return 0;
+}
+
+static int record_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+    size_t n = out->n;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(out->items[i].type, "load_balancer") != 0) continue;
+        /* Copies: `out` grows (and moves) while records are added. */
+        json_t *tags = json_deep_copy(json_object_get(out->items[i].extra, "tags"));
+        char *arn = strdup(out->items[i].physical);
+        char *name = strdup(resource_attr_str(out->items[i].attrs, "name") ?: "");
+        const char *key;
+        json_t *v;
+        int rc = 0;
+        json_object_foreach(tags, key, v) {
+            if (rc == 0 && strncmp(key, POINTER_TAG, strlen(POINTER_TAG)) == 0 && json_is_string(v))
+                rc = record_discover_one(c, arn, name, key + strlen(POINTER_TAG), json_string_value(v), out, err);
+        }
+        json_decref(tags);
+        free(arn);
+        free(name);
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
+/* ---- changes ---- */
+
+typedef struct {
+    const provider_ctx *c;
+    char path[160];
+} change_wait;
+
+static waiter_state change_check(void *arg, aws_error *err) {
+    change_wait *w = arg;
+    xml_node *doc = NULL;
+    if (aws_rest_xml(w->c->aws, "route53", "GET", w->path, NULL, &doc, err) != 0) return WAITER_FAILED;
+    const char *status = doc ? xml_path_text(doc, "ChangeInfo/Status") : NULL;
+    waiter_state st = status && strcmp(status, "INSYNC") == 0 ? WAITER_DONE : WAITER_RETRY;
+    xml_free(doc);
+    return st;
+}
+
+/* One change of the alias record, waited for until Route53 has it everywhere. */
+static int record_change(const provider_ctx *c, const char *action, const char *zone, const char *name,
+                         const char *alias_zone, const char *alias_dns, int evaluate, aws_error *err) {
+    char e_name[600], e_zone[200], e_dns[700], body[2600], path[200];
+    xml_escaped(e_name, sizeof(e_name), name);
+    xml_escaped(e_zone, sizeof(e_zone), alias_zone);
+    xml_escaped(e_dns, sizeof(e_dns), alias_dns);
+    snprintf(body, sizeof(body),
+             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+             "<ChangeResourceRecordSetsRequest xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
+             "<ChangeBatch><Comment>deploybot</Comment><Changes><Change><Action>%s</Action>"
+             "<ResourceRecordSet><Name>%s</Name><Type>A</Type><AliasTarget><HostedZoneId>%s</HostedZoneId>"
+             "<DNSName>%s</DNSName><EvaluateTargetHealth>%s</EvaluateTargetHealth></AliasTarget>"
+             "</ResourceRecordSet></Change></Changes></ChangeBatch></ChangeResourceRecordSetsRequest>",
+             action, e_name, e_zone, e_dns, evaluate ? "true" : "false");
+    snprintf(path, sizeof(path), API "/hostedzone/%s/rrset/", zone);
+    xml_node *doc = NULL;
+    if (aws_rest_xml(c->aws, "route53", "POST", path, body, &doc, err) != 0) return -1;
+    const char *id = doc ? xml_path_text(doc, "ChangeInfo/Id") : NULL;   /* "/change/C..." */
+    change_wait w = {c, ""};
+    if (id) snprintf(w.path, sizeof(w.path), API "/change/%s", strrchr(id, '/') ? strrchr(id, '/') + 1 : id);
+    xml_free(doc);
+    if (!id) {
+        snprintf(err->code, sizeof(err->code), "DeploybotError");
+        snprintf(err->message, sizeof(err->message), "ChangeResourceRecordSets answered without a change id");
+        return -1;
+    }
+    char what[400];
+    snprintf(what, sizeof(what), "DNS change for %s", name);
+    return waiter_wait(what, change_check, &w, 1800, 30000, err);   /* botocore: 60 x 30 s */
+}
+
+/* UPSERT of the alias to the load balancer, unless the name is taken by a
+ * record that is not deploybot's; sets the pointer tag `key` (when not
+ * NULL) on the load balancer once the name is known to be free or ours. */
+static int record_point(const provider_ctx *c, const json_t *a, const char *key, const char *pointer,
+                        aws_error *err) {
+    elbv2_lb lb;
+    if (elbv2_lb_describe(c, resource_attr_str(a, "load_balancer"), &lb, err) != 0) return -1;
+    record_state rs;
+    if (record_get(c, resource_attr_str(a, "zone"), resource_attr_str(a, "name"), &rs, err) != 0) return -1;
+    if (rs.found && !alias_is_ours(rs.alias_dns, lb.name)) {
+        snprintf(err->code, sizeof(err->code), "RecordNotOwned");
+        snprintf(err->message, sizeof(err->message),
+                 "%s in hosted zone %s is an A record that deploybot did not make (it points at %s): "
+                 "delete it, or set another record_name", resource_attr_str(a, "name"), resource_attr_str(a, "zone"),
+                 rs.alias_dns[0] ? rs.alias_dns : "addresses, not an alias");
+        return -1;
+    }
+    if (key && elbv2_lb_tag(c, resource_attr_str(a, "load_balancer"), key, pointer, err) != 0) return -1;
+    return record_change(c, "UPSERT", resource_attr_str(a, "zone"), resource_attr_str(a, "name"), lb.zone_id, lb.dns_name,
+                         json_is_true(json_object_get(a, "evaluate_target_health")), err);
+}
+
+static int record_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+    char key[200], pointer[450];
+    snprintf(key, sizeof(key), POINTER_TAG "%s", r->id);
+    snprintf(pointer, sizeof(pointer), "%s/%s", resource_attr_str(a, "zone"), resource_attr_str(a, "name"));
+    /* The pointer before the record: a crash in between leaves nothing
+     * deploybot cannot find again. */
+    if (record_point(c, a, key, pointer, err) != 0) return -1;
+    r->physical = strdup(pointer);
+    return 0;
+}
+
+static int record_update(const provider_ctx *c, const resource *r, const json_t *old, const json_t *a,
+                         aws_error *err) {
+    (void)r;
+    (void)old;
+    return record_point(c, a, NULL, NULL, err);
+}
+
+static int record_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
+    const json_t *x = r->extra;
+    if (resource_attr_str(x, "alias_dns") && *resource_attr_str(x, "alias_dns") &&
+        record_change(c, "DELETE", resource_attr_str(old, "zone"), resource_attr_str(old, "name"), resource_attr_str(x, "alias_zone"), resource_attr_str(x, "alias_dns"),
+                      json_is_true(json_object_get(x, "alias_evaluate")), err) != 0 &&
+        !aws_error_is(err, "InvalidChangeBatch") && !aws_error_is(err, "NoSuchHostedZone"))   /* already gone */
+        return -1;
+    char key[200];
+    snprintf(key, sizeof(key), POINTER_TAG "%s", r->id);
+    if (resource_attr_str(x, "pointer_on") && elbv2_lb_tag(c, resource_attr_str(x, "pointer_on"), key, NULL, err) != 0 &&
+        !aws_error_is(err, "LoadBalancerNotFound"))
+        return -1;
+    *err = (aws_error){0};
+    return 0;
+}
+
+static const char *const record_force[] = {"zone", "name", "type", "load_balancer", NULL};
+const provider provider_dns_record = {"dns_record", record_force, record_discover, record_create,
+                                      record_update, record_destroy};

@@ -1,0 +1,39 @@
+/* repoconfig: the config repository's own deploybot.json.
+ *
+ *   {
+ *     "environments": {
+ *       "dev": { "folder": "environments/dev", "branch": "main" },
+ *       "prd": { "folder": "environments/prd", "branch": "production",
+ *                "allow_destroy": false }
+ *     },
+ *     "shared_paths": ["modules/"]
+ *   }
+ *
+ * Environments keep the order of the file. */
+#ifndef DEPLOYBOT_DEPLOY_REPOCONFIG_H
+#define DEPLOYBOT_DEPLOY_REPOCONFIG_H
+
+#include <stddef.h>
+
+typedef struct {
+    char *name;          /* "dev" */
+    char *folder;        /* "environments/dev" (no trailing slash) */
+    char *branch;        /* branch whose pushes apply this environment */
+    int allow_destroy;   /* deleting the folder destroys the stack */
+    int auto_rollback;   /* a failed apply re-applies the last good commit */
+} repoconfig_env;
+
+typedef struct {
+    repoconfig_env *envs;
+    size_t n_envs;
+    char **shared_paths; /* prefixes that touch every environment */
+    size_t n_shared;
+} repoconfig;
+
+/* Parses deploybot.json; errors name the key and what is wrong. */
+int repoconfig_parse(const char *json, size_t len, repoconfig *out,
+                     char *err, size_t errlen);
+const repoconfig_env *repoconfig_env_find(const repoconfig *c, const char *name);
+void repoconfig_free(repoconfig *c);
+
+#endif

@@ -1,0 +1,15 @@
+/* fs: filesystem helpers. */
+#ifndef DEPLOYBOT_UTIL_FS_H
+#define DEPLOYBOT_UTIL_FS_H
+
+#include <sys/types.h>
+#include "util/errinfo.h"
+
+/* Creates dir and its missing parents with `mode` (like mkdir -p). An
+ * existing directory is fine. */
+int fs_mkdir_p(const char *dir, mode_t mode, errinfo *err);
+
+/* Creates the parent directories of the file `path`. */
+int fs_mkdir_parent(const char *path, mode_t mode, errinfo *err);
+
+#endif
