@@ -1,0 +1,13 @@
+/* options: how the engine behaves, decided once at start and passed down
+ * (envrun_request carries it). Zero fields take the defaults. */
+#ifndef DEPLOYBOT_DEPLOY_OPTIONS_H
+#define DEPLOYBOT_DEPLOY_OPTIONS_H
+
+#include "deploy/aws/options.h"
+
+typedef struct {
+    aws_options aws;
+    int apply_parallelism;   /* AWS calls in flight during an apply; 0: 4, at most 16 */
+} deploy_options;
+
+#endif
