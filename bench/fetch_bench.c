@@ -34,37 +34,36 @@ static void print_error(const char *what, const char *err) {
     fflush(stdout);
 }
 
-static int diff(cfgrepo *r, const char *before, const char *after, change_set *cs, char *err, size_t errlen) {
+static int diff(cfgrepo *r, const char *before, const char *after, change_set *cs, errinfo *err) {
     size_t len;
     int missing = 0;
     repoconfig rc;
-    char *text = cfgrepo_read_file(r, after, "deploybot.json", &len, &missing, err, errlen);
-    if (!text) {
-        if (missing) snprintf(err, errlen, "deploybot.json is missing at %.12s", after);
-        return -1;
-    }
-    int ok = repoconfig_parse(text, len, &rc, err, errlen);
+    char msg[1024];
+    char *text = cfgrepo_read_file(r, after, "deploybot.json", &len, &missing, err);
+    if (!text)
+        return missing ? errinfo_set(err, ERR_NOT_FOUND, "deploybot.json is missing at %.12s", after) : -1;
+    int ok = repoconfig_parse(text, len, &rc, msg, sizeof(msg));
     free(text);
-    if (ok != 0) return -1;
+    if (ok != 0) return errinfo_set(err, ERR_INVALID, "%s", msg);
     changes_layout l;
     repolayout_from_config(&rc, &l);
-    ok = changes_between(r, &l, before, after, cs, err, errlen);
+    ok = changes_between(r, &l, before, after, cs, err);
     repolayout_free(&l);
     repoconfig_free(&rc);
     return ok;
 }
 
 static void one_push(cfgrepo *r, const char *before, const char *after) {
-    char err[1024];
+    errinfo err;
     change_set cs;
     double t0 = now_ms();
-    if (!cfgrepo_has_commit(r, after) && cfgrepo_fetch(r, after, err, sizeof(err)) != 0) {
-        print_error("fetch", err);
+    if (!cfgrepo_has_commit(r, after) && cfgrepo_fetch(r, after, &err) != 0) {
+        print_error("fetch", err.msg);
         return;
     }
     double t1 = now_ms();
-    if (diff(r, before, after, &cs, err, sizeof(err)) != 0) {
-        print_error("diff", err);
+    if (diff(r, before, after, &cs, &err) != 0) {
+        print_error("diff", err.msg);
         return;
     }
     double t2 = now_ms();
@@ -80,11 +79,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: fetch_bench URL MIRROR_DIR  (then \"BEFORE AFTER\" lines on stdin)\n");
         return 2;
     }
-    char err[1024], line[256], before[64], after[64];
+    char line[256], before[64], after[64];
+    errinfo err;
     double t0 = now_ms();
-    cfgrepo *r = cfgrepo_open(argv[1], argv[2], NULL, err, sizeof(err));
+    cfgrepo *r = cfgrepo_open(argv[1], argv[2], NULL, &err);
     if (!r) {
-        print_error("open", err);
+        print_error("open", err.msg);
         return 1;
     }
     printf("{\"open_ms\":%.2f}\n", now_ms() - t0);

@@ -145,29 +145,28 @@ static void report(job_runner *r, const run *x, int applied, int failed, const c
 }
 
 /* Opens the mirror (once) and fetches until `sha` is there. */
-static int fetch(job_runner *r, const char *clone_url, const char *sha, char *err, size_t errlen) {
+static int fetch(job_runner *r, const char *clone_url, const char *sha, errinfo *err) {
     if (!r->repo) {
         char dir[1024];
         const char *url = r->cfg->repo_url ? r->cfg->repo_url : clone_url;
         snprintf(dir, sizeof(dir), "%s/repo.git", r->cfg->data_dir);
-        r->repo = cfgrepo_open(url, dir, r->cfg->repo_token_env, err, errlen);
+        r->repo = cfgrepo_open(url, dir, r->cfg->repo_token_env, err);
         if (!r->repo) return -1;
     }
     if (cfgrepo_has_commit(r->repo, sha)) return 0;
-    return cfgrepo_fetch(r->repo, sha, err, errlen);
+    return cfgrepo_fetch(r->repo, sha, err);
 }
 
-static int load_repoconfig(job_runner *r, const char *sha, repoconfig *rc, char *err, size_t errlen) {
+static int load_repoconfig(job_runner *r, const char *sha, repoconfig *rc, errinfo *err) {
     size_t len;
     int missing = 0;
-    char *text = cfgrepo_read_file(r->repo, sha, "deploybot.json", &len, &missing, err, errlen);
-    if (!text) {
-        if (missing) snprintf(err, errlen, "deploybot.json is missing at %.12s", sha);
-        return -1;
-    }
-    int ok = repoconfig_parse(text, len, rc, err, errlen);
+    char msg[512];
+    char *text = cfgrepo_read_file(r->repo, sha, "deploybot.json", &len, &missing, err);
+    if (!text)
+        return missing ? errinfo_set(err, ERR_NOT_FOUND, "deploybot.json is missing at %.12s", sha) : -1;
+    int ok = repoconfig_parse(text, len, rc, msg, sizeof(msg));
     free(text);
-    return ok;
+    return ok == 0 ? 0 : errinfo_set(err, ERR_INVALID, "%s", msg);
 }
 
 /* ---- executing one run ---- */
@@ -182,18 +181,19 @@ typedef struct {
 /* Plans and, when mode says so, applies env's stack.json at sha. */
 static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, envrun_mode mode,
                      run_log *log, envrun_result *res) {
-    char file[600], err[512];
+    char file[600];
+    errinfo err;
     snprintf(file, sizeof(file), "%.500s/stack.json", env->folder);
     envrun_request req = {.env = env->name, .stack_file = file, .region = r->cfg->aws_region,
                           .mode = mode, .log = log_line, .log_arg = log};
     char *text = NULL;
     if (mode != ENVRUN_DESTROY) {
         int missing = 0;
-        text = cfgrepo_read_file(r->repo, sha, file, &req.stack_len, &missing, err, sizeof(err));
+        text = cfgrepo_read_file(r->repo, sha, file, &req.stack_len, &missing, &err);
         if (!text) {
             memset(res, 0, sizeof(*res));
             res->failed = 1;
-            snprintf(res->summary, sizeof(res->summary), "%s: %s", file, missing ? "missing" : err);
+            snprintf(res->summary, sizeof(res->summary), "%s: %.511s", file, missing ? "missing" : err.msg);
             log_line(log, res->summary);
             return -1;
         }
@@ -203,11 +203,11 @@ static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, 
     if (mode != ENVRUN_DESTROY) {
         int missing = 0;
         tmpl = cfgrepo_read_file(r->repo, sha, USERDATA_TEMPLATE, &req.user_data_template_len, &missing,
-                                 err, sizeof(err));
+                                 &err);
         if (!tmpl && !missing) {
             memset(res, 0, sizeof(*res));
             res->failed = 1;
-            snprintf(res->summary, sizeof(res->summary), "%s: %s", USERDATA_TEMPLATE, err);
+            snprintf(res->summary, sizeof(res->summary), "%s: %s", USERDATA_TEMPLATE, err.msg);
             log_line(log, res->summary);
             free(text);
             return -1;
@@ -228,10 +228,10 @@ static void auto_rollback(job_runner *r, const run *x, const repoconfig_env *env
     if (!env->auto_rollback || runs_last_good(r->runs, x->env, good) != 0 || strcmp(good, x->sha) == 0) return;
     logf_(log, "auto_rollback: re-applying %.12s, the last commit deployed successfully", good);
     repoconfig grc;
-    char err[512];
+    errinfo err;
     envrun_result res;
-    if (load_repoconfig(r, good, &grc, err, sizeof(err)) != 0) {
-        logf_(log, "auto_rollback: %s", err);
+    if (load_repoconfig(r, good, &grc, &err) != 0) {
+        logf_(log, "auto_rollback: %s", err.msg);
         return;
     }
     const repoconfig_env *genv = repoconfig_env_find(&grc, x->env);
@@ -249,13 +249,14 @@ static void auto_rollback(job_runner *r, const run *x, const repoconfig_env *env
 }
 
 static void execute(job_runner *r, const run *x, run_log *log, outcome *o) {
-    char err[512], reason[400];
+    char reason[400];
+    errinfo err;
     repoconfig rc;
     o->state = "failed";
     o->status = "failure";
-    if (fetch(r, NULL, x->sha, err, sizeof(err)) != 0 || load_repoconfig(r, x->sha, &rc, err, sizeof(err)) != 0) {
-        snprintf(o->desc, sizeof(o->desc), "%s", err);
-        log_line(log, err);
+    if (fetch(r, NULL, x->sha, &err) != 0 || load_repoconfig(r, x->sha, &rc, &err) != 0) {
+        snprintf(o->desc, sizeof(o->desc), "%s", err.msg);
+        log_line(log, err.msg);
         return;
     }
     const repoconfig_env *env = repoconfig_env_find(&rc, x->env);
@@ -343,31 +344,32 @@ static int dispatch(job_runner *r, const queue_job *j, const webhook_event *ev, 
     int is_push = ev->kind == WEBHOOK_PUSH;
     const char *sha = is_push ? ev->after : ev->head_sha;
     const char *before = is_push ? ev->before : ev->base_sha;
-    char err[512], base[41];
+    char base[41];
+    errinfo err;
     double t0 = now_ms();
-    if (fetch(r, ev->clone_url, sha, err, sizeof(err)) != 0) {
-        snprintf(summary, len, "fetch: %s", err);
+    if (fetch(r, ev->clone_url, sha, &err) != 0) {
+        snprintf(summary, len, "fetch: %s", err.msg);
         return -1;
     }
     double t1 = now_ms();
     /* A pull request changes what its branch added since it forked, not
      * whatever the base branch did meanwhile. */
-    if (!is_push && cfgrepo_merge_base(r->repo, ev->base_sha, sha, base, err, sizeof(err)) == 0)
+    if (!is_push && cfgrepo_merge_base(r->repo, ev->base_sha, sha, base, NULL) == 0)
         before = base;
     repoconfig rc;
-    if (load_repoconfig(r, sha, &rc, err, sizeof(err)) != 0) {
-        snprintf(summary, len, "%s", err);
+    if (load_repoconfig(r, sha, &rc, &err) != 0) {
+        snprintf(summary, len, "%s", err.msg);
         run x = {.env = "config", .repo = (char *)ev->repo, .sha = (char *)sha};
-        set_status(r, &x, "failure", err);
+        set_status(r, &x, "failure", err.msg);
         return 0;
     }
     change_set cs;
     changes_layout layout;
     repolayout_from_config(&rc, &layout);
-    int diffed = changes_between(r->repo, &layout, before, sha, &cs, err, sizeof(err));
+    int diffed = changes_between(r->repo, &layout, before, sha, &cs, &err);
     repolayout_free(&layout);
     if (diffed != 0) {
-        snprintf(summary, len, "diff: %s", err);
+        snprintf(summary, len, "diff: %s", err.msg);
         repoconfig_free(&rc);
         return -1;
     }

@@ -1,5 +1,6 @@
 /* cfgrepo: the bot's bare mirror of the config repository. See cfgrepo.h. */
 #include "git/cfgrepo.h"
+#include "util/fs.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -8,13 +9,11 @@
 #include <git2.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define FETCH_REFSPEC "+refs/heads/*:refs/remotes/origin/*"
@@ -43,19 +42,6 @@ static void init_libgit2(void) { init_rc = git_libgit2_init(); }
 
 /* ---- error text -------------------------------------------------------- */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static const char *git_msg(void)
 {
     const git_error *e = git_error_last();
@@ -64,14 +50,14 @@ static const char *git_msg(void)
 
 /* Belt and braces: a remote could echo what it was sent, so the token is
  * masked in whatever text reaches the caller. */
-static void scrub_token(const cfgrepo *r, char *err)
+static void scrub_token(const cfgrepo *r, errinfo *err)
 {
     const char *tok = r && r->token_env ? getenv(r->token_env) : NULL;
     size_t tl = tok ? strlen(tok) : 0;
     char *p;
     if (!err || tl < 4)
         return;
-    while ((p = strstr(err, tok)) != NULL) {
+    while ((p = strstr(err->msg, tok)) != NULL) {
         memcpy(p, "***", 3);
         memmove(p + 3, p + tl, strlen(p + tl) + 1);
     }
@@ -201,14 +187,14 @@ static int credentials_cb(git_credential **out, const char *url,
  * open file description) and processes: libgit2 fails instead of waiting
  * when another writer holds a ref's .lock. Readers need no lock: objects
  * are immutable and refs are replaced by rename. */
-static int lock_mirror(cfgrepo *r, char *err, size_t errlen)
+static int lock_mirror(cfgrepo *r, errinfo *err)
 {
     int rc;
     while ((rc = flock(r->lock_fd, LOCK_EX)) < 0 && errno == EINTR)
         ;
     if (rc < 0)
-        set_err(err, errlen, "locking mirror %s: %s", r->dir, strerror(errno));
-    return rc;
+        return errinfo_set(err, ERR_IO, "locking mirror %s: %s", r->dir, strerror(errno));
+    return 0;
 }
 
 static void unlock_mirror(cfgrepo *r) { flock(r->lock_fd, LOCK_UN); }
@@ -242,20 +228,22 @@ static int fetch_once(cfgrepo *r, auth_state *auth)
     return rc;
 }
 
-static int fetch_all(cfgrepo *r, const char *verb, char *err, size_t errlen)
+/* A refused token is for a person to fix (ERR_REMOTE); anything else
+ * (no answer, a broken connection) may pass, so the job retries it. */
+static int fetch_all(cfgrepo *r, const char *verb, errinfo *err)
 {
     auth_state auth = {.r = r};
     char where[512];
     int rc;
 
-    if (lock_mirror(r, err, errlen) < 0)
+    if (lock_mirror(r, err) < 0)
         return -1;
     rc = fetch_once(r, &auth);
     unlock_mirror(r);
     if (rc < 0) {
         url_for_humans(r->url, where, sizeof where);
-        set_err(err, errlen, "%s %s: %s", verb, where,
-                auth.msg[0] ? auth.msg : git_msg());
+        errinfo_set(err, auth.msg[0] ? ERR_REMOTE : ERR_UNAVAILABLE, "%s %s: %s", verb,
+                    where, auth.msg[0] ? auth.msg : git_msg());
         scrub_token(r, err);
         return -1;
     }
@@ -275,25 +263,22 @@ static int parse_sha(const char *sha, git_oid *oid)
     return git_oid_fromstr(oid, sha);
 }
 
-int cfgrepo_fetch(cfgrepo *r, const char *need_sha, char *err, size_t errlen)
+int cfgrepo_fetch(cfgrepo *r, const char *need_sha, errinfo *err)
 {
     git_oid oid;
     char where[512];
-    if (need_sha && parse_sha(need_sha, &oid) < 0) {
-        set_err(err, errlen, "\"%.64s\" is not a commit sha (40 hex digits)",
-                need_sha);
-        return -1;
-    }
-    if (fetch_all(r, "fetching", err, errlen) < 0)
+    if (need_sha && parse_sha(need_sha, &oid) < 0)
+        return errinfo_set(err, ERR_INVALID,
+                           "\"%.64s\" is not a commit sha (40 hex digits)", need_sha);
+    if (fetch_all(r, "fetching", err) < 0)
         return -1;
     if (need_sha && !cfgrepo_has_commit(r, need_sha)) {
         /* Fetching one sha is not possible over smart HTTP in general, so
          * the branches are the only way in: the caller retries later. */
         url_for_humans(r->url, where, sizeof where);
-        set_err(err, errlen, "commit %s is not on the remote (yet): no branch "
-                "of %s contains it; retry once the push is visible", need_sha,
-                where);
-        return -1;
+        return errinfo_set(err, ERR_UNAVAILABLE, "commit %s is not on the remote (yet): no "
+                           "branch of %s contains it; retry once the push is visible",
+                           need_sha, where);
     }
     return 0;
 }
@@ -312,25 +297,6 @@ static int dir_has_entries(const char *dir)
         found = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
     closedir(d);
     return found;
-}
-
-static int mkdir_p(const char *dir)
-{
-    char path[PATH_MAX];
-    char *p;
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0777) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(path, 0777) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* A mirror whose first clone never finished has no remote branches yet. */
@@ -362,7 +328,7 @@ static int config_ensure(git_config *cfg, const char *key, const char *value)
 
 /* The body of open_or_init, under the lock: two processes must not init or
  * write the config at the same time. */
-static int open_locked(cfgrepo *r, char *err, size_t errlen)
+static int open_locked(cfgrepo *r, errinfo *err)
 {
     unsigned flags = GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE;
     git_config *cfg = NULL;
@@ -370,47 +336,40 @@ static int open_locked(cfgrepo *r, char *err, size_t errlen)
 
     rc = git_repository_open_ext(&r->repo, r->dir, flags, NULL);
     if (rc == GIT_ENOTFOUND) {
-        if (dir_has_entries(r->dir)) {
-            set_err(err, errlen, "%s exists and is not a git repository; "
-                    "remove it or choose another mirror directory", r->dir);
-            return -1;
-        }
+        if (dir_has_entries(r->dir))
+            return errinfo_set(err, ERR_CONFLICT, "%s exists and is not a git repository; "
+                               "remove it or choose another mirror directory", r->dir);
         rc = git_repository_init(&r->repo, r->dir, 1);
     }
-    if (rc < 0) {
-        set_err(err, errlen, "opening mirror %s: %s", r->dir, git_msg());
-        return -1;
-    }
+    if (rc < 0)
+        return errinfo_set(err, ERR_IO, "opening mirror %s: %s", r->dir, git_msg());
     rc = git_repository_config(&cfg, r->repo);
     if (rc == 0)
         rc = config_ensure(cfg, "remote.origin.url", r->url);
     if (rc == 0)
         rc = config_ensure(cfg, "remote.origin.fetch", FETCH_REFSPEC);
     git_config_free(cfg);
-    if (rc < 0) {
-        set_err(err, errlen, "configuring remote of mirror %s: %s", r->dir,
-                git_msg());
-        return -1;
-    }
+    if (rc < 0)
+        return errinfo_set(err, ERR_IO, "configuring remote of mirror %s: %s", r->dir,
+                           git_msg());
     return 0;
 }
 
 /* Opens the bare repository in r->dir, creating it if need be. init +
  * config + fetch rather than git_clone so that an interrupted first clone is
  * simply resumed by the next open, and a moved URL is picked up. */
-static int open_or_init(cfgrepo *r, int *fresh, char *err, size_t errlen)
+static int open_or_init(cfgrepo *r, int *fresh, errinfo *err)
 {
     int rc;
 
-    if (mkdir_p(r->dir) < 0 ||
-        (r->lock_fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-        set_err(err, errlen, "creating mirror directory %s: %s", r->dir,
-                strerror(errno));
+    if (fs_mkdir_p(r->dir, 0777, err) < 0)
+        return errinfo_prefix(err, "creating mirror directory %s", r->dir);
+    if ((r->lock_fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return errinfo_set(err, ERR_IO, "creating mirror directory %s: %s", r->dir,
+                           strerror(errno));
+    if (lock_mirror(r, err) < 0)
         return -1;
-    }
-    if (lock_mirror(r, err, errlen) < 0)
-        return -1;
-    rc = open_locked(r, err, errlen);
+    rc = open_locked(r, err);
     unlock_mirror(r);
     if (rc == 0)
         *fresh = !has_remote_branches(r->repo);
@@ -418,19 +377,19 @@ static int open_or_init(cfgrepo *r, int *fresh, char *err, size_t errlen)
 }
 
 cfgrepo *cfgrepo_open(const char *url, const char *dir, const char *token_env,
-                      char *err, size_t errlen)
+                      errinfo *err)
 {
     cfgrepo *r;
     int fresh = 0;
 
     if (!url || !*url || !dir || !*dir) {
-        set_err(err, errlen, "config repository: url and mirror directory "
-                "must both be set");
+        errinfo_set(err, ERR_INVALID, "config repository: url and mirror directory "
+                    "must both be set");
         return NULL;
     }
     pthread_once(&init_once, init_libgit2);
     if (init_rc < 0) {
-        set_err(err, errlen, "initialising libgit2: %s", git_msg());
+        errinfo_set(err, ERR_INTERNAL, "initialising libgit2: %s", git_msg());
         return NULL;
     }
     r = calloc(1, sizeof *r);
@@ -438,12 +397,11 @@ cfgrepo *cfgrepo_open(const char *url, const char *dir, const char *token_env,
         r->lock_fd = -1;
     if (!r || !(r->url = normalise_url(url)) || !(r->dir = strdup(dir)) ||
         (token_env && *token_env && !(r->token_env = strdup(token_env)))) {
-        set_err(err, errlen, "out of memory");
+        errinfo_set(err, ERR_INTERNAL, "out of memory");
         cfgrepo_close(r);
         return NULL;
     }
-    if (open_or_init(r, &fresh, err, errlen) < 0 ||
-        (fresh && fetch_all(r, "cloning", err, errlen) < 0)) {
+    if (open_or_init(r, &fresh, err) < 0 || (fresh && fetch_all(r, "cloning", err) < 0)) {
         cfgrepo_close(r);
         return NULL;
     }
@@ -495,27 +453,22 @@ int cfgrepo_parent_count(cfgrepo *r, const char *sha)
 }
 
 /* Looks up the tree of commit `sha`, with a message saying what to do. */
-static int commit_tree(cfgrepo *r, const char *sha, git_tree **tree,
-                       char *err, size_t errlen)
+static int commit_tree(cfgrepo *r, const char *sha, git_tree **tree, errinfo *err)
 {
     git_oid oid;
     git_commit *c;
     int rc;
-    if (parse_sha(sha, &oid) < 0) {
-        set_err(err, errlen, "\"%.64s\" is not a commit sha (40 hex digits)",
-                sha ? sha : "(null)");
-        return -1;
-    }
-    if (git_commit_lookup(&c, r->repo, &oid) < 0) {
-        set_err(err, errlen, "commit %s is not in the mirror; fetch it first",
-                sha);
-        return -1;
-    }
+    if (parse_sha(sha, &oid) < 0)
+        return errinfo_set(err, ERR_INVALID, "\"%.64s\" is not a commit sha (40 hex digits)",
+                           sha ? sha : "(null)");
+    if (git_commit_lookup(&c, r->repo, &oid) < 0)
+        return errinfo_set(err, ERR_NOT_FOUND, "commit %s is not in the mirror; fetch it first",
+                           sha);
     rc = git_commit_tree(tree, c);
     git_commit_free(c);
     if (rc < 0)
-        set_err(err, errlen, "reading the tree of %s: %s", sha, git_msg());
-    return rc < 0 ? -1 : 0;
+        return errinfo_set(err, ERR_IO, "reading the tree of %s: %s", sha, git_msg());
+    return 0;
 }
 
 static char *blob_copy(git_blob *b, size_t *len)
@@ -532,7 +485,7 @@ static char *blob_copy(git_blob *b, size_t *len)
 }
 
 char *cfgrepo_read_file(cfgrepo *r, const char *sha, const char *path,
-                        size_t *len, int *missing, char *err, size_t errlen)
+                        size_t *len, int *missing, errinfo *err)
 {
     git_tree *tree = NULL;
     git_tree_entry *e = NULL;
@@ -542,22 +495,22 @@ char *cfgrepo_read_file(cfgrepo *r, const char *sha, const char *path,
 
     if (missing)
         *missing = 0;
-    if (commit_tree(r, sha, &tree, err, errlen) < 0)
+    if (commit_tree(r, sha, &tree, err) < 0)
         return NULL;
     rc = git_tree_entry_bypath(&e, tree, path);
     if (rc == GIT_ENOTFOUND) {
         if (missing)
             *missing = 1;
-        set_err(err, errlen, "%s does not exist at commit %.12s", path, sha);
+        errinfo_set(err, ERR_NOT_FOUND, "%s does not exist at commit %.12s", path, sha);
     } else if (rc < 0) {
-        set_err(err, errlen, "%s at %.12s: %s", path, sha, git_msg());
+        errinfo_set(err, ERR_IO, "%s at %.12s: %s", path, sha, git_msg());
     } else if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
-        set_err(err, errlen, "%s at commit %.12s is a directory, not a file",
-                path, sha);
+        errinfo_set(err, ERR_INVALID, "%s at commit %.12s is a directory, not a file", path,
+                    sha);
     } else if (git_tree_entry_to_object(&obj, r->repo, e) < 0) {
-        set_err(err, errlen, "reading %s at %.12s: %s", path, sha, git_msg());
+        errinfo_set(err, ERR_IO, "reading %s at %.12s: %s", path, sha, git_msg());
     } else if (!(buf = blob_copy((git_blob *)obj, len))) {
-        set_err(err, errlen, "out of memory reading %s", path);
+        errinfo_set(err, ERR_INTERNAL, "out of memory reading %s", path);
     }
     git_object_free(obj);
     git_tree_entry_free(e);
@@ -565,64 +518,43 @@ char *cfgrepo_read_file(cfgrepo *r, const char *sha, const char *path,
     return buf;
 }
 
-int cfgrepo_branch_head(cfgrepo *r, const char *branch, char out[41],
-                        char *err, size_t errlen)
+int cfgrepo_branch_head(cfgrepo *r, const char *branch, char out[41], errinfo *err)
 {
     char ref[512];
     git_oid oid;
     int rc;
 
-    if (!branch || !*branch) {
-        set_err(err, errlen, "empty branch name");
-        return -1;
-    }
+    if (!branch || !*branch)
+        return errinfo_set(err, ERR_INVALID, "empty branch name");
     if (!strncmp(branch, "refs/heads/", 11))
         branch += 11;
-    if ((size_t)snprintf(ref, sizeof ref, "refs/remotes/origin/%s", branch)
-        >= sizeof ref) {
-        set_err(err, errlen, "branch name too long");
-        return -1;
-    }
+    if ((size_t)snprintf(ref, sizeof ref, "refs/remotes/origin/%s", branch) >= sizeof ref)
+        return errinfo_set(err, ERR_INVALID, "branch name too long");
     rc = git_reference_name_to_id(&oid, r->repo, ref);
-    if (rc == GIT_ENOTFOUND) {
-        set_err(err, errlen, "branch \"%.200s\" does not exist on the remote "
-                "(as of the last fetch)", branch);
-        return -1;
-    }
-    if (rc < 0) {
-        set_err(err, errlen, "branch \"%.200s\": %s", branch, git_msg());
-        return -1;
-    }
+    if (rc == GIT_ENOTFOUND)
+        return errinfo_set(err, ERR_NOT_FOUND, "branch \"%.200s\" does not exist on the "
+                           "remote (as of the last fetch)", branch);
+    if (rc < 0)
+        return errinfo_set(err, ERR_IO, "branch \"%.200s\": %s", branch, git_msg());
     git_oid_tostr(out, 41, &oid);
     return 0;
 }
 
-int cfgrepo_merge_base(cfgrepo *r, const char *a, const char *b, char out[41],
-                       char *err, size_t errlen)
+int cfgrepo_merge_base(cfgrepo *r, const char *a, const char *b, char out[41], errinfo *err)
 {
     git_oid oa, ob, base;
     int rc;
-    if (parse_sha(a, &oa) < 0 || parse_sha(b, &ob) < 0) {
-        set_err(err, errlen, "merge base: \"%.64s\" or \"%.64s\" is not a "
-                "commit sha (40 hex digits)", a ? a : "(null)",
-                b ? b : "(null)");
-        return -1;
-    }
-    if (!cfgrepo_has_commit(r, a) || !cfgrepo_has_commit(r, b)) {
-        set_err(err, errlen, "merge base: commit %s is not in the mirror; "
-                "fetch it first", cfgrepo_has_commit(r, a) ? b : a);
-        return -1;
-    }
+    if (parse_sha(a, &oa) < 0 || parse_sha(b, &ob) < 0)
+        return errinfo_set(err, ERR_INVALID, "merge base: \"%.64s\" or \"%.64s\" is not a "
+                           "commit sha (40 hex digits)", a ? a : "(null)", b ? b : "(null)");
+    if (!cfgrepo_has_commit(r, a) || !cfgrepo_has_commit(r, b))
+        return errinfo_set(err, ERR_NOT_FOUND, "merge base: commit %s is not in the mirror; "
+                           "fetch it first", cfgrepo_has_commit(r, a) ? b : a);
     rc = git_merge_base(&base, r->repo, &oa, &ob);
-    if (rc == GIT_ENOTFOUND) {
-        set_err(err, errlen, "%.12s and %.12s have no common history", a, b);
-        return -1;
-    }
-    if (rc < 0) {
-        set_err(err, errlen, "merge base of %.12s and %.12s: %s", a, b,
-                git_msg());
-        return -1;
-    }
+    if (rc == GIT_ENOTFOUND)
+        return errinfo_set(err, ERR_NOT_FOUND, "%.12s and %.12s have no common history", a, b);
+    if (rc < 0)
+        return errinfo_set(err, ERR_IO, "merge base of %.12s and %.12s: %s", a, b, git_msg());
     git_oid_tostr(out, 41, &base);
     return 0;
 }

@@ -8,23 +8,25 @@
  * and is only sent to the configured host over https (or plain http to a
  * loopback address, for tests).
  *
- * Every function returns 0 / non-NULL on success; on failure it writes a
- * message the user can act on into `err` (at least 256 bytes). */
+ * Functions that can fail follow util/errinfo.h: -1 / NULL with a message
+ * the user can act on in `err`. A commit not (yet) on the remote, or a
+ * fetch that got no answer, is ERR_UNAVAILABLE: the caller retries. */
 #ifndef DEPLOYBOT_GIT_CFGREPO_H
 #define DEPLOYBOT_GIT_CFGREPO_H
 
 #include <stddef.h>
+#include "util/errinfo.h"
 
 typedef struct cfgrepo cfgrepo;
 
 /* Opens the mirror in `dir`, cloning `url` into it when it does not exist. */
 cfgrepo *cfgrepo_open(const char *url, const char *dir, const char *token_env,
-                      char *err, size_t errlen);
+                      errinfo *err);
 
 /* Fetches every branch from the remote. If `need_sha` is not NULL the commit
  * must exist afterwards (a commit named by a webhook but not yet fetchable is
  * an error, so the job can be retried). */
-int cfgrepo_fetch(cfgrepo *r, const char *need_sha, char *err, size_t errlen);
+int cfgrepo_fetch(cfgrepo *r, const char *need_sha, errinfo *err);
 
 /* Number of parents of a commit in the mirror (2 for a merge), -1 if unknown. */
 int cfgrepo_parent_count(cfgrepo *r, const char *sha);
@@ -33,21 +35,21 @@ int cfgrepo_parent_count(cfgrepo *r, const char *sha);
 int cfgrepo_has_commit(cfgrepo *r, const char *sha);
 
 /* Reads `path` at commit `sha` into a NUL-terminated malloc'd buffer. When
- * the path does not exist, returns NULL and sets *missing to 1 (if given). */
+ * the path does not exist, returns NULL and sets *missing to 1 (if given;
+ * err says ERR_NOT_FOUND too). */
 char *cfgrepo_read_file(cfgrepo *r, const char *sha, const char *path,
-                        size_t *len, int *missing, char *err, size_t errlen);
+                        size_t *len, int *missing, errinfo *err);
 
 /* Resolves a branch name (e.g. "main", or "refs/heads/main" as webhooks
  * send it) to its commit on the remote, as of the last fetch. Writes 40 hex
  * chars + NUL into `out`. */
-int cfgrepo_branch_head(cfgrepo *r, const char *branch, char out[41],
-                        char *err, size_t errlen);
+int cfgrepo_branch_head(cfgrepo *r, const char *branch, char out[41], errinfo *err);
 
 /* Writes into `out` the best common ancestor of commits `a` and `b`. For a
  * pull request, diff merge_base(base, head)..head: the base branch's tip
  * alone would also count what landed on the base since the PR branched. */
 int cfgrepo_merge_base(cfgrepo *r, const char *a, const char *b, char out[41],
-                       char *err, size_t errlen);
+                       errinfo *err);
 
 /* The libgit2 repository behind the mirror, for the other git/ modules
  * (changes.c diffs in it). Owned by `r`: valid until cfgrepo_close. */

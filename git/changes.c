@@ -3,7 +3,6 @@
 #include "git/changes.h"
 
 #include <git2.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,20 +129,6 @@ void change_set_free(change_set *c)
 
 /* ---- against the mirror ------------------------------------------------ */
 
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 static const char *git_msg(void)
 {
     const git_error *e = git_error_last();
@@ -188,7 +173,7 @@ static int folder_exists(git_tree *tree, const char *folder)
 /* Every path that differs between the trees (old may be NULL: empty tree),
  * both sides of renames included. */
 static int diff_paths(git_repository *repo, git_tree *old, git_tree *new,
-                      change_set *out, char *err, size_t errlen)
+                      change_set *out, errinfo *err)
 {
     git_diff *diff = NULL;
     git_diff_find_options fo; /* the _INIT macro trips -Wextra */
@@ -199,7 +184,7 @@ static int diff_paths(git_repository *repo, git_tree *old, git_tree *new,
     fo.flags = GIT_DIFF_FIND_RENAMES;
     if (git_diff_tree_to_tree(&diff, repo, old, new, NULL) < 0 ||
         git_diff_find_similar(diff, &fo) < 0) {
-        set_err(err, errlen, "diffing trees: %s", git_msg());
+        errinfo_set(err, ERR_IO, "diffing trees: %s", git_msg());
         goto done;
     }
     n = git_diff_num_deltas(diff);
@@ -209,7 +194,7 @@ static int diff_paths(git_repository *repo, git_tree *old, git_tree *new,
         if ((o && strv_push(&out->paths, &out->n_paths, o) < 0) ||
             (nw && (!o || strcmp(o, nw)) &&
              strv_push(&out->paths, &out->n_paths, nw) < 0)) {
-            set_err(err, errlen, "out of memory");
+            errinfo_set(err, ERR_INTERNAL, "out of memory");
             goto done;
         }
     }
@@ -241,32 +226,31 @@ static int find_deleted(git_tree *before, git_tree *after,
 
 /* New branch: the environments present at `after`; paths are its files. */
 static int new_branch(git_repository *repo, const changes_layout *cfg,
-                      git_tree *after, change_set *out, char *err,
-                      size_t errlen)
+                      git_tree *after, change_set *out, errinfo *err)
 {
     size_t i;
     out->reason = "new branch";
-    if (diff_paths(repo, NULL, after, out, err, errlen) < 0)
+    if (diff_paths(repo, NULL, after, out, err) < 0)
         return -1;
     for (i = 0; i < cfg->n_envs; i++)
         if (folder_exists(after, cfg->envs[i].folder) &&
             strv_push(&out->envs, &out->n_envs, cfg->envs[i].name) < 0)
-            return set_err(err, errlen, "out of memory");
+            return errinfo_set(err, ERR_INTERNAL, "out of memory");
     return 0;
 }
 
 /* before is gone (rewritten away, or never fetched): nothing to diff
  * against, so everything is touched and the planner sorts it out. */
 static int before_unknown(const changes_layout *cfg, git_tree *after,
-                          change_set *out, char *err, size_t errlen)
+                          change_set *out, errinfo *err)
 {
     size_t i;
     out->reason = "before unknown";
     for (i = 0; i < cfg->n_envs; i++)
         if (strv_push(&out->envs, &out->n_envs, cfg->envs[i].name) < 0)
-            return set_err(err, errlen, "out of memory");
+            return errinfo_set(err, ERR_INTERNAL, "out of memory");
     if (find_deleted(NULL, after, cfg, out) < 0)
-        return set_err(err, errlen, "out of memory");
+        return errinfo_set(err, ERR_INTERNAL, "out of memory");
     return 0;
 }
 
@@ -275,8 +259,7 @@ static int before_unknown(const changes_layout *cfg, git_tree *after,
  * "what changes" equal "what differs from what was deployed". */
 static int diff_commits(git_repository *repo, const changes_layout *cfg,
                         git_commit *before, git_commit *after,
-                        git_tree *after_tree, change_set *out, char *err,
-                        size_t errlen)
+                        git_tree *after_tree, change_set *out, errinfo *err)
 {
     git_tree *bt = NULL;
     const git_oid *b = git_commit_id(before), *a = git_commit_id(after);
@@ -286,19 +269,17 @@ static int diff_commits(git_repository *repo, const changes_layout *cfg,
     if (!git_oid_equal(a, b) && git_graph_descendant_of(repo, a, b) != 1)
         out->reason = "force push";
     if (git_commit_tree(&bt, before) < 0)
-        return set_err(err, errlen, "reading the tree of before: %s",
-                       git_msg());
-    rc = diff_paths(repo, bt, after_tree, out, err, errlen);
+        return errinfo_set(err, ERR_IO, "reading the tree of before: %s", git_msg());
+    rc = diff_paths(repo, bt, after_tree, out, err);
     if (rc == 0 && (envs_from_paths(cfg, out) < 0 ||
                     find_deleted(bt, after_tree, cfg, out) < 0))
-        rc = set_err(err, errlen, "out of memory");
+        rc = errinfo_set(err, ERR_INTERNAL, "out of memory");
     git_tree_free(bt);
     return rc;
 }
 
 int changes_between(cfgrepo *r, const changes_layout *cfg, const char *before,
-                    const char *after, change_set *out, char *err,
-                    size_t errlen)
+                    const char *after, change_set *out, errinfo *err)
 {
     git_repository *repo = cfgrepo_git(r);
     git_commit *ac = NULL, *bc = NULL;
@@ -308,23 +289,22 @@ int changes_between(cfgrepo *r, const changes_layout *cfg, const char *before,
     memset(out, 0, sizeof *out);
     rc = after ? lookup_commit(repo, after, &ac) : -1;
     if (rc < 0)
-        return set_err(err, errlen, "after \"%.64s\" is not a commit sha (40 "
-                       "hex digits)", after ? after : "(null)");
+        return errinfo_set(err, ERR_INVALID, "after \"%.64s\" is not a commit sha (40 hex "
+                           "digits)", after ? after : "(null)");
     if (rc > 0)
-        return set_err(err, errlen, "commit %s is not in the mirror; fetch "
-                       "it first", after);
+        return errinfo_set(err, ERR_NOT_FOUND, "commit %s is not in the mirror; fetch it "
+                           "first", after);
     if (!is_new_branch(before) && (brc = lookup_commit(repo, before, &bc)) < 0)
-        rc = set_err(err, errlen, "before \"%.64s\" is not a commit sha (40 "
-                     "hex digits)", before);
+        rc = errinfo_set(err, ERR_INVALID, "before \"%.64s\" is not a commit sha (40 hex "
+                         "digits)", before);
     else if (git_commit_tree(&at, ac) < 0)
-        rc = set_err(err, errlen, "reading the tree of %s: %s", after,
-                     git_msg());
+        rc = errinfo_set(err, ERR_IO, "reading the tree of %s: %s", after, git_msg());
     else if (is_new_branch(before))
-        rc = new_branch(repo, cfg, at, out, err, errlen);
+        rc = new_branch(repo, cfg, at, out, err);
     else if (brc == 1)
-        rc = before_unknown(cfg, at, out, err, errlen);
+        rc = before_unknown(cfg, at, out, err);
     else
-        rc = diff_commits(repo, cfg, bc, ac, at, out, err, errlen);
+        rc = diff_commits(repo, cfg, bc, ac, at, out, err);
     git_tree_free(at);
     git_commit_free(bc);
     git_commit_free(ac);

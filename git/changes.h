@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include "git/cfgrepo.h"
+#include "util/errinfo.h"
 
 /* The part of deploybot.json the rules need: each environment's folder and
  * the paths shared by all (deploy/repoconfig.h reads the file; the caller
@@ -53,7 +54,7 @@ void changes_envs_for_paths(const changes_layout *cfg, const char *const *paths,
  * `after` must be in the mirror (cfgrepo_fetch it first). On error `out` is
  * left empty. */
 int changes_between(cfgrepo *r, const changes_layout *cfg, const char *before,
-                    const char *after, change_set *out, char *err, size_t errlen);
+                    const char *after, change_set *out, errinfo *err);
 
 void change_set_free(change_set *c);
 

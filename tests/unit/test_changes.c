@@ -366,21 +366,24 @@ static int make_origin(char c0[41])
 /* changes_between with the repoconfig read from the mirror at `after`, as
  * the bot does it. */
 static int diff(cfgrepo *r, const char *before, const char *after,
-                change_set *cs, char *err, size_t errlen)
+                change_set *cs, errinfo *err)
 {
     repoconfig cfg;
     size_t len;
     int rc;
+    char msg[256];
     char *json = cfgrepo_read_file(r, after, "deploybot.json", &len, NULL,
-                                   err, errlen);
+                                   err);
     if (!json)
         return -1;
-    rc = repoconfig_parse(json, len, &cfg, err, errlen);
+    rc = repoconfig_parse(json, len, &cfg, msg, sizeof msg);
     free(json);
+    if (rc != 0)
+        errinfo_set(err, ERR_INVALID, "%s", msg);
     if (rc == 0) {
         changes_layout l;
         repolayout_from_config(&cfg, &l);
-        rc = changes_between(r, &l, before, after, cs, err, errlen);
+        rc = changes_between(r, &l, before, after, cs, err);
         repolayout_free(&l);
         repoconfig_free(&cfg);
     }
@@ -393,10 +396,10 @@ static void expect(cfgrepo *r, const char *before, const char *after,
                    int line)
 {
     change_set cs;
-    char err[256] = "";
-    if (diff(r, before, after, &cs, err, sizeof err) < 0) {
+    errinfo err = {0};
+    if (diff(r, before, after, &cs, &err) < 0) {
         n_fail++;
-        fprintf(stderr, "%s:%d: diff failed: %s\n", __FILE__, line, err);
+        fprintf(stderr, "%s:%d: diff failed: %s\n", __FILE__, line, err.msg);
         return;
     }
     if (strcmp(joined(cs.envs, cs.n_envs), envs) ||
@@ -420,10 +423,10 @@ static const char *paths_of(cfgrepo *r, const char *before, const char *after)
 {
     static char buf[4096];
     change_set cs;
-    char err[256];
-    if (diff(r, before, after, &cs, err, sizeof err) < 0) {
+    errinfo err = {0};
+    if (diff(r, before, after, &cs, &err) < 0) {
         fprintf(stderr, "diff %.12s..%.12s: %s\n", before ? before : "-",
-                after, err);
+                after, err.msg);
         return "(error)";
     }
     snprintf(buf, sizeof buf, "%s", joined(cs.paths, cs.n_paths));
@@ -433,22 +436,22 @@ static const char *paths_of(cfgrepo *r, const char *before, const char *after)
 
 static int fetch(cfgrepo *r, const char *sha)
 {
-    char err[256] = "";
-    int rc = cfgrepo_fetch(r, sha, err, sizeof err);
+    errinfo err = {0};
+    int rc = cfgrepo_fetch(r, sha, &err);
     if (rc)
-        fprintf(stderr, "fetch %s: %s\n", sha ? sha : "", err);
+        fprintf(stderr, "fetch %s: %s\n", sha ? sha : "", err.msg);
     return rc;
 }
 
 static void test_read_file(cfgrepo *r, const char *c0, const char *c1)
 {
-    char err[256];
+    errinfo err = {0};
     size_t len = 0;
     int missing = -1;
     char *a = cfgrepo_read_file(r, c0, "environments/dev/stack.json", &len,
-                                &missing, err, sizeof err);
+                                &missing, &err);
     char *b = cfgrepo_read_file(r, c1, "environments/dev/stack.json", NULL,
-                                NULL, err, sizeof err);
+                                NULL, &err);
     CHECK_STR(a, "{\"instance_count\": 1}\n");
     CHECK(len == strlen("{\"instance_count\": 1}\n") && missing == 0);
     CHECK_STR(b, "{\"instance_count\": 5}\n");
@@ -456,48 +459,47 @@ static void test_read_file(cfgrepo *r, const char *c0, const char *c1)
     free(b);
 
     a = cfgrepo_read_file(r, c0, "environments/qa/stack.json", &len, &missing,
-                          err, sizeof err);
+                          &err);
     CHECK(a == NULL && missing == 1);
-    CHECK_HAS(err, "environments/qa/stack.json does not exist");
-    a = cfgrepo_read_file(r, c0, "environments/dev", &len, &missing, err,
-                          sizeof err);
+    CHECK_HAS(err.msg, "environments/qa/stack.json does not exist");
+    a = cfgrepo_read_file(r, c0, "environments/dev", &len, &missing, &err);
     CHECK(a == NULL && missing == 0);
-    CHECK_HAS(err, "is a directory");
+    CHECK_HAS(err.msg, "is a directory");
     a = cfgrepo_read_file(r, "0123456789abcdef0123456789abcdef01234567",
-                          "README.md", &len, &missing, err, sizeof err);
+                          "README.md", &len, &missing, &err);
     CHECK(a == NULL && missing == 0);
-    CHECK_HAS(err, "not in the mirror");
-    a = cfgrepo_read_file(r, "HEAD", "README.md", &len, &missing, err,
-                          sizeof err);
+    CHECK_HAS(err.msg, "not in the mirror");
+    a = cfgrepo_read_file(r, "HEAD", "README.md", &len, &missing, &err);
     CHECK(a == NULL);
-    CHECK_HAS(err, "not a commit sha");
+    CHECK_HAS(err.msg, "not a commit sha");
 }
 
 static void test_branch_head(cfgrepo *r, const char *want_main,
                              const char *want_prod)
 {
-    char out[41], err[256];
-    CHECK(cfgrepo_branch_head(r, "main", out, err, sizeof err) == 0);
+    char out[41];
+    errinfo err = {0};
+    CHECK(cfgrepo_branch_head(r, "main", out, &err) == 0);
     CHECK_STR(out, want_main);
-    CHECK(cfgrepo_branch_head(r, "refs/heads/production", out, err,
-                              sizeof err) == 0);
+    CHECK(cfgrepo_branch_head(r, "refs/heads/production", out, &err) == 0);
     CHECK_STR(out, want_prod);
-    CHECK(cfgrepo_branch_head(r, "nope", out, err, sizeof err) == -1);
-    CHECK_HAS(err, "branch \"nope\" does not exist on the remote");
+    CHECK(cfgrepo_branch_head(r, "nope", out, &err) == -1);
+    CHECK_HAS(err.msg, "branch \"nope\" does not exist on the remote");
 }
 
 /* Pushes that move main forward: dev only, modules, README, rename. */
 static void test_linear(cfgrepo *r, const char *c0, char c4[41])
 {
-    char c1[41], c2[41], c3[41], err[256];
+    char c1[41], c2[41], c3[41];
+    errinfo err = {0};
     change_set cs;
 
     write_file("environments/dev/stack.json", "{\"instance_count\": 5}\n");
     commit("dev: 5 instances", c1);
     /* not fetched yet: the mirror does not have it, fetching brings it */
     CHECK(cfgrepo_has_commit(r, c1) == 0);
-    CHECK(diff(r, c0, c1, &cs, err, sizeof err) == -1);
-    CHECK_HAS(err, "not in the mirror");
+    CHECK(diff(r, c0, c1, &cs, &err) == -1);
+    CHECK_HAS(err.msg, "not in the mirror");
     CHECK(fetch(r, c1) == 0);
     CHECK(cfgrepo_has_commit(r, c1) == 1);
     EXPECT(r, c0, c1, "dev", "", "diff");
@@ -535,7 +537,8 @@ static void test_new_branch(cfgrepo *r, const char *c0)
  * change) instead: c5a..c5b must show prd (its change goes away) and dev. */
 static void test_force_push(cfgrepo *r, const char *c4, char c5b[41])
 {
-    char c5a[41], head[41], err[256];
+    char c5a[41], head[41];
+    errinfo err = {0};
     write_file("environments/prd/stack.json", "{\"instance_count\": 9}\n");
     commit("prd: 9", c5a);
     CHECK(fetch(r, c5a) == 0);
@@ -543,7 +546,7 @@ static void test_force_push(cfgrepo *r, const char *c4, char c5b[41])
     write_file("environments/dev/stack.json", "{\"instance_count\": 6}\n");
     commit("dev: 6", c5b);
     CHECK(fetch(r, c5b) == 0);
-    CHECK(cfgrepo_branch_head(r, "main", head, err, sizeof err) == 0);
+    CHECK(cfgrepo_branch_head(r, "main", head, &err) == 0);
     CHECK_STR(head, c5b);
     CHECK(cfgrepo_has_commit(r, c5a) == 1); /* still in the mirror */
     EXPECT(r, c5a, c5b, "dev,prd", "", "force push");
@@ -555,12 +558,13 @@ static void test_force_push(cfgrepo *r, const char *c4, char c5b[41])
 static void test_unknown_and_deleted(cfgrepo *r, const char *c5b, char c7[41])
 {
     const char *ghost = "0123456789abcdef0123456789abcdef01234567";
-    char c6[41], err[256];
+    char c6[41];
+    errinfo err = {0};
     change_set cs;
 
     EXPECT(r, ghost, c5b, "dev,stg,prd", "", "before unknown");
-    CHECK(diff(r, "not-a-sha", c5b, &cs, err, sizeof err) == -1);
-    CHECK_HAS(err, "not a commit sha");
+    CHECK(diff(r, "not-a-sha", c5b, &cs, &err) == -1);
+    CHECK_HAS(err.msg, "not a commit sha");
 
     sh("git -C '%s' rm -q -r environments/prd", origin);
     commit("remove prd", c6);
@@ -579,7 +583,8 @@ static void test_unknown_and_deleted(cfgrepo *r, const char *c5b, char c7[41])
  * tip would count dev too; from the merge base, only the PR's own stg. */
 static void test_pull_request(cfgrepo *r, const char *fork)
 {
-    char head[41], tip[41], base[41] = "", err[256] = "";
+    char head[41], tip[41], base[41] = "";
+    errinfo err = {0};
     sh("git -C '%s' checkout -q -b feature", origin);
     write_file("environments/stg/stack.json", "{\"instance_count\": 7}\n");
     commit("stg: 7", head);
@@ -588,54 +593,56 @@ static void test_pull_request(cfgrepo *r, const char *fork)
     commit("dev: 8", tip);
     CHECK(fetch(r, head) == 0 && cfgrepo_has_commit(r, tip));
     EXPECT(r, tip, head, "dev,stg", "", "force push");
-    CHECK(cfgrepo_merge_base(r, tip, head, base, err, sizeof err) == 0);
+    CHECK(cfgrepo_merge_base(r, tip, head, base, &err) == 0);
     CHECK_STR(base, fork);
     EXPECT(r, base, head, "stg", "", "diff");
     CHECK(cfgrepo_merge_base(r, tip, "0123456789abcdef0123456789abcdef01234567",
-                             base, err, sizeof err) == -1);
-    CHECK_HAS(err, "not in the mirror");
+                             base, &err) == -1);
+    CHECK_HAS(err.msg, "not in the mirror");
 }
 
 static void test_missing_commit(cfgrepo *r)
 {
-    char dangling[41], err[256] = "";
+    char dangling[41];
+    errinfo err = {0};
     /* a real commit in origin that no branch reaches */
     sh_out(dangling, sizeof dangling,
            "git -C '%s' commit-tree 'HEAD^{tree}' -p HEAD -m dangling", origin);
     CHECK(strlen(dangling) == 40);
-    CHECK(cfgrepo_fetch(r, dangling, err, sizeof err) == -1);
-    CHECK_HAS(err, "is not on the remote (yet)");
-    CHECK_HAS(err, dangling);
+    CHECK(cfgrepo_fetch(r, dangling, &err) == -1);
+    CHECK_HAS(err.msg, "is not on the remote (yet)");
+    CHECK_HAS(err.msg, dangling);
     CHECK(cfgrepo_has_commit(r, dangling) == 0);
-    CHECK(cfgrepo_fetch(r, "abc", err, sizeof err) == -1);
-    CHECK_HAS(err, "not a commit sha");
+    CHECK(cfgrepo_fetch(r, "abc", &err) == -1);
+    CHECK_HAS(err.msg, "not a commit sha");
 }
 
 static void test_prune_and_reopen(cfgrepo **rp, const char *head)
 {
-    char out[41], err[256] = "", dir2[400], url[400];
+    char out[41], dir2[400], url[400];
+    errinfo err = {0};
     cfgrepo *r2;
 
     sh("git -C '%s' branch -q -D production", origin);
     CHECK(fetch(*rp, NULL) == 0);
-    CHECK(cfgrepo_branch_head(*rp, "production", out, err, sizeof err) == -1);
+    CHECK(cfgrepo_branch_head(*rp, "production", out, &err) == -1);
 
     /* reopening an existing mirror does not clone again */
     cfgrepo_close(*rp);
-    *rp = cfgrepo_open(origin, mirror, NULL, err, sizeof err);
+    *rp = cfgrepo_open(origin, mirror, NULL, &err);
     CHECK(*rp != NULL);
     if (!*rp)
         return;
-    CHECK(cfgrepo_branch_head(*rp, "main", out, err, sizeof err) == 0);
+    CHECK(cfgrepo_branch_head(*rp, "main", out, &err) == 0);
     CHECK_STR(out, head);
 
     /* file:// URL, into a directory that does not exist yet */
     snprintf(dir2, sizeof dir2, "%s/data/mirror2.git", tmp);
     snprintf(url, sizeof url, "file://%s", origin);
-    r2 = cfgrepo_open(url, dir2, NULL, err, sizeof err);
+    r2 = cfgrepo_open(url, dir2, NULL, &err);
     CHECK(r2 != NULL);
     if (r2) {
-        CHECK(cfgrepo_branch_head(r2, "main", out, err, sizeof err) == 0);
+        CHECK(cfgrepo_branch_head(r2, "main", out, &err) == 0);
         CHECK_STR(out, head);
         cfgrepo_close(r2);
     }
@@ -643,36 +650,37 @@ static void test_prune_and_reopen(cfgrepo **rp, const char *head)
 
 static void test_open_errors(void)
 {
-    char err[256] = "", dir[400], url[400];
+    char dir[400], url[400];
+    errinfo err = {0};
     cfgrepo *r;
 
     snprintf(dir, sizeof dir, "%s/m-missing", tmp);
     snprintf(url, sizeof url, "%s/no-such-repo", tmp);
-    r = cfgrepo_open(url, dir, NULL, err, sizeof err);
+    r = cfgrepo_open(url, dir, NULL, &err);
     CHECK(r == NULL);
-    CHECK_HAS(err, "cloning");
+    CHECK_HAS(err.msg, "cloning");
     /* a directory with other content is never taken over */
     snprintf(dir, sizeof dir, "%s/notrepo", tmp);
     sh("mkdir -p '%s' && echo x > '%s/file'", dir, dir);
-    r = cfgrepo_open(origin, dir, NULL, err, sizeof err);
+    r = cfgrepo_open(origin, dir, NULL, &err);
     CHECK(r == NULL);
-    CHECK_HAS(err, "is not a git repository");
-    r = cfgrepo_open("", dir, NULL, err, sizeof err);
+    CHECK_HAS(err.msg, "is not a git repository");
+    r = cfgrepo_open("", dir, NULL, &err);
     CHECK(r == NULL);
 }
 
 /* Two threads, each with its own cfgrepo on the same mirror, fetching. */
 static void *fetch_loop(void *arg)
 {
-    char err[256];
+    errinfo err = {0};
     int i, fails = 0;
-    cfgrepo *r = cfgrepo_open(origin, mirror, NULL, err, sizeof err);
+    cfgrepo *r = cfgrepo_open(origin, mirror, NULL, &err);
     (void)arg;
     if (!r)
         return (void *)1;
     for (i = 0; i < 10; i++)
-        if (cfgrepo_fetch(r, NULL, err, sizeof err)) {
-            fprintf(stderr, "concurrent fetch: %s\n", err);
+        if (cfgrepo_fetch(r, NULL, &err)) {
+            fprintf(stderr, "concurrent fetch: %s\n", err.msg);
             fails++;
         }
     cfgrepo_close(r);
@@ -683,7 +691,8 @@ static void test_concurrent(void)
 {
     pthread_t t[3];
     void *rc[3];
-    char c[41], err[256] = "";
+    char c[41];
+    errinfo err = {0};
     int i;
     cfgrepo *r;
     write_file("environments/stg/stack.json", "{\"instance_count\": 4}\n");
@@ -693,9 +702,9 @@ static void test_concurrent(void)
     for (i = 0; i < 3; i++)
         pthread_join(t[i], &rc[i]);
     CHECK(rc[0] == NULL && rc[1] == NULL && rc[2] == NULL);
-    r = cfgrepo_open(origin, mirror, NULL, err, sizeof err);
+    r = cfgrepo_open(origin, mirror, NULL, &err);
     CHECK(r && cfgrepo_has_commit(r, c));
-    CHECK(r && cfgrepo_fetch(r, c, err, sizeof err) == 0);
+    CHECK(r && cfgrepo_fetch(r, c, &err) == 0);
     cfgrepo_close(r);
 }
 
@@ -781,7 +790,8 @@ static void token_case(const char *token, const char *dirname,
                                 "eC1hY2Nlc3MtdG9rZW46czNjcjN0"};
     pthread_t t;
     int port;
-    char url[128], dir[400], cfg[450], err[256] = "";
+    char url[128], dir[400], cfg[450];
+    errinfo err = {0};
     cfgrepo *r;
 
     if (token)
@@ -794,16 +804,16 @@ static void token_case(const char *token, const char *dirname,
     }
     snprintf(url, sizeof url, "http://127.0.0.1:%d/org/config.git", port);
     snprintf(dir, sizeof dir, "%s/%s", tmp, dirname);
-    r = cfgrepo_open(url, dir, "DEPLOYBOT_TEST_TOKEN", err, sizeof err);
+    r = cfgrepo_open(url, dir, "DEPLOYBOT_TEST_TOKEN", &err);
     shutdown(h.fd, SHUT_RDWR);
     pthread_join(t, NULL);
     close(h.fd);
     if (getenv("VERBOSE"))
-        fprintf(stderr, "token case %s: %s\n", dirname, err);
+        fprintf(stderr, "token case %s: %s\n", dirname, err.msg);
     CHECK(r == NULL); /* the fake never serves a repository */
     cfgrepo_close(r);
-    CHECK_HAS(err, want_err);
-    CHECK(strstr(err, "s3cr3t") == NULL && strstr(err, "wrongtoken") == NULL);
+    CHECK_HAS(err.msg, want_err);
+    CHECK(strstr(err.msg, "s3cr3t") == NULL && strstr(err.msg, "wrongtoken") == NULL);
     CHECK(h.n_requests >= 1);
     CHECK(h.n_authorized == want_authorized);
     CHECK(strstr(h.last_request, "/org/config.git/info/refs") != NULL);
@@ -829,7 +839,8 @@ static void test_token(void)
 
 static void test_real_repo(void)
 {
-    char c0[41], c4[41], c5b[41], c7[41], err[256] = "", head[41];
+    char c0[41], c4[41], c5b[41], c7[41], head[41];
+    errinfo err = {0};
     cfgrepo *r;
 
     snprintf(origin, sizeof origin, "%s/origin", tmp);
@@ -838,10 +849,10 @@ static void test_real_repo(void)
         CHECK(!"origin repository created");
         return;
     }
-    r = cfgrepo_open(origin, mirror, NULL, err, sizeof err);
+    r = cfgrepo_open(origin, mirror, NULL, &err);
     CHECK(r != NULL);
     if (!r) {
-        fprintf(stderr, "cfgrepo_open: %s\n", err);
+        fprintf(stderr, "cfgrepo_open: %s\n", err.msg);
         return;
     }
     test_branch_head(r, c0, c0);
