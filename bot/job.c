@@ -403,10 +403,9 @@ static int dispatch(job_runner *r, const queue_job *j, const webhook_event *ev, 
 
 int job_run(job_runner *r, const queue_job *j, char *summary, size_t len) {
     webhook_event ev;
-    char err[512];
-    if (webhook_github_parse(j->event, "application/json", j->payload, strlen(j->payload), &ev, err,
-                             sizeof(err)) != 0) {
-        snprintf(summary, len, "unreadable payload: %s", err);
+    errinfo err;
+    if (webhook_github_parse(j->event, "application/json", j->payload, strlen(j->payload), &ev, &err) != 0) {
+        snprintf(summary, len, "unreadable payload: %s", err.msg);
         return 0; /* retrying cannot help */
     }
     if (ev.kind == WEBHOOK_PUSH && !ev.deleted && strcmp(ev.after, ZERO_SHA) != 0)

@@ -439,11 +439,12 @@ static int enqueue(server *s, struct lws *wsi, struct pss *p, const char *json) 
 static int dispatch(server *s, struct lws *wsi, struct pss *p, const char *json,
                     size_t jlen) {
     webhook_event ev;
-    char err[256], name[sizeof(p->event)];
+    errinfo err;
+    char name[sizeof(p->event)];
 
     if (webhook_github_parse(p->event, "application/json", json, jlen, &ev,
-                             err, sizeof(err)) < 0)
-        return stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST, "%s", err);
+                             &err) < 0)
+        return stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST, "%s", err.msg);
     switch (ev.kind) {
     case WEBHOOK_PING:
         return stage_json(wsi, p, HTTP_STATUS_OK,
@@ -477,17 +478,16 @@ static void log_outcome(struct lws *wsi, struct pss *p) {
 }
 
 static int on_body_done(server *s, struct lws *wsi, struct pss *p) {
-    char err[256];
+    errinfo err;
     size_t jlen = 0;
     char *json;
 
     if (p->route != R_WEBHOOK || p->answered)
         return 0;
     if (authenticate(s, wsi, p) == 1) {
-        json = webhook_github_json(p->ctype_in, p->body, p->len, &jlen, err,
-                                   sizeof(err));
+        json = webhook_github_json(p->ctype_in, p->body, p->len, &jlen, &err);
         if (!json)
-            stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST, "%s", err);
+            stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST, "%s", err.msg);
         else
             dispatch(s, wsi, p, json, jlen);
         free(json);

@@ -4,41 +4,25 @@
  * happens only afterwards, on the JSON text (decoded from a form body if
  * GitHub was configured with the form content type). */
 #include "bot/webhook.h"
+#include "util/digest.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #define SIG_PREFIX "sha256="
 #define SIG_PREFIX_LEN 7
-#define SHA256_HEX_LEN 64
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#define SHA256_HEX_LEN (DIGEST_SHA256_HEX - 1)
 
 /* ---- signature ---------------------------------------------------------- */
 
 int webhook_github_verify(const char *secret, const void *body, size_t len,
                           const char *signature_header) {
-    static const char hexd[] = "0123456789abcdef";
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
-    char hex[SHA256_HEX_LEN];
+    char hex[DIGEST_SHA256_HEX];
     int ok;
 
     if (!secret || !*secret || !signature_header)
@@ -47,20 +31,11 @@ int webhook_github_verify(const char *secret, const void *body, size_t len,
     if (strlen(signature_header) != SIG_PREFIX_LEN + SHA256_HEX_LEN ||
         strncmp(signature_header, SIG_PREFIX, SIG_PREFIX_LEN) != 0)
         return 0;
-    if (!HMAC(EVP_sha256(), secret, (int)strlen(secret),
-              body ? body : (const void *)"", len, mac, &maclen) ||
-        maclen * 2 != SHA256_HEX_LEN)
-        return 0;
-    for (unsigned int i = 0; i < maclen; i++) {
-        hex[2 * i] = hexd[mac[i] >> 4];
-        hex[2 * i + 1] = hexd[mac[i] & 15];
-    }
+    digest_hmac_sha256_hex(secret, strlen(secret), body, len, hex);
     /* Constant time: a byte-by-byte early exit would leak the prefix length
      * an attacker got right. */
-    ok = CRYPTO_memcmp(hex, signature_header + SIG_PREFIX_LEN,
-                       SHA256_HEX_LEN) == 0;
-    OPENSSL_cleanse(mac, sizeof(mac));
-    OPENSSL_cleanse(hex, sizeof(hex));
+    ok = digest_equal(hex, signature_header + SIG_PREFIX_LEN, SHA256_HEX_LEN);
+    explicit_bzero(hex, sizeof(hex));
     return ok;
 }
 
@@ -93,7 +68,7 @@ static int hexval(int c) {
  * Returns the decoded length, or -1 at a bad escape or a NUL byte (JSON text
  * never contains one, and it would truncate the stored payload). */
 static long form_decode(const char *s, size_t len, char *out, size_t base,
-                        char *err, size_t errlen) {
+                        errinfo *err) {
     size_t o = 0;
 
     for (size_t i = 0; i < len; i++) {
@@ -102,19 +77,15 @@ static long form_decode(const char *s, size_t len, char *out, size_t base,
         if (c == '+') {
             c = ' ';
         } else if (c == '%') {
-            if (len - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
-                seterr(err, errlen,
-                       "form body: bad percent-escape at byte %zu", base + i);
-                return -1;
-            }
+            if (len - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+                return errinfo_set(err, ERR_INVALID, "form body: bad "
+                                   "percent-escape at byte %zu", base + i);
             c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
             i += 2;
         }
-        if (c == 0) {
-            seterr(err, errlen, "form body: NUL byte in payload at byte %zu",
-                   base + i);
-            return -1;
-        }
+        if (c == 0)
+            return errinfo_set(err, ERR_INVALID, "form body: NUL byte in "
+                               "payload at byte %zu", base + i);
         out[o++] = (char)c;
     }
     out[o] = '\0';
@@ -123,7 +94,7 @@ static long form_decode(const char *s, size_t len, char *out, size_t base,
 
 /* Finds the `payload` field of a form body and decodes it. */
 static char *form_payload(const char *body, size_t len, size_t *outlen,
-                          char *err, size_t errlen) {
+                          errinfo *err) {
     size_t i = 0;
 
     while (i <= len) {
@@ -136,10 +107,10 @@ static char *form_payload(const char *body, size_t len, size_t *outlen,
             long n;
 
             if (!out) {
-                seterr(err, errlen, "out of memory");
+                errinfo_set(err, ERR_INTERNAL, "out of memory");
                 return NULL;
             }
-            n = form_decode(f + 8, flen - 8, out, i + 8, err, errlen);
+            n = form_decode(f + 8, flen - 8, out, i + 8, err);
             if (n < 0) {
                 free(out);
                 return NULL;
@@ -150,27 +121,26 @@ static char *form_payload(const char *body, size_t len, size_t *outlen,
         }
         i += flen + 1;
     }
-    seterr(err, errlen, "form body has no payload= field "
-                        "(GitHub sends the JSON there)");
+    errinfo_set(err, ERR_INVALID, "form body has no payload= field "
+                                  "(GitHub sends the JSON there)");
     return NULL;
 }
 
 char *webhook_github_json(const char *content_type, const char *body,
-                          size_t len, size_t *outlen, char *err,
-                          size_t errlen) {
+                          size_t len, size_t *outlen, errinfo *err) {
     char *out;
 
     if (!body)
         len = 0, body = "";
     if (is_form(content_type, body, len))
-        return form_payload(body, len, outlen, err, errlen);
+        return form_payload(body, len, outlen, err);
     if (memchr(body, '\0', len)) {
-        seterr(err, errlen, "malformed JSON: NUL byte in body");
+        errinfo_set(err, ERR_INVALID, "malformed JSON: NUL byte in body");
         return NULL;
     }
     out = malloc(len + 1);
     if (!out) {
-        seterr(err, errlen, "out of memory");
+        errinfo_set(err, ERR_INTERNAL, "out of memory");
         return NULL;
     }
     memcpy(out, body, len);
@@ -203,7 +173,7 @@ static json_t *lookup(json_t *root, const char *path) {
 /* Copies a string field into dst. A missing optional field leaves dst empty;
  * an over-long one is an error rather than a silently cut value. */
 static int get_str(json_t *root, const char *path, int required, char *dst,
-                   size_t dstlen, const char *what, char *err, size_t errlen) {
+                   size_t dstlen, const char *what, errinfo *err) {
     json_t *v = lookup(root, path);
     size_t n;
 
@@ -211,34 +181,30 @@ static int get_str(json_t *root, const char *path, int required, char *dst,
     if (!v || json_is_null(v)) {
         if (!required)
             return 0;
-        seterr(err, errlen, "%s payload: missing \"%s\"", what, path);
-        return -1;
+        return errinfo_set(err, ERR_INVALID, "%s payload: missing \"%s\"",
+                           what, path);
     }
-    if (!json_is_string(v)) {
-        seterr(err, errlen, "%s payload: \"%s\" is not a string", what, path);
-        return -1;
-    }
+    if (!json_is_string(v))
+        return errinfo_set(err, ERR_INVALID,
+                           "%s payload: \"%s\" is not a string", what, path);
     n = json_string_length(v);
-    if (n >= dstlen || strlen(json_string_value(v)) != n) {
-        seterr(err, errlen, "%s payload: \"%s\" is too long or contains NUL "
-               "(%zu bytes, max %zu)", what, path, n, dstlen - 1);
-        return -1;
-    }
+    if (n >= dstlen || strlen(json_string_value(v)) != n)
+        return errinfo_set(err, ERR_INVALID, "%s payload: \"%s\" is too long "
+                           "or contains NUL (%zu bytes, max %zu)", what, path,
+                           n, dstlen - 1);
     memcpy(dst, json_string_value(v), n + 1);
     return 0;
 }
 
 /* A commit id: exactly 40 hex digits, stored lowercase. */
 static int get_sha(json_t *root, const char *path, char dst[41],
-                   const char *what, char *err, size_t errlen) {
-    if (get_str(root, path, 1, dst, 41, what, err, errlen) < 0)
+                   const char *what, errinfo *err) {
+    if (get_str(root, path, 1, dst, 41, what, err) < 0)
         return -1;
     for (int i = 0; i < 40; i++) {
-        if (!isxdigit((unsigned char)dst[i])) {
-            seterr(err, errlen, "%s payload: \"%s\" is not a 40-hex commit id",
-                   what, path);
-            return -1;
-        }
+        if (!isxdigit((unsigned char)dst[i]))
+            return errinfo_set(err, ERR_INVALID, "%s payload: \"%s\" is not "
+                               "a 40-hex commit id", what, path);
         dst[i] = (char)tolower((unsigned char)dst[i]);
     }
     return 0;
@@ -246,48 +212,44 @@ static int get_sha(json_t *root, const char *path, char dst[41],
 
 /* Missing or null is false: older payloads omit these flags. */
 static int get_bool(json_t *root, const char *path, int *dst,
-                    const char *what, char *err, size_t errlen) {
+                    const char *what, errinfo *err) {
     json_t *v = lookup(root, path);
 
     *dst = 0;
     if (!v || json_is_null(v))
         return 0;
-    if (!json_is_boolean(v)) {
-        seterr(err, errlen, "%s payload: \"%s\" is not a boolean", what, path);
-        return -1;
-    }
+    if (!json_is_boolean(v))
+        return errinfo_set(err, ERR_INVALID,
+                           "%s payload: \"%s\" is not a boolean", what, path);
     *dst = json_is_true(v);
     return 0;
 }
 
 static int parse_repo(json_t *root, int required, webhook_event *out,
-                      const char *what, char *err, size_t errlen) {
+                      const char *what, errinfo *err) {
     if (get_str(root, "repository.full_name", required, out->repo,
-                sizeof(out->repo), what, err, errlen) < 0)
+                sizeof(out->repo), what, err) < 0)
         return -1;
     return get_str(root, "repository.clone_url", 0, out->clone_url,
-                   sizeof(out->clone_url), what, err, errlen);
+                   sizeof(out->clone_url), what, err);
 }
 
-static int parse_push(json_t *root, webhook_event *out, char *err,
-                      size_t errlen) {
+static int parse_push(json_t *root, webhook_event *out, errinfo *err) {
     static const char zero[] = "0000000000000000000000000000000000000000";
 
     out->kind = WEBHOOK_PUSH;
-    if (get_str(root, "ref", 1, out->ref, sizeof(out->ref), "push", err,
-                errlen) < 0 ||
-        get_sha(root, "before", out->before, "push", err, errlen) < 0 ||
-        get_sha(root, "after", out->after, "push", err, errlen) < 0 ||
-        get_bool(root, "deleted", &out->deleted, "push", err, errlen) < 0)
+    if (get_str(root, "ref", 1, out->ref, sizeof(out->ref), "push", err) < 0 ||
+        get_sha(root, "before", out->before, "push", err) < 0 ||
+        get_sha(root, "after", out->after, "push", err) < 0 ||
+        get_bool(root, "deleted", &out->deleted, "push", err) < 0)
         return -1;
     /* An all-zero "after" is a deletion even if the flag is absent. */
     if (strcmp(out->after, zero) == 0)
         out->deleted = 1;
-    return parse_repo(root, 1, out, "push", err, errlen);
+    return parse_repo(root, 1, out, "push", err);
 }
 
-static int parse_pull_request(json_t *root, webhook_event *out, char *err,
-                              size_t errlen) {
+static int parse_pull_request(json_t *root, webhook_event *out, errinfo *err) {
     static const char *w = "pull_request";
     json_t *num = lookup(root, "number");
 
@@ -295,50 +257,42 @@ static int parse_pull_request(json_t *root, webhook_event *out, char *err,
     if (!num)
         num = lookup(root, "pull_request.number");
     if (!json_is_integer(num) || json_integer_value(num) <= 0 ||
-        json_integer_value(num) > 0x7fffffff) {
-        seterr(err, errlen, "pull_request payload: %s \"number\"",
-               num ? "invalid" : "missing");
-        return -1;
-    }
+        json_integer_value(num) > 0x7fffffff)
+        return errinfo_set(err, ERR_INVALID,
+                           "pull_request payload: %s \"number\"",
+                           num ? "invalid" : "missing");
     out->pr_number = (int)json_integer_value(num);
     if (get_str(root, "action", 1, out->pr_action, sizeof(out->pr_action), w,
-                err, errlen) < 0 ||
-        get_bool(root, "pull_request.merged", &out->pr_merged, w, err,
-                 errlen) < 0 ||
-        get_sha(root, "pull_request.head.sha", out->head_sha, w, err,
-                errlen) < 0 ||
-        get_sha(root, "pull_request.base.sha", out->base_sha, w, err,
-                errlen) < 0 ||
+                err) < 0 ||
+        get_bool(root, "pull_request.merged", &out->pr_merged, w, err) < 0 ||
+        get_sha(root, "pull_request.head.sha", out->head_sha, w, err) < 0 ||
+        get_sha(root, "pull_request.base.sha", out->base_sha, w, err) < 0 ||
         get_str(root, "pull_request.base.ref", 1, out->base_ref,
-                sizeof(out->base_ref), w, err, errlen) < 0)
+                sizeof(out->base_ref), w, err) < 0)
         return -1;
-    return parse_repo(root, 1, out, w, err, errlen);
+    return parse_repo(root, 1, out, w, err);
 }
 
-static int parse_ping(json_t *root, webhook_event *out, char *err,
-                      size_t errlen) {
+static int parse_ping(json_t *root, webhook_event *out, errinfo *err) {
     out->kind = WEBHOOK_PING;
     /* An organisation hook's ping has no repository. */
-    if (get_str(root, "zen", 0, out->zen, sizeof(out->zen), "ping", err,
-                errlen) < 0)
+    if (get_str(root, "zen", 0, out->zen, sizeof(out->zen), "ping", err) < 0)
         return -1;
-    return parse_repo(root, 0, out, "ping", err, errlen);
+    return parse_repo(root, 0, out, "ping", err);
 }
 
 /* Nothing is acted on, so nothing is required: the repository is kept only
  * when it is well-formed, for the log line. */
 static int parse_ignored(json_t *root, webhook_event *out) {
-    char scratch[8];
-
     out->kind = WEBHOOK_IGNORED;
-    if (parse_repo(root, 0, out, "", scratch, sizeof(scratch)) < 0)
+    if (parse_repo(root, 0, out, "", NULL) < 0)
         out->repo[0] = out->clone_url[0] = '\0';
     return 0;
 }
 
 int webhook_github_parse(const char *event, const char *content_type,
                          const char *body, size_t len, webhook_event *out,
-                         char *err, size_t errlen) {
+                         errinfo *err) {
     json_error_t jerr;
     json_t *root;
     size_t jlen = 0;
@@ -346,31 +300,28 @@ int webhook_github_parse(const char *event, const char *content_type,
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if (!event || !*event) {
-        seterr(err, errlen, "missing X-GitHub-Event header");
-        return -1;
-    }
-    json = webhook_github_json(content_type, body, len, &jlen, err, errlen);
+    if (!event || !*event)
+        return errinfo_set(err, ERR_INVALID, "missing X-GitHub-Event header");
+    json = webhook_github_json(content_type, body, len, &jlen, err);
     if (!json)
         return -1;
     root = json_loadb(json, jlen, 0, &jerr);
     free(json);
-    if (!root) {
-        seterr(err, errlen, "malformed JSON at line %d, column %d: %s",
-               jerr.line, jerr.column, jerr.text);
-        return -1;
-    }
+    if (!root)
+        return errinfo_set(err, ERR_INVALID,
+                           "malformed JSON at line %d, column %d: %s",
+                           jerr.line, jerr.column, jerr.text);
     if (!json_is_object(root)) {
         json_decref(root);
-        seterr(err, errlen, "malformed payload: top level is not a JSON object");
-        return -1;
+        return errinfo_set(err, ERR_INVALID, "malformed payload: top level "
+                           "is not a JSON object");
     }
     if (strcmp(event, "push") == 0)
-        rc = parse_push(root, out, err, errlen);
+        rc = parse_push(root, out, err);
     else if (strcmp(event, "pull_request") == 0)
-        rc = parse_pull_request(root, out, err, errlen);
+        rc = parse_pull_request(root, out, err);
     else if (strcmp(event, "ping") == 0)
-        rc = parse_ping(root, out, err, errlen);
+        rc = parse_ping(root, out, err);
     else
         rc = parse_ignored(root, out);
     json_decref(root);

@@ -3,6 +3,7 @@
 #define DEPLOYBOT_BOT_WEBHOOK_H
 
 #include <stddef.h>
+#include "util/errinfo.h"
 
 typedef enum {
     WEBHOOK_IGNORED = 0,  /* a valid delivery deploybot does not act on */
@@ -42,10 +43,10 @@ int webhook_github_verify(const char *secret, const void *body, size_t len,
  * Required: push: ref, before, after, repository.full_name; pull_request:
  * action, number, pull_request.{head.sha,base.sha,base.ref},
  * repository.full_name. Other events only need to be a JSON object.
- * Returns 0, or -1 for malformed input with the reason in err. */
+ * Returns 0, or -1 for malformed input (ERR_INVALID) with the reason in err. */
 int webhook_github_parse(const char *event, const char *content_type,
                          const char *body, size_t len, webhook_event *out,
-                         char *err, size_t errlen);
+                         errinfo *err);
 
 /* The JSON text of a delivery: the body itself, or the url-decoded `payload`
  * field of a form-encoded body (GitHub's "application/x-www-form-urlencoded"
@@ -54,6 +55,6 @@ int webhook_github_parse(const char *event, const char *content_type,
  * NULL), or NULL with the reason in err. This is what the job queue stores:
  * the signature covers the raw body, the worker needs the JSON. */
 char *webhook_github_json(const char *content_type, const char *body,
-                          size_t len, size_t *outlen, char *err, size_t errlen);
+                          size_t len, size_t *outlen, errinfo *err);
 
 #endif

@@ -145,7 +145,8 @@ static void event_of(const char *file, char *ev, size_t evlen) {
 }
 
 static void parse_all_fixtures(void) {
-    char dir[8192], ev[64], err[256];
+    char dir[8192], ev[64];
+    errinfo err = {0};
     struct dirent *de;
     int n = 0;
     DIR *d;
@@ -164,9 +165,8 @@ static void parse_all_fixtures(void) {
             continue;
         body = fixture(de->d_name, &len);
         event_of(de->d_name, ev, sizeof(ev));
-        CHECK(webhook_github_parse(ev, "application/json", body, len, &e, err,
-                                   sizeof(err)) == 0,
-              "%s (%s): %s", de->d_name, ev, err);
+        CHECK(webhook_github_parse(ev, "application/json", body, len, &e, &err) == 0,
+              "%s (%s): %s", de->d_name, ev, err.msg);
         CHECK(e.repo[0] != '\0', "%s: repository.full_name", de->d_name);
         CHECK(strcmp(ev, "push") ? 1 : e.kind == WEBHOOK_PUSH, "%s kind",
               de->d_name);
@@ -184,13 +184,12 @@ static void parse_all_fixtures(void) {
 }
 
 static int parse_fixture(const char *file, const char *ev, webhook_event *e) {
-    char err[256];
+    errinfo err = {0};
     size_t len;
     char *body = fixture(file, &len);
-    int rc = webhook_github_parse(ev, "application/json", body, len, e, err,
-                                  sizeof(err));
+    int rc = webhook_github_parse(ev, "application/json", body, len, e, &err);
 
-    CHECK(rc == 0, "%s: %s", file, err);
+    CHECK(rc == 0, "%s: %s", file, err.msg);
     free(body);
     return rc;
 }
@@ -312,64 +311,57 @@ static char *form_encode(const char *prefix, const char *s, size_t len) {
 
 static void test_form_encoded(void) {
     const char *ct = "application/x-www-form-urlencoded";
-    char err[256], *json, *form;
+    char *json, *form;
+    errinfo err = {0};
     size_t len, jlen = 0;
     char *body = fixture("reallyfastci.push.merge-to-master.json", &len);
     webhook_event e;
 
     form = form_encode("payload=", body, len);
-    json = webhook_github_json(ct, form, strlen(form), &jlen, err, sizeof(err));
+    json = webhook_github_json(ct, form, strlen(form), &jlen, &err);
     CHECK(json && jlen == len && !memcmp(json, body, len),
-          "form payload decodes to the exact JSON bytes (%s)", json ? "" : err);
+          "form payload decodes to the exact JSON bytes (%s)", json ? "" : err.msg);
     free(json);
-    CHECK(webhook_github_parse("push", ct, form, strlen(form), &e, err,
-                               sizeof(err)) == 0 &&
+    CHECK(webhook_github_parse("push", ct, form, strlen(form), &e, &err) == 0 &&
               !strcmp(e.after, "a21683865c088b5fe1906cf6552d15a285a4986d"),
-          "form-encoded push parses: %s", err);
+          "form-encoded push parses: %s", err.msg);
     CHECK(webhook_github_parse("push",
                                "Application/X-WWW-Form-Urlencoded; charset=utf-8",
-                               form, strlen(form), &e, err, sizeof(err)) == 0,
-          "content type with parameters and odd case: %s", err);
-    CHECK(webhook_github_parse("push", NULL, form, strlen(form), &e, err,
-                               sizeof(err)) == 0,
-          "no content type, body starts with payload=: %s", err);
+                               form, strlen(form), &e, &err) == 0,
+          "content type with parameters and odd case: %s", err.msg);
+    CHECK(webhook_github_parse("push", NULL, form, strlen(form), &e, &err) == 0,
+          "no content type, body starts with payload=: %s", err.msg);
     free(form);
 
     form = form_encode("a=1&b=%20&payload=", body, len);
-    CHECK(webhook_github_parse("push", ct, form, strlen(form), &e, err,
-                               sizeof(err)) == 0 &&
+    CHECK(webhook_github_parse("push", ct, form, strlen(form), &e, &err) == 0 &&
               !strcmp(e.before, "8357af6fef17bd180014e419f049944cb491238f"),
-          "payload after other fields: %s", err);
+          "payload after other fields: %s", err.msg);
     free(form);
 
-    CHECK(webhook_github_parse("push", ct, "a=1&b=2", 7, &e, err,
-                               sizeof(err)) == -1 &&
-              strstr(err, "payload"),
-          "form without payload: %s", err);
-    CHECK(webhook_github_parse("push", ct, "payload=%7B%G1", 14, &e, err,
-                               sizeof(err)) == -1 &&
-              strstr(err, "percent"),
-          "bad escape: %s", err);
-    CHECK(webhook_github_parse("push", ct, "payload=%7", 10, &e, err,
-                               sizeof(err)) == -1,
+    CHECK(webhook_github_parse("push", ct, "a=1&b=2", 7, &e, &err) == -1 &&
+              strstr(err.msg, "payload"),
+          "form without payload: %s", err.msg);
+    CHECK(webhook_github_parse("push", ct, "payload=%7B%G1", 14, &e, &err) == -1 &&
+              strstr(err.msg, "percent"),
+          "bad escape: %s", err.msg);
+    CHECK(webhook_github_parse("push", ct, "payload=%7", 10, &e, &err) == -1,
           "truncated escape");
-    CHECK(webhook_github_parse("push", ct, "payload=%00", 11, &e, err,
-                               sizeof(err)) == -1 &&
-              strstr(err, "NUL"),
-          "NUL byte: %s", err);
-    CHECK(webhook_github_parse("push", ct, "payload=%7B", 11, &e, err,
-                               sizeof(err)) == -1 &&
-              strstr(err, "malformed JSON"),
-          "form with broken JSON: %s", err);
+    CHECK(webhook_github_parse("push", ct, "payload=%00", 11, &e, &err) == -1 &&
+              strstr(err.msg, "NUL"),
+          "NUL byte: %s", err.msg);
+    CHECK(webhook_github_parse("push", ct, "payload=%7B", 11, &e, &err) == -1 &&
+              strstr(err.msg, "malformed JSON"),
+          "form with broken JSON: %s", err.msg);
     free(body);
 }
 
 /* ---- malformed input ---------------------------------------------------- */
 
 static int parse_str(const char *ev, const char *json, webhook_event *e,
-                     char *err, size_t errlen) {
+                     errinfo *err) {
     return webhook_github_parse(ev, "application/json", json, strlen(json), e,
-                                err, errlen);
+                                err);
 }
 
 #define PUSH_OK                                                              \
@@ -377,54 +369,52 @@ static int parse_str(const char *ev, const char *json, webhook_event *e,
     "\"repository\":{\"full_name\":\"o/r\"}"
 
 static void test_malformed(void) {
-    char err[256], big[600];
+    char big[600];
+    errinfo err = {0};
     webhook_event e;
 
-    CHECK(parse_str("push", "{\"ref\":", &e, err, sizeof(err)) == -1 &&
-              strstr(err, "malformed JSON") && strstr(err, "line 1"),
-          "truncated JSON: %s", err);
-    CHECK(parse_str("push", "", &e, err, sizeof(err)) == -1, "empty body");
-    CHECK(webhook_github_parse("push", "application/json", NULL, 0, &e, err,
-                               sizeof(err)) == -1,
+    CHECK(parse_str("push", "{\"ref\":", &e, &err) == -1 &&
+              strstr(err.msg, "malformed JSON") && strstr(err.msg, "line 1"),
+          "truncated JSON: %s", err.msg);
+    CHECK(parse_str("push", "", &e, &err) == -1, "empty body");
+    CHECK(webhook_github_parse("push", "application/json", NULL, 0, &e, &err) == -1,
           "NULL body");
-    CHECK(parse_str("push", "[1,2]", &e, err, sizeof(err)) == -1 &&
-              strstr(err, "object"),
-          "array: %s", err);
+    CHECK(parse_str("push", "[1,2]", &e, &err) == -1 &&
+              strstr(err.msg, "object"),
+          "array: %s", err.msg);
     CHECK(webhook_github_parse("push", "application/json", "{}\0{}", 5, &e,
-                               err, sizeof(err)) == -1,
+                               &err) == -1,
           "NUL inside the body");
-    CHECK(parse_str(NULL, "{}", &e, err, sizeof(err)) == -1 &&
-              strstr(err, "X-GitHub-Event"),
-          "missing event: %s", err);
-    CHECK(parse_str("", "{}", &e, err, sizeof(err)) == -1, "empty event");
-    CHECK(parse_str("push", "{" PUSH_OK "}", &e, err, sizeof(err)) == -1 &&
-              strstr(err, "\"after\""),
-          "push without after: %s", err);
-    CHECK(parse_str("push", "{" PUSH_OK ",\"after\":\"xyz\"}", &e, err,
-                    sizeof(err)) == -1 &&
-              strstr(err, "40-hex"),
-          "short sha: %s", err);
-    CHECK(parse_str("push", "{" PUSH_OK ",\"after\":42}", &e, err,
-                    sizeof(err)) == -1 &&
-              strstr(err, "not a string"),
-          "numeric sha: %s", err);
+    CHECK(parse_str(NULL, "{}", &e, &err) == -1 &&
+              strstr(err.msg, "X-GitHub-Event"),
+          "missing event: %s", err.msg);
+    CHECK(parse_str("", "{}", &e, &err) == -1, "empty event");
+    CHECK(parse_str("push", "{" PUSH_OK "}", &e, &err) == -1 &&
+              strstr(err.msg, "\"after\""),
+          "push without after: %s", err.msg);
+    CHECK(parse_str("push", "{" PUSH_OK ",\"after\":\"xyz\"}", &e, &err) == -1 &&
+              strstr(err.msg, "40-hex"),
+          "short sha: %s", err.msg);
+    CHECK(parse_str("push", "{" PUSH_OK ",\"after\":42}", &e, &err) == -1 &&
+              strstr(err.msg, "not a string"),
+          "numeric sha: %s", err.msg);
     CHECK(parse_str("push",
                     "{" PUSH_OK ",\"after\":\"" ZERO40 "\",\"deleted\":\"yes\"}",
-                    &e, err, sizeof(err)) == -1 &&
-              strstr(err, "boolean"),
-          "deleted as string: %s", err);
+                    &e, &err) == -1 &&
+              strstr(err.msg, "boolean"),
+          "deleted as string: %s", err.msg);
     CHECK(parse_str("push",
                     "{\"ref\":\"r\",\"before\":\"" ZERO40 "\",\"after\":\"" ZERO40
                     "\"}",
-                    &e, err, sizeof(err)) == -1 &&
-              strstr(err, "repository.full_name"),
-          "push without repository: %s", err);
+                    &e, &err) == -1 &&
+              strstr(err.msg, "repository.full_name"),
+          "push without repository: %s", err.msg);
     CHECK(parse_str("push",
                     "{" PUSH_OK ",\"after\":\"ABCDEF0123456789abcdef0123456789"
                     "ABCDEF01\"}",
-                    &e, err, sizeof(err)) == 0 &&
+                    &e, &err) == 0 &&
               !strcmp(e.after, "abcdef0123456789abcdef0123456789abcdef01"),
-          "uppercase sha accepted and lowered: %s", err);
+          "uppercase sha accepted and lowered: %s", err.msg);
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     {
@@ -434,25 +424,24 @@ static void test_malformed(void) {
                  "{\"ref\":\"%s\",\"before\":\"" ZERO40 "\",\"after\":\"" ZERO40
                  "\",\"repository\":{\"full_name\":\"o/r\"}}",
                  big);
-        CHECK(parse_str("push", json, &e, err, sizeof(err)) == -1 &&
-                  strstr(err, "too long"),
-              "over-long ref: %s", err);
+        CHECK(parse_str("push", json, &e, &err) == -1 &&
+                  strstr(err.msg, "too long"),
+              "over-long ref: %s", err.msg);
     }
-    CHECK(parse_str("pull_request", "{\"action\":\"opened\"}", &e, err,
-                    sizeof(err)) == -1 &&
-              strstr(err, "number"),
-          "PR without number: %s", err);
+    CHECK(parse_str("pull_request", "{\"action\":\"opened\"}", &e, &err) == -1 &&
+              strstr(err.msg, "number"),
+          "PR without number: %s", err.msg);
     CHECK(parse_str("pull_request",
                     "{\"action\":\"opened\",\"number\":1,\"pull_request\":{}}",
-                    &e, err, sizeof(err)) == -1 &&
-              strstr(err, "pull_request.head.sha"),
-          "PR without head: %s", err);
-    CHECK(parse_str("ping", "{\"zen\":\"z\"}", &e, err, sizeof(err)) == 0 &&
+                    &e, &err) == -1 &&
+              strstr(err.msg, "pull_request.head.sha"),
+          "PR without head: %s", err.msg);
+    CHECK(parse_str("ping", "{\"zen\":\"z\"}", &e, &err) == 0 &&
               e.kind == WEBHOOK_PING && !strcmp(e.zen, "z") && !e.repo[0],
-          "org ping without repository: %s", err);
-    CHECK(parse_str("issues", "{\"repository\":7}", &e, err, sizeof(err)) == 0 &&
+          "org ping without repository: %s", err.msg);
+    CHECK(parse_str("issues", "{\"repository\":7}", &e, &err) == 0 &&
               e.kind == WEBHOOK_IGNORED,
-          "ignored events need only an object: %s", err);
+          "ignored events need only an object: %s", err.msg);
 }
 
 int main(void) {
