@@ -115,11 +115,11 @@ static int set_defaults(ctx *c, bot_config *o) {
 
 /* "notify" is parsed by notify/settings.c, which names its keys itself. */
 static int load_notify(ctx *c, json_t *root, bot_config *o) {
-    char msg[320];
+    errinfo err;
 
-    if (notify_settings_parse(json_object_get(root, "notify"), &o->notify, msg,
-                              sizeof(msg)) < 0)
-        return fail(c, "%s", msg);
+    if (notify_settings_parse(json_object_get(root, "notify"), &o->notify,
+                              &err) < 0)
+        return fail(c, "%s", err.msg);
     return 0;
 }
 

@@ -94,8 +94,10 @@ job_runner *job_runner_new(const bot_config *cfg, const char *db_path, char *err
     }
     r->rd = redactor_new();
     bot_config_secrets(cfg, r->rd);
-    r->nt = notifier_open(db_path, &cfg->notify, r->rd, err, errlen);
+    errinfo nerr;
+    r->nt = notifier_open(db_path, &cfg->notify, r->rd, &nerr);
     if (!r->nt) {
+        snprintf(err, errlen, "%s", nerr.msg);
         runs_close(r->runs);
         redactor_free(r->rd);
         free(r->db_path);

@@ -90,8 +90,13 @@ static int cmd_serve(int argc, char **argv) {
     worker *w = worker_start(&cfg, db, err, sizeof(err));
     redactor *rd = redactor_new(); /* the sender's own copy: it logs and stores errors */
     bot_config_secrets(&cfg, rd);
-    sender_options so = {db, cfg.github_api_url, cfg.github_token, rd, &cfg.notify, 0};
-    sender *snd = w ? sender_start(&so, err, sizeof(err)) : NULL;
+    /* Read here, once: notify/ never reads the environment for its knobs. */
+    const char *retry_base = getenv("DEPLOYBOT_NOTIFY_RETRY_BASE_MS");
+    sender_options so = {db, cfg.github_api_url, cfg.github_token, rd, &cfg.notify,
+                         retry_base ? atoll(retry_base) : 0};
+    errinfo serr;
+    sender *snd = w ? sender_start(&so, &serr) : NULL;
+    if (w && !snd) snprintf(err, sizeof(err), "%.*s", (int)sizeof(err) - 1, serr.msg);
     if (snd) g_server = server_new(&cfg, db, worker_wake, w, err, sizeof(err));
     if (!w || !snd || !g_server) {
         fprintf(stderr, "deploybot: %s\n", err);

@@ -1,20 +1,17 @@
 /* chat: see chat.h. */
 #include "notify/chat.h"
+#include "util/digest.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 void chat_sign(const char *secret, const char *body, size_t len, char out[72]) {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)body, len, mac, &n);
+    char hex[DIGEST_SHA256_HEX];
+    digest_hmac_sha256_hex(secret, strlen(secret), body, len, hex);
     memcpy(out, "sha256=", 7);
-    for (unsigned i = 0; i < n && i < 32; i++) snprintf(out + 7 + 2 * i, 3, "%02x", mac[i]);
-    out[7 + 64] = '\0';
+    memcpy(out + 7, hex, sizeof(hex));
 }
 
 /* Slack answers 200 "ok"; Discord 204 (or 200 with ?wait=true). */
@@ -23,54 +20,70 @@ static int accepted(chat_kind kind, const http_response *r) {
     return r->status >= 200 && r->status < 300;
 }
 
-int chat_post(chat_kind kind, const char *url_env, const char *secret_env, const json_t *body,
-              long long delivery, http_response *resp, char *err, size_t errlen) {
+/* The generic webhook's headers besides Content-Type, kept in `h`. */
+typedef struct {
+    char sig[120], ts[64], event[96], id[64];
+} webhook_headers;
+
+/* Signs the exact bytes sent with $secret_env and fills headers[1..4]. */
+static int sign_webhook(const char *secret_env, const json_t *body, const char *text, long long now,
+                        long long delivery, webhook_headers *h, const char **headers, errinfo *err) {
+    const char *secret = secret_env ? getenv(secret_env) : NULL;
+    const char *event = json_string_value(json_object_get(body, "event"));
+    char sig[72];
+    if (!secret || !*secret)
+        return errinfo_set(err, ERR_INVALID, "webhook: environment variable %s is not set",
+                           secret_env ? secret_env : "(none)");
+    chat_sign(secret, text, strlen(text), sig);
+    snprintf(h->sig, sizeof(h->sig), CHAT_SIGNATURE_HEADER ": %s", sig);
+    snprintf(h->ts, sizeof(h->ts), "X-Deploybot-Timestamp: %lld", now);
+    snprintf(h->event, sizeof(h->event), "X-Deploybot-Event: %.60s", event ? event : "");
+    snprintf(h->id, sizeof(h->id), "X-Deploybot-Delivery: %lld", delivery);
+    headers[1] = h->sig, headers[2] = h->ts, headers[3] = h->event, headers[4] = h->id;
+    return 0;
+}
+
+/* Posts the message to url; `r` gets the answer. The URL is a secret: the
+ * error names the variable instead. */
+static int post(chat_kind kind, const char *url, const char *url_env, const char *secret_env,
+                const json_t *body, long long delivery, http_response *r, errinfo *err) {
     const char *name = chat_kind_name(kind);
-    const char *url = url_env ? getenv(url_env) : NULL;
-    http_response r;
-    memset(&r, 0, sizeof(r));
-    r.retry_after = r.retry_after_ms = r.rate_remaining = -1;
-    if (!body) {
-        snprintf(err, errlen, "%s: the message has no body", name);
-        r.status = 400; /* nothing to retry */
-        if (resp) *resp = r;
-        return -1;
-    }
-    if (!url || !*url) {
-        snprintf(err, errlen, "%s: environment variable %s is not set", name, url_env ? url_env : "(none)");
-        if (resp) *resp = r;
-        return -1;
-    }
-    json_t *msg = json_deep_copy(body);
+    const char *headers[8] = {"Content-Type: application/json", NULL};
+    webhook_headers h;
+    char why[256] = "";
     long long now = (long long)time(NULL);
+    json_t *msg = json_deep_copy(body);
     if (kind == CHAT_WEBHOOK) json_object_set_new(msg, "timestamp", json_integer(now));
     char *text = json_dumps(msg, JSON_COMPACT);
     json_decref(msg);
-    char sig[80] = "", h_sig[120] = "", h_ts[64] = "", h_event[96] = "", h_id[64] = "";
-    const char *headers[8] = {"Content-Type: application/json", NULL};
-    if (kind == CHAT_WEBHOOK) {
-        const char *secret = secret_env ? getenv(secret_env) : NULL;
-        if (!secret || !*secret) {
-            snprintf(err, errlen, "webhook: environment variable %s is not set", secret_env ? secret_env : "(none)");
-            free(text);
-            if (resp) *resp = r;
-            return -1;
-        }
-        chat_sign(secret, text, strlen(text), sig);
-        snprintf(h_sig, sizeof(h_sig), CHAT_SIGNATURE_HEADER ": %s", sig);
-        snprintf(h_ts, sizeof(h_ts), "X-Deploybot-Timestamp: %lld", now);
-        snprintf(h_event, sizeof(h_event), "X-Deploybot-Event: %.60s",
-                 json_string_value(json_object_get(body, "event")) ? json_string_value(json_object_get(body, "event")) : "");
-        snprintf(h_id, sizeof(h_id), "X-Deploybot-Delivery: %lld", delivery);
-        headers[1] = h_sig, headers[2] = h_ts, headers[3] = h_event, headers[4] = h_id;
+    int rc = kind == CHAT_WEBHOOK ? sign_webhook(secret_env, body, text, now, delivery, &h, headers, err) : 0;
+    if (rc == 0 && http_request_timeout("POST", url, headers, text, 15, r, why, sizeof(why)) != 0) {
+        rc = errinfo_set(err, ERR_UNAVAILABLE, "%s (%s): %s", name, url_env, why);
+    } else if (rc == 0 && !accepted(kind, r)) {
+        rc = errinfo_set(err, r->status >= 500 || r->status == 429 ? ERR_UNAVAILABLE : ERR_REMOTE,
+                         "%s (%s) answered %ld: %.200s", name, url_env, r->status, r->body);
+        if (err) err->status = (int)r->status;
     }
-    char why[256] = "";
-    int rc = http_request_timeout("POST", url, headers, text, 15, &r, why, sizeof(why));
     free(text);
-    if (rc != 0) snprintf(err, errlen, "%s (%s): %s", name, url_env, why);
-    else if (!accepted(kind, &r)) {
-        snprintf(err, errlen, "%s (%s) answered %ld: %.200s", name, url_env, r.status, r.body);
-        rc = -1;
+    return rc;
+}
+
+int chat_post(chat_kind kind, const char *url_env, const char *secret_env, const json_t *body,
+              long long delivery, http_response *resp, errinfo *err) {
+    const char *name = chat_kind_name(kind);
+    const char *url = url_env ? getenv(url_env) : NULL;
+    http_response r;
+    int rc = -1;
+    memset(&r, 0, sizeof(r));
+    r.retry_after = r.retry_after_ms = r.rate_remaining = -1;
+    if (!body) {
+        errinfo_set(err, ERR_INVALID, "%s: the message has no body", name);
+        r.status = 400; /* nothing to retry */
+    } else if (!url || !*url) {
+        errinfo_set(err, ERR_INVALID, "%s: environment variable %s is not set", name,
+                    url_env ? url_env : "(none)");
+    } else {
+        rc = post(kind, url, url_env, secret_env, body, delivery, &r, err);
     }
     if (resp) *resp = r;
     else http_response_free(&r);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include "util/http.h"
 #include "notify/settings.h"
+#include "util/errinfo.h"
 
 #define CHAT_SIGNATURE_HEADER "X-Deploybot-Signature-256"
 
@@ -22,8 +23,9 @@ void chat_sign(const char *secret, const char *body, size_t len, char out[72]);
  * bytes sent are signed with $secret_env; `delivery` (the outbox id, the same
  * on every retry) goes in X-Deploybot-Delivery. Returns 0 when the service
  * accepted the message (Slack 200, Discord 200/204, webhook 2xx); `resp`
- * (may be NULL) gets the answer, to be freed with http_response_free. */
+ * (may be NULL) gets the answer, to be freed with http_response_free. A
+ * refusal sets err->status; no answer is ERR_UNAVAILABLE. */
 int chat_post(chat_kind kind, const char *url_env, const char *secret_env, const json_t *body,
-              long long delivery, http_response *resp, char *err, size_t errlen);
+              long long delivery, http_response *resp, errinfo *err);
 
 #endif

@@ -47,7 +47,7 @@ static json_t *clipped(const char *s, size_t max) {
 
 /* Sends one call; the answer goes to `resp` or is dropped. */
 static int github_call(github_client *g, const char *method, const char *path, json_t *body,
-                       http_response *resp, char *err, size_t errlen) {
+                       http_response *resp, errinfo *err) {
     char url[1024];
     snprintf(url, sizeof(url), "%s%s", g->api_url, path);
     const char *headers[] = {"Accept: application/vnd.github+json", "Content-Type: application/json",
@@ -57,10 +57,12 @@ static int github_call(github_client *g, const char *method, const char *path, j
     char why[256] = "";
     int rc = http_request(method, url, headers, text, &r, why, sizeof(why));
     free(text);
-    if (rc != 0) snprintf(err, errlen, "GitHub %s %s: %s", method, path, why);
-    else if (r.status < 200 || r.status >= 300) {
-        snprintf(err, errlen, "GitHub answered %ld to %s %s: %.300s", r.status, method, path, r.body);
-        rc = -1;
+    if (rc != 0) {
+        rc = errinfo_set(err, ERR_UNAVAILABLE, "GitHub %s %s: %s", method, path, why);
+    } else if (r.status < 200 || r.status >= 300) {
+        rc = errinfo_set(err, r.status >= 500 || r.status == 429 ? ERR_UNAVAILABLE : ERR_REMOTE,
+                         "GitHub answered %ld to %s %s: %.300s", r.status, method, path, r.body);
+        if (err) err->status = (int)r.status;
     }
     if (resp) *resp = r;
     else http_response_free(&r);
@@ -78,13 +80,13 @@ static long long answer_id(const http_response *r) {
 int github_status_post(github_client *g, const char *repo, const char *sha,
                        const char *state, const char *context,
                        const char *description, const char *target_url,
-                       http_response *resp, char *err, size_t errlen) {
+                       http_response *resp, errinfo *err) {
     char path[512];
     snprintf(path, sizeof(path), "/repos/%s/statuses/%s", repo, sha);
     json_t *body = json_pack("{s:s,s:o,s:o}", "state", state, "context", clipped(context, GITHUB_CONTEXT_MAX),
                              "description", clipped(description ? description : "", GITHUB_DESCRIPTION_MAX));
     if (target_url) json_object_set_new(body, "target_url", json_string(target_url));
-    int rc = github_call(g, "POST", path, body, resp, err, errlen);
+    int rc = github_call(g, "POST", path, body, resp, err);
     json_decref(body);
     return rc;
 }
@@ -92,26 +94,21 @@ int github_status_post(github_client *g, const char *repo, const char *sha,
 int github_status_set(github_client *g, const char *repo, const char *sha,
                       const char *state, const char *context,
                       const char *description, const char *target_url,
-                      char *err, size_t errlen) {
-    return github_status_post(g, repo, sha, state, context, description, target_url, NULL, err, errlen);
+                      errinfo *err) {
+    return github_status_post(g, repo, sha, state, context, description, target_url, NULL, err);
 }
 
 /* POST or PATCH of a comment body; *id (if given) gets the answer's id. */
 static int comment_call(github_client *g, const char *method, const char *path, const char *text,
-                        long long *id, http_response *resp, char *err, size_t errlen) {
+                        long long *id, http_response *resp, errinfo *err) {
     http_response r;
     json_t *body = json_pack("{s:s}", "body", text);
-    if (!body) {
-        snprintf(err, errlen, "comment body is not valid UTF-8");
-        return -1;
-    }
-    int rc = github_call(g, method, path, body, &r, err, errlen);
+    if (!body) return errinfo_set(err, ERR_INVALID, "comment body is not valid UTF-8");
+    int rc = github_call(g, method, path, body, &r, err);
     json_decref(body);
     if (id) *id = rc == 0 ? answer_id(&r) : 0;
-    if (rc == 0 && id && *id <= 0) {
-        snprintf(err, errlen, "GitHub answered %s %s without a comment id", method, path);
-        rc = -1;
-    }
+    if (rc == 0 && id && *id <= 0)
+        rc = errinfo_set(err, ERR_REMOTE, "GitHub answered %s %s without a comment id", method, path);
     if (resp) *resp = r;
     else http_response_free(&r);
     return rc;
@@ -119,24 +116,24 @@ static int comment_call(github_client *g, const char *method, const char *path, 
 
 int github_issue_comment_create(github_client *g, const char *repo, long number,
                                 const char *body, long long *id,
-                                http_response *resp, char *err, size_t errlen) {
+                                http_response *resp, errinfo *err) {
     char path[512];
     snprintf(path, sizeof(path), "/repos/%s/issues/%ld/comments", repo, number);
-    return comment_call(g, "POST", path, body, id, resp, err, errlen);
+    return comment_call(g, "POST", path, body, id, resp, err);
 }
 
 int github_issue_comment_update(github_client *g, const char *repo, long long id,
                                 const char *body, http_response *resp,
-                                char *err, size_t errlen) {
+                                errinfo *err) {
     char path[512];
     snprintf(path, sizeof(path), "/repos/%s/issues/comments/%lld", repo, id);
-    return comment_call(g, "PATCH", path, body, NULL, resp, err, errlen);
+    return comment_call(g, "PATCH", path, body, NULL, resp, err);
 }
 
 int github_commit_comment_create(github_client *g, const char *repo, const char *sha,
                                  const char *body, long long *id,
-                                 http_response *resp, char *err, size_t errlen) {
+                                 http_response *resp, errinfo *err) {
     char path[512];
     snprintf(path, sizeof(path), "/repos/%s/commits/%s/comments", repo, sha);
-    return comment_call(g, "POST", path, body, id, resp, err, errlen);
+    return comment_call(g, "POST", path, body, id, resp, err);
 }

@@ -3,7 +3,9 @@
  * api_url is "https://api.github.com" or a GitHub Enterprise / test fake base.
  * The token is sent as "Authorization: Bearer" and never logged.
  *
- * Every call returns 0 on a 2xx answer, -1 otherwise with the reason in err.
+ * Every call returns 0 on a 2xx answer, -1 otherwise with the reason in err
+ * (ERR_UNAVAILABLE for no answer or a 5xx/429, ERR_REMOTE for a refusal;
+ * err->status is GitHub's status).
  * When `resp` is not NULL it receives the answer (status, Retry-After,
  * rate-limit headers, body) so the caller can tell a rate limit or an outage
  * from a request GitHub will never accept; free it with http_response_free
@@ -12,6 +14,7 @@
 #define DEPLOYBOT_NOTIFY_GITHUB_H
 
 #include <stddef.h>
+#include "util/errinfo.h"
 #include "util/http.h"
 
 #define GITHUB_COMMENT_MAX 65536      /* characters in a comment body (NOTES §5) */
@@ -29,26 +32,26 @@ void github_client_free(github_client *g);
 int github_status_post(github_client *g, const char *repo, const char *sha,
                        const char *state, const char *context,
                        const char *description, const char *target_url,
-                       http_response *resp, char *err, size_t errlen);
+                       http_response *resp, errinfo *err);
 /* github_status_post without the answer. */
 int github_status_set(github_client *g, const char *repo, const char *sha,
                       const char *state, const char *context,
                       const char *description, const char *target_url,
-                      char *err, size_t errlen);
+                      errinfo *err);
 
 /* POST /repos/{repo}/issues/{number}/comments (a pull request's conversation
  * comment). *id gets the new comment's id. */
 int github_issue_comment_create(github_client *g, const char *repo, long number,
                                 const char *body, long long *id,
-                                http_response *resp, char *err, size_t errlen);
+                                http_response *resp, errinfo *err);
 /* PATCH /repos/{repo}/issues/comments/{id}: replaces the body. A comment that
  * was deleted answers 404 (resp->status). */
 int github_issue_comment_update(github_client *g, const char *repo, long long id,
                                 const char *body, http_response *resp,
-                                char *err, size_t errlen);
+                                errinfo *err);
 /* POST /repos/{repo}/commits/{sha}/comments. *id may be NULL. */
 int github_commit_comment_create(github_client *g, const char *repo, const char *sha,
                                  const char *body, long long *id,
-                                 http_response *resp, char *err, size_t errlen);
+                                 http_response *resp, errinfo *err);
 
 #endif

@@ -3,6 +3,7 @@
 #include "notify/outbox.h"
 #include "notify/prstate.h"
 #include "notify/render.h"
+#include "util/clock.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -18,20 +19,16 @@ struct notifier {
     const redactor *rd;
 };
 
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 notifier *notifier_open(const char *db_path, const notify_settings *settings, const redactor *rd,
-                        char *err, size_t errlen) {
+                        errinfo *err) {
+    char msg[512];
     notifier *n = calloc(1, sizeof(*n));
     if (!n) abort();
-    n->box = outbox_open(db_path, err, errlen);
-    n->prs = n->box ? prstate_open(db_path, err, errlen) : NULL;
+    n->box = outbox_open(db_path, msg, sizeof(msg));
+    n->prs = n->box ? prstate_open(db_path, msg, sizeof(msg)) : NULL;
     if (!n->prs) {
         notifier_close(n);
+        errinfo_set(err, ERR_IO, "%s", msg);
         return NULL;
     }
     n->settings = settings;
@@ -68,7 +65,7 @@ static int put(notifier *n, const char *kind, const char *target, const char *ch
     char *safe = redact(n->rd, text);
     free(text);
     outbox_new_msg m = {kind, target, channel, order, safe};
-    int rc = outbox_enqueue(n->box, &m, now_ms(), NULL, err, sizeof(err));
+    int rc = outbox_enqueue(n->box, &m, clock_wall_ms(), NULL, err, sizeof(err));
     if (rc != 0) fprintf(stderr, "deploybot: notify: %s message lost: %s\n", kind, err);
     free(safe);
     return rc;

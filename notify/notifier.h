@@ -14,12 +14,13 @@
 #include "notify/event.h"
 #include "notify/redact.h"
 #include "notify/settings.h"
+#include "util/errinfo.h"
 
 typedef struct notifier notifier;
 
 /* settings and rd must outlive the notifier; either may be NULL. */
 notifier *notifier_open(const char *db_path, const notify_settings *settings, const redactor *rd,
-                        char *err, size_t errlen);
+                        errinfo *err);
 void notifier_close(notifier *n);
 
 /* Queues a commit status (statuses of one sha and context are delivered in

@@ -5,6 +5,7 @@
 #include "notify/outbox.h"
 #include "notify/prstate.h"
 #include "notify/render.h"
+#include "util/clock.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -28,12 +29,6 @@ struct sender {
     const redactor *rd;
     outbox_policy policy;
 };
-
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Sorts an answer into sent / retry / failed, and a pause of the channel. */
 static void classify(int rc, const http_response *r, int github, long long now, outbox_outcome *oc) {
@@ -68,9 +63,9 @@ static const char *str(json_t *p, const char *key) {
 
 /* The pull request's plan comment, rendered now from what prstate knows
  * (so it shows every environment planned so far); edited in place once it
- * exists. Returns 0 sent, -1 failed (see r), 1 outcome already set. */
+ * exists. Returns 0 sent, -1 failed (see r and err), 1 outcome already set. */
 static int send_pr_comment(sender *s, outbox *o, const outbox_msg *m, json_t *p, http_response *r,
-                           long long now, outbox_outcome *oc) {
+                           long long now, outbox_outcome *oc, errinfo *err) {
     if (outbox_newer(o, m) > 0) {
         oc->result = OUTBOX_SENT; /* a newer edit is queued and will show all of this */
         return 1;
@@ -95,7 +90,7 @@ static int send_pr_comment(sender *s, outbox *o, const outbox_msg *m, json_t *p,
         oc->result = OUTBOX_RETRY;
         rc = 1;
     } else if (known) {
-        rc = github_issue_comment_update(s->gh, m->target, id, body, r, oc->error, sizeof(oc->error));
+        rc = github_issue_comment_update(s->gh, m->target, id, body, r, err);
         if (rc != 0 && r->status == 404) {
             /* Someone deleted it: post a new one, now. */
             outbox_comment_forget(o, key);
@@ -105,7 +100,7 @@ static int send_pr_comment(sender *s, outbox *o, const outbox_msg *m, json_t *p,
             rc = 1;
         }
     } else {
-        rc = github_issue_comment_create(s->gh, m->target, number, body, &id, r, oc->error, sizeof(oc->error));
+        rc = github_issue_comment_create(s->gh, m->target, number, body, &id, r, err);
         if (rc == 0 && outbox_comment_put(o, key, id) < 0)
             fprintf(stderr, "deploybot: notify: %s (the next plan adds a new comment)\n", outbox_error(o));
     }
@@ -118,30 +113,31 @@ static int kind_is(const outbox_msg *m, const char *k) { return strcmp(m->kind, 
 static void deliver(void *arg, outbox *o, const outbox_msg *m, long long now, outbox_outcome *oc) {
     sender *s = arg;
     http_response r;
+    errinfo err = {0};
     memset(&r, 0, sizeof(r));
     r.retry_after_ms = r.rate_remaining = -1;
     json_t *p = json_loads(m->payload, 0, NULL);
     int rc = -1, github = strncmp(m->kind, "github_", 7) == 0;
     if (!p) {
-        snprintf(oc->error, sizeof(oc->error), "payload is not JSON");
+        errinfo_set(&err, ERR_INVALID, "payload is not JSON");
         oc->result = OUTBOX_FAILED;
     } else if (kind_is(m, "github_status")) {
         rc = github_status_post(s->gh, m->target, str(p, "sha"), str(p, "state"), str(p, "context"),
                                 str(p, "description"), json_string_value(json_object_get(p, "target_url")), &r,
-                                oc->error, sizeof(oc->error));
+                                &err);
     } else if (kind_is(m, "github_pr_comment")) {
-        rc = send_pr_comment(s, o, m, p, &r, now, oc);
+        rc = send_pr_comment(s, o, m, p, &r, now, oc, &err);
     } else if (kind_is(m, "github_commit_comment")) {
-        rc = github_commit_comment_create(s->gh, m->target, str(p, "sha"), str(p, "body"), NULL, &r, oc->error,
-                                          sizeof(oc->error));
+        rc = github_commit_comment_create(s->gh, m->target, str(p, "sha"), str(p, "body"), NULL, &r, &err);
     } else if (kind_is(m, "slack") || kind_is(m, "discord") || kind_is(m, "webhook")) {
         chat_kind k = kind_is(m, "slack") ? CHAT_SLACK : kind_is(m, "discord") ? CHAT_DISCORD : CHAT_WEBHOOK;
         rc = chat_post(k, m->target, json_string_value(json_object_get(p, "secret_env")),
-                       json_object_get(p, "body"), m->id, &r, oc->error, sizeof(oc->error));
+                       json_object_get(p, "body"), m->id, &r, &err);
     } else {
-        snprintf(oc->error, sizeof(oc->error), "unknown message kind \"%.40s\"", m->kind);
+        errinfo_set(&err, ERR_INVALID, "unknown message kind \"%.40s\"", m->kind);
         oc->result = OUTBOX_FAILED;
     }
+    if (rc != 1) snprintf(oc->error, sizeof(oc->error), "%.*s", (int)sizeof(oc->error) - 1, err.msg);
     if (p && rc != 1) classify(rc, &r, github, now, oc);
     redact_buf(s->rd, oc->error, sizeof(oc->error));
     for (char *c = oc->error; *c; c++)
@@ -178,7 +174,7 @@ static void sleep_ms(sender *s, long long ms) {
 static void *sender_main(void *arg) {
     sender *s = arg;
     while (!stopping(s)) {
-        long long now = now_ms(), next = outbox_next_due(s->box);
+        long long now = clock_wall_ms(), next = outbox_next_due(s->box);
         int n = 0;
         if (next >= 0 && next <= now) {
             n = outbox_send_due(s->box, now, &s->policy, BATCH, deliver, s);
@@ -193,38 +189,48 @@ static void *sender_main(void *arg) {
     return NULL;
 }
 
-sender *sender_start(const sender_options *o, char *err, size_t errlen) {
-    sender *s = calloc(1, sizeof(*s));
-    if (!s) abort();
-    s->box = outbox_open(o->db_path, err, errlen);
-    s->prs = s->box ? prstate_open(o->db_path, err, errlen) : NULL;
-    if (!s->prs) {
-        outbox_close(s->box);
-        free(s);
-        return NULL;
-    }
+/* What a crash or a restart left in the outbox, and what cannot be sent
+ * yet, for the log. */
+static void resume(sender *s, const sender_options *o) {
     int n = outbox_recover(s->box);
     if (n > 0) fprintf(stderr, "deploybot: notify: resuming %d message(s) interrupted while sending\n", n);
-    outbox_prune(s->box, now_ms() - KEEP_SENT_MS);
+    outbox_prune(s->box, clock_wall_ms() - KEEP_SENT_MS);
     long pending = outbox_count(s->box, "pending");
     if (pending > 0) fprintf(stderr, "deploybot: notify: %ld message(s) waiting to be sent\n", pending);
     char unset[512];
     if (notify_settings_unset(o->settings, unset, sizeof(unset)) > 0)
         fprintf(stderr, "deploybot: notify: not set: %s; chat messages for them wait until they are\n", unset);
-    const char *base = getenv("DEPLOYBOT_NOTIFY_RETRY_BASE_MS");
-    s->policy.base_ms = o->retry_base_ms > 0 ? o->retry_base_ms : base ? atoll(base) : 0;
-    s->gh = github_client_new(o->github_api_url, o->github_token);
-    s->rd = o->redactor;
+}
+
+static void sender_free(sender *s) {
+    github_client_free(s->gh);
+    prstate_close(s->prs);
+    outbox_close(s->box);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
+
+sender *sender_start(const sender_options *o, errinfo *err) {
+    char msg[512];
+    sender *s = calloc(1, sizeof(*s));
+    if (!s) abort();
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    s->box = outbox_open(o->db_path, msg, sizeof(msg));
+    s->prs = s->box ? prstate_open(o->db_path, msg, sizeof(msg)) : NULL;
+    if (!s->prs) {
+        errinfo_set(err, ERR_IO, "%s", msg);
+        sender_free(s);
+        return NULL;
+    }
+    resume(s, o);
+    s->policy.base_ms = o->retry_base_ms;
+    s->gh = github_client_new(o->github_api_url, o->github_token);
+    s->rd = o->redactor;
     if (pthread_create(&s->thread, NULL, sender_main, s) != 0) {
-        snprintf(err, errlen, "cannot start the notification sender thread");
-        github_client_free(s->gh);
-        prstate_close(s->prs);
-        outbox_close(s->box);
-        pthread_mutex_destroy(&s->mu);
-        pthread_cond_destroy(&s->cv);
-        free(s);
+        errinfo_set(err, ERR_INTERNAL, "cannot start the notification sender thread");
+        sender_free(s);
         return NULL;
     }
     return s;
@@ -246,10 +252,5 @@ void sender_stop(sender *s) {
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
-    github_client_free(s->gh);
-    prstate_close(s->prs);
-    outbox_close(s->box);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
-    free(s);
+    sender_free(s);
 }

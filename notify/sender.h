@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include "notify/redact.h"
 #include "notify/settings.h"
+#include "util/errinfo.h"
 
 typedef struct {
     const char *db_path;
@@ -25,12 +26,12 @@ typedef struct {
     const char *github_token;      /* may be NULL: GitHub calls then fail and are retried */
     const redactor *redactor;      /* masks secrets in errors it logs and stores; may be NULL */
     const notify_settings *settings; /* only to warn at start about unset variables; may be NULL */
-    long long retry_base_ms;       /* 0: $DEPLOYBOT_NOTIFY_RETRY_BASE_MS, else 1 s */
+    long long retry_base_ms;       /* first retry delay; 0: 1 s (outbox_policy.base_ms) */
 } sender_options;
 
 typedef struct sender sender;
 
-sender *sender_start(const sender_options *o, char *err, size_t errlen);
+sender *sender_start(const sender_options *o, errinfo *err);
 /* Looks at the outbox now instead of at the next poll. */
 void sender_wake(void *s);
 /* Finishes the message under way, stops and joins the thread. Unsent

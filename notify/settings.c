@@ -5,35 +5,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int only_keys(const json_t *obj, const char *where, const char *const *allowed, char *err, size_t errlen) {
+static int only_keys(const json_t *obj, const char *where, const char *const *allowed, errinfo *err) {
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)obj, key, v) {
         int ok = 0;
         for (const char *const *a = allowed; *a && !ok; a++) ok = strcmp(*a, key) == 0;
-        if (!ok) {
-            snprintf(err, errlen, "unknown key \"%s.%s\"", where, key);
-            return -1;
-        }
+        if (!ok)
+            return errinfo_set(err, ERR_INVALID, "unknown key \"%s.%s\"", where, key);
     }
     return 0;
 }
 
 /* A non-empty string at obj[key] (copied), or NULL when absent. */
-static int opt_string(const json_t *obj, const char *key, const char *where, char **out, char *err, size_t errlen) {
+static int opt_string(const json_t *obj, const char *key, const char *where, char **out, errinfo *err) {
     json_t *v = json_object_get(obj, key);
     *out = NULL;
     if (!v) return 0;
-    if (!json_is_string(v) || json_string_length(v) == 0 || strlen(json_string_value(v)) != json_string_length(v)) {
-        snprintf(err, errlen, "\"%s.%s\" must be a non-empty string", where, key);
-        return -1;
-    }
+    if (!json_is_string(v) || json_string_length(v) == 0 || strlen(json_string_value(v)) != json_string_length(v))
+        return errinfo_set(err, ERR_INVALID, "\"%s.%s\" must be a non-empty string", where, key);
     if (!(*out = strdup(json_string_value(v)))) abort();
     return 0;
 }
 
 static int string_list(const json_t *obj, const char *key, const char *where, char ***out, size_t *n,
-                       char *err, size_t errlen) {
+                       errinfo *err) {
     json_t *v = json_object_get(obj, key), *item;
     size_t i;
     *out = NULL;
@@ -48,48 +44,46 @@ static int string_list(const json_t *obj, const char *key, const char *where, ch
         if (!((*out)[(*n)++] = strdup(json_string_value(item)))) abort();
     return 0;
 bad:
-    snprintf(err, errlen, "\"%s.%s\" must be a list of non-empty strings", where, key);
+    errinfo_set(err, ERR_INVALID, "\"%s.%s\" must be a list of non-empty strings", where, key);
     return -1;
 }
 
-static int parse_route(const json_t *o, const char *where, chat_route *r, char *err, size_t errlen) {
+static int parse_route(const json_t *o, const char *where, chat_route *r, errinfo *err) {
     static const char *const keys[] = {"type", "url_env", "secret_env", "environments", "events", NULL};
     char *type = NULL, **events = NULL;
     size_t n_events = 0;
     int rc = -1;
-    if (!json_is_object(o)) {
-        snprintf(err, errlen, "\"%s\" must be an object", where);
-        return -1;
-    }
-    if (only_keys(o, where, keys, err, errlen) < 0 || opt_string(o, "type", where, &type, err, errlen) < 0 ||
-        opt_string(o, "url_env", where, &r->url_env, err, errlen) < 0 ||
-        opt_string(o, "secret_env", where, &r->secret_env, err, errlen) < 0 ||
-        string_list(o, "environments", where, &r->environments, &r->n_environments, err, errlen) < 0 ||
-        string_list(o, "events", where, &events, &n_events, err, errlen) < 0)
+    if (!json_is_object(o))
+        return errinfo_set(err, ERR_INVALID, "\"%s\" must be an object", where);
+    if (only_keys(o, where, keys, err) < 0 || opt_string(o, "type", where, &type, err) < 0 ||
+        opt_string(o, "url_env", where, &r->url_env, err) < 0 ||
+        opt_string(o, "secret_env", where, &r->secret_env, err) < 0 ||
+        string_list(o, "environments", where, &r->environments, &r->n_environments, err) < 0 ||
+        string_list(o, "events", where, &events, &n_events, err) < 0)
         goto done;
     if (!type || (strcmp(type, "slack") && strcmp(type, "discord") && strcmp(type, "webhook"))) {
-        snprintf(err, errlen, "\"%s.type\" must be \"slack\", \"discord\" or \"webhook\"", where);
+        errinfo_set(err, ERR_INVALID, "\"%s.type\" must be \"slack\", \"discord\" or \"webhook\"", where);
         goto done;
     }
     r->kind = !strcmp(type, "slack") ? CHAT_SLACK : !strcmp(type, "discord") ? CHAT_DISCORD : CHAT_WEBHOOK;
     if (!r->url_env) {
-        snprintf(err, errlen, "\"%s.url_env\" is required (the variable holding the webhook URL)", where);
+        errinfo_set(err, ERR_INVALID, "\"%s.url_env\" is required (the variable holding the webhook URL)", where);
         goto done;
     }
     if (r->kind == CHAT_WEBHOOK && !r->secret_env) {
-        snprintf(err, errlen, "\"%s.secret_env\" is required for a webhook (its bodies are signed)", where);
+        errinfo_set(err, ERR_INVALID, "\"%s.secret_env\" is required for a webhook (its bodies are signed)", where);
         goto done;
     }
     if (r->kind != CHAT_WEBHOOK && r->secret_env) {
-        snprintf(err, errlen, "\"%s.secret_env\" is only for \"webhook\"", where);
+        errinfo_set(err, ERR_INVALID, "\"%s.secret_env\" is only for \"webhook\"", where);
         goto done;
     }
     r->events = n_events ? 0 : (1u << NOTIFY_EVENT_COUNT) - 1;
     for (size_t i = 0; i < n_events; i++) {
         int e = notify_event_parse(events[i]);
         if (e < 0) {
-            snprintf(err, errlen, "\"%s.events\": unknown event \"%.64s\" (plan, apply_started, "
-                                  "apply_succeeded, apply_failed)", where, events[i]);
+            errinfo_set(err, ERR_INVALID, "\"%s.events\": unknown event \"%.64s\" (plan, apply_started, "
+                                          "apply_succeeded, apply_failed)", where, events[i]);
             goto done;
         }
         r->events |= 1u << e;
@@ -102,21 +96,19 @@ done:
     return rc;
 }
 
-int notify_settings_parse(const json_t *obj, notify_settings *out, char *err, size_t errlen) {
+int notify_settings_parse(const json_t *obj, notify_settings *out, errinfo *err) {
     static const char *const keys[] = {"chat", "secrets_env", NULL};
     memset(out, 0, sizeof(*out));
     if (!obj) return 0;
-    if (!json_is_object(obj)) {
-        snprintf(err, errlen, "\"notify\" must be an object");
-        return -1;
-    }
+    if (!json_is_object(obj))
+        return errinfo_set(err, ERR_INVALID, "\"notify\" must be an object");
     json_t *chat = json_object_get(obj, "chat"), *item;
     size_t i;
-    if (only_keys(obj, "notify", keys, err, errlen) < 0 ||
-        string_list(obj, "secrets_env", "notify", &out->secrets_env, &out->n_secrets_env, err, errlen) < 0)
+    if (only_keys(obj, "notify", keys, err) < 0 ||
+        string_list(obj, "secrets_env", "notify", &out->secrets_env, &out->n_secrets_env, err) < 0)
         goto fail;
     if (chat && !json_is_array(chat)) {
-        snprintf(err, errlen, "\"notify.chat\" must be a list of routes");
+        errinfo_set(err, ERR_INVALID, "\"notify.chat\" must be a list of routes");
         goto fail;
     }
     out->routes = calloc(json_array_size(chat) + 1, sizeof(chat_route));
@@ -125,7 +117,7 @@ int notify_settings_parse(const json_t *obj, notify_settings *out, char *err, si
         char where[64];
         snprintf(where, sizeof(where), "notify.chat[%zu]", i);
         out->n_routes++;
-        if (parse_route(item, where, &out->routes[i], err, errlen) < 0) goto fail;
+        if (parse_route(item, where, &out->routes[i], err) < 0) goto fail;
     }
     return 0;
 fail:

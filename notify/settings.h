@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include "notify/event.h"
 #include "notify/redact.h"
+#include "util/errinfo.h"
 
 typedef enum { CHAT_SLACK, CHAT_DISCORD, CHAT_WEBHOOK } chat_kind;
 
@@ -44,9 +45,9 @@ typedef struct {
 } notify_settings;
 
 /* obj may be NULL (no chat, no extra secrets). Unknown keys are errors.
- * Returns 0, or -1 with "notify.chat[0].url_env: ..." in err; `out` is then
- * empty. */
-int notify_settings_parse(const json_t *obj, notify_settings *out, char *err, size_t errlen);
+ * Returns 0, or -1 with ERR_INVALID and "notify.chat[0].url_env: ..." in
+ * err; `out` is then empty. */
+int notify_settings_parse(const json_t *obj, notify_settings *out, errinfo *err);
 void notify_settings_free(notify_settings *s);
 
 /* "slack", "discord", "webhook". */

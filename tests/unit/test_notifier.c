@@ -46,24 +46,24 @@ static void test_redact(void) {
     free(t);
 }
 
-static int parse(const char *text, notify_settings *s, char *err, size_t errlen) {
+static int parse(const char *text, notify_settings *s, errinfo *err) {
     json_t *j = json_loads(text, 0, NULL);
-    int rc = notify_settings_parse(j, s, err, errlen);
+    int rc = notify_settings_parse(j, s, err);
     json_decref(j);
     return rc;
 }
 
 static void test_settings(void) {
     notify_settings s;
-    char err[256];
+    errinfo err;
     setenv("T_SLACK_URL", "http://127.0.0.1:1/slack/prd", 1);
     setenv("T_HOOK_URL", "http://127.0.0.1:1/hook", 1);
     setenv("T_HOOK_SECRET", "hook-secret-value", 1);
     setenv("T_EXTRA", "extra-secret-value", 1);
-    CHECK(notify_settings_parse(NULL, &s, err, sizeof(err)) == 0 && s.n_routes == 0);
+    CHECK(notify_settings_parse(NULL, &s, &err) == 0 && s.n_routes == 0);
     /* Variables are read when sending: an unset one is only reported. */
     CHECK(parse("{\"chat\":[{\"type\":\"webhook\",\"url_env\":\"T_UNSET_URL\",\"secret_env\":\"T_UNSET_KEY\"},"
-                "{\"type\":\"slack\",\"url_env\":\"T_SLACK_URL\"}]}", &s, err, sizeof(err)) == 0);
+                "{\"type\":\"slack\",\"url_env\":\"T_SLACK_URL\"}]}", &s, &err) == 0);
     char unset[64];
     CHECK(notify_settings_unset(&s, unset, sizeof(unset)) == 2);
     CHECK_STR(unset, "T_UNSET_URL, T_UNSET_KEY");
@@ -71,7 +71,7 @@ static void test_settings(void) {
     CHECK(parse("{\"chat\":[{\"type\":\"slack\",\"url_env\":\"T_SLACK_URL\",\"environments\":[\"prd\"],"
                 "\"events\":[\"apply_succeeded\",\"apply_failed\"]},"
                 "{\"type\":\"webhook\",\"url_env\":\"T_HOOK_URL\",\"secret_env\":\"T_HOOK_SECRET\"}],"
-                "\"secrets_env\":[\"T_EXTRA\"]}", &s, err, sizeof(err)) == 0);
+                "\"secrets_env\":[\"T_EXTRA\"]}", &s, &err) == 0);
     CHECK(s.n_routes == 2 && s.n_secrets_env == 1);
     CHECK(s.routes[0].kind == CHAT_SLACK && s.routes[1].kind == CHAT_WEBHOOK);
     CHECK(chat_route_wants(&s.routes[0], "prd", NOTIFY_APPLY_FAILED));
@@ -102,9 +102,9 @@ static void test_settings(void) {
         {"{\"secrets_env\":[1]}", "\"notify.secrets_env\" must be a list"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        err[0] = '\0';
-        CHECK(parse(bad[i].json, &s, err, sizeof(err)) == -1);
-        CHECK_CONTAINS(err, bad[i].err);
+        errinfo_clear(&err);
+        CHECK(parse(bad[i].json, &s, &err) == -1);
+        CHECK_CONTAINS(err.msg, bad[i].err);
         CHECK(s.n_routes == 0 && s.routes == NULL);
     }
 }
@@ -141,14 +141,15 @@ static const char *path_str(json_t *msgs, size_t i, const char *a, const char *b
 
 static void test_notifier(const char *dir) {
     char db[128], err[256];
+    errinfo e;
     snprintf(db, sizeof(db), "%s/n.db", dir);
     notify_settings s;
     CHECK(parse("{\"chat\":[{\"type\":\"slack\",\"url_env\":\"T_SLACK_URL\",\"environments\":[\"prd\"]},"
                 "{\"type\":\"webhook\",\"url_env\":\"T_HOOK_URL\",\"secret_env\":\"T_HOOK_SECRET\","
-                "\"events\":[\"apply_failed\"]}]}", &s, err, sizeof(err)) == 0);
+                "\"events\":[\"apply_failed\"]}]}", &s, &e) == 0);
     redactor *rd = redactor_new();
     redactor_add(rd, TOKEN);
-    notifier *n = notifier_open(db, &s, rd, err, sizeof(err));
+    notifier *n = notifier_open(db, &s, rd, &e);
     CHECK(n != NULL);
 
     CHECK(notifier_status(n, "acme/infra", SHA, "deploybot/prd", "pending", "Planning", "http://bot/api/runs/3") == 0);
