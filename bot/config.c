@@ -278,5 +278,8 @@ void bot_config_secrets(const bot_config *c, redactor *r) {
     redactor_add(r, c->webhook_secret);
     redactor_add(r, c->github_token);
     redactor_add_env(r, c->repo_token_env);
+    /* Under their default names too, even when the config names others. */
+    redactor_add_env(r, DEFAULT_SECRET_ENV);
+    redactor_add_env(r, DEFAULT_REPO_TOKEN_ENV);
     notify_settings_secrets(&c->notify, r);
 }

@@ -48,8 +48,7 @@ void redactor_add_env(redactor *r, const char *name) {
 
 void redactor_add_defaults(redactor *r) {
     static const char *const names[] = {
-        "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "GITHUB_TOKEN",
-        "DEPLOYBOT_WEBHOOK_SECRET", "DEPLOYBOT_REPO_TOKEN", NULL};
+        "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "GITHUB_TOKEN", NULL};
     for (const char *const *n = names; *n; n++) redactor_add_env(r, *n);
 }
 

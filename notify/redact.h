@@ -23,8 +23,9 @@ void redactor_free(redactor *r);
 void redactor_add(redactor *r, const char *value);
 /* Adds the value of an environment variable, if it is set. */
 void redactor_add_env(redactor *r, const char *name);
-/* Adds the variables every deployment has: AWS keys, GitHub token, the
- * webhook secret and the repository token under their default names. */
+/* Adds the variables every deployment has: the AWS keys and GITHUB_TOKEN.
+ * deploybot's own variables are the bot's to add (bot_config_secrets):
+ * notify/ reads no DEPLOYBOT_* variable. */
 void redactor_add_defaults(redactor *r);
 
 /* A malloc'd copy of text (NULL gives NULL) with every secret replaced by
