@@ -1,5 +1,6 @@
 /* chat: delivers a rendered message to a Slack incoming webhook, a Discord
- * webhook or the generic JSON webhook (NOTES.md §6, §7; README "Chat").
+ * webhook or the generic JSON webhook (README "What people read"; the wire
+ * facts are in the fixtures' webhooks/NOTES.md §6, §7).
  *
  * The URL is read from the environment variable the route names, at each
  * send, and never appears in an error text (it is a secret). */

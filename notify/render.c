@@ -3,7 +3,6 @@
 #include "util/strbuf.h"
 #include "notify/github.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,8 +1,9 @@
 /* render: the text people read — GitHub comment markdown, Slack blocks,
  * Discord embeds and the generic webhook's JSON — within each service's
- * limits (NOTES.md §5-7). Lengths are counted in bytes, which is never less
- * than characters, and cuts fall on line ends (or at least on UTF-8
- * boundaries), followed by a note saying what was left out.
+ * limits (the fixtures' webhooks/NOTES.md §5-7). Lengths are counted in
+ * bytes, which is never less than characters, and cuts fall on line ends
+ * (or at least on UTF-8 boundaries), followed by a note saying what was
+ * left out.
  *
  * Every free text (plans, errors) goes inside code blocks, so nothing in a
  * stack file or an AWS error can turn into a mention or a link. Callers
@@ -32,7 +33,7 @@ char *render_revert_command(const notify_subject *s);
  * NOTIFY_APPLY_STARTED). New references; NULL only on out of memory. */
 json_t *render_slack(const notify_subject *s, notify_event ev, const notify_env_result *r);
 json_t *render_discord(const notify_subject *s, notify_event ev, const notify_env_result *r);
-/* The generic webhook's event (documented in README "Chat"); the sender adds
+/* The generic webhook's event (README "What people read"); the sender adds
  * "timestamp" and signs it. created_at: Unix seconds of the event. */
 json_t *render_webhook(const notify_subject *s, notify_event ev, const notify_env_result *r,
                        long long created_at);
