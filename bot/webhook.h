@@ -43,7 +43,8 @@ int webhook_github_verify(const char *secret, const void *body, size_t len,
  * Required: push: ref, before, after, repository.full_name; pull_request:
  * action, number, pull_request.{head.sha,base.sha,base.ref},
  * repository.full_name. Other events only need to be a JSON object.
- * Returns 0, or -1 for malformed input (ERR_INVALID) with the reason in err. */
+ * Returns 0, or -1 for malformed input (ERR_INVALID) with the reason in
+ * err. */
 int webhook_github_parse(const char *event, const char *content_type,
                          const char *body, size_t len, webhook_event *out,
                          errinfo *err);

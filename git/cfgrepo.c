@@ -193,7 +193,8 @@ static int lock_mirror(cfgrepo *r, errinfo *err)
     while ((rc = flock(r->lock_fd, LOCK_EX)) < 0 && errno == EINTR)
         ;
     if (rc < 0)
-        return errinfo_set(err, ERR_IO, "locking mirror %s: %s", r->dir, strerror(errno));
+        return errinfo_set(err, ERR_IO, "locking mirror %s: %s", r->dir,
+                           strerror(errno));
     return 0;
 }
 
@@ -242,8 +243,9 @@ static int fetch_all(cfgrepo *r, const char *verb, errinfo *err)
     unlock_mirror(r);
     if (rc < 0) {
         url_for_humans(r->url, where, sizeof where);
-        errinfo_set(err, auth.msg[0] ? ERR_REMOTE : ERR_UNAVAILABLE, "%s %s: %s", verb,
-                    where, auth.msg[0] ? auth.msg : git_msg());
+        errinfo_set(err, auth.msg[0] ? ERR_REMOTE : ERR_UNAVAILABLE,
+                    "%s %s: %s", verb, where,
+                    auth.msg[0] ? auth.msg : git_msg());
         scrub_token(r, err);
         return -1;
     }
@@ -268,17 +270,17 @@ int cfgrepo_fetch(cfgrepo *r, const char *need_sha, errinfo *err)
     git_oid oid;
     char where[512];
     if (need_sha && parse_sha(need_sha, &oid) < 0)
-        return errinfo_set(err, ERR_INVALID,
-                           "\"%.64s\" is not a commit sha (40 hex digits)", need_sha);
+        return errinfo_set(err, ERR_INVALID, "\"%.64s\" is not a commit sha "
+                           "(40 hex digits)", need_sha);
     if (fetch_all(r, "fetching", err) < 0)
         return -1;
     if (need_sha && !cfgrepo_has_commit(r, need_sha)) {
         /* Fetching one sha is not possible over smart HTTP in general, so
          * the branches are the only way in: the caller retries later. */
         url_for_humans(r->url, where, sizeof where);
-        return errinfo_set(err, ERR_UNAVAILABLE, "commit %s is not on the remote (yet): no "
-                           "branch of %s contains it; retry once the push is visible",
-                           need_sha, where);
+        return errinfo_set(err, ERR_UNAVAILABLE, "commit %s is not on the "
+                           "remote (yet): no branch of %s contains it; retry "
+                           "once the push is visible", need_sha, where);
     }
     return 0;
 }
@@ -337,12 +339,14 @@ static int open_locked(cfgrepo *r, errinfo *err)
     rc = git_repository_open_ext(&r->repo, r->dir, flags, NULL);
     if (rc == GIT_ENOTFOUND) {
         if (dir_has_entries(r->dir))
-            return errinfo_set(err, ERR_CONFLICT, "%s exists and is not a git repository; "
-                               "remove it or choose another mirror directory", r->dir);
+            return errinfo_set(err, ERR_CONFLICT, "%s exists and is not a git "
+                               "repository; remove it or choose another "
+                               "mirror directory", r->dir);
         rc = git_repository_init(&r->repo, r->dir, 1);
     }
     if (rc < 0)
-        return errinfo_set(err, ERR_IO, "opening mirror %s: %s", r->dir, git_msg());
+        return errinfo_set(err, ERR_IO, "opening mirror %s: %s", r->dir,
+                           git_msg());
     rc = git_repository_config(&cfg, r->repo);
     if (rc == 0)
         rc = config_ensure(cfg, "remote.origin.url", r->url);
@@ -350,8 +354,8 @@ static int open_locked(cfgrepo *r, errinfo *err)
         rc = config_ensure(cfg, "remote.origin.fetch", FETCH_REFSPEC);
     git_config_free(cfg);
     if (rc < 0)
-        return errinfo_set(err, ERR_IO, "configuring remote of mirror %s: %s", r->dir,
-                           git_msg());
+        return errinfo_set(err, ERR_IO, "configuring remote of mirror %s: %s",
+                           r->dir, git_msg());
     return 0;
 }
 
@@ -365,8 +369,8 @@ static int open_or_init(cfgrepo *r, int *fresh, errinfo *err)
     if (fs_mkdir_p(r->dir, 0777, err) < 0)
         return errinfo_prefix(err, "creating mirror directory %s", r->dir);
     if ((r->lock_fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-        return errinfo_set(err, ERR_IO, "creating mirror directory %s: %s", r->dir,
-                           strerror(errno));
+        return errinfo_set(err, ERR_IO, "creating mirror directory %s: %s",
+                           r->dir, strerror(errno));
     if (lock_mirror(r, err) < 0)
         return -1;
     rc = open_locked(r, err);
@@ -383,8 +387,8 @@ cfgrepo *cfgrepo_open(const char *url, const char *dir, const char *token_env,
     int fresh = 0;
 
     if (!url || !*url || !dir || !*dir) {
-        errinfo_set(err, ERR_INVALID, "config repository: url and mirror directory "
-                    "must both be set");
+        errinfo_set(err, ERR_INVALID, "config repository: url and mirror "
+                    "directory must both be set");
         return NULL;
     }
     pthread_once(&init_once, init_libgit2);
@@ -401,7 +405,8 @@ cfgrepo *cfgrepo_open(const char *url, const char *dir, const char *token_env,
         cfgrepo_close(r);
         return NULL;
     }
-    if (open_or_init(r, &fresh, err) < 0 || (fresh && fetch_all(r, "cloning", err) < 0)) {
+    if (open_or_init(r, &fresh, err) < 0 ||
+        (fresh && fetch_all(r, "cloning", err) < 0)) {
         cfgrepo_close(r);
         return NULL;
     }
@@ -453,21 +458,23 @@ int cfgrepo_parent_count(cfgrepo *r, const char *sha)
 }
 
 /* Looks up the tree of commit `sha`, with a message saying what to do. */
-static int commit_tree(cfgrepo *r, const char *sha, git_tree **tree, errinfo *err)
+static int commit_tree(cfgrepo *r, const char *sha, git_tree **tree,
+                       errinfo *err)
 {
     git_oid oid;
     git_commit *c;
     int rc;
     if (parse_sha(sha, &oid) < 0)
-        return errinfo_set(err, ERR_INVALID, "\"%.64s\" is not a commit sha (40 hex digits)",
-                           sha ? sha : "(null)");
+        return errinfo_set(err, ERR_INVALID, "\"%.64s\" is not a commit sha "
+                           "(40 hex digits)", sha ? sha : "(null)");
     if (git_commit_lookup(&c, r->repo, &oid) < 0)
-        return errinfo_set(err, ERR_NOT_FOUND, "commit %s is not in the mirror; fetch it first",
-                           sha);
+        return errinfo_set(err, ERR_NOT_FOUND, "commit %s is not in the "
+                           "mirror; fetch it first", sha);
     rc = git_commit_tree(tree, c);
     git_commit_free(c);
     if (rc < 0)
-        return errinfo_set(err, ERR_IO, "reading the tree of %s: %s", sha, git_msg());
+        return errinfo_set(err, ERR_IO, "reading the tree of %s: %s", sha,
+                           git_msg());
     return 0;
 }
 
@@ -501,14 +508,16 @@ char *cfgrepo_read_file(cfgrepo *r, const char *sha, const char *path,
     if (rc == GIT_ENOTFOUND) {
         if (missing)
             *missing = 1;
-        errinfo_set(err, ERR_NOT_FOUND, "%s does not exist at commit %.12s", path, sha);
+        errinfo_set(err, ERR_NOT_FOUND, "%s does not exist at commit %.12s",
+                    path, sha);
     } else if (rc < 0) {
         errinfo_set(err, ERR_IO, "%s at %.12s: %s", path, sha, git_msg());
     } else if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
-        errinfo_set(err, ERR_INVALID, "%s at commit %.12s is a directory, not a file", path,
-                    sha);
+        errinfo_set(err, ERR_INVALID, "%s at commit %.12s is a directory, "
+                    "not a file", path, sha);
     } else if (git_tree_entry_to_object(&obj, r->repo, e) < 0) {
-        errinfo_set(err, ERR_IO, "reading %s at %.12s: %s", path, sha, git_msg());
+        errinfo_set(err, ERR_IO, "reading %s at %.12s: %s", path, sha,
+                    git_msg());
     } else if (!(buf = blob_copy((git_blob *)obj, len))) {
         errinfo_set(err, ERR_INTERNAL, "out of memory reading %s", path);
     }
@@ -518,7 +527,8 @@ char *cfgrepo_read_file(cfgrepo *r, const char *sha, const char *path,
     return buf;
 }
 
-int cfgrepo_branch_head(cfgrepo *r, const char *branch, char out[41], errinfo *err)
+int cfgrepo_branch_head(cfgrepo *r, const char *branch, char out[41],
+                        errinfo *err)
 {
     char ref[512];
     git_oid oid;
@@ -528,33 +538,41 @@ int cfgrepo_branch_head(cfgrepo *r, const char *branch, char out[41], errinfo *e
         return errinfo_set(err, ERR_INVALID, "empty branch name");
     if (!strncmp(branch, "refs/heads/", 11))
         branch += 11;
-    if ((size_t)snprintf(ref, sizeof ref, "refs/remotes/origin/%s", branch) >= sizeof ref)
+    if ((size_t)snprintf(ref, sizeof ref, "refs/remotes/origin/%s", branch)
+        >= sizeof ref)
         return errinfo_set(err, ERR_INVALID, "branch name too long");
     rc = git_reference_name_to_id(&oid, r->repo, ref);
     if (rc == GIT_ENOTFOUND)
-        return errinfo_set(err, ERR_NOT_FOUND, "branch \"%.200s\" does not exist on the "
-                           "remote (as of the last fetch)", branch);
+        return errinfo_set(err, ERR_NOT_FOUND, "branch \"%.200s\" does not "
+                           "exist on the remote (as of the last fetch)",
+                           branch);
     if (rc < 0)
-        return errinfo_set(err, ERR_IO, "branch \"%.200s\": %s", branch, git_msg());
+        return errinfo_set(err, ERR_IO, "branch \"%.200s\": %s", branch,
+                           git_msg());
     git_oid_tostr(out, 41, &oid);
     return 0;
 }
 
-int cfgrepo_merge_base(cfgrepo *r, const char *a, const char *b, char out[41], errinfo *err)
+int cfgrepo_merge_base(cfgrepo *r, const char *a, const char *b, char out[41],
+                       errinfo *err)
 {
     git_oid oa, ob, base;
     int rc;
     if (parse_sha(a, &oa) < 0 || parse_sha(b, &ob) < 0)
-        return errinfo_set(err, ERR_INVALID, "merge base: \"%.64s\" or \"%.64s\" is not a "
-                           "commit sha (40 hex digits)", a ? a : "(null)", b ? b : "(null)");
+        return errinfo_set(err, ERR_INVALID, "merge base: \"%.64s\" or "
+                           "\"%.64s\" is not a commit sha (40 hex digits)",
+                           a ? a : "(null)", b ? b : "(null)");
     if (!cfgrepo_has_commit(r, a) || !cfgrepo_has_commit(r, b))
-        return errinfo_set(err, ERR_NOT_FOUND, "merge base: commit %s is not in the mirror; "
-                           "fetch it first", cfgrepo_has_commit(r, a) ? b : a);
+        return errinfo_set(err, ERR_NOT_FOUND, "merge base: commit %s is not "
+                           "in the mirror; fetch it first",
+                           cfgrepo_has_commit(r, a) ? b : a);
     rc = git_merge_base(&base, r->repo, &oa, &ob);
     if (rc == GIT_ENOTFOUND)
-        return errinfo_set(err, ERR_NOT_FOUND, "%.12s and %.12s have no common history", a, b);
+        return errinfo_set(err, ERR_NOT_FOUND, "%.12s and %.12s have no "
+                           "common history", a, b);
     if (rc < 0)
-        return errinfo_set(err, ERR_IO, "merge base of %.12s and %.12s: %s", a, b, git_msg());
+        return errinfo_set(err, ERR_IO, "merge base of %.12s and %.12s: %s",
+                           a, b, git_msg());
     git_oid_tostr(out, 41, &base);
     return 0;
 }

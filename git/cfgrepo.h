@@ -43,7 +43,8 @@ char *cfgrepo_read_file(cfgrepo *r, const char *sha, const char *path,
 /* Resolves a branch name (e.g. "main", or "refs/heads/main" as webhooks
  * send it) to its commit on the remote, as of the last fetch. Writes 40 hex
  * chars + NUL into `out`. */
-int cfgrepo_branch_head(cfgrepo *r, const char *branch, char out[41], errinfo *err);
+int cfgrepo_branch_head(cfgrepo *r, const char *branch, char out[41],
+                        errinfo *err);
 
 /* Writes into `out` the best common ancestor of commits `a` and `b`. For a
  * pull request, diff merge_base(base, head)..head: the base branch's tip

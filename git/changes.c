@@ -269,7 +269,8 @@ static int diff_commits(git_repository *repo, const changes_layout *cfg,
     if (!git_oid_equal(a, b) && git_graph_descendant_of(repo, a, b) != 1)
         out->reason = "force push";
     if (git_commit_tree(&bt, before) < 0)
-        return errinfo_set(err, ERR_IO, "reading the tree of before: %s", git_msg());
+        return errinfo_set(err, ERR_IO, "reading the tree of before: %s",
+                           git_msg());
     rc = diff_paths(repo, bt, after_tree, out, err);
     if (rc == 0 && (envs_from_paths(cfg, out) < 0 ||
                     find_deleted(bt, after_tree, cfg, out) < 0))
@@ -289,16 +290,17 @@ int changes_between(cfgrepo *r, const changes_layout *cfg, const char *before,
     memset(out, 0, sizeof *out);
     rc = after ? lookup_commit(repo, after, &ac) : -1;
     if (rc < 0)
-        return errinfo_set(err, ERR_INVALID, "after \"%.64s\" is not a commit sha (40 hex "
-                           "digits)", after ? after : "(null)");
+        return errinfo_set(err, ERR_INVALID, "after \"%.64s\" is not a commit "
+                           "sha (40 hex digits)", after ? after : "(null)");
     if (rc > 0)
-        return errinfo_set(err, ERR_NOT_FOUND, "commit %s is not in the mirror; fetch it "
-                           "first", after);
+        return errinfo_set(err, ERR_NOT_FOUND, "commit %s is not in the "
+                           "mirror; fetch it first", after);
     if (!is_new_branch(before) && (brc = lookup_commit(repo, before, &bc)) < 0)
-        rc = errinfo_set(err, ERR_INVALID, "before \"%.64s\" is not a commit sha (40 hex "
-                         "digits)", before);
+        rc = errinfo_set(err, ERR_INVALID, "before \"%.64s\" is not a commit "
+                         "sha (40 hex digits)", before);
     else if (git_commit_tree(&at, ac) < 0)
-        rc = errinfo_set(err, ERR_IO, "reading the tree of %s: %s", after, git_msg());
+        rc = errinfo_set(err, ERR_IO, "reading the tree of %s: %s", after,
+                         git_msg());
     else if (is_new_branch(before))
         rc = new_branch(repo, cfg, at, out, err);
     else if (brc == 1)

@@ -813,7 +813,8 @@ static void token_case(const char *token, const char *dirname,
     CHECK(r == NULL); /* the fake never serves a repository */
     cfgrepo_close(r);
     CHECK_HAS(err.msg, want_err);
-    CHECK(strstr(err.msg, "s3cr3t") == NULL && strstr(err.msg, "wrongtoken") == NULL);
+    CHECK(strstr(err.msg, "s3cr3t") == NULL &&
+          strstr(err.msg, "wrongtoken") == NULL);
     CHECK(h.n_requests >= 1);
     CHECK(h.n_authorized == want_authorized);
     CHECK(strstr(h.last_request, "/org/config.git/info/refs") != NULL);

@@ -165,7 +165,8 @@ static void parse_all_fixtures(void) {
             continue;
         body = fixture(de->d_name, &len);
         event_of(de->d_name, ev, sizeof(ev));
-        CHECK(webhook_github_parse(ev, "application/json", body, len, &e, &err) == 0,
+        CHECK(webhook_github_parse(ev, "application/json", body, len, &e,
+                                   &err) == 0,
               "%s (%s): %s", de->d_name, ev, err.msg);
         CHECK(e.repo[0] != '\0', "%s: repository.full_name", de->d_name);
         CHECK(strcmp(ev, "push") ? 1 : e.kind == WEBHOOK_PUSH, "%s kind",
@@ -320,7 +321,8 @@ static void test_form_encoded(void) {
     form = form_encode("payload=", body, len);
     json = webhook_github_json(ct, form, strlen(form), &jlen, &err);
     CHECK(json && jlen == len && !memcmp(json, body, len),
-          "form payload decodes to the exact JSON bytes (%s)", json ? "" : err.msg);
+          "form payload decodes to the exact JSON bytes (%s)",
+          json ? "" : err.msg);
     free(json);
     CHECK(webhook_github_parse("push", ct, form, strlen(form), &e, &err) == 0 &&
               !strcmp(e.after, "a21683865c088b5fe1906cf6552d15a285a4986d"),
@@ -342,7 +344,8 @@ static void test_form_encoded(void) {
     CHECK(webhook_github_parse("push", ct, "a=1&b=2", 7, &e, &err) == -1 &&
               strstr(err.msg, "payload"),
           "form without payload: %s", err.msg);
-    CHECK(webhook_github_parse("push", ct, "payload=%7B%G1", 14, &e, &err) == -1 &&
+    CHECK(webhook_github_parse("push", ct, "payload=%7B%G1", 14, &e,
+                               &err) == -1 &&
               strstr(err.msg, "percent"),
           "bad escape: %s", err.msg);
     CHECK(webhook_github_parse("push", ct, "payload=%7", 10, &e, &err) == -1,
@@ -377,7 +380,8 @@ static void test_malformed(void) {
               strstr(err.msg, "malformed JSON") && strstr(err.msg, "line 1"),
           "truncated JSON: %s", err.msg);
     CHECK(parse_str("push", "", &e, &err) == -1, "empty body");
-    CHECK(webhook_github_parse("push", "application/json", NULL, 0, &e, &err) == -1,
+    CHECK(webhook_github_parse("push", "application/json", NULL, 0, &e,
+                               &err) == -1,
           "NULL body");
     CHECK(parse_str("push", "[1,2]", &e, &err) == -1 &&
               strstr(err.msg, "object"),
@@ -392,7 +396,8 @@ static void test_malformed(void) {
     CHECK(parse_str("push", "{" PUSH_OK "}", &e, &err) == -1 &&
               strstr(err.msg, "\"after\""),
           "push without after: %s", err.msg);
-    CHECK(parse_str("push", "{" PUSH_OK ",\"after\":\"xyz\"}", &e, &err) == -1 &&
+    CHECK(parse_str("push", "{" PUSH_OK ",\"after\":\"xyz\"}", &e,
+                    &err) == -1 &&
               strstr(err.msg, "40-hex"),
           "short sha: %s", err.msg);
     CHECK(parse_str("push", "{" PUSH_OK ",\"after\":42}", &e, &err) == -1 &&
@@ -428,7 +433,8 @@ static void test_malformed(void) {
                   strstr(err.msg, "too long"),
               "over-long ref: %s", err.msg);
     }
-    CHECK(parse_str("pull_request", "{\"action\":\"opened\"}", &e, &err) == -1 &&
+    CHECK(parse_str("pull_request", "{\"action\":\"opened\"}", &e,
+                    &err) == -1 &&
               strstr(err.msg, "number"),
           "PR without number: %s", err.msg);
     CHECK(parse_str("pull_request",
