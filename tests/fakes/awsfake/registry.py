@@ -14,16 +14,20 @@ behaviour through this registry instead of module globals:
   owner asks before deleting (``users_of("security-group", "sg-...")``);
 - ``transition_ms``: how long asynchronous state changes take at most (a
   load balancer provisioning, a DNS change propagating); see
-  ServiceState.begin in service.py.
+  ServiceState.begin in service.py;
+- ``config``: the switches of config.py (filters ignored, error shapes ...).
 """
 
 import threading
 
+from .config import FakeConfig
+
 
 class Registry:
-    def __init__(self, transition_ms=200):
+    def __init__(self, transition_ms=200, config=None):
         self.lock = threading.RLock()
         self.transition_ms = transition_ms
+        self.config = config or FakeConfig()
         self._services = {}
         self._user_fns = []
 

@@ -4,18 +4,23 @@ All services share one endpoint; a request goes to the service named in its
 SigV4 credential scope (``.../eu-west-1/ec2/aws4_request``), which is what a
 client signs for anyway. A call runs as:
 
-  verify signature -> find service and action -> count the call ->
-  injected fault? -> parse parameters with the model -> DryRun? ->
-  handler under the service lock -> serialize with the model
+  verify signature (who signed: the principal) -> find service and action ->
+  count and log the call -> injected fault? -> parse parameters with the
+  model -> throttled? -> DryRun? -> handler under the service lock ->
+  serialize with the model (errors: in the configured error shape)
 
 Admin endpoints (not AWS; no signature needed) live under /_fake/:
-  GET    /_fake/calls   counts of calls by action (every signed call with a
-                        known action, failed ones included)
-  DELETE /_fake/calls   reset the counts
-  POST   /_fake/faults  add a fault rule (see FAULT_FIELDS)
-  GET    /_fake/faults  rules still pending;  DELETE clears them
-  GET    /_fake/state   every resource of every service, as JSON
-  POST   /_fake/reset   empty state, counts and faults
+  GET    /_fake/calls     counts of calls by action (every signed call with a
+                          known action, failed ones included)
+  GET    /_fake/calls/log those calls one by one, oldest first: service,
+                          action, status, error code, signing principal
+  DELETE /_fake/calls     reset the counts and the log
+  POST   /_fake/faults    add a fault rule (see FAULT_FIELDS)
+  GET    /_fake/faults    rules still pending;  DELETE clears them
+  GET    /_fake/config    the switches of config.py; POST changes some
+  GET    /_fake/state     every resource of every service, as JSON
+  POST   /_fake/reset     empty state, counts, log and faults; the
+                          configuration the fake was started with
 """
 
 import json
@@ -25,14 +30,16 @@ import threading
 import time
 import traceback
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from urllib.parse import parse_qsl, urlsplit
 
 from fakecommon.faults import FaultQueue, FaultRule
 from fakecommon.httpserver import BaseHandler
 
-from .errors import DEFAULT_STATUS, AwsError
+from .config import FakeConfig
+from .errors import DEFAULT_STATUS, AwsError, render_error
 from .sigv4 import SignedRequest
+from .throttle import Throttle
 
 # Fields of a fault rule (POST /_fake/faults), with defaults.
 FAULT_FIELDS = {
@@ -49,29 +56,54 @@ FAULT_FIELDS = {
 }
 
 _SCOPE_SERVICE = re.compile(r"Credential=[^/,]+/\d{8}/[^/,]+/([^/,]+)/")
+CALL_LOG_MAX = 100000      # the oldest entries of /_fake/calls/log go first
 
 
 class AwsFakeApp:
-    def __init__(self, services, verifier, verbose=False):
+    def __init__(self, services, verifier, verbose=False, config=None):
         self.services = {s.signing_name: s for s in services}
         self.default_service = services[0]
         self.verifier = verifier
         self.verbose = verbose
+        self.config = config or FakeConfig()
+        self.throttle = Throttle(self.config)
         self.faults = FaultQueue()
         self._calls = Counter()
+        self._log = deque(maxlen=CALL_LOG_MAX)
+        self._seq = 0
         self._calls_lock = threading.Lock()
 
     def count_call(self, action):
         with self._calls_lock:
             self._calls[action] += 1
 
+    def log_call(self, service, action, status, error, principal):
+        with self._calls_lock:
+            self._seq += 1
+            self._log.append({"seq": self._seq, "time": time.time(), "service": service,
+                              "action": action, "status": status, "error": error,
+                              "principal": principal})
+
     def calls(self):
         with self._calls_lock:
             return dict(self._calls)
 
+    def call_log(self):
+        with self._calls_lock:
+            return list(self._log)
+
     def reset_calls(self):
         with self._calls_lock:
             self._calls.clear()
+            self._log.clear()
+
+    def error_body(self, service, err, request_id):
+        """The error document: the service's own, or the configured shape."""
+        shape = self.config.error_shape
+        if shape == "native":
+            return service.protocol.error(err, request_id)
+        namespace = getattr(service.protocol, "namespace", None) or service.model.xml_namespace
+        return render_error(shape, err, request_id, namespace)
 
     def add_fault(self, spec):
         unknown = set(spec) - set(FAULT_FIELDS)
@@ -90,10 +122,12 @@ class AwsFakeApp:
         return spec
 
     def reset(self):
+        self.config.restore()
         for service in self.services.values():
             service.reset()
         self.reset_calls()
         self.faults.clear()
+        self.throttle.reset()
 
 
 class AwsHandler(BaseHandler):
@@ -125,6 +159,12 @@ class AwsHandler(BaseHandler):
         try:
             if route == ("GET", "/_fake/calls"):
                 return self.send_json(200, app.calls())
+            if route == ("GET", "/_fake/calls/log"):
+                return self.send_json(200, app.call_log())
+            if route == ("GET", "/_fake/config"):
+                return self.send_json(200, app.config.to_json())
+            if route == ("POST", "/_fake/config"):
+                return self.send_json(200, app.config.update(json.loads(body or b"{}")))
             if route == ("DELETE", "/_fake/calls"):
                 app.reset_calls()
                 return self.send_json(200, {})
@@ -150,6 +190,7 @@ class AwsHandler(BaseHandler):
         request_id = str(uuid.uuid4())
         service = self._service_guess(app)
         action = None
+        self._call = None      # (action, principal) once the call is counted
         try:
             identity = app.verifier.verify(SignedRequest(
                 method=self.command, raw_path=url.path, raw_query=url.query,
@@ -159,7 +200,7 @@ class AwsHandler(BaseHandler):
                 service = app.default_service
                 raise AwsError("InvalidAction",
                                f"The fake does not implement the service '{identity.service}'")
-            if identity.region != service.signing_region():
+            if identity.region not in service.signing_regions():
                 raise AwsError("AuthFailure",
                                f"Credential should be scoped to a valid region, not "
                                f"'{identity.region}'. This endpoint serves "
@@ -181,6 +222,7 @@ class AwsHandler(BaseHandler):
                         raise AwsError("MalformedQueryString", "The request body is not UTF-8") from None
                 action, pairs = self._action_and_params(service, pairs)
             app.count_call(action)
+            self._call = (action, identity.principal)
 
             fault = app.faults.take({"service": service.signing_name, "action": action})
             # "apply" faults take effect first and are slow or lost afterwards:
@@ -195,12 +237,13 @@ class AwsHandler(BaseHandler):
                                                         list(self.headers.items()), body)
             else:
                 params = service.protocol.parse(action, pairs)
+            app.throttle.check(service.signing_name, action, params)
             if params.get("DryRun"):
                 raise AwsError("DryRunOperation",
                                "Request would have succeeded, but DryRun flag is set.", 412)
             # Serialize under the lock too: results are the live resource dicts.
             with service.lock:
-                result = service.handle(action, params)
+                result = service.handle(action, params, caller=identity.principal)
                 payload = service.protocol.serialize(action, result, request_id)
             if fault and fault["apply"] and fault["delay_ms"]:
                 time.sleep(fault["delay_ms"] / 1000)
@@ -212,12 +255,13 @@ class AwsHandler(BaseHandler):
             else:
                 self._send_api(200, payload, service, request_id, action)
         except AwsError as err:
-            self._send_api(err.status, service.protocol.error(err, request_id),
-                           service, request_id, action)
+            self._send_api(err.status, app.error_body(service, err, request_id),
+                           service, request_id, action, error=err.code)
         except Exception:    # a bug in the fake: say so loudly, answer like AWS would
             traceback.print_exc(file=sys.stderr)
             err = AwsError("InternalError", "An internal error has occurred (fake bug; see its stderr)", 500)
-            self._send_api(500, service.protocol.error(err, request_id), service, request_id, action)
+            self._send_api(500, app.error_body(service, err, request_id), service, request_id, action,
+                           error=err.code)
 
     def _service_guess(self, app):
         """The service to format an error for before the signature is checked."""
@@ -250,9 +294,11 @@ class AwsHandler(BaseHandler):
                            f"The action {action} is valid for AWS but not implemented by the fake.")
         return action, rest
 
-    def _send_api(self, status, payload, service, request_id, action, headers=None):
+    def _send_api(self, status, payload, service, request_id, action, headers=None, error=None):
         if self.server.app.verbose:
             print(f"aws-fake: {action or '?'} -> {status}", file=sys.stderr, flush=True)
+        if self._call is not None:
+            self.server.app.log_call(service.signing_name, self._call[0], status, error, self._call[1])
         self.send_bytes(status, payload, service.protocol.content_type,
                         dict(headers or {}, **{"x-amzn-RequestId": request_id}))
 

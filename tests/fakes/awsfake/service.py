@@ -35,6 +35,7 @@ class ServiceState:
         self.account_id = service.account_id
         self.registry = service.registry
         self.model = service.model
+        self.caller = None
         self._seq = 0
 
     def next_seq(self):
@@ -103,15 +104,22 @@ class ModelService:
     def signing_region(self):
         return "us-east-1" if self.global_service else self.region
 
+    def signing_regions(self):
+        """Regions a request may be signed for."""
+        return (self.signing_region(),)
+
     def knows_action(self, name):
         return name in self.model.operations
 
     def implements(self, name):
         return name in self.actions
 
-    def handle(self, name, params):
+    def handle(self, name, params, caller=None):
+        """Runs an action; ``caller`` is the principal that signed it
+        (sigv4.Verifier), seen by handlers as ``state.caller``."""
         with self.lock:
             self.state.tick()
+            self.state.caller = caller
             return self.actions[name](self.state, params)
 
     def dump(self):

@@ -39,6 +39,17 @@ class Identity:
     date: str              # YYYYMMDD from the credential scope
     region: str
     service: str
+    principal: dict = None  # who signed: see Verifier
+
+
+@dataclass
+class Session:
+    """Temporary credentials (STS AssumeRole): accepted with their token until they expire."""
+    access_key: str
+    secret: str
+    token: str
+    expires: float         # time.time() seconds
+    principal: dict
 
 
 def _hmac(key: bytes, msg: str) -> bytes:
@@ -102,10 +113,21 @@ def _parse_authorization(value: str):
 
 
 class Verifier:
-    def __init__(self, credentials: dict, session_token=None, clock=time.time):
+    """Checks signatures made with long-term key pairs (``credentials``:
+    access key id -> secret; ``principals``: access key id -> the principal
+    it stands for) or with temporary credentials (``sessions``: a function
+    access key id -> Session or None), whose X-Amz-Security-Token must be
+    the session's and which expire (ExpiredToken). The principal that signed
+    is returned in the Identity, as a dict: type ("user" or "assumed-role"),
+    arn, account, user_id, access_key (and role_arn, session_name)."""
+
+    def __init__(self, credentials: dict, session_token=None, clock=time.time, principals=None,
+                 sessions=None):
         self.credentials = credentials      # access key id -> secret
-        self.session_token = session_token  # None: accept any (or no) token
+        self.session_token = session_token  # None: accept any (or no) token with a long-term key
         self.clock = clock
+        self.principals = principals or {}
+        self.sessions = sessions
 
     def verify(self, req: SignedRequest) -> Identity:
         headers = {}
@@ -125,6 +147,10 @@ class Verifier:
                            f"not '{fields['Credential']}'")
         access_key, date, region, service, _ = scope
         secret = self.credentials.get(access_key)
+        session = None
+        if secret is None and self.sessions is not None:
+            session = self.sessions(access_key)
+            secret = session.secret if session is not None else None
         if secret is None:
             raise AwsError("AuthFailure",
                            "AWS was not able to validate the provided access credentials", 401)
@@ -146,7 +172,12 @@ class Verifier:
                            f"from '{amz_date}'.", 403)
 
         token = headers.get("x-amz-security-token", [None])[0]
-        if self.session_token is not None and token != self.session_token:
+        if session is not None:
+            if token != session.token:
+                raise AwsError("AuthFailure", "The security token included in the request is invalid.", 401)
+            if self.clock() >= session.expires:
+                raise AwsError("ExpiredToken", "The security token included in the request is expired")
+        elif self.session_token is not None and token != self.session_token:
             raise AwsError("AuthFailure", "The security token included in the request is invalid.", 401)
 
         body_hash = hashlib.sha256(req.body).hexdigest()
@@ -182,7 +213,8 @@ class Verifier:
                            "Consult the service documentation for details.\n\n"
                            f"The Canonical String for this request should have been\n'{canonical_request}'\n\n"
                            f"The String-to-Sign should have been\n'{string_to_sign}'\n", 403)
-        return Identity(access_key, date, region, service)
+        principal = session.principal if session is not None else self.principals.get(access_key)
+        return Identity(access_key, date, region, service, principal)
 
     def _request_time(self, headers) -> str:
         amz_date = headers.get("x-amz-date", [None])[0]

@@ -40,15 +40,19 @@ class Ec2Service:
     def signing_region(self):
         return self.region
 
+    def signing_regions(self):
+        return (self.region,)
+
     def knows_action(self, name):
         return name in self.model.operations
 
     def implements(self, name):
         return name in ACTIONS
 
-    def handle(self, name, params):
+    def handle(self, name, params, caller=None):
         """Run an action; the caller holds self.lock while it also serializes
-        the result (results are the live resource dicts)."""
+        the result (results are the live resource dicts). ``caller``, the
+        signing principal, does not matter to EC2."""
         with self.lock:
             for settle in BACKGROUND:
                 settle(self.state)

@@ -5,10 +5,14 @@ AND-ed, values may use ``*`` and ``?`` wildcards (``\\`` escapes them), and
 matching is case-sensitive. ``tag:<key>``, ``tag-key`` and ``tag-value`` work
 for every taggable resource. An unknown filter name is an error, as in EC2,
 which catches typos in the client instead of silently matching everything.
+
+Under the ``ignore_filters`` switch (config.py) filters are still checked
+that way, then not applied: every resource matches.
 """
 
 import re
 
+from ..config import config_of
 from ..errors import AwsError
 
 
@@ -35,10 +39,11 @@ def _tag_values(resource, key):
     return [t.get("Value", "") for t in resource.get("Tags", []) if t["Key"] == key]
 
 
-def compile_filters(filters, table, taggable=True):
+def compile_filters(filters, table, taggable=True, state=None):
     """Validate the Filters parameter; returns a predicate over resources.
 
-    table: filter name -> function(resource) -> iterable of values."""
+    table: filter name -> function(resource) -> iterable of values.
+    state: the service state, whose configuration may say to ignore filters."""
     getters = []
     for f in filters or []:
         name = f.get("Name")
@@ -60,6 +65,8 @@ def compile_filters(filters, table, taggable=True):
             raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
         patterns = [_wildcard_regex(v) for v in values]
         getters.append((getter, patterns))
+    if config_of(state).ignore_filters:
+        return lambda resource: True
 
     def predicate(resource):
         for getter, patterns in getters:

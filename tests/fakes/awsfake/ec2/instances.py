@@ -415,7 +415,7 @@ def describe_instances(state, params):
         raise AwsError("InvalidParameterCombination",
                        "The parameter instancesSet cannot be used with the parameter maxResults")
     instances = state.get_many("instance", ids) if ids else state.all("instance")
-    matches = compile_filters(params.get("Filters"), FILTERS)
+    matches = compile_filters(params.get("Filters"), FILTERS, state=state)
     selected = [i for i in instances if matches(_view(state, i))]
     page, token = paginate(selected, params, by_creation)
     for instance in page:

@@ -19,6 +19,7 @@ import copy
 import datetime
 import re
 
+from ..config import config_of
 from ..errors import AwsError
 from .actions import action, exactly_one
 from .filters import compile_filters
@@ -253,13 +254,15 @@ def delete_launch_template(state, params):
 @action("DescribeLaunchTemplates")
 def describe_launch_templates(state, params):
     ids, names = params.get("LaunchTemplateIds"), params.get("LaunchTemplateNames")
+    if config_of(state).ignore_filters:
+        names = None        # names select like a filter; ids address (config.py)
     if ids or names:
         templates = [find_template(state, template_id=i) for i in ids or []]
         templates += [find_template(state, name=n) for n in names or []]
         templates = list({t["LaunchTemplateId"]: t for t in templates}.values())
     else:
         templates = state.all("launch-template")
-    matches = compile_filters(params.get("Filters"), FILTERS)
+    matches = compile_filters(params.get("Filters"), FILTERS, state=state)
     page, token = paginate([t for t in templates if matches(t)], params,
                            lambda t: (t["_seq"],), bounds=(1, 200))
     result = {"LaunchTemplates": page}
@@ -299,7 +302,7 @@ def describe_launch_template_versions(state, params):
     views = [_version_view(t, v) for t, v in pairs]
     for view, (template, _) in zip(views, pairs):
         view["_order"] = (template["_seq"], view["VersionNumber"])
-    matches = compile_filters(params.get("Filters"), VERSION_FILTERS, taggable=False)
+    matches = compile_filters(params.get("Filters"), VERSION_FILTERS, taggable=False, state=state)
     page, token = paginate([v for v in views if matches(v)], params, lambda v: v["_order"],
                            bounds=(1, 200))
     result = {"LaunchTemplateVersions": page}

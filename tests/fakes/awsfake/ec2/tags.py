@@ -57,7 +57,7 @@ def describe_tags(state, params):
             for tag in resource.get("Tags", []):
                 items.append({"ResourceId": resource[kind.id_field], "ResourceType": kind_name,
                               "Key": tag["Key"], "Value": tag["Value"], "_seq": resource["_seq"]})
-    matches = compile_filters(params.get("Filters"), FILTERS, taggable=False)
+    matches = compile_filters(params.get("Filters"), FILTERS, taggable=False, state=state)
     page, token = paginate([i for i in items if matches(i)], params,
                            lambda t: (t["_seq"], t["Key"]))
     result = {"Tags": page}

@@ -36,5 +36,5 @@ def describe_availability_zones(state, params):
     names, ids = params.get("ZoneNames"), params.get("ZoneIds")
     if names or ids:
         zones = [z for z in zones if z["ZoneName"] in (names or []) or z["ZoneId"] in (ids or [])]
-    matches = compile_filters(params.get("Filters"), FILTERS, taggable=False)
+    matches = compile_filters(params.get("Filters"), FILTERS, taggable=False, state=state)
     return {"AvailabilityZones": [z for z in zones if matches(z)]}

@@ -9,6 +9,7 @@ import datetime
 import re
 import secrets
 
+from ..config import config_of
 from ..markers import page
 from ..service import ServiceState
 
@@ -185,9 +186,13 @@ def paged(state, items, params, result_key):
 
 
 def select(state, resources, arns, names, arn_key, name_key, not_found, noun):
-    """Resources named by ARNs or names, every one of which must exist."""
+    """Resources named by ARNs or names, every one of which must exist.
+    Under the ignore_filters switch (config.py) names are not looked at: they
+    select like a filter, while ARNs address resources and stay strict."""
     if arns and names:
         raise state.error("ValidationError", f"{noun} ARNs and names cannot be specified together")
+    if config_of(state).ignore_filters:
+        names = None
     for wanted, key in ((arns, arn_key), (names, name_key)):
         if wanted:
             by_key = {r[key]: r for r in resources}

@@ -2,7 +2,7 @@
 ListInstanceProfiles, AddRoleToInstanceProfile, RemoveRoleFromInstanceProfile,
 DeleteInstanceProfile. A profile holds at most one role (AWS's quota)."""
 
-from .state import action, check_path, check_tags, paged, profile_view
+from .state import action, check_path, check_tags, paged, path_prefix, profile_view
 
 MAX_ROLES_PER_PROFILE = 1
 
@@ -28,7 +28,7 @@ def get_instance_profile(state, params):
 
 @action("ListInstanceProfiles")
 def list_instance_profiles(state, params):
-    prefix = params.get("PathPrefix", "/")
+    prefix = path_prefix(state, params)
     profiles = [p for p in state.profiles.values() if p["Path"].startswith(prefix)]
     result = paged(state, profiles, params, "InstanceProfiles",
                    lambda p: (p["InstanceProfileName"].lower(),))

@@ -6,7 +6,7 @@ modelled); the ones listed in MANAGED_POLICIES can be attached, any other
 ARN is NoSuchEntity as in an account that lacks it.
 """
 
-from .state import action, check_path, check_tags, paged, parse_policy, role_view
+from .state import action, check_path, check_tags, paged, path_prefix, parse_policy, role_view
 
 MAX_POLICIES_PER_ROLE = 10     # AWS's default quota
 # name -> path of AWS managed policies (a few common ones; AWS has ~1000).
@@ -63,7 +63,7 @@ def get_role(state, params):
 
 @action("ListRoles")
 def list_roles(state, params):
-    prefix = params.get("PathPrefix", "/")
+    prefix = path_prefix(state, params)
     roles = [r for r in state.roles.values() if r["Path"].startswith(prefix)]
     result = paged(state, roles, params, "Roles", lambda r: (r["RoleName"].lower(),))
     result["Roles"] = [role_view(r, full=False) for r in result["Roles"]]
@@ -107,8 +107,8 @@ def detach_role_policy(state, params):
 @action("ListAttachedRolePolicies")
 def list_attached_role_policies(state, params):
     role = state.role(params["RoleName"])
-    prefix = params.get("PathPrefix", "/")
-    check_path(state, prefix)
+    check_path(state, params.get("PathPrefix", "/"))
+    prefix = path_prefix(state, params)
     policies = [{"PolicyName": p["PolicyName"], "PolicyArn": p["PolicyArn"]}
                 for p in role["_policies"] if p["_path"].startswith(prefix)]
     return paged(state, policies, params, "AttachedPolicies", lambda p: (p["PolicyName"],))

@@ -14,6 +14,7 @@ import secrets
 import string
 from urllib.parse import quote
 
+from ..config import config_of
 from ..markers import page
 from ..service import ServiceState
 
@@ -67,6 +68,13 @@ def check_path(state, path):
         raise state.error("ValidationError", "The specified value for path is invalid. It must begin "
                                              "and end with / and contain only alphanumeric characters "
                                              "and/or / characters.")
+
+
+def path_prefix(state, params):
+    """The PathPrefix of a List* call, or "/" (everything) under the
+    ignore_filters switch (config.py)."""
+    prefix = params.get("PathPrefix", "/")
+    return "/" if config_of(state).ignore_filters else prefix
 
 
 def check_tags(state, existing, new):

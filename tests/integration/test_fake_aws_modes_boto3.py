@@ -1,0 +1,184 @@
+#!/usr/bin/python3
+"""Checks the AWS fake's switches (tests/fakes/awsfake/config.py) with
+Debian's boto3: server-side filters ignored (as some independent
+implementations of the AWS APIs do), the three error document shapes, EC2's
+eventual consistency after a create, and EC2's token-bucket throttling;
+each from the command line and through POST /_fake/config, and the default
+(AWS's behaviour) untouched.
+
+Run: /usr/bin/python3 tests/integration/test_fake_aws_modes_boto3.py
+"""
+
+import json
+import os
+import sys
+import time
+import unittest
+import xml.etree.ElementTree as ET
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+SOURCE_DIR = os.environ.get("DEPLOYBOT_SOURCE_DIR",
+                            os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "fakes"))
+from launch import FakeProcess  # noqa: E402
+
+REGION = "eu-west-1"
+ACCESS_KEY = "AKIDFAKEFORTESTS0005"
+SECRET_KEY = "fake/secret/key/for/modes/tests+0123456789"
+AMI = "ami-0123456789abcdef0"
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+fake = None
+
+
+def setUpModule():
+    global fake
+    fake = FakeProcess("fake_aws.py", "--region", REGION, "--access-key", ACCESS_KEY,
+                       "--secret-key", SECRET_KEY, "--transition-ms", "600000").start()
+
+
+def tearDownModule():
+    fake.stop()
+
+
+def client(service, url=None):
+    region = "us-east-1" if service in ("iam", "route53") else REGION
+    return boto3.client(service, endpoint_url=url or fake.url, region_name=region,
+                        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+                        config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+
+
+def tags(**kv):
+    return [{"Key": k, "Value": v} for k, v in kv.items()]
+
+
+def local(tag):
+    return tag.rsplit("}", 1)[-1]
+
+
+class ModeTest(unittest.TestCase):
+    def setUp(self):
+        fake.admin("POST", "/_fake/reset")
+        self.ec2, self.elb, self.iam, self.r53, self.sts = (
+            client(s) for s in ("ec2", "elbv2", "iam", "route53", "sts"))
+        for c in (self.ec2, self.elb, self.iam, self.r53, self.sts):
+            self.addCleanup(c.close)
+
+    def configure(self, **changes):
+        return fake.admin("POST", "/_fake/config", changes)
+
+    def assertAwsError(self, code, fn, *args, status=None, **kwargs):
+        with self.assertRaises(ClientError) as ctx:
+            fn(*args, **kwargs)
+        err = ctx.exception.response["Error"]
+        self.assertEqual(err["Code"], code, err.get("Message"))
+        if status is not None:
+            self.assertEqual(ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"], status)
+        return err
+
+
+class ConfigTest(ModeTest):
+    def test_admin_config(self):
+        config = fake.admin("GET", "/_fake/config")
+        self.assertEqual(config, {"ignore_filters": False, "error_shape": "native", "eventual_consistency_ms": 0,
+                                  "throttle": False, "throttle_scale": 1.0, "session_duration_s": None,
+                                  "roles": []})
+        changed = self.configure(ignore_filters=True, error_shape="ec2",
+                                 roles=["arn:aws:iam::210987654321:role/deploybot-prd:ext:1"])
+        self.assertEqual((changed["ignore_filters"], changed["error_shape"], changed["roles"]),
+                         (True, "ec2", [{"arn": "arn:aws:iam::210987654321:role/deploybot-prd",
+                                         "external_id": "ext:1"}]))
+        for bad in ({"nope": 1}, {"error_shape": "xml"}, {"ignore_filters": "yes"}, {"throttle_scale": 0},
+                    {"eventual_consistency_ms": -1}, {"roles": ["arn:aws:iam::1:user/x"]}):
+            with self.assertRaises(Exception) as ctx:
+                self.configure(**bad)
+            self.assertEqual(ctx.exception.code, 400, bad)
+        self.assertEqual(fake.admin("GET", "/_fake/config")["error_shape"], "ec2")   # all or nothing
+        fake.admin("POST", "/_fake/reset")       # back to the command line's configuration
+        self.assertEqual(fake.admin("GET", "/_fake/config"), config)
+
+
+class IgnoreFiltersTest(ModeTest):
+    def two_stacks(self):
+        """What two environments of one account look like: tagged VPCs, subnets,
+        instances, IAM roles and profiles under their own paths, target groups."""
+        made = {}
+        for env in ("dev", "prd"):
+            vpc = self.ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=[
+                {"ResourceType": "vpc", "Tags": tags(**{"deploybot:stack": env})}])["Vpc"]["VpcId"]
+            subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="eu-west-1a",
+                                            TagSpecifications=[{"ResourceType": "subnet", "Tags": tags(
+                                                **{"deploybot:stack": env})}])["Subnet"]["SubnetId"]
+            instance = self.ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, SubnetId=subnet,
+                                              TagSpecifications=[{"ResourceType": "instance", "Tags": tags(
+                                                  **{"deploybot:stack": env})}])["Instances"][0]["InstanceId"]
+            self.ec2.create_launch_template(LaunchTemplateName=f"deploybot-{env}-app",
+                                            LaunchTemplateData={"ImageId": AMI})
+            self.iam.create_role(RoleName=f"deploybot-{env}-app", Path=f"/deploybot/{env}/",
+                                 AssumeRolePolicyDocument=TRUST)
+            self.iam.create_instance_profile(InstanceProfileName=f"deploybot-{env}-app", Path=f"/deploybot/{env}/")
+            tg = self.elb.create_target_group(Name=f"deploybot-{env}-app", Protocol="HTTP", Port=80,
+                                              VpcId=vpc)["TargetGroups"][0]["TargetGroupArn"]
+            made[env] = {"vpc": vpc, "subnet": subnet, "instance": instance, "tg": tg}
+        return made
+
+    def answers(self, made):
+        dev = {"Name": "tag:deploybot:stack", "Values": ["dev"]}
+        return {
+            "vpcs": len(self.ec2.describe_vpcs(Filters=[dev])["Vpcs"]),
+            "subnets": len(self.ec2.describe_subnets(Filters=[dev, {"Name": "vpc-id",
+                                                                     "Values": [made["dev"]["vpc"]]}])["Subnets"]),
+            "instances": sum(len(r["Instances"]) for r in self.ec2.describe_instances(
+                Filters=[dev, {"Name": "instance-state-name", "Values": ["pending", "running"]}])["Reservations"]),
+            # dev's VPC, subnet and instance (prd's too when ignored)
+            "tags": len(self.ec2.describe_tags(Filters=[{"Name": "value", "Values": ["dev"]}])["Tags"]) // 3,
+            "templates": len(self.ec2.describe_launch_templates(
+                LaunchTemplateNames=["deploybot-dev-app"])["LaunchTemplates"]),
+            "roles": len(self.iam.list_roles(PathPrefix="/deploybot/dev/")["Roles"]),
+            "profiles": len(self.iam.list_instance_profiles(PathPrefix="/deploybot/dev/")["InstanceProfiles"]),
+            "target groups": len(self.elb.describe_target_groups(Names=["deploybot-dev-app"])["TargetGroups"]),
+        }
+
+    def test_filters_applied_by_default_and_ignored_when_switched(self):
+        made = self.two_stacks()
+        kinds = ("vpcs", "subnets", "instances", "tags", "templates", "roles", "profiles", "target groups")
+        self.assertEqual(self.answers(made), {k: 1 for k in kinds})
+        self.configure(ignore_filters=True)
+        self.assertEqual(self.answers(made), {k: 2 for k in kinds})
+        # Names select like filters: a missing one is no error while they are ignored...
+        self.assertEqual(len(self.elb.describe_target_groups(Names=["gone"])["TargetGroups"]), 2)
+        self.assertEqual(len(self.ec2.describe_launch_templates(LaunchTemplateNames=["gone"])["LaunchTemplates"]), 2)
+        # ...while ids and ARNs address resources and stay strict.
+        self.assertEqual([v["VpcId"] for v in self.ec2.describe_vpcs(VpcIds=[made["dev"]["vpc"]])["Vpcs"]],
+                         [made["dev"]["vpc"]])
+        self.assertAwsError("InvalidVpcID.NotFound", self.ec2.describe_vpcs, VpcIds=["vpc-0123456789abcdef0"])
+        self.assertEqual(len(self.ec2.describe_instances(InstanceIds=[made["prd"]["instance"]])["Reservations"]), 1)
+        self.assertEqual(len(self.elb.describe_target_groups(TargetGroupArns=[made["prd"]["tg"]])["TargetGroups"]),
+                         1)
+        self.assertAwsError("TargetGroupNotFound", self.elb.describe_target_groups,
+                            TargetGroupArns=[made["prd"]["tg"].replace("prd", "stg")])
+        self.assertEqual(self.iam.get_role(RoleName="deploybot-dev-app")["Role"]["Path"], "/deploybot/dev/")
+        # Filters are still checked.
+        self.assertAwsError("InvalidParameterValue", self.ec2.describe_vpcs, Filters=[{"Name": "nope", "Values": ["x"]}])
+        self.configure(ignore_filters=False)
+        self.assertEqual(self.answers(made), {k: 1 for k in kinds})
+
+    def test_command_line(self):
+        with FakeProcess("fake_aws.py", "--region", REGION, "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY,
+                         "--ignore-filters") as other:
+            ec2 = client("ec2", other.url)
+            self.addCleanup(ec2.close)
+            for env in ("dev", "prd"):
+                ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=[
+                    {"ResourceType": "vpc", "Tags": tags(**{"deploybot:stack": env})}])
+            self.assertEqual(len(ec2.describe_vpcs(Filters=[{"Name": "tag:deploybot:stack", "Values": ["dev"]}])
+                                 ["Vpcs"]), 2)
+            self.assertTrue(other.admin("GET", "/_fake/config")["ignore_filters"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
