@@ -180,5 +180,91 @@ class IgnoreFiltersTest(ModeTest):
             self.assertTrue(other.admin("GET", "/_fake/config")["ignore_filters"])
 
 
+class ErrorShapeTest(ModeTest):
+    # (root, elements from the root to Error, request id element) of each shape
+    SHAPES = {"ec2": ("Response", ["Errors", "Error"], "RequestID"),
+              "query": ("ErrorResponse", ["Error"], "RequestId"),
+              "errors-under-errorresponse": ("ErrorResponse", ["Errors", "Error"], "RequestId")}
+    NATIVE = {"ec2": "ec2"}       # every other service answers the query shape
+
+    def failing_calls(self):
+        """(service, call, AWS's code, status) for each service."""
+        return [
+            ("ec2", lambda: self.ec2.describe_vpcs(VpcIds=["vpc-0123456789abcdef0"]), "InvalidVpcID.NotFound", 400),
+            ("elbv2", lambda: self.elb.describe_target_groups(TargetGroupArns=[
+                "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/x/0123456789abcdef"]),
+             "TargetGroupNotFound", 400),
+            ("iam", lambda: self.iam.get_role(RoleName="nope"), "NoSuchEntity", 404),
+            ("sts", lambda: self.sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/nope",
+                                                 RoleSessionName="s1"), "AccessDenied", 403),
+            ("route53", lambda: self.r53.get_hosted_zone(Id="Z0NOPE"), "NoSuchHostedZone", 404),
+        ]
+
+    def raw_error(self, client, call):
+        seen = {}
+
+        def keep(http_response, **_):
+            seen["status"], seen["body"] = http_response.status_code, http_response.content
+        client.meta.events.register("after-call", keep)
+        try:
+            with self.assertRaises(ClientError) as ctx:
+                call()
+        finally:
+            client.meta.events.unregister("after-call", keep)
+        return seen["status"], ET.fromstring(seen["body"]), ctx.exception.response
+
+    def check_document(self, shape, root, code, what):
+        root_tag, path, request_id = self.SHAPES[shape]
+        self.assertEqual(local(root.tag), root_tag, what)
+        node = root
+        for name in path:
+            children = [c for c in node if local(c.tag) == name]
+            self.assertEqual(len(children), 1, f"{what}: {name} under {local(node.tag)}")
+            node = children[0]
+        fields = {local(c.tag): c.text for c in node}
+        self.assertEqual(fields["Code"], code, what)
+        self.assertTrue(fields["Message"], what)
+        ids = [c.text for c in root if local(c.tag) == request_id]
+        self.assertEqual(len(ids), 1, f"{what}: {request_id}")
+        self.assertRegex(ids[0], r"^[0-9a-f-]{36}$")
+
+    def test_every_shape_for_every_service(self):
+        clients = {"ec2": self.ec2, "elbv2": self.elb, "iam": self.iam, "sts": self.sts, "route53": self.r53}
+        for shape in ("native", "ec2", "query", "errors-under-errorresponse"):
+            self.configure(error_shape=shape)
+            for service, call, code, status in self.failing_calls():
+                what = f"{service} in the {shape} shape"
+                got_status, root, response = self.raw_error(clients[service], call)
+                self.assertEqual(got_status, status, what)
+                self.check_document(self.NATIVE.get(service, "query") if shape == "native" else shape,
+                                    root, code, what)
+                # boto3 reads all three for the Query services and EC2; its REST-XML
+                # parser (Route53) only reads <ErrorResponse><Error>.
+                if service != "route53" or shape in ("native", "query"):
+                    self.assertEqual(response["Error"]["Code"], code, what)
+
+    def test_faults_and_signature_errors_take_the_shape(self):
+        self.configure(error_shape="errors-under-errorresponse")
+        fake.admin("POST", "/_fake/faults", {"action": "DescribeVpcs", "error": "RequestLimitExceeded"})
+        status, root, response = self.raw_error(self.ec2, self.ec2.describe_vpcs)
+        self.assertEqual((status, response["Error"]["Code"]), (503, "RequestLimitExceeded"))
+        self.check_document("errors-under-errorresponse", root, "RequestLimitExceeded", "fault")
+        wrong = boto3.client("ec2", endpoint_url=fake.url, region_name=REGION, aws_access_key_id=ACCESS_KEY,
+                             aws_secret_access_key="wrong", config=Config(retries={"total_max_attempts": 1}))
+        self.addCleanup(wrong.close)
+        status, root, response = self.raw_error(wrong, wrong.describe_vpcs)
+        self.assertEqual(status, 403)
+        self.check_document("errors-under-errorresponse", root, "SignatureDoesNotMatch", "signature")
+
+    def test_command_line(self):
+        with FakeProcess("fake_aws.py", "--region", REGION, "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY,
+                         "--error-shape", "ec2") as other:
+            iam = client("iam", other.url)
+            self.addCleanup(iam.close)
+            status, root, response = self.raw_error(iam, lambda: iam.get_role(RoleName="nope"))
+            self.assertEqual((status, response["Error"]["Code"]), (404, "NoSuchEntity"))
+            self.check_document("ec2", root, "NoSuchEntity", "iam, --error-shape ec2")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
