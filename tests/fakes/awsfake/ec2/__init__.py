@@ -8,7 +8,7 @@ from .state import Ec2State
 # Importing the action modules registers their handlers in ACTIONS.
 from . import internet_gateways, route_tables, security_groups, subnets, tags, vpcs, zones  # noqa: F401
 from . import addresses, nat_gateways, network_acls  # noqa: F401
-from . import instances, launch_templates, volumes  # noqa: F401
+from . import instances, launch_templates, snapshots, volumes  # noqa: F401
 
 
 class Ec2Service:

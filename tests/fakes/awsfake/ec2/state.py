@@ -48,6 +48,8 @@ KINDS = {k.name: k for k in [
          "InstanceId"),
     Kind("volume", "vol", "InvalidVolume.NotFound", "InvalidVolumeID.Malformed", "volume",
          "VolumeId"),
+    Kind("snapshot", "snap", "InvalidSnapshot.NotFound", "InvalidSnapshotID.Malformed", "snapshot",
+         "SnapshotId"),
     Kind("launch-template", "lt", "InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateId.Malformed",
          "launch template ID", "LaunchTemplateId"),
 ]}

@@ -285,8 +285,7 @@ def modify_volume(state, params):
     size = volume["Size"] if params.get("Size") is None else params["Size"]
     vtype = params.get("VolumeType") or volume["VolumeType"]
     if size < volume["Size"]:
-        raise AwsError("InvalidParameterValue",
-                       f"New size {size} GiB cannot be smaller than existing size {volume['Size']} GiB.")
+        raise AwsError("InvalidParameterValue", "New size cannot be smaller than existing size")
     _check_size(vtype, size)
     keep_iops = vtype == volume["VolumeType"] and vtype in ("gp3", "io1", "io2")
     iops, throughput = _performance(

@@ -35,7 +35,7 @@ def _health(state, params, base):
             hc[member] = params[member]
     hc["Matcher"] = _matcher(state, hc.get("Matcher"))
     if hc["HealthCheckTimeoutSeconds"] >= hc["HealthCheckIntervalSeconds"]:
-        raise state.error("ValidationError", "Health check timeout must be smaller than the interval")
+        raise state.error("ValidationError", "Health check interval must be greater than the timeout.")
     if not hc["HealthCheckPath"].startswith("/"):
         raise state.error("ValidationError", "Health check path must begin with a '/' character")
     return hc
