@@ -266,5 +266,110 @@ class ErrorShapeTest(ModeTest):
             self.check_document("ec2", root, "NoSuchEntity", "iam, --error-shape ec2")
 
 
+class EventualConsistencyTest(ModeTest):
+    def test_new_resources_not_found_by_id_for_a_while(self):
+        self.configure(eventual_consistency_ms=400)
+        vpc = self.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        created = time.monotonic()
+        subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        instance = self.ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, SubnetId=subnet)["Instances"][0]
+        volume = self.ec2.create_volume(AvailabilityZone="eu-west-1a", Size=1)["VolumeId"]
+        self.assertAwsError("InvalidVpcID.NotFound", self.ec2.describe_vpcs, VpcIds=[vpc])
+        self.assertAwsError("InvalidInstanceID.NotFound", self.ec2.describe_instances,
+                            InstanceIds=[instance["InstanceId"]])
+        self.assertAwsError("InvalidVolume.NotFound", self.ec2.describe_volumes, VolumeIds=[volume])
+        # Only a Describe by id: lists show it, and other calls find it.
+        self.assertEqual([v["VpcId"] for v in self.ec2.describe_vpcs()["Vpcs"]], [vpc])
+        self.ec2.create_tags(Resources=[instance["InstanceId"]], Tags=[{"Key": "a", "Value": "b"}])
+        if time.monotonic() - created >= 0.4:
+            self.skipTest("the machine is too slow for a 400 ms window")
+        time.sleep(max(0.0, created + 0.45 - time.monotonic()))
+        self.assertEqual(self.ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["VpcId"], vpc)
+        self.assertEqual(len(self.ec2.describe_instances(InstanceIds=[instance["InstanceId"]])["Reservations"]), 1)
+        self.configure(eventual_consistency_ms=0)
+        other = self.ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+        self.assertEqual(self.ec2.describe_vpcs(VpcIds=[other])["Vpcs"][0]["VpcId"], other)
+
+    def test_command_line(self):
+        with FakeProcess("fake_aws.py", "--region", REGION, "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY,
+                         "--eventual-consistency-ms", "60000") as other:
+            ec2 = client("ec2", other.url)
+            self.addCleanup(ec2.close)
+            vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+            self.assertAwsError("InvalidVpcID.NotFound", ec2.describe_vpcs, VpcIds=[vpc])
+
+
+class ThrottleTest(ModeTest):
+    def burst(self, call, limit=400):
+        """Calls until the first throttle: (calls that went through, seconds taken)."""
+        start = time.monotonic()
+        for done in range(limit):
+            try:
+                call()
+            except ClientError as e:
+                response = e.response
+                self.assertEqual((response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"],
+                                  response["Error"]["Message"]), ("RequestLimitExceeded", 503, "Request limit exceeded."))
+                return done, time.monotonic() - start
+        self.fail(f"no throttling after {limit} calls")
+
+    def assertBucket(self, call, size, rate):
+        done, elapsed = self.burst(call)
+        self.assertGreaterEqual(done, size)
+        self.assertLessEqual(done, size + elapsed * rate + 1)
+
+    def test_off_by_default(self):
+        for _ in range(120):
+            self.ec2.describe_vpcs()
+
+    def test_buckets_per_action(self):
+        self.configure(throttle=True, throttle_scale=0.1)
+        vpc = self.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        # Mutating: 50 refilling 5/s, scaled to 5 refilling 0.5/s.
+        self.assertBucket(lambda: self.ec2.create_tags(Resources=[vpc], Tags=[{"Key": "a", "Value": "b"}]), 5, 0.5)
+        # Each action has its own bucket; the other services are not throttled.
+        self.ec2.delete_tags(Resources=[vpc])
+        for _ in range(20):
+            self.iam.list_roles()
+        # Non-mutating: 100 refilling 20/s, scaled to 10 refilling 2/s.
+        self.assertBucket(self.ec2.describe_vpcs, 10, 2)
+        time.sleep(0.6)                    # a token back
+        self.ec2.describe_vpcs()
+        # Turning it off and on again starts with full buckets.
+        self.configure(throttle=False)
+        self.configure(throttle=True)
+        self.assertBucket(self.ec2.describe_subnets, 10, 2)
+        # Off again: nothing is throttled; the log kept the throttled calls.
+        self.configure(throttle=False)
+        for _ in range(30):
+            self.ec2.describe_vpcs()
+        log = fake.admin("GET", "/_fake/calls/log")
+        self.assertTrue(any(e["status"] == 503 and e["error"] == "RequestLimitExceeded" for e in log))
+
+    def test_run_instances_buckets(self):
+        self.configure(throttle=True)
+        subnet = self.ec2.create_subnet(VpcId=self.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"],
+                                        CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+
+        def run(count=1):
+            return self.ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=count, SubnetId=subnet)
+        self.assertBucket(run, 5, 2)             # RunInstances: 5 refilling 2/s
+        # Its resource bucket (1000 instances refilling 2/s), scaled to 10.
+        self.configure(throttle_scale=0.01)
+        with self.assertRaises(ClientError) as ctx:
+            run(11)
+        self.assertEqual(ctx.exception.response["Error"]["Code"], "RequestLimitExceeded")
+        self.assertEqual(len(run(10)["Instances"]), 10)     # the request bucket's one token was kept
+
+    def test_command_line(self):
+        with FakeProcess("fake_aws.py", "--region", REGION, "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY,
+                         "--throttle", "--throttle-scale", "0.05") as other:
+            ec2 = client("ec2", other.url)
+            self.addCleanup(ec2.close)
+            self.assertBucket(ec2.describe_vpcs, 5, 1)
+            self.assertEqual((other.admin("GET", "/_fake/config")["throttle"],
+                              other.admin("GET", "/_fake/config")["throttle_scale"]), (True, 0.05))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

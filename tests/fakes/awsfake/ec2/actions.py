@@ -46,7 +46,7 @@ def describe(state, operation, params, *, kind, filters, ids_member=None,
     if ids and params.get("MaxResults") is not None:
         raise AwsError("InvalidParameterCombination",
                        f"The parameter {ids_member} cannot be used with the parameter maxResults")
-    resources = state.get_many(kind, ids) if ids else state.all(kind)
+    resources = state.get_many(kind, ids, describing=True) if ids else state.all(kind)
     matches = compile_filters(params.get("Filters"), filters, taggable, state=state)
     selected = [r for r in resources if matches(r)]
     if paginator:

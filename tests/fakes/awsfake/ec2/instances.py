@@ -414,7 +414,7 @@ def describe_instances(state, params):
     if ids and params.get("MaxResults") is not None:
         raise AwsError("InvalidParameterCombination",
                        "The parameter instancesSet cannot be used with the parameter maxResults")
-    instances = state.get_many("instance", ids) if ids else state.all("instance")
+    instances = state.get_many("instance", ids, describing=True) if ids else state.all("instance")
     matches = compile_filters(params.get("Filters"), FILTERS, state=state)
     selected = [i for i in instances if matches(_view(state, i))]
     page, token = paginate(selected, params, by_creation)

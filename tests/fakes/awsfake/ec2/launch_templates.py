@@ -110,11 +110,11 @@ def _check_data(state, data):
     return response
 
 
-def find_template(state, template_id=None, name=None):
+def find_template(state, template_id=None, name=None, describing=False):
     if template_id is not None:
         state.check_id_form("launch-template", template_id)
         template = state.store["launch-template"].get(template_id)
-        if template is None:
+        if template is None or (describing and state.too_new(template)):
             raise AwsError("InvalidLaunchTemplateId.NotFound",
                            f"The specified launch template, with template ID {template_id}, does not exist.")
         return template
@@ -257,7 +257,7 @@ def describe_launch_templates(state, params):
     if config_of(state).ignore_filters:
         names = None        # names select like a filter; ids address (config.py)
     if ids or names:
-        templates = [find_template(state, template_id=i) for i in ids or []]
+        templates = [find_template(state, template_id=i, describing=True) for i in ids or []]
         templates += [find_template(state, name=n) for n in names or []]
         templates = list({t["LaunchTemplateId"]: t for t in templates}.values())
     else:

@@ -7,12 +7,19 @@ skips them. Every resource gets ``_seq``, a creation counter that gives a
 stable order for Describe results and pagination tokens.
 
 The service holds one lock around each call, so nothing here locks.
+
+Eventual consistency (``eventual_consistency_ms`` in config.py): for that
+long after its creation (``_created``), a resource is not found by a
+Describe that names its id (``get_many(..., describing=True)``), as EC2
+answers InvalidInstanceID.NotFound right after RunInstances.
 """
 
 import re
 import secrets
+import time
 from dataclasses import dataclass
 
+from ..config import config_of
 from ..errors import AwsError
 
 
@@ -86,6 +93,7 @@ class Ec2State:
     def add(self, kind, resource_id, resource):
         self._seq += 1
         resource["_seq"] = self._seq
+        resource["_created"] = time.monotonic()
         self.store[kind][resource_id] = resource
         return resource
 
@@ -110,13 +118,20 @@ class Ec2State:
             raise AwsError(k.not_found, f"The {k.noun} '{resource_id}' does not exist")
         return resource
 
-    def get_many(self, kind, ids):
+    def too_new(self, resource):
+        """Whether a Describe by id does not see the resource yet (eventual consistency)."""
+        delay = config_of(self).eventual_consistency_ms
+        return bool(delay) and time.monotonic() - resource.get("_created", 0) < delay / 1000
+
+    def get_many(self, kind, ids, describing=False):
         """Resources for a list of ids (duplicates collapsed); every missing id
-        is named in one error, as AWS does."""
+        is named in one error, as AWS does. describing: a Describe* call,
+        which does not see resources created too recently."""
         for rid in ids:
             self.check_id_form(kind, rid)
         unique = list(dict.fromkeys(ids))
-        missing = [rid for rid in unique if rid not in self.store[kind]]
+        store = self.store[kind]
+        missing = [rid for rid in unique if rid not in store or (describing and self.too_new(store[rid]))]
         if missing:
             k = KINDS[kind]
             if len(missing) == 1:
