@@ -163,7 +163,8 @@ class IgnoreFiltersTest(ModeTest):
                             TargetGroupArns=[made["prd"]["tg"].replace("prd", "stg")])
         self.assertEqual(self.iam.get_role(RoleName="deploybot-dev-app")["Role"]["Path"], "/deploybot/dev/")
         # Filters are still checked.
-        self.assertAwsError("InvalidParameterValue", self.ec2.describe_vpcs, Filters=[{"Name": "nope", "Values": ["x"]}])
+        self.assertAwsError("InvalidParameterValue", self.ec2.describe_vpcs,
+                            Filters=[{"Name": "nope", "Values": ["x"]}])
         self.configure(ignore_filters=False)
         self.assertEqual(self.answers(made), {k: 1 for k in kinds})
 
@@ -309,7 +310,8 @@ class ThrottleTest(ModeTest):
             except ClientError as e:
                 response = e.response
                 self.assertEqual((response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"],
-                                  response["Error"]["Message"]), ("RequestLimitExceeded", 503, "Request limit exceeded."))
+                                  response["Error"]["Message"]),
+                                 ("RequestLimitExceeded", 503, "Request limit exceeded."))
                 return done, time.monotonic() - start
         self.fail(f"no throttling after {limit} calls")
 
