@@ -1,7 +1,7 @@
 /* admin: see admin.h. */
 #include "bot/admin.h"
-#include "bot/envlock.h"
-#include "bot/runs.h"
+#include "store/locks.h"
+#include "store/runs.h"
 
 #include <stdlib.h>
 #include <string.h>

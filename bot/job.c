@@ -1,6 +1,6 @@
 /* job: see job.h. */
 #include "bot/job.h"
-#include "bot/envlock.h"
+#include "store/locks.h"
 #include "bot/webhook.h"
 #include "deploy/envrun.h"
 #include "deploy/userdata.h"

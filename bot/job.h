@@ -14,8 +14,8 @@
 
 #include <stddef.h>
 #include "bot/config.h"
-#include "bot/queue.h"
-#include "bot/runs.h"
+#include "store/jobs.h"
+#include "store/runs.h"
 
 typedef struct job_runner job_runner;
 

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 #include <libwebsockets.h>
-#include "bot/runs.h"
+#include "store/runs.h"
 
 #define LIVELOG_PROTOCOL "deploybot-log"
 

@@ -23,8 +23,8 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 
-#include "bot/queue.h"
-#include "bot/runs.h"
+#include "store/jobs.h"
+#include "store/runs.h"
 #include "bot/webhook.h"
 #include "bot/webpage.h"
 #include "bot/livelog.h"

@@ -5,8 +5,8 @@
  * environments deploy in parallel and one environment never overlaps). */
 #include "bot/worker.h"
 #include "bot/job.h"
-#include "bot/queue.h"
-#include "bot/runs.h"
+#include "store/jobs.h"
+#include "store/runs.h"
 
 #include <pthread.h>
 #include <stdio.h>

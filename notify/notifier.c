@@ -1,6 +1,6 @@
 /* notifier: see notifier.h. */
 #include "notify/notifier.h"
-#include "notify/outbox.h"
+#include "store/outbox.h"
 #include "notify/prstate.h"
 #include "notify/render.h"
 #include "util/clock.h"

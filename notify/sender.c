@@ -2,7 +2,7 @@
 #include "notify/sender.h"
 #include "notify/chat.h"
 #include "notify/github.h"
-#include "notify/outbox.h"
+#include "store/outbox.h"
 #include "notify/prstate.h"
 #include "notify/render.h"
 #include "util/clock.h"

@@ -3,7 +3,7 @@
 #include "bot/config.h"
 #include "notify/chat.h"
 #include "notify/notifier.h"
-#include "notify/outbox.h"
+#include "store/outbox.h"
 #include "notify/prstate.h"
 #include "notify/render.h"
 #include "notify/redact.h"

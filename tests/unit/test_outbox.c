@@ -1,6 +1,6 @@
 /* outbox: enqueue, claim, outcomes, backoff, Retry-After and paused
  * channels, ordering per key, resume after a crash, comment ids. */
-#include "notify/outbox.h"
+#include "store/outbox.h"
 #include "tests/unit/check.h"
 
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* Unit tests for bot/queue: push/dedupe, claim order, finish, crash
  * recovery (close without finishing, reopen), counts, and concurrent claims
  * from two connections. Each run uses a fresh temporary directory. */
-#include "bot/queue.h"
+#include "store/jobs.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -3,8 +3,8 @@
  * sqlite3_busy_timeout sleeps in growing steps of up to 100 ms; on the HTTP
  * thread that stalls every connection in flight behind one busy worker. This
  * handler polls every 250 microseconds instead, up to timeout_ms. */
-#ifndef DEPLOYBOT_BOT_DBWAIT_H
-#define DEPLOYBOT_BOT_DBWAIT_H
+#ifndef DEPLOYBOT_STORE_STORE_H
+#define DEPLOYBOT_STORE_STORE_H
 
 #include <sqlite3.h>
 

@@ -4,8 +4,8 @@
  * webhook is acknowledged. A job is claimed by a worker (state 'running'),
  * and finished ('done' / 'failed'). On start, jobs left 'running' by a crash
  * go back to 'queued'. Each connection is for one thread. */
-#ifndef DEPLOYBOT_BOT_QUEUE_H
-#define DEPLOYBOT_BOT_QUEUE_H
+#ifndef DEPLOYBOT_STORE_JOBS_H
+#define DEPLOYBOT_STORE_JOBS_H
 
 #include <stddef.h>
 

@@ -1,6 +1,6 @@
 /* runs: see runs.h. */
-#include "bot/runs.h"
-#include "bot/dbwait.h"
+#include "store/runs.h"
+#include "store/store.h"
 
 #include <sqlite3.h>
 #include <stdarg.h>

@@ -3,7 +3,7 @@
  * Tables live in the bot's database next to the job queue. Durability is the
  * queue's: synchronous=FULL, so an enqueued message survives a power cut.
  * The claim is one UPDATE ... RETURNING, so it is atomic across connections. */
-#include "notify/outbox.h"
+#include "store/outbox.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -2,8 +2,8 @@
  * A locked environment is still planned, but never applied, and every report
  * says who locked it and why. Stored in the bot's SQLite file, so the command
  * line and a running daemon see the same locks. */
-#ifndef DEPLOYBOT_BOT_ENVLOCK_H
-#define DEPLOYBOT_BOT_ENVLOCK_H
+#ifndef DEPLOYBOT_STORE_LOCKS_H
+#define DEPLOYBOT_STORE_LOCKS_H
 
 #include <stddef.h>
 

@@ -1,5 +1,5 @@
 /* envlock: see envlock.h. Short-lived connections: locks change rarely. */
-#include "bot/envlock.h"
+#include "store/locks.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

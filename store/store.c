@@ -1,5 +1,5 @@
 /* dbwait: see dbwait.h. */
-#include "bot/dbwait.h"
+#include "store/store.h"
 
 #include <time.h>
 

@@ -4,8 +4,8 @@
  * server acknowledged survives a power cut. Concurrency: each thread has its
  * own connection; writers serialise on SQLite's lock (busy_timeout), and a
  * claim is a single UPDATE ... RETURNING, so two workers never get one job. */
-#include "bot/queue.h"
-#include "bot/dbwait.h"
+#include "store/jobs.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -8,8 +8,8 @@
  * webhook (only an explicit redeploy does that). Everything is kept: the runs
  * table is deploybot's history. Same SQLite file as the queue; one connection
  * per thread. */
-#ifndef DEPLOYBOT_BOT_RUNS_H
-#define DEPLOYBOT_BOT_RUNS_H
+#ifndef DEPLOYBOT_STORE_RUNS_H
+#define DEPLOYBOT_STORE_RUNS_H
 
 #include <stddef.h>
 #include <jansson.h>

@@ -13,8 +13,8 @@
  *
  * One connection per thread (WAL, synchronous=FULL, busy_timeout 5 s).
  * Times are Unix milliseconds, passed in so tests control the clock. */
-#ifndef DEPLOYBOT_NOTIFY_OUTBOX_H
-#define DEPLOYBOT_NOTIFY_OUTBOX_H
+#ifndef DEPLOYBOT_STORE_OUTBOX_H
+#define DEPLOYBOT_STORE_OUTBOX_H
 
 #include <stddef.h>
 
