@@ -8,15 +8,20 @@
 #include <time.h>
 #include <unistd.h>
 
-static runs *open_runs(const char *db_path) {
-    char err[512];
+static store *open_store(const char *db_path) {
+    errinfo err;
+    store *db = store_open(db_path, 0, &err);
+    if (!db) fprintf(stderr, "deploybot: %s\n", err.msg);
+    return db;
+}
+
+/* The history is the daemon's: without a database there is nothing to show. */
+static store *open_history(const char *db_path) {
     if (access(db_path, F_OK) != 0) {
         fprintf(stderr, "deploybot: no database at %s (has the bot run with this config?)\n", db_path);
         return NULL;
     }
-    runs *r = runs_open(db_path, err, sizeof(err));
-    if (!r) fprintf(stderr, "deploybot: %s\n", err);
-    return r;
+    return open_store(db_path);
 }
 
 static void when(long long ms, char *out, size_t n) {
@@ -32,9 +37,15 @@ static const char *str(json_t *o, const char *k) {
 }
 
 int admin_history(const char *db_path, const char *env, int as_json, int limit, FILE *out) {
-    runs *r = open_runs(db_path);
+    errinfo err;
+    store *r = open_history(db_path);
     if (!r) return 1;
-    json_t *list = runs_list_json(r, env, limit > 0 ? limit : 50);
+    json_t *list = store_runs_list_json(r, env, limit > 0 ? limit : 50, &err);
+    if (!list) {
+        fprintf(stderr, "deploybot: %s\n", err.msg);
+        store_close(r);
+        return 1;
+    }
     if (as_json) {
         json_dumpf(list, out, JSON_INDENT(2));
         fputc('\n', out);
@@ -56,35 +67,37 @@ int admin_history(const char *db_path, const char *env, int as_json, int limit, 
         char sha[41];
         const char *envs[] = {env, NULL};
         for (size_t e = 0; env && envs[e]; e++)
-            if (runs_last_good(r, envs[e], sha) == 0) fprintf(out, "last good commit of %s: %s\n", envs[e], sha);
+            if (store_run_last_good(r, envs[e], sha, NULL) == 1) fprintf(out, "last good commit of %s: %s\n", envs[e], sha);
     }
     json_decref(list);
-    runs_close(r);
+    store_close(r);
     return 0;
 }
 
 int admin_lock(const char *db_path, const char *env, const char *reason, FILE *out) {
-    char err[512];
+    errinfo err;
     const char *who = getenv("USER") ? getenv("USER") : "operator";
     if (!reason || !*reason) {
         fprintf(stderr, "deploybot: lock needs --reason TEXT (people will read it in statuses)\n");
         return 2;
     }
-    if (envlock_set(db_path, env, reason, who, err, sizeof(err)) != 0) {
-        fprintf(stderr, "deploybot: %s\n", err);
-        return 1;
-    }
+    store *db = open_store(db_path);
+    int rc = db ? store_lock_set(db, env, reason, who, &err) : -1;
+    if (db && rc != 0) fprintf(stderr, "deploybot: %s\n", err.msg);
+    store_close(db);
+    if (rc != 0) return 1;
     fprintf(out, "%s locked by %s: %s (plans continue, applies wait for unlock)\n", env, who, reason);
     return 0;
 }
 
 int admin_unlock(const char *db_path, const char *env, FILE *out) {
-    char err[512];
+    errinfo err;
     int was = 0;
-    if (envlock_clear(db_path, env, &was, err, sizeof(err)) != 0) {
-        fprintf(stderr, "deploybot: %s\n", err);
-        return 1;
-    }
+    store *db = open_store(db_path);
+    int rc = db ? store_lock_clear(db, env, &was, &err) : -1;
+    if (db && rc != 0) fprintf(stderr, "deploybot: %s\n", err.msg);
+    store_close(db);
+    if (rc != 0) return 1;
     fprintf(out, was ? "%s unlocked\n" : "%s was not locked\n", env);
     return 0;
 }
@@ -101,20 +114,23 @@ int admin_redeploy(const char *db_path, const char *env, const char *sha, FILE *
         fprintf(stderr, "deploybot: redeploy needs a full 40-character commit sha, got \"%s\"\n", sha);
         return 2;
     }
-    runs *r = open_runs(db_path);
+    errinfo err;
+    store *r = open_history(db_path);
     if (!r) return 1;
-    json_t *last = runs_list_json(r, env, 1);
+    json_t *last = store_runs_list_json(r, env, 1, &err);
     const char *repo = json_string_value(json_object_get(json_array_get(last, 0), "repo"));
     long id = -1;
-    if (!repo) {
+    if (!last) {
+        fprintf(stderr, "deploybot: %s\n", err.msg);
+    } else if (!repo) {
         fprintf(stderr, "deploybot: %s has never been deployed by this bot: its repository is unknown\n", env);
     } else {
         run_spec s = {0, env, repo, sha, NULL, NULL, 0, "apply", "redeploy"};
-        id = runs_add(r, &s);
-        if (id < 0) fprintf(stderr, "deploybot: %s\n", runs_error(r));
+        id = store_run_add(r, &s, &err);
+        if (id < 0) fprintf(stderr, "deploybot: %s\n", err.msg);
         else fprintf(out, "run #%ld queued: apply %s at %.12s (the running bot picks it up)\n", id, env, sha);
     }
     json_decref(last);
-    runs_close(r);
+    store_close(r);
     return id > 0 ? 0 : 1;
 }

@@ -20,11 +20,10 @@
 
 struct job_runner {
     const bot_config *cfg;
-    char *db_path;
     cfgrepo *repo;
     notifier *nt;       /* statuses, comments, chat: queued in the outbox */
     redactor *rd;       /* secrets masked in logs, history and messages */
-    runs *runs;
+    store *db;          /* the history and the locks */
 };
 
 /* A run's log: every line goes to stderr and into the history. */
@@ -37,7 +36,7 @@ typedef struct {
      * it logged its first line, i.e. had the plan; time spent on statuses. */
     double t_envrun, t_planned, notify_ms;
     const redactor *rd;
-    runs *history;      /* the line is also appended there, for the live page */
+    store *history;     /* the line is also appended there, for the live page */
 } run_log;
 
 /* Monotonic milliseconds, for the timings lines. */
@@ -61,7 +60,7 @@ static void log_line(void *arg, const char *line) {
 static void log_kept(run_log *l, const char *line) {
     if (l->t_envrun > 0 && l->t_planned == 0) l->t_planned = now_ms();
     fprintf(stderr, "[run %ld %s] %s\n", l->run, l->env, line);
-    if (l->history) runs_append_log(l->history, l->run, line);
+    if (l->history) store_run_log_append(l->history, l->run, line, NULL);
     size_t n = strlen(line);
     char *b = realloc(l->buf, l->len + n + 2);
     if (!b) return;
@@ -84,23 +83,21 @@ static void logf_(run_log *l, const char *fmt, ...) {
 
 job_runner *job_runner_new(const bot_config *cfg, const char *db_path, char *err, size_t errlen) {
     job_runner *r = calloc(1, sizeof(*r));
+    errinfo e;
     r->cfg = cfg;
-    r->db_path = strdup(db_path);
-    r->runs = runs_open(db_path, err, errlen);
-    if (!r->runs) {
-        free(r->db_path);
+    r->db = store_open(db_path, 0, &e);
+    if (!r->db) {
+        snprintf(err, errlen, "%s", e.msg);
         free(r);
         return NULL;
     }
     r->rd = redactor_new();
     bot_config_secrets(cfg, r->rd);
-    errinfo nerr;
-    r->nt = notifier_open(db_path, &cfg->notify, r->rd, &nerr);
+    r->nt = notifier_open(db_path, &cfg->notify, r->rd, &e);
     if (!r->nt) {
-        snprintf(err, errlen, "%s", nerr.msg);
-        runs_close(r->runs);
+        snprintf(err, errlen, "%s", e.msg);
+        store_close(r->db);
         redactor_free(r->rd);
-        free(r->db_path);
         free(r);
         return NULL;
     }
@@ -112,8 +109,7 @@ void job_runner_free(job_runner *r) {
     cfgrepo_close(r->repo);
     notifier_close(r->nt);
     redactor_free(r->rd);
-    runs_close(r->runs);
-    free(r->db_path);
+    store_close(r->db);
     free(r);
 }
 
@@ -227,7 +223,7 @@ static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, 
  * commit that deployed successfully, and say so. */
 static void auto_rollback(job_runner *r, const run *x, const repoconfig_env *env, run_log *log, outcome *o) {
     char good[41];
-    if (!env->auto_rollback || runs_last_good(r->runs, x->env, good) != 0 || strcmp(good, x->sha) == 0) return;
+    if (!env->auto_rollback || store_run_last_good(r->db, x->env, good, NULL) != 1 || strcmp(good, x->sha) == 0) return;
     logf_(log, "auto_rollback: re-applying %.12s, the last commit deployed successfully", good);
     repoconfig grc;
     errinfo err;
@@ -264,8 +260,8 @@ static void execute(job_runner *r, const run *x, run_log *log, outcome *o) {
     const repoconfig_env *env = repoconfig_env_find(&rc, x->env);
     int apply = strcmp(x->kind, "plan") != 0;
     envrun_mode mode = !apply ? ENVRUN_PLAN : strcmp(x->kind, "destroy") == 0 ? ENVRUN_DESTROY : ENVRUN_APPLY;
-    long done = apply && strcmp(x->trigger, "redeploy") != 0 ? runs_applied(r->runs, x->env, x->sha) : 0;
-    int locked = apply ? envlock_get(r->db_path, x->env, reason, sizeof(reason)) : 0, ran = 0;
+    long done = apply && strcmp(x->trigger, "redeploy") != 0 ? store_run_applied(r->db, x->env, x->sha, NULL) : 0;
+    int locked = apply ? store_lock_get(r->db, x->env, reason, sizeof(reason), NULL) : 0, ran = 0;
     if (!env) {
         snprintf(o->desc, sizeof(o->desc), "environment %s is not in deploybot.json at %.12s", x->env, x->sha);
     } else if (done > 0) {
@@ -313,7 +309,7 @@ static void execute(job_runner *r, const run *x, run_log *log, outcome *o) {
 }
 
 void job_execute(job_runner *r, const run *x) {
-    run_log log = {x->id, x->env, NULL, 0, 0, 0, 0, r->rd, r->runs};
+    run_log log = {x->id, x->env, NULL, 0, 0, 0, 0, r->rd, r->db};
     outcome o = {0};
     double t0 = now_ms();
     logf_(&log, "%s of %.12s (%s, attempt %d)", x->kind, x->sha, x->trigger, x->attempts);
@@ -326,8 +322,9 @@ void job_execute(job_runner *r, const run *x) {
         fprintf(stderr, "[run %ld %s] timings: prepare=%.1fms discover_plan=%.1fms apply=%.1fms notify=%.1fms\n",
                 x->id, x->env, prepare, planned - log.t_envrun, t1 - planned, log.notify_ms);
     redact_buf(r->rd, o.desc, sizeof(o.desc)); /* the history is served by /api/runs */
-    if (runs_finish(r->runs, x->id, o.state, o.plan_summary[0] ? o.plan_summary : NULL, o.desc, log.buf) != 0)
-        fprintf(stderr, "[run %ld %s] history not recorded: %s\n", x->id, x->env, runs_error(r->runs));
+    errinfo e;
+    if (store_run_finish(r->db, x->id, o.state, o.plan_summary[0] ? o.plan_summary : NULL, o.desc, log.buf, &e) != 0)
+        fprintf(stderr, "[run %ld %s] history not recorded: %s\n", x->id, x->env, e.msg);
     free(log.buf);
 }
 
@@ -342,7 +339,7 @@ void job_report_superseded(job_runner *r, const run *list, size_t n) {
 
 /* ---- dispatching a webhook job ---- */
 
-static int dispatch(job_runner *r, const queue_job *j, const webhook_event *ev, char *summary, size_t len) {
+static int dispatch(job_runner *r, const store_job *j, const webhook_event *ev, char *summary, size_t len) {
     int is_push = ev->kind == WEBHOOK_PUSH;
     const char *sha = is_push ? ev->after : ev->head_sha;
     const char *before = is_push ? ev->before : ev->base_sha;
@@ -390,8 +387,9 @@ static int dispatch(job_runner *r, const queue_job *j, const webhook_event *ev, 
         run_spec spec = {j->id, env->name, ev->repo, sha, before, is_push ? ev->ref : NULL,
                          is_push ? 0 : ev->pr_number, deleted ? "destroy" : apply ? "apply" : "plan",
                          is_push ? "push" : "pull_request"};
-        if (runs_add(r->runs, &spec) < 0) {
-            snprintf(summary, len, "history: %s", runs_error(r->runs));
+        errinfo e;
+        if (store_run_add(r->db, &spec, &e) < 0) {
+            snprintf(summary, len, "history: %s", e.msg);
             rcode = -1;
         }
     }
@@ -403,7 +401,7 @@ static int dispatch(job_runner *r, const queue_job *j, const webhook_event *ev, 
     return rcode;
 }
 
-int job_run(job_runner *r, const queue_job *j, char *summary, size_t len) {
+int job_run(job_runner *r, const store_job *j, char *summary, size_t len) {
     webhook_event ev;
     errinfo err;
     if (webhook_github_parse(j->event, "application/json", j->payload, strlen(j->payload), &ev, &err) != 0) {

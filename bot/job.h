@@ -3,7 +3,7 @@
  * job_run (the dispatcher) fetches the commit, works out the touched
  * environments and records one run per environment (plan, apply or
  * destroy). The run threads execute them, one at a time per environment,
- * environments in parallel (bot/runs.h).
+ * environments in parallel (store/runs.h).
  *
  * job_execute runs one run end to end: load the environment's stack.json at
  * the run's commit, validate, plan, apply when asked and allowed (not locked,
@@ -26,7 +26,7 @@ void job_runner_free(job_runner *r);
 /* Returns 0 when the job was dispatched (even if a plan failed: that was
  * reported), -1 when it should be retried (e.g. the repository could not be
  * fetched). `summary` gets one line for the job table. */
-int job_run(job_runner *r, const queue_job *j, char *summary, size_t len);
+int job_run(job_runner *r, const store_job *j, char *summary, size_t len);
 
 /* Executes a claimed run and records its outcome. */
 void job_execute(job_runner *r, const run *x);

@@ -26,8 +26,8 @@ static long run_from_uri(struct lws *wsi) {
 }
 
 /* Looks at the run; queues a message when there is news. */
-static void poll_run(struct lws *wsi, session *ss, runs *history) {
-    json_t *news = runs_log_since(history, ss->run, ss->sent);
+static void poll_run(struct lws *wsi, session *ss, store *history) {
+    json_t *news = store_run_log_since(history, ss->run, ss->sent, NULL);
     if (!news) {
         ss->finished = 1;
         ss->pending = strdup("{\"error\":\"no such run\"}");
@@ -68,7 +68,7 @@ static int send_pending(struct lws *wsi, session *ss) {
 }
 
 int livelog_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                     void *in, size_t len, runs *history) {
+                     void *in, size_t len, store *history) {
     session *ss = user;
     switch (reason) {
     case LWS_CALLBACK_ESTABLISHED:

@@ -5,7 +5,7 @@
  * Every message is a JSON object {"log": "<new lines>", "state": "running"};
  * the last one carries the final state and "result", then the server closes.
  * The run page uses it; any client can. The log is read from the history
- * (bot/runs.h), so a viewer never slows the run down. */
+ * (store/runs.h), so a viewer never slows the run down. */
 #ifndef DEPLOYBOT_BOT_LIVELOG_H
 #define DEPLOYBOT_BOT_LIVELOG_H
 
@@ -21,6 +21,6 @@
 
 /* The protocol callback, given the history connection of the server thread. */
 int livelog_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                     void *in, size_t len, runs *history);
+                     void *in, size_t len, store *history);
 
 #endif

@@ -35,8 +35,7 @@
 
 struct server {
     struct lws_context *ctx;
-    queue *q;
-    runs *runs;                     /* the history, for /api/runs */
+    store *db;                      /* deliveries; the history, for /api/runs */
     char *secret;                   /* NULL: every delivery is refused */
     size_t max_body;
     server_job_cb on_job;
@@ -314,12 +313,15 @@ static int api_runs(server *s, struct lws *wsi, struct pss *p, const char *rest,
         env = lws_get_urlarg_by_name(wsi, "env=", envbuf, sizeof(envbuf));
         limit = lws_get_urlarg_by_name(wsi, "limit=", limbuf, sizeof(limbuf));
         int n = limit ? atoi(limit) : 0;
-        return stage_big_json(wsi, p, HTTP_STATUS_OK,
-                              json_pack("{s:o}", "runs", runs_list_json(s->runs, env && *env ? env : NULL,
-                                                                        n > 0 && n <= 1000 ? n : 100)));
+        errinfo err;
+        json_t *list = store_runs_list_json(s->db, env && *env ? env : NULL,
+                                            n > 0 && n <= 1000 ? n : 100, &err);
+        if (!list)
+            return stage_error(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE, "%s", err.msg);
+        return stage_big_json(wsi, p, HTTP_STATUS_OK, json_pack("{s:o}", "runs", list));
     }
     long id = *rest == '/' ? strtol(rest + 1, &end, 10) : 0;
-    json_t *run = id > 0 && *end == '\0' ? runs_get_json(s->runs, id) : NULL;
+    json_t *run = id > 0 && *end == '\0' ? store_run_get_json(s->db, id, NULL) : NULL;
     if (!run)
         return stage_error(wsi, p, HTTP_STATUS_NOT_FOUND, "no such run");
     return stage_big_json(wsi, p, HTTP_STATUS_OK, run);
@@ -414,15 +416,14 @@ static int authenticate(server *s, struct lws *wsi, struct pss *p) {
 }
 
 static int enqueue(server *s, struct lws *wsi, struct pss *p, const char *json) {
-    char err[256];
+    errinfo err;
     long id = 0;
     int dup = 0;
 
-    if (queue_push_id(s->q, p->delivery, p->event, json, &id, &dup, err,
-                      sizeof(err)) < 0) {
-        lwsl_err("deploybot: cannot persist job: %s\n", err);
+    if (store_delivery_add(s->db, p->delivery, p->event, json, &id, &dup, &err) < 0) {
+        lwsl_err("deploybot: cannot persist job: %s\n", err.msg);
         return stage_error(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE,
-                           "cannot persist job: %s", err);
+                           "cannot persist job: %s", err.msg);
     }
     if (dup)
         return stage_json(wsi, p, HTTP_ACCEPTED, json_pack("{s:b,s:b}", "queued", 0,
@@ -527,7 +528,7 @@ static int live_callback(struct lws *wsi, enum lws_callback_reasons reason,
                          void *user, void *in, size_t len) {
     server *s = lws_context_user(lws_get_context(wsi));
 
-    return livelog_callback(wsi, reason, user, in, len, s->runs);
+    return livelog_callback(wsi, reason, user, in, len, s->db);
 }
 
 static const struct lws_protocols protocols[] = {
@@ -583,11 +584,8 @@ server *server_new(const bot_config *cfg, const char *db_path,
                    server_job_cb on_job, void *arg, char *err, size_t errlen) {
     struct lws_context_creation_info info;
     server *s = calloc(1, sizeof(*s));
+    errinfo e;
 
-    if (s && !(s->runs = runs_open(db_path, err, errlen))) {
-        free(s);
-        return NULL;
-    }
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -601,7 +599,9 @@ server *server_new(const bot_config *cfg, const char *db_path,
         server_free(s);
         return NULL;
     }
-    if (!(s->q = queue_open(db_path, err, errlen))) {
+    /* The webhook's answer waits on this connection: a short wait. */
+    if (!(s->db = store_open(db_path, STORE_MKDIR | STORE_SHORT_WAIT, &e))) {
+        snprintf(err, errlen, "%s", e.msg);
         server_free(s);
         return NULL;
     }
@@ -660,8 +660,7 @@ void server_free(server *s) {
         return;
     if (s->ctx)
         lws_context_destroy(s->ctx);
-    queue_close(s->q);
-    runs_close(s->runs);
+    store_close(s->db);
     if (s->secret) {
         explicit_bzero(s->secret, strlen(s->secret));
         free(s->secret);

@@ -1,7 +1,7 @@
 /* worker: see worker.h.
  *
  * One dispatcher thread turns queued webhook jobs into runs; N run threads
- * execute runs (runs_claim keeps one run per environment at a time, so
+ * execute runs (store_run_claim keeps one run per environment at a time, so
  * environments deploy in parallel and one environment never overlaps). */
 #include "bot/worker.h"
 #include "bot/job.h"
@@ -50,41 +50,45 @@ static unsigned long generation(worker *w, int *stop) {
 
 static void *dispatcher_main(void *arg) {
     worker *w = arg;
-    char err[512];
-    queue *q = queue_open(w->db_path, err, sizeof(err));
+    char err[ERRINFO_MSG_MAX];
+    errinfo e;
+    store *q = store_open(w->db_path, STORE_MKDIR, &e);
+    if (!q) snprintf(err, sizeof(err), "%s", e.msg);
     job_runner *jr = q ? job_runner_new(w->cfg, w->db_path, err, sizeof(err)) : NULL;
     if (!jr) {
         fprintf(stderr, "deploybot: dispatcher cannot start: %s\n", err);
-        queue_close(q);
+        store_close(q);
         return NULL;
     }
     for (int stop = 0;;) {
         unsigned long seen = generation(w, &stop);
         if (stop) break;
-        queue_job j;
-        if (queue_claim(q, &j) <= 0) { wait_for_work(w, seen); continue; }
+        store_job j;
+        if (store_job_claim(q, &j, NULL) <= 0) { wait_for_work(w, seen); continue; }
         char summary[512] = "";
         int rc = job_run(jr, &j, summary, sizeof(summary));
         if (rc != 0 && j.attempts < MAX_ATTEMPTS) {
             fprintf(stderr, "deploybot: job %ld will be retried: %s\n", j.id, summary);
-            queue_retry(q, j.id, 2 << j.attempts, summary);
+            store_job_retry(q, j.id, 2 << j.attempts, summary, NULL);
         } else {
-            queue_finish(q, j.id, rc == 0, summary);
+            store_job_finish(q, j.id, rc == 0, summary, NULL);
             fprintf(stderr, "deploybot: job %ld %s: %s\n", j.id, rc == 0 ? "dispatched" : "failed", summary);
         }
-        queue_job_free(&j);
+        store_job_free(&j);
         worker_wake(w); /* runs may be waiting */
     }
     job_runner_free(jr);
-    queue_close(q);
+    store_close(q);
     return NULL;
 }
 
 static void *runner_main(void *arg) {
     worker *w = arg;
-    char err[512];
+    char err[ERRINFO_MSG_MAX];
+    errinfo e;
     job_runner *jr = job_runner_new(w->cfg, w->db_path, err, sizeof(err));
-    runs *rs = jr ? runs_open(w->db_path, err, sizeof(err)) : NULL;
+    store *rs = jr ? store_open(w->db_path, 0, &e) : NULL;
+    if (jr && !rs) snprintf(err, sizeof(err), "%s", e.msg);
     if (!rs) {
         fprintf(stderr, "deploybot: run thread cannot start: %s\n", err);
         job_runner_free(jr);
@@ -95,8 +99,8 @@ static void *runner_main(void *arg) {
         if (stop) break;
         run x, *superseded;
         size_t n_superseded;
-        int got = runs_claim(rs, &x, &superseded, &n_superseded);
-        if (got < 0) fprintf(stderr, "deploybot: %s\n", runs_error(rs));
+        int got = store_run_claim(rs, &x, &superseded, &n_superseded, &e);
+        if (got < 0) fprintf(stderr, "deploybot: %s\n", e.msg);
         job_report_superseded(jr, superseded, n_superseded);
         run_list_free(superseded, n_superseded);
         if (got <= 0) { wait_for_work(w, seen); continue; }
@@ -104,20 +108,19 @@ static void *runner_main(void *arg) {
         run_free(&x);
         worker_wake(w); /* the environment is free again */
     }
-    runs_close(rs);
+    store_close(rs);
     job_runner_free(jr);
     return NULL;
 }
 
 static int recover(const char *db_path, char *err, size_t errlen) {
-    queue *q = queue_open(db_path, err, errlen);
-    runs *rs = q ? runs_open(db_path, err, errlen) : NULL;
-    if (!rs) { queue_close(q); return -1; }
-    int jobs = queue_recover(q), nruns = runs_recover(rs);
+    errinfo e;
+    store *db = store_open(db_path, STORE_MKDIR, &e);
+    if (!db) { snprintf(err, errlen, "%s", e.msg); return -1; }
+    int jobs = store_jobs_recover(db, NULL), nruns = store_runs_recover(db, NULL);
     if (jobs > 0 || nruns > 0)
         fprintf(stderr, "deploybot: resuming %d interrupted job(s) and %d run(s)\n", jobs, nruns);
-    runs_close(rs);
-    queue_close(q);
+    store_close(db);
     return 0;
 }
 

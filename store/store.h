@@ -1,13 +1,39 @@
-/* dbwait: how a connection waits for SQLite's write lock.
+/* store: the one module that owns deploybot's database.
  *
- * sqlite3_busy_timeout sleeps in growing steps of up to 100 ms; on the HTTP
- * thread that stalls every connection in flight behind one busy worker. This
- * handler polls every 250 microseconds instead, up to timeout_ms. */
+ * Everything that must survive a restart lives here: webhook deliveries and
+ * their jobs (store/jobs.h), deploy runs with their logs (store/runs.h),
+ * messages waiting to be sent (store/outbox.h), operator locks
+ * (store/locks.h) and what pull request comments show (store/prs.h).
+ * Callers say what they mean (record a delivery, claim the next job, finish
+ * a run) and never see SQL, so a second backend (PostgreSQL) would change
+ * nothing outside store/.
+ *
+ * Today it is one SQLite file in WAL mode with synchronous=FULL: what a call
+ * committed is on disk when it returns, so a webhook acknowledged after
+ * store_delivery_add survives a power cut. The schema is versioned and
+ * upgraded in place when a store is opened.
+ *
+ * A store is one connection, for one thread at a time; connections (threads,
+ * processes) see each other's commits. */
 #ifndef DEPLOYBOT_STORE_STORE_H
 #define DEPLOYBOT_STORE_STORE_H
 
-#include <sqlite3.h>
+#include "util/errinfo.h"
 
-void dbwait_install(sqlite3 *db, int timeout_ms);
+typedef struct store store;
+
+enum {
+    /* Create the file's missing directories too (the daemon's data_dir). */
+    STORE_MKDIR = 1,
+    /* Give up waiting for another connection's write after 5 s instead of
+     * 10 s: the HTTP thread must answer a webhook within GitHub's 10 s. */
+    STORE_SHORT_WAIT = 2,
+};
+
+/* Opens the database at path (creating the file and the schema, upgrading an
+ * older schema). NULL with err on failure, e.g. a schema newer than this
+ * deploybot understands or a filesystem without WAL support. */
+store *store_open(const char *path, unsigned flags, errinfo *err);
+void store_close(store *s);
 
 #endif

@@ -1,4 +1,4 @@
-/* Unit tests for bot/queue: push/dedupe, claim order, finish, crash
+/* Unit tests for store/jobs: push/dedupe, claim order, finish, crash
  * recovery (close without finishing, reopen), counts, and concurrent claims
  * from two connections. Each run uses a fresh temporary directory. */
 #include "store/jobs.h"
@@ -58,108 +58,107 @@ static int peek_is(const char *sql, const char *want) {
 }
 
 static void test_open_errors(void) {
-    char err[256] = "";
+    errinfo err = {0};
 
-    CHECK(queue_open("/proc/deploybot-no/such/x.db", err, sizeof(err)) == NULL &&
-              err[0],
-          "unwritable path must fail with a message: %s", err);
-    CHECK(queue_open("", err, sizeof(err)) == NULL, "empty path");
+    CHECK(store_open("/proc/deploybot-no/such/x.db", STORE_MKDIR, &err) == NULL &&
+              err.msg[0],
+          "unwritable path must fail with a message: %s", err.msg);
+    CHECK(store_open("", STORE_MKDIR, &err) == NULL, "empty path");
 }
 
-static void test_push_and_dedupe(queue *q) {
-    char err[256] = "";
+static void test_push_and_dedupe(store *q) {
+    errinfo err = {0};
     long id1 = 0, id2 = 0, id3 = 0, idd = -1;
     int dup = -1;
 
-    CHECK(queue_push_id(q, "d-1", "push", "{\"n\":1}", &id1, &dup, err,
-                        sizeof(err)) == 0 && dup == 0 && id1 > 0,
-          "first push: %s", err);
+    CHECK(store_delivery_add(q, "d-1", "push", "{\"n\":1}", &id1, &dup, &err) == 0 && dup == 0 && id1 > 0,
+          "first push: %s", err.msg);
     CHECK(peek_is("SELECT count(*) FROM jobs WHERE delivery='d-1'", "1"),
-          "a pushed job is committed when queue_push returns");
-    CHECK(queue_push_id(q, "d-2", "pull_request", "{\"n\":2}", &id2, &dup,
-                        err, sizeof(err)) == 0 && dup == 0 && id2 > id1,
-          "second push: %s", err);
-    CHECK(queue_push(q, "d-3", "push", "{\"n\":3}", &dup, err, sizeof(err)) == 0 &&
+          "a pushed job is committed when store_delivery_add returns");
+    CHECK(store_delivery_add(q, "d-2", "pull_request", "{\"n\":2}", &id2, &dup,
+                             &err) == 0 && dup == 0 && id2 > id1,
+          "second push: %s", err.msg);
+    CHECK(store_delivery_add(q, "d-3", "push", "{\"n\":3}", NULL, &dup, &err) == 0 &&
               dup == 0,
-          "queue_push: %s", err);
+          "store_delivery_add: %s", err.msg);
     id3 = id2 + 1;
-    CHECK(queue_push_id(q, "d-1", "push", "{\"n\":99}", &idd, &dup, err,
-                        sizeof(err)) == 0 && dup == 1 && idd == 0,
+    CHECK(store_delivery_add(q, "d-1", "push", "{\"n\":99}", &idd, &dup, &err) == 0 && dup == 1 && idd == 0,
           "a repeated delivery is a duplicate: dup=%d id=%ld", dup, idd);
-    CHECK(queue_count(q, NULL) == 3 && queue_count(q, "queued") == 3,
-          "three jobs queued, got %ld", queue_count(q, NULL));
+    CHECK(store_jobs_count(q, NULL, NULL) == 3 && store_jobs_count(q, "queued", NULL) == 3,
+          "three jobs queued, got %ld", store_jobs_count(q, NULL, NULL));
     CHECK(peek_is("SELECT count(*) FROM deliveries", "3"), "three deliveries");
-    CHECK(queue_push(q, NULL, "push", "{}", &dup, err, sizeof(err)) == -1 &&
-              err[0],
-          "push without delivery id fails: %s", err);
-    CHECK(queue_push(q, "d-x", "push", NULL, &dup, err, sizeof(err)) == -1,
+    CHECK(store_delivery_add(q, NULL, "push", "{}", NULL, &dup, &err) == -1 &&
+              err.msg[0],
+          "push without delivery id fails: %s", err.msg);
+    CHECK(store_delivery_add(q, "d-x", "push", NULL, NULL, &dup, &err) == -1,
           "push without payload fails");
-    CHECK(queue_count(q, NULL) == 3, "failed pushes insert nothing");
+    CHECK(store_jobs_count(q, NULL, NULL) == 3, "failed pushes insert nothing");
     CHECK(peek_is("PRAGMA journal_mode", "wal"), "database is in WAL mode");
     (void)id3;
 }
 
-static void test_claim_finish(queue *q) {
-    queue_job j;
+static void test_claim_finish(store *q) {
+    errinfo err;
+    store_job j;
     long first;
 
-    CHECK(queue_claim(q, &j) == 1 && !strcmp(j.delivery, "d-1") &&
+    CHECK(store_job_claim(q, &j, NULL) == 1 && !strcmp(j.delivery, "d-1") &&
               !strcmp(j.event, "push") && !strcmp(j.payload, "{\"n\":1}") &&
               j.attempts == 1,
           "oldest job first");
     first = j.id;
-    queue_job_free(&j);
-    CHECK(queue_count(q, "running") == 1 && queue_count(q, "queued") == 2,
+    store_job_free(&j);
+    CHECK(store_jobs_count(q, "running", NULL) == 1 && store_jobs_count(q, "queued", NULL) == 2,
           "one running, two queued");
-    CHECK(queue_finish(q, first, 1, "applied") == 0, "finish ok: %s",
-          queue_error(q));
-    CHECK(queue_finish(q, first, 1, "again") == -1 &&
-              strstr(queue_error(q), "not running"),
-          "finishing twice fails: %s", queue_error(q));
-    CHECK(queue_finish(q, 999999, 0, NULL) == -1, "finishing a missing job");
+    CHECK(store_job_finish(q, first, 1, "applied", &err) == 0, "finish ok: %s",
+          err.msg);
+    CHECK(store_job_finish(q, first, 1, "again", &err) == -1 &&
+              strstr(err.msg, "not running"),
+          "finishing twice fails: %s", err.msg);
+    CHECK(store_job_finish(q, 999999, 0, NULL, &err) == -1, "finishing a missing job");
     CHECK(peek_is("SELECT state || ':' || summary || ':' || "
                   "(finished_at IS NOT NULL) FROM jobs WHERE delivery='d-1'",
                   "done:applied:1"),
           "done row has summary and finished_at");
 
-    CHECK(queue_claim(q, &j) == 1 && !strcmp(j.delivery, "d-2") &&
+    CHECK(store_job_claim(q, &j, NULL) == 1 && !strcmp(j.delivery, "d-2") &&
               !strcmp(j.event, "pull_request"),
           "then the second");
-    CHECK(queue_finish(q, j.id, 0, "plan failed: boom") == 0, "finish failed");
-    queue_job_free(&j);
-    CHECK(queue_count(q, "failed") == 1 && queue_count(q, "done") == 1,
+    CHECK(store_job_finish(q, j.id, 0, "plan failed: boom", &err) == 0, "finish failed");
+    store_job_free(&j);
+    CHECK(store_jobs_count(q, "failed", NULL) == 1 && store_jobs_count(q, "done", NULL) == 1,
           "counts by state");
-    CHECK(queue_count(q, "bogus") == -1, "unknown state is an error");
+    CHECK(store_jobs_count(q, "bogus", NULL) == -1, "unknown state is an error");
 }
 
 /* A crash: the job is claimed, the process dies (connection closed without
  * finishing), the next start recovers it. */
-static queue *test_crash_recovery(queue *q) {
-    char err[256];
-    queue_job j;
+static store *test_crash_recovery(store *q) {
+    errinfo err;
+    store_job j;
     long id;
 
-    CHECK(queue_claim(q, &j) == 1 && !strcmp(j.delivery, "d-3"), "claim d-3");
+    CHECK(store_job_claim(q, &j, NULL) == 1 && !strcmp(j.delivery, "d-3"), "claim d-3");
     id = j.id;
-    queue_job_free(&j);
-    queue_close(q);
+    store_job_free(&j);
+    store_close(q);
 
-    q = queue_open(db, err, sizeof(err));
-    CHECK(q != NULL, "reopen: %s", err);
+    q = store_open(db, STORE_MKDIR, &err);
+    CHECK(q != NULL, "reopen: %s", err.msg);
     if (!q)
         return NULL;
-    CHECK(queue_count(q, "running") == 1, "still running after the crash");
-    CHECK(queue_recover(q) == 1, "one job recovered");
-    CHECK(queue_recover(q) == 0, "recover is idempotent");
-    CHECK(queue_count(q, "queued") == 1 && queue_count(q, "running") == 0,
+    CHECK(store_jobs_count(q, "running", NULL) == 1, "still running after the crash");
+    CHECK(store_jobs_recover(q, NULL) == 1, "one job recovered");
+    CHECK(store_jobs_recover(q, NULL) == 0, "recover is idempotent");
+    CHECK(store_jobs_count(q, "queued", NULL) == 1 && store_jobs_count(q, "running", NULL) == 0,
           "back to queued");
-    CHECK(queue_claim(q, &j) == 1 && j.id == id && j.attempts == 2,
+    CHECK(store_job_claim(q, &j, NULL) == 1 && j.id == id && j.attempts == 2,
           "the same job again, second attempt (attempts=%d)", j.attempts);
-    CHECK(queue_finish(q, j.id, 1, NULL) == 0, "finish recovered job");
-    queue_job_free(&j);
-    CHECK(queue_claim(q, &j) == 0 && j.id == 0 && !j.payload,
+    CHECK(store_job_finish(q, j.id, 1, NULL, &err) == 0, "finish recovered job");
+    store_job_free(&j);
+    CHECK(store_job_claim(q, &j, NULL) == 0 && j.id == 0 && !j.payload,
           "empty queue claims nothing");
-    CHECK(queue_count(q, NULL) == 3, "total unchanged");
+    CHECK(store_jobs_count(q, NULL, NULL) == 3, "total unchanged");
     return q;
 }
 
@@ -175,34 +174,35 @@ typedef struct {
 
 static void *claimer(void *arg) {
     claim_log *log = arg;
-    char err[256];
-    queue *q = queue_open(db, err, sizeof(err));
-    queue_job j;
+    errinfo err;
+    store *q = store_open(db, STORE_MKDIR, &err);
+    store_job j;
     int rc;
 
     if (!q) {
         log->errors++;
         return NULL;
     }
-    while ((rc = queue_claim(q, &j)) == 1) {
+    while ((rc = store_job_claim(q, &j, NULL)) == 1) {
         long k = j.id - log->base;
 
         if (k >= 1 && k <= N_JOBS)
             __atomic_add_fetch(&log->claimed[k], 1, __ATOMIC_SEQ_CST);
-        if (queue_finish(q, j.id, 1, NULL) < 0)
+        if (store_job_finish(q, j.id, 1, NULL, &err) < 0)
             __atomic_add_fetch(&log->errors, 1, __ATOMIC_SEQ_CST);
-        queue_job_free(&j);
+        store_job_free(&j);
     }
     if (rc < 0)
         __atomic_add_fetch(&log->errors, 1, __ATOMIC_SEQ_CST);
-    queue_close(q);
+    store_close(q);
     return NULL;
 }
 
-static void test_concurrent_claims(queue *q) {
+static void test_concurrent_claims(store *q) {
     static claim_log log;
     pthread_t t1, t2;
-    char err[256], dl[32];
+    errinfo err;
+    char dl[32];
     int once = 1;
     long id;
     int dup;
@@ -210,7 +210,7 @@ static void test_concurrent_claims(queue *q) {
     memset(&log, 0, sizeof(log));
     for (int i = 1; i <= N_JOBS; i++) {
         snprintf(dl, sizeof(dl), "c-%d", i);
-        if (queue_push_id(q, dl, "push", "{}", &id, &dup, err, sizeof(err)) < 0)
+        if (store_delivery_add(q, dl, "push", "{}", &id, &dup, &err) < 0)
             log.errors++;
         if (i == 1)
             log.base = id - 1;
@@ -223,29 +223,29 @@ static void test_concurrent_claims(queue *q) {
         once &= log.claimed[i] == 1;
     CHECK(log.errors == 0, "no errors in concurrent claims (%d)", log.errors);
     CHECK(once, "every job claimed exactly once by two connections");
-    CHECK(queue_count(q, "queued") == 0 && queue_count(q, "running") == 0,
+    CHECK(store_jobs_count(q, "queued", NULL) == 0 && store_jobs_count(q, "running", NULL) == 0,
           "all finished");
 }
 
 /* A transient failure: back to the queue, not claimable before the delay. */
-static void test_retry(queue *q) {
-    char err[256];
-    queue_job j;
+static void test_retry(store *q) {
+    errinfo err;
+    store_job j;
     int dup;
 
-    CHECK(queue_push(q, "r-1", "push", "{}", &dup, err, sizeof(err)) == 0,
-          "push r-1: %s", err);
-    CHECK(queue_claim(q, &j) == 1 && !strcmp(j.delivery, "r-1"), "claim r-1");
-    CHECK(queue_retry(q, j.id, 0, "git fetch failed") == 0, "retry now: %s",
-          queue_error(q));
-    queue_job_free(&j);
-    CHECK(queue_claim(q, &j) == 1 && !strcmp(j.delivery, "r-1") &&
+    CHECK(store_delivery_add(q, "r-1", "push", "{}", NULL, &dup, &err) == 0,
+          "push r-1: %s", err.msg);
+    CHECK(store_job_claim(q, &j, NULL) == 1 && !strcmp(j.delivery, "r-1"), "claim r-1");
+    CHECK(store_job_retry(q, j.id, 0, "git fetch failed", &err) == 0, "retry now: %s",
+          err.msg);
+    store_job_free(&j);
+    CHECK(store_job_claim(q, &j, NULL) == 1 && !strcmp(j.delivery, "r-1") &&
               j.attempts == 2,
           "retried job claimable at once, attempts=%d", j.attempts);
-    CHECK(queue_retry(q, j.id, 3600, "later") == 0, "retry in an hour");
-    CHECK(queue_retry(q, j.id, 1, NULL) == -1, "retrying a queued job fails");
-    queue_job_free(&j);
-    CHECK(queue_count(q, "queued") == 1 && queue_claim(q, &j) == 0,
+    CHECK(store_job_retry(q, j.id, 3600, "later", &err) == 0, "retry in an hour");
+    CHECK(store_job_retry(q, j.id, 1, NULL, &err) == -1, "retrying a queued job fails");
+    store_job_free(&j);
+    CHECK(store_jobs_count(q, "queued", NULL) == 1 && store_job_claim(q, &j, NULL) == 0,
           "a delayed job is queued but not claimable yet");
     CHECK(peek_is("SELECT summary FROM jobs WHERE delivery='r-1'", "later"),
           "retry keeps the reason");
@@ -266,24 +266,25 @@ static void test_upgrade_v1(void) {
         "INSERT INTO jobs(delivery, event, payload, created_at)"
         " VALUES('old-1', 'push', '{}', 0);"
         "PRAGMA user_version=1;";
-    char path[300], err[256];
+    char path[300];
+    errinfo err;
     sqlite3 *h = NULL;
-    queue_job j;
-    queue *q;
+    store_job j;
+    store *q;
 
     snprintf(path, sizeof(path), "%s/v1.db", tmpdir);
     CHECK(sqlite3_open(path, &h) == SQLITE_OK &&
               sqlite3_exec(h, v1, NULL, NULL, NULL) == SQLITE_OK,
           "make a v1 database");
     sqlite3_close(h);
-    q = queue_open(path, err, sizeof(err));
-    CHECK(q != NULL, "open a v1 database: %s", err);
+    q = store_open(path, STORE_MKDIR, &err);
+    CHECK(q != NULL, "open a v1 database: %s", err.msg);
     if (q) {
-        CHECK(queue_claim(q, &j) == 1 && !strcmp(j.delivery, "old-1"),
+        CHECK(store_job_claim(q, &j, NULL) == 1 && !strcmp(j.delivery, "old-1"),
               "its queued job survives the upgrade");
-        CHECK(queue_retry(q, j.id, 0, "again") == 0, "retry works after upgrade");
-        queue_job_free(&j);
-        queue_close(q);
+        CHECK(store_job_retry(q, j.id, 0, "again", &err) == 0, "retry works after upgrade");
+        store_job_free(&j);
+        store_close(q);
     }
     for (int i = 0; i < 3; i++) {
         static const char *const sfx[] = {"", "-wal", "-shm"};
@@ -310,18 +311,18 @@ static void cleanup(void) {
 }
 
 int main(void) {
-    char err[256];
-    queue *q;
+    errinfo err;
+    store *q;
 
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
         return 2;
     }
-    /* A subdirectory that does not exist yet: queue_open creates it. */
+    /* A subdirectory that does not exist yet: store_open (STORE_MKDIR) creates it. */
     snprintf(db, sizeof(db), "%s/data/deploybot.db", tmpdir);
     test_open_errors();
-    q = queue_open(db, err, sizeof(err));
-    CHECK(q != NULL, "open %s: %s", db, err);
+    q = store_open(db, STORE_MKDIR, &err);
+    CHECK(q != NULL, "open %s: %s", db, err.msg);
     if (q) {
         test_push_and_dedupe(q);
         test_claim_finish(q);
@@ -332,7 +333,7 @@ int main(void) {
         test_retry(q);
     }
     test_upgrade_v1();
-    queue_close(q);
+    store_close(q);
     cleanup();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

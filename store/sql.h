@@ -1,0 +1,67 @@
+/* sql: what the files of store/ share to talk to SQLite. Private to store/:
+ * nothing outside it includes this header (or sqlite3.h).
+ *
+ * Every statement text is a string constant of its file; the constant's
+ * address is the key of the connection's statement cache, so each statement
+ * is compiled once per connection. Arguments are bound from a type string,
+ * one letter per parameter ?1, ?2, ...:
+ *   's' const char * (NULL binds NULL)   'i' int
+ *   'l' long                             'L' long long
+ * The functions that take variable arguments take err before them. */
+#ifndef DEPLOYBOT_STORE_SQL_H
+#define DEPLOYBOT_STORE_SQL_H
+
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+/* Unix time in seconds and in milliseconds, as SQL expressions. */
+#define SQL_NOW "CAST(strftime('%s','now') AS INTEGER)"
+#define SQL_NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+
+typedef struct {
+    const char *sql;
+    sqlite3_stmt *st;
+} sql_cached;
+
+struct store {
+    sqlite3 *db;
+    sql_cached *cache;
+    size_t n_cache, cap_cache;
+};
+
+/* Sets err from the connection's last error: "<what>: <SQLite's reason>".
+ * A lock held too long is ERR_UNAVAILABLE (worth retrying), the rest ERR_IO.
+ * Returns -1. */
+int sql_fail(store *s, const char *what, errinfo *err);
+
+/* The statement for sql, reset and bound: ready to step. NULL with err. */
+sqlite3_stmt *sql_query(store *s, errinfo *err, const char *sql, const char *types, ...);
+/* Steps a statement from sql_query: 1 a row is there, 0 no more rows, -1
+ * error (err says `what`). At 0 and -1 the statement is reset; a caller that
+ * stops at a row calls sql_done. */
+int sql_step(store *s, sqlite3_stmt *st, const char *what, errinfo *err);
+void sql_done(sqlite3_stmt *st);
+
+/* Runs a statement that returns no row: how many rows it changed, or -1. */
+int sql_exec(store *s, errinfo *err, const char *what, const char *sql, const char *types, ...);
+/* The id of the row the last INSERT of this connection added. */
+long long sql_last_id(store *s);
+
+/* A write transaction: BEGIN IMMEDIATE takes the write lock at once, so
+ * what is read inside cannot change before the commit. sql_end commits when
+ * rc >= 0 and rolls back otherwise; it returns rc, or -1 if the commit
+ * failed. */
+int sql_begin(store *s, errinfo *err);
+int sql_end(store *s, int rc, errinfo *err);
+
+/* Column i as a new string, NULL for SQL NULL. */
+char *sql_text(sqlite3_stmt *st, int i);
+/* Column i into buf (cut to fit; "" for NULL). */
+void sql_text_into(sqlite3_stmt *st, int i, char *buf, size_t size);
+
+/* Creates or upgrades the schema (store/schema.c). */
+int sql_migrate(store *s, errinfo *err);
+
+#endif
