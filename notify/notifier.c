@@ -1,6 +1,6 @@
 /* notifier: see notifier.h. */
 #include "notify/notifier.h"
-#include "store/outbox.h"
+#include "notify/outbox.h"
 #include "notify/prstate.h"
 #include "notify/render.h"
 #include "util/clock.h"
@@ -13,22 +13,18 @@
 #include <time.h>
 
 struct notifier {
-    outbox *box;
-    prstate *prs;
+    store *db;              /* the outbox and the pull requests' plans */
     const notify_settings *settings;
     const redactor *rd;
 };
 
 notifier *notifier_open(const char *db_path, const notify_settings *settings, const redactor *rd,
                         errinfo *err) {
-    char msg[512];
     notifier *n = calloc(1, sizeof(*n));
     if (!n) abort();
-    n->box = outbox_open(db_path, msg, sizeof(msg));
-    n->prs = n->box ? prstate_open(db_path, msg, sizeof(msg)) : NULL;
-    if (!n->prs) {
+    n->db = outbox_open(db_path, err);
+    if (!n->db) {
         notifier_close(n);
-        errinfo_set(err, ERR_IO, "%s", msg);
         return NULL;
     }
     n->settings = settings;
@@ -38,8 +34,7 @@ notifier *notifier_open(const char *db_path, const notify_settings *settings, co
 
 void notifier_close(notifier *n) {
     if (!n) return;
-    prstate_close(n->prs);
-    outbox_close(n->box);
+    store_close(n->db);
     free(n);
 }
 
@@ -55,7 +50,7 @@ static char *clean(const notifier *n, const char *s) {
  * carry a secret that came in some other way), and stores. Takes payload. */
 static int put(notifier *n, const char *kind, const char *target, const char *channel, const char *order,
                json_t *payload) {
-    char err[512];
+    errinfo err;
     char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
     json_decref(payload);
     if (!text) {
@@ -65,8 +60,8 @@ static int put(notifier *n, const char *kind, const char *target, const char *ch
     char *safe = redact(n->rd, text);
     free(text);
     outbox_new_msg m = {kind, target, channel, order, safe};
-    int rc = outbox_enqueue(n->box, &m, clock_wall_ms(), NULL, err, sizeof(err));
-    if (rc != 0) fprintf(stderr, "deploybot: notify: %s message lost: %s\n", kind, err);
+    int rc = store_outbox_enqueue(n->db, &m, clock_wall_ms(), NULL, &err);
+    if (rc != 0) fprintf(stderr, "deploybot: notify: %s message lost: %s\n", kind, err.msg);
     free(safe);
     return rc;
 }
@@ -103,8 +98,9 @@ static int pr_comment(notifier *n, const char *repo, long pr) {
 
 int notifier_pr_head(notifier *n, const char *repo, long pr, const char *sha,
                      const char *const *envs, size_t n_envs) {
-    if (prstate_head(n->prs, repo, pr, sha, envs, n_envs) != 0) {
-        fprintf(stderr, "deploybot: notify: %s\n", prstate_error(n->prs));
+    errinfo err;
+    if (store_pr_head(n->db, repo, pr, sha, envs, n_envs, &err) != 0) {
+        fprintf(stderr, "deploybot: notify: %s\n", err.msg);
         return -1;
     }
     return pr_comment(n, repo, pr);
@@ -142,8 +138,9 @@ void notifier_result(notifier *n, const notify_subject *s, const notify_env_resu
     chat(n, s, !r.applied ? NOTIFY_PLAN : r.failed ? NOTIFY_APPLY_FAILED : NOTIFY_APPLY_SUCCEEDED, &r);
     if (s->pr_number > 0 && s->repo && s->sha) {
         r.url = s->run_url;
-        int stored = prstate_result(n->prs, s->repo, s->pr_number, s->sha, &r);
-        if (stored < 0) fprintf(stderr, "deploybot: notify: %s\n", prstate_error(n->prs));
+        errinfo err;
+        int stored = prstate_result(n->db, s->repo, s->pr_number, s->sha, &r, &err);
+        if (stored < 0) fprintf(stderr, "deploybot: notify: %s\n", err.msg);
         if (stored > 0) pr_comment(n, s->repo, s->pr_number);
     } else if (r.applied && s->repo && s->sha) {
         r.url = NULL;

@@ -2,7 +2,7 @@
 #include "notify/sender.h"
 #include "notify/chat.h"
 #include "notify/github.h"
-#include "store/outbox.h"
+#include "notify/outbox.h"
 #include "notify/prstate.h"
 #include "notify/render.h"
 #include "util/clock.h"
@@ -23,8 +23,7 @@ struct sender {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop, kicked;
-    outbox *box;
-    prstate *prs;
+    store *db;              /* the outbox and the pull requests' plans */
     github_client *gh;
     const redactor *rd;
     outbox_policy policy;
@@ -64,18 +63,19 @@ static const char *str(json_t *p, const char *key) {
 /* The pull request's plan comment, rendered now from what prstate knows
  * (so it shows every environment planned so far); edited in place once it
  * exists. Returns 0 sent, -1 failed (see r and err), 1 outcome already set. */
-static int send_pr_comment(sender *s, outbox *o, const outbox_msg *m, json_t *p, http_response *r,
+static int send_pr_comment(sender *s, store *o, const outbox_msg *m, json_t *p, http_response *r,
                            long long now, outbox_outcome *oc, errinfo *err) {
-    if (outbox_newer(o, m) > 0) {
+    errinfo e;
+    if (store_outbox_newer(o, m, NULL) > 0) {
         oc->result = OUTBOX_SENT; /* a newer edit is queued and will show all of this */
         return 1;
     }
     long number = (long)json_integer_value(json_object_get(p, "number"));
     prstate_view v;
-    int have = prstate_load(s->prs, m->target, number, &v);
+    int have = prstate_load(o, m->target, number, &v, &e);
     if (have <= 0) {
-        snprintf(oc->error, sizeof(oc->error), "%s",
-                 have < 0 ? prstate_error(s->prs) : "no plan recorded for this pull request");
+        snprintf(oc->error, sizeof(oc->error), "%.500s",
+                 have < 0 ? e.msg : "no plan recorded for this pull request");
         oc->result = have < 0 ? OUTBOX_RETRY : OUTBOX_FAILED;
         return 1;
     }
@@ -84,16 +84,16 @@ static int send_pr_comment(sender *s, outbox *o, const outbox_msg *m, json_t *p,
     prstate_view_free(&v);
     const char *key = m->ordering_key ? m->ordering_key : m->target;
     long long id = 0;
-    int rc, known = outbox_comment_get(o, key, &id);
+    int rc, known = store_outbox_comment_get(o, key, &id, &e);
     if (known < 0) {
-        snprintf(oc->error, sizeof(oc->error), "%s", outbox_error(o));
+        snprintf(oc->error, sizeof(oc->error), "%.500s", e.msg);
         oc->result = OUTBOX_RETRY;
         rc = 1;
     } else if (known) {
         rc = github_issue_comment_update(s->gh, m->target, id, body, r, err);
         if (rc != 0 && r->status == 404) {
             /* Someone deleted it: post a new one, now. */
-            outbox_comment_forget(o, key);
+            store_outbox_comment_forget(o, key, NULL);
             snprintf(oc->error, sizeof(oc->error), "comment %lld is gone; posting a new one", id);
             oc->result = OUTBOX_RETRY;
             oc->retry_at_ms = now;
@@ -101,8 +101,8 @@ static int send_pr_comment(sender *s, outbox *o, const outbox_msg *m, json_t *p,
         }
     } else {
         rc = github_issue_comment_create(s->gh, m->target, number, body, &id, r, err);
-        if (rc == 0 && outbox_comment_put(o, key, id) < 0)
-            fprintf(stderr, "deploybot: notify: %s (the next plan adds a new comment)\n", outbox_error(o));
+        if (rc == 0 && store_outbox_comment_put(o, key, id, &e) < 0)
+            fprintf(stderr, "deploybot: notify: %s (the next plan adds a new comment)\n", e.msg);
     }
     free(body);
     return rc;
@@ -110,7 +110,7 @@ static int send_pr_comment(sender *s, outbox *o, const outbox_msg *m, json_t *p,
 
 static int kind_is(const outbox_msg *m, const char *k) { return strcmp(m->kind, k) == 0; }
 
-static void deliver(void *arg, outbox *o, const outbox_msg *m, long long now, outbox_outcome *oc) {
+static void deliver(void *arg, store *o, const outbox_msg *m, long long now, outbox_outcome *oc) {
     sender *s = arg;
     http_response r;
     errinfo err = {0};
@@ -174,11 +174,13 @@ static void sleep_ms(sender *s, long long ms) {
 static void *sender_main(void *arg) {
     sender *s = arg;
     while (!stopping(s)) {
-        long long now = clock_wall_ms(), next = outbox_next_due(s->box);
+        long long now = clock_wall_ms(), next;
+        store_outbox_next_due(s->db, &next, NULL);
         int n = 0;
         if (next >= 0 && next <= now) {
-            n = outbox_send_due(s->box, now, &s->policy, BATCH, deliver, s);
-            if (n < 0) fprintf(stderr, "deploybot: notify: %s\n", outbox_error(s->box));
+            errinfo e;
+            n = outbox_send_due(s->db, now, &s->policy, BATCH, deliver, s, &e);
+            if (n < 0) fprintf(stderr, "deploybot: notify: %s\n", e.msg);
         }
         if (n > 0) continue;
         /* A due message can still wait behind an older one of its key, or a
@@ -192,10 +194,10 @@ static void *sender_main(void *arg) {
 /* What a crash or a restart left in the outbox, and what cannot be sent
  * yet, for the log. */
 static void resume(sender *s, const sender_options *o) {
-    int n = outbox_recover(s->box);
+    int n = store_outbox_recover(s->db, NULL);
     if (n > 0) fprintf(stderr, "deploybot: notify: resuming %d message(s) interrupted while sending\n", n);
-    outbox_prune(s->box, clock_wall_ms() - KEEP_SENT_MS);
-    long pending = outbox_count(s->box, "pending");
+    store_outbox_prune(s->db, clock_wall_ms() - KEEP_SENT_MS, NULL);
+    long pending = store_outbox_count(s->db, "pending", NULL);
     if (pending > 0) fprintf(stderr, "deploybot: notify: %ld message(s) waiting to be sent\n", pending);
     char unset[512];
     if (notify_settings_unset(o->settings, unset, sizeof(unset)) > 0)
@@ -204,23 +206,19 @@ static void resume(sender *s, const sender_options *o) {
 
 static void sender_free(sender *s) {
     github_client_free(s->gh);
-    prstate_close(s->prs);
-    outbox_close(s->box);
+    store_close(s->db);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);
 }
 
 sender *sender_start(const sender_options *o, errinfo *err) {
-    char msg[512];
     sender *s = calloc(1, sizeof(*s));
     if (!s) abort();
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
-    s->box = outbox_open(o->db_path, msg, sizeof(msg));
-    s->prs = s->box ? prstate_open(o->db_path, msg, sizeof(msg)) : NULL;
-    if (!s->prs) {
-        errinfo_set(err, ERR_IO, "%s", msg);
+    s->db = outbox_open(o->db_path, err);
+    if (!s->db) {
         sender_free(s);
         return NULL;
     }

@@ -125,16 +125,11 @@ static int known_state(const char *state) {
 
 long store_jobs_count(store *s, const char *state, errinfo *err) {
     sqlite3_stmt *st;
-    long n;
 
     if (state && !known_state(state))
         return errinfo_set(err, ERR_INVALID, "no job state \"%.32s\"", state);
     st = state ? sql_query(s, err, COUNT_STATE, "s", state) : sql_query(s, err, COUNT_ALL, "");
-    if (!st || sql_step(s, st, "counting jobs", err) != 1)
-        return -1;
-    n = (long)sqlite3_column_int64(st, 0);
-    sql_done(st);
-    return n;
+    return (long)sql_number(s, st, "counting jobs", err);
 }
 
 void store_job_free(store_job *j) {

@@ -28,7 +28,7 @@ int store_lock_clear(store *s, const char *env, int *was_locked, errinfo *err) {
 
 int store_lock_get(store *s, const char *env, char *reason, size_t reasonlen, errinfo *err) {
     sqlite3_stmt *st = sql_query(s, err, GET, "s", env);
-    int rc = st ? sql_step(s, st, "reading its lock", err) : -1;
+    int rc = sql_step(s, st, "reading its lock", err);
 
     if (rc < 0)
         return errinfo_prefix(err, "%s", env);

@@ -76,22 +76,10 @@ static void read_run(sqlite3_stmt *st, run *x) {
     x->finished_ms = sqlite3_column_int64(st, 16);
 }
 
-/* One number from a query of one row and column (0 for NULL or no row). */
-static long long number(store *s, sqlite3_stmt *st, const char *what, errinfo *err) {
-    long long v;
-    int rc = st ? sql_step(s, st, what, err) : -1;
-
-    if (rc <= 0)
-        return rc;
-    v = sqlite3_column_int64(st, 0);
-    sql_done(st);
-    return v;
-}
-
 /* The run to start (0: none) and its kind and environment. */
 static long next_candidate(store *s, char kind[16], char env[128], errinfo *err) {
     sqlite3_stmt *st = sql_query(s, err, NEXT, "");
-    int rc = st ? sql_step(s, st, "choosing a run", err) : -1;
+    int rc = sql_step(s, st, "choosing a run", err);
     long id;
 
     if (rc <= 0)
@@ -119,7 +107,7 @@ static int supersede(store *s, const char *env, long keep, run **list, size_t *n
 
 static int start(store *s, long id, run *out, errinfo *err) {
     sqlite3_stmt *st = sql_query(s, err, START, "l", id);
-    int rc = st ? sql_step(s, st, "starting a run", err) : -1;
+    int rc = sql_step(s, st, "starting a run", err);
 
     if (rc != 1)
         return -1;
@@ -138,7 +126,7 @@ static int claim(store *s, run *out, run **superseded, size_t *n, errinfo *err) 
     long id = next_candidate(s, kind, env, err);
 
     if (id > 0 && strcmp(kind, "apply") == 0) {
-        id = (long)number(s, sql_query(s, err, NEWEST_APPLY, "s", env), "choosing a run", err);
+        id = (long)sql_number(s, sql_query(s, err, NEWEST_APPLY, "s", env), "choosing a run", err);
         if (id > 0 && supersede(s, env, id, superseded, n, err) < 0)
             return -1;
     }
@@ -146,7 +134,7 @@ static int claim(store *s, run *out, run **superseded, size_t *n, errinfo *err) 
 }
 
 int store_run_claim(store *s, run *out, run **superseded, size_t *n_superseded, errinfo *err) {
-    long long any = number(s, sql_query(s, err, ANY_QUEUED, ""), "looking for runs", err);
+    long long any = sql_number(s, sql_query(s, err, ANY_QUEUED, ""), "looking for runs", err);
     int got;
 
     *superseded = NULL;
@@ -168,13 +156,13 @@ int store_run_claim(store *s, run *out, run **superseded, size_t *n_superseded, 
 }
 
 long store_run_applied(store *s, const char *env, const char *sha, errinfo *err) {
-    return (long)number(s, sql_query(s, err, APPLIED, "ss", env, sha), "reading the history",
+    return (long)sql_number(s, sql_query(s, err, APPLIED, "ss", env, sha), "reading the history",
                         err);
 }
 
 int store_run_last_good(store *s, const char *env, char sha[41], errinfo *err) {
     sqlite3_stmt *st = sql_query(s, err, LAST_GOOD, "s", env);
-    int rc = st ? sql_step(s, st, "reading the history", err) : -1;
+    int rc = sql_step(s, st, "reading the history", err);
 
     if (rc == 1) {
         sql_text_into(st, 0, sha, 41);
@@ -256,7 +244,7 @@ json_t *store_runs_list_json(store *s, const char *env, int limit, errinfo *err)
 
 json_t *store_run_get_json(store *s, long id, errinfo *err) {
     sqlite3_stmt *st = sql_query(s, err, GET, "l", id);
-    int rc = st ? sql_step(s, st, "reading a run", err) : -1;
+    int rc = sql_step(s, st, "reading a run", err);
     json_t *o;
 
     if (rc == 0)
@@ -271,7 +259,7 @@ json_t *store_run_get_json(store *s, long id, errinfo *err) {
 
 json_t *store_run_log_since(store *s, long id, size_t from, errinfo *err) {
     sqlite3_stmt *st = sql_query(s, err, LOG_SINCE, "lL", id, (long long)from + 1);
-    int rc = st ? sql_step(s, st, "reading a run's log", err) : -1;
+    int rc = sql_step(s, st, "reading a run's log", err);
     const char *tail;
     json_t *o;
 

@@ -100,14 +100,8 @@ static const char *const MIGRATIONS[] = {
 static const char USER_VERSION[] = "PRAGMA user_version";
 
 static int user_version(store *s, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, USER_VERSION, "");
-    int v;
-
-    if (!st || sql_step(s, st, "reading the schema version", err) != 1)
-        return -1;
-    v = sqlite3_column_int(st, 0);
-    sql_done(st);
-    return v;
+    return (int)sql_number(s, sql_query(s, err, USER_VERSION, ""), "reading the schema version",
+                           err);
 }
 
 /* Inside the transaction: from version v to LATEST. */

@@ -97,7 +97,11 @@ sqlite3_stmt *sql_query(store *s, errinfo *err, const char *sql, const char *typ
 }
 
 int sql_step(store *s, sqlite3_stmt *st, const char *what, errinfo *err) {
-    int rc = sqlite3_step(st);
+    int rc;
+
+    if (!st)
+        return -1;
+    rc = sqlite3_step(st);
 
     if (rc == SQLITE_ROW)
         return 1;
@@ -110,6 +114,17 @@ int sql_step(store *s, sqlite3_stmt *st, const char *what, errinfo *err) {
 void sql_done(sqlite3_stmt *st) {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+}
+
+long long sql_number(store *s, sqlite3_stmt *st, const char *what, errinfo *err) {
+    int rc = sql_step(s, st, what, err);
+    long long v;
+
+    if (rc <= 0)
+        return rc;
+    v = sqlite3_column_int64(st, 0);
+    sql_done(st);
+    return v;
 }
 
 int sql_exec(store *s, errinfo *err, const char *what, const char *sql, const char *types, ...) {

@@ -39,10 +39,13 @@ int sql_fail(store *s, const char *what, errinfo *err);
 /* The statement for sql, reset and bound: ready to step. NULL with err. */
 sqlite3_stmt *sql_query(store *s, errinfo *err, const char *sql, const char *types, ...);
 /* Steps a statement from sql_query: 1 a row is there, 0 no more rows, -1
- * error (err says `what`). At 0 and -1 the statement is reset; a caller that
- * stops at a row calls sql_done. */
+ * error (err says `what`; st NULL: sql_query failed and said why). At 0 and
+ * -1 the statement is reset; a caller that stops at a row calls sql_done. */
 int sql_step(store *s, sqlite3_stmt *st, const char *what, errinfo *err);
 void sql_done(sqlite3_stmt *st);
+/* The first column of st's first row as a number: 0 for NULL or no row, -1
+ * on error. */
+long long sql_number(store *s, sqlite3_stmt *st, const char *what, errinfo *err);
 
 /* Runs a statement that returns no row: how many rows it changed, or -1. */
 int sql_exec(store *s, errinfo *err, const char *what, const char *sql, const char *types, ...);

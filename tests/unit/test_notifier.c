@@ -3,7 +3,7 @@
 #include "bot/config.h"
 #include "notify/chat.h"
 #include "notify/notifier.h"
-#include "store/outbox.h"
+#include "notify/outbox.h"
 #include "notify/prstate.h"
 #include "notify/render.h"
 #include "notify/redact.h"
@@ -118,18 +118,17 @@ static void test_sign(void) {
 
 /* Claims every message, oldest first, as [{kind, target, order, payload}]. */
 static json_t *drain(const char *db) {
-    char err[256];
-    outbox *o = outbox_open(db, err, sizeof(err));
+    store *o = outbox_open(db, NULL);
     json_t *all = json_array();
     outbox_msg m;
-    while (o && outbox_claim(o, 1LL << 60, &m) == 1) {
+    while (o && store_outbox_claim(o, 1LL << 60, &m, NULL) == 1) {
         json_array_append_new(all, json_pack("{s:s,s:s,s:s?,s:o}", "kind", m.kind, "target", m.target, "order",
                                              m.ordering_key, "payload", json_loads(m.payload, 0, NULL)));
         outbox_outcome oc = {OUTBOX_SENT, 0, 0, ""};
-        outbox_finish(o, &m, &oc, 0, NULL);
+        outbox_finish(o, &m, &oc, 0, NULL, NULL);
         outbox_msg_free(&m);
     }
-    outbox_close(o);
+    store_close(o);
     return all;
 }
 
@@ -140,7 +139,7 @@ static const char *path_str(json_t *msgs, size_t i, const char *a, const char *b
 }
 
 static void test_notifier(const char *dir) {
-    char db[128], err[256];
+    char db[128];
     errinfo e;
     snprintf(db, sizeof(db), "%s/n.db", dir);
     notify_settings s;
@@ -202,9 +201,9 @@ static void test_notifier(const char *dir) {
     json_decref(m);
 
     /* What the comment will show when it is sent. */
-    prstate *p = prstate_open(db, err, sizeof(err));
+    store *p = store_open(db, 0, NULL);
     prstate_view v;
-    CHECK(prstate_load(p, "acme/INFRA", 7, &v) == 1);
+    CHECK(prstate_load(p, "acme/INFRA", 7, &v, NULL) == 1);
     CHECK_STR(v.sha, SHA);
     CHECK(v.n == 2);
     if (v.n == 2) {
@@ -223,7 +222,7 @@ static void test_notifier(const char *dir) {
         free(body);
     }
     prstate_view_free(&v);
-    prstate_close(p);
+    store_close(p);
     redactor_free(rd);
     notify_settings_free(&s);
 }
@@ -231,30 +230,30 @@ static void test_notifier(const char *dir) {
 /* Heads replace each other; results for another head are dropped; a
  * replayed head keeps what was planned. */
 static void test_prstate(const char *dir) {
-    char db[128], err[256];
+    char db[128];
     snprintf(db, sizeof(db), "%s/p.db", dir);
-    prstate *p = prstate_open(db, err, sizeof(err));
+    store *p = store_open(db, 0, NULL);
     prstate_view v;
-    CHECK(prstate_load(p, "a/b", 1, &v) == 0);
+    CHECK(prstate_load(p, "a/b", 1, &v, NULL) == 0);
     notify_env_result r = {"dev", 0, 0, 1, "Plan: 1 to add, 0 to change, 0 to destroy.", "+ x\n", NULL, 0, NULL};
-    CHECK(prstate_result(p, "a/b", 1, "head1", &r) == 1);   /* no head yet: this one is */
-    CHECK(prstate_load(p, "a/b", 1, &v) == 1 && v.n == 1 && !strcmp(v.sha, "head1"));
+    CHECK(prstate_result(p, "a/b", 1, "head1", &r, NULL) == 1);   /* no head yet: this one is */
+    CHECK(prstate_load(p, "a/b", 1, &v, NULL) == 1 && v.n == 1 && !strcmp(v.sha, "head1"));
     prstate_view_free(&v);
     const char *envs[] = {"dev", "prd"};
-    CHECK(prstate_head(p, "a/b", 1, "head1", envs, 2) == 0);  /* same head again: dev keeps its plan */
-    CHECK(prstate_load(p, "a/b", 1, &v) == 1 && v.n == 2);
+    CHECK(store_pr_head(p, "a/b", 1, "head1", envs, 2, NULL) == 0);  /* same head again: dev keeps its plan */
+    CHECK(prstate_load(p, "a/b", 1, &v, NULL) == 1 && v.n == 2);
     CHECK(v.n == 2 && !v.envs[0].pending && v.envs[1].pending);
     prstate_view_free(&v);
-    CHECK(prstate_head(p, "a/b", 1, "head2", envs + 1, 1) == 0);
-    CHECK(prstate_result(p, "a/b", 1, "head1", &r) == 0);    /* late result of the old head */
-    CHECK(prstate_load(p, "a/b", 1, &v) == 1 && v.n == 1);
+    CHECK(store_pr_head(p, "a/b", 1, "head2", envs + 1, 1, NULL) == 0);
+    CHECK(prstate_result(p, "a/b", 1, "head1", &r, NULL) == 0);    /* late result of the old head */
+    CHECK(prstate_load(p, "a/b", 1, &v, NULL) == 1 && v.n == 1);
     CHECK(v.n == 1 && !strcmp(v.envs[0].env, "prd") && v.envs[0].pending && !strcmp(v.sha, "head2"));
     prstate_view_free(&v);
-    CHECK(prstate_head(p, "a/b", 1, "head3", NULL, 0) == 0);  /* touches nothing now */
-    CHECK(prstate_load(p, "a/b", 1, &v) == 1 && v.n == 0);
+    CHECK(store_pr_head(p, "a/b", 1, "head3", NULL, 0, NULL) == 0);  /* touches nothing now */
+    CHECK(prstate_load(p, "a/b", 1, &v, NULL) == 1 && v.n == 0);
     prstate_view_free(&v);
-    CHECK(prstate_load(p, "a/b", 2, &v) == 0);               /* another PR */
-    prstate_close(p);
+    CHECK(prstate_load(p, "a/b", 2, &v, NULL) == 0);               /* another PR */
+    store_close(p);
 }
 
 /* The daemon config takes "notify", and knows every secret to mask. */

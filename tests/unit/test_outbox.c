@@ -1,6 +1,6 @@
 /* outbox: enqueue, claim, outcomes, backoff, Retry-After and paused
  * channels, ordering per key, resume after a crash, comment ids. */
-#include "store/outbox.h"
+#include "notify/outbox.h"
 #include "tests/unit/check.h"
 
 #include <stdio.h>
@@ -10,55 +10,61 @@
 
 static char dir[64], db[128];
 
-static outbox *open_box(void) {
-    char err[256] = "";
-    outbox *o = outbox_open(db, err, sizeof(err));
-    if (!o) fprintf(stderr, "outbox_open: %s\n", err);
+static store *open_box(void) {
+    errinfo err;
+    store *o = outbox_open(db, &err);
+    if (!o) fprintf(stderr, "outbox_open: %s\n", err.msg);
     return o;
 }
 
-static long long put(outbox *o, const char *kind, const char *channel, const char *key, const char *payload,
+/* When the next message is due, -1 if none is pending. */
+static long long next_due(store *o) {
+    long long at;
+    store_outbox_next_due(o, &at, NULL);
+    return at;
+}
+
+static long long put(store *o, const char *kind, const char *channel, const char *key, const char *payload,
                      long long now) {
     outbox_new_msg m = {kind, "acme/infra", channel, key, payload};
     long long id = 0;
-    char err[256];
-    CHECK(outbox_enqueue(o, &m, now, &id, err, sizeof(err)) == 0);
+    CHECK(store_outbox_enqueue(o, &m, now, &id, NULL) == 0);
     return id;
 }
 
-static void finish(outbox *o, outbox_msg *m, outbox_result r, long long retry_at, long long hold, long long now,
+static void finish(store *o, outbox_msg *m, outbox_result r, long long retry_at, long long hold, long long now,
                    const outbox_policy *p) {
     outbox_outcome oc = {r, retry_at, hold, "boom"};
-    CHECK(outbox_finish(o, m, &oc, now, p) == 0);
+    CHECK(outbox_finish(o, m, &oc, now, p, NULL) == 0);
     outbox_msg_free(m);
 }
 
 static void test_enqueue_claim_sent(void) {
-    outbox *o = open_box();
+    store *o = open_box();
     long long id = put(o, "github_status", "github", NULL, "{\"a\":1}", 1000);
     CHECK(id > 0);
-    CHECK(outbox_count(o, "pending") == 1);
-    CHECK(outbox_next_due(o) == 1000);
+    CHECK(store_outbox_count(o, "pending", NULL) == 1);
+    CHECK(next_due(o) == 1000);
     outbox_msg m;
-    CHECK(outbox_claim(o, 999, &m) == 0);          /* not due yet */
-    CHECK(outbox_claim(o, 1000, &m) == 1);
+    CHECK(store_outbox_claim(o, 999, &m, NULL) == 0);          /* not due yet */
+    CHECK(store_outbox_claim(o, 1000, &m, NULL) == 1);
     CHECK(m.id == id && m.attempts == 1 && m.created_ms == 1000);
     CHECK_STR(m.kind, "github_status");
     CHECK_STR(m.payload, "{\"a\":1}");
     CHECK(m.ordering_key == NULL);
-    CHECK(outbox_count(o, "sending") == 1);
+    CHECK(store_outbox_count(o, "sending", NULL) == 1);
     outbox_msg again;
-    CHECK(outbox_claim(o, 5000, &again) == 0);     /* claimed once */
+    CHECK(store_outbox_claim(o, 5000, &again, NULL) == 0);     /* claimed once */
     finish(o, &m, OUTBOX_SENT, 0, 0, 1100, NULL);
-    CHECK(outbox_count(o, "sent") == 1);
-    CHECK(outbox_next_due(o) == -1);
-    CHECK(outbox_prune(o, 1100) == 0);             /* sent at 1100: not older */
-    CHECK(outbox_prune(o, 1101) == 1);
-    CHECK(outbox_count(o, NULL) == 0);
-    char err[128];
+    CHECK(store_outbox_count(o, "sent", NULL) == 1);
+    CHECK(next_due(o) == -1);
+    CHECK(store_outbox_prune(o, 1100, NULL) == 0);             /* sent at 1100: not older */
+    CHECK(store_outbox_prune(o, 1101, NULL) == 1);
+    CHECK(store_outbox_count(o, NULL, NULL) == 0);
+    errinfo err;
     outbox_new_msg bad = {"k", NULL, "c", NULL, "{}"};
-    CHECK(outbox_enqueue(o, &bad, 0, NULL, err, sizeof(err)) == -1);
-    outbox_close(o);
+    CHECK(store_outbox_enqueue(o, &bad, 0, NULL, &err) == -1);
+    store_close(o);
 }
 
 static void test_backoff(void) {
@@ -77,114 +83,114 @@ static void test_backoff(void) {
 }
 
 static void test_retry_backoff_and_retry_after(void) {
-    outbox *o = open_box();
+    store *o = open_box();
     outbox_policy p = {100, 1000, 0};
     long long id = put(o, "slack", "chat:a", NULL, "{}", 0);
     outbox_msg m;
-    CHECK(outbox_claim(o, 0, &m) == 1);
+    CHECK(store_outbox_claim(o, 0, &m, NULL) == 1);
     finish(o, &m, OUTBOX_RETRY, 0, 0, 0, &p);      /* backoff: 50..100 ms */
     char st[16];
     int attempts;
     long long next;
-    CHECK(outbox_info(o, id, st, &attempts, &next) == 1);
+    CHECK(store_outbox_info(o, id, st, &attempts, &next, NULL) == 1);
     CHECK_STR(st, "pending");
     CHECK(attempts == 1 && next >= 50 && next <= 100);
-    CHECK(outbox_claim(o, 49, &m) == 0);
-    CHECK(outbox_claim(o, 100, &m) == 1 && m.attempts == 2);
+    CHECK(store_outbox_claim(o, 49, &m, NULL) == 0);
+    CHECK(store_outbox_claim(o, 100, &m, NULL) == 1 && m.attempts == 2);
     finish(o, &m, OUTBOX_RETRY, 5000, 0, 100, &p); /* Retry-After: exactly then */
-    CHECK(outbox_info(o, id, st, &attempts, &next) == 1 && next == 5000);
-    CHECK(outbox_next_due(o) == 5000);
-    CHECK(outbox_claim(o, 4999, &m) == 0);
-    CHECK(outbox_claim(o, 5000, &m) == 1 && m.attempts == 3);
+    CHECK(store_outbox_info(o, id, st, &attempts, &next, NULL) == 1 && next == 5000);
+    CHECK(next_due(o) == 5000);
+    CHECK(store_outbox_claim(o, 4999, &m, NULL) == 0);
+    CHECK(store_outbox_claim(o, 5000, &m, NULL) == 1 && m.attempts == 3);
     finish(o, &m, OUTBOX_FAILED, 0, 0, 5000, &p);  /* never accepted: kept as failed */
-    CHECK(outbox_info(o, id, st, &attempts, &next) == 1);
+    CHECK(store_outbox_info(o, id, st, &attempts, &next, NULL) == 1);
     CHECK_STR(st, "failed");
-    CHECK(outbox_info(o, 999999, st, NULL, NULL) == 0);
-    outbox_close(o);
+    CHECK(store_outbox_info(o, 999999, st, NULL, NULL, NULL) == 0);
+    store_close(o);
 }
 
 static void test_channel_hold(void) {
-    outbox *o = open_box();
+    store *o = open_box();
     long long a = put(o, "github_status", "github", NULL, "{}", 0);
     long long b = put(o, "github_pr_comment", "github", NULL, "{}", 0);
     long long c = put(o, "slack", "chat:x", NULL, "{}", 0);
     outbox_msg m;
-    CHECK(outbox_claim(o, 10, &m) == 1 && m.id == a);
+    CHECK(store_outbox_claim(o, 10, &m, NULL) == 1 && m.id == a);
     finish(o, &m, OUTBOX_RETRY, 3000, 3000, 10, NULL); /* 429: the whole of GitHub waits */
-    CHECK(outbox_claim(o, 20, &m) == 1 && m.id == c);  /* chat is another channel */
+    CHECK(store_outbox_claim(o, 20, &m, NULL) == 1 && m.id == c);  /* chat is another channel */
     finish(o, &m, OUTBOX_SENT, 0, 0, 20, NULL);
-    CHECK(outbox_claim(o, 2999, &m) == 0);             /* b waits too */
-    CHECK(outbox_next_due(o) == 3000);
-    CHECK(outbox_claim(o, 3000, &m) == 1 && m.id == a);
+    CHECK(store_outbox_claim(o, 2999, &m, NULL) == 0);             /* b waits too */
+    CHECK(next_due(o) == 3000);
+    CHECK(store_outbox_claim(o, 3000, &m, NULL) == 1 && m.id == a);
     finish(o, &m, OUTBOX_SENT, 0, 0, 3000, NULL);
-    CHECK(outbox_claim(o, 3000, &m) == 1 && m.id == b);
+    CHECK(store_outbox_claim(o, 3000, &m, NULL) == 1 && m.id == b);
     finish(o, &m, OUTBOX_SENT, 0, 9000, 3000, NULL);   /* rate limit used up: hold after a success */
     put(o, "github_status", "github", NULL, "{}", 3000);
-    CHECK(outbox_claim(o, 8999, &m) == 0);
-    CHECK(outbox_claim(o, 9000, &m) == 1);
+    CHECK(store_outbox_claim(o, 8999, &m, NULL) == 0);
+    CHECK(store_outbox_claim(o, 9000, &m, NULL) == 1);
     finish(o, &m, OUTBOX_SENT, 0, 0, 9000, NULL);
-    outbox_close(o);
+    store_close(o);
 }
 
 static void test_ordering_per_key(void) {
-    outbox *o = open_box();
+    store *o = open_box();
     outbox_policy p = {100, 1000, 0};
     long long pending = put(o, "github_status", "github", "status:acme/infra@abc/deploybot/dev", "{\"state\":\"pending\"}", 0);
     long long other = put(o, "github_status", "github", "status:acme/infra@abc/deploybot/prd", "{}", 0);
     long long success = put(o, "github_status", "github", "status:acme/infra@abc/deploybot/dev", "{\"state\":\"success\"}", 0);
     outbox_msg m;
-    CHECK(outbox_claim(o, 0, &m) == 1 && m.id == pending);
+    CHECK(store_outbox_claim(o, 0, &m, NULL) == 1 && m.id == pending);
     CHECK_STR(m.ordering_key, "status:acme/infra@abc/deploybot/dev");
     /* While "pending" is under way, "success" of the same key must wait; prd need not. */
     outbox_msg n;
-    CHECK(outbox_claim(o, 0, &n) == 1 && n.id == other);
+    CHECK(store_outbox_claim(o, 0, &n, NULL) == 1 && n.id == other);
     finish(o, &n, OUTBOX_SENT, 0, 0, 0, &p);
-    CHECK(outbox_claim(o, 0, &n) == 0);
+    CHECK(store_outbox_claim(o, 0, &n, NULL) == 0);
     finish(o, &m, OUTBOX_RETRY, 0, 0, 0, &p);          /* "pending" failed: retried first */
-    CHECK(outbox_claim(o, 10000, &m) == 1 && m.id == pending);
+    CHECK(store_outbox_claim(o, 10000, &m, NULL) == 1 && m.id == pending);
     finish(o, &m, OUTBOX_SENT, 0, 0, 10000, &p);
-    CHECK(outbox_claim(o, 10000, &m) == 1 && m.id == success);
+    CHECK(store_outbox_claim(o, 10000, &m, NULL) == 1 && m.id == success);
     finish(o, &m, OUTBOX_SENT, 0, 0, 10000, &p);
     /* A message given up on does not block the ones after it. */
     long long x = put(o, "k", "github", "key2", "{}", 20000), y = put(o, "k", "github", "key2", "{}", 20000);
-    CHECK(outbox_claim(o, 20000, &m) == 1 && m.id == x);
+    CHECK(store_outbox_claim(o, 20000, &m, NULL) == 1 && m.id == x);
     finish(o, &m, OUTBOX_FAILED, 0, 0, 20000, &p);
-    CHECK(outbox_claim(o, 20000, &m) == 1 && m.id == y);
+    CHECK(store_outbox_claim(o, 20000, &m, NULL) == 1 && m.id == y);
     finish(o, &m, OUTBOX_SENT, 0, 0, 20000, &p);
-    outbox_close(o);
+    store_close(o);
 }
 
 static void test_resume_after_crash(void) {
-    outbox *o = open_box();
+    store *o = open_box();
     long long id = put(o, "github_commit_comment", "github", NULL, "{\"body\":\"x\"}", 0);
     outbox_msg m;
-    CHECK(outbox_claim(o, 0, &m) == 1 && m.id == id);
+    CHECK(store_outbox_claim(o, 0, &m, NULL) == 1 && m.id == id);
     outbox_msg_free(&m);
-    outbox_close(o);                                   /* the process dies mid-send */
+    store_close(o);                                   /* the process dies mid-send */
 
     o = open_box();
-    CHECK(outbox_claim(o, 0, &m) == 0);                /* 'sending' until recovered */
-    CHECK(outbox_recover(o) == 1);
-    CHECK(outbox_claim(o, 0, &m) == 1 && m.id == id && m.attempts == 2);
+    CHECK(store_outbox_claim(o, 0, &m, NULL) == 0);                /* 'sending' until recovered */
+    CHECK(store_outbox_recover(o, NULL) == 1);
+    CHECK(store_outbox_claim(o, 0, &m, NULL) == 1 && m.id == id && m.attempts == 2);
     CHECK_STR(m.payload, "{\"body\":\"x\"}");
     finish(o, &m, OUTBOX_SENT, 0, 0, 0, NULL);
-    CHECK(outbox_recover(o) == 0);
-    outbox_close(o);
+    CHECK(store_outbox_recover(o, NULL) == 0);
+    store_close(o);
 }
 
 static void test_give_up_after_max_age(void) {
-    outbox *o = open_box();
+    store *o = open_box();
     outbox_policy p = {100, 1000, 60000};
     long long id = put(o, "slack", "chat:y", NULL, "{}", 0);
     outbox_msg m;
-    CHECK(outbox_claim(o, 60000, &m) == 1);
+    CHECK(store_outbox_claim(o, 60000, &m, NULL) == 1);
     finish(o, &m, OUTBOX_RETRY, 0, 0, 60000, &p);      /* 60 s old: still retried */
-    CHECK(outbox_claim(o, 61000, &m) == 1);
+    CHECK(store_outbox_claim(o, 61000, &m, NULL) == 1);
     finish(o, &m, OUTBOX_RETRY, 0, 0, 61000, &p);      /* older: given up, kept */
     char st[16];
-    CHECK(outbox_info(o, id, st, NULL, NULL) == 1);
+    CHECK(store_outbox_info(o, id, st, NULL, NULL, NULL) == 1);
     CHECK_STR(st, "failed");
-    outbox_close(o);
+    store_close(o);
 }
 
 typedef struct {
@@ -193,7 +199,7 @@ typedef struct {
 } fake_deliver;
 
 /* Fails the first message once (500), then everything goes through. */
-static void deliver(void *arg, outbox *o, const outbox_msg *m, long long now, outbox_outcome *oc) {
+static void deliver(void *arg, store *o, const outbox_msg *m, long long now, outbox_outcome *oc) {
     fake_deliver *f = arg;
     (void)o, (void)now;
     f->ids[f->calls++ % 8] = m->id;
@@ -206,36 +212,36 @@ static void deliver(void *arg, outbox *o, const outbox_msg *m, long long now, ou
 }
 
 static void test_send_due(void) {
-    outbox *o = open_box();
+    store *o = open_box();
     outbox_policy p = {100, 1000, 0};
     long long a = put(o, "s", "github", "k", "{}", 0), b = put(o, "s", "github", "k", "{}", 0);
     long long c = put(o, "s", "github", NULL, "{}", 0);
     fake_deliver f = {0};
-    CHECK(outbox_send_due(o, 0, &p, 10, deliver, &f) == 2); /* a fails; b waits behind it; c goes */
+    CHECK(outbox_send_due(o, 0, &p, 10, deliver, &f, NULL) == 2); /* a fails; b waits behind it; c goes */
     CHECK(f.ids[0] == a && f.ids[1] == c);
-    CHECK(outbox_send_due(o, 10, &p, 10, deliver, &f) == 0);
-    CHECK(outbox_send_due(o, 1000, &p, 1, deliver, &f) == 1);
+    CHECK(outbox_send_due(o, 10, &p, 10, deliver, &f, NULL) == 0);
+    CHECK(outbox_send_due(o, 1000, &p, 1, deliver, &f, NULL) == 1);
     CHECK(f.ids[2] == a);
-    CHECK(outbox_send_due(o, 1000, &p, 10, deliver, &f) == 1);
+    CHECK(outbox_send_due(o, 1000, &p, 10, deliver, &f, NULL) == 1);
     CHECK(f.ids[3] == b);
-    CHECK(outbox_count(o, "sent") == 3);
-    CHECK(outbox_info(o, c, (char[16]){0}, NULL, NULL) == 1);
-    outbox_close(o);
+    CHECK(store_outbox_count(o, "sent", NULL) == 3);
+    CHECK(store_outbox_info(o, c, (char[16]){0}, NULL, NULL, NULL) == 1);
+    store_close(o);
 }
 
 static void test_comment_ids(void) {
-    outbox *o = open_box();
+    store *o = open_box();
     long long id = 0;
-    CHECK(outbox_comment_get(o, "pr-comment:acme/infra#7", &id) == 0);
-    CHECK(outbox_comment_put(o, "pr-comment:acme/infra#7", 1000001) == 0);
-    CHECK(outbox_comment_get(o, "pr-comment:acme/infra#7", &id) == 1 && id == 1000001);
-    CHECK(outbox_comment_put(o, "pr-comment:acme/infra#7", 1000002) == 0);
-    outbox_close(o);
+    CHECK(store_outbox_comment_get(o, "pr-comment:acme/infra#7", &id, NULL) == 0);
+    CHECK(store_outbox_comment_put(o, "pr-comment:acme/infra#7", 1000001, NULL) == 0);
+    CHECK(store_outbox_comment_get(o, "pr-comment:acme/infra#7", &id, NULL) == 1 && id == 1000001);
+    CHECK(store_outbox_comment_put(o, "pr-comment:acme/infra#7", 1000002, NULL) == 0);
+    store_close(o);
     o = open_box();                                    /* survives a restart */
-    CHECK(outbox_comment_get(o, "pr-comment:acme/infra#7", &id) == 1 && id == 1000002);
-    CHECK(outbox_comment_forget(o, "pr-comment:acme/infra#7") == 0);
-    CHECK(outbox_comment_get(o, "pr-comment:acme/infra#7", &id) == 0);
-    outbox_close(o);
+    CHECK(store_outbox_comment_get(o, "pr-comment:acme/infra#7", &id, NULL) == 1 && id == 1000002);
+    CHECK(store_outbox_comment_forget(o, "pr-comment:acme/infra#7", NULL) == 0);
+    CHECK(store_outbox_comment_get(o, "pr-comment:acme/infra#7", &id, NULL) == 0);
+    store_close(o);
 }
 
 static void fresh_db(const char *name) {
@@ -245,10 +251,10 @@ static void fresh_db(const char *name) {
 int main(void) {
     snprintf(dir, sizeof(dir), "/tmp/test_outbox.XXXXXX");
     if (!mkdtemp(dir)) return 2;
-    char err[256];
+    errinfo err;
     snprintf(db, sizeof(db), "%s/missing/x.db", dir);
-    CHECK(outbox_open(db, err, sizeof(err)) == NULL);
-    CHECK_CONTAINS(err, "outbox: ");
+    CHECK(outbox_open(db, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "outbox: ");
     fresh_db("a"); test_enqueue_claim_sent();
     test_backoff();
     fresh_db("b"); test_retry_backoff_and_retry_after();
