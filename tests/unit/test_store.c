@@ -1,0 +1,207 @@
+/* store: opening a database made by the deploybot before store/ existed
+ * (every module created its own tables; the queue counted versions 1-2)
+ * upgrades it in place and keeps every row; a database from a newer
+ * deploybot is refused; a fresh one gets the latest schema once. */
+#include "store/jobs.h"
+#include "store/locks.h"
+#include "store/outbox.h"
+#include "store/prs.h"
+#include "store/runs.h"
+#include "tests/unit/check.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define SHA "0123456789abcdef0123456789abcdef01234567"
+
+/* The tables as the queue, runs, envlock, outbox and prstate modules of the
+ * previous release created them, with one row of each kind. */
+static const char OLD_DATABASE[] =
+    "CREATE TABLE IF NOT EXISTS deliveries(id TEXT PRIMARY KEY, event TEXT NOT NULL,"
+    "  received_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS jobs(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  delivery TEXT NOT NULL REFERENCES deliveries(id), event TEXT NOT NULL, payload TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued','running','done','failed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0, run_after INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, summary TEXT);"
+    "CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, id);"
+    "PRAGMA user_version=2;"
+    "CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY AUTOINCREMENT, job_id INTEGER,"
+    "  env TEXT NOT NULL, repo TEXT NOT NULL, sha TEXT NOT NULL, before_sha TEXT, ref TEXT,"
+    "  pr_number INTEGER NOT NULL DEFAULT 0,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('plan','apply','destroy')), trigger TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN"
+    "    ('queued','running','succeeded','failed','superseded','skipped','blocked')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0, plan_summary TEXT, result TEXT,"
+    "  log TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL, started_ms INTEGER,"
+    "  finished_ms INTEGER, UNIQUE (job_id, env));"
+    "CREATE INDEX IF NOT EXISTS runs_by_env ON runs(env, state, id);"
+    "CREATE TABLE IF NOT EXISTS locks(env TEXT PRIMARY KEY, reason TEXT NOT NULL,"
+    "  locked_by TEXT, locked_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
+    "  target TEXT NOT NULL, channel TEXT NOT NULL, ordering_key TEXT, payload TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','sending','sent','failed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+    "  next_attempt_at INTEGER NOT NULL, sent_at INTEGER, last_error TEXT);"
+    "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt_at);"
+    "CREATE INDEX IF NOT EXISTS outbox_order ON outbox(ordering_key, id);"
+    "CREATE TABLE IF NOT EXISTS outbox_holds(channel TEXT PRIMARY KEY, until_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS outbox_comments(key TEXT PRIMARY KEY, comment_id INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS notify_pr_heads(repo TEXT NOT NULL, pr INTEGER NOT NULL,"
+    "  sha TEXT NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (repo, pr));"
+    "CREATE TABLE IF NOT EXISTS notify_pr_envs(repo TEXT NOT NULL, pr INTEGER NOT NULL,"
+    "  env TEXT NOT NULL, sha TEXT NOT NULL, pos INTEGER NOT NULL DEFAULT 0,"
+    "  pending INTEGER NOT NULL DEFAULT 1, applied INTEGER NOT NULL DEFAULT 0,"
+    "  failed INTEGER NOT NULL DEFAULT 0, changes INTEGER NOT NULL DEFAULT 0,"
+    "  summary TEXT, plan_text TEXT, error TEXT, url TEXT, PRIMARY KEY (repo, pr, env));"
+    "INSERT INTO deliveries VALUES('d-old', 'push', 0);"
+    "INSERT INTO jobs(delivery, event, payload, state, created_at)"
+    "  VALUES('d-old', 'push', '{\"old\":1}', 'running', 0);"
+    "INSERT INTO runs(job_id, env, repo, sha, kind, trigger, state, created_ms, finished_ms)"
+    "  VALUES(1, 'prd', 'acme/infra', '" SHA "', 'apply', 'push', 'succeeded', 1, 2);"
+    "INSERT INTO runs(job_id, env, repo, sha, kind, trigger, state, log, created_ms)"
+    "  VALUES(1, 'dev', 'acme/infra', '" SHA "', 'plan', 'push', 'running', 'line 1\n', 3);"
+    "INSERT INTO locks VALUES('prd', 'audit', 'alice', 5);"
+    "INSERT INTO outbox(kind, target, channel, ordering_key, payload, state, attempts, created_at,"
+    "  next_attempt_at) VALUES('github_status', 'acme/infra', 'github', 'k', '{}', 'sending', 1, 7, 7);"
+    "INSERT INTO outbox_comments VALUES('pr-comment:acme/infra#7', 1000001, 8);"
+    "INSERT INTO notify_pr_heads VALUES('acme/infra', 7, '" SHA "', 9);"
+    "INSERT INTO notify_pr_envs(repo, pr, env, sha, pending, changes, summary)"
+    "  VALUES('acme/infra', 7, 'dev', '" SHA "', 0, 1, 'Plan: 1 to add');";
+
+static char dir[64];
+
+static void make(const char *path, const char *sql) {
+    sqlite3 *h = NULL;
+    CHECK(sqlite3_open(path, &h) == SQLITE_OK && sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+}
+
+static int user_version(const char *path) {
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_open(path, &h) == SQLITE_OK &&
+        sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return v;
+}
+
+static void check_old_rows(store *s) {
+    char sha[41], reason[64], state[16];
+    long long comment = 0;
+    store_pr_env *envs;
+    size_t n;
+    store_job j;
+    outbox_msg m;
+
+    CHECK(store_jobs_recover(s, NULL) == 1);
+    CHECK(store_job_claim(s, &j, NULL) == 1);
+    CHECK_STR(j.payload, "{\"old\":1}");
+    CHECK(j.attempts == 1);
+    store_job_free(&j);
+    CHECK(store_run_last_good(s, "prd", sha, NULL) == 1);
+    CHECK_STR(sha, SHA);
+    CHECK(store_runs_recover(s, NULL) == 1);
+    json_t *log = store_run_log_since(s, 2, 0, NULL);
+    CHECK_STR(json_string_value(json_object_get(log, "log")), "line 1\n");
+    json_decref(log);
+    CHECK(store_lock_get(s, "prd", reason, sizeof(reason), NULL) == 1);
+    CHECK_STR(reason, "alice: audit");
+    CHECK(store_outbox_recover(s, NULL) == 1);
+    CHECK(store_outbox_claim(s, 7, &m, NULL) == 1 && m.attempts == 2);
+    CHECK(store_outbox_info(s, m.id, state, NULL, NULL, NULL) == 1);
+    CHECK_STR(state, "sending");
+    outbox_msg_free(&m);
+    CHECK(store_outbox_comment_get(s, "pr-comment:acme/infra#7", &comment, NULL) == 1);
+    CHECK(comment == 1000001);
+    CHECK(store_pr_load(s, "ACME/infra", 7, sha, &envs, &n, NULL) == 1 && n == 1);
+    CHECK(n == 1 && !envs[0].pending && envs[0].changes == 1);
+    store_pr_envs_free(envs, n);
+}
+
+/* Every table written after the upgrade, as the daemon would. */
+static void check_writes(store *s) {
+    long job = 0;
+    int dup = 1;
+    run_spec spec = {0, "dev", "acme/infra", SHA, NULL, NULL, 0, "apply", "redeploy"};
+
+    CHECK(store_delivery_add(s, "d-new", "push", "{}", &job, &dup, NULL) == 0 && job > 1 && !dup);
+    CHECK(store_run_add(s, &spec, NULL) > 2);
+    CHECK(store_lock_clear(s, "prd", &dup, NULL) == 0 && dup == 1);
+    outbox_new_msg msg = {"slack", "URL", "chat:slack:URL", NULL, "{}"};
+    CHECK(store_outbox_enqueue(s, &msg, 10, NULL, NULL) == 0);
+    CHECK(store_pr_head(s, "acme/infra", 7, SHA, NULL, 0, NULL) == 0);
+}
+
+static void test_upgrade_previous_release(void) {
+    char path[128];
+    errinfo err;
+    snprintf(path, sizeof(path), "%s/old.db", dir);
+    make(path, OLD_DATABASE);
+    store *s = store_open(path, 0, &err);
+    CHECK(s != NULL);
+    if (!s) {
+        fprintf(stderr, "store_open: %s\n", err.msg);
+        return;
+    }
+    CHECK(user_version(path) == 3);
+    check_old_rows(s);
+    check_writes(s);
+    store_close(s);
+    s = store_open(path, 0, &err);                  /* upgraded once: opens as it is */
+    CHECK(s != NULL && user_version(path) == 3);
+    store_close(s);
+}
+
+/* `deploybot lock` run before the daemon ever started made only the locks. */
+static void test_upgrade_locks_only(void) {
+    char path[128], reason[64];
+    snprintf(path, sizeof(path), "%s/locks.db", dir);
+    make(path, "CREATE TABLE locks(env TEXT PRIMARY KEY, reason TEXT NOT NULL, locked_by TEXT,"
+               " locked_ms INTEGER NOT NULL); INSERT INTO locks VALUES('dev', 'freeze', NULL, 1);");
+    store *s = store_open(path, 0, NULL);
+    CHECK(s != NULL && user_version(path) == 3);
+    CHECK(s && store_lock_get(s, "dev", reason, sizeof(reason), NULL) == 1);
+    CHECK_STR(reason, "?: freeze");
+    CHECK(s && store_delivery_add(s, "d-1", "push", "{}", NULL, NULL, NULL) == 0);
+    store_close(s);
+}
+
+static void test_newer_refused(void) {
+    char path[128];
+    errinfo err;
+    snprintf(path, sizeof(path), "%s/newer.db", dir);
+    make(path, "PRAGMA user_version=99;");
+    CHECK(store_open(path, 0, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "newer.db: schema version 99 is newer than this deploybot understands");
+    CHECK(user_version(path) == 99);                 /* left alone */
+}
+
+static void test_fresh(void) {
+    char path[128];
+    snprintf(path, sizeof(path), "%s/a/b/fresh.db", dir);
+    CHECK(store_open(path, 0, NULL) == NULL);        /* no directory, and not asked to make it */
+    store *s = store_open(path, STORE_MKDIR, NULL);
+    CHECK(s != NULL && user_version(path) == 3);
+    CHECK(s && store_jobs_count(s, NULL, NULL) == 0 && store_outbox_count(s, NULL, NULL) == 0);
+    store_close(s);
+}
+
+int main(void) {
+    snprintf(dir, sizeof(dir), "/tmp/test_store.XXXXXX");
+    if (!mkdtemp(dir)) return 2;
+    test_upgrade_previous_release();
+    test_upgrade_locks_only();
+    test_newer_refused();
+    test_fresh();
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    return CHECK_DONE();
+}
