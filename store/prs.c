@@ -10,10 +10,14 @@ static const char HEAD_GET[] = "SELECT sha FROM notify_pr_heads WHERE repo = ?1 
 static const char HEAD_SET[] =
     "INSERT INTO notify_pr_heads(repo, pr, sha, updated_at) VALUES(?1, ?2, ?3, " SQL_NOW ") "
     "ON CONFLICT(repo, pr) DO UPDATE SET sha = excluded.sha, updated_at = excluded.updated_at";
-static const char DROP_OLD[] = "DELETE FROM notify_pr_envs WHERE repo = ?1 AND pr = ?2 AND sha <> ?3";
+/* The results of an older head are of no use to its comment any more. */
+static const char DROP_OLD[] =
+    "DELETE FROM notify_pr_envs WHERE repo = ?1 AND pr = ?2 AND sha <> ?3";
+/* DO NOTHING: a head recorded again (a replayed job) keeps its results. */
 static const char ADD_ENV[] =
     "INSERT INTO notify_pr_envs(repo, pr, env, sha, pos) VALUES(?1, ?2, ?3, ?4, ?5) "
     "ON CONFLICT(repo, pr, env) DO NOTHING";
+/* A new environment goes after those already listed. */
 static const char RESULT[] =
     "INSERT INTO notify_pr_envs(repo, pr, env, sha, pos, pending, applied, failed, changes, summary,"
     "  plan_text, error, url) "
