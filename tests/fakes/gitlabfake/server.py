@@ -27,7 +27,7 @@ import uuid
 from email.utils import formatdate
 from urllib.parse import unquote, urlencode, urlsplit
 
-from fakecommon.restfake import ApiError, Reply, RestFakeApp, RestHandler, paginate_numbers
+from fakecommon.restfake import Reply, RestFakeApp, RestHandler, paginate_numbers
 
 from . import errors
 from .entities import Entities
@@ -234,9 +234,13 @@ class GitLabHandler(RestHandler):
             throttled = app.throttle()
             if throttled:
                 return Reply(429, "Retry later\n", throttled)
+            allowed = []
             for method, pattern, name, auth, scope in self.ROUTES:
                 m = pattern.match(request.path)
-                if not m or method != request.method:
+                if not m:
+                    continue
+                if method != request.method:
+                    allowed.append(method)
                     continue
                 self.authenticated = self._authenticate(request, auth, scope)
                 args = {k: unquote(v) for k, v in m.groupdict().items()}
@@ -247,6 +251,10 @@ class GitLabHandler(RestHandler):
                 if bad:
                     raise errors.param_errors(bad)
                 return getattr(self, name)(request, args)
+            if allowed:
+                # Grape::Exceptions::MethodNotAllowed, rendered by GitLab's rescue_from
+                return Reply(405, {"error": "405 Not Allowed"},
+                             {"Allow": ", ".join(sorted(set(allowed + ["OPTIONS"])))})
             raise errors.route_not_found()
 
     def _authenticate(self, request, auth, scope):
