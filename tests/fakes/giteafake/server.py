@@ -248,7 +248,8 @@ class GiteaHandler(RestHandler):
                     params = json.loads(request.text)
                 except json.JSONDecodeError as e:
                     text = request.text
-                    detail = ("unexpected EOF" if e.pos >= len(text.rstrip())
+                    truncated = e.pos >= len(text.rstrip()) or e.msg.startswith("Unterminated")
+                    detail = ("unexpected EOF" if truncated   # Go's encoding/json wording
                               else f"invalid character {text[e.pos]!r} looking for beginning of value")
                     raise ApiError(422, {"message": f"[]: {detail}",
                                          "url": errors.swagger}) from None
