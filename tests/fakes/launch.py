@@ -5,6 +5,13 @@
         client = boto3.client("ec2", endpoint_url=aws.url, ...)
         aws.admin("POST", "/_fake/faults", {"action": "CreateVpc", "error": "RequestLimitExceeded"})
 
+    with FakeProcess("fake_gitlab.py", "--token", T, "--project", "acme/infra-config=42") as gl:
+        api_url = gl.url + "/api/v4"          # the GitLab API lives under /api/v4
+        gl.admin("POST", "/_fake/merge_requests", {"project": 42, "iid": 7, "sha": SHA})
+    with FakeProcess("fake_gitea.py", "--token", T, "--repo", "acme/infra-config") as gt:
+        api_url = gt.url + "/api/v1"          # Gitea and Forgejo: /api/v1
+        gt.admin("GET", "/_fake/state")       # statuses and comments, for assertions
+
 The fake is started with --port 0 and a port file, so tests never collide on
 ports; stop() terminates it and waits.
 """

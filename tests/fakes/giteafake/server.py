@@ -487,7 +487,7 @@ class GiteaHandler(RestHandler):
             raise app.errors.validation("Body", "Required")
         issue = self._issue(repo, args["index"])
         if issue["is_locked"] and app.config["permission"] == "read":
-            raise app.errors.error(403, "Commenting is locked to the collaborators.")
+            raise app.errors.error(403, "You cannot comment on a locked issue.")
         stamp = now_iso()
         comment = {"id": app.store.next_comment_id(), "repo_id": repo.id, "index": issue["index"],
                    "body": form["body"], "user": dict(app.user), "created_at": stamp,
