@@ -50,15 +50,15 @@ static int post(chat_kind kind, const char *url, const char *url_env, const char
     const char *name = chat_kind_name(kind);
     const char *headers[8] = {"Content-Type: application/json", NULL};
     webhook_headers h;
-    char why[256] = "";
+    errinfo why;
     long long now = (long long)time(NULL);
     json_t *msg = json_deep_copy(body);
     if (kind == CHAT_WEBHOOK) json_object_set_new(msg, "timestamp", json_integer(now));
     char *text = json_dumps(msg, JSON_COMPACT);
     json_decref(msg);
     int rc = kind == CHAT_WEBHOOK ? sign_webhook(secret_env, body, text, now, delivery, &h, headers, err) : 0;
-    if (rc == 0 && http_request_timeout("POST", url, headers, text, 15, r, why, sizeof(why)) != 0) {
-        rc = errinfo_set(err, ERR_UNAVAILABLE, "%s (%s): %s", name, url_env, why);
+    if (rc == 0 && http_request_timeout("POST", url, headers, text, 15, r, &why) != 0) {
+        rc = errinfo_set(err, ERR_UNAVAILABLE, "%s (%s): %.700s", name, url_env, why.msg);
     } else if (rc == 0 && !accepted(kind, r)) {
         rc = errinfo_set(err, r->status >= 500 || r->status == 429 ? ERR_UNAVAILABLE : ERR_REMOTE,
                          "%s (%s) answered %ld: %.200s", name, url_env, r->status, r->body);

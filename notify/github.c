@@ -54,11 +54,11 @@ static int github_call(github_client *g, const char *method, const char *path, j
                              "X-GitHub-Api-Version: 2022-11-28", g->auth, NULL};
     char *text = json_dumps(body, JSON_COMPACT);
     http_response r;
-    char why[256] = "";
-    int rc = http_request(method, url, headers, text, &r, why, sizeof(why));
+    errinfo why;
+    int rc = http_request(method, url, headers, text, &r, &why);
     free(text);
     if (rc != 0) {
-        rc = errinfo_set(err, ERR_UNAVAILABLE, "GitHub %s %s: %s", method, path, why);
+        rc = errinfo_set(err, ERR_UNAVAILABLE, "GitHub %s %s: %.700s", method, path, why.msg);
     } else if (r.status < 200 || r.status >= 300) {
         rc = errinfo_set(err, r.status >= 500 || r.status == 429 ? ERR_UNAVAILABLE : ERR_REMOTE,
                          "GitHub answered %ld to %s %s: %.300s", r.status, method, path, r.body);

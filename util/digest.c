@@ -53,3 +53,8 @@ int digest_equal(const void *a, const void *b, size_t n)
 {
     return CRYPTO_memcmp(a, b, n) == 0;
 }
+
+void digest_cleanse(void *p, size_t n)
+{
+    OPENSSL_cleanse(p, n);
+}

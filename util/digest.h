@@ -24,4 +24,8 @@ void digest_hmac_sha256_hex(const void *key, size_t keylen, const void *data, si
  * where they differ (for comparing signatures and tokens). */
 int digest_equal(const void *a, const void *b, size_t n);
 
+/* Zeroes n bytes that held a secret (a key, a password) in a way the
+ * compiler cannot drop as a dead store. */
+void digest_cleanse(void *p, size_t n);
+
 #endif
