@@ -38,13 +38,12 @@ static int diff(cfgrepo *r, const char *before, const char *after, change_set *c
     size_t len;
     int missing = 0;
     repoconfig rc;
-    char msg[1024];
     char *text = cfgrepo_read_file(r, after, "deploybot.json", &len, &missing, err);
     if (!text)
         return missing ? errinfo_set(err, ERR_NOT_FOUND, "deploybot.json is missing at %.12s", after) : -1;
-    int ok = repoconfig_parse(text, len, &rc, msg, sizeof(msg));
+    int ok = repoconfig_parse(text, len, &rc, err);
     free(text);
-    if (ok != 0) return errinfo_set(err, ERR_INVALID, "%s", msg);
+    if (ok != 0) return -1;
     changes_layout l;
     repolayout_from_config(&rc, &l);
     ok = changes_between(r, &l, before, after, cs, err);

@@ -5,13 +5,15 @@
  *   plan_bench ENV STACK_FILE ROUNDS
  *
  * AWS settings come from the environment, as for the bot (AWS_ENDPOINT_URL
- * points at the fake; instance metadata is never asked). Prints one JSON line per round:
+ * points at the fake, DEPLOYBOT_AWS_* as bot_config_deploy_options reads
+ * them; instance metadata is never asked). Prints one JSON line per round:
  *   {"validate_ms", "client_ms", "discover_ms", "build_ms", "render_ms",
  *    "desired", "actual", "add", "change", "destroy", "aws_requests"}
  * or {"error": "..."}. Nothing is applied. */
+#include "bot/config.h"
 #include "deploy/aws/aws.h"
 #include "deploy/plan.h"
-#include "deploy/stack.h"
+#include "deploy/stack_layers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,31 +46,33 @@ static char *read_file(const char *path, size_t *len) {
     return buf;
 }
 
-static int one_round(const char *env, const char *file, const char *text, size_t len) {
+static int one_round(const char *env, const char *file, const char *text, size_t len,
+                     const deploy_options *o) {
     stack st = {0};
-    char *errors = NULL, err[1024];
+    char *errors = NULL;
+    errinfo err;
     resource_set desired = {0}, actual = {0};
     double t0 = now_ms();
-    if (stack_load(text, len, file, env, &st, &errors) != 0) {
+    if (stack_load(text, len, file, env, &st, &errors, &err) != 0) {
         print_error("stack", errors ? errors : "invalid");
         free(errors);
         return -1;
     }
     stack_resources(&st, &desired);
     double t1 = now_ms();
-    aws_client *aws = aws_client_new_resolved(stack_region(&st), err, sizeof(err));
+    aws_client *aws = aws_client_new_resolved(stack_region(&st), &o->aws, &err);
     if (!aws) {
-        print_error("AWS client", err);
+        print_error("AWS client", err.msg);
         resource_set_free(&desired);
         stack_free(&st);
         return -1;
     }
     double t2 = now_ms();
-    provider_ctx ctx = {aws, env};
-    aws_error aerr = {0};
-    if (plan_discover(&ctx, &actual, &aerr) != 0) {
-        snprintf(err, sizeof(err), "%s %s", aerr.code, aerr.message);
-        print_error("discovery", err);
+    provider_ctx ctx = {aws, env, o->aws.page_size};
+    if (plan_discover(&ctx, &actual, &err) != 0) {
+        char why[sizeof(err.msg) + sizeof(err.remote) + 2];
+        snprintf(why, sizeof(why), "%s %s", err.remote, err.msg);
+        print_error("discovery", why);
         resource_set_free(&desired);
         resource_set_free(&actual);
         aws_client_free(aws);
@@ -108,8 +112,10 @@ int main(int argc, char **argv) {
         perror(argv[2]);
         return 1;
     }
+    deploy_options o;
+    bot_config_deploy_options(&o);
     int rounds = atoi(argv[3]), rc = 0;
-    for (int i = 0; i < rounds && rc == 0; i++) rc = one_round(argv[1], argv[2], text, len);
+    for (int i = 0; i < rounds && rc == 0; i++) rc = one_round(argv[1], argv[2], text, len, &o);
     free(text);
     return rc == 0 ? 0 : 1;
 }

@@ -283,3 +283,32 @@ void bot_config_secrets(const bot_config *c, redactor *r) {
     redactor_add_env(r, DEFAULT_REPO_TOKEN_ENV);
     notify_settings_secrets(&c->notify, r);
 }
+
+/* The integer in environment variable `name`; 0 when unset or not one. */
+static int env_int(const char *name, int *set) {
+    const char *v = getenv(name);
+    char *end;
+    long n = v && *v ? strtol(v, &end, 10) : 0;
+    *set = v && *v && !*end && n >= INT_MIN && n <= INT_MAX;
+    return *set ? (int)n : 0;
+}
+
+/* Where a variable's 0 means "none at all", the options say so with -1
+ * (their 0 is the default). */
+void bot_config_deploy_options(deploy_options *o) {
+    int set, n;
+    memset(o, 0, sizeof(*o));
+    n = env_int("DEPLOYBOT_AWS_RETRY_BASE_MS", &set);
+    if (set && n >= 0 && n <= 60000) o->aws.retry_base_ms = n ? n : -1;
+    n = env_int("DEPLOYBOT_AWS_MAX_ATTEMPTS", &set);
+    if (set && n >= 1 && n <= 100) o->aws.max_attempts = n;
+    o->aws.debug = getenv("DEPLOYBOT_AWS_DEBUG") && *getenv("DEPLOYBOT_AWS_DEBUG");
+    n = env_int("DEPLOYBOT_AWS_PAGE_SIZE", &set);
+    if (n > 0) o->aws.page_size = n;
+    n = env_int("DEPLOYBOT_WAIT_TIMEOUT_S", &set);
+    if (set) o->aws.wait_timeout_s = n > 0 ? n : -1;
+    n = env_int("DEPLOYBOT_WAIT_POLL_MS", &set);
+    if (set) o->aws.wait_poll_ms = n > 0 ? n : -1;
+    n = env_int("DEPLOYBOT_APPLY_PARALLELISM", &set);
+    if (n > 0) o->apply_parallelism = n;
+}

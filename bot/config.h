@@ -21,6 +21,7 @@
 #define DEPLOYBOT_BOT_CONFIG_H
 
 #include <stddef.h>
+#include "deploy/options.h"
 #include "notify/redact.h"
 #include "notify/settings.h"
 
@@ -48,5 +49,12 @@ void bot_config_free(bot_config *c);
  * repository tokens, chat URLs and secrets, notify.secrets_env, AWS keys),
  * so they can be masked wherever text leaves the bot. */
 void bot_config_secrets(const bot_config *c, redactor *r);
+
+/* The engine's options, read once at start from the environment:
+ * DEPLOYBOT_AWS_RETRY_BASE_MS (100), DEPLOYBOT_AWS_MAX_ATTEMPTS (6),
+ * DEPLOYBOT_AWS_DEBUG (off), DEPLOYBOT_AWS_PAGE_SIZE (each API's largest),
+ * DEPLOYBOT_WAIT_TIMEOUT_S and DEPLOYBOT_WAIT_POLL_MS (each waiter's own),
+ * DEPLOYBOT_APPLY_PARALLELISM (4). Unset or invalid: the default. */
+void bot_config_deploy_options(deploy_options *out);
 
 #endif

@@ -24,6 +24,7 @@ struct job_runner {
     notifier *nt;       /* statuses, comments, chat: queued in the outbox */
     redactor *rd;       /* secrets masked in logs, history and messages */
     store *db;          /* the history and the locks */
+    deploy_options options;  /* the engine's, read once (bot_config_deploy_options) */
 };
 
 /* A run's log: every line goes to stderr and into the history. */
@@ -85,6 +86,7 @@ job_runner *job_runner_new(const bot_config *cfg, const char *db_path, char *err
     job_runner *r = calloc(1, sizeof(*r));
     errinfo e;
     r->cfg = cfg;
+    bot_config_deploy_options(&r->options);
     r->db = store_open(db_path, 0, &e);
     if (!r->db) {
         snprintf(err, errlen, "%s", e.msg);
@@ -158,13 +160,12 @@ static int fetch(job_runner *r, const char *clone_url, const char *sha, errinfo 
 static int load_repoconfig(job_runner *r, const char *sha, repoconfig *rc, errinfo *err) {
     size_t len;
     int missing = 0;
-    char msg[512];
     char *text = cfgrepo_read_file(r->repo, sha, "deploybot.json", &len, &missing, err);
     if (!text)
         return missing ? errinfo_set(err, ERR_NOT_FOUND, "deploybot.json is missing at %.12s", sha) : -1;
-    int ok = repoconfig_parse(text, len, rc, msg, sizeof(msg));
+    int ok = repoconfig_parse(text, len, rc, err);
     free(text);
-    return ok == 0 ? 0 : errinfo_set(err, ERR_INVALID, "%s", msg);
+    return ok;
 }
 
 /* ---- executing one run ---- */
@@ -183,14 +184,13 @@ static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, 
     errinfo err;
     snprintf(file, sizeof(file), "%.500s/stack.json", env->folder);
     envrun_request req = {.env = env->name, .stack_file = file, .region = r->cfg->aws_region,
-                          .mode = mode, .log = log_line, .log_arg = log};
+                          .mode = mode, .log = log_line, .log_arg = log, .options = &r->options};
     char *text = NULL;
     if (mode != ENVRUN_DESTROY) {
         int missing = 0;
         text = cfgrepo_read_file(r->repo, sha, file, &req.stack_len, &missing, &err);
         if (!text) {
             memset(res, 0, sizeof(*res));
-            res->failed = 1;
             snprintf(res->summary, sizeof(res->summary), "%s: %.511s", file, missing ? "missing" : err.msg);
             log_line(log, res->summary);
             return -1;
@@ -204,7 +204,6 @@ static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, 
                                  &err);
         if (!tmpl && !missing) {
             memset(res, 0, sizeof(*res));
-            res->failed = 1;
             snprintf(res->summary, sizeof(res->summary), "%s: %s", USERDATA_TEMPLATE, err.msg);
             log_line(log, res->summary);
             free(text);
@@ -213,7 +212,7 @@ static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, 
         req.user_data_template = tmpl;
     }
     if (log->t_envrun == 0) log->t_envrun = now_ms();
-    int rc = envrun(&req, res);
+    int rc = envrun(&req, res, NULL);
     free(tmpl);
     free(text);
     return rc;

@@ -146,14 +146,15 @@ static int cmd_env(int argc, char **argv, envrun_mode mode) {
         return 2;
     }
     const char *dir = opt(argc, argv, "--dir") ? opt(argc, argv, "--dir") : ".";
-    char path[2048], err[512];
+    char path[2048];
+    errinfo err;
     size_t len;
     snprintf(path, sizeof(path), "%s/deploybot.json", dir);
     char *text = read_file(path, &len);
     repoconfig rc;
     if (!text) { fprintf(stderr, "deploybot: cannot read %s\n", path); return 1; }
-    if (repoconfig_parse(text, len, &rc, err, sizeof(err)) != 0) {
-        fprintf(stderr, "deploybot: %s\n", err);
+    if (repoconfig_parse(text, len, &rc, &err) != 0) {
+        fprintf(stderr, "deploybot: %s\n", err.msg);
         free(text);
         return 1;
     }
@@ -167,7 +168,10 @@ static int cmd_env(int argc, char **argv, envrun_mode mode) {
     char file[1024];
     snprintf(file, sizeof(file), "%s/stack.json", env->folder);
     snprintf(path, sizeof(path), "%s/%s", dir, file);
-    envrun_request req = {.env = env->name, .stack_file = file, .mode = mode, .log = print_line};
+    deploy_options options;
+    bot_config_deploy_options(&options);
+    envrun_request req = {.env = env->name, .stack_file = file, .mode = mode, .log = print_line,
+                          .options = &options};
     text = mode == ENVRUN_DESTROY ? NULL : read_file(path, &req.stack_len);
     if (mode != ENVRUN_DESTROY && !text) {
         fprintf(stderr, "deploybot: cannot read %s\n", path);
@@ -179,7 +183,7 @@ static int cmd_env(int argc, char **argv, envrun_mode mode) {
     char *tmpl = mode == ENVRUN_DESTROY ? NULL : read_file(path, &req.user_data_template_len);
     req.user_data_template = tmpl;
     envrun_result res;
-    int r = envrun(&req, &res);
+    int r = envrun(&req, &res, NULL);
     if (r != 0 && !res.invalid) fprintf(stderr, "deploybot: %s\n", res.summary);
     envrun_result_free(&res);
     free(tmpl);

@@ -107,16 +107,15 @@ static op *next_ready(op_list *l, int running) {
 
 /* Runs one operation. Reading and writing the plan (references, physical ids)
  * happens under the scheduler's lock; the AWS calls do not. */
-static int run_op(const provider_ctx *c, plan *p, op *o, pthread_mutex_t *mu, aws_error *err,
-                  char *msg, size_t msglen) {
+static int run_op(const provider_ctx *c, plan *p, op *o, pthread_mutex_t *mu, errinfo *err) {
     plan_change *ch = o->change;
     const resource *r = ch->desired ? ch->desired : ch->actual;
     const provider *pv = provider_find(r->type);
     json_t *want = NULL, *have = NULL;
     int rc = -1;
     pthread_mutex_lock(mu);
-    if (ch->actual) have = resource_attrs_resolve(ch->actual->attrs, &p->actual, msg, msglen);
-    if (o->kind != OP_DESTROY) want = resource_attrs_resolve(ch->desired->attrs, &p->desired, msg, msglen);
+    if (ch->actual) have = resource_attrs_resolve(ch->actual->attrs, &p->actual, err);
+    if (o->kind != OP_DESTROY) want = resource_attrs_resolve(ch->desired->attrs, &p->desired, err);
     resource created = {0};
     if (o->kind == OP_CREATE) created = *ch->desired;
     pthread_mutex_unlock(mu);
@@ -133,7 +132,6 @@ static int run_op(const provider_ctx *c, plan *p, op *o, pthread_mutex_t *mu, aw
     case OP_UPDATE: rc = pv->update(c, ch->actual, have, want, err); break;
     case OP_DESTROY: rc = pv->destroy(c, ch->actual, have, err); break;
     }
-    if (rc != 0) snprintf(msg, msglen, "%s%s%s", err->code, err->code[0] ? ": " : "", err->message);
 out:
     json_decref(want);
     json_decref(have);
@@ -152,6 +150,8 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int running;
+    int failed;
+    errinfo first;      /* the first failure */
 } sched;
 
 static const char *const VERB[] = {"create", "update", "destroy"};
@@ -161,19 +161,25 @@ static const char *const PAST[] = {"created", "updated", "destroyed"};
  * become ready when a running one finishes). */
 static op *take(sched *s, int *wait) {
     *wait = 0;
-    if (s->res->failed) return NULL;
+    if (s->failed) return NULL;
     op *o = next_ready(s->l, s->running);
     if (!o) *wait = s->running > 0;
     return o;
 }
 
-static void record(sched *s, op *o, int rc, const char *msg) {
+/* A failure reads "subnet.public_a: create failed: Code: message". */
+static void record_failure(sched *s, op *o, errinfo *err) {
+    if (err->remote[0]) errinfo_prefix(err, "%s", err->remote);
+    errinfo_prefix(err, "%s: %s failed", op_id(o), VERB[o->kind]);
+    if (!s->failed) s->first = *err;
+    s->failed = 1;
+    logf_(s->log, s->arg, "%s", err->msg);
+}
+
+static void record(sched *s, op *o, int rc, errinfo *err) {
     plan_change *ch = o->change;
     if (rc != 0) {
-        if (!s->res->failed)
-            snprintf(s->res->error, sizeof(s->res->error), "%s: %s failed: %s", op_id(o), VERB[o->kind], msg);
-        s->res->failed = 1;
-        logf_(s->log, s->arg, "%s: %s failed: %s", op_id(o), VERB[o->kind], msg);
+        record_failure(s, o, err);
         return;
     }
     o->done = 1;
@@ -185,10 +191,18 @@ static void record(sched *s, op *o, int rc, const char *msg) {
     logf_(s->log, s->arg, "%s: %s (%s)", op_id(o), PAST[o->kind], r->physical ? r->physical : "-");
 }
 
+/* Outside the lock: the operation with this worker's own AWS client, made
+ * on its first operation. */
+static int work(sched *s, op *o, aws_client **own, errinfo *err) {
+    provider_ctx ctx = *s->base;
+    if (!*own && s->base->aws && !(*own = aws_client_clone(s->base->aws, err)))
+        return errinfo_prefix(err, "AWS client");
+    ctx.aws = *own ? *own : s->base->aws;
+    return run_op(&ctx, s->p, o, &s->mu, err);
+}
+
 static void *apply_worker(void *arg) {
     sched *s = arg;
-    char cerr[256];
-    provider_ctx ctx = *s->base;
     aws_client *own = NULL;
     pthread_mutex_lock(&s->mu);
     for (;;) {
@@ -203,16 +217,12 @@ static void *apply_worker(void *arg) {
         s->running++;
         logf_(s->log, s->arg, "%s: %s...", op_id(o), VERB[o->kind]);
         pthread_mutex_unlock(&s->mu);
-        if (!own && s->base->aws) own = aws_client_clone(s->base->aws, cerr, sizeof(cerr));
-        ctx.aws = own ? own : s->base->aws;
-        aws_error err = {0};
-        char msg[900] = "";
-        int rc = own || !s->base->aws ? run_op(&ctx, s->p, o, &s->mu, &err, msg, sizeof(msg)) : -1;
-        if (!own && s->base->aws) snprintf(msg, sizeof(msg), "AWS client: %s", cerr);
+        errinfo err = {0};
+        int rc = work(s, o, &own, &err);
         pthread_mutex_lock(&s->mu);
         o->running = 0;
         s->running--;
-        record(s, o, rc, msg);
+        record(s, o, rc, &err);
         pthread_cond_broadcast(&s->cv);
     }
     pthread_mutex_unlock(&s->mu);
@@ -220,35 +230,37 @@ static void *apply_worker(void *arg) {
     return NULL;
 }
 
-static int parallelism(void) {
-    const char *v = getenv("DEPLOYBOT_APPLY_PARALLELISM");
-    int n = v && atoi(v) > 0 ? atoi(v) : 4;
-    return n > 16 ? 16 : n;
-}
+#define MAX_PARALLELISM 16
 
-int apply_plan(const provider_ctx *c, plan *p, apply_log_fn log, void *arg, apply_result *res) {
+int apply_plan(const provider_ctx *c, plan *p, int parallelism, apply_log_fn log, void *arg,
+               apply_result *res, errinfo *err) {
     memset(res, 0, sizeof(*res));
     op_list l = {0};
     build_ops(p, &l);
     res->ops_total = (int)l.n;
-    sched s = {c, p, &l, log, arg, res, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
-    pthread_t th[16];
-    int n = parallelism(), started = 0;
+    sched s = {c, p, &l, log, arg, res, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, {0}};
+    pthread_t th[MAX_PARALLELISM];
+    int n = parallelism > 0 ? parallelism : 4, started = 0;
+    if (n > MAX_PARALLELISM) n = MAX_PARALLELISM;
     for (int i = 0; i < n && (size_t)i < l.n; i++)
         if (pthread_create(&th[started], NULL, apply_worker, &s) == 0) started++;
     for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
-    if (res->failed)
+    if (s.failed)
         for (size_t i = 0; i < l.n; i++)
             if (!l.ops[i].done) logf_(log, arg, "not done: %s %s", VERB[l.ops[i].kind], op_id(&l.ops[i]));
     pthread_mutex_destroy(&s.mu);
     pthread_cond_destroy(&s.cv);
     free(l.ops);
-    return res->failed ? -1 : 0;
+    if (!s.failed) return 0;
+    if (err) *err = s.first;
+    return -1;
 }
 
-void apply_summary(const apply_result *r, char *out, size_t outlen) {
-    if (r->failed)
-        snprintf(out, outlen, "Apply failed after %d of %d operations: %s", r->ops_done, r->ops_total, r->error);
+void apply_summary(const apply_result *r, const errinfo *failure, char *out, size_t outlen) {
+    if (failure && failure->code != ERR_NONE)
+        snprintf(out, outlen, "Apply failed after %d of %d operations: %s", r->ops_done, r->ops_total,
+                 failure->msg);
     else
-        snprintf(out, outlen, "Apply complete: %d added, %d changed, %d destroyed.", r->added, r->changed, r->destroyed);
+        snprintf(out, outlen, "Apply complete: %d added, %d changed, %d destroyed.", r->added, r->changed,
+                 r->destroyed);
 }

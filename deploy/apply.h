@@ -16,14 +16,17 @@ typedef void (*apply_log_fn)(void *arg, const char *line);
 typedef struct {
     int added, changed, destroyed;  /* completed */
     int ops_done, ops_total;
-    int failed;
-    char error[1024];                /* "subnet.public_a: create: Code: message" */
 } apply_result;
 
-/* Returns 0 when every operation succeeded. */
-int apply_plan(const provider_ctx *c, plan *p, apply_log_fn log, void *arg, apply_result *res);
+/* Runs up to `parallelism` operations at once (0: 4, at most 16), logging
+ * every step. Returns 0 when every operation succeeded; otherwise -1 with
+ * err the first failure, "subnet.public_a: create failed: Code: message"
+ * (the provider's code, status and AWS code kept). */
+int apply_plan(const provider_ctx *c, plan *p, int parallelism, apply_log_fn log, void *arg,
+               apply_result *res, errinfo *err);
 
-/* "Apply complete: 2 added, 1 changed, 0 destroyed." or the failure line. */
-void apply_summary(const apply_result *r, char *out, size_t outlen);
+/* "Apply complete: 2 added, 1 changed, 0 destroyed.", or with a failure
+ * (not NULL, filled) "Apply failed after 3 of 9 operations: <failure>". */
+void apply_summary(const apply_result *r, const errinfo *failure, char *out, size_t outlen);
 
 #endif

@@ -1,6 +1,6 @@
 /* envrun: see envrun.h. */
 #include "deploy/envrun.h"
-#include "deploy/stack.h"
+#include "deploy/stack_layers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,62 +13,77 @@ static void log_lines(const envrun_request *req, const char *text) {
     free(copy);
 }
 
-static int fail(envrun_result *out, const char *what, const char *msg) {
-    out->failed = 1;
-    snprintf(out->summary, sizeof(out->summary), "%s: %s", what, msg);
+/* The failure as the one-line summary too. */
+static int failed(envrun_result *out, errinfo *err) {
+    snprintf(out->summary, sizeof(out->summary), "%s", err->msg);
     return -1;
 }
 
-static int connect_aws(const char *region, aws_client **aws, envrun_result *out) {
-    char err[1024];
-    *aws = aws_client_new_resolved(region, err, sizeof(err)); /* env, profile, then IMDS */
-    return *aws ? 0 : fail(out, "AWS client", err);
+/* stack.json and the user-data template; the stack is kept on success. */
+static int load_stack(const envrun_request *req, stack *st, envrun_result *out, errinfo *err) {
+    if (stack_load(req->stack_text, req->stack_len, req->stack_file, req->env, st, &out->errors, err) == 0 &&
+        (!req->user_data_template ||
+         stack_set_user_data_template(st, req->user_data_template, req->user_data_template_len,
+                                      &out->errors, err) == 0))
+        return 0;
+    stack_free(st);
+    out->invalid = 1;
+    log_lines(req, out->errors);
+    return failed(out, err);
 }
 
-int envrun(const envrun_request *req, envrun_result *out) {
+static int discover(const provider_ctx *ctx, resource_set *actual, envrun_result *out, errinfo *err) {
+    if (plan_discover(ctx, actual, err) == 0) return 0;
+    if (err->remote[0]) errinfo_prefix(err, "%s", err->remote);
+    errinfo_prefix(err, "discovery");
+    return failed(out, err);
+}
+
+/* Plans, logs the plan, and applies it when asked and needed. */
+static int plan_apply(const envrun_request *req, const provider_ctx *ctx, resource_set *desired,
+                      resource_set *actual, envrun_result *out, errinfo *err) {
+    plan p;
+    int rc = 0;
+    plan_build(desired, actual, &p);
+    plan_summary(&p, out->plan_summary, sizeof(out->plan_summary));
+    out->plan_text = plan_render_text(&p);
+    out->changes = plan_has_changes(&p);
+    log_lines(req, out->plan_text);
+    snprintf(out->summary, sizeof(out->summary), "%s", out->plan_summary);
+    if (req->mode != ENVRUN_PLAN && out->changes) {
+        apply_result ar;
+        int parallelism = req->options ? req->options->apply_parallelism : 0;
+        rc = apply_plan(ctx, &p, parallelism, req->log, req->log_arg, &ar, err);
+        apply_summary(&ar, rc == 0 ? NULL : err, out->summary, sizeof(out->summary));
+        if (rc != 0) errinfo_prefix(err, "Apply failed after %d of %d operations", ar.ops_done, ar.ops_total);
+        if (req->log) req->log(req->log_arg, out->summary);
+    }
+    plan_free(&p);
+    return rc;
+}
+
+int envrun(const envrun_request *req, envrun_result *out, errinfo *err) {
+    errinfo local;
+    if (!err) err = &local;
     memset(out, 0, sizeof(*out));
     stack st = {0};
     resource_set desired = {0}, actual = {0};
     const char *region = req->region;
+    const aws_options *aws_opts = req->options ? &req->options->aws : NULL;
     if (req->mode != ENVRUN_DESTROY) {
-        if (stack_load(req->stack_text, req->stack_len, req->stack_file, req->env, &st, &out->errors) != 0 ||
-            (req->user_data_template && stack_set_user_data_template(&st, req->user_data_template,
-                                                                     req->user_data_template_len, &out->errors) != 0)) {
-            stack_free(&st);
-            out->invalid = 1;
-            log_lines(req, out->errors);
-            snprintf(out->summary, sizeof(out->summary), "%.*s", (int)strcspn(out->errors, "\n"), out->errors);
-            return -1;
-        }
+        if (load_stack(req, &st, out, err) != 0) return -1;
         if (stack_region(&st)) region = stack_region(&st);
         stack_resources(&st, &desired);
     }
-    aws_client *aws = NULL;
-    int rc = connect_aws(region, &aws, out);
-    provider_ctx ctx = {aws, req->env};
-    aws_error err = {0};
-    if (rc == 0 && plan_discover(&ctx, &actual, &err) != 0) {
-        char msg[700];
-        snprintf(msg, sizeof(msg), "%s%s%s", err.code, err.code[0] ? ": " : "", err.message);
-        rc = fail(out, "discovery", msg);
+    int rc = 0;
+    aws_client *aws = aws_client_new_resolved(region, aws_opts, err);   /* env, profile, then IMDS */
+    if (!aws) {
+        errinfo_prefix(err, "AWS client");
+        rc = failed(out, err);
     }
-    if (rc == 0) {
-        plan p;
-        plan_build(&desired, &actual, &p);
-        plan_summary(&p, out->plan_summary, sizeof(out->plan_summary));
-        out->plan_text = plan_render_text(&p);
-        out->changes = plan_has_changes(&p);
-        log_lines(req, out->plan_text);
-        snprintf(out->summary, sizeof(out->summary), "%s", out->plan_summary);
-        if (req->mode != ENVRUN_PLAN && out->changes) {
-            apply_result ar;
-            rc = apply_plan(&ctx, &p, req->log, req->log_arg, &ar);
-            apply_summary(&ar, out->summary, sizeof(out->summary));
-            out->failed = rc != 0;
-            if (req->log) req->log(req->log_arg, out->summary);
-        }
-        plan_free(&p);
-    }
+    provider_ctx ctx = {aws, req->env, aws_opts ? aws_opts->page_size : 0};
+    if (rc == 0) rc = discover(&ctx, &actual, out, err);
+    if (rc == 0) rc = plan_apply(req, &ctx, &desired, &actual, out, err);
     resource_set_free(&desired);
     resource_set_free(&actual);
     aws_client_free(aws);

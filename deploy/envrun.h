@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include "deploy/apply.h"
+#include "deploy/options.h"
 
 typedef enum { ENVRUN_PLAN, ENVRUN_APPLY, ENVRUN_DESTROY } envrun_mode;
 
@@ -20,20 +21,24 @@ typedef struct {
     envrun_mode mode;
     apply_log_fn log;         /* every line of plan and progress */
     void *log_arg;
+    const deploy_options *options;  /* NULL: every default */
 } envrun_request;
 
 typedef struct {
     int invalid;              /* stack.json did not validate; nothing was planned */
-    int failed;               /* discovery, plan or apply failed */
     int changes;              /* the plan had changes */
     char plan_summary[128];   /* "Plan: 1 to add, ..." / "No changes." */
-    char summary[1200];       /* one line for statuses */
+    char summary[1200];       /* one line for statuses, whether it worked or not */
     char *plan_text;          /* full plan (malloc'd), NULL if none */
     char *errors;             /* validation errors, one per line (malloc'd) */
 } envrun_result;
 
-/* Returns 0 on success (plan made, and applied when asked). */
-int envrun(const envrun_request *req, envrun_result *out);
+/* Returns 0 on success (plan made, and applied when asked). On failure -1,
+ * and err says what failed: the stack (ERR_INVALID, out->invalid set, the
+ * first problem; out->errors lists them all), the AWS client, discovery
+ * ("discovery: Code: message"), or the apply ("Apply failed after ...").
+ * out->summary is then err's message. */
+int envrun(const envrun_request *req, envrun_result *out, errinfo *err);
 void envrun_result_free(envrun_result *r);
 
 #endif

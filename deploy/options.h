@@ -1,5 +1,6 @@
 /* options: how the engine behaves, decided once at start and passed down
- * (envrun_request carries it). Zero fields take the defaults. */
+ * (envrun_request carries it; NULL means every default). Zero fields take
+ * the defaults. */
 #ifndef DEPLOYBOT_DEPLOY_OPTIONS_H
 #define DEPLOYBOT_DEPLOY_OPTIONS_H
 
@@ -7,7 +8,7 @@
 
 typedef struct {
     aws_options aws;
-    int apply_parallelism;   /* AWS calls in flight during an apply; 0: 4, at most 16 */
+    int apply_parallelism;   /* AWS operations in flight during an apply; 0: 4, at most 16 */
 } deploy_options;
 
 #endif

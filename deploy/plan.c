@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int plan_discover(const provider_ctx *c, resource_set *actual, aws_error *err) {
+int plan_discover(const provider_ctx *c, resource_set *actual, errinfo *err) {
     for (const provider *const *p = provider_all(); *p; p++)
         if ((*p)->discover(c, actual, err) != 0) return -1;
     resource_set_link(actual);

@@ -27,7 +27,7 @@ typedef struct {
 
 /* Discovers every resource of every provider tagged with the stack, and links
  * references between them. */
-int plan_discover(const provider_ctx *c, resource_set *actual, aws_error *err);
+int plan_discover(const provider_ctx *c, resource_set *actual, errinfo *err);
 
 /* Builds the plan; takes ownership of both sets. */
 void plan_build(resource_set *desired, resource_set *actual, plan *out);

@@ -5,34 +5,14 @@
 #include "deploy/repoconfig.h"
 
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define ERR_PREFIX "deploybot.json: "
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    size_t n = strlen(ERR_PREFIX);
-    if (err && errlen > n) {
-        memcpy(err, ERR_PREFIX, n + 1);
-        va_start(ap, fmt);
-        vsnprintf(err + n, errlen - n, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 /* Rejects keys of `obj` not in the NULL-terminated `allowed`; `where` is the
  * dotted path of obj, "" for the root. */
 static int check_keys(json_t *obj, const char *const *allowed,
-                      const char *where, const char *hint, char *err,
-                      size_t errlen)
+                      const char *where, const char *hint, errinfo *err)
 {
     const char *key;
     json_t *v;
@@ -41,7 +21,7 @@ static int check_keys(json_t *obj, const char *const *allowed,
         for (i = 0; allowed[i] && strcmp(allowed[i], key); i++)
             ;
         if (!allowed[i])
-            return fail(err, errlen, "%s%sunknown key \"%.64s\" (expected %s)",
+            return errinfo_set(err, ERR_INVALID, "%s%sunknown key \"%.64s\" (expected %s)",
                         where, *where ? ": " : "", key, hint);
     }
     return 0;
@@ -94,22 +74,22 @@ static int valid_branch(const char *s)
 }
 
 static int env_string(json_t *obj, const char *env, const char *key,
-                      const char *what, char **out, char *err, size_t errlen)
+                      const char *what, char **out, errinfo *err)
 {
     json_t *v = json_object_get(obj, key);
     if (!v)
-        return fail(err, errlen, "environments.%s.%s: missing (%s)", env, key,
+        return errinfo_set(err, ERR_INVALID, "environments.%s.%s: missing (%s)", env, key,
                     what);
     if (!json_is_string(v))
-        return fail(err, errlen, "environments.%s.%s: expected a string", env,
+        return errinfo_set(err, ERR_INVALID, "environments.%s.%s: expected a string", env,
                     key);
     if (!(*out = strdup(json_string_value(v))))
-        return fail(err, errlen, "out of memory");
+        return errinfo_set(err, ERR_INTERNAL, "out of memory");
     return 0;
 }
 
 static int parse_env(const char *name, json_t *v, repoconfig_env *e,
-                     char *err, size_t errlen)
+                     errinfo *err)
 {
     static const char *const keys[] = {"folder", "branch", "allow_destroy",
                                        "auto_rollback", NULL};
@@ -118,70 +98,68 @@ static int parse_env(const char *name, json_t *v, repoconfig_env *e,
     size_t n;
 
     if (!valid_env_name(name))
-        return fail(err, errlen, "environments: \"%.64s\": an environment name"
+        return errinfo_set(err, ERR_INVALID, "environments: \"%.64s\": an environment name"
                     " is 1-63 letters, digits, '-', '_' or '.'", name);
     if (!json_is_object(v))
-        return fail(err, errlen, "environments.%s: expected an object with "
+        return errinfo_set(err, ERR_INVALID, "environments.%s: expected an object with "
                     "\"folder\" and \"branch\"", name);
     snprintf(where, sizeof where, "environments.%s", name);
-    if (check_keys(v, keys, where, "folder, branch, allow_destroy, auto_rollback", err,
-                   errlen) < 0)
+    if (check_keys(v, keys, where, "folder, branch, allow_destroy, auto_rollback", err) < 0)
         return -1;
     if (!(e->name = strdup(name)))
-        return fail(err, errlen, "out of memory");
+        return errinfo_set(err, ERR_INTERNAL, "out of memory");
     if (env_string(v, name, "folder", "the environment's folder in this "
-                   "repository", &e->folder, err, errlen) < 0 ||
+                   "repository", &e->folder, err) < 0 ||
         env_string(v, name, "branch", "the branch whose pushes apply it",
-                   &e->branch, err, errlen) < 0)
+                   &e->branch, err) < 0)
         return -1;
     if (!valid_repo_path(e->folder))
-        return fail(err, errlen, "environments.%s.folder: \"%.128s\" is not a "
+        return errinfo_set(err, ERR_INVALID, "environments.%s.folder: \"%.128s\" is not a "
                     "relative path like \"environments/%s\"", name, e->folder,
                     name);
     for (n = strlen(e->folder); n > 0 && e->folder[n - 1] == '/'; n--)
         e->folder[n - 1] = '\0';
     if (!valid_branch(e->branch))
-        return fail(err, errlen, "environments.%s.branch: \"%.128s\" is not a "
+        return errinfo_set(err, ERR_INVALID, "environments.%s.branch: \"%.128s\" is not a "
                     "valid branch name", name, e->branch);
     ad = json_object_get(v, "allow_destroy");
     if (ad && !json_is_boolean(ad))
-        return fail(err, errlen, "environments.%s.allow_destroy: expected true "
+        return errinfo_set(err, ERR_INVALID, "environments.%s.allow_destroy: expected true "
                     "or false", name);
     e->allow_destroy = ad ? json_is_true(ad) : 0;
     ad = json_object_get(v, "auto_rollback");
     if (ad && !json_is_boolean(ad))
-        return fail(err, errlen, "environments.%s.auto_rollback: expected true "
+        return errinfo_set(err, ERR_INVALID, "environments.%s.auto_rollback: expected true "
                     "or false", name);
     e->auto_rollback = ad ? json_is_true(ad) : 0;
     return 0;
 }
 
-static int parse_envs(json_t *envs, repoconfig *out, char *err, size_t errlen)
+static int parse_envs(json_t *envs, repoconfig *out, errinfo *err)
 {
     const char *name;
     json_t *v;
 
     if (!envs)
-        return fail(err, errlen, "environments: missing (an object naming each"
+        return errinfo_set(err, ERR_INVALID, "environments: missing (an object naming each"
                     " environment)");
     if (!json_is_object(envs))
-        return fail(err, errlen, "environments: expected an object");
+        return errinfo_set(err, ERR_INVALID, "environments: expected an object");
     if (json_object_size(envs) == 0)
-        return fail(err, errlen, "environments: expected at least one "
+        return errinfo_set(err, ERR_INVALID, "environments: expected at least one "
                     "environment");
     out->envs = calloc(json_object_size(envs), sizeof *out->envs);
     if (!out->envs)
-        return fail(err, errlen, "out of memory");
+        return errinfo_set(err, ERR_INTERNAL, "out of memory");
     /* jansson >= 2.8 iterates in insertion order: the file's order. */
     json_object_foreach(envs, name, v) {
-        if (parse_env(name, v, &out->envs[out->n_envs++], err, errlen) < 0)
+        if (parse_env(name, v, &out->envs[out->n_envs++], err) < 0)
             return -1;
     }
     return 0;
 }
 
-static int parse_shared(json_t *arr, repoconfig *out, char *err,
-                        size_t errlen)
+static int parse_shared(json_t *arr, repoconfig *out, errinfo *err)
 {
     size_t i;
     json_t *v;
@@ -189,28 +167,28 @@ static int parse_shared(json_t *arr, repoconfig *out, char *err,
     if (!arr)
         return 0;
     if (!json_is_array(arr))
-        return fail(err, errlen, "shared_paths: expected an array of strings");
+        return errinfo_set(err, ERR_INVALID, "shared_paths: expected an array of strings");
     if (json_array_size(arr) == 0)
         return 0;
     out->shared_paths = calloc(json_array_size(arr), sizeof(char *));
     if (!out->shared_paths)
-        return fail(err, errlen, "out of memory");
+        return errinfo_set(err, ERR_INTERNAL, "out of memory");
     json_array_foreach(arr, i, v) {
         if (!json_is_string(v))
-            return fail(err, errlen, "shared_paths[%zu]: expected a string", i);
+            return errinfo_set(err, ERR_INVALID, "shared_paths[%zu]: expected a string", i);
         if (!valid_repo_path(json_string_value(v)))
-            return fail(err, errlen, "shared_paths[%zu]: \"%.128s\" is not a "
+            return errinfo_set(err, ERR_INVALID, "shared_paths[%zu]: \"%.128s\" is not a "
                         "relative path like \"modules/\"", i,
                         json_string_value(v));
         if (!(out->shared_paths[out->n_shared++] =
                   strdup(json_string_value(v))))
-            return fail(err, errlen, "out of memory");
+            return errinfo_set(err, ERR_INTERNAL, "out of memory");
     }
     return 0;
 }
 
 int repoconfig_parse(const char *json, size_t len, repoconfig *out,
-                     char *err, size_t errlen)
+                     errinfo *err)
 {
     static const char *const keys[] = {"environments", "shared_paths", NULL};
     json_error_t jerr;
@@ -219,21 +197,21 @@ int repoconfig_parse(const char *json, size_t len, repoconfig *out,
 
     memset(out, 0, sizeof *out);
     root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        return fail(err, errlen, "line %d, column %d: %s", jerr.line,
-                    jerr.column, jerr.text);
+    if (!root) {
+        errinfo_set(err, ERR_INVALID, "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+        return errinfo_prefix(err, "deploybot.json");
+    }
     if (!json_is_object(root))
-        fail(err, errlen, "expected an object with \"environments\"");
-    else if (check_keys(root, keys, "", "environments, shared_paths", err,
-                        errlen) == 0 &&
-             parse_envs(json_object_get(root, "environments"), out, err,
-                        errlen) == 0 &&
-             parse_shared(json_object_get(root, "shared_paths"), out, err,
-                          errlen) == 0)
+        errinfo_set(err, ERR_INVALID, "expected an object with \"environments\"");
+    else if (check_keys(root, keys, "", "environments, shared_paths", err) == 0 &&
+             parse_envs(json_object_get(root, "environments"), out, err) == 0 &&
+             parse_shared(json_object_get(root, "shared_paths"), out, err) == 0)
         rc = 0;
     json_decref(root);
-    if (rc < 0)
+    if (rc < 0) {
         repoconfig_free(out);
+        errinfo_prefix(err, "deploybot.json");
+    }
     return rc;
 }
 

@@ -14,6 +14,7 @@
 #define DEPLOYBOT_DEPLOY_REPOCONFIG_H
 
 #include <stddef.h>
+#include "util/errinfo.h"
 
 typedef struct {
     char *name;          /* "dev" */
@@ -30,9 +31,9 @@ typedef struct {
     size_t n_shared;
 } repoconfig;
 
-/* Parses deploybot.json; errors name the key and what is wrong. */
-int repoconfig_parse(const char *json, size_t len, repoconfig *out,
-                     char *err, size_t errlen);
+/* Parses deploybot.json; errors (ERR_INVALID) read "deploybot.json: KEY:
+ * what is wrong". */
+int repoconfig_parse(const char *json, size_t len, repoconfig *out, errinfo *err);
 const repoconfig_env *repoconfig_env_find(const repoconfig *c, const char *name);
 void repoconfig_free(repoconfig *c);
 

@@ -2,7 +2,7 @@
  * template variables, collect every problem with its line. */
 #include "deploy/userdata.h"
 #include "util/strbuf.h"
-#include "deploy/aws/sigv4.h"
+#include "util/digest.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -108,7 +108,7 @@ static void scan(render *r, const char *t, size_t len)
 
 int userdata_render(const char *tmpl, size_t len, const char *file,
                     const userdata_var *vars, size_t n_vars,
-                    userdata *out, char **errors)
+                    userdata *out, char **errors, errinfo *err)
 {
     render r = { .file = file, .vars = vars, .n_vars = n_vars };
     *out = (userdata){0};
@@ -122,11 +122,11 @@ int userdata_render(const char *tmpl, size_t len, const char *file,
     if (r.errors.len) {
         free(r.out.s);
         *errors = r.errors.s;
-        return -1;
+        return errinfo_set(err, ERR_INVALID, "%.*s", (int)strcspn(*errors, "\n"), *errors);
     }
     out->text = r.out.s;
     out->len = r.out.len;
-    sigv4_sha256_hex(out->text, out->len, out->sha256);
+    digest_sha256_hex(out->text, out->len, out->sha256);
     return 0;
 }
 

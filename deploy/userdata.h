@@ -36,11 +36,12 @@ typedef struct {
 } userdata;
 
 /* Renders `tmpl` (`len` bytes, read from `file`, which names it in errors).
- * Returns 0 and fills *out, or -1 and *errors: a malloc'd text of one line
- * per problem ("FILE:LINE: ..."), every problem reported once. */
+ * Returns 0 and fills *out, or -1, *errors a malloc'd text of one line per
+ * problem ("FILE:LINE: ..."), every problem reported once, and err
+ * (ERR_INVALID) the first. */
 int userdata_render(const char *tmpl, size_t len, const char *file,
                     const userdata_var *vars, size_t n_vars,
-                    userdata *out, char **errors);
+                    userdata *out, char **errors, errinfo *err);
 void userdata_free(userdata *u);
 
 /* The variables a stack supplies for one instance whose data volume is

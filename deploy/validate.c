@@ -3,6 +3,7 @@
 #include "deploy/stack.h"
 #include "deploy/userdata.h"
 #include "deploy/repoconfig.h"
+#include "util/strbuf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -10,34 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A volume id that looks real: at plan time the data volume may not exist
- * yet, and the template only needs a value of the right shape. */
-#define PLACEHOLDER_VOLUME "vol-00000000000000000"
-
 typedef struct {
     const char *dir;
-    char *text;            /* the report so far */
-    size_t len;
+    strbuf text;           /* the report so far */
     int problems;
     int valid_envs;
 } report;
 
-static void put(report *r, const char *s, size_t n)
-{
-    char *p = realloc(r->text, r->len + n + 1);
-    if (!p) abort();
-    memcpy(p + r->len, s, n);
-    r->text = p;
-    r->len += n;
-    r->text[r->len] = '\0';
-}
-
 /* Is the n-byte line l (n > 0) already a whole line of the report? */
 static int reported(const report *r, const char *l, size_t n)
 {
-    const char *end = r->text + r->len;
-    for (const char *p = r->text; p < end && (p = memmem(p, (size_t)(end - p), l, n)); p++)
-        if ((p == r->text || p[-1] == '\n') && p[n] == '\n') return 1;
+    const char *start = r->text.s, *end = start + r->text.len;
+    for (const char *p = start; p && p < end && (p = memmem(p, (size_t)(end - p), l, n)); p++)
+        if ((p == start || p[-1] == '\n') && p[n] == '\n') return 1;
     return 0;
 }
 
@@ -48,8 +34,8 @@ static void add_lines(report *r, const char *lines, int problem)
     for (const char *l = lines; l && *l;) {
         size_t n = strcspn(l, "\n");
         if (n && !reported(r, l, n)) {
-            put(r, l, n);
-            put(r, "\n", 1);
+            strbuf_put(&r->text, l, n);
+            strbuf_putc(&r->text, '\n');
             r->problems += problem;
         }
         l += n + (l[n] == '\n');
@@ -89,16 +75,12 @@ static char *slurp(const report *r, const char *name, size_t *len)
     return buf;
 }
 
-static void check_template(report *r, const char *tmpl, size_t len, const stack *st)
+/* The template as the bot takes it for this stack (a placeholder volume id:
+ * at plan time the data volume may not exist yet). */
+static void check_template(report *r, const char *tmpl, size_t len, stack *st)
 {
-    userdata_var vars[USERDATA_MAX_VARS];
-    size_t n = userdata_stack_vars(st, PLACEHOLDER_VOLUME, vars);
-    userdata ud;
     char *errors;
-    if (userdata_render(tmpl, len, USERDATA_TEMPLATE, vars, n, &ud, &errors) == 0)
-        userdata_free(&ud);
-    else
-        add_lines(r, errors, 1);
+    if (stack_set_user_data_template(st, tmpl, len, &errors, NULL) != 0) add_lines(r, errors, 1);
     free(errors);
 }
 
@@ -120,7 +102,7 @@ static void check_env(report *r, const repoconfig_env *env, const char *tmpl, si
     }
     stack st;
     char *errors = NULL;
-    if (stack_load(text, len, file, env->name, &st, &errors) == 0) {
+    if (stack_load(text, len, file, env->name, &st, &errors, NULL) == 0) {
         r->valid_envs++;
         if (tmpl) check_template(r, tmpl, tlen, &st);
         stack_free(&st);
@@ -133,7 +115,7 @@ static void check_env(report *r, const repoconfig_env *env, const char *tmpl, si
 
 static void check_repo(report *r)
 {
-    char err[1024];
+    errinfo err;
     size_t len, tlen = 0;
     repoconfig rc;
     char *text = slurp(r, "deploybot.json", &len);
@@ -142,10 +124,10 @@ static void check_repo(report *r)
              "repository?)", strerror(errno), r->dir);
         return;
     }
-    int parsed = repoconfig_parse(text, len, &rc, err, sizeof err);
+    int parsed = repoconfig_parse(text, len, &rc, &err);
     free(text);
     if (parsed != 0) {
-        add_lines(r, err, 1);               /* already "deploybot.json: ..." */
+        add_lines(r, err.msg, 1);           /* already "deploybot.json: ..." */
         return;
     }
     char *tmpl = slurp(r, USERDATA_TEMPLATE, &tlen);
@@ -160,10 +142,9 @@ static void check_repo(report *r)
 int validate_dir(const char *dir, char **report_out)
 {
     report r = { .dir = dir && *dir ? dir : "." };
-    put(&r, "", 0);
     check_repo(&r);
     if (r.problems == 0)
         addf(&r, 0, "ok: %d environment%s valid", r.valid_envs, r.valid_envs == 1 ? "" : "s");
-    *report_out = r.text;
+    *report_out = strbuf_take(&r.text);
     return r.problems;
 }

@@ -1,4 +1,4 @@
-/* aws: one libcurl easy handle per client (so connections are kept alive
+/* aws: one util/http client per aws_client (so connections are kept alive
  * between calls), SigV4 on every attempt (the date changes), XML answers.
  *
  * A call is: resolve the endpoint once, then up to max_attempts times sign,
@@ -6,48 +6,52 @@
  * or fail. Between attempts we sleep with "full jitter" backoff, which
  * spreads out clients that were throttled together. */
 #include "deploy/aws/aws.h"
-#include "util/strbuf.h"
 #include "deploy/aws/sigv4.h"
+#include "util/http.h"
+#include "util/strbuf.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #define AWS_MAX_BODY (32u << 20)    /* largest answer we accept */
 #define AWS_MAX_RETRY_AFTER_MS 60000
-#define AWS_USER_AGENT "deploybot/0.1"
 #define AWS_RENEW_WINDOW_S 300      /* renew credentials this close to expiry */
 #define AWS_RENEW_GAP_S 60          /* and try no more often than this */
+#define AWS_RETRY_BASE_MS 100
+#define AWS_RETRY_CAP_MS 5000
+#define AWS_MAX_ATTEMPTS 6
 
 struct aws_client {
-    CURL *curl;
+    http_client *http;
     char *region;
     aws_creds creds;
+    aws_options options;     /* defaults filled in */
     unsigned long requests;
     uint64_t rng;
-    long base_ms, cap_ms;
-    int max_attempts;
-    int debug;
     int resolved;            /* credentials came from the chain: may be renewed */
     time_t expiration;       /* when they stop working, 0: never */
     time_t next_refresh;     /* no renewal attempt before this */
-    char curl_err[CURL_ERROR_SIZE];  /* libcurl keeps a pointer to it */
 };
 
 /* ---- small helpers ---- */
 
-int aws_error_is(const aws_error *e, const char *code)
+int aws_errinfo_set(errinfo *err, err_code code, const char *remote, const char *fmt, ...)
 {
-    return strcmp(e->code, code) == 0;
+    char msg[ERRINFO_MSG_MAX];
+    va_list ap;
+    if (!err) return -1;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    errinfo_set(err, code, "%s", msg);
+    snprintf(err->remote, sizeof err->remote, "%s", remote);
+    return -1;
 }
 
 static char *xstrdup(const char *s)
@@ -55,43 +59,6 @@ static char *xstrdup(const char *s)
     char *d = strdup(s);
     if (!d) abort();
     return d;
-}
-
-static void set_err(aws_error *e, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void set_err(aws_error *e, int status, const char *code, const char *fmt, ...)
-{
-    va_list ap;
-    e->http_status = status;
-    snprintf(e->code, sizeof e->code, "%s", code);
-    va_start(ap, fmt);
-    vsnprintf(e->message, sizeof e->message, fmt, ap);
-    va_end(ap);
-}
-
-/* AWS URI encoding (RFC 3986 unreserved kept), used for form bodies. */
-static void put_encoded(strbuf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            strbuf_put(b, (const char *)&c, 1);
-        } else {
-            char e[3] = { '%', hex[c >> 4], hex[c & 15] };
-            strbuf_put(b, e, 3);
-        }
-    }
-}
-
-static long env_long(const char *name, long def, long min, long max)
-{
-    const char *v = getenv(name);
-    char *end;
-    if (!v || !*v) return def;
-    long n = strtol(v, &end, 10);
-    return *end || n < min || n > max ? def : n;
 }
 
 static const char *env_nonempty(const char *name)
@@ -139,7 +106,7 @@ void aws_params_free(aws_params *p)
     *p = (aws_params){0};
 }
 
-/* Credentials (aws_creds_from_env, aws_creds_free...) live in aws_creds.c. */
+/* Credentials (aws_creds_from_env, aws_creds_free...) live in creds.c. */
 
 /* ---- endpoints ---- */
 
@@ -179,11 +146,6 @@ int aws_endpoint(const char *service, const char *region, char *url,
 
 /* ---- client ---- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
-
 static int valid_region(const char *r)
 {
     size_t n = strlen(r);
@@ -204,65 +166,71 @@ static uint64_t seed(const void *p)
 }
 
 /* `region`, else the environment's; NULL (err set) when none or invalid. */
-static const char *pick_region(const char *region, char *err, size_t errlen)
+static const char *pick_region(const char *region, errinfo *err)
 {
     if (!region) region = env_nonempty("AWS_REGION");
     if (!region) region = env_nonempty("AWS_DEFAULT_REGION");
     if (!region) {
-        snprintf(err, errlen, "no AWS region: set region in the stack, or AWS_REGION");
+        errinfo_set(err, ERR_INVALID, "no AWS region: set region in the stack, or AWS_REGION");
         return NULL;
     }
     if (!valid_region(region)) {
-        snprintf(err, errlen, "invalid AWS region '%.40s' (expected e.g. us-east-1)", region);
+        errinfo_set(err, ERR_INVALID, "invalid AWS region '%.40s' (expected e.g. us-east-1)", region);
         return NULL;
     }
     return region;
 }
 
-aws_client *aws_client_new(const char *region, const aws_creds *creds,
-                           char *err, size_t errlen)
+/* The options with every zero field given its default. */
+static aws_options options_filled(const aws_options *o)
 {
-    if (!(region = pick_region(region, err, errlen))) return NULL;
+    aws_options f = o ? *o : (aws_options){0};
+    if (f.retry_base_ms == 0) f.retry_base_ms = AWS_RETRY_BASE_MS;
+    if (f.retry_base_ms < 0) f.retry_base_ms = 0;
+    if (f.retry_base_ms > 60000) f.retry_base_ms = 60000;
+    if (f.max_attempts <= 0) f.max_attempts = AWS_MAX_ATTEMPTS;
+    if (f.max_attempts > 100) f.max_attempts = 100;
+    return f;
+}
+
+static void creds_copy(aws_creds *to, const aws_creds *from)
+{
+    to->access_key = xstrdup(from->access_key);
+    to->secret_key = xstrdup(from->secret_key);
+    to->session_token = from->session_token && *from->session_token
+                        ? xstrdup(from->session_token) : NULL;
+}
+
+aws_client *aws_client_new(const char *region, const aws_creds *creds,
+                           const aws_options *options, errinfo *err)
+{
+    if (!(region = pick_region(region, err))) return NULL;
     aws_creds env = {0};
     if (!creds) {
-        if (aws_creds_from_env(&env, err, errlen) < 0) return NULL;
+        if (aws_creds_from_env(&env, err) < 0) return NULL;
         creds = &env;
     } else if (!creds->access_key || !creds->secret_key) {
-        snprintf(err, errlen, "AWS credentials lack an access key id or secret key");
+        errinfo_set(err, ERR_INVALID, "AWS credentials lack an access key id or secret key");
         return NULL;
     }
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK) {
-        snprintf(err, errlen, "libcurl initialisation failed: %s",
-                 curl_easy_strerror(curl_init_rc));
+    http_client *http = http_client_new(err);
+    if (!http) {
         aws_creds_free(&env);
         return NULL;
     }
-
     aws_client *c = calloc(1, sizeof *c);
     if (!c) abort();
-    c->curl = curl_easy_init();
-    if (!c->curl) {
-        snprintf(err, errlen, "libcurl could not create a handle");
-        free(c);
-        aws_creds_free(&env);
-        return NULL;
-    }
+    c->http = http;
     c->region = xstrdup(region);
-    c->creds.access_key = xstrdup(creds->access_key);
-    c->creds.secret_key = xstrdup(creds->secret_key);
-    c->creds.session_token = creds->session_token && *creds->session_token
-                             ? xstrdup(creds->session_token) : NULL;
+    creds_copy(&c->creds, creds);
     aws_creds_free(&env);
     c->rng = seed(c);
-    c->base_ms = env_long("DEPLOYBOT_AWS_RETRY_BASE_MS", 100, 0, 60000);
-    c->cap_ms = 5000;
-    c->max_attempts = (int)env_long("DEPLOYBOT_AWS_MAX_ATTEMPTS", 6, 1, 100);
-    c->debug = env_nonempty("DEPLOYBOT_AWS_DEBUG") != NULL;
+    c->options = options_filled(options);
     return c;
 }
 
-aws_client *aws_client_new_resolved(const char *region, char *err, size_t errlen)
+aws_client *aws_client_new_resolved(const char *region, const aws_options *options,
+                                    errinfo *err)
 {
     char from_config[64];
     aws_creds creds;
@@ -270,20 +238,20 @@ aws_client *aws_client_new_resolved(const char *region, char *err, size_t errlen
     if (!region && !env_nonempty("AWS_REGION") && !env_nonempty("AWS_DEFAULT_REGION") &&
         aws_config_region(NULL, from_config, sizeof from_config) == 0)
         region = from_config;
-    if (!(region = pick_region(region, err, errlen))) return NULL;  /* before any network */
-    if (aws_creds_resolve(&creds, &origin, err, errlen) < 0) return NULL;
-    aws_client *c = aws_client_new(region, &creds, err, errlen);
+    if (!(region = pick_region(region, err))) return NULL;  /* before any network */
+    if (aws_creds_resolve(&creds, &origin, err) < 0) return NULL;
+    aws_client *c = aws_client_new(region, &creds, options, err);
     aws_creds_free(&creds);
     if (!c) return NULL;
     c->resolved = 1;
     c->expiration = origin.expiration;
-    if (c->debug) fprintf(stderr, "deploybot aws: credentials from %s\n", origin.source);
+    if (c->options.debug) fprintf(stderr, "deploybot aws: credentials from %s\n", origin.source);
     return c;
 }
 
-aws_client *aws_client_clone(const aws_client *src, char *err, size_t errlen)
+aws_client *aws_client_clone(const aws_client *src, errinfo *err)
 {
-    aws_client *c = aws_client_new(src->region, &src->creds, err, errlen);
+    aws_client *c = aws_client_new(src->region, &src->creds, &src->options, err);
     if (!c) return NULL;
     c->resolved = src->resolved;
     c->expiration = src->expiration;
@@ -293,13 +261,15 @@ aws_client *aws_client_clone(const aws_client *src, char *err, size_t errlen)
 void aws_client_free(aws_client *c)
 {
     if (!c) return;
-    curl_easy_cleanup(c->curl);
+    http_client_free(c->http);
     aws_creds_free(&c->creds);
     free(c->region);
     free(c);
 }
 
 const char *aws_client_region(const aws_client *c) { return c->region; }
+
+const aws_options *aws_client_options(const aws_client *c) { return &c->options; }
 
 unsigned long aws_client_request_count(const aws_client *c) { return c->requests; }
 
@@ -318,62 +288,6 @@ typedef struct {
     int empty_ok;                   /* an empty 2xx answer is a success */
 } request;
 
-typedef struct {
-    strbuf body;
-    long status;
-    long retry_after_ms;            /* -1 when absent */
-    char request_id[128];
-    int too_big;
-} response;
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    response *r = ud;
-    size_t len = size * n;
-    if (r->body.len + len > AWS_MAX_BODY) {
-        r->too_big = 1;
-        return 0;
-    }
-    strbuf_put(&r->body, p, len);
-    return len;
-}
-
-/* Value of header line `line` if it is `name`, trimmed, into out. */
-static int header_value(const char *line, size_t len, const char *name,
-                        char *out, size_t outlen)
-{
-    size_t n = strlen(name);
-    if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':') return 0;
-    const char *v = line + n + 1, *end = line + len;
-    while (v < end && (*v == ' ' || *v == '\t')) v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
-    snprintf(out, outlen, "%.*s", (int)(end - v), v);
-    return 1;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-    response *r = ud;
-    size_t len = size * n;
-    char v[128];
-    if (header_value(p, len, "Retry-After", v, sizeof v)) {
-        char *end;
-        long s = strtol(v, &end, 10);
-        if (end != v && !*end && s >= 0) {
-            r->retry_after_ms = s > AWS_MAX_RETRY_AFTER_MS / 1000
-                                ? AWS_MAX_RETRY_AFTER_MS : s * 1000;
-        } else {
-            time_t t = curl_getdate(v, NULL);       /* the HTTP-date form */
-            if (t > 0) r->retry_after_ms = (long)(t - time(NULL)) * 1000;
-        }
-        if (r->retry_after_ms > AWS_MAX_RETRY_AFTER_MS) r->retry_after_ms = AWS_MAX_RETRY_AFTER_MS;
-    } else if (header_value(p, len, "x-amzn-RequestId", v, sizeof v) ||
-               header_value(p, len, "x-amz-request-id", v, sizeof v)) {
-        snprintf(r->request_id, sizeof r->request_id, "%s", v);
-    }
-    return len;
-}
-
 static void amz_now(char out[17])
 {
     time_t now = time(NULL);
@@ -382,19 +296,15 @@ static void amz_now(char out[17])
     strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-static struct curl_slist *add_header(struct curl_slist *list, const char *name,
-                                     const char *value)
+static void headers_free(char **h)
 {
-    char *line;
-    if (asprintf(&line, "%s: %s", name, value) < 0) abort();
-    struct curl_slist *l = curl_slist_append(list, line);
-    free(line);
-    if (!l) abort();
-    return l;
+    for (size_t i = 0; h && h[i]; i++) free(h[i]);
+    free(h);
 }
 
-/* Signs the request for now and returns the header list to send. */
-static struct curl_slist *signed_headers(aws_client *c, const request *rq)
+/* Signs the request for now and returns the "Name: value" lines to send
+ * (NULL-terminated; NULL when the request cannot be signed). */
+static char **signed_headers(const aws_client *c, const request *rq)
 {
     char date[17], auth[1024];
     sigv4_header h[4];
@@ -411,43 +321,12 @@ static struct curl_slist *signed_headers(aws_client *c, const request *rq)
                         rq->signing_region, rq->service, date };
     if (sigv4_authorization(&sr, &sp, auth, sizeof auth) < 0) return NULL;
 
-    struct curl_slist *list = NULL;
-    for (size_t i = 0; i < n; i++) list = add_header(list, h[i].name, h[i].value);
-    list = add_header(list, "Authorization", auth);
-    struct curl_slist *l = curl_slist_append(list, "Expect:");  /* no 100-continue wait */
-    if (!l) abort();
-    return l;
-}
-
-static void setup_handle(aws_client *c, const request *rq, response *rs,
-                         struct curl_slist *hdrs)
-{
-    CURL *h = c->curl;
-    curl_easy_reset(h);                          /* keeps live connections */
-    curl_easy_setopt(h, CURLOPT_URL, rq->url);
-    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* send the path that was signed */
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, AWS_USER_AGENT);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);   /* threads: no SIGALRM */
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 120000L);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  /* big Describe* answers */
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, rs);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, rs);
-    if (rq->body || strcmp(rq->method, "POST") == 0) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
-    }
-    if (strcmp(rq->method, "GET") == 0) curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    else if (strcmp(rq->method, "POST") != 0)
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
+    char **lines = calloc(n + 2, sizeof *lines);
+    if (!lines) abort();
+    for (size_t i = 0; i < n; i++)
+        if (asprintf(&lines[i], "%s: %s", h[i].name, h[i].value) < 0) abort();
+    if (asprintf(&lines[n], "Authorization: %s", auth) < 0) abort();
+    return lines;
 }
 
 /* ---- classifying answers ---- */
@@ -487,11 +366,11 @@ static const xml_node *find_error(const xml_node *root, const char **reqid)
 }
 
 /* Printable, single-line excerpt of a body that is not an AWS error. */
-static void excerpt(const strbuf *b, char *out, size_t outlen)
+static void excerpt(const http_response *rs, char *out, size_t outlen)
 {
     size_t n = 0;
-    for (size_t i = 0; b->s && i < b->len && n + 1 < outlen && i < 160; i++)
-        out[n++] = isprint((unsigned char)b->s[i]) ? b->s[i] : ' ';
+    for (size_t i = 0; i < rs->len && n + 1 < outlen && i < 160; i++)
+        out[n++] = isprint((unsigned char)rs->body[i]) ? rs->body[i] : ' ';
     out[n] = '\0';
 }
 
@@ -514,94 +393,93 @@ static const char *hint(const char *code)
     return "";
 }
 
-static void parse_error(const request *rq, const response *rs, aws_error *err)
+/* " (request id ID)" when AWS named the request, for the user to quote. */
+static void add_request_id(errinfo *err, const char *reqid)
 {
-    char xerr[128];
-    xml_node *root = xml_parse(rs->body.s, rs->body.len, xerr, sizeof xerr);
+    size_t n = strlen(err->msg);
+    if (reqid && *reqid)
+        snprintf(err->msg + n, sizeof err->msg - n, " (request id %s)", reqid);
+}
+
+static void parse_error(const request *rq, const http_response *rs, errinfo *err)
+{
+    xml_node *root = xml_parse(rs->body, rs->len, NULL);
     const char *reqid = NULL;
     const xml_node *e = root ? find_error(root, &reqid) : NULL;
     const char *code = e ? xml_path_text(e, "Code") : NULL;
+    int retry = rs->status >= 500 || rs->status == 429 || (code && throttling_code(code));
+    err_code kind = retry ? ERR_UNAVAILABLE : ERR_REMOTE;
 
     if (code && *code) {
         const char *msg = xml_path_text(e, "Message");
-        set_err(err, (int)rs->status, code, "%s%s", msg && *msg ? msg : code, hint(code));
+        aws_errinfo_set(err, kind, code, "%s%s", msg && *msg ? msg : code, hint(code));
     } else {
         char ex[168], hc[16];
-        excerpt(&rs->body, ex, sizeof ex);
+        excerpt(rs, ex, sizeof ex);
         snprintf(hc, sizeof hc, "HTTP%ld", rs->status);
-        set_err(err, (int)rs->status, hc, "%s %s answered HTTP %ld without an "
-                "AWS error document: %s", rq->service, rq->what, rs->status,
-                ex[0] ? ex : "(empty body)");
+        aws_errinfo_set(err, kind, hc, "%s %s answered HTTP %ld without an AWS error document: %s",
+                        rq->service, rq->what, rs->status, ex[0] ? ex : "(empty body)");
     }
-    snprintf(err->request_id, sizeof err->request_id, "%s",
-             reqid && *reqid ? reqid : rs->request_id);
+    err->status = (int)rs->status;
+    add_request_id(err, reqid && *reqid ? reqid : rs->request_id);
     xml_free(root);
 }
 
-static int retryable_curl(CURLcode rc)
+/* No answer: err (from util/http) says why; ERR_UNAVAILABLE is worth a retry. */
+static enum outcome unanswered(const request *rq, errinfo *err)
 {
-    switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT: case CURLE_SEND_ERROR: case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING: case CURLE_PARTIAL_FILE: case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2: case CURLE_HTTP2_STREAM:
-        return 1;
-    default:
-        return 0;
-    }
+    char why[ERRINFO_MSG_MAX];
+    int too_big = err->code == ERR_LIMIT;
+    snprintf(why, sizeof why, "%s", too_big ? "answer larger than 32 MiB" : err->msg);
+    err_code kind = err->code;
+    aws_errinfo_set(err, kind, too_big ? "ResponseTooLarge" : "ConnectionError",
+                    "cannot call %s %s at %s: %s", rq->service, rq->what, rq->url, why);
+    return kind == ERR_UNAVAILABLE ? RETRY : FAIL;
 }
 
 /* One attempt. On DONE, *out holds the document (or NULL: empty body). */
-static enum outcome attempt(aws_client *c, const request *rq, response *rs,
-                            xml_node **out, aws_error *err)
+static enum outcome attempt(aws_client *c, const request *rq, http_response *rs,
+                            xml_node **out, errinfo *err)
 {
-    struct curl_slist *hdrs = signed_headers(c, rq);
+    char **hdrs = signed_headers(c, rq);
     if (!hdrs) {
-        set_err(err, 0, "SigningError", "cannot sign %s %s: request too large",
-                rq->service, rq->what);
+        aws_errinfo_set(err, ERR_INTERNAL, "SigningError", "cannot sign %s %s: request too large",
+                        rq->service, rq->what);
         return FAIL;
     }
-    c->curl_err[0] = '\0';
-    setup_handle(c, rq, rs, hdrs);
+    http_request_spec spec = {
+        .method = rq->method, .url = rq->url, .headers = (const char *const *)hdrs,
+        .body = rq->body, .body_len = rq->body_len, .connect_timeout_ms = 10000,
+        .timeout_ms = 120000, .max_body = AWS_MAX_BODY,
+    };
     c->requests++;
-    CURLcode rc = curl_easy_perform(c->curl);
-    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &rs->status);
-    curl_slist_free_all(hdrs);
-
-    if (rc != CURLE_OK) {
-        set_err(err, 0, rs->too_big ? "ResponseTooLarge" : "ConnectionError",
-                "cannot call %s %s at %s: %s", rq->service, rq->what, rq->url,
-                rs->too_big ? "answer larger than 32 MiB"
-                            : c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc));
-        return !rs->too_big && retryable_curl(rc) ? RETRY : FAIL;
-    }
+    int rc = http_client_send(c->http, &spec, rs, err);
+    headers_free(hdrs);
+    if (rc < 0) return unanswered(rq, err);
     if (rs->status >= 300) {
         parse_error(rq, rs, err);
-        return rs->status >= 500 || rs->status == 429 ||
-               throttling_code(err->code) ? RETRY : FAIL;
+        return err->code == ERR_UNAVAILABLE ? RETRY : FAIL;
     }
-    if (rs->body.len == 0 && rq->empty_ok) {
+    if (rs->len == 0 && rq->empty_ok) {
         *out = NULL;
         return DONE;
     }
-    char xerr[160];
-    *out = xml_parse(rs->body.s, rs->body.len, xerr, sizeof xerr);
-    if (!*out) {
-        set_err(err, (int)rs->status, "MalformedResponse",
-                "%s %s returned a document deploybot cannot read (%s)",
-                rq->service, rq->what, xerr);
-        snprintf(err->request_id, sizeof err->request_id, "%s", rs->request_id);
-        return FAIL;
-    }
-    return DONE;
+    errinfo xerr;
+    if ((*out = xml_parse(rs->body, rs->len, &xerr))) return DONE;
+    aws_errinfo_set(err, ERR_REMOTE, "MalformedResponse",
+                    "%s %s returned a document deploybot cannot read (%.400s)",
+                    rq->service, rq->what, xerr.msg);
+    err->status = (int)rs->status;
+    add_request_id(err, rs->request_id);
+    return FAIL;
 }
 
 /* Full jitter: uniform in [0, min(cap, base * 2^(n-1))]. */
 static long backoff_ms(aws_client *c, int n)
 {
-    long ceiling = c->base_ms;
-    for (int i = 1; i < n && ceiling < c->cap_ms; i++) ceiling *= 2;
-    if (ceiling > c->cap_ms) ceiling = c->cap_ms;
+    long ceiling = c->options.retry_base_ms;
+    for (int i = 1; i < n && ceiling < AWS_RETRY_CAP_MS; i++) ceiling *= 2;
+    if (ceiling > AWS_RETRY_CAP_MS) ceiling = AWS_RETRY_CAP_MS;
     c->rng ^= c->rng << 13;                      /* xorshift64 */
     c->rng ^= c->rng >> 7;
     c->rng ^= c->rng << 17;
@@ -619,7 +497,7 @@ static void sleep_ms(long ms)
  * that window, but at most once a minute, so a service still serving the old
  * set is not asked before every request. A failed renewal is harmless while
  * the old set works; after that the request cannot be signed. */
-static int renew_creds(aws_client *c, aws_error *err)
+static int renew_creds(aws_client *c, errinfo *err)
 {
     time_t now = time(NULL);
     if (!c->resolved || !c->expiration || now + AWS_RENEW_WINDOW_S < c->expiration) return 0;
@@ -628,45 +506,52 @@ static int renew_creds(aws_client *c, aws_error *err)
 
     aws_creds fresh;
     aws_creds_origin origin;
-    char why[1024];
-    if (aws_creds_resolve(&fresh, &origin, why, sizeof why) == 0) {
+    errinfo why;
+    if (aws_creds_resolve(&fresh, &origin, &why) == 0) {
         aws_creds_free(&c->creds);
         c->creds = fresh;
         c->expiration = origin.expiration;
-        if (c->debug) fprintf(stderr, "deploybot aws: credentials renewed from %s\n", origin.source);
+        if (c->options.debug) fprintf(stderr, "deploybot aws: credentials renewed from %s\n", origin.source);
         return 0;
     }
-    if (c->debug) fprintf(stderr, "deploybot aws: renewing credentials failed: %s\n", why);
+    if (c->options.debug) fprintf(stderr, "deploybot aws: renewing credentials failed: %s\n", why.msg);
     if (now < c->expiration) return 0;
-    set_err(err, 0, "ExpiredToken", "the AWS credentials expired and could not be "
-            "renewed: %s", why);
-    return -1;
+    return aws_errinfo_set(err, ERR_UNAVAILABLE, "ExpiredToken", "the AWS credentials expired and "
+                           "could not be renewed: %.900s", why.msg);
 }
 
-static int perform(aws_client *c, const request *rq, xml_node **out, aws_error *err)
+static void debug_line(const aws_client *c, const request *rq, const errinfo *err, int n,
+                       long wait)
+{
+    if (!c->options.debug) return;
+    if (wait < 0)
+        fprintf(stderr, "deploybot aws: %s %s -> %d %s (attempt %d/%d, giving up)\n", rq->service,
+                rq->what, err->status, err->remote, n, c->options.max_attempts);
+    else
+        fprintf(stderr, "deploybot aws: %s %s -> %d %s (attempt %d/%d, retry in %ld ms)\n",
+                rq->service, rq->what, err->status, err->remote, n, c->options.max_attempts, wait);
+}
+
+static int perform(aws_client *c, const request *rq, xml_node **out, errinfo *err)
 {
     for (int n = 1;; n++) {
-        response rs = { .retry_after_ms = -1 };
-        *err = (aws_error){0};
+        http_response rs;
+        errinfo_clear(err);
         if (renew_creds(c, err) < 0) return -1;
         enum outcome o = attempt(c, rq, &rs, out, err);
-        free(rs.body.s);
-        if (o == DONE) {
-            if (c->debug)
-                fprintf(stderr, "deploybot aws: %s %s -> %ld\n", rq->service, rq->what, rs.status);
-            return 0;
-        }
-        if (o == FAIL || n >= c->max_attempts) {
-            if (c->debug)
-                fprintf(stderr, "deploybot aws: %s %s -> %d %s (attempt %d/%d, giving up)\n",
-                        rq->service, rq->what, err->http_status, err->code, n, c->max_attempts);
+        long long retry_after = rs.retry_after_ms;
+        if (o == DONE && c->options.debug)
+            fprintf(stderr, "deploybot aws: %s %s -> %ld\n", rq->service, rq->what, rs.status);
+        http_response_free(&rs);
+        if (o == DONE) return 0;
+        if (o == FAIL || n >= c->options.max_attempts) {
+            debug_line(c, rq, err, n, -1);
             return -1;
         }
         long wait = backoff_ms(c, n);
-        if (rs.retry_after_ms > wait) wait = rs.retry_after_ms;
-        if (c->debug)
-            fprintf(stderr, "deploybot aws: %s %s -> %d %s (attempt %d/%d, retry in %ld ms)\n",
-                    rq->service, rq->what, err->http_status, err->code, n, c->max_attempts, wait);
+        if (retry_after > AWS_MAX_RETRY_AFTER_MS) retry_after = AWS_MAX_RETRY_AFTER_MS;
+        if (retry_after > wait) wait = (long)retry_after;
+        debug_line(c, rq, err, n, wait);
         sleep_ms(wait);
     }
 }
@@ -680,61 +565,43 @@ typedef struct {
 
 static void target_free(target *t)
 {
-    curl_free(t->url);                           /* it came from curl_url_get */
+    free(t->url);
     free(t->host);
     free(t->path);
     free(t->query);
+    *t = (target){0};
 }
 
 /* Splits the endpoint into what is sent (URL) and what is signed (Host,
  * path, query). `path` may carry "?query". */
 static int resolve(aws_client *c, const char *service, const char *path,
-                   target *t, aws_error *err)
+                   target *t, errinfo *err)
 {
-    char base[1024], *scheme = NULL, *host = NULL, *port = NULL, *prefix = NULL;
-    int rc = -1;
+    char base[1024];
+    http_url u;
     *t = (target){0};
-    if (aws_endpoint(service, c->region, base, sizeof base, &t->signing_region) < 0) {
-        set_err(err, 0, "InvalidEndpoint", "endpoint URL for %s is too long", service);
-        return -1;
-    }
-    CURLU *u = curl_url();
-    if (!u) abort();
-    if (curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PATH, &prefix, 0) != CURLUE_OK) {
-        set_err(err, 0, "InvalidEndpoint", "cannot parse endpoint URL '%s' for %s "
-                "(check AWS_ENDPOINT_URL*)", base, service);
-        goto out;
-    }
-    curl_url_get(u, CURLUPART_PORT, &port, 0);       /* only when explicit */
-    int default_port = port && ((strcmp(scheme, "https") == 0 && strcmp(port, "443") == 0) ||
-                                (strcmp(scheme, "http") == 0 && strcmp(port, "80") == 0));
-    if (asprintf(&t->host, "%s%s%s", host, port && !default_port ? ":" : "",
-                 port && !default_port ? port : "") < 0) abort();
+    if (aws_endpoint(service, c->region, base, sizeof base, &t->signing_region) < 0)
+        return aws_errinfo_set(err, ERR_INVALID, "InvalidEndpoint", "endpoint URL for %s is too long",
+                               service);
+    if (http_url_parse(base, &u, NULL) < 0)
+        return aws_errinfo_set(err, ERR_INVALID, "InvalidEndpoint", "cannot parse endpoint URL '%s' "
+                               "for %s (check AWS_ENDPOINT_URL*)", base, service);
+    const char *port = u.port;
+    if (port && ((strcmp(u.scheme, "https") == 0 && strcmp(port, "443") == 0) ||
+                 (strcmp(u.scheme, "http") == 0 && strcmp(port, "80") == 0)))
+        port = NULL;                                /* the Host header leaves it out */
+    if (asprintf(&t->host, "%s%s%s", u.host, port ? ":" : "", port ? port : "") < 0) abort();
 
-    size_t plen = strlen(prefix);
-    while (plen > 0 && prefix[plen - 1] == '/') plen--;
+    size_t plen = strlen(u.path);
+    while (plen > 0 && u.path[plen - 1] == '/') plen--;
     const char *q = strchr(path, '?');
     size_t rel = q ? (size_t)(q - path) : strlen(path);
-    if (asprintf(&t->path, "%.*s%.*s", (int)plen, prefix, (int)rel, path) < 0) abort();
+    if (asprintf(&t->path, "%.*s%.*s", (int)plen, u.path, (int)rel, path) < 0) abort();
     t->query = xstrdup(q ? q + 1 : "");
-    if (curl_url_set(u, CURLUPART_PATH, t->path, 0) != CURLUE_OK ||
-        curl_url_set(u, CURLUPART_QUERY, *t->query ? t->query : NULL, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_URL, &t->url, 0) != CURLUE_OK) {
-        set_err(err, 0, "InvalidEndpoint", "cannot build a URL from '%s' and '%s'", base, path);
-        goto out;
-    }
-    rc = 0;
-out:
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_free(prefix);
-    curl_url_cleanup(u);
-    if (rc < 0) target_free(t), *t = (target){0};
-    return rc;
+    if (asprintf(&t->url, "%s://%s%s%s%s%s%s", u.scheme, u.host, u.port ? ":" : "",
+                 u.port ? u.port : "", t->path, *t->query ? "?" : "", t->query) < 0) abort();
+    http_url_free(&u);
+    return 0;
 }
 
 static int cmp_index_by_key(const void *a, const void *b, void *keys)
@@ -749,9 +616,9 @@ static char *query_body(const char *action, const char *version, const aws_param
 {
     strbuf b = {0};
     strbuf_puts(&b, "Action=");
-    put_encoded(&b, action);
+    sigv4_uri_encode(&b, action, strlen(action), 0);
     strbuf_puts(&b, "&Version=");
-    put_encoded(&b, version);
+    sigv4_uri_encode(&b, version, strlen(version), 0);
     size_t n = p ? p->n : 0;
     size_t *idx = malloc((n ? n : 1) * sizeof *idx);
     if (!idx) abort();
@@ -759,23 +626,22 @@ static char *query_body(const char *action, const char *version, const aws_param
     if (n) qsort_r(idx, n, sizeof *idx, cmp_index_by_key, p->keys);
     for (size_t i = 0; i < n; i++) {
         strbuf_puts(&b, "&");
-        put_encoded(&b, p->keys[idx[i]]);
+        sigv4_uri_encode(&b, p->keys[idx[i]], strlen(p->keys[idx[i]]), 0);
         strbuf_puts(&b, "=");
-        put_encoded(&b, p->values[idx[i]]);
+        sigv4_uri_encode(&b, p->values[idx[i]], strlen(p->values[idx[i]]), 0);
     }
     free(idx);
-    return b.s;
+    return strbuf_take(&b);
 }
 
 int aws_query(aws_client *c, const char *service, const char *version,
               const char *action, const aws_params *params, xml_node **out,
-              aws_error *err)
+              errinfo *err)
 {
-    aws_error local;
+    errinfo local;
     target t;
     if (!err) err = &local;
     *out = NULL;
-    *err = (aws_error){0};
     if (resolve(c, service, "/", &t, err) < 0) return -1;
     char *body = query_body(action, version, params);
     request rq = {
@@ -792,18 +658,15 @@ int aws_query(aws_client *c, const char *service, const char *version,
 
 int aws_rest_xml(aws_client *c, const char *service, const char *method,
                  const char *path, const char *body, xml_node **out,
-                 aws_error *err)
+                 errinfo *err)
 {
-    aws_error local;
+    errinfo local;
     target t;
     char what[160];
     if (!err) err = &local;
     *out = NULL;
-    *err = (aws_error){0};
-    if (!path || path[0] != '/') {
-        set_err(err, 0, "InvalidRequest", "REST path must start with '/'");
-        return -1;
-    }
+    if (!path || path[0] != '/')
+        return aws_errinfo_set(err, ERR_INVALID, "InvalidRequest", "REST path must start with '/'");
     if (resolve(c, service, path, &t, err) < 0) return -1;
     snprintf(what, sizeof what, "%s %.*s", method, (int)strcspn(path, "?"), path);
     request rq = {

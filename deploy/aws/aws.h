@@ -1,4 +1,4 @@
-/* aws: the AWS API client (libcurl + SigV4).
+/* aws: the AWS API client (SigV4 over util/http).
  *
  * Endpoint: AWS_ENDPOINT_URL_<SERVICE> (service upper-cased, '-' -> '_'; ELBv2
  * also answers to AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2) or AWS_ENDPOINT_URL
@@ -13,11 +13,21 @@
  * always signed for us-east-1 (aws partition only).
  * Throttling (Throttling, RequestLimitExceeded, ...), 5xx answers and
  * connection failures are retried with exponential backoff and full jitter
- * (base 100 ms, cap 5 s, 6 attempts; DEPLOYBOT_AWS_RETRY_BASE_MS and
- * DEPLOYBOT_AWS_MAX_ATTEMPTS override), honouring Retry-After. A retried POST
- * may reach AWS twice: pass ClientToken to EC2 calls that create things.
- * DEPLOYBOT_AWS_DEBUG=1 prints one line per request to stderr (no secrets;
- * secrets are never logged).
+ * (aws_options: base 100 ms, cap 5 s, 6 attempts), honouring Retry-After. A
+ * retried POST may reach AWS twice: pass ClientToken to EC2 calls that create
+ * things. aws_options.debug prints one line per request to stderr (secrets
+ * are never logged).
+ *
+ * Errors (util/errinfo.h): status is the HTTP status (0: no answer), remote
+ * the AWS error code ("InvalidVpcID.NotFound"; test it with
+ * errinfo_is_remote), msg AWS's message followed by " (request id ID)" when
+ * AWS named the request, so that users can quote it to AWS support. Failures
+ * the client or a waiter detects itself carry a code of the same style in
+ * remote ("ConnectionError", "HTTP503", "MalformedResponse", "WaiterTimeout"),
+ * so that every AWS failure reads "Code: message". The code is
+ * ERR_UNAVAILABLE for what was retried to the end (throttling, 5xx, no
+ * connection), ERR_REMOTE for what AWS refused.
+ *
  * One client per thread: a client is not thread-safe, but clients share
  * nothing, so threads may each use their own. */
 #ifndef DEPLOYBOT_DEPLOY_AWS_AWS_H
@@ -25,7 +35,9 @@
 
 #include <stddef.h>
 #include <time.h>
+#include "deploy/aws/options.h"
 #include "deploy/aws/xml.h"
+#include "util/errinfo.h"
 
 typedef struct aws_client aws_client;
 
@@ -35,13 +47,6 @@ typedef struct {
     char *session_token;   /* NULL if none */
 } aws_creds;
 
-typedef struct {
-    int http_status;       /* 0 when the request never got an answer */
-    char code[128];        /* AWS error code, e.g. "InvalidVpcID.NotFound" */
-    char message[512];     /* human-readable, safe to show users */
-    char request_id[128];  /* AWS request id when known, "" otherwise (for support) */
-} aws_error;
-
 /* A growable list of Query API parameters (Name=Value, sorted when sent). */
 typedef struct {
     char **keys;
@@ -49,15 +54,18 @@ typedef struct {
     size_t n, cap;
 } aws_params;
 
-/* 1 when the call failed with AWS error code `code`. */
-int aws_error_is(const aws_error *e, const char *code);
+/* Fails with AWS error code (or a code of the same style) `remote`, no HTTP
+ * status: for a state read from AWS that can never become the wanted one
+ * ("NatGatewayFailed"). Returns -1. */
+int aws_errinfo_set(errinfo *err, err_code code, const char *remote, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 void aws_params_add(aws_params *p, const char *key, const char *value);
 void aws_params_addf(aws_params *p, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void aws_params_free(aws_params *p);
 
-/* ---- credentials (deploy/aws_creds.c) ----
+/* ---- credentials (deploy/aws/creds.c) ----
  *
  * The chain, first match wins (the order of the AWS SDKs):
  *  1. AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN);
@@ -84,25 +92,26 @@ typedef struct {
 } aws_creds_origin;
 
 /* Environment variables only. */
-int aws_creds_from_env(aws_creds *c, char *err, size_t errlen);
+int aws_creds_from_env(aws_creds *c, errinfo *err);
 
 /* The shared files. `path` NULL: AWS_SHARED_CREDENTIALS_FILE or
  * ~/.aws/credentials (then AWS_CONFIG_FILE or ~/.aws/config); `profile`
  * NULL: AWS_PROFILE, AWS_DEFAULT_PROFILE, "default". Returns 0 when found,
- * 1 when there is no such file or profile (err says which), -1 when the
- * profile exists but cannot be used (err says why). */
+ * 1 when there is no such file or profile (err says which, code
+ * ERR_NOT_FOUND), -1 when the profile exists but cannot be used (err says
+ * why). */
 int aws_creds_from_profile(aws_creds *c, const char *path, const char *profile,
-                           char *err, size_t errlen);
+                           errinfo *err);
 
 /* IMDSv2 at `endpoint` (NULL: AWS_EC2_METADATA_SERVICE_ENDPOINT or the
  * link-local default). Sets *expiration (may be NULL). Returns 0 or -1. */
 int aws_creds_from_imds(aws_creds *c, const char *endpoint, time_t *expiration,
-                        char *err, size_t errlen);
+                        errinfo *err);
 
 /* The whole chain. origin may be NULL. On failure err lists every source
  * tried: "no AWS credentials: AWS_ACCESS_KEY_ID not set, no [default] in
  * /root/.aws/credentials, instance metadata unreachable (...)". */
-int aws_creds_resolve(aws_creds *c, aws_creds_origin *origin, char *err, size_t errlen);
+int aws_creds_resolve(aws_creds *c, aws_creds_origin *origin, errinfo *err);
 
 void aws_creds_free(aws_creds *c);
 
@@ -112,31 +121,34 @@ void aws_creds_free(aws_creds *c);
 int aws_config_region(const char *profile, char *out, size_t outlen);
 
 /* region may be NULL (environment); so may creds (environment variables
- * only, aws_creds_from_env). The client copies the credentials and never
- * refreshes them. */
+ * only, aws_creds_from_env), and options (the defaults). The client copies
+ * the credentials and the options, and never refreshes the credentials. */
 aws_client *aws_client_new(const char *region, const aws_creds *creds,
-                           char *err, size_t errlen);
+                           const aws_options *options, errinfo *err);
 
 /* A client whose credentials come from aws_creds_resolve, and whose region,
  * when neither `region` nor the environment gives one, is the profile's in
  * ~/.aws/config. Credentials that expire (instance metadata) are fetched
  * again once less than 5 minutes remain, at most once a minute, before a
  * request is signed; if that fails the old ones are used until they expire. */
-aws_client *aws_client_new_resolved(const char *region, char *err, size_t errlen);
+aws_client *aws_client_new_resolved(const char *region, const aws_options *options,
+                                    errinfo *err);
 
-/* A second client with the same region and credentials, for another thread
- * (a client is used by one thread at a time). */
-aws_client *aws_client_clone(const aws_client *c, char *err, size_t errlen);
+/* A second client with the same region, credentials and options, for
+ * another thread (a client is used by one thread at a time). */
+aws_client *aws_client_clone(const aws_client *c, errinfo *err);
 
 void aws_client_free(aws_client *c);
 const char *aws_client_region(const aws_client *c);
+/* The options the client was made with (defaults filled in). */
+const aws_options *aws_client_options(const aws_client *c);
 
 /* Calls a Query-protocol action (EC2, ELBv2, IAM...): POST form-encoded
  * Action=...&Version=...&params. On success *out is the parsed response
  * document (caller frees with xml_free). On failure returns -1 and fills err. */
 int aws_query(aws_client *c, const char *service, const char *version,
               const char *action, const aws_params *params, xml_node **out,
-              aws_error *err);
+              errinfo *err);
 
 /* Calls a REST-XML action (Route53): `method` on `path` (already URI-encoded,
  * may carry "?query"), with `body` (XML, may be NULL) sent as application/xml.
@@ -144,7 +156,7 @@ int aws_query(aws_client *c, const char *service, const char *version,
  * Errors and retries as for aws_query. */
 int aws_rest_xml(aws_client *c, const char *service, const char *method,
                  const char *path, const char *body, xml_node **out,
-                 aws_error *err);
+                 errinfo *err);
 
 /* Where `service` is called in `region`, following the rules above: writes
  * the base URL (no trailing '/') to url and points *signing_region at the

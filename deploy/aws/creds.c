@@ -1,4 +1,4 @@
-/* aws_creds: where AWS credentials come from (see the chain in aws.h).
+/* creds: where AWS credentials come from (see the chain in aws.h).
  *
  * Each source answers one of three things: found, not there (try the next
  * source), or there but broken (stop: using another identity than the one
@@ -6,10 +6,11 @@
  * answers are collected so that a machine with no credentials at all gets
  * one message naming every place that was looked at. */
 #include "deploy/aws/aws.h"
+#include "util/digest.h"
+#include "util/http.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #define IMDS_DEFAULT "http://169.254.169.254"
@@ -40,16 +40,10 @@ static const char *env_nonempty(const char *name)
 }
 
 /* Zeroes a secret before its memory goes back to the allocator. */
-static void wipe(char *s, size_t n)
-{
-    volatile char *v = s;
-    while (n--) *v++ = 0;
-}
-
 static void wipe_free(char *s)
 {
     if (!s) return;
-    wipe(s, strlen(s));
+    digest_cleanse(s, strlen(s));
     free(s);
 }
 
@@ -84,32 +78,30 @@ static void origin_set(aws_creds_origin *o, time_t expiration, const char *fmt, 
 /* ---- 1. environment ---- */
 
 /* 0 found, 1 AWS_ACCESS_KEY_ID not set, -1 only half set. */
-static int env_creds(aws_creds *c, char *err, size_t errlen)
+static int env_creds(aws_creds *c, errinfo *err)
 {
     const char *id = env_nonempty("AWS_ACCESS_KEY_ID");
     const char *secret = env_nonempty("AWS_SECRET_ACCESS_KEY");
     if (!id && !secret) {
-        snprintf(err, errlen, "AWS_ACCESS_KEY_ID not set");
+        errinfo_set(err, ERR_NOT_FOUND, "AWS_ACCESS_KEY_ID not set");
         return 1;
     }
-    if (!id || !secret) {
-        snprintf(err, errlen, "%s is set but %s is not: set both (and AWS_SESSION_TOKEN "
-                 "for temporary credentials)", id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
-                 id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
-        return -1;
-    }
+    if (!id || !secret)
+        return errinfo_set(err, ERR_INVALID, "%s is set but %s is not: set both (and "
+                           "AWS_SESSION_TOKEN for temporary credentials)",
+                           id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+                           id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
     fill(c, id, secret, env_nonempty("AWS_SESSION_TOKEN"));
     return 0;
 }
 
-int aws_creds_from_env(aws_creds *c, char *err, size_t errlen)
+int aws_creds_from_env(aws_creds *c, errinfo *err)
 {
     *c = (aws_creds){0};
-    if (env_creds(c, err, errlen) == 0) return 0;
-    snprintf(err, errlen, "AWS credentials not found: set AWS_ACCESS_KEY_ID "
-             "and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for "
-             "temporary credentials)");
-    return -1;
+    if (env_creds(c, NULL) == 0) return 0;
+    return errinfo_set(err, ERR_NOT_FOUND, "AWS credentials not found: set AWS_ACCESS_KEY_ID "
+                       "and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary "
+                       "credentials)");
 }
 
 /* ---- 2. the shared files (INI) ---- */
@@ -196,7 +188,7 @@ static int ini_read(const char *path, const char *profile, int config, ini_secti
             ini_line(out, line, &nested);
         }
     }
-    if (line) wipe(line, cap);
+    if (line) digest_cleanse(line, cap);
     free(line);
     fclose(f);
     return found;
@@ -222,15 +214,13 @@ static void default_path(const char *env, const char *name, char *out, size_t ou
 /* The keys of a section that was found: both, or an error naming the one
  * that is missing. */
 static int section_keys(const ini_section *s, const char *profile, const char *path,
-                        aws_creds *c, char *err, size_t errlen)
+                        aws_creds *c, errinfo *err)
 {
     const char *id = ini_get(s, "aws_access_key_id");
     const char *secret = ini_get(s, "aws_secret_access_key");
-    if (!id || !secret) {
-        snprintf(err, errlen, "profile %s in %s has no %s", profile, path,
-                 id ? "aws_secret_access_key" : "aws_access_key_id");
-        return -1;
-    }
+    if (!id || !secret)
+        return errinfo_set(err, ERR_INVALID, "profile %s in %s has no %s", profile, path,
+                           id ? "aws_secret_access_key" : "aws_access_key_id");
     fill(c, id, secret, ini_get(s, "aws_session_token"));
     return 0;
 }
@@ -238,35 +228,31 @@ static int section_keys(const ini_section *s, const char *profile, const char *p
 /* A config-file profile without static keys: fine (it may only set the
  * region) unless it asks for a mechanism deploybot does not implement. */
 static int unsupported(const ini_section *s, const char *profile, const char *path,
-                       char *err, size_t errlen)
+                       errinfo *err)
 {
     static const char *const keys[] = {
         "role_arn", "credential_process", "sso_session", "sso_start_url",
         "web_identity_token_file",
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (ini_get(s, keys[i])) {
-            snprintf(err, errlen, "profile %s in %s uses %s, which deploybot does not "
-                     "support: give it aws_access_key_id/aws_secret_access_key, or run "
-                     "on EC2 with an instance role", profile, path, keys[i]);
-            return -1;
-        }
+        if (ini_get(s, keys[i]))
+            return errinfo_set(err, ERR_INVALID, "profile %s in %s uses %s, which deploybot "
+                               "does not support: give it aws_access_key_id/"
+                               "aws_secret_access_key, or run on EC2 with an instance role",
+                               profile, path, keys[i]);
     return 0;
 }
 
-static int config_profile(const char *profile, aws_creds *c, char *err, size_t errlen)
+static int config_profile(const char *profile, aws_creds *c, errinfo *err)
 {
     char path[1024];
     ini_section s = {0};
     default_path("AWS_CONFIG_FILE", ".aws/config", path, sizeof path);
     int r = path[0] ? ini_read(path, profile, 1, &s) : 0;
-    if (r < 0) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
+    if (r < 0) return errinfo_set(err, ERR_IO, "cannot read %s: %s", path, strerror(errno));
     if (r == 1 && (ini_get(&s, "aws_access_key_id") || ini_get(&s, "aws_secret_access_key")))
-        r = section_keys(&s, profile, path, c, err, errlen);
-    else if (r == 1 && unsupported(&s, profile, path, err, errlen) < 0)
+        r = section_keys(&s, profile, path, c, err);
+    else if (r == 1 && unsupported(&s, profile, path, err) < 0)
         r = -1;
     else
         r = 1;                                  /* no keys here: not found */
@@ -275,7 +261,7 @@ static int config_profile(const char *profile, aws_creds *c, char *err, size_t e
 }
 
 int aws_creds_from_profile(aws_creds *c, const char *path, const char *profile,
-                           char *err, size_t errlen)
+                           errinfo *err)
 {
     char def[1024];
     ini_section s = {0};
@@ -284,111 +270,64 @@ int aws_creds_from_profile(aws_creds *c, const char *path, const char *profile,
     if (!path) default_path("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", def, sizeof def);
     const char *p = path ? path : def;
     if (!*p) {
-        snprintf(err, errlen, "no [%s] profile (HOME is not set)", profile);
+        errinfo_set(err, ERR_NOT_FOUND, "no [%s] profile (HOME is not set)", profile);
         return 1;
     }
     int r = ini_read(p, profile, 0, &s);
-    if (r == 1) r = section_keys(&s, profile, p, c, err, errlen);   /* 0 or -1 */
-    else if (r == 0) r = 1;                                         /* not here */
-    else snprintf(err, errlen, "cannot read %s: %s", p, strerror(errno));
+    if (r == 1) r = section_keys(&s, profile, p, c, err);   /* 0 or -1 */
+    else if (r == 0) r = 1;                                 /* not here */
+    else errinfo_set(err, ERR_IO, "cannot read %s: %s", p, strerror(errno));
     ini_free(&s);
     if (r <= 0) return r;
-    if (!path && (r = config_profile(profile, c, err, errlen)) <= 0) return r;
-    snprintf(err, errlen, "no [%s] in %s", profile, p);
+    if (!path && (r = config_profile(profile, c, err)) <= 0) return r;
+    errinfo_set(err, ERR_NOT_FOUND, "no [%s] in %s", profile, p);
     return 1;
 }
 
 /* ---- 3. EC2 instance metadata (IMDSv2) ---- */
 
 typedef struct {
-    CURL *h;
+    http_client *http;
     char base[512];                  /* endpoint, no trailing '/' */
     char *token;                     /* session token once we have one */
-    char curl_err[CURL_ERROR_SIZE];
 } imds;
 
-typedef struct { char *s; size_t len; int too_big; } body;
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    body *b = ud;
-    size_t len = size * n;
-    if (b->len + len > IMDS_MAX_BODY) {
-        b->too_big = 1;
-        return 0;
-    }
-    char *s = realloc(b->s, b->len + len + 1);
-    if (!s) abort();
-    memcpy(s + b->len, p, len);
-    b->s = s;
-    b->len += len;
-    b->s[b->len] = '\0';
-    return len;
-}
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
-
-/* The handle for one request: short timeouts (a machine outside EC2 must
- * not hang here), never through a proxy (the service is link-local). */
-static void imds_setup(imds *m, const char *url, struct curl_slist *hdrs, body *b)
-{
-    CURL *h = m->h;
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, m->curl_err);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-}
-
-/* One request. Returns the HTTP status and the body in *out (malloc'd, the
- * caller wipes it), or 0 when no answer came (err says why). Without a
- * session token yet, the request is the PUT that asks for one. */
-static long imds_call(imds *m, const char *path, char **out, char *err, size_t errlen)
+/* One request: short timeouts (a machine outside EC2 must not hang here),
+ * never through a proxy (the service is link-local). Returns the HTTP
+ * status and the body in *out (malloc'd, the caller wipes it), or 0 when no
+ * answer came (err says why). Without a session token yet, the request is
+ * the PUT that asks for one. */
+static long imds_call(imds *m, const char *path, char **out, errinfo *err)
 {
     char url[1024], hdr[512];
-    body b = {0};
-    long status = 0;
     snprintf(url, sizeof url, "%s%s", m->base, path);
     if (m->token) snprintf(hdr, sizeof hdr, "X-aws-ec2-metadata-token: %s", m->token);
     else snprintf(hdr, sizeof hdr, "X-aws-ec2-metadata-token-ttl-seconds: " IMDS_TOKEN_TTL);
-    struct curl_slist *hdrs = curl_slist_append(NULL, hdr);
-    if (!hdrs || !(hdrs = curl_slist_append(hdrs, "Content-Type:"))) abort();
-    m->curl_err[0] = '\0';
-    imds_setup(m, url, hdrs, &b);
-    if (!m->token) {
-        curl_easy_setopt(m->h, CURLOPT_CUSTOMREQUEST, "PUT");
-        curl_easy_setopt(m->h, CURLOPT_POSTFIELDS, "");
-        curl_easy_setopt(m->h, CURLOPT_POSTFIELDSIZE, 0L);
-    }
-    CURLcode rc = curl_easy_perform(m->h);
-    if (rc == CURLE_OK) curl_easy_getinfo(m->h, CURLINFO_RESPONSE_CODE, &status);
-    else snprintf(err, errlen, "instance metadata unreachable at %s (%s)", m->base,
-                  b.too_big ? "answer too large" : m->curl_err[0] ? m->curl_err
-                  : curl_easy_strerror(rc));
-    curl_slist_free_all(hdrs);
-    wipe(hdr, sizeof hdr);
-    *out = b.s ? b.s : xstrdup("");
+    const char *headers[] = { hdr, "Content-Type:", NULL };
+    http_request_spec rq = {
+        .method = m->token ? "GET" : "PUT", .url = url, .headers = headers,
+        .connect_timeout_ms = 1000, .timeout_ms = 2000, .max_body = IMDS_MAX_BODY, .no_proxy = 1,
+    };
+    http_response rs;
+    errinfo why;
+    long status = 0;
+    if (http_client_send(m->http, &rq, &rs, &why) == 0) status = rs.status;
+    else errinfo_set(err, ERR_UNAVAILABLE, "instance metadata unreachable at %s (%s)", m->base,
+                     why.code == ERR_LIMIT ? "answer too large" : why.msg);
+    digest_cleanse(hdr, sizeof hdr);
+    *out = rs.body;                                 /* never NULL */
     return status;
 }
 
-static int imds_token(imds *m, char *err, size_t errlen)
+static int imds_token(imds *m, errinfo *err)
 {
     char *text;
-    long status = imds_call(m, "/latest/api/token", &text, err, errlen);
+    long status = imds_call(m, "/latest/api/token", &text, err);
     if (status == 200 && *trim(text)) {
         m->token = xstrdup(trim(text));
     } else if (status) {
-        snprintf(err, errlen, "instance metadata at %s refused a session token "
-                 "(HTTP %ld; deploybot speaks IMDSv2 only)", m->base, status);
+        errinfo_set(err, ERR_REMOTE, "instance metadata at %s refused a session token "
+                    "(HTTP %ld; deploybot speaks IMDSv2 only)", m->base, status);
     }
     wipe_free(text);
     return m->token ? 0 : -1;
@@ -403,23 +342,23 @@ static int valid_role(const char *r)
     return 1;
 }
 
-static int imds_role(imds *m, char *role, size_t rolelen, char *err, size_t errlen)
+static int imds_role(imds *m, char *role, size_t rolelen, errinfo *err)
 {
     char *text;
-    long status = imds_call(m, "/latest/meta-data/iam/security-credentials/", &text, err, errlen);
+    long status = imds_call(m, "/latest/meta-data/iam/security-credentials/", &text, err);
     char *first = trim(text);
     first[strcspn(first, "\r\n")] = '\0';
     int ok = status == 200 && valid_role(first);
     if (ok) snprintf(role, rolelen, "%s", first);
     else if (status == 404 || (status == 200 && !*first))
-        snprintf(err, errlen, "instance metadata at %s: this instance has no IAM role "
-                 "(attach an instance profile)", m->base);
+        errinfo_set(err, ERR_NOT_FOUND, "instance metadata at %s: this instance has no IAM "
+                    "role (attach an instance profile)", m->base);
     else if (status == 200)
-        snprintf(err, errlen, "instance metadata at %s returned no usable IAM role "
-                 "name", m->base);
+        errinfo_set(err, ERR_REMOTE, "instance metadata at %s returned no usable IAM role "
+                    "name", m->base);
     else if (status)
-        snprintf(err, errlen, "instance metadata at %s answered HTTP %ld for the IAM "
-                 "role", m->base, status);
+        errinfo_set(err, ERR_REMOTE, "instance metadata at %s answered HTTP %ld for the IAM "
+                    "role", m->base, status);
     wipe_free(text);
     return ok ? 0 : -1;
 }
@@ -436,11 +375,11 @@ static time_t parse_time(const char *s)
 
 /* {"Code":"Success","AccessKeyId":..,"SecretAccessKey":..,"Token":..,"Expiration":..} */
 static int imds_role_creds(imds *m, const char *role, aws_creds *c, time_t *expiration,
-                           char *err, size_t errlen)
+                           errinfo *err)
 {
     char path[160], *text;
     snprintf(path, sizeof path, "/latest/meta-data/iam/security-credentials/%s", role);
-    long status = imds_call(m, path, &text, err, errlen);
+    long status = imds_call(m, path, &text, err);
     json_t *doc = status == 200 ? json_loads(text, 0, NULL) : NULL;
     wipe_free(text);
     const char *code = json_string_value(json_object_get(doc, "Code"));
@@ -454,43 +393,39 @@ static int imds_role_creds(imds *m, const char *role, aws_creds *c, time_t *expi
         fill(c, id, secret, token);
         *expiration = exp;
     } else if (status) {
-        snprintf(err, errlen, "instance metadata at %s gave no usable credentials for role "
-                 "%s (HTTP %ld%s%s)", m->base, role, status, code ? ", Code " : "",
-                 code ? code : "");
+        errinfo_set(err, ERR_REMOTE, "instance metadata at %s gave no usable credentials for "
+                    "role %s (HTTP %ld%s%s)", m->base, role, status, code ? ", Code " : "",
+                    code ? code : "");
     }
-    if (secret) wipe((char *)secret, strlen(secret));  /* jansson's copy */
+    if (secret) digest_cleanse((char *)secret, strlen(secret));  /* jansson's copy */
     json_decref(doc);
     return ok ? 0 : -1;
 }
 
 static int imds_fetch(aws_creds *c, const char *endpoint, time_t *expiration,
-                      char *role, size_t rolelen, char *err, size_t errlen)
+                      char *role, size_t rolelen, errinfo *err)
 {
     imds m = {0};
     const char *base = endpoint ? endpoint : env_nonempty("AWS_EC2_METADATA_SERVICE_ENDPOINT");
     size_t n = strlen(base ? base : IMDS_DEFAULT);
     snprintf(m.base, sizeof m.base, "%s", base ? base : IMDS_DEFAULT);
     while (n > 0 && m.base[n - 1] == '/') m.base[--n] = '\0';
-    pthread_once(&curl_once, curl_init);
-    if (!(m.h = curl_easy_init())) {
-        snprintf(err, errlen, "instance metadata: libcurl could not create a handle");
-        return -1;
-    }
-    int rc = imds_token(&m, err, errlen) == 0 &&
-             imds_role(&m, role, rolelen, err, errlen) == 0 &&
-             imds_role_creds(&m, role, c, expiration, err, errlen) == 0 ? 0 : -1;
-    curl_easy_cleanup(m.h);
+    if (!(m.http = http_client_new(err))) return errinfo_prefix(err, "instance metadata");
+    int rc = imds_token(&m, err) == 0 &&
+             imds_role(&m, role, rolelen, err) == 0 &&
+             imds_role_creds(&m, role, c, expiration, err) == 0 ? 0 : -1;
+    http_client_free(m.http);
     wipe_free(m.token);
     return rc;
 }
 
 int aws_creds_from_imds(aws_creds *c, const char *endpoint, time_t *expiration,
-                        char *err, size_t errlen)
+                        errinfo *err)
 {
     char role[80];
     time_t exp = 0;
     *c = (aws_creds){0};
-    int rc = imds_fetch(c, endpoint, &exp, role, sizeof role, err, errlen);
+    int rc = imds_fetch(c, endpoint, &exp, role, sizeof role, err);
     if (expiration) *expiration = exp;
     return rc;
 }
@@ -503,43 +438,36 @@ static int imds_disabled(void)
     return v && strcasecmp(v, "true") == 0;
 }
 
-static int broken(char *err, size_t errlen, const char *why)
+int aws_creds_resolve(aws_creds *c, aws_creds_origin *origin, errinfo *err)
 {
-    char copy[512];
-    snprintf(copy, sizeof copy, "%.500s", why);
-    snprintf(err, errlen, "AWS credentials: %s", copy);
-    return -1;
-}
-
-int aws_creds_resolve(aws_creds *c, aws_creds_origin *origin, char *err, size_t errlen)
-{
-    char env_why[256], file_why[1200], imds_why[700], role[80];
+    errinfo env_why, file_why, imds_why;
+    char role[80];
     time_t exp = 0;
     *c = (aws_creds){0};
-    int r = env_creds(c, env_why, sizeof env_why);
+    int r = env_creds(c, &env_why);
     if (r == 0) {
         origin_set(origin, 0, "environment (AWS_ACCESS_KEY_ID)");
         return 0;
     }
-    if (r < 0) return broken(err, errlen, env_why);
+    if (r < 0) return errinfo_set(err, env_why.code, "AWS credentials: %.500s", env_why.msg);
 
     const char *profile = profile_name(NULL);
-    r = aws_creds_from_profile(c, NULL, profile, file_why, sizeof file_why);
+    r = aws_creds_from_profile(c, NULL, profile, &file_why);
     if (r == 0) {
         origin_set(origin, 0, "profile %s", profile);
         return 0;
     }
     if (r < 0 || strcmp(profile, "default") != 0)   /* a profile asked for by name must exist */
-        return broken(err, errlen, file_why);
+        return errinfo_set(err, file_why.code, "AWS credentials: %.500s", file_why.msg);
 
     if (imds_disabled()) {
-        snprintf(imds_why, sizeof imds_why, "instance metadata disabled (AWS_EC2_METADATA_DISABLED)");
-    } else if (imds_fetch(c, NULL, &exp, role, sizeof role, imds_why, sizeof imds_why) == 0) {
+        errinfo_set(&imds_why, ERR_NOT_FOUND, "instance metadata disabled (AWS_EC2_METADATA_DISABLED)");
+    } else if (imds_fetch(c, NULL, &exp, role, sizeof role, &imds_why) == 0) {
         origin_set(origin, exp, "instance metadata (role %s)", role);
         return 0;
     }
-    snprintf(err, errlen, "no AWS credentials: %s, %s, %s", env_why, file_why, imds_why);
-    return -1;
+    return errinfo_set(err, ERR_NOT_FOUND, "no AWS credentials: %.250s, %.300s, %.400s",
+                       env_why.msg, file_why.msg, imds_why.msg);
 }
 
 /* ---- region ---- */

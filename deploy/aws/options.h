@@ -5,12 +5,17 @@
 #define DEPLOYBOT_DEPLOY_AWS_OPTIONS_H
 
 typedef struct {
-    int retry_base_ms;   /* first retry delay, doubled per attempt; 0: 100 ms */
-    int max_attempts;    /* tries per request, the first included; 0: 6 */
+    int retry_base_ms;   /* first retry delay, doubled per attempt (at most 5 s);
+                            0: 100 ms, negative: retry at once */
+    int max_attempts;    /* tries per request, the first included; 0: 6, at most 100 */
     int debug;           /* one line per request on stderr (never a secret) */
-    int page_size;       /* MaxResults / PageSize of Describe and List calls; 0: AWS's default */
-    int wait_timeout_s;  /* every waiter's timeout; 0: each waiter's own */
-    int wait_poll_ms;    /* every waiter's poll interval; 0: each waiter's own */
+    int page_size;       /* MaxResults / MaxItems / PageSize of Describe and List
+                            calls (providers clamp it to each API's range); 0: the
+                            largest each API allows */
+    int wait_timeout_s;  /* every waiter's timeout; 0: each waiter's own,
+                            negative: give up after the first look */
+    int wait_poll_ms;    /* every waiter's poll interval; 0: each waiter's own,
+                            negative: poll without pausing */
 } aws_options;
 
 #endif

@@ -8,47 +8,12 @@
  * QUERY is the parameters decoded, re-encoded with the AWS rules and sorted by
  * key then value, and HEADERS are lower-cased, trimmed, sorted and merged. */
 #include "deploy/aws/sigv4.h"
+#include "util/digest.h"
+#include "util/strbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
-/* ---- a growable string; allocation failure aborts: a signer has nothing
- * sensible to do without memory ---- */
-
-typedef struct { char *s; size_t len, cap; } buf;
-
-static void buf_grow(buf *b, size_t extra)
-{
-    if (b->len + extra + 1 <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1) cap *= 2;
-    char *s = realloc(b->s, cap);
-    if (!s) abort();
-    b->s = s;
-    b->cap = cap;
-}
-
-static void buf_put(buf *b, const char *s, size_t n)
-{
-    buf_grow(b, n);
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void buf_puts(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
-static void buf_putc(buf *b, char c) { buf_put(b, &c, 1); }
-
-/* The string, never NULL (an empty buf has not allocated yet). */
-static char *buf_take(buf *b)
-{
-    if (!b->s) buf_grow(b, 0), b->s[0] = '\0';
-    return b->s;
-}
 
 /* ASCII only, whatever the locale says a letter is. */
 static int unreserved(unsigned char c)
@@ -59,17 +24,16 @@ static int unreserved(unsigned char c)
 
 static char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
-/* AWS URI encoding: unreserved bytes kept, everything else %XX (upper hex). */
-static void uri_encode(buf *b, const char *s, size_t n, int keep_slash)
+void sigv4_uri_encode(strbuf *b, const char *s, size_t n, int keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (unreserved(c) || (keep_slash && c == '/')) {
-            buf_putc(b, (char)c);
+            strbuf_putc(b, (char)c);
         } else {
             char e[3] = { '%', hex[c >> 4], hex[c & 15] };
-            buf_put(b, e, 3);
+            strbuf_put(b, e, 3);
         }
     }
 }
@@ -83,16 +47,16 @@ static int hexval(int c)
 }
 
 /* Decodes %XX only: '+' stays a literal plus, as AWS reads query strings. */
-static void uri_decode(buf *b, const char *s, size_t n)
+static void uri_decode(strbuf *b, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         int hi, lo;
         if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
             (lo = hexval(s[i + 2])) >= 0) {
-            buf_putc(b, (char)(hi << 4 | lo));
+            strbuf_putc(b, (char)(hi << 4 | lo));
             i += 2;
         } else {
-            buf_putc(b, s[i]);
+            strbuf_putc(b, s[i]);
         }
     }
 }
@@ -111,14 +75,14 @@ static int qparam_cmp(const void *a, const void *b)
 /* Normalises one "k=v" piece: decode, then encode the AWS way. */
 static char *canonical_part(const char *s, size_t n)
 {
-    buf raw = {0}, enc = {0};
+    strbuf raw = {0}, enc = {0};
     uri_decode(&raw, s, n);
-    uri_encode(&enc, raw.s ? raw.s : "", raw.len, 0);
+    sigv4_uri_encode(&enc, raw.s ? raw.s : "", raw.len, 0);
     free(raw.s);
-    return buf_take(&enc);
+    return strbuf_take(&enc);
 }
 
-static void canonical_query(buf *out, const char *query)
+static void canonical_query(strbuf *out, const char *query)
 {
     size_t n = 0, cap = 8;
     qparam *ps = malloc(cap * sizeof *ps);
@@ -139,10 +103,10 @@ static void canonical_query(buf *out, const char *query)
     }
     qsort(ps, n, sizeof *ps, qparam_cmp);
     for (size_t i = 0; i < n; i++) {
-        if (i) buf_putc(out, '&');
-        buf_puts(out, ps[i].key);
-        buf_putc(out, '=');
-        buf_puts(out, ps[i].value);
+        if (i) strbuf_putc(out, '&');
+        strbuf_puts(out, ps[i].key);
+        strbuf_putc(out, '=');
+        strbuf_puts(out, ps[i].value);
         free(ps[i].key);
         free(ps[i].value);
     }
@@ -165,24 +129,24 @@ static int chdr_cmp(const void *a, const void *b)
 /* Trim, and squeeze runs of spaces to one ("Trimall" in the spec). */
 static char *trimall(const char *v)
 {
-    buf b = {0};
+    strbuf b = {0};
     while (*v == ' ' || *v == '\t') v++;
     for (; *v; v++) {
         if (*v == ' ' || *v == '\t') {
             const char *q = v;
             while (*q == ' ' || *q == '\t') q++;
             if (!*q) break;
-            buf_putc(&b, ' ');
+            strbuf_putc(&b, ' ');
             v = q - 1;
         } else {
-            buf_putc(&b, *v);
+            strbuf_putc(&b, *v);
         }
     }
-    return buf_take(&b);
+    return strbuf_take(&b);
 }
 
 /* Appends "name:v1,v2\n"... to hdrs and "name;name2" to signed. */
-static void canonical_headers(const sigv4_request *r, buf *hdrs, buf *signed_)
+static void canonical_headers(const sigv4_request *r, strbuf *hdrs, strbuf *signed_)
 {
     size_t n = r->n_headers;
     chdr *h = calloc(n ? n : 1, sizeof *h);
@@ -199,83 +163,45 @@ static void canonical_headers(const sigv4_request *r, buf *hdrs, buf *signed_)
         int same = i > 0 && strcmp(h[i].name, h[i - 1].name) == 0;
         if (same) {
             hdrs->len--;                       /* drop the '\n', append ",v" */
-            buf_putc(hdrs, ',');
+            strbuf_putc(hdrs, ',');
         } else {
-            if (signed_->len) buf_putc(signed_, ';');
-            buf_puts(signed_, h[i].name);
-            buf_puts(hdrs, h[i].name);
-            buf_putc(hdrs, ':');
+            if (signed_->len) strbuf_putc(signed_, ';');
+            strbuf_puts(signed_, h[i].name);
+            strbuf_puts(hdrs, h[i].name);
+            strbuf_putc(hdrs, ':');
         }
-        buf_puts(hdrs, h[i].value);
-        buf_putc(hdrs, '\n');
+        strbuf_puts(hdrs, h[i].value);
+        strbuf_putc(hdrs, '\n');
     }
     for (size_t i = 0; i < n; i++) free(h[i].name), free(h[i].value);
     free(h);
-}
-
-/* ---- hashing ---- */
-
-static void to_hex(const unsigned char *d, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-void sigv4_sha256_hex(const void *data, size_t len, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_Digest(data ? data : "", len, md, &mdlen, EVP_sha256(), NULL))
-        abort();                               /* SHA-256 cannot fail */
-    to_hex(md, mdlen, out);
-}
-
-static void hmac(const void *key, size_t keylen, const void *data, size_t len,
-                 unsigned char out[32])
-{
-    unsigned int outlen = 32;
-    if (!HMAC(EVP_sha256(), key, (int)keylen, data ? data : (const void *)"",
-              len, out, &outlen))
-        abort();
-}
-
-void sigv4_hmac_sha256_hex(const void *key, size_t keylen, const void *data,
-                           size_t len, char out[65])
-{
-    unsigned char md[32];
-    hmac(key, keylen, data, len, md);
-    to_hex(md, sizeof md, out);
 }
 
 /* ---- the three steps ---- */
 
 int sigv4_canonical_request(const sigv4_request *req, char **out)
 {
-    buf b = {0}, hdrs = {0}, signed_ = {0};
-    char body_hash[65];
+    strbuf b = {0}, hdrs = {0}, signed_ = {0};
+    char body_hash[DIGEST_SHA256_HEX];
 
     *out = NULL;
     if (!req->method || !req->path) return -1;
-    buf_puts(&b, req->method);
-    buf_putc(&b, '\n');
-    uri_encode(&b, req->path, strlen(req->path), 1);
-    buf_putc(&b, '\n');
+    strbuf_puts(&b, req->method);
+    strbuf_putc(&b, '\n');
+    sigv4_uri_encode(&b, req->path, strlen(req->path), 1);
+    strbuf_putc(&b, '\n');
     canonical_query(&b, req->query);
-    buf_putc(&b, '\n');
+    strbuf_putc(&b, '\n');
     canonical_headers(req, &hdrs, &signed_);
-    if (hdrs.s) buf_put(&b, hdrs.s, hdrs.len);
-    buf_putc(&b, '\n');
-    if (signed_.s) buf_put(&b, signed_.s, signed_.len);
-    buf_putc(&b, '\n');
-    sigv4_sha256_hex(req->body, req->body_len, body_hash);
-    buf_puts(&b, body_hash);
+    if (hdrs.s) strbuf_put(&b, hdrs.s, hdrs.len);
+    strbuf_putc(&b, '\n');
+    if (signed_.s) strbuf_put(&b, signed_.s, signed_.len);
+    strbuf_putc(&b, '\n');
+    digest_sha256_hex(req->body, req->body_len, body_hash);
+    strbuf_puts(&b, body_hash);
     free(hdrs.s);
     free(signed_.s);
-    *out = b.s;
+    *out = strbuf_take(&b);
     return 0;
 }
 
@@ -288,11 +214,11 @@ static int valid_params(const sigv4_params *p)
 int sigv4_string_to_sign(const sigv4_request *req, const sigv4_params *p,
                          char **out)
 {
-    char *creq, hash[65];
+    char *creq, hash[DIGEST_SHA256_HEX];
 
     *out = NULL;
     if (!valid_params(p) || sigv4_canonical_request(req, &creq) < 0) return -1;
-    sigv4_sha256_hex(creq, strlen(creq), hash);
+    digest_sha256_hex(creq, strlen(creq), hash);
     free(creq);
     if (asprintf(out, "AWS4-HMAC-SHA256\n%s\n%.8s/%s/%s/aws4_request\n%s",
                  p->amz_date, p->amz_date, p->region, p->service, hash) < 0) {
@@ -311,33 +237,33 @@ static void signing_key(const sigv4_params *p, unsigned char key[32])
     if (!k) abort();
     memcpy(k, "AWS4", 4);
     memcpy(k + 4, p->secret_key, slen + 1);
-    hmac(k, slen + 4, p->amz_date, 8, key);
-    OPENSSL_cleanse(k, slen + 4);               /* it holds the secret */
+    digest_hmac_sha256(k, slen + 4, p->amz_date, 8, key);
+    digest_cleanse(k, slen + 4);                /* it holds the secret */
     free(k);
-    hmac(key, 32, p->region, strlen(p->region), key);
-    hmac(key, 32, p->service, strlen(p->service), key);
-    hmac(key, 32, "aws4_request", 12, key);
+    digest_hmac_sha256(key, 32, p->region, strlen(p->region), key);
+    digest_hmac_sha256(key, 32, p->service, strlen(p->service), key);
+    digest_hmac_sha256(key, 32, "aws4_request", 12, key);
 }
 
 /* Only the header names, in canonical order, for the SignedHeaders= part. */
 static char *signed_header_list(const sigv4_request *req)
 {
-    buf hdrs = {0}, signed_ = {0};
+    strbuf hdrs = {0}, signed_ = {0};
     canonical_headers(req, &hdrs, &signed_);
     free(hdrs.s);
-    return buf_take(&signed_);
+    return strbuf_take(&signed_);
 }
 
 int sigv4_authorization(const sigv4_request *req, const sigv4_params *p,
                         char *out, size_t outlen)
 {
-    char *sts, sig[65];
-    unsigned char key[32];
+    char *sts, sig[DIGEST_SHA256_HEX];
+    unsigned char key[DIGEST_SHA256_LEN];
 
     if (sigv4_string_to_sign(req, p, &sts) < 0) return -1;
     signing_key(p, key);
-    sigv4_hmac_sha256_hex(key, sizeof key, sts, strlen(sts), sig);
-    OPENSSL_cleanse(key, sizeof key);
+    digest_hmac_sha256_hex(key, sizeof key, sts, strlen(sts), sig);
+    digest_cleanse(key, sizeof key);
     free(sts);
 
     char *signed_ = signed_header_list(req);

@@ -1,4 +1,4 @@
-/* sigv4: AWS Signature Version 4 (OpenSSL HMAC/SHA-256).
+/* sigv4: AWS Signature Version 4 (HMAC/SHA-256 from util/digest).
  *
  * Signs one HTTP request. Header names are lower-cased and values trimmed when
  * canonicalised; every header passed in is signed. The caller adds the
@@ -8,6 +8,7 @@
 #define DEPLOYBOT_DEPLOY_AWS_SIGV4_H
 
 #include <stddef.h>
+#include "util/strbuf.h"
 
 typedef struct { const char *name; const char *value; } sigv4_header;
 
@@ -41,10 +42,9 @@ int sigv4_authorization(const sigv4_request *req, const sigv4_params *p,
 int sigv4_canonical_request(const sigv4_request *req, char **out);  /* malloc'd */
 int sigv4_string_to_sign(const sigv4_request *req, const sigv4_params *p, char **out);
 
-/* Hex SHA-256 of data into out[65]. */
-void sigv4_sha256_hex(const void *data, size_t len, char out[65]);
-/* Lowercase hex HMAC-SHA256 into out[65] (shared with webhook verification). */
-void sigv4_hmac_sha256_hex(const void *key, size_t keylen, const void *data,
-                           size_t len, char out[65]);
+/* AWS URI encoding of n bytes of s onto b: unreserved bytes (A-Z a-z 0-9
+ * - _ . ~, ASCII whatever the locale) kept, '/' kept when keep_slash,
+ * everything else %XX in upper hex. Also what form bodies use. */
+void sigv4_uri_encode(strbuf *b, const char *s, size_t n, int keep_slash);
 
 #endif

@@ -19,23 +19,19 @@
 typedef struct {
     const char *p, *end;
     int line;
-    char *err;
-    size_t errlen;
+    errinfo *err;
 } parser;
 
+/* The parser's report: what is wrong, on which line of the document. */
 __attribute__((format(printf, 2, 3)))
 static int fail(parser *ps, const char *fmt, ...)
 {
-    if (ps->err && ps->errlen) {
-        int n = snprintf(ps->err, ps->errlen, "xml line %d: ", ps->line);
-        if (n >= 0 && (size_t)n < ps->errlen) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return -1;
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return errinfo_set(ps->err, ERR_INVALID, "xml line %d: %s", ps->line, what);
 }
 
 static int at(const parser *ps, const char *lit)
@@ -392,10 +388,9 @@ static int skip_declaration(parser *ps)
     }
 }
 
-xml_node *xml_parse(const char *buf, size_t len, char *err, size_t errlen)
+xml_node *xml_parse(const char *buf, size_t len, errinfo *err)
 {
-    parser ps = { buf, buf + len, 1, err, errlen };
-    if (err && errlen) err[0] = '\0';
+    parser ps = { buf, buf + len, 1, err };
     if (!buf) {
         fail(&ps, "no document");
         return NULL;

@@ -9,6 +9,7 @@
 #define DEPLOYBOT_DEPLOY_AWS_XML_H
 
 #include <stddef.h>
+#include "util/errinfo.h"
 
 typedef struct xml_node xml_node;
 struct xml_node {
@@ -21,8 +22,9 @@ struct xml_node {
     char **attrs;        /* name, value, name, value, ..., NULL; NULL when none */
 };
 
-/* NULL on malformed input, with line and reason in err. */
-xml_node *xml_parse(const char *buf, size_t len, char *err, size_t errlen);
+/* NULL on malformed input, with line and reason in err (ERR_INVALID,
+ * "xml line 3: ..."). */
+xml_node *xml_parse(const char *buf, size_t len, errinfo *err);
 void xml_free(xml_node *root);
 
 /* First child element named `name`, or NULL. */

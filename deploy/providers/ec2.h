@@ -1,4 +1,5 @@
-/* ec2: small helpers shared by the EC2 providers (Query API 2016-11-15). */
+/* ec2: small helpers shared by the EC2 providers (Query API 2016-11-15),
+ * implemented in provider.c. */
 #ifndef DEPLOYBOT_DEPLOY_PROVIDERS_EC2_H
 #define DEPLOYBOT_DEPLOY_PROVIDERS_EC2_H
 
@@ -6,20 +7,36 @@
 
 /* One EC2 action; *out may be NULL when the caller needs no answer. */
 int ec2_call(const provider_ctx *c, const char *action, const aws_params *p,
-             xml_node **out, aws_error *err);
+             xml_node **out, errinfo *err);
 /* Simple action with one parameter. */
 int ec2_call1(const provider_ctx *c, const char *action, const char *key,
-              const char *value, aws_error *err);
+              const char *value, errinfo *err);
+
+/* Creates r with `action`: p (then freed) plus the TagSpecification for
+ * EC2 resource type `tag_type`; r->physical is the answer's text at id_path. */
+int ec2_create_tagged(const provider_ctx *c, const char *action, const char *tag_type,
+                      aws_params *p, const char *id_path, resource *r, errinfo *err);
+
+/* An idempotency token (ClientToken) for one create: a call that the client
+ * retries (lost answer, 5xx) returns what the first one made instead of a
+ * second one. len >= 43 holds all of it. */
+void ec2_client_token(char *out, size_t len);
 
 typedef void (*ec2_item_fn)(const provider_ctx *c, const xml_node *item, resource_set *out);
 
 /* Describe every resource tagged deploybot:stack=<stack>, following
  * NextToken; calls fn for each <item> under `set`. */
 int ec2_describe_tagged(const provider_ctx *c, const char *action, const char *set,
-                        ec2_item_fn fn, resource_set *out, aws_error *err);
+                        ec2_item_fn fn, resource_set *out, errinfo *err);
 
 /* Adds the resource found in `item` when it carries a deploybot:id tag. */
 resource *ec2_add_tagged(const provider_ctx *c, const xml_node *item, const char *type,
                          const char *id_field, json_t *attrs, resource_set *out);
+
+/* The subnets associated with a route table or network ACL `item`: adds
+ * each subnet id to `subnets` and subnet -> association id (the item's
+ * `id_field`) to `assoc`. */
+void ec2_subnet_associations(const xml_node *item, const char *id_field, json_t *subnets,
+                             json_t *assoc);
 
 #endif

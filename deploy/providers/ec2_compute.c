@@ -24,42 +24,14 @@
 #include "deploy/aws/waiter.h"
 
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #define WAIT_S 600      /* 40 x 15 s, as botocore's instance and volume waiters */
 #define POLL_MS 15000
 #define PROFILE_WAIT_S 120   /* a new instance profile reaches EC2 within about a minute */
 #define PROFILE_POLL_MS 5000
-
-static int fail(aws_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(aws_error *err, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    err->code[0] = '\0';
-    vsnprintf(err->message, sizeof(err->message), fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* Idempotency token for one create: a call that the client retries (lost
- * answer, 5xx) returns what the first one made instead of a second one. */
-static void client_token(char out[48]) {
-    unsigned char b[16];
-    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) { /* unique anyway, which is what matters */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        snprintf(out, 48, "deploybot-%lld-%ld-%d", (long long)ts.tv_sec, ts.tv_nsec, (int)getpid());
-        return;
-    }
-    int k = snprintf(out, 48, "deploybot-");
-    for (size_t i = 0; i < sizeof(b); i++) k += snprintf(out + k, 48 - (size_t)k, "%02x", b[i]);
-}
 
 static void add_indexed(aws_params *p, const char *fmt, const json_t *values) {
     char key[128];
@@ -104,12 +76,12 @@ static void lt_version_attrs(resource *r, const xml_node *v) {
 
 /* Fills in the default version of the templates found: one call (paginated)
  * for the default versions of every template of the account. */
-static int lt_discover_versions(const provider_ctx *c, resource_set *out, size_t from, aws_error *err) {
+static int lt_discover_versions(const provider_ctx *c, resource_set *out, size_t from, errinfo *err) {
     char *token = NULL;
     do {
         aws_params p = {0};
         aws_params_add(&p, "LaunchTemplateVersion.1", "$Default");
-        aws_params_add(&p, "MaxResults", "200");
+        aws_params_add(&p, "MaxResults", "200");   /* not the page size: one call, usually */
         if (token) aws_params_add(&p, "NextToken", token);
         xml_node *doc = NULL;
         int rc = ec2_call(c, "DescribeLaunchTemplateVersions", &p, &doc, err);
@@ -130,7 +102,7 @@ static int lt_discover_versions(const provider_ctx *c, resource_set *out, size_t
     return 0;
 }
 
-static int lt_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int lt_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     size_t from = out->n;
     if (ec2_describe_tagged(c, "DescribeLaunchTemplates", "launchTemplates", lt_item, out, err) != 0) return -1;
     return out->n > from ? lt_discover_versions(c, out, from, err) : 0;
@@ -153,30 +125,23 @@ static void lt_data(aws_params *p, const json_t *a) {
                        profile);
 }
 
-static int lt_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
-    char token[48];
-    client_token(token);
+static int lt_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
+    char token[64];
+    ec2_client_token(token, sizeof(token));
     aws_params p = {0};
     aws_params_add(&p, "LaunchTemplateName", resource_attr_str(a, "name"));
     aws_params_add(&p, "VersionDescription", "deploybot");
     aws_params_add(&p, "ClientToken", token);
     lt_data(&p, a);
-    provider_tag_spec(&p, "TagSpecification.1", "launch-template", c, r->id);
-    xml_node *doc = NULL;
-    int rc = ec2_call(c, "CreateLaunchTemplate", &p, &doc, err);
-    aws_params_free(&p);
-    if (rc != 0) return -1;
-    const char *id = xml_path_text(doc, "launchTemplate/launchTemplateId");
-    r->physical = id ? strdup(id) : NULL;
-    xml_free(doc);
-    return r->physical ? 0 : fail(err, "CreateLaunchTemplate answered without launchTemplateId");
+    return ec2_create_tagged(c, "CreateLaunchTemplate", "launch-template", &p,
+                             "launchTemplate/launchTemplateId", r, err);
 }
 
 static int lt_update(const provider_ctx *c, const resource *r, const json_t *old, const json_t *a,
-                     aws_error *err) {
+                     errinfo *err) {
     (void)old;
-    char token[48];
-    client_token(token);
+    char token[64];
+    ec2_client_token(token, sizeof(token));
     aws_params p = {0};
     aws_params_add(&p, "LaunchTemplateId", r->physical);
     aws_params_add(&p, "VersionDescription", "deploybot");
@@ -190,7 +155,8 @@ static int lt_update(const provider_ctx *c, const resource *r, const json_t *old
     char version[32];
     snprintf(version, sizeof(version), "%s", v ? v : "");
     xml_free(doc);
-    if (!version[0]) return fail(err, "CreateLaunchTemplateVersion answered without versionNumber");
+    if (!version[0])
+        return errinfo_set(err, ERR_REMOTE, "CreateLaunchTemplateVersion answered without versionNumber");
     aws_params m = {0};
     aws_params_add(&m, "LaunchTemplateId", r->physical);
     aws_params_add(&m, "SetDefaultVersion", version);
@@ -199,10 +165,10 @@ static int lt_update(const provider_ctx *c, const resource *r, const json_t *old
     return rc;
 }
 
-static int lt_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
+static int lt_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     (void)old;
     if (ec2_call1(c, "DeleteLaunchTemplate", "LaunchTemplateId", r->physical, err) == 0) return 0;
-    return aws_error_is(err, "InvalidLaunchTemplateId.NotFound") ? 0 : -1;
+    return errinfo_is_remote(err, "InvalidLaunchTemplateId.NotFound") ? 0 : -1;
 }
 
 static const char *const lt_force[] = {"name", NULL};
@@ -228,7 +194,7 @@ static void instance_item(const provider_ctx *c, const xml_node *it, resource_se
 
 /* Instances that exist or are coming up: shutting-down and terminated ones
  * stay visible for an hour but are gone for the plan. */
-static int instance_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int instance_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     static const char *const live[] = {"pending", "running", "stopping", "stopped"};
     char *token = NULL;
     do {
@@ -240,8 +206,7 @@ static int instance_discover(const provider_ctx *c, resource_set *out, aws_error
             snprintf(k, sizeof(k), "Filter.2.Value.%d", i + 1);
             aws_params_add(&p, k, live[i]);
         }
-        const char *page = getenv("DEPLOYBOT_AWS_PAGE_SIZE");
-        aws_params_add(&p, "MaxResults", page && *page ? page : "100");
+        aws_params_addf(&p, "MaxResults", "%d", provider_page_size(c, 100));
         if (token) aws_params_add(&p, "NextToken", token);
         xml_node *doc = NULL;
         int rc = ec2_call(c, "DescribeInstances", &p, &doc, err);
@@ -262,12 +227,18 @@ static int instance_discover(const provider_ctx *c, resource_set *out, aws_error
 /* The script for this instance: the stack's rendering (deploy/stack_compute.c)
  * with the data volume's id in place of the placeholder, base64 as
  * RunInstances wants it. */
-static char *instance_user_data(const resource *r, const char *volume, aws_error *err) {
+static char *instance_user_data(const resource *r, const char *volume, errinfo *err) {
     const json_t *x = r->extra;
     const char *text = resource_attr_str(x, "user_data"), *mark = resource_attr_str(x, "volume_placeholder");
     const char *why = resource_attr_str(x, "user_data_error");
-    if (why && *why) { fail(err, "user-data does not render: %s", why); return NULL; }
-    if (!text || !mark || !*mark) { fail(err, "%s: no user-data in the desired resource", r->id); return NULL; }
+    if (why && *why) {
+        errinfo_set(err, ERR_INVALID, "user-data does not render: %s", why);
+        return NULL;
+    }
+    if (!text || !mark || !*mark) {
+        errinfo_set(err, ERR_INTERNAL, "%s: no user-data in the desired resource", r->id);
+        return NULL;
+    }
     strbuf b = {0};
     size_t marklen = strlen(mark);
     for (const char *at; (at = strstr(text, mark)) != NULL; text = at + marklen) {
@@ -290,16 +261,15 @@ typedef struct {
     int terminating;   /* waiting for "terminated" rather than "running" */
 } instance_wait;
 
-static waiter_state instance_check(void *arg, aws_error *err) {
+static waiter_state instance_check(void *arg, errinfo *err) {
     instance_wait *w = arg;
     aws_params p = {0};
     aws_params_add(&p, "InstanceId.1", w->id);
     xml_node *doc = NULL;
-    memset(err, 0, sizeof(*err));
     int rc = ec2_call(w->c, "DescribeInstances", &p, &doc, err);
     aws_params_free(&p);
     if (rc != 0) /* not found: not visible yet (launch), or long gone (terminate) */
-        return aws_error_is(err, "InvalidInstanceID.NotFound") ? (w->terminating ? WAITER_DONE : WAITER_RETRY)
+        return errinfo_is_remote(err, "InvalidInstanceID.NotFound") ? (w->terminating ? WAITER_DONE : WAITER_RETRY)
                                                           : WAITER_FAILED;
     const xml_node *it = xml_path(doc, "reservationSet/item/instancesSet/item");
     const char *state = it ? xml_path_text(it, "instanceState/name") : NULL;
@@ -312,20 +282,19 @@ static waiter_state instance_check(void *arg, aws_error *err) {
         st = WAITER_DONE;
     } else if (strcmp(state, "pending") != 0) { /* shutting-down, terminated, stopping, stopped */
         const char *why = xml_path_text(it, "stateReason/message");
-        snprintf(err->code, sizeof(err->code), "InstanceNotRunning");
-        snprintf(err->message, sizeof(err->message), "instance %s is %s instead of running%s%s", w->id,
-                 state, why ? ": " : "", why ? why : "");
+        aws_errinfo_set(err, ERR_REMOTE, "InstanceNotRunning", "instance %s is %s instead of running%s%s",
+                        w->id, state, why ? ": " : "", why ? why : "");
         st = WAITER_FAILED;
     }
     xml_free(doc);
     return st;
 }
 
-static int instance_wait_for(const provider_ctx *c, const resource *r, int terminating, aws_error *err) {
+static int instance_wait_for(const provider_ctx *c, const resource *r, int terminating, errinfo *err) {
     instance_wait w = {c, r->physical, terminating};
     char what[200];
     snprintf(what, sizeof(what), "%s (%s) %s", r->id, r->physical, terminating ? "terminated" : "running");
-    return waiter_wait(what, instance_check, &w, WAIT_S, POLL_MS, err);
+    return waiter_wait(c->aws, what, instance_check, &w, WAIT_S, POLL_MS, err);
 }
 
 /* Tags: the usual three, then what discovery compares (Tag.4 to Tag.6). */
@@ -358,19 +327,20 @@ typedef struct {
  * is eventually consistent, and a profile made seconds ago is refused as
  * "Invalid IAM Instance Profile name" for a while. The client token makes
  * the repeats safe. */
-static waiter_state launch_check(void *arg, aws_error *err) {
+static waiter_state launch_check(void *arg, errinfo *err) {
     launch_try *t = arg;
-    memset(err, 0, sizeof(*err));
-    if (ec2_call(t->c, "RunInstances", t->p, &t->doc, err) == 0) return WAITER_DONE;
-    return aws_error_is(err, "InvalidParameterValue") && strstr(err->message, "iamInstanceProfile") ? WAITER_RETRY
-                                                                                              : WAITER_FAILED;
+    errinfo why;
+    if (ec2_call(t->c, "RunInstances", t->p, &t->doc, &why) == 0) return WAITER_DONE;
+    int retry = errinfo_is_remote(&why, "InvalidParameterValue") && strstr(why.msg, "iamInstanceProfile");
+    if (err) *err = why;
+    return retry ? WAITER_RETRY : WAITER_FAILED;
 }
 
-static int instance_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+static int instance_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     char *user_data = instance_user_data(r, resource_attr_str(a, "data_volume"), err);
     if (!user_data) return -1;
-    char token[48];
-    client_token(token);
+    char token[64];
+    ec2_client_token(token, sizeof(token));
     aws_params p = {0};
     aws_params_add(&p, "MinCount", "1");
     aws_params_add(&p, "MaxCount", "1");
@@ -389,24 +359,24 @@ static int instance_create(const provider_ctx *c, resource *r, const json_t *a, 
     launch_try t = {c, &p, NULL};
     char what[200];
     snprintf(what, sizeof(what), "%s: RunInstances accepting the instance profile", r->id);
-    int rc = waiter_wait(what, launch_check, &t, PROFILE_WAIT_S, PROFILE_POLL_MS, err);
+    int rc = waiter_wait(c->aws, what, launch_check, &t, PROFILE_WAIT_S, PROFILE_POLL_MS, err);
     aws_params_free(&p);
     if (rc != 0) return -1;
     xml_node *doc = t.doc;
     const char *id = xml_path_text(doc, "instancesSet/item/instanceId");
     r->physical = id ? strdup(id) : NULL;
     xml_free(doc);
-    if (!r->physical) return fail(err, "RunInstances answered without instanceId");
+    if (!r->physical) return errinfo_set(err, ERR_REMOTE, "RunInstances answered without instanceId");
     return instance_wait_for(c, r, 0, err);
 }
 
-static int instance_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
+static int instance_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     (void)old;
     aws_params p = {0};
     aws_params_add(&p, "InstanceId.1", r->physical);
     int rc = ec2_call(c, "TerminateInstances", &p, NULL, err);
     aws_params_free(&p);
-    if (rc != 0) return aws_error_is(err, "InvalidInstanceID.NotFound") ? 0 : -1;
+    if (rc != 0) return errinfo_is_remote(err, "InvalidInstanceID.NotFound") ? 0 : -1;
     return instance_wait_for(c, r, 1, err);
 }
 
@@ -451,7 +421,7 @@ static void volume_item(const provider_ctx *c, const xml_node *it, resource_set 
     }
 }
 
-static int volume_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int volume_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     return ec2_describe_tagged(c, "DescribeVolumes", "volumeSet", volume_item, out, err);
 }
 
@@ -470,16 +440,15 @@ static const xml_node *attachment_to(const xml_node *vol, const char *instance) 
     return NULL;
 }
 
-static waiter_state volume_check(void *arg, aws_error *err) {
+static waiter_state volume_check(void *arg, errinfo *err) {
     volume_wait *w = arg;
     aws_params p = {0};
     aws_params_add(&p, "VolumeId.1", w->volume);
     xml_node *doc = NULL;
-    memset(err, 0, sizeof(*err));
     int rc = ec2_call(w->c, "DescribeVolumes", &p, &doc, err);
     aws_params_free(&p);
     if (rc != 0)
-        return aws_error_is(err, "InvalidVolume.NotFound") && w->until == VOLUME_AVAILABLE ? WAITER_RETRY
+        return errinfo_is_remote(err, "InvalidVolume.NotFound") && w->until == VOLUME_AVAILABLE ? WAITER_RETRY
                                                                                        : WAITER_FAILED;
     const xml_node *vol = xml_path(doc, "volumeSet/item");
     const char *state = vol ? xml_path_text(vol, "status") : NULL;
@@ -487,8 +456,7 @@ static waiter_state volume_check(void *arg, aws_error *err) {
     const char *ast = at ? xml_path_text(at, "status") : NULL;
     waiter_state st = WAITER_RETRY;
     if (state && (strcmp(state, "error") == 0 || strcmp(state, "deleting") == 0 || strcmp(state, "deleted") == 0)) {
-        snprintf(err->code, sizeof(err->code), "VolumeUnusable");
-        snprintf(err->message, sizeof(err->message), "volume %s is %s", w->volume, state);
+        aws_errinfo_set(err, ERR_REMOTE, "VolumeUnusable", "volume %s is %s", w->volume, state);
         st = WAITER_FAILED;
     } else if (w->until == VOLUME_AVAILABLE) {
         st = state && strcmp(state, "available") == 0 ? WAITER_DONE : WAITER_RETRY;
@@ -497,9 +465,8 @@ static waiter_state volume_check(void *arg, aws_error *err) {
     } else if (ast && strcmp(ast, "attached") == 0) {
         st = WAITER_DONE;
     } else if (!ast || strcmp(ast, "attaching") != 0) {
-        snprintf(err->code, sizeof(err->code), "VolumeNotAttached");
-        snprintf(err->message, sizeof(err->message), "volume %s is %s instead of attached to %s", w->volume,
-                 ast ? ast : "not attached", w->instance);
+        aws_errinfo_set(err, ERR_REMOTE, "VolumeNotAttached", "volume %s is %s instead of attached to %s",
+                        w->volume, ast ? ast : "not attached", w->instance);
         st = WAITER_FAILED;
     }
     xml_free(doc);
@@ -507,40 +474,32 @@ static waiter_state volume_check(void *arg, aws_error *err) {
 }
 
 static int volume_wait_for(const provider_ctx *c, const char *what, const char *volume,
-                           const char *instance, int until, aws_error *err) {
+                           const char *instance, int until, errinfo *err) {
     volume_wait w = {c, volume, instance, until};
-    return waiter_wait(what, volume_check, &w, WAIT_S, POLL_MS, err);
+    return waiter_wait(c->aws, what, volume_check, &w, WAIT_S, POLL_MS, err);
 }
 
-static int volume_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
-    char token[48];
-    client_token(token);
+static int volume_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
+    char token[64];
+    ec2_client_token(token, sizeof(token));
     aws_params p = {0};
     aws_params_add(&p, "AvailabilityZone", resource_attr_str(a, "availability_zone"));
     aws_params_addf(&p, "Size", "%lld", (long long)json_integer_value(json_object_get(a, "size")));
     aws_params_add(&p, "VolumeType", resource_attr_str(a, "volume_type"));
     aws_params_add(&p, "Encrypted", json_is_true(json_object_get(a, "encrypted")) ? "true" : "false");
     aws_params_add(&p, "ClientToken", token);
-    provider_tag_spec(&p, "TagSpecification.1", "volume", c, r->id);
-    xml_node *doc = NULL;
-    int rc = ec2_call(c, "CreateVolume", &p, &doc, err);
-    aws_params_free(&p);
-    if (rc != 0) return -1;
-    const char *id = xml_path_text(doc, "volumeId");
-    r->physical = id ? strdup(id) : NULL;
-    xml_free(doc);
-    if (!r->physical) return fail(err, "CreateVolume answered without volumeId");
+    if (ec2_create_tagged(c, "CreateVolume", "volume", &p, "volumeId", r, err)) return -1;
     char what[200];
     snprintf(what, sizeof(what), "%s (%s) available", r->id, r->physical);
     return volume_wait_for(c, what, r->physical, NULL, VOLUME_AVAILABLE, err);
 }
 
 static int volume_update(const provider_ctx *c, const resource *r, const json_t *old, const json_t *a,
-                         aws_error *err) {
+                         errinfo *err) {
     json_int_t have = json_integer_value(json_object_get(old, "size"));
     json_int_t want = json_integer_value(json_object_get(a, "size"));
     if (want < have)
-        return fail(err, "%s (%s) is %lld GiB and EBS cannot shrink a volume to %lld GiB: nothing was changed. "
+        return errinfo_set(err, ERR_INVALID, "%s (%s) is %lld GiB and EBS cannot shrink a volume to %lld GiB: nothing was changed. "
                     "Keep data_volume_size at %lld or more (its data lives on it); to start over with an "
                     "empty volume, take the instance out (instance_count) and back in.",
                     r->id, r->physical, (long long)have, (long long)want, (long long)have);
@@ -554,10 +513,10 @@ static int volume_update(const provider_ctx *c, const resource *r, const json_t 
     return rc;
 }
 
-static int volume_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
+static int volume_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     (void)old;
     if (ec2_call1(c, "DeleteVolume", "VolumeId", r->physical, err) == 0) return 0;
-    return aws_error_is(err, "InvalidVolume.NotFound") ? 0 : -1;
+    return errinfo_is_remote(err, "InvalidVolume.NotFound") ? 0 : -1;
 }
 
 /* A volume cannot change zone or encryption; size and type change in place. */
@@ -567,12 +526,12 @@ const provider provider_volume = {"volume", volume_force, volume_discover, volum
 
 /* ===================================================== volume attachment */
 
-static int attachment_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int attachment_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     (void)c, (void)out, (void)err; /* volume_discover reports attachments with their volumes */
     return 0;
 }
 
-static int attachment_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+static int attachment_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "VolumeId", resource_attr_str(a, "volume"));
     aws_params_add(&p, "InstanceId", resource_attr_str(a, "instance"));
@@ -587,16 +546,16 @@ static int attachment_create(const provider_ctx *c, resource *r, const json_t *a
     return volume_wait_for(c, what, resource_attr_str(a, "volume"), resource_attr_str(a, "instance"), ATTACHED, err);
 }
 
-static int attachment_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
+static int attachment_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "VolumeId", resource_attr_str(old, "volume"));
     aws_params_add(&p, "InstanceId", resource_attr_str(old, "instance"));
     if (resource_attr_str(old, "device") && *resource_attr_str(old, "device")) aws_params_add(&p, "Device", resource_attr_str(old, "device"));
     int rc = ec2_call(c, "DetachVolume", &p, NULL, err);
     aws_params_free(&p);
-    if (rc != 0 && aws_error_is(err, "InvalidVolume.NotFound")) return 0;
+    if (rc != 0 && errinfo_is_remote(err, "InvalidVolume.NotFound")) return 0;
     /* IncorrectState: already detaching (or detached): wait for it all the same. */
-    if (rc != 0 && !aws_error_is(err, "IncorrectState") && !aws_error_is(err, "InvalidAttachment.NotFound")) return -1;
+    if (rc != 0 && !errinfo_is_remote(err, "IncorrectState") && !errinfo_is_remote(err, "InvalidAttachment.NotFound")) return -1;
     char what[300];
     snprintf(what, sizeof(what), "%s (%s) detached", r->id, r->physical);
     return volume_wait_for(c, what, resource_attr_str(old, "volume"), resource_attr_str(old, "instance"), DETACHED, err);

@@ -47,12 +47,7 @@ static void nacl_item(const provider_ctx *c, const xml_node *it, resource_set *o
         const char *n = xml_path_text(e, "ruleNumber");
         if (n && strcmp(n, "32767") != 0) json_array_append_new(entries, entry_from_xml(e));
     }
-    for (xml_node *a = xml_path(it, "associationSet/item"); a; a = xml_next_same(a)) {
-        const char *sub = xml_path_text(a, "subnetId"), *id = xml_path_text(a, "networkAclAssociationId");
-        if (!sub || !id) continue;
-        json_array_append_new(subnets, json_string(sub));
-        json_object_set_new(assoc, sub, json_string(id));
-    }
+    ec2_subnet_associations(it, "networkAclAssociationId", subnets, assoc);
     json_t *attrs = json_pack("{s:s,s:o,s:o}", "vpc", xml_path_text(it, "vpcId") ?: "",
                               "subnets", subnets, "entries", entries);
     resource *res = ec2_add_tagged(c, it, "network_acl", "networkAclId", attrs, out);
@@ -60,7 +55,7 @@ static void nacl_item(const provider_ctx *c, const xml_node *it, resource_set *o
     else json_decref(assoc);
 }
 
-static int nacl_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int nacl_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     return ec2_describe_tagged(c, "DescribeNetworkAcls", "networkAclSet", nacl_item, out, err);
 }
 
@@ -83,7 +78,7 @@ static void add_int(aws_params *p, const char *key, const json_t *o, const char 
 /* CreateNetworkAclEntry / ReplaceNetworkAclEntry with every field of `e`;
  * DeleteNetworkAclEntry with its key only. */
 static int entry_call(const provider_ctx *c, const char *action, const char *acl,
-                      const json_t *e, aws_error *err) {
+                      const json_t *e, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "NetworkAclId", acl);
     add_int(&p, "RuleNumber", e, "rule");
@@ -108,7 +103,7 @@ static int entry_call(const provider_ctx *c, const char *action, const char *acl
 }
 
 static int converge_entries(const provider_ctx *c, const char *acl, const json_t *have,
-                            const json_t *want, aws_error *err) {
+                            const json_t *want, errinfo *err) {
     for (size_t i = 0; i < json_array_size(have); i++) {
         const json_t *h = json_array_get(have, i);
         if (!entry_for(want, h) && entry_call(c, "DeleteNetworkAclEntry", acl, h, err)) return -1;
@@ -123,13 +118,7 @@ static int converge_entries(const provider_ctx *c, const char *acl, const json_t
 
 /* ---- subnet associations ---- */
 
-static int in_strings(const json_t *arr, const char *s) {
-    for (size_t i = 0; i < json_array_size(arr); i++)
-        if (strcmp(json_string_value(json_array_get(arr, i)), s) == 0) return 1;
-    return 0;
-}
-
-static int move_association(const provider_ctx *c, const char *assoc, const char *acl, aws_error *err) {
+static int move_association(const provider_ctx *c, const char *assoc, const char *acl, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "AssociationId", assoc);
     aws_params_add(&p, "NetworkAclId", acl);
@@ -140,7 +129,7 @@ static int move_association(const provider_ctx *c, const char *assoc, const char
 
 /* Moves every subnet in `subnets` into `acl` from wherever it is now (one
  * Describe for all of them, then one move each). */
-static int adopt_subnets(const provider_ctx *c, const char *acl, const json_t *subnets, aws_error *err) {
+static int adopt_subnets(const provider_ctx *c, const char *acl, const json_t *subnets, errinfo *err) {
     if (json_array_size(subnets) == 0) return 0;
     aws_params p = {0};
     aws_params_add(&p, "Filter.1.Name", "association.subnet-id");
@@ -158,22 +147,20 @@ static int adopt_subnets(const provider_ctx *c, const char *acl, const json_t *s
         const char *owner = xml_path_text(it, "networkAclId");
         for (xml_node *a = xml_path(it, "associationSet/item"); a && rc == 0; a = xml_next_same(a)) {
             const char *sub = xml_path_text(a, "subnetId"), *id = xml_path_text(a, "networkAclAssociationId");
-            if (!sub || !id || !in_strings(subnets, sub)) continue;
+            if (!sub || !id || !resource_strings_have(subnets, sub)) continue;
             moved++;
             if (!owner || strcmp(owner, acl) != 0) rc = move_association(c, id, acl, err);
         }
     }
     xml_free(doc);
-    if (rc == 0 && moved < json_array_size(subnets)) {
-        snprintf(err->code, sizeof(err->code), "NetworkAclAssociationMissing");
-        snprintf(err->message, sizeof(err->message), "DescribeNetworkAcls shows no network ACL for "
-                 "%zu of the subnets to associate with %s", json_array_size(subnets) - moved, acl);
-        return -1;
-    }
+    if (rc == 0 && moved < json_array_size(subnets))
+        return aws_errinfo_set(err, ERR_REMOTE, "NetworkAclAssociationMissing", "DescribeNetworkAcls "
+                               "shows no network ACL for %zu of the subnets to associate with %s",
+                               json_array_size(subnets) - moved, acl);
     return rc;
 }
 
-static int default_acl(const provider_ctx *c, const char *vpc, char *out, size_t len, aws_error *err) {
+static int default_acl(const provider_ctx *c, const char *vpc, char *out, size_t len, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "Filter.1.Name", "vpc-id");
     aws_params_add(&p, "Filter.1.Value.1", vpc);
@@ -185,49 +172,39 @@ static int default_acl(const provider_ctx *c, const char *vpc, char *out, size_t
     if (rc != 0) return -1;
     const char *id = xml_path_text(doc, "networkAclSet/item/networkAclId");
     if (id) snprintf(out, len, "%s", id);
-    else snprintf(err->message, sizeof(err->message), "VPC %s has no default network ACL", vpc);
+    else errinfo_set(err, ERR_NOT_FOUND, "VPC %s has no default network ACL", vpc);
     xml_free(doc);
     return id ? 0 : -1;
 }
 
 /* Sends the subnets of `have` that are not in `keep` back to the default ACL. */
 static int release_subnets(const provider_ctx *c, const char *vpc, const json_t *have,
-                           const json_t *keep, const json_t *assoc, aws_error *err) {
+                           const json_t *keep, const json_t *assoc, errinfo *err) {
     char dflt[64] = "";
     for (size_t i = 0; i < json_array_size(have); i++) {
         const char *s = json_string_value(json_array_get(have, i)), *id = resource_attr_str(assoc, s);
-        if (!id || in_strings(keep, s)) continue;
+        if (!id || resource_strings_have(keep, s)) continue;
         if (!dflt[0] && default_acl(c, vpc, dflt, sizeof(dflt), err)) return -1;
         if (move_association(c, id, dflt, err) == 0) continue;
-        if (!aws_error_is(err, "InvalidAssociationID.NotFound")) return -1; /* subnet gone already */
+        if (!errinfo_is_remote(err, "InvalidAssociationID.NotFound")) return -1; /* subnet gone already */
     }
     return 0;
 }
 
 /* ---- provider ---- */
 
-static int nacl_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+static int nacl_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "VpcId", resource_attr_str(a, "vpc"));
-    provider_tag_spec(&p, "TagSpecification.1", "network-acl", c, r->id);
-    xml_node *doc = NULL;
-    int rc = ec2_call(c, "CreateNetworkAcl", &p, &doc, err);
-    aws_params_free(&p);
-    if (rc != 0) return -1;
-    const char *id = xml_path_text(doc, "networkAcl/networkAclId");
-    r->physical = id ? strdup(id) : NULL;
-    xml_free(doc);
-    if (!r->physical) {
-        snprintf(err->message, sizeof(err->message), "CreateNetworkAcl answered without networkAclId");
+    if (ec2_create_tagged(c, "CreateNetworkAcl", "network-acl", &p, "networkAcl/networkAclId", r, err))
         return -1;
-    }
     /* Rules first: a subnet never sits behind the new ACL's deny-all alone. */
     if (converge_entries(c, r->physical, NULL, json_object_get(a, "entries"), err)) return -1;
     return adopt_subnets(c, r->physical, json_object_get(a, "subnets"), err);
 }
 
 static int nacl_update(const provider_ctx *c, const resource *r, const json_t *old,
-                       const json_t *a, aws_error *err) {
+                       const json_t *a, errinfo *err) {
     if (converge_entries(c, r->physical, json_object_get(old, "entries"),
                          json_object_get(a, "entries"), err))
         return -1;
@@ -237,14 +214,14 @@ static int nacl_update(const provider_ctx *c, const resource *r, const json_t *o
         return -1;
     json_t *joining = json_array();
     for (size_t i = 0; i < json_array_size(want); i++)
-        if (!in_strings(have, json_string_value(json_array_get(want, i))))
+        if (!resource_strings_have(have, json_string_value(json_array_get(want, i))))
             json_array_append(joining, json_array_get(want, i));
     int rc = adopt_subnets(c, r->physical, joining, err);
     json_decref(joining);
     return rc;
 }
 
-static int nacl_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
+static int nacl_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     if (release_subnets(c, resource_attr_str(old, "vpc"), json_object_get(old, "subnets"), NULL,
                         json_object_get(r->extra, "associations"), err))
         return -1;

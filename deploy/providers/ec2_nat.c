@@ -13,9 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 enum { NAT_WAIT_S = 15 * 40, NAT_POLL_MS = 15000 };
 /* Right after its gateway is deleted an address can still read as in use
@@ -24,7 +21,7 @@ enum { RELEASE_WAIT_S = 120, RELEASE_POLL_MS = 5000 };
 
 /* ---- Elastic IP ---- */
 
-static int eip_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int eip_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     /* DescribeAddresses is not paginated: one call answers everything. */
     aws_params p = {0};
     provider_filter_stack(&p, 1, c);
@@ -39,20 +36,10 @@ static int eip_discover(const provider_ctx *c, resource_set *out, aws_error *err
     return 0;
 }
 
-static int eip_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+static int eip_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "Domain", resource_attr_str(a, "domain"));
-    provider_tag_spec(&p, "TagSpecification.1", "elastic-ip", c, r->id);
-    xml_node *doc = NULL;
-    int rc = ec2_call(c, "AllocateAddress", &p, &doc, err);
-    aws_params_free(&p);
-    if (rc != 0) return -1;
-    const char *id = xml_path_text(doc, "allocationId");
-    r->physical = id ? strdup(id) : NULL;
-    xml_free(doc);
-    if (r->physical) return 0;
-    snprintf(err->message, sizeof(err->message), "AllocateAddress answered without allocationId");
-    return -1;
+    return ec2_create_tagged(c, "AllocateAddress", "elastic-ip", &p, "allocationId", r, err);
 }
 
 typedef struct {
@@ -60,23 +47,22 @@ typedef struct {
     const char *id;
 } release_arg;
 
-static waiter_state release_try(void *arg, aws_error *err) {
+static waiter_state release_try(void *arg, errinfo *err) {
     release_arg *a = arg;
-    memset(err, 0, sizeof(*err));
     if (ec2_call1(a->c, "ReleaseAddress", "AllocationId", a->id, err) == 0) return WAITER_DONE;
-    if (aws_error_is(err, "InvalidAllocationID.NotFound")) return WAITER_DONE; /* already released */
-    return aws_error_is(err, "InvalidIPAddress.InUse") ? WAITER_RETRY : WAITER_FAILED;
+    if (errinfo_is_remote(err, "InvalidAllocationID.NotFound")) return WAITER_DONE; /* already released */
+    return errinfo_is_remote(err, "InvalidIPAddress.InUse") ? WAITER_RETRY : WAITER_FAILED;
 }
 
-static int eip_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
+static int eip_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     (void)old;
     release_arg a = {c, r->physical};
     char what[160];
     snprintf(what, sizeof(what), "releasing Elastic IP %s (%s)", r->id, r->physical);
-    int rc = waiter_wait(what, release_try, &a, RELEASE_WAIT_S, RELEASE_POLL_MS, err);
-    if (rc != 0 && aws_error_is(err, "WaiterTimeout"))
-        snprintf(err->message, sizeof(err->message), "%s: still in use after %d s (is it associated "
-                 "with something deploybot does not manage?)", what, RELEASE_WAIT_S);
+    int rc = waiter_wait(c->aws, what, release_try, &a, RELEASE_WAIT_S, RELEASE_POLL_MS, err);
+    if (rc != 0 && errinfo_is_remote(err, "WaiterTimeout"))
+        aws_errinfo_set(err, ERR_UNAVAILABLE, "WaiterTimeout", "%s: still in use after %d s (is it "
+                        "associated with something deploybot does not manage?)", what, RELEASE_WAIT_S);
     return rc;
 }
 
@@ -110,7 +96,7 @@ static void nat_item(const provider_ctx *c, const xml_node *it, resource_set *ou
     ec2_add_tagged(c, it, "nat_gateway", "natGatewayId", a, out);
 }
 
-static int nat_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int nat_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     return ec2_describe_tagged(c, "DescribeNatGateways", "natGatewaySet", nat_item, out, err);
 }
 
@@ -120,16 +106,15 @@ typedef struct {
     int deleting; /* waiting for "deleted" rather than "available" */
 } nat_wait;
 
-static waiter_state nat_check(void *arg, aws_error *err) {
+static waiter_state nat_check(void *arg, errinfo *err) {
     nat_wait *w = arg;
     aws_params p = {0};
     aws_params_add(&p, "NatGatewayId.1", w->id);
     xml_node *doc = NULL;
-    memset(err, 0, sizeof(*err));
     int rc = ec2_call(w->c, "DescribeNatGateways", &p, &doc, err);
     aws_params_free(&p);
     if (rc != 0) /* not found: not visible yet (create), or long gone (delete) */
-        return aws_error_is(err, "NatGatewayNotFound") ? (w->deleting ? WAITER_DONE : WAITER_RETRY)
+        return errinfo_is_remote(err, "NatGatewayNotFound") ? (w->deleting ? WAITER_DONE : WAITER_RETRY)
                                                   : WAITER_FAILED;
     const xml_node *it = xml_path(doc, "natGatewaySet/item");
     const char *state = it ? xml_path_text(it, "state") : NULL;
@@ -142,64 +127,39 @@ static waiter_state nat_check(void *arg, aws_error *err) {
         st = WAITER_DONE;
     } else if (strcmp(state, "pending") != 0) { /* failed, deleting, deleted */
         const char *code = xml_path_text(it, "failureCode"), *msg = xml_path_text(it, "failureMessage");
-        snprintf(err->code, sizeof(err->code), "NatGateway%s", strcmp(state, "failed") == 0 ? "Failed" : "Deleted");
-        snprintf(err->message, sizeof(err->message), "NAT gateway %s is %s%s%s%s%s", w->id, state,
-                 code ? ": " : "", code ? code : "", msg ? ": " : "", msg ? msg : "");
+        aws_errinfo_set(err, ERR_REMOTE, strcmp(state, "failed") == 0 ? "NatGatewayFailed" : "NatGatewayDeleted",
+                        "NAT gateway %s is %s%s%s%s%s", w->id, state, code ? ": " : "", code ? code : "",
+                        msg ? ": " : "", msg ? msg : "");
         st = WAITER_FAILED;
     }
     xml_free(doc);
     return st;
 }
 
-static int nat_wait_for(const provider_ctx *c, const resource *r, int deleting, aws_error *err) {
+static int nat_wait_for(const provider_ctx *c, const resource *r, int deleting, errinfo *err) {
     nat_wait w = {c, r->physical, deleting};
     char what[160];
     snprintf(what, sizeof(what), "NAT gateway %s (%s) %s", r->id, r->physical,
              deleting ? "deleted" : "available");
-    return waiter_wait(what, nat_check, &w, NAT_WAIT_S, NAT_POLL_MS, err);
+    return waiter_wait(c->aws, what, nat_check, &w, NAT_WAIT_S, NAT_POLL_MS, err);
 }
 
-/* Idempotency token: a CreateNatGateway that the client retries (lost
- * answer, 5xx) returns the same gateway instead of making a second one. */
-static void client_token(char *out, size_t len) {
-    unsigned char b[16];
-    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) { /* not on Linux >= 3.17; unique anyway */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        snprintf(out, len, "deploybot-%lld-%ld-%d", (long long)ts.tv_sec, ts.tv_nsec, (int)getpid());
-        return;
-    }
-    int n = snprintf(out, len, "deploybot-");
-    for (size_t i = 0; i < sizeof(b) && (size_t)n + 2 < len; i++)
-        n += snprintf(out + n, len - (size_t)n, "%02x", b[i]);
-}
-
-static int nat_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+static int nat_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     char token[64];
-    client_token(token, sizeof(token));
+    ec2_client_token(token, sizeof(token));
     aws_params p = {0};
     aws_params_add(&p, "SubnetId", resource_attr_str(a, "subnet"));
     aws_params_add(&p, "AllocationId", resource_attr_str(a, "allocation"));
     aws_params_add(&p, "ClientToken", token);
-    provider_tag_spec(&p, "TagSpecification.1", "natgateway", c, r->id);
-    xml_node *doc = NULL;
-    int rc = ec2_call(c, "CreateNatGateway", &p, &doc, err);
-    aws_params_free(&p);
-    if (rc != 0) return -1;
-    const char *id = xml_path_text(doc, "natGateway/natGatewayId");
-    r->physical = id ? strdup(id) : NULL;
-    xml_free(doc);
-    if (!r->physical) {
-        snprintf(err->message, sizeof(err->message), "CreateNatGateway answered without natGatewayId");
+    if (ec2_create_tagged(c, "CreateNatGateway", "natgateway", &p, "natGateway/natGatewayId", r, err))
         return -1;
-    }
     return nat_wait_for(c, r, 0, err);
 }
 
-static int nat_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
+static int nat_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     (void)old;
     if (ec2_call1(c, "DeleteNatGateway", "NatGatewayId", r->physical, err) != 0 &&
-        !aws_error_is(err, "NatGatewayNotFound"))
+        !errinfo_is_remote(err, "NatGatewayNotFound"))
         return -1;
     return nat_wait_for(c, r, 1, err);
 }

@@ -7,24 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int create_tagged(const provider_ctx *c, const char *action, const char *rtype,
-                         resource *r, aws_params *p, const char *id_path, aws_error *err) {
-    provider_tag_spec(p, "TagSpecification.1", rtype, c, r->id);
-    xml_node *doc = NULL;
-    int rc = ec2_call(c, action, p, &doc, err);
-    aws_params_free(p);
-    if (rc != 0) return -1;
-    const char *id = xml_path_text(doc, id_path);
-    if (!id) {
-        snprintf(err->message, sizeof(err->message), "%s answered without %s", action, id_path);
-        xml_free(doc);
-        return -1;
-    }
-    r->physical = strdup(id);
-    xml_free(doc);
-    return 0;
-}
-
 /* ---- VPC ---- */
 
 static void vpc_item(const provider_ctx *c, const xml_node *it, resource_set *out) {
@@ -32,18 +14,18 @@ static void vpc_item(const provider_ctx *c, const xml_node *it, resource_set *ou
     ec2_add_tagged(c, it, "vpc", "vpcId", a, out);
 }
 
-static int vpc_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int vpc_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     return ec2_describe_tagged(c, "DescribeVpcs", "vpcSet", vpc_item, out, err);
 }
 
-static int vpc_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+static int vpc_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "CidrBlock", resource_attr_str(a, "cidr_block"));
-    return create_tagged(c, "CreateVpc", "vpc", r, &p, "vpc/vpcId", err);
+    return ec2_create_tagged(c, "CreateVpc", "vpc", &p, "vpc/vpcId", r, err);
 }
 
 static int vpc_destroy(const provider_ctx *c, const resource *r, const json_t *old,
-                       aws_error *err) {
+                       errinfo *err) {
     (void)old;
     return ec2_call1(c, "DeleteVpc", "VpcId", r->physical, err);
 }
@@ -62,11 +44,11 @@ static void subnet_item(const provider_ctx *c, const xml_node *it, resource_set 
     ec2_add_tagged(c, it, "subnet", "subnetId", a, out);
 }
 
-static int subnet_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int subnet_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     return ec2_describe_tagged(c, "DescribeSubnets", "subnetSet", subnet_item, out, err);
 }
 
-static int subnet_set_public(const provider_ctx *c, const char *id, int on, aws_error *err) {
+static int subnet_set_public(const provider_ctx *c, const char *id, int on, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "SubnetId", id);
     aws_params_add(&p, "MapPublicIpOnLaunch.Value", on ? "true" : "false");
@@ -75,25 +57,25 @@ static int subnet_set_public(const provider_ctx *c, const char *id, int on, aws_
     return rc;
 }
 
-static int subnet_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+static int subnet_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "VpcId", resource_attr_str(a, "vpc"));
     aws_params_add(&p, "CidrBlock", resource_attr_str(a, "cidr_block"));
     aws_params_add(&p, "AvailabilityZone", resource_attr_str(a, "availability_zone"));
-    if (create_tagged(c, "CreateSubnet", "subnet", r, &p, "subnet/subnetId", err) != 0) return -1;
+    if (ec2_create_tagged(c, "CreateSubnet", "subnet", &p, "subnet/subnetId", r, err) != 0) return -1;
     if (json_is_true(json_object_get(a, "map_public_ip")))
         return subnet_set_public(c, r->physical, 1, err);
     return 0;
 }
 
 static int subnet_update(const provider_ctx *c, const resource *r, const json_t *old,
-                         const json_t *a, aws_error *err) {
+                         const json_t *a, errinfo *err) {
     (void)old;
     return subnet_set_public(c, r->physical, json_is_true(json_object_get(a, "map_public_ip")), err);
 }
 
 static int subnet_destroy(const provider_ctx *c, const resource *r, const json_t *old,
-                       aws_error *err) {
+                       errinfo *err) {
     (void)old;
     return ec2_call1(c, "DeleteSubnet", "SubnetId", r->physical, err);
 }
@@ -111,12 +93,12 @@ static void igw_item(const provider_ctx *c, const xml_node *it, resource_set *ou
     ec2_add_tagged(c, it, "internet_gateway", "internetGatewayId", a, out);
 }
 
-static int igw_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int igw_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     return ec2_describe_tagged(c, "DescribeInternetGateways", "internetGatewaySet", igw_item, out, err);
 }
 
 static int igw_attach(const provider_ctx *c, const char *action, const char *igw,
-                      const char *vpc, aws_error *err) {
+                      const char *vpc, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "InternetGatewayId", igw);
     aws_params_add(&p, "VpcId", vpc);
@@ -125,16 +107,16 @@ static int igw_attach(const provider_ctx *c, const char *action, const char *igw
     return rc;
 }
 
-static int igw_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+static int igw_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     aws_params p = {0};
-    if (create_tagged(c, "CreateInternetGateway", "internet-gateway", r, &p,
-                      "internetGateway/internetGatewayId", err) != 0)
+    if (ec2_create_tagged(c, "CreateInternetGateway", "internet-gateway", &p,
+                          "internetGateway/internetGatewayId", r, err) != 0)
         return -1;
     return resource_attr_str(a, "vpc") ? igw_attach(c, "AttachInternetGateway", r->physical, resource_attr_str(a, "vpc"), err) : 0;
 }
 
 static int igw_destroy(const provider_ctx *c, const resource *r, const json_t *old,
-                       aws_error *err) {
+                       errinfo *err) {
     const char *vpc = resource_attr_str(old, "vpc");
     if (vpc && igw_attach(c, "DetachInternetGateway", r->physical, vpc, err)) return -1;
     return ec2_call1(c, "DeleteInternetGateway", "InternetGatewayId", r->physical, err);
@@ -160,13 +142,7 @@ static void rt_item(const provider_ctx *c, const xml_node *it, resource_set *out
         json_array_append_new(routes, json_pack("{s:s,s:s}", "destination", dst,
                                                 nat ? "nat_gateway" : "gateway", nat ? nat : gw ? gw : ""));
     }
-    for (xml_node *a = xml_path(it, "associationSet/item"); a; a = xml_next_same(a)) {
-        const char *sub = xml_path_text(a, "subnetId");
-        const char *id = xml_path_text(a, "routeTableAssociationId");
-        if (!sub || !id) continue;
-        json_array_append_new(subnets, json_string(sub));
-        json_object_set_new(assoc, sub, json_string(id));
-    }
+    ec2_subnet_associations(it, "routeTableAssociationId", subnets, assoc);
     json_t *attrs = json_pack("{s:s,s:o,s:o}", "vpc", xml_path_text(it, "vpcId") ?: "",
                               "routes", routes, "subnets", subnets);
     resource *res = ec2_add_tagged(c, it, "route_table", "routeTableId", attrs, out);
@@ -174,12 +150,12 @@ static void rt_item(const provider_ctx *c, const xml_node *it, resource_set *out
     else json_decref(assoc);
 }
 
-static int rt_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int rt_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     return ec2_describe_tagged(c, "DescribeRouteTables", "routeTableSet", rt_item, out, err);
 }
 
 static int rt_route(const provider_ctx *c, const char *action, const char *rt,
-                    const json_t *route, aws_error *err) {
+                    const json_t *route, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "RouteTableId", rt);
     aws_params_add(&p, "DestinationCidrBlock", resource_attr_str(route, "destination"));
@@ -194,7 +170,7 @@ static int rt_route(const provider_ctx *c, const char *action, const char *rt,
 /* Sets *assoc to the association of `subnet` with whatever table holds it
  * (NULL: none); it points into *doc. */
 static int rt_association_of(const provider_ctx *c, const char *subnet, xml_node **doc,
-                             const char **assoc, aws_error *err) {
+                             const char **assoc, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "Filter.1.Name", "association.subnet-id");
     aws_params_add(&p, "Filter.1.Value.1", subnet);
@@ -208,12 +184,12 @@ static int rt_association_of(const provider_ctx *c, const char *subnet, xml_node
     return rc;
 }
 
-static int rt_associate(const provider_ctx *c, const char *rt, const char *subnet, aws_error *err) {
+static int rt_associate(const provider_ctx *c, const char *rt, const char *subnet, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "RouteTableId", rt);
     aws_params_add(&p, "SubnetId", subnet);
     int rc = ec2_call(c, "AssociateRouteTable", &p, NULL, err);
-    if (rc != 0 && strcmp(err->code, "Resource.AlreadyAssociated") == 0) {
+    if (rc != 0 && errinfo_is_remote(err, "Resource.AlreadyAssociated")) {
         /* The subnet is still in another table, one this apply removes or
          * replaces later (e.g. the single private table of older versions):
          * move it over in one step. */
@@ -236,9 +212,9 @@ static int rt_associate(const provider_ctx *c, const char *rt, const char *subne
 }
 
 /* An association that is gone already (its subnet was moved or deleted) is done. */
-static int rt_disassociate(const provider_ctx *c, const char *assoc, aws_error *err) {
+static int rt_disassociate(const provider_ctx *c, const char *assoc, errinfo *err) {
     if (ec2_call1(c, "DisassociateRouteTable", "AssociationId", assoc, err) == 0) return 0;
-    return strcmp(err->code, "InvalidAssociationID.NotFound") == 0 ? 0 : -1;
+    return errinfo_is_remote(err, "InvalidAssociationID.NotFound") ? 0 : -1;
 }
 
 static const json_t *route_for(const json_t *routes, const char *dst) {
@@ -248,15 +224,9 @@ static const json_t *route_for(const json_t *routes, const char *dst) {
     return NULL;
 }
 
-static int in_strings(const json_t *arr, const char *s) {
-    for (size_t i = 0; i < json_array_size(arr); i++)
-        if (strcmp(json_string_value(json_array_get(arr, i)), s) == 0) return 1;
-    return 0;
-}
-
 /* Brings routes and associations of an existing table from `old` to `a`. */
 static int rt_converge(const provider_ctx *c, const char *rt, const json_t *old,
-                       const json_t *assoc, const json_t *a, aws_error *err) {
+                       const json_t *assoc, const json_t *a, errinfo *err) {
     json_t *want = json_object_get(a, "routes"), *have = json_object_get(old, "routes");
     for (size_t i = 0; i < json_array_size(have); i++) {
         const json_t *h = json_array_get(have, i);
@@ -273,19 +243,19 @@ static int rt_converge(const provider_ctx *c, const char *rt, const json_t *old,
     for (size_t i = 0; i < json_array_size(hs); i++) {
         const char *s = json_string_value(json_array_get(hs, i));
         const char *id = resource_attr_str(assoc, s);
-        if (!in_strings(ws, s) && id && rt_disassociate(c, id, err)) return -1;
+        if (!resource_strings_have(ws, s) && id && rt_disassociate(c, id, err)) return -1;
     }
     for (size_t i = 0; i < json_array_size(ws); i++) {
         const char *s = json_string_value(json_array_get(ws, i));
-        if (!in_strings(hs, s) && rt_associate(c, rt, s, err)) return -1;
+        if (!resource_strings_have(hs, s) && rt_associate(c, rt, s, err)) return -1;
     }
     return 0;
 }
 
-static int rt_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+static int rt_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "VpcId", resource_attr_str(a, "vpc"));
-    if (create_tagged(c, "CreateRouteTable", "route-table", r, &p, "routeTable/routeTableId", err))
+    if (ec2_create_tagged(c, "CreateRouteTable", "route-table", &p, "routeTable/routeTableId", r, err))
         return -1;
     json_t *empty = json_pack("{s:[],s:[]}", "routes", "subnets");
     int rc = rt_converge(c, r->physical, empty, NULL, a, err);
@@ -294,12 +264,12 @@ static int rt_create(const provider_ctx *c, resource *r, const json_t *a, aws_er
 }
 
 static int rt_update(const provider_ctx *c, const resource *r, const json_t *old,
-                     const json_t *a, aws_error *err) {
+                     const json_t *a, errinfo *err) {
     return rt_converge(c, r->physical, old, json_object_get(r->extra, "associations"), a, err);
 }
 
 static int rt_destroy(const provider_ctx *c, const resource *r, const json_t *old,
-                       aws_error *err) {
+                       errinfo *err) {
     (void)old;
     const char *sub;
     json_t *id;

@@ -33,7 +33,7 @@ static void sg_item(const provider_ctx *c, const xml_node *it, resource_set *out
     ec2_add_tagged(c, it, "security_group", "groupId", a, out);
 }
 
-static int sg_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int sg_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     return ec2_describe_tagged(c, "DescribeSecurityGroups", "securityGroupInfo", sg_item, out, err);
 }
 
@@ -62,7 +62,7 @@ static int contains(const json_t *arr, const json_t *v) {
 
 /* Calls `action` with every permission of `perms` not in `except`. */
 static int sg_permissions(const provider_ctx *c, const char *action, const char *group,
-                          const json_t *perms, const json_t *except, aws_error *err) {
+                          const json_t *perms, const json_t *except, errinfo *err) {
     aws_params p = {0};
     int n = 0;
     aws_params_add(&p, "GroupId", group);
@@ -89,7 +89,7 @@ static int sg_permissions(const provider_ctx *c, const char *action, const char 
 }
 
 static int sg_converge(const provider_ctx *c, const char *group, const json_t *old_rules,
-                       const json_t *new_rules, aws_error *err) {
+                       const json_t *new_rules, errinfo *err) {
     json_t *have = flatten(old_rules), *want = flatten(new_rules);
     int rc = sg_permissions(c, "RevokeSecurityGroupIngress", group, have, want, err);
     if (rc == 0) rc = sg_permissions(c, "AuthorizeSecurityGroupIngress", group, want, have, err);
@@ -98,33 +98,22 @@ static int sg_converge(const provider_ctx *c, const char *group, const json_t *o
     return rc;
 }
 
-static int sg_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+static int sg_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "GroupName", resource_attr_str(a, "name"));
     aws_params_add(&p, "GroupDescription", resource_attr_str(a, "description"));
     aws_params_add(&p, "VpcId", resource_attr_str(a, "vpc"));
-    provider_tag_spec(&p, "TagSpecification.1", "security-group", c, r->id);
-    xml_node *doc = NULL;
-    int rc = ec2_call(c, "CreateSecurityGroup", &p, &doc, err);
-    aws_params_free(&p);
-    if (rc != 0) return -1;
-    const char *id = xml_path_text(doc, "groupId");
-    r->physical = id ? strdup(id) : NULL;
-    xml_free(doc);
-    if (!r->physical) {
-        snprintf(err->message, sizeof(err->message), "CreateSecurityGroup answered without groupId");
-        return -1;
-    }
+    if (ec2_create_tagged(c, "CreateSecurityGroup", "security-group", &p, "groupId", r, err)) return -1;
     return sg_converge(c, r->physical, NULL, json_object_get(a, "ingress"), err);
 }
 
 static int sg_update(const provider_ctx *c, const resource *r, const json_t *old,
-                     const json_t *a, aws_error *err) {
+                     const json_t *a, errinfo *err) {
     return sg_converge(c, r->physical, json_object_get(old, "ingress"),
                        json_object_get(a, "ingress"), err);
 }
 
-static int sg_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
+static int sg_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     (void)old;
     return ec2_call1(c, "DeleteSecurityGroup", "GroupId", r->physical, err);
 }

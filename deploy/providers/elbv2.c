@@ -29,7 +29,7 @@
 #define TAGS_PER_CALL 20   /* DescribeTags takes at most 20 ARNs */
 
 int elbv2_call(const provider_ctx *c, const char *action, const aws_params *p,
-               xml_node **out, aws_error *err) {
+               xml_node **out, errinfo *err) {
     xml_node *doc = NULL;
     aws_params empty = {0};
     int rc = aws_query(c->aws, "elasticloadbalancing", "2015-12-01", action, p ? p : &empty, &doc, err);
@@ -46,7 +46,7 @@ static const xml_node *result(const xml_node *doc, const char *action, const cha
 }
 
 static int call1(const provider_ctx *c, const char *action, const char *key, const char *value,
-                 aws_error *err) {
+                 errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, key, value);
     int rc = elbv2_call(c, action, &p, NULL, err);
@@ -54,16 +54,7 @@ static int call1(const provider_ctx *c, const char *action, const char *key, con
     return rc;
 }
 
-static int page_size(void) {
-    const char *s = getenv("DEPLOYBOT_AWS_PAGE_SIZE");
-    int n = s && *s ? atoi(s) : 400;
-    return n < 1 ? 1 : n > 400 ? 400 : n;   /* ELBv2's PageSize range */
-}
-
-static void fail(aws_error *err, const char *fmt, const char *arg) {
-    snprintf(err->code, sizeof(err->code), "DeploybotError");
-    snprintf(err->message, sizeof(err->message), fmt, arg);
-}
+#define PAGE_MAX 400   /* ELBv2's largest PageSize */
 
 static void add_list(aws_params *p, const char *name, const json_t *arr) {
     for (size_t i = 0; i < json_array_size(arr); i++) {
@@ -73,19 +64,14 @@ static void add_list(aws_params *p, const char *name, const json_t *arr) {
     }
 }
 
-/* deploybot:stack, deploybot:id and Name, as on every resource deploybot makes. */
-static void add_tags(aws_params *p, const provider_ctx *c, const char *logical_id) {
-    const char *dot = strchr(logical_id, '.');
-    char name[256], k[64];
-    snprintf(name, sizeof(name), "%s-%s", c->stack, dot ? dot + 1 : logical_id);
-    const char *keys[] = {"deploybot:stack", "deploybot:id", "Name"};
-    const char *vals[] = {c->stack, logical_id, name};
-    for (int i = 0; i < 3; i++) {
-        snprintf(k, sizeof(k), "Tags.member.%d.Key", i + 1);
-        aws_params_add(p, k, keys[i]);
-        snprintf(k, sizeof(k), "Tags.member.%d.Value", i + 1);
-        aws_params_add(p, k, vals[i]);
-    }
+/* Creates r with `action`, p (then freed) and the usual tags; r->physical
+ * is the answer's ARN at `arn_path` below <action>Result. */
+static int create_tagged(const provider_ctx *c, const char *action, aws_params *p,
+                         const char *arn_path, resource *r, errinfo *err) {
+    char path[256];
+    snprintf(path, sizeof(path), "%sResult/%s", action, arn_path);
+    provider_tags(p, "Tags.member", c, r->id, 1);
+    return provider_create(c, elbv2_call, action, p, path, r, err);
 }
 
 /* ---- tag-filtered discovery ---- */
@@ -95,7 +81,7 @@ typedef void (*elb_item_fn)(const provider_ctx *c, const xml_node *item, const c
 
 /* Adds {arn: {key: value}} for up to TAGS_PER_CALL ARNs to `into`. */
 static int describe_tags(const provider_ctx *c, const char *const *arns, size_t n, json_t *into,
-                         aws_error *err) {
+                         errinfo *err) {
     aws_params p = {0};
     for (size_t i = 0; i < n; i++) {
         char k[64];
@@ -119,26 +105,25 @@ static int describe_tags(const provider_ctx *c, const char *const *arns, size_t 
     return 0;
 }
 
-static int not_found(const aws_error *err) {
-    size_t n = strlen(err->code);
-    return n > 8 && strcmp(err->code + n - 8, "NotFound") == 0;
+static int not_found(const errinfo *err) {
+    size_t n = strlen(err->remote);
+    return n > 8 && strcmp(err->remote + n - 8, "NotFound") == 0;
 }
 
 /* describe_tags, but a resource deleted since it was listed (by anyone: the
  * listing is the whole region's) is skipped instead of failing the batch. */
 static int describe_tags_live(const provider_ctx *c, const char *const *arns, size_t n, json_t *into,
-                              aws_error *err) {
+                              errinfo *err) {
     if (describe_tags(c, arns, n, into, err) == 0) return 0;
     if (!not_found(err)) return -1;
     for (size_t i = 0; i < n; i++)
         if (describe_tags(c, &arns[i], 1, into, err) != 0 && !not_found(err)) return -1;
-    *err = (aws_error){0};
     return 0;
 }
 
 /* Calls fn for the items of one Describe page that carry the stack's tags. */
 static int page_tagged(const provider_ctx *c, const xml_node *list, const char *arn_field,
-                       elb_item_fn fn, resource_set *out, aws_error *err) {
+                       elb_item_fn fn, resource_set *out, errinfo *err) {
     const char *arns[TAGS_PER_CALL];
     const xml_node *items[TAGS_PER_CALL];
     const xml_node *it = list ? xml_child(list, "member") : NULL;
@@ -176,12 +161,12 @@ typedef struct {
 } describe_spec;
 
 static int describe_pages(const provider_ctx *c, const describe_spec *d, elb_item_fn fn,
-                          resource_set *out, aws_error *err) {
+                          resource_set *out, errinfo *err) {
     char *marker = NULL;
     do {
         aws_params p = {0};
         if (d->key) aws_params_add(&p, d->key, d->value);
-        aws_params_addf(&p, "PageSize", "%d", page_size());
+        aws_params_addf(&p, "PageSize", "%d", provider_page_size(c, PAGE_MAX));
         if (marker) aws_params_add(&p, "Marker", marker);
         xml_node *doc = NULL;
         int rc = elbv2_call(c, d->action, &p, &doc, err);
@@ -218,7 +203,7 @@ static json_t *member_strings(const xml_node *it, const char *list, const char *
 
 /* ---- the load balancer's own calls (also for route53.c) ---- */
 
-int elbv2_lb_describe(const provider_ctx *c, const char *arn, elbv2_lb *out, aws_error *err) {
+int elbv2_lb_describe(const provider_ctx *c, const char *arn, elbv2_lb *out, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "LoadBalancerArns.member.1", arn);
     xml_node *doc = NULL;
@@ -234,15 +219,14 @@ int elbv2_lb_describe(const provider_ctx *c, const char *arn, elbv2_lb *out, aws
         snprintf(out->zone_id, sizeof(out->zone_id), "%s", zone);
         snprintf(out->name, sizeof(out->name), "%s", name);
     } else {
-        fail(err, "DescribeLoadBalancers answered without the DNS name of %s", arn);
-        rc = -1;
+        rc = errinfo_set(err, ERR_REMOTE, "DescribeLoadBalancers answered without the DNS name of %s", arn);
     }
     xml_free(doc);
     return rc;
 }
 
 int elbv2_lb_tag(const provider_ctx *c, const char *arn, const char *key, const char *value,
-                 aws_error *err) {
+                 errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "ResourceArns.member.1", arn);
     if (value) {
@@ -283,7 +267,7 @@ static void lb_item(const provider_ctx *c, const xml_node *it, const char *lid, 
                          "zone_id", xml_path_text(it, "CanonicalHostedZoneId") ?: "", "tags", tags);
 }
 
-static int lb_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int lb_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     describe_spec d = {"DescribeLoadBalancers", "LoadBalancers", "LoadBalancerArn", NULL, NULL, 1};
     return describe_pages(c, &d, lb_item, out, err);
 }
@@ -295,7 +279,7 @@ typedef struct {
 } lb_wait;
 
 /* Like botocore's load_balancer_available and load_balancers_deleted waiters. */
-static waiter_state lb_check(void *arg, aws_error *err) {
+static waiter_state lb_check(void *arg, errinfo *err) {
     lb_wait *w = arg;
     aws_params p = {0};
     aws_params_add(&p, "LoadBalancerArns.member.1", w->arn);
@@ -303,55 +287,44 @@ static waiter_state lb_check(void *arg, aws_error *err) {
     int rc = elbv2_call(w->c, "DescribeLoadBalancers", &p, &doc, err);
     aws_params_free(&p);
     if (rc != 0) {
-        if (!aws_error_is(err, "LoadBalancerNotFound")) return WAITER_FAILED;
-        *err = (aws_error){0};
+        if (!errinfo_is_remote(err, "LoadBalancerNotFound")) return WAITER_FAILED;
         return w->gone ? WAITER_DONE : WAITER_RETRY;   /* not visible yet, right after creation */
     }
     const char *state = xml_path_text(doc, "DescribeLoadBalancersResult/LoadBalancers/member/State/Code");
     waiter_state st = WAITER_RETRY;
     if (!w->gone && state && strcmp(state, "active") == 0) st = WAITER_DONE;
     if (!w->gone && state && strcmp(state, "failed") == 0) {
-        fail(err, "load balancer %s failed to provision", w->arn);
+        errinfo_set(err, ERR_REMOTE, "load balancer %s failed to provision", w->arn);
         st = WAITER_FAILED;
     }
     xml_free(doc);
     return st;
 }
 
-static int lb_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+static int lb_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "Name", resource_attr_str(a, "name"));
     aws_params_add(&p, "Type", resource_attr_str(a, "type"));
     aws_params_add(&p, "Scheme", resource_attr_str(a, "scheme"));
     add_list(&p, "Subnets", json_object_get(a, "subnets"));
     add_list(&p, "SecurityGroups", json_object_get(a, "security_groups"));
-    add_tags(&p, c, r->id);
-    xml_node *doc = NULL;
     /* Idempotent: the same request again answers the balancer it made. */
-    int rc = elbv2_call(c, "CreateLoadBalancer", &p, &doc, err);
-    aws_params_free(&p);
-    if (rc != 0) return -1;
-    const xml_node *arn = result(doc, "CreateLoadBalancer", "LoadBalancers/member/LoadBalancerArn");
-    r->physical = arn ? strdup(arn->text) : NULL;
-    xml_free(doc);
-    if (!r->physical) {
-        fail(err, "CreateLoadBalancer answered without %s", "LoadBalancerArn");
+    if (create_tagged(c, "CreateLoadBalancer", &p, "LoadBalancers/member/LoadBalancerArn", r, err))
         return -1;
-    }
     lb_wait w = {c, r->physical, 0};
     char what[160];
     snprintf(what, sizeof(what), "load balancer %s active", resource_attr_str(a, "name"));
-    return waiter_wait(what, lb_check, &w, 600, 15000, err);   /* botocore: 40 x 15 s */
+    return waiter_wait(c->aws, what, lb_check, &w, 600, 15000, err);   /* botocore: 40 x 15 s */
 }
 
-static int lb_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
+static int lb_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     /* Deleting a deleted load balancer succeeds. It keeps its network
      * interfaces until it is gone: wait, so its subnets and groups can go. */
     if (call1(c, "DeleteLoadBalancer", "LoadBalancerArn", r->physical, err) != 0) return -1;
     lb_wait w = {c, r->physical, 1};
     char what[160];
     snprintf(what, sizeof(what), "load balancer %s deleted", resource_attr_str(old, "name") ?: r->physical);
-    return waiter_wait(what, lb_check, &w, 600, 15000, err);
+    return waiter_wait(c->aws, what, lb_check, &w, 600, 15000, err);
 }
 
 static const char *const lb_force[] = {"name", "scheme", "type", "vpc", "subnets", "security_groups",
@@ -374,7 +347,7 @@ static void tg_item(const provider_ctx *c, const xml_node *it, const char *lid, 
     resource_set_add(out, "target_group", lid, xml_path_text(it, "TargetGroupArn"), a);
 }
 
-static int tg_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int tg_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     describe_spec d = {"DescribeTargetGroups", "TargetGroups", "TargetGroupArn", NULL, NULL, 1};
     return describe_pages(c, &d, tg_item, out, err);
 }
@@ -384,7 +357,7 @@ static void tg_health(aws_params *p, const json_t *a) {
     aws_params_add(p, "Matcher.HttpCode", resource_attr_str(a, "health_check_matcher"));
 }
 
-static int tg_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+static int tg_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "Name", resource_attr_str(a, "name"));
     aws_params_add(&p, "Protocol", resource_attr_str(a, "protocol"));
@@ -392,20 +365,12 @@ static int tg_create(const provider_ctx *c, resource *r, const json_t *a, aws_er
     aws_params_add(&p, "VpcId", resource_attr_str(a, "vpc"));
     aws_params_add(&p, "TargetType", resource_attr_str(a, "target_type"));
     tg_health(&p, a);
-    add_tags(&p, c, r->id);
-    xml_node *doc = NULL;
-    int rc = elbv2_call(c, "CreateTargetGroup", &p, &doc, err);   /* idempotent, as for load balancers */
-    aws_params_free(&p);
-    if (rc != 0) return -1;
-    const xml_node *arn = result(doc, "CreateTargetGroup", "TargetGroups/member/TargetGroupArn");
-    r->physical = arn ? strdup(arn->text) : NULL;
-    xml_free(doc);
-    if (!r->physical) fail(err, "CreateTargetGroup answered without %s", "TargetGroupArn");
-    return r->physical ? 0 : -1;
+    /* idempotent, as for load balancers */
+    return create_tagged(c, "CreateTargetGroup", &p, "TargetGroups/member/TargetGroupArn", r, err);
 }
 
 static int tg_update(const provider_ctx *c, const resource *r, const json_t *old, const json_t *a,
-                     aws_error *err) {
+                     errinfo *err) {
     (void)old;
     aws_params p = {0};
     aws_params_add(&p, "TargetGroupArn", r->physical);
@@ -415,7 +380,7 @@ static int tg_update(const provider_ctx *c, const resource *r, const json_t *old
     return rc;
 }
 
-static int tg_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
+static int tg_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     (void)old;
     return call1(c, "DeleteTargetGroup", "TargetGroupArn", r->physical, err);
 }
@@ -474,7 +439,7 @@ static void listener_item(const provider_ctx *c, const xml_node *it, const char 
 }
 
 /* Listeners of the stack's load balancers (discovered before them). */
-static int listener_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int listener_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     size_t n = out->n;   /* out grows: only look at what was there */
     for (size_t i = 0; i < n; i++) {
         if (strcmp(out->items[i].type, "load_balancer") != 0) continue;
@@ -511,7 +476,7 @@ static void listener_params(aws_params *p, const json_t *a) {
 }
 
 static int listener_update(const provider_ctx *c, const resource *r, const json_t *old,
-                           const json_t *a, aws_error *err) {
+                           const json_t *a, errinfo *err) {
     (void)old;
     aws_params p = {0};
     aws_params_add(&p, "ListenerArn", r->physical);
@@ -522,7 +487,7 @@ static int listener_update(const provider_ctx *c, const resource *r, const json_
 }
 
 /* The ARN of the listener on `port` of load balancer `lb`, or NULL. */
-static char *listener_on_port(const provider_ctx *c, const char *lb, long long port, aws_error *err) {
+static char *listener_on_port(const provider_ctx *c, const char *lb, long long port, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "LoadBalancerArn", lb);
     xml_node *doc = NULL;
@@ -537,34 +502,23 @@ static char *listener_on_port(const provider_ctx *c, const char *lb, long long p
     return arn;
 }
 
-static int listener_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+static int listener_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "LoadBalancerArn", resource_attr_str(a, "load_balancer"));
     listener_params(&p, a);
-    add_tags(&p, c, r->id);
-    xml_node *doc = NULL;
-    int rc = elbv2_call(c, "CreateListener", &p, &doc, err);
-    aws_params_free(&p);
-    if (rc != 0 && aws_error_is(err, "DuplicateListener")) {
-        /* A retried call whose first answer was lost, or a listener made by
-         * hand on our load balancer: take it over and make it what we want. */
-        aws_error lookup = {0};
-        r->physical = listener_on_port(c, resource_attr_str(a, "load_balancer"),
-                                       json_integer_value(json_object_get(a, "port")), &lookup);
-        return r->physical ? listener_update(c, r, NULL, a, err) : -1;
-    }
-    if (rc != 0) return -1;
-    const xml_node *arn = result(doc, "CreateListener", "Listeners/member/ListenerArn");
-    r->physical = arn ? strdup(arn->text) : NULL;
-    xml_free(doc);
-    if (!r->physical) fail(err, "CreateListener answered without %s", "ListenerArn");
-    return r->physical ? 0 : -1;
+    if (create_tagged(c, "CreateListener", &p, "Listeners/member/ListenerArn", r, err) == 0) return 0;
+    if (!errinfo_is_remote(err, "DuplicateListener")) return -1;
+    /* A retried call whose first answer was lost, or a listener made by
+     * hand on our load balancer: take it over and make it what we want. */
+    r->physical = listener_on_port(c, resource_attr_str(a, "load_balancer"),
+                                   json_integer_value(json_object_get(a, "port")), NULL);
+    return r->physical ? listener_update(c, r, NULL, a, err) : -1;
 }
 
-static int listener_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
+static int listener_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     (void)old;
     if (call1(c, "DeleteListener", "ListenerArn", r->physical, err) == 0) return 0;
-    return aws_error_is(err, "ListenerNotFound") ? 0 : -1;   /* gone with its load balancer */
+    return errinfo_is_remote(err, "ListenerNotFound") ? 0 : -1;   /* gone with its load balancer */
 }
 
 static const char *const listener_force[] = {"load_balancer", "target_group", NULL};
@@ -595,7 +549,7 @@ static void reg_add(const provider_ctx *c, const reg_scope *s, const xml_node *i
 }
 
 /* Registrations of the stack's target groups, one DescribeTargetHealth each. */
-static int reg_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int reg_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     size_t n = out->n;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(out->items[i].type, "target_group") != 0) continue;
@@ -616,7 +570,7 @@ static int reg_discover(const provider_ctx *c, resource_set *out, aws_error *err
     return 0;
 }
 
-static int reg_call(const provider_ctx *c, const char *action, const json_t *a, aws_error *err) {
+static int reg_call(const provider_ctx *c, const char *action, const json_t *a, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "TargetGroupArn", resource_attr_str(a, "target_group"));
     aws_params_add(&p, "Targets.member.1.Id", resource_attr_str(a, "instance"));
@@ -626,7 +580,7 @@ static int reg_call(const provider_ctx *c, const char *action, const json_t *a, 
     return rc;
 }
 
-static int reg_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+static int reg_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     if (reg_call(c, "RegisterTargets", a, err) != 0) return -1;   /* registering twice is harmless */
     char phys[512];
     snprintf(phys, sizeof(phys), "%s/%s:%lld", resource_attr_str(a, "target_group"), resource_attr_str(a, "instance"),
@@ -635,11 +589,11 @@ static int reg_create(const provider_ctx *c, resource *r, const json_t *a, aws_e
     return 0;
 }
 
-static int reg_destroy(const provider_ctx *c, const resource *r, const json_t *a, aws_error *err) {
+static int reg_destroy(const provider_ctx *c, const resource *r, const json_t *a, errinfo *err) {
     (void)r;
     if (reg_call(c, "DeregisterTargets", a, err) == 0) return 0;
     /* Already deregistered, or its group is gone: nothing left to undo. */
-    return aws_error_is(err, "InvalidTarget") || aws_error_is(err, "TargetGroupNotFound") ? 0 : -1;
+    return errinfo_is_remote(err, "InvalidTarget") || errinfo_is_remote(err, "TargetGroupNotFound") ? 0 : -1;
 }
 
 static const char *const reg_force[] = {"target_group", "instance", "port", NULL};

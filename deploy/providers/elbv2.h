@@ -9,7 +9,7 @@
 
 /* One ELBv2 action; *out may be NULL when the caller needs no answer. */
 int elbv2_call(const provider_ctx *c, const char *action, const aws_params *p,
-               xml_node **out, aws_error *err);
+               xml_node **out, errinfo *err);
 
 /* What a DNS alias to a load balancer needs. */
 typedef struct {
@@ -19,10 +19,10 @@ typedef struct {
 } elbv2_lb;
 
 /* Describes the load balancer `arn` (LoadBalancerNotFound when it is gone). */
-int elbv2_lb_describe(const provider_ctx *c, const char *arn, elbv2_lb *out, aws_error *err);
+int elbv2_lb_describe(const provider_ctx *c, const char *arn, elbv2_lb *out, errinfo *err);
 
 /* Sets tag key=value on `arn`, or removes the key when value is NULL. */
 int elbv2_lb_tag(const provider_ctx *c, const char *arn, const char *key, const char *value,
-                 aws_error *err);
+                 errinfo *err);
 
 #endif

@@ -30,7 +30,7 @@
 #include <string.h>
 
 static int iam_call(const provider_ctx *c, const char *action, const aws_params *p, xml_node **out,
-                    aws_error *err) {
+                    errinfo *err) {
     xml_node *doc = NULL;
     aws_params empty = {0};
     int rc = aws_query(c->aws, "iam", "2010-05-08", action, p ? p : &empty, &doc, err);
@@ -40,7 +40,7 @@ static int iam_call(const provider_ctx *c, const char *action, const aws_params 
 }
 
 static int call2(const provider_ctx *c, const char *action, const char *k1, const char *v1,
-                 const char *k2, const char *v2, aws_error *err) {
+                 const char *k2, const char *v2, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, k1, v1);
     if (k2) aws_params_add(&p, k2, v2);
@@ -49,15 +49,7 @@ static int call2(const provider_ctx *c, const char *action, const char *k1, cons
     return rc;
 }
 
-static void fail(aws_error *err, const char *fmt, const char *a, const char *b) {
-    snprintf(err->code, sizeof(err->code), "DeploybotError");
-    snprintf(err->message, sizeof(err->message), fmt, a, b);
-}
-
-static const char *page_size(void) {
-    const char *s = getenv("DEPLOYBOT_AWS_PAGE_SIZE");
-    return s && *s ? s : "1000";   /* IAM's MaxItems maximum */
-}
+#define PAGE_MAX 1000   /* IAM's largest MaxItems */
 
 static void env_path(const provider_ctx *c, char *buf, size_t n) {
     snprintf(buf, n, "/deploybot/%s/", c->stack);
@@ -84,13 +76,6 @@ static void entity_id(const provider_ctx *c, const char *type, const char *name,
         snprintf(buf, n, "%s.%s", type, name);
 }
 
-static void add_tags(aws_params *p, const provider_ctx *c, const char *logical_id) {
-    aws_params_add(p, "Tags.member.1.Key", "deploybot:stack");
-    aws_params_add(p, "Tags.member.1.Value", c->stack);
-    aws_params_add(p, "Tags.member.2.Key", "deploybot:id");
-    aws_params_add(p, "Tags.member.2.Value", logical_id);
-}
-
 /* IAM answers policy documents URL-encoded (RFC 3986 percent-encoding). */
 static char *url_decode(const char *s) {
     char *out = malloc(strlen(s) + 1), *o = out;
@@ -110,17 +95,17 @@ static char *url_decode(const char *s) {
 
 /* Pages through a List call (Marker/IsTruncated) calling fn on every member
  * of list_path; `key`/`value` is the call's own parameter. */
-typedef int (*iam_item_fn)(const provider_ctx *c, const xml_node *item, void *arg, aws_error *err);
+typedef int (*iam_item_fn)(const provider_ctx *c, const xml_node *item, void *arg, errinfo *err);
 
 static int list_pages(const provider_ctx *c, const char *action, const char *key, const char *value,
-                      const char *list_path, iam_item_fn fn, void *arg, aws_error *err) {
+                      const char *list_path, iam_item_fn fn, void *arg, errinfo *err) {
     char *marker = NULL;
     char path[160];
     snprintf(path, sizeof(path), "%sResult/%s/member", action, list_path);
     do {
         aws_params p = {0};
         aws_params_add(&p, key, value);
-        aws_params_add(&p, "MaxItems", page_size());
+        aws_params_addf(&p, "MaxItems", "%d", provider_page_size(c, PAGE_MAX));
         if (marker) aws_params_add(&p, "Marker", marker);
         xml_node *doc = NULL;
         int rc = iam_call(c, action, &p, &doc, err);
@@ -144,7 +129,7 @@ static int list_pages(const provider_ctx *c, const char *action, const char *key
 
 /* ---- Role ---- */
 
-static int policy_item(const provider_ctx *c, const xml_node *it, void *arg, aws_error *err) {
+static int policy_item(const provider_ctx *c, const xml_node *it, void *arg, errinfo *err) {
     (void)c;
     (void)err;
     const char *arn = xml_path_text(it, "PolicyArn");
@@ -152,7 +137,7 @@ static int policy_item(const provider_ctx *c, const xml_node *it, void *arg, aws
     return 0;
 }
 
-static int role_item(const provider_ctx *c, const xml_node *it, void *arg, aws_error *err) {
+static int role_item(const provider_ctx *c, const xml_node *it, void *arg, errinfo *err) {
     resource_set *out = arg;
     const char *name = xml_path_text(it, "RoleName"), *doc = xml_path_text(it, "AssumeRolePolicyDocument");
     if (!name) return 0;
@@ -174,7 +159,7 @@ static int role_item(const provider_ctx *c, const xml_node *it, void *arg, aws_e
     return 0;
 }
 
-static int role_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int role_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     char path[160];
     env_path(c, path, sizeof(path));
     return list_pages(c, "ListRoles", "PathPrefix", path, "Roles", role_item, out, err);
@@ -182,7 +167,7 @@ static int role_discover(const provider_ctx *c, resource_set *out, aws_error *er
 
 /* Attaches what `want` has and `have` lacks (detach: the other way round). */
 static int role_policies(const provider_ctx *c, const char *role, const char *action,
-                         const json_t *want, const json_t *have, aws_error *err) {
+                         const json_t *want, const json_t *have, errinfo *err) {
     for (size_t i = 0; i < json_array_size(want); i++) {
         const json_t *arn = json_array_get(want, i);
         int present = 0;
@@ -197,7 +182,7 @@ static int role_policies(const provider_ctx *c, const char *role, const char *ac
 /* After a CreateX answered EntityAlreadyExists: 0 when the entity is ours
  * (under the stack's path: a retried call whose answer was lost), else -1. */
 static int adopt(const provider_ctx *c, const char *get, const char *key, const char *name,
-                 const char *path_field, aws_error *err) {
+                 const char *path_field, errinfo *err) {
     char path[160];
     env_path(c, path, sizeof(path));
     aws_params p = {0};
@@ -209,12 +194,13 @@ static int adopt(const provider_ctx *c, const char *get, const char *key, const 
     const char *have = xml_path(doc, path_field) ? xml_path(doc, path_field)->text : NULL;
     rc = have && strcmp(have, path) == 0 ? 0 : -1;
     if (rc != 0)
-        fail(err, "%s already exists outside %s, so it is not deploybot's: rename or delete it", name, path);
+        errinfo_set(err, ERR_CONFLICT, "%s already exists outside %s, so it is not deploybot's: "
+                    "rename or delete it", name, path);
     xml_free(doc);
     return rc;
 }
 
-static int role_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+static int role_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     char name[256], path[160];
     entity_name(c, r->id, "role", name, sizeof(name));
     env_path(c, path, sizeof(path));
@@ -224,11 +210,11 @@ static int role_create(const provider_ctx *c, resource *r, const json_t *a, aws_
     aws_params_add(&p, "Path", path);
     aws_params_add(&p, "AssumeRolePolicyDocument", policy ? policy : "");
     aws_params_add(&p, "Description", "deploybot: the Dify instances' role (Session Manager)");
-    add_tags(&p, c, r->id);
+    provider_tags(&p, "Tags.member", c, r->id, 0);   /* no Name tag: the entity has a name */
     int rc = iam_call(c, "CreateRole", &p, NULL, err);
     aws_params_free(&p);
     free(policy);
-    if (rc != 0 && aws_error_is(err, "EntityAlreadyExists"))
+    if (rc != 0 && errinfo_is_remote(err, "EntityAlreadyExists"))
         rc = adopt(c, "GetRole", "RoleName", name, "GetRoleResult/Role/Path", err);
     if (rc != 0) return -1;
     r->physical = strdup(name);
@@ -236,18 +222,18 @@ static int role_create(const provider_ctx *c, resource *r, const json_t *a, aws_
 }
 
 static int role_update(const provider_ctx *c, const resource *r, const json_t *old, const json_t *a,
-                       aws_error *err) {
+                       errinfo *err) {
     const json_t *want = json_object_get(a, "managed_policies"), *have = json_object_get(old, "managed_policies");
     if (role_policies(c, r->physical, "AttachRolePolicy", want, have, err) != 0) return -1;
     return role_policies(c, r->physical, "DetachRolePolicy", have, want, err);
 }
 
-static int role_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
+static int role_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     if (role_policies(c, r->physical, "DetachRolePolicy", json_object_get(old, "managed_policies"), NULL,
-                      err) != 0 && !aws_error_is(err, "NoSuchEntity"))
+                      err) != 0 && !errinfo_is_remote(err, "NoSuchEntity"))
         return -1;
     if (call2(c, "DeleteRole", "RoleName", r->physical, NULL, NULL, err) == 0) return 0;
-    return aws_error_is(err, "NoSuchEntity") ? 0 : -1;
+    return errinfo_is_remote(err, "NoSuchEntity") ? 0 : -1;
 }
 
 /* A new trust policy means a new role (UpdateAssumeRolePolicy would do, but
@@ -258,7 +244,7 @@ const provider provider_iam_role = {"iam_role", role_force, role_discover, role_
 
 /* ---- Instance profile ---- */
 
-static int profile_item(const provider_ctx *c, const xml_node *it, void *arg, aws_error *err) {
+static int profile_item(const provider_ctx *c, const xml_node *it, void *arg, errinfo *err) {
     (void)err;
     const char *name = xml_path_text(it, "InstanceProfileName");
     if (!name) return 0;
@@ -271,7 +257,7 @@ static int profile_item(const provider_ctx *c, const xml_node *it, void *arg, aw
     return 0;
 }
 
-static int profile_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int profile_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     char path[160];
     env_path(c, path, sizeof(path));
     return list_pages(c, "ListInstanceProfiles", "PathPrefix", path, "InstanceProfiles", profile_item, out, err);
@@ -284,7 +270,7 @@ typedef struct {
 
 /* Like botocore's instance_profile_exists waiter, and the role is in it:
  * IAM is eventually consistent, and EC2 refuses a profile it cannot see yet. */
-static waiter_state profile_ready(void *arg, aws_error *err) {
+static waiter_state profile_ready(void *arg, errinfo *err) {
     profile_wait *w = arg;
     aws_params p = {0};
     aws_params_add(&p, "InstanceProfileName", w->name);
@@ -292,9 +278,7 @@ static waiter_state profile_ready(void *arg, aws_error *err) {
     int rc = iam_call(w->c, "GetInstanceProfile", &p, &doc, err);
     aws_params_free(&p);
     if (rc != 0) {
-        if (!aws_error_is(err, "NoSuchEntity")) return WAITER_FAILED;
-        *err = (aws_error){0};
-        return WAITER_RETRY;
+        return errinfo_is_remote(err, "NoSuchEntity") ? WAITER_RETRY : WAITER_FAILED;
     }
     const char *role = xml_path_text(doc, "GetInstanceProfileResult/InstanceProfile/Roles/member/RoleName");
     waiter_state st = !w->role || (role && strcmp(role, w->role) == 0) ? WAITER_DONE : WAITER_RETRY;
@@ -302,38 +286,38 @@ static waiter_state profile_ready(void *arg, aws_error *err) {
     return st;
 }
 
-static int profile_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+static int profile_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     char name[256], path[160];
     entity_name(c, r->id, "profile", name, sizeof(name));
     env_path(c, path, sizeof(path));
     aws_params p = {0};
     aws_params_add(&p, "InstanceProfileName", name);
     aws_params_add(&p, "Path", path);
-    add_tags(&p, c, r->id);
+    provider_tags(&p, "Tags.member", c, r->id, 0);   /* no Name tag: the entity has a name */
     int rc = iam_call(c, "CreateInstanceProfile", &p, NULL, err);
     aws_params_free(&p);
-    if (rc != 0 && aws_error_is(err, "EntityAlreadyExists"))
+    if (rc != 0 && errinfo_is_remote(err, "EntityAlreadyExists"))
         rc = adopt(c, "GetInstanceProfile", "InstanceProfileName", name,
                    "GetInstanceProfileResult/InstanceProfile/Path", err);
     if (rc != 0) return -1;
     r->physical = strdup(name);
     const char *role = resource_attr_str(a, "role");
     if (role && call2(c, "AddRoleToInstanceProfile", "InstanceProfileName", name, "RoleName", role, err) != 0 &&
-        !aws_error_is(err, "LimitExceeded"))   /* LimitExceeded: adopted, with its role already in */
+        !errinfo_is_remote(err, "LimitExceeded"))   /* LimitExceeded: adopted, with its role already in */
         return -1;
     profile_wait w = {c, name, role};
     char what[300];
     snprintf(what, sizeof(what), "instance profile %s with role %s", name, role ? role : "(none)");
-    return waiter_wait(what, profile_ready, &w, 40, 1000, err);   /* botocore: 40 x 1 s */
+    return waiter_wait(c->aws, what, profile_ready, &w, 40, 1000, err);   /* botocore: 40 x 1 s */
 }
 
-static int profile_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
+static int profile_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     const char *role = resource_attr_str(old, "role");
     if (role && call2(c, "RemoveRoleFromInstanceProfile", "InstanceProfileName", r->physical, "RoleName", role,
-                      err) != 0 && !aws_error_is(err, "NoSuchEntity"))
+                      err) != 0 && !errinfo_is_remote(err, "NoSuchEntity"))
         return -1;
     if (call2(c, "DeleteInstanceProfile", "InstanceProfileName", r->physical, NULL, NULL, err) == 0) return 0;
-    return aws_error_is(err, "NoSuchEntity") ? 0 : -1;
+    return errinfo_is_remote(err, "NoSuchEntity") ? 0 : -1;
 }
 
 static const char *const profile_force[] = {"role", NULL};

@@ -1,10 +1,14 @@
-/* provider: the registry of resource types, and EC2 helpers they share. */
+/* provider: the registry of resource types, creating with tags, and the
+ * EC2 helpers of ec2.h. */
 #include "deploy/providers/provider.h"
 #include "deploy/providers/ec2.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 extern const provider provider_vpc, provider_subnet, provider_internet_gateway,
     provider_route_table, provider_security_group;
@@ -40,21 +44,48 @@ const provider *provider_find(const char *type) {
     return NULL;
 }
 
-void provider_tag_spec(aws_params *p, const char *prefix, const char *resource_type,
-                       const provider_ctx *c, const char *logical_id) {
-    char name[256];
-    snprintf(name, sizeof(name), "%s-%s", c->stack, strchr(logical_id, '.') ? strchr(logical_id, '.') + 1 : logical_id);
-    char k[128];
-    snprintf(k, sizeof(k), "%s.ResourceType", prefix);
-    aws_params_add(p, k, resource_type);
+int provider_page_size(const provider_ctx *c, int max) {
+    return c->page_size > 0 && c->page_size < max ? c->page_size : max;
+}
+
+void provider_tags(aws_params *p, const char *prefix, const provider_ctx *c,
+                   const char *logical_id, int with_name) {
+    const char *dot = strchr(logical_id, '.');
+    char name[256], k[128];
+    snprintf(name, sizeof(name), "%s-%s", c->stack, dot ? dot + 1 : logical_id);
     const char *keys[] = {"deploybot:stack", "deploybot:id", "Name"};
     const char *vals[] = {c->stack, logical_id, name};
-    for (int i = 0; i < 3; i++) {
-        snprintf(k, sizeof(k), "%s.Tag.%d.Key", prefix, i + 1);
+    for (int i = 0; i < (with_name ? 3 : 2); i++) {
+        snprintf(k, sizeof(k), "%s.%d.Key", prefix, i + 1);
         aws_params_add(p, k, keys[i]);
-        snprintf(k, sizeof(k), "%s.Tag.%d.Value", prefix, i + 1);
+        snprintf(k, sizeof(k), "%s.%d.Value", prefix, i + 1);
         aws_params_add(p, k, vals[i]);
     }
+}
+
+void provider_tag_spec(aws_params *p, const char *spec, const char *resource_type,
+                       const provider_ctx *c, const char *logical_id) {
+    char k[128];
+    snprintf(k, sizeof(k), "%s.ResourceType", spec);
+    aws_params_add(p, k, resource_type);
+    snprintf(k, sizeof(k), "%s.Tag", spec);
+    provider_tags(p, k, c, logical_id, 1);
+}
+
+int provider_create(const provider_ctx *c, provider_call_fn call, const char *action,
+                    aws_params *p, const char *id_path, resource *r, errinfo *err) {
+    xml_node *doc = NULL;
+    int rc = call(c, action, p, &doc, err);
+    aws_params_free(p);
+    if (rc != 0) return -1;
+    const char *id = xml_path_text(doc, id_path);
+    r->physical = id ? strdup(id) : NULL;
+    xml_free(doc);
+    if (!r->physical) {
+        const char *field = strrchr(id_path, '/');
+        return errinfo_set(err, ERR_REMOTE, "%s answered without %s", action, field ? field + 1 : id_path);
+    }
+    return 0;
 }
 
 void provider_filter_stack(aws_params *p, int index, const provider_ctx *c) {
@@ -74,7 +105,7 @@ const char *provider_tag(const xml_node *item, const char *key) {
 }
 
 int ec2_call(const provider_ctx *c, const char *action, const aws_params *p,
-             xml_node **out, aws_error *err) {
+             xml_node **out, errinfo *err) {
     xml_node *doc = NULL;
     aws_params empty = {0};
     int rc = aws_query(c->aws, "ec2", "2016-11-15", action, p ? p : &empty, &doc, err);
@@ -84,7 +115,7 @@ int ec2_call(const provider_ctx *c, const char *action, const aws_params *p,
 }
 
 int ec2_call1(const provider_ctx *c, const char *action, const char *key,
-              const char *value, aws_error *err) {
+              const char *value, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, key, value);
     int rc = ec2_call(c, action, &p, NULL, err);
@@ -92,18 +123,22 @@ int ec2_call1(const provider_ctx *c, const char *action, const char *key,
     return rc;
 }
 
-static const char *page_size(void) {
-    const char *s = getenv("DEPLOYBOT_AWS_PAGE_SIZE");
-    return s && *s ? s : "100"; /* the smallest maximum of the Describe calls used (DescribeRouteTables) */
+int ec2_create_tagged(const provider_ctx *c, const char *action, const char *tag_type,
+                      aws_params *p, const char *id_path, resource *r, errinfo *err) {
+    provider_tag_spec(p, "TagSpecification.1", tag_type, c, r->id);
+    return provider_create(c, ec2_call, action, p, id_path, r, err);
 }
 
+/* The smallest maximum of the Describe calls used (DescribeRouteTables). */
+#define EC2_PAGE_MAX 100
+
 int ec2_describe_tagged(const provider_ctx *c, const char *action, const char *set,
-                        ec2_item_fn fn, resource_set *out, aws_error *err) {
+                        ec2_item_fn fn, resource_set *out, errinfo *err) {
     char *token = NULL;
     do {
         aws_params p = {0};
         provider_filter_stack(&p, 1, c);
-        aws_params_add(&p, "MaxResults", page_size());
+        aws_params_addf(&p, "MaxResults", "%d", provider_page_size(c, EC2_PAGE_MAX));
         if (token) aws_params_add(&p, "NextToken", token);
         xml_node *doc = NULL;
         int rc = ec2_call(c, action, &p, &doc, err);
@@ -132,4 +167,27 @@ resource *ec2_add_tagged(const provider_ctx *c, const xml_node *item, const char
         return NULL;
     }
     return resource_set_add(out, type, lid, phys, attrs);
+}
+
+void ec2_subnet_associations(const xml_node *item, const char *id_field, json_t *subnets,
+                             json_t *assoc) {
+    for (xml_node *a = xml_path(item, "associationSet/item"); a; a = xml_next_same(a)) {
+        const char *sub = xml_path_text(a, "subnetId"), *id = xml_path_text(a, id_field);
+        if (!sub || !id) continue;
+        json_array_append_new(subnets, json_string(sub));
+        json_object_set_new(assoc, sub, json_string(id));
+    }
+}
+
+void ec2_client_token(char *out, size_t len) {
+    unsigned char b[16];
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) { /* not on Linux >= 3.17; unique anyway */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(out, len, "deploybot-%lld-%ld-%d", (long long)ts.tv_sec, ts.tv_nsec, (int)getpid());
+        return;
+    }
+    int n = snprintf(out, len, "deploybot-");
+    for (size_t i = 0; i < sizeof(b) && (size_t)n + 2 < len; i++)
+        n += snprintf(out + n, len - (size_t)n, "%02x", b[i]);
 }

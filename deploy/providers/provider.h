@@ -1,6 +1,8 @@
 /* provider: how one resource type is discovered, created, updated and
- * destroyed in AWS. Providers live one per AWS concept area (ec2_network.c,
- * ...); the planner and applier only see this table. */
+ * destroyed in AWS. Providers live one file per AWS concept area
+ * (ec2_network.c, ec2_compute.c, elbv2.c, iam.c, route53.c ...), each
+ * exporting its provider tables; the planner and applier only see this
+ * interface. Errors are AWS's (deploy/aws/aws.h says how they read). */
 #ifndef DEPLOYBOT_DEPLOY_PROVIDERS_PROVIDER_H
 #define DEPLOYBOT_DEPLOY_PROVIDERS_PROVIDER_H
 
@@ -10,6 +12,7 @@
 typedef struct {
     aws_client *aws;
     const char *stack;   /* environment name: value of the deploybot:stack tag */
+    int page_size;       /* aws_options.page_size: 0, each API's largest */
 } provider_ctx;
 
 typedef struct provider {
@@ -18,24 +21,47 @@ typedef struct provider {
     const char *const *force_new;
     /* Adds every resource of this type tagged deploybot:stack=<stack> to out,
      * with one batched Describe call per page. */
-    int (*discover)(const provider_ctx *c, resource_set *out, aws_error *err);
+    int (*discover)(const provider_ctx *c, resource_set *out, errinfo *err);
     /* `attrs` are resolved (physical ids). Sets r->physical. */
-    int (*create)(const provider_ctx *c, resource *r, const json_t *attrs, aws_error *err);
+    int (*create)(const provider_ctx *c, resource *r, const json_t *attrs, errinfo *err);
     /* In-place change from `actual` (resolved attrs + extra) to `desired` (resolved). */
     int (*update)(const provider_ctx *c, const resource *actual, const json_t *actual_attrs,
-                  const json_t *desired, aws_error *err);
+                  const json_t *desired, errinfo *err);
     /* `attrs` are the resource's discovered attrs, resolved. */
     int (*destroy)(const provider_ctx *c, const resource *actual, const json_t *attrs,
-                   aws_error *err);
+                   errinfo *err);
 } provider;
 
 /* NULL-terminated list of every provider, in a stable order. */
 const provider *const *provider_all(void);
 const provider *provider_find(const char *type);
 
-/* Shared helpers for providers of EC2-tagged resources. */
-void provider_tag_spec(aws_params *p, const char *prefix, const char *resource_type,
+/* The page size for an API whose pages hold at most `max` items. */
+int provider_page_size(const provider_ctx *c, int max);
+
+/* ---- creating with tags: what every provider's create shares ---- */
+
+/* One Query action of a service (ec2_call, elbv2_call ...). */
+typedef int (*provider_call_fn)(const provider_ctx *c, const char *action, const aws_params *p,
+                                xml_node **out, errinfo *err);
+
+/* The tags of everything deploybot makes: deploybot:stack, deploybot:id and,
+ * when with_name, Name ("<stack>-<x>" for logical id "<type>.<x>"), as the
+ * parameters <prefix>.<n>.Key / <prefix>.<n>.Value for n = 1, 2, ... */
+void provider_tags(aws_params *p, const char *prefix, const provider_ctx *c,
+                   const char *logical_id, int with_name);
+
+/* EC2's form: <spec>.ResourceType and the three tags under <spec>.Tag. */
+void provider_tag_spec(aws_params *p, const char *spec, const char *resource_type,
                        const provider_ctx *c, const char *logical_id);
+
+/* Calls `action` with p (then freed) and sets r->physical to the text at
+ * id_path in the answer; an answer without it is an error. */
+int provider_create(const provider_ctx *c, provider_call_fn call, const char *action,
+                    aws_params *p, const char *id_path, resource *r, errinfo *err);
+
+/* ---- EC2's tag filters ---- */
+
 void provider_filter_stack(aws_params *p, int index, const provider_ctx *c);
 /* Value of tag `key` in an EC2 tagSet node, or NULL. */
 const char *provider_tag(const xml_node *item, const char *key);

@@ -51,6 +51,12 @@ const char *resource_attr_str(const json_t *attrs, const char *key) {
     return json_string_value(json_object_get(attrs, key));
 }
 
+int resource_strings_have(const json_t *arr, const char *s) {
+    for (size_t i = 0; i < json_array_size(arr); i++)
+        if (strcmp(json_string_value(json_array_get(arr, i)), s) == 0) return 1;
+    return 0;
+}
+
 json_t *resource_ref(const char *id) {
     return json_pack("{s:s}", "ref", id);
 }
@@ -86,12 +92,12 @@ void resource_set_link(resource_set *s) {
     for (size_t i = 0; i < s->n; i++) link_value(s->items[i].attrs, s);
 }
 
-static json_t *resolve(const json_t *v, const resource_set *known, char *err, size_t errlen) {
+static json_t *resolve(const json_t *v, const resource_set *known, errinfo *err) {
     const char *ref = resource_ref_id(v);
     if (ref) {
         const resource *r = resource_set_find(known, ref);
         if (!r || !r->physical) {
-            snprintf(err, errlen, "%s does not exist yet", ref);
+            errinfo_set(err, ERR_CONFLICT, "%s does not exist yet", ref);
             return NULL;
         }
         return json_string(r->physical);
@@ -101,7 +107,7 @@ static json_t *resolve(const json_t *v, const resource_set *known, char *err, si
         const char *k;
         json_t *child;
         json_object_foreach((json_t *)v, k, child) {
-            json_t *c = resolve(child, known, err, errlen);
+            json_t *c = resolve(child, known, err);
             if (!c) { json_decref(out); return NULL; }
             json_object_set_new(out, k, c);
         }
@@ -110,7 +116,7 @@ static json_t *resolve(const json_t *v, const resource_set *known, char *err, si
     if (json_is_array(v)) {
         json_t *out = json_array();
         for (size_t i = 0; i < json_array_size(v); i++) {
-            json_t *c = resolve(json_array_get(v, i), known, err, errlen);
+            json_t *c = resolve(json_array_get(v, i), known, err);
             if (!c) { json_decref(out); return NULL; }
             json_array_append_new(out, c);
         }
@@ -120,8 +126,8 @@ static json_t *resolve(const json_t *v, const resource_set *known, char *err, si
 }
 
 json_t *resource_attrs_resolve(const json_t *attrs, const resource_set *known,
-                               char *err, size_t errlen) {
-    return resolve(attrs, known, err, errlen);
+                               errinfo *err) {
+    return resolve(attrs, known, err);
 }
 
 void resource_refs_each(const json_t *v, void (*fn)(const char *id, void *arg), void *arg) {

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <jansson.h>
+#include "util/errinfo.h"
 
 typedef struct {
     char *type;
@@ -33,6 +34,8 @@ void resource_set_free(resource_set *s);
 
 /* The string at attrs[key], or NULL. */
 const char *resource_attr_str(const json_t *attrs, const char *key);
+/* 1 when the array of strings `arr` holds s. */
+int resource_strings_have(const json_t *arr, const char *s);
 
 /* {"ref": id} */
 json_t *resource_ref(const char *id);
@@ -44,10 +47,10 @@ const char *resource_ref_id(const json_t *v);
 void resource_set_link(resource_set *s);
 
 /* Deep copy of attrs with every reference replaced by the physical id found
- * in `known`. Returns NULL and names the missing reference in err when a
- * referenced resource has no physical id yet. */
+ * in `known`. Returns NULL and names the missing reference in err
+ * (ERR_CONFLICT) when a referenced resource has no physical id yet. */
 json_t *resource_attrs_resolve(const json_t *attrs, const resource_set *known,
-                               char *err, size_t errlen);
+                               errinfo *err);
 
 /* Calls fn for every logical id referenced inside v. */
 void resource_refs_each(const json_t *v, void (*fn)(const char *id, void *arg), void *arg);

@@ -78,16 +78,14 @@ typedef struct {
 
 /* Looks up the A record `name` in `zone`. A missing zone counts as no record. */
 static int record_get(const provider_ctx *c, const char *zone, const char *name, record_state *rs,
-                      aws_error *err) {
+                      errinfo *err) {
     char enc[600], path[800], want[300];
     memset(rs, 0, sizeof(*rs));
     url_escaped(enc, sizeof(enc), name);
     snprintf(path, sizeof(path), API "/hostedzone/%s/rrset?name=%s&type=A&maxitems=1", zone, enc);
     xml_node *doc = NULL;
     if (aws_rest_xml(c->aws, "route53", "GET", path, NULL, &doc, err) != 0) {
-        if (!aws_error_is(err, "NoSuchHostedZone")) return -1;
-        *err = (aws_error){0};
-        return 0;
+        return errinfo_is_remote(err, "NoSuchHostedZone") ? 0 : -1;
     }
     /* The list starts at (name, A): the first set is ours only if it is that one. */
     const xml_node *set = doc ? xml_path(doc, "ResourceRecordSets/ResourceRecordSet") : NULL;
@@ -146,7 +144,7 @@ static const resource *alias_balancer(const resource_set *out, const char *alias
 }
 
 static int record_discover_one(const provider_ctx *c, const char *lb_arn, const char *lb_name,
-                               const char *lid, const char *pointer, resource_set *out, aws_error *err) {
+                               const char *lid, const char *pointer, resource_set *out, errinfo *err) {
     const char *slash = strchr(pointer, '/');
     if (!slash) return 0;   /* not a pointer deploybot wrote */
     char zone[128], name[300];
@@ -168,7 +166,7 @@ static int record_discover_one(const provider_ctx *c, const char *lb_arn, const 
     return 0;
 }
 
-static int record_discover(const provider_ctx *c, resource_set *out, aws_error *err) {
+static int record_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     size_t n = out->n;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(out->items[i].type, "load_balancer") != 0) continue;
@@ -198,7 +196,7 @@ typedef struct {
     char path[160];
 } change_wait;
 
-static waiter_state change_check(void *arg, aws_error *err) {
+static waiter_state change_check(void *arg, errinfo *err) {
     change_wait *w = arg;
     xml_node *doc = NULL;
     if (aws_rest_xml(w->c->aws, "route53", "GET", w->path, NULL, &doc, err) != 0) return WAITER_FAILED;
@@ -210,7 +208,7 @@ static waiter_state change_check(void *arg, aws_error *err) {
 
 /* One change of the alias record, waited for until Route53 has it everywhere. */
 static int record_change(const provider_ctx *c, const char *action, const char *zone, const char *name,
-                         const char *alias_zone, const char *alias_dns, int evaluate, aws_error *err) {
+                         const char *alias_zone, const char *alias_dns, int evaluate, errinfo *err) {
     char e_name[600], e_zone[200], e_dns[700], body[2600], path[200];
     xml_escaped(e_name, sizeof(e_name), name);
     xml_escaped(e_zone, sizeof(e_zone), alias_zone);
@@ -230,39 +228,32 @@ static int record_change(const provider_ctx *c, const char *action, const char *
     change_wait w = {c, ""};
     if (id) snprintf(w.path, sizeof(w.path), API "/change/%s", strrchr(id, '/') ? strrchr(id, '/') + 1 : id);
     xml_free(doc);
-    if (!id) {
-        snprintf(err->code, sizeof(err->code), "DeploybotError");
-        snprintf(err->message, sizeof(err->message), "ChangeResourceRecordSets answered without a change id");
-        return -1;
-    }
+    if (!id) return errinfo_set(err, ERR_REMOTE, "ChangeResourceRecordSets answered without a change id");
     char what[400];
     snprintf(what, sizeof(what), "DNS change for %s", name);
-    return waiter_wait(what, change_check, &w, 1800, 30000, err);   /* botocore: 60 x 30 s */
+    return waiter_wait(c->aws, what, change_check, &w, 1800, 30000, err);   /* botocore: 60 x 30 s */
 }
 
 /* UPSERT of the alias to the load balancer, unless the name is taken by a
  * record that is not deploybot's; sets the pointer tag `key` (when not
  * NULL) on the load balancer once the name is known to be free or ours. */
 static int record_point(const provider_ctx *c, const json_t *a, const char *key, const char *pointer,
-                        aws_error *err) {
+                        errinfo *err) {
     elbv2_lb lb;
     if (elbv2_lb_describe(c, resource_attr_str(a, "load_balancer"), &lb, err) != 0) return -1;
     record_state rs;
     if (record_get(c, resource_attr_str(a, "zone"), resource_attr_str(a, "name"), &rs, err) != 0) return -1;
-    if (rs.found && !alias_is_ours(rs.alias_dns, lb.name)) {
-        snprintf(err->code, sizeof(err->code), "RecordNotOwned");
-        snprintf(err->message, sizeof(err->message),
-                 "%s in hosted zone %s is an A record that deploybot did not make (it points at %s): "
-                 "delete it, or set another record_name", resource_attr_str(a, "name"), resource_attr_str(a, "zone"),
-                 rs.alias_dns[0] ? rs.alias_dns : "addresses, not an alias");
-        return -1;
-    }
+    if (rs.found && !alias_is_ours(rs.alias_dns, lb.name))
+        return aws_errinfo_set(err, ERR_CONFLICT, "RecordNotOwned", "%s in hosted zone %s is an A record that "
+                               "deploybot did not make (it points at %s): delete it, or set another record_name",
+                               resource_attr_str(a, "name"), resource_attr_str(a, "zone"),
+                               rs.alias_dns[0] ? rs.alias_dns : "addresses, not an alias");
     if (key && elbv2_lb_tag(c, resource_attr_str(a, "load_balancer"), key, pointer, err) != 0) return -1;
     return record_change(c, "UPSERT", resource_attr_str(a, "zone"), resource_attr_str(a, "name"), lb.zone_id, lb.dns_name,
                          json_is_true(json_object_get(a, "evaluate_target_health")), err);
 }
 
-static int record_create(const provider_ctx *c, resource *r, const json_t *a, aws_error *err) {
+static int record_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     char key[200], pointer[450];
     snprintf(key, sizeof(key), POINTER_TAG "%s", r->id);
     snprintf(pointer, sizeof(pointer), "%s/%s", resource_attr_str(a, "zone"), resource_attr_str(a, "name"));
@@ -274,25 +265,24 @@ static int record_create(const provider_ctx *c, resource *r, const json_t *a, aw
 }
 
 static int record_update(const provider_ctx *c, const resource *r, const json_t *old, const json_t *a,
-                         aws_error *err) {
+                         errinfo *err) {
     (void)r;
     (void)old;
     return record_point(c, a, NULL, NULL, err);
 }
 
-static int record_destroy(const provider_ctx *c, const resource *r, const json_t *old, aws_error *err) {
+static int record_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     const json_t *x = r->extra;
     if (resource_attr_str(x, "alias_dns") && *resource_attr_str(x, "alias_dns") &&
         record_change(c, "DELETE", resource_attr_str(old, "zone"), resource_attr_str(old, "name"), resource_attr_str(x, "alias_zone"), resource_attr_str(x, "alias_dns"),
                       json_is_true(json_object_get(x, "alias_evaluate")), err) != 0 &&
-        !aws_error_is(err, "InvalidChangeBatch") && !aws_error_is(err, "NoSuchHostedZone"))   /* already gone */
+        !errinfo_is_remote(err, "InvalidChangeBatch") && !errinfo_is_remote(err, "NoSuchHostedZone"))   /* already gone */
         return -1;
     char key[200];
     snprintf(key, sizeof(key), POINTER_TAG "%s", r->id);
     if (resource_attr_str(x, "pointer_on") && elbv2_lb_tag(c, resource_attr_str(x, "pointer_on"), key, NULL, err) != 0 &&
-        !aws_error_is(err, "LoadBalancerNotFound"))
+        !errinfo_is_remote(err, "LoadBalancerNotFound"))
         return -1;
-    *err = (aws_error){0};
     return 0;
 }
 

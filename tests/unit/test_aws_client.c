@@ -284,6 +284,9 @@ static const char describe_vpcs[] =
     "<vpcId>vpc-1a2b3c4d</vpcId><state>available</state></item></vpcSet>"
     "</DescribeVpcsResponse>";
 
+/* The options every client() of a test is made with. */
+static aws_options options;
+
 static void clean_env(void)
 {
     static const char *vars[] = {
@@ -291,19 +294,19 @@ static void clean_env(void)
         "AWS_ENDPOINT_URL_ROUTE53", "AWS_ENDPOINT_URL_ELASTICLOADBALANCING",
         "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", "AWS_REGION",
         "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN", "DEPLOYBOT_AWS_MAX_ATTEMPTS", "DEPLOYBOT_AWS_DEBUG",
+        "AWS_SESSION_TOKEN",
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
-    setenv("DEPLOYBOT_AWS_RETRY_BASE_MS", "1", 1);   /* keep retries fast */
+    options = (aws_options){ .retry_base_ms = 1 };   /* keep retries fast */
     setenv("no_proxy", "127.0.0.1", 1);              /* loopback, whatever the CI's proxy */
 }
 
 static aws_client *client(const char *region, const char *token)
 {
     aws_creds creds = { (char *)AKID, (char *)SECRET, (char *)token };
-    char err[256];
-    aws_client *c = aws_client_new(region, &creds, err, sizeof err);
-    if (!c) fprintf(stderr, "aws_client_new: %s\n", err);
+    errinfo err;
+    aws_client *c = aws_client_new(region, &creds, &options, &err);
+    if (!c) fprintf(stderr, "aws_client_new: %s\n", err.msg);
     return c;
 }
 
@@ -335,7 +338,7 @@ static void test_retries_throttling_then_succeeds(void)
     aws_params_add(&p, "Filter.1.Name", "tag:deploybot:stack");
     aws_params_addf(&p, "MaxResults", "%d", 5);
     xml_node *out = NULL;
-    aws_error err;
+    errinfo err;
     int rc = aws_query(c, "ec2", "2016-11-15", "DescribeVpcs", &p, &out, &err);
     server_stop(&s);
 
@@ -382,7 +385,7 @@ static void test_client_error_is_parsed_not_retried(void)
 
     aws_client *c = client("us-west-2", NULL);
     xml_node *out = (xml_node *)&out;                 /* must be reset to NULL */
-    aws_error err;
+    errinfo err;
     aws_params p = {0};
     aws_params_add(&p, "VpcId.1", "vpc-12345678");
     int rc = aws_query(c, "ec2", "2016-11-15", "DescribeVpcs", &p, &out, &err);
@@ -390,10 +393,10 @@ static void test_client_error_is_parsed_not_retried(void)
 
     CHECK(rc == -1);
     CHECK(out == NULL);
-    CHECK(err.http_status == 400);
-    CHECK_STR(err.code, "InvalidVpcID.NotFound");
-    CHECK_STR(err.message, "The vpc ID 'vpc-12345678' does not exist");
-    CHECK_STR(err.request_id, "ea966190-f9aa-478e-9ede-example");
+    CHECK(err.status == 400);
+    CHECK_STR(err.remote, "InvalidVpcID.NotFound");
+    CHECK_STR(err.msg, "The vpc ID 'vpc-12345678' does not exist"
+                       " (request id ea966190-f9aa-478e-9ede-example)");
     CHECK(aws_client_request_count(c) == 1);
     CHECK(s.n_rx == 1 && !strstr(rx_header(&s.rx[0], "Authorization"), "x-amz-security-token"));
     CHECK(s.n_rx == 1 && rx_header(&s.rx[0], "X-Amz-Security-Token")[0] == '\0');
@@ -416,13 +419,13 @@ static void test_auth_failure_hint(void)
     set_endpoint("AWS_ENDPOINT_URL", s.port, NULL);
     aws_client *c = client("us-east-1", NULL);
     xml_node *out;
-    aws_error err;
+    errinfo err;
     int rc = aws_query(c, "ec2", "2016-11-15", "DescribeVpcs", NULL, &out, &err);
     server_stop(&s);
-    CHECK(rc == -1 && err.http_status == 401);
-    CHECK_STR(err.code, "AuthFailure");
-    CHECK(strstr(err.message, "not able to validate") && strstr(err.message, "AWS_SECRET_ACCESS_KEY"));
-    CHECK(!strstr(err.message, SECRET));
+    CHECK(rc == -1 && err.status == 401);
+    CHECK_STR(err.remote, "AuthFailure");
+    CHECK(strstr(err.msg, "not able to validate") && strstr(err.msg, "AWS_SECRET_ACCESS_KEY"));
+    CHECK(!strstr(err.msg, SECRET));
     CHECK(s.n_rx == 1);
     server_free(&s);
     aws_client_free(c);
@@ -447,15 +450,14 @@ static void test_query_error_shape_and_throttling_code(void)
 
     aws_client *c = client("ap-northeast-1", NULL);
     xml_node *out;
-    aws_error err;
+    errinfo err;
     int rc = aws_query(c, "elasticloadbalancing", "2015-12-01", "DescribeLoadBalancers",
                        NULL, &out, &err);
     server_stop(&s);
 
     CHECK(rc == -1);
-    CHECK_STR(err.code, "LoadBalancerNotFound");
-    CHECK_STR(err.message, "One or more load balancers not found");
-    CHECK_STR(err.request_id, "r-2");
+    CHECK_STR(err.remote, "LoadBalancerNotFound");
+    CHECK_STR(err.msg, "One or more load balancers not found (request id r-2)");
     CHECK(s.n_rx == 2);
     char region[32] = "", service[32] = "";
     CHECK(s.n_rx == 2 && signature_ok(&s.rx[1], region, service));
@@ -476,23 +478,23 @@ static void test_gives_up_after_max_attempts(void)
     };
     server s;
     clean_env();
-    setenv("DEPLOYBOT_AWS_MAX_ATTEMPTS", "3", 1);
+    options.max_attempts = 3;
     server_start(&s, script, 3);
     set_endpoint("AWS_ENDPOINT_URL", s.port, NULL);
 
     aws_client *c = client("eu-central-1", NULL);
     xml_node *out;
-    aws_error err;
+    errinfo err;
     int rc = aws_query(c, "ec2", "2016-11-15", "RunInstances", NULL, &out, &err);
     server_stop(&s);
 
     CHECK(rc == -1);
     CHECK(s.n_rx == 3);
     CHECK(aws_client_request_count(c) == 3);
-    CHECK(err.http_status == 503);
-    CHECK_STR(err.code, "HTTP503");
-    CHECK(strstr(err.message, "RunInstances") && strstr(err.message, "Service Unavailable"));
-    CHECK(!strchr(err.message, '\n') && !strchr(err.message, '\t'));
+    CHECK(err.status == 503);
+    CHECK_STR(err.remote, "HTTP503");
+    CHECK(strstr(err.msg, "RunInstances") && strstr(err.msg, "Service Unavailable"));
+    CHECK(!strchr(err.msg, '\n') && !strchr(err.msg, '\t'));
     server_free(&s);
     aws_client_free(c);
 }
@@ -500,16 +502,16 @@ static void test_gives_up_after_max_attempts(void)
 static void test_connection_errors(void)
 {
     clean_env();
-    setenv("DEPLOYBOT_AWS_MAX_ATTEMPTS", "4", 1);
+    options.max_attempts = 4;
     set_endpoint("AWS_ENDPOINT_URL", dead_port(), NULL);
     aws_client *c = client("us-east-1", NULL);
     xml_node *out;
-    aws_error err;
+    errinfo err;
     int rc = aws_query(c, "ec2", "2016-11-15", "DescribeVpcs", NULL, &out, &err);
     CHECK(rc == -1);
-    CHECK(err.http_status == 0);
-    CHECK_STR(err.code, "ConnectionError");
-    CHECK(strstr(err.message, "http://127.0.0.1:") != NULL);
+    CHECK(err.status == 0);
+    CHECK_STR(err.remote, "ConnectionError");
+    CHECK(strstr(err.msg, "http://127.0.0.1:") != NULL);
     CHECK(aws_client_request_count(c) == 4);
     aws_client_free(c);
 
@@ -541,7 +543,7 @@ static void test_retry_after_is_honoured(void)
     set_endpoint("AWS_ENDPOINT_URL", s.port, NULL);
     aws_client *c = client("us-east-1", NULL);
     xml_node *out;
-    aws_error err;
+    errinfo err;
     double t0 = now_s();
     int rc = aws_query(c, "ec2", "2016-11-15", "DescribeVpcs", NULL, &out, &err);
     double elapsed = now_s() - t0;
@@ -563,12 +565,12 @@ static void test_malformed_success_is_an_error(void)
     set_endpoint("AWS_ENDPOINT_URL", s.port, NULL);
     aws_client *c = client("us-east-1", NULL);
     xml_node *out;
-    aws_error err;
+    errinfo err;
     int rc = aws_query(c, "ec2", "2016-11-15", "DescribeVpcs", NULL, &out, &err);
     server_stop(&s);
     CHECK(rc == -1 && out == NULL);
-    CHECK_STR(err.code, "MalformedResponse");
-    CHECK(strstr(err.message, "xml line 1") != NULL);
+    CHECK_STR(err.remote, "MalformedResponse");
+    CHECK(strstr(err.msg, "xml line 1") != NULL);
     CHECK(s.n_rx == 1);
     server_free(&s);
     aws_client_free(c);
@@ -588,7 +590,7 @@ static void test_global_service_signing_region(void)
     set_endpoint("AWS_ENDPOINT_URL", s.port, NULL);
     aws_client *c = client("eu-west-3", NULL);
     xml_node *out;
-    aws_error err;
+    errinfo err;
     int rc = aws_query(c, "iam", "2010-05-08", "ListUsers", NULL, &out, &err);
     server_stop(&s);
     CHECK(rc == 0);
@@ -630,7 +632,7 @@ static void test_rest_xml(void)
     set_endpoint("AWS_ENDPOINT_URL_ROUTE53", s.port, "/fake/");
     aws_client *c = client("eu-west-1", TOKEN);
     xml_node *out;
-    aws_error err;
+    errinfo err;
 
     int rc = aws_rest_xml(c, "route53", "GET",
                           "/2013-04-01/hostedzone/Z1D633PJN98FT9/rrset?name=dify.example.com.&type=A",
@@ -650,8 +652,8 @@ static void test_rest_xml(void)
     CHECK(rc == 0 && out == NULL);
 
     rc = aws_rest_xml(c, "route53", "GET", "/2013-04-01/hostedzone/Z9", NULL, &out, &err);
-    CHECK(rc == -1 && err.http_status == 404);
-    CHECK_STR(err.code, "NoSuchHostedZone");
+    CHECK(rc == -1 && err.status == 404);
+    CHECK_STR(err.remote, "NoSuchHostedZone");
     CHECK(aws_rest_xml(c, "route53", "GET", "no-slash", NULL, &out, &err) == -1);
     server_stop(&s);
 
@@ -715,39 +717,39 @@ static void test_endpoint_resolution(void)
 static void test_credentials_and_region(void)
 {
     aws_creds cr;
-    char err[256];
+    errinfo err;
     clean_env();
-    CHECK(aws_creds_from_env(&cr, err, sizeof err) == -1);
-    CHECK(strstr(err, "AWS_ACCESS_KEY_ID") && strstr(err, "AWS_SECRET_ACCESS_KEY"));
-    CHECK(aws_client_new("us-east-1", NULL, err, sizeof err) == NULL);
+    CHECK(aws_creds_from_env(&cr, &err) == -1);
+    CHECK(strstr(err.msg, "AWS_ACCESS_KEY_ID") && strstr(err.msg, "AWS_SECRET_ACCESS_KEY"));
+    CHECK(aws_client_new("us-east-1", NULL, NULL, &err) == NULL);
 
     setenv("AWS_ACCESS_KEY_ID", AKID, 1);
     setenv("AWS_SECRET_ACCESS_KEY", SECRET, 1);
     setenv("AWS_SESSION_TOKEN", "", 1);
-    CHECK(aws_creds_from_env(&cr, err, sizeof err) == 0);
+    CHECK(aws_creds_from_env(&cr, &err) == 0);
     CHECK_STR(cr.access_key, AKID);
     CHECK_STR(cr.secret_key, SECRET);
     CHECK(cr.session_token == NULL);
     aws_creds_free(&cr);
     setenv("AWS_SESSION_TOKEN", TOKEN, 1);
-    CHECK(aws_creds_from_env(&cr, err, sizeof err) == 0);
+    CHECK(aws_creds_from_env(&cr, &err) == 0);
     CHECK_STR(cr.session_token, TOKEN);
     aws_creds_free(&cr);
     aws_creds_free(NULL);
 
-    CHECK(aws_client_new(NULL, NULL, err, sizeof err) == NULL);
-    CHECK(strstr(err, "AWS_REGION") != NULL);
-    CHECK(aws_client_new("us-east-1/../x", NULL, err, sizeof err) == NULL);
-    CHECK(strstr(err, "invalid AWS region") != NULL);
+    CHECK(aws_client_new(NULL, NULL, NULL, &err) == NULL);
+    CHECK(strstr(err.msg, "AWS_REGION") != NULL);
+    CHECK(aws_client_new("us-east-1/../x", NULL, NULL, &err) == NULL);
+    CHECK(strstr(err.msg, "invalid AWS region") != NULL);
     setenv("AWS_DEFAULT_REGION", "ca-central-1", 1);
-    aws_client *c = aws_client_new(NULL, NULL, err, sizeof err);
+    aws_client *c = aws_client_new(NULL, NULL, NULL, &err);
     CHECK(c && strcmp(aws_client_region(c), "ca-central-1") == 0);
     aws_client_free(c);
     setenv("AWS_REGION", "eu-north-1", 1);
-    c = aws_client_new(NULL, NULL, err, sizeof err);
+    c = aws_client_new(NULL, NULL, NULL, &err);
     CHECK(c && strcmp(aws_client_region(c), "eu-north-1") == 0);
     aws_client_free(c);
-    c = aws_client_new("us-west-1", NULL, err, sizeof err);
+    c = aws_client_new("us-west-1", NULL, NULL, &err);
     CHECK(c && strcmp(aws_client_region(c), "us-west-1") == 0);
     CHECK(aws_client_request_count(c) == 0);
     aws_client_free(c);
@@ -761,7 +763,7 @@ static void test_debug_log_has_no_secrets(void)
     static const scripted script[] = { {503, NULL, ec2_throttled}, {200, NULL, describe_vpcs} };
     server s;
     clean_env();
-    setenv("DEPLOYBOT_AWS_DEBUG", "1", 1);
+    options.debug = 1;
     server_start(&s, script, 2);
     set_endpoint("AWS_ENDPOINT_URL", s.port, NULL);
 
@@ -771,7 +773,7 @@ static void test_debug_log_has_no_secrets(void)
     dup2(fileno(log), STDERR_FILENO);
     aws_client *c = client("us-east-1", TOKEN);
     xml_node *out;
-    aws_error err;
+    errinfo err;
     int rc = aws_query(c, "ec2", "2016-11-15", "DescribeVpcs", NULL, &out, &err);
     fflush(stderr);
     dup2(saved, STDERR_FILENO);
@@ -812,7 +814,7 @@ static void test_large_request(void)
         aws_params_addf(&p, key, "tag:deploybot:id-%d", i);
     }
     xml_node *out;
-    aws_error err;
+    errinfo err;
     double t0 = now_s();
     int rc = aws_query(c, "ec2", "2016-11-15", "DescribeVpcs", &p, &out, &err);
     double elapsed = now_s() - t0;

@@ -99,37 +99,37 @@ static const char *CONFIG =
 static void test_profile_file(void)
 {
     aws_creds c;
-    char err[512];
+    errinfo err;
     clean_env();
     write_file("creds", CREDENTIALS);
-    CHECK(aws_creds_from_profile(&c, tmp_path("creds"), "default", err, sizeof err) == 0);
+    CHECK(aws_creds_from_profile(&c, tmp_path("creds"), "default", &err) == 0);
     CHECK_STR(c.access_key, "AKIDDEFAULT");
     CHECK_STR(c.secret_key, "secret/default+key");
     CHECK(c.session_token == NULL);
     aws_creds_free(&c);
 
-    CHECK(aws_creds_from_profile(&c, tmp_path("creds"), "dev", err, sizeof err) == 0);
+    CHECK(aws_creds_from_profile(&c, tmp_path("creds"), "dev", &err) == 0);
     CHECK_STR(c.access_key, "AKIDDEV");
     CHECK_STR(c.secret_key, "secret-dev");
     CHECK_STR(c.session_token, "token-dev==");
     aws_creds_free(&c);
 
-    CHECK(aws_creds_from_profile(&c, tmp_path("creds"), "prd", err, sizeof err) == 1);
-    CHECK_CONTAINS(err, "no [prd] in ");
-    CHECK(aws_creds_from_profile(&c, tmp_path("creds"), "half", err, sizeof err) == -1);
-    CHECK_CONTAINS(err, "profile half in ");
-    CHECK_CONTAINS(err, "has no aws_secret_access_key");
+    CHECK(aws_creds_from_profile(&c, tmp_path("creds"), "prd", &err) == 1);
+    CHECK_CONTAINS(err.msg, "no [prd] in ");
+    CHECK(aws_creds_from_profile(&c, tmp_path("creds"), "half", &err) == -1);
+    CHECK_CONTAINS(err.msg, "profile half in ");
+    CHECK_CONTAINS(err.msg, "has no aws_secret_access_key");
     CHECK(c.access_key == NULL);
-    CHECK(aws_creds_from_profile(&c, tmp_path("nope"), "default", err, sizeof err) == 1);
-    CHECK_CONTAINS(err, "no [default] in ");
+    CHECK(aws_creds_from_profile(&c, tmp_path("nope"), "default", &err) == 1);
+    CHECK_CONTAINS(err.msg, "no [default] in ");
 
     unsetenv("HOME");                              /* nowhere to look: not found */
-    CHECK(aws_creds_from_profile(&c, NULL, NULL, err, sizeof err) == 1);
-    CHECK_CONTAINS(err, "no [default] profile (HOME is not set)");
+    CHECK(aws_creds_from_profile(&c, NULL, NULL, &err) == 1);
+    CHECK_CONTAINS(err.msg, "no [default] profile (HOME is not set)");
     setenv("HOME", tmp, 1);
 
     setenv("AWS_PROFILE", "dev", 1);               /* NULL profile: AWS_PROFILE */
-    CHECK(aws_creds_from_profile(&c, tmp_path("creds"), NULL, err, sizeof err) == 0);
+    CHECK(aws_creds_from_profile(&c, tmp_path("creds"), NULL, &err) == 0);
     CHECK_STR(c.access_key, "AKIDDEV");
     aws_creds_free(&c);
     clean_env();
@@ -138,19 +138,20 @@ static void test_profile_file(void)
 static void test_config_file(void)
 {
     aws_creds c;
-    char err[512], region[64];
+    errinfo err;
+    char region[64];
     clean_env();
     setenv("AWS_SHARED_CREDENTIALS_FILE", tmp_path("missing"), 1);
     setenv("AWS_CONFIG_FILE", tmp_path("config"), 1);
     write_file("config", CONFIG);
 
-    CHECK(aws_creds_from_profile(&c, NULL, "ops", err, sizeof err) == 0);
+    CHECK(aws_creds_from_profile(&c, NULL, "ops", &err) == 0);
     CHECK_STR(c.access_key, "AKIDOPS");
     aws_creds_free(&c);
-    CHECK(aws_creds_from_profile(&c, NULL, "sso", err, sizeof err) == -1);
-    CHECK_CONTAINS(err, "uses sso_start_url, which deploybot does not support");
-    CHECK(aws_creds_from_profile(&c, NULL, "regiononly", err, sizeof err) == 1);
-    CHECK_CONTAINS(err, "no [regiononly] in ");
+    CHECK(aws_creds_from_profile(&c, NULL, "sso", &err) == -1);
+    CHECK_CONTAINS(err.msg, "uses sso_start_url, which deploybot does not support");
+    CHECK(aws_creds_from_profile(&c, NULL, "regiononly", &err) == 1);
+    CHECK_CONTAINS(err.msg, "no [regiononly] in ");
 
     CHECK(aws_config_region(NULL, region, sizeof region) == 0);
     CHECK_STR(region, "eu-west-1");
@@ -171,7 +172,7 @@ static void test_precedence(void)
 {
     aws_creds c;
     aws_creds_origin o;
-    char err[1024];
+    errinfo err;
     clean_env();
     char dir[300];
     snprintf(dir, sizeof dir, "%s/.aws", tmp);
@@ -180,34 +181,34 @@ static void test_precedence(void)
 
     setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "secret-env", 1);
-    CHECK(aws_creds_resolve(&c, &o, err, sizeof err) == 0);
+    CHECK(aws_creds_resolve(&c, &o, &err) == 0);
     CHECK_STR(c.access_key, "AKIDENV");
     CHECK_CONTAINS(o.source, "environment");
     CHECK(o.expiration == 0);
     aws_creds_free(&c);
 
     unsetenv("AWS_SECRET_ACCESS_KEY");                 /* half set: an error, not a fall-through */
-    CHECK(aws_creds_resolve(&c, &o, err, sizeof err) == -1);
-    CHECK_CONTAINS(err, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
+    CHECK(aws_creds_resolve(&c, &o, &err) == -1);
+    CHECK_CONTAINS(err.msg, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
     unsetenv("AWS_ACCESS_KEY_ID");
 
-    CHECK(aws_creds_resolve(&c, &o, err, sizeof err) == 0);
+    CHECK(aws_creds_resolve(&c, &o, &err) == 0);
     CHECK_STR(c.access_key, "AKIDDEFAULT");
     CHECK_STR(o.source, "profile default");
     aws_creds_free(&c);
     setenv("AWS_PROFILE", "dev", 1);
-    CHECK(aws_creds_resolve(&c, NULL, err, sizeof err) == 0);
+    CHECK(aws_creds_resolve(&c, NULL, &err) == 0);
     CHECK_STR(c.access_key, "AKIDDEV");
     aws_creds_free(&c);
     setenv("AWS_PROFILE", "nosuch", 1);                /* asked for by name: must exist */
-    CHECK(aws_creds_resolve(&c, &o, err, sizeof err) == -1);
-    CHECK_CONTAINS(err, "AWS credentials: no [nosuch] in ");
+    CHECK(aws_creds_resolve(&c, &o, &err) == -1);
+    CHECK_CONTAINS(err.msg, "AWS credentials: no [nosuch] in ");
     unsetenv("AWS_PROFILE");
 
     setenv("AWS_SHARED_CREDENTIALS_FILE", tmp_path("missing"), 1);
-    CHECK(aws_creds_resolve(&c, &o, err, sizeof err) == -1);
-    CHECK_CONTAINS(err, "no AWS credentials: AWS_ACCESS_KEY_ID not set, no [default] in ");
-    CHECK_CONTAINS(err, "/missing, instance metadata disabled (AWS_EC2_METADATA_DISABLED)");
+    CHECK(aws_creds_resolve(&c, &o, &err) == -1);
+    CHECK_CONTAINS(err.msg, "no AWS credentials: AWS_ACCESS_KEY_ID not set, no [default] in ");
+    CHECK_CONTAINS(err.msg, "/missing, instance metadata disabled (AWS_EC2_METADATA_DISABLED)");
     CHECK(c.access_key == NULL);
     aws_creds_free(&c);
     clean_env();
@@ -362,15 +363,15 @@ static void test_imds(void)
     imds_server s = { .token_status = 200, .role = "deploybot-role\n", .expires_in = {3600} };
     aws_creds c;
     aws_creds_origin o;
-    char err[1024];
+    errinfo err;
     clean_env();
     setenv("AWS_SHARED_CREDENTIALS_FILE", tmp_path("missing"), 1);
     server_start(&s);
     time_t before = time(NULL);
-    int rc = aws_creds_resolve(&c, &o, err, sizeof err);
+    int rc = aws_creds_resolve(&c, &o, &err);
     server_stop(&s);
     CHECK(rc == 0);
-    if (rc) fprintf(stderr, "resolve: %s\n", err);
+    if (rc) fprintf(stderr, "resolve: %s\n", err.msg);
     CHECK_STR(c.access_key, "ASIAIMDS0");
     CHECK_STR(c.secret_key, "imds-secret-0");
     CHECK_STR(c.session_token, "imds-token-0");
@@ -395,31 +396,31 @@ static void test_imds_failures(void)
 {
     aws_creds c;
     time_t exp = 1;
-    char err[1024];
+    errinfo err;
     clean_env();
     imds_server s = { .token_status = 403, .role = "r" };   /* IMDSv2 turned off */
     server_start(&s);
-    CHECK(aws_creds_from_imds(&c, NULL, &exp, err, sizeof err) == -1);
-    CHECK_CONTAINS(err, "refused a session token (HTTP 403");
+    CHECK(aws_creds_from_imds(&c, NULL, &exp, &err) == -1);
+    CHECK_CONTAINS(err.msg, "refused a session token (HTTP 403");
     CHECK(exp == 0 && c.access_key == NULL);
     s.token_status = 200;
     s.role = NULL;                                          /* no instance profile */
-    CHECK(aws_creds_from_imds(&c, NULL, &exp, err, sizeof err) == -1);
-    CHECK_CONTAINS(err, "this instance has no IAM role (attach an instance profile)");
+    CHECK(aws_creds_from_imds(&c, NULL, &exp, &err) == -1);
+    CHECK_CONTAINS(err.msg, "this instance has no IAM role (attach an instance profile)");
     server_stop(&s);
 
     int port, fd = listen_loopback(&port);                  /* accepts, never answers */
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
     double t0 = now_s();
-    CHECK(aws_creds_from_imds(&c, url, &exp, err, sizeof err) == -1);
+    CHECK(aws_creds_from_imds(&c, url, &exp, &err) == -1);
     CHECK(now_s() - t0 < 4.0);                              /* short timeouts */
-    CHECK_CONTAINS(err, "instance metadata unreachable at http://127.0.0.1:");
+    CHECK_CONTAINS(err.msg, "instance metadata unreachable at http://127.0.0.1:");
     close(fd);
     t0 = now_s();                                           /* nobody listening */
-    CHECK(aws_creds_from_imds(&c, url, &exp, err, sizeof err) == -1);
+    CHECK(aws_creds_from_imds(&c, url, &exp, &err) == -1);
     CHECK(now_s() - t0 < 2.0);
-    CHECK_CONTAINS(err, "instance metadata unreachable");
+    CHECK_CONTAINS(err.msg, "instance metadata unreachable");
     clean_env();
 }
 
@@ -428,9 +429,10 @@ static void test_imds_failures(void)
 static void test_client_renews(void)
 {
     imds_server s = { .token_status = 200, .role = "r1", .expires_in = {120, 6 * 3600} };
-    char err[1024], url[64];
+    errinfo err;
+    char url[64];
     xml_node *out = NULL;
-    aws_error e;
+    errinfo e;
     clean_env();
     setenv("AWS_SHARED_CREDENTIALS_FILE", tmp_path("missing"), 1);
     setenv("AWS_CONFIG_FILE", tmp_path("config"), 1);      /* region from [default] */
@@ -439,9 +441,9 @@ static void test_client_renews(void)
     snprintf(url, sizeof url, "http://127.0.0.1:%d", s.port);
     setenv("AWS_ENDPOINT_URL_EC2", url, 1);
 
-    aws_client *c = aws_client_new_resolved(NULL, err, sizeof err);
+    aws_client *c = aws_client_new_resolved(NULL, NULL, &err);
     CHECK(c != NULL);
-    if (!c) { fprintf(stderr, "%s\n", err); server_stop(&s); return; }
+    if (!c) { fprintf(stderr, "%s\n", err.msg); server_stop(&s); return; }
     CHECK_STR(aws_client_region(c), "eu-west-1");
     CHECK(aws_query(c, "ec2", "2016-11-15", "DescribeVpcs", NULL, &out, &e) == 0);
     xml_free(out);
@@ -461,17 +463,17 @@ static void test_client_renews(void)
 
 static void test_client_region_and_errors(void)
 {
-    char err[1024];
+    errinfo err;
     clean_env();
     setenv("AWS_SHARED_CREDENTIALS_FILE", tmp_path("missing"), 1);
     setenv("AWS_CONFIG_FILE", tmp_path("missing"), 1);
-    CHECK(aws_client_new_resolved(NULL, err, sizeof err) == NULL);
-    CHECK_CONTAINS(err, "no AWS region");
-    CHECK(aws_client_new_resolved("eu-west-1", err, sizeof err) == NULL);
-    CHECK_CONTAINS(err, "no AWS credentials: AWS_ACCESS_KEY_ID not set");
+    CHECK(aws_client_new_resolved(NULL, NULL, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "no AWS region");
+    CHECK(aws_client_new_resolved("eu-west-1", NULL, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "no AWS credentials: AWS_ACCESS_KEY_ID not set");
     setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "secret-env", 1);
-    aws_client *c = aws_client_new_resolved("eu-west-1", err, sizeof err);
+    aws_client *c = aws_client_new_resolved("eu-west-1", NULL, &err);
     CHECK(c != NULL && strcmp(aws_client_region(c), "eu-west-1") == 0);
     aws_client_free(c);
     clean_env();

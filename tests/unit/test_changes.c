@@ -87,10 +87,10 @@ static const char CONFIG[] =
 static void test_parse_ok(void)
 {
     repoconfig c;
-    char err[256] = "";
+    errinfo err;
     const repoconfig_env *e;
 
-    CHECK(repoconfig_parse(CONFIG, strlen(CONFIG), &c, err, sizeof err) == 0);
+    CHECK(repoconfig_parse(CONFIG, strlen(CONFIG), &c, &err) == 0);
     CHECK(c.n_envs == 3);
     if (c.n_envs == 3) {
         CHECK_STR(c.envs[0].name, "dev"); /* the file's order, not sorted */
@@ -111,7 +111,7 @@ static void test_parse_ok(void)
     {
         static const char j[] =
             "{\"environments\":{\"x\":{\"folder\":\"x\",\"branch\":\"b/c\"}}}";
-        CHECK(repoconfig_parse(j, strlen(j), &c, err, sizeof err) == 0);
+        CHECK(repoconfig_parse(j, strlen(j), &c, &err) == 0);
         CHECK(c.n_envs == 1 && c.n_shared == 0 && c.shared_paths == NULL);
         repoconfig_free(&c);
     }
@@ -172,15 +172,14 @@ static void test_parse_errors(void)
     size_t i;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         repoconfig c;
-        char err[256] = "";
-        int rc = repoconfig_parse(cases[i].json, strlen(cases[i].json), &c,
-                                  err, sizeof err);
+        errinfo err;
+        int rc = repoconfig_parse(cases[i].json, strlen(cases[i].json), &c, &err);
         CHECK(rc == -1);
         CHECK(c.envs == NULL && c.n_envs == 0 && c.shared_paths == NULL);
-        if (strncmp(err, cases[i].want, strlen(cases[i].want))) {
+        if (strncmp(err.msg, cases[i].want, strlen(cases[i].want))) {
             n_fail++;
             fprintf(stderr, "parse error case %zu:\n  got:  %s\n  want: %s...\n",
-                    i, err, cases[i].want);
+                    i, err.msg, cases[i].want);
         } else {
             n_pass++;
         }
@@ -208,13 +207,13 @@ static const char *envs_for(const repoconfig *c, const char *const *paths,
 static void test_rules(void)
 {
     repoconfig c;
-    char err[256];
+    errinfo err;
     static const char no_slash[] =
         "{\"environments\":{\"a\":{\"folder\":\"envs/a\",\"branch\":\"m\"},"
         "\"b\":{\"folder\":\"envs/b\",\"branch\":\"m\"}},"
         "\"shared_paths\":[\"modules\"]}";
 
-    if (repoconfig_parse(CONFIG, strlen(CONFIG), &c, err, sizeof err)) {
+    if (repoconfig_parse(CONFIG, strlen(CONFIG), &c, &err)) {
         CHECK(!"config parses");
         return;
     }
@@ -257,7 +256,7 @@ static void test_rules(void)
     repoconfig_free(&c);
 
     /* shared path without trailing slash: component boundary still holds */
-    if (repoconfig_parse(no_slash, strlen(no_slash), &c, err, sizeof err)) {
+    if (repoconfig_parse(no_slash, strlen(no_slash), &c, &err)) {
         CHECK(!"no_slash parses");
         return;
     }
@@ -371,15 +370,12 @@ static int diff(cfgrepo *r, const char *before, const char *after,
     repoconfig cfg;
     size_t len;
     int rc;
-    char msg[256];
     char *json = cfgrepo_read_file(r, after, "deploybot.json", &len, NULL,
                                    err);
     if (!json)
         return -1;
-    rc = repoconfig_parse(json, len, &cfg, msg, sizeof msg);
+    rc = repoconfig_parse(json, len, &cfg, err);
     free(json);
-    if (rc != 0)
-        errinfo_set(err, ERR_INVALID, "%s", msg);
     if (rc == 0) {
         changes_layout l;
         repolayout_from_config(&cfg, &l);

@@ -10,6 +10,7 @@
  * .creq but not to the .sts/.authz); the vectors below are the original,
  * self-consistent ones, which the aws-sdk-js-v3 fixture also uses. */
 #include "deploy/aws/sigv4.h"
+#include "util/digest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -451,7 +452,7 @@ static void test_iam_guide_example(void)
                     "host:iam.amazonaws.com\nx-amz-date:20150830T123600Z\n\n"
                     "content-type;host;x-amz-date\n"
                     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    sigv4_sha256_hex(creq, strlen(creq), hash);
+    digest_sha256_hex(creq, strlen(creq), hash);
     CHECK_STR(hash, "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59");
     CHECK(sigv4_string_to_sign(&r, &p, &sts) == 0);
     CHECK_STR(sts, "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/iam/aws4_request\n"
@@ -469,16 +470,16 @@ static void test_hashes(void)
     char out[65];
     /* GitHub, "Validating webhook deliveries". */
     const char *secret = "It's a Secret to Everybody", *payload = "Hello, World!";
-    sigv4_hmac_sha256_hex(secret, strlen(secret), payload, strlen(payload), out);
+    digest_hmac_sha256_hex(secret, strlen(secret), payload, strlen(payload), out);
     CHECK_STR(out, "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
     /* RFC 4231 test case 2. */
-    sigv4_hmac_sha256_hex("Jefe", 4, "what do ya want for nothing?", 28, out);
+    digest_hmac_sha256_hex("Jefe", 4, "what do ya want for nothing?", 28, out);
     CHECK_STR(out, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-    sigv4_sha256_hex("", 0, out);
+    digest_sha256_hex("", 0, out);
     CHECK_STR(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    sigv4_sha256_hex(NULL, 0, out);
+    digest_sha256_hex(NULL, 0, out);
     CHECK_STR(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    sigv4_sha256_hex("abc", 3, out);                 /* FIPS 180-2 */
+    digest_sha256_hex("abc", 3, out);                 /* FIPS 180-2 */
     CHECK_STR(out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 

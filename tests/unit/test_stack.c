@@ -1,5 +1,6 @@
 /* stack.json validation and the desired network graph. */
 #include "deploy/stack.h"
+#include "deploy/stack_layers.h"
 #include "check.h"
 
 #include <stdlib.h>
@@ -14,7 +15,7 @@ static const char *GOOD =
 static void test_valid(void) {
     stack s;
     char *errors = NULL;
-    CHECK(stack_load(GOOD, strlen(GOOD), "environments/dev/stack.json", "dev", &s, &errors) == 0);
+    CHECK(stack_load(GOOD, strlen(GOOD), "environments/dev/stack.json", "dev", &s, &errors, NULL) == 0);
     CHECK(errors == NULL);
     CHECK_STR(stack_region(&s), "eu-west-1");
     CHECK(json_integer_value(json_object_get(s.root, "instance_count")) == 1); /* default */
@@ -46,7 +47,7 @@ static void test_valid(void) {
 static void expect_errors(const char *json, const char *const *want, size_t n) {
     stack s;
     char *errors = NULL;
-    CHECK(stack_load(json, strlen(json), "environments/dev/stack.json", "dev", &s, &errors) != 0);
+    CHECK(stack_load(json, strlen(json), "environments/dev/stack.json", "dev", &s, &errors, NULL) != 0);
     for (size_t i = 0; i < n; i++) CHECK_CONTAINS(errors, want[i]);
     free(errors);
 }

@@ -18,7 +18,7 @@
 
 static int load(const char *json, stack *s) {
     char *errors = NULL;
-    int rc = stack_load(json, strlen(json), "environments/prd/stack.json", "prd", s, &errors);
+    int rc = stack_load(json, strlen(json), "environments/prd/stack.json", "prd", s, &errors, NULL);
     if (rc != 0) fprintf(stderr, "%s", errors);
     free(errors);
     return rc;
@@ -89,26 +89,26 @@ static void test_ami_and_template_errors(void) {
     stack s;
     char *errors = NULL;
     const char *bad = "{" BASE ",\"ami_id\":\"ami-XYZ\"}";
-    CHECK(stack_load(bad, strlen(bad), "f.json", "prd", &s, &errors) != 0);
+    CHECK(stack_load(bad, strlen(bad), "f.json", "prd", &s, &errors, NULL) != 0);
     CHECK_CONTAINS(errors, "f.json:ami_id: \"ami-XYZ\" is not an AMI id");
     free(errors);
     const char *other_region =
         "{\"region\":\"us-east-2\",\"vpc_cidr\":\"10.10.0.0/16\",\"availability_zones\":[\"us-east-2a\","
         "\"us-east-2b\"],\"public_subnet_cidrs\":[\"10.10.0.0/24\",\"10.10.1.0/24\"],"
         "\"private_subnet_cidrs\":[\"10.10.10.0/24\",\"10.10.11.0/24\"],\"office_cidrs\":[\"203.0.113.0/24\"]}";
-    CHECK(stack_load(other_region, strlen(other_region), "f.json", "prd", &s, &errors) != 0);
+    CHECK(stack_load(other_region, strlen(other_region), "f.json", "prd", &s, &errors, NULL) != 0);
     CHECK_CONTAINS(errors, "f.json:ami_id: required in region us-east-2");
     free(errors);
 
     CHECK(load("{" BASE "}", &s) == 0);
     CHECK(stack_default_ami("eu-west-1") != NULL);
     const char *tmpl = "#!/bin/bash\necho ${env}\necho ${nope}\n";
-    CHECK(stack_set_user_data_template(&s, tmpl, strlen(tmpl), &errors) != 0);
+    CHECK(stack_set_user_data_template(&s, tmpl, strlen(tmpl), &errors, NULL) != 0);
     CHECK_CONTAINS(errors, "modules/dify/user_data.sh:3: template variable ${nope} has no value");
     CHECK(s.user_data_template == NULL);
     free(errors);
     tmpl = "#!/bin/bash\nmount ${data_volume_id} ${data_mount}\n";
-    CHECK(stack_set_user_data_template(&s, tmpl, strlen(tmpl), &errors) == 0);
+    CHECK(stack_set_user_data_template(&s, tmpl, strlen(tmpl), &errors, NULL) == 0);
     CHECK_STR(s.user_data_template, tmpl);
     stack_free(&s);
 }
@@ -123,8 +123,7 @@ static void apply_perfectly(resource_set *d, resource_set *a) {
         d->items[i].physical = strdup(phys);
     }
     for (size_t i = 0; i < d->n; i++) {
-        char err[256];
-        json_t *attrs = resource_attrs_resolve(d->items[i].attrs, d, err, sizeof(err));
+        json_t *attrs = resource_attrs_resolve(d->items[i].attrs, d, NULL);
         CHECK(attrs != NULL);
         resource_set_add(a, d->items[i].type, d->items[i].id, d->items[i].physical, attrs);
     }
@@ -150,10 +149,10 @@ static void test_user_data_change_keeps_volumes(void) {
     char *errors = NULL;
     resource_set d1 = {0}, d2 = {0}, a = {0};
     CHECK(load(json, &s) == 0);
-    CHECK(stack_set_user_data_template(&s, t1, strlen(t1), &errors) == 0);
+    CHECK(stack_set_user_data_template(&s, t1, strlen(t1), &errors, NULL) == 0);
     stack_resources(&s, &d1);
     apply_perfectly(&d1, &a);
-    CHECK(stack_set_user_data_template(&s, t2, strlen(t2), &errors) == 0);
+    CHECK(stack_set_user_data_template(&s, t2, strlen(t2), &errors, NULL) == 0);
     stack_resources(&s, &d2);
     plan p;
     plan_build(&d2, &a, &p);

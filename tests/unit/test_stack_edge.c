@@ -3,6 +3,7 @@
  * target group or load balancer replaces what refers to it. */
 #include "deploy/plan.h"
 #include "deploy/stack.h"
+#include "deploy/stack_layers.h"
 #include "check.h"
 
 #include <stdio.h>
@@ -23,7 +24,7 @@ static void desired(const char *env, const char *extra, resource_set *out) {
     snprintf(text, sizeof(text), BASE, extra);
     stack s;
     memset(out, 0, sizeof(*out));
-    if (stack_load(text, strlen(text), "stack.json", env, &s, &errors) != 0) {
+    if (stack_load(text, strlen(text), "stack.json", env, &s, &errors, NULL) != 0) {
         fprintf(stderr, "stack.json refused: %s\n", errors);
         free(errors);
         check_failed++;
@@ -59,12 +60,12 @@ static void test_graph(void) {
     CHECK_STR(resource_ref_id(attr(&rs, "instance_profile.main", "role")), "iam_role.app");
     /* Every reference names a resource of the set. */
     for (size_t i = 0; i < rs.n; i++) {
-        char err[256];
+        errinfo err;
         resource_set known = rs;
         for (size_t j = 0; j < known.n; j++) known.items[j].physical = (char *)"x";
-        json_t *r = resource_attrs_resolve(rs.items[i].attrs, &known, err, sizeof(err));
+        json_t *r = resource_attrs_resolve(rs.items[i].attrs, &known, &err);
         for (size_t j = 0; j < known.n; j++) known.items[j].physical = NULL;
-        if (!r) fprintf(stderr, "%s: %s\n", rs.items[i].id, err);
+        if (!r) fprintf(stderr, "%s: %s\n", rs.items[i].id, err.msg);
         CHECK(r != NULL);
         json_decref(r);
     }

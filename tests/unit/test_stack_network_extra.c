@@ -14,7 +14,7 @@
 
 static int load(const char *json, stack *s, resource_set *rs) {
     char *errors = NULL;
-    if (stack_load(json, strlen(json), "environments/dev/stack.json", "dev", s, &errors) != 0) {
+    if (stack_load(json, strlen(json), "environments/dev/stack.json", "dev", s, &errors, NULL) != 0) {
         fprintf(stderr, "%s", errors);
         free(errors);
         return -1;
@@ -145,7 +145,7 @@ static void test_office_cidr_limit(void) {
         char *errors = NULL;
         snprintf(doc, sizeof(doc), "{" BASE ",\"enable_network_acls\":%s,\"office_cidrs\":[%s]}",
                  acls ? "true" : "false", office);
-        int rc = stack_load(doc, strlen(doc), "environments/dev/stack.json", "dev", &s, &errors);
+        int rc = stack_load(doc, strlen(doc), "environments/dev/stack.json", "dev", &s, &errors, NULL);
         if (acls) {
             CHECK(rc != 0);
             CHECK_CONTAINS(errors, "environments/dev/stack.json:office_cidrs: has 10 entries but "

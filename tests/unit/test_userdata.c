@@ -3,7 +3,6 @@
  * with file and line, shell syntax left alone, unsafe values refused, the
  * EC2 size limit, and a hash that depends on the text only. */
 #include "deploy/userdata.h"
-#include "deploy/aws/sigv4.h"
 #include "check.h"
 
 #include <stdio.h>
@@ -57,7 +56,7 @@ static void test_real_template(void)
     char *tmpl = read_template(&len);
     userdata u;
     char *errors = NULL;
-    CHECK(userdata_render(tmpl, len, USERDATA_TEMPLATE, DEV, N_DEV, &u, &errors) == 0);
+    CHECK(userdata_render(tmpl, len, USERDATA_TEMPLATE, DEV, N_DEV, &u, &errors, NULL) == 0);
     CHECK(errors == NULL);
     if (errors) fprintf(stderr, "%s", errors);
     CHECK_CONTAINS(u.text, "for deploybot environment dev.\n");
@@ -79,7 +78,7 @@ static void test_real_template(void)
     snprintf(want, sizeof want, "%s:%d: template variable ${data_mount} has no value\n",
              USERDATA_TEMPLATE, line_of(tmpl, "${data_mount}"));
     userdata_free(&u);
-    CHECK(userdata_render(tmpl, len, USERDATA_TEMPLATE, DEV, N_DEV - 1, &u, &errors) == -1);
+    CHECK(userdata_render(tmpl, len, USERDATA_TEMPLATE, DEV, N_DEV - 1, &u, &errors, NULL) == -1);
     CHECK_STR(errors, want);
     CHECK(u.text == NULL);
     free(errors);
@@ -91,12 +90,12 @@ static void test_missing_each_once(void)
     const char *t = "#!/bin/sh\necho ${foo}\necho ${foo} ${bar} ${env}\n";
     userdata u;
     char *errors;
-    CHECK(userdata_render(t, strlen(t), "t.sh", DEV, N_DEV, &u, &errors) == -1);
+    CHECK(userdata_render(t, strlen(t), "t.sh", DEV, N_DEV, &u, &errors, NULL) == -1);
     CHECK_STR(errors, "t.sh:2: template variable ${foo} has no value\n"
                       "t.sh:3: template variable ${bar} has no value\n");
     free(errors);
     const userdata_var empty[] = {{"foo", ""}, {"bar", NULL}, {"env", "dev"}};
-    CHECK(userdata_render(t, strlen(t), "t.sh", empty, 3, &u, &errors) == -1);
+    CHECK(userdata_render(t, strlen(t), "t.sh", empty, 3, &u, &errors, NULL) == -1);
     CHECK_CONTAINS(errors, "t.sh:2: template variable ${foo} has no value");
     CHECK_CONTAINS(errors, "t.sh:3: template variable ${bar} has no value");
     free(errors);
@@ -111,13 +110,13 @@ static void test_other_syntax_kept(void)
                        "${2} $(date) ${lower} $$ ${ ${env";
     userdata u;
     char *errors;
-    CHECK(userdata_render(t, strlen(t), "t.sh", DEV, N_DEV, &u, &errors) == 0);
+    CHECK(userdata_render(t, strlen(t), "t.sh", DEV, N_DEV, &u, &errors, NULL) == 0);
     CHECK_STR(u.text, want);
     userdata_free(&u);
-    CHECK(userdata_render("${env}${env}", 12, "t.sh", DEV, N_DEV, &u, &errors) == 0);
+    CHECK(userdata_render("${env}${env}", 12, "t.sh", DEV, N_DEV, &u, &errors, NULL) == 0);
     CHECK_STR(u.text, "devdev");
     userdata_free(&u);
-    CHECK(userdata_render("", 0, "t.sh", NULL, 0, &u, &errors) == 0);
+    CHECK(userdata_render("", 0, "t.sh", NULL, 0, &u, &errors, NULL) == 0);
     CHECK_STR(u.text, "");
     CHECK_STR(u.sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     userdata_free(&u);
@@ -132,7 +131,7 @@ static void test_unsafe_values(void)
         userdata_var v = {"env", bad[i]};
         userdata u;
         char *errors;
-        CHECK(userdata_render(t, strlen(t), "t.sh", &v, 1, &u, &errors) == -1);
+        CHECK(userdata_render(t, strlen(t), "t.sh", &v, 1, &u, &errors, NULL) == -1);
         CHECK_CONTAINS(errors, "t.sh:1: template variable ${env} is \"");
         CHECK_CONTAINS(errors, "values may only contain letters, digits and");
         CHECK(strstr(errors, "t.sh:2:") == NULL);                /* once */
@@ -148,10 +147,10 @@ static void test_size_limit(void)
     t[n] = '\0';
     userdata u;
     char *errors;
-    CHECK(userdata_render(t, n, "big.sh", NULL, 0, &u, &errors) == -1);
+    CHECK(userdata_render(t, n, "big.sh", NULL, 0, &u, &errors, NULL) == -1);
     CHECK_CONTAINS(errors, "big.sh: the rendered script is 16385 bytes, but EC2 accepts at most 16384");
     free(errors);
-    CHECK(userdata_render(t, n - 1, "big.sh", NULL, 0, &u, &errors) == 0);
+    CHECK(userdata_render(t, n - 1, "big.sh", NULL, 0, &u, &errors, NULL) == 0);
     userdata_free(&u);
     free(t);
 }
@@ -162,9 +161,9 @@ static void test_hash(void)
     userdata a, b, c;
     char *errors;
     userdata_var prd = {"env", "prd"};
-    CHECK(userdata_render(t, strlen(t), "t.sh", DEV, N_DEV, &a, &errors) == 0);
-    CHECK(userdata_render(t, strlen(t), "other.sh", DEV, N_DEV, &b, &errors) == 0);
-    CHECK(userdata_render(t, strlen(t), "t.sh", &prd, 1, &c, &errors) == 0);
+    CHECK(userdata_render(t, strlen(t), "t.sh", DEV, N_DEV, &a, &errors, NULL) == 0);
+    CHECK(userdata_render(t, strlen(t), "other.sh", DEV, N_DEV, &b, &errors, NULL) == 0);
+    CHECK(userdata_render(t, strlen(t), "t.sh", &prd, 1, &c, &errors, NULL) == 0);
     /* sha256("echo dev\n"): the hash is of the rendered text, nothing else */
     CHECK_STR(a.sha256, "811d9ed6af2e719ce6e5d76dcfca6b69a257505338863b8df732d796290ed915");
     CHECK_STR(a.sha256, b.sha256);
@@ -184,12 +183,12 @@ static void test_stack_vars(void)
         "\"office_cidrs\":[\"203.0.113.0/24\"]}";
     stack s;
     char *errors = NULL;
-    CHECK(stack_load(json, strlen(json), "stack.json", "stg", &s, &errors) == 0);
+    CHECK(stack_load(json, strlen(json), "stack.json", "stg", &s, &errors, NULL) == 0);
     userdata_var vars[USERDATA_MAX_VARS];
     size_t n = userdata_stack_vars(&s, "vol-0abc", vars);
     const char *t = "${env} ${data_volume_id} ${data_mount}";
     userdata u;
-    CHECK(userdata_render(t, strlen(t), "t.sh", vars, n, &u, &errors) == 0);
+    CHECK(userdata_render(t, strlen(t), "t.sh", vars, n, &u, &errors, NULL) == 0);
     CHECK_STR(u.text, "stg vol-0abc " USERDATA_DATA_MOUNT);
     userdata_free(&u);
     stack_free(&s);

@@ -19,7 +19,7 @@ static char *load_errors(const char *json)
 {
     stack s;
     char *errors = NULL;
-    if (stack_load(json, strlen(json), "s.json", "dev", &s, &errors) == 0) {
+    if (stack_load(json, strlen(json), "s.json", "dev", &s, &errors, NULL) == 0) {
         stack_free(&s);
         return NULL;
     }

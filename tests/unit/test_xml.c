@@ -23,9 +23,9 @@ static int passed, failed;
 
 static xml_node *parse(const char *s)
 {
-    char err[256];
-    xml_node *n = xml_parse(s, strlen(s), err, sizeof err);
-    if (!n) fprintf(stderr, "unexpected parse error: %s\n", err);
+    errinfo err;
+    xml_node *n = xml_parse(s, strlen(s), &err);
+    if (!n) fprintf(stderr, "unexpected parse error: %s\n", err.msg);
     return n;
 }
 
@@ -191,8 +191,7 @@ static void test_text_decoding(void)
     n = parse("\xEF\xBB\xBF<a/>\n<!-- bye -->\n");
     CHECK(n && strcmp(n->name, "a") == 0 && n->attrs == NULL);
     xml_free(n);
-    char err[128];
-    n = xml_parse("<a>x</a>GARBAGE", 8, err, sizeof err);
+    n = xml_parse("<a>x</a>GARBAGE", 8, NULL);
     CHECK_STR(n ? n->text : NULL, "x");
     xml_free(n);
 }
@@ -234,34 +233,34 @@ static void test_malformed(void)
         {"<a", "unterminated start tag"},
         {"<a attr='x", "unterminated attribute"},
     };
-    char err[256];
+    errinfo err;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        err[0] = '\0';
-        xml_node *n = xml_parse(bad[i].doc, strlen(bad[i].doc), err, sizeof err);
-        int ok = n == NULL && strstr(err, bad[i].reason) && strncmp(err, "xml line ", 9) == 0;
+        errinfo_clear(&err);
+        xml_node *n = xml_parse(bad[i].doc, strlen(bad[i].doc), &err);
+        int ok = n == NULL && strstr(err.msg, bad[i].reason) && strncmp(err.msg, "xml line ", 9) == 0;
         CHECK(ok);
-        if (!ok) fprintf(stderr, "  input %s -> %s\n", bad[i].doc, n ? "parsed" : err);
+        if (!ok) fprintf(stderr, "  input %s -> %s\n", bad[i].doc, n ? "parsed" : err.msg);
         xml_free(n);
     }
 
     /* The line number points at the problem. */
     const char *doc = "<a>\n  <b>\n  </c>\n</a>";
-    CHECK(xml_parse(doc, strlen(doc), err, sizeof err) == NULL);
-    CHECK(strncmp(err, "xml line 3:", 11) == 0);
+    CHECK(xml_parse(doc, strlen(doc), &err) == NULL);
+    CHECK(strncmp(err.msg, "xml line 3:", 11) == 0);
 
     /* Deep nesting is refused rather than recursed into. */
     size_t depth = 1000, len = depth * 7 + 1;
     char *deep = malloc(len), *p = deep;
     for (size_t i = 0; i < depth; i++) p += sprintf(p, "<a>");
     for (size_t i = 0; i < depth; i++) p += sprintf(p, "</a>");
-    CHECK(xml_parse(deep, (size_t)(p - deep), err, sizeof err) == NULL);
-    CHECK(strstr(err, "nested deeper") != NULL);
+    CHECK(xml_parse(deep, (size_t)(p - deep), &err) == NULL);
+    CHECK(strstr(err.msg, "nested deeper") != NULL);
     free(deep);
 
-    /* A NULL or tiny error buffer is fine. */
-    CHECK(xml_parse("<a>", 3, NULL, 0) == NULL);
-    CHECK(xml_parse("<a>", 3, err, 4) == NULL && strlen(err) < 4);
-    CHECK(xml_parse(NULL, 0, err, sizeof err) == NULL);
+    /* A NULL errinfo is fine. */
+    CHECK(xml_parse("<a>", 3, NULL) == NULL);
+    CHECK(xml_parse("<a>", 3, &err) == NULL && strlen(err.msg) < sizeof err.msg);
+    CHECK(xml_parse(NULL, 0, &err) == NULL);
 }
 
 static void test_null_safety(void)
