@@ -36,7 +36,7 @@ static const key_spec SCHEMA[] = {
     {"certificate_arn", T_OPT_STRING, 0, 0, 0, "null"},
     {"zone_id", T_OPT_STRING, 0, 0, 0, "null"},
     {"record_name", T_OPT_STRING, 0, 0, 0, "null"},
-    {"ami_id", T_OPT_STRING, 0, 0, 0, "null"}, /* null: stack_default_ami (stack_compute.c) */
+    {"ami_id", T_OPT_STRING, 0, 0, 0, "null"}, /* null: stack_default_ami */
 };
 #define N_SCHEMA (sizeof(SCHEMA) / sizeof(SCHEMA[0]))
 

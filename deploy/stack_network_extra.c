@@ -2,7 +2,7 @@
  * gateways (enable_nat_gateway) and network ACLs (enable_network_acls).
  *
  * NAT: one Elastic IP and one NAT gateway in each zone's public subnet; the
- * private route table of the same zone (stack.c) sends 0.0.0.0/0 to it. Each
+ * private route table of the same zone (stack_network.c) sends 0.0.0.0/0 to it. Each
  * gateway refers to the internet gateway because AWS needs that attached
  * before a public NAT gateway can come up, and detached only after it is gone.
  *

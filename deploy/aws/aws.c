@@ -54,14 +54,7 @@ int aws_errinfo_set(errinfo *err, err_code code, const char *remote, const char 
     return -1;
 }
 
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d) abort();
-    return d;
-}
-
-static const char *env_nonempty(const char *name)
+const char *aws_env(const char *name)
 {
     const char *v = getenv(name);
     return v && *v ? v : NULL;
@@ -81,8 +74,9 @@ void aws_params_add(aws_params *p, const char *key, const char *value)
         p->values = v;
         p->cap = cap;
     }
-    p->keys[p->n] = xstrdup(key);
-    p->values[p->n] = xstrdup(value ? value : "");
+    p->keys[p->n] = strdup(key);
+    p->values[p->n] = strdup(value ? value : "");
+    if (!p->keys[p->n] || !p->values[p->n]) abort();
     p->n++;
 }
 
@@ -117,9 +111,9 @@ static const char *service_endpoint_env(const char *service)
     for (const char *s = service; *s && n + 1 < sizeof name; s++)
         name[n++] = *s == '-' || *s == ' ' ? '_' : (char)toupper((unsigned char)*s);
     name[n] = '\0';
-    const char *v = env_nonempty(name);
+    const char *v = aws_env(name);
     if (!v && strcmp(service, "elasticloadbalancing") == 0)
-        v = env_nonempty("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2");
+        v = aws_env("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2");
     return v;
 }
 
@@ -131,7 +125,7 @@ int aws_endpoint(const char *service, const char *region, char *url,
     int n;
 
     *signing_region = global ? "us-east-1" : region;
-    if (!env) env = env_nonempty("AWS_ENDPOINT_URL");
+    if (!env) env = aws_env("AWS_ENDPOINT_URL");
     if (env) {
         size_t len = strlen(env);
         while (len > 0 && env[len - 1] == '/') len--;
@@ -168,8 +162,8 @@ static uint64_t seed(const void *p)
 /* `region`, else the environment's; NULL (err set) when none or invalid. */
 static const char *pick_region(const char *region, errinfo *err)
 {
-    if (!region) region = env_nonempty("AWS_REGION");
-    if (!region) region = env_nonempty("AWS_DEFAULT_REGION");
+    if (!region) region = aws_env("AWS_REGION");
+    if (!region) region = aws_env("AWS_DEFAULT_REGION");
     if (!region) {
         errinfo_set(err, ERR_INVALID, "no AWS region: set region in the stack, or AWS_REGION");
         return NULL;
@@ -193,14 +187,6 @@ static aws_options options_filled(const aws_options *o)
     return f;
 }
 
-static void creds_copy(aws_creds *to, const aws_creds *from)
-{
-    to->access_key = xstrdup(from->access_key);
-    to->secret_key = xstrdup(from->secret_key);
-    to->session_token = from->session_token && *from->session_token
-                        ? xstrdup(from->session_token) : NULL;
-}
-
 aws_client *aws_client_new(const char *region, const aws_creds *creds,
                            const aws_options *options, errinfo *err)
 {
@@ -221,8 +207,8 @@ aws_client *aws_client_new(const char *region, const aws_creds *creds,
     aws_client *c = calloc(1, sizeof *c);
     if (!c) abort();
     c->http = http;
-    c->region = xstrdup(region);
-    creds_copy(&c->creds, creds);
+    if (!(c->region = strdup(region))) abort();
+    aws_creds_copy(&c->creds, creds);
     aws_creds_free(&env);
     c->rng = seed(c);
     c->options = options_filled(options);
@@ -235,7 +221,7 @@ aws_client *aws_client_new_resolved(const char *region, const aws_options *optio
     char from_config[64];
     aws_creds creds;
     aws_creds_origin origin;
-    if (!region && !env_nonempty("AWS_REGION") && !env_nonempty("AWS_DEFAULT_REGION") &&
+    if (!region && !aws_env("AWS_REGION") && !aws_env("AWS_DEFAULT_REGION") &&
         aws_config_region(NULL, from_config, sizeof from_config) == 0)
         region = from_config;
     if (!(region = pick_region(region, err))) return NULL;  /* before any network */
@@ -597,7 +583,7 @@ static int resolve(aws_client *c, const char *service, const char *path,
     const char *q = strchr(path, '?');
     size_t rel = q ? (size_t)(q - path) : strlen(path);
     if (asprintf(&t->path, "%.*s%.*s", (int)plen, u.path, (int)rel, path) < 0) abort();
-    t->query = xstrdup(q ? q + 1 : "");
+    if (asprintf(&t->query, "%s", q ? q + 1 : "") < 0) abort();
     if (asprintf(&t->url, "%s://%s%s%s%s%s%s", u.scheme, u.host, u.port ? ":" : "",
                  u.port ? u.port : "", t->path, *t->query ? "?" : "", t->query) < 0) abort();
     http_url_free(&u);

@@ -54,6 +54,11 @@ typedef struct {
     size_t n, cap;
 } aws_params;
 
+/* An environment variable of the AWS SDK convention (AWS_REGION,
+ * AWS_ENDPOINT_URL, AWS_PROFILE ...): NULL when unset or empty, as the SDKs
+ * read them. */
+const char *aws_env(const char *name);
+
 /* Fails with AWS error code (or a code of the same style) `remote`, no HTTP
  * status: for a state read from AWS that can never become the wanted one
  * ("NatGatewayFailed"). Returns -1. */
@@ -113,6 +118,8 @@ int aws_creds_from_imds(aws_creds *c, const char *endpoint, time_t *expiration,
  * /root/.aws/credentials, instance metadata unreachable (...)". */
 int aws_creds_resolve(aws_creds *c, aws_creds_origin *origin, errinfo *err);
 
+/* A copy of `from` (an empty session token becomes NULL). */
+void aws_creds_copy(aws_creds *to, const aws_creds *from);
 void aws_creds_free(aws_creds *c);
 
 /* The region of `profile` (NULL: as above) in AWS_CONFIG_FILE or

@@ -33,12 +33,6 @@ static char *xstrdup(const char *s)
     return d;
 }
 
-static const char *env_nonempty(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
-}
-
 /* Zeroes a secret before its memory goes back to the allocator. */
 static void wipe_free(char *s)
 {
@@ -63,6 +57,11 @@ static void fill(aws_creds *c, const char *id, const char *secret, const char *t
     c->session_token = token && *token ? xstrdup(token) : NULL;
 }
 
+void aws_creds_copy(aws_creds *to, const aws_creds *from)
+{
+    fill(to, from->access_key, from->secret_key, from->session_token);
+}
+
 static void origin_set(aws_creds_origin *o, time_t expiration, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void origin_set(aws_creds_origin *o, time_t expiration, const char *fmt, ...)
@@ -80,8 +79,8 @@ static void origin_set(aws_creds_origin *o, time_t expiration, const char *fmt, 
 /* 0 found, 1 AWS_ACCESS_KEY_ID not set, -1 only half set. */
 static int env_creds(aws_creds *c, errinfo *err)
 {
-    const char *id = env_nonempty("AWS_ACCESS_KEY_ID");
-    const char *secret = env_nonempty("AWS_SECRET_ACCESS_KEY");
+    const char *id = aws_env("AWS_ACCESS_KEY_ID");
+    const char *secret = aws_env("AWS_SECRET_ACCESS_KEY");
     if (!id && !secret) {
         errinfo_set(err, ERR_NOT_FOUND, "AWS_ACCESS_KEY_ID not set");
         return 1;
@@ -91,7 +90,7 @@ static int env_creds(aws_creds *c, errinfo *err)
                            "AWS_SESSION_TOKEN for temporary credentials)",
                            id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
                            id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
-    fill(c, id, secret, env_nonempty("AWS_SESSION_TOKEN"));
+    fill(c, id, secret, aws_env("AWS_SESSION_TOKEN"));
     return 0;
 }
 
@@ -197,16 +196,16 @@ static int ini_read(const char *path, const char *profile, int config, ini_secti
 static const char *profile_name(const char *profile)
 {
     if (profile) return profile;
-    if (env_nonempty("AWS_PROFILE")) return env_nonempty("AWS_PROFILE");
-    if (env_nonempty("AWS_DEFAULT_PROFILE")) return env_nonempty("AWS_DEFAULT_PROFILE");
+    if (aws_env("AWS_PROFILE")) return aws_env("AWS_PROFILE");
+    if (aws_env("AWS_DEFAULT_PROFILE")) return aws_env("AWS_DEFAULT_PROFILE");
     return "default";
 }
 
 /* `env` when set, else ~/NAME; "" when there is no HOME to look in. */
 static void default_path(const char *env, const char *name, char *out, size_t outlen)
 {
-    const char *home = env_nonempty("HOME");
-    if (env_nonempty(env)) snprintf(out, outlen, "%s", env_nonempty(env));
+    const char *home = aws_env("HOME");
+    if (aws_env(env)) snprintf(out, outlen, "%s", aws_env(env));
     else if (home) snprintf(out, outlen, "%s/%s", home, name);
     else out[0] = '\0';
 }
@@ -406,7 +405,7 @@ static int imds_fetch(aws_creds *c, const char *endpoint, time_t *expiration,
                       char *role, size_t rolelen, errinfo *err)
 {
     imds m = {0};
-    const char *base = endpoint ? endpoint : env_nonempty("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    const char *base = endpoint ? endpoint : aws_env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
     size_t n = strlen(base ? base : IMDS_DEFAULT);
     snprintf(m.base, sizeof m.base, "%s", base ? base : IMDS_DEFAULT);
     while (n > 0 && m.base[n - 1] == '/') m.base[--n] = '\0';
@@ -434,7 +433,7 @@ int aws_creds_from_imds(aws_creds *c, const char *endpoint, time_t *expiration,
 
 static int imds_disabled(void)
 {
-    const char *v = env_nonempty("AWS_EC2_METADATA_DISABLED");
+    const char *v = aws_env("AWS_EC2_METADATA_DISABLED");
     return v && strcasecmp(v, "true") == 0;
 }
 

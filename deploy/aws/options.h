@@ -10,8 +10,7 @@ typedef struct {
     int max_attempts;    /* tries per request, the first included; 0: 6, at most 100 */
     int debug;           /* one line per request on stderr (never a secret) */
     int page_size;       /* MaxResults / MaxItems / PageSize of Describe and List
-                            calls (providers clamp it to each API's range); 0: the
-                            largest each API allows */
+                            calls, at most each call's own limit; 0: that limit */
     int wait_timeout_s;  /* every waiter's timeout; 0: each waiter's own,
                             negative: give up after the first look */
     int wait_poll_ms;    /* every waiter's poll interval; 0: each waiter's own,

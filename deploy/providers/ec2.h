@@ -33,10 +33,11 @@ int ec2_describe_tagged(const provider_ctx *c, const char *action, const char *s
 resource *ec2_add_tagged(const provider_ctx *c, const xml_node *item, const char *type,
                          const char *id_field, json_t *attrs, resource_set *out);
 
-/* The subnets associated with a route table or network ACL `item`: adds
- * each subnet id to `subnets` and subnet -> association id (the item's
- * `id_field`) to `assoc`. */
-void ec2_subnet_associations(const xml_node *item, const char *id_field, json_t *subnets,
-                             json_t *assoc);
+/* ec2_add_tagged for a route table or network ACL: attrs gets "vpc" and
+ * "subnets" (the associated subnets), extra {"associations": {subnet:
+ * association id (the association's `assoc_field`)}}. */
+resource *ec2_add_associated(const provider_ctx *c, const xml_node *item, const char *type,
+                            const char *id_field, const char *assoc_field, json_t *attrs,
+                            resource_set *out);
 
 #endif

@@ -7,7 +7,7 @@
  * - instance: never changed in place; any difference (user-data, type, image,
  *   subnet ...) replaces it, as Terraform does. It is launched from the
  *   template's default version with its own user-data: the script names its
- *   data volume (stack_compute.c). The user-data hash, the volume and the
+ *   data volume (deploy/stack_compute.c). The user-data hash, the volume and the
  *   template are recorded as tags, which is what discovery compares.
  * - volume: grown and retyped in place (ModifyVolume); EBS cannot shrink a
  *   volume, so a smaller size fails with an error instead of losing data; a

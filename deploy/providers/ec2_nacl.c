@@ -42,17 +42,13 @@ static json_t *entry_from_xml(const xml_node *e) {
 }
 
 static void nacl_item(const provider_ctx *c, const xml_node *it, resource_set *out) {
-    json_t *entries = json_array(), *subnets = json_array(), *assoc = json_object();
+    json_t *entries = json_array();
     for (xml_node *e = xml_path(it, "entrySet/item"); e; e = xml_next_same(e)) {
         const char *n = xml_path_text(e, "ruleNumber");
         if (n && strcmp(n, "32767") != 0) json_array_append_new(entries, entry_from_xml(e));
     }
-    ec2_subnet_associations(it, "networkAclAssociationId", subnets, assoc);
-    json_t *attrs = json_pack("{s:s,s:o,s:o}", "vpc", xml_path_text(it, "vpcId") ?: "",
-                              "subnets", subnets, "entries", entries);
-    resource *res = ec2_add_tagged(c, it, "network_acl", "networkAclId", attrs, out);
-    if (res) res->extra = json_pack("{s:o}", "associations", assoc);
-    else json_decref(assoc);
+    ec2_add_associated(c, it, "network_acl", "networkAclId", "networkAclAssociationId",
+                       json_pack("{s:o}", "entries", entries), out);
 }
 
 static int nacl_discover(const provider_ctx *c, resource_set *out, errinfo *err) {

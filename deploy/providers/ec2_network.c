@@ -131,7 +131,7 @@ const provider provider_internet_gateway = {"internet_gateway", igw_force, igw_d
 /* ---- Route table ---- */
 
 static void rt_item(const provider_ctx *c, const xml_node *it, resource_set *out) {
-    json_t *routes = json_array(), *subnets = json_array(), *assoc = json_object();
+    json_t *routes = json_array();
     for (xml_node *r = xml_path(it, "routeSet/item"); r; r = xml_next_same(r)) {
         const char *origin = xml_path_text(r, "origin");
         const char *dst = xml_path_text(r, "destinationCidrBlock");
@@ -142,12 +142,8 @@ static void rt_item(const provider_ctx *c, const xml_node *it, resource_set *out
         json_array_append_new(routes, json_pack("{s:s,s:s}", "destination", dst,
                                                 nat ? "nat_gateway" : "gateway", nat ? nat : gw ? gw : ""));
     }
-    ec2_subnet_associations(it, "routeTableAssociationId", subnets, assoc);
-    json_t *attrs = json_pack("{s:s,s:o,s:o}", "vpc", xml_path_text(it, "vpcId") ?: "",
-                              "routes", routes, "subnets", subnets);
-    resource *res = ec2_add_tagged(c, it, "route_table", "routeTableId", attrs, out);
-    if (res) res->extra = json_pack("{s:o}", "associations", assoc);
-    else json_decref(assoc);
+    ec2_add_associated(c, it, "route_table", "routeTableId", "routeTableAssociationId",
+                       json_pack("{s:o}", "routes", routes), out);
 }
 
 static int rt_discover(const provider_ctx *c, resource_set *out, errinfo *err) {

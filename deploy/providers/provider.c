@@ -169,14 +169,22 @@ resource *ec2_add_tagged(const provider_ctx *c, const xml_node *item, const char
     return resource_set_add(out, type, lid, phys, attrs);
 }
 
-void ec2_subnet_associations(const xml_node *item, const char *id_field, json_t *subnets,
-                             json_t *assoc) {
+resource *ec2_add_associated(const provider_ctx *c, const xml_node *item, const char *type,
+                            const char *id_field, const char *assoc_field, json_t *attrs,
+                            resource_set *out) {
+    json_t *subnets = json_array(), *assoc = json_object();
     for (xml_node *a = xml_path(item, "associationSet/item"); a; a = xml_next_same(a)) {
-        const char *sub = xml_path_text(a, "subnetId"), *id = xml_path_text(a, id_field);
+        const char *sub = xml_path_text(a, "subnetId"), *id = xml_path_text(a, assoc_field);
         if (!sub || !id) continue;
         json_array_append_new(subnets, json_string(sub));
         json_object_set_new(assoc, sub, json_string(id));
     }
+    json_object_set_new(attrs, "vpc", json_string(xml_path_text(item, "vpcId") ?: ""));
+    json_object_set_new(attrs, "subnets", subnets);
+    resource *res = ec2_add_tagged(c, item, type, id_field, attrs, out);
+    if (res) res->extra = json_pack("{s:o}", "associations", assoc);
+    else json_decref(assoc);
+    return res;
 }
 
 void ec2_client_token(char *out, size_t len) {
