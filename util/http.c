@@ -173,13 +173,12 @@ int http_client_send(http_client *c, const http_request_spec *rq, http_response 
     out->retry_after_ms = -1;
     out->rate_remaining = -1;
     exchange x = {out, rq->max_body, 0};
-    struct curl_slist *hl = curl_slist_append(NULL, "Expect:");   /* no 100-continue wait */
-    for (size_t i = 0; hl && rq->headers && rq->headers[i]; i++) {
+    struct curl_slist *hl = NULL;
+    for (size_t i = 0; rq->headers && rq->headers[i]; i++) {
         struct curl_slist *l = curl_slist_append(hl, rq->headers[i]);
-        if (!l) curl_slist_free_all(hl);
+        if (!l) abort();
         hl = l;
     }
-    if (!hl) abort();
     c->curl_err[0] = '\0';
     setup(c, rq, hl, &x);
     CURLcode rc = curl_easy_perform(c->curl);

@@ -307,11 +307,12 @@ static char **signed_headers(const aws_client *c, const request *rq)
                         rq->signing_region, rq->service, date };
     if (sigv4_authorization(&sr, &sp, auth, sizeof auth) < 0) return NULL;
 
-    char **lines = calloc(n + 2, sizeof *lines);
+    char **lines = calloc(n + 3, sizeof *lines);
     if (!lines) abort();
     for (size_t i = 0; i < n; i++)
         if (asprintf(&lines[i], "%s: %s", h[i].name, h[i].value) < 0) abort();
     if (asprintf(&lines[n], "Authorization: %s", auth) < 0) abort();
+    if (!(lines[n + 1] = strdup("Expect:"))) abort();   /* no 100-continue wait */
     return lines;
 }
 
