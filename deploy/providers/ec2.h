@@ -22,14 +22,20 @@ int ec2_create_tagged(const provider_ctx *c, const char *action, const char *tag
  * second one. len >= 43 holds all of it. */
 void ec2_client_token(char *out, size_t len);
 
+/* The logical id when the tagSet of `item` proves it is the stack's
+ * (provider_owned), else NULL. */
+const char *ec2_owned(const provider_ctx *c, const xml_node *item);
+
 typedef void (*ec2_item_fn)(const provider_ctx *c, const xml_node *item, resource_set *out);
 
 /* Describe every resource tagged deploybot:stack=<stack>, following
- * NextToken; calls fn for each <item> under `set`. */
+ * NextToken; calls fn for each <item> under `set` (every item the answer
+ * holds: fn adds only what ec2_add_tagged accepts). */
 int ec2_describe_tagged(const provider_ctx *c, const char *action, const char *set,
                         ec2_item_fn fn, resource_set *out, errinfo *err);
 
-/* Adds the resource found in `item` when it carries a deploybot:id tag. */
+/* Adds the resource found in `item` when its tags prove it is the stack's
+ * (ec2_owned); else frees attrs and returns NULL. */
 resource *ec2_add_tagged(const provider_ctx *c, const xml_node *item, const char *type,
                          const char *id_field, json_t *attrs, resource_set *out);
 

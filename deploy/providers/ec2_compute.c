@@ -17,6 +17,16 @@
  *   It refers to both the instance and the volume, so the applier detaches
  *   before terminating an instance and attaches after launching its successor.
  *
+ * Ownership: templates, instances and volumes are the stack's when their
+ * tags say deploybot:stack=<env> and carry a deploybot:id (ec2_owned),
+ * whatever the Describe's tag filter returned; an instance shutting down or
+ * terminated, or a volume being deleted, is gone whatever the state filter
+ * returned. A template's versions and a volume's attachments are the
+ * stack's through it; of a DescribeLaunchTemplateVersions answer only the
+ * versions that say they are the default count. A template is created by
+ * name: AWS refuses a name that exists, and so one that is not the stack's
+ * is never taken over.
+ *
  * Waiters use botocore's delays (15 s, 40 attempts): instance running and
  * terminated, volume available, attachment attached and gone. */
 #include "deploy/providers/ec2.h"
@@ -90,7 +100,8 @@ static int lt_discover_versions(const provider_ctx *c, resource_set *out, size_t
         token = NULL;
         if (rc != 0) return -1;
         for (xml_node *v = xml_path(doc, "launchTemplateVersionSet/item"); v; v = xml_next_same(v)) {
-            const char *id = xml_path_text(v, "launchTemplateId");
+            const char *id = xml_path_text(v, "launchTemplateId"), *dflt = xml_path_text(v, "defaultVersion");
+            if (!dflt || strcmp(dflt, "true") != 0) continue;   /* asked for $Default: only it counts */
             for (size_t i = from; id && i < out->n; i++)
                 if (strcmp(out->items[i].type, "launch_template") == 0 && strcmp(out->items[i].physical, id) == 0)
                     lt_version_attrs(&out->items[i], v);
@@ -133,8 +144,14 @@ static int lt_create(const provider_ctx *c, resource *r, const json_t *a, errinf
     aws_params_add(&p, "VersionDescription", "deploybot");
     aws_params_add(&p, "ClientToken", token);
     lt_data(&p, a);
-    return ec2_create_tagged(c, "CreateLaunchTemplate", "launch-template", &p,
-                             "launchTemplate/launchTemplateId", r, err);
+    if (ec2_create_tagged(c, "CreateLaunchTemplate", "launch-template", &p, "launchTemplate/launchTemplateId",
+                          r, err) == 0)
+        return 0;
+    /* Discovery found no template of the stack by that name: it is someone else's. */
+    if (errinfo_is_remote(err, "InvalidLaunchTemplateName.AlreadyExistsException"))
+        errinfo_prefix(err, "launch template %s exists but is not deploybot's (not tagged deploybot:stack=%s): "
+                       "rename or delete it", resource_attr_str(a, "name"), c->stack);
+    return -1;
 }
 
 static int lt_update(const provider_ctx *c, const resource *r, const json_t *old, const json_t *a,
@@ -177,7 +194,15 @@ const provider provider_launch_template = {"launch_template", lt_force, lt_disco
 
 /* ============================================================= instance */
 
+/* Instances that exist or are coming up: shutting-down and terminated ones
+ * stay visible for an hour but are gone for the plan. */
+static const char *const LIVE[] = {"pending", "running", "stopping", "stopped"};
+
 static void instance_item(const provider_ctx *c, const xml_node *it, resource_set *out) {
+    const char *state = xml_path_text(it, "instanceState/name");
+    int live = 0;
+    for (size_t i = 0; state && i < sizeof(LIVE) / sizeof(LIVE[0]); i++) live |= strcmp(state, LIVE[i]) == 0;
+    if (!live) return;   /* whatever the state filter let through */
     /* Our own record of the template; AWS's tag says the same. */
     const char *lt = provider_tag(it, "deploybot:launch_template");
     if (!lt) lt = provider_tag(it, "aws:ec2launchtemplate:id");
@@ -192,19 +217,16 @@ static void instance_item(const provider_ctx *c, const xml_node *it, resource_se
     ec2_add_tagged(c, it, "instance", "instanceId", a, out);
 }
 
-/* Instances that exist or are coming up: shutting-down and terminated ones
- * stay visible for an hour but are gone for the plan. */
 static int instance_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
-    static const char *const live[] = {"pending", "running", "stopping", "stopped"};
     char *token = NULL;
     do {
         aws_params p = {0};
         provider_filter_stack(&p, 1, c);
         aws_params_add(&p, "Filter.2.Name", "instance-state-name");
-        for (int i = 0; i < 4; i++) {
+        for (size_t i = 0; i < sizeof(LIVE) / sizeof(LIVE[0]); i++) {
             char k[48];
-            snprintf(k, sizeof(k), "Filter.2.Value.%d", i + 1);
-            aws_params_add(&p, k, live[i]);
+            snprintf(k, sizeof(k), "Filter.2.Value.%zu", i + 1);
+            aws_params_add(&p, k, LIVE[i]);
         }
         aws_params_addf(&p, "MaxResults", "%d", provider_page_size(c, 100));
         if (token) aws_params_add(&p, "NextToken", token);

@@ -6,7 +6,14 @@
  * the rules that differ. AWS's final deny-all rule 32767 is left alone.
  * A subnet always belongs to exactly one ACL, so joining one moves the
  * subnet over (ReplaceNetworkAclAssociation) and leaving one, or deleting
- * the ACL, moves it back to the VPC's default ACL. */
+ * the ACL, moves it back to the VPC's default ACL.
+ *
+ * Ownership: an ACL is the stack's when its tags prove it (ec2_owned); its
+ * entries are the stack's through it. A subnet's association is the
+ * subnet's: only the stack's subnets (the desired state's references) are
+ * ever moved, found in the answer by their id whatever the association
+ * filter returned. The default ACL they go back to is the one the answer
+ * shows as default of the ACL's own VPC, not the first one answered. */
 #include "deploy/providers/ec2.h"
 
 #include <stdio.h>
@@ -166,7 +173,11 @@ static int default_acl(const provider_ctx *c, const char *vpc, char *out, size_t
     int rc = ec2_call(c, "DescribeNetworkAcls", &p, &doc, err);
     aws_params_free(&p);
     if (rc != 0) return -1;
-    const char *id = xml_path_text(doc, "networkAclSet/item/networkAclId");
+    const char *id = NULL;
+    for (xml_node *it = xml_path(doc, "networkAclSet/item"); it && !id; it = xml_next_same(it))
+        if (strcmp(xml_path_text(it, "vpcId") ?: "", vpc) == 0 &&
+            strcmp(xml_path_text(it, "default") ?: "", "true") == 0)
+            id = xml_path_text(it, "networkAclId");
     if (id) snprintf(out, len, "%s", id);
     else errinfo_set(err, ERR_NOT_FOUND, "VPC %s has no default network ACL", vpc);
     xml_free(doc);

@@ -6,7 +6,11 @@
  * still coming up fails the instances behind it, and its Elastic IP can only
  * be released once it is deleted. Deleted and failed gateways stay visible
  * in DescribeNatGateways for about an hour: discovery ignores them, so a
- * failed one is simply created again by the next apply. */
+ * failed one is simply created again by the next apply.
+ *
+ * Ownership: addresses and gateways are the stack's when their tags prove
+ * it (ec2_owned), whatever the Describe's tag filter returned; a gateway's
+ * state is read from the answer too. */
 #include "deploy/providers/ec2.h"
 #include "deploy/aws/waiter.h"
 

@@ -1,6 +1,14 @@
 /* ec2_network: providers for the network layer — VPC, subnets, internet
- * gateway, route tables (with their routes and subnet associations) and
- * security groups (with their ingress rules). */
+ * gateway and route tables (with their routes and subnet associations);
+ * security groups are in ec2_security_group.c.
+ *
+ * Ownership: each is the stack's when its tags say deploybot:stack=<env>
+ * and carry a deploybot:id (ec2_owned), whatever the Describe's tag filter
+ * returned. A table's routes and associations are the stack's through it.
+ * Moving one of the stack's subnets into a table that wants it may take
+ * the subnet's association from the table that holds it: the association
+ * is the subnet's, found in the answer by the subnet's id whatever the
+ * association filter returned. */
 #include "deploy/providers/ec2.h"
 
 #include <stdio.h>

@@ -2,7 +2,13 @@
  *
  * Rules are compared as sets of single permissions (protocol, ports, one
  * source), so a change revokes and authorizes exactly the difference. The
- * default allow-all egress rule that AWS creates is left alone. */
+ * default allow-all egress rule that AWS creates is left alone.
+ *
+ * Ownership: a group is the stack's when its tags prove it (ec2_owned),
+ * whatever the Describe's tag filter returned; its rules are the stack's
+ * through it. A group is created by name in the stack's VPC: AWS refuses a
+ * name that is taken there, so a group that is not the stack's is never
+ * taken over. */
 #include "deploy/providers/ec2.h"
 
 #include <stdio.h>
@@ -103,7 +109,13 @@ static int sg_create(const provider_ctx *c, resource *r, const json_t *a, errinf
     aws_params_add(&p, "GroupName", resource_attr_str(a, "name"));
     aws_params_add(&p, "GroupDescription", resource_attr_str(a, "description"));
     aws_params_add(&p, "VpcId", resource_attr_str(a, "vpc"));
-    if (ec2_create_tagged(c, "CreateSecurityGroup", "security-group", &p, "groupId", r, err)) return -1;
+    if (ec2_create_tagged(c, "CreateSecurityGroup", "security-group", &p, "groupId", r, err)) {
+        /* Discovery found no group of the stack by that name: it is someone else's. */
+        if (errinfo_is_remote(err, "InvalidGroup.Duplicate"))
+            errinfo_prefix(err, "security group %s exists but is not deploybot's (not tagged deploybot:stack=%s): "
+                           "rename or delete it", resource_attr_str(a, "name"), c->stack);
+        return -1;
+    }
     return sg_converge(c, r->physical, NULL, json_object_get(a, "ingress"), err);
 }
 

@@ -64,16 +64,6 @@ static void add_list(aws_params *p, const char *name, const json_t *arr) {
     }
 }
 
-/* Creates r with `action`, p (then freed) and the usual tags; r->physical
- * is the answer's ARN at `arn_path` below <action>Result. */
-static int create_tagged(const provider_ctx *c, const char *action, aws_params *p,
-                         const char *arn_path, resource *r, errinfo *err) {
-    char path[256];
-    snprintf(path, sizeof(path), "%sResult/%s", action, arn_path);
-    provider_tags(p, "Tags.member", c, r->id, 1);
-    return provider_create(c, elbv2_call, action, p, path, r, err);
-}
-
 /* ---- tag-filtered discovery ---- */
 
 typedef void (*elb_item_fn)(const provider_ctx *c, const xml_node *item, const char *logical_id,
@@ -103,6 +93,39 @@ static int describe_tags(const provider_ctx *c, const char *const *arns, size_t 
     }
     xml_free(doc);
     return 0;
+}
+
+/* Creates r with `action`, p (then freed) and the usual tags; r->physical
+ * is the answer's ARN at `arn_path` below <action>Result. */
+static int create_tagged(const provider_ctx *c, const char *action, aws_params *p,
+                         const char *arn_path, resource *r, errinfo *err) {
+    char path[256];
+    snprintf(path, sizeof(path), "%sResult/%s", action, arn_path);
+    provider_tags(p, "Tags.member", c, r->id, 1);
+    return provider_create(c, elbv2_call, action, p, path, r, err);
+}
+
+/* create_tagged for a call that answers an existing resource of the same
+ * name and settings: the answer counts only when its tags say it is r;
+ * else r->physical is cleared and the create fails. */
+static int create_owned(const provider_ctx *c, const char *action, aws_params *p, const char *arn_path,
+                        const char *what, const char *name, resource *r, errinfo *err) {
+    if (create_tagged(c, action, p, arn_path, r, err) != 0) return -1;
+    json_t *tags = json_object();
+    const char *arn = r->physical;
+    int rc = describe_tags(c, &arn, 1, tags, err);
+    json_t *t = json_object_get(tags, arn);
+    const char *lid = provider_owned(c, resource_attr_str(t, "deploybot:stack"), resource_attr_str(t, "deploybot:id"));
+    if (rc == 0 && (!lid || strcmp(lid, r->id) != 0))
+        rc = errinfo_set(err, ERR_CONFLICT, "%s %s exists but is not deploybot's (%s answered %s, which is "
+                         "not tagged deploybot:stack=%s, deploybot:id=%s): rename or delete it", what, name,
+                         action, arn, c->stack, r->id);
+    json_decref(tags);
+    if (rc != 0) {
+        free(r->physical);
+        r->physical = NULL;
+    }
+    return rc;
 }
 
 static int not_found(const errinfo *err) {
@@ -142,21 +165,22 @@ static int page_tagged(const provider_ctx *c, const xml_node *list, const char *
         }
         for (size_t i = 0; i < n; i++) {
             json_t *t = json_object_get(tags, arns[i]);
-            const char *stack = resource_attr_str(t, "deploybot:stack"), *lid = resource_attr_str(t, "deploybot:id");
-            /* Without our id tag it was not made by deploybot: never touch it. */
-            if (stack && lid && strcmp(stack, c->stack) == 0) fn(c, items[i], lid, t, out);
+            const char *lid = provider_owned(c, resource_attr_str(t, "deploybot:stack"),
+                                             resource_attr_str(t, "deploybot:id"));
+            if (lid) fn(c, items[i], lid, t, out);   /* else not proved ours: never touch it */
         }
         json_decref(tags);
     }
     return 0;
 }
 
-/* Pages through `action` (Marker/NextMarker); `extra` adds the call's own
- * parameters (may be NULL); fn sees each item of list_name. When `tagged`,
- * only the stack's items (see page_tagged) with their logical id and tags. */
+/* Pages through `action` (Marker/NextMarker); fn sees each item of
+ * list_name. When `tagged`, only the stack's items (see page_tagged) with
+ * their logical id and tags. `key`=`value` names the parent (e.g.
+ * LoadBalancerArn): only items whose own `key` field is `value` are seen. */
 typedef struct {
     const char *action, *list_name, *arn_field;
-    const char *key, *value;   /* one extra parameter, or NULL */
+    const char *key, *value;   /* the parent, or NULL */
     int tagged;
 } describe_spec;
 
@@ -179,7 +203,7 @@ static int describe_pages(const provider_ctx *c, const describe_spec *d, elb_ite
             rc = page_tagged(c, list, d->arn_field, fn, out, err);
         } else {
             for (const xml_node *it = list ? xml_child(list, "member") : NULL; it; it = xml_next_same(it))
-                fn(c, it, NULL, NULL, out);
+                if (!d->key || strcmp(xml_path_text(it, d->key) ?: "", d->value) == 0) fn(c, it, NULL, NULL, out);
         }
         const xml_node *next = result(doc, d->action, "NextMarker");
         if (rc == 0 && next && next->text[0]) marker = strdup(next->text);
@@ -309,7 +333,8 @@ static int lb_create(const provider_ctx *c, resource *r, const json_t *a, errinf
     add_list(&p, "Subnets", json_object_get(a, "subnets"));
     add_list(&p, "SecurityGroups", json_object_get(a, "security_groups"));
     /* Idempotent: the same request again answers the balancer it made. */
-    if (create_tagged(c, "CreateLoadBalancer", &p, "LoadBalancers/member/LoadBalancerArn", r, err))
+    if (create_owned(c, "CreateLoadBalancer", &p, "LoadBalancers/member/LoadBalancerArn", "load balancer",
+                     resource_attr_str(a, "name"), r, err))
         return -1;
     lb_wait w = {c, r->physical, 0};
     char what[160];
@@ -366,7 +391,8 @@ static int tg_create(const provider_ctx *c, resource *r, const json_t *a, errinf
     aws_params_add(&p, "TargetType", resource_attr_str(a, "target_type"));
     tg_health(&p, a);
     /* idempotent, as for load balancers */
-    return create_tagged(c, "CreateTargetGroup", &p, "TargetGroups/member/TargetGroupArn", r, err);
+    return create_owned(c, "CreateTargetGroup", &p, "TargetGroups/member/TargetGroupArn", "target group",
+                        resource_attr_str(a, "name"), r, err);
 }
 
 static int tg_update(const provider_ctx *c, const resource *r, const json_t *old, const json_t *a,
@@ -494,7 +520,8 @@ static char *listener_on_port(const provider_ctx *c, const char *lb, long long p
     char *arn = NULL;
     if (elbv2_call(c, "DescribeListeners", &p, &doc, err) == 0) {
         for (const xml_node *l = result(doc, "DescribeListeners", "Listeners/member"); l && !arn; l = xml_next_same(l))
-            if (xml_path_text(l, "Port") && atoll(xml_path_text(l, "Port")) == port && xml_path_text(l, "ListenerArn"))
+            if (xml_path_text(l, "Port") && atoll(xml_path_text(l, "Port")) == port && xml_path_text(l, "ListenerArn") &&
+                strcmp(xml_path_text(l, "LoadBalancerArn") ?: "", lb) == 0)
                 arn = strdup(xml_path_text(l, "ListenerArn"));
     }
     aws_params_free(&p);

@@ -1,12 +1,20 @@
 /* iam: providers for the instances' role (iam_role) and instance profile
  * (instance_profile), IAM Query API 2010-05-08 (global, signed for us-east-1).
  *
- * Ownership is the path: everything deploybot makes for environment <env>
- * lives under /deploybot/<env>/, and everything under it is deploybot's (it
- * is also tagged deploybot:stack/deploybot:id, but IAM's List calls return
- * no tags, and one tag call per entity per plan is what discovery avoids).
- * Discovery is one paginated ListRoles and one ListInstanceProfiles with that
- * PathPrefix, plus ListAttachedRolePolicies per role.
+ * Ownership is the path and the name: everything deploybot makes for
+ * environment <env> lives at exactly the path /deploybot/<env>/ and is named
+ * deploybot-<env>-<x>-role or -profile (it is also tagged
+ * deploybot:stack/deploybot:id, but IAM's List calls return no tags, and
+ * one tag call per entity per plan is what discovery avoids). List answers
+ * carry both, and an entity is the stack's only when both match, whatever
+ * the PathPrefix of the request let through (some implementations ignore
+ * it, and /deploybot/<env>/ is also the prefix of deeper paths). Discovery
+ * is one paginated ListRoles and one ListInstanceProfiles with that
+ * PathPrefix, plus ListAttachedRolePolicies per role of the stack's; a
+ * role's attached policies and a profile's role are the stack's through
+ * it. Creating a name that exists takes it over only when GetRole /
+ * GetInstanceProfile shows it at the stack's path (a retried call whose
+ * answer was lost); anything else is an error.
  *
  * The physical id is the name, which is also how launch templates name an
  * instance profile: iam_role.<x> is "deploybot-<env>-<x>-role" and
@@ -62,18 +70,21 @@ static void entity_name(const provider_ctx *c, const char *logical_id, const cha
     snprintf(buf, n, "deploybot-%s-%s-%s", c->stack, dot ? dot + 1 : logical_id, suffix);
 }
 
-/* The logical id for an entity found under the stack's path: <type>.<x> when
- * the name is deploybot's, else <type>.<name> (not wanted: destroyed). */
-static void entity_id(const provider_ctx *c, const char *type, const char *name, const char *suffix,
-                      char *buf, size_t n) {
-    char prefix[160];
+/* 1 and the logical id <type>.<x> in buf when a listed entity is the
+ * stack's: its path is exactly the stack's and its name
+ * deploybot-<env>-<x>-<suffix>; else 0 (another stack's, or not
+ * deploybot's: never touched). */
+static int entity_owned(const provider_ctx *c, const char *type, const char *path, const char *name,
+                        const char *suffix, char *buf, size_t n) {
+    char prefix[160], want[160];
+    env_path(c, want, sizeof(want));
     snprintf(prefix, sizeof(prefix), "deploybot-%s-", c->stack);
     size_t pl = strlen(prefix), nl = strlen(name), sl = strlen(suffix);
-    if (nl > pl + sl + 1 && strncmp(name, prefix, pl) == 0 && name[nl - sl - 1] == '-' &&
-        strcmp(name + nl - sl, suffix) == 0)
-        snprintf(buf, n, "%s.%.*s", type, (int)(nl - pl - sl - 1), name + pl);
-    else
-        snprintf(buf, n, "%s.%s", type, name);
+    if (!path || strcmp(path, want) != 0 || nl <= pl + sl + 1 || strncmp(name, prefix, pl) != 0 ||
+        name[nl - sl - 1] != '-' || strcmp(name + nl - sl, suffix) != 0)
+        return 0;
+    snprintf(buf, n, "%s.%.*s", type, (int)(nl - pl - sl - 1), name + pl);
+    return 1;
 }
 
 /* IAM answers policy documents URL-encoded (RFC 3986 percent-encoding). */
@@ -140,9 +151,9 @@ static int policy_item(const provider_ctx *c, const xml_node *it, void *arg, err
 static int role_item(const provider_ctx *c, const xml_node *it, void *arg, errinfo *err) {
     resource_set *out = arg;
     const char *name = xml_path_text(it, "RoleName"), *doc = xml_path_text(it, "AssumeRolePolicyDocument");
-    if (!name) return 0;
     char id[256];
-    entity_id(c, "iam_role", name, "role", id, sizeof(id));
+    if (!name || !entity_owned(c, "iam_role", xml_path_text(it, "Path"), name, "role", id, sizeof(id)))
+        return 0;
     char *text = url_decode(doc ?: "");
     json_t *policy = json_loads(text, 0, NULL);
     if (!policy) policy = json_string(text);   /* shown as is, and differs from what we want */
@@ -180,7 +191,7 @@ static int role_policies(const provider_ctx *c, const char *role, const char *ac
 }
 
 /* After a CreateX answered EntityAlreadyExists: 0 when the entity is ours
- * (under the stack's path: a retried call whose answer was lost), else -1. */
+ * (at the stack's path: a retried call whose answer was lost), else -1. */
 static int adopt(const provider_ctx *c, const char *get, const char *key, const char *name,
                  const char *path_field, errinfo *err) {
     char path[160];
@@ -194,8 +205,8 @@ static int adopt(const provider_ctx *c, const char *get, const char *key, const 
     const char *have = xml_path(doc, path_field) ? xml_path(doc, path_field)->text : NULL;
     rc = have && strcmp(have, path) == 0 ? 0 : -1;
     if (rc != 0)
-        errinfo_set(err, ERR_CONFLICT, "%s already exists outside %s, so it is not deploybot's: "
-                    "rename or delete it", name, path);
+        errinfo_set(err, ERR_CONFLICT, "%s exists but is not deploybot's (its path is %s, not %s): "
+                    "rename or delete it", name, have ? have : "unknown", path);
     xml_free(doc);
     return rc;
 }
@@ -247,9 +258,10 @@ const provider provider_iam_role = {"iam_role", role_force, role_discover, role_
 static int profile_item(const provider_ctx *c, const xml_node *it, void *arg, errinfo *err) {
     (void)err;
     const char *name = xml_path_text(it, "InstanceProfileName");
-    if (!name) return 0;
     char id[256];
-    entity_id(c, "instance_profile", name, "profile", id, sizeof(id));
+    if (!name || !entity_owned(c, "instance_profile", xml_path_text(it, "Path"), name, "profile", id,
+                               sizeof(id)))
+        return 0;
     const char *role = xml_path_text(it, "Roles/member/RoleName");
     json_t *a = json_object();
     json_object_set_new(a, "role", role ? json_string(role) : json_null());

@@ -88,6 +88,11 @@ int provider_create(const provider_ctx *c, provider_call_fn call, const char *ac
     return 0;
 }
 
+const char *provider_owned(const provider_ctx *c, const char *stack_tag, const char *id_tag) {
+    if (!stack_tag || strcmp(stack_tag, c->stack) != 0 || !id_tag || !*id_tag) return NULL;
+    return id_tag;
+}
+
 void provider_filter_stack(aws_params *p, int index, const provider_ctx *c) {
     char k[64];
     snprintf(k, sizeof(k), "Filter.%d.Name", index);
@@ -156,13 +161,16 @@ int ec2_describe_tagged(const provider_ctx *c, const char *action, const char *s
     return 0;
 }
 
+const char *ec2_owned(const provider_ctx *c, const xml_node *item) {
+    return provider_owned(c, provider_tag(item, "deploybot:stack"), provider_tag(item, "deploybot:id"));
+}
+
 resource *ec2_add_tagged(const provider_ctx *c, const xml_node *item, const char *type,
                          const char *id_field, json_t *attrs, resource_set *out) {
-    const char *lid = provider_tag(item, "deploybot:id");
-    const char *stack = provider_tag(item, "deploybot:stack");
+    const char *lid = ec2_owned(c, item);
     const char *phys = xml_path_text(item, id_field);
-    /* A resource without our id tag was not made by deploybot: never touch it. */
-    if (!lid || !stack || strcmp(stack, c->stack) != 0 || !phys) {
+    /* Not proved ours (another stack's, or not deploybot's): never touch it. */
+    if (!lid || !phys) {
         json_decref(attrs);
         return NULL;
     }

@@ -15,12 +15,18 @@ typedef struct {
     int page_size;       /* aws_options.page_size: 0, each API's largest */
 } provider_ctx;
 
+/* Ownership. A resource is the stack's, and so may ever be changed or
+ * deleted, only when AWS's answer itself proves it; the filters a request
+ * carried (tag:, PathPrefix, Names ...) are hints that some implementations
+ * of the APIs ignore. Each provider file's header says how its answers prove
+ * it; what lies inside an owned resource (a group's rules, an ACL's entries,
+ * a table's routes, a balancer's listeners) is the stack's through it. */
 typedef struct provider {
     const char *type;
     /* Attributes whose change cannot be applied in place (NULL-terminated). */
     const char *const *force_new;
-    /* Adds every resource of this type tagged deploybot:stack=<stack> to out,
-     * with one batched Describe call per page. */
+    /* Adds every resource of this type the answers prove is the stack's to
+     * out, with one batched Describe call per page. */
     int (*discover)(const provider_ctx *c, resource_set *out, errinfo *err);
     /* `attrs` are resolved (physical ids). Sets r->physical. */
     int (*create)(const provider_ctx *c, resource *r, const json_t *attrs, errinfo *err);
@@ -60,8 +66,15 @@ void provider_tag_spec(aws_params *p, const char *spec, const char *resource_typ
 int provider_create(const provider_ctx *c, provider_call_fn call, const char *action,
                     aws_params *p, const char *id_path, resource *r, errinfo *err);
 
+/* The logical id when a resource's tags prove it is the stack's: its
+ * deploybot:stack tag (stack_tag) is c->stack and its deploybot:id tag
+ * (id_tag) is set. NULL: not ours, whoever made it. */
+const char *provider_owned(const provider_ctx *c, const char *stack_tag, const char *id_tag);
+
 /* ---- EC2's tag filters ---- */
 
+/* Filter.<index> tag:deploybot:stack=<stack>: a hint that saves traffic; the
+ * answer is checked all the same (ec2_owned). */
 void provider_filter_stack(aws_params *p, int index, const provider_ctx *c);
 /* Value of tag `key` in an EC2 tagSet node, or NULL. */
 const char *provider_tag(const xml_node *item, const char *key);

@@ -9,13 +9,18 @@
  * discovered just before), then looks the record up with one
  * ListResourceRecordSets. Destroying deletes the record, then the tag.
  *
- * Deploybot owns only that one name in that one zone, and only while it
- * points at this stack's load balancer: before the tag and the UPSERT it
- * checks the name, and refuses to overwrite an A record that is anything
- * else (someone's record by the same name), so a typo in record_name cannot
- * take over a live name; discovery ignores a tagged name that holds such a
- * record. An alias to a balancer of the stack's name (<name>-<digits>.<region>
- * .elb.amazonaws.com, also an earlier one being replaced) is deploybot's.
+ * Ownership: a record is the stack's only when (1) a load balancer proved
+ * the stack's (elbv2.c: by its tags) carries the pointer tag naming its
+ * zone and name, (2) ListResourceRecordSets answers a set of exactly that
+ * name and type A (the name= and type= of the request only say where the
+ * list starts, so the answer's first set is compared), and (3) that set is
+ * an alias to a balancer of the stack's balancer's name
+ * (<name>-<digits>.<region>.elb.amazonaws.com: also an earlier one being
+ * replaced). Deploybot owns only that one name in that one zone, and only
+ * while it points there: before the tag and the UPSERT it checks the name,
+ * and refuses to overwrite an A record that is anything else (someone's
+ * record by the same name), so a typo in record_name cannot take over a
+ * live name; discovery ignores a tagged name that holds such a record.
  *
  * Changes are waited for (GetChange until INSYNC, botocore's
  * resource_record_sets_changed waiter: 30 s apart). The zone, the name or
