@@ -2,11 +2,20 @@
 builds a real config repository with git, and delivers real GitHub webhook
 payloads (from shared/fixtures) re-pointed at that repository's commits.
 
-Used by the integration tests and by scripts/demo.py."""
+Used by the integration tests and by scripts/demo.py.
+
+DEPLOYBOT_FAKE_AWS_ARGS holds more arguments for fake_aws.py (shell words).
+ctest runs the engine tests a second time with "--ignore-filters": the fake
+then answers every Describe/List with everything of the account, as some
+independent implementations of the AWS APIs do, and deploybot must still
+touch only what the answers prove is its own. The tests' own boto3 calls
+observe the fake as AWS would answer them: the fake applies their filters
+(see observe_with_filters)."""
 import hashlib
 import hmac
 import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -29,6 +38,7 @@ GITHUB_TOKEN = "ghp_faketoken000000000000000000000000000"
 AWS_KEY = "AKIDEXAMPLE"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 REGION = "eu-west-1"
+FAKE_AWS_ARGS = shlex.split(os.environ.get("DEPLOYBOT_FAKE_AWS_ARGS", ""))
 
 
 def fixture(name):
@@ -253,6 +263,33 @@ class StallingProxy:
         self.sock.close()
 
 
+def observe_with_filters():
+    """While the fake ignores filters for deploybot, every boto3 call of a
+    test is answered with its filters applied: the tests check what exists
+    with Filters/PathPrefix and must see AWS's answer, not the switch's. The
+    switch is off only for the duration of the call (a call of the bot that
+    falls into that window sees AWS's behaviour, which is no less correct)."""
+    from botocore.client import BaseClient
+    if getattr(BaseClient, "_deploybot_observer", False):
+        return
+    call = BaseClient._make_api_call
+
+    def switch(url, on):
+        code, body = http("POST", url + "/_fake/config", json.dumps({"ignore_filters": on}).encode(),
+                          {"Content-Type": "application/json"})
+        assert code == 200, body
+
+    def observed(self, operation, params):
+        url = self.meta.endpoint_url
+        switch(url, False)
+        try:
+            return call(self, operation, params)
+        finally:
+            switch(url, True)
+    BaseClient._make_api_call = observed
+    BaseClient._deploybot_observer = True
+
+
 class Stack:
     """Fake AWS + fake GitHub + a config repo + the bot, in one work dir."""
 
@@ -267,7 +304,9 @@ class Stack:
         self.chat = self._fake("fake_chat", []) if chat else None
         self.chat_url = "http://127.0.0.1:%d" % self.chat.port if chat else None
         self.aws = self._fake("fake_aws", ["--access-key", AWS_KEY, "--secret-key", AWS_SECRET,
-                                           "--region", REGION])
+                                           "--region", REGION] + FAKE_AWS_ARGS)
+        if "--ignore-filters" in FAKE_AWS_ARGS:
+            observe_with_filters()
         self.github = self._fake("fake_github", ["--token", GITHUB_TOKEN])
         self.aws_url = "http://127.0.0.1:%d" % self.aws.port
         self.github_url = "http://127.0.0.1:%d" % self.github.port
