@@ -1,5 +1,6 @@
 /* envrun: see envrun.h. */
 #include "deploy/envrun.h"
+#include "deploy/plan_check.h"
 #include "deploy/stack_layers.h"
 
 #include <stdio.h>
@@ -39,7 +40,29 @@ static int discover(const provider_ctx *ctx, resource_set *actual, envrun_result
     return failed(out, err);
 }
 
-/* Plans, logs the plan, and applies it when asked and needed. */
+/* Refuses the whole plan, before anything changes, when AWS would refuse
+ * part of it: "Plan refused: <first>", every refusal logged. */
+static int check(const envrun_request *req, const provider_ctx *ctx, const plan *p, envrun_result *out,
+                 errinfo *err) {
+    if (plan_check(ctx, p, &out->errors, err) == 0) return 0;
+    if (err->code != ERR_INVALID) {
+        errinfo_prefix(err, "plan check");
+        return failed(out, err);
+    }
+    out->invalid = 1;
+    int n = 0;
+    if (req->log) req->log(req->log_arg, "Plan refused (nothing was changed):");
+    for (const char *l = out->errors; *l; l = strchr(l, '\n') + 1, n++) {
+        char line[ERRINFO_MSG_MAX + 8];
+        snprintf(line, sizeof(line), "  %.*s", (int)strcspn(l, "\n"), l);
+        if (req->log) req->log(req->log_arg, line);
+    }
+    errinfo_prefix(err, "Plan refused");
+    if (n > 1) snprintf(err->msg + strlen(err->msg), sizeof(err->msg) - strlen(err->msg), " (and %d more)", n - 1);
+    return failed(out, err);
+}
+
+/* Plans, logs the plan, checks it, and applies it when asked and needed. */
 static int plan_apply(const envrun_request *req, const provider_ctx *ctx, resource_set *desired,
                       resource_set *actual, envrun_result *out, errinfo *err) {
     plan p;
@@ -50,7 +73,8 @@ static int plan_apply(const envrun_request *req, const provider_ctx *ctx, resour
     out->changes = plan_has_changes(&p);
     log_lines(req, out->plan_text);
     snprintf(out->summary, sizeof(out->summary), "%s", out->plan_summary);
-    if (req->mode != ENVRUN_PLAN && out->changes) {
+    rc = check(req, ctx, &p, out, err);
+    if (rc == 0 && req->mode != ENVRUN_PLAN && out->changes) {
         apply_result ar;
         int parallelism = req->options ? req->options->apply_parallelism : 0;
         rc = apply_plan(ctx, &p, parallelism, req->log, req->log_arg, &ar, err);

@@ -25,19 +25,22 @@ typedef struct {
 } envrun_request;
 
 typedef struct {
-    int invalid;              /* stack.json did not validate; nothing was planned */
+    int invalid;              /* stack.json did not validate (nothing was planned), or the
+                               * plan was refused (a change AWS would refuse: nothing applied) */
     int changes;              /* the plan had changes */
     char plan_summary[128];   /* "Plan: 1 to add, ..." / "No changes." */
     char summary[1200];       /* one line for statuses, whether it worked or not */
     char *plan_text;          /* full plan (malloc'd), NULL if none */
-    char *errors;             /* validation errors, one per line (malloc'd) */
+    char *errors;             /* validation errors or refusals, one per line (malloc'd) */
 } envrun_result;
 
 /* Returns 0 on success (plan made, and applied when asked). On failure -1,
  * and err says what failed: the stack (ERR_INVALID, out->invalid set, the
  * first problem; out->errors lists them all), the AWS client, discovery
- * ("discovery: Code: message"), or the apply ("Apply failed after ...").
- * out->summary is then err's message. */
+ * ("discovery: Code: message"), the plan's check (ERR_INVALID, out->invalid
+ * set: "Plan refused: <first refusal>", out->errors lists them all; or
+ * "plan check: ..." when a check could not be made), or the apply ("Apply
+ * failed after ..."). out->summary is then err's message. */
 int envrun(const envrun_request *req, envrun_result *out, errinfo *err);
 void envrun_result_free(envrun_result *r);
 

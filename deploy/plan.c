@@ -58,10 +58,17 @@ static void check_ref(const char *id, void *arg) {
     if (c && (c->action == PLAN_CREATE || c->action == PLAN_REPLACE)) rc->pending = 1;
 }
 
-static int is_forced(const provider *pv, const char *key) {
-    for (size_t i = 0; pv && pv->force_new[i]; i++)
-        if (strcmp(pv->force_new[i], key) == 0) return 1;
+static int listed(const char *const *list, const char *key) {
+    for (size_t i = 0; list && list[i]; i++)
+        if (strcmp(list[i], key) == 0) return 1;
     return 0;
+}
+
+/* Whether a change of `key` (from `have`, NULL when the resource has none)
+ * replaces the resource. */
+static int is_forced(const provider *pv, const char *key, const json_t *have) {
+    if (!pv) return 0;
+    return listed(pv->force_new, key) || (have && listed(pv->force_new_if_set, key));
 }
 
 /* Recomputes one change; returns 1 when its action changed. */
@@ -79,7 +86,7 @@ static int classify(plan *p, plan_change *c) {
         json_t *have = json_object_get(c->actual->attrs, k);
         if (!rc.pending && have && json_equal(want, have)) continue;
         json_array_append_new(c->changed, json_string(k));
-        if (!c->forced_by && (is_forced(pv, k) || !pv->update)) c->forced_by = k;
+        if (!c->forced_by && (is_forced(pv, k, have) || !pv->update)) c->forced_by = k;
     }
     c->action = c->forced_by ? PLAN_REPLACE : json_array_size(c->changed) ? PLAN_UPDATE : PLAN_NOOP;
     return before != c->action;

@@ -27,7 +27,8 @@ static const key_spec SCHEMA[] = {
     {"availability_zones", T_STRING_LIST, 1, 2, 6, NULL}, /* >= 2 always: the ALB needs 2 zones */
     {"public_subnet_cidrs", T_CIDR_LIST, 1, 2, 6, NULL},
     {"private_subnet_cidrs", T_CIDR_LIST, 1, 2, 6, NULL},
-    {"office_cidrs", T_CIDR_LIST, 1, 1, 50, NULL},
+    /* 2 inbound rules each in the load balancer's group, and AWS allows 60 */
+    {"office_cidrs", T_CIDR_LIST, 1, 1, 30, NULL},
     {"instance_type", T_STRING, 0, 0, 0, "\"t3.medium\""},
     {"instance_count", T_INT, 0, 0, 10, "1"},
     {"data_volume_size", T_INT, 0, 1, 16384, "20"},
@@ -127,44 +128,98 @@ static void check_key(report *r, const key_spec *k, json_t *v) {
     }
 }
 
-/* Cross-key rules: subnets inside the VPC, one per AZ, enough AZs. */
-static void check_network(report *r, json_t *root) {
-    unsigned vbase;
-    int vprefix;
-    json_t *vpc = json_object_get(root, "vpc_cidr");
-    json_t *azs = json_object_get(root, "availability_zones");
-    if (!json_is_string(vpc) || !stack_cidr_parse(json_string_value(vpc), &vbase, &vprefix)) return;
-    unsigned vmask = vprefix == 0 ? 0 : 0xffffffffu << (32 - vprefix);
-    const char *lists[] = {"public_subnet_cidrs", "private_subnet_cidrs"};
+/* AWS takes VPC and subnet CIDRs from /16 to /28 (InvalidVpc.Range,
+ * InvalidSubnet.Range otherwise). */
+#define CIDR_PREFIX_MIN 16
+#define CIDR_PREFIX_MAX 28
+
+static const char *const SUBNET_LISTS[] = {"public_subnet_cidrs", "private_subnet_cidrs"};
+
+/* Calls fn for every well-formed subnet CIDR, with its key ("public_subnet_cidrs[1]"). */
+static void each_subnet(report *r, json_t *root, void (*fn)(report *r, json_t *root, const char *key,
+                                                            const char *cidr, unsigned base, int prefix)) {
     for (int l = 0; l < 2; l++) {
-        json_t *arr = json_object_get(root, lists[l]);
-        if (!json_is_array(arr)) continue;
-        if (json_is_array(azs) && json_array_size(arr) != json_array_size(azs))
-            problem(r, lists[l], "has %zu entries but availability_zones has %zu (one subnet per zone)",
-                 json_array_size(arr), json_array_size(azs));
+        json_t *arr = json_object_get(root, SUBNET_LISTS[l]);
         for (size_t i = 0; i < json_array_size(arr); i++) {
             unsigned b;
             int p;
             const char *c = json_string_value(json_array_get(arr, i));
-            if (!c || !stack_cidr_parse(c, &b, &p)) continue;
-            if (p < vprefix || (b & vmask) != vbase) {
-                char key[96];
-                snprintf(key, sizeof(key), "%s[%zu]", lists[l], i);
-                problem(r, key, "%s is not inside vpc_cidr %s", c, json_string_value(vpc));
-            }
+            if (!c || !stack_cidr_parse(c, &b, &p)) continue;   /* reported by check_list */
+            char key[96];
+            snprintf(key, sizeof(key), "%s[%zu]", SUBNET_LISTS[l], i);
+            fn(r, root, key, c, b, p);
         }
     }
-    json_t *count = json_object_get(root, "instance_count");
-    if (json_is_array(azs) && json_is_integer(count) && json_integer_value(count) > 1 &&
-        json_array_size(azs) < 2)
-        problem(r, "availability_zones", "instance_count %lld needs at least 2 zones",
-             (long long)json_integer_value(count));
+}
+
+static unsigned prefix_mask(int prefix) {
+    return prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
+}
+
+/* Inside the VPC, a size AWS takes, and overlapping no subnet listed before it. */
+static void check_subnet(report *r, json_t *root, const char *key, const char *cidr, unsigned base, int prefix) {
+    unsigned vbase;
+    int vprefix;
+    const char *vpc = json_string_value(json_object_get(root, "vpc_cidr"));
+    if (vpc && stack_cidr_parse(vpc, &vbase, &vprefix) && (prefix < vprefix || (base & prefix_mask(vprefix)) != vbase))
+        problem(r, key, "%s is not inside vpc_cidr %s", cidr, vpc);
+    else if (prefix < CIDR_PREFIX_MIN || prefix > CIDR_PREFIX_MAX)
+        problem(r, key, "%s: AWS takes subnets from /%d to /%d", cidr, CIDR_PREFIX_MIN, CIDR_PREFIX_MAX);
+    for (int l = 0; l < 2; l++) {
+        json_t *arr = json_object_get(root, SUBNET_LISTS[l]);
+        for (size_t i = 0; i < json_array_size(arr); i++) {
+            char other[96];
+            snprintf(other, sizeof(other), "%s[%zu]", SUBNET_LISTS[l], i);
+            if (strcmp(other, key) == 0) return;   /* each pair once, on its second subnet */
+            unsigned b;
+            int p;
+            const char *c = json_string_value(json_array_get(arr, i));
+            if (!c || !stack_cidr_parse(c, &b, &p)) continue;
+            int shorter = p < prefix ? p : prefix;
+            if ((b & prefix_mask(shorter)) == (base & prefix_mask(shorter)))
+                problem(r, key, "%s overlaps %s %s (AWS refuses subnets that overlap)", cidr, other, c);
+        }
+    }
+}
+
+/* 1 when the string arr[i] is also an earlier entry of arr. */
+static int listed_before(const json_t *arr, size_t i) {
+    for (size_t j = 0; json_is_string(json_array_get(arr, i)) && j < i; j++)
+        if (json_equal(json_array_get(arr, j), json_array_get(arr, i))) return 1;
+    return 0;
+}
+
+/* Cross-key rules: one subnet per AZ, subnets inside the VPC and apart,
+ * sizes AWS takes, rule quotas. Each is guarded by the types
+ * it needs, so that every problem is reported, whatever else is wrong. */
+static void check_network(report *r, json_t *root) {
+    json_t *vpc = json_object_get(root, "vpc_cidr");
+    json_t *azs = json_object_get(root, "availability_zones");
+    int vprefix;
+    if (json_is_string(vpc) && stack_cidr_parse(json_string_value(vpc), NULL, &vprefix) &&
+        (vprefix < CIDR_PREFIX_MIN || vprefix > CIDR_PREFIX_MAX))
+        problem(r, "vpc_cidr", "%s: AWS takes VPCs from /%d to /%d", json_string_value(vpc), CIDR_PREFIX_MIN,
+                CIDR_PREFIX_MAX);
+    for (int l = 0; l < 2; l++) {
+        json_t *arr = json_object_get(root, SUBNET_LISTS[l]);
+        if (json_is_array(arr) && json_is_array(azs) && json_array_size(arr) != json_array_size(azs))
+            problem(r, SUBNET_LISTS[l], "has %zu entries but availability_zones has %zu (one subnet per zone)",
+                 json_array_size(arr), json_array_size(azs));
+    }
+    each_subnet(r, root, check_subnet);
     json_t *office = json_object_get(root, "office_cidrs");
     if (json_is_true(json_object_get(root, "enable_network_acls")) &&
         json_array_size(office) > STACK_NACL_MAX_OFFICE_CIDRS)
         problem(r, "office_cidrs", "has %zu entries but enable_network_acls allows at most %d "
              "(2 inbound rules each, and AWS allows 20 per network ACL)",
              json_array_size(office), STACK_NACL_MAX_OFFICE_CIDRS);
+    for (size_t i = 0; i < json_array_size(office); i++) {
+        char key[64];
+        snprintf(key, sizeof(key), "office_cidrs[%zu]", i);
+        if (listed_before(office, i))
+            problem(r, key, "\"%s\" is listed twice (AWS refuses the same security group rule twice)",
+                    json_string_value(json_array_get(office, i)));
+    }
 }
 
 /* "family.size" in lower case: t3.medium, m7g.2xlarge, u-6tb1.metal, c7i.metal-48xl. */
@@ -192,11 +247,8 @@ static void check_zones(report *r, json_t *root) {
         char key[64];
         snprintf(key, sizeof(key), "availability_zones[%zu]", i);
         if (!az) continue;
-        for (size_t j = 0; j < i; j++)
-            if (json_equal(json_array_get(azs, j), json_array_get(azs, i))) {
-                problem(r, key, "\"%s\" is listed twice (the load balancer needs 2 different zones)", az);
-                break;
-            }
+        if (listed_before(azs, i))
+            problem(r, key, "\"%s\" is listed twice (the load balancer needs 2 different zones)", az);
         if (region && (strncmp(az, region, strlen(region)) != 0 || !az[strlen(region)]))
             problem(r, key, "\"%s\" is not a zone of region %s (e.g. \"%sa\")", az, region, region);
     }
@@ -298,7 +350,7 @@ int stack_load(const char *text, size_t len, const char *file, const char *env,
     check_keys(&r, root);
     check_services(&r, root);   /* type-guarded: runs even when some keys are wrong */
     check_ami(&r, root);
-    if (!r.text.len) check_network(&r, root);
+    check_network(&r, root);
     if (r.text.len) {
         json_decref(root);
         return refuse(&r.text, errors, err);

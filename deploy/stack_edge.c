@@ -11,6 +11,14 @@
 #define SSL_POLICY "ELBSecurityPolicy-TLS13-1-2-2021-06"   /* TLS 1.2+, AWS's recommended policy */
 #define ELB_NAME_MAX 32                                     /* load balancer and target group names */
 
+/* The health check of the seed (DESIGN.md): Dify's /apps answers 200 once it
+ * is up; a slow first start is given 5 x 30 s before the target is marked
+ * unhealthy, and 2 good answers bring it back. AWS wants timeout < interval. */
+#define HEALTH_HEALTHY 2
+#define HEALTH_UNHEALTHY 5
+#define HEALTH_TIMEOUT_S 20
+#define HEALTH_INTERVAL_S 30
+
 static const char *opt(const stack *s, const char *key) {
     return json_string_value(json_object_get(s->root, key));
 }
@@ -52,9 +60,12 @@ static void add_load_balancer(const stack *s, resource_set *out) {
                                "internet_gateway", resource_ref("internet_gateway.main")));
     elb_name(s, "-app", name, sizeof(name));
     resource_set_add(out, "target_group", "target_group.app", NULL,
-                     json_pack("{s:s,s:s,s:i,s:o,s:s,s:s,s:s}", "name", name, "protocol", "HTTP", "port", 80,
-                               "vpc", resource_ref("vpc.main"), "target_type", "instance",
-                               "health_check_path", "/apps", "health_check_matcher", "200"));
+                     json_pack("{s:s,s:s,s:i,s:o,s:s,s:s,s:s,s:i,s:i,s:i,s:i}", "name", name, "protocol", "HTTP",
+                               "port", 80, "vpc", resource_ref("vpc.main"), "target_type", "instance",
+                               "health_check_path", "/apps", "health_check_matcher", "200",
+                               "health_check_healthy_threshold", HEALTH_HEALTHY, "health_check_unhealthy_threshold",
+                               HEALTH_UNHEALTHY, "health_check_timeout", HEALTH_TIMEOUT_S,
+                               "health_check_interval", HEALTH_INTERVAL_S));
 }
 
 /* With a certificate: HTTPS on 443 forwarding, HTTP on 80 redirecting to it
@@ -106,10 +117,14 @@ static void add_dns(const stack *s, resource_set *out) {
     for (const char *p = record; *p && n + 2 < sizeof(name); p++) name[n++] = (char)tolower((unsigned char)*p);
     if (n == 0 || name[n - 1] != '.') name[n++] = '.';
     name[n] = '\0';
-    resource_set_add(out, "dns_record", "dns_record.main", NULL,
-                     json_pack("{s:s,s:s,s:s,s:o,s:b}", "zone", zone, "name", name, "type", "A",
-                               "load_balancer", resource_ref("load_balancer.main"),
-                               "evaluate_target_health", 0));
+    resource *r = resource_set_add(out, "dns_record", "dns_record.main", NULL,
+                                   json_pack("{s:s,s:s,s:s,s:o,s:b}", "zone", zone, "name", name, "type", "A",
+                                             "load_balancer", resource_ref("load_balancer.main"),
+                                             "evaluate_target_health", 0));
+    /* For the plan's check that the name is free or already deploybot's. */
+    char lb[64];
+    elb_name(s, "", lb, sizeof(lb));
+    r->extra = json_pack("{s:s}", "load_balancer_name", lb);
 }
 
 void stack_edge_resources(const stack *s, resource_set *out) {

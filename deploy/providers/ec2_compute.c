@@ -189,8 +189,10 @@ static int lt_destroy(const provider_ctx *c, const resource *r, const json_t *ol
 }
 
 static const char *const lt_force[] = {"name", NULL};
-const provider provider_launch_template = {"launch_template", lt_force, lt_discover, lt_create,
-                                           lt_update, lt_destroy};
+const provider provider_launch_template = {
+    .type = "launch_template", .force_new = lt_force, .discover = lt_discover, .create = lt_create,
+    .update = lt_update, .destroy = lt_destroy,
+};
 
 /* ============================================================= instance */
 
@@ -407,8 +409,10 @@ static int instance_destroy(const provider_ctx *c, const resource *r, const json
 static const char *const instance_force[] = {"user_data_sha256", "instance_type", "image_id",
                                              "launch_template", "subnet", "security_groups",
                                              "data_volume", NULL};
-const provider provider_instance = {"instance", instance_force, instance_discover, instance_create,
-                                    NULL, instance_destroy};
+const provider provider_instance = {
+    .type = "instance", .force_new = instance_force, .discover = instance_discover,
+    .create = instance_create, .destroy = instance_destroy,
+};
 
 /* =============================================================== volume */
 
@@ -516,15 +520,28 @@ static int volume_create(const provider_ctx *c, resource *r, const json_t *a, er
     return volume_wait_for(c, what, r->physical, NULL, VOLUME_AVAILABLE, err);
 }
 
+/* EBS cannot shrink a volume (ModifyVolume: "New size cannot be smaller
+ * than existing size"), and deploybot never trades its data for a number. */
+static int volume_shrinks(const resource *r, const json_t *old, const json_t *a, errinfo *err) {
+    json_int_t have = json_integer_value(json_object_get(old, "size"));
+    json_int_t want = json_integer_value(json_object_get(a, "size"));
+    if (want >= have) return 0;
+    return errinfo_set(err, ERR_INVALID, "refusing to shrink %s from %lld GiB to %lld GiB (data_volume_size): "
+                       "EBS cannot shrink a volume. Keep data_volume_size at %lld or more (its data lives on "
+                       "it); to start over with an empty volume, take the instance out (instance_count) and "
+                       "back in.", r->physical, (long long)have, (long long)want, (long long)have);
+}
+
+static int volume_plan_check(const provider_ctx *c, const resource *d, const resource *actual, errinfo *err) {
+    (void)c;
+    return actual ? volume_shrinks(actual, actual->attrs, d->attrs, err) : 0;
+}
+
 static int volume_update(const provider_ctx *c, const resource *r, const json_t *old, const json_t *a,
                          errinfo *err) {
     json_int_t have = json_integer_value(json_object_get(old, "size"));
     json_int_t want = json_integer_value(json_object_get(a, "size"));
-    if (want < have)
-        return errinfo_set(err, ERR_INVALID, "%s (%s) is %lld GiB and EBS cannot shrink a volume to %lld GiB: nothing was changed. "
-                    "Keep data_volume_size at %lld or more (its data lives on it); to start over with an "
-                    "empty volume, take the instance out (instance_count) and back in.",
-                    r->id, r->physical, (long long)have, (long long)want, (long long)have);
+    if (volume_shrinks(r, old, a, err) != 0) return -1;   /* the plan refused it already */
     aws_params p = {0};
     aws_params_add(&p, "VolumeId", r->physical);
     if (want != have) aws_params_addf(&p, "Size", "%lld", (long long)want);
@@ -543,8 +560,11 @@ static int volume_destroy(const provider_ctx *c, const resource *r, const json_t
 
 /* A volume cannot change zone or encryption; size and type change in place. */
 static const char *const volume_force[] = {"availability_zone", "encrypted", NULL};
-const provider provider_volume = {"volume", volume_force, volume_discover, volume_create,
-                                  volume_update, volume_destroy};
+const provider provider_volume = {
+    .type = "volume", .force_new = volume_force, .discover = volume_discover,
+    .create = volume_create, .update = volume_update, .destroy = volume_destroy,
+    .check = volume_plan_check,
+};
 
 /* ===================================================== volume attachment */
 
@@ -584,5 +604,7 @@ static int attachment_destroy(const provider_ctx *c, const resource *r, const js
 }
 
 static const char *const attachment_force[] = {"instance", "volume", "device", NULL};
-const provider provider_volume_attachment = {"volume_attachment", attachment_force, attachment_discover,
-                                             attachment_create, NULL, attachment_destroy};
+const provider provider_volume_attachment = {
+    .type = "volume_attachment", .force_new = attachment_force, .discover = attachment_discover,
+    .create = attachment_create, .destroy = attachment_destroy,
+};

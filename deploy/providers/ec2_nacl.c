@@ -236,5 +236,7 @@ static int nacl_destroy(const provider_ctx *c, const resource *r, const json_t *
 }
 
 static const char *const nacl_force[] = {"vpc", NULL};
-const provider provider_network_acl = {"network_acl", nacl_force, nacl_discover, nacl_create,
-                                       nacl_update, nacl_destroy};
+const provider provider_network_acl = {
+    .type = "network_acl", .force_new = nacl_force, .discover = nacl_discover,
+    .create = nacl_create, .update = nacl_update, .destroy = nacl_destroy,
+};

@@ -71,7 +71,10 @@ static int eip_destroy(const provider_ctx *c, const resource *r, const json_t *o
 }
 
 static const char *const eip_force[] = {"domain", NULL};
-const provider provider_eip = {"eip", eip_force, eip_discover, eip_create, NULL, eip_destroy};
+const provider provider_eip = {
+    .type = "eip", .force_new = eip_force, .discover = eip_discover, .create = eip_create,
+    .destroy = eip_destroy,
+};
 
 /* ---- NAT gateway ---- */
 
@@ -170,5 +173,7 @@ static int nat_destroy(const provider_ctx *c, const resource *r, const json_t *o
 
 /* A NAT gateway cannot move or change its address: every change replaces it. */
 static const char *const nat_force[] = {"subnet", "allocation", "internet_gateway", NULL};
-const provider provider_nat_gateway = {"nat_gateway", nat_force, nat_discover, nat_create, NULL,
-                                       nat_destroy};
+const provider provider_nat_gateway = {
+    .type = "nat_gateway", .force_new = nat_force, .discover = nat_discover, .create = nat_create,
+    .destroy = nat_destroy,
+};

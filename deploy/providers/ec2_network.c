@@ -39,7 +39,10 @@ static int vpc_destroy(const provider_ctx *c, const resource *r, const json_t *o
 }
 
 static const char *const vpc_force[] = {"cidr_block", NULL};
-const provider provider_vpc = {"vpc", vpc_force, vpc_discover, vpc_create, NULL, vpc_destroy};
+const provider provider_vpc = {
+    .type = "vpc", .force_new = vpc_force, .discover = vpc_discover, .create = vpc_create,
+    .destroy = vpc_destroy,
+};
 
 /* ---- Subnet ---- */
 
@@ -88,9 +91,22 @@ static int subnet_destroy(const provider_ctx *c, const resource *r, const json_t
     return ec2_call1(c, "DeleteSubnet", "SubnetId", r->physical, err);
 }
 
+/* A new subnet's zone exists in the region: CreateSubnet refuses another
+ * (stack.json can only say that it is named like one of the region's). */
+static int subnet_check(const provider_ctx *c, const resource *d, const resource *actual, errinfo *err) {
+    if (actual) return 0;   /* its zone cannot change in place */
+    const char *zone = resource_attr_str(d->attrs, "availability_zone");
+    if (ec2_call1(c, "DescribeAvailabilityZones", "ZoneName.1", zone, err) == 0) return 0;
+    return provider_refusal(err, "InvalidParameterValue", "availability zone %s (availability_zones) is not one "
+                            "of the region's", zone);
+}
+
 static const char *const subnet_force[] = {"vpc", "cidr_block", "availability_zone", NULL};
-const provider provider_subnet = {"subnet", subnet_force, subnet_discover, subnet_create,
-                                  subnet_update, subnet_destroy};
+const provider provider_subnet = {
+    .type = "subnet", .force_new = subnet_force, .discover = subnet_discover,
+    .create = subnet_create, .update = subnet_update, .destroy = subnet_destroy,
+    .check = subnet_check,
+};
 
 /* ---- Internet gateway ---- */
 
@@ -133,8 +149,10 @@ static int igw_destroy(const provider_ctx *c, const resource *r, const json_t *o
 /* Moving a gateway between VPCs is as disruptive as a new one, and replacing
  * it keeps the apply order acyclic when its VPC is replaced. */
 static const char *const igw_force[] = {"vpc", NULL};
-const provider provider_internet_gateway = {"internet_gateway", igw_force, igw_discover,
-                                            igw_create, NULL, igw_destroy};
+const provider provider_internet_gateway = {
+    .type = "internet_gateway", .force_new = igw_force, .discover = igw_discover,
+    .create = igw_create, .destroy = igw_destroy,
+};
 
 /* ---- Route table ---- */
 
@@ -283,5 +301,7 @@ static int rt_destroy(const provider_ctx *c, const resource *r, const json_t *ol
 }
 
 static const char *const rt_force[] = {"vpc", NULL};
-const provider provider_route_table = {"route_table", rt_force, rt_discover, rt_create,
-                                       rt_update, rt_destroy};
+const provider provider_route_table = {
+    .type = "route_table", .force_new = rt_force, .discover = rt_discover, .create = rt_create,
+    .update = rt_update, .destroy = rt_destroy,
+};

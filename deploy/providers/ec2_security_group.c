@@ -131,5 +131,7 @@ static int sg_destroy(const provider_ctx *c, const resource *r, const json_t *ol
 }
 
 static const char *const sg_force[] = {"vpc", "name", "description", NULL};
-const provider provider_security_group = {"security_group", sg_force, sg_discover, sg_create,
-                                          sg_update, sg_destroy};
+const provider provider_security_group = {
+    .type = "security_group", .force_new = sg_force, .discover = sg_discover, .create = sg_create,
+    .update = sg_update, .destroy = sg_destroy,
+};

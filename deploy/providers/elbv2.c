@@ -17,8 +17,9 @@
  * its own attribute, target_group, apart from default_action), a
  * registration whenever anything changes. The rest changes in place: a
  * listener's port, protocol, certificate, policy and default action (adding
- * a certificate turns listener.http into a redirect with ModifyListener), a
- * target group's health check. */
+ * a certificate turns listener.http into a redirect with ModifyListener,
+ * removing it back into a forward), a target group's health check (every
+ * member of it is sent and compared). */
 #include "deploy/providers/elbv2.h"
 #include "deploy/aws/waiter.h"
 
@@ -354,10 +355,22 @@ static int lb_destroy(const provider_ctx *c, const resource *r, const json_t *ol
 
 static const char *const lb_force[] = {"name", "scheme", "type", "vpc", "subnets", "security_groups",
                                        "internet_gateway", NULL};
-const provider provider_load_balancer = {"load_balancer", lb_force, lb_discover, lb_create, NULL,
-                                         lb_destroy};
+const provider provider_load_balancer = {
+    .type = "load_balancer", .force_new = lb_force, .discover = lb_discover, .create = lb_create,
+    .destroy = lb_destroy,
+};
 
 /* ---- Target group ---- */
+
+/* The health check's numbers: attribute, and the member of AWS's answers
+ * and of CreateTargetGroup / ModifyTargetGroup. */
+static const char *const HEALTH_NUMBERS[][2] = {
+    {"health_check_healthy_threshold", "HealthyThresholdCount"},
+    {"health_check_unhealthy_threshold", "UnhealthyThresholdCount"},
+    {"health_check_timeout", "HealthCheckTimeoutSeconds"},
+    {"health_check_interval", "HealthCheckIntervalSeconds"},
+};
+#define N_HEALTH_NUMBERS (sizeof(HEALTH_NUMBERS) / sizeof(HEALTH_NUMBERS[0]))
 
 static void tg_item(const provider_ctx *c, const xml_node *it, const char *lid, json_t *tags,
                     resource_set *out) {
@@ -369,6 +382,10 @@ static void tg_item(const provider_ctx *c, const xml_node *it, const char *lid, 
                           "vpc", xml_path_text(it, "VpcId") ?: "", "target_type", xml_path_text(it, "TargetType") ?: "",
                           "health_check_path", xml_path_text(it, "HealthCheckPath") ?: "",
                           "health_check_matcher", xml_path_text(it, "Matcher/HttpCode") ?: "");
+    for (size_t i = 0; i < N_HEALTH_NUMBERS; i++) {
+        const char *v = xml_path_text(it, HEALTH_NUMBERS[i][1]);
+        json_object_set_new(a, HEALTH_NUMBERS[i][0], v ? json_integer(atoll(v)) : json_null());
+    }
     resource_set_add(out, "target_group", lid, xml_path_text(it, "TargetGroupArn"), a);
 }
 
@@ -377,9 +394,14 @@ static int tg_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
     return describe_pages(c, &d, tg_item, out, err);
 }
 
+/* Every member of the health check, so that none is left at AWS's default
+ * (for HTTP: healthy 5, unhealthy 2, timeout 5 s) or at a drifted value. */
 static void tg_health(aws_params *p, const json_t *a) {
     aws_params_add(p, "HealthCheckPath", resource_attr_str(a, "health_check_path"));
     aws_params_add(p, "Matcher.HttpCode", resource_attr_str(a, "health_check_matcher"));
+    for (size_t i = 0; i < N_HEALTH_NUMBERS; i++)
+        aws_params_addf(p, HEALTH_NUMBERS[i][1], "%lld",
+                        (long long)json_integer_value(json_object_get(a, HEALTH_NUMBERS[i][0])));
 }
 
 static int tg_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
@@ -412,8 +434,10 @@ static int tg_destroy(const provider_ctx *c, const resource *r, const json_t *ol
 }
 
 static const char *const tg_force[] = {"name", "protocol", "port", "vpc", "target_type", NULL};
-const provider provider_target_group = {"target_group", tg_force, tg_discover, tg_create, tg_update,
-                                        tg_destroy};
+const provider provider_target_group = {
+    .type = "target_group", .force_new = tg_force, .discover = tg_discover, .create = tg_create,
+    .update = tg_update, .destroy = tg_destroy,
+};
 
 /* ---- Listener ---- */
 
@@ -548,9 +572,16 @@ static int listener_destroy(const provider_ctx *c, const resource *r, const json
     return errinfo_is_remote(err, "ListenerNotFound") ? 0 : -1;   /* gone with its load balancer */
 }
 
-static const char *const listener_force[] = {"load_balancer", "target_group", NULL};
-const provider provider_listener = {"listener", listener_force, listener_discover, listener_create,
-                                    listener_update, listener_destroy};
+/* A listener that forwards keeps forwarding to its group until it is gone,
+ * so a replaced group replaces the listener; a redirect has no group, and
+ * turning it into a forward (the certificate removed) is a ModifyListener. */
+static const char *const listener_force[] = {"load_balancer", NULL};
+static const char *const listener_force_if_set[] = {"target_group", NULL};
+const provider provider_listener = {
+    .type = "listener", .force_new = listener_force, .force_new_if_set = listener_force_if_set,
+    .discover = listener_discover, .create = listener_create, .update = listener_update,
+    .destroy = listener_destroy,
+};
 
 /* ---- Target registration ---- */
 
@@ -624,5 +655,7 @@ static int reg_destroy(const provider_ctx *c, const resource *r, const json_t *a
 }
 
 static const char *const reg_force[] = {"target_group", "instance", "port", NULL};
-const provider provider_target_registration = {"target_registration", reg_force, reg_discover,
-                                               reg_create, NULL, reg_destroy};
+const provider provider_target_registration = {
+    .type = "target_registration", .force_new = reg_force, .discover = reg_discover,
+    .create = reg_create, .destroy = reg_destroy,
+};

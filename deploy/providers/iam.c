@@ -250,8 +250,10 @@ static int role_destroy(const provider_ctx *c, const resource *r, const json_t *
 /* A new trust policy means a new role (UpdateAssumeRolePolicy would do, but
  * the policy is deploybot's constant: it only changes with deploybot). */
 static const char *const role_force[] = {"assume_role_policy", NULL};
-const provider provider_iam_role = {"iam_role", role_force, role_discover, role_create, role_update,
-                                    role_destroy};
+const provider provider_iam_role = {
+    .type = "iam_role", .force_new = role_force, .discover = role_discover, .create = role_create,
+    .update = role_update, .destroy = role_destroy,
+};
 
 /* ---- Instance profile ---- */
 
@@ -333,5 +335,7 @@ static int profile_destroy(const provider_ctx *c, const resource *r, const json_
 }
 
 static const char *const profile_force[] = {"role", NULL};
-const provider provider_instance_profile = {"instance_profile", profile_force, profile_discover,
-                                            profile_create, NULL, profile_destroy};
+const provider provider_instance_profile = {
+    .type = "instance_profile", .force_new = profile_force, .discover = profile_discover,
+    .create = profile_create, .destroy = profile_destroy,
+};

@@ -3,6 +3,7 @@
 #include "deploy/providers/provider.h"
 #include "deploy/providers/ec2.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,18 @@ int provider_create(const provider_ctx *c, provider_call_fn call, const char *ac
 const char *provider_owned(const provider_ctx *c, const char *stack_tag, const char *id_tag) {
     if (!stack_tag || strcmp(stack_tag, c->stack) != 0 || !id_tag || !*id_tag) return NULL;
     return id_tag;
+}
+
+int provider_refusal(errinfo *err, const char *remote, const char *fmt, ...) {
+    if (!err || !errinfo_is_remote(err, remote)) return -1;
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    err->code = ERR_INVALID;
+    errinfo_prefix(err, "%s", err->remote);
+    return errinfo_prefix(err, "%s", what);
 }
 
 void provider_filter_stack(aws_params *p, int index, const provider_ctx *c) {

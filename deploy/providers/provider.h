@@ -21,10 +21,17 @@ typedef struct {
  * of the APIs ignore. Each provider file's header says how its answers prove
  * it; what lies inside an owned resource (a group's rules, an ACL's entries,
  * a table's routes, a balancer's listeners) is the stack's through it. */
+
+/* A provider table names its members (designated initializers): the
+ * optional ones are left out. */
 typedef struct provider {
     const char *type;
     /* Attributes whose change cannot be applied in place (NULL-terminated). */
     const char *const *force_new;
+    /* Attributes whose change replaces the resource only when it has a value
+     * for them already: giving it one is done in place (NULL-terminated;
+     * optional). */
+    const char *const *force_new_if_set;
     /* Adds every resource of this type the answers prove is the stack's to
      * out, with one batched Describe call per page. */
     int (*discover)(const provider_ctx *c, resource_set *out, errinfo *err);
@@ -36,6 +43,16 @@ typedef struct provider {
     /* `attrs` are the resource's discovered attrs, resolved. */
     int (*destroy)(const provider_ctx *c, const resource *actual, const json_t *attrs,
                    errinfo *err);
+    /* Optional. At plan time, before anything changes: refuses what AWS
+     * would refuse when the plan is applied, for a resource to be created
+     * (actual NULL, also when it replaces one) or updated in place (actual:
+     * what exists). desired's attrs are not resolved
+     * (references read {"ref": id}). May call AWS, to read only. Returns 0,
+     * or -1 with err: ERR_INVALID when the change would be refused (the
+     * message names the resource and the values; remote holds AWS's code
+     * when an answer said so), any other code when it could not check. */
+    int (*check)(const provider_ctx *c, const resource *desired, const resource *actual,
+                 errinfo *err);
 } provider;
 
 /* NULL-terminated list of every provider, in a stable order. */
@@ -70,6 +87,15 @@ int provider_create(const provider_ctx *c, provider_call_fn call, const char *ac
  * deploybot:stack tag (stack_tag) is c->stack and its deploybot:id tag
  * (id_tag) is set. NULL: not ours, whoever made it. */
 const char *provider_owned(const provider_ctx *c, const char *stack_tag, const char *id_tag);
+
+/* ---- checks at plan time ---- */
+
+/* For a check whose AWS call failed: when AWS answered `remote` (the thing
+ * named does not exist), err becomes a refusal (ERR_INVALID) reading
+ * "<formatted>: <remote>: <AWS's message>"; any other failure is left as it
+ * is (the check could not be made). Returns -1. */
+int provider_refusal(errinfo *err, const char *remote, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- EC2's tag filters ---- */
 

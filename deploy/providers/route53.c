@@ -28,6 +28,7 @@
  * changes in place. */
 #include "deploy/providers/elbv2.h"
 #include "deploy/aws/waiter.h"
+#include "util/strbuf.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -211,32 +212,59 @@ static waiter_state change_check(void *arg, errinfo *err) {
     return st;
 }
 
-/* One change of the alias record, waited for until Route53 has it everywhere. */
-static int record_change(const provider_ctx *c, const char *action, const char *zone, const char *name,
-                         const char *alias_zone, const char *alias_dns, int evaluate, errinfo *err) {
-    char e_name[600], e_zone[200], e_dns[700], body[2600], path[200];
-    xml_escaped(e_name, sizeof(e_name), name);
-    xml_escaped(e_zone, sizeof(e_zone), alias_zone);
-    xml_escaped(e_dns, sizeof(e_dns), alias_dns);
-    snprintf(body, sizeof(body),
-             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-             "<ChangeResourceRecordSetsRequest xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
-             "<ChangeBatch><Comment>deploybot</Comment><Changes><Change><Action>%s</Action>"
-             "<ResourceRecordSet><Name>%s</Name><Type>A</Type><AliasTarget><HostedZoneId>%s</HostedZoneId>"
-             "<DNSName>%s</DNSName><EvaluateTargetHealth>%s</EvaluateTargetHealth></AliasTarget>"
-             "</ResourceRecordSet></Change></Changes></ChangeBatch></ChangeResourceRecordSetsRequest>",
-             action, e_name, e_zone, e_dns, evaluate ? "true" : "false");
+/* One change of a batch: the alias A record `name` to (alias_zone, alias_dns). */
+typedef struct {
+    const char *action, *name, *alias_zone, *alias_dns;
+    int evaluate;
+} alias_change;
+
+static void change_xml(strbuf *b, const alias_change *ch) {
+    char e_name[600], e_zone[200], e_dns[700];
+    xml_escaped(e_name, sizeof(e_name), ch->name);
+    xml_escaped(e_zone, sizeof(e_zone), ch->alias_zone);
+    xml_escaped(e_dns, sizeof(e_dns), ch->alias_dns);
+    strbuf_printf(b, "<Change><Action>%s</Action><ResourceRecordSet><Name>%s</Name><Type>A</Type>"
+                  "<AliasTarget><HostedZoneId>%s</HostedZoneId><DNSName>%s</DNSName>"
+                  "<EvaluateTargetHealth>%s</EvaluateTargetHealth></AliasTarget></ResourceRecordSet></Change>",
+                  ch->action, e_name, e_zone, e_dns, ch->evaluate ? "true" : "false");
+}
+
+/* The changes as one batch, which Route53 applies whole or not at all,
+ * waited for until Route53 has it everywhere. */
+static int record_batch(const provider_ctx *c, const char *zone, const alias_change *ch, size_t n,
+                        errinfo *err) {
+    strbuf body = {0};
+    char path[200];
+    strbuf_puts(&body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                       "<ChangeResourceRecordSetsRequest xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
+                       "<ChangeBatch><Comment>deploybot</Comment><Changes>");
+    for (size_t i = 0; i < n; i++) change_xml(&body, &ch[i]);
+    strbuf_puts(&body, "</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>");
     snprintf(path, sizeof(path), API "/hostedzone/%s/rrset/", zone);
     xml_node *doc = NULL;
-    if (aws_rest_xml(c->aws, "route53", "POST", path, body, &doc, err) != 0) return -1;
+    int rc = aws_rest_xml(c->aws, "route53", "POST", path, body.s, &doc, err);
+    strbuf_free(&body);
+    if (rc != 0) return -1;
     const char *id = doc ? xml_path_text(doc, "ChangeInfo/Id") : NULL;   /* "/change/C..." */
     change_wait w = {c, ""};
     if (id) snprintf(w.path, sizeof(w.path), API "/change/%s", strrchr(id, '/') ? strrchr(id, '/') + 1 : id);
     xml_free(doc);
     if (!id) return errinfo_set(err, ERR_REMOTE, "ChangeResourceRecordSets answered without a change id");
     char what[400];
-    snprintf(what, sizeof(what), "DNS change for %s", name);
+    snprintf(what, sizeof(what), "DNS change for %s", ch[0].name);
     return waiter_wait(c->aws, what, change_check, &w, 1800, 30000, err);   /* botocore: 60 x 30 s */
+}
+
+/* Fails with `code` (RecordNotOwned) when `name` in `zone` is an A record
+ * that is not an alias to the load balancer named lb_name; *rs is what the
+ * name holds. */
+static int record_claim(const provider_ctx *c, const char *zone, const char *name, const char *lb_name,
+                        err_code code, record_state *rs, errinfo *err) {
+    if (record_get(c, zone, name, rs, err) != 0) return -1;
+    if (!rs->found || alias_is_ours(rs->alias_dns, lb_name)) return 0;
+    return aws_errinfo_set(err, code, "RecordNotOwned", "%s in hosted zone %s is an A record that deploybot "
+                           "did not make (it points at %s): delete it, or set another record_name", name, zone,
+                           rs->alias_dns[0] ? rs->alias_dns : "addresses, not an alias");
 }
 
 /* UPSERT of the alias to the load balancer, unless the name is taken by a
@@ -244,23 +272,24 @@ static int record_change(const provider_ctx *c, const char *action, const char *
  * NULL) on the load balancer once the name is known to be free or ours. */
 static int record_point(const provider_ctx *c, const json_t *a, const char *key, const char *pointer,
                         errinfo *err) {
+    const char *zone = resource_attr_str(a, "zone"), *name = resource_attr_str(a, "name");
     elbv2_lb lb;
-    if (elbv2_lb_describe(c, resource_attr_str(a, "load_balancer"), &lb, err) != 0) return -1;
     record_state rs;
-    if (record_get(c, resource_attr_str(a, "zone"), resource_attr_str(a, "name"), &rs, err) != 0) return -1;
-    if (rs.found && !alias_is_ours(rs.alias_dns, lb.name))
-        return aws_errinfo_set(err, ERR_CONFLICT, "RecordNotOwned", "%s in hosted zone %s is an A record that "
-                               "deploybot did not make (it points at %s): delete it, or set another record_name",
-                               resource_attr_str(a, "name"), resource_attr_str(a, "zone"),
-                               rs.alias_dns[0] ? rs.alias_dns : "addresses, not an alias");
+    if (elbv2_lb_describe(c, resource_attr_str(a, "load_balancer"), &lb, err) != 0 ||
+        record_claim(c, zone, name, lb.name, ERR_CONFLICT, &rs, err) != 0)
+        return -1;
     if (key && elbv2_lb_tag(c, resource_attr_str(a, "load_balancer"), key, pointer, err) != 0) return -1;
-    return record_change(c, "UPSERT", resource_attr_str(a, "zone"), resource_attr_str(a, "name"), lb.zone_id, lb.dns_name,
-                         json_is_true(json_object_get(a, "evaluate_target_health")), err);
+    alias_change ch = {"UPSERT", name, lb.zone_id, lb.dns_name, json_is_true(json_object_get(a, "evaluate_target_health"))};
+    return record_batch(c, zone, &ch, 1, err);
+}
+
+static void pointer_key(const resource *r, char *out, size_t n) {
+    snprintf(out, n, POINTER_TAG "%s", r->id);
 }
 
 static int record_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     char key[200], pointer[450];
-    snprintf(key, sizeof(key), POINTER_TAG "%s", r->id);
+    pointer_key(r, key, sizeof(key));
     snprintf(pointer, sizeof(pointer), "%s/%s", resource_attr_str(a, "zone"), resource_attr_str(a, "name"));
     /* The pointer before the record: a crash in between leaves nothing
      * deploybot cannot find again. */
@@ -269,28 +298,101 @@ static int record_create(const provider_ctx *c, resource *r, const json_t *a, er
     return 0;
 }
 
+/* A new name in the same zone: the new record and the old one's deletion in
+ * one batch, so that the name being left never goes dark before the new
+ * one answers. The pointer follows the batch: a crash in between leaves the
+ * new record, which is deploybot's and which the next apply takes over. */
+static int record_rename(const provider_ctx *c, const resource *r, const json_t *old, const json_t *a,
+                         errinfo *err) {
+    const char *zone = resource_attr_str(a, "zone"), *name = resource_attr_str(a, "name");
+    const json_t *x = r->extra;
+    elbv2_lb lb;
+    record_state rs;
+    if (elbv2_lb_describe(c, resource_attr_str(a, "load_balancer"), &lb, err) != 0 ||
+        record_claim(c, zone, name, lb.name, ERR_CONFLICT, &rs, err) != 0)
+        return -1;
+    alias_change ch[2] = {
+        {rs.found ? "UPSERT" : "CREATE", name, lb.zone_id, lb.dns_name,
+         json_is_true(json_object_get(a, "evaluate_target_health"))},
+        {"DELETE", resource_attr_str(old, "name"), resource_attr_str(x, "alias_zone"),
+         resource_attr_str(x, "alias_dns"), json_is_true(json_object_get(x, "alias_evaluate"))},
+    };
+    if (record_batch(c, zone, ch, 2, err) != 0) return -1;
+    char key[200], pointer[450];
+    pointer_key(r, key, sizeof(key));
+    snprintf(pointer, sizeof(pointer), "%s/%s", zone, name);
+    return elbv2_lb_tag(c, resource_attr_str(a, "load_balancer"), key, pointer, err);
+}
+
 static int record_update(const provider_ctx *c, const resource *r, const json_t *old, const json_t *a,
                          errinfo *err) {
-    (void)r;
-    (void)old;
+    if (strcmp(resource_attr_str(old, "name"), resource_attr_str(a, "name")) != 0)
+        return record_rename(c, r, old, a, err);
     return record_point(c, a, NULL, NULL, err);
 }
 
 static int record_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     const json_t *x = r->extra;
-    if (resource_attr_str(x, "alias_dns") && *resource_attr_str(x, "alias_dns") &&
-        record_change(c, "DELETE", resource_attr_str(old, "zone"), resource_attr_str(old, "name"), resource_attr_str(x, "alias_zone"), resource_attr_str(x, "alias_dns"),
-                      json_is_true(json_object_get(x, "alias_evaluate")), err) != 0 &&
+    alias_change ch = {"DELETE", resource_attr_str(old, "name"), resource_attr_str(x, "alias_zone"),
+                       resource_attr_str(x, "alias_dns"), json_is_true(json_object_get(x, "alias_evaluate"))};
+    if (ch.alias_dns && *ch.alias_dns && record_batch(c, resource_attr_str(old, "zone"), &ch, 1, err) != 0 &&
         !errinfo_is_remote(err, "InvalidChangeBatch") && !errinfo_is_remote(err, "NoSuchHostedZone"))   /* already gone */
         return -1;
     char key[200];
-    snprintf(key, sizeof(key), POINTER_TAG "%s", r->id);
+    pointer_key(r, key, sizeof(key));
     if (resource_attr_str(x, "pointer_on") && elbv2_lb_tag(c, resource_attr_str(x, "pointer_on"), key, NULL, err) != 0 &&
         !errinfo_is_remote(err, "LoadBalancerNotFound"))
         return -1;
     return 0;
 }
 
-static const char *const record_force[] = {"zone", "name", "type", "load_balancer", NULL};
-const provider provider_dns_record = {"dns_record", record_force, record_discover, record_create,
-                                      record_update, record_destroy};
+/* ---- at plan time ---- */
+
+/* The name of hosted zone `zone` ("example.com."). */
+static int zone_name(const provider_ctx *c, const char *zone, char *out, size_t n, errinfo *err) {
+    char path[200];
+    snprintf(path, sizeof(path), API "/hostedzone/%s", zone);
+    xml_node *doc = NULL;
+    if (aws_rest_xml(c->aws, "route53", "GET", path, NULL, &doc, err) != 0) return -1;
+    const char *name = doc ? xml_path_text(doc, "HostedZone/Name") : NULL;
+    if (name) dns_norm(name, out, n);
+    xml_free(doc);
+    return name ? 0 : errinfo_set(err, ERR_REMOTE, "GetHostedZone %s answered without the zone's name", zone);
+}
+
+/* 1 when the DNS name `name` is the zone's own name or one under it. */
+static int in_zone(const char *name, const char *zone) {
+    char a[300], z[300];
+    dns_norm(name, a, sizeof(a));
+    dns_norm(zone, z, sizeof(z));
+    size_t la = strlen(a), lz = strlen(z);
+    return strcmp(a, z) == 0 || (la > lz && strcmp(a + la - lz, z) == 0 && a[la - lz - 1] == '.');
+}
+
+/* The hosted zone exists, the name lies in it, and a name the record does
+ * not hold yet is free or already deploybot's: AWS would refuse the batch
+ * otherwise. */
+static int record_check(const provider_ctx *c, const resource *d, const resource *actual, errinfo *err) {
+    const char *zone = resource_attr_str(d->attrs, "zone"), *name = resource_attr_str(d->attrs, "name");
+    char zname[300];
+    if (zone_name(c, zone, zname, sizeof(zname), err) != 0)
+        return provider_refusal(err, "NoSuchHostedZone", "hosted zone %s (zone_id) does not exist, so record_name "
+                                "%s cannot be made in it", zone, name);
+    if (!in_zone(name, zname))
+        return errinfo_set(err, ERR_INVALID, "record_name %s is not in hosted zone %s (zone_id), which is %s: "
+                           "a zone only holds its own name and the names under it", name, zone, zname);
+    const char *lb_name = resource_attr_str(d->extra, "load_balancer_name");
+    if (!lb_name || (actual && json_equal(json_object_get(actual->attrs, "zone"), json_object_get(d->attrs, "zone")) &&
+                     json_equal(json_object_get(actual->attrs, "name"), json_object_get(d->attrs, "name"))))
+        return 0;
+    record_state rs;
+    return record_claim(c, zone, name, lb_name, ERR_INVALID, &rs, err);
+}
+
+/* A new name in the same zone is a rename in place (record_rename). */
+static const char *const record_force[] = {"zone", "type", "load_balancer", NULL};
+const provider provider_dns_record = {
+    .type = "dns_record", .force_new = record_force, .discover = record_discover,
+    .create = record_create, .update = record_update, .destroy = record_destroy,
+    .check = record_check,
+};

@@ -226,17 +226,20 @@ class EdgeCli(unittest.TestCase):
                                                  "DNSName": lb["DNSName"] + ".", "EvaluateTargetHealth": False})
         self.assertIn("No changes.", self.run_bot("plan", ENV))
 
-        # A name someone else's record holds is refused, untouched; fixing stack.json converges.
+        # A name someone else's record holds is refused at plan, untouched; fixing stack.json converges.
         self.r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{
             "Action": "CREATE", "ResourceRecordSet": {"Name": "www.example.com", "Type": "A", "TTL": 300,
                                                       "ResourceRecords": [{"Value": "192.0.2.10"}]}}]})
+        changes_before = self.calls("ChangeResourceRecordSets")
         self.edit(record_name="www.example.com")
         out = self.run_bot("apply", ENV, ok=False)
-        self.assertIn("dns_record.main (%s/dify.example.com.) must be replaced (name forces replacement)" % zone_id, out)
-        self.assertIn("www.example.com. in hosted zone %s is an A record that deploybot did not make" % zone_id, out)
+        self.assertIn("~ dns_record.main (%s/dify.example.com.) will be updated in place" % zone_id, out)
+        self.assertIn("Plan refused (nothing was changed):\n  dns_record.main: www.example.com. in hosted zone %s "
+                      "is an A record that deploybot did not make" % zone_id, out)
+        self.assertEqual(self.calls("ChangeResourceRecordSets"), changes_before)
         self.assertEqual(self.alias(zone_id, "www.example.com.")["ResourceRecords"], [{"Value": "192.0.2.10"}])
         self.edit(record_name="dify.example.com")
-        self.assertIn("Apply complete: 1 added, 0 changed, 0 destroyed.", self.run_bot("apply", ENV))
+        self.assertIn("No changes.", self.run_bot("apply", ENV))
         self.assertEqual(self.alias(zone_id, "dify.example.com.")["AliasTarget"]["DNSName"], lb["DNSName"] + ".")
         self.assertIn("No changes.", self.run_bot("plan", ENV))
 
