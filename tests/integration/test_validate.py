@@ -100,6 +100,46 @@ class Validate(unittest.TestCase):
         self.assertEqual(len(problems), len(want), err)       # each reported once
         self.assertNotIn("environments/dev/", err)
 
+    def test_zone_record_and_network_problems_come_with_the_others(self):
+        """Every check runs whatever else is wrong: the network rules (which
+        used to wait for a stack with no other problem) as well as zone_id
+        and record_name; and what AWS would refuse of a network is said here,
+        before any plan."""
+        def stg(d):
+            d["instance_type"] = "t3medium"
+            d["record_name"] = "dify.example.com"
+            d["public_subnet_cidrs"] = ["10.20.0.0/24", "10.99.1.0/24"]
+            d["private_subnet_cidrs"] = ["10.20.0.128/25", "10.20.11.0/24"]
+            d["office_cidrs"] = ["203.0.113.0/24", "198.51.100.0/24", "203.0.113.0/24"]
+
+        def prd(d):
+            d["colour"] = "blue"
+            d["zone_id"] = "/hostedzone/Z0123456789ABCDEFGHIJ"
+            d["record_name"] = "dify example"
+            d["vpc_cidr"] = "10.30.0.0/15"
+            d["private_subnet_cidrs"] = ["10.30.10.0/29", "10.30.11.0/24"]
+        self.edit("environments/stg/stack.json", stg)
+        self.edit("environments/prd/stack.json", prd)
+        rc, out, err = run(self.repo)
+        self.assertEqual(rc, 1, out + err)
+        problems = err.splitlines()
+        want = [
+            'environments/stg/stack.json:instance_type: "t3medium" is not an EC2 instance type',
+            "environments/stg/stack.json:record_name: requires zone_id",
+            "environments/stg/stack.json:public_subnet_cidrs[1]: 10.99.1.0/24 is not inside vpc_cidr 10.20.0.0/16",
+            "environments/stg/stack.json:private_subnet_cidrs[0]: 10.20.0.128/25 overlaps public_subnet_cidrs[0] "
+            "10.20.0.0/24",
+            'environments/stg/stack.json:office_cidrs[2]: "203.0.113.0/24" is listed twice',
+            "environments/prd/stack.json:colour: unknown key",
+            'environments/prd/stack.json:zone_id: "/hostedzone/Z0123456789ABCDEFGHIJ" is not a Route53 hosted zone id',
+            'environments/prd/stack.json:record_name: "dify example" is not a DNS name',
+            "environments/prd/stack.json:vpc_cidr: 10.30.0.0/15: AWS takes VPCs from /16 to /28",
+            "environments/prd/stack.json:private_subnet_cidrs[0]: 10.30.10.0/29: AWS takes subnets from /16 to /28",
+        ]
+        for w in want:
+            self.assertTrue(any(line.startswith(w) for line in problems), "%r not in:\n%s" % (w, err))
+        self.assertEqual(len(problems), len(want), err)       # each reported once
+
     def test_missing_files(self):
         os.unlink(os.path.join(self.repo, "environments/dev/stack.json"))
         os.unlink(os.path.join(self.repo, "modules/dify/user_data.sh"))

@@ -75,10 +75,11 @@ static void test_cross_checks(void) {
         "\"public_subnet_cidrs\":[\"10.10.0.0/24\",\"10.99.1.0/24\"],"
         "\"private_subnet_cidrs\":[\"10.10.10.0/24\",\"10.10.11.0/24\",\"10.10.12.0/24\"],"
         "\"office_cidrs\":[\"203.0.113.5/24\"]}";
-    const char *want[] = {
+    const char *want[] = {   /* the network checks run whatever else is wrong */
         "office_cidrs[0]: \"203.0.113.5/24\" is not a valid IPv4 CIDR",
+        "public_subnet_cidrs[1]: 10.99.1.0/24 is not inside vpc_cidr 10.10.0.0/16",
     };
-    expect_errors(bad, want, 1);
+    expect_errors(bad, want, 2);
     const char *bad2 =
         "{\"vpc_cidr\":\"10.10.0.0/16\",\"availability_zones\":[\"a\",\"b\"],"
         "\"public_subnet_cidrs\":[\"10.10.0.0/24\",\"10.99.1.0/24\"],"
@@ -89,6 +90,22 @@ static void test_cross_checks(void) {
         "private_subnet_cidrs: has 3 entries but availability_zones has 2",
     };
     expect_errors(bad2, want2, 2);
+    /* What AWS refuses of a network: sizes, overlaps, a rule twice. */
+    const char *bad3 =
+        "{\"vpc_cidr\":\"10.0.0.0/8\",\"availability_zones\":[\"a\",\"b\"],"
+        "\"public_subnet_cidrs\":[\"10.10.0.0/24\",\"10.10.0.0/29\"],"
+        "\"private_subnet_cidrs\":[\"10.10.10.0/24\",\"10.10.0.0/16\"],"
+        "\"office_cidrs\":[\"203.0.113.0/24\",\"203.0.113.0/24\"]}";
+    const char *want_aws[] = {
+        "vpc_cidr: 10.0.0.0/8: AWS takes VPCs from /16 to /28",
+        "public_subnet_cidrs[1]: 10.10.0.0/29: AWS takes subnets from /16 to /28",
+        "public_subnet_cidrs[1]: 10.10.0.0/29 overlaps public_subnet_cidrs[0] 10.10.0.0/24",
+        "private_subnet_cidrs[1]: 10.10.0.0/16 overlaps public_subnet_cidrs[0] 10.10.0.0/24",
+        "private_subnet_cidrs[1]: 10.10.0.0/16 overlaps public_subnet_cidrs[1] 10.10.0.0/29",
+        "private_subnet_cidrs[1]: 10.10.0.0/16 overlaps private_subnet_cidrs[0] 10.10.10.0/24",
+        "office_cidrs[1]: \"203.0.113.0/24\" is listed twice",
+    };
+    expect_errors(bad3, want_aws, sizeof(want_aws) / sizeof(want_aws[0]));
     const char *want3[] = {"environments/dev/stack.json:1:"};
     expect_errors("{\"vpc_cidr\": ", want3, 1);
 }

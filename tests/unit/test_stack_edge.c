@@ -1,6 +1,7 @@
 /* The edge layer's desired graph (deploy/stack_edge.c) and the plans it
- * leads to: a certificate added changes listener.http in place, a replaced
- * target group or load balancer replaces what refers to it. */
+ * leads to: a certificate added or removed changes listener.http in place, a
+ * record renamed in its zone changes in place, a replaced target group or
+ * load balancer replaces what refers to it. */
 #include "deploy/plan.h"
 #include "deploy/stack.h"
 #include "deploy/stack_layers.h"
@@ -54,6 +55,10 @@ static void test_graph(void) {
     CHECK_STR(resource_ref_id(attr(&rs, "load_balancer.main", "internet_gateway")), "internet_gateway.main");
     CHECK_STR(json_string_value(attr(&rs, "target_group.app", "health_check_path")), "/apps");
     CHECK_STR(json_string_value(attr(&rs, "target_group.app", "health_check_matcher")), "200");
+    CHECK(json_integer_value(attr(&rs, "target_group.app", "health_check_healthy_threshold")) == 2);
+    CHECK(json_integer_value(attr(&rs, "target_group.app", "health_check_unhealthy_threshold")) == 5);
+    CHECK(json_integer_value(attr(&rs, "target_group.app", "health_check_timeout")) == 20);
+    CHECK(json_integer_value(attr(&rs, "target_group.app", "health_check_interval")) == 30);
     CHECK_STR(json_string_value(json_object_get(attr(&rs, "listener.http", "default_action"), "type")), "forward");
     CHECK_STR(resource_ref_id(attr(&rs, "listener.http", "target_group")), "target_group.app");
     CHECK_STR(resource_ref_id(attr(&rs, "target_registration.app_3", "instance")), "instance.app_3");
@@ -129,6 +134,45 @@ static void test_certificate_added_in_place(void) {
     resource_set_free(&before);
 }
 
+/* The reverse: the redirect becomes a forward again in place, the HTTPS
+ * listener goes. */
+static void test_certificate_removed_in_place(void) {
+    resource_set before, actual, after;
+    desired("stg", ",\"certificate_arn\":\"" CERT "\"", &before);
+    as_actual(&before, &actual);
+    desired("stg", "", &after);
+    plan p;
+    plan_build(&after, &actual, &p);
+    CHECK(change(&p, "listener.http") && change(&p, "listener.http")->action == PLAN_UPDATE);
+    CHECK(change(&p, "listener.https") && change(&p, "listener.https")->action == PLAN_DELETE);
+    CHECK(p.add == 0 && p.change == 1 && p.destroy == 1);
+    plan_free(&p);
+    resource_set_free(&before);
+}
+
+/* A new record name in the same zone is a rename in place; another zone is
+ * another record. */
+static void test_record_rename_in_place(void) {
+    const char *zones[][2] = {{"Z0123456789", "dify.example.com"}, {"Z0123456789", "app.example.com"},
+                              {"Z9876543210", "app.example.com"}};
+    const plan_action want[] = {PLAN_NOOP, PLAN_UPDATE, PLAN_REPLACE};
+    resource_set before, actual, after;
+    char extra[200];
+    snprintf(extra, sizeof(extra), ",\"zone_id\":\"%s\",\"record_name\":\"%s\"", zones[0][0], zones[0][1]);
+    desired("stg", extra, &before);
+    for (int i = 0; i < 3; i++) {
+        as_actual(&before, &actual);
+        snprintf(extra, sizeof(extra), ",\"zone_id\":\"%s\",\"record_name\":\"%s\"", zones[i][0], zones[i][1]);
+        desired("stg", extra, &after);
+        plan p;
+        plan_build(&after, &actual, &p);
+        CHECK(change(&p, "dns_record.main")->action == want[i]);
+        CHECK(p.add + p.change + p.destroy == (i == 0 ? 0 : i == 1 ? 1 : 2));
+        plan_free(&p);
+    }
+    resource_set_free(&before);
+}
+
 static void test_replacements_cascade(void) {
     resource_set before, actual, after;
     desired("stg", "", &before);
@@ -153,6 +197,8 @@ int main(void) {
     test_graph();
     test_long_environment_names();
     test_certificate_added_in_place();
+    test_certificate_removed_in_place();
+    test_record_rename_in_place();
     test_replacements_cascade();
     return CHECK_DONE();
 }
