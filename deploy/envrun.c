@@ -40,8 +40,22 @@ static int discover(const provider_ctx *ctx, resource_set *actual, envrun_result
     return failed(out, err);
 }
 
+/* Logs each refusal, indented, under a heading; returns how many. */
+static int log_refusals(const envrun_request *req, const char *text) {
+    int n = 0;
+    if (req->log) req->log(req->log_arg, "Plan refused (nothing was changed):");
+    for (const char *l = text; *l; n++) {
+        size_t len = strcspn(l, "\n");
+        char line[ERRINFO_MSG_MAX + 8];
+        snprintf(line, sizeof(line), "  %.*s", (int)len, l);
+        if (req->log) req->log(req->log_arg, line);
+        l += len + (l[len] == '\n');
+    }
+    return n;
+}
+
 /* Refuses the whole plan, before anything changes, when AWS would refuse
- * part of it: "Plan refused: <first>", every refusal logged. */
+ * part of it: "Plan refused: <first>" ("Plan refused (N changes): ..."). */
 static int check(const envrun_request *req, const provider_ctx *ctx, const plan *p, envrun_result *out,
                  errinfo *err) {
     if (plan_check(ctx, p, &out->errors, err) == 0) return 0;
@@ -50,15 +64,9 @@ static int check(const envrun_request *req, const provider_ctx *ctx, const plan 
         return failed(out, err);
     }
     out->invalid = 1;
-    int n = 0;
-    if (req->log) req->log(req->log_arg, "Plan refused (nothing was changed):");
-    for (const char *l = out->errors; *l; l = strchr(l, '\n') + 1, n++) {
-        char line[ERRINFO_MSG_MAX + 8];
-        snprintf(line, sizeof(line), "  %.*s", (int)strcspn(l, "\n"), l);
-        if (req->log) req->log(req->log_arg, line);
-    }
-    errinfo_prefix(err, "Plan refused");
-    if (n > 1) snprintf(err->msg + strlen(err->msg), sizeof(err->msg) - strlen(err->msg), " (and %d more)", n - 1);
+    int n = log_refusals(req, out->errors);
+    if (n > 1) errinfo_prefix(err, "Plan refused (%d changes)", n);
+    else errinfo_prefix(err, "Plan refused");
     return failed(out, err);
 }
 

@@ -21,11 +21,14 @@
  * and refuses to overwrite an A record that is anything else (someone's
  * record by the same name), so a typo in record_name cannot take over a
  * live name; discovery ignores a tagged name that holds such a record.
+ * The plan checks the same (record_check), with the hosted zone: it must
+ * exist and hold the name, or the whole plan is refused before it starts.
  *
  * Changes are waited for (GetChange until INSYNC, botocore's
- * resource_record_sets_changed waiter: 30 s apart). The zone, the name or
- * the load balancer changing makes a new record; evaluate_target_health
- * changes in place. */
+ * resource_record_sets_changed waiter: 30 s apart). The zone or the load
+ * balancer changing makes a new record; a new name in the same zone is a
+ * rename in one batch (record_rename); evaluate_target_health changes in
+ * place. */
 #include "deploy/providers/elbv2.h"
 #include "deploy/aws/waiter.h"
 #include "util/strbuf.h"
@@ -267,6 +270,14 @@ static int record_claim(const provider_ctx *c, const char *zone, const char *nam
                            rs->alias_dns[0] ? rs->alias_dns : "addresses, not an alias");
 }
 
+/* The load balancer the record `a` points at, and what its name holds,
+ * which must be nothing or deploybot's. */
+static int record_target(const provider_ctx *c, const json_t *a, elbv2_lb *lb, record_state *rs, errinfo *err) {
+    if (elbv2_lb_describe(c, resource_attr_str(a, "load_balancer"), lb, err) != 0) return -1;
+    return record_claim(c, resource_attr_str(a, "zone"), resource_attr_str(a, "name"), lb->name, ERR_CONFLICT, rs,
+                        err);
+}
+
 /* UPSERT of the alias to the load balancer, unless the name is taken by a
  * record that is not deploybot's; sets the pointer tag `key` (when not
  * NULL) on the load balancer once the name is known to be free or ours. */
@@ -275,9 +286,7 @@ static int record_point(const provider_ctx *c, const json_t *a, const char *key,
     const char *zone = resource_attr_str(a, "zone"), *name = resource_attr_str(a, "name");
     elbv2_lb lb;
     record_state rs;
-    if (elbv2_lb_describe(c, resource_attr_str(a, "load_balancer"), &lb, err) != 0 ||
-        record_claim(c, zone, name, lb.name, ERR_CONFLICT, &rs, err) != 0)
-        return -1;
+    if (record_target(c, a, &lb, &rs, err) != 0) return -1;
     if (key && elbv2_lb_tag(c, resource_attr_str(a, "load_balancer"), key, pointer, err) != 0) return -1;
     alias_change ch = {"UPSERT", name, lb.zone_id, lb.dns_name, json_is_true(json_object_get(a, "evaluate_target_health"))};
     return record_batch(c, zone, &ch, 1, err);
@@ -299,18 +308,17 @@ static int record_create(const provider_ctx *c, resource *r, const json_t *a, er
 }
 
 /* A new name in the same zone: the new record and the old one's deletion in
- * one batch, so that the name being left never goes dark before the new
- * one answers. The pointer follows the batch: a crash in between leaves the
- * new record, which is deploybot's and which the next apply takes over. */
+ * one batch, which Route53 applies at once, so that there is no moment with
+ * neither name (nor with the old one gone and the new one refused). The
+ * pointer follows the batch: a crash in between leaves the new record,
+ * which is deploybot's and which the next apply takes over. */
 static int record_rename(const provider_ctx *c, const resource *r, const json_t *old, const json_t *a,
                          errinfo *err) {
     const char *zone = resource_attr_str(a, "zone"), *name = resource_attr_str(a, "name");
     const json_t *x = r->extra;
     elbv2_lb lb;
     record_state rs;
-    if (elbv2_lb_describe(c, resource_attr_str(a, "load_balancer"), &lb, err) != 0 ||
-        record_claim(c, zone, name, lb.name, ERR_CONFLICT, &rs, err) != 0)
-        return -1;
+    if (record_target(c, a, &lb, &rs, err) != 0) return -1;
     alias_change ch[2] = {
         {rs.found ? "UPSERT" : "CREATE", name, lb.zone_id, lb.dns_name,
          json_is_true(json_object_get(a, "evaluate_target_health"))},

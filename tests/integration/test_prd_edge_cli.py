@@ -171,8 +171,8 @@ class PrdEdgeCli(unittest.TestCase):
         self.assertEqual(code, 202, body)
         st = self.s.wait_status(shrunk, "deploybot/prd")
         self.assertEqual(st["state"], "failure", st)
-        self.assertTrue(st["description"].startswith("Plan refused: volume.data_"), st)
-        self.assertIn("shrink", st["description"])
+        self.assertTrue(st["description"].startswith("Plan refused (2 changes): volume.data_"), st)
+        self.assertRegex(st["description"], r"refusing to shrink vol-\w+ from 50 GiB to 40 GiB")
         self.assert_nothing_changed_since(seq)
         self.assertEqual({lid: (v["VolumeId"], v["Size"]) for lid, v in self.volumes().items()}, before)
 
