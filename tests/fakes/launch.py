@@ -12,12 +12,21 @@
         api_url = gt.url + "/api/v1"          # Gitea and Forgejo: /api/v1
         gt.admin("GET", "/_fake/state")       # statuses and comments, for assertions
 
+    with FakeProcess("fake_githttp.py", "--style", "gitlab", "--token", T,
+                     "--repo", "acme/infra-config.git=" + bare_repo, tls=True) as git:
+        clone_url = git.url + "/acme/infra-config.git"   # https://127.0.0.1:PORT/...
+        env["GIT_SSL_CAINFO"] = git.ca_file              # the fake's throwaway CA (PEM)
+        git.admin("GET", "/_fake/requests")              # who sent which credentials
+
 The fake is started with --port 0 and a port file, so tests never collide on
-ports; stop() terminates it and waits.
+ports; stop() terminates it and waits. tls=True (fake_githttp.py) also passes
+--ca-file in the same temporary directory: ca_file is the CA certificate to
+trust, url is https://, and admin() trusts that CA.
 """
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -28,9 +37,11 @@ FAKES_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 class FakeProcess:
-    def __init__(self, script, *args, python=sys.executable, startup_timeout=15):
+    def __init__(self, script, *args, python=sys.executable, startup_timeout=15, tls=False):
         self.script = os.path.join(FAKES_DIR, script)
         self.args = list(args)
+        self.tls = tls
+        self.ca_file = None
         self.python = python
         self.startup_timeout = startup_timeout
         self.proc = None
@@ -39,13 +50,17 @@ class FakeProcess:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="fake-")
         port_file = os.path.join(self._tmp.name, "port")
+        extra = []
+        if self.tls:
+            self.ca_file = os.path.join(self._tmp.name, "ca.pem")
+            extra = ["--ca-file", self.ca_file]
         self.proc = subprocess.Popen(
-            [self.python, self.script, "--port", "0", "--port-file", port_file] + self.args,
+            [self.python, self.script, "--port", "0", "--port-file", port_file] + extra + self.args,
             stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + self.startup_timeout
         while not os.path.exists(port_file):
@@ -76,7 +91,8 @@ class FakeProcess:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        context = ssl.create_default_context(cafile=self.ca_file) if self.tls else None
+        with urllib.request.urlopen(req, timeout=10, context=context) as resp:
             return json.loads(resp.read() or b"null")
 
     def __enter__(self):

@@ -22,8 +22,10 @@ Admin endpoints (not the host's; no credentials; over the same TLS port):
                            "body": "text", "action": "status"|"close"|"truncate",
                            "truncate_bytes": 100}
   GET    /_fake/faults, DELETE /_fake/faults
-  GET    /_fake/state      style, repositories (name, path, refs), TLS
-                           handshake failures, CA path
+  GET    /_fake/state      style, repositories (name, path, refs),
+                           tls_errors (failed handshakes, and connections
+                           closed after the handshake without a request: a
+                           GnuTLS client rejecting the certificate), CA path
   GET    /_fake/config, POST /_fake/config   tokens (shown as SHA-256),
                            deploy_tokens, user, password, require_user,
                            public, redirect_to, redirect_status
@@ -267,7 +269,15 @@ class GitHttpServer(LoopbackServer):
             return
         try:
             tls.settimeout(300)
-            self.RequestHandlerClass(tls, client_address, self)
+            handler = self.RequestHandlerClass(tls, client_address, self)
+            if not getattr(handler, "saw_request", False):
+                # A GnuTLS client (Debian's git) checks the certificate after
+                # the handshake and just closes: that shows up here.
+                with self.app.lock:
+                    self.app.tls_errors.append({
+                        "time": time.time(),
+                        "error": "connection closed after the TLS handshake without a request "
+                                 "(a client that rejected the certificate afterwards)"})
         finally:
             try:
                 tls.close()
@@ -302,6 +312,10 @@ class GitHttpHandler(RestHandler):
 
     def do_OPTIONS(self):
         self._git()
+
+    def parse_request(self):
+        self.saw_request = True
+        return super().parse_request()
 
     def admin_extra(self, method, path, payload):
         if (method, path) == ("POST", "/_fake/repos"):

@@ -29,6 +29,7 @@ def _run(args, cwd):
 def ensure_ca(cert_dir):
     """ca.pem and ca.key in cert_dir, created once (under a lock, so two fakes
     started together on one directory end up with the same CA)."""
+    cert_dir = os.path.abspath(cert_dir)
     os.makedirs(cert_dir, exist_ok=True)
     ca_pem = os.path.join(cert_dir, "ca.pem")
     ca_key = os.path.join(cert_dir, "ca.key")
