@@ -308,6 +308,25 @@ class GitHubStyle(StyleCase):
         last = self.requests()[-1]
         self.assertEqual((last["content_encoding"], last["git_protocol"]), ("gzip", "version=2"))
 
+    def test_chunked_request_body(self):
+        """libgit2's own HTTP client streams POST bodies chunked (git only
+        does for large ones): no Content-Length reaches http-backend."""
+        body = [pkt("command=ls-refs\n"), b"0001", pkt("symrefs\n"), b"0000"]
+        context = ssl.create_default_context(cafile=self.fake.ca_file)
+        conn = http.client.HTTPSConnection("127.0.0.1", self.fake.port, context=context, timeout=30)
+        conn.request("POST", "/acme/infra-config.git/git-upload-pack", body=iter(body),
+                     encode_chunked=True,
+                     headers={"Authorization": basic("x-access-token", TOKEN),
+                              "Git-Protocol": "version=2", "Expect": "100-continue",
+                              "Transfer-Encoding": "chunked",
+                              "Content-Type": "application/x-git-upload-pack-request"})
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        self.assertEqual(resp.status, 200, data)
+        self.assertIn(f"{self.head} HEAD symref-target:refs/heads/main".encode(), data)
+        self.assertEqual(self.requests()[-1]["bytes_in"], sum(len(b) for b in body))
+
     def test_token_rotation_and_required_user(self):
         new = "ghs_newtokennewtokennewtokennewtoken01"
         config = self.fake.admin("POST", "/_fake/config", {"tokens": [new]})
