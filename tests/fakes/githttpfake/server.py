@@ -378,14 +378,25 @@ class GitHttpHandler(RestHandler):
         }
         if creds is not None:
             entry.update(creds.log_fields(app.known_secrets(config)))
+        self.entry_done = False
         try:
             self._serve(app, config, repos, url, creds, service, entry)
         finally:
-            entry["duration_ms"] = round((time.time() - started) * 1000, 1)
-            app.record(entry)
-            if app.verbose:
-                print(f"fake_githttp: {self.command} {self.path} auth={entry['auth']} "
-                      f"user={entry['user']} -> {entry['status']}", file=sys.stderr, flush=True)
+            self.commit(entry)
+
+    def commit(self, entry):
+        """Put the entry in the log, once. Every answer calls this before its
+        last bytes go out, so a client that has its answer finds its request
+        in the log; the entry does not change afterwards."""
+        if self.entry_done:
+            return
+        self.entry_done = True
+        app = self.server.app
+        entry["duration_ms"] = round((time.time() - entry["time"]) * 1000, 1)
+        app.record(entry)
+        if app.verbose:
+            print(f"fake_githttp: {self.command} {self.path} auth={entry['auth']} "
+                  f"user={entry['user']} -> {entry['status']}", file=sys.stderr, flush=True)
 
     def _serve(self, app, config, repos, url, creds, service, entry):
         fault = app.faults.take({"method": self.command, "path": url.path})
@@ -397,6 +408,7 @@ class GitHttpHandler(RestHandler):
                 self.drain_body(entry)
                 self.close_connection = True
                 entry["status"] = 0
+                self.commit(entry)
                 return
             if fault["action"] == "status":
                 self.drain_body(entry)
@@ -457,6 +469,7 @@ class GitHttpHandler(RestHandler):
         entry["status"] = reply.status
         body = reply.body if isinstance(reply.body, bytes) else (reply.body or "").encode()
         entry["bytes_out"] = len(body)
+        self.commit(entry)
         self.send_bytes(reply.status, body, reply.content_type or TEXT, reply.headers)
 
     # --------------------------------------------------------- the CGI
@@ -529,20 +542,28 @@ class GitHttpHandler(RestHandler):
 
         feeder = threading.Thread(target=feed, daemon=True)
         collector = threading.Thread(target=collect, daemon=True)
-        feeder.start()
-        collector.start()
-        try:
-            self.relay_cgi_output(proc, entry, truncate)
-        finally:
+
+        def finish():
+            """The backend is done (or killed): complete the entry and log it."""
             feeder.join(timeout=60)
-            proc.stdout.close()
             proc.wait()
             collector.join(timeout=5)
             text = b"".join(stderr).decode("utf-8", "replace").strip()
             if text:
                 entry["backend_stderr"] = text
+            self.commit(entry)
 
-    def relay_cgi_output(self, proc, entry, truncate):
+        feeder.start()
+        collector.start()
+        try:
+            self.relay_cgi_output(proc, entry, truncate, finish)
+        finally:
+            proc.stdout.close()
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+
+    def relay_cgi_output(self, proc, entry, truncate, finish):
         out = proc.stdout
         status, reason = 200, None
         headers = []
@@ -565,6 +586,8 @@ class GitHttpHandler(RestHandler):
         for key, value in headers:
             self.send_header(key, value)
         if self.command == "HEAD":
+            proc.kill()
+            finish()
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
@@ -582,11 +605,13 @@ class GitHttpHandler(RestHandler):
                 sent += len(data)
                 entry["bytes_out"] = sent
                 # Cut the answer short: no last chunk, the connection closes.
+                proc.kill()
+                finish()
                 self.wfile.flush()
                 self.close_connection = True
-                proc.kill()
                 return
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             sent += len(data)
-        self.wfile.write(b"0\r\n\r\n")
         entry["bytes_out"] = sent
+        finish()
+        self.wfile.write(b"0\r\n\r\n")

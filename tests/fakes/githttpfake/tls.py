@@ -77,11 +77,16 @@ def server_context(cert_dir=None):
     if cert_dir is None:
         cert_dir = tempfile.mkdtemp(prefix="fake-githttp-ca-")
         cleanup.append(cert_dir)
-    ca_pem, ca_key = ensure_ca(cert_dir)
-    work = tempfile.mkdtemp(prefix="fake-githttp-cert-")
-    cleanup.append(work)
-    cert, key = make_server_cert(ca_pem, ca_key, work)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert, key)
+    try:
+        ca_pem, ca_key = ensure_ca(cert_dir)
+        work = tempfile.mkdtemp(prefix="fake-githttp-cert-")
+        cleanup.append(work)
+        cert, key = make_server_cert(ca_pem, ca_key, work)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(cert, key)
+    except BaseException:
+        for directory in cleanup:
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
     return context, ca_pem, cleanup
