@@ -5,7 +5,7 @@
  *   plan_bench ENV STACK_FILE ROUNDS
  *
  * AWS settings come from the environment, as for the bot (AWS_ENDPOINT_URL
- * points at the fake, DEPLOYBOT_AWS_* as bot_config_deploy_options reads
+ * points at the fake, DEPLOYBOT_AWS_* as bot_config_load reads
  * them; instance metadata is never asked). Prints one JSON line per round:
  *   {"validate_ms", "client_ms", "discover_ms", "build_ms", "render_ms",
  *    "desired", "actual", "add", "change", "destroy", "aws_requests"}
@@ -112,10 +112,16 @@ int main(int argc, char **argv) {
         perror(argv[2]);
         return 1;
     }
-    deploy_options o;
-    bot_config_deploy_options(&o);
+    bot_config cfg;
+    errinfo err;
+    if (bot_config_load(NULL, &cfg, &err) != 0) {
+        print_error("config", err.msg);
+        free(text);
+        return 1;
+    }
     int rounds = atoi(argv[3]), rc = 0;
-    for (int i = 0; i < rounds && rc == 0; i++) rc = one_round(argv[1], argv[2], text, len, &o);
+    for (int i = 0; i < rounds && rc == 0; i++) rc = one_round(argv[1], argv[2], text, len, &cfg.deploy);
+    bot_config_free(&cfg);
     free(text);
     return rc == 0 ? 0 : 1;
 }

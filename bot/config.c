@@ -1,12 +1,13 @@
-/* config: loads the daemon's JSON settings over embedded defaults. */
+/* config: see config.h. Errors are written where they are found, naming
+ * the key; bot_config_load puts "config FILE: " in front once. */
 #include "bot/config.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -21,30 +22,136 @@
 #define DEFAULT_GITHUB_API "https://api.github.com"
 #define DEFAULT_GITHUB_TOKEN_ENV "GITHUB_TOKEN"
 #define DEFAULT_AWS_REGION "eu-west-1"
+#define DEFAULT_RUNNERS 4
+#define MAX_APPLY_PARALLELISM 16            /* deploy/apply.c runs at most this many */
+#define ENV_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
 
-/* Everything bot_config_load needs while walking the file. */
+/* ---- the integer settings ---------------------------------------------- */
+
+/* Where an integer is in the file ("aws.page_size" is "page_size" in the
+ * "aws" object), which variable overrides it, and what it may be. */
 typedef struct {
-    const char *file;
-    char *err;
-    size_t errlen;
-} ctx;
+    const char *key;       /* NULL: read from the file elsewhere */
+    const char *env;       /* NULL: the file only */
+    long long min, max;
+} int_knob;
 
-static int fail(ctx *c, const char *fmt, ...) {
-    char msg[384];
-    va_list ap;
+enum {
+    K_PORT, K_MAX_BODY, K_RUNNERS, K_APPLY_PARALLELISM, K_AWS_PAGE_SIZE, K_AWS_RETRY_BASE_MS,
+    K_AWS_MAX_ATTEMPTS, K_WAIT_TIMEOUT_S, K_WAIT_POLL_MS, K_NOTIFY_RETRY_BASE_MS, K_COUNT
+};
 
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (c->err && c->errlen)
-        snprintf(c->err, c->errlen, "config %s: %s",
-                 c->file ? c->file : "(defaults)", msg);
-    return -1;
+static const int_knob KNOBS[K_COUNT] = {
+    [K_PORT] = {"port", NULL, 0, 65535},
+    [K_MAX_BODY] = {"max_body_bytes", NULL, 1, MAX_MAX_BODY},
+    [K_RUNNERS] = {"runners", "DEPLOYBOT_RUNNERS", 1, BOT_MAX_RUNNERS},
+    [K_APPLY_PARALLELISM] = {"apply_parallelism", "DEPLOYBOT_APPLY_PARALLELISM", 1,
+                             MAX_APPLY_PARALLELISM},
+    [K_AWS_PAGE_SIZE] = {"aws.page_size", "DEPLOYBOT_AWS_PAGE_SIZE", 1, 1000},
+    [K_AWS_RETRY_BASE_MS] = {"aws.retry_base_ms", "DEPLOYBOT_AWS_RETRY_BASE_MS", 0, 60000},
+    [K_AWS_MAX_ATTEMPTS] = {"aws.max_attempts", "DEPLOYBOT_AWS_MAX_ATTEMPTS", 1, 100},
+    [K_WAIT_TIMEOUT_S] = {"wait.timeout_s", "DEPLOYBOT_WAIT_TIMEOUT_S", 0, 86400},
+    [K_WAIT_POLL_MS] = {"wait.poll_ms", "DEPLOYBOT_WAIT_POLL_MS", 0, 60000},
+    /* In the file it is part of "notify", which notify/settings.c reads. */
+    [K_NOTIFY_RETRY_BASE_MS] = {NULL, "DEPLOYBOT_NOTIFY_RETRY_BASE_MS", NOTIFY_RETRY_BASE_MS_MIN,
+                                NOTIFY_RETRY_BASE_MS_MAX},
+};
+
+/* A 0 in the file means "none at all" (retry at once, look once, poll
+ * without pausing); deploy_options spell that -1, their 0 is the default. */
+static int zero_is_none(long long v) {
+    return v ? (int)v : -1;
 }
 
-/* Unknown keys are errors: a typo must not silently fall back to a default. */
-static int only_keys(ctx *c, json_t *obj, const char *prefix,
-                     const char *const *allowed) {
+static void knob_store(bot_config *o, int k, long long v) {
+    aws_options *aws = &o->deploy.aws;
+
+    switch (k) {
+    case K_PORT: o->port = (int)v; break;
+    case K_MAX_BODY: o->max_body = (size_t)v; break;
+    case K_RUNNERS: o->runners = (int)v; break;
+    case K_APPLY_PARALLELISM: o->deploy.apply_parallelism = (int)v; break;
+    case K_AWS_PAGE_SIZE: aws->page_size = (int)v; break;
+    case K_AWS_RETRY_BASE_MS: aws->retry_base_ms = zero_is_none(v); break;
+    case K_AWS_MAX_ATTEMPTS: aws->max_attempts = (int)v; break;
+    case K_WAIT_TIMEOUT_S: aws->wait_timeout_s = zero_is_none(v); break;
+    case K_WAIT_POLL_MS: aws->wait_poll_ms = zero_is_none(v); break;
+    case K_NOTIFY_RETRY_BASE_MS: o->notify.retry_base_ms = v; break;
+    }
+}
+
+/* The knob's value in the file, or NULL. Its object was checked already. */
+static json_t *knob_in_file(json_t *root, const int_knob *k) {
+    const char *dot = k->key ? strchr(k->key, '.') : NULL;
+    char section[32];
+
+    if (!k->key)
+        return NULL;
+    if (!dot)
+        return json_object_get(root, k->key);
+    snprintf(section, sizeof(section), "%.*s", (int)(dot - k->key), k->key);
+    return json_object_get(json_object_get(root, section), dot + 1);
+}
+
+static int knobs_from_file(json_t *root, bot_config *o, errinfo *err) {
+    for (int k = 0; k < K_COUNT; k++) {
+        const int_knob *kn = &KNOBS[k];
+        json_t *v = knob_in_file(root, kn);
+
+        if (!v)
+            continue;
+        if (!json_is_integer(v) || json_integer_value(v) < kn->min ||
+            json_integer_value(v) > kn->max)
+            return errinfo_set(err, ERR_INVALID, "\"%s\" must be an integer in %lld..%lld",
+                               kn->key, kn->min, kn->max);
+        knob_store(o, k, json_integer_value(v));
+    }
+    return 0;
+}
+
+static int knobs_from_env(bot_config *o, errinfo *err) {
+    for (int k = 0; k < K_COUNT; k++) {
+        const int_knob *kn = &KNOBS[k];
+        const char *s = kn->env ? getenv(kn->env) : NULL;
+        char *end;
+        long long v;
+
+        if (!s || !*s)
+            continue;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno || *end || v < kn->min || v > kn->max)
+            return errinfo_set(err, ERR_INVALID,
+                               "environment variable %s=\"%.32s\": must be an integer in %lld..%lld",
+                               kn->env, s, kn->min, kn->max);
+        knob_store(o, k, v);
+    }
+    return 0;
+}
+
+/* DEPLOYBOT_AWS_DEBUG: 1/true/yes/on or 0/false/no/off. */
+static int debug_from_env(bot_config *o, errinfo *err) {
+    static const char *const on[] = {"1", "true", "yes", "on", NULL};
+    static const char *const off[] = {"0", "false", "no", "off", NULL};
+    const char *s = getenv("DEPLOYBOT_AWS_DEBUG");
+
+    if (!s || !*s)
+        return 0;
+    for (int i = 0; on[i]; i++) {
+        if (strcasecmp(s, on[i]) == 0 || strcasecmp(s, off[i]) == 0) {
+            o->deploy.aws.debug = strcasecmp(s, on[i]) == 0;
+            return 0;
+        }
+    }
+    return errinfo_set(err, ERR_INVALID, "environment variable DEPLOYBOT_AWS_DEBUG=\"%.32s\": "
+                       "must be 1 or 0 (true/false, yes/no, on/off)", s);
+}
+
+/* ---- the file's other values ------------------------------------------- */
+
+/* Unknown keys are errors: a typo must not silently fall back to a default.
+ * `where` is the object's own name with a dot ("repo."), "" at the top. */
+static int only_keys(json_t *obj, const char *where, const char *const *allowed, errinfo *err) {
     const char *key;
     json_t *v;
 
@@ -54,131 +161,213 @@ static int only_keys(ctx *c, json_t *obj, const char *prefix,
         for (const char *const *a = allowed; *a && !ok; a++)
             ok = strcmp(*a, key) == 0;
         if (!ok)
-            return fail(c, "unknown key \"%s%s\"", prefix, key);
+            return errinfo_set(err, ERR_INVALID, "unknown key \"%s%s\"", where, key);
     }
     return 0;
 }
 
-/* Replaces *dst with the string at obj[key] when present. */
-static int opt_str(ctx *c, json_t *obj, const char *key, const char *name,
-                   char **dst) {
-    json_t *v = json_object_get(obj, key);
-    char *s;
+/* Replaces *dst with the string at obj[key] when present (obj may be NULL). */
+static int opt_str(json_t *obj, const char *where, const char *key, char **dst, errinfo *err) {
+    json_t *v = obj ? json_object_get(obj, key) : NULL;
 
     if (!v)
         return 0;
     if (!json_is_string(v) || json_string_length(v) == 0 ||
         strlen(json_string_value(v)) != json_string_length(v))
-        return fail(c, "\"%s\" must be a non-empty string", name);
-    if (!(s = strdup(json_string_value(v))))
-        return fail(c, "out of memory");
+        return errinfo_set(err, ERR_INVALID, "\"%s%s\" must be a non-empty string", where, key);
     free(*dst);
-    *dst = s;
+    if (!(*dst = strdup(json_string_value(v))))
+        abort();
     return 0;
 }
 
-static int opt_int(ctx *c, json_t *obj, const char *key, long long min,
-                   long long max, long long *dst) {
-    json_t *v = json_object_get(obj, key);
+static int opt_bool(json_t *obj, const char *where, const char *key, int *dst, errinfo *err) {
+    json_t *v = obj ? json_object_get(obj, key) : NULL;
 
     if (!v)
         return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < min ||
-        json_integer_value(v) > max)
-        return fail(c, "\"%s\" must be an integer in %lld..%lld", key, min,
-                    max);
-    *dst = json_integer_value(v);
+    if (!json_is_boolean(v))
+        return errinfo_set(err, ERR_INVALID, "\"%s%s\" must be true or false", where, key);
+    *dst = json_is_true(v);
     return 0;
 }
 
-/* Returns obj[key] when it is an object (or absent: NULL), fails otherwise. */
-static int opt_obj(ctx *c, json_t *obj, const char *key, json_t **out) {
-    *out = json_object_get(obj, key);
-    if (*out && !json_is_object(*out))
-        return fail(c, "\"%s\" must be an object", key);
+/* root[name] when it is an object with only `keys` (absent: NULL). */
+static int section(json_t *root, const char *name, const char *const *keys, json_t **out,
+                   errinfo *err) {
+    char where[32];
+
+    *out = json_object_get(root, name);
+    if (!*out)
+        return 0;
+    if (!json_is_object(*out))
+        return errinfo_set(err, ERR_INVALID, "\"%s\" must be an object", name);
+    snprintf(where, sizeof(where), "%s.", name);
+    return only_keys(*out, where, keys, err);
+}
+
+/* ---- "environments" ----------------------------------------------------- */
+
+/* arn:aws:iam::<12-digit account>:role/<name>, the name possibly under a
+ * path ("role/ci/deploybot"); the China and GovCloud partitions too. */
+static int role_arn_ok(const char *s) {
+    static const char *const partitions[] = {"arn:aws:iam::", "arn:aws-cn:iam::",
+                                             "arn:aws-us-gov:iam::", NULL};
+    static const char name_chars[] = ENV_NAME_CHARS "+=,@/";
+    size_t n = 0;
+
+    for (int i = 0; partitions[i] && !n; i++)
+        if (strncmp(s, partitions[i], strlen(partitions[i])) == 0)
+            n = strlen(partitions[i]);
+    if (!n || strspn(s + n, "0123456789") != 12 || strncmp(s + n + 12, ":role/", 6) != 0)
+        return 0;
+    s += n + 18;
+    n = strlen(s);
+    return n > 0 && n <= 512 && strspn(s, name_chars) == n && s[0] != '/' && s[n - 1] != '/';
+}
+
+/* IAM's rule for sts:ExternalId: 2-1224 of letters, digits and +=,.@:/-_ */
+static int external_id_ok(const char *s) {
+    size_t n = strlen(s);
+
+    return n >= 2 && n <= 1224 && strspn(s, ENV_NAME_CHARS "+=,@:/") == n;
+}
+
+/* The same names deploybot.json allows (deploy/repoconfig.c). */
+static int env_name_ok(const char *s) {
+    size_t n = strlen(s);
+
+    return n > 0 && n <= 63 && s[0] != '.' && s[0] != '-' && strspn(s, ENV_NAME_CHARS) == n;
+}
+
+static int load_env_entry(const char *name, json_t *v, bot_env_config *e, errinfo *err) {
+    static const char *const keys[] = {"role_arn", "external_id", "prevent_destroy", NULL};
+    char where[96];
+
+    if (!env_name_ok(name))
+        return errinfo_set(err, ERR_INVALID, "\"environments\": \"%.64s\" is not an environment "
+                           "name (1-63 letters, digits, '-', '_' or '.')", name);
+    snprintf(where, sizeof(where), "environments.%s.", name);
+    if (!json_is_object(v))
+        return errinfo_set(err, ERR_INVALID, "\"environments.%s\" must be an object", name);
+    if (!(e->name = strdup(name)))
+        abort();
+    if (only_keys(v, where, keys, err) < 0 || opt_str(v, where, "role_arn", &e->role_arn, err) < 0 ||
+        opt_str(v, where, "external_id", &e->external_id, err) < 0 ||
+        opt_bool(v, where, "prevent_destroy", &e->prevent_destroy, err) < 0)
+        return -1;
+    if (e->role_arn && !role_arn_ok(e->role_arn))
+        return errinfo_set(err, ERR_INVALID, "\"%srole_arn\" must look like "
+                           "arn:aws:iam::<12-digit account>:role/<name>, not \"%.200s\"", where,
+                           e->role_arn);
+    if (e->external_id && !e->role_arn)
+        return errinfo_set(err, ERR_INVALID, "\"%sexternal_id\" needs \"role_arn\"", where);
+    if (e->external_id && !external_id_ok(e->external_id))
+        return errinfo_set(err, ERR_INVALID, "\"%sexternal_id\" must be 2-1224 letters, digits "
+                           "or +=,.@:/-_", where);
     return 0;
 }
 
-static int set_defaults(ctx *c, bot_config *o) {
+static int load_environments(json_t *root, bot_config *o, errinfo *err) {
+    json_t *envs = json_object_get(root, "environments"), *v;
+    const char *name;
+
+    if (!envs)
+        return 0;
+    if (!json_is_object(envs))
+        return errinfo_set(err, ERR_INVALID, "\"environments\" must be an object keyed by "
+                           "environment name");
+    if (!(o->envs = calloc(json_object_size(envs) + 1, sizeof(*o->envs))))
+        abort();
+    json_object_foreach(envs, name, v) {
+        if (load_env_entry(name, v, &o->envs[o->n_envs++], err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static void set_defaults(bot_config *o) {
     o->port = DEFAULT_PORT;
     o->max_body = DEFAULT_MAX_BODY;
+    o->runners = DEFAULT_RUNNERS;
     o->listen = strdup(DEFAULT_LISTEN);
     o->data_dir = strdup(DEFAULT_DATA_DIR);
     o->repo_token_env = strdup(DEFAULT_REPO_TOKEN_ENV);
+    o->webhook_secret_env = strdup(DEFAULT_SECRET_ENV);
     o->github_api_url = strdup(DEFAULT_GITHUB_API);
+    o->github_token_env = strdup(DEFAULT_GITHUB_TOKEN_ENV);
     o->aws_region = strdup(DEFAULT_AWS_REGION);
-    if (!o->listen || !o->data_dir || !o->repo_token_env ||
-        !o->github_api_url || !o->aws_region)
-        return fail(c, "out of memory");
-    return 0;
+    if (!o->listen || !o->data_dir || !o->repo_token_env || !o->webhook_secret_env ||
+        !o->github_api_url || !o->github_token_env || !o->aws_region)
+        abort();
 }
 
-/* "notify" is parsed by notify/settings.c, which names its keys itself. */
-static int load_notify(ctx *c, json_t *root, bot_config *o) {
-    errinfo err;
-
-    if (notify_settings_parse(json_object_get(root, "notify"), &o->notify,
-                              &err) < 0)
-        return fail(c, "%s", err.msg);
-    return 0;
-}
-
-static int load_sections(ctx *c, json_t *root, bot_config *o,
-                         char **secret_env, char **token_env) {
+/* The strings and objects; the integers follow (knobs_from_file). */
+static int load_sections(json_t *root, bot_config *o, errinfo *err) {
     static const char *const top[] = {
         "listen", "port", "data_dir", "max_body_bytes", "public_url", "repo",
-        "webhook_secret_env", "github", "aws", "notify", NULL};
+        "webhook_secret_env", "github", "runners", "apply_parallelism", "aws", "wait",
+        "notify", "environments", NULL};
     static const char *const repo_keys[] = {"url", "token_env", NULL};
     static const char *const gh_keys[] = {"api_url", "token_env", NULL};
-    static const char *const aws_keys[] = {"region", NULL};
-    long long port = o->port, max_body = (long long)o->max_body;
-    json_t *repo, *gh, *aws;
+    static const char *const aws_keys[] = {"region", "page_size", "retry_base_ms",
+                                           "max_attempts", "debug", NULL};
+    static const char *const wait_keys[] = {"timeout_s", "poll_ms", NULL};
+    json_t *repo, *gh, *aws, *wait;
 
-    if (only_keys(c, root, "", top) < 0 ||
-        opt_str(c, root, "listen", "listen", &o->listen) < 0 ||
-        opt_int(c, root, "port", 0, 65535, &port) < 0 ||
-        opt_str(c, root, "data_dir", "data_dir", &o->data_dir) < 0 ||
-        opt_int(c, root, "max_body_bytes", 1, MAX_MAX_BODY, &max_body) < 0 ||
-        opt_str(c, root, "public_url", "public_url", &o->public_url) < 0 ||
-        opt_str(c, root, "webhook_secret_env", "webhook_secret_env",
-                secret_env) < 0 ||
-        opt_obj(c, root, "repo", &repo) < 0 ||
-        opt_obj(c, root, "github", &gh) < 0 ||
-        opt_obj(c, root, "aws", &aws) < 0)
+    if (only_keys(root, "", top, err) < 0 || opt_str(root, "", "listen", &o->listen, err) < 0 ||
+        opt_str(root, "", "data_dir", &o->data_dir, err) < 0 ||
+        opt_str(root, "", "public_url", &o->public_url, err) < 0 ||
+        opt_str(root, "", "webhook_secret_env", &o->webhook_secret_env, err) < 0 ||
+        section(root, "repo", repo_keys, &repo, err) < 0 ||
+        section(root, "github", gh_keys, &gh, err) < 0 ||
+        section(root, "aws", aws_keys, &aws, err) < 0 ||
+        section(root, "wait", wait_keys, &wait, err) < 0)
         return -1;
-    o->port = (int)port;
-    o->max_body = (size_t)max_body;
-    if (repo && (only_keys(c, repo, "repo.", repo_keys) < 0 ||
-                 opt_str(c, repo, "url", "repo.url", &o->repo_url) < 0 ||
-                 opt_str(c, repo, "token_env", "repo.token_env",
-                         &o->repo_token_env) < 0))
+    if (opt_str(repo, "repo.", "url", &o->repo_url, err) < 0 ||
+        opt_str(repo, "repo.", "token_env", &o->repo_token_env, err) < 0 ||
+        opt_str(gh, "github.", "api_url", &o->github_api_url, err) < 0 ||
+        opt_str(gh, "github.", "token_env", &o->github_token_env, err) < 0 ||
+        opt_str(aws, "aws.", "region", &o->aws_region, err) < 0 ||
+        opt_bool(aws, "aws.", "debug", &o->deploy.aws.debug, err) < 0)
         return -1;
-    if (gh && (only_keys(c, gh, "github.", gh_keys) < 0 ||
-               opt_str(c, gh, "api_url", "github.api_url",
-                       &o->github_api_url) < 0 ||
-               opt_str(c, gh, "token_env", "github.token_env", token_env) < 0))
+    /* "notify" is notify/settings.c's, which names its keys itself. */
+    if (notify_settings_parse(json_object_get(root, "notify"), &o->notify, err) < 0)
         return -1;
-    if (aws && (only_keys(c, aws, "aws.", aws_keys) < 0 ||
-                opt_str(c, aws, "region", "aws.region", &o->aws_region) < 0))
-        return -1;
-    return load_notify(c, root, o);
+    return knobs_from_file(root, o, err) < 0 ? -1 : load_environments(root, o, err);
+}
+
+static int load_file(const char *path, bot_config *o, errinfo *err) {
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    int rc;
+
+    if (!root)
+        rc = errinfo_set(err, json_error_code(&jerr) == json_error_cannot_open_file
+                                  ? ERR_NOT_FOUND : ERR_INVALID,
+                         "%s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
+    else if (!json_is_object(root))
+        rc = errinfo_set(err, ERR_INVALID, "top level must be a JSON object");
+    else
+        rc = load_sections(root, o, err);
+    json_decref(root);
+    return rc;
 }
 
 /* An unset or empty variable is "no secret": callers must then refuse. */
-static int read_secret(ctx *c, const char *env, char **dst) {
+static void read_secret(const char *env, char **dst) {
     const char *v = getenv(env);
 
     *dst = NULL;
-    if (!v || !*v)
-        return 0;
-    if (!(*dst = strdup(v)))
-        return fail(c, "out of memory");
-    return 0;
+    if (v && *v && !(*dst = strdup(v)))
+        abort();
 }
 
 /* Resolves a relative data_dir against the current directory now, so a later
  * chdir (or a thread that assumes another cwd) cannot move the database. */
-static int absolute_data_dir(ctx *c, bot_config *o) {
+static int absolute_data_dir(bot_config *o, errinfo *err) {
     char cwd[PATH_MAX];
     char *abs;
     const char *rel = o->data_dir;
@@ -186,65 +375,40 @@ static int absolute_data_dir(ctx *c, bot_config *o) {
     if (rel[0] == '/')
         return 0;
     if (!getcwd(cwd, sizeof(cwd)))
-        return fail(c, "cannot resolve data_dir \"%s\": getcwd: %s", rel,
-                    strerror(errno));
+        return errinfo_set(err, ERR_IO, "cannot resolve data_dir \"%s\": getcwd: %s", rel,
+                           strerror(errno));
     while (rel[0] == '.' && rel[1] == '/')
         rel += 2;
     if (strcmp(rel, ".") == 0)
         rel = "";
     if (asprintf(&abs, "%s%s%s", cwd, *rel ? "/" : "", rel) < 0)
-        return fail(c, "out of memory");
+        abort();
     free(o->data_dir);
     o->data_dir = abs;
     return 0;
 }
 
-static int finish(ctx *c, bot_config *o, const char *secret_env,
-                  const char *token_env) {
-    if (!o->public_url &&
-        asprintf(&o->public_url, "http://%s:%d", o->listen, o->port) < 0) {
-        o->public_url = NULL;
-        return fail(c, "out of memory");
-    }
-    if (read_secret(c, secret_env, &o->webhook_secret) < 0 ||
-        read_secret(c, token_env, &o->github_token) < 0)
-        return -1;
-    return absolute_data_dir(c, o);
+static int finish(bot_config *o, errinfo *err) {
+    if (!o->public_url && asprintf(&o->public_url, "http://%s:%d", o->listen, o->port) < 0)
+        abort();
+    read_secret(o->webhook_secret_env, &o->webhook_secret);
+    read_secret(o->github_token_env, &o->github_token);
+    return absolute_data_dir(o, err);
 }
 
-int bot_config_load(const char *path, bot_config *out, char *err,
-                    size_t errlen) {
-    ctx c = {path, err, errlen};
-    char *secret_env = strdup(DEFAULT_SECRET_ENV);
-    char *token_env = strdup(DEFAULT_GITHUB_TOKEN_ENV);
-    json_t *root = NULL;
-    json_error_t jerr;
-    int rc = -1;
+int bot_config_load(const char *path, bot_config *out, errinfo *err) {
+    const char *name = path ? path : "(defaults)";
+    int rc = 0;
 
     memset(out, 0, sizeof(*out));
-    if (!secret_env || !token_env || set_defaults(&c, out) < 0) {
-        fail(&c, "out of memory");
-        goto done;
-    }
-    if (path) {
-        root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-        if (!root) {
-            fail(&c, "%s (line %d, column %d)", jerr.text, jerr.line,
-                 jerr.column);
-            goto done;
-        }
-        if (!json_is_object(root)) {
-            fail(&c, "top level must be a JSON object");
-            goto done;
-        }
-        if (load_sections(&c, root, out, &secret_env, &token_env) < 0)
-            goto done;
-    }
-    rc = finish(&c, out, secret_env, token_env);
-done:
-    json_decref(root);
-    free(secret_env);
-    free(token_env);
+    set_defaults(out);
+    if (path && load_file(path, out, err) < 0)
+        rc = errinfo_prefix(err, "config %s", name);
+    /* The environment comes second: a variable overrides the file. */
+    if (rc == 0 && (knobs_from_env(out, err) < 0 || debug_from_env(out, err) < 0))
+        rc = -1;
+    if (rc == 0 && finish(out, err) < 0)
+        rc = errinfo_prefix(err, "config %s", name);
     if (rc < 0)
         bot_config_free(out);
     return rc;
@@ -266,12 +430,27 @@ void bot_config_free(bot_config *c) {
     free(c->public_url);
     free(c->repo_url);
     free(c->repo_token_env);
+    free(c->webhook_secret_env);
     free_secret(c->webhook_secret);
     free(c->github_api_url);
+    free(c->github_token_env);
     free_secret(c->github_token);
     free(c->aws_region);
     notify_settings_free(&c->notify);
+    for (size_t i = 0; i < c->n_envs; i++) {
+        free(c->envs[i].name);
+        free(c->envs[i].role_arn);
+        free(c->envs[i].external_id);
+    }
+    free(c->envs);
     memset(c, 0, sizeof(*c));
+}
+
+const bot_env_config *bot_config_env(const bot_config *c, const char *name) {
+    for (size_t i = 0; c && name && i < c->n_envs; i++)
+        if (strcmp(c->envs[i].name, name) == 0)
+            return &c->envs[i];
+    return NULL;
 }
 
 void bot_config_secrets(const bot_config *c, redactor *r) {
@@ -282,33 +461,4 @@ void bot_config_secrets(const bot_config *c, redactor *r) {
     redactor_add_env(r, DEFAULT_SECRET_ENV);
     redactor_add_env(r, DEFAULT_REPO_TOKEN_ENV);
     notify_settings_secrets(&c->notify, r);
-}
-
-/* The integer in environment variable `name`; 0 when unset or not one. */
-static int env_int(const char *name, int *set) {
-    const char *v = getenv(name);
-    char *end;
-    long n = v && *v ? strtol(v, &end, 10) : 0;
-    *set = v && *v && !*end && n >= INT_MIN && n <= INT_MAX;
-    return *set ? (int)n : 0;
-}
-
-/* Where a variable's 0 means "none at all", the options say so with -1
- * (their 0 is the default). */
-void bot_config_deploy_options(deploy_options *o) {
-    int set, n;
-    memset(o, 0, sizeof(*o));
-    n = env_int("DEPLOYBOT_AWS_RETRY_BASE_MS", &set);
-    if (set && n >= 0 && n <= 60000) o->aws.retry_base_ms = n ? n : -1;
-    n = env_int("DEPLOYBOT_AWS_MAX_ATTEMPTS", &set);
-    if (set && n >= 1 && n <= 100) o->aws.max_attempts = n;
-    o->aws.debug = getenv("DEPLOYBOT_AWS_DEBUG") && *getenv("DEPLOYBOT_AWS_DEBUG");
-    n = env_int("DEPLOYBOT_AWS_PAGE_SIZE", &set);
-    if (n > 0) o->aws.page_size = n;
-    n = env_int("DEPLOYBOT_WAIT_TIMEOUT_S", &set);
-    if (set) o->aws.wait_timeout_s = n > 0 ? n : -1;
-    n = env_int("DEPLOYBOT_WAIT_POLL_MS", &set);
-    if (set) o->aws.wait_poll_ms = n > 0 ? n : -1;
-    n = env_int("DEPLOYBOT_APPLY_PARALLELISM", &set);
-    if (n > 0) o->apply_parallelism = n;
 }

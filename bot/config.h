@@ -1,6 +1,10 @@
-/* config: the daemon's own settings (`deploybot serve --config FILE`).
+/* config: every setting of deploybot, read once at start into one value.
  *
- * A JSON file; every key is optional and has an embedded default:
+ * `deploybot serve --config FILE` reads a JSON file, then the environment:
+ * a DEPLOYBOT_* variable overrides the file's key. The commands without a
+ * file (plan, apply, destroy, validate; history, lock, unlock and redeploy
+ * without --config) get the defaults and the environment through the same
+ * loader. Every key is optional:
  *   {
  *     "listen": "127.0.0.1", "port": 8080,
  *     "data_dir": "./deploybot-data",
@@ -9,14 +13,38 @@
  *     "repo": { "url": "/path/or/https/url", "token_env": "DEPLOYBOT_REPO_TOKEN" },
  *     "webhook_secret_env": "DEPLOYBOT_WEBHOOK_SECRET",
  *     "github": { "api_url": "https://api.github.com", "token_env": "GITHUB_TOKEN" },
- *     "aws": { "region": "eu-west-1" },
- *     "notify": { "chat": [...], "secrets_env": [...] }   (notify/settings.h)
+ *     "runners": 4,                   DEPLOYBOT_RUNNERS
+ *     "apply_parallelism": 4,         DEPLOYBOT_APPLY_PARALLELISM
+ *     "aws": { "region": "eu-west-1",
+ *              "retry_base_ms": 100,  DEPLOYBOT_AWS_RETRY_BASE_MS
+ *              "max_attempts": 6,     DEPLOYBOT_AWS_MAX_ATTEMPTS
+ *              "debug": false,        DEPLOYBOT_AWS_DEBUG
+ *              "page_size": N },      DEPLOYBOT_AWS_PAGE_SIZE (absent: each call's largest)
+ *     "wait": { "timeout_s": N,       DEPLOYBOT_WAIT_TIMEOUT_S (absent: each waiter's own)
+ *               "poll_ms": N },       DEPLOYBOT_WAIT_POLL_MS (absent: each waiter's own)
+ *     "notify": { "chat": [...], "secrets_env": [...],
+ *                 "retry_base_ms": 1000 },   DEPLOYBOT_NOTIFY_RETRY_BASE_MS
+ *     "environments": {
+ *       "prd": { "role_arn": "arn:aws:iam::123456789012:role/deploybot",
+ *                "external_id": "acme-prd", "prevent_destroy": true }
+ *     }
  *   }
- * Secrets are never in the file: it names the environment variables that hold
- * them. Unknown keys are an error (a typo must not silently use a default).
- * "port": 0 asks for any free port (server_port() tells which). A relative
- * "data_dir" is relative to the current directory and is made absolute at
- * load time. Without "public_url" it is http://<listen>:<port>. */
+ * The README's "Configuration" table gives each key's range, default and
+ * meaning; "notify" is described in notify/settings.h.
+ *
+ * Secrets are never in the file: it names the environment variables that
+ * hold them. Unknown keys are an error, and so is a value out of range, in
+ * the file or in a variable (a typo must not silently use a default). An
+ * empty variable counts as unset. "port": 0 asks for any free port
+ * (server_port() tells which). A relative "data_dir" is relative to the
+ * current directory and is made absolute at load time. Without
+ * "public_url" it is http://<listen>:<port>.
+ *
+ * Lifetime: a loaded bot_config is read-only. The server and the sender
+ * copy what they keep; the worker and its job runners (and their
+ * notifiers) read it through the pointer they were started with until
+ * worker_stop. A reload (SIGHUP) therefore loads a new value and swaps it
+ * in while the worker is stopped; it never edits a running value. */
 #ifndef DEPLOYBOT_BOT_CONFIG_H
 #define DEPLOYBOT_BOT_CONFIG_H
 
@@ -24,6 +52,20 @@
 #include "deploy/options.h"
 #include "notify/redact.h"
 #include "notify/settings.h"
+#include "util/errinfo.h"
+
+#define BOT_MAX_RUNNERS 16
+
+/* The operator's settings for one environment (deploybot.json, in the
+ * config repository, says what it is; this says where it may go). */
+typedef struct {
+    char *name;
+    char *role_arn;        /* the IAM role its AWS calls assume (STS AssumeRole),
+                              another account's; NULL: the bot's own credentials */
+    char *external_id;     /* passed with role_arn when the role asks for one; may be NULL */
+    int prevent_destroy;   /* refuse any plan that deletes its data volumes or its
+                              load balancer, a destroy included */
+} bot_env_config;
 
 typedef struct {
     char *listen;
@@ -33,28 +75,32 @@ typedef struct {
     char *public_url;
     char *repo_url;
     char *repo_token_env;    /* name of the variable, read by git/ when it fetches */
+    char *webhook_secret_env;
     char *webhook_secret;    /* value read from the environment; may be NULL */
     char *github_api_url;
+    char *github_token_env;
     char *github_token;      /* value read from the environment; may be NULL */
     char *aws_region;
-    notify_settings notify;  /* chat routes, more secret variables */
+    int runners;             /* run threads */
+    deploy_options deploy;   /* apply_parallelism, "aws" and "wait" */
+    notify_settings notify;  /* chat routes, more secret variables, retry_base_ms */
+    bot_env_config *envs;    /* "environments", in the file's order */
+    size_t n_envs;
 } bot_config;
 
-/* path NULL: embedded defaults only. Returns 0, or -1 with "config FILE: ..."
- * in err (out is then left empty). */
-int bot_config_load(const char *path, bot_config *out, char *err, size_t errlen);
+/* path NULL: the defaults and the environment only. Returns 0, or -1 with
+ * ERR_INVALID (ERR_NOT_FOUND for a missing file) and "config FILE: ..." in
+ * err, or "environment variable NAME=...: ..." for a bad variable (out is
+ * then left empty). */
+int bot_config_load(const char *path, bot_config *out, errinfo *err);
 void bot_config_free(bot_config *c);
+
+/* The settings of environment `name`, or NULL when the config has none. */
+const bot_env_config *bot_config_env(const bot_config *c, const char *name);
 
 /* Adds every secret the config knows of to r (webhook secret, GitHub and
  * repository tokens, chat URLs and secrets, notify.secrets_env, AWS keys),
  * so they can be masked wherever text leaves the bot. */
 void bot_config_secrets(const bot_config *c, redactor *r);
-
-/* The engine's options, read once at start from the environment:
- * DEPLOYBOT_AWS_RETRY_BASE_MS (100), DEPLOYBOT_AWS_MAX_ATTEMPTS (6),
- * DEPLOYBOT_AWS_DEBUG (off), DEPLOYBOT_AWS_PAGE_SIZE (each API's largest),
- * DEPLOYBOT_WAIT_TIMEOUT_S and DEPLOYBOT_WAIT_POLL_MS (each waiter's own),
- * DEPLOYBOT_APPLY_PARALLELISM (4). Unset or invalid: the default. */
-void bot_config_deploy_options(deploy_options *out);
 
 #endif

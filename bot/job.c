@@ -24,7 +24,6 @@ struct job_runner {
     notifier *nt;       /* statuses, comments, chat: queued in the outbox */
     redactor *rd;       /* secrets masked in logs, history and messages */
     store *db;          /* the history and the locks */
-    deploy_options options;  /* the engine's, read once (bot_config_deploy_options) */
 };
 
 /* A run's log: every line goes to stderr and into the history. */
@@ -86,7 +85,6 @@ job_runner *job_runner_new(const bot_config *cfg, const char *db_path, char *err
     job_runner *r = calloc(1, sizeof(*r));
     errinfo e;
     r->cfg = cfg;
-    bot_config_deploy_options(&r->options);
     r->db = store_open(db_path, 0, &e);
     if (!r->db) {
         snprintf(err, errlen, "%s", e.msg);
@@ -184,7 +182,7 @@ static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, 
     errinfo err;
     snprintf(file, sizeof(file), "%.500s/stack.json", env->folder);
     envrun_request req = {.env = env->name, .stack_file = file, .region = r->cfg->aws_region,
-                          .mode = mode, .log = log_line, .log_arg = log, .options = &r->options};
+                          .mode = mode, .log = log_line, .log_arg = log, .options = &r->cfg->deploy};
     char *text = NULL;
     if (mode != ENVRUN_DESTROY) {
         int missing = 0;

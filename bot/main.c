@@ -80,8 +80,9 @@ static void fix_public_url(bot_config *cfg, int port) {
 static int cmd_serve(int argc, char **argv) {
     bot_config cfg;
     char err[512], db[1200];
-    if (bot_config_load(opt(argc, argv, "--config"), &cfg, err, sizeof(err)) != 0) {
-        fprintf(stderr, "deploybot: %s\n", err);
+    errinfo cerr;
+    if (bot_config_load(opt(argc, argv, "--config"), &cfg, &cerr) != 0) {
+        fprintf(stderr, "deploybot: %s\n", cerr.msg);
         return 1;
     }
     mkdir(cfg.data_dir, 0700);
@@ -90,10 +91,7 @@ static int cmd_serve(int argc, char **argv) {
     worker *w = worker_start(&cfg, db, err, sizeof(err));
     redactor *rd = redactor_new(); /* the sender's own copy: it logs and stores errors */
     bot_config_secrets(&cfg, rd);
-    /* Read here, once: notify/ never reads the environment for its knobs. */
-    const char *retry_base = getenv("DEPLOYBOT_NOTIFY_RETRY_BASE_MS");
-    sender_options so = {db, cfg.github_api_url, cfg.github_token, rd, &cfg.notify,
-                         retry_base ? atoll(retry_base) : 0};
+    sender_options so = {db, cfg.github_api_url, cfg.github_token, rd, &cfg.notify, cfg.notify.retry_base_ms};
     errinfo serr;
     sender *snd = w ? sender_start(&so, &serr) : NULL;
     if (w && !snd) snprintf(err, sizeof(err), "%.*s", (int)sizeof(err) - 1, serr.msg);
@@ -168,10 +166,14 @@ static int cmd_env(int argc, char **argv, envrun_mode mode) {
     char file[1024];
     snprintf(file, sizeof(file), "%s/stack.json", env->folder);
     snprintf(path, sizeof(path), "%s/%s", dir, file);
-    deploy_options options;
-    bot_config_deploy_options(&options);
+    bot_config cfg;
+    if (bot_config_load(NULL, &cfg, &err) != 0) {
+        fprintf(stderr, "deploybot: %s\n", err.msg);
+        repoconfig_free(&rc);
+        return 1;
+    }
     envrun_request req = {.env = env->name, .stack_file = file, .mode = mode, .log = print_line,
-                          .options = &options};
+                          .options = &cfg.deploy};
     text = mode == ENVRUN_DESTROY ? NULL : read_file(path, &req.stack_len);
     if (mode != ENVRUN_DESTROY && !text) {
         fprintf(stderr, "deploybot: cannot read %s\n", path);
@@ -189,6 +191,7 @@ static int cmd_env(int argc, char **argv, envrun_mode mode) {
     free(tmpl);
     free(text);
     repoconfig_free(&rc);
+    bot_config_free(&cfg);
     return r == 0 ? 0 : 1;
 }
 
@@ -208,11 +211,12 @@ static int cmd_admin(int argc, char **argv) {
     const char *cmd = argv[0];
     const char *env = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
     bot_config cfg;
-    char err[512], db[1200];
+    char db[1200];
+    errinfo err;
     if ((!env && strcmp(cmd, "history") != 0) || (!strcmp(cmd, "redeploy") && (argc < 3 || argv[2][0] == '-')))
         return usage();
-    if (bot_config_load(opt(argc, argv, "--config"), &cfg, err, sizeof(err)) != 0) {
-        fprintf(stderr, "deploybot: %s\n", err);
+    if (bot_config_load(opt(argc, argv, "--config"), &cfg, &err) != 0) {
+        fprintf(stderr, "deploybot: %s\n", err.msg);
         return 1;
     }
     snprintf(db, sizeof(db), "%s/deploybot.db", cfg.data_dir);

@@ -15,12 +15,11 @@
 #include <time.h>
 
 #define MAX_ATTEMPTS 5
-#define MAX_RUNNERS 16
 
 struct worker {
     const bot_config *cfg;
     char *db_path;
-    pthread_t dispatcher, runners[MAX_RUNNERS];
+    pthread_t dispatcher, runners[BOT_MAX_RUNNERS];
     int n_runners;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -129,9 +128,7 @@ worker *worker_start(const bot_config *cfg, const char *db_path, char *err, size
     worker *w = calloc(1, sizeof(*w));
     w->cfg = cfg;
     w->db_path = strdup(db_path);
-    const char *n = getenv("DEPLOYBOT_RUNNERS");
-    w->n_runners = n && atoi(n) > 0 ? atoi(n) : 4;
-    if (w->n_runners > MAX_RUNNERS) w->n_runners = MAX_RUNNERS;
+    w->n_runners = cfg->runners;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     pthread_create(&w->dispatcher, NULL, dispatcher_main, w);

@@ -96,15 +96,26 @@ done:
     return rc;
 }
 
+static int opt_retry_base(const json_t *obj, long long *out, errinfo *err) {
+    json_t *v = json_object_get(obj, "retry_base_ms");
+    if (!v) return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < NOTIFY_RETRY_BASE_MS_MIN ||
+        json_integer_value(v) > NOTIFY_RETRY_BASE_MS_MAX)
+        return errinfo_set(err, ERR_INVALID, "\"notify.retry_base_ms\" must be an integer in %d..%d",
+                           NOTIFY_RETRY_BASE_MS_MIN, NOTIFY_RETRY_BASE_MS_MAX);
+    *out = json_integer_value(v);
+    return 0;
+}
+
 int notify_settings_parse(const json_t *obj, notify_settings *out, errinfo *err) {
-    static const char *const keys[] = {"chat", "secrets_env", NULL};
+    static const char *const keys[] = {"chat", "secrets_env", "retry_base_ms", NULL};
     memset(out, 0, sizeof(*out));
     if (!obj) return 0;
     if (!json_is_object(obj))
         return errinfo_set(err, ERR_INVALID, "\"notify\" must be an object");
     json_t *chat = json_object_get(obj, "chat"), *item;
     size_t i;
-    if (only_keys(obj, "notify", keys, err) < 0 ||
+    if (only_keys(obj, "notify", keys, err) < 0 || opt_retry_base(obj, &out->retry_base_ms, err) < 0 ||
         string_list(obj, "secrets_env", "notify", &out->secrets_env, &out->n_secrets_env, err) < 0)
         goto fail;
     if (chat && !json_is_array(chat)) {

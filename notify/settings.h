@@ -1,5 +1,6 @@
 /* settings: the "notify" object of the daemon config — which chat gets
- * which events, and which other environment variables hold secrets.
+ * which events, which other environment variables hold secrets, and how
+ * soon a failed message is first retried.
  *
  *   "notify": {
  *     "chat": [
@@ -8,7 +9,8 @@
  *       { "type": "discord", "url_env": "DISCORD_URL", "environments": ["dev", "stg"] },
  *       { "type": "webhook", "url_env": "DEPLOYS_HOOK_URL", "secret_env": "DEPLOYS_HOOK_SECRET" }
  *     ],
- *     "secrets_env": ["DATADOG_API_KEY"]
+ *     "secrets_env": ["DATADOG_API_KEY"],
+ *     "retry_base_ms": 1000
  *   }
  *
  * "environments" and "events" are optional (absent: all). Events: plan,
@@ -37,11 +39,17 @@ typedef struct {
     unsigned events;        /* bit (1u << notify_event) per wanted event */
 } chat_route;
 
+/* "retry_base_ms": the first retry delay (doubled per attempt, at most
+ * 10 min), in this range; absent: 0, the outbox's default of 1 s. */
+#define NOTIFY_RETRY_BASE_MS_MIN 1
+#define NOTIFY_RETRY_BASE_MS_MAX 600000
+
 typedef struct {
     chat_route *routes;
     size_t n_routes;
     char **secrets_env;     /* more variables whose values are masked */
     size_t n_secrets_env;
+    long long retry_base_ms; /* 0: the default */
 } notify_settings;
 
 /* obj may be NULL (no chat, no extra secrets). Unknown keys are errors.

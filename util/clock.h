@@ -8,5 +8,7 @@
 long long clock_wall_ms(void);
 /* Milliseconds since an arbitrary point, never going back. */
 long long clock_mono_ms(void);
+/* The same clock in microseconds, for timings finer than a millisecond. */
+long long clock_mono_us(void);
 
 #endif

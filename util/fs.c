@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -37,4 +38,32 @@ int fs_mkdir_parent(const char *path, mode_t mode, errinfo *err)
         return 0;
     *slash = '\0';
     return fs_mkdir_p(dir, mode, err);
+}
+
+char *fs_read_file(const char *path, size_t *len, errinfo *err)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0, cap = 0, got;
+    if (!f) {
+        errinfo_set(err, errno == ENOENT ? ERR_NOT_FOUND : ERR_IO, "cannot read %s: %s", path,
+                    strerror(errno));
+        return NULL;
+    }
+    do {
+        if (n + 4096 + 1 > cap && !(buf = realloc(buf, cap = cap * 2 + 8192)))
+            abort();
+        got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+    } while (got > 0);
+    if (ferror(f)) {
+        errinfo_set(err, ERR_IO, "cannot read %s: %s", path, strerror(errno));
+        free(buf);
+        buf = NULL;
+    } else {
+        buf[n] = '\0';
+        *len = n;
+    }
+    fclose(f);
+    return buf;
 }

@@ -2,6 +2,7 @@
 #ifndef DEPLOYBOT_UTIL_FS_H
 #define DEPLOYBOT_UTIL_FS_H
 
+#include <stddef.h>
 #include <sys/types.h>
 #include "util/errinfo.h"
 
@@ -11,5 +12,10 @@ int fs_mkdir_p(const char *dir, mode_t mode, errinfo *err);
 
 /* Creates the parent directories of the file `path`. */
 int fs_mkdir_parent(const char *path, mode_t mode, errinfo *err);
+
+/* The whole file, NUL-terminated (malloc'd; *len = its length without the
+ * NUL). NULL with ERR_NOT_FOUND when it does not exist, ERR_IO otherwise;
+ * the message names the path. */
+char *fs_read_file(const char *path, size_t *len, errinfo *err);
 
 #endif

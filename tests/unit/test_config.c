@@ -35,19 +35,20 @@ static void write_config(const char *text) {
 }
 
 /* Loads `text`; returns the rc, leaves the message in err. */
-static int load(const char *text, bot_config *c, char *err, size_t errlen) {
+static int load(const char *text, bot_config *c, errinfo *err) {
     write_config(text);
-    err[0] = '\0';
-    return bot_config_load(path, c, err, errlen);
+    errinfo_clear(err);
+    return bot_config_load(path, c, err);
 }
 
 static void test_defaults(void) {
-    char err[512], cwd[4096], want[4200];
+    errinfo err;
+    char cwd[4096], want[4200];
     bot_config c;
 
     unsetenv("DEPLOYBOT_WEBHOOK_SECRET");
     unsetenv("GITHUB_TOKEN");
-    CHECK(bot_config_load(NULL, &c, err, sizeof(err)) == 0, "defaults: %s", err);
+    CHECK(bot_config_load(NULL, &c, &err) == 0, "defaults: %s", err.msg);
     CHECK(!strcmp(c.listen, "127.0.0.1") && c.port == 8080, "listen/port");
     CHECK(c.max_body == 26214400, "max_body %zu", c.max_body);
     CHECK(!strcmp(c.public_url, "http://127.0.0.1:8080"), "public_url %s",
@@ -66,7 +67,7 @@ static void test_defaults(void) {
 }
 
 static void test_overrides_and_secrets(void) {
-    char err[512];
+    errinfo err;
     bot_config c;
 
     setenv("MY_HOOK_SECRET", "s3cret", 1);
@@ -78,8 +79,8 @@ static void test_overrides_and_secrets(void) {
                "\"github\":{\"api_url\":\"http://127.0.0.1:1\",\"token_env\":"
                "\"MY_GH_TOKEN\"},\"aws\":{\"region\":\"us-east-1\"},"
                "\"public_url\":\"https://bot.example\"}",
-               &c, err, sizeof(err)) == 0,
-          "full config: %s", err);
+               &c, &err) == 0,
+          "full config: %s", err.msg);
     CHECK(!strcmp(c.listen, "0.0.0.0") && c.port == 9000 &&
               c.max_body == 1024 && !strcmp(c.data_dir, "/var/x"),
           "scalars");
@@ -93,12 +94,86 @@ static void test_overrides_and_secrets(void) {
     bot_config_free(&c);
 
     setenv("DEPLOYBOT_WEBHOOK_SECRET", "", 1);
-    CHECK(load("{\"port\":0}", &c, err, sizeof(err)) == 0 &&
+    CHECK(load("{\"port\":0}", &c, &err) == 0 &&
               !c.webhook_secret && c.port == 0 &&
               !strcmp(c.public_url, "http://127.0.0.1:0"),
-          "empty secret variable is no secret; port 0 allowed: %s", err);
+          "empty secret variable is no secret; port 0 allowed: %s", err.msg);
     bot_config_free(&c);
     unsetenv("DEPLOYBOT_WEBHOOK_SECRET");
+}
+
+/* The tuning knobs: file keys, the variables that override them, ranges. */
+static void test_knobs(void) {
+    static const char *const vars[] = {
+        "DEPLOYBOT_RUNNERS", "DEPLOYBOT_APPLY_PARALLELISM", "DEPLOYBOT_AWS_PAGE_SIZE",
+        "DEPLOYBOT_AWS_RETRY_BASE_MS", "DEPLOYBOT_AWS_MAX_ATTEMPTS", "DEPLOYBOT_AWS_DEBUG",
+        "DEPLOYBOT_WAIT_TIMEOUT_S", "DEPLOYBOT_WAIT_POLL_MS", "DEPLOYBOT_NOTIFY_RETRY_BASE_MS"};
+    errinfo err;
+    bot_config c;
+
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        unsetenv(vars[i]);
+    CHECK(bot_config_load(NULL, &c, &err) == 0, "defaults: %s", err.msg);
+    CHECK(c.runners == 4 && c.deploy.apply_parallelism == 0 && c.deploy.aws.page_size == 0 &&
+              c.deploy.aws.retry_base_ms == 0 && c.deploy.aws.max_attempts == 0 &&
+              !c.deploy.aws.debug && c.deploy.aws.wait_timeout_s == 0 &&
+              c.deploy.aws.wait_poll_ms == 0 && c.notify.retry_base_ms == 0,
+          "knob defaults");
+    bot_config_free(&c);
+
+    CHECK(load("{\"runners\":2,\"apply_parallelism\":8,\"aws\":{\"page_size\":5,"
+               "\"retry_base_ms\":0,\"max_attempts\":3,\"debug\":true},"
+               "\"wait\":{\"timeout_s\":0,\"poll_ms\":20},\"notify\":{\"retry_base_ms\":250}}",
+               &c, &err) == 0, "knobs in the file: %s", err.msg);
+    CHECK(c.runners == 2 && c.deploy.apply_parallelism == 8 && c.deploy.aws.page_size == 5 &&
+              c.deploy.aws.retry_base_ms == -1 && c.deploy.aws.max_attempts == 3 &&
+              c.deploy.aws.debug && c.deploy.aws.wait_timeout_s == -1 &&
+              c.deploy.aws.wait_poll_ms == 20 && c.notify.retry_base_ms == 250,
+          "knobs from the file (0 is \"none\": -1)");
+    bot_config_free(&c);
+
+    setenv("DEPLOYBOT_RUNNERS", "3", 1);
+    setenv("DEPLOYBOT_AWS_DEBUG", "off", 1);
+    setenv("DEPLOYBOT_WAIT_POLL_MS", "0", 1);
+    setenv("DEPLOYBOT_NOTIFY_RETRY_BASE_MS", "100", 1);
+    setenv("DEPLOYBOT_APPLY_PARALLELISM", "", 1);   /* empty: unset */
+    CHECK(load("{\"runners\":2,\"apply_parallelism\":8,\"aws\":{\"debug\":true},"
+               "\"wait\":{\"poll_ms\":20},\"notify\":{\"retry_base_ms\":250}}", &c, &err) == 0,
+          "knobs overridden: %s", err.msg);
+    CHECK(c.runners == 3 && c.deploy.apply_parallelism == 8 && !c.deploy.aws.debug &&
+              c.deploy.aws.wait_poll_ms == -1 && c.notify.retry_base_ms == 100,
+          "the environment overrides the file");
+    bot_config_free(&c);
+
+    setenv("DEPLOYBOT_RUNNERS", "17", 1);
+    CHECK(load("{}", &c, &err) == -1 &&
+              strstr(err.msg, "DEPLOYBOT_RUNNERS=\"17\": must be an integer in 1..16"),
+          "variable out of range: %s", err.msg);
+    setenv("DEPLOYBOT_RUNNERS", "4x", 1);
+    CHECK(load("{}", &c, &err) == -1 && strstr(err.msg, "DEPLOYBOT_RUNNERS"),
+          "variable not a number: %s", err.msg);
+    unsetenv("DEPLOYBOT_RUNNERS");
+    setenv("DEPLOYBOT_AWS_DEBUG", "maybe", 1);
+    CHECK(bot_config_load(NULL, &c, &err) == -1 && strstr(err.msg, "DEPLOYBOT_AWS_DEBUG"),
+          "debug must be a boolean: %s", err.msg);
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        unsetenv(vars[i]);
+}
+
+static void test_environments(void) {
+    errinfo err;
+    bot_config c;
+
+    CHECK(load("{\"environments\":{\"dev\":{},\"prd\":{\"role_arn\":"
+               "\"arn:aws:iam::123456789012:role/ci/deploybot\",\"external_id\":\"acme-prd\","
+               "\"prevent_destroy\":true}}}", &c, &err) == 0, "environments: %s", err.msg);
+    const bot_env_config *prd = bot_config_env(&c, "prd"), *dev = bot_config_env(&c, "dev");
+    CHECK(c.n_envs == 2 && prd && dev && !bot_config_env(&c, "stg"), "lookup");
+    CHECK(prd && !strcmp(prd->role_arn, "arn:aws:iam::123456789012:role/ci/deploybot") &&
+              !strcmp(prd->external_id, "acme-prd") && prd->prevent_destroy,
+          "prd settings");
+    CHECK(dev && !dev->role_arn && !dev->external_id && !dev->prevent_destroy, "dev: none");
+    bot_config_free(&c);
 }
 
 static void test_errors(void) {
@@ -118,22 +193,40 @@ static void test_errors(void) {
         {"[1]", "top level must be a JSON object"},
         {"{\"port\":", "line 1"},
         {"{\"port\":1,\"port\":2}", "duplicate"},
+        {"{\"runners\":0}", "\"runners\" must be an integer in 1..16"},
+        {"{\"apply_parallelism\":17}", "\"apply_parallelism\" must be an integer in 1..16"},
+        {"{\"aws\":{\"page_size\":0}}", "\"aws.page_size\" must be an integer in 1..1000"},
+        {"{\"aws\":{\"max_attempts\":\"6\"}}", "\"aws.max_attempts\" must be an integer"},
+        {"{\"aws\":{\"debug\":1}}", "\"aws.debug\" must be true or false"},
+        {"{\"wait\":{\"timeout\":1}}", "unknown key \"wait.timeout\""},
+        {"{\"wait\":{\"poll_ms\":-1}}", "\"wait.poll_ms\" must be an integer in 0..60000"},
+        {"{\"notify\":{\"retry_base_ms\":0}}", "\"notify.retry_base_ms\" must be an integer"},
+        {"{\"environments\":[]}", "\"environments\" must be an object"},
+        {"{\"environments\":{\"-x\":{}}}", "\"-x\" is not an environment name"},
+        {"{\"environments\":{\"prd\":{\"role\":\"x\"}}}", "unknown key \"environments.prd.role\""},
+        {"{\"environments\":{\"prd\":{\"role_arn\":\"arn:aws:iam::12345:role/x\"}}}",
+         "\"environments.prd.role_arn\" must look like arn:aws:iam::"},
+        {"{\"environments\":{\"prd\":{\"role_arn\":\"arn:aws:iam::123456789012:user/x\"}}}",
+         "\"environments.prd.role_arn\" must look like"},
+        {"{\"environments\":{\"prd\":{\"external_id\":\"abc\"}}}",
+         "\"environments.prd.external_id\" needs \"role_arn\""},
+        {"{\"environments\":{\"prd\":{\"prevent_destroy\":\"yes\"}}}",
+         "\"environments.prd.prevent_destroy\" must be true or false"},
     };
-    char err[512];
+    errinfo err;
     bot_config c;
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        int rc = load(cases[i].text, &c, err, sizeof(err));
+        int rc = load(cases[i].text, &c, &err);
 
-        CHECK(rc == -1 && strstr(err, cases[i].want) && strstr(err, path),
+        CHECK(rc == -1 && strstr(err.msg, cases[i].want) && strstr(err.msg, path),
               "%s -> \"%s\" (got rc=%d \"%s\")", cases[i].text, cases[i].want,
-              rc, err);
+              rc, err.msg);
         CHECK(c.listen == NULL && c.data_dir == NULL, "failed load is empty");
     }
-    CHECK(bot_config_load("/nonexistent/deploybot.json", &c, err,
-                          sizeof(err)) == -1 &&
-              strstr(err, "/nonexistent/deploybot.json"),
-          "missing file: %s", err);
+    CHECK(bot_config_load("/nonexistent/deploybot.json", &c, &err) == -1 &&
+              strstr(err.msg, "/nonexistent/deploybot.json"),
+          "missing file: %s", err.msg);
 }
 
 int main(void) {
@@ -144,6 +237,8 @@ int main(void) {
     snprintf(path, sizeof(path), "%s/deploybot.json", tmpdir);
     test_defaults();
     test_overrides_and_secrets();
+    test_knobs();
+    test_environments();
     test_errors();
     unlink(path);
     rmdir(tmpdir);

@@ -258,7 +258,8 @@ static void test_prstate(const char *dir) {
 
 /* The daemon config takes "notify", and knows every secret to mask. */
 static void test_bot_config(const char *dir) {
-    char path[128], err[512];
+    char path[128];
+    errinfo err;
     snprintf(path, sizeof(path), "%s/conf.json", dir);
     FILE *f = fopen(path, "w");
     fprintf(f, "{\"github\": {\"token_env\": \"T_GH\"}, \"notify\": {\"chat\": [{\"type\": \"discord\", "
@@ -266,7 +267,7 @@ static void test_bot_config(const char *dir) {
     fclose(f);
     setenv("T_GH", TOKEN, 1);
     bot_config c;
-    CHECK(bot_config_load(path, &c, err, sizeof(err)) == 0);
+    CHECK(bot_config_load(path, &c, &err) == 0);
     CHECK(c.notify.n_routes == 1 && c.notify.routes[0].kind == CHAT_DISCORD);
     redactor *r = redactor_new();
     bot_config_secrets(&c, r);
@@ -278,8 +279,8 @@ static void test_bot_config(const char *dir) {
     f = fopen(path, "w");
     fprintf(f, "{\"notify\": {\"chat\": [{\"type\": \"email\"}]}}");
     fclose(f);
-    CHECK(bot_config_load(path, &c, err, sizeof(err)) == -1);
-    CHECK_CONTAINS(err, "conf.json: \"notify.chat[0].type\" must be \"slack\", \"discord\" or \"webhook\"");
+    CHECK(bot_config_load(path, &c, &err) == -1);
+    CHECK_CONTAINS(err.msg, "conf.json: \"notify.chat[0].type\" must be \"slack\", \"discord\" or \"webhook\"");
 }
 
 int main(void) {
