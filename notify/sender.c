@@ -29,7 +29,8 @@ struct sender {
     outbox_policy policy;
 };
 
-/* Sorts an answer into sent / retry / failed, and a pause of the channel. */
+/* Sorts an answer into sent / retry / failed, and a pause of the channel.
+ * now: when the answer arrived. */
 static void classify(int rc, const http_response *r, int github, long long now, outbox_outcome *oc) {
     long long reset_ms = r->rate_reset > 0 ? r->rate_reset * 1000 : 0;
     if (rc == 0) {
@@ -138,7 +139,11 @@ static void deliver(void *arg, store *o, const outbox_msg *m, long long now, out
         oc->result = OUTBOX_FAILED;
     }
     if (rc != 1) snprintf(oc->error, sizeof(oc->error), "%.*s", (int)sizeof(oc->error) - 1, err.msg);
-    if (p && rc != 1) classify(rc, &r, github, now, oc);
+    /* Retry-After counts from when the answer arrived (RFC 9110), not from
+     * `now`, which was read before the batch: the messages before this one
+     * and this request took time, and a retry reckoned from `now` went out
+     * that much too early. */
+    if (p && rc != 1) classify(rc, &r, github, clock_wall_ms(), oc);
     redact_buf(s->rd, oc->error, sizeof(oc->error));
     for (char *c = oc->error; *c; c++)
         if (*c == '\n' || *c == '\r') *c = ' ';
