@@ -8,20 +8,13 @@
 #include <time.h>
 #include <unistd.h>
 
-static store *open_store(const char *db_path) {
-    errinfo err;
-    store *db = store_open(db_path, 0, &err);
-    if (!db) fprintf(stderr, "deploybot: %s\n", err.msg);
-    return db;
-}
-
 /* The history is the daemon's: without a database there is nothing to show. */
-static store *open_history(const char *db_path) {
+static store *open_history(const char *db_path, errinfo *err) {
     if (access(db_path, F_OK) != 0) {
-        fprintf(stderr, "deploybot: no database at %s (has the bot run with this config?)\n", db_path);
+        errinfo_set(err, ERR_NOT_FOUND, "no database at %s (has the bot run with this config?)", db_path);
         return NULL;
     }
-    return open_store(db_path);
+    return store_open(db_path, 0, err);
 }
 
 static void when(long long ms, char *out, size_t n) {
@@ -36,101 +29,84 @@ static const char *str(json_t *o, const char *k) {
     return s ? s : "-";
 }
 
-int admin_history(const char *db_path, const char *env, int as_json, int limit, FILE *out) {
-    errinfo err;
-    store *r = open_history(db_path);
-    if (!r) return 1;
-    json_t *list = store_runs_list_json(r, env, limit > 0 ? limit : 50, &err);
+static void print_table(json_t *list, FILE *out) {
+    size_t i;
+    json_t *x;
+    fprintf(out, "%-5s %-20s %-5s %-8s %-12s %-13s %-10s %8s  %s\n", "RUN", "WHEN", "ENV", "KIND",
+            "COMMIT", "TRIGGER", "STATE", "SECONDS", "RESULT");
+    json_array_foreach(list, i, x) {
+        char t[32], secs[16] = "-";
+        json_t *d = json_object_get(x, "duration_ms");
+        when(json_integer_value(json_object_get(x, "created_ms")), t, sizeof(t));
+        if (json_is_integer(d)) snprintf(secs, sizeof(secs), "%.1f", json_integer_value(d) / 1000.0);
+        fprintf(out, "%-5lld %-20s %-5s %-8s %-12.12s %-13s %-10s %8s  %s\n",
+                (long long)json_integer_value(json_object_get(x, "id")), t, str(x, "env"), str(x, "kind"),
+                str(x, "sha"), str(x, "trigger"), str(x, "state"), secs, str(x, "result"));
+    }
+}
+
+int admin_history(const char *db_path, const char *env, int as_json, int limit, FILE *out, errinfo *err) {
+    char sha[41];
+    store *r = open_history(db_path, err);
+    json_t *list = r ? store_runs_list_json(r, env, limit > 0 ? limit : 50, err) : NULL;
     if (!list) {
-        fprintf(stderr, "deploybot: %s\n", err.msg);
         store_close(r);
-        return 1;
+        return -1;
     }
     if (as_json) {
         json_dumpf(list, out, JSON_INDENT(2));
         fputc('\n', out);
     } else {
-        fprintf(out, "%-5s %-20s %-5s %-8s %-12s %-13s %-10s %8s  %s\n", "RUN", "WHEN", "ENV", "KIND",
-                "COMMIT", "TRIGGER", "STATE", "SECONDS", "RESULT");
-        size_t i;
-        json_t *x;
-        json_array_foreach(list, i, x) {
-            char t[32];
-            when(json_integer_value(json_object_get(x, "created_ms")), t, sizeof(t));
-            json_t *d = json_object_get(x, "duration_ms");
-            char secs[16] = "-";
-            if (json_is_integer(d)) snprintf(secs, sizeof(secs), "%.1f", json_integer_value(d) / 1000.0);
-            fprintf(out, "%-5lld %-20s %-5s %-8s %-12.12s %-13s %-10s %8s  %s\n",
-                    (long long)json_integer_value(json_object_get(x, "id")), t, str(x, "env"), str(x, "kind"),
-                    str(x, "sha"), str(x, "trigger"), str(x, "state"), secs, str(x, "result"));
-        }
-        char sha[41];
-        const char *envs[] = {env, NULL};
-        for (size_t e = 0; env && envs[e]; e++)
-            if (store_run_last_good(r, envs[e], sha, NULL) == 1) fprintf(out, "last good commit of %s: %s\n", envs[e], sha);
+        print_table(list, out);
+        if (env && store_run_last_good(r, env, sha, NULL) == 1)
+            fprintf(out, "last good commit of %s: %s\n", env, sha);
     }
     json_decref(list);
     store_close(r);
     return 0;
 }
 
-int admin_lock(const char *db_path, const char *env, const char *reason, FILE *out) {
-    errinfo err;
-    const char *who = getenv("USER") ? getenv("USER") : "operator";
-    if (!reason || !*reason) {
-        fprintf(stderr, "deploybot: lock needs --reason TEXT (people will read it in statuses)\n");
-        return 2;
-    }
-    store *db = open_store(db_path);
-    int rc = db ? store_lock_set(db, env, reason, who, &err) : -1;
-    if (db && rc != 0) fprintf(stderr, "deploybot: %s\n", err.msg);
+int admin_lock(const char *db_path, const char *env, const char *reason, const char *who, FILE *out,
+               errinfo *err) {
+    if (!reason || !*reason)
+        return errinfo_set(err, ERR_INVALID, "lock needs --reason TEXT (people will read it in statuses)");
+    store *db = store_open(db_path, 0, err);
+    int rc = db ? store_lock_set(db, env, reason, who, err) : -1;
     store_close(db);
-    if (rc != 0) return 1;
+    if (rc != 0) return -1;
     fprintf(out, "%s locked by %s: %s (plans continue, applies wait for unlock)\n", env, who, reason);
     return 0;
 }
 
-int admin_unlock(const char *db_path, const char *env, FILE *out) {
-    errinfo err;
+int admin_unlock(const char *db_path, const char *env, FILE *out, errinfo *err) {
     int was = 0;
-    store *db = open_store(db_path);
-    int rc = db ? store_lock_clear(db, env, &was, &err) : -1;
-    if (db && rc != 0) fprintf(stderr, "deploybot: %s\n", err.msg);
+    store *db = store_open(db_path, 0, err);
+    int rc = db ? store_lock_clear(db, env, &was, err) : -1;
     store_close(db);
-    if (rc != 0) return 1;
+    if (rc != 0) return -1;
     fprintf(out, was ? "%s unlocked\n" : "%s was not locked\n", env);
     return 0;
 }
 
 static int is_sha(const char *s) {
-    if (strlen(s) != 40) return 0;
-    for (; *s; s++)
-        if (!strchr("0123456789abcdef", *s)) return 0;
-    return 1;
+    return strlen(s) == 40 && strspn(s, "0123456789abcdef") == 40;
 }
 
-int admin_redeploy(const char *db_path, const char *env, const char *sha, FILE *out) {
-    if (!is_sha(sha)) {
-        fprintf(stderr, "deploybot: redeploy needs a full 40-character commit sha, got \"%s\"\n", sha);
-        return 2;
-    }
-    errinfo err;
-    store *r = open_history(db_path);
-    if (!r) return 1;
-    json_t *last = store_runs_list_json(r, env, 1, &err);
+int admin_redeploy(const char *db_path, const char *env, const char *sha, FILE *out, errinfo *err) {
+    if (!is_sha(sha))
+        return errinfo_set(err, ERR_INVALID, "redeploy needs a full 40-character commit sha, got \"%s\"", sha);
+    store *r = open_history(db_path, err);
+    json_t *last = r ? store_runs_list_json(r, env, 1, err) : NULL;
     const char *repo = json_string_value(json_object_get(json_array_get(last, 0), "repo"));
     long id = -1;
-    if (!last) {
-        fprintf(stderr, "deploybot: %s\n", err.msg);
-    } else if (!repo) {
-        fprintf(stderr, "deploybot: %s has never been deployed by this bot: its repository is unknown\n", env);
-    } else {
+    if (last && !repo) {
+        errinfo_set(err, ERR_NOT_FOUND, "%s has never been deployed by this bot: its repository is unknown", env);
+    } else if (last) {
         run_spec s = {0, env, repo, sha, NULL, NULL, 0, "apply", "redeploy"};
-        id = store_run_add(r, &s, &err);
-        if (id < 0) fprintf(stderr, "deploybot: %s\n", err.msg);
-        else fprintf(out, "run #%ld queued: apply %s at %.12s (the running bot picks it up)\n", id, env, sha);
+        id = store_run_add(r, &s, err);
+        if (id >= 0) fprintf(out, "run #%ld queued: apply %s at %.12s (the running bot picks it up)\n", id, env, sha);
     }
     json_decref(last);
     store_close(r);
-    return id > 0 ? 0 : 1;
+    return id >= 0 ? 0 : -1;
 }

@@ -40,11 +40,13 @@
  * current directory and is made absolute at load time. Without
  * "public_url" it is http://<listen>:<port>.
  *
- * Lifetime: a loaded bot_config is read-only. The server and the sender
- * copy what they keep; the worker and its job runners (and their
- * notifiers) read it through the pointer they were started with until
- * worker_stop. A reload (SIGHUP) therefore loads a new value and swaps it
- * in while the worker is stopped; it never edits a running value. */
+ * Lifetime: a bot_config is read-only once a thread uses it (serve only
+ * completes public_url for "port": 0 before it starts the worker). The
+ * server and the sender copy what they keep; the worker and its job
+ * runners (and their notifiers) read it through the pointer they were
+ * started with, until worker_stop. A reload (SIGHUP) therefore loads a new
+ * value and swaps it in while the worker is stopped; it never edits a value
+ * in use. */
 #ifndef DEPLOYBOT_BOT_CONFIG_H
 #define DEPLOYBOT_BOT_CONFIG_H
 

@@ -1,37 +1,39 @@
-/* job: turns a queued webhook delivery into runs, and executes runs.
+/* job: what one worker thread works with. A job_runner holds the config it
+ * was started with, the thread's own mirror of the config repository, store
+ * connection and notifier, and the redactor that masks secrets in what
+ * leaves the bot. The dispatcher thread uses it to turn webhook jobs into
+ * runs (bot/dispatch.h), each run thread to execute runs (bot/execute.h).
  *
- * job_run (the dispatcher) fetches the commit, works out the touched
- * environments and records one run per environment (plan, apply or
- * destroy). The run threads execute them, one at a time per environment,
- * environments in parallel (store/runs.h).
- *
- * job_execute runs one run end to end: load the environment's stack.json at
- * the run's commit, validate, plan, apply when asked and allowed (not locked,
- * not already applied), roll back when the environment wants it, report
- * through commit statuses, and record the result and log in the history. */
+ * The fields are shared by those two modules; nothing else reaches in. */
 #ifndef DEPLOYBOT_BOT_JOB_H
 #define DEPLOYBOT_BOT_JOB_H
 
-#include <stddef.h>
 #include "bot/config.h"
-#include "store/jobs.h"
+#include "deploy/repoconfig.h"
+#include "git/cfgrepo.h"
+#include "notify/notifier.h"
 #include "store/runs.h"
 
-typedef struct job_runner job_runner;
+typedef struct {
+    const bot_config *cfg;  /* read-only, outlives the runner (bot/config.h) */
+    cfgrepo *repo;          /* opened by the first job_fetch */
+    notifier *nt;           /* statuses, comments, chat: queued in the outbox */
+    redactor *rd;           /* secrets masked in logs, history and messages */
+    store *db;              /* the history and the locks */
+} job_runner;
 
-/* One per thread: it owns a mirror handle, a database connection and clients. */
-job_runner *job_runner_new(const bot_config *cfg, const char *db_path, char *err, size_t errlen);
+job_runner *job_runner_new(const bot_config *cfg, const char *db_path, errinfo *err);
 void job_runner_free(job_runner *r);
 
-/* Returns 0 when the job was dispatched (even if a plan failed: that was
- * reported), -1 when it should be retried (e.g. the repository could not be
- * fetched). `summary` gets one line for the job table. */
-int job_run(job_runner *r, const store_job *j, char *summary, size_t len);
+/* Opens the mirror (once: the config's repo.url, else clone_url) and
+ * fetches until commit `sha` is in it. */
+int job_fetch(job_runner *r, const char *clone_url, const char *sha, errinfo *err);
 
-/* Executes a claimed run and records its outcome. */
-void job_execute(job_runner *r, const run *x);
+/* deploybot.json at commit `sha` (ERR_NOT_FOUND when it is not there). */
+int job_repoconfig(job_runner *r, const char *sha, repoconfig *rc, errinfo *err);
 
-/* Reports runs that were superseded while waiting. */
-void job_report_superseded(job_runner *r, const run *list, size_t n);
+/* Queues the commit status "deploybot/<x->env>" of x's commit, linking to
+ * the run's page. A GitHub outage never holds up a deploy: it is sent later. */
+void job_status(job_runner *r, const run *x, const char *state, const char *desc);
 
 #endif

@@ -1,5 +1,5 @@
-/* livelog: see livelog.h. The server polls the run every POLL_US and sends
- * what was appended since the last look. */
+/* livelog: see livelog.h. The server thread looks at the run every POLL_US
+ * and sends what was appended since the last look. */
 #include "bot/livelog.h"
 
 #include <jansson.h>
@@ -27,7 +27,12 @@ static long run_from_uri(struct lws *wsi) {
 
 /* Looks at the run; queues a message when there is news. */
 static void poll_run(struct lws *wsi, session *ss, store *history) {
-    json_t *news = store_run_log_since(history, ss->run, ss->sent, NULL);
+    errinfo err;
+    json_t *news = store_run_log_since(history, ss->run, ss->sent, &err);
+    if (!news && err.code == ERR_UNAVAILABLE) { /* the database is busy: look again */
+        lws_set_timer_usecs(wsi, POLL_US);
+        return;
+    }
     if (!news) {
         ss->finished = 1;
         ss->pending = strdup("{\"error\":\"no such run\"}");

@@ -5,7 +5,11 @@
  *   deploybot apply ENV [--dir DIR]          plan and apply it
  *   deploybot destroy ENV --yes [--dir DIR]  destroy everything deploybot made for it
  *   deploybot validate [DIR]                 check a checkout of the config repo (for CI)
- */
+ *   deploybot history|lock|unlock|redeploy   the operator's commands (bot/admin.h)
+ *
+ * Every command that needs settings reads them here, once (bot/config.h):
+ * the file given with --config where the command takes one, else the
+ * defaults, and the environment over either. */
 #include "bot/admin.h"
 #include "bot/config.h"
 #include "bot/server.h"
@@ -15,7 +19,9 @@
 #include "deploy/userdata.h"
 #include "deploy/validate.h"
 #include "deploy/repoconfig.h"
+#include "util/fs.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,16 +61,25 @@ static int has_flag(int argc, char **argv, const char *name) {
     return 0;
 }
 
+/* The settings, or a message and -1. path NULL: defaults and environment. */
+static int load_config(const char *path, bot_config *cfg) {
+    errinfo err;
+    if (bot_config_load(path, cfg, &err) == 0) return 0;
+    fprintf(stderr, "deploybot: %s\n", err.msg);
+    return -1;
+}
+
 /* Tests and the demo start the bot on port 0 and read the real port here. */
-static void write_port_file(const char *path, int port) {
-    if (!path) return;
+static int write_port_file(const char *path, int port, errinfo *err) {
     char tmp[1100];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
-    if (!f) return;
-    fprintf(f, "%d\n", port);
-    fclose(f);
-    rename(tmp, path);
+    if (!f) return errinfo_set(err, ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+    int bad = fprintf(f, "%d\n", port) < 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0)
+        return errinfo_set(err, ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    return 0;
 }
 
 /* With "port": 0 the default public URL must name the port really used. */
@@ -77,63 +92,119 @@ static void fix_public_url(bot_config *cfg, int port) {
     cfg->public_url = url;
 }
 
-static int cmd_serve(int argc, char **argv) {
-    bot_config cfg;
-    char err[512], db[1200];
-    errinfo cerr;
-    if (bot_config_load(opt(argc, argv, "--config"), &cfg, &cerr) != 0) {
-        fprintf(stderr, "deploybot: %s\n", cerr.msg);
-        return 1;
-    }
-    mkdir(cfg.data_dir, 0700);
-    snprintf(db, sizeof(db), "%s/deploybot.db", cfg.data_dir);
-    int rc = 1;
-    worker *w = worker_start(&cfg, db, err, sizeof(err));
+/* The server's callback for a queued job; arg is where serve keeps the
+ * worker, which starts after the server (jobs only come once it runs). */
+static void wake_worker(void *arg) {
+    worker_wake(*(worker **)arg);
+}
+
+static void announce(const bot_config *cfg, const char *port_file) {
+    errinfo err;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    if (port_file && write_port_file(port_file, server_port(g_server), &err) != 0)
+        fprintf(stderr, "deploybot: port file: %s\n", err.msg);
+    fprintf(stderr, "deploybot: listening on %s:%d, data in %s\n", cfg->listen, server_port(g_server),
+            cfg->data_dir);
+}
+
+/* The server binds first, so that with "port": 0 the public URL is final
+ * before the worker's threads read the config; then the worker and the
+ * notification sender start. */
+static int serve(bot_config *cfg, const char *port_file) {
+    char db[1200];
+    errinfo err;
+    worker *w = NULL;
+    sender *snd = NULL;
     redactor *rd = redactor_new(); /* the sender's own copy: it logs and stores errors */
-    bot_config_secrets(&cfg, rd);
-    sender_options so = {db, cfg.github_api_url, cfg.github_token, rd, &cfg.notify, cfg.notify.retry_base_ms};
-    errinfo serr;
-    sender *snd = w ? sender_start(&so, &serr) : NULL;
-    if (w && !snd) snprintf(err, sizeof(err), "%.*s", (int)sizeof(err) - 1, serr.msg);
-    if (snd) g_server = server_new(&cfg, db, worker_wake, w, err, sizeof(err));
-    if (!w || !snd || !g_server) {
-        fprintf(stderr, "deploybot: %s\n", err);
-    } else {
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-        signal(SIGPIPE, SIG_IGN);
-        write_port_file(opt(argc, argv, "--port-file"), server_port(g_server));
-        fix_public_url(&cfg, server_port(g_server));
-        fprintf(stderr, "deploybot: listening on %s:%d, data in %s\n", cfg.listen,
-                server_port(g_server), cfg.data_dir);
+    int rc = 1;
+    mkdir(cfg->data_dir, 0700);
+    snprintf(db, sizeof(db), "%s/deploybot.db", cfg->data_dir);
+    bot_config_secrets(cfg, rd);
+    sender_options so = {db, cfg->github_api_url, cfg->github_token, rd, &cfg->notify,
+                         cfg->notify.retry_base_ms};
+    g_server = server_new(cfg, db, wake_worker, &w, &err);
+    if (g_server) fix_public_url(cfg, server_port(g_server));
+    if (g_server && (w = worker_start(cfg, db, &err)) && (snd = sender_start(&so, &err))) {
+        announce(cfg, port_file);
         rc = server_run(g_server) == 0 ? 0 : 1;
+    } else {
+        fprintf(stderr, "deploybot: %s\n", err.msg);
     }
     worker_stop(w);
     sender_stop(snd); /* after the worker: what it queued last stays queued for the next start */
     redactor_free(rd);
     server_free(g_server);
     g_server = NULL;
-    bot_config_free(&cfg);
     return rc;
 }
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    *len = fread(buf, 1, (size_t)n, f);
-    buf[*len] = '\0';
-    fclose(f);
-    return buf;
+static int cmd_serve(int argc, char **argv) {
+    bot_config cfg;
+    if (load_config(opt(argc, argv, "--config"), &cfg) != 0) return 1;
+    int rc = serve(&cfg, opt(argc, argv, "--port-file"));
+    bot_config_free(&cfg);
+    return rc;
 }
 
 static void print_line(void *arg, const char *line) {
     (void)arg;
     printf("%s\n", line);
     fflush(stdout);
+}
+
+/* deploybot.json of the checkout at dir, and environment `name` in it
+ * (NULL, said why, rc left empty). */
+static const repoconfig_env *checkout_env(const char *dir, const char *name, repoconfig *rc) {
+    char path[2048];
+    errinfo err;
+    size_t len;
+    snprintf(path, sizeof(path), "%s/deploybot.json", dir);
+    char *text = fs_read_file(path, &len, &err);
+    int ok = text ? repoconfig_parse(text, len, rc, &err) : -1;
+    free(text);
+    if (ok != 0) {
+        fprintf(stderr, "deploybot: %s\n", err.msg);
+        return NULL;
+    }
+    const repoconfig_env *env = repoconfig_env_find(rc, name);
+    if (!env) {
+        fprintf(stderr, "deploybot: no environment \"%s\" in %s\n", name, path);
+        repoconfig_free(rc);
+    }
+    return env;
+}
+
+/* Plans env from the checkout at dir, and applies or destroys it when mode
+ * says so. The user-data template is the checkout's (absent: a minimal
+ * script). Returns the exit status. */
+static int run_checkout(const bot_config *cfg, const char *dir, const repoconfig_env *env, envrun_mode mode) {
+    char file[1024], path[2048], *text = NULL, *tmpl = NULL;
+    errinfo err;
+    envrun_result res;
+    snprintf(file, sizeof(file), "%s/stack.json", env->folder);
+    envrun_request req = {.env = env->name, .stack_file = file, .mode = mode, .log = print_line,
+                          .options = &cfg->deploy};
+    if (mode != ENVRUN_DESTROY) {
+        snprintf(path, sizeof(path), "%s/%s", dir, file);
+        text = fs_read_file(path, &req.stack_len, &err);
+        snprintf(path, sizeof(path), "%s/%s", dir, USERDATA_TEMPLATE);
+        tmpl = text ? fs_read_file(path, &req.user_data_template_len, &err) : NULL;
+        if (!text || (!tmpl && err.code != ERR_NOT_FOUND)) {
+            fprintf(stderr, "deploybot: %s\n", err.msg);
+            free(text);
+            return 1;
+        }
+    }
+    req.stack_text = text;
+    req.user_data_template = tmpl;
+    int r = envrun(&req, &res, NULL);
+    if (r != 0 && !res.invalid) fprintf(stderr, "deploybot: %s\n", res.summary);
+    envrun_result_free(&res);
+    free(tmpl);
+    free(text);
+    return r == 0 ? 0 : 1;
 }
 
 /* plan / apply / destroy from a checkout of the config repository. */
@@ -144,58 +215,18 @@ static int cmd_env(int argc, char **argv, envrun_mode mode) {
         return 2;
     }
     const char *dir = opt(argc, argv, "--dir") ? opt(argc, argv, "--dir") : ".";
-    char path[2048];
-    errinfo err;
-    size_t len;
-    snprintf(path, sizeof(path), "%s/deploybot.json", dir);
-    char *text = read_file(path, &len);
-    repoconfig rc;
-    if (!text) { fprintf(stderr, "deploybot: cannot read %s\n", path); return 1; }
-    if (repoconfig_parse(text, len, &rc, &err) != 0) {
-        fprintf(stderr, "deploybot: %s\n", err.msg);
-        free(text);
-        return 1;
-    }
-    free(text);
-    const repoconfig_env *env = repoconfig_env_find(&rc, argv[1]);
-    if (!env) {
-        fprintf(stderr, "deploybot: no environment \"%s\" in %s\n", argv[1], path);
-        repoconfig_free(&rc);
-        return 1;
-    }
-    char file[1024];
-    snprintf(file, sizeof(file), "%s/stack.json", env->folder);
-    snprintf(path, sizeof(path), "%s/%s", dir, file);
     bot_config cfg;
-    if (bot_config_load(NULL, &cfg, &err) != 0) {
-        fprintf(stderr, "deploybot: %s\n", err.msg);
-        repoconfig_free(&rc);
-        return 1;
-    }
-    envrun_request req = {.env = env->name, .stack_file = file, .mode = mode, .log = print_line,
-                          .options = &cfg.deploy};
-    text = mode == ENVRUN_DESTROY ? NULL : read_file(path, &req.stack_len);
-    if (mode != ENVRUN_DESTROY && !text) {
-        fprintf(stderr, "deploybot: cannot read %s\n", path);
-        repoconfig_free(&rc);
-        return 1;
-    }
-    req.stack_text = text;
-    snprintf(path, sizeof(path), "%s/%s", dir, USERDATA_TEMPLATE); /* absent: a minimal script */
-    char *tmpl = mode == ENVRUN_DESTROY ? NULL : read_file(path, &req.user_data_template_len);
-    req.user_data_template = tmpl;
-    envrun_result res;
-    int r = envrun(&req, &res, NULL);
-    if (r != 0 && !res.invalid) fprintf(stderr, "deploybot: %s\n", res.summary);
-    envrun_result_free(&res);
-    free(tmpl);
-    free(text);
-    repoconfig_free(&rc);
+    repoconfig rc;
+    if (load_config(NULL, &cfg) != 0) return 1;
+    const repoconfig_env *env = checkout_env(dir, argv[1], &rc);
+    int r = env ? run_checkout(&cfg, dir, env, mode) : 1;
+    if (env) repoconfig_free(&rc);
     bot_config_free(&cfg);
-    return r == 0 ? 0 : 1;
+    return r;
 }
 
-/* validate: what plan would reject, found without git or AWS. */
+/* validate: what plan would reject, found without git or AWS (and without
+ * any setting of the bot's). */
 static int cmd_validate(int argc, char **argv) {
     const char *dir = opt(argc, argv, "--dir");
     if (!dir) dir = argc >= 2 && argv[1][0] != '-' ? argv[1] : ".";
@@ -206,7 +237,24 @@ static int cmd_validate(int argc, char **argv) {
     return problems ? 1 : 0;
 }
 
-/* Commands that work on the daemon's database: history, lock, unlock, redeploy. */
+/* The operator named in locks. */
+static const char *operator_name(void) {
+    const char *who = getenv("USER");
+    return who && *who ? who : "operator";
+}
+
+static int admin(const char *cmd, int argc, char **argv, const char *db, const char *env, errinfo *err) {
+    if (!strcmp(cmd, "history")) {
+        const char *limit = opt(argc, argv, "--limit");
+        return admin_history(db, env, has_flag(argc, argv, "--json"), limit ? atoi(limit) : 50, stdout, err);
+    }
+    if (!strcmp(cmd, "lock")) return admin_lock(db, env, opt(argc, argv, "--reason"), operator_name(), stdout, err);
+    if (!strcmp(cmd, "unlock")) return admin_unlock(db, env, stdout, err);
+    return admin_redeploy(db, env, argv[2], stdout, err);
+}
+
+/* Commands that work on the daemon's database: history, lock, unlock,
+ * redeploy. Wrong arguments exit 2, failures 1. */
 static int cmd_admin(int argc, char **argv) {
     const char *cmd = argv[0];
     const char *env = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
@@ -215,24 +263,13 @@ static int cmd_admin(int argc, char **argv) {
     errinfo err;
     if ((!env && strcmp(cmd, "history") != 0) || (!strcmp(cmd, "redeploy") && (argc < 3 || argv[2][0] == '-')))
         return usage();
-    if (bot_config_load(opt(argc, argv, "--config"), &cfg, &err) != 0) {
-        fprintf(stderr, "deploybot: %s\n", err.msg);
-        return 1;
-    }
+    if (load_config(opt(argc, argv, "--config"), &cfg) != 0) return 1;
     snprintf(db, sizeof(db), "%s/deploybot.db", cfg.data_dir);
-    int rc;
-    if (!strcmp(cmd, "history")) {
-        const char *limit = opt(argc, argv, "--limit");
-        rc = admin_history(db, env, has_flag(argc, argv, "--json"), limit ? atoi(limit) : 50, stdout);
-    } else if (!strcmp(cmd, "lock")) {
-        rc = admin_lock(db, env, opt(argc, argv, "--reason"), stdout);
-    } else if (!strcmp(cmd, "unlock")) {
-        rc = admin_unlock(db, env, stdout);
-    } else {
-        rc = admin_redeploy(db, env, argv[2], stdout);
-    }
+    int rc = admin(cmd, argc, argv, db, env, &err);
     bot_config_free(&cfg);
-    return rc;
+    if (rc == 0) return 0;
+    fprintf(stderr, "deploybot: %s\n", err.msg);
+    return err.code == ERR_INVALID ? 2 : 1;
 }
 
 int main(int argc, char **argv) {

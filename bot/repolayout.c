@@ -1,3 +1,4 @@
+/* repolayout: see repolayout.h. */
 #include "bot/repolayout.h"
 
 #include <stdlib.h>

@@ -2,10 +2,11 @@
  *
  * One lws protocol handles every HTTP transaction (no mounts): the request
  * line and headers arrive in LWS_CALLBACK_HTTP, a POST body in HTTP_BODY
- * pieces, then HTTP_BODY_COMPLETION. Every answer is staged in the
+ * pieces, then HTTP_BODY_COMPLETION. A second one serves the run log's
+ * WebSocket (bot/livelog.h). Every answer is staged in the
  * per-transaction state (pss) and written from HTTP_WRITEABLE, the one place
  * lws guarantees the socket can take it. Nothing here blocks on the network;
- * the only wait is SQLite's fsync of the job before the 202, which is the
+ * the only wait is the store's fsync of the job before the 202, which is the
  * durability promise. */
 #include "bot/server.h"
 
@@ -37,6 +38,7 @@ struct server {
     struct lws_context *ctx;
     store *db;                      /* deliveries; the history, for /api/runs */
     char *secret;                   /* NULL: every delivery is refused */
+    char *listen;                   /* lws keeps a pointer to it */
     size_t max_body;
     server_job_cb on_job;
     void *arg;
@@ -437,8 +439,8 @@ static int enqueue(server *s, struct lws *wsi, struct pss *p, const char *json) 
 }
 
 /* Acts on a verified delivery whose JSON text is `json`. */
-static int dispatch(server *s, struct lws *wsi, struct pss *p, const char *json,
-                    size_t jlen) {
+static int accept_event(server *s, struct lws *wsi, struct pss *p, const char *json,
+                        size_t jlen) {
     webhook_event ev;
     errinfo err;
     char name[sizeof(p->event)];
@@ -490,7 +492,7 @@ static int on_body_done(server *s, struct lws *wsi, struct pss *p) {
         if (!json)
             stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST, "%s", err.msg);
         else
-            dispatch(s, wsi, p, json, jlen);
+            accept_event(s, wsi, p, json, jlen);
         free(json);
     }
     log_outcome(wsi, p);
@@ -554,7 +556,7 @@ static uint64_t listen_options(const char *listen) {
 /* Tries the bind lws is about to do, for an actionable error ("Address
  * already in use") where lws only logs; lws 4.1 also leaks on that path.
  * Interface names are left to lws. */
-static int try_bind(const char *listen, int port, char *err, size_t errlen) {
+static int try_bind(const char *listen, int port, errinfo *err) {
     struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
     struct sockaddr_in a4 = {.sin_family = AF_INET};
     struct sockaddr *sa = (struct sockaddr *)&a4;
@@ -571,47 +573,36 @@ static int try_bind(const char *listen, int port, char *err, size_t errlen) {
     if ((fd = socket(sa->sa_family, SOCK_STREAM, 0)) < 0)
         return 0;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, sa, salen) < 0) {
-        snprintf(err, errlen, "cannot listen on %s port %d: %s", listen, port,
-                 strerror(errno));
-        rc = -1;
-    }
+    if (bind(fd, sa, salen) < 0)
+        rc = errinfo_set(err, ERR_UNAVAILABLE, "cannot listen on %s port %d: %s",
+                         listen, port, strerror(errno));
     close(fd);
     return rc;
 }
 
 server *server_new(const bot_config *cfg, const char *db_path,
-                   server_job_cb on_job, void *arg, char *err, size_t errlen) {
+                   server_job_cb on_job, void *arg, errinfo *err) {
     struct lws_context_creation_info info;
     server *s = calloc(1, sizeof(*s));
-    errinfo e;
 
-    if (!s) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
+    if (!s)
+        abort();
     s->on_job = on_job;
     s->arg = arg;
     s->max_body = cfg->max_body;
-    if (cfg->webhook_secret && *cfg->webhook_secret &&
-        !(s->secret = strdup(cfg->webhook_secret))) {
-        snprintf(err, errlen, "out of memory");
-        server_free(s);
-        return NULL;
-    }
+    if ((cfg->webhook_secret && *cfg->webhook_secret &&
+         !(s->secret = strdup(cfg->webhook_secret))) ||
+        !(s->listen = strdup(cfg->listen)))
+        abort();
     /* The webhook's answer waits on this connection: a short wait. */
-    if (!(s->db = store_open(db_path, STORE_MKDIR | STORE_SHORT_WAIT, &e))) {
-        snprintf(err, errlen, "%s", e.msg);
-        server_free(s);
-        return NULL;
-    }
-    if (try_bind(cfg->listen, cfg->port, err, errlen) < 0) {
+    if (!(s->db = store_open(db_path, STORE_MKDIR | STORE_SHORT_WAIT, err)) ||
+        try_bind(cfg->listen, cfg->port, err) < 0) {
         server_free(s);
         return NULL;
     }
     memset(&info, 0, sizeof(info));
     info.port = cfg->port;
-    info.iface = cfg->listen;
+    info.iface = s->listen;
     info.protocols = protocols;
     info.user = s;
     info.timeout_secs = TIMEOUT_SECS;
@@ -619,9 +610,9 @@ server *server_new(const bot_config *cfg, const char *db_path,
     info.options = listen_options(cfg->listen);
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
-        snprintf(err, errlen, "cannot listen on %s port %d: port in use, or "
-                 "\"listen\" is not an IP address or interface of this host",
-                 cfg->listen, cfg->port);
+        errinfo_set(err, ERR_UNAVAILABLE, "cannot listen on %s port %d: port in use, or "
+                    "\"listen\" is not an IP address or interface of this host",
+                    cfg->listen, cfg->port);
         server_free(s);
         return NULL;
     }
@@ -661,6 +652,7 @@ void server_free(server *s) {
     if (s->ctx)
         lws_context_destroy(s->ctx);
     store_close(s->db);
+    free(s->listen);
     if (s->secret) {
         explicit_bzero(s->secret, strlen(s->secret));
         free(s->secret);

@@ -1,4 +1,4 @@
-/* webhook: verification and parsing of git host deliveries (GitHub first). */
+/* webhook: verification and parsing of GitHub deliveries. */
 #ifndef DEPLOYBOT_BOT_WEBHOOK_H
 #define DEPLOYBOT_BOT_WEBHOOK_H
 

@@ -1,11 +1,14 @@
 /* webpage: the bot's two HTML pages, for people who follow a status link.
  *
- *   GET /          the latest runs of every environment
- *   GET /runs/ID   one run: its plan, result and log, followed live while it
- *                  runs (the page polls /api/runs/ID; the log grows line by line)
+ *   GET /          the latest runs of every environment (reloads /api/runs
+ *                  every 3 s)
+ *   GET /runs/ID   one run: its plan, result and log (/api/runs/ID); while it
+ *                  runs, the log grows line by line from the WebSocket
+ *                  /runs/ID/live (bot/livelog.h), and the page reloads the
+ *                  run when it ends
  *
- * Static documents: all data comes from the JSON API, so the pages hold no
- * state and need no templating. */
+ * Static documents: all data comes from the JSON API and the WebSocket, so
+ * the pages hold no state and need no templating. */
 #ifndef DEPLOYBOT_BOT_WEBPAGE_H
 #define DEPLOYBOT_BOT_WEBPAGE_H
 

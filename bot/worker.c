@@ -4,7 +4,8 @@
  * execute runs (store_run_claim keeps one run per environment at a time, so
  * environments deploy in parallel and one environment never overlaps). */
 #include "bot/worker.h"
-#include "bot/job.h"
+#include "bot/dispatch.h"
+#include "bot/execute.h"
 #include "store/jobs.h"
 #include "store/runs.h"
 
@@ -49,13 +50,11 @@ static unsigned long generation(worker *w, int *stop) {
 
 static void *dispatcher_main(void *arg) {
     worker *w = arg;
-    char err[ERRINFO_MSG_MAX];
-    errinfo e;
-    store *q = store_open(w->db_path, STORE_MKDIR, &e);
-    if (!q) snprintf(err, sizeof(err), "%s", e.msg);
-    job_runner *jr = q ? job_runner_new(w->cfg, w->db_path, err, sizeof(err)) : NULL;
+    errinfo err;
+    store *q = store_open(w->db_path, STORE_MKDIR, &err);
+    job_runner *jr = q ? job_runner_new(w->cfg, w->db_path, &err) : NULL;
     if (!jr) {
-        fprintf(stderr, "deploybot: dispatcher cannot start: %s\n", err);
+        fprintf(stderr, "deploybot: dispatcher cannot start: %s\n", err.msg);
         store_close(q);
         return NULL;
     }
@@ -65,7 +64,7 @@ static void *dispatcher_main(void *arg) {
         store_job j;
         if (store_job_claim(q, &j, NULL) <= 0) { wait_for_work(w, seen); continue; }
         char summary[512] = "";
-        int rc = job_run(jr, &j, summary, sizeof(summary));
+        int rc = dispatch_job(jr, &j, summary, sizeof(summary));
         if (rc != 0 && j.attempts < MAX_ATTEMPTS) {
             fprintf(stderr, "deploybot: job %ld will be retried: %s\n", j.id, summary);
             store_job_retry(q, j.id, 2 << j.attempts, summary, NULL);
@@ -83,13 +82,11 @@ static void *dispatcher_main(void *arg) {
 
 static void *runner_main(void *arg) {
     worker *w = arg;
-    char err[ERRINFO_MSG_MAX];
     errinfo e;
-    job_runner *jr = job_runner_new(w->cfg, w->db_path, err, sizeof(err));
+    job_runner *jr = job_runner_new(w->cfg, w->db_path, &e);
     store *rs = jr ? store_open(w->db_path, 0, &e) : NULL;
-    if (jr && !rs) snprintf(err, sizeof(err), "%s", e.msg);
     if (!rs) {
-        fprintf(stderr, "deploybot: run thread cannot start: %s\n", err);
+        fprintf(stderr, "deploybot: run thread cannot start: %s\n", e.msg);
         job_runner_free(jr);
         return NULL;
     }
@@ -100,10 +97,10 @@ static void *runner_main(void *arg) {
         size_t n_superseded;
         int got = store_run_claim(rs, &x, &superseded, &n_superseded, &e);
         if (got < 0) fprintf(stderr, "deploybot: %s\n", e.msg);
-        job_report_superseded(jr, superseded, n_superseded);
+        execute_report_superseded(jr, superseded, n_superseded);
         run_list_free(superseded, n_superseded);
         if (got <= 0) { wait_for_work(w, seen); continue; }
-        job_execute(jr, &x);
+        execute_run(jr, &x);
         run_free(&x);
         worker_wake(w); /* the environment is free again */
     }
@@ -112,10 +109,16 @@ static void *runner_main(void *arg) {
     return NULL;
 }
 
-static int recover(const char *db_path, char *err, size_t errlen) {
-    errinfo e;
-    store *db = store_open(db_path, STORE_MKDIR, &e);
-    if (!db) { snprintf(err, errlen, "%s", e.msg); return -1; }
+static void worker_free(worker *w) {
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w->db_path);
+    free(w);
+}
+
+static int recover(const char *db_path, errinfo *err) {
+    store *db = store_open(db_path, STORE_MKDIR, err);
+    if (!db) return -1;
     int jobs = store_jobs_recover(db, NULL), nruns = store_runs_recover(db, NULL);
     if (jobs > 0 || nruns > 0)
         fprintf(stderr, "deploybot: resuming %d interrupted job(s) and %d run(s)\n", jobs, nruns);
@@ -123,16 +126,21 @@ static int recover(const char *db_path, char *err, size_t errlen) {
     return 0;
 }
 
-worker *worker_start(const bot_config *cfg, const char *db_path, char *err, size_t errlen) {
-    if (recover(db_path, err, errlen) != 0) return NULL;
+worker *worker_start(const bot_config *cfg, const char *db_path, errinfo *err) {
+    if (recover(db_path, err) != 0) return NULL;
     worker *w = calloc(1, sizeof(*w));
+    if (!w || !(w->db_path = strdup(db_path))) abort();
     w->cfg = cfg;
-    w->db_path = strdup(db_path);
-    w->n_runners = cfg->runners;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    pthread_create(&w->dispatcher, NULL, dispatcher_main, w);
-    for (int i = 0; i < w->n_runners; i++) pthread_create(&w->runners[i], NULL, runner_main, w);
+    if (pthread_create(&w->dispatcher, NULL, dispatcher_main, w) != 0) {
+        worker_free(w);
+        errinfo_set(err, ERR_INTERNAL, "cannot start the dispatcher thread");
+        return NULL;
+    }
+    /* A run thread that cannot start leaves the others to do its work. */
+    for (int i = 0; i < cfg->runners && i < BOT_MAX_RUNNERS; i++)
+        if (pthread_create(&w->runners[w->n_runners], NULL, runner_main, w) == 0) w->n_runners++;
     return w;
 }
 
@@ -152,8 +160,5 @@ void worker_stop(worker *w) {
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->dispatcher, NULL);
     for (int i = 0; i < w->n_runners; i++) pthread_join(w->runners[i], NULL);
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cv);
-    free(w->db_path);
-    free(w);
+    worker_free(w);
 }

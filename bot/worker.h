@@ -1,17 +1,19 @@
-/* worker: the thread that takes jobs from the queue and runs them.
- * It has its own SQLite connection, mirror and HTTP clients. */
+/* worker: the threads that take work from the store. One dispatcher turns
+ * webhook jobs into runs (bot/dispatch.h); cfg->runners run threads execute
+ * runs (bot/execute.h). Each thread has its own store connection, mirror and
+ * clients. On start, jobs and runs a crash left running are queued again. */
 #ifndef DEPLOYBOT_BOT_WORKER_H
 #define DEPLOYBOT_BOT_WORKER_H
 
-#include <stddef.h>
 #include "bot/config.h"
 
 typedef struct worker worker;
 
-worker *worker_start(const bot_config *cfg, const char *db_path, char *err, size_t errlen);
+/* cfg must outlive the worker (until worker_stop). */
+worker *worker_start(const bot_config *cfg, const char *db_path, errinfo *err);
 /* Wakes the worker now instead of at its next poll (called after a job is queued). */
 void worker_wake(void *w);
-/* Finishes the current job, then stops and joins the thread. */
+/* Finishes the current job and runs, then stops and joins the threads. */
 void worker_stop(worker *w);
 
 #endif

@@ -1,0 +1,145 @@
+/* dispatch: see dispatch.h. */
+#include "bot/dispatch.h"
+#include "bot/repolayout.h"
+#include "bot/webhook.h"
+#include "git/changes.h"
+#include "util/clock.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define ZERO_SHA "0000000000000000000000000000000000000000"
+
+/* What a job is about: its event and the commits it compares. */
+typedef struct {
+    const store_job *job;
+    const webhook_event *ev;
+    int is_push;
+    const char *sha;       /* the commit to plan or apply */
+    const char *before;    /* what it is compared with */
+    char base[41];         /* a pull request's merge base, when found */
+    long long t0, t_fetched;   /* for the timings line (bench/ reads it) */
+} delivery;
+
+/* A pull request changes what its branch added since it forked, not
+ * whatever the base branch did meanwhile: it is compared with the merge
+ * base. The commit must be in the mirror. */
+static void delivery_init(delivery *d, job_runner *r, const store_job *j, const webhook_event *ev,
+                          long long t0) {
+    d->t0 = t0;
+    d->t_fetched = clock_mono_us();
+    d->job = j;
+    d->ev = ev;
+    d->is_push = ev->kind == WEBHOOK_PUSH;
+    d->sha = d->is_push ? ev->after : ev->head_sha;
+    d->before = d->is_push ? ev->before : ev->base_sha;
+    if (!d->is_push && cfgrepo_merge_base(r->repo, ev->base_sha, d->sha, d->base, NULL) == 0)
+        d->before = d->base;
+}
+
+static int diff(job_runner *r, const delivery *d, const repoconfig *rc, change_set *cs, errinfo *err) {
+    changes_layout layout;
+    int rc_diff;
+
+    repolayout_from_config(rc, &layout);
+    rc_diff = changes_between(r->repo, &layout, d->before, d->sha, cs, err);
+    repolayout_free(&layout);
+    return rc_diff;
+}
+
+/* One run per touched environment. */
+static int add_runs(job_runner *r, const delivery *d, const repoconfig *rc, const change_set *cs,
+                    errinfo *err) {
+    const webhook_event *ev = d->ev;
+
+    for (size_t i = 0; i < cs->n_envs; i++) {
+        const repoconfig_env *env = repoconfig_env_find(rc, cs->envs[i]);
+        char ref[300];
+        int deleted = 0, apply;
+
+        snprintf(ref, sizeof(ref), "refs/heads/%s", env->branch);
+        for (size_t k = 0; k < cs->n_deleted; k++) deleted |= strcmp(cs->deleted[k], env->name) == 0;
+        apply = d->is_push && strcmp(ev->ref, ref) == 0;
+        run_spec spec = {d->job->id, env->name, ev->repo, d->sha, d->before,
+                         d->is_push ? ev->ref : NULL, d->is_push ? 0 : ev->pr_number,
+                         deleted ? "destroy" : apply ? "apply" : "plan",
+                         d->is_push ? "push" : "pull_request"};
+        if (store_run_add(r->db, &spec, err) < 0) return errinfo_prefix(err, "history");
+    }
+    return 0;
+}
+
+/* The runs of a fetched commit whose deploybot.json was read. */
+static int record(job_runner *r, const delivery *d, const repoconfig *rc, char *summary, size_t len) {
+    const webhook_event *ev = d->ev;
+    change_set cs;
+    errinfo err;
+    int ok;
+
+    if (diff(r, d, rc, &cs, &err) != 0) {
+        snprintf(summary, len, "diff: %s", err.msg);
+        return -1;
+    }
+    snprintf(summary, len, "%s %.12s: %zu environment(s) touched (%s)",
+             d->is_push ? ev->ref : "pull request", d->sha, cs.n_envs, cs.reason);
+    fprintf(stderr, "[job %ld] %s\n", d->job->id, summary);
+    fprintf(stderr, "[job %ld] timings: fetch=%.1fms diff=%.1fms\n", d->job->id,
+            (d->t_fetched - d->t0) / 1e3, (clock_mono_us() - d->t_fetched) / 1e3);
+    ok = add_runs(r, d, rc, &cs, &err);
+    if (ok != 0)
+        snprintf(summary, len, "%s", err.msg);
+    /* The pull request's comment lists these environments as being planned. */
+    else if (!d->is_push)
+        notifier_pr_head(r->nt, ev->repo, ev->pr_number, d->sha, (const char *const *)cs.envs, cs.n_envs);
+    change_set_free(&cs);
+    return ok;
+}
+
+static int dispatch(job_runner *r, const store_job *j, const webhook_event *ev, char *summary, size_t len) {
+    const char *sha = ev->kind == WEBHOOK_PUSH ? ev->after : ev->head_sha;
+    long long t0 = clock_mono_us();
+    delivery d;
+    repoconfig rc;
+    errinfo err;
+    int ok;
+
+    if (job_fetch(r, ev->clone_url, sha, &err) != 0) {
+        snprintf(summary, len, "fetch: %s", err.msg);
+        return -1;
+    }
+    delivery_init(&d, r, j, ev, t0);
+    if (job_repoconfig(r, sha, &rc, &err) != 0) {
+        run x = {.env = "config", .repo = (char *)ev->repo, .sha = (char *)sha};
+
+        snprintf(summary, len, "%s", err.msg);
+        job_status(r, &x, "failure", err.msg);
+        return 0;
+    }
+    ok = record(r, &d, &rc, summary, len);
+    repoconfig_free(&rc);
+    return ok;
+}
+
+/* Pushes that delete a branch, closed pull requests and other actions
+ * change nothing that is deployed. */
+static int wanted(const webhook_event *ev) {
+    if (ev->kind == WEBHOOK_PUSH)
+        return !ev->deleted && strcmp(ev->after, ZERO_SHA) != 0;
+    return ev->kind == WEBHOOK_PULL_REQUEST &&
+           (!strcmp(ev->pr_action, "opened") || !strcmp(ev->pr_action, "synchronize") ||
+            !strcmp(ev->pr_action, "reopened"));
+}
+
+int dispatch_job(job_runner *r, const store_job *j, char *summary, size_t len) {
+    webhook_event ev;
+    errinfo err;
+
+    if (webhook_github_parse(j->event, "application/json", j->payload, strlen(j->payload), &ev, &err) != 0) {
+        snprintf(summary, len, "unreadable payload: %s", err.msg);
+        return 0; /* retrying cannot help */
+    }
+    if (wanted(&ev))
+        return dispatch(r, j, &ev, summary, len);
+    snprintf(summary, len, "nothing to do for %s%s%s", j->event, ev.pr_action[0] ? " " : "", ev.pr_action);
+    return 0;
+}

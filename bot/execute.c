@@ -1,0 +1,230 @@
+/* execute: see execute.h. */
+#include "bot/execute.h"
+#include "bot/runlog.h"
+#include "deploy/envrun.h"
+#include "deploy/userdata.h"
+#include "store/locks.h"
+#include "util/clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *state;     /* final run state */
+    const char *status;    /* commit status state */
+    char desc[1400];       /* status description / run result */
+    char plan_summary[128];
+} outcome;
+
+/* What the run is about, for chat and comments. A merge commit's revert
+ * needs -m 1 (the mainline); unknown parentage gets it too, since git >= 2.21
+ * accepts -m 1 for any commit. */
+static notify_subject subject_of(job_runner *r, const run *x, char url[600]) {
+    snprintf(url, 600, "%s/runs/%ld", r->cfg->public_url, x->id);
+    int parents = r->repo ? cfgrepo_parent_count(r->repo, x->sha) : -1;
+    return (notify_subject){x->repo, x->sha, x->ref, x->pr_number, url, parents != 1};
+}
+
+/* Chat, and the pull request's plan comment or the commit's apply comment. */
+static void report(job_runner *r, const run *x, int applied, int failed, const char *summary,
+                   const envrun_result *res) {
+    char url[600];
+    notify_subject s = subject_of(r, x, url);
+    const char *error = !failed ? NULL : res && res->errors ? res->errors : summary;
+    notify_env_result e = {x->env, applied, failed, res ? res->changes : 0, summary,
+                           res ? res->plan_text : NULL, error, 0, NULL};
+    notifier_result(r->nt, &s, &e);
+}
+
+/* A file of the commit; missing is an error only when `required`. */
+static int read_at(job_runner *r, const char *sha, const char *path, int required, char **text,
+                   size_t *len, errinfo *err) {
+    int missing = 0;
+
+    *text = cfgrepo_read_file(r->repo, sha, path, len, &missing, err);
+    if (*text || (missing && !required)) return 0;
+    if (missing) errinfo_set(err, ERR_NOT_FOUND, "missing");
+    return errinfo_prefix(err, "%s", path);
+}
+
+/* Plans and, when mode says so, applies env's stack.json at sha, with the
+ * user-data template of the same commit (absent: a minimal script). */
+static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, envrun_mode mode,
+                     run_log *log, envrun_result *res) {
+    char file[600], *text = NULL, *tmpl = NULL;
+    errinfo err;
+    snprintf(file, sizeof(file), "%.500s/stack.json", env->folder);
+    envrun_request req = {.env = env->name, .stack_file = file, .region = r->cfg->aws_region,
+                          .mode = mode, .log = run_log_line, .log_arg = log, .options = &r->cfg->deploy};
+    if (mode != ENVRUN_DESTROY &&
+        (read_at(r, sha, file, 1, &text, &req.stack_len, &err) != 0 ||
+         read_at(r, sha, USERDATA_TEMPLATE, 0, &tmpl, &req.user_data_template_len, &err) != 0)) {
+        memset(res, 0, sizeof(*res));
+        snprintf(res->summary, sizeof(res->summary), "%.1100s", err.msg);
+        run_log_line(log, res->summary);
+        free(text);
+        return -1;
+    }
+    req.stack_text = text;
+    req.user_data_template = tmpl;
+    if (log->t_envrun == 0) log->t_envrun = clock_mono_us();
+    int rc = envrun(&req, res, NULL);
+    free(tmpl);
+    free(text);
+    return rc;
+}
+
+/* A failed apply of an environment that asked for it: re-apply the last
+ * commit that deployed successfully, and say so. */
+static void auto_rollback(job_runner *r, const run *x, const repoconfig_env *env, run_log *log, outcome *o) {
+    char good[41], failed[700];
+    repoconfig grc;
+    errinfo err;
+    envrun_result res;
+    if (!env->auto_rollback || store_run_last_good(r->db, x->env, good, NULL) != 1 || strcmp(good, x->sha) == 0)
+        return;
+    run_log_printf(log, "auto_rollback: re-applying %.12s, the last commit deployed successfully", good);
+    if (job_repoconfig(r, good, &grc, &err) != 0) {
+        run_log_printf(log, "auto_rollback: %s", err.msg);
+        return;
+    }
+    const repoconfig_env *genv = repoconfig_env_find(&grc, x->env);
+    int rc = genv ? deploy_at(r, genv, good, ENVRUN_APPLY, log, &res) : -1;
+    snprintf(failed, sizeof(failed), "%.650s", o->desc);
+    /* The rollback goes first: a status description is cut at 140 characters. */
+    snprintf(o->desc, sizeof(o->desc), "auto-rollback to %.12s %s; %.600s", good,
+             !genv ? "impossible (environment missing there)" : rc == 0 ? "succeeded" : "failed too", failed);
+    if (genv) {
+        run_log_printf(log, "auto_rollback: %s", res.summary);
+        envrun_result_free(&res);
+    }
+    repoconfig_free(&grc);
+}
+
+/* The pending status, and chat's "apply started". */
+static void announce(job_runner *r, const run *x, envrun_mode mode, run_log *log) {
+    long long t = clock_mono_us();
+    job_status(r, x, "pending", mode == ENVRUN_PLAN ? "Planning" : "Planning, then applying");
+    log->notify_us += clock_mono_us() - t;
+    if (mode != ENVRUN_PLAN) {
+        char url[600];
+        notify_subject s = subject_of(r, x, url);
+        notifier_started(r->nt, &s, x->env);
+    }
+}
+
+/* The outcome of an envrun. `apply`: the run asked for an apply or destroy;
+ * `lock`: why the environment is locked, NULL when it is not. */
+static void judge(outcome *o, const envrun_result *res, int ok, int apply, const char *lock) {
+    snprintf(o->plan_summary, sizeof(o->plan_summary), "%s", res->plan_summary);
+    o->state = ok ? "succeeded" : "failed";
+    o->status = ok ? "success" : "failure";
+    if (lock) {
+        o->state = "blocked";
+        o->status = "failure";
+        snprintf(o->desc, sizeof(o->desc), "Locked (%.300s): not applied. %.900s", lock, res->summary);
+    } else if (ok && !apply && res->changes) {
+        snprintf(o->desc, sizeof(o->desc), "%s (not applied)", res->summary);
+    } else {
+        snprintf(o->desc, sizeof(o->desc), "%s", res->summary);
+    }
+}
+
+/* Plans env at the run's commit, and applies (or destroys) when mode says
+ * so and the environment is not locked; then reports. */
+static void run_env(job_runner *r, const run *x, const repoconfig_env *env, envrun_mode mode,
+                    run_log *log, outcome *o) {
+    char reason[400];
+    int apply = mode != ENVRUN_PLAN;
+    int locked = apply && store_lock_get(r->db, x->env, reason, sizeof(reason), NULL) == 1;
+    envrun_result res;
+    if (locked) mode = ENVRUN_PLAN;
+    announce(r, x, mode, log);
+    int ok = deploy_at(r, env, x->sha, mode, log, &res) == 0;
+    judge(o, &res, ok, apply, locked ? reason : NULL);
+    if (!ok && mode == ENVRUN_APPLY && !res.invalid) auto_rollback(r, x, env, log, o);
+    report(r, x, mode != ENVRUN_PLAN, !ok || locked, mode == ENVRUN_PLAN && !locked ? res.summary : o->desc,
+           &res);
+    /* envrun logged its own summary; add the line only when it says more. */
+    if (strcmp(o->desc, res.summary) != 0) run_log_line(log, o->desc);
+    envrun_result_free(&res);
+}
+
+static envrun_mode mode_of(const run *x) {
+    if (strcmp(x->kind, "plan") == 0) return ENVRUN_PLAN;
+    return strcmp(x->kind, "destroy") == 0 ? ENVRUN_DESTROY : ENVRUN_APPLY;
+}
+
+/* Runs x unless it must not run: its environment is gone, it was applied
+ * already (a redeploy is applied again), or it destroys without permission. */
+static void execute(job_runner *r, const run *x, run_log *log, outcome *o) {
+    errinfo err;
+    repoconfig rc;
+    envrun_mode mode = mode_of(x);
+    o->state = "failed";
+    o->status = "failure";
+    if (job_fetch(r, NULL, x->sha, &err) != 0 || job_repoconfig(r, x->sha, &rc, &err) != 0) {
+        snprintf(o->desc, sizeof(o->desc), "%s", err.msg);
+        run_log_line(log, err.msg);
+        return;
+    }
+    const repoconfig_env *env = repoconfig_env_find(&rc, x->env);
+    long done = mode != ENVRUN_PLAN && strcmp(x->trigger, "redeploy") != 0
+                    ? store_run_applied(r->db, x->env, x->sha, NULL) : 0;
+    if (!env) {
+        snprintf(o->desc, sizeof(o->desc), "environment %s is not in deploybot.json at %.12s", x->env, x->sha);
+    } else if (done > 0) {
+        o->state = "skipped";
+        o->status = "success";
+        snprintf(o->desc, sizeof(o->desc), "Already applied by run #%ld; not applied twice", done);
+    } else if (mode == ENVRUN_DESTROY && !env->allow_destroy) {
+        snprintf(o->desc, sizeof(o->desc), "%.300s was deleted; destroying needs allow_destroy in deploybot.json",
+                 env->folder);
+    } else {
+        run_env(r, x, env, mode, log, o);
+        repoconfig_free(&rc);
+        return;
+    }
+    run_log_line(log, o->desc);
+    if (!env || done <= 0) report(r, x, mode != ENVRUN_PLAN, 1, o->desc, NULL);
+    repoconfig_free(&rc);
+}
+
+/* One parseable line per run, after its final status (bench/ reads it).
+ * notify_before: the time spent on statuses before the final one. */
+static void print_timings(const run_log *l, long long t0, long long t1, long long notify_before) {
+    long long planned = l->t_planned > 0 ? l->t_planned : t1;
+    if (l->t_envrun == 0) return;
+    fprintf(stderr, "[run %ld %s] timings: prepare=%.1fms discover_plan=%.1fms apply=%.1fms notify=%.1fms\n",
+            l->run, l->env, (l->t_envrun - t0 - notify_before) / 1e3, (planned - l->t_envrun) / 1e3,
+            (t1 - planned) / 1e3, l->notify_us / 1e3);
+}
+
+void execute_run(job_runner *r, const run *x) {
+    run_log log;
+    outcome o = {0};
+    errinfo err;
+    run_log_init(&log, x->id, x->env, r->rd, r->db);
+    long long t0 = clock_mono_us();
+    run_log_printf(&log, "%s of %.12s (%s, attempt %d)", x->kind, x->sha, x->trigger, x->attempts);
+    execute(r, x, &log, &o);
+    long long t1 = clock_mono_us(), notify_before = log.notify_us;
+    job_status(r, x, o.status, o.desc);
+    log.notify_us += clock_mono_us() - t1;
+    print_timings(&log, t0, t1, notify_before);
+    redact_buf(r->rd, o.desc, sizeof(o.desc)); /* the history is served by /api/runs */
+    if (store_run_finish(r->db, x->id, o.state, o.plan_summary[0] ? o.plan_summary : NULL, o.desc, log.buf,
+                         &err) != 0)
+        fprintf(stderr, "[run %ld %s] history not recorded: %s\n", x->id, x->env, err.msg);
+    run_log_free(&log);
+}
+
+void execute_report_superseded(job_runner *r, const run *list, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        char desc[200];
+        snprintf(desc, sizeof(desc), "Not applied on its own: %s", list[i].result ? list[i].result : "superseded");
+        fprintf(stderr, "[run %ld %s] %s\n", list[i].id, list[i].env, desc);
+        job_status(r, &list[i], "success", desc);
+    }
+}

@@ -1,0 +1,26 @@
+/* execute: one run, end to end. Read the environment's stack.json (and the
+ * user-data template) at the run's commit, validate, plan, and apply or
+ * destroy when the run asks for it and it is allowed: not locked (then it
+ * is only planned), not already applied, a destroy only where
+ * deploybot.json says allow_destroy. A failed apply of an environment with
+ * auto_rollback re-applies the last commit that deployed successfully.
+ * The commit status goes pending, then success or failure; chat and the
+ * pull request or commit comment get the result; the history gets the
+ * outcome and the log (bot/runlog.h).
+ *
+ * The run threads call it, one run at a time per environment and
+ * environments in parallel (store_run_claim decides). */
+#ifndef DEPLOYBOT_BOT_EXECUTE_H
+#define DEPLOYBOT_BOT_EXECUTE_H
+
+#include <stddef.h>
+#include "bot/job.h"
+
+/* Executes a claimed run and records its outcome. */
+void execute_run(job_runner *r, const run *x);
+
+/* Gives the runs that were superseded while they waited their final status
+ * (success: a newer commit, which contains theirs, is applied instead). */
+void execute_report_superseded(job_runner *r, const run *list, size_t n);
+
+#endif

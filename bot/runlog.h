@@ -1,0 +1,33 @@
+/* runlog: a run's log while it runs. Every line, with secrets masked, goes
+ * to stderr ("[run ID ENV] line"), into the history at once (store/runs.h:
+ * the run page and its live WebSocket show it) and into a buffer that is
+ * stored whole when the run finishes.
+ *
+ * It also notes the moments the timings line needs (bench/ reads it). */
+#ifndef DEPLOYBOT_BOT_RUNLOG_H
+#define DEPLOYBOT_BOT_RUNLOG_H
+
+#include <stddef.h>
+#include "notify/redact.h"
+#include "store/store.h"
+
+typedef struct {
+    long run;
+    const char *env;
+    const redactor *rd;
+    store *history;        /* may be NULL: stderr and the buffer only */
+    char *buf;             /* every line so far, '\n'-terminated; may be NULL */
+    size_t len;
+    /* Monotonic microseconds (util/clock.h), 0 until they happen: when
+     * envrun started, when it logged its first line (it had the plan); and
+     * the time spent queueing statuses. */
+    long long t_envrun, t_planned, notify_us;
+} run_log;
+
+void run_log_init(run_log *l, long run, const char *env, const redactor *rd, store *history);
+/* Appends one line; `arg` is the run_log, so this is an envrun log callback. */
+void run_log_line(void *arg, const char *line);
+void run_log_printf(run_log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void run_log_free(run_log *l);
+
+#endif
