@@ -38,6 +38,8 @@ static const key_spec SCHEMA[] = {
     {"zone_id", T_OPT_STRING, 0, 0, 0, "null"},
     {"record_name", T_OPT_STRING, 0, 0, 0, "null"},
     {"ami_id", T_OPT_STRING, 0, 0, 0, "null"}, /* null: stack_default_ami */
+    {"skip_final_snapshot", T_BOOL, 0, 0, 0, "false"},
+    {"prevent_destroy", T_BOOL, 0, 0, 0, "false"},
 };
 #define N_SCHEMA (sizeof(SCHEMA) / sizeof(SCHEMA[0]))
 
@@ -370,6 +372,10 @@ void stack_free(stack *s) {
 
 const char *stack_region(const stack *s) {
     return json_string_value(json_object_get(s->root, "region"));
+}
+
+int stack_flag(const stack *s, const char *key) {
+    return json_is_true(json_object_get(s->root, key));
 }
 
 /* The Amazon Linux 2023 (x86_64) AMI per region when stack.json names none.

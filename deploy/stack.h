@@ -56,6 +56,10 @@ char *stack_render_user_data(const stack *s, char sha256[65], char **errors, err
 /* Region from the stack, or NULL when it does not name one. */
 const char *stack_region(const stack *s);
 
+/* 1 when the boolean `key` of stack.json is true (skip_final_snapshot,
+ * prevent_destroy ...), 0 when false or absent. */
+int stack_flag(const stack *s, const char *key);
+
 /* The AMI used when stack.json has no ami_id, for regions deploybot knows
  * one for; NULL otherwise (stack.json must then name one). */
 const char *stack_default_ami(const char *region);
