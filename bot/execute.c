@@ -55,8 +55,10 @@ static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, 
     char file[600], *text = NULL, *tmpl = NULL;
     errinfo err;
     snprintf(file, sizeof(file), "%.500s/stack.json", env->folder);
+    const bot_env_config *ec = bot_config_env(r->cfg, env->name);
     envrun_request req = {.env = env->name, .stack_file = file, .region = r->cfg->aws_region,
-                          .mode = mode, .log = run_log_line, .log_arg = log, .options = &r->cfg->deploy};
+                          .mode = mode, .log = run_log_line, .log_arg = log, .options = &r->cfg->deploy,
+                          .prevent_destroy = ec && ec->prevent_destroy};
     if (mode != ENVRUN_DESTROY &&
         (read_at(r, sha, file, 1, &text, &req.stack_len, &err) != 0 ||
          read_at(r, sha, USERDATA_TEMPLATE, 0, &tmpl, &req.user_data_template_len, &err) != 0)) {

@@ -184,18 +184,21 @@ static int run_checkout(const bot_config *cfg, const char *dir, const repoconfig
     errinfo err;
     envrun_result res;
     snprintf(file, sizeof(file), "%s/stack.json", env->folder);
+    const bot_env_config *ec = bot_config_env(cfg, env->name);
     envrun_request req = {.env = env->name, .stack_file = file, .mode = mode, .log = print_line,
-                          .options = &cfg->deploy};
-    if (mode != ENVRUN_DESTROY) {
-        snprintf(path, sizeof(path), "%s/%s", dir, file);
-        text = fs_read_file(path, &req.stack_len, &err);
+                          .options = &cfg->deploy, .prevent_destroy = ec && ec->prevent_destroy};
+    /* A destroy needs no stack.json, but reads its skip_final_snapshot and prevent_destroy. */
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    text = fs_read_file(path, &req.stack_len, &err);
+    int missing = !text && mode == ENVRUN_DESTROY && err.code == ERR_NOT_FOUND;
+    if (mode != ENVRUN_DESTROY && text) {
         snprintf(path, sizeof(path), "%s/%s", dir, USERDATA_TEMPLATE);
-        tmpl = text ? fs_read_file(path, &req.user_data_template_len, &err) : NULL;
-        if (!text || (!tmpl && err.code != ERR_NOT_FOUND)) {
-            fprintf(stderr, "deploybot: %s\n", err.msg);
-            free(text);
-            return 1;
-        }
+        tmpl = fs_read_file(path, &req.user_data_template_len, &err);
+    }
+    if ((!text && !missing) || (mode != ENVRUN_DESTROY && !tmpl && err.code != ERR_NOT_FOUND)) {
+        fprintf(stderr, "deploybot: %s\n", err.msg);
+        free(text);
+        return 1;
     }
     req.stack_text = text;
     req.user_data_template = tmpl;

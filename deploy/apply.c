@@ -188,7 +188,9 @@ static void record(sched *s, op *o, int rc, errinfo *err) {
     else if (o->kind == OP_UPDATE) s->res->changed++;
     else s->res->destroyed++;
     const resource *r = o->kind == OP_DESTROY ? ch->actual : ch->desired;
-    logf_(s->log, s->arg, "%s: %s (%s)", op_id(o), PAST[o->kind], r->physical ? r->physical : "-");
+    int kept = o->kind == OP_DESTROY && ch->final_snapshot == PLAN_SNAPSHOT_TAKE;
+    logf_(s->log, s->arg, "%s: %s (%s)%s", op_id(o), PAST[o->kind], r->physical ? r->physical : "-",
+          kept ? " after its final snapshot completed" : "");
 }
 
 /* Outside the lock: the operation with this worker's own AWS client, made
@@ -198,6 +200,7 @@ static int work(sched *s, op *o, aws_client **own, errinfo *err) {
     if (!*own && s->base->aws && !(*own = aws_client_clone(s->base->aws, err)))
         return errinfo_prefix(err, "AWS client");
     ctx.aws = *own ? *own : s->base->aws;
+    ctx.final_snapshot = o->kind == OP_DESTROY && o->change->final_snapshot == PLAN_SNAPSHOT_TAKE;
     return run_op(&ctx, s->p, o, &s->mu, err);
 }
 

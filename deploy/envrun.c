@@ -1,7 +1,9 @@
 /* envrun: see envrun.h. */
 #include "deploy/envrun.h"
 #include "deploy/plan_check.h"
+#include "deploy/safeguard.h"
 #include "deploy/stack_layers.h"
+#include "util/strbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +25,7 @@ static int failed(envrun_result *out, errinfo *err) {
 /* stack.json and the user-data template; the stack is kept on success. */
 static int load_stack(const envrun_request *req, stack *st, envrun_result *out, errinfo *err) {
     if (stack_load(req->stack_text, req->stack_len, req->stack_file, req->env, st, &out->errors, err) == 0 &&
-        (!req->user_data_template ||
+        (!req->user_data_template || req->mode == ENVRUN_DESTROY ||
          stack_set_user_data_template(st, req->user_data_template, req->user_data_template_len,
                                       &out->errors, err) == 0))
         return 0;
@@ -54,12 +56,30 @@ static int log_refusals(const envrun_request *req, const char *text) {
     return n;
 }
 
-/* Refuses the whole plan, before anything changes, when AWS would refuse
- * part of it: "Plan refused: <first>" ("Plan refused (N changes): ..."). */
-static int check(const envrun_request *req, const provider_ctx *ctx, const plan *p, envrun_result *out,
-                 errinfo *err) {
-    if (plan_check(ctx, p, &out->errors, err) == 0) return 0;
-    if (err->code != ERR_INVALID) {
+/* The refusals of prevent_destroy (deploy/safeguard.h), then of AWS's rules
+ * (plan_check), a line each in *refusals; err the first. 0 when none. */
+static int refusals_of(const provider_ctx *ctx, const safeguard_policy *pol, const plan *p, char **refusals,
+                       errinfo *err) {
+    errinfo guard = {0};
+    int guarded = safeguard_check(p, pol, &guard) != 0;
+    int rc = plan_check(ctx, p, refusals, err);
+    if (rc != 0 && err->code != ERR_INVALID) return -1;   /* a check could not be made */
+    if (!guarded) return rc;
+    strbuf all = {0};
+    strbuf_printf(&all, "%s\n%s", guard.msg, *refusals ? *refusals : "");
+    free(*refusals);
+    *refusals = strbuf_take(&all);
+    *err = guard;
+    return -1;
+}
+
+/* Refuses the whole plan, before anything changes, when it deletes what
+ * prevent_destroy protects or AWS would refuse part of it: "Plan refused:
+ * <first>" ("Plan refused (N changes): ..."). */
+static int check(const envrun_request *req, const provider_ctx *ctx, const safeguard_policy *pol, const plan *p,
+                 envrun_result *out, errinfo *err) {
+    if (refusals_of(ctx, pol, p, &out->errors, err) == 0) return 0;
+    if (!out->errors) {
         errinfo_prefix(err, "plan check");
         return failed(out, err);
     }
@@ -70,18 +90,33 @@ static int check(const envrun_request *req, const provider_ctx *ctx, const plan 
     return failed(out, err);
 }
 
+/* What a plan may lose: stack.json's settings (none without one: final
+ * snapshots are taken) and the operator's prevent_destroy; `by` names where
+ * prevent_destroy was set. */
+static safeguard_policy policy_of(const envrun_request *req, const stack *st, char *by, size_t bylen) {
+    safeguard_policy pol = {0};
+    int in_stack = st->root && stack_flag(st, "prevent_destroy");
+    pol.skip_final_snapshot = st->root && stack_flag(st, "skip_final_snapshot");
+    pol.prevent_destroy = in_stack || req->prevent_destroy;
+    snprintf(by, bylen, "%s%s%s", in_stack ? req->stack_file : "",
+             in_stack && req->prevent_destroy ? " and " : "", req->prevent_destroy ? "the operator's config" : "");
+    pol.prevent_destroy_by = by;
+    return pol;
+}
+
 /* Plans, logs the plan, checks it, and applies it when asked and needed. */
-static int plan_apply(const envrun_request *req, const provider_ctx *ctx, resource_set *desired,
-                      resource_set *actual, envrun_result *out, errinfo *err) {
+static int plan_apply(const envrun_request *req, const provider_ctx *ctx, const safeguard_policy *pol,
+                      resource_set *desired, resource_set *actual, envrun_result *out, errinfo *err) {
     plan p;
     int rc = 0;
     plan_build(desired, actual, &p);
+    safeguard_mark(&p, pol);
     plan_summary(&p, out->plan_summary, sizeof(out->plan_summary));
     out->plan_text = plan_render_text(&p);
     out->changes = plan_has_changes(&p);
     log_lines(req, out->plan_text);
     snprintf(out->summary, sizeof(out->summary), "%s", out->plan_summary);
-    rc = check(req, ctx, &p, out, err);
+    rc = check(req, ctx, pol, &p, out, err);
     if (rc == 0 && req->mode != ENVRUN_PLAN && out->changes) {
         apply_result ar;
         int parallelism = req->options ? req->options->apply_parallelism : 0;
@@ -102,20 +137,23 @@ int envrun(const envrun_request *req, envrun_result *out, errinfo *err) {
     resource_set desired = {0}, actual = {0};
     const char *region = req->region;
     const aws_options *aws_opts = req->options ? &req->options->aws : NULL;
-    if (req->mode != ENVRUN_DESTROY) {
+    /* A destroy reads stack.json, when there is one, for what the plan may lose. */
+    if (req->mode != ENVRUN_DESTROY || req->stack_text) {
         if (load_stack(req, &st, out, err) != 0) return -1;
         if (stack_region(&st)) region = stack_region(&st);
-        stack_resources(&st, &desired);
+        if (req->mode != ENVRUN_DESTROY) stack_resources(&st, &desired);
     }
+    char by[600];
+    safeguard_policy pol = policy_of(req, &st, by, sizeof(by));
     int rc = 0;
     aws_client *aws = aws_client_new_resolved(region, aws_opts, err);   /* env, profile, then IMDS */
     if (!aws) {
         errinfo_prefix(err, "AWS client");
         rc = failed(out, err);
     }
-    provider_ctx ctx = {aws, req->env, aws_opts ? aws_opts->page_size : 0};
+    provider_ctx ctx = {.aws = aws, .stack = req->env, .page_size = aws_opts ? aws_opts->page_size : 0};
     if (rc == 0) rc = discover(&ctx, &actual, out, err);
-    if (rc == 0) rc = plan_apply(req, &ctx, &desired, &actual, out, err);
+    if (rc == 0) rc = plan_apply(req, &ctx, &pol, &desired, &actual, out, err);
     resource_set_free(&desired);
     resource_set_free(&actual);
     aws_client_free(aws);

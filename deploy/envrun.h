@@ -12,7 +12,10 @@ typedef enum { ENVRUN_PLAN, ENVRUN_APPLY, ENVRUN_DESTROY } envrun_mode;
 
 typedef struct {
     const char *env;
-    const char *stack_text;   /* stack.json contents (ignored for destroy) */
+    /* stack.json contents. For destroy it may be NULL (the folder is
+     * gone); when given it must validate, and only its skip_final_snapshot
+     * and prevent_destroy are used. */
+    const char *stack_text;
     size_t stack_len;
     const char *stack_file;   /* path shown in errors, e.g. environments/dev/stack.json */
     const char *region;       /* used when the stack names none; may be NULL */
@@ -22,6 +25,10 @@ typedef struct {
     apply_log_fn log;         /* every line of plan and progress */
     void *log_arg;
     const deploy_options *options;  /* NULL: every default */
+    /* The operator's prevent_destroy for this environment: refuses, like
+     * stack.json's, a plan that deletes a data volume or the load balancer
+     * (deploy/safeguard.h). Either one is enough. */
+    int prevent_destroy;
 } envrun_request;
 
 typedef struct {
@@ -38,9 +45,10 @@ typedef struct {
  * and err says what failed: the stack (ERR_INVALID, out->invalid set, the
  * first problem; out->errors lists them all), the AWS client, discovery
  * ("discovery: Code: message"), the plan's check (ERR_INVALID, out->invalid
- * set: "Plan refused: <first refusal>", out->errors lists them all; or
- * "plan check: ..." when a check could not be made), or the apply ("Apply
- * failed after ..."). out->summary is then err's message. */
+ * set: "Plan refused: <first refusal>", out->errors lists them all; a plan
+ * deleting what prevent_destroy protects is one of them, first, and then
+ * ERR_CONFLICT; or "plan check: ..." when a check could not be made), or
+ * the apply ("Apply failed after ..."). out->summary is then err's message. */
 int envrun(const envrun_request *req, envrun_result *out, errinfo *err);
 void envrun_result_free(envrun_result *r);
 

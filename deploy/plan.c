@@ -136,9 +136,14 @@ void plan_build(resource_set *desired, resource_set *actual, plan *out) {
 
 int plan_has_changes(const plan *p) { return p->add + p->change + p->destroy > 0; }
 
+/* The snapshots come after the Terraform-style sentence, which tools parse. */
 void plan_summary(const plan *p, char *out, size_t outlen) {
     if (!plan_has_changes(p)) snprintf(out, outlen, "No changes.");
-    else snprintf(out, outlen, "Plan: %d to add, %d to change, %d to destroy.", p->add, p->change, p->destroy);
+    else if (!p->snapshots)
+        snprintf(out, outlen, "Plan: %d to add, %d to change, %d to destroy.", p->add, p->change, p->destroy);
+    else
+        snprintf(out, outlen, "Plan: %d to add, %d to change, %d to destroy. %d final snapshot%s to take.",
+                 p->add, p->change, p->destroy, p->snapshots, p->snapshots == 1 ? "" : "s");
 }
 
 /* A copy of v where every reference reads "<id>.id", as Terraform shows them. */
@@ -226,6 +231,14 @@ static void render_attrs(strbuf *s, const plan_change *c) {
     }
 }
 
+static void render_snapshot(strbuf *s, const plan_change *c) {
+    if (c->final_snapshot == PLAN_SNAPSHOT_TAKE)
+        strbuf_printf(s, "      + final snapshot of %s (tagged deploybot:id=%s), completed before it is deleted\n",
+                      c->actual->physical, c->actual->id);
+    else if (c->final_snapshot == PLAN_SNAPSHOT_SKIPPED)
+        strbuf_printf(s, "      no final snapshot of %s (skip_final_snapshot): its data is lost\n", c->actual->physical);
+}
+
 char *plan_render_text(const plan *p) {
     strbuf s = {0};
     static const char *const sym[] = {"", "+", "~", "-/+", "-"};
@@ -241,6 +254,7 @@ char *plan_render_text(const plan *p) {
         if (c->action == PLAN_REPLACE) strbuf_printf(&s, " (%s forces replacement)", c->forced_by);
         strbuf_printf(&s, "\n");
         if (c->action != PLAN_DELETE) render_attrs(&s, c);
+        render_snapshot(&s, c);
     }
     char sum[128];
     plan_summary(p, sum, sizeof(sum));

@@ -9,12 +9,17 @@
 
 typedef enum { PLAN_NOOP, PLAN_CREATE, PLAN_UPDATE, PLAN_REPLACE, PLAN_DELETE } plan_action;
 
+/* What happens to the data of a resource the change deletes (safeguard.h
+ * decides): nothing to keep, a final snapshot first, or none by request. */
+typedef enum { PLAN_SNAPSHOT_NONE, PLAN_SNAPSHOT_TAKE, PLAN_SNAPSHOT_SKIPPED } plan_snapshot;
+
 typedef struct {
     plan_action action;
     resource *desired;   /* NULL for PLAN_DELETE; its physical id is filled when known */
     resource *actual;    /* NULL for PLAN_CREATE */
     const char *forced_by; /* attribute that forces a replacement */
     json_t *changed;     /* names of attributes that differ */
+    plan_snapshot final_snapshot;
 } plan_change;
 
 typedef struct {
@@ -23,6 +28,7 @@ typedef struct {
     plan_change *changes; /* desired order, then deletions */
     size_t n;
     int add, change, destroy;
+    int snapshots;        /* changes with PLAN_SNAPSHOT_TAKE */
 } plan;
 
 /* Discovers every resource of every provider tagged with the stack, and links
@@ -34,7 +40,8 @@ void plan_build(resource_set *desired, resource_set *actual, plan *out);
 
 /* Whole plan as text for logs and comments; malloc'd. */
 char *plan_render_text(const plan *p);
-/* "Plan: 2 to add, 1 to change, 0 to destroy." or "No changes." */
+/* "Plan: 2 to add, 1 to change, 0 to destroy." or "No changes.", followed
+ * by " 1 final snapshot to take." when the plan takes snapshots. */
 void plan_summary(const plan *p, char *out, size_t outlen);
 int plan_has_changes(const plan *p);
 void plan_free(plan *p);

@@ -46,4 +46,9 @@ resource *ec2_add_associated(const provider_ctx *c, const xml_node *item, const 
                             const char *id_field, const char *assoc_field, json_t *attrs,
                             resource_set *out);
 
+/* ec2_snapshot.c: snapshots data volume `volume` (tagged with the stack, its
+ * logical id, the volume id and the time) and waits until the snapshot is
+ * completed, or resumes waiting on such a snapshot still pending. */
+int ec2_final_snapshot(const provider_ctx *c, const resource *volume, errinfo *err);
+
 #endif

@@ -6,12 +6,15 @@
  *   replaces it. Discovery reads every template's default version in one call.
  * - instance: never changed in place; any difference (user-data, type, image,
  *   subnet ...) replaces it, as Terraform does. It is launched from the
- *   template's default version with its own user-data: the script names its
- *   data volume (deploy/stack_compute.c). The user-data hash, the volume and the
- *   template are recorded as tags, which is what discovery compares.
+ *   template's default version, named by its number (the applier runs the
+ *   template's update first), with its own user-data: the script names its
+ *   data volume (deploy/stack_compute.c). The user-data hash, the volume and
+ *   the template are recorded as tags, which is what discovery compares.
  * - volume: grown and retyped in place (ModifyVolume); EBS cannot shrink a
  *   volume, so a smaller size fails with an error instead of losing data; a
  *   new zone or encryption replaces it. A replaced instance never touches it.
+ *   Deleting it takes a completed final snapshot first when the plan says so
+ *   (provider_ctx.final_snapshot, ec2_snapshot.c).
  * - volume_attachment: has no AWS id or tags: discovery of volumes reports
  *   it, named after its volume (volume.data_1 -> volume_attachment.data_1).
  *   It refers to both the instance and the volume, so the applier detaches
@@ -554,6 +557,8 @@ static int volume_update(const provider_ctx *c, const resource *r, const json_t 
 
 static int volume_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     (void)old;
+    if (c->final_snapshot && ec2_final_snapshot(c, r, err) != 0)
+        return errinfo_is_remote(err, "InvalidVolume.NotFound") ? 0 : -1;
     if (ec2_call1(c, "DeleteVolume", "VolumeId", r->physical, err) == 0) return 0;
     return errinfo_is_remote(err, "InvalidVolume.NotFound") ? 0 : -1;
 }

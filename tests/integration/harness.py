@@ -423,7 +423,8 @@ class Stack:
 
     def owned_ids(self, env):
         """Logical ids of every live resource tagged deploybot:stack=ENV, in any
-        service of the fake (read from its state dump, whatever the service)."""
+        service of the fake (read from its state dump, whatever the service),
+        final snapshots aside."""
         code, body = http("GET", self.aws_url + "/_fake/state")
         assert code == 200, body
         found = set()
@@ -463,7 +464,11 @@ class Stack:
             elif isinstance(v, list):
                 for x in v:
                     walk(x)
-        walk(json.loads(body))
+        state = json.loads(body)
+        # Final snapshots of data volumes outlive the stack on purpose: they
+        # carry its tags but are not its resources.
+        state.get("ec2", {}).pop("snapshot", None)
+        walk(state)
         return sorted(found)
 
     def planned_ids(self, env, configs=None):
