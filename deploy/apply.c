@@ -72,6 +72,12 @@ static int waits_for(const op *a, const op *b) {
     const char *aid = op_id(a), *bid = op_id(b);
     if (a->kind != OP_DESTROY) {
         if (b->kind == OP_CREATE && refers_to(a->change->desired->attrs, bid)) return 1;
+        /* A new resource is made from what it refers to as the plan wants it
+         * (an instance from the launch template's new version), unless that
+         * update is itself waiting for this create. */
+        if (a->kind == OP_CREATE && b->kind == OP_UPDATE && refers_to(a->change->desired->attrs, bid) &&
+            !refers_to(b->change->desired->attrs, aid))
+            return 1;
         if (b->kind == OP_DESTROY && strcmp(aid, bid) == 0) return 1; /* replace: old goes first */
         return 0;
     }

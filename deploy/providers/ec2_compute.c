@@ -363,7 +363,33 @@ static waiter_state launch_check(void *arg, errinfo *err) {
     return retry ? WAITER_RETRY : WAITER_FAILED;
 }
 
+/* The number of the template's default version. The applier launches an
+ * instance only after the update of its template (a new version made the
+ * default), so this is the version the plan wants. RunInstances names it by
+ * number: "$Default" would be resolved later, by EC2, to whatever is the
+ * default then. */
+static int lt_default_number(const provider_ctx *c, const char *template_id, char out[16], errinfo *err) {
+    aws_params p = {0};
+    aws_params_add(&p, "LaunchTemplateId", template_id);
+    aws_params_add(&p, "LaunchTemplateVersion.1", "$Default");
+    xml_node *doc = NULL;
+    int rc = ec2_call(c, "DescribeLaunchTemplateVersions", &p, &doc, err);
+    aws_params_free(&p);
+    if (rc != 0) return errinfo_prefix(err, "launch template %s", template_id);
+    const xml_node *v = xml_path(doc, "launchTemplateVersionSet/item");
+    const char *id = v ? xml_path_text(v, "launchTemplateId") : NULL, *n = v ? xml_path_text(v, "versionNumber") : NULL;
+    rc = id && n && *n && strlen(n) < 16 && strcmp(id, template_id) == 0 ? 0 : -1;
+    if (rc == 0) snprintf(out, 16, "%s", n);
+    xml_free(doc);
+    if (rc != 0)
+        return errinfo_set(err, ERR_REMOTE, "DescribeLaunchTemplateVersions answered no default version of %s",
+                           template_id);
+    return 0;
+}
+
 static int instance_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
+    char version[16];
+    if (lt_default_number(c, resource_attr_str(a, "launch_template"), version, err) != 0) return -1;
     char *user_data = instance_user_data(r, resource_attr_str(a, "data_volume"), err);
     if (!user_data) return -1;
     char token[64];
@@ -373,7 +399,7 @@ static int instance_create(const provider_ctx *c, resource *r, const json_t *a, 
     aws_params_add(&p, "MaxCount", "1");
     aws_params_add(&p, "ClientToken", token);
     aws_params_add(&p, "LaunchTemplate.LaunchTemplateId", resource_attr_str(a, "launch_template"));
-    aws_params_add(&p, "LaunchTemplate.Version", "$Default");
+    aws_params_add(&p, "LaunchTemplate.Version", version);
     /* What the plan compares is given explicitly, so the instance is what the
      * plan said even if the template's default version moves meanwhile. */
     aws_params_add(&p, "ImageId", resource_attr_str(a, "image_id"));
