@@ -1,6 +1,7 @@
 /* The planner: create, no-op, update in place, replace (and what it drags
  * along), destroy; and the Terraform-style rendering. No AWS involved. */
 #include "deploy/plan.h"
+#include "deploy/safeguard.h"
 #include "check.h"
 
 #include <stdlib.h>
@@ -119,6 +120,65 @@ static void test_order_is_not_a_change(void) {
     plan_free(&p);
 }
 
+/* A stack with a data volume and the load balancer, and a plan deleting
+ * what `keep` does not name. */
+static plan data_plan(int keep_volume, int keep_lb) {
+    resource_set d = {0}, a = {0};
+    resource_set_add(&a, "volume", "volume.data_1", "vol-1", json_pack("{s:i}", "size", 20));
+    resource_set_add(&a, "load_balancer", "load_balancer.main", "arn:lb", json_pack("{s:s}", "name", "lb"));
+    resource_set_add(&a, "subnet", "subnet.a", "subnet-1", json_pack("{s:s}", "cidr_block", "10.0.1.0/24"));
+    if (keep_volume) resource_set_add(&d, "volume", "volume.data_1", NULL, json_pack("{s:i}", "size", 20));
+    if (keep_lb) resource_set_add(&d, "load_balancer", "load_balancer.main", NULL, json_pack("{s:s}", "name", "lb2"));
+    plan p;
+    plan_build(&d, &a, &p);
+    return p;
+}
+
+static void test_final_snapshots(void) {
+    plan p = data_plan(0, 1);
+    safeguard_policy pol = {0};
+    safeguard_mark(&p, &pol);
+    CHECK(p.snapshots == 1);
+    char sum[128];
+    plan_summary(&p, sum, sizeof(sum));
+    CHECK_STR(sum, "Plan: 1 to add, 0 to change, 3 to destroy. 1 final snapshot to take.");
+    char *text = plan_render_text(&p);
+    CHECK_CONTAINS(text, "  - volume.data_1 (vol-1) will be destroyed\n"
+                         "      + final snapshot of vol-1 (tagged deploybot:id=volume.data_1), completed before it "
+                         "is deleted\n  - subnet.a");
+    free(text);
+    CHECK(safeguard_check(&p, &pol, NULL) == 0);   /* no prevent_destroy */
+    pol.skip_final_snapshot = 1;
+    safeguard_mark(&p, &pol);
+    CHECK(p.snapshots == 0);
+    plan_summary(&p, sum, sizeof(sum));
+    CHECK_STR(sum, "Plan: 1 to add, 0 to change, 3 to destroy.");
+    text = plan_render_text(&p);
+    CHECK_CONTAINS(text, "      no final snapshot of vol-1 (skip_final_snapshot): its data is lost\n");
+    free(text);
+    plan_free(&p);
+}
+
+static void test_prevent_destroy(void) {
+    safeguard_policy pol = {0, 1, "environments/prd/stack.json"};
+    errinfo err;
+    plan p = data_plan(0, 1);   /* volume deleted, load balancer replaced */
+    CHECK(safeguard_check(&p, &pol, &err) == -1);
+    CHECK(err.code == ERR_CONFLICT);
+    CHECK_STR(err.msg, "prevent_destroy is set (environments/prd/stack.json): refusing a plan that deletes "
+                       "load_balancer.main by replacing it, volume.data_1 (vol-1); nothing was changed");
+    plan_free(&p);
+    p = data_plan(1, 0);
+    CHECK(safeguard_check(&p, &pol, &err) == -1);
+    CHECK_CONTAINS(err.msg, "deletes load_balancer.main; nothing");
+    plan_free(&p);
+    resource_set d = {0}, a = {0};   /* only a subnet goes: allowed */
+    resource_set_add(&a, "subnet", "subnet.a", "subnet-1", json_pack("{s:s}", "cidr_block", "10.0.1.0/24"));
+    plan_build(&d, &a, &p);
+    CHECK(safeguard_check(&p, &pol, &err) == 0);
+    plan_free(&p);
+}
+
 int main(void) {
     test_create_all();
     test_no_changes();
@@ -126,5 +186,7 @@ int main(void) {
     test_replace_propagates();
     test_destroy_unwanted();
     test_order_is_not_a_change();
+    test_final_snapshots();
+    test_prevent_destroy();
     return CHECK_DONE();
 }

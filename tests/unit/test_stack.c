@@ -110,6 +110,26 @@ static void test_cross_checks(void) {
     expect_errors("{\"vpc_cidr\": ", want3, 1);
 }
 
+/* skip_final_snapshot and prevent_destroy: optional booleans, false by default. */
+static void test_data_flags(void) {
+    stack s;
+    char *errors = NULL;
+    CHECK(stack_load(GOOD, strlen(GOOD), "environments/dev/stack.json", "dev", &s, &errors, NULL) == 0);
+    CHECK(!stack_flag(&s, "skip_final_snapshot") && !stack_flag(&s, "prevent_destroy"));
+    stack_free(&s);
+    char on[1024];
+    snprintf(on, sizeof(on), "%.*s,\"skip_final_snapshot\":true,\"prevent_destroy\":true}",
+             (int)strlen(GOOD) - 1, GOOD);
+    CHECK(stack_load(on, strlen(on), "environments/dev/stack.json", "dev", &s, &errors, NULL) == 0);
+    CHECK(stack_flag(&s, "skip_final_snapshot") && stack_flag(&s, "prevent_destroy"));
+    stack_free(&s);
+    snprintf(on, sizeof(on), "%.*s,\"skip_final_snapshot\":\"yes\",\"prevent_destroy\":1}",
+             (int)strlen(GOOD) - 1, GOOD);
+    const char *want[] = {"environments/dev/stack.json:skip_final_snapshot: expected true or false",
+                          "environments/dev/stack.json:prevent_destroy: expected true or false"};
+    expect_errors(on, want, 2);
+}
+
 static void test_cidr(void) {
     unsigned base;
     int prefix;
@@ -125,6 +145,7 @@ int main(void) {
     test_valid();
     test_errors_all_at_once();
     test_cross_checks();
+    test_data_flags();
     test_cidr();
     return CHECK_DONE();
 }
