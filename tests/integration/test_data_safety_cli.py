@@ -1,6 +1,7 @@
 """No data lost, with the real binary against the fake AWS: a data volume is
 deleted only after a completed final snapshot of it, tagged with its stack
-and logical id (lowering instance_count, destroy), and the plan says so;
+and logical id (lowering instance_count, destroy), and the plan says so; an
+apply that stopped waiting for one waits for the same snapshot next time;
 skip_final_snapshot takes none; prevent_destroy refuses a destroy, a plan
 that replaces the load balancer and one that deletes a volume, with nothing
 changed, and fails the bot's commit status; a launch template change
@@ -41,7 +42,7 @@ def mutating_calls(s):
     return [c["action"] for c in calls_log(s) if not c["action"].startswith(READ_ONLY)]
 
 
-class Cli(unittest.TestCase):
+class CliBase(unittest.TestCase):
     """A fresh fake and a copy of the shipped configs per test."""
 
     def setUp(self):
@@ -130,6 +131,8 @@ class Cli(unittest.TestCase):
             between = [c["action"] for c in log if create < c["seq"] < delete]
             self.assertIn("DescribeSnapshots", between)
 
+
+class Cli(CliBase):
     def test_final_snapshots_when_scaling_down_and_destroying(self):
         out = self.run_bot("apply", ENV)
         self.assertIn("Apply complete", out)
@@ -256,6 +259,41 @@ class Cli(unittest.TestCase):
             self.assertEqual((tags(inst)["aws:ec2launchtemplate:id"], tags(inst)["aws:ec2launchtemplate:version"]),
                              (template_id, "2"))
         self.assertIn("No changes.", self.run_bot("plan", ENV))
+
+
+class SlowSnapshots(CliBase):
+    """A fake whose asynchronous changes complete only once a Describe has
+    shown them (or after a minute): a snapshot stays pending while nobody looks."""
+
+    def setUp(self):
+        fake = harness.Stack._fake
+
+        def slow(stack, name, extra):
+            return fake(stack, name, extra + (["--transition-ms", "60000"] if name == "fake_aws" else []))
+        harness.Stack._fake = slow
+        try:
+            super().setUp()
+        finally:
+            harness.Stack._fake = fake
+
+    def test_interrupted_final_snapshot_is_waited_for_not_taken_again(self):
+        self.assertIn("Apply complete", self.run_bot("apply", ENV))
+        vol2 = self.volumes()["volume.data_2"]
+        self.edit(instance_count=1)
+        # The wait for the snapshot fails at its first look: the volume stays.
+        harness.fault(self.s.aws_url, action="DescribeSnapshots", error="InternalError", status=400,
+                      after=1, count=1)
+        out = self.run_bot("apply", ENV, ok=False)
+        self.assertIn("volume.data_2: destroy failed", out)
+        self.assertEqual(self.volumes()["volume.data_2"]["VolumeId"], vol2["VolumeId"])
+        # The next apply waits for that same snapshot, then deletes the volume.
+        out = self.run_bot("apply", ENV)
+        self.assertIn("Apply complete", out)
+        self.assertNotIn("volume.data_2", self.volumes())
+        snaps = self.snapshots()
+        self.assertEqual({k: len(v) for k, v in snaps.items()}, {"volume.data_2": 1})
+        self.assert_final_snapshot(snaps["volume.data_2"][0], "volume.data_2", vol2)
+        self.assertEqual([c["action"] for c in calls_log(self.s)].count("CreateSnapshot"), 1)
 
 
 class Bot(unittest.TestCase):
