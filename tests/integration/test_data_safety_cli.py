@@ -195,7 +195,8 @@ class Cli(CliBase):
         self.assertIn("Apply complete", self.run_bot("apply", ENV))   # creating is fine
         volumes, instances = self.volumes(), self.instances()
         self.assertEqual(len(self.load_balancers()), 1)
-        why = "prevent_destroy is set (environments/%s/stack.json): refusing a plan that deletes " % ENV
+        why = ("Plan refused (nothing was changed):\n"
+               "  prevent_destroy is set (environments/%s/stack.json): refusing a plan that deletes " % ENV)
 
         forget_calls(self.s)
         out = self.run_bot("destroy", ENV, "--yes", ok=False)
@@ -203,7 +204,6 @@ class Cli(CliBase):
         for lid, v in volumes.items():
             self.assertIn("%s (%s)" % (lid, v["VolumeId"]), out)
         self.assertIn("load_balancer.main", out)
-        self.assertIn("nothing was changed", out)
         self.assertNotIn("Apply complete", out)
 
         # A new VPC replaces the load balancer: refused, at plan as at apply.
@@ -211,14 +211,20 @@ class Cli(CliBase):
                   private_subnet_cidrs=["10.31.10.0/24", "10.31.11.0/24"])
         for cmd in ("plan", "apply"):
             out = self.run_bot(cmd, ENV, ok=False)
-            self.assertIn(why + "load_balancer.main by replacing it; nothing was changed", out)
+            self.assertIn(why + "load_balancer.main by replacing it\n", out)
             self.assertIn("  -/+ load_balancer.main", out)   # the plan is shown all the same
 
-        # One instance fewer deletes its data volume: refused.
+        # One instance fewer deletes its data volume: refused, reported with
+        # the plan's other refusals (a shrink here).
         self.edit(vpc_cidr="10.30.0.0/16", public_subnet_cidrs=["10.30.0.0/24", "10.30.1.0/24"],
                   private_subnet_cidrs=["10.30.10.0/24", "10.30.11.0/24"], instance_count=1)
         out = self.run_bot("apply", ENV, ok=False)
-        self.assertIn(why + "volume.data_2 (%s); nothing was changed" % volumes["volume.data_2"]["VolumeId"], out)
+        self.assertIn(why + "volume.data_2 (%s)\n" % volumes["volume.data_2"]["VolumeId"], out)
+        self.edit(data_volume_size=40)
+        out = self.run_bot("apply", ENV, ok=False)
+        self.assertIn(why + "volume.data_2 (%s)\n  volume.data_1: refusing to shrink %s"
+                      % (volumes["volume.data_2"]["VolumeId"], volumes["volume.data_1"]["VolumeId"]), out)
+        self.edit(data_volume_size=50)
 
         self.assertEqual(mutating_calls(self.s), [])
         self.assertEqual({k: v["VolumeId"] for k, v in self.volumes().items()},
@@ -324,9 +330,8 @@ class Bot(unittest.TestCase):
             private_subnet_cidrs=["10.11.10.0/24", "10.11.11.0/24"]), "dev: new VPC")
         st = self.push(c1, c2)
         self.assertEqual(st["state"], "failure", st)
-        self.assertTrue(st["description"].startswith(
-            "prevent_destroy is set (environments/dev/stack.json): refusing a plan that deletes "), st)
-        self.assertIn("load_balancer.main", st["description"])
+        self.assertEqual(st["description"], "Plan refused: prevent_destroy is set (environments/dev/stack.json): "
+                                            "refusing a plan that deletes load_balancer.main by replacing it")
         self.assertEqual(mutating_calls(s), [])
 
 

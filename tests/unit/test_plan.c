@@ -166,11 +166,11 @@ static void test_prevent_destroy(void) {
     CHECK(safeguard_check(&p, &pol, &err) == -1);
     CHECK(err.code == ERR_CONFLICT);
     CHECK_STR(err.msg, "prevent_destroy is set (environments/prd/stack.json): refusing a plan that deletes "
-                       "load_balancer.main by replacing it, volume.data_1 (vol-1); nothing was changed");
+                       "load_balancer.main by replacing it, volume.data_1 (vol-1)");
     plan_free(&p);
     p = data_plan(1, 0);
     CHECK(safeguard_check(&p, &pol, &err) == -1);
-    CHECK_CONTAINS(err.msg, "deletes load_balancer.main; nothing");
+    CHECK_STR(strstr(err.msg, "deletes "), "deletes load_balancer.main");
     plan_free(&p);
     resource_set d = {0}, a = {0};   /* only a subnet goes: allowed */
     resource_set_add(&a, "subnet", "subnet.a", "subnet-1", json_pack("{s:s}", "cidr_block", "10.0.1.0/24"));
