@@ -4,7 +4,8 @@ and logical id (lowering instance_count, destroy), and the plan says so; an
 apply that stopped waiting for one waits for the same snapshot next time;
 skip_final_snapshot takes none; prevent_destroy refuses a destroy, a plan
 that replaces the load balancer and one that deletes a volume, with nothing
-changed, and fails the bot's commit status; a launch template change
+changed, and fails the bot's commit status (set in stack.json or by the
+operator's config); a launch template change
 launches the replacement instances from the template's new version, named
 by its number. Everything is checked with boto3 and the fake's calls log,
 filtered on the client side (the fake may ignore server-side filters)."""
@@ -303,12 +304,15 @@ class SlowSnapshots(CliBase):
 
 
 class Bot(unittest.TestCase):
-    """The bot's commit status for a plan refused by prevent_destroy."""
+    """The bot's commit status for a plan refused by prevent_destroy, set in
+    stack.json or by the operator's config."""
 
     DEV = "environments/dev/stack.json"
+    NEW_VPC = dict(vpc_cidr="10.11.0.0/16", public_subnet_cidrs=["10.11.0.0/24", "10.11.1.0/24"],
+                   private_subnet_cidrs=["10.11.10.0/24", "10.11.11.0/24"])
 
     def setUp(self):
-        self.s = harness.Stack()
+        self.s = harness.Stack(start_bot=False)
 
     def tearDown(self):
         self.s.close()
@@ -318,21 +322,34 @@ class Bot(unittest.TestCase):
         self.assertEqual(code, 202, body)
         return self.s.wait_status(after, "deploybot/dev", timeout=120)
 
-    def test_refused_plan_fails_the_status(self):
+    def refused_new_vpc(self, first_change, by):
+        """Applies dev with first_change, then pushes a new VPC: refused."""
         s = self.s
         base = s.repo.head()
-        c1 = s.repo.edit_json(self.DEV, lambda d: d.update(prevent_destroy=True), "dev: prevent_destroy")
+        c1 = s.repo.edit_json(self.DEV, first_change, "dev: first")
         st = self.push(base, c1)
         self.assertEqual(st["state"], "success", st)
         forget_calls(s)
-        c2 = s.repo.edit_json(self.DEV, lambda d: d.update(
-            vpc_cidr="10.11.0.0/16", public_subnet_cidrs=["10.11.0.0/24", "10.11.1.0/24"],
-            private_subnet_cidrs=["10.11.10.0/24", "10.11.11.0/24"]), "dev: new VPC")
+        c2 = s.repo.edit_json(self.DEV, lambda d: d.update(self.NEW_VPC), "dev: new VPC")
         st = self.push(c1, c2)
         self.assertEqual(st["state"], "failure", st)
-        self.assertEqual(st["description"], "Plan refused: prevent_destroy is set (environments/dev/stack.json): "
-                                            "refusing a plan that deletes load_balancer.main by replacing it")
+        self.assertEqual(st["description"], "Plan refused: prevent_destroy is set (%s): refusing a plan that "
+                                            "deletes load_balancer.main by replacing it" % by)
         self.assertEqual(mutating_calls(s), [])
+
+    def test_stack_json_prevent_destroy_fails_the_status(self):
+        self.s.start_bot()
+        self.refused_new_vpc(lambda d: d.update(prevent_destroy=True), "environments/dev/stack.json")
+
+    def test_operators_prevent_destroy_fails_the_status(self):
+        path = self.s.config_path()
+        with open(path) as f:
+            cfg = json.load(f)
+        cfg["environments"] = {"dev": {"prevent_destroy": True}}
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        self.s.start_bot()
+        self.refused_new_vpc(lambda d: d["office_cidrs"].append("198.51.100.0/24"), "the operator's config")
 
 
 if __name__ == "__main__":
