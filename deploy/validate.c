@@ -3,6 +3,7 @@
 #include "deploy/stack.h"
 #include "deploy/userdata.h"
 #include "deploy/repoconfig.h"
+#include "util/fs.h"
 #include "util/strbuf.h"
 
 #include <errno.h>
@@ -53,26 +54,16 @@ static void addf(report *r, int problem, const char *fmt, ...)
     add_lines(r, line, problem);
 }
 
-/* Reads DIR/NAME whole; NULL with errno set when it cannot. */
+/* Reads DIR/NAME whole; NULL with errno set when it cannot (the report
+ * names the file relative to DIR, as the repository does). */
 static char *slurp(const report *r, const char *name, size_t *len)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", r->dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t cap = 0, n = 0, got;
-    do {
-        if (n + 4096 + 1 > cap && !(buf = realloc(buf, cap = cap * 2 + 8192))) abort();
-        got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-    } while (got > 0);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) { free(buf); errno = EIO; return NULL; }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
+    if (snprintf(path, sizeof path, "%s/%s", r->dir, name) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return NULL;
+    }
+    return fs_read_file(path, len, NULL);
 }
 
 /* The template as the bot takes it for this stack (a placeholder volume id:

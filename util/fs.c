@@ -46,8 +46,10 @@ char *fs_read_file(const char *path, size_t *len, errinfo *err)
     char *buf = NULL;
     size_t n = 0, cap = 0, got;
     if (!f) {
-        errinfo_set(err, errno == ENOENT ? ERR_NOT_FOUND : ERR_IO, "cannot read %s: %s", path,
-                    strerror(errno));
+        int why = errno;
+        errinfo_set(err, why == ENOENT ? ERR_NOT_FOUND : ERR_IO, "cannot read %s: %s", path,
+                    strerror(why));
+        errno = why;
         return NULL;
     }
     do {
@@ -57,13 +59,15 @@ char *fs_read_file(const char *path, size_t *len, errinfo *err)
         n += got;
     } while (got > 0);
     if (ferror(f)) {
-        errinfo_set(err, ERR_IO, "cannot read %s: %s", path, strerror(errno));
+        int why = errno ? errno : EIO;
+        errinfo_set(err, ERR_IO, "cannot read %s: %s", path, strerror(why));
+        fclose(f);
         free(buf);
-        buf = NULL;
-    } else {
-        buf[n] = '\0';
-        *len = n;
+        errno = why;
+        return NULL;
     }
     fclose(f);
+    buf[n] = '\0';
+    *len = n;
     return buf;
 }

@@ -15,7 +15,8 @@ int fs_mkdir_parent(const char *path, mode_t mode, errinfo *err);
 
 /* The whole file, NUL-terminated (malloc'd; *len = its length without the
  * NUL). NULL with ERR_NOT_FOUND when it does not exist, ERR_IO otherwise;
- * the message names the path. */
+ * the message names the path, and errno tells why (for callers that name
+ * the file their own way). */
 char *fs_read_file(const char *path, size_t *len, errinfo *err);
 
 #endif

@@ -57,7 +57,6 @@ static void clean_env(void)
     setenv("HOME", tmp, 1);
     setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
     setenv("no_proxy", "127.0.0.1", 1);
-    setenv("DEPLOYBOT_AWS_RETRY_BASE_MS", "1", 1);
 }
 
 /* ---- the shared files ---- */
