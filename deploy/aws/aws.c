@@ -333,23 +333,29 @@ static int throttling_code(const char *code)
     return 0;
 }
 
-/* The Error element of any AWS XML error shape, and the request id. */
-static const xml_node *find_error(const xml_node *root, const char **reqid)
+/* The first element named `name` in document order under (and including)
+ * n, that has a child `child` when child is not NULL. */
+static const xml_node *find_element(const xml_node *n, const char *name, const char *child)
 {
-    *reqid = NULL;
-    if (strcmp(root->name, "Response") == 0) {          /* EC2 */
-        *reqid = xml_path_text(root, "RequestID");
-        return xml_path(root, "Errors/Error");
-    }
-    if (strcmp(root->name, "ErrorResponse") == 0) {     /* Query, REST-XML */
-        *reqid = xml_path_text(root, "RequestId");
-        return xml_child(root, "Error");
-    }
-    if (strcmp(root->name, "Error") == 0) {             /* S3 style */
-        *reqid = xml_path_text(root, "RequestId");
-        return root;
+    if (strcmp(n->name, name) == 0 && (!child || xml_child(n, child))) return n;
+    for (const xml_node *k = n->first_child; k; k = k->next) {
+        const xml_node *hit = find_element(k, name, child);
+        if (hit) return hit;
     }
     return NULL;
+}
+
+/* The Error element (one with a Code) wherever it sits: EC2 answers
+ * Response/Errors/Error, the Query and REST-XML services
+ * ErrorResponse/Error, S3-style services a bare Error, and other
+ * implementations of the APIs ErrorResponse/Errors/Error. Same for the
+ * request id (RequestID in EC2's shape, RequestId elsewhere). */
+static const xml_node *find_error(const xml_node *root, const char **reqid)
+{
+    const xml_node *id = find_element(root, "RequestId", NULL);
+    if (!id) id = find_element(root, "RequestID", NULL);
+    *reqid = id ? id->text : NULL;
+    return find_element(root, "Error", "Code");
 }
 
 /* Printable, single-line excerpt of a body that is not an AWS error. */

@@ -467,6 +467,55 @@ static void test_query_error_shape_and_throttling_code(void)
     aws_client_free(c);
 }
 
+/* Every error document shape gives AWS's code, message and request id: EC2's,
+ * the Query services', a bare Error, and ErrorResponse/Errors/Error as an
+ * independent implementation answered (REST-XML too). */
+static void test_error_shapes(void)
+{
+    static const scripted script[] = {
+        {400, NULL, "<Response><Errors><Error><Code>InvalidSubnetID.NotFound</Code><Message>The subnet "
+                    "ID 'subnet-1' does not exist</Message></Error></Errors><RequestID>r-ec2</RequestID>"
+                    "</Response>"},
+        {400, NULL, "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>"
+                    "Sender</Type><Code>NoSuchEntity</Code><Message>Role r not found</Message></Error>"
+                    "<RequestId>r-query</RequestId></ErrorResponse>"},
+        {403, NULL, "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Errors><Error>"
+                    "<Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized</Message>"
+                    "</Error></Errors><RequestId>r-errors</RequestId></ErrorResponse>"},
+        {404, NULL, "<Error><Code>NoSuchHostedZone</Code><Message>No hosted zone found with ID: Z1"
+                    "</Message><RequestId>r-bare</RequestId></Error>"},
+        {400, NULL, "<ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Errors>"
+                    "<Error><Type>Sender</Type><Code>InvalidChangeBatch</Code><Message>bad batch"
+                    "</Message></Error></Errors><RequestId>r-rest</RequestId></ErrorResponse>"},
+    };
+    static const struct { const char *code, *msg; int status; } want[] = {
+        {"InvalidSubnetID.NotFound", "The subnet ID 'subnet-1' does not exist (request id r-ec2)", 400},
+        {"NoSuchEntity", "Role r not found (request id r-query)", 400},
+        {"AccessDenied", "not authorized (request id r-errors)", 403},
+        {"NoSuchHostedZone", "No hosted zone found with ID: Z1 (request id r-bare)", 404},
+        {"InvalidChangeBatch", "bad batch (request id r-rest)", 400},
+    };
+    server s;
+    clean_env();
+    server_start(&s, script, 5);
+    set_endpoint("AWS_ENDPOINT_URL", s.port, NULL);
+    aws_client *c = client("eu-west-1", NULL);
+    for (size_t i = 0; i < 5; i++) {
+        xml_node *out;
+        errinfo err;
+        int rc = i < 4 ? aws_query(c, "ec2", "2016-11-15", "DescribeSubnets", NULL, &out, &err)
+                       : aws_rest_xml(c, "route53", "POST", "/2013-04-01/hostedzone/Z1/rrset", "<x/>",
+                                      &out, &err);
+        CHECK(rc == -1 && err.code == ERR_REMOTE && err.status == want[i].status);
+        CHECK_STR(err.remote, want[i].code);
+        CHECK_STR(err.msg, want[i].msg);
+    }
+    server_stop(&s);
+    CHECK(s.n_rx == 5);
+    server_free(&s);
+    aws_client_free(c);
+}
+
 /* 5xx until the attempts run out; the last error is reported. */
 static void test_gives_up_after_max_attempts(void)
 {
@@ -855,6 +904,7 @@ int main(void)
     test_client_error_is_parsed_not_retried();
     test_auth_failure_hint();
     test_query_error_shape_and_throttling_code();
+    test_error_shapes();
     test_gives_up_after_max_attempts();
     test_connection_errors();
     test_retry_after_is_honoured();
