@@ -21,7 +21,6 @@
 #define DEFAULT_SECRET_ENV "DEPLOYBOT_WEBHOOK_SECRET"
 #define DEFAULT_GITHUB_API "https://api.github.com"
 #define DEFAULT_GITHUB_TOKEN_ENV "GITHUB_TOKEN"
-#define DEFAULT_AWS_REGION "eu-west-1"
 #define DEFAULT_RUNNERS 4
 #define MAX_APPLY_PARALLELISM 16            /* deploy/apply.c runs at most this many */
 #define ENV_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
@@ -298,9 +297,8 @@ static void set_defaults(bot_config *o) {
     o->webhook_secret_env = strdup(DEFAULT_SECRET_ENV);
     o->github_api_url = strdup(DEFAULT_GITHUB_API);
     o->github_token_env = strdup(DEFAULT_GITHUB_TOKEN_ENV);
-    o->aws_region = strdup(DEFAULT_AWS_REGION);
     if (!o->listen || !o->data_dir || !o->repo_token_env || !o->webhook_secret_env ||
-        !o->github_api_url || !o->github_token_env || !o->aws_region)
+        !o->github_api_url || !o->github_token_env)
         abort();
 }
 

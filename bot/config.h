@@ -15,7 +15,7 @@
  *     "github": { "api_url": "https://api.github.com", "token_env": "GITHUB_TOKEN" },
  *     "runners": 4,                   DEPLOYBOT_RUNNERS
  *     "apply_parallelism": 4,         DEPLOYBOT_APPLY_PARALLELISM
- *     "aws": { "region": "eu-west-1",
+ *     "aws": { "region": "eu-west-1",   (no default: deploy/envrun.h)
  *              "retry_base_ms": 100,  DEPLOYBOT_AWS_RETRY_BASE_MS
  *              "max_attempts": 6,     DEPLOYBOT_AWS_MAX_ATTEMPTS
  *              "debug": false,        DEPLOYBOT_AWS_DEBUG
@@ -82,7 +82,8 @@ typedef struct {
     char *github_api_url;
     char *github_token_env;
     char *github_token;      /* value read from the environment; may be NULL */
-    char *aws_region;
+    char *aws_region;        /* NULL: none (a stack.json without "region" is then in
+                                AWS_REGION's: deploy/envrun.h) */
     int runners;             /* run threads */
     deploy_options deploy;   /* apply_parallelism, "aws" and "wait" */
     notify_settings notify;  /* chat routes, more secret variables, retry_base_ms */

@@ -48,10 +48,20 @@ static int read_at(job_runner *r, const char *sha, const char *path, int require
     return errinfo_prefix(err, "%s", path);
 }
 
+/* A destroy's stack.json, for its region only: the folder is gone at the
+ * commit that deleted it, so the one it had at `before` (NULL: none). */
+static char *stack_before(job_runner *r, const char *before, const char *file, size_t *len) {
+    char *text = NULL;
+    if (before && cfgrepo_has_commit(r->repo, before)) read_at(r, before, file, 0, &text, len, NULL);
+    return text;
+}
+
 /* Plans and, when mode says so, applies env's stack.json at sha, with the
- * user-data template of the same commit (absent: a minimal script). */
-static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, envrun_mode mode,
-                     run_log *log, envrun_result *res) {
+ * user-data template of the same commit (absent: a minimal script); a
+ * destroy: the environment's resources, in the region of its stack.json at
+ * `before`. */
+static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, const char *before,
+                     envrun_mode mode, run_log *log, envrun_result *res) {
     char file[600], *text = NULL, *tmpl = NULL;
     errinfo err;
     snprintf(file, sizeof(file), "%.500s/stack.json", env->folder);
@@ -59,6 +69,7 @@ static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, 
     envrun_request req = {.env = env->name, .stack_file = file, .region = r->cfg->aws_region,
                           .mode = mode, .log = run_log_line, .log_arg = log, .options = &r->cfg->deploy,
                           .prevent_destroy = ec && ec->prevent_destroy};
+    if (mode == ENVRUN_DESTROY) text = stack_before(r, before, file, &req.stack_len);
     if (mode != ENVRUN_DESTROY &&
         (read_at(r, sha, file, 1, &text, &req.stack_len, &err) != 0 ||
          read_at(r, sha, USERDATA_TEMPLATE, 0, &tmpl, &req.user_data_template_len, &err) != 0)) {
@@ -92,7 +103,7 @@ static void auto_rollback(job_runner *r, const run *x, const repoconfig_env *env
         return;
     }
     const repoconfig_env *genv = repoconfig_env_find(&grc, x->env);
-    int rc = genv ? deploy_at(r, genv, good, ENVRUN_APPLY, log, &res) : -1;
+    int rc = genv ? deploy_at(r, genv, good, NULL, ENVRUN_APPLY, log, &res) : -1;
     snprintf(failed, sizeof(failed), "%.650s", o->desc);
     /* The rollback goes first: a status description is cut at 140 characters. */
     snprintf(o->desc, sizeof(o->desc), "auto-rollback to %.12s %s; %.600s", good,
@@ -143,7 +154,7 @@ static void run_env(job_runner *r, const run *x, const repoconfig_env *env, envr
     envrun_result res;
     if (locked) mode = ENVRUN_PLAN;
     announce(r, x, mode, log);
-    int ok = deploy_at(r, env, x->sha, mode, log, &res) == 0;
+    int ok = deploy_at(r, env, x->sha, x->before, mode, log, &res) == 0;
     judge(o, &res, ok, apply, locked ? reason : NULL);
     if (!ok && mode == ENVRUN_APPLY && !res.invalid) auto_rollback(r, x, env, log, o);
     report(r, x, mode != ENVRUN_PLAN, !ok || locked, mode == ENVRUN_PLAN && !locked ? res.summary : o->desc,

@@ -129,20 +129,46 @@ static int plan_apply(const envrun_request *req, const provider_ctx *ctx, const 
     return rc;
 }
 
+/* The one region rule of every command (plan, apply, destroy, the bot's
+ * runs): the stack's, else the operator's (aws.region, req->region), else
+ * AWS_REGION / AWS_DEFAULT_REGION or the AWS profile's. Never a built-in one:
+ * a stack created in a region nobody chose is found by nobody later. */
+static int resolve_region(const envrun_request *req, const stack *st, char *out, size_t outlen,
+                          errinfo *err) {
+    const char *r = st->root && stack_region(st) ? stack_region(st) : req->region;
+    if (r) snprintf(out, outlen, "%s", r);
+    if (r || aws_region_default(out, outlen) == 0) return 0;
+    return errinfo_set(err, ERR_INVALID, "no AWS region for %s: set \"region\" in %s, \"aws.region\" in the "
+                       "deploybot config, or AWS_REGION (or AWS_DEFAULT_REGION)", req->env, req->stack_file);
+}
+
+/* The stack (a destroy reads stack.json, when there is one, for what the
+ * plan may lose and its region), and the region its resources live in,
+ * which the stack's region-bound keys are checked against. */
+static int load_env(const envrun_request *req, stack *st, char *region, size_t regionlen,
+                    envrun_result *out, errinfo *err) {
+    if ((req->mode != ENVRUN_DESTROY || req->stack_text) && load_stack(req, st, out, err) != 0) return -1;
+    if (resolve_region(req, st, region, regionlen, err) == 0 &&
+        (req->mode == ENVRUN_DESTROY || stack_set_region(st, region, req->stack_file, &out->errors, err) == 0))
+        return 0;
+    if (out->errors) {
+        out->invalid = 1;
+        log_lines(req, out->errors);
+    }
+    stack_free(st);
+    return failed(out, err);
+}
+
 int envrun(const envrun_request *req, envrun_result *out, errinfo *err) {
     errinfo local;
     if (!err) err = &local;
     memset(out, 0, sizeof(*out));
     stack st = {0};
     resource_set desired = {0}, actual = {0};
-    const char *region = req->region;
+    char region[64];
     const aws_options *aws_opts = req->options ? &req->options->aws : NULL;
-    /* A destroy reads stack.json, when there is one, for what the plan may lose. */
-    if (req->mode != ENVRUN_DESTROY || req->stack_text) {
-        if (load_stack(req, &st, out, err) != 0) return -1;
-        if (stack_region(&st)) region = stack_region(&st);
-        if (req->mode != ENVRUN_DESTROY) stack_resources(&st, &desired);
-    }
+    if (load_env(req, &st, region, sizeof(region), out, err) != 0) return -1;
+    if (req->mode != ENVRUN_DESTROY) stack_resources(&st, &desired);
     char by[600];
     safeguard_policy pol = policy_of(req, &st, by, sizeof(by));
     int rc = 0;

@@ -13,12 +13,15 @@ typedef enum { ENVRUN_PLAN, ENVRUN_APPLY, ENVRUN_DESTROY } envrun_mode;
 typedef struct {
     const char *env;
     /* stack.json contents. For destroy it may be NULL (the folder is
-     * gone); when given it must validate, and only its skip_final_snapshot
-     * and prevent_destroy are used. */
+     * gone; the bot gives the one it had before); when given it must
+     * validate, and only its region, skip_final_snapshot and prevent_destroy
+     * are used. */
     const char *stack_text;
     size_t stack_len;
     const char *stack_file;   /* path shown in errors, e.g. environments/dev/stack.json */
-    const char *region;       /* used when the stack names none; may be NULL */
+    const char *region;       /* the operator's (aws.region), used when the stack names
+                                 none; NULL: AWS_REGION, AWS_DEFAULT_REGION, the AWS
+                                 profile's, else an error */
     const char *user_data_template; /* modules/dify/user_data.sh at the same commit; NULL: none */
     size_t user_data_template_len;
     envrun_mode mode;

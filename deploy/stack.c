@@ -378,6 +378,18 @@ int stack_flag(const stack *s, const char *key) {
     return json_is_true(json_object_get(s->root, key));
 }
 
+int stack_set_region(stack *s, const char *region, const char *file, char **errors, errinfo *err) {
+    report r = {file, {0}};
+    *errors = NULL;
+    if (stack_region(s)) return 0;
+    json_object_set_new(s->root, "region", json_string(region));
+    check_services(&r, s->root);   /* its other keys passed at load: only the region's remain */
+    check_ami(&r, s->root);
+    if (!r.text.len) return 0;
+    json_object_del(s->root, "region");
+    return refuse(&r.text, errors, err);
+}
+
 /* The Amazon Linux 2023 (x86_64) AMI per region when stack.json names none.
  * A placeholder to pin: AMIs are replaced every few weeks, and an old one
  * keeps working, so set ami_id in stack.json to the current one. */

@@ -60,6 +60,13 @@ const char *stack_region(const stack *s);
  * prevent_destroy ...), 0 when false or absent. */
 int stack_flag(const stack *s, const char *key);
 
+/* The region the stack's resources live in when stack.json names none (the
+ * operator's, see envrun.c): set, then the keys that depend on it
+ * (availability_zones, certificate_arn, ami_id) checked against it. On
+ * failure the stack keeps no region, and *errors and err are as for
+ * stack_load. A stack that names its region is left as it is. */
+int stack_set_region(stack *s, const char *region, const char *file, char **errors, errinfo *err);
+
 /* The AMI used when stack.json has no ami_id, for regions deploybot knows
  * one for; NULL otherwise (stack.json must then name one). */
 const char *stack_default_ami(const char *region);

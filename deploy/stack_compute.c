@@ -85,7 +85,7 @@ void stack_compute_resources(const stack *s, resource_set *out) {
     int count = (int)json_integer_value(json_object_get(s->root, "instance_count"));
     if (count <= 0) return; /* no instances, no template for them */
     const char *ami = json_string_value(json_object_get(s->root, "ami_id"));
-    if (!ami) ami = stack_default_ami(stack_region(s) ? stack_region(s) : "eu-west-1");
+    if (!ami) ami = stack_default_ami(stack_region(s))  /* envrun gave it one */;
     if (!ami) ami = "";  /* validation refused this stack already when it has instances */
     add_launch_template(s, ami, out);
     char sha[65];

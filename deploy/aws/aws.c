@@ -218,12 +218,10 @@ aws_client *aws_client_new(const char *region, const aws_creds *creds,
 aws_client *aws_client_new_resolved(const char *region, const aws_options *options,
                                     errinfo *err)
 {
-    char from_config[64];
+    char fallback[64];
     aws_creds creds;
     aws_creds_origin origin;
-    if (!region && !aws_env("AWS_REGION") && !aws_env("AWS_DEFAULT_REGION") &&
-        aws_config_region(NULL, from_config, sizeof from_config) == 0)
-        region = from_config;
+    if (!region && aws_region_default(fallback, sizeof fallback) == 0) region = fallback;
     if (!(region = pick_region(region, err))) return NULL;  /* before any network */
     if (aws_creds_resolve(&creds, &origin, err) < 0) return NULL;
     aws_client *c = aws_client_new(region, &creds, options, err);

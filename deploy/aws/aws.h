@@ -127,6 +127,10 @@ void aws_creds_free(aws_creds *c);
  * names none. */
 int aws_config_region(const char *profile, char *out, size_t outlen);
 
+/* The region the SDKs default to: AWS_REGION, else AWS_DEFAULT_REGION, else
+ * the profile's (aws_config_region). Returns 0, or -1 when none names one. */
+int aws_region_default(char *out, size_t outlen);
+
 /* region may be NULL (environment); so may creds (environment variables
  * only, aws_creds_from_env), and options (the defaults). The client copies
  * the credentials and the options, and never refreshes the credentials. */

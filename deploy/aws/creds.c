@@ -483,3 +483,14 @@ int aws_config_region(const char *profile, char *out, size_t outlen)
     ini_free(&s);
     return region ? 0 : -1;
 }
+
+int aws_region_default(char *out, size_t outlen)
+{
+    const char *r = aws_env("AWS_REGION");
+    if (!r) r = aws_env("AWS_DEFAULT_REGION");
+    if (r) {
+        snprintf(out, outlen, "%s", r);
+        return 0;
+    }
+    return aws_config_region(NULL, out, outlen);
+}
