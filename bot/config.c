@@ -37,7 +37,8 @@ typedef struct {
 
 enum {
     K_PORT, K_MAX_BODY, K_RUNNERS, K_APPLY_PARALLELISM, K_AWS_PAGE_SIZE, K_AWS_RETRY_BASE_MS,
-    K_AWS_MAX_ATTEMPTS, K_WAIT_TIMEOUT_S, K_WAIT_POLL_MS, K_NOTIFY_RETRY_BASE_MS, K_COUNT
+    K_AWS_MAX_ATTEMPTS, K_AWS_THROTTLE_ATTEMPTS, K_AWS_CONSISTENCY_TIMEOUT_S, K_WAIT_TIMEOUT_S,
+    K_WAIT_POLL_MS, K_NOTIFY_RETRY_BASE_MS, K_COUNT
 };
 
 static const int_knob KNOBS[K_COUNT] = {
@@ -49,6 +50,9 @@ static const int_knob KNOBS[K_COUNT] = {
     [K_AWS_PAGE_SIZE] = {"aws.page_size", "DEPLOYBOT_AWS_PAGE_SIZE", 1, 1000},
     [K_AWS_RETRY_BASE_MS] = {"aws.retry_base_ms", "DEPLOYBOT_AWS_RETRY_BASE_MS", 0, 60000},
     [K_AWS_MAX_ATTEMPTS] = {"aws.max_attempts", "DEPLOYBOT_AWS_MAX_ATTEMPTS", 1, 100},
+    [K_AWS_THROTTLE_ATTEMPTS] = {"aws.throttle_attempts", "DEPLOYBOT_AWS_THROTTLE_ATTEMPTS", 1, 100},
+    [K_AWS_CONSISTENCY_TIMEOUT_S] = {"aws.consistency_timeout_s", "DEPLOYBOT_AWS_CONSISTENCY_TIMEOUT_S",
+                                     0, 3600},
     [K_WAIT_TIMEOUT_S] = {"wait.timeout_s", "DEPLOYBOT_WAIT_TIMEOUT_S", 0, 86400},
     [K_WAIT_POLL_MS] = {"wait.poll_ms", "DEPLOYBOT_WAIT_POLL_MS", 0, 60000},
     /* In the file it is part of "notify", which notify/settings.c reads. */
@@ -73,6 +77,8 @@ static void knob_store(bot_config *o, int k, long long v) {
     case K_AWS_PAGE_SIZE: aws->page_size = (int)v; break;
     case K_AWS_RETRY_BASE_MS: aws->retry_base_ms = zero_is_none(v); break;
     case K_AWS_MAX_ATTEMPTS: aws->max_attempts = (int)v; break;
+    case K_AWS_THROTTLE_ATTEMPTS: aws->throttle_attempts = (int)v; break;
+    case K_AWS_CONSISTENCY_TIMEOUT_S: aws->consistency_timeout_s = zero_is_none(v); break;
     case K_WAIT_TIMEOUT_S: aws->wait_timeout_s = zero_is_none(v); break;
     case K_WAIT_POLL_MS: aws->wait_poll_ms = zero_is_none(v); break;
     case K_NOTIFY_RETRY_BASE_MS: o->notify.retry_base_ms = v; break;
@@ -310,8 +316,9 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
         "notify", "environments", NULL};
     static const char *const repo_keys[] = {"url", "token_env", NULL};
     static const char *const gh_keys[] = {"api_url", "token_env", NULL};
-    static const char *const aws_keys[] = {"region", "page_size", "retry_base_ms",
-                                           "max_attempts", "debug", NULL};
+    static const char *const aws_keys[] = {"region", "page_size", "retry_base_ms", "max_attempts",
+                                           "throttle_attempts", "consistency_timeout_s", "debug",
+                                           NULL};
     static const char *const wait_keys[] = {"timeout_s", "poll_ms", NULL};
     json_t *repo, *gh, *aws, *wait;
 

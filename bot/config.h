@@ -18,6 +18,8 @@
  *     "aws": { "region": "eu-west-1",   (no default: deploy/envrun.h)
  *              "retry_base_ms": 100,  DEPLOYBOT_AWS_RETRY_BASE_MS
  *              "max_attempts": 6,     DEPLOYBOT_AWS_MAX_ATTEMPTS
+ *              "throttle_attempts": 12,       DEPLOYBOT_AWS_THROTTLE_ATTEMPTS
+ *              "consistency_timeout_s": 30,   DEPLOYBOT_AWS_CONSISTENCY_TIMEOUT_S
  *              "debug": false,        DEPLOYBOT_AWS_DEBUG
  *              "page_size": N },      DEPLOYBOT_AWS_PAGE_SIZE (absent: each call's largest)
  *     "wait": { "timeout_s": N,       DEPLOYBOT_WAIT_TIMEOUT_S (absent: each waiter's own)

@@ -6,7 +6,9 @@
  * or fail. Between attempts we sleep with "full jitter" backoff, which
  * spreads out clients that were throttled together. */
 #include "deploy/aws/aws.h"
+#include "deploy/aws/fresh.h"
 #include "deploy/aws/sigv4.h"
+#include "util/clock.h"
 #include "util/http.h"
 #include "util/strbuf.h"
 
@@ -25,7 +27,10 @@
 #define AWS_RENEW_GAP_S 60          /* and try no more often than this */
 #define AWS_RETRY_BASE_MS 100
 #define AWS_RETRY_CAP_MS 5000
+#define AWS_THROTTLE_CAP_MS 20000
 #define AWS_MAX_ATTEMPTS 6
+#define AWS_THROTTLE_ATTEMPTS 12
+#define AWS_CONSISTENCY_TIMEOUT_S 30
 
 struct aws_client {
     http_client *http;
@@ -37,6 +42,7 @@ struct aws_client {
     int resolved;            /* credentials came from the chain: may be renewed */
     time_t expiration;       /* when they stop working, 0: never */
     time_t next_refresh;     /* no renewal attempt before this */
+    aws_fresh *fresh;        /* what it and its clones created */
 };
 
 /* ---- small helpers ---- */
@@ -184,6 +190,9 @@ static aws_options options_filled(const aws_options *o)
     if (f.retry_base_ms > 60000) f.retry_base_ms = 60000;
     if (f.max_attempts <= 0) f.max_attempts = AWS_MAX_ATTEMPTS;
     if (f.max_attempts > 100) f.max_attempts = 100;
+    if (f.throttle_attempts <= 0) f.throttle_attempts = AWS_THROTTLE_ATTEMPTS;
+    if (f.throttle_attempts > 100) f.throttle_attempts = 100;
+    if (f.consistency_timeout_s == 0) f.consistency_timeout_s = AWS_CONSISTENCY_TIMEOUT_S;
     return f;
 }
 
@@ -212,6 +221,7 @@ aws_client *aws_client_new(const char *region, const aws_creds *creds,
     aws_creds_free(&env);
     c->rng = seed(c);
     c->options = options_filled(options);
+    c->fresh = aws_fresh_new();
     return c;
 }
 
@@ -239,6 +249,8 @@ aws_client *aws_client_clone(const aws_client *src, errinfo *err)
     if (!c) return NULL;
     c->resolved = src->resolved;
     c->expiration = src->expiration;
+    aws_fresh_unref(c->fresh);
+    c->fresh = aws_fresh_ref(src->fresh);
     return c;
 }
 
@@ -246,6 +258,7 @@ void aws_client_free(aws_client *c)
 {
     if (!c) return;
     http_client_free(c->http);
+    aws_fresh_unref(c->fresh);
     aws_creds_free(&c->creds);
     free(c->region);
     free(c);
@@ -256,6 +269,11 @@ const char *aws_client_region(const aws_client *c) { return c->region; }
 const aws_options *aws_client_options(const aws_client *c) { return &c->options; }
 
 unsigned long aws_client_request_count(const aws_client *c) { return c->requests; }
+
+void aws_client_created(aws_client *c, const char *id)
+{
+    if (c) aws_fresh_add(c->fresh, id);
+}
 
 /* ---- one HTTP exchange ---- */
 
@@ -270,6 +288,7 @@ typedef struct {
     size_t body_len;
     const char *signing_region;
     int empty_ok;                   /* an empty 2xx answer is a success */
+    int fresh;                      /* names something this family created */
 } request;
 
 static void amz_now(char out[17])
@@ -466,11 +485,11 @@ static enum outcome attempt(aws_client *c, const request *rq, http_response *rs,
 }
 
 /* Full jitter: uniform in [0, min(cap, base * 2^(n-1))]. */
-static long backoff_ms(aws_client *c, int n)
+static long backoff_ms(aws_client *c, int n, long cap)
 {
     long ceiling = c->options.retry_base_ms;
-    for (int i = 1; i < n && ceiling < AWS_RETRY_CAP_MS; i++) ceiling *= 2;
-    if (ceiling > AWS_RETRY_CAP_MS) ceiling = AWS_RETRY_CAP_MS;
+    for (int i = 1; i < n && ceiling < cap; i++) ceiling *= 2;
+    if (ceiling > cap) ceiling = cap;
     c->rng ^= c->rng << 13;                      /* xorshift64 */
     c->rng ^= c->rng >> 7;
     c->rng ^= c->rng << 17;
@@ -511,22 +530,78 @@ static int renew_creds(aws_client *c, errinfo *err)
                            "could not be renewed: %.900s", why.msg);
 }
 
+/* After attempt n failed: what happens next (wait < 0: nothing). */
 static void debug_line(const aws_client *c, const request *rq, const errinfo *err, int n,
-                       long wait)
+                       long wait, int settle)
 {
     if (!c->options.debug) return;
     if (wait < 0)
-        fprintf(stderr, "deploybot aws: %s %s -> %d %s (attempt %d/%d, giving up)\n", rq->service,
-                rq->what, err->status, err->remote, n, c->options.max_attempts);
+        fprintf(stderr, "deploybot aws: %s %s -> %d %s (attempt %d, giving up)\n", rq->service,
+                rq->what, err->status, err->remote, n);
     else
-        fprintf(stderr, "deploybot aws: %s %s -> %d %s (attempt %d/%d, retry in %ld ms)\n",
-                rq->service, rq->what, err->status, err->remote, n, c->options.max_attempts, wait);
+        fprintf(stderr, "deploybot aws: %s %s -> %d %s (attempt %d%s, retry in %ld ms)\n",
+                rq->service, rq->what, err->status, err->remote, n,
+                settle ? ", created moments ago" : "", wait);
+}
+
+/* AWS's NotFound codes: EC2's Invalid*.NotFound (InvalidInstanceID.NotFound,
+ * InvalidVpcID.NotFound, InvalidGroup.NotFound ...) and NatGatewayNotFound,
+ * ELBv2's and IAM's. */
+static int not_found_code(const char *code)
+{
+    static const char *const codes[] = {
+        "NatGatewayNotFound", "LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound",
+        "NoSuchEntity",
+    };
+    size_t n = strlen(code);
+    if (strncmp(code, "Invalid", 7) == 0 && n > 16 && strcmp(code + n - 9, ".NotFound") == 0) return 1;
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (strcmp(code, codes[i]) == 0) return 1;
+    return 0;
+}
+
+/* A NotFound for what this family created is AWS not showing the create
+ * everywhere yet: retried until consistency_timeout_s after the first one. */
+static int settling(const aws_client *c, const request *rq, const errinfo *err, long long *deadline)
+{
+    if (!rq->fresh || c->options.consistency_timeout_s < 0 || !not_found_code(err->remote)) return 0;
+    long long now = clock_mono_ms();
+    if (!*deadline) *deadline = now + c->options.consistency_timeout_s * 1000LL;
+    return now < *deadline;
+}
+
+/* The retries of one request so far, by kind. */
+typedef struct {
+    int retries;          /* all of them: the backoff grows with each */
+    int failures;         /* 5xx, no answer: against max_attempts */
+    int throttles;        /* throttled: against throttle_attempts */
+    long long settle_by;  /* NotFound for what was created: until then */
+} retry_state;
+
+/* How long to wait before trying again after a failed attempt, or -1: give
+ * up. Throttling is AWS asking every client to slow down, and an apply cut
+ * short by it costs more than a wait: it has its own, larger budget, and a
+ * backoff that grows to the SDKs' cap of 20 s. */
+static long retry_wait(aws_client *c, const request *rq, enum outcome o, const errinfo *err,
+                       long long retry_after, retry_state *st, int *settle)
+{
+    int throttled = o == RETRY && (err->status == 429 || throttling_code(err->remote));
+    *settle = o == FAIL && settling(c, rq, err, &st->settle_by);
+    if (o == FAIL && !*settle) return -1;
+    if (throttled ? ++st->throttles >= c->options.throttle_attempts
+                  : !*settle && ++st->failures >= c->options.max_attempts)
+        return -1;
+    long wait = backoff_ms(c, ++st->retries, throttled ? AWS_THROTTLE_CAP_MS : AWS_RETRY_CAP_MS);
+    if (retry_after > AWS_MAX_RETRY_AFTER_MS) retry_after = AWS_MAX_RETRY_AFTER_MS;
+    return retry_after > wait ? (long)retry_after : wait;
 }
 
 static int perform(aws_client *c, const request *rq, xml_node **out, errinfo *err)
 {
-    for (int n = 1;; n++) {
+    retry_state st = {0};
+    for (;;) {
         http_response rs;
+        int settle;
         errinfo_clear(err);
         if (renew_creds(c, err) < 0) return -1;
         enum outcome o = attempt(c, rq, &rs, out, err);
@@ -535,14 +610,9 @@ static int perform(aws_client *c, const request *rq, xml_node **out, errinfo *er
             fprintf(stderr, "deploybot aws: %s %s -> %ld\n", rq->service, rq->what, rs.status);
         http_response_free(&rs);
         if (o == DONE) return 0;
-        if (o == FAIL || n >= c->options.max_attempts) {
-            debug_line(c, rq, err, n, -1);
-            return -1;
-        }
-        long wait = backoff_ms(c, n);
-        if (retry_after > AWS_MAX_RETRY_AFTER_MS) retry_after = AWS_MAX_RETRY_AFTER_MS;
-        if (retry_after > wait) wait = (long)retry_after;
-        debug_line(c, rq, err, n, wait);
+        long wait = retry_wait(c, rq, o, err, retry_after, &st, &settle);
+        debug_line(c, rq, err, st.retries + (wait < 0), wait, settle);
+        if (wait < 0) return -1;
         sleep_ms(wait);
     }
 }
@@ -640,6 +710,7 @@ int aws_query(aws_client *c, const char *service, const char *version,
         .host = t.host, .path = t.path, .query = t.query,
         .content_type = "application/x-www-form-urlencoded; charset=utf-8",
         .body = body, .body_len = strlen(body), .signing_region = t.signing_region,
+        .fresh = aws_fresh_named(c->fresh, params),
     };
     int rc = perform(c, &rq, out, err);
     free(body);

@@ -11,11 +11,14 @@
  * (aws_client_new_resolved also reads the profile's region in ~/.aws/config).
  * IAM and Route53 are global: iam.amazonaws.com / route53.amazonaws.com,
  * always signed for us-east-1 (aws partition only).
- * Throttling (Throttling, RequestLimitExceeded, ...), 5xx answers and
- * connection failures are retried with exponential backoff and full jitter
- * (aws_options: base 100 ms, cap 5 s, 6 attempts), honouring Retry-After. A
- * retried POST may reach AWS twice: pass ClientToken to EC2 calls that create
- * things. aws_options.debug prints one line per request to stderr (secrets
+ * Throttling (Throttling, ThrottlingException, RequestLimitExceeded,
+ * TooManyRequestsException, Route53's PriorRequestNotComplete ...; HTTP 429),
+ * 5xx answers and connection failures are retried with exponential backoff
+ * and full jitter, honouring Retry-After (aws_options: base 100 ms; throttling
+ * up to 12 attempts with the backoff capped at 20 s, the rest 6 attempts
+ * capped at 5 s). A NotFound for what the client has just created is retried
+ * too (aws_client_created). A retried POST may reach AWS twice: pass
+ * ClientToken to EC2 calls that create things. aws_options.debug prints one line per request to stderr (secrets
  * are never logged).
  *
  * Errors (util/errinfo.h): status is the HTTP status (0: no answer), remote
@@ -174,6 +177,17 @@ int aws_rest_xml(aws_client *c, const char *service, const char *method,
  * region to sign for. Returns 0, or -1 when url is too small. */
 int aws_endpoint(const char *service, const char *region, char *url,
                  size_t urllen, const char **signing_region);
+
+/* Tells the client (and its clones) that `id` (an EC2 id, an ARN, an IAM
+ * name) names what it has just created. AWS is eventually consistent: for a
+ * while after a create, calls naming the new resource may answer its NotFound
+ * code (InvalidInstanceID.NotFound, InvalidVpcID.NotFound, InvalidGroup.NotFound
+ * ..., NatGatewayNotFound, LoadBalancerNotFound, TargetGroupNotFound,
+ * ListenerNotFound, NoSuchEntity). A Query call with a parameter equal to
+ * such an id that gets one of these is retried, with the backoff below, for
+ * up to aws_options.consistency_timeout_s; any other NotFound is an answer
+ * (what is deleted stays gone). */
+void aws_client_created(aws_client *c, const char *id);
 
 /* Number of HTTP requests made so far (for benchmarks and tests). */
 unsigned long aws_client_request_count(const aws_client *c);

@@ -420,6 +420,7 @@ static int instance_create(const provider_ctx *c, resource *r, const json_t *a, 
     r->physical = id ? strdup(id) : NULL;
     xml_free(doc);
     if (!r->physical) return errinfo_set(err, ERR_REMOTE, "RunInstances answered without instanceId");
+    aws_client_created(c->aws, r->physical);
     return instance_wait_for(c, r, 0, err);
 }
 

@@ -229,6 +229,7 @@ static int role_create(const provider_ctx *c, resource *r, const json_t *a, erri
         rc = adopt(c, "GetRole", "RoleName", name, "GetRoleResult/Role/Path", err);
     if (rc != 0) return -1;
     r->physical = strdup(name);
+    aws_client_created(c->aws, name);
     return role_policies(c, name, "AttachRolePolicy", json_object_get(a, "managed_policies"), NULL, err);
 }
 
@@ -315,6 +316,7 @@ static int profile_create(const provider_ctx *c, resource *r, const json_t *a, e
                    "GetInstanceProfileResult/InstanceProfile/Path", err);
     if (rc != 0) return -1;
     r->physical = strdup(name);
+    aws_client_created(c->aws, name);
     const char *role = resource_attr_str(a, "role");
     if (role && call2(c, "AddRoleToInstanceProfile", "InstanceProfileName", name, "RoleName", role, err) != 0 &&
         !errinfo_is_remote(err, "LimitExceeded"))   /* LimitExceeded: adopted, with its role already in */

@@ -86,6 +86,7 @@ int provider_create(const provider_ctx *c, provider_call_fn call, const char *ac
         const char *field = strrchr(id_path, '/');
         return errinfo_set(err, ERR_REMOTE, "%s answered without %s", action, field ? field + 1 : id_path);
     }
+    aws_client_created(c->aws, r->physical);
     return 0;
 }
 

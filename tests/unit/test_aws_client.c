@@ -63,6 +63,8 @@ typedef struct {
     size_t n_script;
     received rx[MAX_RX];
     size_t n_rx;
+    int repeat_last;             /* past the script: its last answer again, until the
+                                    client hangs up (only the first MAX_RX are kept) */
     int connections;
     pthread_t thread;
 } server;
@@ -156,19 +158,24 @@ static void *serve(void *arg)
 {
     server *s = arg;
     int fd = -1;
-    while (s->n_rx < s->n_script) {
+    while (s->n_rx < s->n_script || s->repeat_last) {
         if (fd < 0) {
+            if (s->n_rx >= s->n_script) break;       /* repeating, and the client left */
             if (!wait_readable(s->listen_fd)) break;
             if ((fd = accept(s->listen_fd, NULL, NULL)) < 0) break;
             s->connections++;
         }
-        received *rx = &s->rx[s->n_rx];
+        received extra = {0};
+        received *rx = s->n_rx < MAX_RX ? &s->rx[s->n_rx] : &extra;
         if (read_request(fd, rx) < 0) {          /* client hung up: reconnects */
             close(fd);
             fd = -1;
             continue;
         }
-        const scripted *sc = &s->script[s->n_rx++];
+        const scripted *sc = &s->script[s->n_rx < s->n_script ? s->n_rx : s->n_script - 1];
+        s->n_rx++;
+        free(extra.headers);
+        free(extra.body);
         if (sc->status == 0) {
             close(fd);
             fd = -1;
@@ -212,7 +219,7 @@ static void server_stop(server *s)
 
 static void server_free(server *s)
 {
-    for (size_t i = 0; i < s->n_rx; i++) free(s->rx[i].headers), free(s->rx[i].body);
+    for (size_t i = 0; i < s->n_rx && i < MAX_RX; i++) free(s->rx[i].headers), free(s->rx[i].body);
 }
 
 /* A port nothing listens on. */
@@ -514,6 +521,53 @@ static void test_error_shapes(void)
     CHECK(s.n_rx == 5);
     server_free(&s);
     aws_client_free(c);
+}
+
+/* A NotFound naming what the client (or a clone) created is retried, beyond
+ * max_attempts, until consistency_timeout_s; one naming anything else is an
+ * answer at once. */
+static void test_eventual_consistency(void)
+{
+    static const scripted script[] = {
+        {400, NULL, ec2_not_found}, {400, NULL, ec2_not_found}, {400, NULL, ec2_not_found},
+        {200, NULL, describe_vpcs}, {400, NULL, ec2_not_found},   /* and again, and again */
+    };
+    server s;
+    clean_env();
+    options.max_attempts = 2;
+    options.retry_base_ms = 50;
+    options.consistency_timeout_s = 1;
+    server_start(&s, script, 5);
+    s.repeat_last = 1;
+    set_endpoint("AWS_ENDPOINT_URL", s.port, NULL);
+    aws_client *c = client("eu-west-1", NULL);
+    errinfo err;
+    aws_client *clone = aws_client_clone(c, &err);
+    aws_client_created(clone, "vpc-12345678");
+    aws_params fresh = {0}, old = {0};
+    aws_params_add(&fresh, "VpcId.1", "vpc-12345678");
+    aws_params_add(&old, "VpcId.1", "vpc-87654321");
+    xml_node *out;
+
+    CHECK(aws_query(c, "ec2", "2016-11-15", "DescribeVpcs", &fresh, &out, &err) == 0);
+    CHECK(out && aws_client_request_count(c) == 4);
+    xml_free(out);
+    CHECK(aws_query(c, "ec2", "2016-11-15", "DescribeVpcs", &old, &out, &err) == -1);
+    CHECK_STR(err.remote, "InvalidVpcID.NotFound");
+    CHECK(aws_client_request_count(c) == 5);
+
+    double t0 = now_s();   /* still not there after the timeout: AWS's answer */
+    CHECK(aws_query(c, "ec2", "2016-11-15", "DescribeVpcs", &fresh, &out, &err) == -1);
+    double took = now_s() - t0;
+    CHECK_STR(err.remote, "InvalidVpcID.NotFound");
+    CHECK(took >= 1.0 && took < 6.0);
+    CHECK(aws_client_request_count(c) > 7);
+    aws_params_free(&fresh);
+    aws_params_free(&old);
+    aws_client_free(clone);
+    aws_client_free(c);
+    server_stop(&s);
+    server_free(&s);
 }
 
 /* 5xx until the attempts run out; the last error is reported. */
@@ -905,6 +959,7 @@ int main(void)
     test_auth_failure_hint();
     test_query_error_shape_and_throttling_code();
     test_error_shapes();
+    test_eventual_consistency();
     test_gives_up_after_max_attempts();
     test_connection_errors();
     test_retry_after_is_honoured();
