@@ -159,6 +159,22 @@ static int load_env(const envrun_request *req, stack *st, char *region, size_t r
     return failed(out, err);
 }
 
+/* The base credentials (environment, profile, then IMDS), acting as the
+ * environment's role when it has one. */
+static aws_client *new_client(const envrun_request *req, const char *region, aws_sessions *sessions,
+                              errinfo *err) {
+    aws_client *aws = aws_client_new_resolved(region, req->options ? &req->options->aws : NULL, err);
+    char name[128];
+    snprintf(name, sizeof(name), "deploybot-%s", req->env);
+    aws_role role = {req->role_arn, req->external_id, name};
+    if (aws && req->role_arn && aws_client_assume_role(aws, &role, sessions, err) != 0) {
+        aws_client_free(aws);
+        aws = NULL;
+    }
+    if (!aws) errinfo_prefix(err, "AWS client");
+    return aws;
+}
+
 int envrun(const envrun_request *req, envrun_result *out, errinfo *err) {
     errinfo local;
     if (!err) err = &local;
@@ -172,17 +188,16 @@ int envrun(const envrun_request *req, envrun_result *out, errinfo *err) {
     char by[600];
     safeguard_policy pol = policy_of(req, &st, by, sizeof(by));
     int rc = 0;
-    aws_client *aws = aws_client_new_resolved(region, aws_opts, err);   /* env, profile, then IMDS */
-    if (!aws) {
-        errinfo_prefix(err, "AWS client");
-        rc = failed(out, err);
-    }
+    aws_sessions *own = req->role_arn && !req->sessions ? aws_sessions_new() : NULL;
+    aws_client *aws = new_client(req, region, own ? own : req->sessions, err);
+    if (!aws) rc = failed(out, err);
     provider_ctx ctx = {.aws = aws, .stack = req->env, .page_size = aws_opts ? aws_opts->page_size : 0};
     if (rc == 0) rc = discover(&ctx, &actual, out, err);
     if (rc == 0) rc = plan_apply(req, &ctx, &pol, &desired, &actual, out, err);
     resource_set_free(&desired);
     resource_set_free(&actual);
     aws_client_free(aws);
+    aws_sessions_free(own);
     stack_free(&st);
     return rc;
 }

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include "deploy/apply.h"
+#include "deploy/aws/sts.h"
 #include "deploy/options.h"
 
 typedef enum { ENVRUN_PLAN, ENVRUN_APPLY, ENVRUN_DESTROY } envrun_mode;
@@ -22,6 +23,10 @@ typedef struct {
     const char *region;       /* the operator's (aws.region), used when the stack names
                                  none; NULL: AWS_REGION, AWS_DEFAULT_REGION, the AWS
                                  profile's, else an error */
+    const char *role_arn;     /* the environment's AWS role (its account), assumed with the
+                                 base credentials, session "deploybot-<env>"; NULL: none */
+    const char *external_id;  /* the role's ExternalId; NULL: none */
+    aws_sessions *sessions;   /* the role's sessions, shared between runs; NULL: this run's */
     const char *user_data_template; /* modules/dify/user_data.sh at the same commit; NULL: none */
     size_t user_data_template_len;
     envrun_mode mode;

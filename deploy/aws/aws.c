@@ -5,11 +5,9 @@
  * send, and classify the outcome as done, retry (throttling, 5xx, network)
  * or fail. Between attempts we sleep with "full jitter" backoff, which
  * spreads out clients that were throttled together. */
-#include "deploy/aws/aws.h"
-#include "deploy/aws/fresh.h"
+#include "deploy/aws/client.h"
 #include "deploy/aws/sigv4.h"
 #include "util/clock.h"
-#include "util/http.h"
 #include "util/strbuf.h"
 
 #include <ctype.h>
@@ -32,18 +30,7 @@
 #define AWS_THROTTLE_ATTEMPTS 12
 #define AWS_CONSISTENCY_TIMEOUT_S 30
 
-struct aws_client {
-    http_client *http;
-    char *region;
-    aws_creds creds;
-    aws_options options;     /* defaults filled in */
-    unsigned long requests;
-    uint64_t rng;
-    int resolved;            /* credentials came from the chain: may be renewed */
-    time_t expiration;       /* when they stop working, 0: never */
-    time_t next_refresh;     /* no renewal attempt before this */
-    aws_fresh *fresh;        /* what it and its clones created */
-};
+/* struct aws_client is in client.h, which sts.c shares. */
 
 /* ---- small helpers ---- */
 
@@ -251,6 +238,7 @@ aws_client *aws_client_clone(const aws_client *src, errinfo *err)
     c->expiration = src->expiration;
     aws_fresh_unref(c->fresh);
     c->fresh = aws_fresh_ref(src->fresh);
+    c->role = src->role ? aws_assumed_copy(src->role) : NULL;
     return c;
 }
 
@@ -259,6 +247,7 @@ void aws_client_free(aws_client *c)
     if (!c) return;
     http_client_free(c->http);
     aws_fresh_unref(c->fresh);
+    aws_assumed_free(c->role);
     aws_creds_free(&c->creds);
     free(c->region);
     free(c);
@@ -316,11 +305,11 @@ static char **signed_headers(const aws_client *c, const request *rq)
     h[n++] = (sigv4_header){ "host", rq->host };
     h[n++] = (sigv4_header){ "x-amz-date", date };
     if (rq->content_type) h[n++] = (sigv4_header){ "content-type", rq->content_type };
-    if (c->creds.session_token)
-        h[n++] = (sigv4_header){ "x-amz-security-token", c->creds.session_token };
+    const aws_creds *k = c->role ? &c->role->creds : &c->creds;
+    if (k->session_token) h[n++] = (sigv4_header){ "x-amz-security-token", k->session_token };
     sigv4_request sr = { rq->method, rq->path, rq->query, h, n,
                          (const unsigned char *)rq->body, rq->body_len };
-    sigv4_params sp = { c->creds.access_key, c->creds.secret_key,
+    sigv4_params sp = { k->access_key, k->secret_key,
                         rq->signing_region, rq->service, date };
     if (sigv4_authorization(&sr, &sp, auth, sizeof auth) < 0) return NULL;
 
@@ -603,7 +592,7 @@ static int perform(aws_client *c, const request *rq, xml_node **out, errinfo *er
         http_response rs;
         int settle;
         errinfo_clear(err);
-        if (renew_creds(c, err) < 0) return -1;
+        if (renew_creds(c, err) < 0 || aws_assumed_renew(c, err) < 0) return -1;
         enum outcome o = attempt(c, rq, &rs, out, err);
         long long retry_after = rs.retry_after_ms;
         if (o == DONE && c->options.debug)

@@ -121,6 +121,10 @@ int aws_creds_from_imds(aws_creds *c, const char *endpoint, time_t *expiration,
  * /root/.aws/credentials, instance metadata unreachable (...)". */
 int aws_creds_resolve(aws_creds *c, aws_creds_origin *origin, errinfo *err);
 
+/* "2024-05-17T15:09:54Z" (fractions of a second allowed) -> Unix time; 0
+ * when s is NULL or not that. */
+time_t aws_time_parse(const char *s);
+
 /* A copy of `from` (an empty session token becomes NULL). */
 void aws_creds_copy(aws_creds *to, const aws_creds *from);
 void aws_creds_free(aws_creds *c);

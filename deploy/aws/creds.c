@@ -362,8 +362,7 @@ static int imds_role(imds *m, char *role, size_t rolelen, errinfo *err)
     return ok ? 0 : -1;
 }
 
-/* "2024-05-17T15:09:54Z" -> Unix time; 0 when it is not that. */
-static time_t parse_time(const char *s)
+time_t aws_time_parse(const char *s)
 {
     struct tm tm = {0};
     const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
@@ -385,7 +384,7 @@ static int imds_role_creds(imds *m, const char *role, aws_creds *c, time_t *expi
     const char *id = json_string_value(json_object_get(doc, "AccessKeyId"));
     const char *secret = json_string_value(json_object_get(doc, "SecretAccessKey"));
     const char *token = json_string_value(json_object_get(doc, "Token"));
-    time_t exp = parse_time(json_string_value(json_object_get(doc, "Expiration")));
+    time_t exp = aws_time_parse(json_string_value(json_object_get(doc, "Expiration")));
     int ok = doc && (!code || strcmp(code, "Success") == 0) && id && *id && secret && *secret
              && token && *token && exp;
     if (ok) {

@@ -8,6 +8,7 @@
  * endpoint and region resolution, and that secrets never reach the debug log. */
 #include "deploy/aws/aws.h"
 #include "deploy/aws/sigv4.h"
+#include "deploy/aws/sts.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -301,7 +302,7 @@ static void clean_env(void)
         "AWS_ENDPOINT_URL_ROUTE53", "AWS_ENDPOINT_URL_ELASTICLOADBALANCING",
         "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", "AWS_REGION",
         "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
+        "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_STS",
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
     options = (aws_options){ .retry_base_ms = 1 };   /* keep retries fast */
@@ -568,6 +569,73 @@ static void test_eventual_consistency(void)
     aws_client_free(c);
     server_stop(&s);
     server_free(&s);
+}
+
+/* A role: AssumeRole (Query, STS endpoint, the base key pair, the session
+ * name and external id), then every request (a clone's too) signed with the
+ * session's keys and token; the session comes from the cache once. */
+static void test_assume_role(void)
+{
+    char assumed[1024];
+    time_t exp = time(NULL) + 3600;
+    struct tm tm;
+    char when[32];
+    gmtime_r(&exp, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(assumed, sizeof assumed,
+             "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>"
+             "<Credentials><AccessKeyId>ASIAEXAMPLE000000001</AccessKeyId><SecretAccessKey>tmpsecret"
+             "</SecretAccessKey><SessionToken>tmp/token+1</SessionToken><Expiration>%s</Expiration>"
+             "</Credentials><AssumedRoleUser><Arn>arn:aws:sts::210987654321:assumed-role/deploy/"
+             "deploybot-dev</Arn></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>", when);
+    scripted script[] = {
+        {200, NULL, assumed}, {200, NULL, describe_vpcs}, {200, NULL, describe_vpcs},
+        {403, NULL, "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: "
+                    "arn:aws:iam::123456789012:user/deploybot is not authorized to perform: "
+                    "sts:AssumeRole on resource: arn:aws:iam::210987654321:role/deploy</Message></Error>"
+                    "<RequestId>r-sts</RequestId></ErrorResponse>"},
+    };
+    server s;
+    clean_env();
+    server_start(&s, script, 4);
+    set_endpoint("AWS_ENDPOINT_URL_STS", s.port, NULL);
+    set_endpoint("AWS_ENDPOINT_URL_EC2", s.port, NULL);
+    aws_sessions *cache = aws_sessions_new();
+    aws_client *c = client("eu-central-1", NULL);
+    errinfo err;
+    aws_role role = {"arn:aws:iam::210987654321:role/deploy", "ext-1", "deploybot-dev"};
+    CHECK(aws_client_assume_role(c, &role, cache, &err) == 0);
+    aws_client *clone = aws_client_clone(c, &err);
+    xml_node *out = NULL;
+    CHECK(aws_query(c, "ec2", "2016-11-15", "DescribeVpcs", NULL, &out, &err) == 0);
+    xml_free(out);
+    CHECK(aws_query(clone, "ec2", "2016-11-15", "DescribeVpcs", NULL, &out, &err) == 0);
+    xml_free(out);
+    aws_client *other = client("eu-central-1", NULL);     /* same cache: no AssumeRole */
+    role.external_id = "wrong";
+    CHECK(aws_client_assume_role(other, &role, cache, &err) == -1);
+    CHECK_STR(err.remote, "AccessDenied");
+    CHECK(strstr(err.msg, "assuming role arn:aws:iam::210987654321:role/deploy: User: ") == err.msg);
+    server_stop(&s);
+
+    char region[32] = "", service[32] = "";
+    CHECK(s.n_rx == 4 && signature_ok(&s.rx[0], region, service));
+    CHECK_STR(service, "sts");
+    CHECK_STR(region, "eu-central-1");
+    CHECK_STR(s.rx[0].body, "Action=AssumeRole&Version=2011-06-15&DurationSeconds=3600&ExternalId=ext-1"
+                            "&RoleArn=arn%3Aaws%3Aiam%3A%3A210987654321%3Arole%2Fdeploy"
+                            "&RoleSessionName=deploybot-dev");
+    for (size_t i = 1; i < 3 && s.n_rx == 4; i++) {
+        CHECK(strstr(rx_header(&s.rx[i], "Authorization"), "Credential=ASIAEXAMPLE000000001/"));
+        CHECK(strstr(rx_header(&s.rx[i], "Authorization"), "x-amz-security-token"));
+        CHECK_STR(rx_header(&s.rx[i], "X-Amz-Security-Token"), "tmp/token+1");
+    }
+    CHECK(s.n_rx == 4 && strstr(s.rx[3].body, "ExternalId=wrong"));
+    server_free(&s);
+    aws_client_free(other);
+    aws_client_free(clone);
+    aws_client_free(c);
+    aws_sessions_free(cache);
 }
 
 /* 5xx until the attempts run out; the last error is reported. */
@@ -960,6 +1028,7 @@ int main(void)
     test_query_error_shape_and_throttling_code();
     test_error_shapes();
     test_eventual_consistency();
+    test_assume_role();
     test_gives_up_after_max_attempts();
     test_connection_errors();
     test_retry_after_is_honoured();
