@@ -65,10 +65,11 @@ static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, 
     char file[600], *text = NULL, *tmpl = NULL;
     errinfo err;
     snprintf(file, sizeof(file), "%.500s/stack.json", env->folder);
-    const bot_env_config *ec = bot_config_env(r->cfg, env->name);
+    const bot_env_config *ec = bot_config_env(r->cfg, env->name);   /* its account, if its own */
     envrun_request req = {.env = env->name, .stack_file = file, .region = r->cfg->aws_region,
-                          .mode = mode, .log = run_log_line, .log_arg = log, .options = &r->cfg->deploy,
-                          .prevent_destroy = ec && ec->prevent_destroy};
+                          .role_arn = ec ? ec->role_arn : NULL, .external_id = ec ? ec->external_id : NULL,
+                          .sessions = r->sessions, .mode = mode, .log = run_log_line, .log_arg = log,
+                          .options = &r->cfg->deploy, .prevent_destroy = ec && ec->prevent_destroy};
     if (mode == ENVRUN_DESTROY) text = stack_before(r, before, file, &req.stack_len);
     if (mode != ENVRUN_DESTROY &&
         (read_at(r, sha, file, 1, &text, &req.stack_len, &err) != 0 ||

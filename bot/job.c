@@ -10,6 +10,7 @@ job_runner *job_runner_new(const bot_config *cfg, const char *db_path, errinfo *
     if (!r) abort();
     r->cfg = cfg;
     r->rd = redactor_new();
+    r->sessions = aws_sessions_new();
     bot_config_secrets(cfg, r->rd);
     r->db = store_open(db_path, 0, err);
     r->nt = r->db ? notifier_open(db_path, &cfg->notify, r->rd, err) : NULL;
@@ -26,6 +27,7 @@ void job_runner_free(job_runner *r) {
     notifier_close(r->nt);
     redactor_free(r->rd);
     store_close(r->db);
+    aws_sessions_free(r->sessions);
     free(r);
 }
 

@@ -9,6 +9,7 @@
 #define DEPLOYBOT_BOT_JOB_H
 
 #include "bot/config.h"
+#include "deploy/aws/sts.h"
 #include "deploy/repoconfig.h"
 #include "git/cfgrepo.h"
 #include "notify/notifier.h"
@@ -20,6 +21,7 @@ typedef struct {
     notifier *nt;           /* statuses, comments, chat: queued in the outbox */
     redactor *rd;           /* secrets masked in logs, history and messages */
     store *db;              /* the history and the locks */
+    aws_sessions *sessions; /* the environments' assumed roles, kept between runs */
 } job_runner;
 
 job_runner *job_runner_new(const bot_config *cfg, const char *db_path, errinfo *err);

@@ -1,9 +1,12 @@
 /* deploybot: the command line.
  *
  *   deploybot serve [--config FILE]          run the webhook server and worker
- *   deploybot plan ENV [--dir DIR]           plan an environment from a checkout
- *   deploybot apply ENV [--dir DIR]          plan and apply it
- *   deploybot destroy ENV --yes [--dir DIR]  destroy everything deploybot made for it
+ *   deploybot plan ENV [--dir DIR] [--config FILE]   plan an environment from a checkout
+ *   deploybot apply ENV [--dir DIR] [--config FILE]  plan and apply it
+ *   deploybot destroy ENV --yes [--dir DIR] [--config FILE]
+ *                                            destroy everything deploybot made for it
+ * (plan, apply and destroy with the bot's --config: its aws.region and the
+ * environment's role_arn/external_id, as the bot's runs)
  *   deploybot validate [DIR]                 check a checkout of the config repo (for CI)
  *   deploybot history|lock|unlock|redeploy   the operator's commands (bot/admin.h)
  *
@@ -38,9 +41,9 @@ static void on_signal(int sig) {
 static int usage(void) {
     fprintf(stderr,
             "usage: deploybot serve [--config FILE] [--port-file FILE]\n"
-            "       deploybot plan ENV [--dir DIR]\n"
-            "       deploybot apply ENV [--dir DIR]\n"
-            "       deploybot destroy ENV --yes [--dir DIR]\n"
+            "       deploybot plan ENV [--dir DIR] [--config FILE]\n"
+            "       deploybot apply ENV [--dir DIR] [--config FILE]\n"
+            "       deploybot destroy ENV --yes [--dir DIR] [--config FILE]\n"
             "       deploybot validate [DIR]\n"
             "       deploybot history [ENV] [--json] [--limit N] [--config FILE]\n"
             "       deploybot lock ENV --reason TEXT [--config FILE]\n"
@@ -184,10 +187,12 @@ static int run_checkout(const bot_config *cfg, const char *dir, const repoconfig
     errinfo err;
     envrun_result res;
     snprintf(file, sizeof(file), "%s/stack.json", env->folder);
-    const bot_env_config *ec = bot_config_env(cfg, env->name);
-    envrun_request req = {.env = env->name, .stack_file = file, .mode = mode, .log = print_line,
-                          .options = &cfg->deploy, .prevent_destroy = ec && ec->prevent_destroy};
-    /* A destroy needs no stack.json, but reads its skip_final_snapshot and prevent_destroy. */
+    const bot_env_config *ec = bot_config_env(cfg, env->name);   /* as the bot's runs do */
+    envrun_request req = {.env = env->name, .stack_file = file, .region = cfg->aws_region,
+                          .role_arn = ec ? ec->role_arn : NULL, .external_id = ec ? ec->external_id : NULL,
+                          .mode = mode, .log = print_line, .options = &cfg->deploy,
+                          .prevent_destroy = ec && ec->prevent_destroy};
+    /* A destroy needs no stack.json, but reads its region, skip_final_snapshot and prevent_destroy. */
     snprintf(path, sizeof(path), "%s/%s", dir, file);
     text = fs_read_file(path, &req.stack_len, &err);
     int missing = !text && mode == ENVRUN_DESTROY && err.code == ERR_NOT_FOUND;
@@ -220,7 +225,7 @@ static int cmd_env(int argc, char **argv, envrun_mode mode) {
     const char *dir = opt(argc, argv, "--dir") ? opt(argc, argv, "--dir") : ".";
     bot_config cfg;
     repoconfig rc;
-    if (load_config(NULL, &cfg) != 0) return 1;
+    if (load_config(opt(argc, argv, "--config"), &cfg) != 0) return 1;
     const repoconfig_env *env = checkout_env(dir, argv[1], &rc);
     int r = env ? run_checkout(&cfg, dir, env, mode) : 1;
     if (env) repoconfig_free(&rc);

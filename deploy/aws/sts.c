@@ -181,6 +181,7 @@ static int sessions_get(aws_client *c, errinfo *err)
     pthread_mutex_unlock(&a->sessions->mu);
     if (ok) return 0;
     if (err) *err = why;
+    if (why.remote[0]) return errinfo_prefix(err, "assuming role %s: %s", a->arn, why.remote);
     return errinfo_prefix(err, "assuming role %s", a->arn);
 }
 

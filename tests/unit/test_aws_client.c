@@ -155,11 +155,24 @@ static void send_response(int fd, const scripted *s)
         perror("fake server send");
 }
 
+/* One client at a time: when the current connection is idle and another
+ * client is connecting (a clone, a second client), it is the one served,
+ * and the idle one closed (its client reconnects if it calls again). */
+static int idle_with_newcomer(const server *s, int fd)
+{
+    struct pollfd p[2] = { { fd, POLLIN, 0 }, { s->listen_fd, POLLIN, 0 } };
+    return poll(p, 2, 10000) > 0 && !p[0].revents && p[1].revents;
+}
+
 static void *serve(void *arg)
 {
     server *s = arg;
     int fd = -1;
     while (s->n_rx < s->n_script || s->repeat_last) {
+        if (fd >= 0 && idle_with_newcomer(s, fd)) {
+            close(fd);
+            fd = -1;
+        }
         if (fd < 0) {
             if (s->n_rx >= s->n_script) break;       /* repeating, and the client left */
             if (!wait_readable(s->listen_fd)) break;
