@@ -628,7 +628,7 @@ static void test_assume_role(void)
     role.external_id = "wrong";
     CHECK(aws_client_assume_role(other, &role, cache, &err) == -1);
     CHECK_STR(err.remote, "AccessDenied");
-    CHECK(strstr(err.msg, "assuming role arn:aws:iam::210987654321:role/deploy: User: ") == err.msg);
+    CHECK(strstr(err.msg, "assuming role arn:aws:iam::210987654321:role/deploy: AccessDenied: User: ") == err.msg);
     server_stop(&s);
 
     char region[32] = "", service[32] = "";
