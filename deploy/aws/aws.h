@@ -6,7 +6,8 @@
  * https://<service>.<region>.amazonaws.com.
  * Credentials: passed in, or found by the standard chain (aws_creds_resolve):
  * the environment, then the shared credentials file, then EC2 instance
- * metadata (IMDSv2).
+ * metadata (IMDSv2). A client may act as a role instead, with those
+ * credentials as the base (sts.h, aws_client_assume_role).
  * Region: the `region` argument, else AWS_REGION, else AWS_DEFAULT_REGION
  * (aws_client_new_resolved also reads the profile's region in ~/.aws/config).
  * IAM and Route53 are global: iam.amazonaws.com / route53.amazonaws.com,

@@ -30,7 +30,7 @@ aws_sessions *aws_sessions_new(void);
 void aws_sessions_free(aws_sessions *s);
 
 /* From now on c (and its clones) signs as `role`, with a session from
- * `sessions`, assumed now when it has none: a role that cannot be assumed
+ * `sessions` (not NULL), assumed now when it has none: a role that cannot be assumed
  * fails here, with AWS's code in err->remote ("AccessDenied" for a wrong
  * external id or a role that does not trust the caller). Returns 0 or -1. */
 int aws_client_assume_role(aws_client *c, const aws_role *role, aws_sessions *sessions,

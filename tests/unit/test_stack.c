@@ -130,6 +130,33 @@ static void test_data_flags(void) {
     expect_errors(on, want, 2);
 }
 
+/* A stack without "region" gets the one envrun resolved, and its zones, AMI
+ * and certificate are checked against it; one with its own keeps it. */
+static void test_set_region(void) {
+    static const char *NO_REGION =
+        "{\"vpc_cidr\":\"10.10.0.0/16\",\"availability_zones\":[\"eu-west-1a\",\"eu-west-1b\"],"
+        "\"public_subnet_cidrs\":[\"10.10.0.0/24\",\"10.10.1.0/24\"],"
+        "\"private_subnet_cidrs\":[\"10.10.10.0/24\",\"10.10.11.0/24\"],"
+        "\"office_cidrs\":[\"203.0.113.0/24\"]}";
+    stack s;
+    char *errors = NULL;
+    errinfo err;
+    CHECK(stack_load(NO_REGION, strlen(NO_REGION), "environments/dev/stack.json", "dev", &s, &errors, NULL) == 0);
+    CHECK(stack_region(&s) == NULL);
+    CHECK(stack_set_region(&s, "us-east-1", "environments/dev/stack.json", &errors, &err) == -1);
+    CHECK(errors && strstr(errors, "environments/dev/stack.json:availability_zones[0]: \"eu-west-1a\" is not a "
+                                   "zone of region us-east-1"));
+    CHECK(errors && strstr(errors, "environments/dev/stack.json:ami_id: required in region us-east-1"));
+    CHECK(err.code == ERR_INVALID && stack_region(&s) == NULL);
+    free(errors);
+    CHECK(stack_set_region(&s, "eu-west-1", "environments/dev/stack.json", &errors, &err) == 0);
+    CHECK(errors == NULL);
+    CHECK_STR(stack_region(&s), "eu-west-1");
+    CHECK(stack_set_region(&s, "us-east-1", "environments/dev/stack.json", &errors, &err) == 0);
+    CHECK_STR(stack_region(&s), "eu-west-1");
+    stack_free(&s);
+}
+
 static void test_cidr(void) {
     unsigned base;
     int prefix;
@@ -146,6 +173,7 @@ int main(void) {
     test_errors_all_at_once();
     test_cross_checks();
     test_data_flags();
+    test_set_region();
     test_cidr();
     return CHECK_DONE();
 }
