@@ -173,7 +173,7 @@ static aws_options options_filled(const aws_options *o)
 {
     aws_options f = o ? *o : (aws_options){0};
     if (f.retry_base_ms == 0) f.retry_base_ms = AWS_RETRY_BASE_MS;
-    if (f.retry_base_ms < 0) f.retry_base_ms = 0;
+    if (f.retry_base_ms < 0) f.retry_base_ms = -1;   /* stays "at once" in clones */
     if (f.retry_base_ms > 60000) f.retry_base_ms = 60000;
     if (f.max_attempts <= 0) f.max_attempts = AWS_MAX_ATTEMPTS;
     if (f.max_attempts > 100) f.max_attempts = 100;
@@ -477,12 +477,13 @@ static enum outcome attempt(aws_client *c, const request *rq, http_response *rs,
 static long backoff_ms(aws_client *c, int n, long cap)
 {
     long ceiling = c->options.retry_base_ms;
+    if (ceiling <= 0) return 0;
     for (int i = 1; i < n && ceiling < cap; i++) ceiling *= 2;
     if (ceiling > cap) ceiling = cap;
     c->rng ^= c->rng << 13;                      /* xorshift64 */
     c->rng ^= c->rng >> 7;
     c->rng ^= c->rng << 17;
-    return ceiling > 0 ? (long)(c->rng % (uint64_t)(ceiling + 1)) : 0;
+    return (long)(c->rng % (uint64_t)(ceiling + 1));
 }
 
 static void sleep_ms(long ms)
