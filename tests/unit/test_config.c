@@ -145,6 +145,13 @@ static void test_knobs(void) {
           "the environment overrides the file");
     bot_config_free(&c);
 
+    setenv("DEPLOYBOT_AWS_CONSISTENCY_TIMEOUT_S", "0", 1);
+    CHECK(load("{\"aws\":{\"throttle_attempts\":20,\"consistency_timeout_s\":90}}", &c, &err) == 0 &&
+              c.deploy.aws.throttle_attempts == 20 && c.deploy.aws.consistency_timeout_s == -1,
+          "throttle_attempts from the file, consistency_timeout_s 0 from the environment: %s", err.msg);
+    bot_config_free(&c);
+    unsetenv("DEPLOYBOT_AWS_CONSISTENCY_TIMEOUT_S");
+
     setenv("DEPLOYBOT_RUNNERS", "17", 1);
     CHECK(load("{}", &c, &err) == -1 &&
               strstr(err.msg, "DEPLOYBOT_RUNNERS=\"17\": must be an integer in 1..16"),
