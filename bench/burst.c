@@ -59,7 +59,11 @@ static char *read_all(const char *path, size_t *len) {
     do {
         if (n + 65536 > cap) {
             char *nb = realloc(buf, cap = (n + 65536) * 2);
-            if (!nb) { free(buf); fclose(f); return NULL; }
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
             buf = nb;
         }
         got = fread(buf + n, 1, cap - n, f);
@@ -143,12 +147,18 @@ int main(int argc, char **argv) {
         return 2;
     }
     char *body = read_all(argv[2], &rq.blen), sig[72];
-    if (!body) { perror(argv[2]); return 1; }
+    if (!body) {
+        perror(argv[2]);
+        return 1;
+    }
     rq.body = body;
     signature(secret, body, rq.blen, sig);
     rq.sig = sig;
     FILE *ids = fopen(argv[6], "w");
-    if (!ids) { perror(argv[6]); return 1; }
+    if (!ids) {
+        perror(argv[6]);
+        return 1;
+    }
     if (conc > n) conc = n;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -196,13 +206,14 @@ int main(int argc, char **argv) {
     double wall = now_ms() - t0;
     fclose(ids);
     qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
-    printf("{\"requests\":%ld,\"concurrency\":%ld,\"body_bytes\":%zu,\"wall_ms\":%.1f,"
-           "\"throughput_rps\":%.1f,\"status\":{\"2xx\":%ld,\"4xx\":%ld,\"5xx\":%ld,\"other\":%ld},"
-           "\"transport_errors\":%ld,\"queued\":%ld,\"not_queued\":%ld,"
-           "\"latency_ms\":{\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,\"max\":%.2f}}\n",
-           n, conc, rq.blen, wall, (double)n / (wall / 1e3), by_status[2], by_status[4], by_status[5],
-           by_status[0] + by_status[1] + by_status[3], transport_errors, queued, not_queued,
-           pct(lat, n, 0.50), pct(lat, n, 0.90), pct(lat, n, 0.99), lat[n - 1]);
+    printf(
+        "{\"requests\":%ld,\"concurrency\":%ld,\"body_bytes\":%zu,\"wall_ms\":%.1f,"
+        "\"throughput_rps\":%.1f,\"status\":{\"2xx\":%ld,\"4xx\":%ld,\"5xx\":%ld,\"other\":%ld},"
+        "\"transport_errors\":%ld,\"queued\":%ld,\"not_queued\":%ld,"
+        "\"latency_ms\":{\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,\"max\":%.2f}}\n",
+        n, conc, rq.blen, wall, (double)n / (wall / 1e3), by_status[2], by_status[4], by_status[5],
+        by_status[0] + by_status[1] + by_status[3], transport_errors, queued, not_queued,
+        pct(lat, n, 0.50), pct(lat, n, 0.90), pct(lat, n, 0.99), lat[n - 1]);
     for (long i = 0; i < conc; i++) {
         curl_easy_cleanup(slots[i].h);
         curl_slist_free_all(slots[i].hdrs);

@@ -86,11 +86,12 @@ static int one_round(const char *env, const char *file, const char *text, size_t
     double t4 = now_ms();
     char *text_plan = plan_render_text(&p);
     double t5 = now_ms();
-    printf("{\"validate_ms\":%.3f,\"client_ms\":%.3f,\"discover_ms\":%.3f,\"build_ms\":%.3f,"
-           "\"render_ms\":%.3f,\"desired\":%zu,\"actual\":%zu,\"add\":%d,\"change\":%d,"
-           "\"destroy\":%d,\"plan_bytes\":%zu,\"aws_requests\":%lu}\n",
-           t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, n_desired, n_actual, p.add, p.change,
-           p.destroy, strlen(text_plan), aws_client_request_count(aws));
+    printf(
+        "{\"validate_ms\":%.3f,\"client_ms\":%.3f,\"discover_ms\":%.3f,\"build_ms\":%.3f,"
+        "\"render_ms\":%.3f,\"desired\":%zu,\"actual\":%zu,\"add\":%d,\"change\":%d,"
+        "\"destroy\":%d,\"plan_bytes\":%zu,\"aws_requests\":%lu}\n",
+        t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, n_desired, n_actual, p.add, p.change,
+        p.destroy, strlen(text_plan), aws_client_request_count(aws));
     fflush(stdout);
     free(text_plan);
     plan_free(&p);

@@ -15,14 +15,14 @@
 #define DEFAULT_LISTEN "127.0.0.1"
 #define DEFAULT_PORT 8080
 #define DEFAULT_DATA_DIR "./deploybot-data"
-#define DEFAULT_MAX_BODY 26214400u          /* GitHub caps payloads at 25 MB */
+#define DEFAULT_MAX_BODY 26214400u /* GitHub caps payloads at 25 MB */
 #define MAX_MAX_BODY (1024u * 1024u * 1024u)
 #define DEFAULT_REPO_TOKEN_ENV "DEPLOYBOT_REPO_TOKEN"
 #define DEFAULT_SECRET_ENV "DEPLOYBOT_WEBHOOK_SECRET"
 #define DEFAULT_GITHUB_API "https://api.github.com"
 #define DEFAULT_GITHUB_TOKEN_ENV "GITHUB_TOKEN"
 #define DEFAULT_RUNNERS 4
-#define MAX_APPLY_PARALLELISM 16            /* deploy/apply.c runs at most this many */
+#define MAX_APPLY_PARALLELISM 16 /* deploy/apply.c runs at most this many */
 #define ENV_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
 
 /* ---- the integer settings ---------------------------------------------- */
@@ -30,15 +30,25 @@
 /* Where an integer is in the file ("aws.page_size" is "page_size" in the
  * "aws" object), which variable overrides it, and what it may be. */
 typedef struct {
-    const char *key;       /* NULL: read from the file elsewhere */
-    const char *env;       /* NULL: the file only */
+    const char *key; /* NULL: read from the file elsewhere */
+    const char *env; /* NULL: the file only */
     long long min, max;
 } int_knob;
 
 enum {
-    K_PORT, K_MAX_BODY, K_RUNNERS, K_APPLY_PARALLELISM, K_AWS_PAGE_SIZE, K_AWS_RETRY_BASE_MS,
-    K_AWS_MAX_ATTEMPTS, K_AWS_THROTTLE_ATTEMPTS, K_AWS_CONSISTENCY_TIMEOUT_S, K_WAIT_TIMEOUT_S,
-    K_WAIT_POLL_MS, K_NOTIFY_RETRY_BASE_MS, K_COUNT
+    K_PORT,
+    K_MAX_BODY,
+    K_RUNNERS,
+    K_APPLY_PARALLELISM,
+    K_AWS_PAGE_SIZE,
+    K_AWS_RETRY_BASE_MS,
+    K_AWS_MAX_ATTEMPTS,
+    K_AWS_THROTTLE_ATTEMPTS,
+    K_AWS_CONSISTENCY_TIMEOUT_S,
+    K_WAIT_TIMEOUT_S,
+    K_WAIT_POLL_MS,
+    K_NOTIFY_RETRY_BASE_MS,
+    K_COUNT
 };
 
 static const int_knob KNOBS[K_COUNT] = {
@@ -148,8 +158,10 @@ static int debug_from_env(bot_config *o, errinfo *err) {
             return 0;
         }
     }
-    return errinfo_set(err, ERR_INVALID, "environment variable DEPLOYBOT_AWS_DEBUG=\"%.32s\": "
-                       "must be 1 or 0 (true/false, yes/no, on/off)", s);
+    return errinfo_set(err, ERR_INVALID,
+                       "environment variable DEPLOYBOT_AWS_DEBUG=\"%.32s\": "
+                       "must be 1 or 0 (true/false, yes/no, on/off)",
+                       s);
 }
 
 /* ---- the file's other values ------------------------------------------- */
@@ -250,8 +262,10 @@ static int load_env_entry(const char *name, json_t *v, bot_env_config *e, errinf
     char where[96];
 
     if (!env_name_ok(name))
-        return errinfo_set(err, ERR_INVALID, "\"environments\": \"%.64s\" is not an environment "
-                           "name (1-63 letters, digits, '-', '_' or '.')", name);
+        return errinfo_set(err, ERR_INVALID,
+                           "\"environments\": \"%.64s\" is not an environment "
+                           "name (1-63 letters, digits, '-', '_' or '.')",
+                           name);
     snprintf(where, sizeof(where), "environments.%s.", name);
     if (!json_is_object(v))
         return errinfo_set(err, ERR_INVALID, "\"environments.%s\" must be an object", name);
@@ -262,14 +276,18 @@ static int load_env_entry(const char *name, json_t *v, bot_env_config *e, errinf
         opt_bool(v, where, "prevent_destroy", &e->prevent_destroy, err) < 0)
         return -1;
     if (e->role_arn && !role_arn_ok(e->role_arn))
-        return errinfo_set(err, ERR_INVALID, "\"%srole_arn\" must look like "
-                           "arn:aws:iam::<12-digit account>:role/<name>, not \"%.200s\"", where,
+        return errinfo_set(err, ERR_INVALID,
+                           "\"%srole_arn\" must look like "
+                           "arn:aws:iam::<12-digit account>:role/<name>, not \"%.200s\"",
+                           where,
                            e->role_arn);
     if (e->external_id && !e->role_arn)
         return errinfo_set(err, ERR_INVALID, "\"%sexternal_id\" needs \"role_arn\"", where);
     if (e->external_id && !external_id_ok(e->external_id))
-        return errinfo_set(err, ERR_INVALID, "\"%sexternal_id\" must be 2-1224 letters, digits "
-                           "or +=,.@:/-_", where);
+        return errinfo_set(err, ERR_INVALID,
+                           "\"%sexternal_id\" must be 2-1224 letters, digits "
+                           "or +=,.@:/-_",
+                           where);
     return 0;
 }
 
@@ -280,7 +298,8 @@ static int load_environments(json_t *root, bot_config *o, errinfo *err) {
     if (!envs)
         return 0;
     if (!json_is_object(envs))
-        return errinfo_set(err, ERR_INVALID, "\"environments\" must be an object keyed by "
+        return errinfo_set(err, ERR_INVALID,
+                           "\"environments\" must be an object keyed by "
                            "environment name");
     if (!(o->envs = calloc(json_object_size(envs) + 1, sizeof(*o->envs))))
         abort();
@@ -350,8 +369,7 @@ static int load_file(const char *path, bot_config *o, errinfo *err) {
     int rc;
 
     if (!root)
-        rc = errinfo_set(err, json_error_code(&jerr) == json_error_cannot_open_file
-                                  ? ERR_NOT_FOUND : ERR_INVALID,
+        rc = errinfo_set(err, json_error_code(&jerr) == json_error_cannot_open_file ? ERR_NOT_FOUND : ERR_INVALID,
                          "%s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
     else if (!json_is_object(root))
         rc = errinfo_set(err, ERR_INVALID, "top level must be a JSON object");

@@ -64,10 +64,10 @@
  * config repository, says what it is; this says where it may go). */
 typedef struct {
     char *name;
-    char *role_arn;        /* the IAM role its AWS calls assume (STS AssumeRole),
+    char *role_arn;      /* the IAM role its AWS calls assume (STS AssumeRole),
                               another account's; NULL: the bot's own credentials */
-    char *external_id;     /* passed with role_arn when the role asks for one; may be NULL */
-    int prevent_destroy;   /* refuse any plan that deletes its data volumes or its
+    char *external_id;   /* passed with role_arn when the role asks for one; may be NULL */
+    int prevent_destroy; /* refuse any plan that deletes its data volumes or its
                               load balancer, a destroy included */
 } bot_env_config;
 
@@ -78,18 +78,18 @@ typedef struct {
     size_t max_body;
     char *public_url;
     char *repo_url;
-    char *repo_token_env;    /* name of the variable, read by git/ when it fetches */
+    char *repo_token_env; /* name of the variable, read by git/ when it fetches */
     char *webhook_secret_env;
-    char *webhook_secret;    /* value read from the environment; may be NULL */
+    char *webhook_secret; /* value read from the environment; may be NULL */
     char *github_api_url;
     char *github_token_env;
-    char *github_token;      /* value read from the environment; may be NULL */
-    char *aws_region;        /* NULL: none (a stack.json without "region" is then in
+    char *github_token;     /* value read from the environment; may be NULL */
+    char *aws_region;       /* NULL: none (a stack.json without "region" is then in
                                 AWS_REGION's: deploy/envrun.h) */
-    int runners;             /* run threads */
-    deploy_options deploy;   /* apply_parallelism, "aws" and "wait" */
-    notify_settings notify;  /* chat routes, more secret variables, retry_base_ms */
-    bot_env_config *envs;    /* "environments", in the file's order */
+    int runners;            /* run threads */
+    deploy_options deploy;  /* apply_parallelism, "aws" and "wait" */
+    notify_settings notify; /* chat routes, more secret variables, retry_base_ms */
+    bot_env_config *envs;   /* "environments", in the file's order */
     size_t n_envs;
 } bot_config;
 

@@ -15,10 +15,10 @@ typedef struct {
     const store_job *job;
     const webhook_event *ev;
     int is_push;
-    const char *sha;       /* the commit to plan or apply */
-    const char *before;    /* what it is compared with */
-    char base[41];         /* a pull request's merge base, when found */
-    long long t0, t_fetched;   /* for the timings line (bench/ reads it) */
+    const char *sha;         /* the commit to plan or apply */
+    const char *before;      /* what it is compared with */
+    char base[41];           /* a pull request's merge base, when found */
+    long long t0, t_fetched; /* for the timings line (bench/ reads it) */
 } delivery;
 
 /* A pull request changes what its branch added since it forked, not
@@ -62,7 +62,8 @@ static int add_runs(job_runner *r, const delivery *d, const repoconfig *rc, cons
         apply = d->is_push && strcmp(ev->ref, ref) == 0;
         run_spec spec = {d->job->id, env->name, ev->repo, d->sha, d->before,
                          d->is_push ? ev->ref : NULL, d->is_push ? 0 : ev->pr_number,
-                         deleted ? "destroy" : apply ? "apply" : "plan",
+                         deleted ? "destroy" : apply ? "apply"
+                                                     : "plan",
                          d->is_push ? "push" : "pull_request"};
         if (store_run_add(r->db, &spec, err) < 0) return errinfo_prefix(err, "history");
     }

@@ -11,9 +11,9 @@
 #include <string.h>
 
 typedef struct {
-    const char *state;     /* final run state */
-    const char *status;    /* commit status state */
-    char desc[1400];       /* status description / run result */
+    const char *state;  /* final run state */
+    const char *status; /* commit status state */
+    char desc[1400];    /* status description / run result */
     char plan_summary[128];
 } outcome;
 
@@ -31,7 +31,8 @@ static void report(job_runner *r, const run *x, int applied, int failed, const c
                    const envrun_result *res) {
     char url[600];
     notify_subject s = subject_of(r, x, url);
-    const char *error = !failed ? NULL : res && res->errors ? res->errors : summary;
+    const char *error = !failed ? NULL : res && res->errors ? res->errors
+                                                            : summary;
     notify_env_result e = {x->env, applied, failed, res ? res->changes : 0, summary,
                            res ? res->plan_text : NULL, error, 0, NULL};
     notifier_result(r->nt, &s, &e);
@@ -65,11 +66,8 @@ static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, 
     char file[600], *text = NULL, *tmpl = NULL;
     errinfo err;
     snprintf(file, sizeof(file), "%.500s/stack.json", env->folder);
-    const bot_env_config *ec = bot_config_env(r->cfg, env->name);   /* its account, if its own */
-    envrun_request req = {.env = env->name, .stack_file = file, .region = r->cfg->aws_region,
-                          .role_arn = ec ? ec->role_arn : NULL, .external_id = ec ? ec->external_id : NULL,
-                          .sessions = r->sessions, .mode = mode, .log = run_log_line, .log_arg = log,
-                          .options = &r->cfg->deploy, .prevent_destroy = ec && ec->prevent_destroy};
+    const bot_env_config *ec = bot_config_env(r->cfg, env->name); /* its account, if its own */
+    envrun_request req = {.env = env->name, .stack_file = file, .region = r->cfg->aws_region, .role_arn = ec ? ec->role_arn : NULL, .external_id = ec ? ec->external_id : NULL, .sessions = r->sessions, .mode = mode, .log = run_log_line, .log_arg = log, .options = &r->cfg->deploy, .prevent_destroy = ec && ec->prevent_destroy};
     if (mode == ENVRUN_DESTROY) text = stack_before(r, before, file, &req.stack_len);
     if (mode != ENVRUN_DESTROY &&
         (read_at(r, sha, file, 1, &text, &req.stack_len, &err) != 0 ||
@@ -108,7 +106,9 @@ static void auto_rollback(job_runner *r, const run *x, const repoconfig_env *env
     snprintf(failed, sizeof(failed), "%.650s", o->desc);
     /* The rollback goes first: a status description is cut at 140 characters. */
     snprintf(o->desc, sizeof(o->desc), "auto-rollback to %.12s %s; %.600s", good,
-             !genv ? "impossible (environment missing there)" : rc == 0 ? "succeeded" : "failed too", failed);
+             !genv ? "impossible (environment missing there)" : rc == 0 ? "succeeded"
+                                                                        : "failed too",
+             failed);
     if (genv) {
         run_log_printf(log, "auto_rollback: %s", res.summary);
         envrun_result_free(&res);
@@ -185,7 +185,8 @@ static void execute(job_runner *r, const run *x, run_log *log, outcome *o) {
     }
     const repoconfig_env *env = repoconfig_env_find(&rc, x->env);
     long done = mode != ENVRUN_PLAN && strcmp(x->trigger, "redeploy") != 0
-                    ? store_run_applied(r->db, x->env, x->sha, NULL) : 0;
+                    ? store_run_applied(r->db, x->env, x->sha, NULL)
+                    : 0;
     if (!env) {
         snprintf(o->desc, sizeof(o->desc), "environment %s is not in deploybot.json at %.12s", x->env, x->sha);
     } else if (done > 0) {

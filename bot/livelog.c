@@ -10,9 +10,9 @@
 
 typedef struct {
     long run;
-    size_t sent;        /* bytes of the log already sent */
-    char *pending;      /* the next message, written when writable */
-    int finished;       /* the run is over: close after pending */
+    size_t sent;   /* bytes of the log already sent */
+    char *pending; /* the next message, written when writable */
+    int finished;  /* the run is over: close after pending */
 } session;
 
 _Static_assert(sizeof(session) <= LIVELOG_SESSION_BYTES, "LIVELOG_SESSION_BYTES too small");

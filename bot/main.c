@@ -187,11 +187,8 @@ static int run_checkout(const bot_config *cfg, const char *dir, const repoconfig
     errinfo err;
     envrun_result res;
     snprintf(file, sizeof(file), "%s/stack.json", env->folder);
-    const bot_env_config *ec = bot_config_env(cfg, env->name);   /* as the bot's runs do */
-    envrun_request req = {.env = env->name, .stack_file = file, .region = cfg->aws_region,
-                          .role_arn = ec ? ec->role_arn : NULL, .external_id = ec ? ec->external_id : NULL,
-                          .mode = mode, .log = print_line, .options = &cfg->deploy,
-                          .prevent_destroy = ec && ec->prevent_destroy};
+    const bot_env_config *ec = bot_config_env(cfg, env->name); /* as the bot's runs do */
+    envrun_request req = {.env = env->name, .stack_file = file, .region = cfg->aws_region, .role_arn = ec ? ec->role_arn : NULL, .external_id = ec ? ec->external_id : NULL, .mode = mode, .log = print_line, .options = &cfg->deploy, .prevent_destroy = ec && ec->prevent_destroy};
     /* A destroy needs no stack.json, but reads its region, skip_final_snapshot and prevent_destroy. */
     snprintf(path, sizeof(path), "%s/%s", dir, file);
     text = fs_read_file(path, &req.stack_len, &err);

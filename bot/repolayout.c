@@ -3,8 +3,7 @@
 
 #include <stdlib.h>
 
-void repolayout_from_config(const repoconfig *rc, changes_layout *out)
-{
+void repolayout_from_config(const repoconfig *rc, changes_layout *out) {
     changes_env *envs = calloc(rc->n_envs ? rc->n_envs : 1, sizeof *envs);
     size_t i;
     if (!envs)
@@ -19,8 +18,7 @@ void repolayout_from_config(const repoconfig *rc, changes_layout *out)
     out->n_shared = rc->n_shared;
 }
 
-void repolayout_free(changes_layout *l)
-{
+void repolayout_free(changes_layout *l) {
     free((void *)l->envs);
     l->envs = NULL;
     l->n_envs = 0;

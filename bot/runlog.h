@@ -15,8 +15,8 @@ typedef struct {
     long run;
     const char *env;
     const redactor *rd;
-    store *history;        /* may be NULL: stderr and the buffer only */
-    char *buf;             /* every line so far, '\n'-terminated; may be NULL */
+    store *history; /* may be NULL: stderr and the buffer only */
+    char *buf;      /* every line so far, '\n'-terminated; may be NULL */
     size_t len;
     /* Monotonic microseconds (util/clock.h), 0 until they happen: when
      * envrun started, when it logged its first line (it had the plan); and

@@ -30,15 +30,15 @@
 #include "bot/webpage.h"
 #include "bot/livelog.h"
 
-#define TIMEOUT_SECS 15     /* a client idle this long mid-request is dropped */
-#define HEADER_BYTES 8192   /* per-request header space (GitHub sends < 2 KB) */
-#define HTTP_ACCEPTED 202   /* lws 4.1 has no name for it */
+#define TIMEOUT_SECS 15   /* a client idle this long mid-request is dropped */
+#define HEADER_BYTES 8192 /* per-request header space (GitHub sends < 2 KB) */
+#define HTTP_ACCEPTED 202 /* lws 4.1 has no name for it */
 
 struct server {
     struct lws_context *ctx;
-    store *db;                      /* deliveries; the history, for /api/runs */
-    char *secret;                   /* NULL: every delivery is refused */
-    char *listen;                   /* lws keeps a pointer to it */
+    store *db;    /* deliveries; the history, for /api/runs */
+    char *secret; /* NULL: every delivery is refused */
+    char *listen; /* lws keeps a pointer to it */
     size_t max_body;
     server_job_cb on_job;
     void *arg;
@@ -46,22 +46,25 @@ struct server {
     int port;
 };
 
-enum route { R_NONE, R_WEBHOOK };
-enum hdr_state { H_MISSING, H_OK, H_TOO_LONG };
+enum route { R_NONE,
+             R_WEBHOOK };
+enum hdr_state { H_MISSING,
+                 H_OK,
+                 H_TOO_LONG };
 
 /* Per-transaction state; lws allocates it zeroed and frees it after
  * HTTP_DROP_PROTOCOL, so only the body buffer needs explicit care. */
 struct pss {
     enum route route;
-    int pending;            /* an answer waits for HTTP_WRITEABLE */
-    int answered;           /* the answer is staged or sent: ignore more body */
-    int close_after;        /* the body was not (fully) read: drop the socket */
+    int pending;     /* an answer waits for HTTP_WRITEABLE */
+    int answered;    /* the answer is staged or sent: ignore more body */
+    int close_after; /* the body was not (fully) read: drop the socket */
     unsigned status;
     const char *ctype;
-    const char *allow;      /* Allow: header of a 405 */
+    const char *allow; /* Allow: header of a 405 */
     size_t resp_len;
     char resp[1024];
-    char *big;              /* a large answer (history), sent in pieces */
+    char *big; /* a large answer (history), sent in pieces */
     size_t big_len, big_off;
     int headers_sent;
     /* webhook request */
@@ -137,7 +140,8 @@ static int stage_json(struct lws *wsi, struct pss *p, unsigned status,
                       json_t *obj) {
     char buf[sizeof(p->resp)];
     size_t n = obj ? json_dumpb(obj, buf, sizeof(buf),
-                                JSON_COMPACT | JSON_ENSURE_ASCII) : 0;
+                                JSON_COMPACT | JSON_ENSURE_ASCII)
+                   : 0;
 
     json_decref(obj);
     if (n == 0 || n > sizeof(buf)) {
@@ -188,7 +192,7 @@ static int write_big(struct lws *wsi, struct pss *p) {
 
 static int write_answer(struct lws *wsi, struct pss *p) {
     uint8_t buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *at = start,
-            *end = buf + sizeof(buf) - 1;
+                                 *end = buf + sizeof(buf) - 1;
 
     if (!p->pending)
         return 0;
@@ -283,7 +287,7 @@ static int content_length(struct lws *wsi, struct pss *p, size_t max,
 }
 
 static int start_webhook(server *s, struct lws *wsi, struct pss *p) {
-    p->close_after = 1;  /* until the whole body has been read */
+    p->close_after = 1; /* until the whole body has been read */
     if (content_length(wsi, p, s->max_body, &p->expect) < 0)
         return 0;
     p->close_after = 0;
@@ -428,11 +432,9 @@ static int enqueue(server *s, struct lws *wsi, struct pss *p, const char *json) 
                            "cannot persist job: %s", err.msg);
     }
     if (dup)
-        return stage_json(wsi, p, HTTP_ACCEPTED, json_pack("{s:b,s:b}", "queued", 0,
-                                                 "duplicate", 1));
+        return stage_json(wsi, p, HTTP_ACCEPTED, json_pack("{s:b,s:b}", "queued", 0, "duplicate", 1));
     /* The job is committed: only now is the 202 staged, and the worker told. */
-    stage_json(wsi, p, HTTP_ACCEPTED, json_pack("{s:b,s:I}", "queued", 1, "job",
-                                      (json_int_t)id));
+    stage_json(wsi, p, HTTP_ACCEPTED, json_pack("{s:b,s:I}", "queued", 1, "job", (json_int_t)id));
     if (s->on_job)
         s->on_job(s->arg);
     return 0;
@@ -610,7 +612,8 @@ server *server_new(const bot_config *cfg, const char *db_path,
     info.options = listen_options(cfg->listen);
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
-        errinfo_set(err, ERR_UNAVAILABLE, "cannot listen on %s port %d: port in use, or "
+        errinfo_set(err, ERR_UNAVAILABLE,
+                    "cannot listen on %s port %d: port in use, or "
                     "\"listen\" is not an IP address or interface of this host",
                     cfg->listen, cfg->port);
         server_free(s);
@@ -619,8 +622,9 @@ server *server_new(const bot_config *cfg, const char *db_path,
     s->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(s->ctx,
                                                               "default"));
     if (!s->secret)
-        lwsl_warn("deploybot: no webhook secret in the environment: every "
-                  "delivery will be refused with 401\n");
+        lwsl_warn(
+            "deploybot: no webhook secret in the environment: every "
+            "delivery will be refused with 401\n");
     lwsl_notice("deploybot: listening on http://%s%s%s:%d\n",
                 strchr(cfg->listen, ':') ? "[" : "", cfg->listen,
                 strchr(cfg->listen, ':') ? "]" : "", s->port);

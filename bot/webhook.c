@@ -78,14 +78,18 @@ static long form_decode(const char *s, size_t len, char *out, size_t base,
             c = ' ';
         } else if (c == '%') {
             if (len - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
-                return errinfo_set(err, ERR_INVALID, "form body: bad "
-                                   "percent-escape at byte %zu", base + i);
+                return errinfo_set(err, ERR_INVALID,
+                                   "form body: bad "
+                                   "percent-escape at byte %zu",
+                                   base + i);
             c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
             i += 2;
         }
         if (c == 0)
-            return errinfo_set(err, ERR_INVALID, "form body: NUL byte in "
-                               "payload at byte %zu", base + i);
+            return errinfo_set(err, ERR_INVALID,
+                               "form body: NUL byte in "
+                               "payload at byte %zu",
+                               base + i);
         out[o++] = (char)c;
     }
     out[o] = '\0';
@@ -121,8 +125,9 @@ static char *form_payload(const char *body, size_t len, size_t *outlen,
         }
         i += flen + 1;
     }
-    errinfo_set(err, ERR_INVALID, "form body has no payload= field "
-                                  "(GitHub sends the JSON there)");
+    errinfo_set(err, ERR_INVALID,
+                "form body has no payload= field "
+                "(GitHub sends the JSON there)");
     return NULL;
 }
 
@@ -189,8 +194,10 @@ static int get_str(json_t *root, const char *path, int required, char *dst,
                            "%s payload: \"%s\" is not a string", what, path);
     n = json_string_length(v);
     if (n >= dstlen || strlen(json_string_value(v)) != n)
-        return errinfo_set(err, ERR_INVALID, "%s payload: \"%s\" is too long "
-                           "or contains NUL (%zu bytes, max %zu)", what, path,
+        return errinfo_set(err, ERR_INVALID,
+                           "%s payload: \"%s\" is too long "
+                           "or contains NUL (%zu bytes, max %zu)",
+                           what, path,
                            n, dstlen - 1);
     memcpy(dst, json_string_value(v), n + 1);
     return 0;
@@ -203,8 +210,10 @@ static int get_sha(json_t *root, const char *path, char dst[41],
         return -1;
     for (int i = 0; i < 40; i++) {
         if (!isxdigit((unsigned char)dst[i]))
-            return errinfo_set(err, ERR_INVALID, "%s payload: \"%s\" is not "
-                               "a 40-hex commit id", what, path);
+            return errinfo_set(err, ERR_INVALID,
+                               "%s payload: \"%s\" is not "
+                               "a 40-hex commit id",
+                               what, path);
         dst[i] = (char)tolower((unsigned char)dst[i]);
     }
     return 0;
@@ -313,7 +322,8 @@ int webhook_github_parse(const char *event, const char *content_type,
                            jerr.line, jerr.column, jerr.text);
     if (!json_is_object(root)) {
         json_decref(root);
-        return errinfo_set(err, ERR_INVALID, "malformed payload: top level "
+        return errinfo_set(err, ERR_INVALID,
+                           "malformed payload: top level "
                            "is not a JSON object");
     }
     if (strcmp(event, "push") == 0)

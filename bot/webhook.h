@@ -6,7 +6,7 @@
 #include "util/errinfo.h"
 
 typedef enum {
-    WEBHOOK_IGNORED = 0,  /* a valid delivery deploybot does not act on */
+    WEBHOOK_IGNORED = 0, /* a valid delivery deploybot does not act on */
     WEBHOOK_PING,
     WEBHOOK_PUSH,
     WEBHOOK_PULL_REQUEST,
@@ -14,22 +14,22 @@ typedef enum {
 
 typedef struct {
     webhook_kind kind;
-    char repo[256];        /* "owner/name" (repository.full_name) */
+    char repo[256]; /* "owner/name" (repository.full_name) */
     char clone_url[512];
     /* push */
-    char ref[256];         /* "refs/heads/main" */
+    char ref[256]; /* "refs/heads/main" */
     char before[41];
     char after[41];
-    int deleted;           /* branch/tag deletion: nothing to deploy */
+    int deleted; /* branch/tag deletion: nothing to deploy */
     /* pull_request */
     int pr_number;
-    char pr_action[32];    /* opened, synchronize, reopened, closed ... */
+    char pr_action[32]; /* opened, synchronize, reopened, closed ... */
     int pr_merged;
     char head_sha[41];
     char base_sha[41];
-    char base_ref[256];    /* branch name the PR targets */
+    char base_ref[256]; /* branch name the PR targets */
     /* ping */
-    char zen[256];         /* GitHub's zen line, echoed back to show the hook works */
+    char zen[256]; /* GitHub's zen line, echoed back to show the hook works */
 } webhook_event;
 
 /* X-Hub-Signature-256 check ("sha256=" + hex HMAC-SHA256 of the raw body),

@@ -2,10 +2,10 @@
  * logs and results come from repositories and AWS. */
 #include "bot/webpage.h"
 
-#define STYLE                                                                              \
-    "<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}"                   \
+#define STYLE \
+    "<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}" \
     "table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #ddd;" \
-    "text-align:left}pre{background:#f6f8fa;padding:1em;overflow:auto}"                   \
+    "text-align:left}pre{background:#f6f8fa;padding:1em;overflow:auto}" \
     ".succeeded{color:#1a7f37}.failed,.blocked{color:#cf222e}.running,.queued{color:#9a6700}" \
     "code{font-size:13px}</style>"
 

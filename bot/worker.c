@@ -62,7 +62,10 @@ static void *dispatcher_main(void *arg) {
         unsigned long seen = generation(w, &stop);
         if (stop) break;
         store_job j;
-        if (store_job_claim(q, &j, NULL) <= 0) { wait_for_work(w, seen); continue; }
+        if (store_job_claim(q, &j, NULL) <= 0) {
+            wait_for_work(w, seen);
+            continue;
+        }
         char summary[512] = "";
         int rc = dispatch_job(jr, &j, summary, sizeof(summary));
         if (rc != 0 && j.attempts < MAX_ATTEMPTS) {
@@ -99,7 +102,10 @@ static void *runner_main(void *arg) {
         if (got < 0) fprintf(stderr, "deploybot: %s\n", e.msg);
         execute_report_superseded(jr, superseded, n_superseded);
         run_list_free(superseded, n_superseded);
-        if (got <= 0) { wait_for_work(w, seen); continue; }
+        if (got <= 0) {
+            wait_for_work(w, seen);
+            continue;
+        }
         execute_run(jr, &x);
         run_free(&x);
         worker_wake(w); /* the environment is free again */

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { OP_CREATE, OP_UPDATE, OP_DESTROY } op_kind;
+typedef enum { OP_CREATE,
+               OP_UPDATE,
+               OP_DESTROY } op_kind;
 
 typedef struct {
     op_kind kind;
@@ -49,7 +51,10 @@ static void build_ops(plan *p, op_list *l) {
     }
 }
 
-typedef struct { const char *id; int found; } ref_find;
+typedef struct {
+    const char *id;
+    int found;
+} ref_find;
 
 static void find_ref(const char *id, void *arg) {
     ref_find *f = arg;
@@ -157,7 +162,7 @@ typedef struct {
     pthread_cond_t cv;
     int running;
     int failed;
-    errinfo first;      /* the first failure */
+    errinfo first; /* the first failure */
 } sched;
 
 static const char *const VERB[] = {"create", "update", "destroy"};

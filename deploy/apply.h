@@ -14,7 +14,7 @@
 typedef void (*apply_log_fn)(void *arg, const char *line);
 
 typedef struct {
-    int added, changed, destroyed;  /* completed */
+    int added, changed, destroyed; /* completed */
     int ops_done, ops_total;
 } apply_result;
 

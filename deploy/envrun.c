@@ -63,7 +63,7 @@ static int refusals_of(const provider_ctx *ctx, const safeguard_policy *pol, con
     errinfo guard = {0};
     int guarded = safeguard_check(p, pol, &guard) != 0;
     int rc = plan_check(ctx, p, refusals, err);
-    if (rc != 0 && err->code != ERR_INVALID) return -1;   /* a check could not be made */
+    if (rc != 0 && err->code != ERR_INVALID) return -1; /* a check could not be made */
     if (!guarded) return rc;
     strbuf all = {0};
     strbuf_printf(&all, "%s\n%s", guard.msg, *refusals ? *refusals : "");
@@ -138,8 +138,10 @@ static int resolve_region(const envrun_request *req, const stack *st, char *out,
     const char *r = st->root && stack_region(st) ? stack_region(st) : req->region;
     if (r) snprintf(out, outlen, "%s", r);
     if (r || aws_region_default(out, outlen) == 0) return 0;
-    return errinfo_set(err, ERR_INVALID, "no AWS region for %s: set \"region\" in %s, \"aws.region\" in the "
-                       "deploybot config, or AWS_REGION (or AWS_DEFAULT_REGION)", req->env, req->stack_file);
+    return errinfo_set(err, ERR_INVALID,
+                       "no AWS region for %s: set \"region\" in %s, \"aws.region\" in the "
+                       "deploybot config, or AWS_REGION (or AWS_DEFAULT_REGION)",
+                       req->env, req->stack_file);
 }
 
 /* The stack (a destroy reads stack.json, when there is one, for what the

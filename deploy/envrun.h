@@ -9,7 +9,9 @@
 #include "deploy/aws/sts.h"
 #include "deploy/options.h"
 
-typedef enum { ENVRUN_PLAN, ENVRUN_APPLY, ENVRUN_DESTROY } envrun_mode;
+typedef enum { ENVRUN_PLAN,
+               ENVRUN_APPLY,
+               ENVRUN_DESTROY } envrun_mode;
 
 typedef struct {
     const char *env;
@@ -19,20 +21,20 @@ typedef struct {
      * are used. */
     const char *stack_text;
     size_t stack_len;
-    const char *stack_file;   /* path shown in errors, e.g. environments/dev/stack.json */
-    const char *region;       /* the operator's (aws.region), used when the stack names
+    const char *stack_file;         /* path shown in errors, e.g. environments/dev/stack.json */
+    const char *region;             /* the operator's (aws.region), used when the stack names
                                  none; NULL: AWS_REGION, AWS_DEFAULT_REGION, the AWS
                                  profile's, else an error */
-    const char *role_arn;     /* the environment's AWS role (its account), assumed with the
+    const char *role_arn;           /* the environment's AWS role (its account), assumed with the
                                  base credentials, session "deploybot-<env>"; NULL: none */
-    const char *external_id;  /* the role's ExternalId; NULL: none */
-    aws_sessions *sessions;   /* the role's sessions, shared between runs; NULL: this run's */
+    const char *external_id;        /* the role's ExternalId; NULL: none */
+    aws_sessions *sessions;         /* the role's sessions, shared between runs; NULL: this run's */
     const char *user_data_template; /* modules/dify/user_data.sh at the same commit; NULL: none */
     size_t user_data_template_len;
     envrun_mode mode;
-    apply_log_fn log;         /* every line of plan and progress */
+    apply_log_fn log; /* every line of plan and progress */
     void *log_arg;
-    const deploy_options *options;  /* NULL: every default */
+    const deploy_options *options; /* NULL: every default */
     /* The operator's prevent_destroy for this environment: refuses, like
      * stack.json's, a plan that deletes a data volume or the load balancer
      * (deploy/safeguard.h). Either one is enough. */
@@ -40,13 +42,13 @@ typedef struct {
 } envrun_request;
 
 typedef struct {
-    int invalid;              /* stack.json did not validate (nothing was planned), or the
+    int invalid;            /* stack.json did not validate (nothing was planned), or the
                                * plan was refused (a change AWS would refuse: nothing applied) */
-    int changes;              /* the plan had changes */
-    char plan_summary[128];   /* "Plan: 1 to add, ..." / "No changes." */
-    char summary[1200];       /* one line for statuses, whether it worked or not */
-    char *plan_text;          /* full plan (malloc'd), NULL if none */
-    char *errors;             /* validation errors or refusals, one per line (malloc'd) */
+    int changes;            /* the plan had changes */
+    char plan_summary[128]; /* "Plan: 1 to add, ..." / "No changes." */
+    char summary[1200];     /* one line for statuses, whether it worked or not */
+    char *plan_text;        /* full plan (malloc'd), NULL if none */
+    char *errors;           /* validation errors or refusals, one per line (malloc'd) */
 } envrun_result;
 
 /* Returns 0 on success (plan made, and applied when asked). On failure -1,

@@ -8,7 +8,7 @@
 
 typedef struct {
     aws_options aws;
-    int apply_parallelism;   /* AWS operations in flight during an apply; 0: 4, at most 16 */
+    int apply_parallelism; /* AWS operations in flight during an apply; 0: 4, at most 16 */
 } deploy_options;
 
 #endif

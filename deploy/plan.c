@@ -44,7 +44,10 @@ static void canonicalize(json_t *v) {
     }
 }
 
-typedef struct { const plan *p; int pending; } ref_check;
+typedef struct {
+    const plan *p;
+    int pending;
+} ref_check;
 
 static plan_change *change_for(const plan *p, const char *id) {
     for (size_t i = 0; i < p->n; i++)
@@ -74,7 +77,10 @@ static int is_forced(const provider *pv, const char *key, const json_t *have) {
 /* Recomputes one change; returns 1 when its action changed. */
 static int classify(plan *p, plan_change *c) {
     plan_action before = c->action;
-    if (!c->actual) { c->action = PLAN_CREATE; return before != c->action; }
+    if (!c->actual) {
+        c->action = PLAN_CREATE;
+        return before != c->action;
+    }
     const provider *pv = provider_find(c->desired->type);
     json_array_clear(c->changed);
     c->forced_by = NULL;
@@ -88,7 +94,8 @@ static int classify(plan *p, plan_change *c) {
         json_array_append_new(c->changed, json_string(k));
         if (!c->forced_by && (is_forced(pv, k, have) || !pv->update)) c->forced_by = k;
     }
-    c->action = c->forced_by ? PLAN_REPLACE : json_array_size(c->changed) ? PLAN_UPDATE : PLAN_NOOP;
+    c->action = c->forced_by ? PLAN_REPLACE : json_array_size(c->changed) ? PLAN_UPDATE
+                                                                          : PLAN_NOOP;
     return before != c->action;
 }
 
@@ -225,7 +232,7 @@ static void render_attrs(strbuf *s, const plan_change *c) {
         /* Same reference on both sides: its target is new, its id not known yet. */
         char *to = json_equal(fv, tv) ? strdup("(known after apply)") : show(tv);
         strbuf_printf(s, "      %s: %s -> %s%s\n", k, from, to,
-                  c->forced_by && strcmp(c->forced_by, k) == 0 ? "  # forces replacement" : "");
+                      c->forced_by && strcmp(c->forced_by, k) == 0 ? "  # forces replacement" : "");
         free(from);
         free(to);
     }

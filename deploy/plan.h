@@ -7,18 +7,24 @@
 #include "deploy/providers/provider.h"
 #include "deploy/providers/resource.h"
 
-typedef enum { PLAN_NOOP, PLAN_CREATE, PLAN_UPDATE, PLAN_REPLACE, PLAN_DELETE } plan_action;
+typedef enum { PLAN_NOOP,
+               PLAN_CREATE,
+               PLAN_UPDATE,
+               PLAN_REPLACE,
+               PLAN_DELETE } plan_action;
 
 /* What happens to the data of a resource the change deletes (safeguard.h
  * decides): nothing to keep, a final snapshot first, or none by request. */
-typedef enum { PLAN_SNAPSHOT_NONE, PLAN_SNAPSHOT_TAKE, PLAN_SNAPSHOT_SKIPPED } plan_snapshot;
+typedef enum { PLAN_SNAPSHOT_NONE,
+               PLAN_SNAPSHOT_TAKE,
+               PLAN_SNAPSHOT_SKIPPED } plan_snapshot;
 
 typedef struct {
     plan_action action;
-    resource *desired;   /* NULL for PLAN_DELETE; its physical id is filled when known */
-    resource *actual;    /* NULL for PLAN_CREATE */
+    resource *desired;     /* NULL for PLAN_DELETE; its physical id is filled when known */
+    resource *actual;      /* NULL for PLAN_CREATE */
     const char *forced_by; /* attribute that forces a replacement */
-    json_t *changed;     /* names of attributes that differ */
+    json_t *changed;       /* names of attributes that differ */
     plan_snapshot final_snapshot;
 } plan_change;
 
@@ -28,7 +34,7 @@ typedef struct {
     plan_change *changes; /* desired order, then deletions */
     size_t n;
     int add, change, destroy;
-    int snapshots;        /* changes with PLAN_SNAPSHOT_TAKE */
+    int snapshots; /* changes with PLAN_SNAPSHOT_TAKE */
 } plan;
 
 /* Discovers every resource of every provider tagged with the stack, and links

@@ -21,7 +21,7 @@ int plan_check(const provider_ctx *c, const plan *p, char **refusals, errinfo *e
     for (size_t i = 0; i < p->n; i++) {
         errinfo e = {0};
         if (check_change(c, &p->changes[i], &e) == 0) continue;
-        if (e.code != ERR_INVALID) {   /* not a refusal: the check itself failed */
+        if (e.code != ERR_INVALID) { /* not a refusal: the check itself failed */
             strbuf_free(&text);
             if (err) *err = e;
             return -1;

@@ -12,8 +12,7 @@
 /* Rejects keys of `obj` not in the NULL-terminated `allowed`; `where` is the
  * dotted path of obj, "" for the root. */
 static int check_keys(json_t *obj, const char *const *allowed,
-                      const char *where, const char *hint, errinfo *err)
-{
+                      const char *where, const char *hint, errinfo *err) {
     const char *key;
     json_t *v;
     json_object_foreach(obj, key, v) {
@@ -22,28 +21,27 @@ static int check_keys(json_t *obj, const char *const *allowed,
             ;
         if (!allowed[i])
             return errinfo_set(err, ERR_INVALID, "%s%sunknown key \"%.64s\" (expected %s)",
-                        where, *where ? ": " : "", key, hint);
+                               where, *where ? ": " : "", key, hint);
     }
     return 0;
 }
 
 /* Environment names end up in commit status contexts and AWS tags. */
-static int valid_env_name(const char *s)
-{
+static int valid_env_name(const char *s) {
     size_t n = strlen(s), i;
     if (n == 0 || n > 63 || s[0] == '.' || s[0] == '-')
         return 0;
     for (i = 0; i < n; i++)
         if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                    "0123456789-_.", s[i]))
+                    "0123456789-_.",
+                    s[i]))
             return 0;
     return 1;
 }
 
 /* A repository-relative path: no leading '/', no empty, "." or ".."
  * components (a single trailing '/' is allowed). */
-static int valid_repo_path(const char *s)
-{
+static int valid_repo_path(const char *s) {
     const char *p = s;
     if (!*s || *s == '/')
         return 0;
@@ -60,8 +58,7 @@ static int valid_repo_path(const char *s)
 }
 
 /* Branch names as git accepts them, minus the obscure cases. */
-static int valid_branch(const char *s)
-{
+static int valid_branch(const char *s) {
     size_t n = strlen(s);
     if (n == 0 || s[0] == '-' || s[0] == '/' || s[n - 1] == '/' ||
         s[n - 1] == '.' || strstr(s, "..") || strstr(s, "//") ||
@@ -74,23 +71,21 @@ static int valid_branch(const char *s)
 }
 
 static int env_string(json_t *obj, const char *env, const char *key,
-                      const char *what, char **out, errinfo *err)
-{
+                      const char *what, char **out, errinfo *err) {
     json_t *v = json_object_get(obj, key);
     if (!v)
         return errinfo_set(err, ERR_INVALID, "environments.%s.%s: missing (%s)", env, key,
-                    what);
+                           what);
     if (!json_is_string(v))
         return errinfo_set(err, ERR_INVALID, "environments.%s.%s: expected a string", env,
-                    key);
+                           key);
     if (!(*out = strdup(json_string_value(v))))
         return errinfo_set(err, ERR_INTERNAL, "out of memory");
     return 0;
 }
 
 static int parse_env(const char *name, json_t *v, repoconfig_env *e,
-                     errinfo *err)
-{
+                     errinfo *err) {
     static const char *const keys[] = {"folder", "branch", "allow_destroy",
                                        "auto_rollback", NULL};
     char where[96];
@@ -98,56 +93,71 @@ static int parse_env(const char *name, json_t *v, repoconfig_env *e,
     size_t n;
 
     if (!valid_env_name(name))
-        return errinfo_set(err, ERR_INVALID, "environments: \"%.64s\": an environment name"
-                    " is 1-63 letters, digits, '-', '_' or '.'", name);
+        return errinfo_set(err, ERR_INVALID,
+                           "environments: \"%.64s\": an environment name"
+                           " is 1-63 letters, digits, '-', '_' or '.'",
+                           name);
     if (!json_is_object(v))
-        return errinfo_set(err, ERR_INVALID, "environments.%s: expected an object with "
-                    "\"folder\" and \"branch\"", name);
+        return errinfo_set(err, ERR_INVALID,
+                           "environments.%s: expected an object with "
+                           "\"folder\" and \"branch\"",
+                           name);
     snprintf(where, sizeof where, "environments.%s", name);
     if (check_keys(v, keys, where, "folder, branch, allow_destroy, auto_rollback", err) < 0)
         return -1;
     if (!(e->name = strdup(name)))
         return errinfo_set(err, ERR_INTERNAL, "out of memory");
-    if (env_string(v, name, "folder", "the environment's folder in this "
-                   "repository", &e->folder, err) < 0 ||
+    if (env_string(v, name, "folder",
+                   "the environment's folder in this "
+                   "repository",
+                   &e->folder, err) < 0 ||
         env_string(v, name, "branch", "the branch whose pushes apply it",
                    &e->branch, err) < 0)
         return -1;
     if (!valid_repo_path(e->folder))
-        return errinfo_set(err, ERR_INVALID, "environments.%s.folder: \"%.128s\" is not a "
-                    "relative path like \"environments/%s\"", name, e->folder,
-                    name);
+        return errinfo_set(err, ERR_INVALID,
+                           "environments.%s.folder: \"%.128s\" is not a "
+                           "relative path like \"environments/%s\"",
+                           name, e->folder,
+                           name);
     for (n = strlen(e->folder); n > 0 && e->folder[n - 1] == '/'; n--)
         e->folder[n - 1] = '\0';
     if (!valid_branch(e->branch))
-        return errinfo_set(err, ERR_INVALID, "environments.%s.branch: \"%.128s\" is not a "
-                    "valid branch name", name, e->branch);
+        return errinfo_set(err, ERR_INVALID,
+                           "environments.%s.branch: \"%.128s\" is not a "
+                           "valid branch name",
+                           name, e->branch);
     ad = json_object_get(v, "allow_destroy");
     if (ad && !json_is_boolean(ad))
-        return errinfo_set(err, ERR_INVALID, "environments.%s.allow_destroy: expected true "
-                    "or false", name);
+        return errinfo_set(err, ERR_INVALID,
+                           "environments.%s.allow_destroy: expected true "
+                           "or false",
+                           name);
     e->allow_destroy = ad ? json_is_true(ad) : 0;
     ad = json_object_get(v, "auto_rollback");
     if (ad && !json_is_boolean(ad))
-        return errinfo_set(err, ERR_INVALID, "environments.%s.auto_rollback: expected true "
-                    "or false", name);
+        return errinfo_set(err, ERR_INVALID,
+                           "environments.%s.auto_rollback: expected true "
+                           "or false",
+                           name);
     e->auto_rollback = ad ? json_is_true(ad) : 0;
     return 0;
 }
 
-static int parse_envs(json_t *envs, repoconfig *out, errinfo *err)
-{
+static int parse_envs(json_t *envs, repoconfig *out, errinfo *err) {
     const char *name;
     json_t *v;
 
     if (!envs)
-        return errinfo_set(err, ERR_INVALID, "environments: missing (an object naming each"
-                    " environment)");
+        return errinfo_set(err, ERR_INVALID,
+                           "environments: missing (an object naming each"
+                           " environment)");
     if (!json_is_object(envs))
         return errinfo_set(err, ERR_INVALID, "environments: expected an object");
     if (json_object_size(envs) == 0)
-        return errinfo_set(err, ERR_INVALID, "environments: expected at least one "
-                    "environment");
+        return errinfo_set(err, ERR_INVALID,
+                           "environments: expected at least one "
+                           "environment");
     out->envs = calloc(json_object_size(envs), sizeof *out->envs);
     if (!out->envs)
         return errinfo_set(err, ERR_INTERNAL, "out of memory");
@@ -159,8 +169,7 @@ static int parse_envs(json_t *envs, repoconfig *out, errinfo *err)
     return 0;
 }
 
-static int parse_shared(json_t *arr, repoconfig *out, errinfo *err)
-{
+static int parse_shared(json_t *arr, repoconfig *out, errinfo *err) {
     size_t i;
     json_t *v;
 
@@ -177,9 +186,11 @@ static int parse_shared(json_t *arr, repoconfig *out, errinfo *err)
         if (!json_is_string(v))
             return errinfo_set(err, ERR_INVALID, "shared_paths[%zu]: expected a string", i);
         if (!valid_repo_path(json_string_value(v)))
-            return errinfo_set(err, ERR_INVALID, "shared_paths[%zu]: \"%.128s\" is not a "
-                        "relative path like \"modules/\"", i,
-                        json_string_value(v));
+            return errinfo_set(err, ERR_INVALID,
+                               "shared_paths[%zu]: \"%.128s\" is not a "
+                               "relative path like \"modules/\"",
+                               i,
+                               json_string_value(v));
         if (!(out->shared_paths[out->n_shared++] =
                   strdup(json_string_value(v))))
             return errinfo_set(err, ERR_INTERNAL, "out of memory");
@@ -188,8 +199,7 @@ static int parse_shared(json_t *arr, repoconfig *out, errinfo *err)
 }
 
 int repoconfig_parse(const char *json, size_t len, repoconfig *out,
-                     errinfo *err)
-{
+                     errinfo *err) {
     static const char *const keys[] = {"environments", "shared_paths", NULL};
     json_error_t jerr;
     json_t *root;
@@ -215,8 +225,7 @@ int repoconfig_parse(const char *json, size_t len, repoconfig *out,
     return rc;
 }
 
-const repoconfig_env *repoconfig_env_find(const repoconfig *c, const char *name)
-{
+const repoconfig_env *repoconfig_env_find(const repoconfig *c, const char *name) {
     size_t i;
     for (i = 0; i < c->n_envs; i++)
         if (!strcmp(c->envs[i].name, name))
@@ -224,8 +233,7 @@ const repoconfig_env *repoconfig_env_find(const repoconfig *c, const char *name)
     return NULL;
 }
 
-void repoconfig_free(repoconfig *c)
-{
+void repoconfig_free(repoconfig *c) {
     size_t i;
     if (!c)
         return;

@@ -17,11 +17,11 @@
 #include "util/errinfo.h"
 
 typedef struct {
-    char *name;          /* "dev" */
-    char *folder;        /* "environments/dev" (no trailing slash) */
-    char *branch;        /* branch whose pushes apply this environment */
-    int allow_destroy;   /* deleting the folder destroys the stack */
-    int auto_rollback;   /* a failed apply re-applies the last good commit */
+    char *name;        /* "dev" */
+    char *folder;      /* "environments/dev" (no trailing slash) */
+    char *branch;      /* branch whose pushes apply this environment */
+    int allow_destroy; /* deleting the folder destroys the stack */
+    int auto_rollback; /* a failed apply re-applies the last good commit */
 } repoconfig_env;
 
 typedef struct {

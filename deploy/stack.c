@@ -11,14 +11,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { T_STRING, T_OPT_STRING, T_INT, T_BOOL, T_CIDR, T_CIDR_LIST, T_STRING_LIST } key_type;
+typedef enum { T_STRING,
+               T_OPT_STRING,
+               T_INT,
+               T_BOOL,
+               T_CIDR,
+               T_CIDR_LIST,
+               T_STRING_LIST } key_type;
 
 typedef struct {
     const char *key;
     key_type type;
     int required;
-    long min, max;          /* T_INT range; list length bounds */
-    const char *dflt;       /* JSON text of the default, NULL if none */
+    long min, max;    /* T_INT range; list length bounds */
+    const char *dflt; /* JSON text of the default, NULL if none */
 } key_spec;
 
 static const key_spec SCHEMA[] = {
@@ -87,7 +93,10 @@ static const char *type_name(key_type t) {
 }
 
 static void check_list(report *r, const key_spec *k, json_t *v) {
-    if (!json_is_array(v)) { problem(r, k->key, "expected %s", type_name(k->type)); return; }
+    if (!json_is_array(v)) {
+        problem(r, k->key, "expected %s", type_name(k->type));
+        return;
+    }
     size_t n = json_array_size(v);
     if ((long)n < k->min || (long)n > k->max)
         problem(r, k->key, "expected %ld to %ld entries, got %zu", k->min, k->max, n);
@@ -95,10 +104,13 @@ static void check_list(report *r, const key_spec *k, json_t *v) {
         json_t *it = json_array_get(v, i);
         char key[96];
         snprintf(key, sizeof(key), "%s[%zu]", k->key, i);
-        if (!json_is_string(it)) { problem(r, key, "expected a string"); continue; }
+        if (!json_is_string(it)) {
+            problem(r, key, "expected a string");
+            continue;
+        }
         if (k->type == T_CIDR_LIST && !stack_cidr_parse(json_string_value(it), NULL, NULL))
             problem(r, key, "\"%s\" is not a valid IPv4 CIDR (a.b.c.d/n, no host bits)",
-                 json_string_value(it));
+                    json_string_value(it));
     }
 }
 
@@ -117,7 +129,7 @@ static void check_key(report *r, const key_spec *k, json_t *v) {
         if (!json_is_integer(v)) problem(r, k->key, "expected %s", type_name(k->type));
         else if (json_integer_value(v) < k->min || json_integer_value(v) > k->max)
             problem(r, k->key, "%lld is out of range %ld..%ld",
-                 (long long)json_integer_value(v), k->min, k->max);
+                    (long long)json_integer_value(v), k->min, k->max);
         break;
     case T_CIDR:
         if (!json_is_string(v) || !stack_cidr_parse(json_string_value(v), NULL, NULL))
@@ -138,15 +150,14 @@ static void check_key(report *r, const key_spec *k, json_t *v) {
 static const char *const SUBNET_LISTS[] = {"public_subnet_cidrs", "private_subnet_cidrs"};
 
 /* Calls fn for every well-formed subnet CIDR, with its key ("public_subnet_cidrs[1]"). */
-static void each_subnet(report *r, json_t *root, void (*fn)(report *r, json_t *root, const char *key,
-                                                            const char *cidr, unsigned base, int prefix)) {
+static void each_subnet(report *r, json_t *root, void (*fn)(report *r, json_t *root, const char *key, const char *cidr, unsigned base, int prefix)) {
     for (int l = 0; l < 2; l++) {
         json_t *arr = json_object_get(root, SUBNET_LISTS[l]);
         for (size_t i = 0; i < json_array_size(arr); i++) {
             unsigned b;
             int p;
             const char *c = json_string_value(json_array_get(arr, i));
-            if (!c || !stack_cidr_parse(c, &b, &p)) continue;   /* reported by check_list */
+            if (!c || !stack_cidr_parse(c, &b, &p)) continue; /* reported by check_list */
             char key[96];
             snprintf(key, sizeof(key), "%s[%zu]", SUBNET_LISTS[l], i);
             fn(r, root, key, c, b, p);
@@ -172,7 +183,7 @@ static void check_subnet(report *r, json_t *root, const char *key, const char *c
         for (size_t i = 0; i < json_array_size(arr); i++) {
             char other[96];
             snprintf(other, sizeof(other), "%s[%zu]", SUBNET_LISTS[l], i);
-            if (strcmp(other, key) == 0) return;   /* each pair once, on its second subnet */
+            if (strcmp(other, key) == 0) return; /* each pair once, on its second subnet */
             unsigned b;
             int p;
             const char *c = json_string_value(json_array_get(arr, i));
@@ -206,15 +217,16 @@ static void check_network(report *r, json_t *root) {
         json_t *arr = json_object_get(root, SUBNET_LISTS[l]);
         if (json_is_array(arr) && json_is_array(azs) && json_array_size(arr) != json_array_size(azs))
             problem(r, SUBNET_LISTS[l], "has %zu entries but availability_zones has %zu (one subnet per zone)",
-                 json_array_size(arr), json_array_size(azs));
+                    json_array_size(arr), json_array_size(azs));
     }
     each_subnet(r, root, check_subnet);
     json_t *office = json_object_get(root, "office_cidrs");
     if (json_is_true(json_object_get(root, "enable_network_acls")) &&
         json_array_size(office) > STACK_NACL_MAX_OFFICE_CIDRS)
-        problem(r, "office_cidrs", "has %zu entries but enable_network_acls allows at most %d "
-             "(2 inbound rules each, and AWS allows 20 per network ACL)",
-             json_array_size(office), STACK_NACL_MAX_OFFICE_CIDRS);
+        problem(r, "office_cidrs",
+                "has %zu entries but enable_network_acls allows at most %d "
+                "(2 inbound rules each, and AWS allows 20 per network ACL)",
+                json_array_size(office), STACK_NACL_MAX_OFFICE_CIDRS);
     for (size_t i = 0; i < json_array_size(office); i++) {
         char key[64];
         snprintf(key, sizeof(key), "office_cidrs[%zu]", i);
@@ -266,18 +278,24 @@ static void check_services(report *r, json_t *root) {
     if (type && !instance_type_ok(type))
         problem(r, "instance_type", "\"%s\" is not an EC2 instance type (expected family.size, e.g. \"t3.medium\")", type);
     if (cert && strncmp(cert, "arn:aws:acm:", 12) != 0)
-        problem(r, "certificate_arn", "\"%s\" is not an ACM certificate ARN (expected "
-             "\"arn:aws:acm:REGION:ACCOUNT:certificate/ID\")", cert);
+        problem(r, "certificate_arn",
+                "\"%s\" is not an ACM certificate ARN (expected "
+                "\"arn:aws:acm:REGION:ACCOUNT:certificate/ID\")",
+                cert);
     else if (cert && region && (strncmp(cert + 12, region, strlen(region)) != 0 || cert[12 + strlen(region)] != ':'))
-        problem(r, "certificate_arn", "the certificate is not in region %s (a load balancer can only "
-             "use a certificate from its own region)", region);
+        problem(r, "certificate_arn",
+                "the certificate is not in region %s (a load balancer can only "
+                "use a certificate from its own region)",
+                region);
     if (record && !zone)
         problem(r, "record_name", "requires zone_id (the Route53 hosted zone to create the record in)");
     if (zone && !record)
         problem(r, "zone_id", "requires record_name (the DNS name to point at the load balancer)");
     if (zone && !only_chars(zone, ""))
-        problem(r, "zone_id", "\"%s\" is not a Route53 hosted zone id (e.g. \"Z0123456789ABCDEFGHIJ\", "
-             "without \"/hostedzone/\")", zone);
+        problem(r, "zone_id",
+                "\"%s\" is not a Route53 hosted zone id (e.g. \"Z0123456789ABCDEFGHIJ\", "
+                "without \"/hostedzone/\")",
+                zone);
     if (record && (!only_chars(record, "-._*") || strlen(record) > 253))
         problem(r, "record_name", "\"%s\" is not a DNS name (e.g. \"dify.example.com\")", record);
     check_zones(r, root);
@@ -291,12 +309,14 @@ static void check_ami(report *r, json_t *root) {
     if (json_is_string(ami) && (strncmp(json_string_value(ami), "ami-", 4) != 0 || (n != 12 && n != 21) ||
                                 strspn(json_string_value(ami) + 4, "0123456789abcdef") != n - 4))
         problem(r, "ami_id", "\"%s\" is not an AMI id (\"ami-\" and 8 or 17 lower-case hex digits)",
-             json_string_value(ami));
+                json_string_value(ami));
     else if (json_is_null(ami) && region && !stack_default_ami(region) &&
              json_integer_value(json_object_get(root, "instance_count")) > 0)
-        problem(r, "ami_id", "required in region %s (deploybot has no default there): the Amazon Linux "
-             "2023 AMI is `aws ssm get-parameter --region %s --name /aws/service/ami-amazon-linux-latest/"
-             "al2023-ami-kernel-default-x86_64`", region, region);
+        problem(r, "ami_id",
+                "required in region %s (deploybot has no default there): the Amazon Linux "
+                "2023 AMI is `aws ssm get-parameter --region %s --name /aws/service/ami-amazon-linux-latest/"
+                "al2023-ami-kernel-default-x86_64`",
+                region, region);
 }
 
 /* Each key against SCHEMA; a missing optional key gets its default. */
@@ -305,7 +325,8 @@ static void check_keys(report *r, json_t *root) {
     json_t *v;
     json_object_foreach(root, k, v) {
         size_t i;
-        for (i = 0; i < N_SCHEMA && strcmp(SCHEMA[i].key, k) != 0; i++);
+        for (i = 0; i < N_SCHEMA && strcmp(SCHEMA[i].key, k) != 0; i++)
+            ;
         if (i == N_SCHEMA) problem(r, k, "unknown key (see deploy-configs/SCHEMA.md)");
     }
     for (size_t i = 0; i < N_SCHEMA; i++) {
@@ -350,7 +371,7 @@ int stack_load(const char *text, size_t len, const char *file, const char *env,
     json_t *root = parse(&r, text, len);
     if (!root) return refuse(&r.text, errors, err);
     check_keys(&r, root);
-    check_services(&r, root);   /* type-guarded: runs even when some keys are wrong */
+    check_services(&r, root); /* type-guarded: runs even when some keys are wrong */
     check_ami(&r, root);
     check_network(&r, root);
     if (r.text.len) {
@@ -383,7 +404,7 @@ int stack_set_region(stack *s, const char *region, const char *file, char **erro
     *errors = NULL;
     if (stack_region(s)) return 0;
     json_object_set_new(s->root, "region", json_string(region));
-    check_services(&r, s->root);   /* its other keys passed at load: only the region's remain */
+    check_services(&r, s->root); /* its other keys passed at load: only the region's remain */
     check_ami(&r, s->root);
     if (!r.text.len) return 0;
     json_object_del(s->root, "region");
@@ -409,8 +430,10 @@ const char *stack_default_ami(const char *region) {
  * modules/dify/user_data.sh): boots, does nothing, says why. */
 static const char DEFAULT_TEMPLATE[] =
     "#!/bin/bash\n"
-    "# deploybot: environment ${env} has no " USERDATA_TEMPLATE " template;\n"
-    "# data volume ${data_volume_id} is attached at " STACK_DATA_DEVICE " (mount point ${data_mount}).\n"
+    "# deploybot: environment ${env} has no " USERDATA_TEMPLATE
+    " template;\n"
+    "# data volume ${data_volume_id} is attached at " STACK_DATA_DEVICE
+    " (mount point ${data_mount}).\n"
     "echo \"deploybot: no user-data template for ${env}\"\n";
 
 const char *stack_user_data_template(const stack *s) {
@@ -429,7 +452,7 @@ char *stack_render_user_data(const stack *s, char sha256[65], char **errors, err
     userdata ud;
     if (render_placeholder(s, tmpl, strlen(tmpl), &ud, errors, err) != 0) return NULL;
     memcpy(sha256, ud.sha256, 65);
-    return ud.text;   /* handed over: not freed with ud */
+    return ud.text; /* handed over: not freed with ud */
 }
 
 int stack_set_user_data_template(stack *s, const char *text, size_t len, char **errors, errinfo *err) {

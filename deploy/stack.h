@@ -13,8 +13,8 @@
 #include "util/errinfo.h"
 
 typedef struct {
-    json_t *root;   /* the validated document, defaults filled in */
-    char *env;      /* environment name (deploybot:stack tag) */
+    json_t *root; /* the validated document, defaults filled in */
+    char *env;    /* environment name (deploybot:stack tag) */
     /* The user-data template (modules/dify/user_data.sh, deploy/userdata.h)
      * at the same commit, set with stack_set_user_data_template; NULL: a
      * minimal script. Freed by stack_free. */

@@ -70,11 +70,11 @@ static void add_instance(const stack *s, int i, const char *ami, const char *sha
                                "volume_type", "gp3", "encrypted", 1));
     /* Attribute order matters: the first changed one is named as forcing the replacement. */
     resource *r = resource_set_add(out, "instance", instance, NULL,
-        json_pack("{s:s,s:O,s:s,s:o,s:o,s:o,s:o}", "user_data_sha256", sha,
-                  "instance_type", json_object_get(s->root, "instance_type"), "image_id", ami,
-                  "launch_template", resource_ref("launch_template.app"),
-                  "subnet", resource_ref(subnet), "security_groups", app_groups(),
-                  "data_volume", resource_ref(volume)));
+                                   json_pack("{s:s,s:O,s:s,s:o,s:o,s:o,s:o}", "user_data_sha256", sha,
+                                             "instance_type", json_object_get(s->root, "instance_type"), "image_id", ami,
+                                             "launch_template", resource_ref("launch_template.app"),
+                                             "subnet", resource_ref(subnet), "security_groups", app_groups(),
+                                             "data_volume", resource_ref(volume)));
     r->extra = json_deep_copy(user_data);
     resource_set_add(out, "volume_attachment", attachment, NULL,
                      json_pack("{s:o,s:o,s:s}", "instance", resource_ref(instance),
@@ -85,8 +85,8 @@ void stack_compute_resources(const stack *s, resource_set *out) {
     int count = (int)json_integer_value(json_object_get(s->root, "instance_count"));
     if (count <= 0) return; /* no instances, no template for them */
     const char *ami = json_string_value(json_object_get(s->root, "ami_id"));
-    if (!ami) ami = stack_default_ami(stack_region(s))  /* envrun gave it one */;
-    if (!ami) ami = "";  /* validation refused this stack already when it has instances */
+    if (!ami) ami = stack_default_ami(stack_region(s)) /* envrun gave it one */;
+    if (!ami) ami = ""; /* validation refused this stack already when it has instances */
     add_launch_template(s, ami, out);
     char sha[65];
     json_t *user_data = user_data_extra(s, sha);

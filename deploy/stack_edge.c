@@ -8,8 +8,8 @@
 #include <string.h>
 
 #define SSM_POLICY "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-#define SSL_POLICY "ELBSecurityPolicy-TLS13-1-2-2021-06"   /* TLS 1.2+, AWS's recommended policy */
-#define ELB_NAME_MAX 32                                     /* load balancer and target group names */
+#define SSL_POLICY "ELBSecurityPolicy-TLS13-1-2-2021-06" /* TLS 1.2+, AWS's recommended policy */
+#define ELB_NAME_MAX 32                                  /* load balancer and target group names */
 
 /* The health check of the seed (DESIGN.md): Dify's /apps answers 200 once it
  * is up; a slow first start is given 5 x 30 s before the target is marked
@@ -28,7 +28,7 @@ static const char *opt(const stack *s, const char *key) {
 static void elb_name(const stack *s, const char *suffix, char *out, size_t n) {
     snprintf(out, n, "deploybot-%s%s", s->env, suffix);
     if (strlen(out) <= ELB_NAME_MAX) return;
-    unsigned h = 2166136261u;   /* FNV-1a */
+    unsigned h = 2166136261u; /* FNV-1a */
     for (const char *p = s->env; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
     int keep = ELB_NAME_MAX - (int)strlen("deploybot-") - (int)strlen(suffix) - 5;
     snprintf(out, n, "deploybot-%.*s-%04x%s", keep, s->env, h & 0xffff, suffix);

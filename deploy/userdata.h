@@ -19,20 +19,20 @@
 #include <stddef.h>
 #include "deploy/stack.h"
 
-#define USERDATA_TEMPLATE "modules/dify/user_data.sh"  /* in the config repo */
-#define USERDATA_MAX_BYTES 16384     /* EC2's limit on user data, before base64 */
-#define USERDATA_DATA_MOUNT "/data"  /* where the EBS data volume is mounted */
+#define USERDATA_TEMPLATE "modules/dify/user_data.sh" /* in the config repo */
+#define USERDATA_MAX_BYTES 16384                      /* EC2's limit on user data, before base64 */
+#define USERDATA_DATA_MOUNT "/data"                   /* where the EBS data volume is mounted */
 #define USERDATA_MAX_VARS 8
 
 typedef struct {
     const char *name;
-    const char *value;               /* NULL or "": not supplied */
+    const char *value; /* NULL or "": not supplied */
 } userdata_var;
 
 typedef struct {
-    char *text;                      /* the script to send to EC2 */
+    char *text; /* the script to send to EC2 */
     size_t len;
-    char sha256[65];                 /* lowercase hex SHA-256 of text */
+    char sha256[65]; /* lowercase hex SHA-256 of text */
 } userdata;
 
 /* Renders `tmpl` (`len` bytes, read from `file`, which names it in errors).

@@ -20,7 +20,7 @@
 
 struct cfgrepo {
     git_repository *repo;
-    char *url;       /* as stored in the mirror's config (never has a token) */
+    char *url; /* as stored in the mirror's config (never has a token) */
     char *dir;
     char *token_env; /* name of the variable, NULL when none */
     int lock_fd;     /* the mirror directory, for flock */
@@ -42,16 +42,14 @@ static void init_libgit2(void) { init_rc = git_libgit2_init(); }
 
 /* ---- error text -------------------------------------------------------- */
 
-static const char *git_msg(void)
-{
+static const char *git_msg(void) {
     const git_error *e = git_error_last();
     return e && e->message ? e->message : "unknown libgit2 error";
 }
 
 /* Belt and braces: a remote could echo what it was sent, so the token is
  * masked in whatever text reaches the caller. */
-static void scrub_token(const cfgrepo *r, errinfo *err)
-{
+static void scrub_token(const cfgrepo *r, errinfo *err) {
     const char *tok = r && r->token_env ? getenv(r->token_env) : NULL;
     size_t tl = tok ? strlen(tok) : 0;
     char *p;
@@ -66,8 +64,7 @@ static void scrub_token(const cfgrepo *r, errinfo *err)
 /* ---- URLs -------------------------------------------------------------- */
 
 /* Copies the host of a scheme://[user@]host[:port]/path URL into `out`. */
-static int url_host(const char *url, char *out, size_t outlen)
-{
+static int url_host(const char *url, char *out, size_t outlen) {
     const char *p = strstr(url, "://"), *end, *at;
     size_t n;
     if (!p)
@@ -96,8 +93,7 @@ static int url_host(const char *url, char *out, size_t outlen)
     return 0;
 }
 
-static int is_loopback(const char *host)
-{
+static int is_loopback(const char *host) {
     return !strcasecmp(host, "localhost") || !strcmp(host, "::1") ||
            !strncmp(host, "127.", 4);
 }
@@ -105,8 +101,7 @@ static int is_loopback(const char *host)
 /* The token may go to `req_url` only if it is the configured host, over TLS
  * (plain http only to loopback, which never leaves the machine). This keeps
  * a redirect or a typo from handing the token to someone else. */
-static int token_may_go_to(const char *conf_url, const char *req_url)
-{
+static int token_may_go_to(const char *conf_url, const char *req_url) {
     char ch[256], rh[256];
     if (url_host(conf_url, ch, sizeof ch) || url_host(req_url, rh, sizeof rh))
         return 0;
@@ -118,8 +113,7 @@ static int token_may_go_to(const char *conf_url, const char *req_url)
 }
 
 /* For messages: the URL without any user:password@ part. */
-static void url_for_humans(const char *url, char *out, size_t outlen)
-{
+static void url_for_humans(const char *url, char *out, size_t outlen) {
     const char *p = strstr(url, "://"), *end, *at;
     if (!p) {
         snprintf(out, outlen, "%s", url);
@@ -135,8 +129,7 @@ static void url_for_humans(const char *url, char *out, size_t outlen)
 
 /* Local paths are stored absolute so the mirror keeps working when the
  * daemon's working directory changes. */
-static char *normalise_url(const char *url)
-{
+static char *normalise_url(const char *url) {
     char abs[PATH_MAX];
     if (!strstr(url, "://") && realpath(url, abs))
         return strdup(abs);
@@ -147,8 +140,7 @@ static char *normalise_url(const char *url)
 
 static int credentials_cb(git_credential **out, const char *url,
                           const char *user_from_url, unsigned int allowed,
-                          void *payload)
-{
+                          void *payload) {
     auth_state *a = payload;
     const char *name = a->r->token_env;
     const char *tok = name ? getenv(name) : NULL;
@@ -170,13 +162,15 @@ static int credentials_cb(git_credential **out, const char *url,
     if (a->attempts++ > 0) { /* libgit2 asks again after a 401: don't loop */
         snprintf(a->msg, sizeof a->msg,
                  "the remote rejected the token in $%s; check that it is valid"
-                 " and can read the repository", name);
+                 " and can read the repository",
+                 name);
         return -1;
     }
     if (!token_may_go_to(a->r->url, url)) {
         snprintf(a->msg, sizeof a->msg,
                  "refusing to send the token in $%s: only sent over https to "
-                 "the configured host", name);
+                 "the configured host",
+                 name);
         return -1;
     }
     return git_credential_userpass_plaintext_new(out, "x-access-token", tok);
@@ -187,8 +181,7 @@ static int credentials_cb(git_credential **out, const char *url,
  * open file description) and processes: libgit2 fails instead of waiting
  * when another writer holds a ref's .lock. Readers need no lock: objects
  * are immutable and refs are replaced by rename. */
-static int lock_mirror(cfgrepo *r, errinfo *err)
-{
+static int lock_mirror(cfgrepo *r, errinfo *err) {
     int rc;
     while ((rc = flock(r->lock_fd, LOCK_EX)) < 0 && errno == EINTR)
         ;
@@ -204,8 +197,7 @@ static void unlock_mirror(cfgrepo *r) { flock(r->lock_fd, LOCK_UN); }
  * libgit2 1.5 leaks in the url.*.insteadOf scan that lookup does, and the
  * URL given to cfgrepo_open is the authority anyway. remote.origin.* in the
  * mirror's config is kept for people running git in it. */
-static int fetch_once(cfgrepo *r, auth_state *auth)
-{
+static int fetch_once(cfgrepo *r, auth_state *auth) {
     git_remote *remote = NULL;
     git_remote_create_options co;
     git_fetch_options fo; /* _INIT macros trip -Wmissing-field-initializers */
@@ -220,8 +212,8 @@ static int fetch_once(cfgrepo *r, auth_state *auth)
     git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
     fo.callbacks.credentials = credentials_cb;
     fo.callbacks.payload = auth;
-    fo.prune = GIT_FETCH_PRUNE; /* deleted branches must not linger */
-    fo.update_fetchhead = 0;    /* unused, and one more lock to fight over */
+    fo.prune = GIT_FETCH_PRUNE;                       /* deleted branches must not linger */
+    fo.update_fetchhead = 0;                          /* unused, and one more lock to fight over */
     fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE; /* heads only */
     fo.proxy_opts.type = GIT_PROXY_AUTO;
     rc = git_remote_fetch(remote, NULL, &fo, "deploybot: fetch");
@@ -231,8 +223,7 @@ static int fetch_once(cfgrepo *r, auth_state *auth)
 
 /* A refused token is for a person to fix (ERR_REMOTE); anything else
  * (no answer, a broken connection) may pass, so the job retries it. */
-static int fetch_all(cfgrepo *r, const char *verb, errinfo *err)
-{
+static int fetch_all(cfgrepo *r, const char *verb, errinfo *err) {
     auth_state auth = {.r = r};
     char where[512];
     int rc;
@@ -252,8 +243,7 @@ static int fetch_all(cfgrepo *r, const char *verb, errinfo *err)
     return 0;
 }
 
-static int parse_sha(const char *sha, git_oid *oid)
-{
+static int parse_sha(const char *sha, git_oid *oid) {
     size_t i;
     if (!sha)
         return -1;
@@ -265,22 +255,25 @@ static int parse_sha(const char *sha, git_oid *oid)
     return git_oid_fromstr(oid, sha);
 }
 
-int cfgrepo_fetch(cfgrepo *r, const char *need_sha, errinfo *err)
-{
+int cfgrepo_fetch(cfgrepo *r, const char *need_sha, errinfo *err) {
     git_oid oid;
     char where[512];
     if (need_sha && parse_sha(need_sha, &oid) < 0)
-        return errinfo_set(err, ERR_INVALID, "\"%.64s\" is not a commit sha "
-                           "(40 hex digits)", need_sha);
+        return errinfo_set(err, ERR_INVALID,
+                           "\"%.64s\" is not a commit sha "
+                           "(40 hex digits)",
+                           need_sha);
     if (fetch_all(r, "fetching", err) < 0)
         return -1;
     if (need_sha && !cfgrepo_has_commit(r, need_sha)) {
         /* Fetching one sha is not possible over smart HTTP in general, so
          * the branches are the only way in: the caller retries later. */
         url_for_humans(r->url, where, sizeof where);
-        return errinfo_set(err, ERR_UNAVAILABLE, "commit %s is not on the "
+        return errinfo_set(err, ERR_UNAVAILABLE,
+                           "commit %s is not on the "
                            "remote (yet): no branch of %s contains it; retry "
-                           "once the push is visible", need_sha, where);
+                           "once the push is visible",
+                           need_sha, where);
     }
     return 0;
 }
@@ -288,8 +281,7 @@ int cfgrepo_fetch(cfgrepo *r, const char *need_sha, errinfo *err)
 /* ---- open / close ------------------------------------------------------ */
 
 /* 1 when `dir` holds anything, 0 when empty or absent. */
-static int dir_has_entries(const char *dir)
-{
+static int dir_has_entries(const char *dir) {
     DIR *d = opendir(dir);
     struct dirent *e;
     int found = 0;
@@ -302,8 +294,7 @@ static int dir_has_entries(const char *dir)
 }
 
 /* A mirror whose first clone never finished has no remote branches yet. */
-static int has_remote_branches(git_repository *repo)
-{
+static int has_remote_branches(git_repository *repo) {
     git_reference_iterator *it;
     git_reference *ref;
     int found;
@@ -317,8 +308,7 @@ static int has_remote_branches(git_repository *repo)
 }
 
 /* Sets `key` in the mirror's config unless it already has `value`. */
-static int config_ensure(git_config *cfg, const char *key, const char *value)
-{
+static int config_ensure(git_config *cfg, const char *key, const char *value) {
     git_buf cur = GIT_BUF_INIT;
     int rc = git_config_get_string_buf(&cur, cfg, key);
     int same = rc == 0 && !strcmp(cur.ptr, value);
@@ -330,8 +320,7 @@ static int config_ensure(git_config *cfg, const char *key, const char *value)
 
 /* The body of open_or_init, under the lock: two processes must not init or
  * write the config at the same time. */
-static int open_locked(cfgrepo *r, errinfo *err)
-{
+static int open_locked(cfgrepo *r, errinfo *err) {
     unsigned flags = GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE;
     git_config *cfg = NULL;
     int rc;
@@ -339,9 +328,11 @@ static int open_locked(cfgrepo *r, errinfo *err)
     rc = git_repository_open_ext(&r->repo, r->dir, flags, NULL);
     if (rc == GIT_ENOTFOUND) {
         if (dir_has_entries(r->dir))
-            return errinfo_set(err, ERR_CONFLICT, "%s exists and is not a git "
+            return errinfo_set(err, ERR_CONFLICT,
+                               "%s exists and is not a git "
                                "repository; remove it or choose another "
-                               "mirror directory", r->dir);
+                               "mirror directory",
+                               r->dir);
         rc = git_repository_init(&r->repo, r->dir, 1);
     }
     if (rc < 0)
@@ -362,8 +353,7 @@ static int open_locked(cfgrepo *r, errinfo *err)
 /* Opens the bare repository in r->dir, creating it if need be. init +
  * config + fetch rather than git_clone so that an interrupted first clone is
  * simply resumed by the next open, and a moved URL is picked up. */
-static int open_or_init(cfgrepo *r, int *fresh, errinfo *err)
-{
+static int open_or_init(cfgrepo *r, int *fresh, errinfo *err) {
     int rc;
 
     if (fs_mkdir_p(r->dir, 0777, err) < 0)
@@ -381,13 +371,13 @@ static int open_or_init(cfgrepo *r, int *fresh, errinfo *err)
 }
 
 cfgrepo *cfgrepo_open(const char *url, const char *dir, const char *token_env,
-                      errinfo *err)
-{
+                      errinfo *err) {
     cfgrepo *r;
     int fresh = 0;
 
     if (!url || !*url || !dir || !*dir) {
-        errinfo_set(err, ERR_INVALID, "config repository: url and mirror "
+        errinfo_set(err, ERR_INVALID,
+                    "config repository: url and mirror "
                     "directory must both be set");
         return NULL;
     }
@@ -413,8 +403,7 @@ cfgrepo *cfgrepo_open(const char *url, const char *dir, const char *token_env,
     return r;
 }
 
-void cfgrepo_close(cfgrepo *r)
-{
+void cfgrepo_close(cfgrepo *r) {
     if (!r)
         return;
     git_repository_free(r->repo);
@@ -426,12 +415,13 @@ void cfgrepo_close(cfgrepo *r)
     free(r);
 }
 
-struct git_repository *cfgrepo_git(cfgrepo *r) { return r->repo; }
+struct git_repository *cfgrepo_git(cfgrepo *r) {
+    return r->repo;
+}
 
 /* ---- reading ----------------------------------------------------------- */
 
-int cfgrepo_has_commit(cfgrepo *r, const char *sha)
-{
+int cfgrepo_has_commit(cfgrepo *r, const char *sha) {
     git_oid oid;
     git_object *obj;
     if (parse_sha(sha, &oid) < 0)
@@ -444,8 +434,7 @@ int cfgrepo_has_commit(cfgrepo *r, const char *sha)
     return 1;
 }
 
-int cfgrepo_parent_count(cfgrepo *r, const char *sha)
-{
+int cfgrepo_parent_count(cfgrepo *r, const char *sha) {
     git_oid oid;
     git_commit *c;
     if (parse_sha(sha, &oid) < 0 || git_commit_lookup(&c, r->repo, &oid) < 0) {
@@ -459,17 +448,20 @@ int cfgrepo_parent_count(cfgrepo *r, const char *sha)
 
 /* Looks up the tree of commit `sha`, with a message saying what to do. */
 static int commit_tree(cfgrepo *r, const char *sha, git_tree **tree,
-                       errinfo *err)
-{
+                       errinfo *err) {
     git_oid oid;
     git_commit *c;
     int rc;
     if (parse_sha(sha, &oid) < 0)
-        return errinfo_set(err, ERR_INVALID, "\"%.64s\" is not a commit sha "
-                           "(40 hex digits)", sha ? sha : "(null)");
+        return errinfo_set(err, ERR_INVALID,
+                           "\"%.64s\" is not a commit sha "
+                           "(40 hex digits)",
+                           sha ? sha : "(null)");
     if (git_commit_lookup(&c, r->repo, &oid) < 0)
-        return errinfo_set(err, ERR_NOT_FOUND, "commit %s is not in the "
-                           "mirror; fetch it first", sha);
+        return errinfo_set(err, ERR_NOT_FOUND,
+                           "commit %s is not in the "
+                           "mirror; fetch it first",
+                           sha);
     rc = git_commit_tree(tree, c);
     git_commit_free(c);
     if (rc < 0)
@@ -478,8 +470,7 @@ static int commit_tree(cfgrepo *r, const char *sha, git_tree **tree,
     return 0;
 }
 
-static char *blob_copy(git_blob *b, size_t *len)
-{
+static char *blob_copy(git_blob *b, size_t *len) {
     git_object_size_t n = git_blob_rawsize(b);
     char *buf = malloc((size_t)n + 1);
     if (!buf)
@@ -492,8 +483,7 @@ static char *blob_copy(git_blob *b, size_t *len)
 }
 
 char *cfgrepo_read_file(cfgrepo *r, const char *sha, const char *path,
-                        size_t *len, int *missing, errinfo *err)
-{
+                        size_t *len, int *missing, errinfo *err) {
     git_tree *tree = NULL;
     git_tree_entry *e = NULL;
     git_object *obj = NULL;
@@ -513,8 +503,10 @@ char *cfgrepo_read_file(cfgrepo *r, const char *sha, const char *path,
     } else if (rc < 0) {
         errinfo_set(err, ERR_IO, "%s at %.12s: %s", path, sha, git_msg());
     } else if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
-        errinfo_set(err, ERR_INVALID, "%s at commit %.12s is a directory, "
-                    "not a file", path, sha);
+        errinfo_set(err, ERR_INVALID,
+                    "%s at commit %.12s is a directory, "
+                    "not a file",
+                    path, sha);
     } else if (git_tree_entry_to_object(&obj, r->repo, e) < 0) {
         errinfo_set(err, ERR_IO, "reading %s at %.12s: %s", path, sha,
                     git_msg());
@@ -528,8 +520,7 @@ char *cfgrepo_read_file(cfgrepo *r, const char *sha, const char *path,
 }
 
 int cfgrepo_branch_head(cfgrepo *r, const char *branch, char out[41],
-                        errinfo *err)
-{
+                        errinfo *err) {
     char ref[512];
     git_oid oid;
     int rc;
@@ -538,12 +529,12 @@ int cfgrepo_branch_head(cfgrepo *r, const char *branch, char out[41],
         return errinfo_set(err, ERR_INVALID, "empty branch name");
     if (!strncmp(branch, "refs/heads/", 11))
         branch += 11;
-    if ((size_t)snprintf(ref, sizeof ref, "refs/remotes/origin/%s", branch)
-        >= sizeof ref)
+    if ((size_t)snprintf(ref, sizeof ref, "refs/remotes/origin/%s", branch) >= sizeof ref)
         return errinfo_set(err, ERR_INVALID, "branch name too long");
     rc = git_reference_name_to_id(&oid, r->repo, ref);
     if (rc == GIT_ENOTFOUND)
-        return errinfo_set(err, ERR_NOT_FOUND, "branch \"%.200s\" does not "
+        return errinfo_set(err, ERR_NOT_FOUND,
+                           "branch \"%.200s\" does not "
                            "exist on the remote (as of the last fetch)",
                            branch);
     if (rc < 0)
@@ -554,22 +545,25 @@ int cfgrepo_branch_head(cfgrepo *r, const char *branch, char out[41],
 }
 
 int cfgrepo_merge_base(cfgrepo *r, const char *a, const char *b, char out[41],
-                       errinfo *err)
-{
+                       errinfo *err) {
     git_oid oa, ob, base;
     int rc;
     if (parse_sha(a, &oa) < 0 || parse_sha(b, &ob) < 0)
-        return errinfo_set(err, ERR_INVALID, "merge base: \"%.64s\" or "
+        return errinfo_set(err, ERR_INVALID,
+                           "merge base: \"%.64s\" or "
                            "\"%.64s\" is not a commit sha (40 hex digits)",
                            a ? a : "(null)", b ? b : "(null)");
     if (!cfgrepo_has_commit(r, a) || !cfgrepo_has_commit(r, b))
-        return errinfo_set(err, ERR_NOT_FOUND, "merge base: commit %s is not "
+        return errinfo_set(err, ERR_NOT_FOUND,
+                           "merge base: commit %s is not "
                            "in the mirror; fetch it first",
                            cfgrepo_has_commit(r, a) ? b : a);
     rc = git_merge_base(&base, r->repo, &oa, &ob);
     if (rc == GIT_ENOTFOUND)
-        return errinfo_set(err, ERR_NOT_FOUND, "%.12s and %.12s have no "
-                           "common history", a, b);
+        return errinfo_set(err, ERR_NOT_FOUND,
+                           "%.12s and %.12s have no "
+                           "common history",
+                           a, b);
     if (rc < 0)
         return errinfo_set(err, ERR_IO, "merge base of %.12s and %.12s: %s",
                            a, b, git_msg());

@@ -9,8 +9,7 @@
 
 /* ---- small string vectors ---------------------------------------------- */
 
-static int strv_push(char ***v, size_t *n, const char *s)
-{
+static int strv_push(char ***v, size_t *n, const char *s) {
     char **nv = realloc(*v, (*n + 1) * sizeof **v);
     if (!nv)
         return -1;
@@ -21,23 +20,20 @@ static int strv_push(char ***v, size_t *n, const char *s)
     return 0;
 }
 
-static void strv_free(char **v, size_t n)
-{
+static void strv_free(char **v, size_t n) {
     size_t i;
     for (i = 0; i < n; i++)
         free(v[i]);
     free(v);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
+static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Sorted and without duplicates, so a rename inside one folder or a path
  * listed twice is reported once. */
-static void strv_sort_unique(char **v, size_t *n)
-{
+static void strv_sort_unique(char **v, size_t *n) {
     size_t i, j = 0;
     if (*n == 0)
         return;
@@ -55,8 +51,7 @@ static void strv_sort_unique(char **v, size_t *n)
 
 /* 1 if `path` is `prefix` or below it, on a component boundary: prefix
  * "modules/" or "modules" matches "modules/dify/x", not "modules2/x". */
-static int path_under(const char *path, const char *prefix)
-{
+static int path_under(const char *path, const char *prefix) {
     size_t n = strlen(prefix);
     while (n > 0 && prefix[n - 1] == '/')
         n--;
@@ -65,8 +60,7 @@ static int path_under(const char *path, const char *prefix)
     return !strncmp(path, prefix, n) && (path[n] == '\0' || path[n] == '/');
 }
 
-static const changes_env *layout_env(const changes_layout *l, const char *name)
-{
+static const changes_env *layout_env(const changes_layout *l, const char *name) {
     size_t i;
     for (i = 0; i < l->n_envs; i++)
         if (!strcmp(l->envs[i].name, name))
@@ -75,8 +69,7 @@ static const changes_env *layout_env(const changes_layout *l, const char *name)
 }
 
 static int touches(const changes_layout *cfg, const changes_env *e,
-                   char *const *paths, size_t n_paths)
-{
+                   char *const *paths, size_t n_paths) {
     size_t i, s;
     for (i = 0; i < n_paths; i++) {
         if (path_under(paths[i], e->folder))
@@ -89,8 +82,7 @@ static int touches(const changes_layout *cfg, const changes_env *e,
 }
 
 /* Fills out->envs from out->paths, in layout order. */
-static int envs_from_paths(const changes_layout *cfg, change_set *out)
-{
+static int envs_from_paths(const changes_layout *cfg, change_set *out) {
     size_t i;
     for (i = 0; i < cfg->n_envs; i++)
         if (touches(cfg, &cfg->envs[i], out->paths, out->n_paths) &&
@@ -100,8 +92,7 @@ static int envs_from_paths(const changes_layout *cfg, change_set *out)
 }
 
 void changes_envs_for_paths(const changes_layout *cfg, const char *const *paths,
-                            size_t n_paths, change_set *out)
-{
+                            size_t n_paths, change_set *out) {
     size_t i;
     memset(out, 0, sizeof *out);
     out->reason = "diff";
@@ -117,8 +108,7 @@ oom: /* no way to report it through a void function: fail loudly */
     abort();
 }
 
-void change_set_free(change_set *c)
-{
+void change_set_free(change_set *c) {
     if (!c)
         return;
     strv_free(c->envs, c->n_envs);
@@ -129,14 +119,12 @@ void change_set_free(change_set *c)
 
 /* ---- against the mirror ------------------------------------------------ */
 
-static const char *git_msg(void)
-{
+static const char *git_msg(void) {
     const git_error *e = git_error_last();
     return e && e->message ? e->message : "unknown libgit2 error";
 }
 
-static int is_new_branch(const char *before)
-{
+static int is_new_branch(const char *before) {
     if (!before || !*before)
         return 1;
     return strspn(before, "0") == strlen(before);
@@ -144,11 +132,9 @@ static int is_new_branch(const char *before)
 
 /* 0 on success, 1 when the commit is absent, -1 when `sha` is malformed. */
 static int lookup_commit(git_repository *repo, const char *sha,
-                         git_commit **out)
-{
+                         git_commit **out) {
     git_oid oid;
-    if (strlen(sha) != GIT_OID_HEXSZ || strspn(sha, "0123456789abcdefABCDEF")
-        != GIT_OID_HEXSZ || git_oid_fromstr(&oid, sha) < 0)
+    if (strlen(sha) != GIT_OID_HEXSZ || strspn(sha, "0123456789abcdefABCDEF") != GIT_OID_HEXSZ || git_oid_fromstr(&oid, sha) < 0)
         return -1;
     if (git_commit_lookup(out, repo, &oid) < 0) {
         git_error_clear();
@@ -157,8 +143,7 @@ static int lookup_commit(git_repository *repo, const char *sha,
     return 0;
 }
 
-static int folder_exists(git_tree *tree, const char *folder)
-{
+static int folder_exists(git_tree *tree, const char *folder) {
     git_tree_entry *e;
     int is_tree;
     if (git_tree_entry_bypath(&e, tree, folder) < 0) {
@@ -173,8 +158,7 @@ static int folder_exists(git_tree *tree, const char *folder)
 /* Every path that differs between the trees (old may be NULL: empty tree),
  * both sides of renames included. */
 static int diff_paths(git_repository *repo, git_tree *old, git_tree *new,
-                      change_set *out, errinfo *err)
-{
+                      change_set *out, errinfo *err) {
     git_diff *diff = NULL;
     git_diff_find_options fo; /* the _INIT macro trips -Wextra */
     size_t i, n;
@@ -211,8 +195,7 @@ done:
  * An environment that never had a folder is not "deleted": destroying it on
  * a modules/ change would surprise everyone. */
 static int find_deleted(git_tree *before, git_tree *after,
-                        const changes_layout *cfg, change_set *out)
-{
+                        const changes_layout *cfg, change_set *out) {
     size_t i;
     for (i = 0; i < out->n_envs; i++) {
         const changes_env *e = layout_env(cfg, out->envs[i]);
@@ -226,8 +209,7 @@ static int find_deleted(git_tree *before, git_tree *after,
 
 /* New branch: the environments present at `after`; paths are its files. */
 static int new_branch(git_repository *repo, const changes_layout *cfg,
-                      git_tree *after, change_set *out, errinfo *err)
-{
+                      git_tree *after, change_set *out, errinfo *err) {
     size_t i;
     out->reason = "new branch";
     if (diff_paths(repo, NULL, after, out, err) < 0)
@@ -242,8 +224,7 @@ static int new_branch(git_repository *repo, const changes_layout *cfg,
 /* before is gone (rewritten away, or never fetched): nothing to diff
  * against, so everything is touched and the planner sorts it out. */
 static int before_unknown(const changes_layout *cfg, git_tree *after,
-                          change_set *out, errinfo *err)
-{
+                          change_set *out, errinfo *err) {
     size_t i;
     out->reason = "before unknown";
     for (i = 0; i < cfg->n_envs; i++)
@@ -259,8 +240,7 @@ static int before_unknown(const changes_layout *cfg, git_tree *after,
  * "what changes" equal "what differs from what was deployed". */
 static int diff_commits(git_repository *repo, const changes_layout *cfg,
                         git_commit *before, git_commit *after,
-                        git_tree *after_tree, change_set *out, errinfo *err)
-{
+                        git_tree *after_tree, change_set *out, errinfo *err) {
     git_tree *bt = NULL;
     const git_oid *b = git_commit_id(before), *a = git_commit_id(after);
     int rc;
@@ -280,8 +260,7 @@ static int diff_commits(git_repository *repo, const changes_layout *cfg,
 }
 
 int changes_between(cfgrepo *r, const changes_layout *cfg, const char *before,
-                    const char *after, change_set *out, errinfo *err)
-{
+                    const char *after, change_set *out, errinfo *err) {
     git_repository *repo = cfgrepo_git(r);
     git_commit *ac = NULL, *bc = NULL;
     git_tree *at = NULL;
@@ -290,14 +269,20 @@ int changes_between(cfgrepo *r, const changes_layout *cfg, const char *before,
     memset(out, 0, sizeof *out);
     rc = after ? lookup_commit(repo, after, &ac) : -1;
     if (rc < 0)
-        return errinfo_set(err, ERR_INVALID, "after \"%.64s\" is not a commit "
-                           "sha (40 hex digits)", after ? after : "(null)");
+        return errinfo_set(err, ERR_INVALID,
+                           "after \"%.64s\" is not a commit "
+                           "sha (40 hex digits)",
+                           after ? after : "(null)");
     if (rc > 0)
-        return errinfo_set(err, ERR_NOT_FOUND, "commit %s is not in the "
-                           "mirror; fetch it first", after);
+        return errinfo_set(err, ERR_NOT_FOUND,
+                           "commit %s is not in the "
+                           "mirror; fetch it first",
+                           after);
     if (!is_new_branch(before) && (brc = lookup_commit(repo, before, &bc)) < 0)
-        rc = errinfo_set(err, ERR_INVALID, "before \"%.64s\" is not a commit "
-                         "sha (40 hex digits)", before);
+        rc = errinfo_set(err, ERR_INVALID,
+                         "before \"%.64s\" is not a commit "
+                         "sha (40 hex digits)",
+                         before);
     else if (git_commit_tree(&at, ac) < 0)
         rc = errinfo_set(err, ERR_IO, "reading the tree of %s: %s", after,
                          git_msg());

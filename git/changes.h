@@ -21,25 +21,25 @@
  * the paths shared by all (deploy/repoconfig.h reads the file; the caller
  * hands over views of its strings, so git/ knows nothing of its format). */
 typedef struct {
-    const char *name;    /* "dev" */
-    const char *folder;  /* "environments/dev", no trailing slash */
+    const char *name;   /* "dev" */
+    const char *folder; /* "environments/dev", no trailing slash */
 } changes_env;
 
 typedef struct {
     const changes_env *envs;
     size_t n_envs;
-    char *const *shared_paths;  /* prefixes that touch every environment */
+    char *const *shared_paths; /* prefixes that touch every environment */
     size_t n_shared;
 } changes_layout;
 
 typedef struct {
-    char **envs;      /* touched environment names, in layout order */
+    char **envs; /* touched environment names, in layout order */
     size_t n_envs;
-    char **deleted;   /* subset of envs whose folder no longer exists at after
+    char **deleted; /* subset of envs whose folder no longer exists at after
                          (had one at before; with "before unknown": has none
                          at after) */
     size_t n_deleted;
-    char **paths;     /* every changed path (both sides of renames) */
+    char **paths; /* every changed path (both sides of renames) */
     size_t n_paths;
     const char *reason; /* static text: "diff", "new branch", "force push", "before unknown" */
 } change_set;

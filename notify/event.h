@@ -6,8 +6,8 @@
 #define DEPLOYBOT_NOTIFY_EVENT_H
 
 typedef enum {
-    NOTIFY_PLAN,             /* a plan that will not be applied (PR, other branch) */
-    NOTIFY_APPLY_STARTED,    /* a push to the deploy branch: planning, then applying */
+    NOTIFY_PLAN,          /* a plan that will not be applied (PR, other branch) */
+    NOTIFY_APPLY_STARTED, /* a push to the deploy branch: planning, then applying */
     NOTIFY_APPLY_SUCCEEDED,
     NOTIFY_APPLY_FAILED,
     NOTIFY_EVENT_COUNT
@@ -19,12 +19,12 @@ const char *notify_event_name(notify_event e);
 int notify_event_parse(const char *name);
 
 typedef struct {
-    const char *repo;      /* "owner/name" */
-    const char *sha;       /* the commit planned / applied (40 hex) */
-    const char *ref;       /* push: "refs/heads/main"; NULL for a pull request */
-    long pr_number;        /* pull request number, 0 for a push */
-    const char *run_url;   /* the run's page on the bot; may be NULL */
-    int revert_mainline;   /* sha is a merge commit: its revert needs -m 1 */
+    const char *repo;    /* "owner/name" */
+    const char *sha;     /* the commit planned / applied (40 hex) */
+    const char *ref;     /* push: "refs/heads/main"; NULL for a pull request */
+    long pr_number;      /* pull request number, 0 for a push */
+    const char *run_url; /* the run's page on the bot; may be NULL */
+    int revert_mainline; /* sha is a merge commit: its revert needs -m 1 */
 } notify_subject;
 
 typedef struct {

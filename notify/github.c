@@ -8,7 +8,7 @@
 
 struct github_client {
     char *api_url;
-    char *auth;  /* "Authorization: Bearer <token>" */
+    char *auth; /* "Authorization: Bearer <token>" */
 };
 
 github_client *github_client_new(const char *api_url, const char *token) {

@@ -17,8 +17,8 @@
 #include "util/errinfo.h"
 #include "util/http.h"
 
-#define GITHUB_COMMENT_MAX 65536      /* characters in a comment body (webhooks/NOTES.md §5) */
-#define GITHUB_DESCRIPTION_MAX 140    /* characters in a status description */
+#define GITHUB_COMMENT_MAX 65536   /* characters in a comment body (webhooks/NOTES.md §5) */
+#define GITHUB_DESCRIPTION_MAX 140 /* characters in a status description */
 #define GITHUB_CONTEXT_MAX 255
 
 typedef struct github_client github_client;

@@ -13,7 +13,7 @@
 #include <time.h>
 
 struct notifier {
-    store *db;              /* the outbox and the pull requests' plans */
+    store *db; /* the outbox and the pull requests' plans */
     const notify_settings *settings;
     const redactor *rd;
 };
@@ -135,7 +135,9 @@ void notifier_result(notifier *n, const notify_subject *s, const notify_env_resu
     char *env = clean(n, in->env ? in->env : ""), *summary = clean(n, in->summary ? in->summary : "");
     char *plan = clean(n, in->plan_text), *error = clean(n, in->error);
     r.env = env, r.summary = summary, r.plan_text = plan, r.error = error, r.pending = 0;
-    chat(n, s, !r.applied ? NOTIFY_PLAN : r.failed ? NOTIFY_APPLY_FAILED : NOTIFY_APPLY_SUCCEEDED, &r);
+    chat(n, s, !r.applied ? NOTIFY_PLAN : r.failed ? NOTIFY_APPLY_FAILED
+                                                   : NOTIFY_APPLY_SUCCEEDED,
+         &r);
     if (s->pr_number > 0 && s->repo && s->sha) {
         r.url = s->run_url;
         errinfo err;

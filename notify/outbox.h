@@ -12,19 +12,21 @@
 
 #include "store/outbox.h"
 
-typedef enum { OUTBOX_SENT, OUTBOX_RETRY, OUTBOX_FAILED } outbox_result;
+typedef enum { OUTBOX_SENT,
+               OUTBOX_RETRY,
+               OUTBOX_FAILED } outbox_result;
 
 typedef struct {
     outbox_result result;
-    long long retry_at_ms;     /* RETRY: not before this (Retry-After); 0: backoff */
-    long long hold_until_ms;   /* pause the message's channel until then; 0: no */
-    char error[512];           /* why it was not sent (already redacted) */
+    long long retry_at_ms;   /* RETRY: not before this (Retry-After); 0: backoff */
+    long long hold_until_ms; /* pause the message's channel until then; 0: no */
+    char error[512];         /* why it was not sent (already redacted) */
 } outbox_outcome;
 
 typedef struct {
-    long long base_ms;         /* first retry delay; 0: 1 s */
-    long long cap_ms;          /* longest backoff; 0: 10 min */
-    long long max_age_ms;      /* a message older than this that fails again is
+    long long base_ms;    /* first retry delay; 0: 1 s */
+    long long cap_ms;     /* longest backoff; 0: 10 min */
+    long long max_age_ms; /* a message older than this that fails again is
                                   given up ('failed'); 0: 3 days */
 } outbox_policy;
 

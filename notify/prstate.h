@@ -9,8 +9,8 @@
 #include "store/prs.h"
 
 typedef struct {
-    char sha[41];               /* the head these results are for */
-    notify_env_result *envs;    /* pointing into stored; freed with the view */
+    char sha[41];            /* the head these results are for */
+    notify_env_result *envs; /* pointing into stored; freed with the view */
     size_t n;
     store_pr_env *stored;
 } prstate_view;

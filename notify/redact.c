@@ -5,7 +5,7 @@
 #include <string.h>
 
 struct redactor {
-    char **values;   /* longest first */
+    char **values; /* longest first */
     size_t n;
 };
 

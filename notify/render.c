@@ -94,9 +94,10 @@ static void md_code_block(strbuf *b, const char *lang, const char *text, size_t 
     if (keep == 0 || text[keep - 1] != '\n') strbuf_puts(b, "\n");
     strbuf_printf(b, "%s\n", f);
     if (keep < len)
-        strbuf_printf(b, "\n_Output cut to %zu of %zu lines to fit GitHub's %d-character limit; "
-                     "the whole output is in the bot's log._\n",
-                  lines, render_count_lines(text), GITHUB_COMMENT_MAX);
+        strbuf_printf(b,
+                      "\n_Output cut to %zu of %zu lines to fit GitHub's %d-character limit; "
+                      "the whole output is in the bot's log._\n",
+                      lines, render_count_lines(text), GITHUB_COMMENT_MAX);
 }
 
 static int show_plan(const notify_env_result *r) {
@@ -167,8 +168,10 @@ static char *comment_with(int apply, const notify_subject *s, const notify_env_r
     }
     if (apply && any_apply_failed(envs, n)) {
         char *cmd = render_revert_command(s);
-        strbuf_printf(&b, "To roll back, revert this commit on an up-to-date `%s` and push:\n\n"
-                      "```sh\n%s\ngit push origin %s\n```\n\n", branch, cmd, branch);
+        strbuf_printf(&b,
+                      "To roll back, revert this commit on an up-to-date `%s` and push:\n\n"
+                      "```sh\n%s\ngit push origin %s\n```\n\n",
+                      branch, cmd, branch);
         free(cmd);
     }
     if (s->run_url) strbuf_printf(&b, "[Details of this run](%s)\n", s->run_url);
@@ -312,7 +315,10 @@ static char *chat_code_block(const char *text, size_t max, int escaped) {
         keep = render_clip(text, max > frame + CHAT_NOTE_MAX ? max - frame - CHAT_NOTE_MAX : 0, NULL);
         for (size_t i = keep; escaped && i > 0 && keep - i < 8; i--) {
             if (text[i - 1] == ';') break;
-            if (text[i - 1] == '&') { keep = i - 1; break; }
+            if (text[i - 1] == '&') {
+                keep = i - 1;
+                break;
+            }
         }
         while (keep && text[keep - 1] == '\n') keep--;
     }
@@ -323,7 +329,7 @@ static char *chat_code_block(const char *text, size_t max, int escaped) {
         size_t lines;
         render_clip(text, keep, &lines);
         strbuf_printf(&b, "\n_Cut to %zu of %zu lines; the whole output is in the bot's log._", lines,
-                  render_count_lines(text));
+                      render_count_lines(text));
     }
     return strbuf_take(&b);
 }
@@ -367,10 +373,10 @@ json_t *render_slack(const notify_subject *s, notify_event ev, const notify_env_
 }
 
 static int color_of(notify_event ev, const notify_env_result *r) {
-    if (r->failed || ev == NOTIFY_APPLY_FAILED) return 0xE01E5A;  /* red */
-    if (ev == NOTIFY_APPLY_SUCCEEDED) return 0x2EB67D;            /* green */
-    if (ev == NOTIFY_APPLY_STARTED) return 0xECB22E;              /* yellow */
-    return 0x36C5F0;                                              /* blue: a plan */
+    if (r->failed || ev == NOTIFY_APPLY_FAILED) return 0xE01E5A; /* red */
+    if (ev == NOTIFY_APPLY_SUCCEEDED) return 0x2EB67D;           /* green */
+    if (ev == NOTIFY_APPLY_STARTED) return 0xECB22E;             /* yellow */
+    return 0x36C5F0;                                             /* blue: a plan */
 }
 
 json_t *render_discord(const notify_subject *s, notify_event ev, const notify_env_result *r) {
@@ -456,7 +462,10 @@ json_t *render_webhook(const notify_subject *s, notify_event ev, const notify_en
 void render_valid_utf8(char *s) {
     unsigned char *p = (unsigned char *)s;
     while (p && *p) {
-        size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 : (*p & 0xF8) == 0xF0 ? 4 : 0;
+        size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2
+                               : (*p & 0xF0) == 0xE0   ? 3
+                               : (*p & 0xF8) == 0xF0   ? 4
+                                                       : 0;
         int ok = n > 0 && !(n == 2 && *p < 0xC2) && !(n == 4 && *p > 0xF4);
         for (size_t i = 1; ok && i < n; i++) ok = (p[i] & 0xC0) == 0x80;
         if (ok && n == 3) {

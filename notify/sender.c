@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#define POLL_MS 200                          /* new messages come from another connection */
+#define POLL_MS 200 /* new messages come from another connection */
 #define BATCH 16
 #define KEEP_SENT_MS (7LL * 24 * 3600 * 1000) /* sent messages kept for inspection */
 
@@ -23,7 +23,7 @@ struct sender {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop, kicked;
-    store *db;              /* the outbox and the pull requests' plans */
+    store *db; /* the outbox and the pull requests' plans */
     github_client *gh;
     const redactor *rd;
     outbox_policy policy;
@@ -42,8 +42,9 @@ static void classify(int rc, const http_response *r, int github, long long now, 
     int limited = st == 429 || (st == 403 && (r->retry_after_ms >= 0 || r->rate_remaining == 0));
     oc->result = OUTBOX_RETRY;
     if (limited) {
-        long long at = r->retry_after_ms >= 0 ? now + r->retry_after_ms
-                       : r->rate_remaining == 0 && reset_ms > now ? reset_ms : 0;
+        long long at = r->retry_after_ms >= 0                     ? now + r->retry_after_ms
+                       : r->rate_remaining == 0 && reset_ms > now ? reset_ms
+                                                                  : 0;
         /* GitHub: a secondary limit without a time means "at least a minute". */
         if (!at && github) at = now + 60000;
         oc->retry_at_ms = at;
@@ -131,7 +132,8 @@ static void deliver(void *arg, store *o, const outbox_msg *m, long long now, out
     } else if (kind_is(m, "github_commit_comment")) {
         rc = github_commit_comment_create(s->gh, m->target, str(p, "sha"), str(p, "body"), NULL, &r, &err);
     } else if (kind_is(m, "slack") || kind_is(m, "discord") || kind_is(m, "webhook")) {
-        chat_kind k = kind_is(m, "slack") ? CHAT_SLACK : kind_is(m, "discord") ? CHAT_DISCORD : CHAT_WEBHOOK;
+        chat_kind k = kind_is(m, "slack") ? CHAT_SLACK : kind_is(m, "discord") ? CHAT_DISCORD
+                                                                               : CHAT_WEBHOOK;
         rc = chat_post(k, m->target, json_string_value(json_object_get(p, "secret_env")),
                        json_object_get(p, "body"), m->id, &r, &err);
     } else {

@@ -23,10 +23,10 @@
 typedef struct {
     const char *db_path;
     const char *github_api_url;
-    const char *github_token;      /* may be NULL: GitHub calls then fail and are retried */
-    const redactor *redactor;      /* masks secrets in errors it logs and stores; may be NULL */
+    const char *github_token;        /* may be NULL: GitHub calls then fail and are retried */
+    const redactor *redactor;        /* masks secrets in errors it logs and stores; may be NULL */
     const notify_settings *settings; /* only to warn at start about unset variables; may be NULL */
-    long long retry_base_ms;       /* first retry delay; 0: 1 s (outbox_policy.base_ms) */
+    long long retry_base_ms;         /* first retry delay; 0: 1 s (outbox_policy.base_ms) */
 } sender_options;
 
 typedef struct sender sender;

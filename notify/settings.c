@@ -36,12 +36,10 @@ static int string_list(const json_t *obj, const char *key, const char *where, ch
     *n = 0;
     if (!v) return 0;
     if (!json_is_array(v)) goto bad;
-    json_array_foreach(v, i, item)
-        if (!json_is_string(item) || json_string_length(item) == 0) goto bad;
+    json_array_foreach(v, i, item) if (!json_is_string(item) || json_string_length(item) == 0) goto bad;
     *out = calloc(json_array_size(v) + 1, sizeof(char *));
     if (!*out) abort();
-    json_array_foreach(v, i, item)
-        if (!((*out)[(*n)++] = strdup(json_string_value(item)))) abort();
+    json_array_foreach(v, i, item) if (!((*out)[(*n)++] = strdup(json_string_value(item)))) abort();
     return 0;
 bad:
     errinfo_set(err, ERR_INVALID, "\"%s.%s\" must be a list of non-empty strings", where, key);
@@ -65,7 +63,8 @@ static int parse_route(const json_t *o, const char *where, chat_route *r, errinf
         errinfo_set(err, ERR_INVALID, "\"%s.type\" must be \"slack\", \"discord\" or \"webhook\"", where);
         goto done;
     }
-    r->kind = !strcmp(type, "slack") ? CHAT_SLACK : !strcmp(type, "discord") ? CHAT_DISCORD : CHAT_WEBHOOK;
+    r->kind = !strcmp(type, "slack") ? CHAT_SLACK : !strcmp(type, "discord") ? CHAT_DISCORD
+                                                                             : CHAT_WEBHOOK;
     if (!r->url_env) {
         errinfo_set(err, ERR_INVALID, "\"%s.url_env\" is required (the variable holding the webhook URL)", where);
         goto done;
@@ -82,8 +81,10 @@ static int parse_route(const json_t *o, const char *where, chat_route *r, errinf
     for (size_t i = 0; i < n_events; i++) {
         int e = notify_event_parse(events[i]);
         if (e < 0) {
-            errinfo_set(err, ERR_INVALID, "\"%s.events\": unknown event \"%.64s\" (plan, apply_started, "
-                                          "apply_succeeded, apply_failed)", where, events[i]);
+            errinfo_set(err, ERR_INVALID,
+                        "\"%s.events\": unknown event \"%.64s\" (plan, apply_started, "
+                        "apply_succeeded, apply_failed)",
+                        where, events[i]);
             goto done;
         }
         r->events |= 1u << e;
@@ -154,7 +155,8 @@ void notify_settings_free(notify_settings *s) {
 }
 
 const char *chat_kind_name(chat_kind k) {
-    return k == CHAT_SLACK ? "slack" : k == CHAT_DISCORD ? "discord" : "webhook";
+    return k == CHAT_SLACK ? "slack" : k == CHAT_DISCORD ? "discord"
+                                                         : "webhook";
 }
 
 int chat_route_wants(const chat_route *r, const char *env, notify_event ev) {

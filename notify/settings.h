@@ -28,15 +28,17 @@
 #include "notify/redact.h"
 #include "util/errinfo.h"
 
-typedef enum { CHAT_SLACK, CHAT_DISCORD, CHAT_WEBHOOK } chat_kind;
+typedef enum { CHAT_SLACK,
+               CHAT_DISCORD,
+               CHAT_WEBHOOK } chat_kind;
 
 typedef struct {
     chat_kind kind;
-    char *url_env;          /* variable holding the webhook URL */
-    char *secret_env;       /* CHAT_WEBHOOK: variable holding the HMAC key */
-    char **environments;    /* NULL / 0: every environment */
+    char *url_env;       /* variable holding the webhook URL */
+    char *secret_env;    /* CHAT_WEBHOOK: variable holding the HMAC key */
+    char **environments; /* NULL / 0: every environment */
     size_t n_environments;
-    unsigned events;        /* bit (1u << notify_event) per wanted event */
+    unsigned events; /* bit (1u << notify_event) per wanted event */
 } chat_route;
 
 /* "retry_base_ms": the first retry delay (doubled per attempt, at most
@@ -47,7 +49,7 @@ typedef struct {
 typedef struct {
     chat_route *routes;
     size_t n_routes;
-    char **secrets_env;     /* more variables whose values are masked */
+    char **secrets_env; /* more variables whose values are masked */
     size_t n_secrets_env;
     long long retry_base_ms; /* 0: the default */
 } notify_settings;

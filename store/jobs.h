@@ -11,10 +11,10 @@
 
 typedef struct {
     long id;
-    char *delivery;   /* X-GitHub-Delivery */
-    char *event;      /* X-GitHub-Event */
-    char *payload;    /* raw JSON body (decoded from form encoding if needed) */
-    int attempts;     /* including the one under way */
+    char *delivery; /* X-GitHub-Delivery */
+    char *event;    /* X-GitHub-Event */
+    char *payload;  /* raw JSON body (decoded from form encoding if needed) */
+    int attempts;   /* including the one under way */
 } store_job;
 
 /* Records the delivery and queues its job, durably. *job_id (may be NULL)

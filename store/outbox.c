@@ -48,7 +48,8 @@ static const char NEWER[] =
     "SELECT count(*) FROM outbox WHERE ordering_key = ?1 AND id > ?2 AND state = 'pending'";
 static const char COMMENT_GET[] = "SELECT comment_id FROM outbox_comments WHERE key = ?1";
 static const char COMMENT_PUT[] =
-    "INSERT INTO outbox_comments(key, comment_id, updated_at) VALUES(?1, ?2, " SQL_NOW ") "
+    "INSERT INTO outbox_comments(key, comment_id, updated_at) VALUES(?1, ?2, " SQL_NOW
+    ") "
     "ON CONFLICT(key) DO UPDATE SET comment_id = excluded.comment_id, "
     "updated_at = excluded.updated_at";
 static const char COMMENT_FORGET[] = "DELETE FROM outbox_comments WHERE key = ?1";
@@ -56,7 +57,8 @@ static const char COMMENT_FORGET[] = "DELETE FROM outbox_comments WHERE key = ?1
 int store_outbox_enqueue(store *s, const outbox_new_msg *m, long long now_ms, long long *id,
                          errinfo *err) {
     if (!m->kind || !m->target || !m->channel || !m->payload)
-        return errinfo_set(err, ERR_INVALID, "a message needs a kind, a target, a channel "
+        return errinfo_set(err, ERR_INVALID,
+                           "a message needs a kind, a target, a channel "
                            "and a payload");
     if (sql_exec(s, err, "enqueueing a message", ENQUEUE, "sssssL", m->kind, m->target,
                  m->channel, m->ordering_key, m->payload, now_ms) < 0)
@@ -125,7 +127,7 @@ long store_outbox_newer(store *s, const outbox_msg *m, errinfo *err) {
     if (!m->ordering_key)
         return 0;
     return (long)sql_number(s, sql_query(s, err, NEWER, "sL", m->ordering_key, m->id),
-                        "counting newer messages", err);
+                            "counting newer messages", err);
 }
 
 int store_outbox_next_due(store *s, long long *at_ms, errinfo *err) {

@@ -17,17 +17,17 @@
 #include "store/store.h"
 
 typedef struct {
-    const char *kind;          /* what the sender does with it, e.g. "github_status" */
-    const char *target;        /* e.g. the repository, or the chat route's url_env */
-    const char *channel;       /* rate-limit domain: "github", "chat:SLACK_URL" */
-    const char *ordering_key;  /* may be NULL: no ordering */
-    const char *payload;       /* JSON text, already redacted */
+    const char *kind;         /* what the sender does with it, e.g. "github_status" */
+    const char *target;       /* e.g. the repository, or the chat route's url_env */
+    const char *channel;      /* rate-limit domain: "github", "chat:SLACK_URL" */
+    const char *ordering_key; /* may be NULL: no ordering */
+    const char *payload;      /* JSON text, already redacted */
 } outbox_new_msg;
 
 typedef struct {
     long long id;
-    char *kind, *target, *channel, *ordering_key, *payload;  /* ordering_key may be NULL */
-    int attempts;              /* including the one under way */
+    char *kind, *target, *channel, *ordering_key, *payload; /* ordering_key may be NULL */
+    int attempts;                                           /* including the one under way */
     long long created_ms;
 } outbox_msg;
 

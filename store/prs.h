@@ -18,9 +18,9 @@
  * (store_pr_envs_free). */
 typedef struct {
     const char *env;
-    int pending;           /* not planned yet */
+    int pending; /* not planned yet */
     int applied, failed, changes;
-    const char *summary, *plan_text, *error, *url;  /* each may be NULL */
+    const char *summary, *plan_text, *error, *url; /* each may be NULL */
 } store_pr_env;
 
 /* The pull request's head is now sha, touching these environments (in this

@@ -5,13 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RUN_COLS "id, job_id, env, repo, sha, before_sha, ref, kind, trigger, state, pr_number, " \
-                 "attempts, plan_summary, result, created_ms, started_ms, finished_ms"
+#define RUN_COLS \
+    "id, job_id, env, repo, sha, before_sha, ref, kind, trigger, state, pr_number, " \
+    "attempts, plan_summary, result, created_ms, started_ms, finished_ms"
 #define N_RUN_COLS 17
 
 static const char ADD[] =
     "INSERT INTO runs(job_id, env, repo, sha, before_sha, ref, pr_number, kind, trigger, "
-    "created_ms) VALUES(nullif(?1, 0), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " SQL_NOW_MS ") "
+    "created_ms) VALUES(nullif(?1, 0), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " SQL_NOW_MS
+    ") "
     "ON CONFLICT(job_id, env) DO NOTHING";
 /* A read, so idle run threads never queue for the write lock. */
 static const char ANY_QUEUED[] = "SELECT 1 FROM runs WHERE state = 'queued' LIMIT 1";
@@ -22,7 +24,8 @@ static const char NEXT[] =
 static const char NEWEST_APPLY[] =
     "SELECT max(id) FROM runs WHERE env = ?1 AND state = 'queued' AND kind = 'apply'";
 static const char SUPERSEDE[] =
-    "UPDATE runs SET state = 'superseded', finished_ms = " SQL_NOW_MS ", "
+    "UPDATE runs SET state = 'superseded', finished_ms = " SQL_NOW_MS
+    ", "
     "result = 'superseded by ' || substr((SELECT sha FROM runs WHERE id = ?2), 1, 12) "
     "WHERE env = ?1 AND state = 'queued' AND kind = 'apply' AND id < ?2 RETURNING " RUN_COLS;
 static const char START[] =
@@ -157,7 +160,7 @@ int store_run_claim(store *s, run *out, run **superseded, size_t *n_superseded, 
 
 long store_run_applied(store *s, const char *env, const char *sha, errinfo *err) {
     return (long)sql_number(s, sql_query(s, err, APPLIED, "ss", env, sha), "reading the history",
-                        err);
+                            err);
 }
 
 int store_run_last_good(store *s, const char *env, char sha[41], errinfo *err) {
@@ -211,9 +214,7 @@ static json_t *run_json(const run *x) {
     json_object_set_new(o, "created_ms", json_integer(x->created_ms));
     json_object_set_new(o, "started_ms", opt_int(x->started_ms));
     json_object_set_new(o, "finished_ms", opt_int(x->finished_ms));
-    json_object_set_new(o, "duration_ms", x->started_ms && x->finished_ms
-                                              ? json_integer(x->finished_ms - x->started_ms)
-                                              : json_null());
+    json_object_set_new(o, "duration_ms", x->started_ms && x->finished_ms ? json_integer(x->finished_ms - x->started_ms) : json_null());
     return o;
 }
 

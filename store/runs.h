@@ -15,15 +15,15 @@
 #include "store/store.h"
 
 typedef struct {
-    long job_id;          /* 0 when not from a webhook */
+    long job_id; /* 0 when not from a webhook */
     const char *env;
-    const char *repo;     /* "owner/name" for statuses and comments */
+    const char *repo; /* "owner/name" for statuses and comments */
     const char *sha;
-    const char *before;   /* previous commit, for comments; may be NULL */
-    const char *ref;      /* "refs/heads/main"; NULL for a pull request */
-    int pr_number;        /* 0 unless a pull request */
-    const char *kind;     /* "plan" | "apply" | "destroy" */
-    const char *trigger;  /* "push" | "pull_request" | "redeploy" | "auto_rollback" */
+    const char *before;  /* previous commit, for comments; may be NULL */
+    const char *ref;     /* "refs/heads/main"; NULL for a pull request */
+    int pr_number;       /* 0 unless a pull request */
+    const char *kind;    /* "plan" | "apply" | "destroy" */
+    const char *trigger; /* "push" | "pull_request" | "redeploy" | "auto_rollback" */
 } run_spec;
 
 typedef struct {

@@ -109,8 +109,10 @@ static int upgrade(store *s, int v, errinfo *err) {
     char *msg = NULL, set[64];
 
     if (v > LATEST)
-        return errinfo_set(err, ERR_INVALID, "schema version %d is newer than this deploybot "
-                           "understands (%d)", v, LATEST);
+        return errinfo_set(err, ERR_INVALID,
+                           "schema version %d is newer than this deploybot "
+                           "understands (%d)",
+                           v, LATEST);
     for (; v < LATEST; v++)
         if (sqlite3_exec(s->db, MIGRATIONS[v], NULL, NULL, &msg) != SQLITE_OK) {
             errinfo_set(err, ERR_IO, "upgrading the schema to version %d: %s", v + 1,

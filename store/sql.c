@@ -9,8 +9,8 @@
 int sql_fail(store *s, const char *what, errinfo *err) {
     int rc = sqlite3_errcode(s->db);
     err_code code = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? ERR_UNAVAILABLE
-                    : rc == SQLITE_NOMEM                      ? ERR_INTERNAL
-                                                              : ERR_IO;
+                    : rc == SQLITE_NOMEM                     ? ERR_INTERNAL
+                                                             : ERR_IO;
 
     return errinfo_set(err, code, "%s: %s", what, sqlite3_errmsg(s->db));
 }

@@ -38,8 +38,10 @@ static int enable_wal(store *s, const char *path, errinfo *err) {
          sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
     sqlite3_finalize(st);
     if (!ok)
-        return errinfo_set(err, ERR_IO, "%s: cannot switch to WAL journal mode "
-                           "(is data_dir on a local filesystem?)", path);
+        return errinfo_set(err, ERR_IO,
+                           "%s: cannot switch to WAL journal mode "
+                           "(is data_dir on a local filesystem?)",
+                           path);
     return 0;
 }
 

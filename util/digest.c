@@ -5,8 +5,7 @@
 #include <openssl/hmac.h>
 #include <stdlib.h>
 
-void digest_hex(const unsigned char *in, size_t n, char *out)
-{
+void digest_hex(const unsigned char *in, size_t n, char *out) {
     static const char digits[] = "0123456789abcdef";
     size_t i;
     for (i = 0; i < n; i++) {
@@ -18,23 +17,20 @@ void digest_hex(const unsigned char *in, size_t n, char *out)
 
 /* SHA-256 and HMAC over in-memory buffers cannot fail short of running out
  * of memory, which no caller could handle better than by stopping. */
-void digest_sha256(const void *data, size_t len, unsigned char out[DIGEST_SHA256_LEN])
-{
+void digest_sha256(const void *data, size_t len, unsigned char out[DIGEST_SHA256_LEN]) {
     unsigned int n = 0;
     if (!EVP_Digest(data ? data : "", len, out, &n, EVP_sha256(), NULL))
         abort();
 }
 
-void digest_sha256_hex(const void *data, size_t len, char out[DIGEST_SHA256_HEX])
-{
+void digest_sha256_hex(const void *data, size_t len, char out[DIGEST_SHA256_HEX]) {
     unsigned char md[DIGEST_SHA256_LEN];
     digest_sha256(data, len, md);
     digest_hex(md, sizeof md, out);
 }
 
 void digest_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
-                        unsigned char out[DIGEST_SHA256_LEN])
-{
+                        unsigned char out[DIGEST_SHA256_LEN]) {
     unsigned int n = DIGEST_SHA256_LEN;
     if (!HMAC(EVP_sha256(), key ? key : "", (int)keylen, data ? data : (const void *)"", len,
               out, &n))
@@ -42,19 +38,16 @@ void digest_hmac_sha256(const void *key, size_t keylen, const void *data, size_t
 }
 
 void digest_hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t len,
-                            char out[DIGEST_SHA256_HEX])
-{
+                            char out[DIGEST_SHA256_HEX]) {
     unsigned char md[DIGEST_SHA256_LEN];
     digest_hmac_sha256(key, keylen, data, len, md);
     digest_hex(md, sizeof md, out);
 }
 
-int digest_equal(const void *a, const void *b, size_t n)
-{
+int digest_equal(const void *a, const void *b, size_t n) {
     return CRYPTO_memcmp(a, b, n) == 0;
 }
 
-void digest_cleanse(void *p, size_t n)
-{
+void digest_cleanse(void *p, size_t n) {
     OPENSSL_cleanse(p, n);
 }

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #define DIGEST_SHA256_LEN 32
-#define DIGEST_SHA256_HEX 65   /* 64 hex digits and the NUL */
+#define DIGEST_SHA256_HEX 65 /* 64 hex digits and the NUL */
 
 /* Lowercase hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
 void digest_hex(const unsigned char *in, size_t n, char *out);

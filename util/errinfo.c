@@ -4,8 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int errinfo_set(errinfo *err, err_code code, const char *fmt, ...)
-{
+int errinfo_set(errinfo *err, err_code code, const char *fmt, ...) {
     va_list ap;
     if (!err)
         return -1;
@@ -18,8 +17,7 @@ int errinfo_set(errinfo *err, err_code code, const char *fmt, ...)
     return -1;
 }
 
-int errinfo_prefix(errinfo *err, const char *fmt, ...)
-{
+int errinfo_prefix(errinfo *err, const char *fmt, ...) {
     char head[ERRINFO_MSG_MAX], old[ERRINFO_MSG_MAX];
     va_list ap;
     if (!err)
@@ -37,24 +35,25 @@ int errinfo_prefix(errinfo *err, const char *fmt, ...)
     return -1;
 }
 
-void errinfo_clear(errinfo *err)
-{
+void errinfo_clear(errinfo *err) {
     if (err)
         memset(err, 0, sizeof *err);
 }
 
-int errinfo_is_remote(const errinfo *err, const char *remote)
-{
+int errinfo_is_remote(const errinfo *err, const char *remote) {
     return err && remote && err->remote[0] && !strcmp(err->remote, remote);
 }
 
-const char *err_code_name(err_code code)
-{
+const char *err_code_name(err_code code) {
     static const char *const names[] = {
-        [ERR_NONE] = "none",          [ERR_INVALID] = "invalid",
-        [ERR_NOT_FOUND] = "not found", [ERR_IO] = "io",
-        [ERR_UNAVAILABLE] = "unavailable", [ERR_REMOTE] = "remote",
-        [ERR_LIMIT] = "limit",        [ERR_CONFLICT] = "conflict",
+        [ERR_NONE] = "none",
+        [ERR_INVALID] = "invalid",
+        [ERR_NOT_FOUND] = "not found",
+        [ERR_IO] = "io",
+        [ERR_UNAVAILABLE] = "unavailable",
+        [ERR_REMOTE] = "remote",
+        [ERR_LIMIT] = "limit",
+        [ERR_CONFLICT] = "conflict",
         [ERR_INTERNAL] = "internal",
     };
     return (unsigned)code < sizeof names / sizeof names[0] ? names[code] : "unknown";

@@ -19,22 +19,22 @@
 
 typedef enum {
     ERR_NONE = 0,
-    ERR_INVALID,      /* input that cannot work as it is: config, payload, stack file */
-    ERR_NOT_FOUND,    /* what was named does not exist */
-    ERR_IO,           /* the local filesystem or database */
-    ERR_UNAVAILABLE,  /* transient: no answer, a remote's 5xx, throttling; retry later */
-    ERR_REMOTE,       /* a remote refused the request (an AWS error, a git host's 4xx) */
-    ERR_LIMIT,        /* a configured limit was reached */
-    ERR_CONFLICT,     /* the current state forbids it (locked, already running) */
-    ERR_INTERNAL,     /* out of memory, or a bug */
+    ERR_INVALID,     /* input that cannot work as it is: config, payload, stack file */
+    ERR_NOT_FOUND,   /* what was named does not exist */
+    ERR_IO,          /* the local filesystem or database */
+    ERR_UNAVAILABLE, /* transient: no answer, a remote's 5xx, throttling; retry later */
+    ERR_REMOTE,      /* a remote refused the request (an AWS error, a git host's 4xx) */
+    ERR_LIMIT,       /* a configured limit was reached */
+    ERR_CONFLICT,    /* the current state forbids it (locked, already running) */
+    ERR_INTERNAL,    /* out of memory, or a bug */
 } err_code;
 
 #define ERRINFO_MSG_MAX 1024
 
 typedef struct {
     err_code code;
-    int status;             /* HTTP status of the remote's answer, 0 if none */
-    char remote[128];       /* the remote's own code ("InvalidVpcID.NotFound"), "" if none */
+    int status;       /* HTTP status of the remote's answer, 0 if none */
+    char remote[128]; /* the remote's own code ("InvalidVpcID.NotFound"), "" if none */
     char msg[ERRINFO_MSG_MAX];
 } errinfo;
 

@@ -7,8 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int fs_mkdir_p(const char *dir, mode_t mode, errinfo *err)
-{
+int fs_mkdir_p(const char *dir, mode_t mode, errinfo *err) {
     char path[PATH_MAX];
     char *p;
     if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
@@ -27,8 +26,7 @@ int fs_mkdir_p(const char *dir, mode_t mode, errinfo *err)
     return 0;
 }
 
-int fs_mkdir_parent(const char *path, mode_t mode, errinfo *err)
-{
+int fs_mkdir_parent(const char *path, mode_t mode, errinfo *err) {
     char dir[PATH_MAX];
     char *slash;
     if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
@@ -40,8 +38,7 @@ int fs_mkdir_parent(const char *path, mode_t mode, errinfo *err)
     return fs_mkdir_p(dir, mode, err);
 }
 
-char *fs_read_file(const char *path, size_t *len, errinfo *err)
-{
+char *fs_read_file(const char *path, size_t *len, errinfo *err) {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
     size_t n = 0, cap = 0, got;

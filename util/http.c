@@ -14,7 +14,7 @@
 
 struct http_client {
     CURL *curl;
-    char curl_err[CURL_ERROR_SIZE];  /* libcurl keeps a pointer to it */
+    char curl_err[CURL_ERROR_SIZE]; /* libcurl keeps a pointer to it */
 };
 
 /* What the callbacks fill while one request runs. */
@@ -125,17 +125,17 @@ static void setup_method(CURL *h, const http_request_spec *rq) {
 
 static void setup(http_client *c, const http_request_spec *rq, struct curl_slist *hl, exchange *x) {
     CURL *h = c->curl;
-    curl_easy_reset(h);                          /* keeps live connections */
+    curl_easy_reset(h); /* keeps live connections */
     curl_easy_setopt(h, CURLOPT_URL, rq->url);
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);   /* threads: no SIGALRM */
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM */
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, rq->connect_timeout_ms > 0 ? rq->connect_timeout_ms : 10000L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, rq->timeout_ms > 0 ? rq->timeout_ms : 30000L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  /* big answers come compressed */
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* big answers come compressed */
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
@@ -149,10 +149,16 @@ static void setup(http_client *c, const http_request_spec *rq, struct curl_slist
 
 static int transient(CURLcode rc) {
     switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT: case CURLE_SEND_ERROR: case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING: case CURLE_PARTIAL_FILE: case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2: case CURLE_HTTP2_STREAM:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
         return 1;
     default:
         return 0;
@@ -191,8 +197,7 @@ int http_client_send(http_client *c, const http_request_spec *rq, http_response 
 
 int http_request_timeout(const char *method, const char *url, const char *const *headers,
                          const char *body, long timeout_s, http_response *out, errinfo *err) {
-    http_request_spec rq = {.method = method, .url = url, .headers = headers, .body = body,
-                            .timeout_ms = timeout_s > 0 ? timeout_s * 1000 : 0};
+    http_request_spec rq = {.method = method, .url = url, .headers = headers, .body = body, .timeout_ms = timeout_s > 0 ? timeout_s * 1000 : 0};
     http_client *c = http_client_new(err);
     int rc = c ? http_client_send(c, &rq, out, err) : -1;
     http_client_free(c);
@@ -222,7 +227,7 @@ int http_url_parse(const char *url, http_url *out, errinfo *err) {
              curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
              curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
              curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK;
-    curl_url_get(u, CURLUPART_PORT, &port, 0);       /* only when explicit */
+    curl_url_get(u, CURLUPART_PORT, &port, 0); /* only when explicit */
     curl_url_cleanup(u);
     if (ok) {
         out->scheme = strdup(scheme);

@@ -18,28 +18,28 @@
 #include "util/errinfo.h"
 
 typedef struct {
-    long status;          /* HTTP status, 0 when no answer */
-    char *body;           /* malloc'd, NUL-terminated */
+    long status; /* HTTP status, 0 when no answer */
+    char *body;  /* malloc'd, NUL-terminated */
     size_t len;
-    long retry_after;     /* seconds from Retry-After, -1 if absent */
+    long retry_after;         /* seconds from Retry-After, -1 if absent */
     long long retry_after_ms; /* Retry-After in ms (seconds may have decimals,
                                  or be an HTTP date), -1 if absent */
-    long rate_remaining;  /* X-RateLimit-Remaining, -1 if absent */
-    long long rate_reset; /* X-RateLimit-Reset (Unix seconds), 0 if absent */
-    char request_id[128]; /* x-amzn-RequestId / x-amz-request-id, "" if absent */
+    long rate_remaining;      /* X-RateLimit-Remaining, -1 if absent */
+    long long rate_reset;     /* X-RateLimit-Reset (Unix seconds), 0 if absent */
+    char request_id[128];     /* x-amzn-RequestId / x-amz-request-id, "" if absent */
 } http_response;
 
 typedef struct {
-    const char *method;            /* "GET", "POST", "PUT", ... */
-    const char *url;               /* sent as given: its path may have been signed */
-    const char *const *headers;    /* "Name: value" lines, NULL-terminated; may be NULL.
+    const char *method;         /* "GET", "POST", "PUT", ... */
+    const char *url;            /* sent as given: its path may have been signed */
+    const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL.
                                       "Name:" removes a header libcurl would add */
-    const char *body;              /* may be NULL */
-    size_t body_len;               /* 0: strlen(body) */
-    long connect_timeout_ms;       /* 0: 10 s */
-    long timeout_ms;               /* the whole exchange; 0: 30 s */
-    size_t max_body;               /* larger answers fail (ERR_LIMIT); 0: no limit */
-    int no_proxy;                  /* never through a proxy (link-local services) */
+    const char *body;           /* may be NULL */
+    size_t body_len;            /* 0: strlen(body) */
+    long connect_timeout_ms;    /* 0: 10 s */
+    long timeout_ms;            /* the whole exchange; 0: 30 s */
+    size_t max_body;            /* larger answers fail (ERR_LIMIT); 0: no limit */
+    int no_proxy;               /* never through a proxy (link-local services) */
 } http_request_spec;
 
 typedef struct http_client http_client;

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 typedef struct {
-    char *s;      /* NULL until something is added */
+    char *s; /* NULL until something is added */
     size_t len, cap;
 } strbuf;
 

@@ -19,10 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define AWS_MAX_BODY (32u << 20)    /* largest answer we accept */
+#define AWS_MAX_BODY (32u << 20) /* largest answer we accept */
 #define AWS_MAX_RETRY_AFTER_MS 60000
-#define AWS_RENEW_WINDOW_S 300      /* renew credentials this close to expiry */
-#define AWS_RENEW_GAP_S 60          /* and try no more often than this */
+#define AWS_RENEW_WINDOW_S 300 /* renew credentials this close to expiry */
+#define AWS_RENEW_GAP_S 60     /* and try no more often than this */
 #define AWS_RETRY_BASE_MS 100
 #define AWS_RETRY_CAP_MS 5000
 #define AWS_THROTTLE_CAP_MS 20000
@@ -34,8 +34,7 @@
 
 /* ---- small helpers ---- */
 
-int aws_errinfo_set(errinfo *err, err_code code, const char *remote, const char *fmt, ...)
-{
+int aws_errinfo_set(errinfo *err, err_code code, const char *remote, const char *fmt, ...) {
     char msg[ERRINFO_MSG_MAX];
     va_list ap;
     if (!err) return -1;
@@ -47,16 +46,14 @@ int aws_errinfo_set(errinfo *err, err_code code, const char *remote, const char 
     return -1;
 }
 
-const char *aws_env(const char *name)
-{
+const char *aws_env(const char *name) {
     const char *v = getenv(name);
     return v && *v ? v : NULL;
 }
 
 /* ---- parameters ---- */
 
-void aws_params_add(aws_params *p, const char *key, const char *value)
-{
+void aws_params_add(aws_params *p, const char *key, const char *value) {
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 8;
         char **k = realloc(p->keys, cap * sizeof *k);
@@ -73,8 +70,7 @@ void aws_params_add(aws_params *p, const char *key, const char *value)
     p->n++;
 }
 
-void aws_params_addf(aws_params *p, const char *key, const char *fmt, ...)
-{
+void aws_params_addf(aws_params *p, const char *key, const char *fmt, ...) {
     va_list ap;
     char *v;
     va_start(ap, fmt);
@@ -85,8 +81,7 @@ void aws_params_addf(aws_params *p, const char *key, const char *fmt, ...)
     free(v);
 }
 
-void aws_params_free(aws_params *p)
-{
+void aws_params_free(aws_params *p) {
     for (size_t i = 0; i < p->n; i++) free(p->keys[i]), free(p->values[i]);
     free(p->keys);
     free(p->values);
@@ -97,8 +92,7 @@ void aws_params_free(aws_params *p)
 
 /* ---- endpoints ---- */
 
-static const char *service_endpoint_env(const char *service)
-{
+static const char *service_endpoint_env(const char *service) {
     char name[96] = "AWS_ENDPOINT_URL_";
     size_t n = strlen(name);
     for (const char *s = service; *s && n + 1 < sizeof name; s++)
@@ -111,8 +105,7 @@ static const char *service_endpoint_env(const char *service)
 }
 
 int aws_endpoint(const char *service, const char *region, char *url,
-                 size_t urllen, const char **signing_region)
-{
+                 size_t urllen, const char **signing_region) {
     int global = strcmp(service, "iam") == 0 || strcmp(service, "route53") == 0;
     const char *env = service_endpoint_env(service);
     int n;
@@ -133,8 +126,7 @@ int aws_endpoint(const char *service, const char *region, char *url,
 
 /* ---- client ---- */
 
-static int valid_region(const char *r)
-{
+static int valid_region(const char *r) {
     size_t n = strlen(r);
     if (n == 0 || n > 32) return 0;
     for (; *r; r++)
@@ -143,8 +135,7 @@ static int valid_region(const char *r)
     return 1;
 }
 
-static uint64_t seed(const void *p)
-{
+static uint64_t seed(const void *p) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     uint64_t s = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
@@ -153,8 +144,7 @@ static uint64_t seed(const void *p)
 }
 
 /* `region`, else the environment's; NULL (err set) when none or invalid. */
-static const char *pick_region(const char *region, errinfo *err)
-{
+static const char *pick_region(const char *region, errinfo *err) {
     if (!region) region = aws_env("AWS_REGION");
     if (!region) region = aws_env("AWS_DEFAULT_REGION");
     if (!region) {
@@ -169,11 +159,10 @@ static const char *pick_region(const char *region, errinfo *err)
 }
 
 /* The options with every zero field given its default. */
-static aws_options options_filled(const aws_options *o)
-{
+static aws_options options_filled(const aws_options *o) {
     aws_options f = o ? *o : (aws_options){0};
     if (f.retry_base_ms == 0) f.retry_base_ms = AWS_RETRY_BASE_MS;
-    if (f.retry_base_ms < 0) f.retry_base_ms = -1;   /* stays "at once" in clones */
+    if (f.retry_base_ms < 0) f.retry_base_ms = -1; /* stays "at once" in clones */
     if (f.retry_base_ms > 60000) f.retry_base_ms = 60000;
     if (f.max_attempts <= 0) f.max_attempts = AWS_MAX_ATTEMPTS;
     if (f.max_attempts > 100) f.max_attempts = 100;
@@ -184,8 +173,7 @@ static aws_options options_filled(const aws_options *o)
 }
 
 aws_client *aws_client_new(const char *region, const aws_creds *creds,
-                           const aws_options *options, errinfo *err)
-{
+                           const aws_options *options, errinfo *err) {
     if (!(region = pick_region(region, err))) return NULL;
     aws_creds env = {0};
     if (!creds) {
@@ -213,13 +201,12 @@ aws_client *aws_client_new(const char *region, const aws_creds *creds,
 }
 
 aws_client *aws_client_new_resolved(const char *region, const aws_options *options,
-                                    errinfo *err)
-{
+                                    errinfo *err) {
     char fallback[64];
     aws_creds creds;
     aws_creds_origin origin;
     if (!region && aws_region_default(fallback, sizeof fallback) == 0) region = fallback;
-    if (!(region = pick_region(region, err))) return NULL;  /* before any network */
+    if (!(region = pick_region(region, err))) return NULL; /* before any network */
     if (aws_creds_resolve(&creds, &origin, err) < 0) return NULL;
     aws_client *c = aws_client_new(region, &creds, options, err);
     aws_creds_free(&creds);
@@ -230,8 +217,7 @@ aws_client *aws_client_new_resolved(const char *region, const aws_options *optio
     return c;
 }
 
-aws_client *aws_client_clone(const aws_client *src, errinfo *err)
-{
+aws_client *aws_client_clone(const aws_client *src, errinfo *err) {
     aws_client *c = aws_client_new(src->region, &src->creds, &src->options, err);
     if (!c) return NULL;
     c->resolved = src->resolved;
@@ -242,8 +228,7 @@ aws_client *aws_client_clone(const aws_client *src, errinfo *err)
     return c;
 }
 
-void aws_client_free(aws_client *c)
-{
+void aws_client_free(aws_client *c) {
     if (!c) return;
     http_client_free(c->http);
     aws_fresh_unref(c->fresh);
@@ -259,58 +244,54 @@ const aws_options *aws_client_options(const aws_client *c) { return &c->options;
 
 unsigned long aws_client_request_count(const aws_client *c) { return c->requests; }
 
-void aws_client_created(aws_client *c, const char *id)
-{
+void aws_client_created(aws_client *c, const char *id) {
     if (c) aws_fresh_add(c->fresh, id);
 }
 
 /* ---- one HTTP exchange ---- */
 
 typedef struct {
-    const char *service, *what;     /* for messages: "ec2", "DescribeVpcs" */
+    const char *service, *what; /* for messages: "ec2", "DescribeVpcs" */
     const char *method;
-    const char *url;                /* full URL, with query */
-    const char *host;               /* Host header, as signed */
-    const char *path, *query;       /* as signed */
-    const char *content_type;       /* NULL: no body */
+    const char *url;          /* full URL, with query */
+    const char *host;         /* Host header, as signed */
+    const char *path, *query; /* as signed */
+    const char *content_type; /* NULL: no body */
     const char *body;
     size_t body_len;
     const char *signing_region;
-    int empty_ok;                   /* an empty 2xx answer is a success */
-    int fresh;                      /* names something this family created */
+    int empty_ok; /* an empty 2xx answer is a success */
+    int fresh;    /* names something this family created */
 } request;
 
-static void amz_now(char out[17])
-{
+static void amz_now(char out[17]) {
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-static void headers_free(char **h)
-{
+static void headers_free(char **h) {
     for (size_t i = 0; h && h[i]; i++) free(h[i]);
     free(h);
 }
 
 /* Signs the request for now and returns the "Name: value" lines to send
  * (NULL-terminated; NULL when the request cannot be signed). */
-static char **signed_headers(const aws_client *c, const request *rq)
-{
+static char **signed_headers(const aws_client *c, const request *rq) {
     char date[17], auth[1024];
     sigv4_header h[4];
     size_t n = 0;
     amz_now(date);
-    h[n++] = (sigv4_header){ "host", rq->host };
-    h[n++] = (sigv4_header){ "x-amz-date", date };
-    if (rq->content_type) h[n++] = (sigv4_header){ "content-type", rq->content_type };
+    h[n++] = (sigv4_header){"host", rq->host};
+    h[n++] = (sigv4_header){"x-amz-date", date};
+    if (rq->content_type) h[n++] = (sigv4_header){"content-type", rq->content_type};
     const aws_creds *k = c->role ? &c->role->creds : &c->creds;
-    if (k->session_token) h[n++] = (sigv4_header){ "x-amz-security-token", k->session_token };
-    sigv4_request sr = { rq->method, rq->path, rq->query, h, n,
-                         (const unsigned char *)rq->body, rq->body_len };
-    sigv4_params sp = { k->access_key, k->secret_key,
-                        rq->signing_region, rq->service, date };
+    if (k->session_token) h[n++] = (sigv4_header){"x-amz-security-token", k->session_token};
+    sigv4_request sr = {rq->method, rq->path, rq->query, h, n,
+                        (const unsigned char *)rq->body, rq->body_len};
+    sigv4_params sp = {k->access_key, k->secret_key,
+                       rq->signing_region, rq->service, date};
     if (sigv4_authorization(&sr, &sp, auth, sizeof auth) < 0) return NULL;
 
     char **lines = calloc(n + 3, sizeof *lines);
@@ -318,21 +299,29 @@ static char **signed_headers(const aws_client *c, const request *rq)
     for (size_t i = 0; i < n; i++)
         if (asprintf(&lines[i], "%s: %s", h[i].name, h[i].value) < 0) abort();
     if (asprintf(&lines[n], "Authorization: %s", auth) < 0) abort();
-    if (!(lines[n + 1] = strdup("Expect:"))) abort();   /* no 100-continue wait */
+    if (!(lines[n + 1] = strdup("Expect:"))) abort(); /* no 100-continue wait */
     return lines;
 }
 
 /* ---- classifying answers ---- */
 
-enum outcome { DONE, RETRY, FAIL };
+enum outcome { DONE,
+               RETRY,
+               FAIL };
 
-static int throttling_code(const char *code)
-{
+static int throttling_code(const char *code) {
     static const char *const codes[] = {
-        "Throttling", "ThrottlingException", "ThrottledException",
-        "RequestLimitExceeded", "RequestThrottled", "RequestThrottledException",
-        "TooManyRequestsException", "SlowDown", "PriorRequestNotComplete",
-        "BandwidthLimitExceeded", "ProvisionedThroughputExceededException",
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "BandwidthLimitExceeded",
+        "ProvisionedThroughputExceededException",
     };
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
         if (strcmp(code, codes[i]) == 0) return 1;
@@ -341,8 +330,7 @@ static int throttling_code(const char *code)
 
 /* The first element named `name` in document order under (and including)
  * n, that has a child `child` when child is not NULL. */
-static const xml_node *find_element(const xml_node *n, const char *name, const char *child)
-{
+static const xml_node *find_element(const xml_node *n, const char *name, const char *child) {
     if (strcmp(n->name, name) == 0 && (!child || xml_child(n, child))) return n;
     for (const xml_node *k = n->first_child; k; k = k->next) {
         const xml_node *hit = find_element(k, name, child);
@@ -356,8 +344,7 @@ static const xml_node *find_element(const xml_node *n, const char *name, const c
  * ErrorResponse/Error, S3-style services a bare Error, and other
  * implementations of the APIs ErrorResponse/Errors/Error. Same for the
  * request id (RequestID in EC2's shape, RequestId elsewhere). */
-static const xml_node *find_error(const xml_node *root, const char **reqid)
-{
+static const xml_node *find_error(const xml_node *root, const char **reqid) {
     const xml_node *id = find_element(root, "RequestId", NULL);
     if (!id) id = find_element(root, "RequestID", NULL);
     *reqid = id ? id->text : NULL;
@@ -365,8 +352,7 @@ static const xml_node *find_error(const xml_node *root, const char **reqid)
 }
 
 /* Printable, single-line excerpt of a body that is not an AWS error. */
-static void excerpt(const http_response *rs, char *out, size_t outlen)
-{
+static void excerpt(const http_response *rs, char *out, size_t outlen) {
     size_t n = 0;
     for (size_t i = 0; i < rs->len && n + 1 < outlen && i < 160; i++)
         out[n++] = isprint((unsigned char)rs->body[i]) ? rs->body[i] : ' ';
@@ -374,11 +360,14 @@ static void excerpt(const http_response *rs, char *out, size_t outlen)
 }
 
 /* AWS's words for bad credentials or a wrong clock do not say what to fix. */
-static const char *hint(const char *code)
-{
+static const char *hint(const char *code) {
     static const char *const creds[] = {
-        "AuthFailure", "InvalidClientTokenId", "UnrecognizedClientException",
-        "SignatureDoesNotMatch", "IncompleteSignature", "InvalidAccessKeyId",
+        "AuthFailure",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "InvalidAccessKeyId",
     };
     for (size_t i = 0; i < sizeof creds / sizeof creds[0]; i++)
         if (strcmp(code, creds[i]) == 0)
@@ -393,15 +382,13 @@ static const char *hint(const char *code)
 }
 
 /* " (request id ID)" when AWS named the request, for the user to quote. */
-static void add_request_id(errinfo *err, const char *reqid)
-{
+static void add_request_id(errinfo *err, const char *reqid) {
     size_t n = strlen(err->msg);
     if (reqid && *reqid)
         snprintf(err->msg + n, sizeof err->msg - n, " (request id %s)", reqid);
 }
 
-static void parse_error(const request *rq, const http_response *rs, errinfo *err)
-{
+static void parse_error(const request *rq, const http_response *rs, errinfo *err) {
     xml_node *root = xml_parse(rs->body, rs->len, NULL);
     const char *reqid = NULL;
     const xml_node *e = root ? find_error(root, &reqid) : NULL;
@@ -425,8 +412,7 @@ static void parse_error(const request *rq, const http_response *rs, errinfo *err
 }
 
 /* No answer: err (from util/http) says why; ERR_UNAVAILABLE is worth a retry. */
-static enum outcome unanswered(const request *rq, errinfo *err)
-{
+static enum outcome unanswered(const request *rq, errinfo *err) {
     char why[ERRINFO_MSG_MAX];
     int too_big = err->code == ERR_LIMIT;
     snprintf(why, sizeof why, "%s", too_big ? "answer larger than 32 MiB" : err->msg);
@@ -438,8 +424,7 @@ static enum outcome unanswered(const request *rq, errinfo *err)
 
 /* One attempt. On DONE, *out holds the document (or NULL: empty body). */
 static enum outcome attempt(aws_client *c, const request *rq, http_response *rs,
-                            xml_node **out, errinfo *err)
-{
+                            xml_node **out, errinfo *err) {
     char **hdrs = signed_headers(c, rq);
     if (!hdrs) {
         aws_errinfo_set(err, ERR_INTERNAL, "SigningError", "cannot sign %s %s: request too large",
@@ -447,9 +432,14 @@ static enum outcome attempt(aws_client *c, const request *rq, http_response *rs,
         return FAIL;
     }
     http_request_spec spec = {
-        .method = rq->method, .url = rq->url, .headers = (const char *const *)hdrs,
-        .body = rq->body, .body_len = rq->body_len, .connect_timeout_ms = 10000,
-        .timeout_ms = 120000, .max_body = AWS_MAX_BODY,
+        .method = rq->method,
+        .url = rq->url,
+        .headers = (const char *const *)hdrs,
+        .body = rq->body,
+        .body_len = rq->body_len,
+        .connect_timeout_ms = 10000,
+        .timeout_ms = 120000,
+        .max_body = AWS_MAX_BODY,
     };
     c->requests++;
     int rc = http_client_send(c->http, &spec, rs, err);
@@ -474,21 +464,19 @@ static enum outcome attempt(aws_client *c, const request *rq, http_response *rs,
 }
 
 /* Full jitter: uniform in [0, min(cap, base * 2^(n-1))]. */
-static long backoff_ms(aws_client *c, int n, long cap)
-{
+static long backoff_ms(aws_client *c, int n, long cap) {
     long ceiling = c->options.retry_base_ms;
     if (ceiling <= 0) return 0;
     for (int i = 1; i < n && ceiling < cap; i++) ceiling *= 2;
     if (ceiling > cap) ceiling = cap;
-    c->rng ^= c->rng << 13;                      /* xorshift64 */
+    c->rng ^= c->rng << 13; /* xorshift64 */
     c->rng ^= c->rng >> 7;
     c->rng ^= c->rng << 17;
     return (long)(c->rng % (uint64_t)(ceiling + 1));
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) < 0) {}
 }
 
@@ -497,8 +485,7 @@ static void sleep_ms(long ms)
  * that window, but at most once a minute, so a service still serving the old
  * set is not asked before every request. A failed renewal is harmless while
  * the old set works; after that the request cannot be signed. */
-static int renew_creds(aws_client *c, errinfo *err)
-{
+static int renew_creds(aws_client *c, errinfo *err) {
     time_t now = time(NULL);
     if (!c->resolved || !c->expiration || now + AWS_RENEW_WINDOW_S < c->expiration) return 0;
     if (now < c->expiration && now < c->next_refresh) return 0;
@@ -516,14 +503,15 @@ static int renew_creds(aws_client *c, errinfo *err)
     }
     if (c->options.debug) fprintf(stderr, "deploybot aws: renewing credentials failed: %s\n", why.msg);
     if (now < c->expiration) return 0;
-    return aws_errinfo_set(err, ERR_UNAVAILABLE, "ExpiredToken", "the AWS credentials expired and "
-                           "could not be renewed: %.900s", why.msg);
+    return aws_errinfo_set(err, ERR_UNAVAILABLE, "ExpiredToken",
+                           "the AWS credentials expired and "
+                           "could not be renewed: %.900s",
+                           why.msg);
 }
 
 /* After attempt n failed: what happens next (wait < 0: nothing). */
 static void debug_line(const aws_client *c, const request *rq, const errinfo *err, int n,
-                       long wait, int settle)
-{
+                       long wait, int settle) {
     if (!c->options.debug) return;
     if (wait < 0)
         fprintf(stderr, "deploybot aws: %s %s -> %d %s (attempt %d, giving up)\n", rq->service,
@@ -537,10 +525,12 @@ static void debug_line(const aws_client *c, const request *rq, const errinfo *er
 /* AWS's NotFound codes: EC2's Invalid*.NotFound (InvalidInstanceID.NotFound,
  * InvalidVpcID.NotFound, InvalidGroup.NotFound ...) and NatGatewayNotFound,
  * ELBv2's and IAM's. */
-static int not_found_code(const char *code)
-{
+static int not_found_code(const char *code) {
     static const char *const codes[] = {
-        "NatGatewayNotFound", "LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound",
+        "NatGatewayNotFound",
+        "LoadBalancerNotFound",
+        "TargetGroupNotFound",
+        "ListenerNotFound",
         "NoSuchEntity",
     };
     size_t n = strlen(code);
@@ -552,8 +542,7 @@ static int not_found_code(const char *code)
 
 /* A NotFound for what this family created is AWS not showing the create
  * everywhere yet: retried until consistency_timeout_s after the first one. */
-static int settling(const aws_client *c, const request *rq, const errinfo *err, long long *deadline)
-{
+static int settling(const aws_client *c, const request *rq, const errinfo *err, long long *deadline) {
     if (!rq->fresh || c->options.consistency_timeout_s < 0 || !not_found_code(err->remote)) return 0;
     long long now = clock_mono_ms();
     if (!*deadline) *deadline = now + c->options.consistency_timeout_s * 1000LL;
@@ -562,10 +551,10 @@ static int settling(const aws_client *c, const request *rq, const errinfo *err, 
 
 /* The retries of one request so far, by kind. */
 typedef struct {
-    int retries;          /* all of them: the backoff grows with each */
-    int failures;         /* 5xx, no answer: against max_attempts */
-    int throttles;        /* throttled: against throttle_attempts */
-    long long settle_by;  /* NotFound for what was created: until then */
+    int retries;         /* all of them: the backoff grows with each */
+    int failures;        /* 5xx, no answer: against max_attempts */
+    int throttles;       /* throttled: against throttle_attempts */
+    long long settle_by; /* NotFound for what was created: until then */
 } retry_state;
 
 /* How long to wait before trying again after a failed attempt, or -1: give
@@ -573,8 +562,7 @@ typedef struct {
  * short by it costs more than a wait: it has its own, larger budget, and a
  * backoff that grows to the SDKs' cap of 20 s. */
 static long retry_wait(aws_client *c, const request *rq, enum outcome o, const errinfo *err,
-                       long long retry_after, retry_state *st, int *settle)
-{
+                       long long retry_after, retry_state *st, int *settle) {
     int throttled = o == RETRY && (err->status == 429 || throttling_code(err->remote));
     *settle = o == FAIL && settling(c, rq, err, &st->settle_by);
     if (o == FAIL && !*settle) return -1;
@@ -586,8 +574,7 @@ static long retry_wait(aws_client *c, const request *rq, enum outcome o, const e
     return retry_after > wait ? (long)retry_after : wait;
 }
 
-static int perform(aws_client *c, const request *rq, xml_node **out, errinfo *err)
-{
+static int perform(aws_client *c, const request *rq, xml_node **out, errinfo *err) {
     retry_state st = {0};
     for (;;) {
         http_response rs;
@@ -614,8 +601,7 @@ typedef struct {
     const char *signing_region;
 } target;
 
-static void target_free(target *t)
-{
+static void target_free(target *t) {
     free(t->url);
     free(t->host);
     free(t->path);
@@ -626,8 +612,7 @@ static void target_free(target *t)
 /* Splits the endpoint into what is sent (URL) and what is signed (Host,
  * path, query). `path` may carry "?query". */
 static int resolve(aws_client *c, const char *service, const char *path,
-                   target *t, errinfo *err)
-{
+                   target *t, errinfo *err) {
     char base[1024];
     http_url u;
     *t = (target){0};
@@ -635,12 +620,14 @@ static int resolve(aws_client *c, const char *service, const char *path,
         return aws_errinfo_set(err, ERR_INVALID, "InvalidEndpoint", "endpoint URL for %s is too long",
                                service);
     if (http_url_parse(base, &u, NULL) < 0)
-        return aws_errinfo_set(err, ERR_INVALID, "InvalidEndpoint", "cannot parse endpoint URL '%s' "
-                               "for %s (check AWS_ENDPOINT_URL*)", base, service);
+        return aws_errinfo_set(err, ERR_INVALID, "InvalidEndpoint",
+                               "cannot parse endpoint URL '%s' "
+                               "for %s (check AWS_ENDPOINT_URL*)",
+                               base, service);
     const char *port = u.port;
     if (port && ((strcmp(u.scheme, "https") == 0 && strcmp(port, "443") == 0) ||
                  (strcmp(u.scheme, "http") == 0 && strcmp(port, "80") == 0)))
-        port = NULL;                                /* the Host header leaves it out */
+        port = NULL; /* the Host header leaves it out */
     if (asprintf(&t->host, "%s%s%s", u.host, port ? ":" : "", port ? port : "") < 0) abort();
 
     size_t plen = strlen(u.path);
@@ -655,16 +642,14 @@ static int resolve(aws_client *c, const char *service, const char *path,
     return 0;
 }
 
-static int cmp_index_by_key(const void *a, const void *b, void *keys)
-{
+static int cmp_index_by_key(const void *a, const void *b, void *keys) {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
     int c = strcmp(((char **)keys)[x], ((char **)keys)[y]);
     return c ? c : (x > y) - (x < y);
 }
 
 /* Action=..&Version=..&k=v... with the parameters sorted by name. */
-static char *query_body(const char *action, const char *version, const aws_params *p)
-{
+static char *query_body(const char *action, const char *version, const aws_params *p) {
     strbuf b = {0};
     strbuf_puts(&b, "Action=");
     sigv4_uri_encode(&b, action, strlen(action), 0);
@@ -687,8 +672,7 @@ static char *query_body(const char *action, const char *version, const aws_param
 
 int aws_query(aws_client *c, const char *service, const char *version,
               const char *action, const aws_params *params, xml_node **out,
-              errinfo *err)
-{
+              errinfo *err) {
     errinfo local;
     target t;
     if (!err) err = &local;
@@ -696,10 +680,17 @@ int aws_query(aws_client *c, const char *service, const char *version,
     if (resolve(c, service, "/", &t, err) < 0) return -1;
     char *body = query_body(action, version, params);
     request rq = {
-        .service = service, .what = action, .method = "POST", .url = t.url,
-        .host = t.host, .path = t.path, .query = t.query,
+        .service = service,
+        .what = action,
+        .method = "POST",
+        .url = t.url,
+        .host = t.host,
+        .path = t.path,
+        .query = t.query,
         .content_type = "application/x-www-form-urlencoded; charset=utf-8",
-        .body = body, .body_len = strlen(body), .signing_region = t.signing_region,
+        .body = body,
+        .body_len = strlen(body),
+        .signing_region = t.signing_region,
         .fresh = aws_fresh_named(c->fresh, params),
     };
     int rc = perform(c, &rq, out, err);
@@ -710,8 +701,7 @@ int aws_query(aws_client *c, const char *service, const char *version,
 
 int aws_rest_xml(aws_client *c, const char *service, const char *method,
                  const char *path, const char *body, xml_node **out,
-                 errinfo *err)
-{
+                 errinfo *err) {
     errinfo local;
     target t;
     char what[160];
@@ -722,11 +712,18 @@ int aws_rest_xml(aws_client *c, const char *service, const char *method,
     if (resolve(c, service, path, &t, err) < 0) return -1;
     snprintf(what, sizeof what, "%s %.*s", method, (int)strcspn(path, "?"), path);
     request rq = {
-        .service = service, .what = what, .method = method, .url = t.url,
-        .host = t.host, .path = t.path, .query = t.query,
+        .service = service,
+        .what = what,
+        .method = method,
+        .url = t.url,
+        .host = t.host,
+        .path = t.path,
+        .query = t.query,
         .content_type = body ? "application/xml" : NULL,
-        .body = body, .body_len = body ? strlen(body) : 0,
-        .signing_region = t.signing_region, .empty_ok = 1,
+        .body = body,
+        .body_len = body ? strlen(body) : 0,
+        .signing_region = t.signing_region,
+        .empty_ok = 1,
     };
     int rc = perform(c, &rq, out, err);
     target_free(&t);

@@ -48,7 +48,7 @@ typedef struct aws_client aws_client;
 typedef struct {
     char *access_key;
     char *secret_key;
-    char *session_token;   /* NULL if none */
+    char *session_token; /* NULL if none */
 } aws_creds;
 
 /* A growable list of Query API parameters (Name=Value, sorted when sent). */
@@ -95,9 +95,9 @@ void aws_params_free(aws_params *p);
  * another identity. */
 
 typedef struct {
-    char source[160];    /* "environment (AWS_ACCESS_KEY_ID)", "profile dev",
+    char source[160];  /* "environment (AWS_ACCESS_KEY_ID)", "profile dev",
                             "instance metadata (role r)" */
-    time_t expiration;   /* when the credentials stop working, 0: never */
+    time_t expiration; /* when the credentials stop working, 0: never */
 } aws_creds_origin;
 
 /* Environment variables only. */

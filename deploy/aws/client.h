@@ -14,24 +14,24 @@
 /* A role the client acts as (aws_client_assume_role). */
 typedef struct {
     char *arn, *external_id, *session_name;
-    aws_sessions *sessions;  /* where the session comes from; not owned */
-    aws_creds creds;         /* the session's: what requests are signed with */
+    aws_sessions *sessions; /* where the session comes from; not owned */
+    aws_creds creds;        /* the session's: what requests are signed with */
     time_t expiration;
-    time_t renew_at;         /* from then on, ask `sessions` for a newer one */
+    time_t renew_at; /* from then on, ask `sessions` for a newer one */
 } aws_assumed;
 
 struct aws_client {
     http_client *http;
     char *region;
-    aws_creds creds;         /* the caller's or the chain's (the base credentials) */
-    aws_options options;     /* defaults filled in */
+    aws_creds creds;     /* the caller's or the chain's (the base credentials) */
+    aws_options options; /* defaults filled in */
     unsigned long requests;
     uint64_t rng;
-    int resolved;            /* credentials came from the chain: may be renewed */
-    time_t expiration;       /* when they stop working, 0: never */
-    time_t next_refresh;     /* no renewal attempt before this */
-    aws_fresh *fresh;        /* what it and its clones created */
-    aws_assumed *role;       /* NULL: requests are signed with creds */
+    int resolved;        /* credentials came from the chain: may be renewed */
+    time_t expiration;   /* when they stop working, 0: never */
+    time_t next_refresh; /* no renewal attempt before this */
+    aws_fresh *fresh;    /* what it and its clones created */
+    aws_assumed *role;   /* NULL: requests are signed with creds */
 };
 
 /* sts.c: before each request of a client with a role, a newer session

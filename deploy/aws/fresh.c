@@ -13,8 +13,7 @@ struct aws_fresh {
     size_t n, cap;
 };
 
-aws_fresh *aws_fresh_new(void)
-{
+aws_fresh *aws_fresh_new(void) {
     aws_fresh *f = calloc(1, sizeof *f);
     if (!f) abort();
     pthread_mutex_init(&f->mu, NULL);
@@ -22,16 +21,14 @@ aws_fresh *aws_fresh_new(void)
     return f;
 }
 
-aws_fresh *aws_fresh_ref(aws_fresh *f)
-{
+aws_fresh *aws_fresh_ref(aws_fresh *f) {
     pthread_mutex_lock(&f->mu);
     f->refs++;
     pthread_mutex_unlock(&f->mu);
     return f;
 }
 
-void aws_fresh_unref(aws_fresh *f)
-{
+void aws_fresh_unref(aws_fresh *f) {
     if (!f) return;
     pthread_mutex_lock(&f->mu);
     int last = --f->refs == 0;
@@ -43,8 +40,7 @@ void aws_fresh_unref(aws_fresh *f)
     free(f);
 }
 
-void aws_fresh_add(aws_fresh *f, const char *id)
-{
+void aws_fresh_add(aws_fresh *f, const char *id) {
     if (!id || !*id) return;
     pthread_mutex_lock(&f->mu);
     if (f->n == f->cap) {
@@ -55,8 +51,7 @@ void aws_fresh_add(aws_fresh *f, const char *id)
     pthread_mutex_unlock(&f->mu);
 }
 
-int aws_fresh_named(aws_fresh *f, const aws_params *p)
-{
+int aws_fresh_named(aws_fresh *f, const aws_params *p) {
     int hit = 0;
     pthread_mutex_lock(&f->mu);
     for (size_t i = 0; p && i < p->n && !hit; i++)

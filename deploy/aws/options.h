@@ -5,17 +5,17 @@
 #define DEPLOYBOT_DEPLOY_AWS_OPTIONS_H
 
 typedef struct {
-    int retry_base_ms;   /* first retry delay, doubled per attempt (at most 5 s);
+    int retry_base_ms;         /* first retry delay, doubled per attempt (at most 5 s);
                             0: 100 ms, negative: retry at once */
-    int max_attempts;    /* tries per request, the first included, when AWS answers 5xx
+    int max_attempts;          /* tries per request, the first included, when AWS answers 5xx
                             or not at all; 0: 6, at most 100 */
-    int throttle_attempts; /* tries per request that AWS throttles; 0: 12, at most 100 */
-    int debug;           /* one line per request on stderr (never a secret) */
-    int page_size;       /* MaxResults / MaxItems / PageSize of Describe and List
+    int throttle_attempts;     /* tries per request that AWS throttles; 0: 12, at most 100 */
+    int debug;                 /* one line per request on stderr (never a secret) */
+    int page_size;             /* MaxResults / MaxItems / PageSize of Describe and List
                             calls, at most each call's own limit; 0: that limit */
-    int wait_timeout_s;  /* every waiter's timeout; 0: each waiter's own,
+    int wait_timeout_s;        /* every waiter's timeout; 0: each waiter's own,
                             negative: give up after the first look */
-    int wait_poll_ms;    /* every waiter's poll interval; 0: each waiter's own,
+    int wait_poll_ms;          /* every waiter's poll interval; 0: each waiter's own,
                             negative: poll without pausing */
     int consistency_timeout_s; /* how long a NotFound naming what this client created
                             (aws_client_created) is retried; 0: 30 s, negative: never */

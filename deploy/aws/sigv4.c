@@ -16,30 +16,27 @@
 #include <string.h>
 
 /* ASCII only, whatever the locale says a letter is. */
-static int unreserved(unsigned char c)
-{
+static int unreserved(unsigned char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
            c == '-' || c == '_' || c == '.' || c == '~';
 }
 
 static char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
-void sigv4_uri_encode(strbuf *b, const char *s, size_t n, int keep_slash)
-{
+void sigv4_uri_encode(strbuf *b, const char *s, size_t n, int keep_slash) {
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (unreserved(c) || (keep_slash && c == '/')) {
             strbuf_putc(b, (char)c);
         } else {
-            char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
             strbuf_put(b, e, 3);
         }
     }
 }
 
-static int hexval(int c)
-{
+static int hexval(int c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
@@ -47,8 +44,7 @@ static int hexval(int c)
 }
 
 /* Decodes %XX only: '+' stays a literal plus, as AWS reads query strings. */
-static void uri_decode(strbuf *b, const char *s, size_t n)
-{
+static void uri_decode(strbuf *b, const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) {
         int hi, lo;
         if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
@@ -63,18 +59,18 @@ static void uri_decode(strbuf *b, const char *s, size_t n)
 
 /* ---- canonical query string ---- */
 
-typedef struct { char *key, *value; } qparam;
+typedef struct {
+    char *key, *value;
+} qparam;
 
-static int qparam_cmp(const void *a, const void *b)
-{
+static int qparam_cmp(const void *a, const void *b) {
     const qparam *x = a, *y = b;
     int c = strcmp(x->key, y->key);
     return c ? c : strcmp(x->value, y->value);
 }
 
 /* Normalises one "k=v" piece: decode, then encode the AWS way. */
-static char *canonical_part(const char *s, size_t n)
-{
+static char *canonical_part(const char *s, size_t n) {
     strbuf raw = {0}, enc = {0};
     uri_decode(&raw, s, n);
     sigv4_uri_encode(&enc, raw.s ? raw.s : "", raw.len, 0);
@@ -82,8 +78,7 @@ static char *canonical_part(const char *s, size_t n)
     return strbuf_take(&enc);
 }
 
-static void canonical_query(strbuf *out, const char *query)
-{
+static void canonical_query(strbuf *out, const char *query) {
     size_t n = 0, cap = 8;
     qparam *ps = malloc(cap * sizeof *ps);
     if (!ps) abort();
@@ -115,10 +110,13 @@ static void canonical_query(strbuf *out, const char *query)
 
 /* ---- canonical headers ---- */
 
-typedef struct { char *name; char *value; size_t order; } chdr;
+typedef struct {
+    char *name;
+    char *value;
+    size_t order;
+} chdr;
 
-static int chdr_cmp(const void *a, const void *b)
-{
+static int chdr_cmp(const void *a, const void *b) {
     const chdr *x = a, *y = b;
     int c = strcmp(x->name, y->name);
     if (c) return c;
@@ -127,8 +125,7 @@ static int chdr_cmp(const void *a, const void *b)
 }
 
 /* Trim, and squeeze runs of spaces to one ("Trimall" in the spec). */
-static char *trimall(const char *v)
-{
+static char *trimall(const char *v) {
     strbuf b = {0};
     while (*v == ' ' || *v == '\t') v++;
     for (; *v; v++) {
@@ -146,8 +143,7 @@ static char *trimall(const char *v)
 }
 
 /* Appends "name:v1,v2\n"... to hdrs and "name;name2" to signed. */
-static void canonical_headers(const sigv4_request *r, strbuf *hdrs, strbuf *signed_)
-{
+static void canonical_headers(const sigv4_request *r, strbuf *hdrs, strbuf *signed_) {
     size_t n = r->n_headers;
     chdr *h = calloc(n ? n : 1, sizeof *h);
     if (!h) abort();
@@ -162,7 +158,7 @@ static void canonical_headers(const sigv4_request *r, strbuf *hdrs, strbuf *sign
     for (size_t i = 0; i < n; i++) {
         int same = i > 0 && strcmp(h[i].name, h[i - 1].name) == 0;
         if (same) {
-            hdrs->len--;                       /* drop the '\n', append ",v" */
+            hdrs->len--; /* drop the '\n', append ",v" */
             strbuf_putc(hdrs, ',');
         } else {
             if (signed_->len) strbuf_putc(signed_, ';');
@@ -179,8 +175,7 @@ static void canonical_headers(const sigv4_request *r, strbuf *hdrs, strbuf *sign
 
 /* ---- the three steps ---- */
 
-int sigv4_canonical_request(const sigv4_request *req, char **out)
-{
+int sigv4_canonical_request(const sigv4_request *req, char **out) {
     strbuf b = {0}, hdrs = {0}, signed_ = {0};
     char body_hash[DIGEST_SHA256_HEX];
 
@@ -205,15 +200,13 @@ int sigv4_canonical_request(const sigv4_request *req, char **out)
     return 0;
 }
 
-static int valid_params(const sigv4_params *p)
-{
+static int valid_params(const sigv4_params *p) {
     return p->access_key && p->secret_key && p->region && p->service &&
            p->amz_date && strlen(p->amz_date) == 16 && p->amz_date[8] == 'T';
 }
 
 int sigv4_string_to_sign(const sigv4_request *req, const sigv4_params *p,
-                         char **out)
-{
+                         char **out) {
     char *creq, hash[DIGEST_SHA256_HEX];
 
     *out = NULL;
@@ -230,15 +223,14 @@ int sigv4_string_to_sign(const sigv4_request *req, const sigv4_params *p,
 
 /* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service),
  * "aws4_request"). */
-static void signing_key(const sigv4_params *p, unsigned char key[32])
-{
+static void signing_key(const sigv4_params *p, unsigned char key[32]) {
     size_t slen = strlen(p->secret_key);
     char *k = malloc(slen + 5);
     if (!k) abort();
     memcpy(k, "AWS4", 4);
     memcpy(k + 4, p->secret_key, slen + 1);
     digest_hmac_sha256(k, slen + 4, p->amz_date, 8, key);
-    digest_cleanse(k, slen + 4);                /* it holds the secret */
+    digest_cleanse(k, slen + 4); /* it holds the secret */
     free(k);
     digest_hmac_sha256(key, 32, p->region, strlen(p->region), key);
     digest_hmac_sha256(key, 32, p->service, strlen(p->service), key);
@@ -246,8 +238,7 @@ static void signing_key(const sigv4_params *p, unsigned char key[32])
 }
 
 /* Only the header names, in canonical order, for the SignedHeaders= part. */
-static char *signed_header_list(const sigv4_request *req)
-{
+static char *signed_header_list(const sigv4_request *req) {
     strbuf hdrs = {0}, signed_ = {0};
     canonical_headers(req, &hdrs, &signed_);
     free(hdrs.s);
@@ -255,8 +246,7 @@ static char *signed_header_list(const sigv4_request *req)
 }
 
 int sigv4_authorization(const sigv4_request *req, const sigv4_params *p,
-                        char *out, size_t outlen)
-{
+                        char *out, size_t outlen) {
     char *sts, sig[DIGEST_SHA256_HEX];
     unsigned char key[DIGEST_SHA256_LEN];
 

@@ -10,14 +10,17 @@
 #include <stddef.h>
 #include "util/strbuf.h"
 
-typedef struct { const char *name; const char *value; } sigv4_header;
+typedef struct {
+    const char *name;
+    const char *value;
+} sigv4_header;
 
 typedef struct {
-    const char *method;        /* "POST" */
-    const char *path;          /* "/" (already URI-encoded as sent; encoded once
+    const char *method; /* "POST" */
+    const char *path;   /* "/" (already URI-encoded as sent; encoded once
                                   more when canonicalised, as every service but
                                   S3 expects) */
-    const char *query;         /* raw query string without '?', may be "";
+    const char *query;  /* raw query string without '?', may be "";
                                   %XX decoded then re-encoded, '+' is a plus */
     const sigv4_header *headers;
     size_t n_headers;
@@ -30,7 +33,7 @@ typedef struct {
     const char *secret_key;
     const char *region;
     const char *service;
-    const char *amz_date;      /* "20150830T123600Z" */
+    const char *amz_date; /* "20150830T123600Z" */
 } sigv4_params;
 
 /* Writes the full Authorization header value into `out`. Returns 0, or -1
@@ -39,7 +42,7 @@ int sigv4_authorization(const sigv4_request *req, const sigv4_params *p,
                         char *out, size_t outlen);
 
 /* Intermediate values, exposed for tests and for the fake's error messages. */
-int sigv4_canonical_request(const sigv4_request *req, char **out);  /* malloc'd */
+int sigv4_canonical_request(const sigv4_request *req, char **out); /* malloc'd */
 int sigv4_string_to_sign(const sigv4_request *req, const sigv4_params *p, char **out);
 
 /* AWS URI encoding of n bytes of s onto b: unreserved bytes (A-Z a-z 0-9

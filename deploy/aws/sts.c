@@ -11,9 +11,9 @@
 #include <string.h>
 
 #define STS_VERSION "2011-06-15"
-#define STS_DURATION_S 3600      /* a role's default MaxSessionDuration: always allowed */
-#define STS_RENEW_WINDOW_S 300   /* renew a session this close to its expiry */
-#define STS_RETRY_GAP_S 60       /* after a failed renewal, not again before this */
+#define STS_DURATION_S 3600    /* a role's default MaxSessionDuration: always allowed */
+#define STS_RENEW_WINDOW_S 300 /* renew a session this close to its expiry */
+#define STS_RETRY_GAP_S 60     /* after a failed renewal, not again before this */
 
 typedef struct session {
     char *arn, *external_id, *session_name;
@@ -27,28 +27,24 @@ struct aws_sessions {
     session *list;
 };
 
-static char *dup_or_null(const char *s)
-{
+static char *dup_or_null(const char *s) {
     char *d = s ? strdup(s) : NULL;
     if (s && !d) abort();
     return d;
 }
 
-static int same(const char *a, const char *b)
-{
+static int same(const char *a, const char *b) {
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-aws_sessions *aws_sessions_new(void)
-{
+aws_sessions *aws_sessions_new(void) {
     aws_sessions *s = calloc(1, sizeof *s);
     if (!s) abort();
     pthread_mutex_init(&s->mu, NULL);
     return s;
 }
 
-void aws_sessions_free(aws_sessions *s)
-{
+void aws_sessions_free(aws_sessions *s) {
     if (!s) return;
     for (session *e = s->list, *next; e; e = next) {
         next = e->next;
@@ -62,8 +58,7 @@ void aws_sessions_free(aws_sessions *s)
 
 /* A session is renewed when a quarter of it, at most 5 minutes, remains:
  * long before it expires, whatever the length AWS (or a test) gave it. */
-static time_t renew_time(time_t now, time_t expiration)
-{
+static time_t renew_time(time_t now, time_t expiration) {
     time_t window = (expiration - now) / 4;
     if (window > STS_RENEW_WINDOW_S) window = STS_RENEW_WINDOW_S;
     if (window < 1) window = 1;
@@ -74,8 +69,7 @@ static time_t renew_time(time_t now, time_t expiration)
 
 /* The credentials of an AssumeRole answer; its copies of the secrets are
  * wiped before the document is freed. */
-static int read_credentials(xml_node *doc, aws_creds *out, time_t *expiration, errinfo *err)
-{
+static int read_credentials(xml_node *doc, aws_creds *out, time_t *expiration, errinfo *err) {
     xml_node *k = xml_path(doc, "AssumeRoleResult/Credentials");
     xml_node *secret = k ? xml_child(k, "SecretAccessKey") : NULL;
     xml_node *token = k ? xml_child(k, "SessionToken") : NULL;
@@ -83,24 +77,26 @@ static int read_credentials(xml_node *doc, aws_creds *out, time_t *expiration, e
     *expiration = aws_time_parse(k ? xml_path_text(k, "Expiration") : NULL);
     int ok = id && *id && secret && *secret->text && token && *token->text && *expiration;
     if (ok) {
-        aws_creds c = { (char *)id, secret->text, token->text };
+        aws_creds c = {(char *)id, secret->text, token->text};
         aws_creds_copy(out, &c);
     }
     if (secret) digest_cleanse(secret->text, strlen(secret->text));
     if (token) digest_cleanse(token->text, strlen(token->text));
     if (ok) return 0;
-    return aws_errinfo_set(err, ERR_REMOTE, "MalformedResponse", "sts AssumeRole answered without "
+    return aws_errinfo_set(err, ERR_REMOTE, "MalformedResponse",
+                           "sts AssumeRole answered without "
                            "AccessKeyId, SecretAccessKey, SessionToken and Expiration");
 }
 
 int aws_sts_assume_role(aws_client *c, const aws_role *role, int duration_s, aws_creds *out,
-                        time_t *expiration, errinfo *err)
-{
+                        time_t *expiration, errinfo *err) {
     char name[65];
     size_t n = 0;
     for (const char *s = role->session_name; s && *s && n < 64; s++)
         name[n++] = strchr("+=,.@_-", *s) || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-                    (*s >= '0' && *s <= '9') ? *s : '-';
+                            (*s >= '0' && *s <= '9')
+                        ? *s
+                        : '-';
     name[n] = '\0';
     aws_params p = {0};
     aws_params_add(&p, "RoleArn", role->arn);
@@ -118,8 +114,7 @@ int aws_sts_assume_role(aws_client *c, const aws_role *role, int duration_s, aws
 
 /* ---- the cache ---- */
 
-static session *find(aws_sessions *s, const aws_assumed *a)
-{
+static session *find(aws_sessions *s, const aws_assumed *a) {
     for (session *e = s->list; e; e = e->next)
         if (same(e->arn, a->arn) && same(e->external_id, a->external_id) &&
             same(e->session_name, a->session_name))
@@ -135,9 +130,8 @@ static session *find(aws_sessions *s, const aws_assumed *a)
 }
 
 /* A new session for e, assumed with c's base credentials. */
-static int renew(aws_client *c, session *e, time_t now, errinfo *err)
-{
-    aws_role role = { e->arn, e->external_id, e->session_name };
+static int renew(aws_client *c, session *e, time_t now, errinfo *err) {
+    aws_role role = {e->arn, e->external_id, e->session_name};
     aws_creds creds;
     time_t expiration;
     aws_client *base = aws_client_new(c->region, &c->creds, &c->options, err);
@@ -161,8 +155,7 @@ static int renew(aws_client *c, session *e, time_t now, errinfo *err)
 /* The cache's session for c's role, renewed first when it is due (a failed
  * renewal is harmless while the session still works, and is not tried
  * again for a while); copied into c. */
-static int sessions_get(aws_client *c, errinfo *err)
-{
+static int sessions_get(aws_client *c, errinfo *err) {
     aws_assumed *a = c->role;
     time_t now = time(NULL);
     errinfo why = {0};
@@ -185,16 +178,14 @@ static int sessions_get(aws_client *c, errinfo *err)
     return errinfo_prefix(err, "assuming role %s", a->arn);
 }
 
-int aws_assumed_renew(aws_client *c, errinfo *err)
-{
+int aws_assumed_renew(aws_client *c, errinfo *err) {
     if (!c->role || time(NULL) < c->role->renew_at) return 0;
     return sessions_get(c, err);
 }
 
 /* ---- a client's role ---- */
 
-aws_assumed *aws_assumed_copy(const aws_assumed *a)
-{
+aws_assumed *aws_assumed_copy(const aws_assumed *a) {
     aws_assumed *b = calloc(1, sizeof *b);
     if (!b) abort();
     b->arn = dup_or_null(a->arn);
@@ -207,8 +198,7 @@ aws_assumed *aws_assumed_copy(const aws_assumed *a)
     return b;
 }
 
-void aws_assumed_free(aws_assumed *a)
-{
+void aws_assumed_free(aws_assumed *a) {
     if (!a) return;
     free(a->arn), free(a->external_id), free(a->session_name);
     aws_creds_free(&a->creds);
@@ -216,11 +206,8 @@ void aws_assumed_free(aws_assumed *a)
 }
 
 int aws_client_assume_role(aws_client *c, const aws_role *role, aws_sessions *sessions,
-                           errinfo *err)
-{
-    aws_assumed a = { (char *)role->arn, (char *)role->external_id,
-                      (char *)(role->session_name ? role->session_name : "deploybot"), sessions,
-                      {0}, 0, 0 };
+                           errinfo *err) {
+    aws_assumed a = {(char *)role->arn, (char *)role->external_id, (char *)(role->session_name ? role->session_name : "deploybot"), sessions, {0}, 0, 0};
     aws_assumed_free(c->role);
     c->role = aws_assumed_copy(&a);
     if (sessions_get(c, err) == 0) return 0;

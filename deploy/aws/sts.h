@@ -17,9 +17,9 @@
 #include "deploy/aws/aws.h"
 
 typedef struct {
-    const char *arn;           /* "arn:aws:iam::123456789012:role/deploy" */
-    const char *external_id;   /* ExternalId the role's trust policy asks for; NULL: none */
-    const char *session_name;  /* RoleSessionName, what CloudTrail shows ("deploybot-dev");
+    const char *arn;          /* "arn:aws:iam::123456789012:role/deploy" */
+    const char *external_id;  /* ExternalId the role's trust policy asks for; NULL: none */
+    const char *session_name; /* RoleSessionName, what CloudTrail shows ("deploybot-dev");
                                   characters outside [A-Za-z0-9+=,.@_-] become '-' */
 } aws_role;
 

@@ -10,7 +10,9 @@
 
 #include "deploy/aws/aws.h"
 
-typedef enum { WAITER_RETRY = 0, WAITER_DONE = 1, WAITER_FAILED = -1 } waiter_state;
+typedef enum { WAITER_RETRY = 0,
+               WAITER_DONE = 1,
+               WAITER_FAILED = -1 } waiter_state;
 
 /* Returns WAITER_DONE when the resource is there, WAITER_RETRY to poll again,
  * WAITER_FAILED (err filled) when it can never get there (e.g. "failed" state). */

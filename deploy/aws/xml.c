@@ -23,9 +23,7 @@ typedef struct {
 } parser;
 
 /* The parser's report: what is wrong, on which line of the document. */
-__attribute__((format(printf, 2, 3)))
-static int fail(parser *ps, const char *fmt, ...)
-{
+__attribute__((format(printf, 2, 3))) static int fail(parser *ps, const char *fmt, ...) {
     char what[512];
     va_list ap;
     va_start(ap, fmt);
@@ -34,41 +32,35 @@ static int fail(parser *ps, const char *fmt, ...)
     return errinfo_set(ps->err, ERR_INVALID, "xml line %d: %s", ps->line, what);
 }
 
-static int at(const parser *ps, const char *lit)
-{
+static int at(const parser *ps, const char *lit) {
     size_t n = strlen(lit);
     return (size_t)(ps->end - ps->p) >= n && memcmp(ps->p, lit, n) == 0;
 }
 
-static void adv(parser *ps, size_t n)
-{
+static void adv(parser *ps, size_t n) {
     for (; n && ps->p < ps->end; n--, ps->p++)
         if (*ps->p == '\n') ps->line++;
 }
 
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-static int skip_ws(parser *ps)
-{
+static int skip_ws(parser *ps) {
     const char *start = ps->p;
     while (ps->p < ps->end && is_space(*ps->p)) adv(ps, 1);
     return ps->p != start;
 }
 
-static int name_start(unsigned char c)
-{
+static int name_start(unsigned char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
            c == ':' || c >= 0x80;
 }
 
-static int name_char(unsigned char c)
-{
+static int name_char(unsigned char c) {
     return name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
 }
 
 /* Reads a qualified name; returns it malloc'd, or NULL with an error set. */
-static char *parse_name(parser *ps, const char *what)
-{
+static char *parse_name(parser *ps, const char *what) {
     const char *s = ps->p;
     if (s >= ps->end || !name_start((unsigned char)*s)) {
         fail(ps, "expected %s name", what);
@@ -81,14 +73,12 @@ static char *parse_name(parser *ps, const char *what)
 }
 
 /* XML 1.0 Char production: what a &#...; reference may produce. */
-static int is_xml_char(unsigned long c)
-{
+static int is_xml_char(unsigned long c) {
     return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) ||
            (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
 }
 
-static void put_utf8(strbuf *b, unsigned long c)
-{
+static void put_utf8(strbuf *b, unsigned long c) {
     char u[4];
     size_t n;
     if (c < 0x80) {
@@ -106,8 +96,7 @@ static void put_utf8(strbuf *b, unsigned long c)
     strbuf_put(b, u, n);
 }
 
-static int parse_charref(parser *ps, const char *s, size_t n, strbuf *out)
-{
+static int parse_charref(parser *ps, const char *s, size_t n, strbuf *out) {
     int hex = n > 1 && s[1] == 'x';
     size_t i = hex ? 2 : 1;
     unsigned long c = 0;
@@ -129,10 +118,16 @@ static int parse_charref(parser *ps, const char *s, size_t n, strbuf *out)
 }
 
 /* At '&': decodes one reference into out. */
-static int parse_reference(parser *ps, strbuf *out)
-{
-    static const struct { const char *name; char c; } ents[] = {
-        {"lt", '<'}, {"gt", '>'}, {"amp", '&'}, {"quot", '"'}, {"apos", '\''},
+static int parse_reference(parser *ps, strbuf *out) {
+    static const struct {
+        const char *name;
+        char c;
+    } ents[] = {
+        {"lt", '<'},
+        {"gt", '>'},
+        {"amp", '&'},
+        {"quot", '"'},
+        {"apos", '\''},
     };
     const char *s = ps->p + 1;
     const char *semi = memchr(s, ';', (size_t)(ps->end - s));
@@ -156,8 +151,7 @@ static int parse_reference(parser *ps, strbuf *out)
 /* One literal character of text or attribute value, with the checks and
  * normalisation XML asks for: no control characters, CRLF and CR become LF
  * (and, in attributes, any whitespace becomes a space). */
-static int put_char(parser *ps, strbuf *out, int in_attr)
-{
+static int put_char(parser *ps, strbuf *out, int in_attr) {
     unsigned char c = (unsigned char)*ps->p;
     if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
         return fail(ps, "control character 0x%02x not allowed", c);
@@ -171,9 +165,8 @@ static int put_char(parser *ps, strbuf *out, int in_attr)
     return 0;
 }
 
-static int skip_comment(parser *ps)
-{
-    adv(ps, 4);                                     /* "<!--" */
+static int skip_comment(parser *ps) {
+    adv(ps, 4); /* "<!--" */
     for (;;) {
         if (ps->p >= ps->end) return fail(ps, "unterminated comment");
         if (at(ps, "--")) {
@@ -185,38 +178,44 @@ static int skip_comment(parser *ps)
     }
 }
 
-static int skip_pi(parser *ps)
-{
-    adv(ps, 2);                                     /* "<?" */
+static int skip_pi(parser *ps) {
+    adv(ps, 2); /* "<?" */
     if (ps->end - ps->p >= 3 && strncasecmp(ps->p, "xml", 3) == 0 &&
         (ps->end - ps->p == 3 || is_space(ps->p[3]) || ps->p[3] == '?'))
         return fail(ps, "XML declaration must come first in the document");
     for (;;) {
         if (ps->p >= ps->end) return fail(ps, "unterminated processing instruction");
-        if (at(ps, "?>")) { adv(ps, 2); return 0; }
+        if (at(ps, "?>")) {
+            adv(ps, 2);
+            return 0;
+        }
         adv(ps, 1);
     }
 }
 
-static int parse_cdata(parser *ps, strbuf *text)
-{
-    adv(ps, 9);                                     /* "<![CDATA[" */
+static int parse_cdata(parser *ps, strbuf *text) {
+    adv(ps, 9); /* "<![CDATA[" */
     for (;;) {
         if (ps->p >= ps->end) return fail(ps, "unterminated CDATA section");
-        if (at(ps, "]]>")) { adv(ps, 3); return 0; }
+        if (at(ps, "]]>")) {
+            adv(ps, 3);
+            return 0;
+        }
         if (put_char(ps, text, 0) < 0) return -1;
     }
 }
 
-static int parse_attr_value(parser *ps, strbuf *out)
-{
+static int parse_attr_value(parser *ps, strbuf *out) {
     if (ps->p >= ps->end || (*ps->p != '"' && *ps->p != '\''))
         return fail(ps, "attribute value must be quoted");
     char q = *ps->p;
     adv(ps, 1);
     for (;;) {
         if (ps->p >= ps->end) return fail(ps, "unterminated attribute value");
-        if (*ps->p == q) { adv(ps, 1); break; }
+        if (*ps->p == q) {
+            adv(ps, 1);
+            break;
+        }
         if (*ps->p == '<') return fail(ps, "'<' inside an attribute value");
         int rc = *ps->p == '&' ? parse_reference(ps, out) : put_char(ps, out, 1);
         if (rc < 0) return -1;
@@ -224,8 +223,7 @@ static int parse_attr_value(parser *ps, strbuf *out)
     return 0;
 }
 
-static void attrs_push(char ***attrs, size_t *n, char *name, char *value)
-{
+static void attrs_push(char ***attrs, size_t *n, char *name, char *value) {
     char **a = realloc(*attrs, (*n + 3) * sizeof *a);
     if (!a) abort();
     a[(*n)++] = name;
@@ -235,8 +233,7 @@ static void attrs_push(char ***attrs, size_t *n, char *name, char *value)
 }
 
 /* Attributes up to '>' or '/>' (not consumed). */
-static int parse_attrs(parser *ps, xml_node *node)
-{
+static int parse_attrs(parser *ps, xml_node *node) {
     size_t n = 0;
     for (;;) {
         int had_space = skip_ws(ps);
@@ -267,8 +264,7 @@ static int parse_attrs(parser *ps, xml_node *node)
 }
 
 /* "ec2:Foo" -> "Foo". The prefix must not be empty, nor the local part. */
-static int set_local_name(parser *ps, xml_node *node, const char *qname)
-{
+static int set_local_name(parser *ps, xml_node *node, const char *qname) {
     const char *colon = strchr(qname, ':');
     const char *local = colon ? colon + 1 : qname;
     if ((colon && colon == qname) || !*local || strchr(local, ':'))
@@ -278,8 +274,7 @@ static int set_local_name(parser *ps, xml_node *node, const char *qname)
     return 0;
 }
 
-static int only_space(const char *s)
-{
+static int only_space(const char *s) {
     while (is_space(*s)) s++;
     return !*s;
 }
@@ -288,8 +283,7 @@ static xml_node *parse_element(parser *ps, xml_node *parent, int depth);
 
 /* Everything between the start tag and the end tag of `node`. */
 static int parse_content(parser *ps, xml_node *node, const char *qname,
-                         strbuf *text, int depth)
-{
+                         strbuf *text, int depth) {
     xml_node **tail = &node->first_child;
     for (;;) {
         if (ps->p >= ps->end) return fail(ps, "document ends inside <%s>", qname);
@@ -331,8 +325,7 @@ static int parse_content(parser *ps, xml_node *node, const char *qname,
 }
 
 /* At '<' of a start tag. Returns the node, or NULL (error set). */
-static xml_node *parse_element(parser *ps, xml_node *parent, int depth)
-{
+static xml_node *parse_element(parser *ps, xml_node *parent, int depth) {
     if (depth > XML_MAX_DEPTH) {
         fail(ps, "elements nested deeper than %d", XML_MAX_DEPTH);
         return NULL;
@@ -350,7 +343,7 @@ static xml_node *parse_element(parser *ps, xml_node *parent, int depth)
     if (rc == 0 && at(ps, "/>")) {
         adv(ps, 2);
     } else if (rc == 0) {
-        adv(ps, 1);                                 /* '>' */
+        adv(ps, 1); /* '>' */
         rc = parse_content(ps, node, qname, &text, depth);
     }
     free(qname);
@@ -364,8 +357,7 @@ static xml_node *parse_element(parser *ps, xml_node *parent, int depth)
 }
 
 /* Comments, processing instructions and whitespace around the root. */
-static int skip_misc(parser *ps)
-{
+static int skip_misc(parser *ps) {
     for (;;) {
         skip_ws(ps);
         int rc;
@@ -376,21 +368,22 @@ static int skip_misc(parser *ps)
     }
 }
 
-static int skip_declaration(parser *ps)
-{
-    if (at(ps, "\xEF\xBB\xBF")) adv(ps, 3);         /* UTF-8 byte order mark */
+static int skip_declaration(parser *ps) {
+    if (at(ps, "\xEF\xBB\xBF")) adv(ps, 3); /* UTF-8 byte order mark */
     if (!(at(ps, "<?xml") && ps->end - ps->p > 5 && is_space(ps->p[5])))
         return 0;
     for (;;) {
         if (ps->p >= ps->end) return fail(ps, "unterminated XML declaration");
-        if (at(ps, "?>")) { adv(ps, 2); return 0; }
+        if (at(ps, "?>")) {
+            adv(ps, 2);
+            return 0;
+        }
         adv(ps, 1);
     }
 }
 
-xml_node *xml_parse(const char *buf, size_t len, errinfo *err)
-{
-    parser ps = { buf, buf + len, 1, err };
+xml_node *xml_parse(const char *buf, size_t len, errinfo *err) {
+    parser ps = {buf, buf + len, 1, err};
     if (!buf) {
         fail(&ps, "no document");
         return NULL;
@@ -415,8 +408,7 @@ xml_node *xml_parse(const char *buf, size_t len, errinfo *err)
     return root;
 }
 
-void xml_free(xml_node *n)
-{
+void xml_free(xml_node *n) {
     while (n) {
         xml_node *next = n->next;
         xml_free(n->first_child);
@@ -430,24 +422,21 @@ void xml_free(xml_node *n)
     }
 }
 
-xml_node *xml_child(const xml_node *n, const char *name)
-{
+xml_node *xml_child(const xml_node *n, const char *name) {
     if (!n) return NULL;
     for (xml_node *c = n->first_child; c; c = c->next)
         if (strcmp(c->name, name) == 0) return c;
     return NULL;
 }
 
-xml_node *xml_next_same(const xml_node *n)
-{
+xml_node *xml_next_same(const xml_node *n) {
     if (!n) return NULL;
     for (xml_node *s = n->next; s; s = s->next)
         if (strcmp(s->name, n->name) == 0) return s;
     return NULL;
 }
 
-xml_node *xml_path(const xml_node *n, const char *path)
-{
+xml_node *xml_path(const xml_node *n, const char *path) {
     const xml_node *cur = n;
     char part[256];
     while (cur && path && *path) {
@@ -462,14 +451,12 @@ xml_node *xml_path(const xml_node *n, const char *path)
     return (xml_node *)cur;
 }
 
-const char *xml_path_text(const xml_node *n, const char *path)
-{
+const char *xml_path_text(const xml_node *n, const char *path) {
     const xml_node *c = xml_path(n, path);
     return c ? c->text : NULL;
 }
 
-const char *xml_attr(const xml_node *n, const char *name)
-{
+const char *xml_attr(const xml_node *n, const char *name) {
     if (!n || !n->attrs) return NULL;
     for (char **a = n->attrs; a[0]; a += 2) {
         const char *colon = strchr(a[0], ':');

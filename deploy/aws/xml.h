@@ -13,13 +13,13 @@
 
 typedef struct xml_node xml_node;
 struct xml_node {
-    char *name;          /* local name, without namespace prefix */
-    char *text;          /* concatenated text content, entity-decoded ("" if none);
+    char *name; /* local name, without namespace prefix */
+    char *text; /* concatenated text content, entity-decoded ("" if none);
                             whitespace-only text between child elements is dropped */
     xml_node *parent;
     xml_node *first_child;
-    xml_node *next;      /* next sibling */
-    char **attrs;        /* name, value, name, value, ..., NULL; NULL when none */
+    xml_node *next; /* next sibling */
+    char **attrs;   /* name, value, name, value, ..., NULL; NULL when none */
 };
 
 /* NULL on malformed input, with line and reason in err (ERR_INVALID,

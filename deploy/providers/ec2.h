@@ -43,8 +43,8 @@ resource *ec2_add_tagged(const provider_ctx *c, const xml_node *item, const char
  * "subnets" (the associated subnets), extra {"associations": {subnet:
  * association id (the association's `assoc_field`)}}. */
 resource *ec2_add_associated(const provider_ctx *c, const xml_node *item, const char *type,
-                            const char *id_field, const char *assoc_field, json_t *attrs,
-                            resource_set *out);
+                             const char *id_field, const char *assoc_field, json_t *attrs,
+                             resource_set *out);
 
 /* ec2_snapshot.c: snapshots data volume `volume` (tagged with the stack, its
  * logical id, the volume id and the time) and waits until the snapshot is

@@ -41,9 +41,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WAIT_S 600      /* 40 x 15 s, as botocore's instance and volume waiters */
+#define WAIT_S 600 /* 40 x 15 s, as botocore's instance and volume waiters */
 #define POLL_MS 15000
-#define PROFILE_WAIT_S 120   /* a new instance profile reaches EC2 within about a minute */
+#define PROFILE_WAIT_S 120 /* a new instance profile reaches EC2 within about a minute */
 #define PROFILE_POLL_MS 5000
 
 static void add_indexed(aws_params *p, const char *fmt, const json_t *values) {
@@ -94,7 +94,7 @@ static int lt_discover_versions(const provider_ctx *c, resource_set *out, size_t
     do {
         aws_params p = {0};
         aws_params_add(&p, "LaunchTemplateVersion.1", "$Default");
-        aws_params_add(&p, "MaxResults", "200");   /* not the page size: one call, usually */
+        aws_params_add(&p, "MaxResults", "200"); /* not the page size: one call, usually */
         if (token) aws_params_add(&p, "NextToken", token);
         xml_node *doc = NULL;
         int rc = ec2_call(c, "DescribeLaunchTemplateVersions", &p, &doc, err);
@@ -104,7 +104,7 @@ static int lt_discover_versions(const provider_ctx *c, resource_set *out, size_t
         if (rc != 0) return -1;
         for (xml_node *v = xml_path(doc, "launchTemplateVersionSet/item"); v; v = xml_next_same(v)) {
             const char *id = xml_path_text(v, "launchTemplateId"), *dflt = xml_path_text(v, "defaultVersion");
-            if (!dflt || strcmp(dflt, "true") != 0) continue;   /* asked for $Default: only it counts */
+            if (!dflt || strcmp(dflt, "true") != 0) continue; /* asked for $Default: only it counts */
             for (size_t i = from; id && i < out->n; i++)
                 if (strcmp(out->items[i].type, "launch_template") == 0 && strcmp(out->items[i].physical, id) == 0)
                     lt_version_attrs(&out->items[i], v);
@@ -134,8 +134,7 @@ static void lt_data(aws_params *p, const json_t *a) {
     aws_params_add(p, "LaunchTemplateData.MetadataOptions.HttpPutResponseHopLimit", "2");
     const char *profile = resource_attr_str(a, "iam_instance_profile");
     if (profile)
-        aws_params_add(p, strncmp(profile, "arn:", 4) == 0 ? "LaunchTemplateData.IamInstanceProfile.Arn"
-                                                            : "LaunchTemplateData.IamInstanceProfile.Name",
+        aws_params_add(p, strncmp(profile, "arn:", 4) == 0 ? "LaunchTemplateData.IamInstanceProfile.Arn" : "LaunchTemplateData.IamInstanceProfile.Name",
                        profile);
 }
 
@@ -152,8 +151,10 @@ static int lt_create(const provider_ctx *c, resource *r, const json_t *a, errinf
         return 0;
     /* Discovery found no template of the stack by that name: it is someone else's. */
     if (errinfo_is_remote(err, "InvalidLaunchTemplateName.AlreadyExistsException"))
-        errinfo_prefix(err, "launch template %s exists but is not deploybot's (not tagged deploybot:stack=%s): "
-                       "rename or delete it", resource_attr_str(a, "name"), c->stack);
+        errinfo_prefix(err,
+                       "launch template %s exists but is not deploybot's (not tagged deploybot:stack=%s): "
+                       "rename or delete it",
+                       resource_attr_str(a, "name"), c->stack);
     return -1;
 }
 
@@ -193,8 +194,12 @@ static int lt_destroy(const provider_ctx *c, const resource *r, const json_t *ol
 
 static const char *const lt_force[] = {"name", NULL};
 const provider provider_launch_template = {
-    .type = "launch_template", .force_new = lt_force, .discover = lt_discover, .create = lt_create,
-    .update = lt_update, .destroy = lt_destroy,
+    .type = "launch_template",
+    .force_new = lt_force,
+    .discover = lt_discover,
+    .create = lt_create,
+    .update = lt_update,
+    .destroy = lt_destroy,
 };
 
 /* ============================================================= instance */
@@ -207,18 +212,18 @@ static void instance_item(const provider_ctx *c, const xml_node *it, resource_se
     const char *state = xml_path_text(it, "instanceState/name");
     int live = 0;
     for (size_t i = 0; state && i < sizeof(LIVE) / sizeof(LIVE[0]); i++) live |= strcmp(state, LIVE[i]) == 0;
-    if (!live) return;   /* whatever the state filter let through */
+    if (!live) return; /* whatever the state filter let through */
     /* Our own record of the template; AWS's tag says the same. */
     const char *lt = provider_tag(it, "deploybot:launch_template");
     if (!lt) lt = provider_tag(it, "aws:ec2launchtemplate:id");
     json_t *a = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-        "user_data_sha256", text_or_null(provider_tag(it, "deploybot:user_data_sha256")),
-        "instance_type", text_or_null(xml_path_text(it, "instanceType")),
-        "image_id", text_or_null(xml_path_text(it, "imageId")),
-        "launch_template", text_or_null(lt),
-        "subnet", text_or_null(xml_path_text(it, "subnetId")),
-        "security_groups", texts(it, "groupSet/item", "groupId"),
-        "data_volume", text_or_null(provider_tag(it, "deploybot:data_volume")));
+                          "user_data_sha256", text_or_null(provider_tag(it, "deploybot:user_data_sha256")),
+                          "instance_type", text_or_null(xml_path_text(it, "instanceType")),
+                          "image_id", text_or_null(xml_path_text(it, "imageId")),
+                          "launch_template", text_or_null(lt),
+                          "subnet", text_or_null(xml_path_text(it, "subnetId")),
+                          "security_groups", texts(it, "groupSet/item", "groupId"),
+                          "data_volume", text_or_null(provider_tag(it, "deploybot:data_volume")));
     ec2_add_tagged(c, it, "instance", "instanceId", a, out);
 }
 
@@ -285,7 +290,7 @@ static char *instance_user_data(const resource *r, const char *volume, errinfo *
 typedef struct {
     const provider_ctx *c;
     const char *id;
-    int terminating;   /* waiting for "terminated" rather than "running" */
+    int terminating; /* waiting for "terminated" rather than "running" */
 } instance_wait;
 
 static waiter_state instance_check(void *arg, errinfo *err) {
@@ -297,7 +302,7 @@ static waiter_state instance_check(void *arg, errinfo *err) {
     aws_params_free(&p);
     if (rc != 0) /* not found: not visible yet (launch), or long gone (terminate) */
         return errinfo_is_remote(err, "InvalidInstanceID.NotFound") ? (w->terminating ? WAITER_DONE : WAITER_RETRY)
-                                                          : WAITER_FAILED;
+                                                                    : WAITER_FAILED;
     const xml_node *it = xml_path(doc, "reservationSet/item/instancesSet/item");
     const char *state = it ? xml_path_text(it, "instanceState/name") : NULL;
     waiter_state st = WAITER_RETRY;
@@ -440,8 +445,11 @@ static const char *const instance_force[] = {"user_data_sha256", "instance_type"
                                              "launch_template", "subnet", "security_groups",
                                              "data_volume", NULL};
 const provider provider_instance = {
-    .type = "instance", .force_new = instance_force, .discover = instance_discover,
-    .create = instance_create, .destroy = instance_destroy,
+    .type = "instance",
+    .force_new = instance_force,
+    .discover = instance_discover,
+    .create = instance_create,
+    .destroy = instance_destroy,
 };
 
 /* =============================================================== volume */
@@ -465,7 +473,7 @@ static void volume_item(const provider_ctx *c, const xml_node *it, resource_set 
     if (!v) return;
     char id[160], volume[64];
     attachment_id(v->id, id, sizeof(id));
-    snprintf(volume, sizeof(volume), "%s", v->physical);  /* v moves when out grows */
+    snprintf(volume, sizeof(volume), "%s", v->physical); /* v moves when out grows */
     for (xml_node *at = xml_path(it, "attachmentSet/item"); at; at = xml_next_same(at)) {
         const char *st = xml_path_text(at, "status"), *inst = xml_path_text(at, "instanceId");
         if (!inst || !st || (strcmp(st, "attaching") != 0 && strcmp(st, "attached") != 0)) continue;
@@ -484,7 +492,9 @@ static int volume_discover(const provider_ctx *c, resource_set *out, errinfo *er
 typedef struct {
     const provider_ctx *c;
     const char *volume, *instance;
-    enum { VOLUME_AVAILABLE, ATTACHED, DETACHED } until;
+    enum { VOLUME_AVAILABLE,
+           ATTACHED,
+           DETACHED } until;
 } volume_wait;
 
 /* The attachment of the volume to w->instance, or NULL. */
@@ -505,7 +515,7 @@ static waiter_state volume_check(void *arg, errinfo *err) {
     aws_params_free(&p);
     if (rc != 0)
         return errinfo_is_remote(err, "InvalidVolume.NotFound") && w->until == VOLUME_AVAILABLE ? WAITER_RETRY
-                                                                                       : WAITER_FAILED;
+                                                                                                : WAITER_FAILED;
     const xml_node *vol = xml_path(doc, "volumeSet/item");
     const char *state = vol ? xml_path_text(vol, "status") : NULL;
     const xml_node *at = vol ? attachment_to(vol, w->instance) : NULL;
@@ -556,10 +566,12 @@ static int volume_shrinks(const resource *r, const json_t *old, const json_t *a,
     json_int_t have = json_integer_value(json_object_get(old, "size"));
     json_int_t want = json_integer_value(json_object_get(a, "size"));
     if (want >= have) return 0;
-    return errinfo_set(err, ERR_INVALID, "refusing to shrink %s from %lld GiB to %lld GiB (data_volume_size): "
+    return errinfo_set(err, ERR_INVALID,
+                       "refusing to shrink %s from %lld GiB to %lld GiB (data_volume_size): "
                        "EBS cannot shrink a volume. Keep data_volume_size at %lld or more (its data lives on "
                        "it); to start over with an empty volume, take the instance out (instance_count) and "
-                       "back in.", r->physical, (long long)have, (long long)want, (long long)have);
+                       "back in.",
+                       r->physical, (long long)have, (long long)want, (long long)have);
 }
 
 static int volume_plan_check(const provider_ctx *c, const resource *d, const resource *actual, errinfo *err) {
@@ -571,7 +583,7 @@ static int volume_update(const provider_ctx *c, const resource *r, const json_t 
                          errinfo *err) {
     json_int_t have = json_integer_value(json_object_get(old, "size"));
     json_int_t want = json_integer_value(json_object_get(a, "size"));
-    if (volume_shrinks(r, old, a, err) != 0) return -1;   /* the plan refused it already */
+    if (volume_shrinks(r, old, a, err) != 0) return -1; /* the plan refused it already */
     aws_params p = {0};
     aws_params_add(&p, "VolumeId", r->physical);
     if (want != have) aws_params_addf(&p, "Size", "%lld", (long long)want);
@@ -593,8 +605,12 @@ static int volume_destroy(const provider_ctx *c, const resource *r, const json_t
 /* A volume cannot change zone or encryption; size and type change in place. */
 static const char *const volume_force[] = {"availability_zone", "encrypted", NULL};
 const provider provider_volume = {
-    .type = "volume", .force_new = volume_force, .discover = volume_discover,
-    .create = volume_create, .update = volume_update, .destroy = volume_destroy,
+    .type = "volume",
+    .force_new = volume_force,
+    .discover = volume_discover,
+    .create = volume_create,
+    .update = volume_update,
+    .destroy = volume_destroy,
     .check = volume_plan_check,
 };
 
@@ -637,6 +653,9 @@ static int attachment_destroy(const provider_ctx *c, const resource *r, const js
 
 static const char *const attachment_force[] = {"instance", "volume", "device", NULL};
 const provider provider_volume_attachment = {
-    .type = "volume_attachment", .force_new = attachment_force, .discover = attachment_discover,
-    .create = attachment_create, .destroy = attachment_destroy,
+    .type = "volume_attachment",
+    .force_new = attachment_force,
+    .discover = attachment_discover,
+    .create = attachment_create,
+    .destroy = attachment_destroy,
 };

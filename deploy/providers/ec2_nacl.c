@@ -157,7 +157,8 @@ static int adopt_subnets(const provider_ctx *c, const char *acl, const json_t *s
     }
     xml_free(doc);
     if (rc == 0 && moved < json_array_size(subnets))
-        return aws_errinfo_set(err, ERR_REMOTE, "NetworkAclAssociationMissing", "DescribeNetworkAcls "
+        return aws_errinfo_set(err, ERR_REMOTE, "NetworkAclAssociationMissing",
+                               "DescribeNetworkAcls "
                                "shows no network ACL for %zu of the subnets to associate with %s",
                                json_array_size(subnets) - moved, acl);
     return rc;
@@ -237,6 +238,10 @@ static int nacl_destroy(const provider_ctx *c, const resource *r, const json_t *
 
 static const char *const nacl_force[] = {"vpc", NULL};
 const provider provider_network_acl = {
-    .type = "network_acl", .force_new = nacl_force, .discover = nacl_discover,
-    .create = nacl_create, .update = nacl_update, .destroy = nacl_destroy,
+    .type = "network_acl",
+    .force_new = nacl_force,
+    .discover = nacl_discover,
+    .create = nacl_create,
+    .update = nacl_update,
+    .destroy = nacl_destroy,
 };

@@ -18,10 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { NAT_WAIT_S = 15 * 40, NAT_POLL_MS = 15000 };
+enum { NAT_WAIT_S = 15 * 40,
+       NAT_POLL_MS = 15000 };
 /* Right after its gateway is deleted an address can still read as in use
  * for a little while: retry the release for up to this long. */
-enum { RELEASE_WAIT_S = 120, RELEASE_POLL_MS = 5000 };
+enum { RELEASE_WAIT_S = 120,
+       RELEASE_POLL_MS = 5000 };
 
 /* ---- Elastic IP ---- */
 
@@ -65,14 +67,19 @@ static int eip_destroy(const provider_ctx *c, const resource *r, const json_t *o
     snprintf(what, sizeof(what), "releasing Elastic IP %s (%s)", r->id, r->physical);
     int rc = waiter_wait(c->aws, what, release_try, &a, RELEASE_WAIT_S, RELEASE_POLL_MS, err);
     if (rc != 0 && errinfo_is_remote(err, "WaiterTimeout"))
-        aws_errinfo_set(err, ERR_UNAVAILABLE, "WaiterTimeout", "%s: still in use after %d s (is it "
-                        "associated with something deploybot does not manage?)", what, RELEASE_WAIT_S);
+        aws_errinfo_set(err, ERR_UNAVAILABLE, "WaiterTimeout",
+                        "%s: still in use after %d s (is it "
+                        "associated with something deploybot does not manage?)",
+                        what, RELEASE_WAIT_S);
     return rc;
 }
 
 static const char *const eip_force[] = {"domain", NULL};
 const provider provider_eip = {
-    .type = "eip", .force_new = eip_force, .discover = eip_discover, .create = eip_create,
+    .type = "eip",
+    .force_new = eip_force,
+    .discover = eip_discover,
+    .create = eip_create,
     .destroy = eip_destroy,
 };
 
@@ -122,7 +129,7 @@ static waiter_state nat_check(void *arg, errinfo *err) {
     aws_params_free(&p);
     if (rc != 0) /* not found: not visible yet (create), or long gone (delete) */
         return errinfo_is_remote(err, "NatGatewayNotFound") ? (w->deleting ? WAITER_DONE : WAITER_RETRY)
-                                                  : WAITER_FAILED;
+                                                            : WAITER_FAILED;
     const xml_node *it = xml_path(doc, "natGatewaySet/item");
     const char *state = it ? xml_path_text(it, "state") : NULL;
     waiter_state st = WAITER_RETRY;
@@ -174,6 +181,9 @@ static int nat_destroy(const provider_ctx *c, const resource *r, const json_t *o
 /* A NAT gateway cannot move or change its address: every change replaces it. */
 static const char *const nat_force[] = {"subnet", "allocation", "internet_gateway", NULL};
 const provider provider_nat_gateway = {
-    .type = "nat_gateway", .force_new = nat_force, .discover = nat_discover, .create = nat_create,
+    .type = "nat_gateway",
+    .force_new = nat_force,
+    .discover = nat_discover,
+    .create = nat_create,
     .destroy = nat_destroy,
 };

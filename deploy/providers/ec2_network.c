@@ -40,7 +40,10 @@ static int vpc_destroy(const provider_ctx *c, const resource *r, const json_t *o
 
 static const char *const vpc_force[] = {"cidr_block", NULL};
 const provider provider_vpc = {
-    .type = "vpc", .force_new = vpc_force, .discover = vpc_discover, .create = vpc_create,
+    .type = "vpc",
+    .force_new = vpc_force,
+    .discover = vpc_discover,
+    .create = vpc_create,
     .destroy = vpc_destroy,
 };
 
@@ -86,7 +89,7 @@ static int subnet_update(const provider_ctx *c, const resource *r, const json_t 
 }
 
 static int subnet_destroy(const provider_ctx *c, const resource *r, const json_t *old,
-                       errinfo *err) {
+                          errinfo *err) {
     (void)old;
     return ec2_call1(c, "DeleteSubnet", "SubnetId", r->physical, err);
 }
@@ -94,17 +97,23 @@ static int subnet_destroy(const provider_ctx *c, const resource *r, const json_t
 /* A new subnet's zone exists in the region: CreateSubnet refuses another
  * (stack.json can only say that it is named like one of the region's). */
 static int subnet_check(const provider_ctx *c, const resource *d, const resource *actual, errinfo *err) {
-    if (actual) return 0;   /* its zone cannot change in place */
+    if (actual) return 0; /* its zone cannot change in place */
     const char *zone = resource_attr_str(d->attrs, "availability_zone");
     if (ec2_call1(c, "DescribeAvailabilityZones", "ZoneName.1", zone, err) == 0) return 0;
-    return provider_refusal(err, "InvalidParameterValue", "availability zone %s (availability_zones) is not one "
-                            "of the region's", zone);
+    return provider_refusal(err, "InvalidParameterValue",
+                            "availability zone %s (availability_zones) is not one "
+                            "of the region's",
+                            zone);
 }
 
 static const char *const subnet_force[] = {"vpc", "cidr_block", "availability_zone", NULL};
 const provider provider_subnet = {
-    .type = "subnet", .force_new = subnet_force, .discover = subnet_discover,
-    .create = subnet_create, .update = subnet_update, .destroy = subnet_destroy,
+    .type = "subnet",
+    .force_new = subnet_force,
+    .discover = subnet_discover,
+    .create = subnet_create,
+    .update = subnet_update,
+    .destroy = subnet_destroy,
     .check = subnet_check,
 };
 
@@ -150,8 +159,11 @@ static int igw_destroy(const provider_ctx *c, const resource *r, const json_t *o
  * it keeps the apply order acyclic when its VPC is replaced. */
 static const char *const igw_force[] = {"vpc", NULL};
 const provider provider_internet_gateway = {
-    .type = "internet_gateway", .force_new = igw_force, .discover = igw_discover,
-    .create = igw_create, .destroy = igw_destroy,
+    .type = "internet_gateway",
+    .force_new = igw_force,
+    .discover = igw_discover,
+    .create = igw_create,
+    .destroy = igw_destroy,
 };
 
 /* ---- Route table ---- */
@@ -166,7 +178,8 @@ static void rt_item(const provider_ctx *c, const xml_node *it, resource_set *out
         const char *nat = xml_path_text(r, "natGatewayId");
         if (gw && strcmp(gw, "local") == 0) continue;
         json_array_append_new(routes, json_pack("{s:s,s:s}", "destination", dst,
-                                                nat ? "nat_gateway" : "gateway", nat ? nat : gw ? gw : ""));
+                                                nat ? "nat_gateway" : "gateway", nat ? nat : gw ? gw
+                                                                                                : ""));
     }
     ec2_add_associated(c, it, "route_table", "routeTableId", "routeTableAssociationId",
                        json_pack("{s:o}", "routes", routes), out);
@@ -291,17 +304,20 @@ static int rt_update(const provider_ctx *c, const resource *r, const json_t *old
 }
 
 static int rt_destroy(const provider_ctx *c, const resource *r, const json_t *old,
-                       errinfo *err) {
+                      errinfo *err) {
     (void)old;
     const char *sub;
     json_t *id;
-    json_object_foreach(json_object_get(r->extra, "associations"), sub, id)
-        if (rt_disassociate(c, json_string_value(id), err)) return -1;
+    json_object_foreach(json_object_get(r->extra, "associations"), sub, id) if (rt_disassociate(c, json_string_value(id), err)) return -1;
     return ec2_call1(c, "DeleteRouteTable", "RouteTableId", r->physical, err);
 }
 
 static const char *const rt_force[] = {"vpc", NULL};
 const provider provider_route_table = {
-    .type = "route_table", .force_new = rt_force, .discover = rt_discover, .create = rt_create,
-    .update = rt_update, .destroy = rt_destroy,
+    .type = "route_table",
+    .force_new = rt_force,
+    .discover = rt_discover,
+    .create = rt_create,
+    .update = rt_update,
+    .destroy = rt_destroy,
 };

@@ -53,8 +53,8 @@ static json_t *flatten(const json_t *rules) {
             json_t *srcs = json_object_get(r, kinds[k]);
             for (size_t j = 0; j < json_array_size(srcs); j++)
                 json_array_append_new(out, json_pack("{s:O,s:O,s:O,s:s,s:O}",
-                    "protocol", json_object_get(r, "protocol"), "from_port", json_object_get(r, "from_port"),
-                    "to_port", json_object_get(r, "to_port"), "kind", kinds[k], "source", json_array_get(srcs, j)));
+                                                     "protocol", json_object_get(r, "protocol"), "from_port", json_object_get(r, "from_port"),
+                                                     "to_port", json_object_get(r, "to_port"), "kind", kinds[k], "source", json_array_get(srcs, j)));
         }
     }
     return out;
@@ -112,8 +112,10 @@ static int sg_create(const provider_ctx *c, resource *r, const json_t *a, errinf
     if (ec2_create_tagged(c, "CreateSecurityGroup", "security-group", &p, "groupId", r, err)) {
         /* Discovery found no group of the stack by that name: it is someone else's. */
         if (errinfo_is_remote(err, "InvalidGroup.Duplicate"))
-            errinfo_prefix(err, "security group %s exists but is not deploybot's (not tagged deploybot:stack=%s): "
-                           "rename or delete it", resource_attr_str(a, "name"), c->stack);
+            errinfo_prefix(err,
+                           "security group %s exists but is not deploybot's (not tagged deploybot:stack=%s): "
+                           "rename or delete it",
+                           resource_attr_str(a, "name"), c->stack);
         return -1;
     }
     return sg_converge(c, r->physical, NULL, json_object_get(a, "ingress"), err);
@@ -132,6 +134,10 @@ static int sg_destroy(const provider_ctx *c, const resource *r, const json_t *ol
 
 static const char *const sg_force[] = {"vpc", "name", "description", NULL};
 const provider provider_security_group = {
-    .type = "security_group", .force_new = sg_force, .discover = sg_discover, .create = sg_create,
-    .update = sg_update, .destroy = sg_destroy,
+    .type = "security_group",
+    .force_new = sg_force,
+    .discover = sg_discover,
+    .create = sg_create,
+    .update = sg_update,
+    .destroy = sg_destroy,
 };

@@ -21,7 +21,7 @@
 #include <time.h>
 
 #define SNAPSHOT_WAIT_S 3600
-#define SNAPSHOT_POLL_MS 15000   /* botocore's SnapshotCompleted delay */
+#define SNAPSHOT_POLL_MS 15000 /* botocore's SnapshotCompleted delay */
 
 /* Whether `it` is a final snapshot of volume v that this stack took: proved
  * from the answer itself, whatever filters the request carried. */
@@ -69,7 +69,7 @@ static int create_snapshot(const provider_ctx *c, const resource *v, char *out, 
     aws_params_add(&p, "TagSpecification.1.Tag.4.Value", v->physical);
     aws_params_add(&p, "TagSpecification.1.Tag.5.Key", "deploybot:final_snapshot_time");
     aws_params_add(&p, "TagSpecification.1.Tag.5.Value", when);
-    resource snap = {.id = v->id};   /* tagged as the volume is: deploybot:id is its logical id */
+    resource snap = {.id = v->id}; /* tagged as the volume is: deploybot:id is its logical id */
     if (ec2_create_tagged(c, "CreateSnapshot", "snapshot", &p, "snapshotId", &snap, err) != 0) return -1;
     snprintf(out, len, "%s", snap.physical);
     free(snap.physical);

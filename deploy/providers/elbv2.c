@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TAGS_PER_CALL 20   /* DescribeTags takes at most 20 ARNs */
+#define TAGS_PER_CALL 20 /* DescribeTags takes at most 20 ARNs */
 
 int elbv2_call(const provider_ctx *c, const char *action, const aws_params *p,
                xml_node **out, errinfo *err) {
@@ -55,7 +55,7 @@ static int call1(const provider_ctx *c, const char *action, const char *key, con
     return rc;
 }
 
-#define PAGE_MAX 400   /* ELBv2's largest PageSize */
+#define PAGE_MAX 400 /* ELBv2's largest PageSize */
 
 static void add_list(aws_params *p, const char *name, const json_t *arr) {
     for (size_t i = 0; i < json_array_size(arr); i++) {
@@ -118,8 +118,10 @@ static int create_owned(const provider_ctx *c, const char *action, aws_params *p
     json_t *t = json_object_get(tags, arn);
     const char *lid = provider_owned(c, resource_attr_str(t, "deploybot:stack"), resource_attr_str(t, "deploybot:id"));
     if (rc == 0 && (!lid || strcmp(lid, r->id) != 0))
-        rc = errinfo_set(err, ERR_CONFLICT, "%s %s exists but is not deploybot's (%s answered %s, which is "
-                         "not tagged deploybot:stack=%s, deploybot:id=%s): rename or delete it", what, name,
+        rc = errinfo_set(err, ERR_CONFLICT,
+                         "%s %s exists but is not deploybot's (%s answered %s, which is "
+                         "not tagged deploybot:stack=%s, deploybot:id=%s): rename or delete it",
+                         what, name,
                          action, arn, c->stack, r->id);
     json_decref(tags);
     if (rc != 0) {
@@ -168,7 +170,7 @@ static int page_tagged(const provider_ctx *c, const xml_node *list, const char *
             json_t *t = json_object_get(tags, arns[i]);
             const char *lid = provider_owned(c, resource_attr_str(t, "deploybot:stack"),
                                              resource_attr_str(t, "deploybot:id"));
-            if (lid) fn(c, items[i], lid, t, out);   /* else not proved ours: never touch it */
+            if (lid) fn(c, items[i], lid, t, out); /* else not proved ours: never touch it */
         }
         json_decref(tags);
     }
@@ -181,7 +183,7 @@ static int page_tagged(const provider_ctx *c, const xml_node *list, const char *
  * LoadBalancerArn): only items whose own `key` field is `value` are seen. */
 typedef struct {
     const char *action, *list_name, *arn_field;
-    const char *key, *value;   /* the parent, or NULL */
+    const char *key, *value; /* the parent, or NULL */
     int tagged;
 } describe_spec;
 
@@ -300,7 +302,7 @@ static int lb_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
 typedef struct {
     const provider_ctx *c;
     const char *arn;
-    int gone;   /* waiting for deletion */
+    int gone; /* waiting for deletion */
 } lb_wait;
 
 /* Like botocore's load_balancer_available and load_balancers_deleted waiters. */
@@ -313,7 +315,7 @@ static waiter_state lb_check(void *arg, errinfo *err) {
     aws_params_free(&p);
     if (rc != 0) {
         if (!errinfo_is_remote(err, "LoadBalancerNotFound")) return WAITER_FAILED;
-        return w->gone ? WAITER_DONE : WAITER_RETRY;   /* not visible yet, right after creation */
+        return w->gone ? WAITER_DONE : WAITER_RETRY; /* not visible yet, right after creation */
     }
     const char *state = xml_path_text(doc, "DescribeLoadBalancersResult/LoadBalancers/member/State/Code");
     waiter_state st = WAITER_RETRY;
@@ -340,7 +342,7 @@ static int lb_create(const provider_ctx *c, resource *r, const json_t *a, errinf
     lb_wait w = {c, r->physical, 0};
     char what[160];
     snprintf(what, sizeof(what), "load balancer %s active", resource_attr_str(a, "name"));
-    return waiter_wait(c->aws, what, lb_check, &w, 600, 15000, err);   /* botocore: 40 x 15 s */
+    return waiter_wait(c->aws, what, lb_check, &w, 600, 15000, err); /* botocore: 40 x 15 s */
 }
 
 static int lb_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
@@ -356,7 +358,10 @@ static int lb_destroy(const provider_ctx *c, const resource *r, const json_t *ol
 static const char *const lb_force[] = {"name", "scheme", "type", "vpc", "subnets", "security_groups",
                                        "internet_gateway", NULL};
 const provider provider_load_balancer = {
-    .type = "load_balancer", .force_new = lb_force, .discover = lb_discover, .create = lb_create,
+    .type = "load_balancer",
+    .force_new = lb_force,
+    .discover = lb_discover,
+    .create = lb_create,
     .destroy = lb_destroy,
 };
 
@@ -435,15 +440,23 @@ static int tg_destroy(const provider_ctx *c, const resource *r, const json_t *ol
 
 static const char *const tg_force[] = {"name", "protocol", "port", "vpc", "target_type", NULL};
 const provider provider_target_group = {
-    .type = "target_group", .force_new = tg_force, .discover = tg_discover, .create = tg_create,
-    .update = tg_update, .destroy = tg_destroy,
+    .type = "target_group",
+    .force_new = tg_force,
+    .discover = tg_discover,
+    .create = tg_create,
+    .update = tg_update,
+    .destroy = tg_destroy,
 };
 
 /* ---- Listener ---- */
 
 static const char *const REDIRECT_FIELDS[][2] = {
-    {"protocol", "Protocol"}, {"port", "Port"}, {"host", "Host"},
-    {"path", "Path"}, {"query", "Query"}, {"status_code", "StatusCode"},
+    {"protocol", "Protocol"},
+    {"port", "Port"},
+    {"host", "Host"},
+    {"path", "Path"},
+    {"query", "Query"},
+    {"status_code", "StatusCode"},
 };
 #define N_REDIRECT (sizeof(REDIRECT_FIELDS) / sizeof(REDIRECT_FIELDS[0]))
 
@@ -490,7 +503,7 @@ static void listener_item(const provider_ctx *c, const xml_node *it, const char 
 
 /* Listeners of the stack's load balancers (discovered before them). */
 static int listener_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
-    size_t n = out->n;   /* out grows: only look at what was there */
+    size_t n = out->n; /* out grows: only look at what was there */
     for (size_t i = 0; i < n; i++) {
         if (strcmp(out->items[i].type, "load_balancer") != 0) continue;
         char *arn = strdup(out->items[i].physical);
@@ -569,7 +582,7 @@ static int listener_create(const provider_ctx *c, resource *r, const json_t *a, 
 static int listener_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     (void)old;
     if (call1(c, "DeleteListener", "ListenerArn", r->physical, err) == 0) return 0;
-    return errinfo_is_remote(err, "ListenerNotFound") ? 0 : -1;   /* gone with its load balancer */
+    return errinfo_is_remote(err, "ListenerNotFound") ? 0 : -1; /* gone with its load balancer */
 }
 
 /* A listener that forwards keeps forwarding to its group until it is gone,
@@ -578,8 +591,12 @@ static int listener_destroy(const provider_ctx *c, const resource *r, const json
 static const char *const listener_force[] = {"load_balancer", NULL};
 static const char *const listener_force_if_set[] = {"target_group", NULL};
 const provider provider_listener = {
-    .type = "listener", .force_new = listener_force, .force_new_if_set = listener_force_if_set,
-    .discover = listener_discover, .create = listener_create, .update = listener_update,
+    .type = "listener",
+    .force_new = listener_force,
+    .force_new_if_set = listener_force_if_set,
+    .discover = listener_discover,
+    .create = listener_create,
+    .update = listener_update,
     .destroy = listener_destroy,
 };
 
@@ -593,7 +610,7 @@ static void reg_add(const provider_ctx *c, const reg_scope *s, const xml_node *i
     (void)c;
     const char *target = xml_path_text(it, "Target/Id"), *port = xml_path_text(it, "Target/Port");
     const char *state = xml_path_text(it, "TargetHealth/State");
-    if (!target || (state && strcmp(state, "draining") == 0)) return;   /* on its way out */
+    if (!target || (state && strcmp(state, "draining") == 0)) return; /* on its way out */
     const resource *inst = resource_set_find_physical(out, target);
     const char *inst_id = inst && strncmp(inst->id, "instance.", 9) == 0 ? inst->id + 9 : target;
     const char *tg_short = strchr(s->tg_id, '.') ? strchr(s->tg_id, '.') + 1 : s->tg_id;
@@ -639,7 +656,7 @@ static int reg_call(const provider_ctx *c, const char *action, const json_t *a, 
 }
 
 static int reg_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
-    if (reg_call(c, "RegisterTargets", a, err) != 0) return -1;   /* registering twice is harmless */
+    if (reg_call(c, "RegisterTargets", a, err) != 0) return -1; /* registering twice is harmless */
     char phys[512];
     snprintf(phys, sizeof(phys), "%s/%s:%lld", resource_attr_str(a, "target_group"), resource_attr_str(a, "instance"),
              (long long)json_integer_value(json_object_get(a, "port")));
@@ -656,6 +673,9 @@ static int reg_destroy(const provider_ctx *c, const resource *r, const json_t *a
 
 static const char *const reg_force[] = {"target_group", "instance", "port", NULL};
 const provider provider_target_registration = {
-    .type = "target_registration", .force_new = reg_force, .discover = reg_discover,
-    .create = reg_create, .destroy = reg_destroy,
+    .type = "target_registration",
+    .force_new = reg_force,
+    .discover = reg_discover,
+    .create = reg_create,
+    .destroy = reg_destroy,
 };

@@ -15,7 +15,7 @@ int elbv2_call(const provider_ctx *c, const char *action, const aws_params *p,
 typedef struct {
     char name[64];
     char dns_name[256];
-    char zone_id[64];   /* the canonical hosted zone of the region's ALBs */
+    char zone_id[64]; /* the canonical hosted zone of the region's ALBs */
 } elbv2_lb;
 
 /* Describes the load balancer `arn` (LoadBalancerNotFound when it is gone). */

@@ -57,7 +57,7 @@ static int call2(const provider_ctx *c, const char *action, const char *k1, cons
     return rc;
 }
 
-#define PAGE_MAX 1000   /* IAM's largest MaxItems */
+#define PAGE_MAX 1000 /* IAM's largest MaxItems */
 
 static void env_path(const provider_ctx *c, char *buf, size_t n) {
     snprintf(buf, n, "/deploybot/%s/", c->stack);
@@ -156,7 +156,7 @@ static int role_item(const provider_ctx *c, const xml_node *it, void *arg, errin
         return 0;
     char *text = url_decode(doc ?: "");
     json_t *policy = json_loads(text, 0, NULL);
-    if (!policy) policy = json_string(text);   /* shown as is, and differs from what we want */
+    if (!policy) policy = json_string(text); /* shown as is, and differs from what we want */
     free(text);
     json_t *policies = json_array();
     if (list_pages(c, "ListAttachedRolePolicies", "RoleName", name, "AttachedPolicies", policy_item,
@@ -205,8 +205,10 @@ static int adopt(const provider_ctx *c, const char *get, const char *key, const 
     const char *have = xml_path(doc, path_field) ? xml_path(doc, path_field)->text : NULL;
     rc = have && strcmp(have, path) == 0 ? 0 : -1;
     if (rc != 0)
-        errinfo_set(err, ERR_CONFLICT, "%s exists but is not deploybot's (its path is %s, not %s): "
-                    "rename or delete it", name, have ? have : "unknown", path);
+        errinfo_set(err, ERR_CONFLICT,
+                    "%s exists but is not deploybot's (its path is %s, not %s): "
+                    "rename or delete it",
+                    name, have ? have : "unknown", path);
     xml_free(doc);
     return rc;
 }
@@ -221,7 +223,7 @@ static int role_create(const provider_ctx *c, resource *r, const json_t *a, erri
     aws_params_add(&p, "Path", path);
     aws_params_add(&p, "AssumeRolePolicyDocument", policy ? policy : "");
     aws_params_add(&p, "Description", "deploybot: the Dify instances' role (Session Manager)");
-    provider_tags(&p, "Tags.member", c, r->id, 0);   /* no Name tag: the entity has a name */
+    provider_tags(&p, "Tags.member", c, r->id, 0); /* no Name tag: the entity has a name */
     int rc = iam_call(c, "CreateRole", &p, NULL, err);
     aws_params_free(&p);
     free(policy);
@@ -242,7 +244,8 @@ static int role_update(const provider_ctx *c, const resource *r, const json_t *o
 
 static int role_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     if (role_policies(c, r->physical, "DetachRolePolicy", json_object_get(old, "managed_policies"), NULL,
-                      err) != 0 && !errinfo_is_remote(err, "NoSuchEntity"))
+                      err) != 0 &&
+        !errinfo_is_remote(err, "NoSuchEntity"))
         return -1;
     if (call2(c, "DeleteRole", "RoleName", r->physical, NULL, NULL, err) == 0) return 0;
     return errinfo_is_remote(err, "NoSuchEntity") ? 0 : -1;
@@ -252,8 +255,12 @@ static int role_destroy(const provider_ctx *c, const resource *r, const json_t *
  * the policy is deploybot's constant: it only changes with deploybot). */
 static const char *const role_force[] = {"assume_role_policy", NULL};
 const provider provider_iam_role = {
-    .type = "iam_role", .force_new = role_force, .discover = role_discover, .create = role_create,
-    .update = role_update, .destroy = role_destroy,
+    .type = "iam_role",
+    .force_new = role_force,
+    .discover = role_discover,
+    .create = role_create,
+    .update = role_update,
+    .destroy = role_destroy,
 };
 
 /* ---- Instance profile ---- */
@@ -308,7 +315,7 @@ static int profile_create(const provider_ctx *c, resource *r, const json_t *a, e
     aws_params p = {0};
     aws_params_add(&p, "InstanceProfileName", name);
     aws_params_add(&p, "Path", path);
-    provider_tags(&p, "Tags.member", c, r->id, 0);   /* no Name tag: the entity has a name */
+    provider_tags(&p, "Tags.member", c, r->id, 0); /* no Name tag: the entity has a name */
     int rc = iam_call(c, "CreateInstanceProfile", &p, NULL, err);
     aws_params_free(&p);
     if (rc != 0 && errinfo_is_remote(err, "EntityAlreadyExists"))
@@ -319,18 +326,17 @@ static int profile_create(const provider_ctx *c, resource *r, const json_t *a, e
     aws_client_created(c->aws, name);
     const char *role = resource_attr_str(a, "role");
     if (role && call2(c, "AddRoleToInstanceProfile", "InstanceProfileName", name, "RoleName", role, err) != 0 &&
-        !errinfo_is_remote(err, "LimitExceeded"))   /* LimitExceeded: adopted, with its role already in */
+        !errinfo_is_remote(err, "LimitExceeded")) /* LimitExceeded: adopted, with its role already in */
         return -1;
     profile_wait w = {c, name, role};
     char what[300];
     snprintf(what, sizeof(what), "instance profile %s with role %s", name, role ? role : "(none)");
-    return waiter_wait(c->aws, what, profile_ready, &w, 40, 1000, err);   /* botocore: 40 x 1 s */
+    return waiter_wait(c->aws, what, profile_ready, &w, 40, 1000, err); /* botocore: 40 x 1 s */
 }
 
 static int profile_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     const char *role = resource_attr_str(old, "role");
-    if (role && call2(c, "RemoveRoleFromInstanceProfile", "InstanceProfileName", r->physical, "RoleName", role,
-                      err) != 0 && !errinfo_is_remote(err, "NoSuchEntity"))
+    if (role && call2(c, "RemoveRoleFromInstanceProfile", "InstanceProfileName", r->physical, "RoleName", role, err) != 0 && !errinfo_is_remote(err, "NoSuchEntity"))
         return -1;
     if (call2(c, "DeleteInstanceProfile", "InstanceProfileName", r->physical, NULL, NULL, err) == 0) return 0;
     return errinfo_is_remote(err, "NoSuchEntity") ? 0 : -1;
@@ -338,6 +344,9 @@ static int profile_destroy(const provider_ctx *c, const resource *r, const json_
 
 static const char *const profile_force[] = {"role", NULL};
 const provider provider_instance_profile = {
-    .type = "instance_profile", .force_new = profile_force, .discover = profile_discover,
-    .create = profile_create, .destroy = profile_destroy,
+    .type = "instance_profile",
+    .force_new = profile_force,
+    .discover = profile_discover,
+    .create = profile_create,
+    .destroy = profile_destroy,
 };

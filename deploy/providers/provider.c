@@ -15,25 +15,35 @@ extern const provider provider_vpc, provider_subnet, provider_internet_gateway,
     provider_route_table, provider_security_group;
 extern const provider provider_eip, provider_nat_gateway, provider_network_acl; /* ec2_nat.c, ec2_nacl.c */
 extern const provider provider_launch_template, provider_instance, provider_volume,
-    provider_volume_attachment; /* ec2_compute.c */
+    provider_volume_attachment;                                     /* ec2_compute.c */
 extern const provider provider_iam_role, provider_instance_profile, /* iam.c */
     provider_load_balancer, provider_target_group, provider_listener,
     provider_target_registration, /* elbv2.c */
-    provider_dns_record; /* route53.c */
+    provider_dns_record;          /* route53.c */
 
 static const provider *const ALL[] = {
-    &provider_vpc, &provider_internet_gateway, &provider_subnet,
-    &provider_route_table, &provider_security_group,
-    &provider_eip, &provider_nat_gateway, /* after internet gateways: NAT discovery looks them up */
+    &provider_vpc,
+    &provider_internet_gateway,
+    &provider_subnet,
+    &provider_route_table,
+    &provider_security_group,
+    &provider_eip,
+    &provider_nat_gateway, /* after internet gateways: NAT discovery looks them up */
     &provider_network_acl,
-    &provider_launch_template, &provider_instance, &provider_volume,
+    &provider_launch_template,
+    &provider_instance,
+    &provider_volume,
     &provider_volume_attachment, /* reported by volume discovery */
-    &provider_iam_role, &provider_instance_profile,
+    &provider_iam_role,
+    &provider_instance_profile,
     /* Discovery looks up what came before: the load balancer its internet
      * gateway; listeners and the DNS record their load balancer;
      * registrations their target group and instances. */
-    &provider_load_balancer, &provider_target_group, &provider_listener,
-    &provider_target_registration, &provider_dns_record,
+    &provider_load_balancer,
+    &provider_target_group,
+    &provider_listener,
+    &provider_target_registration,
+    &provider_dns_record,
     NULL,
 };
 
@@ -192,8 +202,8 @@ resource *ec2_add_tagged(const provider_ctx *c, const xml_node *item, const char
 }
 
 resource *ec2_add_associated(const provider_ctx *c, const xml_node *item, const char *type,
-                            const char *id_field, const char *assoc_field, json_t *attrs,
-                            resource_set *out) {
+                             const char *id_field, const char *assoc_field, json_t *attrs,
+                             resource_set *out) {
     json_t *subnets = json_array(), *assoc = json_object();
     for (xml_node *a = xml_path(item, "associationSet/item"); a; a = xml_next_same(a)) {
         const char *sub = xml_path_text(a, "subnetId"), *id = xml_path_text(a, assoc_field);

@@ -11,8 +11,8 @@
 
 typedef struct {
     aws_client *aws;
-    const char *stack;   /* environment name: value of the deploybot:stack tag */
-    int page_size;       /* aws_options.page_size: 0, each API's largest */
+    const char *stack; /* environment name: value of the deploybot:stack tag */
+    int page_size;     /* aws_options.page_size: 0, each API's largest */
     /* Set by the applier for one destroy the plan marked (deploy/safeguard.h):
      * the resource's data is kept in a completed snapshot before it goes. */
     int final_snapshot;

@@ -108,7 +108,10 @@ static json_t *resolve(const json_t *v, const resource_set *known, errinfo *err)
         json_t *child;
         json_object_foreach((json_t *)v, k, child) {
             json_t *c = resolve(child, known, err);
-            if (!c) { json_decref(out); return NULL; }
+            if (!c) {
+                json_decref(out);
+                return NULL;
+            }
             json_object_set_new(out, k, c);
         }
         return out;
@@ -117,7 +120,10 @@ static json_t *resolve(const json_t *v, const resource_set *known, errinfo *err)
         json_t *out = json_array();
         for (size_t i = 0; i < json_array_size(v); i++) {
             json_t *c = resolve(json_array_get(v, i), known, err);
-            if (!c) { json_decref(out); return NULL; }
+            if (!c) {
+                json_decref(out);
+                return NULL;
+            }
             json_array_append_new(out, c);
         }
         return out;
@@ -132,7 +138,10 @@ json_t *resource_attrs_resolve(const json_t *attrs, const resource_set *known,
 
 void resource_refs_each(const json_t *v, void (*fn)(const char *id, void *arg), void *arg) {
     const char *ref = resource_ref_id(v);
-    if (ref) { fn(ref, arg); return; }
+    if (ref) {
+        fn(ref, arg);
+        return;
+    }
     if (json_is_object(v)) {
         const char *k;
         json_t *child;

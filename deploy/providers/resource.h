@@ -14,10 +14,10 @@
 
 typedef struct {
     char *type;
-    char *id;        /* logical id */
-    char *physical;  /* AWS id; NULL until it exists */
-    json_t *attrs;   /* compared by the planner */
-    json_t *extra;   /* provider bookkeeping from discovery (e.g. association ids); not compared */
+    char *id;       /* logical id */
+    char *physical; /* AWS id; NULL until it exists */
+    json_t *attrs;  /* compared by the planner */
+    json_t *extra;  /* provider bookkeeping from discovery (e.g. association ids); not compared */
 } resource;
 
 typedef struct {

@@ -38,7 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POINTER_TAG "deploybot:dns:"   /* + logical id, on the load balancer */
+#define POINTER_TAG "deploybot:dns:" /* + logical id, on the load balancer */
 #define API "/2013-04-01"
 
 /* A DNS name as Route53 compares it: \ooo escapes decoded, lower case,
@@ -61,7 +61,9 @@ static void dns_norm(const char *in, char *out, size_t n) {
 static void xml_escaped(char *out, size_t n, const char *s) {
     size_t o = 0;
     for (; *s && o + 7 < n; s++) {
-        const char *e = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : NULL;
+        const char *e = *s == '&' ? "&amp;" : *s == '<' ? "&lt;"
+                                          : *s == '>'   ? "&gt;"
+                                                        : NULL;
         if (e) o += (size_t)snprintf(out + o, n - o, "%s", e);
         else out[o++] = *s;
     }
@@ -108,7 +110,7 @@ static int record_get(const provider_ctx *c, const char *zone, const char *name,
         const char *d = xml_path_text(set, "AliasTarget/DNSName");
         const char *e = xml_path_text(set, "AliasTarget/EvaluateTargetHealth");
         snprintf(rs->alias_zone, sizeof(rs->alias_zone), "%s", z ? z : "");
-        snprintf(rs->alias_dns, sizeof(rs->alias_dns), "%s", d ? d : "");   /* "": not an alias */
+        snprintf(rs->alias_dns, sizeof(rs->alias_dns), "%s", d ? d : ""); /* "": not an alias */
         rs->evaluate = e && strcmp(e, "true") == 0;
     }
     xml_free(doc);
@@ -155,17 +157,18 @@ static const resource *alias_balancer(const resource_set *out, const char *alias
 static int record_discover_one(const provider_ctx *c, const char *lb_arn, const char *lb_name,
                                const char *lid, const char *pointer, resource_set *out, errinfo *err) {
     const char *slash = strchr(pointer, '/');
-    if (!slash) return 0;   /* not a pointer deploybot wrote */
+    if (!slash) return 0; /* not a pointer deploybot wrote */
     char zone[128], name[300];
     snprintf(zone, sizeof(zone), "%.*s", (int)(slash - pointer), pointer);
     dns_norm(slash + 1, name, sizeof(name));
     record_state rs;
     if (record_get(c, zone, name, &rs, err) != 0) return -1;
-    if (!rs.found || !alias_is_ours(rs.alias_dns, lb_name)) return 0;   /* gone, or someone else's now */
+    if (!rs.found || !alias_is_ours(rs.alias_dns, lb_name)) return 0; /* gone, or someone else's now */
     const resource *lb = rs.alias_dns[0] ? alias_balancer(out, rs.alias_dns) : NULL;
     /* Not our balancer: shown as the alias's DNS name, which differs from what we want. */
     json_t *a = json_pack("{s:s,s:s,s:s,s:s,s:b}", "zone", zone, "name", name, "type", "A",
-                          "load_balancer", lb ? lb->physical : rs.alias_dns[0] ? rs.alias_dns : "(not an alias)",
+                          "load_balancer", lb ? lb->physical : rs.alias_dns[0] ? rs.alias_dns
+                                                                               : "(not an alias)",
                           "evaluate_target_health", rs.evaluate);
     char phys[450];
     snprintf(phys, sizeof(phys), "%s/%s", zone, name);
@@ -226,7 +229,8 @@ static void change_xml(strbuf *b, const alias_change *ch) {
     xml_escaped(e_name, sizeof(e_name), ch->name);
     xml_escaped(e_zone, sizeof(e_zone), ch->alias_zone);
     xml_escaped(e_dns, sizeof(e_dns), ch->alias_dns);
-    strbuf_printf(b, "<Change><Action>%s</Action><ResourceRecordSet><Name>%s</Name><Type>A</Type>"
+    strbuf_printf(b,
+                  "<Change><Action>%s</Action><ResourceRecordSet><Name>%s</Name><Type>A</Type>"
                   "<AliasTarget><HostedZoneId>%s</HostedZoneId><DNSName>%s</DNSName>"
                   "<EvaluateTargetHealth>%s</EvaluateTargetHealth></AliasTarget></ResourceRecordSet></Change>",
                   ch->action, e_name, e_zone, e_dns, ch->evaluate ? "true" : "false");
@@ -238,9 +242,10 @@ static int record_batch(const provider_ctx *c, const char *zone, const alias_cha
                         errinfo *err) {
     strbuf body = {0};
     char path[200];
-    strbuf_puts(&body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                       "<ChangeResourceRecordSetsRequest xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
-                       "<ChangeBatch><Comment>deploybot</Comment><Changes>");
+    strbuf_puts(&body,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                "<ChangeResourceRecordSetsRequest xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
+                "<ChangeBatch><Comment>deploybot</Comment><Changes>");
     for (size_t i = 0; i < n; i++) change_xml(&body, &ch[i]);
     strbuf_puts(&body, "</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>");
     snprintf(path, sizeof(path), API "/hostedzone/%s/rrset/", zone);
@@ -248,14 +253,14 @@ static int record_batch(const provider_ctx *c, const char *zone, const alias_cha
     int rc = aws_rest_xml(c->aws, "route53", "POST", path, body.s, &doc, err);
     strbuf_free(&body);
     if (rc != 0) return -1;
-    const char *id = doc ? xml_path_text(doc, "ChangeInfo/Id") : NULL;   /* "/change/C..." */
+    const char *id = doc ? xml_path_text(doc, "ChangeInfo/Id") : NULL; /* "/change/C..." */
     change_wait w = {c, ""};
     if (id) snprintf(w.path, sizeof(w.path), API "/change/%s", strrchr(id, '/') ? strrchr(id, '/') + 1 : id);
     xml_free(doc);
     if (!id) return errinfo_set(err, ERR_REMOTE, "ChangeResourceRecordSets answered without a change id");
     char what[400];
     snprintf(what, sizeof(what), "DNS change for %s", ch[0].name);
-    return waiter_wait(c->aws, what, change_check, &w, 1800, 30000, err);   /* botocore: 60 x 30 s */
+    return waiter_wait(c->aws, what, change_check, &w, 1800, 30000, err); /* botocore: 60 x 30 s */
 }
 
 /* Fails with `code` (RecordNotOwned) when `name` in `zone` is an A record
@@ -265,8 +270,10 @@ static int record_claim(const provider_ctx *c, const char *zone, const char *nam
                         err_code code, record_state *rs, errinfo *err) {
     if (record_get(c, zone, name, rs, err) != 0) return -1;
     if (!rs->found || alias_is_ours(rs->alias_dns, lb_name)) return 0;
-    return aws_errinfo_set(err, code, "RecordNotOwned", "%s in hosted zone %s is an A record that deploybot "
-                           "did not make (it points at %s): delete it, or set another record_name", name, zone,
+    return aws_errinfo_set(err, code, "RecordNotOwned",
+                           "%s in hosted zone %s is an A record that deploybot "
+                           "did not make (it points at %s): delete it, or set another record_name",
+                           name, zone,
                            rs->alias_dns[0] ? rs->alias_dns : "addresses, not an alias");
 }
 
@@ -344,7 +351,7 @@ static int record_destroy(const provider_ctx *c, const resource *r, const json_t
     alias_change ch = {"DELETE", resource_attr_str(old, "name"), resource_attr_str(x, "alias_zone"),
                        resource_attr_str(x, "alias_dns"), json_is_true(json_object_get(x, "alias_evaluate"))};
     if (ch.alias_dns && *ch.alias_dns && record_batch(c, resource_attr_str(old, "zone"), &ch, 1, err) != 0 &&
-        !errinfo_is_remote(err, "InvalidChangeBatch") && !errinfo_is_remote(err, "NoSuchHostedZone"))   /* already gone */
+        !errinfo_is_remote(err, "InvalidChangeBatch") && !errinfo_is_remote(err, "NoSuchHostedZone")) /* already gone */
         return -1;
     char key[200];
     pointer_key(r, key, sizeof(key));
@@ -384,11 +391,15 @@ static int record_check(const provider_ctx *c, const resource *d, const resource
     const char *zone = resource_attr_str(d->attrs, "zone"), *name = resource_attr_str(d->attrs, "name");
     char zname[300];
     if (zone_name(c, zone, zname, sizeof(zname), err) != 0)
-        return provider_refusal(err, "NoSuchHostedZone", "hosted zone %s (zone_id) does not exist, so record_name "
-                                "%s cannot be made in it", zone, name);
+        return provider_refusal(err, "NoSuchHostedZone",
+                                "hosted zone %s (zone_id) does not exist, so record_name "
+                                "%s cannot be made in it",
+                                zone, name);
     if (!in_zone(name, zname))
-        return errinfo_set(err, ERR_INVALID, "record_name %s is not in hosted zone %s (zone_id), which is %s: "
-                           "a zone only holds its own name and the names under it", name, zone, zname);
+        return errinfo_set(err, ERR_INVALID,
+                           "record_name %s is not in hosted zone %s (zone_id), which is %s: "
+                           "a zone only holds its own name and the names under it",
+                           name, zone, zname);
     const char *lb_name = resource_attr_str(d->extra, "load_balancer_name");
     if (!lb_name || (actual && json_equal(json_object_get(actual->attrs, "zone"), json_object_get(d->attrs, "zone")) &&
                      json_equal(json_object_get(actual->attrs, "name"), json_object_get(d->attrs, "name"))))
@@ -400,7 +411,11 @@ static int record_check(const provider_ctx *c, const resource *d, const resource
 /* A new name in the same zone is a rename in place (record_rename). */
 static const char *const record_force[] = {"zone", "type", "load_balancer", NULL};
 const provider provider_dns_record = {
-    .type = "dns_record", .force_new = record_force, .discover = record_discover,
-    .create = record_create, .update = record_update, .destroy = record_destroy,
+    .type = "dns_record",
+    .force_new = record_force,
+    .discover = record_discover,
+    .create = record_create,
+    .update = record_update,
+    .destroy = record_destroy,
     .check = record_check,
 };

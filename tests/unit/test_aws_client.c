@@ -25,17 +25,25 @@
 
 static int passed, failed;
 
-#define CHECK(cond) do { \
-    if (cond) passed++; \
-    else { failed++; fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); } \
-} while (0)
+#define CHECK(cond) \
+    do { \
+        if (cond) passed++; \
+        else { \
+            failed++; \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+        } \
+    } while (0)
 
-#define CHECK_STR(got, want) do { \
-    const char *g_ = (got), *w_ = (want); \
-    if (g_ && w_ && strcmp(g_, w_) == 0) passed++; \
-    else { failed++; fprintf(stderr, "%s:%d: %s\n  got:  %s\n  want: %s\n", \
-                             __FILE__, __LINE__, #got, g_ ? g_ : "(null)", w_); } \
-} while (0)
+#define CHECK_STR(got, want) \
+    do { \
+        const char *g_ = (got), *w_ = (want); \
+        if (g_ && w_ && strcmp(g_, w_) == 0) passed++; \
+        else { \
+            failed++; \
+            fprintf(stderr, "%s:%d: %s\n  got:  %s\n  want: %s\n", \
+                    __FILE__, __LINE__, #got, g_ ? g_ : "(null)", w_); \
+        } \
+    } while (0)
 
 #define AKID "AKIDEXAMPLE"
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -44,14 +52,14 @@ static int passed, failed;
 /* ---- the scripted server ---- */
 
 typedef struct {
-    int status;                  /* 0: close the connection without answering */
-    const char *headers;         /* extra header lines, each ending in \r\n */
+    int status;          /* 0: close the connection without answering */
+    const char *headers; /* extra header lines, each ending in \r\n */
     const char *body;
 } scripted;
 
 typedef struct {
     char method[16], target[1024];
-    char *headers;               /* "Name: value\r\n"... */
+    char *headers; /* "Name: value\r\n"... */
     char *body;
     size_t body_len;
 } received;
@@ -64,20 +72,18 @@ typedef struct {
     size_t n_script;
     received rx[MAX_RX];
     size_t n_rx;
-    int repeat_last;             /* past the script: its last answer again, until the
+    int repeat_last; /* past the script: its last answer again, until the
                                     client hangs up (only the first MAX_RX are kept) */
     int connections;
     pthread_t thread;
 } server;
 
-static int wait_readable(int fd)
-{
-    struct pollfd p = { fd, POLLIN, 0 };
+static int wait_readable(int fd) {
+    struct pollfd p = {fd, POLLIN, 0};
     return poll(&p, 1, 10000) == 1;
 }
 
-static const char *find_header(const char *headers, const char *name, size_t *len)
-{
+static const char *find_header(const char *headers, const char *name, size_t *len) {
     size_t n = strlen(name);
     for (const char *l = headers; l && *l; l = strstr(l, "\r\n") ? strstr(l, "\r\n") + 2 : NULL) {
         if (strncasecmp(l, name, n) == 0 && l[n] == ':') {
@@ -91,8 +97,7 @@ static const char *find_header(const char *headers, const char *name, size_t *le
 }
 
 /* Value of a received header, in a static buffer ("" when absent). */
-static const char *rx_header(const received *rx, const char *name)
-{
+static const char *rx_header(const received *rx, const char *name) {
     static char out[4][8192];
     static int slot;
     size_t len;
@@ -103,8 +108,7 @@ static const char *rx_header(const received *rx, const char *name)
 }
 
 /* Reads one request; -1 when the peer closed or took too long. */
-static int read_request(int fd, received *rx)
-{
+static int read_request(int fd, received *rx) {
     char *buf = NULL, *end = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
@@ -142,8 +146,7 @@ fail:
     return -1;
 }
 
-static void send_response(int fd, const scripted *s)
-{
+static void send_response(int fd, const scripted *s) {
     const char *body = s->body ? s->body : "";
     char head[1024];
     int n = snprintf(head, sizeof head,
@@ -158,14 +161,12 @@ static void send_response(int fd, const scripted *s)
 /* One client at a time: when the current connection is idle and another
  * client is connecting (a clone, a second client), it is the one served,
  * and the idle one closed (its client reconnects if it calls again). */
-static int idle_with_newcomer(const server *s, int fd)
-{
-    struct pollfd p[2] = { { fd, POLLIN, 0 }, { s->listen_fd, POLLIN, 0 } };
+static int idle_with_newcomer(const server *s, int fd) {
+    struct pollfd p[2] = {{fd, POLLIN, 0}, {s->listen_fd, POLLIN, 0}};
     return poll(p, 2, 10000) > 0 && !p[0].revents && p[1].revents;
 }
 
-static void *serve(void *arg)
-{
+static void *serve(void *arg) {
     server *s = arg;
     int fd = -1;
     while (s->n_rx < s->n_script || s->repeat_last) {
@@ -174,14 +175,14 @@ static void *serve(void *arg)
             fd = -1;
         }
         if (fd < 0) {
-            if (s->n_rx >= s->n_script) break;       /* repeating, and the client left */
+            if (s->n_rx >= s->n_script) break; /* repeating, and the client left */
             if (!wait_readable(s->listen_fd)) break;
             if ((fd = accept(s->listen_fd, NULL, NULL)) < 0) break;
             s->connections++;
         }
         received extra = {0};
         received *rx = s->n_rx < MAX_RX ? &s->rx[s->n_rx] : &extra;
-        if (read_request(fd, rx) < 0) {          /* client hung up: reconnects */
+        if (read_request(fd, rx) < 0) { /* client hung up: reconnects */
             close(fd);
             fd = -1;
             continue;
@@ -201,10 +202,9 @@ static void *serve(void *arg)
     return NULL;
 }
 
-static int listen_loopback(int *port)
-{
+static int listen_loopback(int *port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof a;
     if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 8) < 0 ||
         getsockname(fd, (struct sockaddr *)&a, &alen) < 0) {
@@ -215,8 +215,7 @@ static int listen_loopback(int *port)
     return fd;
 }
 
-static void server_start(server *s, const scripted *script, size_t n)
-{
+static void server_start(server *s, const scripted *script, size_t n) {
     memset(s, 0, sizeof *s);
     s->script = script;
     s->n_script = n;
@@ -225,27 +224,23 @@ static void server_start(server *s, const scripted *script, size_t n)
 }
 
 /* Waits for the script to be played out; what was received stays readable. */
-static void server_stop(server *s)
-{
+static void server_stop(server *s) {
     pthread_join(s->thread, NULL);
     close(s->listen_fd);
 }
 
-static void server_free(server *s)
-{
+static void server_free(server *s) {
     for (size_t i = 0; i < s->n_rx && i < MAX_RX; i++) free(s->rx[i].headers), free(s->rx[i].body);
 }
 
 /* A port nothing listens on. */
-static int dead_port(void)
-{
+static int dead_port(void) {
     int port, fd = listen_loopback(&port);
     close(fd);
     return port;
 }
 
-static void set_endpoint(const char *var, int port, const char *suffix)
-{
+static void set_endpoint(const char *var, int port, const char *suffix) {
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, suffix ? suffix : "");
     setenv(var, url, 1);
@@ -256,12 +251,12 @@ static void set_endpoint(const char *var, int port, const char *suffix)
 /* Recomputes the Authorization header from what arrived, with the secret
  * the client was given, and compares. Also returns the scope's region and
  * service so tests can check which ones were used. */
-static int signature_ok(const received *rx, char region[32], char service[32])
-{
+static int signature_ok(const received *rx, char region[32], char service[32]) {
     char akid[64], date[9], signed_[256], sig[65], auth[1024];
     snprintf(auth, sizeof auth, "%s", rx_header(rx, "Authorization"));
-    if (sscanf(auth, "AWS4-HMAC-SHA256 Credential=%63[^/]/%8[0-9]/%31[^/]/%31[^/]/aws4_request, "
-                     "SignedHeaders=%255[^,], Signature=%64[0-9a-f]",
+    if (sscanf(auth,
+               "AWS4-HMAC-SHA256 Credential=%63[^/]/%8[0-9]/%31[^/]/%31[^/]/aws4_request, "
+               "SignedHeaders=%255[^,], Signature=%64[0-9a-f]",
                akid, date, region, service, signed_, sig) != 6)
         return 0;
 
@@ -271,7 +266,7 @@ static int signature_ok(const received *rx, char region[32], char service[32])
     for (char *tok = strtok(signed_, ";"); tok && n < 8; tok = strtok(NULL, ";"), n++) {
         snprintf(names[n], sizeof names[n], "%s", tok);
         snprintf(values[n], sizeof values[n], "%s", rx_header(rx, tok));
-        h[n] = (sigv4_header){ names[n], values[n] };
+        h[n] = (sigv4_header){names[n], values[n]};
     }
     char path[1024];
     snprintf(path, sizeof path, "%s", rx->target);
@@ -279,9 +274,9 @@ static int signature_ok(const received *rx, char region[32], char service[32])
     if (q) *q++ = '\0';
     char amz_date[32];
     snprintf(amz_date, sizeof amz_date, "%s", rx_header(rx, "x-amz-date"));
-    sigv4_request r = { rx->method, path, q ? q : "", h, n,
-                        (const unsigned char *)rx->body, rx->body_len };
-    sigv4_params p = { AKID, SECRET, region, service, amz_date };
+    sigv4_request r = {rx->method, path, q ? q : "", h, n,
+                       (const unsigned char *)rx->body, rx->body_len};
+    sigv4_params p = {AKID, SECRET, region, service, amz_date};
     char want[1024];
     return sigv4_authorization(&r, &p, want, sizeof want) == 0 && strcmp(want, auth) == 0;
 }
@@ -308,31 +303,35 @@ static const char describe_vpcs[] =
 /* The options every client() of a test is made with. */
 static aws_options options;
 
-static void clean_env(void)
-{
+static void clean_env(void) {
     static const char *vars[] = {
-        "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_IAM",
-        "AWS_ENDPOINT_URL_ROUTE53", "AWS_ENDPOINT_URL_ELASTICLOADBALANCING",
-        "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", "AWS_REGION",
-        "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_STS",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_EC2",
+        "AWS_ENDPOINT_URL_IAM",
+        "AWS_ENDPOINT_URL_ROUTE53",
+        "AWS_ENDPOINT_URL_ELASTICLOADBALANCING",
+        "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL_STS",
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
-    options = (aws_options){ .retry_base_ms = 1 };   /* keep retries fast */
-    setenv("no_proxy", "127.0.0.1", 1);              /* loopback, whatever the CI's proxy */
+    options = (aws_options){.retry_base_ms = 1}; /* keep retries fast */
+    setenv("no_proxy", "127.0.0.1", 1);          /* loopback, whatever the CI's proxy */
 }
 
-static aws_client *client(const char *region, const char *token)
-{
-    aws_creds creds = { (char *)AKID, (char *)SECRET, (char *)token };
+static aws_client *client(const char *region, const char *token) {
+    aws_creds creds = {(char *)AKID, (char *)SECRET, (char *)token};
     errinfo err;
     aws_client *c = aws_client_new(region, &creds, &options, &err);
     if (!c) fprintf(stderr, "aws_client_new: %s\n", err.msg);
     return c;
 }
 
-static double now_s(void)
-{
+static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
@@ -342,10 +341,11 @@ static double now_s(void)
 
 /* 503 RequestLimitExceeded twice, then 200: three signed requests on one
  * connection, the service-specific endpoint winning over the generic one. */
-static void test_retries_throttling_then_succeeds(void)
-{
+static void test_retries_throttling_then_succeeds(void) {
     static const scripted script[] = {
-        {503, NULL, ec2_throttled}, {503, NULL, ec2_throttled}, {200, NULL, describe_vpcs},
+        {503, NULL, ec2_throttled},
+        {503, NULL, ec2_throttled},
+        {200, NULL, describe_vpcs},
     };
     server s;
     clean_env();
@@ -368,7 +368,7 @@ static void test_retries_throttling_then_succeeds(void)
     CHECK_STR(xml_path_text(out, "vpcSet/item/vpcId"), "vpc-1a2b3c4d");
     CHECK(aws_client_request_count(c) == 3);
     CHECK(s.n_rx == 3);
-    CHECK(s.connections == 1);                       /* keep-alive */
+    CHECK(s.connections == 1); /* keep-alive */
     char host[64];
     snprintf(host, sizeof host, "127.0.0.1:%d", s.port);
     for (size_t i = 0; i < s.n_rx; i++) {
@@ -384,9 +384,10 @@ static void test_retries_throttling_then_succeeds(void)
         CHECK_STR(rx_header(rx, "X-Amz-Security-Token"), TOKEN);
         CHECK(strstr(rx_header(rx, "Authorization"),
                      "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token,") != NULL);
-        CHECK_STR(rx->body, "Action=DescribeVpcs&Version=2016-11-15"
-                            "&Filter.1.Name=tag%3Adeploybot%3Astack"
-                            "&Filter.1.Value.1=prd%20a%26b%3Dc%2Fd~&MaxResults=5");
+        CHECK_STR(rx->body,
+                  "Action=DescribeVpcs&Version=2016-11-15"
+                  "&Filter.1.Name=tag%3Adeploybot%3Astack"
+                  "&Filter.1.Value.1=prd%20a%26b%3Dc%2Fd~&MaxResults=5");
     }
     xml_free(out);
     aws_params_free(&p);
@@ -394,8 +395,7 @@ static void test_retries_throttling_then_succeeds(void)
     aws_client_free(c);
 }
 
-static void test_client_error_is_parsed_not_retried(void)
-{
+static void test_client_error_is_parsed_not_retried(void) {
     static const scripted script[] = {
         {400, "x-amzn-RequestId: header-id\r\n", ec2_not_found},
     };
@@ -405,7 +405,7 @@ static void test_client_error_is_parsed_not_retried(void)
     set_endpoint("AWS_ENDPOINT_URL", s.port, NULL);
 
     aws_client *c = client("us-west-2", NULL);
-    xml_node *out = (xml_node *)&out;                 /* must be reset to NULL */
+    xml_node *out = (xml_node *)&out; /* must be reset to NULL */
     errinfo err;
     aws_params p = {0};
     aws_params_add(&p, "VpcId.1", "vpc-12345678");
@@ -416,8 +416,9 @@ static void test_client_error_is_parsed_not_retried(void)
     CHECK(out == NULL);
     CHECK(err.status == 400);
     CHECK_STR(err.remote, "InvalidVpcID.NotFound");
-    CHECK_STR(err.msg, "The vpc ID 'vpc-12345678' does not exist"
-                       " (request id ea966190-f9aa-478e-9ede-example)");
+    CHECK_STR(err.msg,
+              "The vpc ID 'vpc-12345678' does not exist"
+              " (request id ea966190-f9aa-478e-9ede-example)");
     CHECK(aws_client_request_count(c) == 1);
     CHECK(s.n_rx == 1 && !strstr(rx_header(&s.rx[0], "Authorization"), "x-amz-security-token"));
     CHECK(s.n_rx == 1 && rx_header(&s.rx[0], "X-Amz-Security-Token")[0] == '\0');
@@ -427,12 +428,12 @@ static void test_client_error_is_parsed_not_retried(void)
 }
 
 /* Credential errors say what to check. */
-static void test_auth_failure_hint(void)
-{
+static void test_auth_failure_hint(void) {
     static const scripted script[] = {
-        {401, NULL, "<Response><Errors><Error><Code>AuthFailure</Code><Message>AWS was not able to "
-                    "validate the provided access credentials</Message></Error></Errors>"
-                    "<RequestID>r-auth</RequestID></Response>"},
+        {401, NULL,
+         "<Response><Errors><Error><Code>AuthFailure</Code><Message>AWS was not able to "
+         "validate the provided access credentials</Message></Error></Errors>"
+         "<RequestID>r-auth</RequestID></Response>"},
     };
     server s;
     clean_env();
@@ -453,16 +454,17 @@ static void test_auth_failure_hint(void)
 }
 
 /* ELBv2 speaks the ErrorResponse shape; Throttling at HTTP 400 is retried. */
-static void test_query_error_shape_and_throttling_code(void)
-{
+static void test_query_error_shape_and_throttling_code(void) {
     static const scripted script[] = {
-        {400, NULL, "<ErrorResponse xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/\">"
-                    "<Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message>"
-                    "</Error><RequestId>r-1</RequestId></ErrorResponse>"},
-        {400, NULL, "<ErrorResponse xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/\">\n"
-                    "  <Error>\n    <Type>Sender</Type>\n    <Code>LoadBalancerNotFound</Code>\n"
-                    "    <Message>One or more load balancers not found</Message>\n  </Error>\n"
-                    "  <RequestId>r-2</RequestId>\n</ErrorResponse>\n"},
+        {400, NULL,
+         "<ErrorResponse xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/\">"
+         "<Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message>"
+         "</Error><RequestId>r-1</RequestId></ErrorResponse>"},
+        {400, NULL,
+         "<ErrorResponse xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/\">\n"
+         "  <Error>\n    <Type>Sender</Type>\n    <Code>LoadBalancerNotFound</Code>\n"
+         "    <Message>One or more load balancers not found</Message>\n  </Error>\n"
+         "  <RequestId>r-2</RequestId>\n</ErrorResponse>\n"},
     };
     server s;
     clean_env();
@@ -491,25 +493,32 @@ static void test_query_error_shape_and_throttling_code(void)
 /* Every error document shape gives AWS's code, message and request id: EC2's,
  * the Query services', a bare Error, and ErrorResponse/Errors/Error as an
  * independent implementation answered (REST-XML too). */
-static void test_error_shapes(void)
-{
+static void test_error_shapes(void) {
     static const scripted script[] = {
-        {400, NULL, "<Response><Errors><Error><Code>InvalidSubnetID.NotFound</Code><Message>The subnet "
-                    "ID 'subnet-1' does not exist</Message></Error></Errors><RequestID>r-ec2</RequestID>"
-                    "</Response>"},
-        {400, NULL, "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>"
-                    "Sender</Type><Code>NoSuchEntity</Code><Message>Role r not found</Message></Error>"
-                    "<RequestId>r-query</RequestId></ErrorResponse>"},
-        {403, NULL, "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Errors><Error>"
-                    "<Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized</Message>"
-                    "</Error></Errors><RequestId>r-errors</RequestId></ErrorResponse>"},
-        {404, NULL, "<Error><Code>NoSuchHostedZone</Code><Message>No hosted zone found with ID: Z1"
-                    "</Message><RequestId>r-bare</RequestId></Error>"},
-        {400, NULL, "<ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Errors>"
-                    "<Error><Type>Sender</Type><Code>InvalidChangeBatch</Code><Message>bad batch"
-                    "</Message></Error></Errors><RequestId>r-rest</RequestId></ErrorResponse>"},
+        {400, NULL,
+         "<Response><Errors><Error><Code>InvalidSubnetID.NotFound</Code><Message>The subnet "
+         "ID 'subnet-1' does not exist</Message></Error></Errors><RequestID>r-ec2</RequestID>"
+         "</Response>"},
+        {400, NULL,
+         "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>"
+         "Sender</Type><Code>NoSuchEntity</Code><Message>Role r not found</Message></Error>"
+         "<RequestId>r-query</RequestId></ErrorResponse>"},
+        {403, NULL,
+         "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Errors><Error>"
+         "<Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized</Message>"
+         "</Error></Errors><RequestId>r-errors</RequestId></ErrorResponse>"},
+        {404, NULL,
+         "<Error><Code>NoSuchHostedZone</Code><Message>No hosted zone found with ID: Z1"
+         "</Message><RequestId>r-bare</RequestId></Error>"},
+        {400, NULL,
+         "<ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Errors>"
+         "<Error><Type>Sender</Type><Code>InvalidChangeBatch</Code><Message>bad batch"
+         "</Message></Error></Errors><RequestId>r-rest</RequestId></ErrorResponse>"},
     };
-    static const struct { const char *code, *msg; int status; } want[] = {
+    static const struct {
+        const char *code, *msg;
+        int status;
+    } want[] = {
         {"InvalidSubnetID.NotFound", "The subnet ID 'subnet-1' does not exist (request id r-ec2)", 400},
         {"NoSuchEntity", "Role r not found (request id r-query)", 400},
         {"AccessDenied", "not authorized (request id r-errors)", 403},
@@ -540,11 +549,9 @@ static void test_error_shapes(void)
 /* A NotFound naming what the client (or a clone) created is retried, beyond
  * max_attempts, until consistency_timeout_s; one naming anything else is an
  * answer at once. */
-static void test_eventual_consistency(void)
-{
+static void test_eventual_consistency(void) {
     static const scripted script[] = {
-        {400, NULL, ec2_not_found}, {400, NULL, ec2_not_found}, {400, NULL, ec2_not_found},
-        {200, NULL, describe_vpcs}, {400, NULL, ec2_not_found},   /* and again, and again */
+        {400, NULL, ec2_not_found}, {400, NULL, ec2_not_found}, {400, NULL, ec2_not_found}, {200, NULL, describe_vpcs}, {400, NULL, ec2_not_found}, /* and again, and again */
     };
     server s;
     clean_env();
@@ -570,7 +577,7 @@ static void test_eventual_consistency(void)
     CHECK_STR(err.remote, "InvalidVpcID.NotFound");
     CHECK(aws_client_request_count(c) == 5);
 
-    double t0 = now_s();   /* still not there after the timeout: AWS's answer */
+    double t0 = now_s(); /* still not there after the timeout: AWS's answer */
     CHECK(aws_query(c, "ec2", "2016-11-15", "DescribeVpcs", &fresh, &out, &err) == -1);
     double took = now_s() - t0;
     CHECK_STR(err.remote, "InvalidVpcID.NotFound");
@@ -587,8 +594,7 @@ static void test_eventual_consistency(void)
 /* A role: AssumeRole (Query, STS endpoint, the base key pair, the session
  * name and external id), then every request (a clone's too) signed with the
  * session's keys and token; the session comes from the cache once. */
-static void test_assume_role(void)
-{
+static void test_assume_role(void) {
     char assumed[1024];
     time_t exp = time(NULL) + 3600;
     struct tm tm;
@@ -600,13 +606,17 @@ static void test_assume_role(void)
              "<Credentials><AccessKeyId>ASIAEXAMPLE000000001</AccessKeyId><SecretAccessKey>tmpsecret"
              "</SecretAccessKey><SessionToken>tmp/token+1</SessionToken><Expiration>%s</Expiration>"
              "</Credentials><AssumedRoleUser><Arn>arn:aws:sts::210987654321:assumed-role/deploy/"
-             "deploybot-dev</Arn></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>", when);
+             "deploybot-dev</Arn></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>",
+             when);
     scripted script[] = {
-        {200, NULL, assumed}, {200, NULL, describe_vpcs}, {200, NULL, describe_vpcs},
-        {403, NULL, "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: "
-                    "arn:aws:iam::123456789012:user/deploybot is not authorized to perform: "
-                    "sts:AssumeRole on resource: arn:aws:iam::210987654321:role/deploy</Message></Error>"
-                    "<RequestId>r-sts</RequestId></ErrorResponse>"},
+        {200, NULL, assumed},
+        {200, NULL, describe_vpcs},
+        {200, NULL, describe_vpcs},
+        {403, NULL,
+         "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: "
+         "arn:aws:iam::123456789012:user/deploybot is not authorized to perform: "
+         "sts:AssumeRole on resource: arn:aws:iam::210987654321:role/deploy</Message></Error>"
+         "<RequestId>r-sts</RequestId></ErrorResponse>"},
     };
     server s;
     clean_env();
@@ -624,7 +634,7 @@ static void test_assume_role(void)
     xml_free(out);
     CHECK(aws_query(clone, "ec2", "2016-11-15", "DescribeVpcs", NULL, &out, &err) == 0);
     xml_free(out);
-    aws_client *other = client("eu-central-1", NULL);     /* same cache: no AssumeRole */
+    aws_client *other = client("eu-central-1", NULL); /* same cache: no AssumeRole */
     role.external_id = "wrong";
     CHECK(aws_client_assume_role(other, &role, cache, &err) == -1);
     CHECK_STR(err.remote, "AccessDenied");
@@ -635,9 +645,10 @@ static void test_assume_role(void)
     CHECK(s.n_rx == 4 && signature_ok(&s.rx[0], region, service));
     CHECK_STR(service, "sts");
     CHECK_STR(region, "eu-central-1");
-    CHECK_STR(s.rx[0].body, "Action=AssumeRole&Version=2011-06-15&DurationSeconds=3600&ExternalId=ext-1"
-                            "&RoleArn=arn%3Aaws%3Aiam%3A%3A210987654321%3Arole%2Fdeploy"
-                            "&RoleSessionName=deploybot-dev");
+    CHECK_STR(s.rx[0].body,
+              "Action=AssumeRole&Version=2011-06-15&DurationSeconds=3600&ExternalId=ext-1"
+              "&RoleArn=arn%3Aaws%3Aiam%3A%3A210987654321%3Arole%2Fdeploy"
+              "&RoleSessionName=deploybot-dev");
     for (size_t i = 1; i < 3 && s.n_rx == 4; i++) {
         CHECK(strstr(rx_header(&s.rx[i], "Authorization"), "Credential=ASIAEXAMPLE000000001/"));
         CHECK(strstr(rx_header(&s.rx[i], "Authorization"), "x-amz-security-token"));
@@ -652,11 +663,11 @@ static void test_assume_role(void)
 }
 
 /* 5xx until the attempts run out; the last error is reported. */
-static void test_gives_up_after_max_attempts(void)
-{
+static void test_gives_up_after_max_attempts(void) {
     static const scripted script[] = {
-        {500, NULL, "<Response><Errors><Error><Code>InternalError</Code><Message>An internal "
-                    "error has occurred</Message></Error></Errors><RequestID>x</RequestID></Response>"},
+        {500, NULL,
+         "<Response><Errors><Error><Code>InternalError</Code><Message>An internal "
+         "error has occurred</Message></Error></Errors><RequestID>x</RequestID></Response>"},
         {502, NULL, "<html><body>Bad Gateway</body></html>"},
         {503, NULL, "<html><body>\n\tService Unavailable</body></html>"},
     };
@@ -683,8 +694,7 @@ static void test_gives_up_after_max_attempts(void)
     aws_client_free(c);
 }
 
-static void test_connection_errors(void)
-{
+static void test_connection_errors(void) {
     clean_env();
     options.max_attempts = 4;
     set_endpoint("AWS_ENDPOINT_URL", dead_port(), NULL);
@@ -700,7 +710,7 @@ static void test_connection_errors(void)
     aws_client_free(c);
 
     /* A dropped connection is retried on a new one. */
-    static const scripted script[] = { {0, NULL, NULL}, {200, NULL, describe_vpcs} };
+    static const scripted script[] = {{0, NULL, NULL}, {200, NULL, describe_vpcs}};
     server s;
     clean_env();
     server_start(&s, script, 2);
@@ -716,10 +726,10 @@ static void test_connection_errors(void)
     aws_client_free(c);
 }
 
-static void test_retry_after_is_honoured(void)
-{
+static void test_retry_after_is_honoured(void) {
     static const scripted script[] = {
-        {503, "Retry-After: 1\r\n", ec2_throttled}, {200, NULL, describe_vpcs},
+        {503, "Retry-After: 1\r\n", ec2_throttled},
+        {200, NULL, describe_vpcs},
     };
     server s;
     clean_env();
@@ -740,9 +750,8 @@ static void test_retry_after_is_honoured(void)
     aws_client_free(c);
 }
 
-static void test_malformed_success_is_an_error(void)
-{
-    static const scripted script[] = { {200, NULL, "<DescribeVpcsResponse><vpcSet>"} };
+static void test_malformed_success_is_an_error(void) {
+    static const scripted script[] = {{200, NULL, "<DescribeVpcsResponse><vpcSet>"}};
     server s;
     clean_env();
     server_start(&s, script, 1);
@@ -761,12 +770,12 @@ static void test_malformed_success_is_an_error(void)
 }
 
 /* IAM is global: signed for us-east-1 whatever the client's region. */
-static void test_global_service_signing_region(void)
-{
+static void test_global_service_signing_region(void) {
     static const scripted script[] = {
-        {200, NULL, "<ListUsersResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">"
-                    "<ListUsersResult><Users/><IsTruncated>false</IsTruncated></ListUsersResult>"
-                    "<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ListUsersResponse>"},
+        {200, NULL,
+         "<ListUsersResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">"
+         "<ListUsersResult><Users/><IsTruncated>false</IsTruncated></ListUsersResult>"
+         "<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ListUsersResponse>"},
     };
     server s;
     clean_env();
@@ -788,27 +797,30 @@ static void test_global_service_signing_region(void)
     aws_client_free(c);
 }
 
-static void test_rest_xml(void)
-{
+static void test_rest_xml(void) {
     static const char change[] =
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         "<ChangeResourceRecordSetsRequest xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
         "<ChangeBatch><Changes><Change><Action>UPSERT</Action></Change></Changes></ChangeBatch>"
         "</ChangeResourceRecordSetsRequest>";
     static const scripted script[] = {
-        {200, NULL, "<ListResourceRecordSetsResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
-                    "<ResourceRecordSets/><IsTruncated>false</IsTruncated><MaxItems>100</MaxItems>"
-                    "</ListResourceRecordSetsResponse>"},
-        {400, NULL, "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
-                    "<Error><Type>Sender</Type><Code>PriorRequestNotComplete</Code>"
-                    "<Message>The request was rejected because Route 53 was still processing a prior request.</Message>"
-                    "</Error><RequestId>r</RequestId></ErrorResponse>"},
-        {200, NULL, "<ChangeResourceRecordSetsResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
-                    "<ChangeInfo><Id>/change/C2682N5HXP0BZ4</Id><Status>PENDING</Status></ChangeInfo>"
-                    "</ChangeResourceRecordSetsResponse>"},
+        {200, NULL,
+         "<ListResourceRecordSetsResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
+         "<ResourceRecordSets/><IsTruncated>false</IsTruncated><MaxItems>100</MaxItems>"
+         "</ListResourceRecordSetsResponse>"},
+        {400, NULL,
+         "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
+         "<Error><Type>Sender</Type><Code>PriorRequestNotComplete</Code>"
+         "<Message>The request was rejected because Route 53 was still processing a prior request.</Message>"
+         "</Error><RequestId>r</RequestId></ErrorResponse>"},
+        {200, NULL,
+         "<ChangeResourceRecordSetsResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
+         "<ChangeInfo><Id>/change/C2682N5HXP0BZ4</Id><Status>PENDING</Status></ChangeInfo>"
+         "</ChangeResourceRecordSetsResponse>"},
         {204, NULL, NULL},
-        {404, NULL, "<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchHostedZone</Code>"
-                    "<Message>No hosted zone found with ID: Z9</Message></Error><RequestId>r9</RequestId></ErrorResponse>"},
+        {404, NULL,
+         "<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchHostedZone</Code>"
+         "<Message>No hosted zone found with ID: Z9</Message></Error><RequestId>r9</RequestId></ErrorResponse>"},
     };
     server s;
     clean_env();
@@ -862,8 +874,7 @@ static void test_rest_xml(void)
     aws_client_free(c);
 }
 
-static void test_endpoint_resolution(void)
-{
+static void test_endpoint_resolution(void) {
     char url[256];
     const char *region;
     clean_env();
@@ -892,14 +903,13 @@ static void test_endpoint_resolution(void)
     CHECK(aws_endpoint("iam", "eu-west-1", url, sizeof url, &region) == 0);
     CHECK_STR(url, "http://localhost:4566");
     CHECK_STR(region, "us-east-1");
-    setenv("AWS_ENDPOINT_URL_EC2", "", 1);            /* empty means unset */
+    setenv("AWS_ENDPOINT_URL_EC2", "", 1); /* empty means unset */
     CHECK(aws_endpoint("ec2", "eu-west-1", url, sizeof url, &region) == 0);
     CHECK_STR(url, "http://localhost:4566");
     clean_env();
 }
 
-static void test_credentials_and_region(void)
-{
+static void test_credentials_and_region(void) {
     aws_creds cr;
     errinfo err;
     clean_env();
@@ -942,9 +952,8 @@ static void test_credentials_and_region(void)
 }
 
 /* The debug log says what happened and nothing secret. */
-static void test_debug_log_has_no_secrets(void)
-{
-    static const scripted script[] = { {503, NULL, ec2_throttled}, {200, NULL, describe_vpcs} };
+static void test_debug_log_has_no_secrets(void) {
+    static const scripted script[] = {{503, NULL, ec2_throttled}, {200, NULL, describe_vpcs}};
     server s;
     clean_env();
     options.debug = 1;
@@ -980,9 +989,8 @@ static void test_debug_log_has_no_secrets(void)
 
 /* A big form body and a long session token go out whole, without an
  * Expect header, and still sign correctly. */
-static void test_large_request(void)
-{
-    static const scripted script[] = { {200, NULL, describe_vpcs} };
+static void test_large_request(void) {
+    static const scripted script[] = {{200, NULL, describe_vpcs}};
     server s;
     clean_env();
     server_start(&s, script, 1);
@@ -1017,8 +1025,7 @@ static void test_large_request(void)
     free(token);
 }
 
-static void test_params(void)
-{
+static void test_params(void) {
     aws_params p = {0};
     for (int i = 0; i < 40; i++) aws_params_addf(&p, "Key", "v%d", i);
     aws_params_add(&p, "Empty", NULL);
@@ -1030,8 +1037,7 @@ static void test_params(void)
     aws_params_free(&p);
 }
 
-int main(void)
-{
+int main(void) {
     test_params();
     test_endpoint_resolution();
     test_credentials_and_region();

@@ -25,18 +25,19 @@
 
 static char tmp[256];
 
-static void write_file(const char *name, const char *text)
-{
+static void write_file(const char *name, const char *text) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", tmp, name);
     FILE *f = fopen(path, "w");
-    if (!f) { perror(path); exit(2); }
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
     fputs(text, f);
     fclose(f);
 }
 
-static const char *tmp_path(const char *name)
-{
+static const char *tmp_path(const char *name) {
     static char path[4][512];
     static int slot;
     char *p = path[slot++ % 4];
@@ -44,13 +45,20 @@ static const char *tmp_path(const char *name)
     return p;
 }
 
-static void clean_env(void)
-{
+static void clean_env(void) {
     static const char *vars[] = {
-        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-        "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SHARED_CREDENTIALS_FILE",
-        "AWS_CONFIG_FILE", "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_REGION",
-        "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_EC2",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CONFIG_FILE",
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_EC2",
         "DEPLOYBOT_AWS_DEBUG",
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
@@ -74,7 +82,7 @@ static const char *CREDENTIALS =
     "aws_session_token = token-dev==\n"
     "s3 =\n"
     "  aws_access_key_id = NESTED-NOT-A-KEY\n"
-    "[profile prd]\n"                  /* the config file's syntax: not [prd] here */
+    "[profile prd]\n" /* the config file's syntax: not [prd] here */
     "aws_access_key_id = WRONG\n"
     "aws_secret_access_key = WRONG\n"
     "[half]\n"
@@ -85,7 +93,7 @@ static const char *CONFIG =
     "region = eu-west-1\n"
     "[profile dev]\n"
     "region = eu-central-1\n"
-    "[ops]\n"                          /* the credentials file's syntax: ignored here */
+    "[ops]\n" /* the credentials file's syntax: ignored here */
     "region = us-west-2\n"
     "[profile  ops]\n"
     "aws_access_key_id = AKIDOPS\n"
@@ -95,8 +103,7 @@ static const char *CONFIG =
     "[profile regiononly]\n"
     "region = ap-south-1\n";
 
-static void test_profile_file(void)
-{
+static void test_profile_file(void) {
     aws_creds c;
     errinfo err;
     clean_env();
@@ -122,20 +129,19 @@ static void test_profile_file(void)
     CHECK(aws_creds_from_profile(&c, tmp_path("nope"), "default", &err) == 1);
     CHECK_CONTAINS(err.msg, "no [default] in ");
 
-    unsetenv("HOME");                              /* nowhere to look: not found */
+    unsetenv("HOME"); /* nowhere to look: not found */
     CHECK(aws_creds_from_profile(&c, NULL, NULL, &err) == 1);
     CHECK_CONTAINS(err.msg, "no [default] profile (HOME is not set)");
     setenv("HOME", tmp, 1);
 
-    setenv("AWS_PROFILE", "dev", 1);               /* NULL profile: AWS_PROFILE */
+    setenv("AWS_PROFILE", "dev", 1); /* NULL profile: AWS_PROFILE */
     CHECK(aws_creds_from_profile(&c, tmp_path("creds"), NULL, &err) == 0);
     CHECK_STR(c.access_key, "AKIDDEV");
     aws_creds_free(&c);
     clean_env();
 }
 
-static void test_config_file(void)
-{
+static void test_config_file(void) {
     aws_creds c;
     errinfo err;
     char region[64];
@@ -156,19 +162,18 @@ static void test_config_file(void)
     CHECK_STR(region, "eu-west-1");
     CHECK(aws_config_region("dev", region, sizeof region) == 0);
     CHECK_STR(region, "eu-central-1");
-    CHECK(aws_config_region("ops", region, sizeof region) == -1);   /* only [profile ops] */
+    CHECK(aws_config_region("ops", region, sizeof region) == -1); /* only [profile ops] */
     setenv("AWS_DEFAULT_PROFILE", "regiononly", 1);
     CHECK(aws_config_region(NULL, region, sizeof region) == 0);
     CHECK_STR(region, "ap-south-1");
-    setenv("AWS_PROFILE", "dev", 1);                   /* AWS_PROFILE wins */
+    setenv("AWS_PROFILE", "dev", 1); /* AWS_PROFILE wins */
     CHECK(aws_config_region(NULL, region, sizeof region) == 0);
     CHECK_STR(region, "eu-central-1");
     clean_env();
 }
 
 /* env -> file -> IMDS, and what is said when nothing is found. */
-static void test_precedence(void)
-{
+static void test_precedence(void) {
     aws_creds c;
     aws_creds_origin o;
     errinfo err;
@@ -176,7 +181,7 @@ static void test_precedence(void)
     char dir[300];
     snprintf(dir, sizeof dir, "%s/.aws", tmp);
     mkdir(dir, 0700);
-    write_file(".aws/credentials", CREDENTIALS);       /* found through HOME */
+    write_file(".aws/credentials", CREDENTIALS); /* found through HOME */
 
     setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "secret-env", 1);
@@ -186,7 +191,7 @@ static void test_precedence(void)
     CHECK(o.expiration == 0);
     aws_creds_free(&c);
 
-    unsetenv("AWS_SECRET_ACCESS_KEY");                 /* half set: an error, not a fall-through */
+    unsetenv("AWS_SECRET_ACCESS_KEY"); /* half set: an error, not a fall-through */
     CHECK(aws_creds_resolve(&c, &o, &err) == -1);
     CHECK_CONTAINS(err.msg, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
     unsetenv("AWS_ACCESS_KEY_ID");
@@ -199,7 +204,7 @@ static void test_precedence(void)
     CHECK(aws_creds_resolve(&c, NULL, &err) == 0);
     CHECK_STR(c.access_key, "AKIDDEV");
     aws_creds_free(&c);
-    setenv("AWS_PROFILE", "nosuch", 1);                /* asked for by name: must exist */
+    setenv("AWS_PROFILE", "nosuch", 1); /* asked for by name: must exist */
     CHECK(aws_creds_resolve(&c, &o, &err) == -1);
     CHECK_CONTAINS(err.msg, "AWS credentials: no [nosuch] in ");
     unsetenv("AWS_PROFILE");
@@ -230,14 +235,13 @@ typedef struct {
     seen seen[MAX_SEEN];
     int n_seen;
     /* behaviour */
-    int token_status;          /* answer to the PUT: 200, or e.g. 403 */
-    const char *role;          /* NULL: 404 for the role list */
-    long expires_in[4];        /* the n-th credentials expire this many seconds from now */
+    int token_status;   /* answer to the PUT: 200, or e.g. 403 */
+    const char *role;   /* NULL: 404 for the role list */
+    long expires_in[4]; /* the n-th credentials expire this many seconds from now */
     int creds_served;
 } imds_server;
 
-static void header(const char *req, const char *name, char *out, size_t outlen)
-{
+static void header(const char *req, const char *name, char *out, size_t outlen) {
     size_t n = strlen(name);
     out[0] = '\0';
     for (const char *l = strstr(req, "\r\n"); l && l[2]; l = strstr(l + 2, "\r\n"))
@@ -248,22 +252,23 @@ static void header(const char *req, const char *name, char *out, size_t outlen)
         }
 }
 
-static void reply(int fd, int status, const char *body)
-{
+static void reply(int fd, int status, const char *body) {
     char head[256];
-    int n = snprintf(head, sizeof head, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n\r\n", status, strlen(body));
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n",
+                     status, strlen(body));
     if (write(fd, head, (size_t)n) < 0 || write(fd, body, strlen(body)) < 0) {}
 }
 
-static void answer(imds_server *s, const seen *q, int fd)
-{
+static void answer(imds_server *s, const seen *q, int fd) {
     char body[1024], when[32];
     if (strcmp(q->method, "PUT") == 0 && strcmp(q->path, "/latest/api/token") == 0) {
         reply(fd, s->token_status, s->token_status == 200 ? IMDS_TOKEN : "");
-    } else if (strcmp(q->method, "POST") == 0) {                   /* EC2 */
-        reply(fd, 200, "<DescribeVpcsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"
-                       "<requestId>r-1</requestId><vpcSet/></DescribeVpcsResponse>");
+    } else if (strcmp(q->method, "POST") == 0) { /* EC2 */
+        reply(fd, 200,
+              "<DescribeVpcsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"
+              "<requestId>r-1</requestId><vpcSet/></DescribeVpcsResponse>");
     } else if (strcmp(q->token, IMDS_TOKEN) != 0) {
         reply(fd, 401, "");
     } else if (strcmp(q->path, "/latest/meta-data/iam/security-credentials/") == 0) {
@@ -272,21 +277,22 @@ static void answer(imds_server *s, const seen *q, int fd)
         int i = s->creds_served++ % 4;
         time_t t = time(NULL) + s->expires_in[i];
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-        snprintf(body, sizeof body, "{\"Code\":\"Success\",\"Type\":\"AWS-HMAC\","
+        snprintf(body, sizeof body,
+                 "{\"Code\":\"Success\",\"Type\":\"AWS-HMAC\","
                  "\"AccessKeyId\":\"ASIAIMDS%d\",\"SecretAccessKey\":\"imds-secret-%d\","
-                 "\"Token\":\"imds-token-%d\",\"Expiration\":\"%s\"}", i, i, i, when);
+                 "\"Token\":\"imds-token-%d\",\"Expiration\":\"%s\"}",
+                 i, i, i, when);
         reply(fd, 200, body);
     }
 }
 
 /* One request per connection (we answer Connection: close). */
-static void serve_one(imds_server *s, int fd)
-{
+static void serve_one(imds_server *s, int fd) {
     char req[8192] = "";
     size_t len = 0;
     seen q = {0};
     while (len < sizeof req - 1 && !strstr(req, "\r\n\r\n")) {
-        struct pollfd p = { fd, POLLIN, 0 };
+        struct pollfd p = {fd, POLLIN, 0};
         if (poll(&p, 1, 5000) != 1) return;
         ssize_t n = recv(fd, req + len, sizeof req - 1 - len, 0);
         if (n <= 0) return;
@@ -303,11 +309,10 @@ static void serve_one(imds_server *s, int fd)
     pthread_mutex_unlock(&s->mu);
 }
 
-static void *serve(void *arg)
-{
+static void *serve(void *arg) {
     imds_server *s = arg;
     while (!atomic_load(&s->stop)) {
-        struct pollfd p = { s->fd, POLLIN, 0 };
+        struct pollfd p = {s->fd, POLLIN, 0};
         if (poll(&p, 1, 50) != 1) continue;
         int fd = accept(s->fd, NULL, NULL);
         if (fd < 0) continue;
@@ -317,39 +322,38 @@ static void *serve(void *arg)
     return NULL;
 }
 
-static int listen_loopback(int *port)
-{
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+static int listen_loopback(int *port) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof a;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 16) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &alen) < 0) { perror("listen"); exit(2); }
+        getsockname(fd, (struct sockaddr *)&a, &alen) < 0) {
+        perror("listen");
+        exit(2);
+    }
     *port = ntohs(a.sin_port);
     return fd;
 }
 
-static void server_start(imds_server *s)
-{
+static void server_start(imds_server *s) {
     char url[64];
     s->fd = listen_loopback(&s->port);
     atomic_store(&s->stop, 0);
     pthread_mutex_init(&s->mu, NULL);
     pthread_create(&s->thread, NULL, serve, s);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s->port);   /* trailing '/' is trimmed */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s->port); /* trailing '/' is trimmed */
     setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url, 1);
     unsetenv("AWS_EC2_METADATA_DISABLED");
 }
 
-static void server_stop(imds_server *s)
-{
+static void server_stop(imds_server *s) {
     atomic_store(&s->stop, 1);
     pthread_join(s->thread, NULL);
     close(s->fd);
     pthread_mutex_destroy(&s->mu);
 }
 
-static double now_s(void)
-{
+static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
@@ -357,9 +361,8 @@ static double now_s(void)
 
 /* ---- instance metadata ---- */
 
-static void test_imds(void)
-{
-    imds_server s = { .token_status = 200, .role = "deploybot-role\n", .expires_in = {3600} };
+static void test_imds(void) {
+    imds_server s = {.token_status = 200, .role = "deploybot-role\n", .expires_in = {3600}};
     aws_creds c;
     aws_creds_origin o;
     errinfo err;
@@ -378,7 +381,7 @@ static void test_imds(void)
     CHECK(o.expiration >= before + 3590 && o.expiration <= before + 3610);
     aws_creds_free(&c);
 
-    CHECK(s.n_seen == 3);                                  /* token first, then the role */
+    CHECK(s.n_seen == 3); /* token first, then the role */
     CHECK_STR(s.seen[0].method, "PUT");
     CHECK_STR(s.seen[0].path, "/latest/api/token");
     CHECK_STR(s.seen[0].ttl, "21600");
@@ -391,32 +394,31 @@ static void test_imds(void)
     clean_env();
 }
 
-static void test_imds_failures(void)
-{
+static void test_imds_failures(void) {
     aws_creds c;
     time_t exp = 1;
     errinfo err;
     clean_env();
-    imds_server s = { .token_status = 403, .role = "r" };   /* IMDSv2 turned off */
+    imds_server s = {.token_status = 403, .role = "r"}; /* IMDSv2 turned off */
     server_start(&s);
     CHECK(aws_creds_from_imds(&c, NULL, &exp, &err) == -1);
     CHECK_CONTAINS(err.msg, "refused a session token (HTTP 403");
     CHECK(exp == 0 && c.access_key == NULL);
     s.token_status = 200;
-    s.role = NULL;                                          /* no instance profile */
+    s.role = NULL; /* no instance profile */
     CHECK(aws_creds_from_imds(&c, NULL, &exp, &err) == -1);
     CHECK_CONTAINS(err.msg, "this instance has no IAM role (attach an instance profile)");
     server_stop(&s);
 
-    int port, fd = listen_loopback(&port);                  /* accepts, never answers */
+    int port, fd = listen_loopback(&port); /* accepts, never answers */
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
     double t0 = now_s();
     CHECK(aws_creds_from_imds(&c, url, &exp, &err) == -1);
-    CHECK(now_s() - t0 < 4.0);                              /* short timeouts */
+    CHECK(now_s() - t0 < 4.0); /* short timeouts */
     CHECK_CONTAINS(err.msg, "instance metadata unreachable at http://127.0.0.1:");
     close(fd);
-    t0 = now_s();                                           /* nobody listening */
+    t0 = now_s(); /* nobody listening */
     CHECK(aws_creds_from_imds(&c, url, &exp, &err) == -1);
     CHECK(now_s() - t0 < 2.0);
     CHECK_CONTAINS(err.msg, "instance metadata unreachable");
@@ -425,16 +427,15 @@ static void test_imds_failures(void)
 
 /* Credentials near their expiry are renewed before the next request is
  * signed, and the request carries the new session token. */
-static void test_client_renews(void)
-{
-    imds_server s = { .token_status = 200, .role = "r1", .expires_in = {120, 6 * 3600} };
+static void test_client_renews(void) {
+    imds_server s = {.token_status = 200, .role = "r1", .expires_in = {120, 6 * 3600}};
     errinfo err;
     char url[64];
     xml_node *out = NULL;
     errinfo e;
     clean_env();
     setenv("AWS_SHARED_CREDENTIALS_FILE", tmp_path("missing"), 1);
-    setenv("AWS_CONFIG_FILE", tmp_path("config"), 1);      /* region from [default] */
+    setenv("AWS_CONFIG_FILE", tmp_path("config"), 1); /* region from [default] */
     write_file("config", CONFIG);
     server_start(&s);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", s.port);
@@ -442,7 +443,11 @@ static void test_client_renews(void)
 
     aws_client *c = aws_client_new_resolved(NULL, NULL, &err);
     CHECK(c != NULL);
-    if (!c) { fprintf(stderr, "%s\n", err.msg); server_stop(&s); return; }
+    if (!c) {
+        fprintf(stderr, "%s\n", err.msg);
+        server_stop(&s);
+        return;
+    }
     CHECK_STR(aws_client_region(c), "eu-west-1");
     CHECK(aws_query(c, "ec2", "2016-11-15", "DescribeVpcs", NULL, &out, &e) == 0);
     xml_free(out);
@@ -460,8 +465,7 @@ static void test_client_renews(void)
     clean_env();
 }
 
-static void test_client_region_and_errors(void)
-{
+static void test_client_region_and_errors(void) {
     errinfo err;
     clean_env();
     setenv("AWS_SHARED_CREDENTIALS_FILE", tmp_path("missing"), 1);
@@ -478,11 +482,13 @@ static void test_client_region_and_errors(void)
     clean_env();
 }
 
-int main(void)
-{
+int main(void) {
     snprintf(tmp, sizeof tmp, "%s/deploybot-creds-XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmp)) { perror("mkdtemp"); return 2; }
+    if (!mkdtemp(tmp)) {
+        perror("mkdtemp");
+        return 2;
+    }
     test_profile_file();
     test_config_file();
     test_precedence();

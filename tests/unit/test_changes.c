@@ -22,44 +22,43 @@
 
 static int n_pass, n_fail;
 
-#define CHECK(c)                                                              \
-    do {                                                                      \
-        if (c)                                                                \
-            n_pass++;                                                         \
-        else {                                                                \
-            n_fail++;                                                         \
-            fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #c);   \
-        }                                                                     \
+#define CHECK(c) \
+    do { \
+        if (c) \
+            n_pass++; \
+        else { \
+            n_fail++; \
+            fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #c); \
+        } \
     } while (0)
 
-#define CHECK_STR(a, b)                                                       \
-    do {                                                                      \
-        const char *a_ = (a), *b_ = (b);                                      \
-        if (a_ && b_ && !strcmp(a_, b_))                                      \
-            n_pass++;                                                         \
-        else {                                                                \
-            n_fail++;                                                         \
+#define CHECK_STR(a, b) \
+    do { \
+        const char *a_ = (a), *b_ = (b); \
+        if (a_ && b_ && !strcmp(a_, b_)) \
+            n_pass++; \
+        else { \
+            n_fail++; \
             fprintf(stderr, "%s:%d: FAILED: %s == %s\n  got:  %s\n  want: %s\n", \
-                    __FILE__, __LINE__, #a, #b, a_ ? a_ : "(null)",           \
-                    b_ ? b_ : "(null)");                                      \
-        }                                                                     \
+                    __FILE__, __LINE__, #a, #b, a_ ? a_ : "(null)", \
+                    b_ ? b_ : "(null)"); \
+        } \
     } while (0)
 
-#define CHECK_HAS(hay, needle)                                                \
-    do {                                                                      \
-        const char *h_ = (hay);                                               \
-        if (h_ && strstr(h_, needle))                                         \
-            n_pass++;                                                         \
-        else {                                                                \
-            n_fail++;                                                         \
-            fprintf(stderr, "%s:%d: FAILED: \"%s\" contains \"%s\"\n",        \
-                    __FILE__, __LINE__, h_ ? h_ : "(null)", needle);          \
-        }                                                                     \
+#define CHECK_HAS(hay, needle) \
+    do { \
+        const char *h_ = (hay); \
+        if (h_ && strstr(h_, needle)) \
+            n_pass++; \
+        else { \
+            n_fail++; \
+            fprintf(stderr, "%s:%d: FAILED: \"%s\" contains \"%s\"\n", \
+                    __FILE__, __LINE__, h_ ? h_ : "(null)", needle); \
+        } \
     } while (0)
 
 /* "dev,stg" for a string vector, to compare sets in their order at once. */
-static const char *joined(char **v, size_t n)
-{
+static const char *joined(char **v, size_t n) {
     static char buf[4096];
     size_t i;
     buf[0] = '\0';
@@ -84,8 +83,7 @@ static const char CONFIG[] =
 
 /* ---- repoconfig -------------------------------------------------------- */
 
-static void test_parse_ok(void)
-{
+static void test_parse_ok(void) {
     repoconfig c;
     errinfo err;
     const repoconfig_env *e;
@@ -117,8 +115,7 @@ static void test_parse_ok(void)
     }
 }
 
-static void test_parse_errors(void)
-{
+static void test_parse_errors(void) {
     static const struct {
         const char *json, *want;
     } cases[] = {
@@ -189,8 +186,7 @@ static void test_parse_errors(void)
 /* ---- the pure rule ----------------------------------------------------- */
 
 static const char *envs_for(const repoconfig *c, const char *const *paths,
-                            size_t n)
-{
+                            size_t n) {
     static char buf[256];
     change_set cs;
     changes_layout l;
@@ -204,8 +200,7 @@ static const char *envs_for(const repoconfig *c, const char *const *paths,
     return buf;
 }
 
-static void test_rules(void)
-{
+static void test_rules(void) {
     repoconfig c;
     errinfo err;
     static const char no_slash[] =
@@ -237,7 +232,7 @@ static void test_rules(void)
         const char *p[] = {"modules2/x", "README.md", "deploybot.json"};
         CHECK_STR(envs_for(&c, p, 3), "");
     }
-    {   /* both sides of a rename, given in reverse: repoconfig order wins */
+    { /* both sides of a rename, given in reverse: repoconfig order wins */
         const char *p[] = {"environments/prd/a", "environments/dev/a"};
         CHECK_STR(envs_for(&c, p, 2), "dev,prd");
     }
@@ -282,8 +277,7 @@ static char tmp[256], origin[300], mirror[300];
 static int sh(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
-static int sh(const char *fmt, ...)
-{
+static int sh(const char *fmt, ...) {
     char cmd[2048];
     va_list ap;
     int st;
@@ -300,8 +294,7 @@ static int sh(const char *fmt, ...)
 static int sh_out(char *out, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int sh_out(char *out, size_t n, const char *fmt, ...)
-{
+static int sh_out(char *out, size_t n, const char *fmt, ...) {
     char cmd[2048];
     va_list ap;
     FILE *p;
@@ -317,8 +310,7 @@ static int sh_out(char *out, size_t n, const char *fmt, ...)
     return pclose(p) == 0 && ok ? 0 : -1;
 }
 
-static void write_file(const char *rel, const char *content)
-{
+static void write_file(const char *rel, const char *content) {
     char path[600];
     FILE *f;
     snprintf(path, sizeof path, "%s/%s", origin, rel);
@@ -332,8 +324,7 @@ static void write_file(const char *rel, const char *content)
     fclose(f);
 }
 
-static void commit(const char *msg, char sha[41])
-{
+static void commit(const char *msg, char sha[41]) {
     sh("git -C '%s' add -A && git -C '%s' commit -q -m '%s'", origin, origin,
        msg);
     if (sh_out(sha, 41, "git -C '%s' rev-parse HEAD", origin) < 0 ||
@@ -341,14 +332,14 @@ static void commit(const char *msg, char sha[41])
         fprintf(stderr, "rev-parse failed after commit %s\n", msg);
 }
 
-static int make_origin(char c0[41])
-{
+static int make_origin(char c0[41]) {
     /* Only the repo's own config: the developer's must not change results. */
     setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
     setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
     if (sh("git init -q -b main '%s' && git -C '%s' config user.name Test && "
            "git -C '%s' config user.email test@example.com && "
-           "git -C '%s' config commit.gpgsign false", origin, origin, origin,
+           "git -C '%s' config commit.gpgsign false",
+           origin, origin, origin,
            origin))
         return -1;
     write_file("deploybot.json", CONFIG);
@@ -365,8 +356,7 @@ static int make_origin(char c0[41])
 /* changes_between with the repoconfig read from the mirror at `after`, as
  * the bot does it. */
 static int diff(cfgrepo *r, const char *before, const char *after,
-                change_set *cs, errinfo *err)
-{
+                change_set *cs, errinfo *err) {
     repoconfig cfg;
     size_t len;
     int rc;
@@ -389,8 +379,7 @@ static int diff(cfgrepo *r, const char *before, const char *after,
 /* Expects a successful diff with `envs`, `deleted` and `reason`. */
 static void expect(cfgrepo *r, const char *before, const char *after,
                    const char *envs, const char *deleted, const char *reason,
-                   int line)
-{
+                   int line) {
     change_set cs;
     errinfo err = {0};
     if (diff(r, before, after, &cs, &err) < 0) {
@@ -415,8 +404,7 @@ static void expect(cfgrepo *r, const char *before, const char *after,
 
 #define EXPECT(r, b, a, envs, del, reason) expect(r, b, a, envs, del, reason, __LINE__)
 
-static const char *paths_of(cfgrepo *r, const char *before, const char *after)
-{
+static const char *paths_of(cfgrepo *r, const char *before, const char *after) {
     static char buf[4096];
     change_set cs;
     errinfo err = {0};
@@ -430,8 +418,7 @@ static const char *paths_of(cfgrepo *r, const char *before, const char *after)
     return buf;
 }
 
-static int fetch(cfgrepo *r, const char *sha)
-{
+static int fetch(cfgrepo *r, const char *sha) {
     errinfo err = {0};
     int rc = cfgrepo_fetch(r, sha, &err);
     if (rc)
@@ -439,8 +426,7 @@ static int fetch(cfgrepo *r, const char *sha)
     return rc;
 }
 
-static void test_read_file(cfgrepo *r, const char *c0, const char *c1)
-{
+static void test_read_file(cfgrepo *r, const char *c0, const char *c1) {
     errinfo err = {0};
     size_t len = 0;
     int missing = -1;
@@ -471,8 +457,7 @@ static void test_read_file(cfgrepo *r, const char *c0, const char *c1)
 }
 
 static void test_branch_head(cfgrepo *r, const char *want_main,
-                             const char *want_prod)
-{
+                             const char *want_prod) {
     char out[41];
     errinfo err = {0};
     CHECK(cfgrepo_branch_head(r, "main", out, &err) == 0);
@@ -484,8 +469,7 @@ static void test_branch_head(cfgrepo *r, const char *want_main,
 }
 
 /* Pushes that move main forward: dev only, modules, README, rename. */
-static void test_linear(cfgrepo *r, const char *c0, char c4[41])
-{
+static void test_linear(cfgrepo *r, const char *c0, char c4[41]) {
     char c1[41], c2[41], c3[41];
     errinfo err = {0};
     change_set cs;
@@ -518,8 +502,7 @@ static void test_linear(cfgrepo *r, const char *c0, char c4[41])
     EXPECT(r, c0, c4, "dev,stg,prd", "", "diff"); /* several commits at once */
 }
 
-static void test_new_branch(cfgrepo *r, const char *c0)
-{
+static void test_new_branch(cfgrepo *r, const char *c0) {
     const char *zeros = "0000000000000000000000000000000000000000";
     EXPECT(r, NULL, c0, "dev,stg,prd", "", "new branch");
     EXPECT(r, zeros, c0, "dev,stg,prd", "", "new branch");
@@ -531,8 +514,7 @@ static void test_new_branch(cfgrepo *r, const char *c0)
 
 /* main moves to c5a (prd change), then is reset to c4 and gets c5b (dev
  * change) instead: c5a..c5b must show prd (its change goes away) and dev. */
-static void test_force_push(cfgrepo *r, const char *c4, char c5b[41])
-{
+static void test_force_push(cfgrepo *r, const char *c4, char c5b[41]) {
     char c5a[41], head[41];
     errinfo err = {0};
     write_file("environments/prd/stack.json", "{\"instance_count\": 9}\n");
@@ -551,8 +533,7 @@ static void test_force_push(cfgrepo *r, const char *c4, char c5b[41])
     EXPECT(r, c4, c5b, "dev", "", "diff");
 }
 
-static void test_unknown_and_deleted(cfgrepo *r, const char *c5b, char c7[41])
-{
+static void test_unknown_and_deleted(cfgrepo *r, const char *c5b, char c7[41]) {
     const char *ghost = "0123456789abcdef0123456789abcdef01234567";
     char c6[41];
     errinfo err = {0};
@@ -577,8 +558,7 @@ static void test_unknown_and_deleted(cfgrepo *r, const char *c5b, char c7[41])
 
 /* A PR branched at `fork`; main then moved on (dev). Diffing from main's
  * tip would count dev too; from the merge base, only the PR's own stg. */
-static void test_pull_request(cfgrepo *r, const char *fork)
-{
+static void test_pull_request(cfgrepo *r, const char *fork) {
     char head[41], tip[41], base[41] = "";
     errinfo err = {0};
     sh("git -C '%s' checkout -q -b feature", origin);
@@ -597,8 +577,7 @@ static void test_pull_request(cfgrepo *r, const char *fork)
     CHECK_HAS(err.msg, "not in the mirror");
 }
 
-static void test_missing_commit(cfgrepo *r)
-{
+static void test_missing_commit(cfgrepo *r) {
     char dangling[41];
     errinfo err = {0};
     /* a real commit in origin that no branch reaches */
@@ -613,8 +592,7 @@ static void test_missing_commit(cfgrepo *r)
     CHECK_HAS(err.msg, "not a commit sha");
 }
 
-static void test_prune_and_reopen(cfgrepo **rp, const char *head)
-{
+static void test_prune_and_reopen(cfgrepo **rp, const char *head) {
     char out[41], dir2[400], url[400];
     errinfo err = {0};
     cfgrepo *r2;
@@ -644,8 +622,7 @@ static void test_prune_and_reopen(cfgrepo **rp, const char *head)
     }
 }
 
-static void test_open_errors(void)
-{
+static void test_open_errors(void) {
     char dir[400], url[400];
     errinfo err = {0};
     cfgrepo *r;
@@ -666,8 +643,7 @@ static void test_open_errors(void)
 }
 
 /* Two threads, each with its own cfgrepo on the same mirror, fetching. */
-static void *fetch_loop(void *arg)
-{
+static void *fetch_loop(void *arg) {
     errinfo err = {0};
     int i, fails = 0;
     cfgrepo *r = cfgrepo_open(origin, mirror, NULL, &err);
@@ -683,8 +659,7 @@ static void *fetch_loop(void *arg)
     return (void *)(long)fails;
 }
 
-static void test_concurrent(void)
-{
+static void test_concurrent(void) {
     pthread_t t[3];
     void *rc[3];
     char c[41];
@@ -715,8 +690,7 @@ typedef struct {
     char last_request[2048];
 } fake_http;
 
-static void *serve(void *arg)
-{
+static void *serve(void *arg) {
     fake_http *h = arg;
     struct pollfd p = {.fd = h->fd, .events = POLLIN};
     while (poll(&p, 1, 3000) == 1) {
@@ -751,8 +725,7 @@ static void *serve(void *arg)
     return NULL;
 }
 
-static int fake_http_start(fake_http *h, pthread_t *t, int *port)
-{
+static int fake_http_start(fake_http *h, pthread_t *t, int *port) {
     struct sockaddr_in a = {.sin_family = AF_INET};
     socklen_t al = sizeof a;
     h->fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -764,8 +737,7 @@ static int fake_http_start(fake_http *h, pthread_t *t, int *port)
     return pthread_create(t, NULL, serve, h);
 }
 
-static void file_lacks(const char *path, const char *s)
-{
+static void file_lacks(const char *path, const char *s) {
     char buf[8192];
     size_t n;
     FILE *f = fopen(path, "r");
@@ -780,10 +752,10 @@ static void file_lacks(const char *path, const char *s)
 }
 
 static void token_case(const char *token, const char *dirname,
-                       const char *want_err, int want_authorized)
-{
-    fake_http h = {.want_auth = "Authorization: Basic "
-                                "eC1hY2Nlc3MtdG9rZW46czNjcjN0"};
+                       const char *want_err, int want_authorized) {
+    fake_http h = {.want_auth =
+                       "Authorization: Basic "
+                       "eC1hY2Nlc3MtdG9rZW46czNjcjN0"};
     pthread_t t;
     int port;
     char url[128], dir[400], cfg[450];
@@ -818,8 +790,7 @@ static void token_case(const char *token, const char *dirname,
     file_lacks(cfg, "s3cr3t");
 }
 
-static void test_token(void)
-{
+static void test_token(void) {
     unsetenv("http_proxy");
     unsetenv("https_proxy");
     unsetenv("HTTP_PROXY");
@@ -828,14 +799,15 @@ static void test_token(void)
     unsetenv("ALL_PROXY");
     /* right token: sent as x-access-token, once; the 404 is the fake's */
     token_case("s3cr3t", "m-token-ok", "404", 1);
-    token_case("wrongtoken", "m-token-bad", "rejected the token in "
-               "$DEPLOYBOT_TEST_TOKEN", 0);
+    token_case("wrongtoken", "m-token-bad",
+               "rejected the token in "
+               "$DEPLOYBOT_TEST_TOKEN",
+               0);
     token_case(NULL, "m-token-unset", "set $DEPLOYBOT_TEST_TOKEN", 0);
     unsetenv("DEPLOYBOT_TEST_TOKEN");
 }
 
-static void test_real_repo(void)
-{
+static void test_real_repo(void) {
     char c0[41], c4[41], c5b[41], c7[41], head[41];
     errinfo err = {0};
     cfgrepo *r;
@@ -867,8 +839,7 @@ static void test_real_repo(void)
     test_token();
 }
 
-int main(void)
-{
+int main(void) {
     const char *base = getenv("TMPDIR");
     snprintf(tmp, sizeof tmp, "%s/test_changes.XXXXXX",
              base && *base ? base : "/tmp");

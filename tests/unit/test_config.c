@@ -9,16 +9,16 @@
 
 static int passed, failed;
 
-#define CHECK(cond, ...)                                                 \
-    do {                                                                 \
-        if (cond) {                                                      \
-            passed++;                                                    \
-        } else {                                                         \
-            failed++;                                                    \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);         \
-            fprintf(stderr, __VA_ARGS__);                                \
-            fputc('\n', stderr);                                         \
-        }                                                                \
+#define CHECK(cond, ...) \
+    do { \
+        if (cond) { \
+            passed++; \
+        } else { \
+            failed++; \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__); \
+            fputc('\n', stderr); \
+        } \
     } while (0)
 
 static char tmpdir[] = "/tmp/deploybot-test-config-XXXXXX";
@@ -63,7 +63,7 @@ static void test_defaults(void) {
     CHECK(!strcmp(c.data_dir, want), "relative data_dir resolved: %s",
           c.data_dir);
     bot_config_free(&c);
-    bot_config_free(&c);  /* idempotent */
+    bot_config_free(&c); /* idempotent */
 }
 
 static void test_overrides_and_secrets(void) {
@@ -124,7 +124,8 @@ static void test_knobs(void) {
     CHECK(load("{\"runners\":2,\"apply_parallelism\":8,\"aws\":{\"page_size\":5,"
                "\"retry_base_ms\":0,\"max_attempts\":3,\"debug\":true},"
                "\"wait\":{\"timeout_s\":0,\"poll_ms\":20},\"notify\":{\"retry_base_ms\":250}}",
-               &c, &err) == 0, "knobs in the file: %s", err.msg);
+               &c, &err) == 0,
+          "knobs in the file: %s", err.msg);
     CHECK(c.runners == 2 && c.deploy.apply_parallelism == 8 && c.deploy.aws.page_size == 5 &&
               c.deploy.aws.retry_base_ms == -1 && c.deploy.aws.max_attempts == 3 &&
               c.deploy.aws.debug && c.deploy.aws.wait_timeout_s == -1 &&
@@ -136,9 +137,10 @@ static void test_knobs(void) {
     setenv("DEPLOYBOT_AWS_DEBUG", "off", 1);
     setenv("DEPLOYBOT_WAIT_POLL_MS", "0", 1);
     setenv("DEPLOYBOT_NOTIFY_RETRY_BASE_MS", "100", 1);
-    setenv("DEPLOYBOT_APPLY_PARALLELISM", "", 1);   /* empty: unset */
+    setenv("DEPLOYBOT_APPLY_PARALLELISM", "", 1); /* empty: unset */
     CHECK(load("{\"runners\":2,\"apply_parallelism\":8,\"aws\":{\"debug\":true},"
-               "\"wait\":{\"poll_ms\":20},\"notify\":{\"retry_base_ms\":250}}", &c, &err) == 0,
+               "\"wait\":{\"poll_ms\":20},\"notify\":{\"retry_base_ms\":250}}",
+               &c, &err) == 0,
           "knobs overridden: %s", err.msg);
     CHECK(c.runners == 3 && c.deploy.apply_parallelism == 8 && !c.deploy.aws.debug &&
               c.deploy.aws.wait_poll_ms == -1 && c.notify.retry_base_ms == 100,
@@ -173,7 +175,9 @@ static void test_environments(void) {
 
     CHECK(load("{\"environments\":{\"dev\":{},\"prd\":{\"role_arn\":"
                "\"arn:aws:iam::123456789012:role/ci/deploybot\",\"external_id\":\"acme-prd\","
-               "\"prevent_destroy\":true}}}", &c, &err) == 0, "environments: %s", err.msg);
+               "\"prevent_destroy\":true}}}",
+               &c, &err) == 0,
+          "environments: %s", err.msg);
     const bot_env_config *prd = bot_config_env(&c, "prd"), *dev = bot_config_env(&c, "dev");
     CHECK(c.n_envs == 2 && prd && dev && !bot_config_env(&c, "stg"), "lookup");
     CHECK(prd && !strcmp(prd->role_arn, "arn:aws:iam::123456789012:role/ci/deploybot") &&

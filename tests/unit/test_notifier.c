@@ -22,10 +22,10 @@
 static void test_redact(void) {
     redactor *r = redactor_new();
     redactor_add(r, "s3cr3t-value");
-    redactor_add(r, "s3cr3t-value-longer");     /* contains the first: masked whole */
-    redactor_add(r, "short");                   /* < REDACT_MIN_LEN: ignored */
+    redactor_add(r, "s3cr3t-value-longer"); /* contains the first: masked whole */
+    redactor_add(r, "short");               /* < REDACT_MIN_LEN: ignored */
     redactor_add(r, NULL);
-    redactor_add(r, "s3cr3t-value");            /* twice: once */
+    redactor_add(r, "s3cr3t-value"); /* twice: once */
     char *t = redact(r, "a s3cr3t-value-longer b s3cr3t-value c short s3cr3t-valu");
     CHECK_STR(t, "a *** b *** c short s3cr3t-valu");
     free(t);
@@ -63,7 +63,8 @@ static void test_settings(void) {
     CHECK(notify_settings_parse(NULL, &s, &err) == 0 && s.n_routes == 0);
     /* Variables are read when sending: an unset one is only reported. */
     CHECK(parse("{\"chat\":[{\"type\":\"webhook\",\"url_env\":\"T_UNSET_URL\",\"secret_env\":\"T_UNSET_KEY\"},"
-                "{\"type\":\"slack\",\"url_env\":\"T_SLACK_URL\"}]}", &s, &err) == 0);
+                "{\"type\":\"slack\",\"url_env\":\"T_SLACK_URL\"}]}",
+                &s, &err) == 0);
     char unset[64];
     CHECK(notify_settings_unset(&s, unset, sizeof(unset)) == 2);
     CHECK_STR(unset, "T_UNSET_URL, T_UNSET_KEY");
@@ -71,7 +72,8 @@ static void test_settings(void) {
     CHECK(parse("{\"chat\":[{\"type\":\"slack\",\"url_env\":\"T_SLACK_URL\",\"environments\":[\"prd\"],"
                 "\"events\":[\"apply_succeeded\",\"apply_failed\"]},"
                 "{\"type\":\"webhook\",\"url_env\":\"T_HOOK_URL\",\"secret_env\":\"T_HOOK_SECRET\"}],"
-                "\"secrets_env\":[\"T_EXTRA\"]}", &s, &err) == 0);
+                "\"secrets_env\":[\"T_EXTRA\"]}",
+                &s, &err) == 0);
     CHECK(s.n_routes == 2 && s.n_secrets_env == 1);
     CHECK(s.routes[0].kind == CHAT_SLACK && s.routes[1].kind == CHAT_WEBHOOK);
     CHECK(chat_route_wants(&s.routes[0], "prd", NOTIFY_APPLY_FAILED));
@@ -145,7 +147,8 @@ static void test_notifier(const char *dir) {
     notify_settings s;
     CHECK(parse("{\"chat\":[{\"type\":\"slack\",\"url_env\":\"T_SLACK_URL\",\"environments\":[\"prd\"]},"
                 "{\"type\":\"webhook\",\"url_env\":\"T_HOOK_URL\",\"secret_env\":\"T_HOOK_SECRET\","
-                "\"events\":[\"apply_failed\"]}]}", &s, &e) == 0);
+                "\"events\":[\"apply_failed\"]}]}",
+                &s, &e) == 0);
     redactor *rd = redactor_new();
     redactor_add(rd, TOKEN);
     notifier *n = notifier_open(db, &s, rd, &e);
@@ -157,31 +160,30 @@ static void test_notifier(const char *dir) {
     notify_env_result ok = {"dev", 1, 0, 1, "Apply complete: 1 added, 0 changed, 0 destroyed.", "+ x\n", NULL, 0, NULL};
     notify_env_result bad = {"prd", 1, 1, 1, "stack.json:key: " TOKEN " is not valid", NULL,
                              "stack.json:key: " TOKEN " is not valid\n\xFF", 0, NULL};
-    notifier_result(n, &push, &ok);    /* dev: a commit comment, no chat route */
-    notifier_result(n, &push, &bad);   /* prd: Slack, webhook, commit comment */
+    notifier_result(n, &push, &ok);  /* dev: a commit comment, no chat route */
+    notifier_result(n, &push, &bad); /* prd: Slack, webhook, commit comment */
     CHECK(notifier_status(n, "Acme/Infra", SHA, "deploybot/PRD", "failure", "stack.json:key: " TOKEN, NULL) == 0);
     const char *envs[] = {"prd", "dev"};
     CHECK(notifier_pr_head(n, "Acme/Infra", 7, SHA, envs, 2) == 0);
     notify_subject pr = {"acme/infra", SHA, NULL, 7, "http://bot/api/runs/4", 0};
-    notifier_result(n, &pr, &(notify_env_result){"prd", 0, 0, 1, "Plan: 1 to add, 0 to change, 0 to destroy.",
-                                                  "+ y " TOKEN "\n", NULL, 0, NULL});
+    notifier_result(n, &pr, &(notify_env_result){"prd", 0, 0, 1, "Plan: 1 to add, 0 to change, 0 to destroy.", "+ y " TOKEN "\n", NULL, 0, NULL});
     notify_subject old = {"acme/infra", "1111111111111111111111111111111111111111", NULL, 7, NULL, 0};
-    notifier_result(n, &old, &ok);     /* an older head: chat only, the comment ignores it */
+    notifier_result(n, &old, &ok); /* an older head: chat only, the comment ignores it */
     notifier_close(n);
 
     json_t *m = drain(db);
     char *text = json_dumps(m, 0);
-    CHECK(strstr(text, TOKEN) == NULL);                /* never stored */
+    CHECK(strstr(text, TOKEN) == NULL); /* never stored */
     CHECK(json_array_size(m) == 10);
     CHECK_STR(path_str(m, 0, "kind", NULL), "github_status");
     CHECK_STR(path_str(m, 0, "order", NULL), "status:acme/infra@" SHA "/deploybot/prd");
     CHECK_STR(path_str(m, 0, "payload", "target_url"), "http://bot/api/runs/3");
-    CHECK_STR(path_str(m, 1, "kind", NULL), "slack");   /* prd apply_started to the prd Slack */
+    CHECK_STR(path_str(m, 1, "kind", NULL), "slack"); /* prd apply_started to the prd Slack */
     CHECK_STR(path_str(m, 1, "target", NULL), "T_SLACK_URL");
     CHECK_CONTAINS(text, "apply started");
     CHECK_STR(path_str(m, 2, "kind", NULL), "github_commit_comment");
     CHECK_CONTAINS(path_str(m, 2, "payload", "body"), "- dev: Apply complete: 1 added, 0 changed, 0 destroyed.\n");
-    CHECK_STR(path_str(m, 3, "kind", NULL), "slack");   /* prd apply_failed */
+    CHECK_STR(path_str(m, 3, "kind", NULL), "slack"); /* prd apply_failed */
     CHECK_STR(path_str(m, 4, "kind", NULL), "webhook");
     CHECK_STR(path_str(m, 4, "payload", "secret_env"), "T_HOOK_SECRET");
     json_t *ev = json_object_get(json_object_get(json_array_get(m, 4), "payload"), "body");
@@ -192,10 +194,10 @@ static void test_notifier(const char *dir) {
     CHECK_CONTAINS(path_str(m, 5, "payload", "body"), "git revert --no-edit " SHA "\n");
     CHECK_STR(path_str(m, 6, "order", NULL), "status:acme/infra@" SHA "/deploybot/prd");
     CHECK_STR(path_str(m, 6, "payload", "description"), "stack.json:key: ***");
-    CHECK_STR(path_str(m, 7, "kind", NULL), "github_pr_comment");   /* the head: being planned */
+    CHECK_STR(path_str(m, 7, "kind", NULL), "github_pr_comment"); /* the head: being planned */
     CHECK_STR(path_str(m, 7, "order", NULL), "pr-comment:acme/infra#7");
     CHECK(json_integer_value(json_object_get(json_object_get(json_array_get(m, 7), "payload"), "number")) == 7);
-    CHECK_STR(path_str(m, 8, "kind", NULL), "slack");   /* the PR's prd plan; then its comment edit */
+    CHECK_STR(path_str(m, 8, "kind", NULL), "slack"); /* the PR's prd plan; then its comment edit */
     CHECK_STR(path_str(m, 9, "kind", NULL), "github_pr_comment");
     free(text);
     json_decref(m);
@@ -215,10 +217,11 @@ static void test_notifier(const char *dir) {
         CHECK(v.envs[1].pending && v.envs[1].summary == NULL);
         notify_subject subj = {"acme/infra", v.sha, NULL, 7, NULL, 0};
         char *body = render_pr_comment(&subj, v.envs, v.n, 0);
-        CHECK_STR(body, "<!-- deploybot:plan -->\n### deploybot plan for `0123456`\n\n"
-                        "- prd: Plan: 1 to add, 0 to change, 0 to destroy. ([details](http://bot/api/runs/4))\n"
-                        "- dev: being planned\xE2\x80\xA6\n\n"
-                        "<details><summary>prd: full plan</summary>\n\n```\n+ y ***\n```\n\n</details>\n\n");
+        CHECK_STR(body,
+                  "<!-- deploybot:plan -->\n### deploybot plan for `0123456`\n\n"
+                  "- prd: Plan: 1 to add, 0 to change, 0 to destroy. ([details](http://bot/api/runs/4))\n"
+                  "- dev: being planned\xE2\x80\xA6\n\n"
+                  "<details><summary>prd: full plan</summary>\n\n```\n+ y ***\n```\n\n</details>\n\n");
         free(body);
     }
     prstate_view_free(&v);
@@ -236,23 +239,23 @@ static void test_prstate(const char *dir) {
     prstate_view v;
     CHECK(prstate_load(p, "a/b", 1, &v, NULL) == 0);
     notify_env_result r = {"dev", 0, 0, 1, "Plan: 1 to add, 0 to change, 0 to destroy.", "+ x\n", NULL, 0, NULL};
-    CHECK(prstate_result(p, "a/b", 1, "head1", &r, NULL) == 1);   /* no head yet: this one is */
+    CHECK(prstate_result(p, "a/b", 1, "head1", &r, NULL) == 1); /* no head yet: this one is */
     CHECK(prstate_load(p, "a/b", 1, &v, NULL) == 1 && v.n == 1 && !strcmp(v.sha, "head1"));
     prstate_view_free(&v);
     const char *envs[] = {"dev", "prd"};
-    CHECK(store_pr_head(p, "a/b", 1, "head1", envs, 2, NULL) == 0);  /* same head again: dev keeps its plan */
+    CHECK(store_pr_head(p, "a/b", 1, "head1", envs, 2, NULL) == 0); /* same head again: dev keeps its plan */
     CHECK(prstate_load(p, "a/b", 1, &v, NULL) == 1 && v.n == 2);
     CHECK(v.n == 2 && !v.envs[0].pending && v.envs[1].pending);
     prstate_view_free(&v);
     CHECK(store_pr_head(p, "a/b", 1, "head2", envs + 1, 1, NULL) == 0);
-    CHECK(prstate_result(p, "a/b", 1, "head1", &r, NULL) == 0);    /* late result of the old head */
+    CHECK(prstate_result(p, "a/b", 1, "head1", &r, NULL) == 0); /* late result of the old head */
     CHECK(prstate_load(p, "a/b", 1, &v, NULL) == 1 && v.n == 1);
     CHECK(v.n == 1 && !strcmp(v.envs[0].env, "prd") && v.envs[0].pending && !strcmp(v.sha, "head2"));
     prstate_view_free(&v);
-    CHECK(store_pr_head(p, "a/b", 1, "head3", NULL, 0, NULL) == 0);  /* touches nothing now */
+    CHECK(store_pr_head(p, "a/b", 1, "head3", NULL, 0, NULL) == 0); /* touches nothing now */
     CHECK(prstate_load(p, "a/b", 1, &v, NULL) == 1 && v.n == 0);
     prstate_view_free(&v);
-    CHECK(prstate_load(p, "a/b", 2, &v, NULL) == 0);               /* another PR */
+    CHECK(prstate_load(p, "a/b", 2, &v, NULL) == 0); /* another PR */
     store_close(p);
 }
 
@@ -262,8 +265,9 @@ static void test_bot_config(const char *dir) {
     errinfo err;
     snprintf(path, sizeof(path), "%s/conf.json", dir);
     FILE *f = fopen(path, "w");
-    fprintf(f, "{\"github\": {\"token_env\": \"T_GH\"}, \"notify\": {\"chat\": [{\"type\": \"discord\", "
-               "\"url_env\": \"T_SLACK_URL\", \"events\": [\"plan\"]}], \"secrets_env\": [\"T_EXTRA\"]}}");
+    fprintf(f,
+            "{\"github\": {\"token_env\": \"T_GH\"}, \"notify\": {\"chat\": [{\"type\": \"discord\", "
+            "\"url_env\": \"T_SLACK_URL\", \"events\": [\"plan\"]}], \"secrets_env\": [\"T_EXTRA\"]}}");
     fclose(f);
     setenv("T_GH", TOKEN, 1);
     bot_config c;

@@ -46,7 +46,7 @@ static void test_enqueue_claim_sent(void) {
     CHECK(store_outbox_count(o, "pending", NULL) == 1);
     CHECK(next_due(o) == 1000);
     outbox_msg m;
-    CHECK(store_outbox_claim(o, 999, &m, NULL) == 0);          /* not due yet */
+    CHECK(store_outbox_claim(o, 999, &m, NULL) == 0); /* not due yet */
     CHECK(store_outbox_claim(o, 1000, &m, NULL) == 1);
     CHECK(m.id == id && m.attempts == 1 && m.created_ms == 1000);
     CHECK_STR(m.kind, "github_status");
@@ -54,11 +54,11 @@ static void test_enqueue_claim_sent(void) {
     CHECK(m.ordering_key == NULL);
     CHECK(store_outbox_count(o, "sending", NULL) == 1);
     outbox_msg again;
-    CHECK(store_outbox_claim(o, 5000, &again, NULL) == 0);     /* claimed once */
+    CHECK(store_outbox_claim(o, 5000, &again, NULL) == 0); /* claimed once */
     finish(o, &m, OUTBOX_SENT, 0, 0, 1100, NULL);
     CHECK(store_outbox_count(o, "sent", NULL) == 1);
     CHECK(next_due(o) == -1);
-    CHECK(store_outbox_prune(o, 1100, NULL) == 0);             /* sent at 1100: not older */
+    CHECK(store_outbox_prune(o, 1100, NULL) == 0); /* sent at 1100: not older */
     CHECK(store_outbox_prune(o, 1101, NULL) == 1);
     CHECK(store_outbox_count(o, NULL, NULL) == 0);
     errinfo err;
@@ -75,9 +75,9 @@ static void test_backoff(void) {
         long long d9 = outbox_backoff_ms(&p, 9, &seed);
         CHECK(d1 >= 50 && d1 <= 100);
         CHECK(d3 >= 200 && d3 <= 400);
-        CHECK(d9 >= 500 && d9 <= 1000);            /* capped */
+        CHECK(d9 >= 500 && d9 <= 1000); /* capped */
     }
-    long long d = outbox_backoff_ms(NULL, 1, &seed);  /* defaults: 1 s */
+    long long d = outbox_backoff_ms(NULL, 1, &seed); /* defaults: 1 s */
     CHECK(d >= 500 && d <= 1000);
     CHECK(outbox_backoff_ms(NULL, 1000, &seed) <= 600000);
 }
@@ -88,7 +88,7 @@ static void test_retry_backoff_and_retry_after(void) {
     long long id = put(o, "slack", "chat:a", NULL, "{}", 0);
     outbox_msg m;
     CHECK(store_outbox_claim(o, 0, &m, NULL) == 1);
-    finish(o, &m, OUTBOX_RETRY, 0, 0, 0, &p);      /* backoff: 50..100 ms */
+    finish(o, &m, OUTBOX_RETRY, 0, 0, 0, &p); /* backoff: 50..100 ms */
     char st[16];
     int attempts;
     long long next;
@@ -102,7 +102,7 @@ static void test_retry_backoff_and_retry_after(void) {
     CHECK(next_due(o) == 5000);
     CHECK(store_outbox_claim(o, 4999, &m, NULL) == 0);
     CHECK(store_outbox_claim(o, 5000, &m, NULL) == 1 && m.attempts == 3);
-    finish(o, &m, OUTBOX_FAILED, 0, 0, 5000, &p);  /* never accepted: kept as failed */
+    finish(o, &m, OUTBOX_FAILED, 0, 0, 5000, &p); /* never accepted: kept as failed */
     CHECK(store_outbox_info(o, id, st, &attempts, &next, NULL) == 1);
     CHECK_STR(st, "failed");
     CHECK(store_outbox_info(o, 999999, st, NULL, NULL, NULL) == 0);
@@ -116,15 +116,15 @@ static void test_channel_hold(void) {
     long long c = put(o, "slack", "chat:x", NULL, "{}", 0);
     outbox_msg m;
     CHECK(store_outbox_claim(o, 10, &m, NULL) == 1 && m.id == a);
-    finish(o, &m, OUTBOX_RETRY, 3000, 3000, 10, NULL); /* 429: the whole of GitHub waits */
-    CHECK(store_outbox_claim(o, 20, &m, NULL) == 1 && m.id == c);  /* chat is another channel */
+    finish(o, &m, OUTBOX_RETRY, 3000, 3000, 10, NULL);            /* 429: the whole of GitHub waits */
+    CHECK(store_outbox_claim(o, 20, &m, NULL) == 1 && m.id == c); /* chat is another channel */
     finish(o, &m, OUTBOX_SENT, 0, 0, 20, NULL);
-    CHECK(store_outbox_claim(o, 2999, &m, NULL) == 0);             /* b waits too */
+    CHECK(store_outbox_claim(o, 2999, &m, NULL) == 0); /* b waits too */
     CHECK(next_due(o) == 3000);
     CHECK(store_outbox_claim(o, 3000, &m, NULL) == 1 && m.id == a);
     finish(o, &m, OUTBOX_SENT, 0, 0, 3000, NULL);
     CHECK(store_outbox_claim(o, 3000, &m, NULL) == 1 && m.id == b);
-    finish(o, &m, OUTBOX_SENT, 0, 9000, 3000, NULL);   /* rate limit used up: hold after a success */
+    finish(o, &m, OUTBOX_SENT, 0, 9000, 3000, NULL); /* rate limit used up: hold after a success */
     put(o, "github_status", "github", NULL, "{}", 3000);
     CHECK(store_outbox_claim(o, 8999, &m, NULL) == 0);
     CHECK(store_outbox_claim(o, 9000, &m, NULL) == 1);
@@ -146,7 +146,7 @@ static void test_ordering_per_key(void) {
     CHECK(store_outbox_claim(o, 0, &n, NULL) == 1 && n.id == other);
     finish(o, &n, OUTBOX_SENT, 0, 0, 0, &p);
     CHECK(store_outbox_claim(o, 0, &n, NULL) == 0);
-    finish(o, &m, OUTBOX_RETRY, 0, 0, 0, &p);          /* "pending" failed: retried first */
+    finish(o, &m, OUTBOX_RETRY, 0, 0, 0, &p); /* "pending" failed: retried first */
     CHECK(store_outbox_claim(o, 10000, &m, NULL) == 1 && m.id == pending);
     finish(o, &m, OUTBOX_SENT, 0, 0, 10000, &p);
     CHECK(store_outbox_claim(o, 10000, &m, NULL) == 1 && m.id == success);
@@ -166,10 +166,10 @@ static void test_resume_after_crash(void) {
     outbox_msg m;
     CHECK(store_outbox_claim(o, 0, &m, NULL) == 1 && m.id == id);
     outbox_msg_free(&m);
-    store_close(o);                                   /* the process dies mid-send */
+    store_close(o); /* the process dies mid-send */
 
     o = open_box();
-    CHECK(store_outbox_claim(o, 0, &m, NULL) == 0);                /* 'sending' until recovered */
+    CHECK(store_outbox_claim(o, 0, &m, NULL) == 0); /* 'sending' until recovered */
     CHECK(store_outbox_recover(o, NULL) == 1);
     CHECK(store_outbox_claim(o, 0, &m, NULL) == 1 && m.id == id && m.attempts == 2);
     CHECK_STR(m.payload, "{\"body\":\"x\"}");
@@ -184,9 +184,9 @@ static void test_give_up_after_max_age(void) {
     long long id = put(o, "slack", "chat:y", NULL, "{}", 0);
     outbox_msg m;
     CHECK(store_outbox_claim(o, 60000, &m, NULL) == 1);
-    finish(o, &m, OUTBOX_RETRY, 0, 0, 60000, &p);      /* 60 s old: still retried */
+    finish(o, &m, OUTBOX_RETRY, 0, 0, 60000, &p); /* 60 s old: still retried */
     CHECK(store_outbox_claim(o, 61000, &m, NULL) == 1);
-    finish(o, &m, OUTBOX_RETRY, 0, 0, 61000, &p);      /* older: given up, kept */
+    finish(o, &m, OUTBOX_RETRY, 0, 0, 61000, &p); /* older: given up, kept */
     char st[16];
     CHECK(store_outbox_info(o, id, st, NULL, NULL, NULL) == 1);
     CHECK_STR(st, "failed");
@@ -237,7 +237,7 @@ static void test_comment_ids(void) {
     CHECK(store_outbox_comment_get(o, "pr-comment:acme/infra#7", &id, NULL) == 1 && id == 1000001);
     CHECK(store_outbox_comment_put(o, "pr-comment:acme/infra#7", 1000002, NULL) == 0);
     store_close(o);
-    o = open_box();                                    /* survives a restart */
+    o = open_box(); /* survives a restart */
     CHECK(store_outbox_comment_get(o, "pr-comment:acme/infra#7", &id, NULL) == 1 && id == 1000002);
     CHECK(store_outbox_comment_forget(o, "pr-comment:acme/infra#7", NULL) == 0);
     CHECK(store_outbox_comment_get(o, "pr-comment:acme/infra#7", &id, NULL) == 0);
@@ -255,15 +255,23 @@ int main(void) {
     snprintf(db, sizeof(db), "%s/missing/x.db", dir);
     CHECK(outbox_open(db, &err) == NULL);
     CHECK_CONTAINS(err.msg, "outbox: ");
-    fresh_db("a"); test_enqueue_claim_sent();
+    fresh_db("a");
+    test_enqueue_claim_sent();
     test_backoff();
-    fresh_db("b"); test_retry_backoff_and_retry_after();
-    fresh_db("c"); test_channel_hold();
-    fresh_db("d"); test_ordering_per_key();
-    fresh_db("e"); test_resume_after_crash();
-    fresh_db("f"); test_give_up_after_max_age();
-    fresh_db("g"); test_send_due();
-    fresh_db("h"); test_comment_ids();
+    fresh_db("b");
+    test_retry_backoff_and_retry_after();
+    fresh_db("c");
+    test_channel_hold();
+    fresh_db("d");
+    test_ordering_per_key();
+    fresh_db("e");
+    test_resume_after_crash();
+    fresh_db("f");
+    test_give_up_after_max_age();
+    fresh_db("g");
+    test_send_due();
+    fresh_db("h");
+    test_comment_ids();
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

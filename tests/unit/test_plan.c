@@ -85,7 +85,7 @@ static void test_update_in_place(void) {
 static void test_replace_propagates(void) {
     plan p = make("10.1.0.0/16", "1.2.3.0/24", 1, "10.0.0.0/16", "1.2.3.0/24", 1);
     CHECK(action_of(&p, "vpc.main") == PLAN_REPLACE);
-    CHECK(action_of(&p, "subnet.a") == PLAN_REPLACE);         /* its vpc is new */
+    CHECK(action_of(&p, "subnet.a") == PLAN_REPLACE); /* its vpc is new */
     CHECK(action_of(&p, "security_group.alb") == PLAN_REPLACE);
     char *text = plan_render_text(&p);
     CHECK_CONTAINS(text, "  -/+ vpc.main (vpc-1) must be replaced (cidr_block forces replacement)\n");
@@ -143,11 +143,12 @@ static void test_final_snapshots(void) {
     plan_summary(&p, sum, sizeof(sum));
     CHECK_STR(sum, "Plan: 1 to add, 0 to change, 3 to destroy. 1 final snapshot to take.");
     char *text = plan_render_text(&p);
-    CHECK_CONTAINS(text, "  - volume.data_1 (vol-1) will be destroyed\n"
-                         "      + final snapshot of vol-1 (tagged deploybot:id=volume.data_1), completed before it "
-                         "is deleted\n  - subnet.a");
+    CHECK_CONTAINS(text,
+                   "  - volume.data_1 (vol-1) will be destroyed\n"
+                   "      + final snapshot of vol-1 (tagged deploybot:id=volume.data_1), completed before it "
+                   "is deleted\n  - subnet.a");
     free(text);
-    CHECK(safeguard_check(&p, &pol, NULL) == 0);   /* no prevent_destroy */
+    CHECK(safeguard_check(&p, &pol, NULL) == 0); /* no prevent_destroy */
     pol.skip_final_snapshot = 1;
     safeguard_mark(&p, &pol);
     CHECK(p.snapshots == 0);
@@ -162,17 +163,18 @@ static void test_final_snapshots(void) {
 static void test_prevent_destroy(void) {
     safeguard_policy pol = {0, 1, "environments/prd/stack.json"};
     errinfo err;
-    plan p = data_plan(0, 1);   /* volume deleted, load balancer replaced */
+    plan p = data_plan(0, 1); /* volume deleted, load balancer replaced */
     CHECK(safeguard_check(&p, &pol, &err) == -1);
     CHECK(err.code == ERR_CONFLICT);
-    CHECK_STR(err.msg, "prevent_destroy is set (environments/prd/stack.json): refusing a plan that deletes "
-                       "load_balancer.main by replacing it, volume.data_1 (vol-1)");
+    CHECK_STR(err.msg,
+              "prevent_destroy is set (environments/prd/stack.json): refusing a plan that deletes "
+              "load_balancer.main by replacing it, volume.data_1 (vol-1)");
     plan_free(&p);
     p = data_plan(1, 0);
     CHECK(safeguard_check(&p, &pol, &err) == -1);
     CHECK_STR(strstr(err.msg, "deletes "), "deletes load_balancer.main");
     plan_free(&p);
-    resource_set d = {0}, a = {0};   /* only a subnet goes: allowed */
+    resource_set d = {0}, a = {0}; /* only a subnet goes: allowed */
     resource_set_add(&a, "subnet", "subnet.a", "subnet-1", json_pack("{s:s}", "cidr_block", "10.0.1.0/24"));
     plan_build(&d, &a, &p);
     CHECK(safeguard_check(&p, &pol, &err) == 0);

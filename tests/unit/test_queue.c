@@ -13,16 +13,16 @@
 
 static int passed, failed;
 
-#define CHECK(cond, ...)                                                 \
-    do {                                                                 \
-        if (cond) {                                                      \
-            passed++;                                                    \
-        } else {                                                         \
-            failed++;                                                    \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);         \
-            fprintf(stderr, __VA_ARGS__);                                \
-            fputc('\n', stderr);                                         \
-        }                                                                \
+#define CHECK(cond, ...) \
+    do { \
+        if (cond) { \
+            passed++; \
+        } else { \
+            failed++; \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__); \
+            fputc('\n', stderr); \
+        } \
     } while (0)
 
 static char tmpdir[] = "/tmp/deploybot-test-queue-XXXXXX";
@@ -76,7 +76,8 @@ static void test_push_and_dedupe(store *q) {
     CHECK(peek_is("SELECT count(*) FROM jobs WHERE delivery='d-1'", "1"),
           "a pushed job is committed when store_delivery_add returns");
     CHECK(store_delivery_add(q, "d-2", "pull_request", "{\"n\":2}", &id2, &dup,
-                             &err) == 0 && dup == 0 && id2 > id1,
+                             &err) == 0 &&
+              dup == 0 && id2 > id1,
           "second push: %s", err.msg);
     CHECK(store_delivery_add(q, "d-3", "push", "{\"n\":3}", NULL, &dup, &err) == 0 &&
               dup == 0,

@@ -38,7 +38,8 @@ static void test_pr_comment_exact(void) {
               "\n"
               "<details><summary>dev: full plan</summary>\n"
               "\n"
-              "```\n" PLAN "```\n"
+              "```\n" PLAN
+              "```\n"
               "\n"
               "</details>\n"
               "\n"
@@ -57,8 +58,9 @@ static void test_pr_comment_nothing_touched(void) {
     notify_subject s = pr_subject();
     s.run_url = NULL;
     char *c = render_pr_comment(&s, NULL, 0, 0);
-    CHECK_STR(c, "<!-- deploybot:plan -->\n### deploybot plan for `0123456`\n\n"
-                 "No environment is touched by this change: there is nothing to plan.\n\n");
+    CHECK_STR(c,
+              "<!-- deploybot:plan -->\n### deploybot plan for `0123456`\n\n"
+              "No environment is touched by this change: there is nothing to plan.\n\n");
     free(c);
 }
 
@@ -81,7 +83,8 @@ static void test_commit_comment_failed_apply(void) {
               "\n"
               "<details><summary>dev: the plan applied</summary>\n"
               "\n"
-              "```\n" PLAN "```\n"
+              "```\n" PLAN
+              "```\n"
               "\n"
               "</details>\n"
               "\n"
@@ -94,7 +97,8 @@ static void test_commit_comment_failed_apply(void) {
               "To roll back, revert this commit on an up-to-date `main` and push:\n"
               "\n"
               "```sh\n"
-              "git revert --no-edit " SHA "\n"
+              "git revert --no-edit " SHA
+              "\n"
               "git push origin main\n"
               "```\n"
               "\n"
@@ -138,8 +142,8 @@ static char *lines(size_t n, size_t width, char fill) {
 
 static void test_long_plan_is_cut_to_github_limit(void) {
     notify_subject s = pr_subject();
-    char *big = lines(5000, 80, '~');   /* 400 kB */
-    char *err = lines(3000, 60, 'e');   /* 180 kB */
+    char *big = lines(5000, 80, '~'); /* 400 kB */
+    char *err = lines(3000, 60, 'e'); /* 180 kB */
     notify_env_result r[] = {
         {"dev", 0, 0, 1, "Plan: 5000 to add, 0 to change, 0 to destroy.", big, NULL, 0, NULL},
         {"prd", 0, 0, 1, "Plan: 1 to add, 0 to change, 0 to destroy.", PLAN, NULL, 0, NULL},
@@ -148,7 +152,7 @@ static void test_long_plan_is_cut_to_github_limit(void) {
     char *c = render_pr_comment(&s, r, 3, 0);
     CHECK(strlen(c) <= GITHUB_COMMENT_MAX);
     CHECK(strlen(c) > GITHUB_COMMENT_MAX - 2000); /* the room is used, not wasted */
-    CHECK_CONTAINS(c, "```\n" PLAN "```\n");     /* the small plan is whole */
+    CHECK_CONTAINS(c, "```\n" PLAN "```\n");      /* the small plan is whole */
     CHECK_CONTAINS(c, "of 5000 lines to fit GitHub's 65536-character limit; the whole output is in the bot's log._\n");
     CHECK_CONTAINS(c, "of 3000 lines to fit GitHub's 65536-character limit");
     CHECK_CONTAINS(c, "line 000001 ~~~");
@@ -217,8 +221,9 @@ static void test_slack(void) {
     json_t *m = render_slack(&s, NOTIFY_APPLY_SUCCEEDED, &r);
     CHECK_STR(json_string_value(json_object_get(m, "text")),
               "deploybot: prd apply succeeded: Apply complete: 2 added, 0 changed, 0 destroyed.");
-    CHECK_STR(section_text(m, 0), "*prd* · apply succeeded · `0123456` on `main`\n"
-                                  "Apply complete: 2 added, 0 changed, 0 destroyed.");
+    CHECK_STR(section_text(m, 0),
+              "*prd* · apply succeeded · `0123456` on `main`\n"
+              "Apply complete: 2 added, 0 changed, 0 destroyed.");
     json_t *ctx = json_array_get(json_object_get(m, "blocks"), 1);
     CHECK_STR(json_string_value(json_object_get(ctx, "type")), "context");
     CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(ctx, "elements"), 0), "text")),
@@ -290,12 +295,14 @@ static void test_webhook_body(void) {
     notify_env_result r = {"prd", 1, 1, 1, "Apply failed after 1 of 2 operations: boom", PLAN, "boom", 0, NULL};
     json_t *m = render_webhook(&s, NOTIFY_APPLY_FAILED, &r, 1700000000);
     char *t = json_dumps(m, JSON_COMPACT);
-    CHECK_STR(t, "{\"version\":1,\"event\":\"apply_failed\",\"environment\":\"prd\",\"repository\":\"acme/infra\","
-                 "\"sha\":\"" SHA "\",\"ref\":\"refs/heads/main\",\"pull_request\":null,\"failed\":true,"
-                 "\"changes\":true,\"summary\":\"Apply failed after 1 of 2 operations: boom\",\"plan\":"
-                 "\"  + vpc.main will be created\\n      cidr_block = \\\"10.10.0.0/16\\\"\\n\\nPlan: 2 to add, 1 to "
-                 "change, 0 to destroy.\\n\",\"error\":\"boom\",\"revert_command\":\"git revert --no-edit -m 1 " SHA
-                 "\",\"run_url\":\"http://bot:8080/api/runs/12\",\"created_at\":1700000000}");
+    CHECK_STR(t,
+              "{\"version\":1,\"event\":\"apply_failed\",\"environment\":\"prd\",\"repository\":\"acme/infra\","
+              "\"sha\":\"" SHA
+              "\",\"ref\":\"refs/heads/main\",\"pull_request\":null,\"failed\":true,"
+              "\"changes\":true,\"summary\":\"Apply failed after 1 of 2 operations: boom\",\"plan\":"
+              "\"  + vpc.main will be created\\n      cidr_block = \\\"10.10.0.0/16\\\"\\n\\nPlan: 2 to add, 1 to "
+              "change, 0 to destroy.\\n\",\"error\":\"boom\",\"revert_command\":\"git revert --no-edit -m 1 " SHA
+              "\",\"run_url\":\"http://bot:8080/api/runs/12\",\"created_at\":1700000000}");
     free(t);
     json_decref(m);
 }

@@ -75,7 +75,8 @@ static void test_cross_checks(void) {
         "\"public_subnet_cidrs\":[\"10.10.0.0/24\",\"10.99.1.0/24\"],"
         "\"private_subnet_cidrs\":[\"10.10.10.0/24\",\"10.10.11.0/24\",\"10.10.12.0/24\"],"
         "\"office_cidrs\":[\"203.0.113.5/24\"]}";
-    const char *want[] = {   /* the network checks run whatever else is wrong */
+    const char *want[] = {
+        /* the network checks run whatever else is wrong */
         "office_cidrs[0]: \"203.0.113.5/24\" is not a valid IPv4 CIDR",
         "public_subnet_cidrs[1]: 10.99.1.0/24 is not inside vpc_cidr 10.10.0.0/16",
     };
@@ -144,8 +145,9 @@ static void test_set_region(void) {
     CHECK(stack_load(NO_REGION, strlen(NO_REGION), "environments/dev/stack.json", "dev", &s, &errors, NULL) == 0);
     CHECK(stack_region(&s) == NULL);
     CHECK(stack_set_region(&s, "us-east-1", "environments/dev/stack.json", &errors, &err) == -1);
-    CHECK(errors && strstr(errors, "environments/dev/stack.json:availability_zones[0]: \"eu-west-1a\" is not a "
-                                   "zone of region us-east-1"));
+    CHECK(errors && strstr(errors,
+                           "environments/dev/stack.json:availability_zones[0]: \"eu-west-1a\" is not a "
+                           "zone of region us-east-1"));
     CHECK(errors && strstr(errors, "environments/dev/stack.json:ami_id: required in region us-east-1"));
     CHECK(err.code == ERR_INVALID && stack_region(&s) == NULL);
     free(errors);

@@ -35,7 +35,8 @@ static const char *attr_ref(const resource *r, const char *k) {
 static void test_graph(void) {
     stack s;
     CHECK(load("{" BASE ",\"instance_count\":3,\"data_volume_size\":50,\"instance_type\":\"t3.large\","
-               "\"ami_id\":\"ami-0123456789abcdef0\"}", &s) == 0);
+               "\"ami_id\":\"ami-0123456789abcdef0\"}",
+               &s) == 0);
     resource_set rs = {0};
     stack_compute_resources(&s, &rs);
     CHECK(rs.n == 1 + 3 * 3);
@@ -166,8 +167,9 @@ static void test_user_data_change_keeps_volumes(void) {
     CHECK(action_of(&p, "volume.data_2", NULL) == PLAN_NOOP);
     CHECK(action_of(&p, "launch_template.app", NULL) == PLAN_NOOP);
     char *text = plan_render_text(&p);
-    CHECK_CONTAINS(text, "  -/+ instance.app_1 (phys-instance.app_1) must be replaced "
-                         "(user_data_sha256 forces replacement)");
+    CHECK_CONTAINS(text,
+                   "  -/+ instance.app_1 (phys-instance.app_1) must be replaced "
+                   "(user_data_sha256 forces replacement)");
     free(text);
     plan_free(&p);
     stack_free(&s);

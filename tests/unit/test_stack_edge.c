@@ -80,7 +80,7 @@ static void test_graph(void) {
     const json_t *http = attr(&rs, "listener.http", "default_action");
     CHECK_STR(json_string_value(json_object_get(http, "type")), "redirect");
     CHECK_STR(json_string_value(json_object_get(http, "status_code")), "HTTP_301");
-    CHECK(attr(&rs, "listener.http", "target_group") == NULL);   /* a redirect has no group */
+    CHECK(attr(&rs, "listener.http", "target_group") == NULL); /* a redirect has no group */
     CHECK_STR(json_string_value(json_array_get(attr(&rs, "listener.https", "certificates"), 0)), CERT);
     CHECK_STR(json_string_value(attr(&rs, "dns_record.main", "name")), "dify.example.com.");
     CHECK_STR(json_string_value(attr(&rs, "dns_record.main", "zone")), "Z0123456789");
@@ -96,7 +96,7 @@ static void test_long_environment_names(void) {
     const char *tg_b = json_string_value(attr(&b, "target_group.app", "name"));
     CHECK(lb_a && strlen(lb_a) <= 32);
     CHECK(tg_a && strlen(tg_a) <= 32 && strcmp(tg_a + strlen(tg_a) - 4, "-app") == 0);
-    CHECK(tg_a && tg_b && strcmp(tg_a, tg_b) != 0);   /* cut, but still apart */
+    CHECK(tg_a && tg_b && strcmp(tg_a, tg_b) != 0); /* cut, but still apart */
     resource_set_free(&a);
     resource_set_free(&b);
 }
@@ -153,8 +153,7 @@ static void test_certificate_removed_in_place(void) {
 /* A new record name in the same zone is a rename in place; another zone is
  * another record. */
 static void test_record_rename_in_place(void) {
-    const char *zones[][2] = {{"Z0123456789", "dify.example.com"}, {"Z0123456789", "app.example.com"},
-                              {"Z9876543210", "app.example.com"}};
+    const char *zones[][2] = {{"Z0123456789", "dify.example.com"}, {"Z0123456789", "app.example.com"}, {"Z9876543210", "app.example.com"}};
     const plan_action want[] = {PLAN_NOOP, PLAN_UPDATE, PLAN_REPLACE};
     resource_set before, actual, after;
     char extra[200];
@@ -167,7 +166,8 @@ static void test_record_rename_in_place(void) {
         plan p;
         plan_build(&after, &actual, &p);
         CHECK(change(&p, "dns_record.main")->action == want[i]);
-        CHECK(p.add + p.change + p.destroy == (i == 0 ? 0 : i == 1 ? 1 : 2));
+        CHECK(p.add + p.change + p.destroy == (i == 0 ? 0 : i == 1 ? 1
+                                                                   : 2));
         plan_free(&p);
     }
     resource_set_free(&before);

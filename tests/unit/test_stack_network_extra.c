@@ -103,7 +103,8 @@ static void test_network_acls(void) {
     stack s;
     resource_set rs;
     CHECK(load("{" BASE ",\"office_cidrs\":[\"203.0.113.0/24\",\"198.51.100.0/24\"],"
-               "\"enable_network_acls\":true}", &s, &rs) == 0);
+               "\"enable_network_acls\":true}",
+               &s, &rs) == 0);
     resource *pub = resource_set_find(&rs, "network_acl.public");
     resource *priv = resource_set_find(&rs, "network_acl.private");
     CHECK(pub && priv);
@@ -118,7 +119,7 @@ static void test_network_acls(void) {
     CHECK(r && strcmp(json_string_value(json_object_get(r, "protocol")), "-1") == 0);
     CHECK(r && strcmp(json_string_value(json_object_get(r, "cidr_block")), "10.10.0.0/16") == 0);
     CHECK(r && !json_object_get(r, "from_port")); /* AWS keeps no ports for "all" */
-    r = rule(priv, 0, 110);         /* replies */
+    r = rule(priv, 0, 110);                       /* replies */
     CHECK(r && json_integer_value(json_object_get(r, "from_port")) == 1024 &&
           json_integer_value(json_object_get(r, "to_port")) == 65535);
     CHECK(rule(priv, 1, 100) != NULL);
@@ -148,8 +149,9 @@ static void test_office_cidr_limit(void) {
         int rc = stack_load(doc, strlen(doc), "environments/dev/stack.json", "dev", &s, &errors, NULL);
         if (acls) {
             CHECK(rc != 0);
-            CHECK_CONTAINS(errors, "environments/dev/stack.json:office_cidrs: has 10 entries but "
-                                   "enable_network_acls allows at most 9");
+            CHECK_CONTAINS(errors,
+                           "environments/dev/stack.json:office_cidrs: has 10 entries but "
+                           "enable_network_acls allows at most 9");
         } else { /* without network ACLs, 10 office CIDRs are fine */
             CHECK(rc == 0 && errors == NULL);
             stack_free(&s);

@@ -60,14 +60,17 @@ static const char OLD_DATABASE[] =
     "INSERT INTO jobs(delivery, event, payload, state, created_at)"
     "  VALUES('d-old', 'push', '{\"old\":1}', 'running', 0);"
     "INSERT INTO runs(job_id, env, repo, sha, kind, trigger, state, created_ms, finished_ms)"
-    "  VALUES(1, 'prd', 'acme/infra', '" SHA "', 'apply', 'push', 'succeeded', 1, 2);"
+    "  VALUES(1, 'prd', 'acme/infra', '" SHA
+    "', 'apply', 'push', 'succeeded', 1, 2);"
     "INSERT INTO runs(job_id, env, repo, sha, kind, trigger, state, log, created_ms)"
-    "  VALUES(1, 'dev', 'acme/infra', '" SHA "', 'plan', 'push', 'running', 'line 1\n', 3);"
+    "  VALUES(1, 'dev', 'acme/infra', '" SHA
+    "', 'plan', 'push', 'running', 'line 1\n', 3);"
     "INSERT INTO locks VALUES('prd', 'audit', 'alice', 5);"
     "INSERT INTO outbox(kind, target, channel, ordering_key, payload, state, attempts, created_at,"
     "  next_attempt_at) VALUES('github_status', 'acme/infra', 'github', 'k', '{}', 'sending', 1, 7, 7);"
     "INSERT INTO outbox_comments VALUES('pr-comment:acme/infra#7', 1000001, 8);"
-    "INSERT INTO notify_pr_heads VALUES('acme/infra', 7, '" SHA "', 9);"
+    "INSERT INTO notify_pr_heads VALUES('acme/infra', 7, '" SHA
+    "', 9);"
     "INSERT INTO notify_pr_envs(repo, pr, env, sha, pending, changes, summary)"
     "  VALUES('acme/infra', 7, 'dev', '" SHA "', 0, 1, 'Plan: 1 to add');";
 
@@ -154,7 +157,7 @@ static void test_upgrade_previous_release(void) {
     check_old_rows(s);
     check_writes(s);
     store_close(s);
-    s = store_open(path, 0, &err);                  /* upgraded once: opens as it is */
+    s = store_open(path, 0, &err); /* upgraded once: opens as it is */
     CHECK(s != NULL && user_version(path) == 3);
     store_close(s);
 }
@@ -163,8 +166,9 @@ static void test_upgrade_previous_release(void) {
 static void test_upgrade_locks_only(void) {
     char path[128], reason[64];
     snprintf(path, sizeof(path), "%s/locks.db", dir);
-    make(path, "CREATE TABLE locks(env TEXT PRIMARY KEY, reason TEXT NOT NULL, locked_by TEXT,"
-               " locked_ms INTEGER NOT NULL); INSERT INTO locks VALUES('dev', 'freeze', NULL, 1);");
+    make(path,
+         "CREATE TABLE locks(env TEXT PRIMARY KEY, reason TEXT NOT NULL, locked_by TEXT,"
+         " locked_ms INTEGER NOT NULL); INSERT INTO locks VALUES('dev', 'freeze', NULL, 1);");
     store *s = store_open(path, 0, NULL);
     CHECK(s != NULL && user_version(path) == 3);
     CHECK(s && store_lock_get(s, "dev", reason, sizeof(reason), NULL) == 1);
@@ -180,13 +184,13 @@ static void test_newer_refused(void) {
     make(path, "PRAGMA user_version=99;");
     CHECK(store_open(path, 0, &err) == NULL);
     CHECK_CONTAINS(err.msg, "newer.db: schema version 99 is newer than this deploybot understands");
-    CHECK(user_version(path) == 99);                 /* left alone */
+    CHECK(user_version(path) == 99); /* left alone */
 }
 
 static void test_fresh(void) {
     char path[128];
     snprintf(path, sizeof(path), "%s/a/b/fresh.db", dir);
-    CHECK(store_open(path, 0, NULL) == NULL);        /* no directory, and not asked to make it */
+    CHECK(store_open(path, 0, NULL) == NULL); /* no directory, and not asked to make it */
     store *s = store_open(path, STORE_MKDIR, NULL);
     CHECK(s != NULL && user_version(path) == 3);
     CHECK(s && store_jobs_count(s, NULL, NULL) == 0 && store_outbox_count(s, NULL, NULL) == 0);

@@ -11,17 +11,21 @@
 #include <unistd.h>
 
 static const userdata_var DEV[] = {
-    {"env", "dev"}, {"data_volume_id", "vol-0123456789abcdef0"}, {"data_mount", "/data"},
+    {"env", "dev"},
+    {"data_volume_id", "vol-0123456789abcdef0"},
+    {"data_mount", "/data"},
 };
 #define N_DEV (sizeof DEV / sizeof DEV[0])
 
-static char *read_template(size_t *len)
-{
+static char *read_template(size_t *len) {
     const char *src = getenv("DEPLOYBOT_SOURCE_DIR");
     char path[1024];
     snprintf(path, sizeof path, "%s/deploy-configs/%s", src ? src : ".", USERDATA_TEMPLATE);
     FILE *f = fopen(path, "rb");
-    if (!f) { perror(path); exit(2); }
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
     char *buf = malloc(1 << 16);
     *len = fread(buf, 1, (1 << 16) - 1, f);
     buf[*len] = '\0';
@@ -30,16 +34,14 @@ static char *read_template(size_t *len)
 }
 
 /* Line (1-based) of the first occurrence of `needle` in `text`. */
-static int line_of(const char *text, const char *needle)
-{
+static int line_of(const char *text, const char *needle) {
     const char *p = strstr(text, needle);
     int line = 1;
     for (const char *q = text; p && q < p; q++) line += *q == '\n';
     return p ? line : -1;
 }
 
-static int shell_ok(const char *text, size_t len, const char *tool)
-{
+static int shell_ok(const char *text, size_t len, const char *tool) {
     char path[] = "/tmp/deploybot-userdata-XXXXXX", cmd[256];
     int fd = mkstemp(path);
     if (fd < 0 || write(fd, text, len) != (ssize_t)len) return 0;
@@ -50,8 +52,7 @@ static int shell_ok(const char *text, size_t len, const char *tool)
     return rc == 0;
 }
 
-static void test_real_template(void)
-{
+static void test_real_template(void) {
     size_t len;
     char *tmpl = read_template(&len);
     userdata u;
@@ -63,7 +64,7 @@ static void test_real_template(void)
     CHECK_CONTAINS(u.text, "ENVIRONMENT=\"dev\"\n");
     CHECK_CONTAINS(u.text, "DATA_VOLUME_ID=\"vol-0123456789abcdef0\"\n");
     CHECK_CONTAINS(u.text, "DATA_MOUNT=\"/data\"\n");
-    CHECK_CONTAINS(u.text, "local serial=\"${DATA_VOLUME_ID/-/}\" dev");   /* bash's, kept */
+    CHECK_CONTAINS(u.text, "local serial=\"${DATA_VOLUME_ID/-/}\" dev"); /* bash's, kept */
     CHECK(strstr(u.text, "${env}") == NULL && strstr(u.text, "${data_mount}") == NULL);
     CHECK(u.len == strlen(u.text) && u.len <= USERDATA_MAX_BYTES);
     CHECK(strncmp(u.text, "#!/bin/bash\n", 12) == 0);
@@ -85,14 +86,14 @@ static void test_real_template(void)
     free(tmpl);
 }
 
-static void test_missing_each_once(void)
-{
+static void test_missing_each_once(void) {
     const char *t = "#!/bin/sh\necho ${foo}\necho ${foo} ${bar} ${env}\n";
     userdata u;
     char *errors;
     CHECK(userdata_render(t, strlen(t), "t.sh", DEV, N_DEV, &u, &errors, NULL) == -1);
-    CHECK_STR(errors, "t.sh:2: template variable ${foo} has no value\n"
-                      "t.sh:3: template variable ${bar} has no value\n");
+    CHECK_STR(errors,
+              "t.sh:2: template variable ${foo} has no value\n"
+              "t.sh:3: template variable ${bar} has no value\n");
     free(errors);
     const userdata_var empty[] = {{"foo", ""}, {"bar", NULL}, {"env", "dev"}};
     CHECK(userdata_render(t, strlen(t), "t.sh", empty, 3, &u, &errors, NULL) == -1);
@@ -102,12 +103,13 @@ static void test_missing_each_once(void)
 }
 
 /* Only ${lower_snake} is ours; everything else is the shell's. */
-static void test_other_syntax_kept(void)
-{
-    const char *t = "${HOME} ${X:-y} ${VAR/-/} $env ${ env} ${Env} ${env-x} ${env:-x} "
-                    "${2} $(date) $${lower} $$ ${ ${env";
-    const char *want = "${HOME} ${X:-y} ${VAR/-/} $env ${ env} ${Env} ${env-x} ${env:-x} "
-                       "${2} $(date) ${lower} $$ ${ ${env";
+static void test_other_syntax_kept(void) {
+    const char *t =
+        "${HOME} ${X:-y} ${VAR/-/} $env ${ env} ${Env} ${env-x} ${env:-x} "
+        "${2} $(date) $${lower} $$ ${ ${env";
+    const char *want =
+        "${HOME} ${X:-y} ${VAR/-/} $env ${ env} ${Env} ${env-x} ${env:-x} "
+        "${2} $(date) ${lower} $$ ${ ${env";
     userdata u;
     char *errors;
     CHECK(userdata_render(t, strlen(t), "t.sh", DEV, N_DEV, &u, &errors, NULL) == 0);
@@ -123,8 +125,7 @@ static void test_other_syntax_kept(void)
     userdata_free(NULL);
 }
 
-static void test_unsafe_values(void)
-{
+static void test_unsafe_values(void) {
     const char *t = "A=\"${env}\"\nB=${env}\n";
     const char *bad[] = {"dev\"; rm -rf /; \"", "$(id)", "a b", "x`y`", "a\nb", "a\\b"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -134,13 +135,12 @@ static void test_unsafe_values(void)
         CHECK(userdata_render(t, strlen(t), "t.sh", &v, 1, &u, &errors, NULL) == -1);
         CHECK_CONTAINS(errors, "t.sh:1: template variable ${env} is \"");
         CHECK_CONTAINS(errors, "values may only contain letters, digits and");
-        CHECK(strstr(errors, "t.sh:2:") == NULL);                /* once */
+        CHECK(strstr(errors, "t.sh:2:") == NULL); /* once */
         free(errors);
     }
 }
 
-static void test_size_limit(void)
-{
+static void test_size_limit(void) {
     size_t n = USERDATA_MAX_BYTES + 1;
     char *t = malloc(n + 1);
     memset(t, '#', n);
@@ -155,8 +155,7 @@ static void test_size_limit(void)
     free(t);
 }
 
-static void test_hash(void)
-{
+static void test_hash(void) {
     const char *t = "echo ${env}\n";
     userdata a, b, c;
     char *errors;
@@ -173,8 +172,7 @@ static void test_hash(void)
     userdata_free(&c);
 }
 
-static void test_stack_vars(void)
-{
+static void test_stack_vars(void) {
     const char *json =
         "{\"region\":\"eu-west-1\",\"vpc_cidr\":\"10.10.0.0/16\","
         "\"availability_zones\":[\"eu-west-1a\",\"eu-west-1b\"],"
@@ -194,8 +192,7 @@ static void test_stack_vars(void)
     stack_free(&s);
 }
 
-int main(void)
-{
+int main(void) {
     test_real_template();
     test_missing_each_once();
     test_other_syntax_kept();

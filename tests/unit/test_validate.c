@@ -15,8 +15,7 @@
     "\"private_subnet_cidrs\":[\"10.10.10.0/24\",\"10.10.11.0/24\"]," \
     "\"office_cidrs\":[\"203.0.113.0/24\"],"
 
-static char *load_errors(const char *json)
-{
+static char *load_errors(const char *json) {
     stack s;
     char *errors = NULL;
     if (stack_load(json, strlen(json), "s.json", "dev", &s, &errors, NULL) == 0) {
@@ -26,16 +25,14 @@ static char *load_errors(const char *json)
     return errors;
 }
 
-static void expect_ok(const char *json)
-{
+static void expect_ok(const char *json) {
     char *errors = load_errors(json);
     CHECK(errors == NULL);
     if (errors) fprintf(stderr, "unexpected: %s", errors);
     free(errors);
 }
 
-static void expect(const char *json, const char *want)
-{
+static void expect(const char *json, const char *want) {
     char *errors = load_errors(json);
     CHECK_CONTAINS(errors, want);
     free(errors);
@@ -43,10 +40,10 @@ static void expect(const char *json, const char *want)
 
 #define AZS "\"availability_zones\":[\"eu-west-1a\",\"eu-west-1b\"]"
 
-static void test_stack_rules(void)
-{
+static void test_stack_rules(void) {
     expect_ok(BASE AZS "}");
-    expect_ok(BASE AZS ",\"instance_type\":\"m7g.2xlarge\",\"zone_id\":\"Z0123ABC\","
+    expect_ok(BASE AZS
+              ",\"instance_type\":\"m7g.2xlarge\",\"zone_id\":\"Z0123ABC\","
               "\"record_name\":\"dify.example.com\",\"certificate_arn\":"
               "\"arn:aws:acm:eu-west-1:123456789012:certificate/abc\"}");
     expect_ok(BASE AZS ",\"instance_type\":\"c7i.metal-48xl\",\"zone_id\":null,\"record_name\":null}");
@@ -78,8 +75,7 @@ static void test_stack_rules(void)
     free(errors);
 }
 
-static void test_shipped(void)
-{
+static void test_shipped(void) {
     const char *src = getenv("DEPLOYBOT_SOURCE_DIR");
     char dir[1024], *report;
     snprintf(dir, sizeof dir, "%s/deploy-configs", src ? src : ".");
@@ -89,26 +85,28 @@ static void test_shipped(void)
 }
 
 /* A template problem is the same for every environment: reported once. */
-static void test_template_problem_once(void)
-{
+static void test_template_problem_once(void) {
     const char *src = getenv("DEPLOYBOT_SOURCE_DIR");
     char tmp[] = "/tmp/deploybot-validate-XXXXXX", cmd[2400], *report;
-    if (!mkdtemp(tmp)) { perror("mkdtemp"); return; }
-    snprintf(cmd, sizeof cmd, "cp -r '%s/deploy-configs/.' '%s' && "
+    if (!mkdtemp(tmp)) {
+        perror("mkdtemp");
+        return;
+    }
+    snprintf(cmd, sizeof cmd,
+             "cp -r '%s/deploy-configs/.' '%s' && "
              "printf 'echo ${nope}\\n' >> '%s/modules/dify/user_data.sh'",
              src ? src : ".", tmp, tmp);
     CHECK(system(cmd) == 0);
     CHECK(validate_dir(tmp, &report) == 1);
     CHECK_CONTAINS(report, "modules/dify/user_data.sh:");
     CHECK_CONTAINS(report, ": template variable ${nope} has no value\n");
-    CHECK(strchr(report, '\n') == report + strlen(report) - 1);     /* one line */
+    CHECK(strchr(report, '\n') == report + strlen(report) - 1); /* one line */
     free(report);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     CHECK(system(cmd) == 0);
 }
 
-int main(void)
-{
+int main(void) {
     test_stack_rules();
     test_shipped();
     test_template_problem_once();

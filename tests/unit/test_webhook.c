@@ -10,16 +10,16 @@
 
 static int passed, failed;
 
-#define CHECK(cond, ...)                                                 \
-    do {                                                                 \
-        if (cond) {                                                      \
-            passed++;                                                    \
-        } else {                                                         \
-            failed++;                                                    \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);         \
-            fprintf(stderr, __VA_ARGS__);                                \
-            fputc('\n', stderr);                                         \
-        }                                                                \
+#define CHECK(cond, ...) \
+    do { \
+        if (cond) { \
+            passed++; \
+        } else { \
+            failed++; \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__); \
+            fputc('\n', stderr); \
+        } \
     } while (0)
 
 #define SECRET "It's a Secret to Everybody"
@@ -64,8 +64,9 @@ static char *fixture(const char *name, size_t *len) {
 
 static void test_published_vector(void) {
     const char *body = "Hello, World!";
-    const char *sig = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22"
-                      "c46f4379c8b043e17";
+    const char *sig =
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22"
+        "c46f4379c8b043e17";
 
     CHECK(webhook_github_verify(SECRET, body, strlen(body), sig) == 1,
           "GitHub's published vector must verify");
@@ -367,8 +368,9 @@ static int parse_str(const char *ev, const char *json, webhook_event *e,
                                 err);
 }
 
-#define PUSH_OK                                                              \
-    "\"ref\":\"refs/heads/main\",\"before\":\"" ZERO40 "\","                 \
+#define PUSH_OK \
+    "\"ref\":\"refs/heads/main\",\"before\":\"" ZERO40 \
+    "\"," \
     "\"repository\":{\"full_name\":\"o/r\"}"
 
 static void test_malformed(void) {

@@ -9,20 +9,27 @@
 
 static int passed, failed;
 
-#define CHECK(cond) do { \
-    if (cond) passed++; \
-    else { failed++; fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); } \
-} while (0)
+#define CHECK(cond) \
+    do { \
+        if (cond) passed++; \
+        else { \
+            failed++; \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+        } \
+    } while (0)
 
-#define CHECK_STR(got, want) do { \
-    const char *g_ = (got), *w_ = (want); \
-    if (g_ && w_ && strcmp(g_, w_) == 0) passed++; \
-    else { failed++; fprintf(stderr, "%s:%d: %s\n  got:  %s\n  want: %s\n", \
-                             __FILE__, __LINE__, #got, g_ ? g_ : "(null)", w_); } \
-} while (0)
+#define CHECK_STR(got, want) \
+    do { \
+        const char *g_ = (got), *w_ = (want); \
+        if (g_ && w_ && strcmp(g_, w_) == 0) passed++; \
+        else { \
+            failed++; \
+            fprintf(stderr, "%s:%d: %s\n  got:  %s\n  want: %s\n", \
+                    __FILE__, __LINE__, #got, g_ ? g_ : "(null)", w_); \
+        } \
+    } while (0)
 
-static xml_node *parse(const char *s)
-{
+static xml_node *parse(const char *s) {
     errinfo err;
     xml_node *n = xml_parse(s, strlen(s), &err);
     if (!n) fprintf(stderr, "unexpected parse error: %s\n", err.msg);
@@ -72,8 +79,7 @@ static const char describe_vpcs[] =
     "    </vpcSet>\n"
     "</DescribeVpcsResponse>\n";
 
-static void test_describe_vpcs(void)
-{
+static void test_describe_vpcs(void) {
     xml_node *root = parse(describe_vpcs);
     CHECK(root != NULL);
     if (!root) return;
@@ -107,8 +113,7 @@ static void test_describe_vpcs(void)
     xml_free(root);
 }
 
-static void test_error_shapes(void)
-{
+static void test_error_shapes(void) {
     /* EC2 ("Error responses" in the EC2 API reference). */
     xml_node *ec2 = parse(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -134,8 +139,7 @@ static void test_error_shapes(void)
 }
 
 /* Route53 is REST-XML; some producers prefix every element. */
-static void test_route53_and_prefixes(void)
-{
+static void test_route53_and_prefixes(void) {
     xml_node *r = parse(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
         "<r53:ListResourceRecordSetsResponse xmlns:r53=\"https://route53.amazonaws.com/doc/2013-04-01/\">\r\n"
@@ -165,8 +169,7 @@ static void test_route53_and_prefixes(void)
     xml_free(r);
 }
 
-static void test_text_decoding(void)
-{
+static void test_text_decoding(void) {
     xml_node *n = parse("<a>&lt;&gt;&amp;&quot;&apos; &#65;&#x42;&#x20AC;&#128512;</a>");
     CHECK(n != NULL);
     CHECK_STR(n ? n->text : NULL, "<>&\"' AB\xE2\x82\xAC\xF0\x9F\x98\x80");
@@ -196,8 +199,7 @@ static void test_text_decoding(void)
     xml_free(n);
 }
 
-static void test_malformed(void)
-{
+static void test_malformed(void) {
     static const struct { const char *doc, *reason; } bad[] = {
         {"", "empty document"},
         {"   \n", "empty document"},
@@ -263,8 +265,7 @@ static void test_malformed(void)
     CHECK(xml_parse(NULL, 0, &err) == NULL);
 }
 
-static void test_null_safety(void)
-{
+static void test_null_safety(void) {
     CHECK(xml_child(NULL, "a") == NULL);
     CHECK(xml_next_same(NULL) == NULL);
     CHECK(xml_path(NULL, "a/b") == NULL);
@@ -277,8 +278,7 @@ static void test_null_safety(void)
     xml_free(n);
 }
 
-int main(void)
-{
+int main(void) {
     test_describe_vpcs();
     test_error_shapes();
     test_route53_and_prefixes();
