@@ -11,28 +11,24 @@
 
 static const char ADD_DELIVERY[] =
     "INSERT INTO deliveries(id, event, received_at) VALUES(?1, ?2, " SQL_NOW
-    ") "
-    "ON CONFLICT(id) DO NOTHING";
+    ") ON CONFLICT(id) DO NOTHING";
 static const char ADD_JOB[] =
     "INSERT INTO jobs(delivery, event, payload, created_at) VALUES(?1, ?2, ?3, " SQL_NOW ")";
 /* The inner SELECT and the outer state check run in one statement, i.e. one
  * write transaction: the claim is atomic across connections. */
 static const char CLAIM[] =
     "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = " SQL_NOW
-    " "
-    "WHERE id = (SELECT id FROM jobs WHERE state = 'queued' "
+    " WHERE id = (SELECT id FROM jobs WHERE state = 'queued' "
     "            AND run_after <= " SQL_NOW
     " ORDER BY id LIMIT 1) "
     "AND state = 'queued' "
     "RETURNING id, delivery, event, payload, attempts";
 static const char FINISH[] =
     "UPDATE jobs SET state = ?2, summary = ?3, finished_at = " SQL_NOW
-    " "
-    "WHERE id = ?1 AND state = 'running'";
+    " WHERE id = ?1 AND state = 'running'";
 static const char RETRY[] =
     "UPDATE jobs SET state = 'queued', summary = ?3, run_after = " SQL_NOW
-    " + ?2 "
-    "WHERE id = ?1 AND state = 'running'";
+    " + ?2 WHERE id = ?1 AND state = 'running'";
 static const char RECOVER[] = "UPDATE jobs SET state = 'queued' WHERE state = 'running'";
 static const char COUNT_STATE[] = "SELECT count(*) FROM jobs WHERE state = ?1";
 static const char COUNT_ALL[] = "SELECT count(*) FROM jobs";

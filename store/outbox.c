@@ -49,8 +49,7 @@ static const char NEWER[] =
 static const char COMMENT_GET[] = "SELECT comment_id FROM outbox_comments WHERE key = ?1";
 static const char COMMENT_PUT[] =
     "INSERT INTO outbox_comments(key, comment_id, updated_at) VALUES(?1, ?2, " SQL_NOW
-    ") "
-    "ON CONFLICT(key) DO UPDATE SET comment_id = excluded.comment_id, "
+    ") ON CONFLICT(key) DO UPDATE SET comment_id = excluded.comment_id, "
     "updated_at = excluded.updated_at";
 static const char COMMENT_FORGET[] = "DELETE FROM outbox_comments WHERE key = ?1";
 

@@ -13,8 +13,7 @@
 static const char ADD[] =
     "INSERT INTO runs(job_id, env, repo, sha, before_sha, ref, pr_number, kind, trigger, "
     "created_ms) VALUES(nullif(?1, 0), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " SQL_NOW_MS
-    ") "
-    "ON CONFLICT(job_id, env) DO NOTHING";
+    ") ON CONFLICT(job_id, env) DO NOTHING";
 /* A read, so idle run threads never queue for the write lock. */
 static const char ANY_QUEUED[] = "SELECT 1 FROM runs WHERE state = 'queued' LIMIT 1";
 /* The run to start: the oldest queued run whose environment is idle. */
@@ -25,8 +24,7 @@ static const char NEWEST_APPLY[] =
     "SELECT max(id) FROM runs WHERE env = ?1 AND state = 'queued' AND kind = 'apply'";
 static const char SUPERSEDE[] =
     "UPDATE runs SET state = 'superseded', finished_ms = " SQL_NOW_MS
-    ", "
-    "result = 'superseded by ' || substr((SELECT sha FROM runs WHERE id = ?2), 1, 12) "
+    ", result = 'superseded by ' || substr((SELECT sha FROM runs WHERE id = ?2), 1, 12) "
     "WHERE env = ?1 AND state = 'queued' AND kind = 'apply' AND id < ?2 RETURNING " RUN_COLS;
 static const char START[] =
     "UPDATE runs SET state = 'running', attempts = attempts + 1, started_ms = " SQL_NOW_MS
