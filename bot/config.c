@@ -22,6 +22,8 @@
 #define DEFAULT_GITHUB_API "https://api.github.com"
 #define DEFAULT_GITHUB_TOKEN_ENV "GITHUB_TOKEN"
 #define DEFAULT_RUNNERS 4
+#define DEFAULT_MAX_FILE_BYTES (1024u * 1024u) /* a stack.json is a few KB */
+#define DEFAULT_MAX_ENVS_PER_PUSH 20           /* each costs ~15 AWS calls to plan */
 #define MAX_APPLY_PARALLELISM 16 /* deploy/apply.c runs at most this many */
 #define ENV_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
 
@@ -48,6 +50,8 @@ enum {
     K_WAIT_TIMEOUT_S,
     K_WAIT_POLL_MS,
     K_NOTIFY_RETRY_BASE_MS,
+    K_MAX_FILE_BYTES,
+    K_MAX_ENVS_PER_PUSH,
     K_COUNT
 };
 
@@ -68,6 +72,8 @@ static const int_knob KNOBS[K_COUNT] = {
     /* In the file it is part of "notify", which notify/settings.c reads. */
     [K_NOTIFY_RETRY_BASE_MS] = {NULL, "DEPLOYBOT_NOTIFY_RETRY_BASE_MS", NOTIFY_RETRY_BASE_MS_MIN,
                                 NOTIFY_RETRY_BASE_MS_MAX},
+    [K_MAX_FILE_BYTES] = {"limits.max_file_bytes", "DEPLOYBOT_MAX_FILE_BYTES", 1, MAX_MAX_BODY},
+    [K_MAX_ENVS_PER_PUSH] = {"limits.max_envs_per_push", "DEPLOYBOT_MAX_ENVS_PER_PUSH", 1, 10000},
 };
 
 /* A 0 in the file means "none at all" (retry at once, look once, poll
@@ -92,6 +98,8 @@ static void knob_store(bot_config *o, int k, long long v) {
     case K_WAIT_TIMEOUT_S: aws->wait_timeout_s = zero_is_none(v); break;
     case K_WAIT_POLL_MS: aws->wait_poll_ms = zero_is_none(v); break;
     case K_NOTIFY_RETRY_BASE_MS: o->notify.retry_base_ms = v; break;
+    case K_MAX_FILE_BYTES: o->max_file_bytes = (size_t)v; break;
+    case K_MAX_ENVS_PER_PUSH: o->max_envs_per_push = (int)v; break;
     }
 }
 
@@ -316,6 +324,8 @@ static void set_defaults(bot_config *o) {
     o->port = DEFAULT_PORT;
     o->max_body = DEFAULT_MAX_BODY;
     o->runners = DEFAULT_RUNNERS;
+    o->max_file_bytes = DEFAULT_MAX_FILE_BYTES;
+    o->max_envs_per_push = DEFAULT_MAX_ENVS_PER_PUSH;
     o->listen = strdup(DEFAULT_LISTEN);
     o->data_dir = strdup(DEFAULT_DATA_DIR);
     o->repo_token_env = strdup(DEFAULT_REPO_TOKEN_ENV);
@@ -327,19 +337,32 @@ static void set_defaults(bot_config *o) {
         abort();
 }
 
+/* "owner/name", as GitHub spells repository.full_name. */
+static int repo_name_check(const char *name, errinfo *err) {
+    const char *slash = name ? strchr(name, '/') : NULL;
+
+    if (!name)
+        return 0;
+    if (!slash || slash == name || !slash[1] || strchr(slash + 1, '/') || strlen(name) > 255)
+        return errinfo_set(err, ERR_INVALID, "\"repo.name\" must be \"owner/name\", not \"%.64s\"",
+                           name);
+    return 0;
+}
+
 /* The strings and objects; the integers follow (knobs_from_file). */
 static int load_sections(json_t *root, bot_config *o, errinfo *err) {
     static const char *const top[] = {
         "listen", "port", "data_dir", "max_body_bytes", "public_url", "repo",
         "webhook_secret_env", "github", "runners", "apply_parallelism", "aws", "wait",
-        "notify", "environments", NULL};
-    static const char *const repo_keys[] = {"url", "token_env", NULL};
+        "notify", "environments", "limits", NULL};
+    static const char *const repo_keys[] = {"url", "name", "token_env", NULL};
     static const char *const gh_keys[] = {"api_url", "token_env", NULL};
     static const char *const aws_keys[] = {"region", "page_size", "retry_base_ms", "max_attempts",
                                            "throttle_attempts", "consistency_timeout_s", "debug",
                                            NULL};
     static const char *const wait_keys[] = {"timeout_s", "poll_ms", NULL};
-    json_t *repo, *gh, *aws, *wait;
+    static const char *const limit_keys[] = {"max_file_bytes", "max_envs_per_push", NULL};
+    json_t *repo, *gh, *aws, *wait, *limits;
 
     if (only_keys(root, "", top, err) < 0 || opt_str(root, "", "listen", &o->listen, err) < 0 ||
         opt_str(root, "", "data_dir", &o->data_dir, err) < 0 ||
@@ -348,9 +371,12 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
         section(root, "repo", repo_keys, &repo, err) < 0 ||
         section(root, "github", gh_keys, &gh, err) < 0 ||
         section(root, "aws", aws_keys, &aws, err) < 0 ||
-        section(root, "wait", wait_keys, &wait, err) < 0)
+        section(root, "wait", wait_keys, &wait, err) < 0 ||
+        section(root, "limits", limit_keys, &limits, err) < 0)
         return -1;
     if (opt_str(repo, "repo.", "url", &o->repo_url, err) < 0 ||
+        opt_str(repo, "repo.", "name", &o->repo_name, err) < 0 ||
+        repo_name_check(o->repo_name, err) < 0 ||
         opt_str(repo, "repo.", "token_env", &o->repo_token_env, err) < 0 ||
         opt_str(gh, "github.", "api_url", &o->github_api_url, err) < 0 ||
         opt_str(gh, "github.", "token_env", &o->github_token_env, err) < 0 ||
@@ -452,6 +478,7 @@ void bot_config_free(bot_config *c) {
     free(c->data_dir);
     free(c->public_url);
     free(c->repo_url);
+    free(c->repo_name);
     free(c->repo_token_env);
     free(c->webhook_secret_env);
     free_secret(c->webhook_secret);

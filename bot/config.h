@@ -10,7 +10,8 @@
  *     "data_dir": "./deploybot-data",
  *     "max_body_bytes": 26214400,
  *     "public_url": "http://127.0.0.1:8080",
- *     "repo": { "url": "/path/or/https/url", "token_env": "DEPLOYBOT_REPO_TOKEN" },
+ *     "repo": { "url": "/path/or/https/url", "name": "owner/name",
+ *               "token_env": "DEPLOYBOT_REPO_TOKEN" },
  *     "webhook_secret_env": "DEPLOYBOT_WEBHOOK_SECRET",
  *     "github": { "api_url": "https://api.github.com", "token_env": "GITHUB_TOKEN" },
  *     "runners": 4,                   DEPLOYBOT_RUNNERS
@@ -24,6 +25,8 @@
  *              "page_size": N },      DEPLOYBOT_AWS_PAGE_SIZE (absent: each call's largest)
  *     "wait": { "timeout_s": N,       DEPLOYBOT_WAIT_TIMEOUT_S (absent: each waiter's own)
  *               "poll_ms": N },       DEPLOYBOT_WAIT_POLL_MS (absent: each waiter's own)
+ *     "limits": { "max_file_bytes": 1048576,   DEPLOYBOT_MAX_FILE_BYTES
+ *                 "max_envs_per_push": 20 },  DEPLOYBOT_MAX_ENVS_PER_PUSH
  *     "notify": { "chat": [...], "secrets_env": [...],
  *                 "retry_base_ms": 1000 },   DEPLOYBOT_NOTIFY_RETRY_BASE_MS
  *     "environments": {
@@ -78,6 +81,8 @@ typedef struct {
     size_t max_body;
     char *public_url;
     char *repo_url;
+    char *repo_name; /* "owner/name": deliveries for any other repository are
+                          refused (403); NULL: any repository is accepted */
     char *repo_token_env; /* name of the variable, read by git/ when it fetches */
     char *webhook_secret_env;
     char *webhook_secret; /* value read from the environment; may be NULL */
@@ -87,6 +92,8 @@ typedef struct {
     char *aws_region;       /* NULL: none (a stack.json without "region" is then in
                                 AWS_REGION's: deploy/envrun.h) */
     int runners;            /* run threads */
+    size_t max_file_bytes;  /* largest file read from git (deploybot.json, ...) */
+    int max_envs_per_push;  /* more environments touched: nothing is applied */
     deploy_options deploy;  /* apply_parallelism, "aws" and "wait" */
     notify_settings notify; /* chat routes, more secret variables, retry_base_ms */
     bot_env_config *envs;   /* "environments", in the file's order */

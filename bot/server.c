@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -39,6 +40,7 @@ struct server {
     store *db;    /* deliveries; the history, for /api/runs */
     char *secret; /* NULL: every delivery is refused */
     char *listen; /* lws keeps a pointer to it */
+    char *repo_name; /* NULL: deliveries for any repository are accepted */
     size_t max_body;
     server_job_cb on_job;
     void *arg;
@@ -445,11 +447,19 @@ static int accept_event(server *s, struct lws *wsi, struct pss *p, const char *j
                         size_t jlen) {
     webhook_event ev;
     errinfo err;
-    char name[sizeof(p->event)];
+    char name[sizeof(p->event)], repo[sizeof(ev.repo)];
 
     if (webhook_github_parse(p->event, "application/json", json, jlen, &ev,
                              &err) < 0)
         return stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST, "%s", err.msg);
+    /* A hook of another repository signed with the same secret must not
+     * deploy this one's environments: refused before anything is stored.
+     * GitHub compares owner and repository names without case. */
+    if (s->repo_name && ev.kind != WEBHOOK_IGNORED && ev.repo[0] &&
+        strcasecmp(ev.repo, s->repo_name) != 0)
+        return stage_error(wsi, p, HTTP_STATUS_FORBIDDEN,
+                           "delivery is for repository %s, this bot deploys %s",
+                           printable(ev.repo, repo, sizeof(repo)), s->repo_name);
     switch (ev.kind) {
     case WEBHOOK_PING:
         return stage_json(wsi, p, HTTP_STATUS_OK,
@@ -594,7 +604,8 @@ server *server_new(const bot_config *cfg, const char *db_path,
     s->max_body = cfg->max_body;
     if ((cfg->webhook_secret && *cfg->webhook_secret &&
          !(s->secret = strdup(cfg->webhook_secret))) ||
-        !(s->listen = strdup(cfg->listen)))
+        !(s->listen = strdup(cfg->listen)) ||
+        (cfg->repo_name && !(s->repo_name = strdup(cfg->repo_name))))
         abort();
     /* The webhook's answer waits on this connection: a short wait. */
     if (!(s->db = store_open(db_path, STORE_MKDIR | STORE_SHORT_WAIT, err)) ||
@@ -657,6 +668,7 @@ void server_free(server *s) {
         lws_context_destroy(s->ctx);
     store_close(s->db);
     free(s->listen);
+    free(s->repo_name);
     if (s->secret) {
         explicit_bzero(s->secret, strlen(s->secret));
         free(s->secret);
