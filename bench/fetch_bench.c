@@ -17,6 +17,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -38,7 +39,7 @@ static int diff(cfgrepo *r, const char *before, const char *after, change_set *c
     size_t len;
     int missing = 0;
     repoconfig rc;
-    char *text = cfgrepo_read_file(r, after, "deploybot.json", &len, &missing, err);
+    char *text = cfgrepo_read_file(r, after, "deploybot.json", SIZE_MAX, &len, &missing, err);
     if (!text)
         return missing ? errinfo_set(err, ERR_NOT_FOUND, "deploybot.json is missing at %.12s", after) : -1;
     int ok = repoconfig_parse(text, len, &rc, err);

@@ -70,6 +70,23 @@ static int add_runs(job_runner *r, const delivery *d, const repoconfig *rc, cons
     return 0;
 }
 
+/* Each environment planned costs AWS calls: a commit touching more than
+ * the operator allows fails as a whole (nothing planned, nothing applied)
+ * rather than in part, so a half-deployed push cannot happen. */
+static int over_env_cap(job_runner *r, const delivery *d, const change_set *cs, char *summary,
+                        size_t len) {
+    run x = {.env = "config", .repo = (char *)d->ev->repo, .sha = (char *)d->sha};
+
+    if (cs->n_envs <= (size_t)r->cfg->max_envs_per_push)
+        return 0;
+    snprintf(summary, len,
+             "%zu environments touched, over the limit max_envs_per_push = %d: nothing applied",
+             cs->n_envs, r->cfg->max_envs_per_push);
+    fprintf(stderr, "[job %ld] %s\n", d->job->id, summary);
+    job_status(r, &x, "failure", summary);
+    return 1;
+}
+
 /* The runs of a fetched commit whose deploybot.json was read. */
 static int record(job_runner *r, const delivery *d, const repoconfig *rc, char *summary, size_t len) {
     const webhook_event *ev = d->ev;
@@ -86,7 +103,7 @@ static int record(job_runner *r, const delivery *d, const repoconfig *rc, char *
     fprintf(stderr, "[job %ld] %s\n", d->job->id, summary);
     fprintf(stderr, "[job %ld] timings: fetch=%.1fms diff=%.1fms\n", d->job->id,
             (d->t_fetched - d->t0) / 1e3, (clock_mono_us() - d->t_fetched) / 1e3);
-    ok = add_runs(r, d, rc, &cs, &err);
+    ok = over_env_cap(r, d, &cs, summary, len) ? 0 : add_runs(r, d, rc, &cs, &err);
     if (ok != 0)
         snprintf(summary, len, "%s", err.msg);
     /* The pull request's comment lists these environments as being planned. */

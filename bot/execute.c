@@ -43,7 +43,7 @@ static int read_at(job_runner *r, const char *sha, const char *path, int require
                    size_t *len, errinfo *err) {
     int missing = 0;
 
-    *text = cfgrepo_read_file(r->repo, sha, path, len, &missing, err);
+    *text = cfgrepo_read_file(r->repo, sha, path, r->cfg->max_file_bytes, len, &missing, err);
     if (*text || (missing && !required)) return 0;
     if (missing) errinfo_set(err, ERR_NOT_FOUND, "missing");
     return errinfo_prefix(err, "%s", path);

@@ -47,7 +47,7 @@ int job_fetch(job_runner *r, const char *clone_url, const char *sha, errinfo *er
 int job_repoconfig(job_runner *r, const char *sha, repoconfig *rc, errinfo *err) {
     size_t len;
     int missing = 0, ok;
-    char *text = cfgrepo_read_file(r->repo, sha, "deploybot.json", &len, &missing, err);
+    char *text = cfgrepo_read_file(r->repo, sha, "deploybot.json", r->cfg->max_file_bytes, &len, &missing, err);
 
     if (!text)
         return missing ? errinfo_set(err, ERR_NOT_FOUND, "deploybot.json is missing at %.12s", sha) : -1;

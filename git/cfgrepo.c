@@ -482,8 +482,31 @@ static char *blob_copy(git_blob *b, size_t *len) {
     return buf;
 }
 
+/* 1 (and err set) when the blob is over `max` bytes or its size is unknown:
+ * a pushed file must not make the bot allocate what the pusher chooses. */
+static int blob_too_big(cfgrepo *r, const git_tree_entry *e, const char *path,
+                        const char *sha, size_t max, errinfo *err) {
+    git_odb *odb = NULL;
+    size_t n = 0;
+    git_object_t type;
+    int rc = git_repository_odb(&odb, r->repo);
+
+    if (rc == 0)
+        rc = git_odb_read_header(&n, &type, odb, git_tree_entry_id(e));
+    git_odb_free(odb);
+    if (rc < 0) {
+        errinfo_set(err, ERR_IO, "reading %s at %.12s: %s", path, sha, git_msg());
+        return 1;
+    }
+    if (n <= max)
+        return 0;
+    errinfo_set(err, ERR_LIMIT, "%s at commit %.12s is %zu bytes, over the limit max_file_bytes = %zu",
+                path, sha, n, max);
+    return 1;
+}
+
 char *cfgrepo_read_file(cfgrepo *r, const char *sha, const char *path,
-                        size_t *len, int *missing, errinfo *err) {
+                        size_t max, size_t *len, int *missing, errinfo *err) {
     git_tree *tree = NULL;
     git_tree_entry *e = NULL;
     git_object *obj = NULL;
@@ -507,6 +530,8 @@ char *cfgrepo_read_file(cfgrepo *r, const char *sha, const char *path,
                     "%s at commit %.12s is a directory, "
                     "not a file",
                     path, sha);
+    } else if (blob_too_big(r, e, path, sha, max, err)) {
+        /* refused before the blob is read: its size is in the header */
     } else if (git_tree_entry_to_object(&obj, r->repo, e) < 0) {
         errinfo_set(err, ERR_IO, "reading %s at %.12s: %s", path, sha,
                     git_msg());

@@ -36,9 +36,10 @@ int cfgrepo_has_commit(cfgrepo *r, const char *sha);
 
 /* Reads `path` at commit `sha` into a NUL-terminated malloc'd buffer. When
  * the path does not exist, returns NULL and sets *missing to 1 (if given;
- * err says ERR_NOT_FOUND too). */
+ * err says ERR_NOT_FOUND too). A file over `max` bytes is not read: NULL
+ * with ERR_LIMIT. */
 char *cfgrepo_read_file(cfgrepo *r, const char *sha, const char *path,
-                        size_t *len, int *missing, errinfo *err);
+                        size_t max, size_t *len, int *missing, errinfo *err);
 
 /* Resolves a branch name (e.g. "main", or "refs/heads/main" as webhooks
  * send it) to its commit on the remote, as of the last fetch. Writes 40 hex

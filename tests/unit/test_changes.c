@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -360,7 +361,7 @@ static int diff(cfgrepo *r, const char *before, const char *after,
     repoconfig cfg;
     size_t len;
     int rc;
-    char *json = cfgrepo_read_file(r, after, "deploybot.json", &len, NULL,
+    char *json = cfgrepo_read_file(r, after, "deploybot.json", SIZE_MAX, &len, NULL,
                                    err);
     if (!json)
         return -1;
@@ -430,9 +431,9 @@ static void test_read_file(cfgrepo *r, const char *c0, const char *c1) {
     errinfo err = {0};
     size_t len = 0;
     int missing = -1;
-    char *a = cfgrepo_read_file(r, c0, "environments/dev/stack.json", &len,
+    char *a = cfgrepo_read_file(r, c0, "environments/dev/stack.json", SIZE_MAX, &len,
                                 &missing, &err);
-    char *b = cfgrepo_read_file(r, c1, "environments/dev/stack.json", NULL,
+    char *b = cfgrepo_read_file(r, c1, "environments/dev/stack.json", SIZE_MAX, NULL,
                                 NULL, &err);
     CHECK_STR(a, "{\"instance_count\": 1}\n");
     CHECK(len == strlen("{\"instance_count\": 1}\n") && missing == 0);
@@ -440,18 +441,18 @@ static void test_read_file(cfgrepo *r, const char *c0, const char *c1) {
     free(a);
     free(b);
 
-    a = cfgrepo_read_file(r, c0, "environments/qa/stack.json", &len, &missing,
+    a = cfgrepo_read_file(r, c0, "environments/qa/stack.json", SIZE_MAX, &len, &missing,
                           &err);
     CHECK(a == NULL && missing == 1);
     CHECK_HAS(err.msg, "environments/qa/stack.json does not exist");
-    a = cfgrepo_read_file(r, c0, "environments/dev", &len, &missing, &err);
+    a = cfgrepo_read_file(r, c0, "environments/dev", SIZE_MAX, &len, &missing, &err);
     CHECK(a == NULL && missing == 0);
     CHECK_HAS(err.msg, "is a directory");
     a = cfgrepo_read_file(r, "0123456789abcdef0123456789abcdef01234567",
-                          "README.md", &len, &missing, &err);
+                          "README.md", SIZE_MAX, &len, &missing, &err);
     CHECK(a == NULL && missing == 0);
     CHECK_HAS(err.msg, "not in the mirror");
-    a = cfgrepo_read_file(r, "HEAD", "README.md", &len, &missing, &err);
+    a = cfgrepo_read_file(r, "HEAD", "README.md", SIZE_MAX, &len, &missing, &err);
     CHECK(a == NULL);
     CHECK_HAS(err.msg, "not a commit sha");
 }
