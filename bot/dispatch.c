@@ -4,6 +4,7 @@
 #include "bot/webhook.h"
 #include "git/changes.h"
 #include "util/clock.h"
+#include "util/strbuf.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -98,8 +99,11 @@ static int record(job_runner *r, const delivery *d, const repoconfig *rc, char *
         snprintf(summary, len, "diff: %s", err.msg);
         return -1;
     }
-    snprintf(summary, len, "%s %.12s: %zu environment(s) touched (%s)",
-             d->is_push ? ev->ref : "pull request", d->sha, cs.n_envs, cs.reason);
+    strbuf ref = {0};
+    strbuf_put_escaped(&ref, d->is_push ? ev->ref : "pull request");
+    snprintf(summary, len, "%s %.12s: %zu environment(s) touched (%s)", ref.s ? ref.s : "", d->sha, cs.n_envs,
+             cs.reason);
+    strbuf_free(&ref);
     fprintf(stderr, "[job %ld] %s\n", d->job->id, summary);
     fprintf(stderr, "[job %ld] timings: fetch=%.1fms diff=%.1fms\n", d->job->id,
             (d->t_fetched - d->t0) / 1e3, (clock_mono_us() - d->t_fetched) / 1e3);

@@ -287,14 +287,34 @@ static char *defence(const char *text) {
     return strbuf_take(&b);
 }
 
-/* Slack mrkdwn needs &, < and > escaped everywhere. */
-static char *slack_escape(const char *text) {
+/* A zero-width space after the '@' of @everyone and @here: outside a code
+ * block, a repository name or an error message must not ping a channel. */
+static int put_mention(strbuf *b, const char *p) {
+    if (*p != '@' || (strncmp(p + 1, "everyone", 8) != 0 && strncmp(p + 1, "here", 4) != 0)) return 0;
+    strbuf_puts(b, "@\xE2\x80\x8B");
+    return 1;
+}
+
+/* Slack mrkdwn needs &, < and > escaped everywhere; `mentions`: outside
+ * code blocks, @everyone and @here too. */
+static char *slack_escape(const char *text, int mentions) {
     strbuf b = {0};
     for (const char *p = text; *p; p++) {
         if (*p == '&') strbuf_puts(&b, "&amp;");
         else if (*p == '<') strbuf_puts(&b, "&lt;");
         else if (*p == '>') strbuf_puts(&b, "&gt;");
-        else strbuf_put(&b, p, 1);
+        else if (!mentions || !put_mention(&b, p)) strbuf_put(&b, p, 1);
+    }
+    return strbuf_take(&b);
+}
+
+/* Discord markdown outside code blocks: a backslash before < and > (no
+ * <@id> mention, no <#channel> link) and the mentions defused. */
+static char *discord_escape(const char *text) {
+    strbuf b = {0};
+    for (const char *p = text; *p; p++) {
+        if (*p == '<' || *p == '>') strbuf_putc(&b, '\\');
+        if (!put_mention(&b, p)) strbuf_put(&b, p, 1);
     }
     return strbuf_take(&b);
 }
@@ -340,15 +360,15 @@ static json_t *slack_section(const char *mrkdwn) {
 
 json_t *render_slack(const notify_subject *s, notify_event ev, const notify_env_result *r) {
     char *env = plain_name(r->env), *w = where(s), *sum = chat_summary(ev, r);
-    char *esum = slack_escape(sum), *erepo = slack_escape(s->repo ? s->repo : "");
+    char *esum = slack_escape(sum, 1), *erepo = slack_escape(s->repo ? s->repo : "", 1);
     json_t *blocks = json_array();
     strbuf head = {0}, fallback = {0};
     strbuf_printf(&head, "*%s* · %s · %s\n%s", env, phrase(ev, r), w, esum);
     json_array_append_new(blocks, slack_section(head.s));
-    strbuf_printf(&fallback, "deploybot: %s %s: %s", env, phrase(ev, r), sum);
+    strbuf_printf(&fallback, "deploybot: %s %s: %s", env, phrase(ev, r), esum);
     const char *detail = chat_detail(ev, r);
     if (detail) {
-        char *d = defence(detail), *e = slack_escape(d);
+        char *d = defence(detail), *e = slack_escape(d, 0);
         char *blk = chat_code_block(e, RENDER_SLACK_SECTION_MAX, 1);
         json_array_append_new(blocks, slack_section(blk));
         free(d), free(e), free(blk);
@@ -383,7 +403,7 @@ json_t *render_discord(const notify_subject *s, notify_event ev, const notify_en
     char *env = plain_name(r->env), *w = where(s), *sum = chat_summary(ev, r);
     char title[300];
     snprintf(title, sizeof(title), "%.200s · %s", env, phrase(ev, r));
-    const char *repo = s->repo && *s->repo ? s->repo : "-";
+    char *repo = discord_escape(s->repo && *s->repo ? s->repo : "-");
     const char *footer = "deploybot";
     /* Every counted field (title, description, field names and values,
      * footer) shares 6000; the description alone may have 4096. */
@@ -391,7 +411,9 @@ json_t *render_discord(const notify_subject *s, notify_event ev, const notify_en
     size_t room = RENDER_DISCORD_TOTAL_MAX - fixed;
     if (room > RENDER_DISCORD_DESCRIPTION_MAX) room = RENDER_DISCORD_DESCRIPTION_MAX;
     strbuf d = {0};
-    strbuf_puts(&d, sum);
+    char *esum = discord_escape(sum);
+    strbuf_puts(&d, esum);
+    free(esum);
     char *tail = NULL;
     if (ev == NOTIFY_APPLY_FAILED) {
         char *cmd = render_revert_command(s), *br = plain_name(branch_of(s->ref) ? branch_of(s->ref) : "main");
@@ -419,7 +441,7 @@ json_t *render_discord(const notify_subject *s, notify_event ev, const notify_en
     /* No @everyone or role pings, whatever a stack file or an error says. */
     json_t *msg = json_pack("{s:s,s:[o],s:{s:[]}}", "username", "deploybot", "embeds", embed,
                             "allowed_mentions", "parse");
-    free(env), free(w), free(sum), free(d.s), free(tail);
+    free(env), free(w), free(sum), free(d.s), free(tail), free(repo);
     return msg;
 }
 

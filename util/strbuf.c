@@ -51,3 +51,16 @@ void strbuf_free(strbuf *b) {
     free(b->s);
     memset(b, 0, sizeof(*b));
 }
+
+void strbuf_put_escaped(strbuf *b, const char *s) {
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '\n') strbuf_puts(b, "\\n");
+        else if (c == '\r') strbuf_puts(b, "\\r");
+        else if (c == '\t') strbuf_puts(b, "\\t");
+        else if (c == '\\') strbuf_puts(b, "\\\\");
+        else if (c < 0x20 || c == 0x7f) strbuf_printf(b, "\\x%02x", c);
+        else strbuf_putc(b, (char)c);
+    }
+}

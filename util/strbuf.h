@@ -13,6 +13,9 @@ typedef struct {
 void strbuf_put(strbuf *b, const char *s, size_t n);
 void strbuf_puts(strbuf *b, const char *s);
 void strbuf_putc(strbuf *b, char c);
+/* s with control characters written as \n, \r, \t or \xNN (and '\' as
+ * "\\"): text from a payload cannot start a forged line of a log. */
+void strbuf_put_escaped(strbuf *b, const char *s);
 void strbuf_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Hands the string over (never NULL); the strbuf is empty afterwards. */
 char *strbuf_take(strbuf *b);

@@ -14,19 +14,21 @@ import harness  # noqa: E402
 REPO = "ailisp/gcbapp-buildconfig-example"  # the fixtures' repository.full_name
 
 
-def started(limits=None, chat=False, env=None):
+def started(limits=None, chat=False, env=None, name=REPO):
     """A Stack whose config names the repository (and any limits)."""
     s = harness.Stack(start_bot=False, chat=chat)
     cfg = {"listen": "127.0.0.1", "port": 0, "data_dir": s.data_dir,
-           "repo": {"url": s.repo.path, "name": REPO},
+           "repo": {"url": s.repo.path},
            "github": {"api_url": s.github_url}, "aws": {"region": harness.REGION}}
+    if name:
+        cfg["repo"]["name"] = name
     if limits:
         cfg["limits"] = limits
     if chat:
-        s.extra_env["DEPLOYBOT_TEST_SLACK"] = s.chat_url + "/slack/hook"
-        s.extra_env["DEPLOYBOT_TEST_DISCORD"] = s.chat_url + "/discord/hook"
-        cfg["notify"] = {"chat": [{"kind": "slack", "url_env": "DEPLOYBOT_TEST_SLACK"},
-                                  {"kind": "discord", "url_env": "DEPLOYBOT_TEST_DISCORD"}]}
+        s.extra_env["DEPLOYBOT_TEST_SLACK"] = s.chat_url + "/slack/T0001/B0001/path"
+        s.extra_env["DEPLOYBOT_TEST_DISCORD"] = s.chat_url + "/discord/112233445566/token"
+        cfg["notify"] = {"chat": [{"type": "slack", "url_env": "DEPLOYBOT_TEST_SLACK"},
+                                  {"type": "discord", "url_env": "DEPLOYBOT_TEST_DISCORD"}]}
     s.extra_env.update(env or {})
     with open(s.config_path(), "w") as f:
         json.dump(cfg, f)
@@ -127,6 +129,43 @@ class Limits(unittest.TestCase):
         for env in ("dev", "stg", "prd"):
             self.assertIsNone(s.latest_status(c, "deploybot/" + env, repo=REPO))
             self.assertEqual(s.tagged(env), {})
+
+
+class Escaping(unittest.TestCase):
+    """Without repo.name any repository's delivery is taken: its name and
+    branch are the pusher's words."""
+
+    def test_payload_text_is_escaped_in_log_and_chat(self):
+        s = started(chat=True, name=None)
+        try:
+            base = s.repo.head()
+            c = s.repo.edit_json("environments/dev/stack.json",
+                                 lambda d: d["office_cidrs"].append("198.51.100.0/24"), "dev")
+            doc = harness.push_payload(base, c, ref="refs/heads/feature\n[job 999] forged\x1b[31m")
+            doc["repository"]["full_name"] = "acme/@here<!channel>&@everyone"
+            code, body = s.deliver("push", doc)
+            self.assertEqual(code, 202, body)
+
+            def chat():
+                reqs = json.loads(harness.http("GET", s.chat_url + "/_fake/requests")[1])
+                kinds = {r["path"].split("/")[1] for r in reqs}
+                return reqs if {"slack", "discord"} <= kinds else None
+            reqs = harness.wait_for(chat, 90, "a Slack and a Discord message")
+            log = s.bot.output()
+            self.assertNotIn("\n[job 999] forged", log)
+            self.assertNotIn("\x1b", log)
+            self.assertIn("feature\\n[job 999] forged\\x1b[31m", log)
+            for r in reqs:
+                text = json.dumps(r["json"], ensure_ascii=False)
+                self.assertNotIn("@here", text)
+                self.assertNotIn("@everyone", text)
+                self.assertNotIn("<!channel>", text)
+                if r["path"].startswith("/slack/"):
+                    self.assertIn("acme/@\u200bhere&lt;!channel&gt;&amp;@\u200beveryone", text)
+                else:
+                    self.assertIn("acme/@\u200bhere\\\\<!channel\\\\>&@\u200beveryone", text)
+        finally:
+            s.close()
 
 
 if __name__ == "__main__":
