@@ -24,7 +24,7 @@
 #define DEFAULT_RUNNERS 4
 #define DEFAULT_MAX_FILE_BYTES (1024u * 1024u) /* a stack.json is a few KB */
 #define DEFAULT_MAX_ENVS_PER_PUSH 20           /* each costs ~15 AWS calls to plan */
-#define MAX_APPLY_PARALLELISM 16 /* deploy/apply.c runs at most this many */
+#define MAX_APPLY_PARALLELISM 16               /* deploy/apply.c runs at most this many */
 #define ENV_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
 
 /* ---- the integer settings ---------------------------------------------- */

@@ -81,7 +81,7 @@ typedef struct {
     size_t max_body;
     char *public_url;
     char *repo_url;
-    char *repo_name; /* "owner/name": deliveries for any other repository are
+    char *repo_name;      /* "owner/name": deliveries for any other repository are
                           refused (403); NULL: any repository is accepted */
     char *repo_token_env; /* name of the variable, read by git/ when it fetches */
     char *webhook_secret_env;

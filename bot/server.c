@@ -37,9 +37,9 @@
 
 struct server {
     struct lws_context *ctx;
-    store *db;    /* deliveries; the history, for /api/runs */
-    char *secret; /* NULL: every delivery is refused */
-    char *listen; /* lws keeps a pointer to it */
+    store *db;       /* deliveries; the history, for /api/runs */
+    char *secret;    /* NULL: every delivery is refused */
+    char *listen;    /* lws keeps a pointer to it */
     char *repo_name; /* NULL: deliveries for any repository are accepted */
     size_t max_body;
     server_job_cb on_job;
