@@ -34,12 +34,12 @@ def parse_layers(text):
 
 
 def closure(libs, name):
-    seen, todo = set(), [name]
-    while todo:
-        for d in libs[todo.pop()]["deps"]:
+    seen, pending = set(), [name]
+    while pending:
+        for d in libs[pending.pop()]["deps"]:
             if d not in seen:
                 seen.add(d)
-                todo.append(d)
+                pending.append(d)
     return seen
 
 
