@@ -23,27 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int passed, failed;
-
-#define CHECK(cond) \
-    do { \
-        if (cond) passed++; \
-        else { \
-            failed++; \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-        } \
-    } while (0)
-
-#define CHECK_STR(got, want) \
-    do { \
-        const char *g_ = (got), *w_ = (want); \
-        if (g_ && w_ && strcmp(g_, w_) == 0) passed++; \
-        else { \
-            failed++; \
-            fprintf(stderr, "%s:%d: %s\n  got:  %s\n  want: %s\n", \
-                    __FILE__, __LINE__, #got, g_ ? g_ : "(null)", w_); \
-        } \
-    } while (0)
+#include "tests/unit/check.h"
 
 #define AKID "AKIDEXAMPLE"
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -1056,6 +1036,5 @@ int main(void) {
     test_rest_xml();
     test_debug_log_has_no_secrets();
     test_large_request();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return CHECK_DONE();
 }

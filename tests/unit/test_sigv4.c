@@ -16,27 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int passed, failed;
-
-#define CHECK(cond) \
-    do { \
-        if (cond) passed++; \
-        else { \
-            failed++; \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-        } \
-    } while (0)
-
-#define CHECK_STR(got, want) \
-    do { \
-        const char *g_ = (got), *w_ = (want); \
-        if (g_ && w_ && strcmp(g_, w_) == 0) passed++; \
-        else { \
-            failed++; \
-            fprintf(stderr, "%s:%d: %s\n  got:  %s\n  want: %s\n", \
-                    __FILE__, __LINE__, #got, g_ ? g_ : "(null)", w_); \
-        } \
-    } while (0)
+#include "tests/unit/check.h"
 
 static const sigv4_params suite_params = {
     "AKIDEXAMPLE",
@@ -387,7 +367,7 @@ static void test_suite(void) {
         const vector *v = &suite[i];
         sigv4_request r = to_request(v);
         char *creq = NULL, *sts = NULL, auth[1024];
-        int failed_before = failed;
+        int failed_before = check_failed;
 
         CHECK(sigv4_canonical_request(&r, &creq) == 0);
         CHECK(sigv4_string_to_sign(&r, &suite_params, &sts) == 0);
@@ -395,7 +375,7 @@ static void test_suite(void) {
         if (v->creq) CHECK_STR(creq, v->creq);
         if (v->sts) CHECK_STR(sts, v->sts);
         CHECK_STR(auth, v->authz);
-        if (failed != failed_before) fprintf(stderr, "  ^ in suite case %s\n", v->name);
+        if (check_failed != failed_before) fprintf(stderr, "  ^ in suite case %s\n", v->name);
         free(creq);
         free(sts);
     }
@@ -483,6 +463,5 @@ int main(void) {
     test_iam_guide_example();
     test_hashes();
     test_canonicalisation();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return CHECK_DONE();
 }

@@ -7,27 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int passed, failed;
-
-#define CHECK(cond) \
-    do { \
-        if (cond) passed++; \
-        else { \
-            failed++; \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-        } \
-    } while (0)
-
-#define CHECK_STR(got, want) \
-    do { \
-        const char *g_ = (got), *w_ = (want); \
-        if (g_ && w_ && strcmp(g_, w_) == 0) passed++; \
-        else { \
-            failed++; \
-            fprintf(stderr, "%s:%d: %s\n  got:  %s\n  want: %s\n", \
-                    __FILE__, __LINE__, #got, g_ ? g_ : "(null)", w_); \
-        } \
-    } while (0)
+#include "tests/unit/check.h"
 
 static xml_node *parse(const char *s) {
     errinfo err;
@@ -285,6 +265,5 @@ int main(void) {
     test_text_decoding();
     test_malformed();
     test_null_safety();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return CHECK_DONE();
 }
