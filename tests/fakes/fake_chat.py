@@ -41,15 +41,14 @@ from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from fakecommon.faults import FaultQueue, FaultRule  # noqa: E402
+from fakecommon.faults import PATH_FAULT_FIELDS, FaultQueue, path_fault  # noqa: E402
 from fakecommon.httpserver import BaseHandler, LoopbackServer, add_common_args, serve  # noqa: E402
 
 SLACK_SECTION_MAX = 3000
 DISCORD = {"title": 256, "description": 4096, "field.name": 256, "field.value": 1024,
            "footer.text": 2048, "author.name": 256, "total": 6000, "embeds": 10, "fields": 25,
            "content": 2000}
-FAULT_FIELDS = {"path_regex": ".*", "method": None, "status": 500, "count": 1, "after": 0,
-                "retry_after": None, "delay_ms": 0, "body": None}
+FAULT_FIELDS = PATH_FAULT_FIELDS
 
 
 class ChatFakeApp:
@@ -78,16 +77,9 @@ class ChatFakeApp:
             return str(self._next_id)
 
     def add_fault(self, spec):
-        unknown = set(spec) - set(FAULT_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown fault fields: {sorted(unknown)}")
-        spec = dict(FAULT_FIELDS, **spec)
-        pattern = re.compile(spec["path_regex"])
-
-        def matches(request):
-            return pattern.search(request["path"]) is not None and spec["method"] in (None, request["method"])
-        self.faults.add(FaultRule(spec, matches))
-        return spec
+        rule = path_fault(spec, FAULT_FIELDS)
+        self.faults.add(rule)
+        return rule.spec
 
 
 def _slack_error(message):

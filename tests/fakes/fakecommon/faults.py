@@ -6,6 +6,7 @@ queue of rules, each with a predicate, a remaining count and an optional number
 of matching requests to let through first ("after").
 """
 
+import re
 import threading
 
 
@@ -53,3 +54,27 @@ class FaultQueue:
                     self._rules.remove(rule)
                 return rule.spec
         return None
+
+
+# The fields of a path-matched fault as the HTTP fakes take it (POST
+# /_fake/faults); a fake may add its own (GitHub's "reset_in").
+PATH_FAULT_FIELDS = {"path_regex": ".*", "method": None, "status": 500, "count": 1, "after": 0,
+                     "retry_after": None, "delay_ms": 0, "body": None}
+
+
+def path_fault(spec, fields=PATH_FAULT_FIELDS):
+    """A FaultRule for requests whose path matches spec["path_regex"] (and
+    whose method is spec["method"] when given), from the JSON a test posted,
+    defaults filled in from `fields`. ValueError names what is wrong."""
+    if not isinstance(spec, dict):
+        raise ValueError("a fault is a JSON object")
+    unknown = set(spec) - set(fields)
+    if unknown:
+        raise ValueError(f"unknown fault fields: {sorted(unknown)}")
+    spec = dict(fields, **spec)
+    pattern = re.compile(spec["path_regex"])
+
+    def matches(request):
+        return (pattern.search(request["path"]) is not None
+                and spec["method"] in (None, request["method"]))
+    return FaultRule(spec, matches)

@@ -16,11 +16,10 @@ import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
-from .faults import FaultQueue, FaultRule
+from .faults import PATH_FAULT_FIELDS, FaultQueue, path_fault
 from .httpserver import BaseHandler
 
-FAULT_FIELDS = {"path_regex": ".*", "method": None, "status": 500, "count": 1, "after": 0,
-                "retry_after": None, "delay_ms": 0, "body": None}
+FAULT_FIELDS = PATH_FAULT_FIELDS
 
 
 class Reply:
@@ -112,19 +111,9 @@ class RestFakeApp:
 
     # ------------------------------------------------------------ faults
     def add_fault(self, spec):
-        if not isinstance(spec, dict):
-            raise ValueError("a fault is a JSON object")
-        unknown = set(spec) - set(FAULT_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown fault fields: {sorted(unknown)}")
-        spec = dict(FAULT_FIELDS, **spec)
-        pattern = re.compile(spec["path_regex"])
-
-        def matches(request):
-            return (pattern.search(request["path"]) is not None
-                    and spec["method"] in (None, request["method"]))
-        self.faults.add(FaultRule(spec, matches))
-        return spec
+        rule = path_fault(spec, FAULT_FIELDS)
+        self.faults.add(rule)
+        return rule.spec
 
     # ---------------------------------------------- to be overridden
     def reset(self):

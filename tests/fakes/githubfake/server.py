@@ -31,7 +31,7 @@ import time
 import uuid
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from fakecommon.faults import FaultQueue, FaultRule
+from fakecommon.faults import PATH_FAULT_FIELDS, FaultQueue, path_fault
 from fakecommon.httpserver import BaseHandler
 
 from . import errors
@@ -45,8 +45,7 @@ MAX_STATUSES_PER_CONTEXT = 1000   # documented: per sha and context
 MAX_COMMENT_BODY = 65536     # observed, NOTES.md §5
 RATE_LIMIT = 5000
 
-FAULT_FIELDS = {"path_regex": ".*", "method": None, "status": 500, "count": 1, "after": 0,
-                "retry_after": None, "delay_ms": 0, "body": None,
+FAULT_FIELDS = {**PATH_FAULT_FIELDS,
                 # primary rate limit: X-RateLimit-Remaining: 0 and a reset this many seconds ahead
                 "reset_in": None}
 
@@ -81,17 +80,9 @@ class GitHubFakeApp:
             self._log.clear()
 
     def add_fault(self, spec):
-        unknown = set(spec) - set(FAULT_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown fault fields: {sorted(unknown)}")
-        spec = dict(FAULT_FIELDS, **spec)
-        pattern = re.compile(spec["path_regex"])
-
-        def matches(request):
-            return (pattern.search(request["path"]) is not None
-                    and spec["method"] in (None, request["method"]))
-        self.faults.add(FaultRule(spec, matches))
-        return spec
+        rule = path_fault(spec, FAULT_FIELDS)
+        self.faults.add(rule)
+        return rule.spec
 
     def reset(self):
         self.store.reset()
