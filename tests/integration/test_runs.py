@@ -158,13 +158,15 @@ class Runs(unittest.TestCase):
                  for r in p["IpRanges"]}
         self.assertEqual(cidrs, {"198.51.100.0/24", "203.0.113.0/24"})
 
-    def kill_and_resume(self, point_log, setup_fault, attempts=2):
+    def kill_and_resume(self, point_log, setup_fault, attempts=2, kill_when=None):
         s = self.s
         base = s.repo.head()
         c1 = s.repo.edit_json(DEV, add_office("198.51.100.0/24"), "dev")
         setup_fault()
         self.push(base, c1)
         harness.wait_for(lambda: point_log in s.bot.output(), 30, "bot reached " + point_log)
+        if kill_when:
+            harness.wait_for(kill_when, 30, "kill point")
         s.bot.stop(signal.SIGKILL)
         s.start_bot()
         st = s.wait_status(c1, "deploybot/dev")
@@ -191,9 +193,10 @@ class Runs(unittest.TestCase):
 
     def test_sigkill_while_notifying(self):
         # The run is over; its statuses wait in the outbox and are sent after the restart.
+        # The log line comes just before the run is recorded, so wait for the record too.
         self.kill_and_resume("Apply complete", lambda: harness.fault(self.s.github_url, path_regex="/statuses/",
                                                                   delay_ms=3000, count=3, status=500, after=1),
-                             attempts=1)
+                             attempts=1, kill_when=lambda: self.runs("dev")[0]["state"] == "succeeded")
 
     def test_sigkill_while_fetching(self):
         # The bot fetches over git:// through a proxy that holds the first
