@@ -1,6 +1,7 @@
 /* config: see config.h. Errors are written where they are found, naming
  * the key; bot_config_load puts "config FILE: " in front once. */
 #include "bot/config.h"
+#include "deploy/repoconfig.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -18,6 +19,7 @@
 #define DEFAULT_MAX_BODY 26214400u /* GitHub caps payloads at 25 MB */
 #define MAX_MAX_BODY (1024u * 1024u * 1024u)
 #define DEFAULT_REPO_TOKEN_ENV "DEPLOYBOT_REPO_TOKEN"
+#define DEFAULT_BRANCH "main"
 #define DEFAULT_SECRET_ENV "DEPLOYBOT_WEBHOOK_SECRET"
 #define DEFAULT_GITHUB_API "https://api.github.com"
 #define DEFAULT_GITHUB_TOKEN_ENV "GITHUB_TOKEN"
@@ -265,8 +267,17 @@ static int env_name_ok(const char *s) {
     return n > 0 && n <= 63 && s[0] != '.' && s[0] != '-' && strspn(s, ENV_NAME_CHARS) == n;
 }
 
+/* A branch name the operator gives (NULL: not given). */
+static int branch_check(const char *where, const char *key, const char *name, errinfo *err) {
+    if (name && !repoconfig_branch_valid(name))
+        return errinfo_set(err, ERR_INVALID, "\"%s%s\" is not a valid branch name: \"%.128s\"", where, key,
+                           name);
+    return 0;
+}
+
 static int load_env_entry(const char *name, json_t *v, bot_env_config *e, errinfo *err) {
-    static const char *const keys[] = {"role_arn", "external_id", "prevent_destroy", NULL};
+    static const char *const keys[] = {"role_arn", "external_id", "prevent_destroy",
+                                       "deploy_branch", "allow_destroy", NULL};
     char where[96];
 
     if (!env_name_ok(name))
@@ -279,9 +290,13 @@ static int load_env_entry(const char *name, json_t *v, bot_env_config *e, errinf
         return errinfo_set(err, ERR_INVALID, "\"environments.%s\" must be an object", name);
     if (!(e->name = strdup(name)))
         abort();
+    e->allow_destroy = 1;
     if (only_keys(v, where, keys, err) < 0 || opt_str(v, where, "role_arn", &e->role_arn, err) < 0 ||
         opt_str(v, where, "external_id", &e->external_id, err) < 0 ||
-        opt_bool(v, where, "prevent_destroy", &e->prevent_destroy, err) < 0)
+        opt_bool(v, where, "prevent_destroy", &e->prevent_destroy, err) < 0 ||
+        opt_str(v, where, "deploy_branch", &e->deploy_branch, err) < 0 ||
+        branch_check(where, "deploy_branch", e->deploy_branch, err) < 0 ||
+        opt_bool(v, where, "allow_destroy", &e->allow_destroy, err) < 0)
         return -1;
     if (e->role_arn && !role_arn_ok(e->role_arn))
         return errinfo_set(err, ERR_INVALID,
@@ -329,10 +344,11 @@ static void set_defaults(bot_config *o) {
     o->listen = strdup(DEFAULT_LISTEN);
     o->data_dir = strdup(DEFAULT_DATA_DIR);
     o->repo_token_env = strdup(DEFAULT_REPO_TOKEN_ENV);
+    o->default_branch = strdup(DEFAULT_BRANCH);
     o->webhook_secret_env = strdup(DEFAULT_SECRET_ENV);
     o->github_api_url = strdup(DEFAULT_GITHUB_API);
     o->github_token_env = strdup(DEFAULT_GITHUB_TOKEN_ENV);
-    if (!o->listen || !o->data_dir || !o->repo_token_env || !o->webhook_secret_env ||
+    if (!o->listen || !o->data_dir || !o->repo_token_env || !o->default_branch || !o->webhook_secret_env ||
         !o->github_api_url || !o->github_token_env)
         abort();
 }
@@ -355,7 +371,7 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
         "listen", "port", "data_dir", "max_body_bytes", "public_url", "repo",
         "webhook_secret_env", "github", "runners", "apply_parallelism", "aws", "wait",
         "notify", "environments", "limits", NULL};
-    static const char *const repo_keys[] = {"url", "name", "token_env", NULL};
+    static const char *const repo_keys[] = {"url", "name", "token_env", "default_branch", NULL};
     static const char *const gh_keys[] = {"api_url", "token_env", NULL};
     static const char *const aws_keys[] = {"region", "page_size", "retry_base_ms", "max_attempts",
                                            "throttle_attempts", "consistency_timeout_s", "debug",
@@ -378,6 +394,8 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
         opt_str(repo, "repo.", "name", &o->repo_name, err) < 0 ||
         repo_name_check(o->repo_name, err) < 0 ||
         opt_str(repo, "repo.", "token_env", &o->repo_token_env, err) < 0 ||
+        opt_str(repo, "repo.", "default_branch", &o->default_branch, err) < 0 ||
+        branch_check("repo.", "default_branch", o->default_branch, err) < 0 ||
         opt_str(gh, "github.", "api_url", &o->github_api_url, err) < 0 ||
         opt_str(gh, "github.", "token_env", &o->github_token_env, err) < 0 ||
         opt_str(aws, "aws.", "region", &o->aws_region, err) < 0 ||
@@ -480,6 +498,7 @@ void bot_config_free(bot_config *c) {
     free(c->repo_url);
     free(c->repo_name);
     free(c->repo_token_env);
+    free(c->default_branch);
     free(c->webhook_secret_env);
     free_secret(c->webhook_secret);
     free(c->github_api_url);
@@ -491,6 +510,7 @@ void bot_config_free(bot_config *c) {
         free(c->envs[i].name);
         free(c->envs[i].role_arn);
         free(c->envs[i].external_id);
+        free(c->envs[i].deploy_branch);
     }
     free(c->envs);
     memset(c, 0, sizeof(*c));

@@ -11,7 +11,7 @@
  *     "max_body_bytes": 26214400,
  *     "public_url": "http://127.0.0.1:8080",
  *     "repo": { "url": "/path/or/https/url", "name": "owner/name",
- *               "token_env": "DEPLOYBOT_REPO_TOKEN" },
+ *               "token_env": "DEPLOYBOT_REPO_TOKEN", "default_branch": "main" },
  *     "webhook_secret_env": "DEPLOYBOT_WEBHOOK_SECRET",
  *     "github": { "api_url": "https://api.github.com", "token_env": "GITHUB_TOKEN" },
  *     "runners": 4,                   DEPLOYBOT_RUNNERS
@@ -31,7 +31,8 @@
  *                 "retry_base_ms": 1000 },   DEPLOYBOT_NOTIFY_RETRY_BASE_MS
  *     "environments": {
  *       "prd": { "role_arn": "arn:aws:iam::123456789012:role/deploybot",
- *                "external_id": "acme-prd", "prevent_destroy": true }
+ *                "external_id": "acme-prd", "prevent_destroy": true,
+ *                "deploy_branch": "main", "allow_destroy": false }
  *     }
  *   }
  * The README's "Configuration" table gives each key's range, default and
@@ -72,6 +73,10 @@ typedef struct {
     char *external_id;   /* passed with role_arn when the role asks for one; may be NULL */
     int prevent_destroy; /* refuse any plan that deletes its data volumes or its
                               load balancer, a destroy included */
+    char *deploy_branch; /* the only branch whose pushes may apply it; NULL: the one
+                              deploybot.json on the default branch names (bot/trust.h) */
+    int allow_destroy;   /* 0: never destroyed by a push, whatever deploybot.json says;
+                              1 (the default) leaves it to deploybot.json */
 } bot_env_config;
 
 typedef struct {
@@ -84,6 +89,8 @@ typedef struct {
     char *repo_name;      /* "owner/name": deliveries for any other repository are
                           refused (403); NULL: any repository is accepted */
     char *repo_token_env; /* name of the variable, read by git/ when it fetches */
+    char *default_branch; /* the reviewed branch whose deploybot.json holds the rules
+                             of every push (bot/trust.h); "main" */
     char *webhook_secret_env;
     char *webhook_secret; /* value read from the environment; may be NULL */
     char *github_api_url;

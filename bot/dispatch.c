@@ -1,6 +1,7 @@
 /* dispatch: see dispatch.h. */
 #include "bot/dispatch.h"
 #include "bot/repolayout.h"
+#include "bot/trust.h"
 #include "bot/webhook.h"
 #include "git/changes.h"
 #include "util/clock.h"
@@ -19,6 +20,7 @@ typedef struct {
     const char *sha;         /* the commit to plan or apply */
     const char *before;      /* what it is compared with */
     char base[41];           /* a pull request's merge base, when found */
+    trust_rules rules;       /* whether a push applies (bot/trust.h) */
     long long t0, t_fetched; /* for the timings line (bench/ reads it) */
 } delivery;
 
@@ -48,19 +50,22 @@ static int diff(job_runner *r, const delivery *d, const repoconfig *rc, change_s
     return rc_diff;
 }
 
-/* One run per touched environment. */
+/* One run per touched environment. Whether it applies is for the trusted
+ * rules; a deleted folder is a destroy run, which execute refuses unless
+ * they allow it at the run's start. */
 static int add_runs(job_runner *r, const delivery *d, const repoconfig *rc, const change_set *cs,
                     errinfo *err) {
     const webhook_event *ev = d->ev;
 
     for (size_t i = 0; i < cs->n_envs; i++) {
         const repoconfig_env *env = repoconfig_env_find(rc, cs->envs[i]);
-        char ref[300];
+        trust_verdict v;
         int deleted = 0, apply;
 
-        snprintf(ref, sizeof(ref), "refs/heads/%s", env->branch);
+        trust_verdict_of(&d->rules, r->cfg, env->name, d->is_push ? "push" : "pull_request",
+                         d->is_push ? ev->ref : NULL, &v);
         for (size_t k = 0; k < cs->n_deleted; k++) deleted |= strcmp(cs->deleted[k], env->name) == 0;
-        apply = d->is_push && strcmp(ev->ref, ref) == 0;
+        apply = v.decision == TRUST_APPLY;
         run_spec spec = {d->job->id, env->name, ev->repo, d->sha, d->before,
                          d->is_push ? ev->ref : NULL, d->is_push ? 0 : ev->pr_number,
                          deleted ? "destroy" : apply ? "apply"
@@ -125,7 +130,9 @@ static int dispatch(job_runner *r, const store_job *j, const webhook_event *ev, 
     errinfo err;
     int ok;
 
-    if (job_fetch(r, ev->clone_url, sha, &err) != 0) {
+    /* A push fetches even a known commit: its default branch's rules must be current. */
+    ok = ev->kind == WEBHOOK_PUSH ? job_refresh(r, ev->clone_url, sha, &err) : job_fetch(r, ev->clone_url, sha, &err);
+    if (ok != 0) {
         snprintf(summary, len, "fetch: %s", err.msg);
         return -1;
     }
@@ -137,7 +144,9 @@ static int dispatch(job_runner *r, const store_job *j, const webhook_event *ev, 
         job_status(r, &x, "failure", err.msg);
         return 0;
     }
+    trust_rules_load(r, &d.rules);
     ok = record(r, &d, &rc, summary, len);
+    trust_rules_free(&d.rules);
     repoconfig_free(&rc);
     return ok;
 }

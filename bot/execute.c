@@ -1,6 +1,7 @@
 /* execute: see execute.h. */
 #include "bot/execute.h"
 #include "bot/runlog.h"
+#include "bot/trust.h"
 #include "deploy/envrun.h"
 #include "deploy/userdata.h"
 #include "store/locks.h"
@@ -87,14 +88,14 @@ static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, 
     return rc;
 }
 
-/* A failed apply of an environment that asked for it: re-apply the last
- * commit that deployed successfully, and say so. */
-static void auto_rollback(job_runner *r, const run *x, const repoconfig_env *env, run_log *log, outcome *o) {
+/* A failed apply of an environment whose trusted rules ask for it: re-apply
+ * the last commit that deployed successfully, and say so. */
+static void auto_rollback(job_runner *r, const run *x, run_log *log, outcome *o) {
     char good[41], failed[700];
     repoconfig grc;
     errinfo err;
     envrun_result res;
-    if (!env->auto_rollback || store_run_last_good(r->db, x->env, good, NULL) != 1 || strcmp(good, x->sha) == 0)
+    if (store_run_last_good(r->db, x->env, good, NULL) != 1 || strcmp(good, x->sha) == 0)
         return;
     run_log_printf(log, "auto_rollback: re-applying %.12s, the last commit deployed successfully", good);
     if (job_repoconfig(r, good, &grc, &err) != 0) {
@@ -129,8 +130,10 @@ static void announce(job_runner *r, const run *x, envrun_mode mode, run_log *log
 }
 
 /* The outcome of an envrun. `apply`: the run asked for an apply or destroy;
- * `lock`: why the environment is locked, NULL when it is not. */
-static void judge(outcome *o, const envrun_result *res, int ok, int apply, const char *lock) {
+ * `lock`: why the environment is locked, NULL when it is not; `v`: what the
+ * trust rules allowed a push (NULL: not a push). */
+static void judge(outcome *o, const envrun_result *res, int ok, int apply, const char *lock,
+                  const trust_verdict *v) {
     snprintf(o->plan_summary, sizeof(o->plan_summary), "%s", res->plan_summary);
     o->state = ok ? "succeeded" : "failed";
     o->status = ok ? "success" : "failure";
@@ -138,6 +141,12 @@ static void judge(outcome *o, const envrun_result *res, int ok, int apply, const
         o->state = "blocked";
         o->status = "failure";
         snprintf(o->desc, sizeof(o->desc), "Locked (%.300s): not applied. %.900s", lock, res->summary);
+    } else if (v && v->decision == TRUST_REFUSE) {
+        o->state = "blocked";
+        o->status = "failure";
+        snprintf(o->desc, sizeof(o->desc), "Not applied: %.600s. %.700s", v->why, res->summary);
+    } else if (ok && v && v->decision == TRUST_PLAN) {
+        snprintf(o->desc, sizeof(o->desc), "Plan only: %.600s. %.700s", v->why, res->summary);
     } else if (ok && !apply && res->changes) {
         snprintf(o->desc, sizeof(o->desc), "%s (not applied)", res->summary);
     } else {
@@ -146,20 +155,23 @@ static void judge(outcome *o, const envrun_result *res, int ok, int apply, const
 }
 
 /* Plans env at the run's commit, and applies (or destroys) when mode says
- * so and the environment is not locked; then reports. */
+ * so, the trust rules allow it and the environment is not locked; then
+ * reports. */
 static void run_env(job_runner *r, const run *x, const repoconfig_env *env, envrun_mode mode,
-                    run_log *log, outcome *o) {
+                    const trust_verdict *v, run_log *log, outcome *o) {
     char reason[400];
     int apply = mode != ENVRUN_PLAN;
     int locked = apply && store_lock_get(r->db, x->env, reason, sizeof(reason), NULL) == 1;
+    const trust_verdict *pushed = strcmp(x->trigger, "push") == 0 ? v : NULL;
+    int refused = v->decision == TRUST_REFUSE;
     envrun_result res;
-    if (locked) mode = ENVRUN_PLAN;
+    if (locked || v->decision != TRUST_APPLY) mode = ENVRUN_PLAN;
     announce(r, x, mode, log);
     int ok = deploy_at(r, env, x->sha, x->before, mode, log, &res) == 0;
-    judge(o, &res, ok, apply, locked ? reason : NULL);
-    if (!ok && mode == ENVRUN_APPLY && !res.invalid) auto_rollback(r, x, env, log, o);
-    report(r, x, mode != ENVRUN_PLAN, !ok || locked, mode == ENVRUN_PLAN && !locked ? res.summary : o->desc,
-           &res);
+    judge(o, &res, ok, apply, locked ? reason : NULL, pushed);
+    if (!ok && mode == ENVRUN_APPLY && !res.invalid && v->auto_rollback) auto_rollback(r, x, log, o);
+    report(r, x, mode != ENVRUN_PLAN, !ok || locked || refused,
+           mode == ENVRUN_PLAN && !locked && !refused ? res.summary : o->desc, &res);
     /* envrun logged its own summary; add the line only when it says more. */
     if (strcmp(o->desc, res.summary) != 0) run_log_line(log, o->desc);
     envrun_result_free(&res);
@@ -170,39 +182,62 @@ static envrun_mode mode_of(const run *x) {
     return strcmp(x->kind, "destroy") == 0 ? ENVRUN_DESTROY : ENVRUN_APPLY;
 }
 
-/* Runs x unless it must not run: its environment is gone, it was applied
- * already (a redeploy is applied again), or it destroys without permission. */
-static void execute(job_runner *r, const run *x, run_log *log, outcome *o) {
+/* Why x must not run (1, said in o): its environment is gone, it was
+ * applied already (a redeploy is applied again), it destroys what the
+ * trust rules keep, or a push's commit is no longer its branch's head. */
+static int must_not_run(job_runner *r, const run *x, const repoconfig_env *env, envrun_mode mode,
+                        const trust_verdict *v, outcome *o) {
     errinfo err;
-    repoconfig rc;
-    envrun_mode mode = mode_of(x);
-    o->state = "failed";
-    o->status = "failure";
-    if (job_fetch(r, NULL, x->sha, &err) != 0 || job_repoconfig(r, x->sha, &rc, &err) != 0) {
-        snprintf(o->desc, sizeof(o->desc), "%s", err.msg);
-        run_log_line(log, err.msg);
-        return;
-    }
-    const repoconfig_env *env = repoconfig_env_find(&rc, x->env);
     long done = mode != ENVRUN_PLAN && strcmp(x->trigger, "redeploy") != 0
                     ? store_run_applied(r->db, x->env, x->sha, NULL)
                     : 0;
+    int head = 0;
     if (!env) {
         snprintf(o->desc, sizeof(o->desc), "environment %s is not in deploybot.json at %.12s", x->env, x->sha);
     } else if (done > 0) {
         o->state = "skipped";
         o->status = "success";
         snprintf(o->desc, sizeof(o->desc), "Already applied by run #%ld; not applied twice", done);
-    } else if (mode == ENVRUN_DESTROY && !env->allow_destroy) {
-        snprintf(o->desc, sizeof(o->desc), "%.300s was deleted; destroying needs allow_destroy in deploybot.json",
-                 env->folder);
+    } else if (mode == ENVRUN_DESTROY && (v->decision != TRUST_APPLY || !v->allow_destroy)) {
+        snprintf(o->desc, sizeof(o->desc), "%.300s was deleted; not destroyed: %.900s", env->folder, v->why);
+    } else if (mode != ENVRUN_PLAN && v->decision == TRUST_APPLY && strcmp(x->trigger, "push") == 0 &&
+               (head = trust_head_check(r, x->ref, x->sha, o->desc, sizeof(o->desc), &err)) != 0) {
+        if (head < 0) snprintf(o->desc, sizeof(o->desc), "%s", err.msg);
+        o->state = head < 0 ? "failed" : "skipped";
+        o->status = head < 0 ? "failure" : "success";
     } else {
-        run_env(r, x, env, mode, log, o);
-        repoconfig_free(&rc);
+        return 0;
+    }
+    return 1;
+}
+
+/* Runs x unless it must not run. What a push may do is decided now, by the
+ * rules as the remote has them at the run's start (bot/trust.h). */
+static void execute(job_runner *r, const run *x, run_log *log, outcome *o) {
+    errinfo err;
+    repoconfig rc;
+    trust_rules tr;
+    trust_verdict v;
+    envrun_mode mode = mode_of(x);
+    int push_apply = mode != ENVRUN_PLAN && strcmp(x->trigger, "push") == 0;
+    o->state = "failed";
+    o->status = "failure";
+    if ((push_apply ? job_refresh(r, NULL, x->sha, &err) : job_fetch(r, NULL, x->sha, &err)) != 0 ||
+        job_repoconfig(r, x->sha, &rc, &err) != 0) {
+        snprintf(o->desc, sizeof(o->desc), "%s", err.msg);
+        run_log_line(log, err.msg);
         return;
     }
-    run_log_line(log, o->desc);
-    if (!env || done <= 0) report(r, x, mode != ENVRUN_PLAN, 1, o->desc, NULL);
+    trust_rules_load(r, &tr);
+    trust_verdict_of(&tr, r->cfg, x->env, x->trigger, x->ref, &v);
+    trust_rules_free(&tr);
+    const repoconfig_env *env = repoconfig_env_find(&rc, x->env);
+    if (!must_not_run(r, x, env, mode, &v, o)) {
+        run_env(r, x, env, mode, &v, log, o);
+    } else {
+        run_log_line(log, o->desc);
+        if (strcmp(o->state, "failed") == 0) report(r, x, mode != ENVRUN_PLAN, 1, o->desc, NULL);
+    }
     repoconfig_free(&rc);
 }
 

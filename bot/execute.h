@@ -1,9 +1,11 @@
 /* execute: one run, end to end. Read the environment's stack.json (and the
  * user-data template) at the run's commit, validate, plan, and apply or
- * destroy when the run asks for it and it is allowed: not locked (then it
- * is only planned), not already applied, a destroy only where
- * deploybot.json says allow_destroy. A failed apply of an environment with
- * auto_rollback re-applies the last commit that deployed successfully.
+ * destroy when the run asks for it and it is allowed: by the trust rules at
+ * the run's start (bot/trust.h: the deploy branch, a destroy only with
+ * allow_destroy; a push's commit only while it is its branch's head), not
+ * locked (then it is only planned), not already applied. A failed apply of
+ * an environment with auto_rollback re-applies the last commit that
+ * deployed successfully.
  * The commit status goes pending, then success or failure; chat and the
  * pull request or commit comment get the result; the history gets the
  * outcome and the log (bot/runlog.h).

@@ -31,16 +31,25 @@ void job_runner_free(job_runner *r) {
     free(r);
 }
 
-int job_fetch(job_runner *r, const char *clone_url, const char *sha, errinfo *err) {
-    if (!r->repo) {
-        char dir[1024];
-        const char *url = r->cfg->repo_url ? r->cfg->repo_url : clone_url;
+/* The mirror, opened once (the config's repo.url, else clone_url). */
+static int job_open(job_runner *r, const char *clone_url, errinfo *err) {
+    char dir[1024];
+    const char *url = r->cfg->repo_url ? r->cfg->repo_url : clone_url;
 
-        snprintf(dir, sizeof(dir), "%s/repo.git", r->cfg->data_dir);
-        r->repo = cfgrepo_open(url, dir, r->cfg->repo_token_env, err);
-        if (!r->repo) return -1;
-    }
+    if (r->repo) return 0;
+    snprintf(dir, sizeof(dir), "%s/repo.git", r->cfg->data_dir);
+    r->repo = cfgrepo_open(url, dir, r->cfg->repo_token_env, err);
+    return r->repo ? 0 : -1;
+}
+
+int job_fetch(job_runner *r, const char *clone_url, const char *sha, errinfo *err) {
+    if (job_open(r, clone_url, err) != 0) return -1;
     if (cfgrepo_has_commit(r->repo, sha)) return 0;
+    return cfgrepo_fetch(r->repo, sha, err);
+}
+
+int job_refresh(job_runner *r, const char *clone_url, const char *sha, errinfo *err) {
+    if (job_open(r, clone_url, err) != 0) return -1;
     return cfgrepo_fetch(r->repo, sha, err);
 }
 

@@ -31,6 +31,11 @@ void job_runner_free(job_runner *r);
  * fetches until commit `sha` is in it. */
 int job_fetch(job_runner *r, const char *clone_url, const char *sha, errinfo *err);
 
+/* The same, but fetches even when `sha` is there already: what decides
+ * whether a push applies (the default branch's rules, the deploy branch's
+ * head) must be as the remote has it now (bot/trust.h). */
+int job_refresh(job_runner *r, const char *clone_url, const char *sha, errinfo *err);
+
 /* deploybot.json at commit `sha` (ERR_NOT_FOUND when it is not there). */
 int job_repoconfig(job_runner *r, const char *sha, repoconfig *rc, errinfo *err);
 

@@ -57,8 +57,7 @@ static int valid_repo_path(const char *s) {
     return 1;
 }
 
-/* Branch names as git accepts them, minus the obscure cases. */
-static int valid_branch(const char *s) {
+int repoconfig_branch_valid(const char *s) {
     size_t n = strlen(s);
     if (n == 0 || s[0] == '-' || s[0] == '/' || s[n - 1] == '/' ||
         s[n - 1] == '.' || strstr(s, "..") || strstr(s, "//") ||
@@ -122,7 +121,7 @@ static int parse_env(const char *name, json_t *v, repoconfig_env *e,
                            name);
     for (n = strlen(e->folder); n > 0 && e->folder[n - 1] == '/'; n--)
         e->folder[n - 1] = '\0';
-    if (!valid_branch(e->branch))
+    if (!repoconfig_branch_valid(e->branch))
         return errinfo_set(err, ERR_INVALID,
                            "environments.%s.branch: \"%.128s\" is not a "
                            "valid branch name",

@@ -34,6 +34,9 @@ typedef struct {
 /* Parses deploybot.json; errors (ERR_INVALID) read "deploybot.json: KEY:
  * what is wrong". */
 int repoconfig_parse(const char *json, size_t len, repoconfig *out, errinfo *err);
+/* 1 when `name` is a branch name deploybot accepts (git's rules, minus the
+ * obscure cases): the operator's config checks its own with it too. */
+int repoconfig_branch_valid(const char *name);
 const repoconfig_env *repoconfig_env_find(const repoconfig *c, const char *name);
 void repoconfig_free(repoconfig *c);
 

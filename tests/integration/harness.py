@@ -390,6 +390,16 @@ class Stack:
             sys.stderr.write(self.bot.output()[-5000:])
             raise
 
+    def aws_calls(self):
+        """Every call the fake AWS answered, oldest first (service, action, status...)."""
+        code, body = http("GET", self.aws_url + "/_fake/calls/log")
+        assert code == 200, body
+        return json.loads(body)
+
+    def aws_mutations(self):
+        """The actions of those calls that could change something."""
+        return [c["action"] for c in self.aws_calls() if not c["action"].startswith(("Describe", "List", "Get"))]
+
     def ec2(self):
         if getattr(self, "_ec2", None) is None:
             self._ec2 = self._client("ec2")
