@@ -1,5 +1,6 @@
 /* trust: see trust.h. */
 #include "bot/trust.h"
+#include "util/strbuf.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -59,9 +60,12 @@ static void push_verdict(const trust_rules *t, const bot_config *cfg, const bot_
                  "the deploy branch of %s is %.200s in the operator's config but %.200s in deploybot.json on %.200s",
                  env, op->deploy_branch, e->branch, dflt);
     } else if (!is_branch(ref, e->branch)) {
+        strbuf pushed = {0}; /* the pusher's words: a log line must not be forged */
+        strbuf_put_escaped(&pushed, ref ? ref : "?");
         out->decision = TRUST_PLAN;
-        snprintf(out->why, sizeof(out->why), "%.200s is not the deploy branch of %s (%.200s)", ref ? ref : "?", env,
+        snprintf(out->why, sizeof(out->why), "%.200s is not the deploy branch of %s (%.200s)", pushed.s ? pushed.s : "", env,
                  e->branch);
+        strbuf_free(&pushed);
     }
 }
 

@@ -95,10 +95,12 @@ class Runs(unittest.TestCase):
         # Slow AWS down so that runs overlap for real.
         harness.fault(s.aws_url, action="CreateVpc", delay_ms=1500, count=2, error=None)
         self.push(base, both)
+        # A push applies only its branch's head: the next commits come once both runs have started.
+        harness.wait_for(lambda: {r["env"] for r in self.runs() if r["state"] == "running"} == {"dev", "stg"}, 20,
+                         "dev and stg running")
         c1 = s.repo.edit_json(DEV, add_office("192.0.2.0/24"), "dev 1")
         c2 = s.repo.edit_json(DEV, add_office("192.0.2.128/25"), "dev 2")
         c3 = s.repo.edit_json(DEV, add_office("10.99.0.0/16"), "dev 3")
-        harness.wait_for(lambda: any(r["state"] == "running" for r in self.runs("dev")), 20, "dev running")
         for before, after in ((both, c1), (c1, c2), (c2, c3)):
             self.push(before, after)
         runs = self.wait_runs_done(5)
