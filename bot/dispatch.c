@@ -29,6 +29,7 @@ typedef struct {
  * base. The commit must be in the mirror. */
 static void delivery_init(delivery *d, job_runner *r, const store_job *j, const webhook_event *ev,
                           long long t0) {
+    memset(d, 0, sizeof(*d));
     d->t0 = t0;
     d->t_fetched = clock_mono_us();
     d->job = j;
@@ -93,8 +94,19 @@ static int over_env_cap(job_runner *r, const delivery *d, const change_set *cs, 
     return 1;
 }
 
+/* Whether a push's runs apply is for the default branch's rules as the
+ * remote has them: fetched again, since the pushed commit may have been in
+ * the mirror while the branches moved on (bot/trust.h). Only when there are
+ * runs to record: a push that touches nothing costs no fetch. */
+static int load_rules(job_runner *r, delivery *d, const change_set *cs, errinfo *err) {
+    if (d->is_push && cs->n_envs > 0 && job_refresh(r, d->ev->clone_url, d->sha, err) != 0)
+        return errinfo_prefix(err, "fetch");
+    trust_rules_load(r, &d->rules);
+    return 0;
+}
+
 /* The runs of a fetched commit whose deploybot.json was read. */
-static int record(job_runner *r, const delivery *d, const repoconfig *rc, char *summary, size_t len) {
+static int record(job_runner *r, delivery *d, const repoconfig *rc, char *summary, size_t len) {
     const webhook_event *ev = d->ev;
     change_set cs;
     errinfo err;
@@ -112,7 +124,10 @@ static int record(job_runner *r, const delivery *d, const repoconfig *rc, char *
     fprintf(stderr, "[job %ld] %s\n", d->job->id, summary);
     fprintf(stderr, "[job %ld] timings: fetch=%.1fms diff=%.1fms\n", d->job->id,
             (d->t_fetched - d->t0) / 1e3, (clock_mono_us() - d->t_fetched) / 1e3);
-    ok = over_env_cap(r, d, &cs, summary, len) ? 0 : add_runs(r, d, rc, &cs, &err);
+    ok = 0;
+    if (!over_env_cap(r, d, &cs, summary, len) && (ok = load_rules(r, d, &cs, &err)) == 0)
+        ok = add_runs(r, d, rc, &cs, &err);
+    trust_rules_free(&d->rules);
     if (ok != 0)
         snprintf(summary, len, "%s", err.msg);
     /* The pull request's comment lists these environments as being planned. */
@@ -130,9 +145,7 @@ static int dispatch(job_runner *r, const store_job *j, const webhook_event *ev, 
     errinfo err;
     int ok;
 
-    /* A push fetches even a known commit: its default branch's rules must be current. */
-    ok = ev->kind == WEBHOOK_PUSH ? job_refresh(r, ev->clone_url, sha, &err) : job_fetch(r, ev->clone_url, sha, &err);
-    if (ok != 0) {
+    if (job_fetch(r, ev->clone_url, sha, &err) != 0) {
         snprintf(summary, len, "fetch: %s", err.msg);
         return -1;
     }
@@ -144,9 +157,7 @@ static int dispatch(job_runner *r, const store_job *j, const webhook_event *ev, 
         job_status(r, &x, "failure", err.msg);
         return 0;
     }
-    trust_rules_load(r, &d.rules);
     ok = record(r, &d, &rc, summary, len);
-    trust_rules_free(&d.rules);
     repoconfig_free(&rc);
     return ok;
 }

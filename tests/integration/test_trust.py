@@ -87,17 +87,22 @@ class Trust(unittest.TestCase):
         self.assertEqual(s.tagged("stg"), {})
         self.assertEqual([r["kind"] for r in self.runs("stg")], ["plan"])
 
-    def test_operator_and_rules_disagree_on_the_deploy_branch(self):
-        s = self.start(environments={"dev": {"deploy_branch": "release"}})
+    def assert_dev_push_refused(self, why):
+        """A push to main changing dev plans, applies nothing and fails saying WHY."""
+        s = self.s
         base = s.repo.head()
         c = s.repo.edit_json(DEV, add_office("198.51.100.0/24"), "dev: office")
         self.push(base, c)
         st = s.wait_status(c, "deploybot/dev")
         self.assertEqual(st["state"], "failure", st)
-        self.assertTrue(st["description"].startswith("Not applied: the deploy branch of dev is release in the "
-                                                     "operator's config but main in deploybot.json on main."), st)
+        self.assertTrue(st["description"].startswith("Not applied: " + why), st)
         self.assertEqual(s.aws_mutations(), [])
         self.assertEqual(self.runs("dev")[0]["state"], "blocked")
+
+    def test_operator_and_rules_disagree_on_the_deploy_branch(self):
+        self.start(environments={"dev": {"deploy_branch": "release"}})
+        self.assert_dev_push_refused("the deploy branch of dev is release in the operator's config but main in "
+                                     "deploybot.json on main.")
 
     def test_operator_allow_destroy_false_wins(self):
         s = self.start(environments={"stg": {"allow_destroy": False}})
@@ -118,16 +123,17 @@ class Trust(unittest.TestCase):
                                             "environments.stg.allow_destroy to false")
         self.assertEqual(s.owned_ids("stg"), deployed)
 
-    def test_default_branch_without_rules_applies_nothing(self):
+    def test_no_default_branch_applies_nothing(self):
+        self.start(repo={"default_branch": "trunk"})
+        self.assert_dev_push_refused("no rules on the default branch trunk: branch \"trunk\" does not exist")
+
+    def test_default_branch_without_deploybot_json_applies_nothing(self):
         s = self.start(repo={"default_branch": "trunk"})
-        base = s.repo.head()
-        c = s.repo.edit_json(DEV, add_office("198.51.100.0/24"), "dev: office")
-        self.push(base, c)
-        st = s.wait_status(c, "deploybot/dev")
-        self.assertEqual(st["state"], "failure", st)
-        self.assertTrue(st["description"].startswith("Not applied: no rules on the default branch trunk: branch "
-                                                     "\"trunk\" does not exist"), st)
-        self.assertEqual(s.aws_mutations(), [])
+        harness.git(s.repo.path, "checkout", "-q", "-b", "trunk")
+        harness.git(s.repo.path, "rm", "-q", "deploybot.json")
+        s.repo.commit("trunk: no rules")
+        harness.git(s.repo.path, "checkout", "-q", "main")
+        self.assert_dev_push_refused("no rules on the default branch trunk: deploybot.json is missing at ")
 
     def test_replayed_push_of_an_older_commit_is_skipped(self):
         s = self.start()

@@ -56,6 +56,7 @@ static void test_defaults(void) {
     CHECK(!strcmp(c.github_api_url, "https://api.github.com"), "github api");
     CHECK(!strcmp(c.repo_token_env, "DEPLOYBOT_REPO_TOKEN") && !c.repo_url,
           "repo defaults");
+    CHECK(!strcmp(c.default_branch, "main"), "default branch %s", c.default_branch);
     CHECK(!c.aws_region, "no built-in region");
     CHECK(!c.webhook_secret && !c.github_token, "no secrets without env");
     CHECK(getcwd(cwd, sizeof(cwd)) != NULL, "getcwd");
@@ -173,17 +174,22 @@ static void test_environments(void) {
     errinfo err;
     bot_config c;
 
-    CHECK(load("{\"environments\":{\"dev\":{},\"prd\":{\"role_arn\":"
+    CHECK(load("{\"repo\":{\"default_branch\":\"trunk\"},"
+               "\"environments\":{\"dev\":{},\"prd\":{\"role_arn\":"
                "\"arn:aws:iam::123456789012:role/ci/deploybot\",\"external_id\":\"acme-prd\","
-               "\"prevent_destroy\":true}}}",
+               "\"prevent_destroy\":true,\"deploy_branch\":\"release/prd\",\"allow_destroy\":false}}}",
                &c, &err) == 0,
           "environments: %s", err.msg);
     const bot_env_config *prd = bot_config_env(&c, "prd"), *dev = bot_config_env(&c, "dev");
     CHECK(c.n_envs == 2 && prd && dev && !bot_config_env(&c, "stg"), "lookup");
     CHECK(prd && !strcmp(prd->role_arn, "arn:aws:iam::123456789012:role/ci/deploybot") &&
-              !strcmp(prd->external_id, "acme-prd") && prd->prevent_destroy,
+              !strcmp(prd->external_id, "acme-prd") && prd->prevent_destroy &&
+              !strcmp(prd->deploy_branch, "release/prd") && !prd->allow_destroy,
           "prd settings");
-    CHECK(dev && !dev->role_arn && !dev->external_id && !dev->prevent_destroy, "dev: none");
+    CHECK(dev && !dev->role_arn && !dev->external_id && !dev->prevent_destroy && !dev->deploy_branch &&
+              dev->allow_destroy,
+          "dev: none (deploybot.json decides)");
+    CHECK(!strcmp(c.default_branch, "trunk"), "repo.default_branch %s", c.default_branch);
     bot_config_free(&c);
 }
 
@@ -223,6 +229,12 @@ static void test_errors(void) {
          "\"environments.prd.external_id\" needs \"role_arn\""},
         {"{\"environments\":{\"prd\":{\"prevent_destroy\":\"yes\"}}}",
          "\"environments.prd.prevent_destroy\" must be true or false"},
+        {"{\"environments\":{\"prd\":{\"allow_destroy\":1}}}",
+         "\"environments.prd.allow_destroy\" must be true or false"},
+        {"{\"environments\":{\"prd\":{\"deploy_branch\":\"a..b\"}}}",
+         "\"environments.prd.deploy_branch\" is not a valid branch name: \"a..b\""},
+        {"{\"repo\":{\"default_branch\":\"\"}}", "\"repo.default_branch\" must be a non-empty string"},
+        {"{\"repo\":{\"default_branch\":\"refs/heads/main:x\"}}", "\"repo.default_branch\" is not a valid branch"},
     };
     errinfo err;
     bot_config c;
