@@ -166,6 +166,11 @@ class Trust(unittest.TestCase):
         self.assertEqual(s.aws_mutations(), mutations)
         self.assertEqual(alb_cidrs(s, "dev"), {"192.0.2.0/24"})
 
+        # The operator's redeploy is the bot's own decision: an older commit is applied.
+        self.cli("redeploy", "dev", b2)
+        harness.wait_for(lambda: self.runs("dev")[0]["state"] == "succeeded", 60, "the redeploy")
+        self.assertEqual(alb_cidrs(s, "dev"), {"198.51.100.0/24", "203.0.113.0/24"})
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
