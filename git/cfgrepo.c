@@ -196,11 +196,15 @@ static void unlock_mirror(cfgrepo *r) { flock(r->lock_fd, LOCK_UN); }
 /* The fetch goes through an in-memory remote rather than git_remote_lookup:
  * libgit2 1.5 leaks in the url.*.insteadOf scan that lookup does, and the
  * URL given to cfgrepo_open is the authority anyway. remote.origin.* in the
- * mirror's config is kept for people running git in it. */
-static int fetch_once(cfgrepo *r, auth_state *auth) {
+ * mirror's config is kept for people running git in it. `extra`, when not
+ * NULL, is one more refspec fetched in the same round trip; pruning then
+ * only concerns the refs the refspecs name, so no other extra ref goes. */
+static int fetch_once(cfgrepo *r, const char *extra, auth_state *auth) {
     git_remote *remote = NULL;
     git_remote_create_options co;
     git_fetch_options fo; /* _INIT macros trip -Wmissing-field-initializers */
+    char *specs[2] = {FETCH_REFSPEC, (char *)extra};
+    git_strarray refspecs = {specs, extra ? 2 : 1};
     int rc;
 
     git_remote_create_options_init(&co, GIT_REMOTE_CREATE_OPTIONS_VERSION);
@@ -216,21 +220,21 @@ static int fetch_once(cfgrepo *r, auth_state *auth) {
     fo.update_fetchhead = 0;                          /* unused, and one more lock to fight over */
     fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE; /* heads only */
     fo.proxy_opts.type = GIT_PROXY_AUTO;
-    rc = git_remote_fetch(remote, NULL, &fo, "deploybot: fetch");
+    rc = git_remote_fetch(remote, &refspecs, &fo, "deploybot: fetch");
     git_remote_free(remote);
     return rc;
 }
 
 /* A refused token is for a person to fix (ERR_REMOTE); anything else
  * (no answer, a broken connection) may pass, so the job retries it. */
-static int fetch_all(cfgrepo *r, const char *verb, errinfo *err) {
+static int fetch_all(cfgrepo *r, const char *extra, const char *verb, errinfo *err) {
     auth_state auth = {.r = r};
     char where[512];
     int rc;
 
     if (lock_mirror(r, err) < 0)
         return -1;
-    rc = fetch_once(r, &auth);
+    rc = fetch_once(r, extra, &auth);
     unlock_mirror(r);
     if (rc < 0) {
         url_for_humans(r->url, where, sizeof where);
@@ -255,7 +259,9 @@ static int parse_sha(const char *sha, git_oid *oid) {
     return git_oid_fromstr(oid, sha);
 }
 
-int cfgrepo_fetch(cfgrepo *r, const char *need_sha, errinfo *err) {
+/* The fetch of every branch, plus `extra` (a refspec or NULL), after which
+ * `need_sha` (or NULL) must be in the mirror. */
+static int fetch_need(cfgrepo *r, const char *extra, const char *need_sha, errinfo *err) {
     git_oid oid;
     char where[512];
     if (need_sha && parse_sha(need_sha, &oid) < 0)
@@ -263,19 +269,46 @@ int cfgrepo_fetch(cfgrepo *r, const char *need_sha, errinfo *err) {
                            "\"%.64s\" is not a commit sha "
                            "(40 hex digits)",
                            need_sha);
-    if (fetch_all(r, "fetching", err) < 0)
+    if (fetch_all(r, extra, "fetching", err) < 0)
         return -1;
     if (need_sha && !cfgrepo_has_commit(r, need_sha)) {
         /* Fetching one sha is not possible over smart HTTP in general, so
-         * the branches are the only way in: the caller retries later. */
+         * refs are the only way in: the caller retries later. */
         url_for_humans(r->url, where, sizeof where);
         return errinfo_set(err, ERR_UNAVAILABLE,
                            "commit %s is not on the "
-                           "remote (yet): no branch of %s contains it; retry "
+                           "remote (yet): no branch of %s%s%s contains it; retry "
                            "once the push is visible",
-                           need_sha, where);
+                           need_sha, where, extra ? " nor its ref " : "",
+                           extra ? strchr(extra, ':') + 1 : "");
     }
     return 0;
+}
+
+int cfgrepo_fetch(cfgrepo *r, const char *need_sha, errinfo *err) {
+    return fetch_need(r, NULL, need_sha, err);
+}
+
+/* Refs the mirror keeps under their own name: full, no wildcard, and not
+ * where the branches live (refs/heads/ is unused in a mirror, but a ref
+ * there would pass for a local branch to people running git in it). */
+static int ref_fetchable(const char *ref) {
+    int valid = 0;
+    return !strncmp(ref, "refs/", 5) && strncmp(ref, "refs/heads/", 11) &&
+           strncmp(ref, "refs/remotes/", 13) && !strpbrk(ref, "*:+") &&
+           git_reference_name_is_valid(&valid, ref) == 0 && valid;
+}
+
+int cfgrepo_fetch_ref(cfgrepo *r, const char *ref, const char *need_sha, errinfo *err) {
+    char spec[600];
+    if (!ref || strlen(ref) > 280 || !ref_fetchable(ref))
+        return errinfo_set(err, ERR_INVALID,
+                           "\"%.64s\" cannot be fetched into the mirror: a "
+                           "full ref name outside refs/heads/ and refs/remotes/ "
+                           "is needed (e.g. refs/pull/7/head)",
+                           ref ? ref : "(null)");
+    snprintf(spec, sizeof spec, "+%s:%s", ref, ref);
+    return fetch_need(r, spec, need_sha, err);
 }
 
 /* ---- open / close ------------------------------------------------------ */
@@ -396,7 +429,7 @@ cfgrepo *cfgrepo_open(const char *url, const char *dir, const char *token_env,
         return NULL;
     }
     if (open_or_init(r, &fresh, err) < 0 ||
-        (fresh && fetch_all(r, "cloning", err) < 0)) {
+        (fresh && fetch_all(r, NULL, "cloning", err) < 0)) {
         cfgrepo_close(r);
         return NULL;
     }

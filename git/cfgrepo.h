@@ -28,6 +28,16 @@ cfgrepo *cfgrepo_open(const char *url, const char *dir, const char *token_env,
  * an error, so the job can be retried). */
 int cfgrepo_fetch(cfgrepo *r, const char *need_sha, errinfo *err);
 
+/* cfgrepo_fetch, and in the same round trip the one ref `ref`, kept in the
+ * mirror under its own name: a pull request's head commit may be on no
+ * branch of the repository (a fork's commit, or a deleted branch's). The
+ * caller names the ref its host uses ("refs/pull/7/head" on GitHub,
+ * "refs/merge-requests/7/head" on GitLab). It must be a full ref name
+ * outside refs/heads/ and refs/remotes/, without wildcards (else
+ * ERR_INVALID). A ref the remote does not have is no error by itself:
+ * `need_sha` decides, as for cfgrepo_fetch. */
+int cfgrepo_fetch_ref(cfgrepo *r, const char *ref, const char *need_sha, errinfo *err);
+
 /* Number of parents of a commit in the mirror (2 for a merge), -1 if unknown. */
 int cfgrepo_parent_count(cfgrepo *r, const char *sha);
 

@@ -593,6 +593,38 @@ static void test_missing_commit(cfgrepo *r) {
     CHECK_HAS(err.msg, "not a commit sha");
 }
 
+/* A commit only a pull request's ref reaches (a fork's, on GitHub): the
+ * branches do not bring it, its ref does, and the next branch fetch, which
+ * prunes, keeps that ref. */
+static void test_pull_ref(cfgrepo *r) {
+    char head[41], out[41];
+    errinfo err = {0};
+    sh_out(head, sizeof head, "git -C '%s' commit-tree 'HEAD^{tree}' -p HEAD -m from-a-fork", origin);
+    CHECK(strlen(head) == 40);
+    sh("git -C '%s' update-ref refs/pull/7/head %s", origin, head);
+    CHECK(cfgrepo_fetch(r, head, &err) == -1);
+    CHECK(cfgrepo_fetch_ref(r, "refs/pull/7/head", head, &err) == 0);
+    CHECK(cfgrepo_has_commit(r, head));
+    CHECK(fetch(r, NULL) == 0);
+    CHECK(sh_out(out, sizeof out, "git -C '%s' rev-parse refs/pull/7/head", mirror) == 0);
+    CHECK_STR(out, head);
+    /* A remote without the ref (no such pull request, or another host): the
+     * sha decides. */
+    CHECK(cfgrepo_fetch_ref(r, "refs/pull/8/head", NULL, &err) == 0);
+    CHECK(cfgrepo_fetch_ref(r, "refs/pull/8/head", "0123456789abcdef0123456789abcdef01234567", &err) == -1);
+    CHECK(err.code == ERR_UNAVAILABLE);
+    CHECK_HAS(err.msg, "nor its ref refs/pull/8/head");
+    /* Only a ref of its own: never a branch's place, a pattern or a refspec. */
+    const char *bad[] = {"refs/heads/main", "refs/remotes/origin/main", "refs/pull/*/head",
+                         "+refs/pull/7/head:refs/heads/main", "pull/7/head", "refs/pull/7/../head", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK(cfgrepo_fetch_ref(r, bad[i], NULL, &err) == -1);
+        CHECK(err.code == ERR_INVALID);
+    }
+    CHECK_HAS(err.msg, "refs/pull/7/head");
+    CHECK(cfgrepo_fetch_ref(r, NULL, NULL, &err) == -1);
+}
+
 static void test_prune_and_reopen(cfgrepo **rp, const char *head) {
     char out[41], dir2[400], url[400];
     errinfo err = {0};
@@ -832,6 +864,7 @@ static void test_real_repo(void) {
     test_unknown_and_deleted(r, c5b, c7);
     test_pull_request(r, c7);
     test_missing_commit(r);
+    test_pull_ref(r);
     sh_out(head, sizeof head, "git -C '%s' rev-parse main", origin);
     test_prune_and_reopen(&r, head);
     cfgrepo_close(r);
