@@ -258,6 +258,27 @@ static int parse_push(json_t *root, webhook_event *out, errinfo *err) {
     return parse_repo(root, 1, out, "push", err);
 }
 
+/* Whether the head repository is not the base one (webhook.h says how).
+ * The base's is pull_request.base.repo, or the delivery's repository. */
+static int from_fork(json_t *root, const webhook_event *out) {
+    json_t *head = lookup(root, "pull_request.head.repo");
+    json_t *base = lookup(root, "pull_request.base.repo");
+    json_t *hid, *bid;
+    char base_name[256];
+
+    if (!json_is_object(base))
+        base = lookup(root, "repository");
+    if (!json_is_object(head) || !json_is_object(base))
+        return 1;
+    hid = json_object_get(head, "id");
+    bid = json_object_get(base, "id");
+    if (json_is_integer(hid) && json_is_integer(bid))
+        return json_integer_value(hid) != json_integer_value(bid);
+    if (get_str(base, "full_name", 1, base_name, sizeof(base_name), "", NULL) < 0)
+        return 1;
+    return !out->head_repo[0] || strcasecmp(out->head_repo, base_name) != 0;
+}
+
 static int parse_pull_request(json_t *root, webhook_event *out, errinfo *err) {
     static const char *w = "pull_request";
     json_t *num = lookup(root, "number");
@@ -277,8 +298,11 @@ static int parse_pull_request(json_t *root, webhook_event *out, errinfo *err) {
         get_sha(root, "pull_request.head.sha", out->head_sha, w, err) < 0 ||
         get_sha(root, "pull_request.base.sha", out->base_sha, w, err) < 0 ||
         get_str(root, "pull_request.base.ref", 1, out->base_ref,
-                sizeof(out->base_ref), w, err) < 0)
+                sizeof(out->base_ref), w, err) < 0 ||
+        get_str(root, "pull_request.head.repo.full_name", 0, out->head_repo,
+                sizeof(out->head_repo), w, err) < 0)
         return -1;
+    out->pr_fork = from_fork(root, out);
     return parse_repo(root, 1, out, w, err);
 }
 

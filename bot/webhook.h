@@ -27,7 +27,10 @@ typedef struct {
     int pr_merged;
     char head_sha[41];
     char base_sha[41];
-    char base_ref[256]; /* branch name the PR targets */
+    char base_ref[256];  /* branch name the PR targets */
+    int pr_fork;         /* the head is another repository's (a fork's), or
+                           its repository is gone: see webhook_github_parse */
+    char head_repo[256]; /* the head's "owner/name"; empty when gone */
     /* ping */
     char zen[256]; /* GitHub's zen line, echoed back to show the hook works */
 } webhook_event;
@@ -42,7 +45,11 @@ int webhook_github_verify(const char *secret, const void *body, size_t len,
  * and application/x-www-form-urlencoded `payload=` bodies are accepted.
  * Required: push: ref, before, after, repository.full_name; pull_request:
  * action, number, pull_request.{head.sha,base.sha,base.ref},
- * repository.full_name. Other events only need to be a JSON object.
+ * repository.full_name. A pull request is from a fork unless its head
+ * repository is the base's: the same `id` when both have one, else the same
+ * full_name (case aside, as GitHub compares them); a head repository that
+ * is null (a deleted fork) or absent counts as a fork. Other events only
+ * need to be a JSON object.
  * Returns 0, or -1 for malformed input (ERR_INVALID) with the reason in
  * err. */
 int webhook_github_parse(const char *event, const char *content_type,

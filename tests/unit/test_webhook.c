@@ -249,6 +249,8 @@ static void test_pull_request_fields(void) {
               "base %s", e.base_sha);
         CHECK(!strcmp(e.base_ref, "master"), "base_ref %s", e.base_ref);
         CHECK(!strcmp(e.repo, "ailisp/gcbapp-buildconfig-example"), "repo");
+        CHECK(e.pr_fork && !strcmp(e.head_repo, "byao1276/gcbapp-buildconfig-example"),
+              "a fork's pull request: fork=%d head_repo=%s", e.pr_fork, e.head_repo);
     }
     if (parse_fixture("octokit.pull_request.opened.json", "pull_request",
                       &e) == 0) {
@@ -259,6 +261,8 @@ static void test_pull_request_fields(void) {
                   !strcmp(e.base_sha,
                           "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"),
               "opened shas");
+        CHECK(!e.pr_fork && !strcmp(e.head_repo, "Codertocat/Hello-World"),
+              "a branch of the repository itself: fork=%d", e.pr_fork);
     }
     if (parse_fixture("octokit.pull_request.synchronize.json", "pull_request",
                       &e) == 0)
@@ -452,6 +456,38 @@ static void test_malformed(void) {
           "ignored events need only an object: %s", err.msg);
 }
 
+/* The head repository against the base's (pull_request.base.repo, else
+ * the delivery's repository): ids when both have one, else names; none (a
+ * deleted fork) is a fork. */
+static void test_pull_request_fork(void) {
+    static const struct {
+        const char *base, *head;
+        int fork;
+    } cases[] = {
+        {"", ",\"repo\":null", 1},
+        {"", "", 1},
+        {"", ",\"repo\":{\"full_name\":\"o/r\",\"id\":5}", 0},
+        {"", ",\"repo\":{\"full_name\":\"O/R\"}", 0},
+        {"", ",\"repo\":{\"full_name\":\"o/r\",\"id\":6}", 1},
+        {"", ",\"repo\":{\"full_name\":\"x/r\"}", 1},
+        {",\"repo\":{\"full_name\":\"o/r\",\"id\":7}", ",\"repo\":{\"full_name\":\"x/r\",\"id\":7}", 0},
+        {",\"repo\":{\"full_name\":\"o/r\"}", ",\"repo\":{\"id\":5}", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char json[1024];
+        errinfo err = {0};
+        webhook_event e;
+        snprintf(json, sizeof(json),
+                 "{\"action\":\"opened\",\"number\":1,\"repository\":{\"full_name\":\"o/r\",\"id\":5},"
+                 "\"pull_request\":{\"base\":{\"sha\":\"" ZERO40
+                 "\",\"ref\":\"main\"%s},"
+                 "\"head\":{\"sha\":\"" ZERO40 "\"%s}}}",
+                 cases[i].base, cases[i].head);
+        CHECK(parse_str("pull_request", json, &e, &err) == 0 && e.pr_fork == cases[i].fork,
+              "case %zu: fork=%d (%s)", i, e.pr_fork, err.msg);
+    }
+}
+
 int main(void) {
     const char *env = getenv("DEPLOYBOT_FIXTURES");
     const char *src = getenv("DEPLOYBOT_SOURCE_DIR");
@@ -469,6 +505,7 @@ int main(void) {
     parse_all_fixtures();
     test_push_fields();
     test_pull_request_fields();
+    test_pull_request_fork();
     test_ping_and_ignored();
     test_form_encoded();
     test_malformed();
