@@ -370,7 +370,7 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
     static const char *const top[] = {
         "listen", "port", "data_dir", "max_body_bytes", "public_url", "repo",
         "webhook_secret_env", "github", "runners", "apply_parallelism", "aws", "wait",
-        "notify", "environments", "limits", NULL};
+        "notify", "environments", "limits", "allow_fork_prs", NULL};
     static const char *const repo_keys[] = {"url", "name", "token_env", "default_branch", NULL};
     static const char *const gh_keys[] = {"api_url", "token_env", NULL};
     static const char *const aws_keys[] = {"region", "page_size", "retry_base_ms", "max_attempts",
@@ -399,7 +399,8 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
         opt_str(gh, "github.", "api_url", &o->github_api_url, err) < 0 ||
         opt_str(gh, "github.", "token_env", &o->github_token_env, err) < 0 ||
         opt_str(aws, "aws.", "region", &o->aws_region, err) < 0 ||
-        opt_bool(aws, "aws.", "debug", &o->deploy.aws.debug, err) < 0)
+        opt_bool(aws, "aws.", "debug", &o->deploy.aws.debug, err) < 0 ||
+        opt_bool(root, "", "allow_fork_prs", &o->allow_fork_prs, err) < 0)
         return -1;
     /* "notify" is notify/settings.c's, which names its keys itself. */
     if (notify_settings_parse(json_object_get(root, "notify"), &o->notify, err) < 0)

@@ -27,6 +27,7 @@
  *               "poll_ms": N },       DEPLOYBOT_WAIT_POLL_MS (absent: each waiter's own)
  *     "limits": { "max_file_bytes": 1048576,   DEPLOYBOT_MAX_FILE_BYTES
  *                 "max_envs_per_push": 20 },  DEPLOYBOT_MAX_ENVS_PER_PUSH
+ *     "allow_fork_prs": false,        (the file only)
  *     "notify": { "chat": [...], "secrets_env": [...],
  *                 "retry_base_ms": 1000 },   DEPLOYBOT_NOTIFY_RETRY_BASE_MS
  *     "environments": {
@@ -101,6 +102,8 @@ typedef struct {
     int runners;            /* run threads */
     size_t max_file_bytes;  /* largest file read from git (deploybot.json, ...) */
     int max_envs_per_push;  /* more environments touched: nothing is applied */
+    int allow_fork_prs;     /* plan pull requests whose head is a fork's; off:
+                               they get one "deploybot" status saying so */
     deploy_options deploy;  /* apply_parallelism, "aws" and "wait" */
     notify_settings notify; /* chat routes, more secret variables, retry_base_ms */
     bot_env_config *envs;   /* "environments", in the file's order */

@@ -137,6 +137,33 @@ static int record(job_runner *r, delivery *d, const repoconfig *rc, char *summar
     return ok;
 }
 
+/* A pull request's head is fetched by its ref, always: it is the one
+ * place a fork's commits are in the repository, and a branch deleted since
+ * the push leaves its commits there too. */
+static int fetch(job_runner *r, const webhook_event *ev, errinfo *err) {
+    if (ev->kind == WEBHOOK_PUSH) return job_fetch(r, ev->clone_url, ev->after, err);
+    return job_fetch_pr(r, ev->clone_url, ev->pr_number, ev->head_sha, err);
+}
+
+/* A fork's pull request is planned only when the operator said so: its
+ * author sees the plan, hence what exists in AWS. Otherwise nothing of it
+ * is fetched, and one status says why: `error` ("could not run"), as
+ * neither `success` (nothing was checked) nor `failure` (nothing is wrong
+ * with the change) is true. */
+static int fork_refused(job_runner *r, const webhook_event *ev, long job, char *summary, size_t len) {
+    static const char why[] = "pull requests from forks are not planned (allow_fork_prs is off)";
+    strbuf from = {0};
+
+    if (ev->kind != WEBHOOK_PULL_REQUEST || !ev->pr_fork || r->cfg->allow_fork_prs) return 0;
+    strbuf_put_escaped(&from, ev->head_repo[0] ? ev->head_repo : "a deleted repository");
+    snprintf(summary, len, "pull request #%d from %s: %s", ev->pr_number, from.s ? from.s : "", why);
+    strbuf_free(&from);
+    fprintf(stderr, "[job %ld] %s\n", job, summary);
+    if (notifier_status(r->nt, ev->repo, ev->head_sha, "deploybot", "error", why, NULL) != 0)
+        fprintf(stderr, "[job %ld] status not queued\n", job);
+    return 1;
+}
+
 static int dispatch(job_runner *r, const store_job *j, const webhook_event *ev, char *summary, size_t len) {
     const char *sha = ev->kind == WEBHOOK_PUSH ? ev->after : ev->head_sha;
     long long t0 = clock_mono_us();
@@ -145,7 +172,8 @@ static int dispatch(job_runner *r, const store_job *j, const webhook_event *ev, 
     errinfo err;
     int ok;
 
-    if (job_fetch(r, ev->clone_url, sha, &err) != 0) {
+    if (fork_refused(r, ev, j->id, summary, len)) return 0;
+    if (fetch(r, ev, &err) != 0) {
         snprintf(summary, len, "fetch: %s", err.msg);
         return -1;
     }

@@ -48,6 +48,17 @@ int job_fetch(job_runner *r, const char *clone_url, const char *sha, errinfo *er
     return cfgrepo_fetch(r->repo, sha, err);
 }
 
+/* GitHub keeps every pull request's head at refs/pull/<n>/head, in the
+ * base repository, a fork's included. */
+int job_fetch_pr(job_runner *r, const char *clone_url, int pr, const char *sha, errinfo *err) {
+    char ref[64];
+
+    if (job_open(r, clone_url, err) != 0) return -1;
+    if (cfgrepo_has_commit(r->repo, sha)) return 0;
+    snprintf(ref, sizeof(ref), "refs/pull/%d/head", pr);
+    return cfgrepo_fetch_ref(r->repo, ref, sha, err);
+}
+
 int job_refresh(job_runner *r, const char *clone_url, const char *sha, errinfo *err) {
     if (job_open(r, clone_url, err) != 0) return -1;
     return cfgrepo_fetch(r->repo, sha, err);

@@ -36,6 +36,10 @@ int job_fetch(job_runner *r, const char *clone_url, const char *sha, errinfo *er
  * head) must be as the remote has it now (bot/trust.h). */
 int job_refresh(job_runner *r, const char *clone_url, const char *sha, errinfo *err);
 
+/* job_fetch, fetching pull request `pr`'s head ref with the branches: its
+ * head may be on no branch (a fork's, or a branch deleted since). */
+int job_fetch_pr(job_runner *r, const char *clone_url, int pr, const char *sha, errinfo *err);
+
 /* deploybot.json at commit `sha` (ERR_NOT_FOUND when it is not there). */
 int job_repoconfig(job_runner *r, const char *sha, repoconfig *rc, errinfo *err);
 

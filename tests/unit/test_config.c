@@ -59,6 +59,7 @@ static void test_defaults(void) {
     CHECK(!strcmp(c.default_branch, "main"), "default branch %s", c.default_branch);
     CHECK(!c.aws_region, "no built-in region");
     CHECK(!c.webhook_secret && !c.github_token, "no secrets without env");
+    CHECK(!c.allow_fork_prs, "pull requests from forks are not planned by default");
     CHECK(getcwd(cwd, sizeof(cwd)) != NULL, "getcwd");
     snprintf(want, sizeof(want), "%s/deploybot-data", cwd);
     CHECK(!strcmp(c.data_dir, want), "relative data_dir resolved: %s",
@@ -193,6 +194,16 @@ static void test_environments(void) {
     bot_config_free(&c);
 }
 
+static void test_allow_fork_prs(void) {
+    errinfo err;
+    bot_config c;
+
+    CHECK(load("{\"allow_fork_prs\":true}", &c, &err) == 0 && c.allow_fork_prs, "on: %s", err.msg);
+    bot_config_free(&c);
+    CHECK(load("{\"allow_fork_prs\":false}", &c, &err) == 0 && !c.allow_fork_prs, "off: %s", err.msg);
+    bot_config_free(&c);
+}
+
 static void test_errors(void) {
     static const struct {
         const char *text, *want;
@@ -215,6 +226,7 @@ static void test_errors(void) {
         {"{\"aws\":{\"page_size\":0}}", "\"aws.page_size\" must be an integer in 1..1000"},
         {"{\"aws\":{\"max_attempts\":\"6\"}}", "\"aws.max_attempts\" must be an integer"},
         {"{\"aws\":{\"debug\":1}}", "\"aws.debug\" must be true or false"},
+        {"{\"allow_fork_prs\":\"yes\"}", "\"allow_fork_prs\" must be true or false"},
         {"{\"wait\":{\"timeout\":1}}", "unknown key \"wait.timeout\""},
         {"{\"wait\":{\"poll_ms\":-1}}", "\"wait.poll_ms\" must be an integer in 0..60000"},
         {"{\"notify\":{\"retry_base_ms\":0}}", "\"notify.retry_base_ms\" must be an integer"},
@@ -262,6 +274,7 @@ int main(void) {
     test_overrides_and_secrets();
     test_knobs();
     test_environments();
+    test_allow_fork_prs();
     test_errors();
     unlink(path);
     rmdir(tmpdir);
