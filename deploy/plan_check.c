@@ -14,20 +14,31 @@ static int check_change(const provider_ctx *c, const plan_change *ch, errinfo *e
     return errinfo_prefix(err, "%s", ch->desired->id);
 }
 
+/* The checks of every change, their refusals a line each in text; -1 when
+ * a check could not be made (e). */
+static int check_all(const provider_ctx *c, const plan *p, strbuf *text, errinfo *first, errinfo *e) {
+    for (size_t i = 0; i < p->n; i++) {
+        *e = (errinfo){0};
+        if (check_change(c, &p->changes[i], e) == 0) continue;
+        if (e->code != ERR_INVALID) return -1; /* not a refusal: the check itself failed */
+        strbuf_printf(text, "%s\n", e->msg);
+        if (first->code == ERR_NONE) *first = *e;
+    }
+    return 0;
+}
+
 int plan_check(const provider_ctx *c, const plan *p, char **refusals, errinfo *err) {
     strbuf text = {0};
-    errinfo first = {0};
+    errinfo first = {0}, e;
+    provider_ctx checking = *c;
     *refusals = NULL;
-    for (size_t i = 0; i < p->n; i++) {
-        errinfo e = {0};
-        if (check_change(c, &p->changes[i], &e) == 0) continue;
-        if (e.code != ERR_INVALID) { /* not a refusal: the check itself failed */
-            strbuf_free(&text);
-            if (err) *err = e;
-            return -1;
-        }
-        strbuf_printf(&text, "%s\n", e.msg);
-        if (first.code == ERR_NONE) first = e;
+    checking.memo = json_object();
+    int rc = check_all(&checking, p, &text, &first, &e);
+    json_decref(checking.memo);
+    if (rc != 0) {
+        strbuf_free(&text);
+        if (err) *err = e;
+        return -1;
     }
     if (!text.len) return 0;
     *refusals = strbuf_take(&text);

@@ -10,6 +10,7 @@
  * is the subnet's, found in the answer by the subnet's id whatever the
  * association filter returned. */
 #include "deploy/providers/ec2.h"
+#include "util/strbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,16 +95,46 @@ static int subnet_destroy(const provider_ctx *c, const resource *r, const json_t
     return ec2_call1(c, "DeleteSubnet", "SubnetId", r->physical, err);
 }
 
+/* The names of the region's zones (a new reference), asked once per plan
+ * (c->memo): every new subnet's check needs them, and one unfiltered call
+ * answers them all. */
+static json_t *region_zones(const provider_ctx *c, errinfo *err) {
+    static const char key[] = "ec2:DescribeAvailabilityZones";
+    json_t *zones = c->memo ? json_object_get(c->memo, key) : NULL;
+    aws_params p = {0};
+    xml_node *doc = NULL;
+
+    if (zones) return json_incref(zones);
+    if (ec2_call(c, "DescribeAvailabilityZones", &p, &doc, err) != 0) return NULL;
+    zones = json_array();
+    for (xml_node *it = xml_path(doc, "availabilityZoneInfo/item"); it; it = xml_next_same(it))
+        json_array_append_new(zones, json_string(xml_path_text(it, "zoneName") ?: ""));
+    xml_free(doc);
+    if (c->memo) json_object_set(c->memo, key, zones);
+    return zones;
+}
+
 /* A new subnet's zone exists in the region: CreateSubnet refuses another
  * (stack.json can only say that it is named like one of the region's). */
 static int subnet_check(const provider_ctx *c, const resource *d, const resource *actual, errinfo *err) {
     if (actual) return 0; /* its zone cannot change in place */
     const char *zone = resource_attr_str(d->attrs, "availability_zone");
-    if (ec2_call1(c, "DescribeAvailabilityZones", "ZoneName.1", zone, err) == 0) return 0;
-    return provider_refusal(err, "InvalidParameterValue",
-                            "availability zone %s (availability_zones) is not one "
-                            "of the region's",
-                            zone);
+    json_t *zones = region_zones(c, err), *z;
+    size_t i;
+    strbuf names = {0};
+    int found = 0;
+
+    if (!zones) return -1;
+    json_array_foreach(zones, i, z) {
+        found |= strcmp(json_string_value(z), zone ? zone : "") == 0;
+        strbuf_printf(&names, "%s%s", i ? ", " : "", json_string_value(z));
+    }
+    if (!found)
+        errinfo_set(err, ERR_INVALID, "availability zone %s (availability_zones) is not one of the region's: %s",
+                    zone ? zone : "(none)", names.s ? names.s : "(none)");
+    strbuf_free(&names);
+    json_decref(zones);
+    return found ? 0 : -1;
 }
 
 static const char *const subnet_force[] = {"vpc", "cidr_block", "availability_zone", NULL};

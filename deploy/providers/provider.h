@@ -16,6 +16,10 @@ typedef struct {
     /* Set by the applier for one destroy the plan marked (deploy/safeguard.h):
      * the resource's data is kept in a completed snapshot before it goes. */
     int final_snapshot;
+    /* Answers of read-only calls kept while one plan is checked, so that a
+     * check asks once what every resource's check needs (plan_check sets
+     * it); keyed by "<service>:<action>". NULL: nothing is kept. */
+    json_t *memo;
 } provider_ctx;
 
 /* Ownership. A resource is the stack's, and so may ever be changed or

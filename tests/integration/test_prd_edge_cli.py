@@ -219,6 +219,13 @@ class PrdEdgeCli(unittest.TestCase):
         self.assertEqual(records[("app.example.com.", "A")]["AliasTarget"], alias)
         self.assertIn("No changes.", self.run_bot("plan", ENV))
 
+    def test_0_one_zone_lookup_per_plan(self):
+        """The apply of setUpClass checked four new subnets' zones with one
+        DescribeAvailabilityZones."""
+        calls = self.calls_since(0)
+        self.assertEqual(calls.count("CreateSubnet"), 4, calls)
+        self.assertEqual(calls.count("DescribeAvailabilityZones"), 1, calls)
+
     def test_5_zones_and_record_are_checked_at_plan(self):
         other = self.zone("example.org", "prd-other")
         seq = self.last_seq()
@@ -227,7 +234,8 @@ class PrdEdgeCli(unittest.TestCase):
         out = self.run_bot("plan", ENV, rc=1)
         for subnet in ("subnet.public_b", "subnet.private_b"):
             self.assertIn("  %s: availability zone eu-west-1x (availability_zones) is not one of the region's: "
-                          "InvalidParameterValue: " % subnet, out)
+                          "eu-west-1a, eu-west-1b, eu-west-1c\n" % subnet, out)
+        self.assertEqual(self.calls_since(seq).count("DescribeAvailabilityZones"), 1)
         self.edit(availability_zones=["eu-west-1a", "eu-west-1b"])
         self.assertIn("No changes.", self.run_bot("plan", ENV))
         self.edit(zone_id="Z0000000000000NOZONE", record_name="app.example.com")
