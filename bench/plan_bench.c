@@ -12,7 +12,7 @@
  * or {"error": "..."}. Nothing is applied. */
 #include "bot/config.h"
 #include "deploy/aws/aws.h"
-#include "deploy/plan.h"
+#include "deploy/plan_render.h"
 #include "deploy/stack_layers.h"
 
 #include <stdio.h>
@@ -84,7 +84,7 @@ static int one_round(const char *env, const char *file, const char *text, size_t
     plan p;
     plan_build(&desired, &actual, &p);
     double t4 = now_ms();
-    char *text_plan = plan_render_text(&p);
+    char *text_plan = plan_render_text(&p, NULL);
     double t5 = now_ms();
     printf(
         "{\"validate_ms\":%.3f,\"client_ms\":%.3f,\"discover_ms\":%.3f,\"build_ms\":%.3f,"

@@ -104,6 +104,17 @@ static safeguard_policy policy_of(const envrun_request *req, const stack *st, ch
     return pol;
 }
 
+/* The plan as text without colour (for comments and the run's record),
+ * and to the log, in colour when asked. */
+static void log_plan(const envrun_request *req, const plan *p, envrun_result *out) {
+    plan_render_opts plain = req->render;
+    plain.color = 0;
+    out->plan_text = plan_render_text(p, &plain);
+    char *shown = req->render.color ? plan_render_text(p, &req->render) : NULL;
+    log_lines(req, shown ? shown : out->plan_text);
+    free(shown);
+}
+
 /* Plans, logs the plan, checks it, and applies it when asked and needed. */
 static int plan_apply(const envrun_request *req, const provider_ctx *ctx, const safeguard_policy *pol,
                       resource_set *desired, resource_set *actual, envrun_result *out, errinfo *err) {
@@ -111,10 +122,13 @@ static int plan_apply(const envrun_request *req, const provider_ctx *ctx, const 
     int rc = 0;
     plan_build(desired, actual, &p);
     safeguard_mark(&p, pol);
+    if (plan_read_details(ctx, &p, err) != 0) {
+        plan_free(&p);
+        return failed(out, err);
+    }
     plan_summary(&p, out->plan_summary, sizeof(out->plan_summary));
-    out->plan_text = plan_render_text(&p);
+    log_plan(req, &p, out);
     out->changes = plan_has_changes(&p);
-    log_lines(req, out->plan_text);
     snprintf(out->summary, sizeof(out->summary), "%s", out->plan_summary);
     rc = check(req, ctx, pol, &p, out, err);
     if (rc == 0 && req->mode != ENVRUN_PLAN && out->changes) {

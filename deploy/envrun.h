@@ -8,6 +8,7 @@
 #include "deploy/apply.h"
 #include "deploy/aws/sts.h"
 #include "deploy/options.h"
+#include "deploy/plan_render.h"
 
 typedef enum { ENVRUN_PLAN,
                ENVRUN_APPLY,
@@ -39,6 +40,9 @@ typedef struct {
      * stack.json's, a plan that deletes a data volume or the load balancer
      * (deploy/safeguard.h). Either one is enough. */
     int prevent_destroy;
+    /* How the plan reads (deploy/plan_render.h): its colour is for the lines
+     * given to `log` only, plan_text never has any; its is_secret for both. */
+    plan_render_opts render;
 } envrun_request;
 
 typedef struct {

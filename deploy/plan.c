@@ -1,8 +1,6 @@
 /* plan: diff of desired and discovered resources. */
 #include "deploy/plan.h"
-#include "util/strbuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,120 +151,15 @@ void plan_summary(const plan *p, char *out, size_t outlen) {
                  p->add, p->change, p->destroy, p->snapshots, p->snapshots == 1 ? "" : "s");
 }
 
-/* A copy of v where every reference reads "<id>.id", as Terraform shows them. */
-static json_t *readable(const json_t *v) {
-    const char *ref = resource_ref_id(v);
-    if (ref) {
-        char buf[300];
-        snprintf(buf, sizeof(buf), "%s.id", ref);
-        return json_string(buf);
-    }
-    if (json_is_array(v)) {
-        json_t *out = json_array();
-        for (size_t i = 0; i < json_array_size(v); i++) json_array_append_new(out, readable(json_array_get(v, i)));
-        return out;
-    }
-    if (json_is_object(v)) {
-        json_t *out = json_object();
-        const char *k;
-        json_t *c;
-        json_object_foreach((json_t *)v, k, c) json_object_set_new(out, k, readable(c));
-        return out;
-    }
-    return json_deep_copy(v);
-}
-
-static char *show(const json_t *v) {
-    if (!v) return strdup("null");
-    const char *ref = resource_ref_id(v);
-    if (ref) {
-        char *s = NULL;
-        if (asprintf(&s, "%s.id", ref) < 0) abort();
-        return s;
-    }
-    json_t *r = readable(v);
-    char *s = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-    json_decref(r);
-    return s;
-}
-
-static int array_has(const json_t *arr, const json_t *v) {
-    for (size_t i = 0; i < json_array_size(arr); i++)
-        if (json_equal(json_array_get(arr, i), (json_t *)v)) return 1;
-    return 0;
-}
-
-/* Lists are sets: show what leaves and what joins, one item a line. */
-static void render_set_change(strbuf *s, const char *k, const json_t *from, const json_t *to) {
-    strbuf_printf(s, "      %s:\n", k);
-    for (int pass = 0; pass < 2; pass++) {
-        const json_t *a = pass ? to : from, *b = pass ? from : to;
-        for (size_t i = 0; i < json_array_size(a); i++) {
-            if (array_has(b, json_array_get(a, i))) continue;
-            char *x = show(json_array_get(a, i));
-            strbuf_printf(s, "        %c %s\n", pass ? '+' : '-', x);
-            free(x);
-        }
-    }
-}
-
-static void render_attrs(strbuf *s, const plan_change *c) {
-    const char *k;
-    json_t *v;
-    if (c->action == PLAN_CREATE) {
-        json_object_foreach(c->desired->attrs, k, v) {
-            char *x = show(v);
-            strbuf_printf(s, "      %s = %s\n", k, x);
-            free(x);
-        }
-        return;
-    }
-    for (size_t i = 0; i < json_array_size(c->changed); i++) {
-        k = json_string_value(json_array_get(c->changed, i));
-        json_t *fv = json_object_get(c->actual->attrs, k), *tv = json_object_get(c->desired->attrs, k);
-        if (json_is_array(fv) && json_is_array(tv) && !(c->forced_by && strcmp(c->forced_by, k) == 0)) {
-            render_set_change(s, k, fv, tv);
-            continue;
-        }
-        char *from = show(fv);
-        /* Same reference on both sides: its target is new, its id not known yet. */
-        char *to = json_equal(fv, tv) ? strdup("(known after apply)") : show(tv);
-        strbuf_printf(s, "      %s: %s -> %s%s\n", k, from, to,
-                      c->forced_by && strcmp(c->forced_by, k) == 0 ? "  # forces replacement" : "");
-        free(from);
-        free(to);
-    }
-}
-
-static void render_snapshot(strbuf *s, const plan_change *c) {
-    if (c->final_snapshot == PLAN_SNAPSHOT_TAKE)
-        strbuf_printf(s, "      + final snapshot of %s (tagged deploybot:id=%s), completed before it is deleted\n",
-                      c->actual->physical, c->actual->id);
-    else if (c->final_snapshot == PLAN_SNAPSHOT_SKIPPED)
-        strbuf_printf(s, "      no final snapshot of %s (skip_final_snapshot): its data is lost\n", c->actual->physical);
-}
-
-char *plan_render_text(const plan *p) {
-    strbuf s = {0};
-    static const char *const sym[] = {"", "+", "~", "-/+", "-"};
-    static const char *const verb[] = {"", "will be created", "will be updated in place",
-                                       "must be replaced", "will be destroyed"};
+int plan_read_details(const provider_ctx *c, plan *p, errinfo *err) {
     for (size_t i = 0; i < p->n; i++) {
-        const plan_change *c = &p->changes[i];
-        if (c->action == PLAN_NOOP) continue;
-        const resource *r = c->desired ? c->desired : c->actual;
-        strbuf_printf(&s, "  %s %s", sym[c->action], r->id);
-        if (c->actual) strbuf_printf(&s, " (%s)", c->actual->physical);
-        strbuf_printf(&s, " %s", verb[c->action]);
-        if (c->action == PLAN_REPLACE) strbuf_printf(&s, " (%s forces replacement)", c->forced_by);
-        strbuf_printf(&s, "\n");
-        if (c->action != PLAN_DELETE) render_attrs(&s, c);
-        render_snapshot(&s, c);
+        plan_change *ch = &p->changes[i];
+        if (ch->action != PLAN_UPDATE && ch->action != PLAN_REPLACE) continue;
+        const provider *pv = provider_find(ch->actual->type);
+        if (pv && pv->detail && pv->detail(c, ch->actual, ch->changed, err) != 0)
+            return errinfo_prefix(err, "reading %s (%s)", ch->actual->id, ch->actual->physical);
     }
-    char sum[128];
-    plan_summary(p, sum, sizeof(sum));
-    strbuf_printf(&s, "%s%s\n", s.len ? "\n" : "", sum);
-    return strbuf_take(&s);
+    return 0;
 }
 
 void plan_free(plan *p) {

@@ -1,5 +1,5 @@
-/* plan: the difference between what a stack wants and what exists, and its
- * Terraform-style rendering (+ create, ~ update, -/+ replace, - destroy). */
+/* plan: the difference between what a stack wants and what exists: create,
+ * update in place, replace, destroy (deploy/plan_render.h shows it). */
 #ifndef DEPLOYBOT_DEPLOY_PLAN_H
 #define DEPLOYBOT_DEPLOY_PLAN_H
 
@@ -44,8 +44,11 @@ int plan_discover(const provider_ctx *c, resource_set *actual, errinfo *err);
 /* Builds the plan; takes ownership of both sets. */
 void plan_build(resource_set *desired, resource_set *actual, plan *out);
 
-/* Whole plan as text for logs and comments; malloc'd. */
-char *plan_render_text(const plan *p);
+/* For the resources the plan updates or replaces, reads what shows their
+ * change to a person and discovery does not (provider.detail: the running
+ * instance's user-data, of which only the hash is compared). */
+int plan_read_details(const provider_ctx *c, plan *p, errinfo *err);
+
 /* "Plan: 2 to add, 1 to change, 0 to destroy." or "No changes.", followed
  * by " 1 final snapshot to take." when the plan takes snapshots. */
 void plan_summary(const plan *p, char *out, size_t outlen);

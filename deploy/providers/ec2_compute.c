@@ -439,6 +439,43 @@ static int instance_destroy(const provider_ctx *c, const resource *r, const json
     return instance_wait_for(c, r, 1, err);
 }
 
+/* base64 as EC2 answers it into a malloc'd text; NULL when it is not base64. */
+static char *base64_text(const char *b64) {
+    size_t len = strlen(b64), pad = 0;
+    char *out = malloc(len / 4 * 3 + 4);
+    if (!out) abort();
+    int n = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)b64, (int)len);
+    while (pad < 2 && len > pad && b64[len - 1 - pad] == '=') pad++;
+    if (n < 0 || (size_t)n < pad) {
+        free(out);
+        return NULL;
+    }
+    out[(size_t)n - pad] = '\0';
+    return out;
+}
+
+/* The running script, for a plan that changes it: discovery reads only its
+ * hash (the deploybot:user_data_sha256 tag), a call per instance. */
+static int instance_detail(const provider_ctx *c, resource *r, const json_t *changed, errinfo *err) {
+    if (!resource_strings_have(changed, "user_data_sha256")) return 0;
+    aws_params p = {0};
+    aws_params_add(&p, "InstanceId", r->physical);
+    aws_params_add(&p, "Attribute", "userData");
+    xml_node *doc = NULL;
+    int rc = ec2_call(c, "DescribeInstanceAttribute", &p, &doc, err);
+    aws_params_free(&p);
+    if (rc != 0) return -1;
+    const char *b64 = xml_path_text(doc, "userData/value");
+    char *text = base64_text(b64 ? b64 : "");
+    if (text) {
+        if (!r->extra) r->extra = json_object();
+        json_object_set_new(r->extra, "user_data", json_string(text));
+    }
+    free(text);
+    xml_free(doc);
+    return 0;
+}
+
 /* No update: every difference replaces the instance. The attributes are
  * listed anyway, as they say what can change. */
 static const char *const instance_force[] = {"user_data_sha256", "instance_type", "image_id",
@@ -450,6 +487,7 @@ const provider provider_instance = {
     .discover = instance_discover,
     .create = instance_create,
     .destroy = instance_destroy,
+    .detail = instance_detail,
 };
 
 /* =============================================================== volume */

@@ -60,6 +60,11 @@ typedef struct provider {
      * when an answer said so), any other code when it could not check. */
     int (*check)(const provider_ctx *c, const resource *desired, const resource *actual,
                  errinfo *err);
+    /* Optional. For a resource the plan changes (`changed`: the names of the
+     * attributes that differ): reads into actual->extra what shows the
+     * change to a person and discovery does not read, to read only (the
+     * instance's user-data, as "user_data": only its hash is compared). */
+    int (*detail)(const provider_ctx *c, resource *actual, const json_t *changed, errinfo *err);
 } provider;
 
 /* NULL-terminated list of every provider, in a stable order. */

@@ -1,6 +1,7 @@
 /* resource: see resource.h. */
 #include "deploy/providers/resource.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,17 @@ json_t *resource_ref(const char *id) {
 const char *resource_ref_id(const json_t *v) {
     if (!json_is_object(v) || json_object_size(v) != 1) return NULL;
     return json_string_value(json_object_get(v, "ref"));
+}
+
+int resource_name_sensitive(const char *name) {
+    static const char *const within[] = {"SECRET", "PASSWORD", "PASSWD", "CREDENTIAL"};
+    char up[128];
+    size_t n = 0;
+    for (; name[n] && n + 1 < sizeof(up); n++) up[n] = (char)toupper((unsigned char)name[n]);
+    up[n] = '\0';
+    for (size_t i = 0; i < sizeof(within) / sizeof(within[0]); i++)
+        if (strstr(up, within[i])) return 1;
+    return (n >= 5 && strcmp(up + n - 5, "TOKEN") == 0) || (n > 3 && strcmp(up + n - 3, "KEY") == 0);
 }
 
 /* Returns a replacement for v (new reference) or NULL to keep it. */

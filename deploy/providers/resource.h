@@ -42,6 +42,13 @@ json_t *resource_ref(const char *id);
 /* The logical id if `v` is a reference, else NULL. */
 const char *resource_ref_id(const json_t *v);
 
+/* 1 when `name` (an attribute, an object key, a variable of a script)
+ * names a secret, so that its value is never shown. In any case: it
+ * contains SECRET, PASSWORD, PASSWD or CREDENTIAL, or ends in TOKEN
+ * (GITHUB_TOKEN; not metadata_http_tokens) or in KEY (API_KEY,
+ * ssh_private_key; not a tag's key or key_name). */
+int resource_name_sensitive(const char *name);
+
 /* Rewrites every string in each resource's attrs that is the physical id of a
  * resource in the set into a reference (discovery reports physical ids). */
 void resource_set_link(resource_set *s);

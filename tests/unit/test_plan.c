@@ -1,6 +1,6 @@
 /* The planner: create, no-op, update in place, replace (and what it drags
  * along), destroy; and the Terraform-style rendering. No AWS involved. */
-#include "deploy/plan.h"
+#include "deploy/plan_render.h"
 #include "deploy/safeguard.h"
 #include "check.h"
 
@@ -52,7 +52,7 @@ static void test_create_all(void) {
     char sum[128];
     plan_summary(&p, sum, sizeof(sum));
     CHECK_STR(sum, "Plan: 3 to add, 0 to change, 0 to destroy.");
-    char *text = plan_render_text(&p);
+    char *text = plan_render_text(&p, NULL);
     CHECK_CONTAINS(text, "  + vpc.main will be created\n      cidr_block = \"10.0.0.0/16\"\n");
     CHECK_CONTAINS(text, "vpc = vpc.main.id");
     free(text);
@@ -74,7 +74,7 @@ static void test_update_in_place(void) {
     CHECK(action_of(&p, "security_group.alb") == PLAN_UPDATE);
     CHECK(action_of(&p, "subnet.a") == PLAN_UPDATE);
     CHECK(action_of(&p, "vpc.main") == PLAN_NOOP);
-    char *text = plan_render_text(&p);
+    char *text = plan_render_text(&p, NULL);
     CHECK_CONTAINS(text, "  ~ security_group.alb (sg-1) will be updated in place\n");
     CHECK_CONTAINS(text, "map_public_ip: false -> true\n");
     CHECK_CONTAINS(text, "Plan: 0 to add, 2 to change, 0 to destroy.");
@@ -87,7 +87,7 @@ static void test_replace_propagates(void) {
     CHECK(action_of(&p, "vpc.main") == PLAN_REPLACE);
     CHECK(action_of(&p, "subnet.a") == PLAN_REPLACE); /* its vpc is new */
     CHECK(action_of(&p, "security_group.alb") == PLAN_REPLACE);
-    char *text = plan_render_text(&p);
+    char *text = plan_render_text(&p, NULL);
     CHECK_CONTAINS(text, "  -/+ vpc.main (vpc-1) must be replaced (cidr_block forces replacement)\n");
     CHECK_CONTAINS(text, "cidr_block: \"10.0.0.0/16\" -> \"10.1.0.0/16\"  # forces replacement");
     CHECK_CONTAINS(text, "Plan: 3 to add, 0 to change, 3 to destroy.");
@@ -101,7 +101,7 @@ static void test_destroy_unwanted(void) {
     plan p;
     plan_build(&d, &a, &p);
     CHECK(action_of(&p, "subnet.a") == PLAN_DELETE);
-    char *text = plan_render_text(&p);
+    char *text = plan_render_text(&p, NULL);
     CHECK_CONTAINS(text, "  - subnet.a (subnet-1) will be destroyed\n");
     CHECK_CONTAINS(text, "Plan: 0 to add, 0 to change, 3 to destroy.");
     free(text);
@@ -142,7 +142,7 @@ static void test_final_snapshots(void) {
     char sum[128];
     plan_summary(&p, sum, sizeof(sum));
     CHECK_STR(sum, "Plan: 1 to add, 0 to change, 3 to destroy. 1 final snapshot to take.");
-    char *text = plan_render_text(&p);
+    char *text = plan_render_text(&p, NULL);
     CHECK_CONTAINS(text,
                    "  - volume.data_1 (vol-1) will be destroyed\n"
                    "      + final snapshot of vol-1 (tagged deploybot:id=volume.data_1), completed before it "
@@ -154,7 +154,7 @@ static void test_final_snapshots(void) {
     CHECK(p.snapshots == 0);
     plan_summary(&p, sum, sizeof(sum));
     CHECK_STR(sum, "Plan: 1 to add, 0 to change, 3 to destroy.");
-    text = plan_render_text(&p);
+    text = plan_render_text(&p, NULL);
     CHECK_CONTAINS(text, "      no final snapshot of vol-1 (skip_final_snapshot): its data is lost\n");
     free(text);
     plan_free(&p);

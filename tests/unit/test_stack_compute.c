@@ -2,7 +2,7 @@
  * the planner makes of its changes: instances spread over the zones, one
  * volume and attachment each, the user-data hash, and a user-data change
  * that replaces instances and attachments but never a volume. */
-#include "deploy/plan.h"
+#include "deploy/plan_render.h"
 #include "deploy/stack.h"
 #include "deploy/stack_layers.h"
 #include "check.h"
@@ -166,7 +166,7 @@ static void test_user_data_change_keeps_volumes(void) {
     CHECK(action_of(&p, "volume.data_1", NULL) == PLAN_NOOP);
     CHECK(action_of(&p, "volume.data_2", NULL) == PLAN_NOOP);
     CHECK(action_of(&p, "launch_template.app", NULL) == PLAN_NOOP);
-    char *text = plan_render_text(&p);
+    char *text = plan_render_text(&p, NULL);
     CHECK_CONTAINS(text,
                    "  -/+ instance.app_1 (phys-instance.app_1) must be replaced "
                    "(user_data_sha256 forces replacement)");
