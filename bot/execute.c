@@ -58,6 +58,8 @@ static char *stack_before(job_runner *r, const char *before, const char *file, s
     return text;
 }
 
+static int secret_found(void *rd, const char *text) { return redact_found(rd, text); }
+
 /* Plans and, when mode says so, applies env's stack.json at sha, with the
  * user-data template of the same commit (absent: a minimal script); a
  * destroy: the environment's resources, in the region of its stack.json at
@@ -81,6 +83,7 @@ static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, 
     }
     req.stack_text = text;
     req.user_data_template = tmpl;
+    req.render = (plan_render_opts){0, secret_found, r->rd}; /* no colour: comments and the run page */
     if (log->t_envrun == 0) log->t_envrun = clock_mono_us();
     int rc = envrun(&req, res, NULL);
     free(tmpl);

@@ -1,12 +1,13 @@
 /* deploybot: the command line.
  *
  *   deploybot serve [--config FILE]          run the webhook server and worker
- *   deploybot plan ENV [--dir DIR] [--config FILE]   plan an environment from a checkout
- *   deploybot apply ENV [--dir DIR] [--config FILE]  plan and apply it
- *   deploybot destroy ENV --yes [--dir DIR] [--config FILE]
+ *   deploybot plan ENV [--dir DIR] [--config FILE] [--no-color]   plan an environment from a checkout
+ *   deploybot apply ENV [--dir DIR] [--config FILE] [--no-color]  plan and apply it
+ *   deploybot destroy ENV --yes [--dir DIR] [--config FILE] [--no-color]
  *                                            destroy everything deploybot made for it
  * (plan, apply and destroy with the bot's --config: its aws.region and the
- * environment's role_arn/external_id, as the bot's runs)
+ * environment's role_arn/external_id, as the bot's runs; the plan in colour
+ * on a terminal, unless --no-color or NO_COLOR)
  *   deploybot validate [DIR]                 check a checkout of the config repo (for CI)
  *   deploybot history|lock|unlock|redeploy   the operator's commands (bot/admin.h)
  *
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static server *g_server; /* only for the signal handler */
 
@@ -41,9 +43,9 @@ static void on_signal(int sig) {
 static int usage(void) {
     fprintf(stderr,
             "usage: deploybot serve [--config FILE] [--port-file FILE]\n"
-            "       deploybot plan ENV [--dir DIR] [--config FILE]\n"
-            "       deploybot apply ENV [--dir DIR] [--config FILE]\n"
-            "       deploybot destroy ENV --yes [--dir DIR] [--config FILE]\n"
+            "       deploybot plan ENV [--dir DIR] [--config FILE] [--no-color]\n"
+            "       deploybot apply ENV [--dir DIR] [--config FILE] [--no-color]\n"
+            "       deploybot destroy ENV --yes [--dir DIR] [--config FILE] [--no-color]\n"
             "       deploybot validate [DIR]\n"
             "       deploybot history [ENV] [--json] [--limit N] [--config FILE]\n"
             "       deploybot lock ENV --reason TEXT [--config FILE]\n"
@@ -179,10 +181,14 @@ static const repoconfig_env *checkout_env(const char *dir, const char *name, rep
     return env;
 }
 
+static int secret_found(void *rd, const char *text) { return redact_found(rd, text); }
+
 /* Plans env from the checkout at dir, and applies or destroys it when mode
  * says so. The user-data template is the checkout's (absent: a minimal
- * script). Returns the exit status. */
-static int run_checkout(const bot_config *cfg, const char *dir, const repoconfig_env *env, envrun_mode mode) {
+ * script). The plan shows "(sensitive)" for what the bot would mask.
+ * Returns the exit status. */
+static int run_checkout(const bot_config *cfg, const char *dir, const repoconfig_env *env, envrun_mode mode,
+                        int color) {
     char file[1024], path[2048], *text = NULL, *tmpl = NULL;
     errinfo err;
     envrun_result res;
@@ -204,12 +210,23 @@ static int run_checkout(const bot_config *cfg, const char *dir, const repoconfig
     }
     req.stack_text = text;
     req.user_data_template = tmpl;
+    redactor *rd = redactor_new();
+    bot_config_secrets(cfg, rd);
+    req.render = (plan_render_opts){color, secret_found, rd};
     int r = envrun(&req, &res, NULL);
     if (r != 0 && !res.invalid) fprintf(stderr, "deploybot: %s\n", res.summary);
     envrun_result_free(&res);
+    redactor_free(rd);
     free(tmpl);
     free(text);
     return r == 0 ? 0 : 1;
+}
+
+/* Colour for a terminal only, and not when asked not to: --no-color, or
+ * NO_COLOR set and not empty (no-color.org). */
+static int want_color(int argc, char **argv) {
+    const char *no = getenv("NO_COLOR");
+    return isatty(STDOUT_FILENO) && !has_flag(argc, argv, "--no-color") && !(no && *no);
 }
 
 /* plan / apply / destroy from a checkout of the config repository. */
@@ -224,7 +241,7 @@ static int cmd_env(int argc, char **argv, envrun_mode mode) {
     repoconfig rc;
     if (load_config(opt(argc, argv, "--config"), &cfg) != 0) return 1;
     const repoconfig_env *env = checkout_env(dir, argv[1], &rc);
-    int r = env ? run_checkout(&cfg, dir, env, mode) : 1;
+    int r = env ? run_checkout(&cfg, dir, env, mode, want_color(argc, argv)) : 1;
     if (env) repoconfig_free(&rc);
     bot_config_free(&cfg);
     return r;
