@@ -323,6 +323,10 @@ static void put_script_line(render *r, int col, char mark, const char *s, size_t
     free(l);
 }
 
+static void put_skipped(render *r, int col, size_t n) {
+    if (n) put_linef(r, (at){col, 0, 0}, "(%zu unchanged line%s)", n, n == 1 ? "" : "s");
+}
+
 /* Each change with CONTEXT unchanged lines around it; the other unchanged
  * lines are counted. */
 static void put_hunks(render *r, int col, const linediff_line *d, size_t n) {
@@ -335,13 +339,13 @@ static void put_hunks(render *r, int col, const linediff_line *d, size_t n) {
             skipped++;
             continue;
         }
-        if (skipped) put_linef(r, (at){col + 2, 0, 0}, "(%zu unchanged lines)", skipped);
+        put_skipped(r, col + 2, skipped);
         skipped = 0;
         char mark = d[i].op == LINEDIFF_SAME ? ' ' : d[i].op == LINEDIFF_REMOVED ? '-'
                                                                                  : '+';
         put_script_line(r, col, mark, d[i].text, d[i].len);
     }
-    if (skipped) put_linef(r, (at){col + 2, 0, 0}, "(%zu unchanged lines)", skipped);
+    put_skipped(r, col + 2, skipped);
 }
 
 /* text with every `id` shown as the template variable it stands for. */

@@ -34,6 +34,12 @@ void textwrap_put(strbuf *b, const char *first, const char *cont, const char *te
                   const char *color) {
     const char *prefix = first;
     size_t len = strlen(text);
+    if (len == 0) { /* an empty line ends where its text does: no trailing blanks */
+        size_t keep = strlen(first);
+        while (keep > 0 && first[keep - 1] == ' ') keep--;
+        strbuf_printf(b, "%.*s\n", (int)keep, first);
+        return;
+    }
     do {
         size_t used = textwrap_cols(prefix, strlen(prefix));
         size_t room = width > used ? width - used : 1;

@@ -203,6 +203,7 @@ static const char *const NEW_SCRIPT =
     "echo four\n"
     "curl -H 'Authorization: " SECRET
     "' https://example.com/hook\n"
+    "\n"
     "\tsystemctl start dify-api\n";
 
 static void test_user_data(void) {
