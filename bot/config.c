@@ -54,6 +54,7 @@ enum {
     K_NOTIFY_RETRY_BASE_MS,
     K_MAX_FILE_BYTES,
     K_MAX_ENVS_PER_PUSH,
+    K_PLAN_LIST_ITEMS,
     K_COUNT
 };
 
@@ -76,6 +77,7 @@ static const int_knob KNOBS[K_COUNT] = {
                                 NOTIFY_RETRY_BASE_MS_MAX},
     [K_MAX_FILE_BYTES] = {"limits.max_file_bytes", "DEPLOYBOT_MAX_FILE_BYTES", 1, MAX_MAX_BODY},
     [K_MAX_ENVS_PER_PUSH] = {"limits.max_envs_per_push", "DEPLOYBOT_MAX_ENVS_PER_PUSH", 1, 10000},
+    [K_PLAN_LIST_ITEMS] = {"limits.plan_list_items", "DEPLOYBOT_PLAN_LIST_ITEMS", 1, 10000},
 };
 
 /* A 0 in the file means "none at all" (retry at once, look once, poll
@@ -102,6 +104,7 @@ static void knob_store(bot_config *o, int k, long long v) {
     case K_NOTIFY_RETRY_BASE_MS: o->notify.retry_base_ms = v; break;
     case K_MAX_FILE_BYTES: o->max_file_bytes = (size_t)v; break;
     case K_MAX_ENVS_PER_PUSH: o->max_envs_per_push = (int)v; break;
+    case K_PLAN_LIST_ITEMS: o->deploy.plan_list_items = (int)v; break;
     }
 }
 
@@ -377,7 +380,7 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
                                            "throttle_attempts", "consistency_timeout_s", "debug",
                                            NULL};
     static const char *const wait_keys[] = {"timeout_s", "poll_ms", NULL};
-    static const char *const limit_keys[] = {"max_file_bytes", "max_envs_per_push", NULL};
+    static const char *const limit_keys[] = {"max_file_bytes", "max_envs_per_push", "plan_list_items", NULL};
     json_t *repo, *gh, *aws, *wait, *limits;
 
     if (only_keys(root, "", top, err) < 0 || opt_str(root, "", "listen", &o->listen, err) < 0 ||

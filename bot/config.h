@@ -26,7 +26,8 @@
  *     "wait": { "timeout_s": N,       DEPLOYBOT_WAIT_TIMEOUT_S (absent: each waiter's own)
  *               "poll_ms": N },       DEPLOYBOT_WAIT_POLL_MS (absent: each waiter's own)
  *     "limits": { "max_file_bytes": 1048576,   DEPLOYBOT_MAX_FILE_BYTES
- *                 "max_envs_per_push": 20 },  DEPLOYBOT_MAX_ENVS_PER_PUSH
+ *                 "max_envs_per_push": 20,    DEPLOYBOT_MAX_ENVS_PER_PUSH
+ *                 "plan_list_items": 10 },    DEPLOYBOT_PLAN_LIST_ITEMS
  *     "allow_fork_prs": false,        (the file only)
  *     "notify": { "chat": [...], "secrets_env": [...],
  *                 "retry_base_ms": 1000 },   DEPLOYBOT_NOTIFY_RETRY_BASE_MS

@@ -83,7 +83,7 @@ static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, 
     }
     req.stack_text = text;
     req.user_data_template = tmpl;
-    req.render = (plan_render_opts){0, secret_found, r->rd}; /* no colour: comments and the run page */
+    req.render = (plan_render_opts){.is_secret = secret_found, .secret_arg = r->rd}; /* no colour: for comments and the run page */
     if (log->t_envrun == 0) log->t_envrun = clock_mono_us();
     int rc = envrun(&req, res, NULL);
     free(tmpl);

@@ -212,7 +212,7 @@ static int run_checkout(const bot_config *cfg, const char *dir, const repoconfig
     req.user_data_template = tmpl;
     redactor *rd = redactor_new();
     bot_config_secrets(cfg, rd);
-    req.render = (plan_render_opts){color, secret_found, rd};
+    req.render = (plan_render_opts){.color = color, .is_secret = secret_found, .secret_arg = rd};
     int r = envrun(&req, &res, NULL);
     if (r != 0 && !res.invalid) fprintf(stderr, "deploybot: %s\n", res.summary);
     envrun_result_free(&res);

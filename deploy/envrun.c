@@ -109,8 +109,11 @@ static safeguard_policy policy_of(const envrun_request *req, const stack *st, ch
 static void log_plan(const envrun_request *req, const plan *p, envrun_result *out) {
     plan_render_opts plain = req->render;
     plain.color = 0;
+    plain.list_items = req->options ? req->options->plan_list_items : 0;
     out->plan_text = plan_render_text(p, &plain);
-    char *shown = req->render.color ? plan_render_text(p, &req->render) : NULL;
+    plan_render_opts colored = plain;
+    colored.color = 1;
+    char *shown = req->render.color ? plan_render_text(p, &colored) : NULL;
     log_lines(req, shown ? shown : out->plan_text);
     free(shown);
 }

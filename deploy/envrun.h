@@ -41,7 +41,8 @@ typedef struct {
      * (deploy/safeguard.h). Either one is enough. */
     int prevent_destroy;
     /* How the plan reads (deploy/plan_render.h): its colour is for the lines
-     * given to `log` only, plan_text never has any; its is_secret for both. */
+     * given to `log` only, plan_text never has any; its is_secret for both;
+     * its list_items is options->plan_list_items. */
     plan_render_opts render;
 } envrun_request;
 

@@ -72,6 +72,10 @@ static void put_printable(strbuf *b, const char *s, size_t len) {
     }
 }
 
+static size_t list_items(const render *r) {
+    return r->o.list_items > 0 ? (size_t)r->o.list_items : PLAN_RENDER_LIST_ITEMS;
+}
+
 static int secret_in(const render *r, const char *s) {
     return r->o.is_secret && s && r->o.is_secret(r->o.secret_arg, s);
 }
@@ -165,9 +169,9 @@ static void put_members(render *r, at a, const json_t *v) {
         free(keys);
         return;
     }
-    size_t n = json_array_size(v);
-    for (size_t i = 0; i < n && i < PLAN_RENDER_LIST_ITEMS; i++) put_value(r, a, NULL, NULL, json_array_get(v, i), 0);
-    if (n > PLAN_RENDER_LIST_ITEMS) put_linef(r, a, "... %zu more (%zu in all)", n - PLAN_RENDER_LIST_ITEMS, n);
+    size_t n = json_array_size(v), max = list_items(r);
+    for (size_t i = 0; i < n && i < max; i++) put_value(r, a, NULL, NULL, json_array_get(v, i), 0);
+    if (n > max) put_linef(r, a, "... %zu more (%zu in all)", n - max, n);
 }
 
 /* label and v on one line when that fits or v is a scalar (wrapped then),
@@ -206,7 +210,7 @@ static void put_side(render *r, int col, char mark, const json_t *items, const j
     for (size_t i = 0; i < json_array_size(items); i++) {
         const json_t *v = json_array_get(items, i);
         if (array_has(other, v)) continue;
-        if (shown++ < PLAN_RENDER_LIST_ITEMS) put_value(r, (at){col, mark, mark}, NULL, NULL, v, 0);
+        if (shown++ < list_items(r)) put_value(r, (at){col, mark, mark}, NULL, NULL, v, 0);
         else hidden++;
     }
     if (hidden) put_linef(r, (at){col, mark, mark}, "... %zu more", hidden);

@@ -9,8 +9,8 @@
  *
  * Objects change key by key, indented under their name; lists are sets, so
  * a changed list shows its removed (-) and added (+) items and how many stay
- * the same; a list of more than PLAN_RENDER_LIST_ITEMS items (or removed, or
- * added ones) shows that many and a count of the rest. A changed user-data
+ * the same; a list of more than list_items (PLAN_RENDER_LIST_ITEMS) items
+ * (or removed, or added ones) shows that many and a count of the rest. A changed user-data
  * script is shown as a line diff (two lines of context). No line is wider
  * than PLAN_RENDER_WIDTH columns: a longer one (an ARN) is wrapped after a
  * ':', '/', ',' or space, never cut.
@@ -35,6 +35,7 @@ typedef struct {
     int color;                /* ANSI colours, for a terminal; never in comments or pages */
     plan_secret_fn is_secret; /* NULL: no secret values known */
     void *secret_arg;
+    int list_items; /* items shown of a list; 0: PLAN_RENDER_LIST_ITEMS */
 } plan_render_opts;
 
 /* The whole plan, its summary last; malloc'd. o NULL: no colour, no secret

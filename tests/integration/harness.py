@@ -87,6 +87,13 @@ def _read_port(path):
         return None
 
 
+def squeezed(text):
+    """text without its whitespace: a plan's lines are wrapped at 100 columns
+    (a long ARN goes on over the next line), so a test that looks for a line
+    holding one compares squeezed(line) with squeezed(plan)."""
+    return "".join(text.split())
+
+
 def wait_for(fn, timeout, what):
     deadline = time.time() + timeout
     while time.time() < deadline:

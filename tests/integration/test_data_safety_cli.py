@@ -144,9 +144,9 @@ class Cli(CliBase):
         self.edit(instance_count=1)
         out = self.run_bot("plan", ENV)
         vol2 = volumes["volume.data_2"]["VolumeId"]
-        self.assertIn("  - volume.data_2 (%s) will be destroyed\n"
-                      "      + final snapshot of %s (tagged deploybot:id=volume.data_2), completed before it "
-                      "is deleted\n" % (vol2, vol2), out)
+        self.assertIn(harness.squeezed("  - volume.data_2 (%s) will be destroyed\n"
+                                       "      + final snapshot of %s (tagged deploybot:id=volume.data_2), "
+                                       "completed before it is deleted\n" % (vol2, vol2)), harness.squeezed(out))
         self.assertRegex(out, r"\nPlan: 0 to add, \d+ to change, \d+ to destroy\. 1 final snapshot to take\.\n")
         self.assertEqual(self.snapshots(), {})
 
@@ -182,8 +182,9 @@ class Cli(CliBase):
         volumes = self.volumes()
         out = self.run_bot("destroy", ENV, "--yes")
         for lid, v in volumes.items():
-            self.assertIn("  - %s (%s) will be destroyed\n      no final snapshot of %s (skip_final_snapshot): "
-                          "its data is lost\n" % (lid, v["VolumeId"], v["VolumeId"]), out)
+            self.assertIn(harness.squeezed("  - %s (%s) will be destroyed\n      no final snapshot of %s "
+                                           "(skip_final_snapshot): its data is lost\n"
+                                           % (lid, v["VolumeId"], v["VolumeId"])), harness.squeezed(out))
         self.assertNotIn("final snapshot to take", out)
         self.assertNotIn("final snapshots to take", out)
         self.assertIn("Apply complete", out)

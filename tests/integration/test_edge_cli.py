@@ -199,7 +199,8 @@ class EdgeCli(unittest.TestCase):
         self.edit(certificate_arn=CERT)
         out = self.run_bot("apply", ENV)
         self.assertIn("  + listener.https will be created", out)
-        self.assertIn("  ~ listener.http (%s) will be updated in place" % http["ListenerArn"], out)
+        self.assertIn(harness.squeezed("  ~ listener.http (%s) will be updated in place" % http["ListenerArn"]),
+                      harness.squeezed(out))
         self.assertIn("Apply complete: 1 added, 1 changed, 0 destroyed.", out)
         listeners = self.listeners(lb["LoadBalancerArn"])
         self.assertEqual(sorted(listeners), [80, 443])

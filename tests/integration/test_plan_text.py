@@ -5,7 +5,9 @@ security group's rules as removed/added items, "(sensitive)" for a variable
 named like a secret and for a line holding a notify.secrets_env value, no
 line over 100 columns and no colour; the run page logged the same lines.
 `deploybot plan` of the same checkout prints the same text, in colour on a
-terminal only, and without it for --no-color or NO_COLOR."""
+terminal only, and without it for --no-color or NO_COLOR; with
+limits.plan_list_items 1 it shows one rule of each side and counts the
+other."""
 import json
 import os
 import pty
@@ -146,6 +148,12 @@ class PlanText(unittest.TestCase):
         self.assertNotIn("\033", self.plan_cli("--no-color", tty=True))
         self.assertNotIn("\033", self.plan_cli(tty=True, env={"NO_COLOR": "1"}))
         self.assertIn(GREEN, self.plan_cli(tty=True, env={"NO_COLOR": ""}))   # empty: unset
+
+        # limits.plan_list_items: one item of each side shown, the other counted.
+        short = self.plan_cli(env={"DEPLOYBOT_PLAN_LIST_ITEMS": "1"})
+        self.assertIn("\n          }\n        - ... 1 more\n        + {\n", short)
+        self.assertIn("\n          }\n        + ... 1 more\n", short)
+        self.assertNotIn("- ... 1 more", piped)
 
 
 if __name__ == "__main__":

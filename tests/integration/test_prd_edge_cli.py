@@ -141,8 +141,9 @@ class PrdEdgeCli(unittest.TestCase):
             with self.subTest(member=member):
                 self.elb.modify_target_group(TargetGroupArn=tg["TargetGroupArn"], **{member: value})
                 out = self.run_bot("plan", ENV)
-                self.assertIn("  ~ target_group.app (%s) will be updated in place\n      %s\n"
-                              % (tg["TargetGroupArn"], line), out)
+                self.assertIn(harness.squeezed("  ~ target_group.app (%s) will be updated in place\n      %s\n"
+                                               % (tg["TargetGroupArn"], line)), harness.squeezed(out))
+                self.assertIn("\n      %s\n" % line, out)
                 self.assertIn("Plan: 0 to add, 1 to change, 0 to destroy.", out)
                 self.assertIn("Apply complete: 0 added, 1 changed, 0 destroyed.", self.run_bot("apply", ENV))
                 now = self.target_group()
@@ -186,8 +187,10 @@ class PrdEdgeCli(unittest.TestCase):
         self.edit(certificate_arn=None)
         self.addCleanup(self.cli, "apply", ENV)    # the next tests start from a converged stack
         out = self.run_bot("plan", ENV)
-        self.assertIn("  ~ listener.http (%s) will be updated in place\n" % http["ListenerArn"], out)
-        self.assertIn("  - listener.https (%s) will be destroyed\n" % https["ListenerArn"], out)
+        self.assertIn(harness.squeezed("  ~ listener.http (%s) will be updated in place\n" % http["ListenerArn"]),
+                      harness.squeezed(out))
+        self.assertIn(harness.squeezed("  - listener.https (%s) will be destroyed\n" % https["ListenerArn"]),
+                      harness.squeezed(out))
         self.assertIn("Plan: 0 to add, 1 to change, 1 to destroy.", out)
         self.assertIn("Apply complete: 0 added, 1 changed, 1 destroyed.", self.run_bot("apply", ENV))
         listeners = self.listeners()

@@ -149,6 +149,15 @@ static void test_knobs(void) {
           "the environment overrides the file");
     bot_config_free(&c);
 
+    setenv("DEPLOYBOT_PLAN_LIST_ITEMS", "3", 1);
+    CHECK(load("{\"limits\":{\"plan_list_items\":50}}", &c, &err) == 0 && c.deploy.plan_list_items == 3,
+          "plan_list_items from the environment over the file: %s", err.msg);
+    bot_config_free(&c);
+    unsetenv("DEPLOYBOT_PLAN_LIST_ITEMS");
+    CHECK(load("{\"limits\":{\"plan_list_items\":0}}", &c, &err) == -1 &&
+              strstr(err.msg, "\"limits.plan_list_items\" must be an integer in 1..10000"),
+          "plan_list_items out of range: %s", err.msg);
+
     setenv("DEPLOYBOT_AWS_CONSISTENCY_TIMEOUT_S", "0", 1);
     CHECK(load("{\"aws\":{\"throttle_attempts\":20,\"consistency_timeout_s\":90}}", &c, &err) == 0 &&
               c.deploy.aws.throttle_attempts == 20 && c.deploy.aws.consistency_timeout_s == -1,

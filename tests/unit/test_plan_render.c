@@ -63,20 +63,25 @@ static void golden(const char *name, const char *text) {
     free(want);
 }
 
-static char *render(plan *p, int color) {
-    plan_render_opts o = {color, has_secret, NULL};
-    char *text = plan_render_text(p, &o);
-    return text;
+static char *render_items(plan *p, int color, int list_items) {
+    plan_render_opts o = {.color = color, .is_secret = has_secret, .list_items = list_items};
+    return plan_render_text(p, &o);
 }
 
-static void check_case(const char *name, resource_set *d, resource_set *a) {
+static char *render(plan *p, int color) { return render_items(p, color, 0); }
+
+static void check_case_items(const char *name, resource_set *d, resource_set *a, int list_items) {
     plan p;
     resource_set_link(a);
     plan_build(d, a, &p);
-    char *text = render(&p, 0);
+    char *text = render_items(&p, 0, list_items);
     golden(name, text);
     free(text);
     plan_free(&p);
+}
+
+static void check_case(const char *name, resource_set *d, resource_set *a) {
+    check_case_items(name, d, a, 0);
 }
 
 static json_t *ingress(int port, const char *cidr) {
@@ -149,7 +154,8 @@ static json_t *cidrs(int from, int n) {
     return l;
 }
 
-static void test_list(void) {
+/* list_items: how many items of a list show (the "list" case twice). */
+static void test_list(int list_items) {
     resource_set d = {0}, a = {0};
     json_t *want = json_array(), *have = json_array();
     json_array_append_new(want, ingress(8443, "203.0.113.0/24"));
@@ -161,7 +167,7 @@ static void test_list(void) {
     resource_set_add(&a, "security_group", "security_group.alb", "sg-1",
                      json_pack("{s:o,s:o}", "ingress", have, "allowed", cidrs(12, 3)));
     resource_set_add(&d, "route_table", "route_table.p", NULL, json_pack("{s:o}", "subnets", cidrs(0, 25)));
-    check_case("list", &d, &a);
+    check_case_items(list_items ? "list_short" : "list", &d, &a, list_items);
 }
 
 static void test_sensitive(void) {
@@ -269,7 +275,8 @@ int main(void) {
     test_replace();
     test_destroy();
     test_nested();
-    test_list();
+    test_list(0);
+    test_list(2);
     test_sensitive();
     test_user_data();
     test_width();
