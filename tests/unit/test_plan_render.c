@@ -183,30 +183,26 @@ static void test_sensitive(void) {
     check_case("sensitive", &d, &a);
 }
 
+/* The lines both scripts share, after the volume's. */
+#define SCRIPT_BODY \
+    "mkfs -t ext4 /dev/xvdf || true\n" \
+    "mount /dev/xvdf /data\n" \
+    "echo one\n" \
+    "echo two\n" \
+    "echo three\n" \
+    "echo four\n"
+
 static const char *const OLD_SCRIPT =
     "#!/bin/bash\n"
     "set -euo pipefail\n"
     "export DB_PASSWORD=hunter1\n"
-    "VOLUME=vol-0aaaabbbbccccdddd\n"
-    "mkfs -t ext4 /dev/xvdf || true\n"
-    "mount /dev/xvdf /data\n"
-    "echo one\n"
-    "echo two\n"
-    "echo three\n"
-    "echo four\n"
-    "systemctl start dify\n";
+    "VOLUME=vol-0aaaabbbbccccdddd\n" SCRIPT_BODY "systemctl start dify\n";
 
 static const char *const NEW_SCRIPT =
     "#!/bin/bash\n"
     "set -euo pipefail\n"
     "export DB_PASSWORD=hunter2\n"
-    "VOLUME=vol-00000000000000000\n"
-    "mkfs -t ext4 /dev/xvdf || true\n"
-    "mount /dev/xvdf /data\n"
-    "echo one\n"
-    "echo two\n"
-    "echo three\n"
-    "echo four\n"
+    "VOLUME=vol-00000000000000000\n" SCRIPT_BODY
     "curl -H 'Authorization: " SECRET
     "' https://example.com/hook\n"
     "\n"
