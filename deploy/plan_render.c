@@ -315,8 +315,9 @@ static void put_script_line(render *r, int col, char mark, const char *s, size_t
     char *l = strndup(s, len);
     if (!l) abort();
     strbuf b = {0};
-    size_t keep = secret_in(r, l) ? 0 : secret_assignment(l);
-    if (secret_in(r, l) || keep) {
+    int secret = secret_in(r, l);
+    size_t keep = secret ? 0 : secret_assignment(l);
+    if (secret || keep) {
         put_printable(&b, l, keep);
         strbuf_puts(&b, SENSITIVE);
     } else {
