@@ -7,7 +7,8 @@ line over 100 columns and no colour; the run page logged the same lines.
 `deploybot plan` of the same checkout prints the same text, in colour on a
 terminal only, and without it for --no-color or NO_COLOR; with
 limits.plan_list_items 1 it shows one rule of each side and counts the
-other."""
+other; and when the running script cannot be read, the plan fails naming
+the instance."""
 import json
 import os
 import pty
@@ -61,8 +62,9 @@ class PlanText(unittest.TestCase):
         argv = [harness.BIN, "plan", "dev", "--dir", self.s.repo.path, "--config", self.s.config_path()]
         e = dict(self.s.env(), **(env or {}))
         if not tty:
-            p = subprocess.run(argv + list(flags), env=e, stdout=subprocess.PIPE, timeout=120)
-            self.assertEqual(p.returncode, 0)
+            p = subprocess.run(argv + list(flags), env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr.decode())
             return p.stdout.decode()
         master, slave = pty.openpty()
         p = subprocess.Popen(argv + list(flags), env=e, stdout=slave)
@@ -154,6 +156,16 @@ class PlanText(unittest.TestCase):
         self.assertIn("\n          }\n        - ... 1 more\n        + {\n", short)
         self.assertIn("\n          }\n        + ... 1 more\n", short)
         self.assertNotIn("- ... 1 more", piped)
+
+        # The script cannot be read: the plan fails, saying which instance.
+        harness.fault(s.aws_url, action="DescribeInstanceAttribute", error="UnauthorizedOperation",
+                      status=403, count=1)
+        p = subprocess.run([harness.BIN, "plan", "dev", "--dir", s.repo.path], env=s.env(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("deploybot: reading instance.app_1 (%s): " % instance, p.stderr.decode())
+        self.assertIn("UnauthorizedOperation", p.stderr.decode())
+        self.assertNotIn("Plan:", p.stdout.decode())
 
 
 if __name__ == "__main__":
