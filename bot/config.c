@@ -24,9 +24,14 @@
 #define DEFAULT_GITHUB_API "https://api.github.com"
 #define DEFAULT_GITHUB_TOKEN_ENV "GITHUB_TOKEN"
 #define DEFAULT_RUNNERS 4
-#define DEFAULT_MAX_FILE_BYTES (1024u * 1024u) /* a stack.json is a few KB */
-#define DEFAULT_MAX_ENVS_PER_PUSH 20           /* each costs ~15 AWS calls to plan */
-#define MAX_APPLY_PARALLELISM 16               /* deploy/apply.c runs at most this many */
+#define DEFAULT_MAX_FILE_BYTES (1024u * 1024u)          /* a stack.json is a few KB */
+#define DEFAULT_MAX_ENVS_PER_PUSH 20                    /* each costs ~15 AWS calls to plan */
+#define DEFAULT_MAX_INFLIGHT_BODY (64u * 1024u * 1024u) /* about 2.5 of GitHub's largest */
+#define DEFAULT_HEADER_TIMEOUT_S 10
+#define DEFAULT_BODY_MIN_RATE 1024 /* bytes/s: GitHub sends a payload at once */
+#define DEFAULT_WS_PING_INTERVAL_S 30
+#define MAX_MAX_CONNECTIONS 1000000
+#define MAX_APPLY_PARALLELISM 16 /* deploy/apply.c runs at most this many */
 #define ENV_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
 
 /* ---- the integer settings ---------------------------------------------- */
@@ -55,6 +60,11 @@ enum {
     K_MAX_FILE_BYTES,
     K_MAX_ENVS_PER_PUSH,
     K_PLAN_LIST_ITEMS,
+    K_MAX_INFLIGHT_BODY,
+    K_MAX_CONNECTIONS,
+    K_HEADER_TIMEOUT_S,
+    K_BODY_MIN_RATE,
+    K_WS_PING_INTERVAL_S,
     K_COUNT
 };
 
@@ -78,6 +88,12 @@ static const int_knob KNOBS[K_COUNT] = {
     [K_MAX_FILE_BYTES] = {"limits.max_file_bytes", "DEPLOYBOT_MAX_FILE_BYTES", 1, MAX_MAX_BODY},
     [K_MAX_ENVS_PER_PUSH] = {"limits.max_envs_per_push", "DEPLOYBOT_MAX_ENVS_PER_PUSH", 1, 10000},
     [K_PLAN_LIST_ITEMS] = {"limits.plan_list_items", "DEPLOYBOT_PLAN_LIST_ITEMS", 1, 10000},
+    [K_MAX_INFLIGHT_BODY] = {"limits.max_inflight_body_bytes", "DEPLOYBOT_MAX_INFLIGHT_BODY_BYTES", 1,
+                             4ll * MAX_MAX_BODY},
+    [K_MAX_CONNECTIONS] = {"limits.max_connections", "DEPLOYBOT_MAX_CONNECTIONS", 1, MAX_MAX_CONNECTIONS},
+    [K_HEADER_TIMEOUT_S] = {"limits.header_timeout_s", "DEPLOYBOT_HEADER_TIMEOUT_S", 1, 3600},
+    [K_BODY_MIN_RATE] = {"limits.body_min_rate_bytes_s", "DEPLOYBOT_BODY_MIN_RATE_BYTES_S", 1, 1ll << 30},
+    [K_WS_PING_INTERVAL_S] = {"limits.ws_ping_interval_s", "DEPLOYBOT_WS_PING_INTERVAL_S", 1, 3600},
 };
 
 /* A 0 in the file means "none at all" (retry at once, look once, poll
@@ -105,6 +121,11 @@ static void knob_store(bot_config *o, int k, long long v) {
     case K_MAX_FILE_BYTES: o->max_file_bytes = (size_t)v; break;
     case K_MAX_ENVS_PER_PUSH: o->max_envs_per_push = (int)v; break;
     case K_PLAN_LIST_ITEMS: o->deploy.plan_list_items = (int)v; break;
+    case K_MAX_INFLIGHT_BODY: o->max_inflight_body = (size_t)v; break;
+    case K_MAX_CONNECTIONS: o->max_connections = (int)v; break;
+    case K_HEADER_TIMEOUT_S: o->header_timeout_s = (int)v; break;
+    case K_BODY_MIN_RATE: o->body_min_rate = (size_t)v; break;
+    case K_WS_PING_INTERVAL_S: o->ws_ping_interval_s = (int)v; break;
     }
 }
 
@@ -344,6 +365,10 @@ static void set_defaults(bot_config *o) {
     o->runners = DEFAULT_RUNNERS;
     o->max_file_bytes = DEFAULT_MAX_FILE_BYTES;
     o->max_envs_per_push = DEFAULT_MAX_ENVS_PER_PUSH;
+    o->max_inflight_body = DEFAULT_MAX_INFLIGHT_BODY;
+    o->header_timeout_s = DEFAULT_HEADER_TIMEOUT_S;
+    o->body_min_rate = DEFAULT_BODY_MIN_RATE;
+    o->ws_ping_interval_s = DEFAULT_WS_PING_INTERVAL_S;
     o->listen = strdup(DEFAULT_LISTEN);
     o->data_dir = strdup(DEFAULT_DATA_DIR);
     o->repo_token_env = strdup(DEFAULT_REPO_TOKEN_ENV);
@@ -380,7 +405,10 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
                                            "throttle_attempts", "consistency_timeout_s", "debug",
                                            NULL};
     static const char *const wait_keys[] = {"timeout_s", "poll_ms", NULL};
-    static const char *const limit_keys[] = {"max_file_bytes", "max_envs_per_push", "plan_list_items", NULL};
+    static const char *const limit_keys[] = {"max_file_bytes", "max_envs_per_push",
+                                             "plan_list_items", "max_inflight_body_bytes",
+                                             "max_connections", "header_timeout_s",
+                                             "body_min_rate_bytes_s", "ws_ping_interval_s", NULL};
     json_t *repo, *gh, *aws, *wait, *limits;
 
     if (only_keys(root, "", top, err) < 0 || opt_str(root, "", "listen", &o->listen, err) < 0 ||
@@ -460,6 +488,12 @@ static int absolute_data_dir(bot_config *o, errinfo *err) {
 }
 
 static int finish(bot_config *o, errinfo *err) {
+    /* Otherwise a delivery of the largest allowed size could never be taken. */
+    if (o->max_inflight_body < o->max_body)
+        return errinfo_set(err, ERR_INVALID,
+                           "\"limits.max_inflight_body_bytes\" (%zu) must be at least "
+                           "\"max_body_bytes\" (%zu)",
+                           o->max_inflight_body, o->max_body);
     if (!o->public_url && asprintf(&o->public_url, "http://%s:%d", o->listen, o->port) < 0)
         abort();
     read_secret(o->webhook_secret_env, &o->webhook_secret);

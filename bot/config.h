@@ -27,7 +27,12 @@
  *               "poll_ms": N },       DEPLOYBOT_WAIT_POLL_MS (absent: each waiter's own)
  *     "limits": { "max_file_bytes": 1048576,   DEPLOYBOT_MAX_FILE_BYTES
  *                 "max_envs_per_push": 20,    DEPLOYBOT_MAX_ENVS_PER_PUSH
- *                 "plan_list_items": 10 },    DEPLOYBOT_PLAN_LIST_ITEMS
+ *                 "plan_list_items": 10,      DEPLOYBOT_PLAN_LIST_ITEMS
+ *                 "max_inflight_body_bytes": 67108864,  DEPLOYBOT_MAX_INFLIGHT_BODY_BYTES
+ *                 "max_connections": N,       DEPLOYBOT_MAX_CONNECTIONS (absent: from the fd limit)
+ *                 "header_timeout_s": 10,     DEPLOYBOT_HEADER_TIMEOUT_S
+ *                 "body_min_rate_bytes_s": 1024,  DEPLOYBOT_BODY_MIN_RATE_BYTES_S
+ *                 "ws_ping_interval_s": 30 }, DEPLOYBOT_WS_PING_INTERVAL_S
  *     "allow_fork_prs": false,        (the file only)
  *     "notify": { "chat": [...], "secrets_env": [...],
  *                 "retry_base_ms": 1000 },   DEPLOYBOT_NOTIFY_RETRY_BASE_MS
@@ -97,14 +102,21 @@ typedef struct {
     char *webhook_secret; /* value read from the environment; may be NULL */
     char *github_api_url;
     char *github_token_env;
-    char *github_token;     /* value read from the environment; may be NULL */
-    char *aws_region;       /* NULL: none (a stack.json without "region" is then in
+    char *github_token;    /* value read from the environment; may be NULL */
+    char *aws_region;      /* NULL: none (a stack.json without "region" is then in
                                 AWS_REGION's: deploy/envrun.h) */
     int runners;            /* run threads */
     size_t max_file_bytes;  /* largest file read from git (deploybot.json, ...) */
     int max_envs_per_push;  /* more environments touched: nothing is applied */
     int allow_fork_prs;     /* plan pull requests whose head is a fork's; off:
                                they get one "deploybot" status saying so */
+    /* The HTTP server's connections (bot/connlimit.h). */
+    size_t max_inflight_body; /* webhook bodies being received, summed; >= max_body */
+    int max_connections;      /* 0: derived from the fd limit (server_new) */
+    int header_timeout_s;     /* to send a request's headers; to take an answer */
+    size_t body_min_rate;     /* bytes/s a body must average after header_timeout_s */
+    int ws_ping_interval_s;   /* a live-log WebSocket is pinged after this idle,
+                                 closed when the pong is not back within header_timeout_s */
     deploy_options deploy;  /* apply_parallelism, "aws" and "wait" */
     notify_settings notify; /* chat routes, more secret variables, retry_base_ms */
     bot_env_config *envs;   /* "environments", in the file's order */

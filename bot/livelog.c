@@ -17,7 +17,7 @@ typedef struct {
 
 _Static_assert(sizeof(session) <= LIVELOG_SESSION_BYTES, "LIVELOG_SESSION_BYTES too small");
 
-static long run_from_uri(struct lws *wsi) {
+long livelog_run_id(struct lws *wsi) {
     char uri[128], *end;
     if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0) return 0;
     if (strncmp(uri, "/runs/", 6) != 0) return 0;
@@ -77,7 +77,7 @@ int livelog_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     session *ss = user;
     switch (reason) {
     case LWS_CALLBACK_ESTABLISHED:
-        ss->run = run_from_uri(wsi);
+        ss->run = livelog_run_id(wsi);
         if (!ss->run) return -1;
         poll_run(wsi, ss, history);
         return 0;

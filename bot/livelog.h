@@ -19,6 +19,10 @@
  * the protocol table can be a constant). */
 #define LIVELOG_SESSION_BYTES 64
 
+/* The run of a request for /runs/ID/live, or 0 when it asks for another
+ * path (the server refuses a WebSocket anywhere else). */
+long livelog_run_id(struct lws *wsi);
+
 /* The protocol callback, given the history connection of the server thread. */
 int livelog_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                      void *in, size_t len, store *history);

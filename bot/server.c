@@ -30,10 +30,16 @@
 #include "bot/webhook.h"
 #include "bot/webpage.h"
 #include "bot/livelog.h"
+#include "bot/connlimit.h"
+#include "util/clock.h"
+#include "util/digest.h"
 
-#define TIMEOUT_SECS 15   /* a client idle this long mid-request is dropped */
-#define HEADER_BYTES 8192 /* per-request header space (GitHub sends < 2 KB) */
-#define HTTP_ACCEPTED 202 /* lws 4.1 has no name for it */
+#define TIMEOUT_SECS 15          /* lws' own per-step timeout, behind bot/connlimit.h's deadlines */
+#define HEADER_BYTES 8192        /* per-request header space (GitHub sends < 2 KB) */
+#define HTTP_ACCEPTED 202        /* lws 4.1 has no name for it */
+#define RETRY_AFTER_S "10"       /* a full body budget frees up as deliveries complete */
+#define NOFILE_CEILING 65536     /* lws sizes its tables by the fd limit */
+#define CONNECTIONS_CEILING 4096 /* the default's: ~12 KB each while headers come */
 
 struct server {
     struct lws_context *ctx;
@@ -42,6 +48,11 @@ struct server {
     char *listen;    /* lws keeps a pointer to it */
     char *repo_name; /* NULL: deliveries for any repository are accepted */
     size_t max_body;
+    connlimit *conns;             /* deadlines, the cap, the body budget */
+    lws_sorted_usec_list_t sweep; /* once a second: connlimit_sweep */
+    lws_retry_bo_t ws_idle;       /* live-log pings; lws keeps a pointer */
+    int killed;                   /* connections closed since the last sweep's log */
+    const char *killed_why;       /* the last reason, for that log line */
     server_job_cb on_job;
     void *arg;
     volatile sig_atomic_t stopping; /* set by server_stop, maybe in a signal */
@@ -63,7 +74,8 @@ struct pss {
     int close_after; /* the body was not (fully) read: drop the socket */
     unsigned status;
     const char *ctype;
-    const char *allow; /* Allow: header of a 405 */
+    const char *allow;       /* Allow: header of a 405 */
+    const char *retry_after; /* Retry-After: header of a 503 */
     size_t resp_len;
     char resp[1024];
     char *big; /* a large answer (history), sent in pieces */
@@ -76,7 +88,8 @@ struct pss {
     char ctype_in[128];
     enum hdr_state event_st, delivery_st, sig_st;
     char *body;
-    size_t len, cap, expect;
+    size_t len, expect;
+    digest_hmac *mac; /* of the body so far, keyed with the secret */
 };
 
 /* ---- answers ------------------------------------------------------------ */
@@ -91,14 +104,27 @@ static const char *printable(const char *in, char *buf, size_t buflen) {
     return buf;
 }
 
-static void pss_free_body(struct pss *p) {
-    free(p->body);
-    p->body = NULL;
-    p->len = p->cap = 0;
+static server *server_of(struct lws *wsi) {
+    return lws_context_user(lws_get_context(wsi));
 }
 
-static void pss_free(struct pss *p) {
-    pss_free_body(p);
+/* The connection's record in s->conns (NULL for a connection it never saw). */
+static connlimit_conn *conn_of(struct lws *wsi) {
+    return lws_get_opaque_user_data(wsi);
+}
+
+/* The body goes, and its share of the in-flight budget with it. */
+static void pss_free_body(struct lws *wsi, struct pss *p) {
+    free(p->body);
+    p->body = NULL;
+    p->len = 0;
+    digest_hmac_abort(p->mac);
+    p->mac = NULL;
+    connlimit_body_release(server_of(wsi)->conns, conn_of(wsi));
+}
+
+static void pss_free(struct lws *wsi, struct pss *p) {
+    pss_free_body(wsi, p);
     free(p->big);
     p->big = NULL;
 }
@@ -132,7 +158,7 @@ static int stage(struct lws *wsi, struct pss *p, unsigned status,
     p->status = status;
     p->ctype = ctype;
     p->pending = p->answered = 1;
-    pss_free_body(p);
+    pss_free_body(wsi, p);
     lws_callback_on_writable(wsi);
     return 0;
 }
@@ -170,6 +196,14 @@ static int stage_error(struct lws *wsi, struct pss *p, unsigned status,
                                 printable(msg, clean, sizeof(clean))));
 }
 
+/* Kept alive: the connection waits for its next request's headers. */
+static int transaction_completed(struct lws *wsi) {
+    if (lws_http_transaction_completed(wsi))
+        return -1;
+    connlimit_conn_waiting(server_of(wsi)->conns, conn_of(wsi), clock_mono_ms());
+    return 0;
+}
+
 /* The next piece of a large answer; -1 closes, 0 keeps going. */
 static int write_big(struct lws *wsi, struct pss *p) {
     uint8_t buf[LWS_PRE + 4096];
@@ -182,6 +216,7 @@ static int write_big(struct lws *wsi, struct pss *p) {
     if (lws_write(wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
         return -1;
     p->big_off += n;
+    connlimit_conn_progress(conn_of(wsi), 0, clock_mono_ms());
     if (!last) {
         lws_callback_on_writable(wsi);
         return 0;
@@ -189,43 +224,47 @@ static int write_big(struct lws *wsi, struct pss *p) {
     p->pending = 0;
     free(p->big);
     p->big = NULL;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    return transaction_completed(wsi);
 }
 
-static int write_answer(struct lws *wsi, struct pss *p) {
+/* The status line, headers and (all of) a small answer, written at once. */
+static int write_small(struct lws *wsi, struct pss *p) {
     uint8_t buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *at = start,
                                  *end = buf + sizeof(buf) - 1;
 
+    if (lws_add_http_common_headers(wsi, p->status, p->ctype, p->resp_len, &at, end) ||
+        (p->allow && lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+                                                 (const unsigned char *)p->allow,
+                                                 (int)strlen(p->allow), &at, end)) ||
+        (p->retry_after && lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+                                                       (const unsigned char *)p->retry_after,
+                                                       (int)strlen(p->retry_after), &at, end)) ||
+        (p->close_after && lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+                                                        (const unsigned char *)"close", 5, &at, end)) ||
+        lws_finalize_write_http_header(wsi, start, &at, end))
+        return -1;
+    if (p->big)
+        return 0;
+    memcpy(start, p->resp, p->resp_len);
+    return lws_write(wsi, start, p->resp_len, LWS_WRITE_HTTP_FINAL) == (int)p->resp_len ? 0 : -1;
+}
+
+static int write_answer(struct lws *wsi, struct pss *p) {
     if (!p->pending)
         return 0;
     if (p->big && p->headers_sent)
         return write_big(wsi, p);
     if (!p->big)
         p->pending = 0;
-    if (lws_add_http_common_headers(wsi, p->status, p->ctype, p->resp_len,
-                                    &at, end) ||
-        (p->allow && lws_add_http_header_by_name(
-                         wsi, (const unsigned char *)"allow:",
-                         (const unsigned char *)p->allow,
-                         (int)strlen(p->allow), &at, end)) ||
-        (p->close_after && lws_add_http_header_by_token(
-                               wsi, WSI_TOKEN_CONNECTION,
-                               (const unsigned char *)"close", 5, &at, end)) ||
-        lws_finalize_write_http_header(wsi, start, &at, end))
+    if (write_small(wsi, p) < 0)
         return -1;
     if (p->big) {
         p->headers_sent = 1;
         lws_callback_on_writable(wsi);
         return 0;
     }
-    memcpy(start, p->resp, p->resp_len);
-    if (lws_write(wsi, start, p->resp_len, LWS_WRITE_HTTP_FINAL) !=
-        (int)p->resp_len)
-        return -1;
     /* An unread body would be parsed as the next request: close instead. */
-    if (p->close_after || lws_http_transaction_completed(wsi))
-        return -1;
-    return 0;
+    return p->close_after ? -1 : transaction_completed(wsi);
 }
 
 /* ---- requests ----------------------------------------------------------- */
@@ -288,12 +327,30 @@ static int content_length(struct lws *wsi, struct pss *p, size_t max,
     return 0;
 }
 
+/* Why a request cannot be authentic whatever its body, or NULL. */
+static const char *signature_refusal(const server *s, const struct pss *p) {
+    if (!s->secret)
+        return "no webhook secret is configured on the server";
+    if (p->sig_st == H_MISSING)
+        return "missing X-Hub-Signature-256 header";
+    if (p->sig_st != H_OK || !webhook_github_signature_shaped(p->sig))
+        return "invalid X-Hub-Signature-256 signature";
+    return NULL;
+}
+
+static void log_outcome(struct lws *wsi, struct pss *p);
+
+/* Memory before authentication is bounded twice: a request that cannot be
+ * authentic is refused before its body is read, and the others share one
+ * budget, reserved here from Content-Length; the HMAC is computed as the
+ * body arrives. */
 static int start_webhook(server *s, struct lws *wsi, struct pss *p) {
+    const char *why;
+    errinfo err;
+
     p->close_after = 1; /* until the whole body has been read */
     if (content_length(wsi, p, s->max_body, &p->expect) < 0)
         return 0;
-    p->close_after = 0;
-    p->route = R_WEBHOOK;
     p->event_st = custom_header(wsi, "x-github-event:", p->event,
                                 sizeof(p->event));
     p->delivery_st = custom_header(wsi, "x-github-delivery:", p->delivery,
@@ -303,6 +360,20 @@ static int start_webhook(server *s, struct lws *wsi, struct pss *p) {
     if (lws_hdr_copy(wsi, p->ctype_in, sizeof(p->ctype_in),
                      WSI_TOKEN_HTTP_CONTENT_TYPE) < 0)
         p->ctype_in[0] = '\0';
+    if ((why = signature_refusal(s, p))) {
+        stage_error(wsi, p, HTTP_STATUS_UNAUTHORIZED, "%s", why);
+        log_outcome(wsi, p);
+        return 0;
+    }
+    if (connlimit_body_start(s->conns, conn_of(wsi), p->expect, clock_mono_ms(), &err) < 0) {
+        p->retry_after = RETRY_AFTER_S;
+        stage_error(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE, "%s: try again later", err.msg);
+        log_outcome(wsi, p);
+        return 0;
+    }
+    p->mac = digest_hmac_begin(s->secret, strlen(s->secret));
+    p->close_after = 0;
+    p->route = R_WEBHOOK;
     return 0;
 }
 
@@ -341,6 +412,7 @@ static int on_request(server *s, struct lws *wsi, struct pss *p,
     int ulen, meth = lws_http_get_uri_and_method(wsi, &uri, &ulen);
 
     p->close_after = has_body(wsi);
+    connlimit_conn_answering(s->conns, conn_of(wsi), clock_mono_ms());
     if (strcmp(path, "/healthz") == 0) {
         if (meth == LWSHUMETH_GET)
             return stage(wsi, p, HTTP_STATUS_OK, "text/plain", "ok", 2);
@@ -368,58 +440,49 @@ static int on_body(server *s, struct lws *wsi, struct pss *p, const char *in,
     if (p->route != R_WEBHOOK || p->answered || !len)
         return 0;
     /* lws stops at Content-Length, which we capped; this is the backstop. */
-    if (len > s->max_body - p->len) {
+    if (len > p->expect - p->len) {
         p->close_after = 1;
         return stage_error(wsi, p, HTTP_STATUS_REQ_ENTITY_TOO_LARGE,
-                           "body exceeds the limit of %zu bytes",
+                           "body exceeds its Content-Length or the limit of %zu bytes",
                            s->max_body);
     }
-    if (p->len + len + 1 > p->cap) {
-        size_t cap = p->cap ? p->cap : 16384;
-        char *nb;
-
-        while (cap < p->len + len + 1)
-            cap *= 2;
-        if (cap > p->expect + 1 && p->expect >= p->len + len)
-            cap = p->expect + 1;
-        if (!(nb = realloc(p->body, cap))) {
-            p->close_after = 1;
-            return stage_error(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE,
-                               "out of memory");
-        }
-        p->body = nb;
-        p->cap = cap;
+    /* Its whole size at once: pages not yet written take no memory, and
+     * the budget already counts all of it. */
+    if (!p->body && !(p->body = malloc(p->expect + 1))) {
+        p->close_after = 1;
+        return stage_error(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE, "out of memory");
     }
     memcpy(p->body + p->len, in, len);
     p->len += len;
+    digest_hmac_update(p->mac, in, len);
+    connlimit_conn_progress(conn_of(wsi), len, clock_mono_ms());
     return 0;
 }
 
 /* ---- the webhook -------------------------------------------------------- */
 
 /* Order matters: an unauthenticated caller learns nothing but 401, and only
- * a verified, well-formed push or pull_request reaches the queue. */
-static int authenticate(server *s, struct lws *wsi, struct pss *p) {
-    const char *why = NULL;
+ * a verified, well-formed push or pull_request reaches the queue. The
+ * signature header was checked for its shape before the body was read. */
+static int authenticate(struct lws *wsi, struct pss *p) {
+    unsigned char mac[DIGEST_SHA256_LEN];
+    int ok;
 
-    if (!s->secret)
-        why = "no webhook secret is configured on the server";
-    else if (p->sig_st == H_MISSING)
-        why = "missing X-Hub-Signature-256 header";
-    else if (p->sig_st != H_OK ||
-             !webhook_github_verify(s->secret, p->body, p->len, p->sig))
-        why = "invalid X-Hub-Signature-256 signature";
-    if (!why && p->delivery_st != H_OK)
+    digest_hmac_final(p->mac, mac);
+    p->mac = NULL;
+    ok = webhook_github_signature_matches(mac, p->sig);
+    digest_cleanse(mac, sizeof(mac));
+    if (!ok)
+        return stage_error(wsi, p, HTTP_STATUS_UNAUTHORIZED, "invalid X-Hub-Signature-256 signature");
+    if (p->delivery_st != H_OK)
         return stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST,
                            "%s X-GitHub-Delivery header",
                            p->delivery_st == H_MISSING ? "missing"
                                                        : "over-long");
-    if (!why && p->event_st != H_OK)
+    if (p->event_st != H_OK)
         return stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST,
                            "%s X-GitHub-Event header",
                            p->event_st == H_MISSING ? "missing" : "over-long");
-    if (why)
-        return stage_error(wsi, p, HTTP_STATUS_UNAUTHORIZED, "%s", why);
     return 1;
 }
 
@@ -499,8 +562,9 @@ static int on_body_done(server *s, struct lws *wsi, struct pss *p) {
 
     if (p->route != R_WEBHOOK || p->answered)
         return 0;
-    if (authenticate(s, wsi, p) == 1) {
-        json = webhook_github_json(p->ctype_in, p->body, p->len, &jlen, &err);
+    connlimit_conn_answering(s->conns, conn_of(wsi), clock_mono_ms());
+    if (authenticate(wsi, p) == 1) {
+        json = webhook_github_json(p->ctype_in, p->body ? p->body : "", p->len, &jlen, &err);
         if (!json)
             stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST, "%s", err.msg);
         else
@@ -511,6 +575,99 @@ static int on_body_done(server *s, struct lws *wsi, struct pss *p) {
     return 0;
 }
 
+/* ---- connections (bot/connlimit.h) --------------------------------------- */
+
+/* Answers a request lws will not hand over as HTTP (an upgrade) at once:
+ * 1 when the connection can go on, -1 when an unread body means it must
+ * close. */
+static int refuse_now(struct lws *wsi, unsigned status, const char *msg) {
+    struct pss p = {.close_after = has_body(wsi)};
+    server *s = server_of(wsi);
+
+    stage_error(wsi, &p, status, "%s", msg);
+    if (write_small(wsi, &p) < 0 || p.close_after)
+        return -1;
+    connlimit_conn_waiting(s->conns, conn_of(wsi), clock_mono_ms());
+    return 1;
+}
+
+/* The live log is the one WebSocket: anything else would be held open,
+ * idle, by a protocol nobody serves. h2c is refused rather than half
+ * spoken (lws would switch and then never read the request's body). */
+static int confirm_upgrade(struct lws *wsi, const char *upgrade) {
+    char proto[128];
+
+    if (strcasecmp(upgrade, "websocket") != 0)
+        return refuse_now(wsi, HTTP_STATUS_BAD_REQUEST,
+                          "HTTP/2 upgrades (Upgrade: h2c) are not supported: "
+                          "send the request as HTTP/1.1 without Upgrade");
+    if (!livelog_run_id(wsi))
+        return refuse_now(wsi, HTTP_STATUS_NOT_FOUND,
+                          "WebSocket is only served at /runs/ID/live");
+    if (lws_hdr_copy(wsi, proto, sizeof(proto), WSI_TOKEN_PROTOCOL) <= 0 ||
+        !strstr(proto, LIVELOG_PROTOCOL))
+        return refuse_now(wsi, HTTP_STATUS_BAD_REQUEST,
+                          "WebSocket needs the subprotocol " LIVELOG_PROTOCOL);
+    return 0;
+}
+
+/* lws turns a CONNECT into a raw connection bound to this protocol: it is
+ * answered and closed, never held. */
+static int refuse_connect(struct lws *wsi) {
+    static const char answer[] =
+        "HTTP/1.1 405 Method Not Allowed\r\n"
+        "content-type: application/json\r\n"
+        "content-length: 34\r\n"
+        "connection: close\r\n\r\n"
+        "{\"error\":\"method not allowed\"}\r\n";
+    uint8_t buf[LWS_PRE + sizeof(answer)];
+
+    memcpy(buf + LWS_PRE, answer, sizeof(answer) - 1);
+    lws_write(wsi, buf + LWS_PRE, sizeof(answer) - 1, LWS_WRITE_RAW);
+    return -1;
+}
+
+static void kill_conn(void *handle, const char *why, void *arg) {
+    server *s = arg;
+
+    s->killed++;
+    s->killed_why = why;
+    lws_set_timeout(handle, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+static void sweep(lws_sorted_usec_list_t *sul) {
+    server *s = lws_container_of(sul, server, sweep);
+
+    connlimit_sweep(s->conns, clock_mono_ms());
+    if (s->killed)
+        lwsl_notice("deploybot: closed %d connection(s) (the last: %s)\n", s->killed, s->killed_why);
+    s->killed = 0;
+    lws_sul_schedule(s->ctx, 0, &s->sweep, sweep, LWS_US_PER_SEC);
+}
+
+/* Where a connection starts and ends, whatever it carries. 1: handled. */
+static int on_connection(server *s, struct lws *wsi, enum lws_callback_reasons reason) {
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        if (connlimit_admit(s->conns, clock_mono_ms()))
+            return 0;
+        lwsl_warn(
+            "deploybot: refused a connection: %d connections, none idle "
+            "(limits.max_connections)\n",
+            connlimit_count(s->conns));
+        return -1;
+    case LWS_CALLBACK_WSI_CREATE:
+        lws_set_opaque_user_data(wsi, connlimit_conn_open(s->conns, wsi, clock_mono_ms()));
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        connlimit_conn_close(s->conns, conn_of(wsi));
+        lws_set_opaque_user_data(wsi, NULL);
+        return 0;
+    default:
+        return 1;
+    }
+}
+
 /* ---- lws glue ----------------------------------------------------------- */
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason,
@@ -519,6 +676,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     server *s = lws_context_user(lws_get_context(wsi));
 
     switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+    case LWS_CALLBACK_WSI_CREATE:
+    case LWS_CALLBACK_WSI_DESTROY:
+        return on_connection(s, wsi, reason);
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return confirm_upgrade(wsi, in ? (const char *)in : "");
+    case LWS_CALLBACK_RAW_ADOPT:
+        return refuse_connect(wsi);
     case LWS_CALLBACK_HTTP:
         return on_request(s, wsi, p, in ? (const char *)in : "");
     case LWS_CALLBACK_HTTP_BODY:
@@ -530,7 +695,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
         if (p)
-            pss_free(p);
+            pss_free(wsi, p);
         break;
     default:
         break;
@@ -542,6 +707,8 @@ static int live_callback(struct lws *wsi, enum lws_callback_reasons reason,
                          void *user, void *in, size_t len) {
     server *s = lws_context_user(lws_get_context(wsi));
 
+    if (reason == LWS_CALLBACK_ESTABLISHED)
+        connlimit_conn_websocket(s->conns, conn_of(wsi), clock_mono_ms());
     return livelog_callback(wsi, reason, user, in, len, s->db);
 }
 
@@ -592,10 +759,37 @@ static int try_bind(const char *listen, int port, errinfo *err) {
     return rc;
 }
 
+/* The connection limits, with the soft fd limit raised first: a bot left
+ * at the usual 1,024 would stop answering long before its cap. Returns the
+ * fd limit lws may size its tables for, or -1. */
+static long conns_new(server *s, const bot_config *cfg, errinfo *err) {
+    long nofile = connlimit_nofile_raise(NOFILE_CEILING);
+    int room = connlimit_max_for_fds(nofile, NOFILE_CEILING);
+    connlimit_settings set = {.max_connections = cfg->max_connections,
+                              .header_timeout_s = cfg->header_timeout_s,
+                              .body_min_rate = cfg->body_min_rate,
+                              .max_inflight_body = cfg->max_inflight_body};
+
+    if (!set.max_connections)
+        set.max_connections = room < CONNECTIONS_CEILING ? room : CONNECTIONS_CEILING;
+    if (set.max_connections <= 0 || set.max_connections > room)
+        return errinfo_set(err, ERR_LIMIT,
+                           "limits.max_connections %d does not fit the open file limit %ld "
+                           "(at most %d leave enough for the database, git and outgoing "
+                           "HTTPS): lower it or raise the hard RLIMIT_NOFILE",
+                           set.max_connections, nofile, room);
+    s->conns = connlimit_new(&set, kill_conn, s);
+    s->ws_idle.secs_since_valid_ping = (uint16_t)cfg->ws_ping_interval_s;
+    s->ws_idle.secs_since_valid_hangup = (uint16_t)(cfg->ws_ping_interval_s + cfg->header_timeout_s);
+    lwsl_notice("deploybot: up to %d connections (open file limit %ld)\n", set.max_connections, nofile);
+    return nofile;
+}
+
 server *server_new(const bot_config *cfg, const char *db_path,
                    server_job_cb on_job, void *arg, errinfo *err) {
     struct lws_context_creation_info info;
     server *s = calloc(1, sizeof(*s));
+    long nofile;
 
     if (!s)
         abort();
@@ -608,7 +802,8 @@ server *server_new(const bot_config *cfg, const char *db_path,
         (cfg->repo_name && !(s->repo_name = strdup(cfg->repo_name))))
         abort();
     /* The webhook's answer waits on this connection: a short wait. */
-    if (!(s->db = store_open(db_path, STORE_MKDIR | STORE_SHORT_WAIT, err)) ||
+    if ((nofile = conns_new(s, cfg, err)) < 0 ||
+        !(s->db = store_open(db_path, STORE_MKDIR | STORE_SHORT_WAIT, err)) ||
         try_bind(cfg->listen, cfg->port, err) < 0) {
         server_free(s);
         return NULL;
@@ -620,6 +815,8 @@ server *server_new(const bot_config *cfg, const char *db_path,
     info.user = s;
     info.timeout_secs = TIMEOUT_SECS;
     info.max_http_header_data = HEADER_BYTES;
+    info.fd_limit_per_thread = (unsigned)nofile;
+    info.retry_and_idle_policy = &s->ws_idle;
     info.options = listen_options(cfg->listen);
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
@@ -632,6 +829,7 @@ server *server_new(const bot_config *cfg, const char *db_path,
     }
     s->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(s->ctx,
                                                               "default"));
+    lws_sul_schedule(s->ctx, 0, &s->sweep, sweep, LWS_US_PER_SEC);
     if (!s->secret)
         lwsl_warn(
             "deploybot: no webhook secret in the environment: every "
@@ -666,6 +864,7 @@ void server_free(server *s) {
         return;
     if (s->ctx)
         lws_context_destroy(s->ctx);
+    connlimit_free(s->conns);
     store_close(s->db);
     free(s->listen);
     free(s->repo_name);

@@ -20,22 +20,37 @@
 
 /* ---- signature ---------------------------------------------------------- */
 
-int webhook_github_verify(const char *secret, const void *body, size_t len,
-                          const char *signature_header) {
+int webhook_github_signature_shaped(const char *signature_header) {
+    /* The length and prefix are public knowledge: no need to hide them. */
+    return signature_header && strlen(signature_header) == SIG_PREFIX_LEN + SHA256_HEX_LEN &&
+           strncmp(signature_header, SIG_PREFIX, SIG_PREFIX_LEN) == 0;
+}
+
+int webhook_github_signature_matches(const unsigned char mac[DIGEST_SHA256_LEN],
+                                     const char *signature_header) {
     char hex[DIGEST_SHA256_HEX];
     int ok;
 
-    if (!secret || !*secret || !signature_header)
+    if (!webhook_github_signature_shaped(signature_header))
         return 0;
-    /* The length and prefix are public knowledge: no need to hide them. */
-    if (strlen(signature_header) != SIG_PREFIX_LEN + SHA256_HEX_LEN ||
-        strncmp(signature_header, SIG_PREFIX, SIG_PREFIX_LEN) != 0)
-        return 0;
-    digest_hmac_sha256_hex(secret, strlen(secret), body, len, hex);
+    digest_hex(mac, DIGEST_SHA256_LEN, hex);
     /* Constant time: a byte-by-byte early exit would leak the prefix length
      * an attacker got right. */
     ok = digest_equal(hex, signature_header + SIG_PREFIX_LEN, SHA256_HEX_LEN);
     explicit_bzero(hex, sizeof(hex));
+    return ok;
+}
+
+int webhook_github_verify(const char *secret, const void *body, size_t len,
+                          const char *signature_header) {
+    unsigned char mac[DIGEST_SHA256_LEN];
+    int ok;
+
+    if (!secret || !*secret || !webhook_github_signature_shaped(signature_header))
+        return 0;
+    digest_hmac_sha256(secret, strlen(secret), body, len, mac);
+    ok = webhook_github_signature_matches(mac, signature_header);
+    explicit_bzero(mac, sizeof(mac));
     return ok;
 }
 

@@ -3,6 +3,7 @@
 #define DEPLOYBOT_BOT_WEBHOOK_H
 
 #include <stddef.h>
+#include "util/digest.h"
 #include "util/errinfo.h"
 
 typedef enum {
@@ -40,6 +41,15 @@ typedef struct {
  * or an empty secret). */
 int webhook_github_verify(const char *secret, const void *body, size_t len,
                           const char *signature_header);
+
+/* The same check in two steps, for a body verified as it arrives (the
+ * server feeds a digest_hmac, util/digest.h, keyed with the secret):
+ * _shaped says whether the header can be a signature at all ("sha256=" and
+ * 64 hex digits), so a request without one is refused before its body is
+ * read; _matches compares the computed HMAC with it, in constant time. */
+int webhook_github_signature_shaped(const char *signature_header);
+int webhook_github_signature_matches(const unsigned char mac[DIGEST_SHA256_LEN],
+                                     const char *signature_header);
 
 /* Parses a GitHub delivery (`event` is the X-GitHub-Event header). JSON bodies
  * and application/x-www-form-urlencoded `payload=` bodies are accepted.

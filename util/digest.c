@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <stdlib.h>
 
 void digest_hex(const unsigned char *in, size_t n, char *out) {
@@ -42,6 +43,44 @@ void digest_hmac_sha256_hex(const void *key, size_t keylen, const void *data, si
     unsigned char md[DIGEST_SHA256_LEN];
     digest_hmac_sha256(key, keylen, data, len, md);
     digest_hex(md, sizeof md, out);
+}
+
+/* EVP_MAC is OpenSSL 3's interface (HMAC_CTX is deprecated there). */
+struct digest_hmac {
+    EVP_MAC_CTX *ctx;
+};
+
+digest_hmac *digest_hmac_begin(const void *key, size_t keylen) {
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+                           OSSL_PARAM_construct_end()};
+    digest_hmac *h = calloc(1, sizeof(*h));
+
+    if (!mac || !h || !(h->ctx = EVP_MAC_CTX_new(mac)) ||
+        !EVP_MAC_init(h->ctx, key && keylen ? key : (const void *)"", keylen, params))
+        abort();
+    EVP_MAC_free(mac); /* the context holds its own reference */
+    return h;
+}
+
+void digest_hmac_update(digest_hmac *h, const void *data, size_t len) {
+    if (len && !EVP_MAC_update(h->ctx, data, len))
+        abort();
+}
+
+void digest_hmac_final(digest_hmac *h, unsigned char out[DIGEST_SHA256_LEN]) {
+    size_t n = 0;
+
+    if (!EVP_MAC_final(h->ctx, out, &n, DIGEST_SHA256_LEN) || n != DIGEST_SHA256_LEN)
+        abort();
+    digest_hmac_abort(h);
+}
+
+void digest_hmac_abort(digest_hmac *h) {
+    if (!h)
+        return;
+    EVP_MAC_CTX_free(h->ctx); /* OpenSSL cleanses the key it copied */
+    free(h);
 }
 
 int digest_equal(const void *a, const void *b, size_t n) {

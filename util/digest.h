@@ -20,6 +20,17 @@ void digest_hmac_sha256(const void *key, size_t keylen, const void *data, size_t
 void digest_hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t len,
                             char out[DIGEST_SHA256_HEX]);
 
+/* HMAC-SHA256 over data that arrives in pieces (a request body as it is
+ * read), so nothing has to be kept to compute it. begin copies the key;
+ * final frees the state, so every begun HMAC ends with final (or
+ * digest_hmac_abort when its result is no longer wanted). */
+typedef struct digest_hmac digest_hmac;
+
+digest_hmac *digest_hmac_begin(const void *key, size_t keylen);
+void digest_hmac_update(digest_hmac *h, const void *data, size_t len);
+void digest_hmac_final(digest_hmac *h, unsigned char out[DIGEST_SHA256_LEN]);
+void digest_hmac_abort(digest_hmac *h); /* NULL is fine */
+
 /* 1 when the n bytes at a and b are equal, in time that does not depend on
  * where they differ (for comparing signatures and tokens). */
 int digest_equal(const void *a, const void *b, size_t n);
