@@ -28,7 +28,7 @@ struct connlimit_conn {
     long long progress_ms; /* last byte of an answer taken */
     size_t received;       /* body bytes so far */
     size_t reserved;       /* body budget held */
-    conn_list *list;       /* NULL while closing */
+    conn_list *list;
     connlimit_conn *prev, *next;
 };
 
@@ -36,7 +36,7 @@ struct connlimit {
     connlimit_settings set;
     connlimit_kill_cb kill;
     void *arg;
-    conn_list waiting, busy, websocket;
+    conn_list waiting, busy, websocket, closing;
     int count; /* not closing */
     size_t inflight;
 };
@@ -82,25 +82,29 @@ connlimit *connlimit_new(const connlimit_settings *s, connlimit_kill_cb kill, vo
     return c;
 }
 
-/* The connections themselves belong to the server, which closes them all
- * before it frees this: only records of connections never closed are left. */
-void connlimit_free(connlimit *c) {
-    conn_list *lists[] = {&c->waiting, &c->busy, &c->websocket};
+/* The connections themselves are the caller's: only the records go. */
+static void list_free(conn_list *l) {
+    while (l->head) {
+        connlimit_conn *k = l->head;
 
+        list_remove(k);
+        free(k);
+    }
+}
+
+void connlimit_free(connlimit *c) {
     if (!c)
         return;
-    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-        while (lists[i]->head) {
-            connlimit_conn *k = lists[i]->head;
-
-            list_remove(k);
-            free(k);
-        }
+    list_free(&c->waiting);
+    list_free(&c->busy);
+    list_free(&c->websocket);
+    list_free(&c->closing);
     free(c);
 }
 
 static void kill_conn(connlimit *c, connlimit_conn *k, const char *why) {
     list_remove(k);
+    list_append(&c->closing, k);
     k->state = S_CLOSING;
     c->count--;
     c->kill(k->handle, why, c->arg);

@@ -656,7 +656,8 @@ static int on_connection(server *s, struct lws *wsi, enum lws_callback_reasons r
             "(limits.max_connections)\n",
             connlimit_count(s->conns));
         return -1;
-    case LWS_CALLBACK_WSI_CREATE:
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        /* Not at WSI_CREATE: lws sets the opaque pointer after that. */
         lws_set_opaque_user_data(wsi, connlimit_conn_open(s->conns, wsi, clock_mono_ms()));
         return 0;
     case LWS_CALLBACK_WSI_DESTROY:
@@ -677,7 +678,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 
     switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-    case LWS_CALLBACK_WSI_CREATE:
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
     case LWS_CALLBACK_WSI_DESTROY:
         return on_connection(s, wsi, reason);
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:

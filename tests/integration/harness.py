@@ -308,6 +308,7 @@ class Stack:
         # webhook URLs) and the config's "notify" object.
         self.extra_env = {}
         self.notify = None
+        self.limits = None  # the config's "limits" object
         self.chat = self._fake("fake_chat", []) if chat else None
         self.chat_url = "http://127.0.0.1:%d" % self.chat.port if chat else None
         self.aws = self._fake("fake_aws", ["--access-key", AWS_KEY, "--secret-key", AWS_SECRET,
@@ -352,6 +353,8 @@ class Stack:
                    "aws": {"region": REGION}}
             if self.notify is not None:
                 cfg["notify"] = self.notify
+            if self.limits is not None:
+                cfg["limits"] = self.limits
             with open(path, "w") as f:
                 json.dump(cfg, f, indent=2)
         return path
