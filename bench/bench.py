@@ -6,6 +6,10 @@ Phases, all on 127.0.0.1, bounded in count and time:
   burst   the real `deploybot serve` (own data dir) takes N signed push
           deliveries at fixed concurrency (bench/burst.c); every delivery it
           acknowledged must be a job in its SQLite queue (lost = 0, or FAILED)
+  burst_slow_clients  the same burst while 200 slow clients hold
+          connections (headers dribbled a byte a second, reconnecting when
+          the bot closes them): throughput against the plain burst (goal
+          >= 0.8), lost = 0, the bot's RSS (goal < 200 MiB)
   plan    push -> plan latency for the prd stack against the fake AWS, until
           the statuses are on the fake GitHub, split with the bot's "timings:"
           log lines (bot/job.c) and bench/plan_bench.c; AWS calls per plan
@@ -27,6 +31,7 @@ import os
 import platform
 import re
 import shutil
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -421,6 +426,79 @@ def phase_burst(w, args, build_dir, workdir, results):
     results["memory"]["after_burst_drained"] = proc_status(w.pid)
 
 
+class SlowClients(threading.Thread):
+    """N connections that send request headers a byte a second and never
+    finish them; each one the bot closes is opened again at once."""
+
+    def __init__(self, port, n):
+        super().__init__(daemon=True)
+        self.port, self.n, self.stop_ev = port, n, threading.Event()
+        self.closed_by_bot = 0
+        self.socks = []
+
+    def open_one(self):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nX-Slow: ")
+        s.setblocking(False)
+        return s
+
+    def run(self):
+        self.socks = [self.open_one() for _ in range(self.n)]
+        while not self.stop_ev.wait(1.0):
+            for i, s in enumerate(self.socks):
+                try:
+                    s.send(b"a")
+                    if s.recv(4096) == b"":
+                        raise ConnectionResetError
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    s.close()
+                    self.closed_by_bot += 1
+                    self.socks[i] = self.open_one()
+
+    def stop(self):
+        self.stop_ev.set()
+        self.join()
+        for s in self.socks:
+            s.close()
+
+
+def phase_burst_slow(w, args, build_dir, workdir, results):
+    """The burst again, with 200 slow clients holding connections."""
+    if "burst" not in results:
+        phase_burst(w, args, build_dir, workdir, results)
+    head = w.main_head()
+    body_path = os.path.join(workdir, "burst-push.json")
+    with open(body_path, "wb") as f:
+        f.write(json.dumps(w.h.push_payload(head, head)).encode())
+    slow = SlowClients(int(w.s.bot_url.rsplit(":", 1)[1]), args.slow_clients)
+    slow.start()
+    log("burst with %d slow clients" % args.slow_clients)
+    time.sleep(1.0)
+    reset_peak(w.pid)
+    sampler = RssSampler(w.pid)
+    sampler.start()
+    bursts = [one_burst(w, args, build_dir, workdir, body_path, 100 + n) for n in range(args.burst_repeats)]
+    peak = sampler.stop()
+    slow.stop()
+    rps = median([b["throughput_rps"] for b in bursts])
+    plain = results["burst"]["throughput_rps"]
+    out = {
+        "slow_clients": args.slow_clients, "requests": args.requests, "concurrency": args.concurrency,
+        "repeats": len(bursts), "deliveries_per_s": rps,
+        "ratio_to_burst": round(rps / plain, 3) if plain else None,
+        "latency_ms": {k: median([b["latency_ms"][k] for b in bursts]) for k in ("p50", "p99", "max")},
+        "acknowledged": sum(b["acknowledged"] for b in bursts),
+        "lost": sum(b["lost"] for b in bursts), "refused": sum(b["refused"] for b in bursts),
+        "slow_connections_closed_by_bot": slow.closed_by_bot,
+        "rss_mib": peak, "hwm_mib": proc_status(w.pid)["hwm_mib"],
+        "goals": {"ratio_to_burst": ">= 0.8", "lost": 0, "rss_mib": "< 200"},
+    }
+    out["verdict"] = "ok" if all(b["verdict"] == "ok" for b in bursts) and out["refused"] == 0 else "FAILED"
+    results["burst_slow_clients"] = out
+
+
 def plan_series(w, args, label, build_dir, results):
     """args.plan_runs pushes on a non-deploy branch: plan only, status posted."""
     runs = []
@@ -658,6 +736,14 @@ def table(results):
     add("machine", "kernel / os", "%s / %s" % (m["kernel"], m["os"]))
     add("machine", "workdir fs / versions", "%s / %s, libgit2 %s, SQLite %s" % (
         m["workdir_fs"], m["git"], m["libgit2"], m["sqlite"]))
+    bs = results.get("burst_slow_clients")
+    if bs:
+        add("burst + slow clients", "throughput / ratio to the plain burst", "%.0f deliveries/s / %s (goal >= 0.8)" % (
+            bs["deliveries_per_s"], bs["ratio_to_burst"]))
+        add("burst + slow clients", "lost / refused / bot RSS peak", "%d / %d / %s MiB (goal < 200)" % (
+            bs["lost"], bs["refused"], bs["rss_mib"]))
+        add("burst + slow clients", "slow connections closed by the bot", "%d of %d held  -> %s" % (
+            bs["slow_connections_closed_by_bot"], bs["slow_clients"], bs["verdict"]))
     b = results.get("burst")
     if b:
         add("burst", "deliveries / in flight", "%d / %d, %d times (%d B body; median of the runs below)" % (
@@ -751,18 +837,19 @@ def main():
     ap.add_argument("--job-timeout", type=int, default=60)
     ap.add_argument("--apply-timeout", type=int, default=300)
     ap.add_argument("--drain-timeout", type=int, default=180)
-    ap.add_argument("--only", default="burst,plan,apply,fetch",
+    ap.add_argument("--slow-clients", type=int, default=200)
+    ap.add_argument("--only", default="burst,burst_slow_clients,plan,apply,fetch",
                     help="comma-separated phases (memory is measured along burst/apply)")
     args = ap.parse_args()
     phases = set(args.only.split(","))
     # Bounded loads only (everything goes to 127.0.0.1 anyway).
     for name, lo, hi in (("requests", 1, 100000), ("concurrency", 1, 512), ("burst_repeats", 1, 10),
                          ("plan_runs", 1, 50), ("commits", 10, 200000), ("files", 10, 50000),
-                         ("fetch_rounds", 1, 50)):
+                         ("fetch_rounds", 1, 50), ("slow_clients", 1, 800)):
         if not lo <= getattr(args, name) <= hi:
             ap.error("--%s must be %d..%d" % (name.replace("_", "-"), lo, hi))
-    if phases - {"burst", "plan", "apply", "fetch"}:
-        ap.error("--only takes burst, plan, apply, fetch")
+    if phases - {"burst", "burst_slow_clients", "plan", "apply", "fetch"}:
+        ap.error("--only takes burst, burst_slow_clients, plan, apply, fetch")
     build_dir = os.path.abspath(args.build_dir)
     workdir = os.path.abspath(args.workdir or os.path.join(build_dir, "bench-work"))
     shutil.rmtree(workdir, ignore_errors=True)
@@ -776,7 +863,7 @@ def main():
                "machine": machine(workdir), "build": cmake_cache(build_dir), "params": vars(args),
                "memory": {}, "plan": {}}
     failed = []
-    if phases & {"burst", "plan", "apply"}:
+    if phases & {"burst", "burst_slow_clients", "plan", "apply"}:
         harness = import_harness(build_dir)
         w = World(harness, os.path.join(workdir, "stack"), args)
         try:
@@ -788,6 +875,11 @@ def main():
                     failed.append("burst: %d lost, %d acknowledged of %d" % (
                         results["burst"]["lost"], results["burst"]["acknowledged"],
                         args.requests * args.burst_repeats))
+            if "burst_slow_clients" in phases:
+                phase_burst_slow(w, args, build_dir, workdir, results)
+                if results["burst_slow_clients"]["verdict"] != "ok":
+                    failed.append("burst with slow clients: %d lost, %d refused" % (
+                        results["burst_slow_clients"]["lost"], results["burst_slow_clients"]["refused"]))
             if "plan" in phases:
                 log("plan: %d pushes on an empty account" % args.plan_runs)
                 plan_series(w, args, "empty_account", build_dir, results)

@@ -51,8 +51,8 @@ struct server {
     connlimit *conns;             /* deadlines, the cap, the body budget */
     lws_sorted_usec_list_t sweep; /* once a second: connlimit_sweep */
     lws_retry_bo_t ws_idle;       /* live-log pings; lws keeps a pointer */
-    int killed;                   /* connections closed since the last sweep's log */
-    const char *killed_why;       /* the last reason, for that log line */
+    int killed, refused;          /* connections closed, refused since the last sweep */
+    const char *killed_why;       /* the last reason, for its log line */
     server_job_cb on_job;
     void *arg;
     volatile sig_atomic_t stopping; /* set by server_stop, maybe in a signal */
@@ -617,7 +617,7 @@ static int refuse_connect(struct lws *wsi) {
     static const char answer[] =
         "HTTP/1.1 405 Method Not Allowed\r\n"
         "content-type: application/json\r\n"
-        "content-length: 34\r\n"
+        "content-length: 32\r\n"
         "connection: close\r\n\r\n"
         "{\"error\":\"method not allowed\"}\r\n";
     uint8_t buf[LWS_PRE + sizeof(answer)];
@@ -639,9 +639,13 @@ static void sweep(lws_sorted_usec_list_t *sul) {
     server *s = lws_container_of(sul, server, sweep);
 
     connlimit_sweep(s->conns, clock_mono_ms());
+    /* One line a second at most, however hard the bot is attacked. */
     if (s->killed)
         lwsl_notice("deploybot: closed %d connection(s) (the last: %s)\n", s->killed, s->killed_why);
-    s->killed = 0;
+    if (s->refused)
+        lwsl_warn("deploybot: refused %d connection(s): %d open, none idle (limits.max_connections)\n",
+                  s->refused, connlimit_count(s->conns));
+    s->killed = s->refused = 0;
     lws_sul_schedule(s->ctx, 0, &s->sweep, sweep, LWS_US_PER_SEC);
 }
 
@@ -651,10 +655,7 @@ static int on_connection(server *s, struct lws *wsi, enum lws_callback_reasons r
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
         if (connlimit_admit(s->conns, clock_mono_ms()))
             return 0;
-        lwsl_warn(
-            "deploybot: refused a connection: %d connections, none idle "
-            "(limits.max_connections)\n",
-            connlimit_count(s->conns));
+        s->refused++;
         return -1;
     case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
         /* Not at WSI_CREATE: lws sets the opaque pointer after that. */

@@ -6,6 +6,13 @@
  *   GET  /, /runs/ID        the pages (bot/webpage.h)
  *   WS   /runs/ID/live      a run's log as it grows (bot/livelog.h)
  *
+ * Any other WebSocket upgrade, an h2c upgrade and CONNECT are answered with
+ * a 4xx and never held. Every connection is watched by bot/connlimit.h
+ * (deadlines, the connection cap, the in-flight body budget); server_new
+ * raises the soft fd limit first. A webhook without a well-formed signature
+ * header is refused before its body is read, and the HMAC of the others is
+ * computed as the body arrives.
+ *
  * The acknowledgement never waits on git or AWS: the job is in the store
  * before the answer is written, and the worker picks it up from there. */
 #ifndef DEPLOYBOT_BOT_SERVER_H
