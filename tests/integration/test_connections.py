@@ -7,14 +7,16 @@ webhooks with more idle connections open than the usual soft limit of 1,024;
 at the connection cap the oldest idle connection goes first; WebSocket
 upgrades off the live-log path, CONNECT and HTTP/2 cleartext are refused,
 not held."""
-import errno
+import base64
 import json
 import os
 import resource
 import select
+import struct
 import socket
 import subprocess
 import sys
+import threading
 import unittest
 import uuid
 
@@ -271,6 +273,85 @@ class SlowClients(unittest.TestCase):
                 self.assertEqual(p.stdout, b"400", p.stderr)
             else:  # refused at once: curl sees no HTTP/2 answer
                 self.assertNotEqual(p.returncode, 28, "curl timed out: the connection was held")
+
+
+class LiveLogSocket:
+    """A live-log WebSocket client (RFC 6455) that answers pings or not."""
+
+    def __init__(self, port, run_id):
+        self.sock = connect(port)
+        key = base64.b64encode(os.urandom(16))
+        self.sock.sendall(b"GET /runs/%d/live HTTP/1.1\r\nHost: bot\r\nUpgrade: websocket\r\n"
+                          b"Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+                          b"Sec-WebSocket-Protocol: deploybot-log\r\n\r\n" % (run_id, key))
+        self.f = self.sock.makefile("rb")
+        self.status = self.f.readline()
+        while self.f.readline() not in (b"\r\n", b""):
+            pass
+        self.pings = 0
+
+    def frame(self):
+        """(opcode, payload), or None once the server has closed."""
+        head = self.f.read(2)
+        if len(head) < 2:
+            return None
+        n = head[1] & 0x7F
+        if n == 126:
+            n = struct.unpack(">H", self.f.read(2))[0]
+        elif n == 127:
+            n = struct.unpack(">Q", self.f.read(8))[0]
+        return head[0] & 0x0F, self.f.read(n)
+
+    def serve(self, pong):
+        """Reads frames until the server closes, counting pings and
+        answering them (masked, as a client must) when `pong`."""
+        while True:
+            try:
+                fr = self.frame()
+            except (ConnectionResetError, socket.timeout):
+                return
+            if fr is None or fr[0] == 8:
+                return
+            if fr[0] == 9:
+                self.pings += 1
+                if pong:
+                    mask = os.urandom(4)
+                    data = bytes(b ^ mask[i % 4] for i, b in enumerate(fr[1]))
+                    self.sock.sendall(bytes([0x8A, 0x80 | len(data)]) + mask + data)
+
+
+class IdleWebSockets(unittest.TestCase):
+    def test_live_log_socket_that_never_pongs_is_closed(self):
+        s = started({"ws_ping_interval_s": 1, "header_timeout_s": 2})
+        try:
+            base = s.repo.head()
+            sha = s.repo.edit_json("environments/dev/stack.json",
+                                   lambda d: d["office_cidrs"].append("198.51.100.0/24"), "office")
+            # The run's first AWS call hangs: a long-running run with a quiet log.
+            harness.fault(s.aws_url, action="*", error=None, delay_ms=30000, count=1)
+            code, body = s.deliver("push", harness.push_payload(base, sha))
+            self.assertEqual(code, 202, body)
+
+            def running():
+                code, body = harness.http("GET", s.bot_url + "/api/runs")
+                rs = json.loads(body)["runs"] if code == 200 else []
+                return rs[0] if rs and rs[0]["state"] == "running" else None
+            run = harness.wait_for(running, 60, "a running run")
+            mute, polite = LiveLogSocket(s.bot.port, run["id"]), LiveLogSocket(s.bot.port, run["id"])
+            self.assertIn(b" 101 ", mute.status)
+            self.assertIn(b" 101 ", polite.status)
+            t = threading.Thread(target=polite.serve, args=(True,), daemon=True)
+            t.start()
+            mute.serve(pong=False)  # returns when the bot closes it
+            self.assertGreaterEqual(mute.pings, 1)
+            self.assertTrue(t.is_alive(), "the socket answering pings was closed too")
+            self.assertGreaterEqual(polite.pings, 1)
+            code, body = harness.http("GET", s.bot_url + "/api/runs/%d" % run["id"])
+            self.assertEqual(json.loads(body)["state"], "running")
+            mute.sock.close()
+            polite.sock.close()
+        finally:
+            s.close()
 
 
 class ConnectionCap(unittest.TestCase):

@@ -121,6 +121,19 @@ static void test_knobs(void) {
               !c.deploy.aws.debug && c.deploy.aws.wait_timeout_s == 0 &&
               c.deploy.aws.wait_poll_ms == 0 && c.notify.retry_base_ms == 0,
           "knob defaults");
+    CHECK(c.max_inflight_body == 64u * 1024 * 1024 && c.max_connections == 0 &&
+              c.header_timeout_s == 10 && c.body_min_rate == 1024 && c.ws_ping_interval_s == 30,
+          "connection limit defaults");
+    bot_config_free(&c);
+
+    CHECK(load("{\"max_body_bytes\":100,\"limits\":{\"max_inflight_body_bytes\":100,"
+               "\"max_connections\":7,\"header_timeout_s\":3,\"body_min_rate_bytes_s\":9,"
+               "\"ws_ping_interval_s\":4}}",
+               &c, &err) == 0,
+          "connection limits in the file: %s", err.msg);
+    CHECK(c.max_inflight_body == 100 && c.max_connections == 7 && c.header_timeout_s == 3 &&
+              c.body_min_rate == 9 && c.ws_ping_interval_s == 4,
+          "connection limits read");
     bot_config_free(&c);
 
     CHECK(load("{\"runners\":2,\"apply_parallelism\":8,\"aws\":{\"page_size\":5,"
@@ -240,6 +253,12 @@ static void test_errors(void) {
         {"{\"wait\":{\"poll_ms\":-1}}", "\"wait.poll_ms\" must be an integer in 0..60000"},
         {"{\"notify\":{\"retry_base_ms\":0}}", "\"notify.retry_base_ms\" must be an integer"},
         {"{\"environments\":[]}", "\"environments\" must be an object"},
+        {"{\"limits\":{\"max_inflight_body_bytes\":1000}}",
+         "\"limits.max_inflight_body_bytes\" (1000) must be at least \"max_body_bytes\""},
+        {"{\"limits\":{\"header_timeout_s\":0}}", "\"limits.header_timeout_s\" must be an integer in 1..3600"},
+        {"{\"limits\":{\"max_connections\":0}}", "\"limits.max_connections\" must be an integer"},
+        {"{\"limits\":{\"body_min_rate_bytes_s\":-1}}", "\"limits.body_min_rate_bytes_s\""},
+        {"{\"limits\":{\"ws_ping\":1}}", "unknown key \"limits.ws_ping\""},
         {"{\"environments\":{\"-x\":{}}}", "\"-x\" is not an environment name"},
         {"{\"environments\":{\"prd\":{\"role\":\"x\"}}}", "unknown key \"environments.prd.role\""},
         {"{\"environments\":{\"prd\":{\"role_arn\":\"arn:aws:iam::12345:role/x\"}}}",

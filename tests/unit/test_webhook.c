@@ -83,6 +83,29 @@ static void test_published_vector(void) {
           "an empty secret must never verify");
 }
 
+/* The body fed in pieces (as the server reads it) gives the same HMAC. */
+static void test_incremental(void) {
+    const char *body = "Hello, World!";
+    const char *sig =
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22"
+        "c46f4379c8b043e17";
+    unsigned char mac[DIGEST_SHA256_LEN];
+    digest_hmac *h = digest_hmac_begin(SECRET, strlen(SECRET));
+
+    digest_hmac_update(h, body, 5);
+    digest_hmac_update(h, body + 5, 0);
+    digest_hmac_update(h, body + 5, strlen(body) - 5);
+    digest_hmac_final(h, mac);
+    CHECK(webhook_github_signature_shaped(sig), "the vector is shaped");
+    CHECK(!webhook_github_signature_shaped("sha256=abc"), "too short");
+    CHECK(!webhook_github_signature_shaped(NULL), "missing");
+    CHECK(webhook_github_signature_matches(mac, sig) == 1, "pieces give GitHub's vector");
+    mac[0] ^= 1;
+    CHECK(webhook_github_signature_matches(mac, sig) == 0, "another MAC does not match");
+    digest_hmac_abort(digest_hmac_begin("k", 1));
+    digest_hmac_abort(NULL);
+}
+
 /* Every malformed header variant of a valid signature is refused. */
 static void test_signature_forms(const char *body, size_t len,
                                  const char *sig) {
@@ -501,6 +524,7 @@ int main(void) {
         return 2;
     }
     test_published_vector();
+    test_incremental();
     test_fixture_signatures();
     parse_all_fixtures();
     test_push_fields();
