@@ -377,6 +377,23 @@ class Stack:
                    "User-Agent": "GitHub-Hookshot/044aadd"}
         return http("POST", self.bot_url + "/webhooks/github", body, headers)
 
+    def running_dev_run(self, delay_ms, count):
+        """Pushes a change of dev's stack with the fake AWS's next `count`
+        calls delayed by `delay_ms`; returns the run (as /api/runs lists it)
+        once it is running."""
+        base = self.repo.head()
+        sha = self.repo.edit_json("environments/dev/stack.json",
+                                  lambda d: d["office_cidrs"].append("198.51.100.0/24"), "office")
+        fault(self.aws_url, action="*", error=None, delay_ms=delay_ms, count=count)
+        code, body = self.deliver("push", push_payload(base, sha))
+        assert code == 202, (code, body)
+
+        def running():
+            code, body = http("GET", self.bot_url + "/api/runs")
+            rs = json.loads(body)["runs"] if code == 200 else []
+            return rs[0] if rs and rs[0]["state"] == "running" else None
+        return wait_for(running, 60, "a running run")
+
     def statuses(self, sha, repo="ailisp/gcbapp-buildconfig-example"):
         code, body = http("GET", "%s/repos/%s/commits/%s/statuses" % (self.github_url, repo, sha),
                           headers={"Authorization": "token " + GITHUB_TOKEN})

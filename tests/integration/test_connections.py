@@ -324,19 +324,8 @@ class IdleWebSockets(unittest.TestCase):
     def test_live_log_socket_that_never_pongs_is_closed(self):
         s = started({"ws_ping_interval_s": 1, "header_timeout_s": 2})
         try:
-            base = s.repo.head()
-            sha = s.repo.edit_json("environments/dev/stack.json",
-                                   lambda d: d["office_cidrs"].append("198.51.100.0/24"), "office")
             # The run's first AWS call hangs: a long-running run with a quiet log.
-            harness.fault(s.aws_url, action="*", error=None, delay_ms=30000, count=1)
-            code, body = s.deliver("push", harness.push_payload(base, sha))
-            self.assertEqual(code, 202, body)
-
-            def running():
-                code, body = harness.http("GET", s.bot_url + "/api/runs")
-                rs = json.loads(body)["runs"] if code == 200 else []
-                return rs[0] if rs and rs[0]["state"] == "running" else None
-            run = harness.wait_for(running, 60, "a running run")
+            run = s.running_dev_run(delay_ms=30000, count=1)
             mute, polite = LiveLogSocket(s.bot.port, run["id"]), LiveLogSocket(s.bot.port, run["id"])
             self.assertIn(b" 101 ", mute.status)
             self.assertIn(b" 101 ", polite.status)
@@ -355,6 +344,17 @@ class IdleWebSockets(unittest.TestCase):
 
 
 class ConnectionCap(unittest.TestCase):
+    def test_a_cap_the_fd_limit_cannot_hold_is_an_error_at_start(self):
+        s = harness.Stack(start_bot=False)
+        try:
+            s.limits = {"max_connections": 1000000}
+            p = subprocess.run([harness.BIN, "serve", "--config", s.config_path()], env=s.env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn(b"limits.max_connections 1000000 does not fit the open file limit", p.stdout)
+        finally:
+            s.close()
+
     def test_oldest_idle_connection_is_closed_first(self):
         s = started({"max_connections": 50})
         try:

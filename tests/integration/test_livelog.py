@@ -58,19 +58,8 @@ class LiveLog(unittest.TestCase):
 
     def test_log_streams_while_running_then_closes(self):
         s = self.s
-        base = s.repo.head()
-        sha = s.repo.edit_json("environments/dev/stack.json",
-                               lambda d: d["office_cidrs"].append("198.51.100.0/24"), "office")
         # Slow AWS down so the apply is still running when the viewer connects.
-        harness.fault(s.aws_url, action="*", error=None, delay_ms=150, count=40)
-        code, body = s.deliver("push", harness.push_payload(base, sha))
-        self.assertEqual(code, 202, body)
-
-        def running():
-            code, body = harness.http("GET", s.bot_url + "/api/runs")
-            rs = json.loads(body)["runs"] if code == 200 else []
-            return rs[0] if rs and rs[0]["state"] == "running" else None
-        run = harness.wait_for(running, 60, "a running run")
+        run = s.running_dev_run(delay_ms=150, count=40)
 
         status, msgs = ws_messages(s.bot.port, "/runs/%d/live" % run["id"])
         self.assertEqual(status, "101")
