@@ -597,10 +597,12 @@ static int refuse_now(struct lws *wsi, unsigned status, const char *msg) {
 static int confirm_upgrade(struct lws *wsi, const char *upgrade) {
     char proto[128];
 
-    if (strcasecmp(upgrade, "websocket") != 0)
+    if (strcasecmp(upgrade, "h2c") == 0)
         return refuse_now(wsi, HTTP_STATUS_BAD_REQUEST,
                           "HTTP/2 upgrades (Upgrade: h2c) are not supported: "
                           "send the request as HTTP/1.1 without Upgrade");
+    if (strcasecmp(upgrade, "websocket") != 0)
+        return -1; /* lws has answered any other upgrade with 403 already */
     if (!livelog_run_id(wsi))
         return refuse_now(wsi, HTTP_STATUS_NOT_FOUND,
                           "WebSocket is only served at /runs/ID/live");
