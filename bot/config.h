@@ -105,10 +105,10 @@ typedef struct {
     char *github_token;    /* value read from the environment; may be NULL */
     char *aws_region;      /* NULL: none (a stack.json without "region" is then in
                                 AWS_REGION's: deploy/envrun.h) */
-    int runners;            /* run threads */
-    size_t max_file_bytes;  /* largest file read from git (deploybot.json, ...) */
-    int max_envs_per_push;  /* more environments touched: nothing is applied */
-    int allow_fork_prs;     /* plan pull requests whose head is a fork's; off:
+    int runners;           /* run threads */
+    size_t max_file_bytes; /* largest file read from git (deploybot.json, ...) */
+    int max_envs_per_push; /* more environments touched: nothing is applied */
+    int allow_fork_prs;    /* plan pull requests whose head is a fork's; off:
                                they get one "deploybot" status saying so */
     /* The HTTP server's connections (bot/connlimit.h). */
     size_t max_inflight_body; /* webhook bodies being received, summed; >= max_body */
@@ -117,9 +117,9 @@ typedef struct {
     size_t body_min_rate;     /* bytes/s a body must average after header_timeout_s */
     int ws_ping_interval_s;   /* a live-log WebSocket is pinged after this idle,
                                  closed when the pong is not back within header_timeout_s */
-    deploy_options deploy;  /* apply_parallelism, "aws" and "wait" */
-    notify_settings notify; /* chat routes, more secret variables, retry_base_ms */
-    bot_env_config *envs;   /* "environments", in the file's order */
+    deploy_options deploy;    /* apply_parallelism, "aws" and "wait" */
+    notify_settings notify;   /* chat routes, more secret variables, retry_base_ms */
+    bot_env_config *envs;     /* "environments", in the file's order */
     size_t n_envs;
 } bot_config;
 
