@@ -109,7 +109,7 @@ typedef struct {
     size_t max_file_bytes; /* largest file read from git (deploybot.json, ...) */
     int max_envs_per_push; /* more environments touched: nothing is applied */
     int allow_fork_prs;    /* plan pull requests whose head is a fork's; off:
-                               they get one "deploybot" status saying so */
+                              they get one "deploybot" status saying so */
     /* The HTTP server's connections (bot/connlimit.h). */
     size_t max_inflight_body; /* webhook bodies being received, summed; >= max_body */
     int max_connections;      /* 0: derived from the fd limit (server_new) */
