@@ -10,13 +10,16 @@
  * on a terminal, unless --no-color or NO_COLOR)
  *   deploybot validate [DIR]                 check a checkout of the config repo (for CI)
  *   deploybot history|lock|unlock|redeploy   the operator's commands (bot/admin.h)
+ *   deploybot --version                      the release and the git commit built
  *
  * Every command that needs settings reads them here, once (bot/config.h):
  * the file given with --config where the command takes one, else the
  * defaults, and the environment over either. */
 #include "bot/admin.h"
 #include "bot/config.h"
+#include "bot/sdnotify.h"
 #include "bot/server.h"
+#include "bot/version.h"
 #include "bot/worker.h"
 #include "notify/sender.h"
 #include "deploy/envrun.h"
@@ -50,7 +53,8 @@ static int usage(void) {
             "       deploybot history [ENV] [--json] [--limit N] [--config FILE]\n"
             "       deploybot lock ENV --reason TEXT [--config FILE]\n"
             "       deploybot unlock ENV [--config FILE]\n"
-            "       deploybot redeploy ENV SHA [--config FILE]\n");
+            "       deploybot redeploy ENV SHA [--config FILE]\n"
+            "       deploybot --version\n");
     return 2;
 }
 
@@ -114,6 +118,19 @@ static void announce(const bot_config *cfg, const char *port_file) {
             cfg->data_dir);
 }
 
+/* Under systemd (Type=notify): ready once the port is bound, the port file
+ * written and the threads started, and the watchdog's pings from then on.
+ * A failure is logged, never fatal: systemd then says what it misses. */
+static sdnotify_watchdog *notify_ready(const bot_config *cfg) {
+    char state[600];
+    errinfo err;
+    snprintf(state, sizeof(state), "READY=1\nSTATUS=listening on %.512s:%d", cfg->listen, server_port(g_server));
+    if (sdnotify_send(state, &err) != 0) fprintf(stderr, "deploybot: %s\n", err.msg);
+    sdnotify_watchdog *wd = sdnotify_watchdog_start(&err);
+    if (!wd && err.code != ERR_NONE) fprintf(stderr, "deploybot: %s\n", err.msg);
+    return wd;
+}
+
 /* The server binds first, so that with "port": 0 the public URL is final
  * before the worker's threads read the config; then the worker and the
  * notification sender start. */
@@ -133,7 +150,10 @@ static int serve(bot_config *cfg, const char *port_file) {
     if (g_server) fix_public_url(cfg, server_port(g_server));
     if (g_server && (w = worker_start(cfg, db, &err)) && (snd = sender_start(&so, &err))) {
         announce(cfg, port_file);
+        sdnotify_watchdog *wd = notify_ready(cfg);
         rc = server_run(g_server) == 0 ? 0 : 1;
+        sdnotify_send("STOPPING=1", NULL);
+        sdnotify_watchdog_stop(wd);
     } else {
         fprintf(stderr, "deploybot: %s\n", err.msg);
     }
@@ -297,6 +317,10 @@ static int cmd_admin(int argc, char **argv) {
 int main(int argc, char **argv) {
     if (argc < 2) return usage();
     const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version")) {
+        printf("deploybot %s (commit %s)\n", version_number(), version_commit());
+        return 0;
+    }
     if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "plan")) return cmd_env(argc - 1, argv + 1, ENVRUN_PLAN);
     if (!strcmp(cmd, "apply")) return cmd_env(argc - 1, argv + 1, ENVRUN_APPLY);
