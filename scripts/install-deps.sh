@@ -6,7 +6,7 @@ pkgs=(build-essential cmake pkg-config git ca-certificates valgrind
       libwebsockets-dev libgit2-dev libcurl4-openssl-dev libssl-dev
       libjansson-dev libsqlite3-dev python3 python3-boto3 python3-botocore
       curl openssl sqlite3
-      dpkg-dev file systemd groff-base)   # the .deb: cpack, dpkg-shlibdeps, systemd-analyze, the man page
+      dpkg-dev file systemd groff-base strace)   # the .deb: dpkg-shlibdeps, systemd-analyze, man page, syscalls
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
