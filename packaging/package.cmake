@@ -3,6 +3,9 @@
 # It holds the binary, the systemd unit, the man page and the example
 # settings; the libraries it needs are computed by dpkg-shlibdeps.
 set(PKG_DIR ${CMAKE_SOURCE_DIR}/packaging)
+# cpack (and `make install`) package what was built, never rebuild: the test
+# packs the tree other tests are running from.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY TRUE)
 
 add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/deploybot.1.gz
   COMMAND gzip -9n -c ${PKG_DIR}/deploybot.1 > ${CMAKE_BINARY_DIR}/deploybot.1.gz
