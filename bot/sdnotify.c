@@ -35,7 +35,7 @@ static int notify_address(const char *name, struct sockaddr_un *sa, socklen_t *l
 int sdnotify_send(const char *state, errinfo *err) {
     const char *name = getenv("NOTIFY_SOCKET");
     struct sockaddr_un sa;
-    socklen_t len;
+    socklen_t len = 0;
     if (!name || !*name) return 0;
     if (notify_address(name, &sa, &len, err) < 0) return -1;
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
