@@ -120,7 +120,8 @@ static void announce(const bot_config *cfg, const char *port_file) {
 
 /* Under systemd (Type=notify): ready once the port is bound, the port file
  * written and the threads started, and the watchdog's pings from then on.
- * A failure is logged, never fatal: systemd then says what it misses. */
+ * A failure is logged, never fatal: a READY=1 that never arrives shows in
+ * systemd as a start that timed out. */
 static sdnotify_watchdog *notify_ready(const bot_config *cfg) {
     char state[600];
     errinfo err;
