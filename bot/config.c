@@ -2,6 +2,8 @@
  * the key; bot_config_load puts "config FILE: " in front once. */
 #include "bot/config.h"
 #include "deploy/repoconfig.h"
+#include "host/host.h"
+#include "util/strbuf.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -21,8 +23,7 @@
 #define DEFAULT_REPO_TOKEN_ENV "DEPLOYBOT_REPO_TOKEN"
 #define DEFAULT_BRANCH "main"
 #define DEFAULT_SECRET_ENV "DEPLOYBOT_WEBHOOK_SECRET"
-#define DEFAULT_GITHUB_API "https://api.github.com"
-#define DEFAULT_GITHUB_TOKEN_ENV "GITHUB_TOKEN"
+#define DEFAULT_HOST "github"
 #define DEFAULT_RUNNERS 4
 #define DEFAULT_MAX_FILE_BYTES (1024u * 1024u)          /* a stack.json is a few KB */
 #define DEFAULT_MAX_ENVS_PER_PUSH 20                    /* each costs ~15 AWS calls to plan */
@@ -374,10 +375,9 @@ static void set_defaults(bot_config *o) {
     o->repo_token_env = strdup(DEFAULT_REPO_TOKEN_ENV);
     o->default_branch = strdup(DEFAULT_BRANCH);
     o->webhook_secret_env = strdup(DEFAULT_SECRET_ENV);
-    o->github_api_url = strdup(DEFAULT_GITHUB_API);
-    o->github_token_env = strdup(DEFAULT_GITHUB_TOKEN_ENV);
+    o->host_type = strdup(DEFAULT_HOST);
     if (!o->listen || !o->data_dir || !o->repo_token_env || !o->default_branch || !o->webhook_secret_env ||
-        !o->github_api_url || !o->github_token_env)
+        !o->host_type)
         abort();
 }
 
@@ -393,14 +393,50 @@ static int repo_name_check(const char *name, errinfo *err) {
     return 0;
 }
 
+/* "host", or "github" for a GitHub host (the older spelling): one of the
+ * two, and a type host/ knows. */
+static int load_host(json_t *host, json_t *gh, bot_config *o, errinfo *err) {
+    const char *where = gh ? "github." : "host.";
+    json_t *v = gh ? gh : host;
+    strbuf known = {0};
+
+    if (host && gh)
+        return errinfo_set(err, ERR_INVALID, "\"host\" and \"github\" are the same section: keep one");
+    if (opt_str(host, "host.", "type", &o->host_type, err) < 0 ||
+        opt_str(v, where, "api_url", &o->host_api_url, err) < 0 ||
+        opt_str(v, where, "token_env", &o->host_token_env, err) < 0 ||
+        opt_str(host, "host.", "user", &o->host_user, err) < 0)
+        return -1;
+    if (host_find(o->host_type))
+        return 0;
+    for (size_t i = 0; host_at(i); i++)
+        strbuf_printf(&known, "%s\"%s\"", i ? ", " : "", host_at(i)->type);
+    errinfo_set(err, ERR_INVALID, "\"host.type\" \"%.64s\" is not one of %s", o->host_type,
+                known.s ? known.s : "");
+    strbuf_free(&known);
+    return -1;
+}
+
+/* What the host's defaults fill in: its API and its token's variable. */
+static int host_defaults(bot_config *o, errinfo *err) {
+    const host_ops *h = host_find(o->host_type);
+
+    if (!o->host_api_url && !(h->default_api_url && (o->host_api_url = strdup(h->default_api_url))))
+        return errinfo_set(err, ERR_INVALID, "\"host.api_url\" is required for a %s host", h->display);
+    if (!o->host_token_env && !(o->host_token_env = strdup(h->default_token_env)))
+        abort();
+    return 0;
+}
+
 /* The strings and objects; the integers follow (knobs_from_file). */
 static int load_sections(json_t *root, bot_config *o, errinfo *err) {
     static const char *const top[] = {
         "listen", "port", "data_dir", "max_body_bytes", "public_url", "repo",
-        "webhook_secret_env", "github", "runners", "apply_parallelism", "aws", "wait",
+        "webhook_secret_env", "host", "github", "runners", "apply_parallelism", "aws", "wait",
         "notify", "environments", "limits", "allow_fork_prs", NULL};
     static const char *const repo_keys[] = {"url", "name", "token_env", "default_branch", NULL};
     static const char *const gh_keys[] = {"api_url", "token_env", NULL};
+    static const char *const host_keys[] = {"type", "api_url", "token_env", "user", NULL};
     static const char *const aws_keys[] = {"region", "page_size", "retry_base_ms", "max_attempts",
                                            "throttle_attempts", "consistency_timeout_s", "debug",
                                            NULL};
@@ -409,7 +445,7 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
                                              "plan_list_items", "max_inflight_body_bytes",
                                              "max_connections", "header_timeout_s",
                                              "body_min_rate_bytes_s", "ws_ping_interval_s", NULL};
-    json_t *repo, *gh, *aws, *wait, *limits;
+    json_t *repo, *gh, *host, *aws, *wait, *limits;
 
     if (only_keys(root, "", top, err) < 0 || opt_str(root, "", "listen", &o->listen, err) < 0 ||
         opt_str(root, "", "data_dir", &o->data_dir, err) < 0 ||
@@ -417,6 +453,7 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
         opt_str(root, "", "webhook_secret_env", &o->webhook_secret_env, err) < 0 ||
         section(root, "repo", repo_keys, &repo, err) < 0 ||
         section(root, "github", gh_keys, &gh, err) < 0 ||
+        section(root, "host", host_keys, &host, err) < 0 ||
         section(root, "aws", aws_keys, &aws, err) < 0 ||
         section(root, "wait", wait_keys, &wait, err) < 0 ||
         section(root, "limits", limit_keys, &limits, err) < 0)
@@ -427,8 +464,7 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
         opt_str(repo, "repo.", "token_env", &o->repo_token_env, err) < 0 ||
         opt_str(repo, "repo.", "default_branch", &o->default_branch, err) < 0 ||
         branch_check("repo.", "default_branch", o->default_branch, err) < 0 ||
-        opt_str(gh, "github.", "api_url", &o->github_api_url, err) < 0 ||
-        opt_str(gh, "github.", "token_env", &o->github_token_env, err) < 0 ||
+        load_host(host, gh, o, err) < 0 ||
         opt_str(aws, "aws.", "region", &o->aws_region, err) < 0 ||
         opt_bool(aws, "aws.", "debug", &o->deploy.aws.debug, err) < 0 ||
         opt_bool(root, "", "allow_fork_prs", &o->allow_fork_prs, err) < 0)
@@ -497,7 +533,9 @@ static int finish(bot_config *o, errinfo *err) {
     if (!o->public_url && asprintf(&o->public_url, "http://%s:%d", o->listen, o->port) < 0)
         abort();
     read_secret(o->webhook_secret_env, &o->webhook_secret);
-    read_secret(o->github_token_env, &o->github_token);
+    if (host_defaults(o, err) < 0)
+        return -1;
+    read_secret(o->host_token_env, &o->host_token);
     return absolute_data_dir(o, err);
 }
 
@@ -539,9 +577,11 @@ void bot_config_free(bot_config *c) {
     free(c->default_branch);
     free(c->webhook_secret_env);
     free_secret(c->webhook_secret);
-    free(c->github_api_url);
-    free(c->github_token_env);
-    free_secret(c->github_token);
+    free(c->host_type);
+    free(c->host_api_url);
+    free(c->host_token_env);
+    free_secret(c->host_token);
+    free(c->host_user);
     free(c->aws_region);
     notify_settings_free(&c->notify);
     for (size_t i = 0; i < c->n_envs; i++) {
@@ -563,10 +603,19 @@ const bot_env_config *bot_config_env(const bot_config *c, const char *name) {
 
 void bot_config_secrets(const bot_config *c, redactor *r) {
     redactor_add(r, c->webhook_secret);
-    redactor_add(r, c->github_token);
+    redactor_add(r, c->host_token);
     redactor_add_env(r, c->repo_token_env);
     /* Under their default names too, even when the config names others. */
     redactor_add_env(r, DEFAULT_SECRET_ENV);
     redactor_add_env(r, DEFAULT_REPO_TOKEN_ENV);
     notify_settings_secrets(&c->notify, r);
+}
+
+void bot_config_host(const bot_config *c, host_config *out) {
+    memset(out, 0, sizeof(*out));
+    out->type = c->host_type;
+    out->api_url = c->host_api_url;
+    out->token = c->host_token;
+    out->user = c->host_user;
+    out->webhook_secret = c->webhook_secret;
 }

@@ -13,7 +13,11 @@
  *     "repo": { "url": "/path/or/https/url", "name": "owner/name",
  *               "token_env": "DEPLOYBOT_REPO_TOKEN", "default_branch": "main" },
  *     "webhook_secret_env": "DEPLOYBOT_WEBHOOK_SECRET",
- *     "github": { "api_url": "https://api.github.com", "token_env": "GITHUB_TOKEN" },
+ *     "host": { "type": "github",     github | gitea (host/registry.c)
+ *               "api_url": ...,       the host's default (GitHub: https://api.github.com)
+ *               "token_env": ...,     the host's default (GitHub: GITHUB_TOKEN)
+ *               "user": "deploybot" },  basic-auth user for fetching (Gitea)
+ *     "github": { "api_url": ..., "token_env": ... },  the same as "host" of type github
  *     "runners": 4,                   DEPLOYBOT_RUNNERS
  *     "apply_parallelism": 4,         DEPLOYBOT_APPLY_PARALLELISM
  *     "aws": { "region": "eu-west-1",   (no default: deploy/envrun.h)
@@ -65,6 +69,7 @@
 
 #include <stddef.h>
 #include "deploy/options.h"
+#include "host/host.h"
 #include "notify/redact.h"
 #include "notify/settings.h"
 #include "util/errinfo.h"
@@ -99,10 +104,12 @@ typedef struct {
     char *default_branch; /* the reviewed branch whose deploybot.json holds the rules
                              of every push (bot/trust.h); "main" */
     char *webhook_secret_env;
-    char *webhook_secret; /* value read from the environment; may be NULL */
-    char *github_api_url;
-    char *github_token_env;
-    char *github_token;    /* value read from the environment; may be NULL */
+    char *webhook_secret;  /* value read from the environment; may be NULL */
+    char *host_type;       /* "github", "gitea": host/host.h host_find */
+    char *host_api_url;    /* the host's REST API */
+    char *host_token_env;  /* names the variable holding the API token */
+    char *host_token;      /* value read from the environment; may be NULL */
+    char *host_user;       /* basic-auth user for fetching; may be NULL */
     char *aws_region;      /* NULL: none (a stack.json without "region" is then in
                                 AWS_REGION's: deploy/envrun.h) */
     int runners;           /* run threads */
@@ -132,6 +139,9 @@ void bot_config_free(bot_config *c);
 
 /* The settings of environment `name`, or NULL when the config has none. */
 const bot_env_config *bot_config_env(const bot_config *c, const char *name);
+
+/* The host section as host/ takes it (borrowed from c). */
+void bot_config_host(const bot_config *c, host_config *out);
 
 /* Adds every secret the config knows of to r (webhook secret, GitHub and
  * repository tokens, chat URLs and secrets, notify.secrets_env, AWS keys),

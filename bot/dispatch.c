@@ -2,7 +2,7 @@
 #include "bot/dispatch.h"
 #include "bot/repolayout.h"
 #include "bot/trust.h"
-#include "bot/webhook.h"
+#include "host/host.h"
 #include "git/changes.h"
 #include "util/clock.h"
 #include "util/strbuf.h"
@@ -15,7 +15,7 @@
 /* What a job is about: its event and the commits it compares. */
 typedef struct {
     const store_job *job;
-    const webhook_event *ev;
+    const host_event *ev;
     int is_push;
     const char *sha;         /* the commit to plan or apply */
     const char *before;      /* what it is compared with */
@@ -27,14 +27,14 @@ typedef struct {
 /* A pull request changes what its branch added since it forked, not
  * whatever the base branch did meanwhile: it is compared with the merge
  * base. The commit must be in the mirror. */
-static void delivery_init(delivery *d, job_runner *r, const store_job *j, const webhook_event *ev,
+static void delivery_init(delivery *d, job_runner *r, const store_job *j, const host_event *ev,
                           long long t0) {
     memset(d, 0, sizeof(*d));
     d->t0 = t0;
     d->t_fetched = clock_mono_us();
     d->job = j;
     d->ev = ev;
-    d->is_push = ev->kind == WEBHOOK_PUSH;
+    d->is_push = ev->kind == HOST_EVENT_PUSH;
     d->sha = d->is_push ? ev->after : ev->head_sha;
     d->before = d->is_push ? ev->before : ev->base_sha;
     if (!d->is_push && cfgrepo_merge_base(r->repo, ev->base_sha, d->sha, d->base, NULL) == 0)
@@ -56,7 +56,7 @@ static int diff(job_runner *r, const delivery *d, const repoconfig *rc, change_s
  * they allow it at the run's start. */
 static int add_runs(job_runner *r, const delivery *d, const repoconfig *rc, const change_set *cs,
                     errinfo *err) {
-    const webhook_event *ev = d->ev;
+    const host_event *ev = d->ev;
 
     for (size_t i = 0; i < cs->n_envs; i++) {
         const repoconfig_env *env = repoconfig_env_find(rc, cs->envs[i]);
@@ -107,7 +107,7 @@ static int load_rules(job_runner *r, delivery *d, const change_set *cs, errinfo 
 
 /* The runs of a fetched commit whose deploybot.json was read. */
 static int record(job_runner *r, delivery *d, const repoconfig *rc, char *summary, size_t len) {
-    const webhook_event *ev = d->ev;
+    const host_event *ev = d->ev;
     change_set cs;
     errinfo err;
     int ok;
@@ -140,8 +140,8 @@ static int record(job_runner *r, delivery *d, const repoconfig *rc, char *summar
 /* A pull request's head is fetched by its ref, always: it is the one
  * place a fork's commits are in the repository, and a branch deleted since
  * the push leaves its commits there too. */
-static int fetch(job_runner *r, const webhook_event *ev, errinfo *err) {
-    if (ev->kind == WEBHOOK_PUSH) return job_fetch(r, ev->clone_url, ev->after, err);
+static int fetch(job_runner *r, const host_event *ev, errinfo *err) {
+    if (ev->kind == HOST_EVENT_PUSH) return job_fetch(r, ev->clone_url, ev->after, err);
     return job_fetch_pr(r, ev->clone_url, ev->pr_number, ev->head_sha, err);
 }
 
@@ -150,11 +150,11 @@ static int fetch(job_runner *r, const webhook_event *ev, errinfo *err) {
  * is fetched, and one status says why: `error` ("could not run"), as
  * neither `success` (nothing was checked) nor `failure` (nothing is wrong
  * with the change) is true. */
-static int fork_refused(job_runner *r, const webhook_event *ev, long job, char *summary, size_t len) {
+static int fork_refused(job_runner *r, const host_event *ev, long job, char *summary, size_t len) {
     static const char why[] = "pull requests from forks are not planned (allow_fork_prs is off)";
     strbuf from = {0};
 
-    if (ev->kind != WEBHOOK_PULL_REQUEST || !ev->pr_fork || r->cfg->allow_fork_prs) return 0;
+    if (ev->kind != HOST_EVENT_PULL_REQUEST || !ev->pr_fork || r->cfg->allow_fork_prs) return 0;
     strbuf_put_escaped(&from, ev->head_repo[0] ? ev->head_repo : "a deleted repository");
     snprintf(summary, len, "pull request #%d from %s: %s", ev->pr_number, from.s ? from.s : "", why);
     strbuf_free(&from);
@@ -164,8 +164,8 @@ static int fork_refused(job_runner *r, const webhook_event *ev, long job, char *
     return 1;
 }
 
-static int dispatch(job_runner *r, const store_job *j, const webhook_event *ev, char *summary, size_t len) {
-    const char *sha = ev->kind == WEBHOOK_PUSH ? ev->after : ev->head_sha;
+static int dispatch(job_runner *r, const store_job *j, const host_event *ev, char *summary, size_t len) {
+    const char *sha = ev->kind == HOST_EVENT_PUSH ? ev->after : ev->head_sha;
     long long t0 = clock_mono_us();
     delivery d;
     repoconfig rc;
@@ -192,19 +192,19 @@ static int dispatch(job_runner *r, const store_job *j, const webhook_event *ev, 
 
 /* Pushes that delete a branch, closed pull requests and other actions
  * change nothing that is deployed. */
-static int wanted(const webhook_event *ev) {
-    if (ev->kind == WEBHOOK_PUSH)
+static int wanted(const host_event *ev) {
+    if (ev->kind == HOST_EVENT_PUSH)
         return !ev->deleted && strcmp(ev->after, ZERO_SHA) != 0;
-    return ev->kind == WEBHOOK_PULL_REQUEST &&
-           (!strcmp(ev->pr_action, "opened") || !strcmp(ev->pr_action, "synchronize") ||
-            !strcmp(ev->pr_action, "reopened"));
+    return ev->kind == HOST_EVENT_PULL_REQUEST &&
+           (ev->pr_change == HOST_PR_OPENED || ev->pr_change == HOST_PR_UPDATED ||
+            ev->pr_change == HOST_PR_REOPENED);
 }
 
 int dispatch_job(job_runner *r, const store_job *j, char *summary, size_t len) {
-    webhook_event ev;
+    host_event ev;
     errinfo err;
 
-    if (webhook_github_parse(j->event, "application/json", j->payload, strlen(j->payload), &ev, &err) != 0) {
+    if (r->host->parse(j->event, j->payload, strlen(j->payload), &ev, &err) != 0) {
         snprintf(summary, len, "unreadable payload: %s", err.msg);
         return 0; /* retrying cannot help */
     }

@@ -9,11 +9,12 @@ job_runner *job_runner_new(const bot_config *cfg, const char *db_path, errinfo *
 
     if (!r) abort();
     r->cfg = cfg;
+    r->host = host_find(cfg->host_type);
     r->rd = redactor_new();
     r->sessions = aws_sessions_new();
     bot_config_secrets(cfg, r->rd);
     r->db = store_open(db_path, 0, err);
-    r->nt = r->db ? notifier_open(db_path, &cfg->notify, r->rd, err) : NULL;
+    r->nt = r->db ? notifier_open(db_path, cfg->host_type, &cfg->notify, r->rd, err) : NULL;
     if (!r->nt) {
         job_runner_free(r);
         return NULL;
@@ -48,14 +49,14 @@ int job_fetch(job_runner *r, const char *clone_url, const char *sha, errinfo *er
     return cfgrepo_fetch(r->repo, sha, err);
 }
 
-/* GitHub keeps every pull request's head at refs/pull/<n>/head, in the
- * base repository, a fork's included. */
+/* Every host keeps a pull request's head at a ref of its own
+ * (host_ops.pr_head_ref), in the base repository, a fork's included. */
 int job_fetch_pr(job_runner *r, const char *clone_url, int pr, const char *sha, errinfo *err) {
     char ref[64];
 
     if (job_open(r, clone_url, err) != 0) return -1;
     if (cfgrepo_has_commit(r->repo, sha)) return 0;
-    snprintf(ref, sizeof(ref), "refs/pull/%d/head", pr);
+    r->host->pr_head_ref(pr, ref, sizeof(ref));
     return cfgrepo_fetch_ref(r->repo, ref, sha, err);
 }
 

@@ -12,11 +12,13 @@
 #include "deploy/aws/sts.h"
 #include "deploy/repoconfig.h"
 #include "git/cfgrepo.h"
+#include "host/host.h"
 #include "notify/notifier.h"
 #include "store/runs.h"
 
 typedef struct {
     const bot_config *cfg;  /* read-only, outlives the runner (bot/config.h) */
+    const host_ops *host;   /* cfg's host: its payloads and refs */
     cfgrepo *repo;          /* opened by the first job_fetch */
     notifier *nt;           /* statuses, comments, chat: queued in the outbox */
     redactor *rd;           /* secrets masked in logs, history and messages */

@@ -145,8 +145,8 @@ static int serve(bot_config *cfg, const char *port_file) {
     mkdir(cfg->data_dir, 0700);
     snprintf(db, sizeof(db), "%s/deploybot.db", cfg->data_dir);
     bot_config_secrets(cfg, rd);
-    sender_options so = {db, cfg->github_api_url, cfg->github_token, rd, &cfg->notify,
-                         cfg->notify.retry_base_ms};
+    sender_options so = {.db_path = db, .host = host_find(cfg->host_type), .redactor = rd, .settings = &cfg->notify, .retry_base_ms = cfg->notify.retry_base_ms};
+    bot_config_host(cfg, &so.host_cfg);
     g_server = server_new(cfg, db, wake_worker, &w, &err);
     if (g_server) fix_public_url(cfg, server_port(g_server));
     if (g_server && (w = worker_start(cfg, db, &err)) && (snd = sender_start(&so, &err))) {

@@ -27,7 +27,7 @@
 
 #include "store/jobs.h"
 #include "store/runs.h"
-#include "bot/webhook.h"
+#include "host/host.h"
 #include "bot/webpage.h"
 #include "bot/livelog.h"
 #include "bot/connlimit.h"
@@ -43,10 +43,12 @@
 
 struct server {
     struct lws_context *ctx;
-    store *db;       /* deliveries; the history, for /api/runs */
-    char *secret;    /* NULL: every delivery is refused */
-    char *listen;    /* lws keeps a pointer to it */
-    char *repo_name; /* NULL: deliveries for any repository are accepted */
+    store *db;            /* deliveries; the history, for /api/runs */
+    const host_ops *host; /* the configured host: the one webhook served */
+    host_config hcfg;     /* its secrets, pointing at the copies below */
+    char *secret;         /* NULL: every delivery is refused */
+    char *listen;         /* lws keeps a pointer to it */
+    char *repo_name;      /* NULL: deliveries for any repository are accepted */
     size_t max_body;
     connlimit *conns;             /* deadlines, the cap, the body budget */
     lws_sorted_usec_list_t sweep; /* once a second: connlimit_sweep */
@@ -61,9 +63,7 @@ struct server {
 
 enum route { R_NONE,
              R_WEBHOOK };
-enum hdr_state { H_MISSING,
-                 H_OK,
-                 H_TOO_LONG };
+typedef host_header_state hdr_state;
 
 /* Per-transaction state; lws allocates it zeroed and frees it after
  * HTTP_DROP_PROTOCOL, so only the body buffer needs explicit care. */
@@ -82,14 +82,12 @@ struct pss {
     size_t big_len, big_off;
     int headers_sent;
     /* webhook request */
-    char event[64];
+    char event[64]; /* for the log line, and the job */
     char delivery[128];
-    char sig[80];
-    char ctype_in[128];
-    enum hdr_state event_st, delivery_st, sig_st;
+    host_headers hdr;    /* what the host reads of the request */
+    host_verify *verify; /* of the body so far */
     char *body;
     size_t len, expect;
-    digest_hmac *mac; /* of the body so far, keyed with the secret */
 };
 
 /* ---- answers ------------------------------------------------------------ */
@@ -118,8 +116,8 @@ static void pss_free_body(struct lws *wsi, struct pss *p) {
     free(p->body);
     p->body = NULL;
     p->len = 0;
-    digest_hmac_abort(p->mac);
-    p->mac = NULL;
+    if (p->verify) server_of(wsi)->host->verify_abort(p->verify);
+    p->verify = NULL;
     connlimit_body_release(server_of(wsi)->conns, conn_of(wsi));
 }
 
@@ -270,20 +268,20 @@ static int write_answer(struct lws *wsi, struct pss *p) {
 /* ---- requests ----------------------------------------------------------- */
 
 /* Copies a header lws does not know (name lowercase, with ':'), trimmed. */
-static enum hdr_state custom_header(struct lws *wsi, const char *name,
-                                    char *dst, size_t dstlen) {
+static hdr_state custom_header(struct lws *wsi, const char *name,
+                               char *dst, size_t dstlen) {
     int n = lws_hdr_custom_length(wsi, name, (int)strlen(name));
 
     dst[0] = '\0';
     if (n < 0)
-        return H_MISSING;
+        return HOST_HEADER_MISSING;
     if ((size_t)n >= dstlen)
-        return H_TOO_LONG;
+        return HOST_HEADER_TOO_LONG;
     if (lws_hdr_custom_copy(wsi, dst, (int)dstlen, name, (int)strlen(name)) < 0)
-        return H_TOO_LONG;
+        return HOST_HEADER_TOO_LONG;
     while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == '\t'))
         dst[--n] = '\0';
-    return n ? H_OK : H_MISSING;
+    return n ? HOST_HEADER_OK : HOST_HEADER_MISSING;
 }
 
 static int has_body(struct lws *wsi) {
@@ -327,15 +325,21 @@ static int content_length(struct lws *wsi, struct pss *p, size_t max,
     return 0;
 }
 
-/* Why a request cannot be authentic whatever its body, or NULL. */
-static const char *signature_refusal(const server *s, const struct pss *p) {
-    if (!s->secret)
-        return "no webhook secret is configured on the server";
-    if (p->sig_st == H_MISSING)
-        return "missing X-Hub-Signature-256 header";
-    if (p->sig_st != H_OK || !webhook_github_signature_shaped(p->sig))
-        return "invalid X-Hub-Signature-256 signature";
-    return NULL;
+/* The headers the host reads, and the delivery id and event for the log
+ * line (checked again once the delivery is authentic). */
+static void copy_headers(server *s, struct lws *wsi, struct pss *p) {
+    const host_ops *h = s->host;
+
+    p->hdr.host = h;
+    for (size_t i = 0; h->headers[i] && i < HOST_HEADERS_MAX; i++)
+        p->hdr.state[i] = custom_header(wsi, h->headers[i], p->hdr.value[i], HOST_HEADER_LEN);
+    if (lws_hdr_copy(wsi, p->hdr.content_type, sizeof(p->hdr.content_type),
+                     WSI_TOKEN_HTTP_CONTENT_TYPE) < 0)
+        p->hdr.content_type[0] = '\0';
+    if (h->delivery_id(&p->hdr, p->delivery, sizeof(p->delivery), NULL) < 0)
+        p->delivery[0] = '\0';
+    if (h->event_name(&p->hdr, p->event, sizeof(p->event), NULL) < 0)
+        p->event[0] = '\0';
 }
 
 static void log_outcome(struct lws *wsi, struct pss *p);
@@ -351,16 +355,8 @@ static int start_webhook(server *s, struct lws *wsi, struct pss *p) {
     p->close_after = 1; /* until the whole body has been read */
     if (content_length(wsi, p, s->max_body, &p->expect) < 0)
         return 0;
-    p->event_st = custom_header(wsi, "x-github-event:", p->event,
-                                sizeof(p->event));
-    p->delivery_st = custom_header(wsi, "x-github-delivery:", p->delivery,
-                                   sizeof(p->delivery));
-    p->sig_st = custom_header(wsi, "x-hub-signature-256:", p->sig,
-                              sizeof(p->sig));
-    if (lws_hdr_copy(wsi, p->ctype_in, sizeof(p->ctype_in),
-                     WSI_TOKEN_HTTP_CONTENT_TYPE) < 0)
-        p->ctype_in[0] = '\0';
-    if ((why = signature_refusal(s, p))) {
+    copy_headers(s, wsi, p);
+    if (!(p->verify = s->host->verify_begin(&s->hcfg, &p->hdr, &why))) {
         stage_error(wsi, p, HTTP_STATUS_UNAUTHORIZED, "%s", why);
         log_outcome(wsi, p);
         return 0;
@@ -371,7 +367,6 @@ static int start_webhook(server *s, struct lws *wsi, struct pss *p) {
         log_outcome(wsi, p);
         return 0;
     }
-    p->mac = digest_hmac_begin(s->secret, strlen(s->secret));
     p->close_after = 0;
     p->route = R_WEBHOOK;
     return 0;
@@ -420,7 +415,11 @@ static int on_request(server *s, struct lws *wsi, struct pss *p,
         return stage_error(wsi, p, HTTP_STATUS_METHOD_NOT_ALLOWED,
                            "method not allowed");
     }
-    if (strcmp(path, "/webhooks/github") == 0) {
+    if (host_find_path(path)) {
+        /* Another host's deliveries are not this bot's (a wrong URL). */
+        if (host_find_path(path) != s->host)
+            return stage_error(wsi, p, HTTP_STATUS_NOT_FOUND, "not found: this bot's host is %s",
+                               s->host->display);
         if (meth == LWSHUMETH_POST)
             return start_webhook(s, wsi, p);
         p->allow = "POST";
@@ -454,7 +453,7 @@ static int on_body(server *s, struct lws *wsi, struct pss *p, const char *in,
     }
     memcpy(p->body + p->len, in, len);
     p->len += len;
-    digest_hmac_update(p->mac, in, len);
+    s->host->verify_update(p->verify, in, len);
     connlimit_conn_progress(conn_of(wsi), len, clock_mono_ms());
     return 0;
 }
@@ -462,27 +461,19 @@ static int on_body(server *s, struct lws *wsi, struct pss *p, const char *in,
 /* ---- the webhook -------------------------------------------------------- */
 
 /* Order matters: an unauthenticated caller learns nothing but 401, and only
- * a verified, well-formed push or pull_request reaches the queue. The
- * signature header was checked for its shape before the body was read. */
-static int authenticate(struct lws *wsi, struct pss *p) {
-    unsigned char mac[DIGEST_SHA256_LEN];
-    int ok;
+ * a verified, well-formed push or pull request reaches the queue. The
+ * headers were checked before the body was read. */
+static int authenticate(server *s, struct lws *wsi, struct pss *p) {
+    const char *why = NULL;
+    host_verify *v = p->verify;
+    errinfo err;
 
-    digest_hmac_final(p->mac, mac);
-    p->mac = NULL;
-    ok = webhook_github_signature_matches(mac, p->sig);
-    digest_cleanse(mac, sizeof(mac));
-    if (!ok)
-        return stage_error(wsi, p, HTTP_STATUS_UNAUTHORIZED, "invalid X-Hub-Signature-256 signature");
-    if (p->delivery_st != H_OK)
-        return stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST,
-                           "%s X-GitHub-Delivery header",
-                           p->delivery_st == H_MISSING ? "missing"
-                                                       : "over-long");
-    if (p->event_st != H_OK)
-        return stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST,
-                           "%s X-GitHub-Event header",
-                           p->event_st == H_MISSING ? "missing" : "over-long");
+    p->verify = NULL;
+    if (!s->host->verify_end(v, &p->hdr, p->body ? p->body : "", p->len, &why))
+        return stage_error(wsi, p, HTTP_STATUS_UNAUTHORIZED, "%s", why);
+    if (s->host->delivery_id(&p->hdr, p->delivery, sizeof(p->delivery), &err) < 0 ||
+        s->host->event_name(&p->hdr, p->event, sizeof(p->event), &err) < 0)
+        return stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST, "%s", err.msg);
     return 1;
 }
 
@@ -508,34 +499,33 @@ static int enqueue(server *s, struct lws *wsi, struct pss *p, const char *json) 
 /* Acts on a verified delivery whose JSON text is `json`. */
 static int accept_event(server *s, struct lws *wsi, struct pss *p, const char *json,
                         size_t jlen) {
-    webhook_event ev;
+    host_event ev;
     errinfo err;
     char name[sizeof(p->event)], repo[sizeof(ev.repo)];
 
-    if (webhook_github_parse(p->event, "application/json", json, jlen, &ev,
-                             &err) < 0)
+    if (s->host->parse(p->event, json, jlen, &ev, &err) < 0)
         return stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST, "%s", err.msg);
     /* A hook of another repository signed with the same secret must not
      * deploy this one's environments: refused before anything is stored.
-     * GitHub compares owner and repository names without case. */
-    if (s->repo_name && ev.kind != WEBHOOK_IGNORED && ev.repo[0] &&
+     * Hosts compare owner and repository names without case. */
+    if (s->repo_name && ev.kind != HOST_EVENT_IGNORED && ev.repo[0] &&
         strcasecmp(ev.repo, s->repo_name) != 0)
         return stage_error(wsi, p, HTTP_STATUS_FORBIDDEN,
                            "delivery is for repository %s, this bot deploys %s",
                            printable(ev.repo, repo, sizeof(repo)), s->repo_name);
     switch (ev.kind) {
-    case WEBHOOK_PING:
+    case HOST_EVENT_PING:
         return stage_json(wsi, p, HTTP_STATUS_OK,
                           json_pack("{s:b,s:s}", "ok", 1, "zen", ev.zen));
-    case WEBHOOK_PUSH:
+    case HOST_EVENT_PUSH:
         if (ev.deleted)
             return stage_json(wsi, p, HTTP_ACCEPTED,
                               json_pack("{s:b,s:s+}", "queued", 0, "reason",
                                         ev.ref, " deleted: nothing to deploy"));
         return enqueue(s, wsi, p, json);
-    case WEBHOOK_PULL_REQUEST:
+    case HOST_EVENT_PULL_REQUEST:
         return enqueue(s, wsi, p, json);
-    case WEBHOOK_IGNORED:
+    case HOST_EVENT_IGNORED:
     default:
         return stage_json(wsi, p, HTTP_ACCEPTED,
                           json_pack("{s:b,s:s++}", "queued", 0, "reason",
@@ -563,8 +553,8 @@ static int on_body_done(server *s, struct lws *wsi, struct pss *p) {
     if (p->route != R_WEBHOOK || p->answered)
         return 0;
     connlimit_conn_answering(s->conns, conn_of(wsi), clock_mono_ms());
-    if (authenticate(wsi, p) == 1) {
-        json = webhook_github_json(p->ctype_in, p->body ? p->body : "", p->len, &jlen, &err);
+    if (authenticate(s, wsi, p) == 1) {
+        json = s->host->json(&p->hdr, p->body ? p->body : "", p->len, &jlen, &err);
         if (!json)
             stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST, "%s", err.msg);
         else
@@ -800,11 +790,15 @@ server *server_new(const bot_config *cfg, const char *db_path,
     s->on_job = on_job;
     s->arg = arg;
     s->max_body = cfg->max_body;
+    if (!(s->host = host_find(cfg->host_type)))
+        abort(); /* bot_config_load checked it */
     if ((cfg->webhook_secret && *cfg->webhook_secret &&
          !(s->secret = strdup(cfg->webhook_secret))) ||
         !(s->listen = strdup(cfg->listen)) ||
         (cfg->repo_name && !(s->repo_name = strdup(cfg->repo_name))))
         abort();
+    s->hcfg.type = s->host->type;
+    s->hcfg.webhook_secret = s->secret;
     /* The webhook's answer waits on this connection: a short wait. */
     if ((nofile = conns_new(s, cfg, err)) < 0 ||
         !(s->db = store_open(db_path, STORE_MKDIR | STORE_SHORT_WAIT, err)) ||

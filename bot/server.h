@@ -1,6 +1,7 @@
 /* server: the HTTP front door (libwebsockets 4.1).
  *
- *   POST /webhooks/github   verify, dedupe, persist, 202
+ *   POST /webhooks/<host>   the configured host's (host/host.h): verify,
+ *                           dedupe, persist, 202; another host's: 404
  *   GET  /healthz           200 "ok"
  *   GET  /api/runs[?env=E&limit=N], /api/runs/ID    the history as JSON
  *   GET  /, /runs/ID        the pages (bot/webpage.h)

@@ -14,14 +14,26 @@
 
 struct notifier {
     store *db; /* the outbox and the pull requests' plans */
+    char kind_status[48], kind_pr_comment[48], kind_commit_comment[48], channel[32];
     const notify_settings *settings;
     const redactor *rd;
 };
 
-notifier *notifier_open(const char *db_path, const notify_settings *settings, const redactor *rd,
-                        errinfo *err) {
+/* The host's messages are "<type>_<call>" on the channel "<type>"
+ * (notify/sender.h). */
+static void host_kinds(notifier *n, const char *type) {
+    if (!type) type = "github";
+    snprintf(n->kind_status, sizeof(n->kind_status), "%.20s_status", type);
+    snprintf(n->kind_pr_comment, sizeof(n->kind_pr_comment), "%.20s_pr_comment", type);
+    snprintf(n->kind_commit_comment, sizeof(n->kind_commit_comment), "%.20s_commit_comment", type);
+    snprintf(n->channel, sizeof(n->channel), "%.20s", type);
+}
+
+notifier *notifier_open(const char *db_path, const char *host_type, const notify_settings *settings,
+                        const redactor *rd, errinfo *err) {
     notifier *n = calloc(1, sizeof(*n));
     if (!n) abort();
+    host_kinds(n, host_type);
     n->db = outbox_open(db_path, err);
     if (!n->db) {
         notifier_close(n);
@@ -80,7 +92,7 @@ int notifier_status(notifier *n, const char *repo, const char *sha, const char *
     json_t *p = json_pack("{s:s,s:s,s:s,s:s}", "sha", sha, "state", state, "context", context, "description", desc);
     if (p && target_url) json_object_set_new(p, "target_url", json_string(target_url));
     char *order = lower_fmt("status:%s@%s/%s", repo, sha, context);
-    int rc = put(n, "github_status", repo, "github", order, p);
+    int rc = put(n, n->kind_status, repo, n->channel, order, p);
     free(order), free(desc);
     return rc;
 }
@@ -91,7 +103,7 @@ static int pr_comment(notifier *n, const char *repo, long pr) {
     char num[32];
     snprintf(num, sizeof(num), "%ld", pr);
     char *order = lower_fmt("pr-comment:%s#%s%s", repo, num, "");
-    int rc = put(n, "github_pr_comment", repo, "github", order, json_pack("{s:I}", "number", (json_int_t)pr));
+    int rc = put(n, n->kind_pr_comment, repo, n->channel, order, json_pack("{s:I}", "number", (json_int_t)pr));
     free(order);
     return rc;
 }
@@ -147,7 +159,7 @@ void notifier_result(notifier *n, const notify_subject *s, const notify_env_resu
     } else if (r.applied && s->repo && s->sha) {
         r.url = NULL;
         char *body = render_commit_comment(s, &r, 1, 0);
-        put(n, "github_commit_comment", s->repo, "github", NULL, json_pack("{s:s,s:s}", "sha", s->sha, "body", body));
+        put(n, n->kind_commit_comment, s->repo, n->channel, NULL, json_pack("{s:s,s:s}", "sha", s->sha, "body", body));
         free(body);
     }
     free(env), free(summary), free(plan), free(error);

@@ -18,9 +18,11 @@
 
 typedef struct notifier notifier;
 
-/* settings and rd must outlive the notifier; either may be NULL. */
-notifier *notifier_open(const char *db_path, const notify_settings *settings, const redactor *rd,
-                        errinfo *err);
+/* host_type names the git host statuses and comments go to (host/host.h;
+ * NULL: "github"); settings and rd must outlive the notifier; either may be
+ * NULL. */
+notifier *notifier_open(const char *db_path, const char *host_type, const notify_settings *settings,
+                        const redactor *rd, errinfo *err);
 void notifier_close(notifier *n);
 
 /* Queues a commit status (statuses of one sha and context are delivered in
@@ -38,7 +40,8 @@ void notifier_started(notifier *n, const notify_subject *s, const char *env);
 
 /* A run's outcome. Chat: plan, apply_succeeded or apply_failed (by
  * r->applied and r->failed). A pull request (s->pr_number): its comment
- * shows it, linked to s->run_url. A push that applied: a commit comment. */
+ * shows it, linked to s->run_url. A push that applied: a commit comment
+ * (on a host without them, host/host.h says where it goes). */
 void notifier_result(notifier *n, const notify_subject *s, const notify_env_result *r);
 
 #endif

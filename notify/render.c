@@ -1,7 +1,7 @@
 /* render: see render.h. */
 #include "notify/render.h"
 #include "util/strbuf.h"
-#include "notify/github.h"
+#include "host/github_api.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,7 +1,6 @@
 /* sender: see sender.h. */
 #include "notify/sender.h"
 #include "notify/chat.h"
-#include "notify/github.h"
 #include "notify/outbox.h"
 #include "notify/prstate.h"
 #include "notify/render.h"
@@ -24,18 +23,19 @@ struct sender {
     pthread_cond_t cv;
     int stop, kicked;
     store *db; /* the outbox and the pull requests' plans */
-    github_client *gh;
+    const host_ops *host;
+    host_client *hc;
     const redactor *rd;
     outbox_policy policy;
 };
 
 /* Sorts an answer into sent / retry / failed, and a pause of the channel.
  * now: when the answer arrived. */
-static void classify(int rc, const http_response *r, int github, long long now, outbox_outcome *oc) {
+static void classify(int rc, const http_response *r, int host, long long now, outbox_outcome *oc) {
     long long reset_ms = r->rate_reset > 0 ? r->rate_reset * 1000 : 0;
     if (rc == 0) {
         oc->result = OUTBOX_SENT;
-        if (github && r->rate_remaining == 0 && reset_ms > now) oc->hold_until_ms = reset_ms;
+        if (host && r->rate_remaining == 0 && reset_ms > now) oc->hold_until_ms = reset_ms;
         return;
     }
     long st = r->status;
@@ -45,8 +45,9 @@ static void classify(int rc, const http_response *r, int github, long long now, 
         long long at = r->retry_after_ms >= 0                     ? now + r->retry_after_ms
                        : r->rate_remaining == 0 && reset_ms > now ? reset_ms
                                                                   : 0;
-        /* GitHub: a secondary limit without a time means "at least a minute". */
-        if (!at && github) at = now + 60000;
+        /* GitHub: a secondary limit without a time means "at least a minute";
+         * the other hosts are given the same. */
+        if (!at && host) at = now + 60000;
         oc->retry_at_ms = at;
         oc->hold_until_ms = at;
     } else if (st == 0 || st >= 500 || st == 408 || st == 401 || st == 403) {
@@ -82,7 +83,7 @@ static int send_pr_comment(sender *s, store *o, const outbox_msg *m, json_t *p, 
         return 1;
     }
     notify_subject subj = {m->target, v.sha, NULL, number, NULL, 0};
-    char *body = render_pr_comment(&subj, v.envs, v.n, 0);
+    char *body = render_pr_comment(&subj, v.envs, v.n, s->host->comment_max);
     prstate_view_free(&v);
     const char *key = m->ordering_key ? m->ordering_key : m->target;
     long long id = 0;
@@ -92,7 +93,7 @@ static int send_pr_comment(sender *s, store *o, const outbox_msg *m, json_t *p, 
         oc->result = OUTBOX_RETRY;
         rc = 1;
     } else if (known) {
-        rc = github_issue_comment_update(s->gh, m->target, id, body, r, err);
+        rc = s->host->pr_comment_update(s->hc, m->target, number, id, body, r, err);
         if (rc != 0 && r->status == 404) {
             /* Someone deleted it: post a new one, now. */
             store_outbox_comment_forget(o, key, NULL);
@@ -102,7 +103,7 @@ static int send_pr_comment(sender *s, store *o, const outbox_msg *m, json_t *p, 
             rc = 1;
         }
     } else {
-        rc = github_issue_comment_create(s->gh, m->target, number, body, &id, r, err);
+        rc = s->host->pr_comment_create(s->hc, m->target, number, body, &id, r, err);
         if (rc == 0 && store_outbox_comment_put(o, key, id, &e) < 0)
             fprintf(stderr, "deploybot: notify: %s (the next plan adds a new comment)\n", e.msg);
     }
@@ -112,6 +113,39 @@ static int send_pr_comment(sender *s, store *o, const outbox_msg *m, json_t *p, 
 
 static int kind_is(const outbox_msg *m, const char *k) { return strcmp(m->kind, k) == 0; }
 
+/* A host message's call ("status", "pr_comment", "commit_comment"), or
+ * NULL when the kind is not "<host type>_<call>" of a known host. */
+static const char *host_call(const outbox_msg *m, const host_ops **h) {
+    const char *us = strchr(m->kind, '_');
+    char type[32];
+
+    if (!us || (size_t)(us - m->kind) >= sizeof(type)) return NULL;
+    snprintf(type, sizeof(type), "%.*s", (int)(us - m->kind), m->kind);
+    *h = host_find(type);
+    return *h ? us + 1 : NULL;
+}
+
+/* One call to the configured host: 0 or -1 as host_ops says, 1 when the
+ * outcome is already set. */
+static int send_host(sender *s, store *o, const outbox_msg *m, const host_ops *h, const char *call,
+                     json_t *p, http_response *r, long long now, outbox_outcome *oc, errinfo *err) {
+    if (h != s->host) {
+        errinfo_set(err, ERR_INVALID, "%s is not the configured host (%s)", h->display, s->host->display);
+        oc->result = OUTBOX_FAILED;
+        return -1;
+    }
+    if (strcmp(call, "status") == 0)
+        return h->status_post(s->hc, m->target, str(p, "sha"), str(p, "state"), str(p, "context"),
+                              str(p, "description"), json_string_value(json_object_get(p, "target_url")), r,
+                              err);
+    if (strcmp(call, "pr_comment") == 0) return send_pr_comment(s, o, m, p, r, now, oc, err);
+    if (strcmp(call, "commit_comment") == 0)
+        return h->commit_comment_create(s->hc, m->target, str(p, "sha"), str(p, "body"), NULL, r, err);
+    errinfo_set(err, ERR_INVALID, "unknown message kind \"%.40s\"", m->kind);
+    oc->result = OUTBOX_FAILED;
+    return -1;
+}
+
 static void deliver(void *arg, store *o, const outbox_msg *m, long long now, outbox_outcome *oc) {
     sender *s = arg;
     http_response r;
@@ -119,18 +153,14 @@ static void deliver(void *arg, store *o, const outbox_msg *m, long long now, out
     memset(&r, 0, sizeof(r));
     r.retry_after_ms = r.rate_remaining = -1;
     json_t *p = json_loads(m->payload, 0, NULL);
-    int rc = -1, github = strncmp(m->kind, "github_", 7) == 0;
+    const host_ops *h = NULL;
+    const char *call = host_call(m, &h);
+    int rc = -1;
     if (!p) {
         errinfo_set(&err, ERR_INVALID, "payload is not JSON");
         oc->result = OUTBOX_FAILED;
-    } else if (kind_is(m, "github_status")) {
-        rc = github_status_post(s->gh, m->target, str(p, "sha"), str(p, "state"), str(p, "context"),
-                                str(p, "description"), json_string_value(json_object_get(p, "target_url")), &r,
-                                &err);
-    } else if (kind_is(m, "github_pr_comment")) {
-        rc = send_pr_comment(s, o, m, p, &r, now, oc, &err);
-    } else if (kind_is(m, "github_commit_comment")) {
-        rc = github_commit_comment_create(s->gh, m->target, str(p, "sha"), str(p, "body"), NULL, &r, &err);
+    } else if (call) {
+        rc = send_host(s, o, m, h, call, p, &r, now, oc, &err);
     } else if (kind_is(m, "slack") || kind_is(m, "discord") || kind_is(m, "webhook")) {
         chat_kind k = kind_is(m, "slack") ? CHAT_SLACK : kind_is(m, "discord") ? CHAT_DISCORD
                                                                                : CHAT_WEBHOOK;
@@ -145,7 +175,7 @@ static void deliver(void *arg, store *o, const outbox_msg *m, long long now, out
      * `now`, which was read before the batch: the messages before this one
      * and this request took time, and a retry reckoned from `now` went out
      * that much too early. */
-    if (p && rc != 1) classify(rc, &r, github, clock_wall_ms(), oc);
+    if (p && rc != 1 && oc->result != OUTBOX_FAILED) classify(rc, &r, call != NULL, clock_wall_ms(), oc);
     redact_buf(s->rd, oc->error, sizeof(oc->error));
     for (char *c = oc->error; *c; c++)
         if (*c == '\n' || *c == '\r') *c = ' ';
@@ -212,7 +242,7 @@ static void resume(sender *s, const sender_options *o) {
 }
 
 static void sender_free(sender *s) {
-    github_client_free(s->gh);
+    if (s->hc) s->host->client_free(s->hc);
     store_close(s->db);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
@@ -231,7 +261,8 @@ sender *sender_start(const sender_options *o, errinfo *err) {
     }
     resume(s, o);
     s->policy.base_ms = o->retry_base_ms;
-    s->gh = github_client_new(o->github_api_url, o->github_token);
+    s->host = o->host;
+    s->hc = o->host->client_new(&o->host_cfg);
     s->rd = o->redactor;
     if (pthread_create(&s->thread, NULL, sender_main, s) != 0) {
         errinfo_set(err, ERR_INTERNAL, "cannot start the notification sender thread");

@@ -1,5 +1,6 @@
-/* sender: the thread that delivers the outbox — GitHub statuses and
- * comments, Slack, Discord and generic webhooks — so that no deploy ever
+/* sender: the thread that delivers the outbox — the git host's statuses
+ * and comments (host/host.h; a message's kind is "<host type>_status",
+ * "_pr_comment" or "_commit_comment", its channel the host type), Slack, Discord and generic webhooks — so that no deploy ever
  * waits on, or fails because of, a git host or chat outage.
  *
  * It has its own database connection and HTTP client. On start it resumes
@@ -10,20 +11,22 @@
  * X-RateLimit-Remaining: 0) pauses the channel until Retry-After or
  * X-RateLimit-Reset (GitHub without either: a minute, as its docs ask);
  * other 4xx are failed for good (kept, with the error).
- * A successful GitHub answer with X-RateLimit-Remaining: 0 pauses GitHub
- * until the reset, before a request is refused. */
+ * A successful host answer with X-RateLimit-Remaining: 0 pauses the host
+ * until the reset, before a request is refused. A message for another
+ * host than the configured one fails for good. */
 #ifndef DEPLOYBOT_NOTIFY_SENDER_H
 #define DEPLOYBOT_NOTIFY_SENDER_H
 
 #include <stddef.h>
+#include "host/host.h"
 #include "notify/redact.h"
 #include "notify/settings.h"
 #include "util/errinfo.h"
 
 typedef struct {
     const char *db_path;
-    const char *github_api_url;
-    const char *github_token;        /* may be NULL: GitHub calls then fail and are retried */
+    const host_ops *host;            /* the git host statuses and comments go to */
+    host_config host_cfg;            /* its settings (a NULL token: its calls fail and are retried) */
     const redactor *redactor;        /* masks secrets in errors it logs and stores; may be NULL */
     const notify_settings *settings; /* only to warn at start about unset variables; may be NULL */
     long long retry_base_ms;         /* first retry delay; 0: 1 s (outbox_policy.base_ms) */

@@ -309,6 +309,7 @@ class Stack:
         self.extra_env = {}
         self.notify = None
         self.limits = None  # the config's "limits" object
+        self.host = None  # the config's "host" object, in place of "github"
         self.chat = self._fake("fake_chat", []) if chat else None
         self.chat_url = "http://127.0.0.1:%d" % self.chat.port if chat else None
         self.aws = self._fake("fake_aws", ["--access-key", AWS_KEY, "--secret-key", AWS_SECRET,
@@ -355,6 +356,9 @@ class Stack:
                 cfg["notify"] = self.notify
             if self.limits is not None:
                 cfg["limits"] = self.limits
+            if self.host is not None:
+                del cfg["github"]
+                cfg["host"] = self.host
             with open(path, "w") as f:
                 json.dump(cfg, f, indent=2)
         return path

@@ -53,12 +53,12 @@ static void test_defaults(void) {
     CHECK(c.max_body == 26214400, "max_body %zu", c.max_body);
     CHECK(!strcmp(c.public_url, "http://127.0.0.1:8080"), "public_url %s",
           c.public_url);
-    CHECK(!strcmp(c.github_api_url, "https://api.github.com"), "github api");
+    CHECK(!strcmp(c.host_api_url, "https://api.github.com"), "github api");
     CHECK(!strcmp(c.repo_token_env, "DEPLOYBOT_REPO_TOKEN") && !c.repo_url,
           "repo defaults");
     CHECK(!strcmp(c.default_branch, "main"), "default branch %s", c.default_branch);
     CHECK(!c.aws_region, "no built-in region");
-    CHECK(!c.webhook_secret && !c.github_token, "no secrets without env");
+    CHECK(!c.webhook_secret && !c.host_token, "no secrets without env");
     CHECK(!c.allow_fork_prs, "pull requests from forks are not planned by default");
     CHECK(getcwd(cwd, sizeof(cwd)) != NULL, "getcwd");
     snprintf(want, sizeof(want), "%s/deploybot-data", cwd);
@@ -90,7 +90,7 @@ static void test_overrides_and_secrets(void) {
           "repo");
     CHECK(c.webhook_secret && !strcmp(c.webhook_secret, "s3cret"),
           "secret read from the named variable");
-    CHECK(c.github_token && !strcmp(c.github_token, "ghp_x"), "token");
+    CHECK(c.host_token && !strcmp(c.host_token, "ghp_x"), "token");
     CHECK(!strcmp(c.public_url, "https://bot.example"), "public_url");
     CHECK(!strcmp(c.aws_region, "us-east-1"), "region");
     bot_config_free(&c);
@@ -226,6 +226,30 @@ static void test_allow_fork_prs(void) {
     bot_config_free(&c);
 }
 
+/* "host" names the host; "github" is the same as a host of type github. */
+static void test_host_section(void) {
+    errinfo err;
+    bot_config c;
+    host_config hc;
+
+    setenv("MY_GH_TOKEN", "ghp_y", 1);
+    CHECK(load("{\"host\":{\"type\":\"github\",\"api_url\":\"http://127.0.0.1:2\","
+               "\"token_env\":\"MY_GH_TOKEN\",\"user\":\"bot\"}}",
+               &c, &err) == 0,
+          "host: %s", err.msg);
+    bot_config_host(&c, &hc);
+    CHECK(!strcmp(hc.type, "github") && !strcmp(hc.api_url, "http://127.0.0.1:2"), "host type and api");
+    CHECK(hc.token && !strcmp(hc.token, "ghp_y") && !strcmp(hc.user, "bot"), "token and user");
+    bot_config_free(&c);
+    CHECK(load("{\"host\":{\"type\":\"github\"}}", &c, &err) == 0, "host: %s", err.msg);
+    CHECK(!strcmp(c.host_api_url, "https://api.github.com") && !strcmp(c.host_token_env, "GITHUB_TOKEN"),
+          "the host's defaults: %s %s", c.host_api_url, c.host_token_env);
+    bot_config_free(&c);
+    CHECK(load("{\"github\":{\"api_url\":\"http://127.0.0.1:3\"}}", &c, &err) == 0, "github: %s", err.msg);
+    CHECK(!strcmp(c.host_type, "github") && !strcmp(c.host_api_url, "http://127.0.0.1:3"), "github is a host");
+    bot_config_free(&c);
+}
+
 static void test_errors(void) {
     static const struct {
         const char *text, *want;
@@ -233,6 +257,10 @@ static void test_errors(void) {
         {"{\"prot\":1}", "unknown key \"prot\""},
         {"{\"repo\":{\"urll\":\"x\"}}", "unknown key \"repo.urll\""},
         {"{\"github\":{\"token\":\"x\"}}", "unknown key \"github.token\""},
+        {"{\"github\":{\"type\":\"github\"}}", "unknown key \"github.type\""},
+        {"{\"host\":{\"type\":\"bitbucket\"}}", "\"host.type\" \"bitbucket\" is not one of \"github\""},
+        {"{\"host\":{\"type\":\"github\"},\"github\":{}}", "\"host\" and \"github\" are the same section"},
+        {"{\"host\":{\"tpye\":\"github\"}}", "unknown key \"host.tpye\""},
         {"{\"aws\":{\"regoin\":\"x\"}}", "unknown key \"aws.regoin\""},
         {"{\"port\":\"8080\"}", "\"port\" must be an integer"},
         {"{\"port\":70000}", "\"port\" must be an integer"},
@@ -303,6 +331,7 @@ int main(void) {
     test_knobs();
     test_environments();
     test_allow_fork_prs();
+    test_host_section();
     test_errors();
     unlink(path);
     rmdir(tmpdir);

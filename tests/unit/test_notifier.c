@@ -151,7 +151,7 @@ static void test_notifier(const char *dir) {
                 &s, &e) == 0);
     redactor *rd = redactor_new();
     redactor_add(rd, TOKEN);
-    notifier *n = notifier_open(db, &s, rd, &e);
+    notifier *n = notifier_open(db, NULL, &s, rd, &e);
     CHECK(n != NULL);
 
     CHECK(notifier_status(n, "acme/infra", SHA, "deploybot/prd", "pending", "Planning", "http://bot/api/runs/3") == 0);

@@ -1,6 +1,6 @@
 /* render: exact comment bodies, limits and cuts, the revert command, chat
  * bodies within Slack's and Discord's limits. */
-#include "notify/github.h"
+#include "host/github_api.h"
 #include "notify/render.h"
 #include "tests/unit/check.h"
 

@@ -1,7 +1,7 @@
 /* Unit tests for bot/webhook: GitHub signatures and payload parsing, over
  * GitHub's published test vector and the real payloads in
  * $DEPLOYBOT_FIXTURES/webhooks/github/. */
-#include "bot/webhook.h"
+#include "host/github_webhook.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -89,21 +89,24 @@ static void test_incremental(void) {
     const char *sig =
         "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22"
         "c46f4379c8b043e17";
-    unsigned char mac[DIGEST_SHA256_LEN];
-    digest_hmac *h = digest_hmac_begin(SECRET, strlen(SECRET));
+    const char *why = NULL;
+    host_verify *v = hmacsig_begin(&webhook_github_signature, SECRET, sig, HOST_HEADER_OK, 1, &why);
 
-    digest_hmac_update(h, body, 5);
-    digest_hmac_update(h, body + 5, 0);
-    digest_hmac_update(h, body + 5, strlen(body) - 5);
-    digest_hmac_final(h, mac);
-    CHECK(webhook_github_signature_shaped(sig), "the vector is shaped");
-    CHECK(!webhook_github_signature_shaped("sha256=abc"), "too short");
-    CHECK(!webhook_github_signature_shaped(NULL), "missing");
-    CHECK(webhook_github_signature_matches(mac, sig) == 1, "pieces give GitHub's vector");
-    mac[0] ^= 1;
-    CHECK(webhook_github_signature_matches(mac, sig) == 0, "another MAC does not match");
-    digest_hmac_abort(digest_hmac_begin("k", 1));
-    digest_hmac_abort(NULL);
+    CHECK(v != NULL, "the vector is shaped");
+    hmacsig_update(v, body, 5);
+    hmacsig_update(v, body + 5, 0);
+    hmacsig_update(v, body + 5, strlen(body) - 5);
+    CHECK(hmacsig_end(v, NULL, 0, &why) == 1, "pieces give GitHub's vector");
+    CHECK(!hmacsig_shaped(&webhook_github_signature, "sha256=abc"), "too short");
+    CHECK(!hmacsig_shaped(&webhook_github_signature, NULL), "missing");
+    CHECK(!hmacsig_begin(&webhook_github_signature, SECRET, NULL, HOST_HEADER_MISSING, 1, &why),
+          "no header, no verification");
+    CHECK(strstr(why, "missing X-Hub-Signature-256") != NULL, "and the refusal says so: %s", why);
+    v = hmacsig_begin(&webhook_github_signature, SECRET, sig, HOST_HEADER_OK, 1, &why);
+    hmacsig_update(v, "Hello, World?", 13);
+    CHECK(hmacsig_end(v, NULL, 0, &why) == 0, "another body does not match");
+    hmacsig_abort(hmacsig_begin(&webhook_github_signature, "k", sig, HOST_HEADER_OK, 1, &why));
+    hmacsig_abort(NULL);
 }
 
 /* Every malformed header variant of a valid signature is refused. */
@@ -182,7 +185,7 @@ static void parse_all_fixtures(void) {
         return;
     while ((de = readdir(d))) {
         size_t len, nl = strlen(de->d_name);
-        webhook_event e;
+        host_event e;
         char *body;
 
         if (nl < 6 || strcmp(de->d_name + nl - 5, ".json") != 0)
@@ -193,13 +196,13 @@ static void parse_all_fixtures(void) {
                                    &err) == 0,
               "%s (%s): %s", de->d_name, ev, err.msg);
         CHECK(e.repo[0] != '\0', "%s: repository.full_name", de->d_name);
-        CHECK(strcmp(ev, "push") ? 1 : e.kind == WEBHOOK_PUSH, "%s kind",
+        CHECK(strcmp(ev, "push") ? 1 : e.kind == HOST_EVENT_PUSH, "%s kind",
               de->d_name);
-        CHECK(strcmp(ev, "pull_request") ? 1 : e.kind == WEBHOOK_PULL_REQUEST,
+        CHECK(strcmp(ev, "pull_request") ? 1 : e.kind == HOST_EVENT_PULL_REQUEST,
               "%s kind", de->d_name);
-        CHECK(strcmp(ev, "ping") ? 1 : e.kind == WEBHOOK_PING && e.zen[0],
+        CHECK(strcmp(ev, "ping") ? 1 : e.kind == HOST_EVENT_PING && e.zen[0],
               "%s kind/zen", de->d_name);
-        CHECK(strcmp(ev, "issue_comment") ? 1 : e.kind == WEBHOOK_IGNORED,
+        CHECK(strcmp(ev, "issue_comment") ? 1 : e.kind == HOST_EVENT_IGNORED,
               "%s kind", de->d_name);
         free(body);
         n++;
@@ -208,7 +211,7 @@ static void parse_all_fixtures(void) {
     CHECK(n >= 14, "expected the 14 GitHub fixtures, parsed %d", n);
 }
 
-static int parse_fixture(const char *file, const char *ev, webhook_event *e) {
+static int parse_fixture(const char *file, const char *ev, host_event *e) {
     errinfo err = {0};
     size_t len;
     char *body = fixture(file, &len);
@@ -220,10 +223,10 @@ static int parse_fixture(const char *file, const char *ev, webhook_event *e) {
 }
 
 static void test_push_fields(void) {
-    webhook_event e;
+    host_event e;
 
     if (parse_fixture("reallyfastci.push.merge-to-master.json", "push", &e) == 0) {
-        CHECK(e.kind == WEBHOOK_PUSH, "kind");
+        CHECK(e.kind == HOST_EVENT_PUSH, "kind");
         CHECK(!strcmp(e.ref, "refs/heads/master"), "ref %s", e.ref);
         CHECK(!strcmp(e.before, "8357af6fef17bd180014e419f049944cb491238f"),
               "before %s", e.before);
@@ -257,11 +260,11 @@ static void test_push_fields(void) {
 }
 
 static void test_pull_request_fields(void) {
-    webhook_event e;
+    host_event e;
 
     if (parse_fixture("reallyfastci.pull_request.closed.merged.json",
                       "pull_request", &e) == 0) {
-        CHECK(e.kind == WEBHOOK_PULL_REQUEST, "kind");
+        CHECK(e.kind == HOST_EVENT_PULL_REQUEST, "kind");
         CHECK(!strcmp(e.pr_action, "closed") && e.pr_number == 3 &&
                   e.pr_merged == 1,
               "action=%s number=%d merged=%d", e.pr_action, e.pr_number,
@@ -296,20 +299,20 @@ static void test_pull_request_fields(void) {
 }
 
 static void test_ping_and_ignored(void) {
-    webhook_event e;
+    host_event e;
 
     if (parse_fixture("octokit.ping.json", "ping", &e) == 0)
-        CHECK(e.kind == WEBHOOK_PING &&
+        CHECK(e.kind == HOST_EVENT_PING &&
                   !strcmp(e.zen, "Anything added dilutes everything else."),
               "zen %s", e.zen);
     if (parse_fixture("octokit.issue_comment.created.json", "issue_comment",
                       &e) == 0)
-        CHECK(e.kind == WEBHOOK_IGNORED &&
+        CHECK(e.kind == HOST_EVENT_IGNORED &&
                   !strcmp(e.repo, "Codertocat/Hello-World"),
               "issue_comment ignored");
     /* A push body under another event name is just ignored. */
     if (parse_fixture("go-scm.push.branch-update.json", "create", &e) == 0)
-        CHECK(e.kind == WEBHOOK_IGNORED, "create ignored");
+        CHECK(e.kind == HOST_EVENT_IGNORED, "create ignored");
 }
 
 /* ---- form encoding ------------------------------------------------------ */
@@ -344,7 +347,7 @@ static void test_form_encoded(void) {
     errinfo err = {0};
     size_t len, jlen = 0;
     char *body = fixture("reallyfastci.push.merge-to-master.json", &len);
-    webhook_event e;
+    host_event e;
 
     form = form_encode("payload=", body, len);
     json = webhook_github_json(ct, form, strlen(form), &jlen, &err);
@@ -389,7 +392,7 @@ static void test_form_encoded(void) {
 
 /* ---- malformed input ---------------------------------------------------- */
 
-static int parse_str(const char *ev, const char *json, webhook_event *e,
+static int parse_str(const char *ev, const char *json, host_event *e,
                      errinfo *err) {
     return webhook_github_parse(ev, "application/json", json, strlen(json), e,
                                 err);
@@ -403,7 +406,7 @@ static int parse_str(const char *ev, const char *json, webhook_event *e,
 static void test_malformed(void) {
     char big[600];
     errinfo err = {0};
-    webhook_event e;
+    host_event e;
 
     CHECK(parse_str("push", "{\"ref\":", &e, &err) == -1 &&
               strstr(err.msg, "malformed JSON") && strstr(err.msg, "line 1"),
@@ -472,10 +475,10 @@ static void test_malformed(void) {
               strstr(err.msg, "pull_request.head.sha"),
           "PR without head: %s", err.msg);
     CHECK(parse_str("ping", "{\"zen\":\"z\"}", &e, &err) == 0 &&
-              e.kind == WEBHOOK_PING && !strcmp(e.zen, "z") && !e.repo[0],
+              e.kind == HOST_EVENT_PING && !strcmp(e.zen, "z") && !e.repo[0],
           "org ping without repository: %s", err.msg);
     CHECK(parse_str("issues", "{\"repository\":7}", &e, &err) == 0 &&
-              e.kind == WEBHOOK_IGNORED,
+              e.kind == HOST_EVENT_IGNORED,
           "ignored events need only an object: %s", err.msg);
 }
 
@@ -499,7 +502,7 @@ static void test_pull_request_fork(void) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char json[1024];
         errinfo err = {0};
-        webhook_event e;
+        host_event e;
         snprintf(json, sizeof(json),
                  "{\"action\":\"opened\",\"number\":1,\"repository\":{\"full_name\":\"o/r\",\"id\":5},"
                  "\"pull_request\":{\"base\":{\"sha\":\"" ZERO40

@@ -1,10 +1,10 @@
-/* webhook: GitHub delivery verification (HMAC-SHA256) and parsing (jansson).
+/* github_webhook: GitHub delivery verification (HMAC-SHA256) and parsing (jansson).
  *
  * The signature is always checked over the raw bytes as received; parsing
  * happens only afterwards, on the JSON text (decoded from a form body if
  * GitHub was configured with the form content type). */
-#include "bot/webhook.h"
-#include "util/digest.h"
+#include "host/github_webhook.h"
+#include "host/hmacsig.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -14,44 +14,19 @@
 
 #include <jansson.h>
 
-#define SIG_PREFIX "sha256="
-#define SIG_PREFIX_LEN 7
-#define SHA256_HEX_LEN (DIGEST_SHA256_HEX - 1)
 
 /* ---- signature ---------------------------------------------------------- */
 
-int webhook_github_signature_shaped(const char *signature_header) {
-    /* The length and prefix are public knowledge: no need to hide them. */
-    return signature_header && strlen(signature_header) == SIG_PREFIX_LEN + SHA256_HEX_LEN &&
-           strncmp(signature_header, SIG_PREFIX, SIG_PREFIX_LEN) == 0;
-}
-
-int webhook_github_signature_matches(const unsigned char mac[DIGEST_SHA256_LEN],
-                                     const char *signature_header) {
-    char hex[DIGEST_SHA256_HEX];
-    int ok;
-
-    if (!webhook_github_signature_shaped(signature_header))
-        return 0;
-    digest_hex(mac, DIGEST_SHA256_LEN, hex);
-    /* Constant time: a byte-by-byte early exit would leak the prefix length
-     * an attacker got right. */
-    ok = digest_equal(hex, signature_header + SIG_PREFIX_LEN, SHA256_HEX_LEN);
-    explicit_bzero(hex, sizeof(hex));
-    return ok;
-}
+const hmacsig_style webhook_github_signature = {
+    "sha256=", "missing X-Hub-Signature-256 header", "invalid X-Hub-Signature-256 signature"};
 
 int webhook_github_verify(const char *secret, const void *body, size_t len,
                           const char *signature_header) {
-    unsigned char mac[DIGEST_SHA256_LEN];
-    int ok;
+    const char *why;
+    host_verify *v = hmacsig_begin(&webhook_github_signature, secret, signature_header,
+                                   signature_header ? HOST_HEADER_OK : HOST_HEADER_MISSING, 0, &why);
 
-    if (!secret || !*secret || !webhook_github_signature_shaped(signature_header))
-        return 0;
-    digest_hmac_sha256(secret, strlen(secret), body, len, mac);
-    ok = webhook_github_signature_matches(mac, signature_header);
-    explicit_bzero(mac, sizeof(mac));
-    return ok;
+    return v ? hmacsig_end(v, body, len, &why) : 0;
 }
 
 /* ---- body decoding ------------------------------------------------------ */
@@ -67,6 +42,10 @@ static int is_form(const char *content_type, const char *body, size_t len) {
         content_type++;
     n = strcspn(content_type, "; \t");
     return n == sizeof(form) - 1 && strncasecmp(content_type, form, n) == 0;
+}
+
+int webhook_github_is_form(const char *content_type) {
+    return content_type && *content_type && is_form(content_type, "", 0);
 }
 
 static int hexval(int c) {
@@ -249,7 +228,7 @@ static int get_bool(json_t *root, const char *path, int *dst,
     return 0;
 }
 
-static int parse_repo(json_t *root, int required, webhook_event *out,
+static int parse_repo(json_t *root, int required, host_event *out,
                       const char *what, errinfo *err) {
     if (get_str(root, "repository.full_name", required, out->repo,
                 sizeof(out->repo), what, err) < 0)
@@ -258,10 +237,10 @@ static int parse_repo(json_t *root, int required, webhook_event *out,
                    sizeof(out->clone_url), what, err);
 }
 
-static int parse_push(json_t *root, webhook_event *out, errinfo *err) {
+static int parse_push(json_t *root, host_event *out, errinfo *err) {
     static const char zero[] = "0000000000000000000000000000000000000000";
 
-    out->kind = WEBHOOK_PUSH;
+    out->kind = HOST_EVENT_PUSH;
     if (get_str(root, "ref", 1, out->ref, sizeof(out->ref), "push", err) < 0 ||
         get_sha(root, "before", out->before, "push", err) < 0 ||
         get_sha(root, "after", out->after, "push", err) < 0 ||
@@ -273,9 +252,9 @@ static int parse_push(json_t *root, webhook_event *out, errinfo *err) {
     return parse_repo(root, 1, out, "push", err);
 }
 
-/* Whether the head repository is not the base one (webhook.h says how).
+/* Whether the head repository is not the base one (github_webhook.h says how).
  * The base's is pull_request.base.repo, or the delivery's repository. */
-static int from_fork(json_t *root, const webhook_event *out) {
+static int from_fork(json_t *root, const host_event *out) {
     json_t *head = lookup(root, "pull_request.head.repo");
     json_t *base = lookup(root, "pull_request.base.repo");
     json_t *hid, *bid;
@@ -294,11 +273,19 @@ static int from_fork(json_t *root, const webhook_event *out) {
     return !out->head_repo[0] || strcasecmp(out->head_repo, base_name) != 0;
 }
 
-static int parse_pull_request(json_t *root, webhook_event *out, errinfo *err) {
+static host_pr_change pr_change(const char *action) {
+    if (strcmp(action, "opened") == 0) return HOST_PR_OPENED;
+    if (strcmp(action, "synchronize") == 0) return HOST_PR_UPDATED;
+    if (strcmp(action, "reopened") == 0) return HOST_PR_REOPENED;
+    if (strcmp(action, "closed") == 0) return HOST_PR_CLOSED;
+    return HOST_PR_OTHER;
+}
+
+static int parse_pull_request(json_t *root, host_event *out, errinfo *err) {
     static const char *w = "pull_request";
     json_t *num = lookup(root, "number");
 
-    out->kind = WEBHOOK_PULL_REQUEST;
+    out->kind = HOST_EVENT_PULL_REQUEST;
     if (!num)
         num = lookup(root, "pull_request.number");
     if (!json_is_integer(num) || json_integer_value(num) <= 0 ||
@@ -317,12 +304,13 @@ static int parse_pull_request(json_t *root, webhook_event *out, errinfo *err) {
         get_str(root, "pull_request.head.repo.full_name", 0, out->head_repo,
                 sizeof(out->head_repo), w, err) < 0)
         return -1;
+    out->pr_change = pr_change(out->pr_action);
     out->pr_fork = from_fork(root, out);
     return parse_repo(root, 1, out, w, err);
 }
 
-static int parse_ping(json_t *root, webhook_event *out, errinfo *err) {
-    out->kind = WEBHOOK_PING;
+static int parse_ping(json_t *root, host_event *out, errinfo *err) {
+    out->kind = HOST_EVENT_PING;
     /* An organisation hook's ping has no repository. */
     if (get_str(root, "zen", 0, out->zen, sizeof(out->zen), "ping", err) < 0)
         return -1;
@@ -331,15 +319,15 @@ static int parse_ping(json_t *root, webhook_event *out, errinfo *err) {
 
 /* Nothing is acted on, so nothing is required: the repository is kept only
  * when it is well-formed, for the log line. */
-static int parse_ignored(json_t *root, webhook_event *out) {
-    out->kind = WEBHOOK_IGNORED;
+static int parse_ignored(json_t *root, host_event *out) {
+    out->kind = HOST_EVENT_IGNORED;
     if (parse_repo(root, 0, out, "", NULL) < 0)
         out->repo[0] = out->clone_url[0] = '\0';
     return 0;
 }
 
 int webhook_github_parse(const char *event, const char *content_type,
-                         const char *body, size_t len, webhook_event *out,
+                         const char *body, size_t len, host_event *out,
                          errinfo *err) {
     json_error_t jerr;
     json_t *root;

@@ -1,4 +1,4 @@
-/* github: the GitHub REST calls deploybot makes (libcurl + jansson).
+/* github_api: the GitHub REST calls deploybot makes (libcurl + jansson).
  *
  * api_url is "https://api.github.com" or a GitHub Enterprise / test fake base.
  * The token is sent as "Authorization: Bearer" and never logged.
@@ -10,8 +10,8 @@
  * rate-limit headers, body) so the caller can tell a rate limit or an outage
  * from a request GitHub will never accept; free it with http_response_free
  * (also after a failure). */
-#ifndef DEPLOYBOT_NOTIFY_GITHUB_H
-#define DEPLOYBOT_NOTIFY_GITHUB_H
+#ifndef DEPLOYBOT_HOST_GITHUB_API_H
+#define DEPLOYBOT_HOST_GITHUB_API_H
 
 #include <stddef.h>
 #include "util/errinfo.h"

@@ -1,0 +1,129 @@
+/* github: GitHub (github.com and GitHub Enterprise) as a host_ops: the
+ * webhook side is host/github_webhook.c, the REST side host/github_api.c. */
+#include "host/github.h"
+#include "host/github_api.h"
+#include "host/github_webhook.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const headers[] = {"x-github-event:", "x-github-delivery:",
+                                      "x-hub-signature-256:", NULL};
+
+static host_verify *verify_begin(const host_config *cfg, const host_headers *h,
+                                 const char **refusal) {
+    host_header_state st;
+    const char *sig = host_header(h, "x-hub-signature-256:", &st);
+
+    return hmacsig_begin(&webhook_github_signature, cfg->webhook_secret, sig, st, 1, refusal);
+}
+
+static int verify_end(host_verify *v, const host_headers *h, const char *body, size_t len,
+                      const char **refusal) {
+    (void)h;
+    return hmacsig_end(v, body, len, refusal);
+}
+
+/* A required header, copied into out: 0, or -1 naming it (400). */
+static int required(const host_headers *h, const char *name, const char *label, char *out,
+                    size_t len, errinfo *err) {
+    host_header_state st;
+    const char *v = host_header(h, name, &st);
+
+    if (!v || strlen(v) >= len)
+        return errinfo_set(err, ERR_INVALID, "%s %s header",
+                           st == HOST_HEADER_MISSING ? "missing" : "over-long", label);
+    memcpy(out, v, strlen(v) + 1);
+    return 0;
+}
+
+static int delivery_id(const host_headers *h, char *out, size_t len, errinfo *err) {
+    return required(h, "x-github-delivery:", "X-GitHub-Delivery", out, len, err);
+}
+
+static int event_name(const host_headers *h, char *out, size_t len, errinfo *err) {
+    return required(h, "x-github-event:", "X-GitHub-Event", out, len, err);
+}
+
+static char *json(const host_headers *h, const char *body, size_t len, size_t *outlen,
+                  errinfo *err) {
+    return webhook_github_json(h->content_type, body, len, outlen, err);
+}
+
+static int parse(const char *event, const char *text, size_t len, host_event *out, errinfo *err) {
+    return webhook_github_parse(event, "application/json", text, len, out, err);
+}
+
+/* GitHub keeps every pull request's head at refs/pull/<n>/head, in the
+ * base repository, a fork's included. */
+static void pr_head_ref(long number, char *out, size_t len) {
+    snprintf(out, len, "refs/pull/%ld/head", number);
+}
+
+static int fetch_credentials(const host_config *cfg, char *user, size_t ulen, char *pass,
+                             size_t plen, errinfo *err) {
+    if (!cfg->token || !*cfg->token)
+        return errinfo_set(err, ERR_INVALID, "no GitHub token to fetch with");
+    if ((size_t)snprintf(user, ulen, "x-access-token") >= ulen ||
+        (size_t)snprintf(pass, plen, "%s", cfg->token) >= plen)
+        return errinfo_set(err, ERR_INVALID, "the GitHub token is too long to fetch with");
+    return 0;
+}
+
+static host_client *client_new(const host_config *cfg) {
+    return (host_client *)github_client_new(cfg->api_url, cfg->token);
+}
+
+static void client_free(host_client *c) {
+    github_client_free((github_client *)c);
+}
+
+static int status_post(host_client *c, const char *repo, const char *sha, const char *state,
+                       const char *context, const char *description, const char *target_url,
+                       http_response *resp, errinfo *err) {
+    return github_status_post((github_client *)c, repo, sha, state, context, description,
+                              target_url, resp, err);
+}
+
+static int pr_comment_create(host_client *c, const char *repo, long number, const char *body,
+                             long long *id, http_response *resp, errinfo *err) {
+    return github_issue_comment_create((github_client *)c, repo, number, body, id, resp, err);
+}
+
+static int pr_comment_update(host_client *c, const char *repo, long number, long long id,
+                             const char *body, http_response *resp, errinfo *err) {
+    (void)number;
+    return github_issue_comment_update((github_client *)c, repo, id, body, resp, err);
+}
+
+static int commit_comment_create(host_client *c, const char *repo, const char *sha,
+                                 const char *body, long long *id, http_response *resp,
+                                 errinfo *err) {
+    return github_commit_comment_create((github_client *)c, repo, sha, body, id, resp, err);
+}
+
+const host_ops host_github = {
+    .type = "github",
+    .display = "GitHub",
+    .webhook_path = "/webhooks/github",
+    .default_api_url = "https://api.github.com",
+    .default_token_env = "GITHUB_TOKEN",
+    .headers = headers,
+    .verify_begin = verify_begin,
+    .verify_update = hmacsig_update,
+    .verify_end = verify_end,
+    .verify_abort = hmacsig_abort,
+    .delivery_id = delivery_id,
+    .event_name = event_name,
+    .json = json,
+    .parse = parse,
+    .pr_head_ref = pr_head_ref,
+    .fetch_credentials = fetch_credentials,
+    .client_new = client_new,
+    .client_free = client_free,
+    .status_post = status_post,
+    .pr_comment_create = pr_comment_create,
+    .pr_comment_update = pr_comment_update,
+    .commit_comment_create = commit_comment_create,
+    .comment_max = GITHUB_COMMENT_MAX,
+};

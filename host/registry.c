@@ -1,0 +1,38 @@
+/* registry: the known hosts; a new host is one line here. */
+#include "host/github.h"
+#include "host/host.h"
+
+#include <string.h>
+#include <strings.h>
+
+static const host_ops *const hosts[] = {&host_github, NULL};
+
+const host_ops *host_find(const char *type) {
+    for (size_t i = 0; type && hosts[i]; i++)
+        if (strcmp(hosts[i]->type, type) == 0) return hosts[i];
+    return NULL;
+}
+
+const host_ops *host_find_path(const char *path) {
+    for (size_t i = 0; path && hosts[i]; i++)
+        if (strcmp(hosts[i]->webhook_path, path) == 0) return hosts[i];
+    return NULL;
+}
+
+const host_ops *host_at(size_t i) {
+    return i < sizeof(hosts) / sizeof(hosts[0]) ? hosts[i] : NULL;
+}
+
+const char *host_header(const host_headers *h, const char *name, host_header_state *state) {
+    host_header_state st = HOST_HEADER_MISSING;
+    const char *value = NULL;
+
+    for (size_t i = 0; h && h->host && h->host->headers[i] && i < HOST_HEADERS_MAX; i++) {
+        if (strcasecmp(h->host->headers[i], name) != 0) continue;
+        st = h->state[i];
+        value = st == HOST_HEADER_OK ? h->value[i] : NULL;
+        break;
+    }
+    if (state) *state = st;
+    return value;
+}

@@ -1,0 +1,37 @@
+/* rest: what the hosts' REST clients share — one JSON call over
+ * util/http.c with the host's headers, its answer sorted into the error
+ * contract of host/host.h, comment bodies, and text cut to a limit. */
+#ifndef DEPLOYBOT_HOST_REST_H
+#define DEPLOYBOT_HOST_REST_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include "util/errinfo.h"
+#include "util/http.h"
+
+typedef struct {
+    const char *name;           /* "GitHub", in messages */
+    const char *api_url;        /* the base, without a trailing slash */
+    const char *const *headers; /* sent with every call (authorization too), NULL-terminated */
+} rest_api;
+
+/* The base URL as given, without a trailing slash (malloc'd). */
+char *rest_base(const char *api_url);
+
+/* method api_url+path with body as JSON (NULL: none): 0 on a 2xx answer,
+ * -1 otherwise (ERR_UNAVAILABLE for no answer, a 5xx or 429, ERR_REMOTE for
+ * a refusal; err->status is the host's). The answer goes to resp (free it
+ * with http_response_free) or is dropped. */
+int rest_call(const rest_api *a, const char *method, const char *path, json_t *body,
+              http_response *resp, errinfo *err);
+
+/* POST or PATCH of {"body": text}; *id (when not NULL) gets the answer's
+ * "id", which must be there. */
+int rest_comment(const rest_api *a, const char *method, const char *path, const char *text,
+                 long long *id, http_response *resp, errinfo *err);
+
+/* s cut to at most max characters (UTF-8 aware), ending with "..." when
+ * cut, as a JSON string. */
+json_t *rest_clipped(const char *s, size_t max);
+
+#endif
