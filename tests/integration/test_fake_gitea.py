@@ -154,6 +154,18 @@ class AuthTest(FakeGiteaTest):
             self.assertEqual(status, 404, method)
         self.assertEqual(fake.admin("GET", "/_fake/state")["comments"], [])
 
+    def test_merged_pull_request_of_a_commit(self):
+        merge = "b" * 40
+        status, body, _ = call("GET", f"{REPO}/commits/{merge}/pull")
+        self.assertEqual(status, 404)
+        self.assertTrue(body["message"].startswith("pull request does not exist"), body)
+        fake.admin("POST", "/_fake/issues", {"repo": REPO[len("/repos/"):], "index": 7,
+                                             "state": "closed", "merge_commit_sha": merge.upper()})
+        status, body, _ = call("GET", f"{REPO}/commits/{merge}/pull")
+        self.assertEqual(status, 200, body)
+        self.assertEqual((body["number"], body["merged"], body["merge_commit_sha"]), (7, True, merge))
+        self.assertEqual(sb("GET", f"{REPO}/commits/{merge}/pull", token=None)[0], 200)
+
 
 class StatusTest(FakeGiteaTest):
     def test_create(self):

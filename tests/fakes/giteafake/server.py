@@ -10,6 +10,7 @@ repo/issue_comment.go}, services/context/api.go, services/repository/commitstatu
   GET    /repos/{owner}/{repo}/statuses/{sha}                  newest first; sort, state, page, limit
   GET    /repos/{owner}/{repo}/commits/{ref}/statuses          the same, by branch/tag/SHA
   GET    /repos/{owner}/{repo}/commits/{ref}/status            combined: latest per context
+  GET    /repos/{owner}/{repo}/commits/{sha}/pull              the pull request that merged sha, or 404
   GET    /repos/{owner}/{repo}/issues/{index}/comments         oldest first; since, before
   POST   /repos/{owner}/{repo}/issues/{index}/comments
   GET|PATCH|DELETE /repos/{owner}/{repo}/issues/comments/{id}
@@ -148,6 +149,7 @@ class GiteaHandler(RestHandler):
                scope="repository"),
         _route("GET", _R + r"/commits/(?P<ref>[^/]+)/status", "combined_status",
                scope="repository"),
+        _route("GET", _R + r"/commits/(?P<sha>[^/]+)/pull", "commit_pull", scope="repository"),
         _route("GET", _R + r"/issues/(?P<index>[^/]+)/comments", "list_comments", scope="issue"),
         _route("POST", _R + r"/issues/(?P<index>[^/]+)/comments", "create_comment",
                scope="issue", token=True),
@@ -432,6 +434,22 @@ class GiteaHandler(RestHandler):
                            "statuses": [self._status_json(repo, s) for s in statuses],
                            "repository": self._repo_json(repo), "commit_url": "", "url": ""},
                      {"X-Total-Count": str(len(statuses))})
+
+    # ------------------------------------------------------ pull requests
+    def commit_pull(self, request, args, repo):
+        """repo.GetCommitPullRequest (Gitea 1.20+, Forgejo): 404 with the
+        error's text when no pull request was merged as this commit."""
+        app = self.server.app
+        issue = app.store.merged_pull(repo, args["sha"])
+        if issue is None:
+            raise app.errors.error(404, f"pull request does not exist [issue_id: 0, index: 0, "
+                                        f"head_repo_id: 0, base_repo_id: {repo.id}, "
+                                        f"head_branch: , base_branch: ]")
+        html = f"{self._html_url(repo)}/pulls/{issue['index']}"
+        return Reply(200, {"id": issue["id"], "number": issue["index"], "title": issue["title"],
+                           "state": issue["state"], "merged": True, "html_url": html,
+                           "merge_commit_sha": issue["merge_commit_sha"],
+                           "url": html, "user": self._user(), "body": ""})
 
     # ---------------------------------------------------------- comments
     def _issue(self, repo, index_text):

@@ -143,7 +143,11 @@ class GiteaStore:
                  "is_pull": bool(spec.pop("is_pull", True)),
                  "title": spec.pop("title", f"Pull request {index}"),
                  "state": spec.pop("state", "open"),
-                 "is_locked": bool(spec.pop("is_locked", False))}
+                 "is_locked": bool(spec.pop("is_locked", False)),
+                 # the commit a merged pull request's merge made on its base
+                 "merge_commit_sha": (spec.pop("merge_commit_sha", None) or "").lower() or None}
+        if issue["merge_commit_sha"] and not (issue["is_pull"] and FULL_SHA.match(issue["merge_commit_sha"])):
+            raise ValueError("merge_commit_sha: a full SHA, on a pull request")
         if spec:
             raise ValueError(f"unknown issue fields: {sorted(spec)}")
         if issue["state"] not in ("open", "closed"):
@@ -156,6 +160,13 @@ class GiteaStore:
         if issue is None and any_issue:
             issue = self.add_issue(repo, {"index": index})
         return issue
+
+    def merged_pull(self, repo, sha):
+        """GetPullRequestByMergedCommit: the pull request whose merge made sha."""
+        for issue in self.issues.values():
+            if issue["repo_id"] == repo.id and issue["merge_commit_sha"] == sha.lower():
+                return issue
+        return None
 
     def next_status_id(self):
         return next(self._status_ids)

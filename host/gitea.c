@@ -1,0 +1,249 @@
+/* gitea: see gitea.h. */
+#include "host/gitea.h"
+#include "host/github_webhook.h"
+#include "host/hmacsig.h"
+#include "host/rest.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GITEA_COMMENT_MAX 65536 /* Gitea sets none; GitHub's keeps comments readable */
+#define GITEA_CONTEXT_MAX 255
+
+static const char *const headers[] = {"x-gitea-event:", "x-gitea-delivery:", "x-gitea-signature:",
+                                      "x-forgejo-event:", "x-forgejo-delivery:",
+                                      "x-forgejo-signature:", NULL};
+
+static const hmacsig_style signature = {"", "missing X-Gitea-Signature header",
+                                        "invalid X-Gitea-Signature signature"};
+
+/* Gitea's header, else Forgejo's (which sends both today). */
+static const char *either(const host_headers *h, const char *gitea, const char *forgejo,
+                          host_header_state *st) {
+    const char *v = host_header(h, gitea, st);
+
+    return *st == HOST_HEADER_MISSING ? host_header(h, forgejo, st) : v;
+}
+
+static host_verify *verify_begin(const host_config *cfg, const host_headers *h,
+                                 const char **refusal) {
+    host_header_state st;
+    const char *sig = either(h, "x-gitea-signature:", "x-forgejo-signature:", &st);
+    /* A form body is signed as its JSON: checked once it is whole. */
+    int stream = h->content_type[0] && !webhook_github_is_form(h->content_type);
+
+    return hmacsig_begin(&signature, cfg->webhook_secret, sig, st, stream, refusal);
+}
+
+static int verify_end(host_verify *v, const host_headers *h, const char *body, size_t len,
+                      const char **refusal) {
+    size_t jlen = 0;
+    char *json = NULL;
+    int ok;
+
+    if (!(h->content_type[0] && !webhook_github_is_form(h->content_type)) &&
+        !(json = webhook_github_json(h->content_type, body, len, &jlen, NULL))) {
+        hmacsig_abort(v);
+        *refusal = signature.invalid;
+        return 0;
+    }
+    ok = hmacsig_end(v, json, jlen, refusal);
+    free(json);
+    return ok;
+}
+
+/* A required header, copied into out: 0, or -1 naming it (400). */
+static int required(const host_headers *h, const char *gitea, const char *forgejo,
+                    const char *label, char *out, size_t len, errinfo *err) {
+    host_header_state st;
+    const char *v = either(h, gitea, forgejo, &st);
+
+    if (!v || strlen(v) >= len)
+        return errinfo_set(err, ERR_INVALID, "%s %s header",
+                           st == HOST_HEADER_MISSING ? "missing" : "over-long", label);
+    memcpy(out, v, strlen(v) + 1);
+    return 0;
+}
+
+static int delivery_id(const host_headers *h, char *out, size_t len, errinfo *err) {
+    return required(h, "x-gitea-delivery:", "x-forgejo-delivery:", "X-Gitea-Delivery", out, len, err);
+}
+
+static int event_name(const host_headers *h, char *out, size_t len, errinfo *err) {
+    return required(h, "x-gitea-event:", "x-forgejo-event:", "X-Gitea-Event", out, len, err);
+}
+
+/* The JSON without a top-level "secret": old Gitea sent the webhook
+ * secret in the payload, and the job queue must not keep it. */
+static char *json(const host_headers *h, const char *body, size_t len, size_t *outlen,
+                  errinfo *err) {
+    size_t n = 0;
+    char *text = webhook_github_json(h->content_type, body, len, &n, err);
+    json_t *root = text ? json_loadb(text, n, 0, NULL) : NULL;
+
+    if (json_is_object(root) && json_object_get(root, "secret")) {
+        json_object_del(root, "secret");
+        free(text);
+        text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        n = text ? strlen(text) : 0;
+        if (!text) errinfo_set(err, ERR_INTERNAL, "out of memory");
+    }
+    json_decref(root);
+    if (text && outlen) *outlen = n;
+    return text;
+}
+
+static int parse(const char *event, const char *text, size_t len, host_event *out, errinfo *err) {
+    if (webhook_github_parse(event, "application/json", text, len, out, err) < 0)
+        return errinfo_prefix(err, "Gitea");
+    if (out->kind == HOST_EVENT_PULL_REQUEST && strcmp(out->pr_action, "synchronized") == 0)
+        out->pr_change = HOST_PR_UPDATED;
+    /* "synchronize" is GitHub's word: Gitea never sends it. */
+    else if (out->kind == HOST_EVENT_PULL_REQUEST && strcmp(out->pr_action, "synchronize") == 0)
+        out->pr_change = HOST_PR_OTHER;
+    if (out->kind == HOST_EVENT_PING) out->kind = HOST_EVENT_IGNORED; /* Gitea has no ping */
+    return 0;
+}
+
+static void pr_head_ref(long number, char *out, size_t len) {
+    snprintf(out, len, "refs/pull/%ld/head", number);
+}
+
+static int fetch_credentials(const host_config *cfg, char *user, size_t ulen, char *pass,
+                             size_t plen, errinfo *err) {
+    if (!cfg->token || !*cfg->token)
+        return errinfo_set(err, ERR_INVALID, "no Gitea token to fetch with");
+    if (!cfg->user || !*cfg->user)
+        return errinfo_set(err, ERR_INVALID, "\"host.user\" names the Gitea user the token is of");
+    if ((size_t)snprintf(user, ulen, "%s", cfg->user) >= ulen ||
+        (size_t)snprintf(pass, plen, "%s", cfg->token) >= plen)
+        return errinfo_set(err, ERR_INVALID, "the Gitea user or token is too long to fetch with");
+    return 0;
+}
+
+/* ---- the API ------------------------------------------------------------- */
+
+typedef struct {
+    char *api_url;
+    char *auth; /* "Authorization: token <token>" */
+    const char *headers[4];
+    rest_api api;
+} gitea_client;
+
+static host_client *client_new(const host_config *cfg) {
+    gitea_client *g = calloc(1, sizeof(*g));
+
+    if (!g) abort();
+    g->api_url = rest_base(cfg->api_url);
+    if (cfg->token && *cfg->token && asprintf(&g->auth, "Authorization: token %s", cfg->token) < 0)
+        abort();
+    g->headers[0] = "Accept: application/json";
+    g->headers[1] = "Content-Type: application/json";
+    g->headers[2] = g->auth;
+    g->api = (rest_api){"Gitea", g->api_url, g->headers};
+    return (host_client *)g;
+}
+
+static void client_free(host_client *c) {
+    gitea_client *g = (gitea_client *)c;
+
+    if (!g) return;
+    free(g->api_url);
+    if (g->auth) explicit_bzero(g->auth, strlen(g->auth));
+    free(g->auth);
+    free(g);
+}
+
+static int status_post(host_client *c, const char *repo, const char *sha, const char *state,
+                       const char *context, const char *description, const char *target_url,
+                       http_response *resp, errinfo *err) {
+    gitea_client *g = (gitea_client *)c;
+    char path[512];
+
+    snprintf(path, sizeof(path), "/repos/%s/statuses/%s", repo, sha);
+    json_t *body = json_pack("{s:s,s:o,s:s}", "state", state, "context",
+                             rest_clipped(context, GITEA_CONTEXT_MAX), "description",
+                             description ? description : "");
+    if (target_url) json_object_set_new(body, "target_url", json_string(target_url));
+    int rc = rest_call(&g->api, "POST", path, body, resp, err);
+    json_decref(body);
+    return rc;
+}
+
+static int pr_comment_create(host_client *c, const char *repo, long number, const char *body,
+                             long long *id, http_response *resp, errinfo *err) {
+    char path[512];
+
+    snprintf(path, sizeof(path), "/repos/%s/issues/%ld/comments", repo, number);
+    return rest_comment(&((gitea_client *)c)->api, "POST", path, body, id, resp, err);
+}
+
+static int pr_comment_update(host_client *c, const char *repo, long number, long long id,
+                             const char *body, http_response *resp, errinfo *err) {
+    char path[512];
+
+    (void)number;
+    snprintf(path, sizeof(path), "/repos/%s/issues/comments/%lld", repo, id);
+    return rest_comment(&((gitea_client *)c)->api, "PATCH", path, body, NULL, resp, err);
+}
+
+/* The pull request that merged sha: 1 (*number), 0 none (404), -1 error. */
+static int merged_pr(gitea_client *g, const char *repo, const char *sha, long *number,
+                     http_response *resp, errinfo *err) {
+    char path[512];
+    http_response r;
+
+    snprintf(path, sizeof(path), "/repos/%s/commits/%s/pull", repo, sha);
+    int rc = rest_call(&g->api, "GET", path, NULL, &r, err);
+    if (rc == 0) {
+        json_t *pr = json_loads(r.body, 0, NULL);
+        *number = (long)json_integer_value(json_object_get(pr, "number"));
+        json_decref(pr);
+        rc = *number > 0 ? 1 : errinfo_set(err, ERR_REMOTE, "Gitea answered GET %s without a number", path);
+    } else if (r.status == 404) {
+        rc = 0;
+    }
+    if (rc != -1) http_response_free(&r);
+    else if (resp) *resp = r;
+    else http_response_free(&r);
+    return rc;
+}
+
+static int commit_comment_create(host_client *c, const char *repo, const char *sha,
+                                 const char *body, long long *id, http_response *resp,
+                                 errinfo *err) {
+    long number = 0;
+    int found = merged_pr((gitea_client *)c, repo, sha, &number, resp, err);
+
+    if (id) *id = 0;
+    if (found <= 0) return found; /* none: the status and chat say it */
+    return pr_comment_create(c, repo, number, body, id, resp, err);
+}
+
+const host_ops host_gitea = {
+    .type = "gitea",
+    .display = "Gitea",
+    .webhook_path = "/webhooks/gitea",
+    .default_api_url = NULL,
+    .default_token_env = "GITEA_TOKEN",
+    .headers = headers,
+    .verify_begin = verify_begin,
+    .verify_update = hmacsig_update,
+    .verify_end = verify_end,
+    .verify_abort = hmacsig_abort,
+    .delivery_id = delivery_id,
+    .event_name = event_name,
+    .json = json,
+    .parse = parse,
+    .pr_head_ref = pr_head_ref,
+    .fetch_credentials = fetch_credentials,
+    .client_new = client_new,
+    .client_free = client_free,
+    .status_post = status_post,
+    .pr_comment_create = pr_comment_create,
+    .pr_comment_update = pr_comment_update,
+    .commit_comment_create = commit_comment_create,
+    .comment_max = GITEA_COMMENT_MAX,
+};
