@@ -1,6 +1,10 @@
-"""The local demo: fake AWS + fake GitHub on loopback, a real config repo,
-the real deploybot; a push to main is planned and applied for dev, and you
-watch the bot's log, the commit statuses and the resources appear."""
+"""The local demo: fake AWS + a fake git host on loopback, a real config
+repo, the real deploybot; a push to main is planned and applied for dev, and
+you watch the bot's log, the commit statuses and the resources appear.
+
+  demo.py [--host github|gitea]   the host the bot is configured for (its
+                                  fake gets the statuses; default github)"""
+import argparse
 import os
 import shutil
 import subprocess
@@ -12,6 +16,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integ
 import harness  # noqa: E402
 
 DEV = "environments/dev/stack.json"
+# Each host's push delivery (harness.py builds them from real payloads).
+PUSH = {"github": harness.push_payload, "gitea": harness.gitea_push_payload}
 
 
 def follow(path, stop):
@@ -33,22 +39,29 @@ def show_statuses(s, sha):
 
 def push(s, before, after, title):
     print("\n== %s: push %s..%s to main (webhook signed, delivered)" % (title, before[:7], after[:7]))
-    code, body = s.deliver("push", harness.push_payload(before, after))
+    code, body = s.deliver("push", PUSH[s.host_type](before, after))
     print("  webhook answered %d %s" % (code, body.decode()))
     s.wait_status(after, "deploybot/dev")
     time.sleep(0.3)
     show_statuses(s, after)
 
 
+def host_url(s):
+    return s.gitea_url if s.host_type == "gitea" else s.github_url
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--host", choices=sorted(PUSH), default="github")
+    args = parser.parse_args()
     work = os.path.abspath(os.environ.get("DEMO_DIR", "demo-data"))
     shutil.rmtree(work, ignore_errors=True)
-    s = harness.Stack(work)
+    s = harness.Stack(work, host=args.host)
     stop = threading.Event()
     threading.Thread(target=follow, args=(s.bot.log_path, stop), daemon=True).start()
     try:
-        print("deploybot demo: bot %s, fake AWS %s, fake GitHub %s, config repo %s"
-              % (s.bot_url, s.aws_url, s.github_url, s.repo.path))
+        print("deploybot demo: bot %s, fake AWS %s, fake %s %s (webhook %s/webhooks/%s), config repo %s"
+              % (s.bot_url, s.aws_url, args.host, host_url(s), s.bot_url, args.host, s.repo.path))
         base = s.repo.head()
         c1 = s.repo.edit_json(DEV, lambda d: d["office_cidrs"].append("198.51.100.0/24"),
                               "dev: allow the second office")

@@ -35,6 +35,9 @@ PY = "/usr/bin/python3"
 
 SECRET = "It's a Secret to Everybody"
 GITHUB_TOKEN = "ghp_faketoken000000000000000000000000000"
+GITEA_TOKEN = "gitea-token-0123456789abcdef"
+GITEA_REPO, GITEA_REPO_ID = "acme/infra-config", 42   # the fake Gitea's repository
+GITHUB_REPO = "ailisp/gcbapp-buildconfig-example"     # push_payload's
 AWS_KEY = "AKIDEXAMPLE"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 REGION = "eu-west-1"
@@ -179,6 +182,47 @@ def pr_payload(base, head, action="opened", number=7):
     return doc
 
 
+def gitea_push_payload(before, after, ref="refs/heads/main", repo=GITEA_REPO):
+    """A real Gitea push delivery, re-pointed at our commits; its "secret"
+    is the webhook secret, as old Gitea sent it."""
+    doc = json.loads(fixture("gitea/docs.push.json"))
+    doc.update(ref=ref, before=before, after=after, secret=SECRET)
+    doc["repository"].update(full_name=repo, id=GITEA_REPO_ID)
+    return doc
+
+
+def gitea_pr_payload(base, head, action="opened", number=7, fork=False):
+    """A real Gitea pull_request delivery; a fork's head repository is another."""
+    doc = json.loads(fixture("gitea/go-scm.pull_request.opened.json"))
+    doc.update(action=action, number=number)
+    doc["repository"].update(full_name=GITEA_REPO, id=GITEA_REPO_ID)
+    pr = doc["pull_request"]
+    pr["number"] = number
+    pr["base"].update(sha=base, ref="main", repo_id=GITEA_REPO_ID)
+    pr["base"]["repo"].update(full_name=GITEA_REPO, id=GITEA_REPO_ID)
+    pr["head"].update(sha=head, ref="feature")
+    name, rid = ("mallory/infra-config", 99) if fork else (GITEA_REPO, GITEA_REPO_ID)
+    pr["head"]["repo_id"] = rid
+    pr["head"]["repo"].update(full_name=name, id=rid)
+    return doc
+
+
+def gitea_sign(body, secret=SECRET):
+    """X-Gitea-Signature: bare hex HMAC-SHA256 of the body."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def gitea_headers(event, body, delivery=None, secret=SECRET):
+    """As Gitea sends a delivery: its own headers and GitHub's."""
+    sig = gitea_sign(body, secret)
+    delivery = delivery or str(uuid.uuid4())
+    return {"Content-Type": "application/json", "User-Agent": "Go-http-client/1.1",
+            "X-Gitea-Event": event, "X-Gitea-Event-Type": event, "X-Gitea-Delivery": delivery,
+            "X-Gitea-Signature": sig, "X-Gogs-Event": event, "X-Gogs-Delivery": delivery,
+            "X-Gogs-Signature": sig, "X-GitHub-Event": event, "X-GitHub-Delivery": delivery,
+            "X-Hub-Signature-256": "sha256=" + sig}
+
+
 def fault(url, **spec):
     """Queues a fault rule on a fake (see tests/fakes/README.md)."""
     code, body = http("POST", url + "/_fake/faults", json.dumps(spec).encode(),
@@ -298,9 +342,11 @@ def observe_with_filters():
 
 
 class Stack:
-    """Fake AWS + fake GitHub + a config repo + the bot, in one work dir."""
+    """Fake AWS + fake GitHub + a config repo + the bot, in one work dir.
+    host="gitea": the bot's host is the fake Gitea instead (deliver,
+    statuses and wait_status speak Gitea's)."""
 
-    def __init__(self, workdir=None, start_bot=True, chat=False):
+    def __init__(self, workdir=None, start_bot=True, chat=False, host="github"):
         self.dir = workdir or tempfile.mkdtemp(prefix="deploybot-test-")
         os.makedirs(self.dir, exist_ok=True)
         self.procs = []
@@ -310,6 +356,7 @@ class Stack:
         self.notify = None
         self.limits = None  # the config's "limits" object
         self.host = None  # the config's "host" object, in place of "github"
+        self.host_type = host
         self.chat = self._fake("fake_chat", []) if chat else None
         self.chat_url = "http://127.0.0.1:%d" % self.chat.port if chat else None
         self.aws = self._fake("fake_aws", ["--access-key", AWS_KEY, "--secret-key", AWS_SECRET,
@@ -319,6 +366,13 @@ class Stack:
         self.github = self._fake("fake_github", ["--token", GITHUB_TOKEN])
         self.aws_url = "http://127.0.0.1:%d" % self.aws.port
         self.github_url = "http://127.0.0.1:%d" % self.github.port
+        self.default_repo = GITHUB_REPO
+        if host == "gitea":
+            self.gitea = self._fake("fake_gitea", ["--token", GITEA_TOKEN, "--repo",
+                                                   "%s=%d" % (GITEA_REPO, GITEA_REPO_ID)])
+            self.gitea_url = "http://127.0.0.1:%d" % self.gitea.port
+            self.host = {"type": "gitea", "api_url": self.gitea_url + "/api/v1"}
+            self.default_repo = GITEA_REPO
         self.repo = ConfigRepo(os.path.join(self.dir, "config-repo"))
         self.data_dir = os.path.join(self.dir, "data")
         self.repo_url = None  # the bot fetches this instead of the local path when set
@@ -336,6 +390,7 @@ class Stack:
     def env(self):
         e = dict(os.environ)
         e.update({"DEPLOYBOT_WEBHOOK_SECRET": SECRET, "GITHUB_TOKEN": GITHUB_TOKEN,
+                  "GITEA_TOKEN": GITEA_TOKEN,
                   "AWS_ACCESS_KEY_ID": AWS_KEY, "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
                   "AWS_REGION": REGION, "AWS_ENDPOINT_URL": self.aws_url,
                   "DEPLOYBOT_AWS_RETRY_BASE_MS": "10", "DEPLOYBOT_NOTIFY_RETRY_BASE_MS": "100",
@@ -375,6 +430,9 @@ class Stack:
 
     def deliver(self, event, doc, delivery=None, secret=SECRET):
         body = json.dumps(doc).encode()
+        if self.host_type == "gitea":
+            return http("POST", self.bot_url + "/webhooks/gitea", body,
+                        gitea_headers(event, body, delivery, secret))
         headers = {"Content-Type": "application/json", "X-GitHub-Event": event,
                    "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
                    "X-Hub-Signature-256": sign(body, secret),
@@ -398,20 +456,28 @@ class Stack:
             return rs[0] if rs and rs[0]["state"] == "running" else None
         return wait_for(running, 60, "a running run")
 
-    def statuses(self, sha, repo="ailisp/gcbapp-buildconfig-example"):
+    def statuses(self, sha, repo=None):
+        """The commit's statuses on the host, newest first, as GitHub shows
+        them (Gitea's "status" is given as "state")."""
+        repo = repo or self.default_repo
+        if self.host_type == "gitea":
+            code, body = http("GET", "%s/api/v1/repos/%s/statuses/%s" % (self.gitea_url, repo, sha),
+                              headers={"Authorization": "token " + GITEA_TOKEN})
+            assert code == 200, (code, body)
+            return [dict(x, state=x["status"]) for x in json.loads(body)]
         code, body = http("GET", "%s/repos/%s/commits/%s/statuses" % (self.github_url, repo, sha),
                           headers={"Authorization": "token " + GITHUB_TOKEN})
         assert code == 200, (code, body)
         return json.loads(body)
 
-    def latest_status(self, sha, context, repo="ailisp/gcbapp-buildconfig-example"):
+    def latest_status(self, sha, context, repo=None):
         for s in self.statuses(sha, repo):  # newest first
             if s["context"] == context:
                 return s
         return None
 
     def wait_status(self, sha, context, states=("success", "failure", "error"), timeout=60,
-                    repo="ailisp/gcbapp-buildconfig-example"):
+                    repo=None):
         def done():
             s = self.latest_status(sha, context, repo)
             return s if s and s["state"] in states else None

@@ -11,8 +11,6 @@ revert rolls back with the status (and no comment: no pull request merged
 it); a wrong signature is 401 and nothing is stored; a repeated delivery is
 not queued twice; another repository's delivery is 403; a fork's pull
 request is refused while allow_fork_prs is off."""
-import hashlib
-import hmac
 import json
 import os
 import sqlite3
@@ -23,12 +21,11 @@ import uuid
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 
-GITEA_TOKEN = "gitea-token-0123456789abcdef"
-REPO = "acme/infra-config"
-REPO_ID = 42
+REPO = harness.GITEA_REPO
 DEV = "environments/dev/stack.json"
 PRD = "environments/prd/stack.json"
 REFUSED = "pull requests from forks are not planned (allow_fork_prs is off)"
+push_doc, pr_doc, gitea_sign = harness.gitea_push_payload, harness.gitea_pr_payload, harness.gitea_sign
 
 
 def alb_cidrs(state):
@@ -36,47 +33,17 @@ def alb_cidrs(state):
     return {r["CidrIp"] for p in sg["IpPermissions"] for r in p.get("IpRanges", [])}
 
 
-def gitea_sign(body, secret=harness.SECRET):
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def push_doc(before, after, ref="refs/heads/main", repo=REPO):
-    """Gitea's push delivery, re-pointed at our commits; its "secret" is the
-    webhook secret, as old Gitea sent it."""
-    doc = json.loads(harness.fixture("gitea/docs.push.json"))
-    doc.update(ref=ref, before=before, after=after, secret=harness.SECRET)
-    doc["repository"].update(full_name=repo, id=REPO_ID)
-    return doc
-
-
-def pr_doc(base, head, action="opened", number=7, fork=False):
-    """Gitea's pull_request delivery; a fork's head repository is another."""
-    doc = json.loads(harness.fixture("gitea/go-scm.pull_request.opened.json"))
-    doc.update(action=action, number=number)
-    doc["repository"].update(full_name=REPO, id=REPO_ID)
-    pr = doc["pull_request"]
-    pr["number"] = number
-    pr["base"].update(sha=base, ref="main", repo_id=REPO_ID)
-    pr["base"]["repo"].update(full_name=REPO, id=REPO_ID)
-    pr["head"].update(sha=head, ref="feature")
-    head_repo = ("mallory/infra-config", 99) if fork else (REPO, REPO_ID)
-    pr["head"]["repo_id"] = head_repo[1]
-    pr["head"]["repo"].update(full_name=head_repo[0], id=head_repo[1])
-    return doc
-
-
 class Gitea(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        s = cls.s = harness.Stack(start_bot=False)
+        s = cls.s = harness.Stack(start_bot=False, host="gitea")
+        cls.gitea_url = s.gitea_url
         cls.daemon = None
         try:
-            cls.gitea = s._fake("fake_gitea", ["--token", GITEA_TOKEN, "--repo", "%s=%d" % (REPO, REPO_ID)])
-            cls.gitea_url = "http://127.0.0.1:%d" % cls.gitea.port
             cls.daemon = harness.GitDaemon(s.dir)
             s.repo_url = cls.daemon.url("config-repo")
-            s.host = {"type": "gitea", "api_url": cls.gitea_url + "/api/v1", "token_env": "MY_GITEA_TOKEN"}
-            s.extra_env = {"MY_GITEA_TOKEN": GITEA_TOKEN}
+            s.host["token_env"] = "MY_GITEA_TOKEN"
+            s.extra_env = {"MY_GITEA_TOKEN": harness.GITEA_TOKEN, "GITEA_TOKEN": "not-this-one"}
             with open(s.config_path()) as f:
                 cfg = json.load(f)
             cfg["repo"]["name"] = REPO
@@ -94,34 +61,20 @@ class Gitea(unittest.TestCase):
             cls.daemon.stop()
 
     # ------------------------------------------------------------ helpers
-    def deliver(self, event, doc, delivery=None, secret=harness.SECRET, path="/webhooks/gitea"):
-        """As Gitea sends it: its own headers and GitHub's, the signature
-        bare hex in X-Gitea-Signature."""
-        body = json.dumps(doc).encode()
-        sig = gitea_sign(body, secret)
-        delivery = delivery or str(uuid.uuid4())
-        headers = {"Content-Type": "application/json", "User-Agent": "Go-http-client/1.1",
-                   "X-Gitea-Event": event, "X-Gitea-Event-Type": event, "X-Gitea-Delivery": delivery,
-                   "X-Gitea-Signature": sig, "X-Gogs-Event": event, "X-Gogs-Delivery": delivery,
-                   "X-Gogs-Signature": sig, "X-GitHub-Event": event, "X-GitHub-Delivery": delivery,
-                   "X-Hub-Signature-256": "sha256=" + sig}
-        return harness.http("POST", self.s.bot_url + path, body, headers)
+    def deliver(self, event, doc, delivery=None, secret=harness.SECRET):
+        return self.s.deliver(event, doc, delivery, secret)
 
     def api(self, path):
         code, body = harness.http("GET", self.gitea_url + "/api/v1" + path,
-                                  headers={"Authorization": "token " + GITEA_TOKEN})
+                                  headers={"Authorization": "token " + harness.GITEA_TOKEN})
         self.assertEqual(code, 200, body)
         return json.loads(body)
 
     def statuses(self, sha, context):
-        """Newest first, Gitea's shape ("status", not "state")."""
-        return [x for x in self.api("/repos/%s/statuses/%s" % (REPO, sha)) if x["context"] == context]
+        return [x for x in self.s.statuses(sha) if x["context"] == context]
 
     def wait_status(self, sha, context, states=("success", "failure", "error")):
-        def done():
-            st = self.statuses(sha, context)
-            return st[0] if st and st[0]["status"] in states else None
-        return self.wait(done, "status %s on %s" % (context, sha[:12]))
+        return self.s.wait_status(sha, context, states, timeout=120)
 
     def comments(self, number=7):
         return self.api("/repos/%s/issues/%d/comments" % (REPO, number))
@@ -163,10 +116,10 @@ class Gitea(unittest.TestCase):
         code, body = self.deliver("push", push_doc(base, c1), delivery)
         self.assertEqual(code, 202, body)
         st = self.wait_status(c1, "deploybot/dev")
-        self.assertEqual(st["status"], "success", st)
+        self.assertEqual(st["state"], "success", st)
         self.assertRegex(st["description"], r"^Apply complete: \d+ added, 0 changed, 0 destroyed\.$")
         self.assertTrue(st["target_url"].startswith(s.bot_url + "/runs/"), st)
-        self.assertEqual([x["status"] for x in self.statuses(c1, "deploybot/dev")][-1], "pending")
+        self.assertEqual([x["state"] for x in self.statuses(c1, "deploybot/dev")][-1], "pending")
         self.assertTrue(s.tagged("dev"))
         # Old Gitea's payload "secret" is not kept with the job.
         db = sqlite3.connect(os.path.join(s.data_dir, "deploybot.db"), timeout=10)
@@ -189,7 +142,7 @@ class Gitea(unittest.TestCase):
         code, body = self.deliver("pull_request", pr_doc(base, h1))
         self.assertEqual(code, 202, body)
         st = self.wait_status(h1, "deploybot/prd")
-        self.assertEqual(st["status"], "success", st)
+        self.assertEqual(st["state"], "success", st)
         self.assertRegex(st["description"], r"^Plan: \d+ to add, 0 to change, 0 to destroy\. \(not applied\)$")
         self.wait(lambda: [c for c in self.comments() if "- prd: Plan: " in c["body"] and h1[:7] in c["body"]],
                   "the plan comment")
@@ -228,7 +181,7 @@ class Gitea(unittest.TestCase):
         code, body = self.deliver("push", push_doc(base, m))
         self.assertEqual(code, 202, body)
         st = self.wait_status(m, "deploybot/prd")
-        self.assertEqual(st["status"], "success", st)
+        self.assertEqual(st["state"], "success", st)
         self.assertRegex(st["description"], r"^Apply complete: \d+ added, 0 changed, 0 destroyed\.$")
         self.wait(lambda: len(self.comments()) == 2, "the apply comment on the merged pull request")
         applied = self.comments()[1]["body"]
@@ -247,7 +200,7 @@ class Gitea(unittest.TestCase):
         code, body = self.deliver("push", push_doc(m, r))
         self.assertEqual(code, 202, body)
         st = self.wait_status(r, "deploybot/prd")
-        self.assertEqual(st["status"], "success", st)
+        self.assertEqual(st["state"], "success", st)
         self.assertEqual(st["description"], "Apply complete: 0 added, 1 changed, 0 destroyed.")
         self.assertEqual(alb_cidrs(s.tagged("prd")) & added, set())
         # No pull request merged the revert: the sender asked Gitea, and
@@ -282,7 +235,8 @@ class Gitea(unittest.TestCase):
         self.assertEqual((code, json.loads(answer)), (202, {"queued": False, "reason": "event issue_comment ignored"}))
         self.assertEqual((self.count("deliveries"), self.count("jobs")), (deliveries, jobs))
         # GitHub's endpoint is not this bot's, even with GitHub's headers.
-        code, answer = self.deliver("push", doc, path="/webhooks/github")
+        code, answer = harness.http("POST", s.bot_url + "/webhooks/github", body,
+                                    harness.gitea_headers("push", body))
         self.assertEqual(code, 404, answer)
         self.assertEqual((self.count("deliveries"), self.count("jobs")), (deliveries, jobs))
 
@@ -301,7 +255,7 @@ class Gitea(unittest.TestCase):
         code, body = self.deliver("pull_request", pr_doc(base, head, number=8, fork=True))
         self.assertEqual(code, 202, body)
         st = self.wait_status(head, "deploybot", states=("error", "failure", "success"))
-        self.assertEqual((st["status"], st["description"]), ("error", REFUSED))
+        self.assertEqual((st["state"], st["description"]), ("error", REFUSED))
         self.assertEqual([x["context"] for x in self.api("/repos/%s/statuses/%s" % (REPO, head))], ["deploybot"])
         self.assertEqual(self.comments(8), [])
 
