@@ -54,17 +54,14 @@ static int verify_end(host_verify *v, const host_headers *h, const char *body, s
     return ok;
 }
 
-/* A required header, copied into out: 0, or -1 naming it (400). */
+/* A required header, Gitea's or else Forgejo's: 0, or -1 naming Gitea's
+ * (400). */
 static int required(const host_headers *h, const char *gitea, const char *forgejo,
                     const char *label, char *out, size_t len, errinfo *err) {
     host_header_state st;
-    const char *v = either(h, gitea, forgejo, &st);
 
-    if (!v || strlen(v) >= len)
-        return errinfo_set(err, ERR_INVALID, "%s %s header",
-                           st == HOST_HEADER_MISSING ? "missing" : "over-long", label);
-    memcpy(out, v, strlen(v) + 1);
-    return 0;
+    host_header(h, gitea, &st);
+    return host_header_copy(h, st == HOST_HEADER_MISSING ? forgejo : gitea, label, out, len, err);
 }
 
 static int delivery_id(const host_headers *h, char *out, size_t len, errinfo *err) {

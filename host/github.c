@@ -24,25 +24,12 @@ static int verify_end(host_verify *v, const host_headers *h, const char *body, s
     return hmacsig_end(v, body, len, refusal);
 }
 
-/* A required header, copied into out: 0, or -1 naming it (400). */
-static int required(const host_headers *h, const char *name, const char *label, char *out,
-                    size_t len, errinfo *err) {
-    host_header_state st;
-    const char *v = host_header(h, name, &st);
-
-    if (!v || strlen(v) >= len)
-        return errinfo_set(err, ERR_INVALID, "%s %s header",
-                           st == HOST_HEADER_MISSING ? "missing" : "over-long", label);
-    memcpy(out, v, strlen(v) + 1);
-    return 0;
-}
-
 static int delivery_id(const host_headers *h, char *out, size_t len, errinfo *err) {
-    return required(h, "x-github-delivery:", "X-GitHub-Delivery", out, len, err);
+    return host_header_copy(h, "x-github-delivery:", "X-GitHub-Delivery", out, len, err);
 }
 
 static int event_name(const host_headers *h, char *out, size_t len, errinfo *err) {
-    return required(h, "x-github-event:", "X-GitHub-Event", out, len, err);
+    return host_header_copy(h, "x-github-event:", "X-GitHub-Event", out, len, err);
 }
 
 static char *json(const host_headers *h, const char *body, size_t len, size_t *outlen,

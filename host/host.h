@@ -96,6 +96,10 @@ typedef struct {
  * "x-gitea-delivery:"), or NULL when it is missing or over-long (*state,
  * when not NULL, says which). */
 const char *host_header(const host_headers *h, const char *name, host_header_state *state);
+/* A required header's value copied into out[len]: 0, or -1 with "missing
+ * LABEL header" or "over-long LABEL header" (a 400). */
+int host_header_copy(const host_headers *h, const char *name, const char *label, char *out,
+                     size_t len, errinfo *err);
 
 /* ---- the operations -------------------------------------------------------- */
 

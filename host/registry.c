@@ -37,3 +37,15 @@ const char *host_header(const host_headers *h, const char *name, host_header_sta
     if (state) *state = st;
     return value;
 }
+
+int host_header_copy(const host_headers *h, const char *name, const char *label, char *out,
+                     size_t len, errinfo *err) {
+    host_header_state st;
+    const char *v = host_header(h, name, &st);
+
+    if (!v || strlen(v) >= len)
+        return errinfo_set(err, ERR_INVALID, "%s %s header",
+                           st == HOST_HEADER_MISSING ? "missing" : "over-long", label);
+    memcpy(out, v, strlen(v) + 1);
+    return 0;
+}
