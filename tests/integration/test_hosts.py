@@ -46,6 +46,13 @@ class GitHubAsHost(unittest.TestCase):
             code, answer = harness.http("POST", s.bot_url + path, body, headers)
             self.assertEqual(code, 404, (path, answer))
             self.assertIn(b"not found", answer)
+        # A host deploybot knows, not this bot's: the answer says which is.
+        code, answer = harness.http("POST", s.bot_url + "/webhooks/gitea", body,
+                                    harness.gitea_headers("push", body))
+        self.assertEqual(code, 404, answer)
+        self.assertIn(b"not found: this bot's host is GitHub", answer)
+        code, answer = harness.http("GET", s.bot_url + "/webhooks/gitea")
+        self.assertEqual(code, 404, answer)
 
 
 if __name__ == "__main__":
