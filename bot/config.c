@@ -405,7 +405,9 @@ static int load_host(json_t *host, json_t *gh, bot_config *o, errinfo *err) {
     if (opt_str(host, "host.", "type", &o->host_type, err) < 0 ||
         opt_str(v, where, "api_url", &o->host_api_url, err) < 0 ||
         opt_str(v, where, "token_env", &o->host_token_env, err) < 0 ||
-        opt_str(host, "host.", "user", &o->host_user, err) < 0)
+        opt_str(host, "host.", "user", &o->host_user, err) < 0 ||
+        opt_str(host, "host.", "signing_key_env", &o->host_signing_key_env, err) < 0 ||
+        opt_bool(host, "host.", "require_signature", &o->host_require_signature, err) < 0)
         return -1;
     if (host_find(o->host_type))
         return 0;
@@ -436,7 +438,8 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
         "notify", "environments", "limits", "allow_fork_prs", NULL};
     static const char *const repo_keys[] = {"url", "name", "token_env", "default_branch", NULL};
     static const char *const gh_keys[] = {"api_url", "token_env", NULL};
-    static const char *const host_keys[] = {"type", "api_url", "token_env", "user", NULL};
+    static const char *const host_keys[] = {"type", "api_url", "token_env", "user", "signing_key_env",
+                                            "require_signature", NULL};
     static const char *const aws_keys[] = {"region", "page_size", "retry_base_ms", "max_attempts",
                                            "throttle_attempts", "consistency_timeout_s", "debug",
                                            NULL};
@@ -536,6 +539,11 @@ static int finish(bot_config *o, errinfo *err) {
     if (host_defaults(o, err) < 0)
         return -1;
     read_secret(o->host_token_env, &o->host_token);
+    if (o->host_signing_key_env) read_secret(o->host_signing_key_env, &o->host_signing_key);
+    /* Required but impossible would refuse every delivery. */
+    if (o->host_require_signature && !o->host_signing_key)
+        return errinfo_set(err, ERR_INVALID, "\"host.require_signature\" needs a signing token in \"host.signing_key_env\" (%s is unset)",
+                           o->host_signing_key_env ? o->host_signing_key_env : "not named");
     return absolute_data_dir(o, err);
 }
 
@@ -581,6 +589,8 @@ void bot_config_free(bot_config *c) {
     free(c->host_api_url);
     free(c->host_token_env);
     free_secret(c->host_token);
+    free(c->host_signing_key_env);
+    free_secret(c->host_signing_key);
     free(c->host_user);
     free(c->aws_region);
     notify_settings_free(&c->notify);
@@ -604,6 +614,7 @@ const bot_env_config *bot_config_env(const bot_config *c, const char *name) {
 void bot_config_secrets(const bot_config *c, redactor *r) {
     redactor_add(r, c->webhook_secret);
     redactor_add(r, c->host_token);
+    redactor_add(r, c->host_signing_key);
     redactor_add_env(r, c->repo_token_env);
     /* Under their default names too, even when the config names others. */
     redactor_add_env(r, DEFAULT_SECRET_ENV);
@@ -618,4 +629,6 @@ void bot_config_host(const bot_config *c, host_config *out) {
     out->token = c->host_token;
     out->user = c->host_user;
     out->webhook_secret = c->webhook_secret;
+    out->signing_key = c->host_signing_key;
+    out->require_signature = c->host_require_signature;
 }

@@ -16,7 +16,9 @@
  *     "host": { "type": "github",     github | gitea (host/registry.c)
  *               "api_url": ...,       the host's default (GitHub: https://api.github.com)
  *               "token_env": ...,     the host's default (GitHub: GITHUB_TOKEN)
- *               "user": "deploybot" },  basic-auth user for fetching (Gitea)
+ *               "user": "deploybot",  basic-auth user for fetching (Gitea; GitLab: oauth2)
+ *               "signing_key_env": ...,     GitLab: the variable holding the signing token
+ *               "require_signature": false }, GitLab: refuse deliveries without a valid one
  *     "github": { "api_url": ..., "token_env": ... },  the same as "host" of type github
  *     "runners": 4,                   DEPLOYBOT_RUNNERS
  *     "apply_parallelism": 4,         DEPLOYBOT_APPLY_PARALLELISM
@@ -104,18 +106,21 @@ typedef struct {
     char *default_branch; /* the reviewed branch whose deploybot.json holds the rules
                              of every push (bot/trust.h); "main" */
     char *webhook_secret_env;
-    char *webhook_secret;  /* value read from the environment; may be NULL */
-    char *host_type;       /* "github", "gitea": host/host.h host_find */
-    char *host_api_url;    /* the host's REST API */
-    char *host_token_env;  /* names the variable holding the API token */
-    char *host_token;      /* value read from the environment; may be NULL */
-    char *host_user;       /* basic-auth user for fetching; may be NULL */
-    char *aws_region;      /* NULL: none (a stack.json without "region" is then in
+    char *webhook_secret;       /* value read from the environment; may be NULL */
+    char *host_type;            /* "github", "gitea": host/host.h host_find */
+    char *host_api_url;         /* the host's REST API */
+    char *host_token_env;       /* names the variable holding the API token */
+    char *host_token;           /* value read from the environment; may be NULL */
+    char *host_user;            /* basic-auth user for fetching; may be NULL */
+    char *host_signing_key_env; /* names the variable holding a signing token (GitLab's whsec_...) */
+    char *host_signing_key;     /* its value; may be NULL */
+    int host_require_signature; /* a delivery without a valid signature is refused */
+    char *aws_region;           /* NULL: none (a stack.json without "region" is then in
                                 AWS_REGION's: deploy/envrun.h) */
-    int runners;           /* run threads */
-    size_t max_file_bytes; /* largest file read from git (deploybot.json, ...) */
-    int max_envs_per_push; /* more environments touched: nothing is applied */
-    int allow_fork_prs;    /* plan pull requests whose head is a fork's; off:
+    int runners;                /* run threads */
+    size_t max_file_bytes;      /* largest file read from git (deploybot.json, ...) */
+    int max_envs_per_push;      /* more environments touched: nothing is applied */
+    int allow_fork_prs;         /* plan pull requests whose head is a fork's; off:
                               they get one "deploybot" status saying so */
     /* The HTTP server's connections (bot/connlimit.h). */
     size_t max_inflight_body; /* webhook bodies being received, summed; >= max_body */

@@ -37,7 +37,13 @@ static void delivery_init(delivery *d, job_runner *r, const store_job *j, const 
     d->is_push = ev->kind == HOST_EVENT_PUSH;
     d->sha = d->is_push ? ev->after : ev->head_sha;
     d->before = d->is_push ? ev->before : ev->base_sha;
-    if (!d->is_push && cfgrepo_merge_base(r->repo, ev->base_sha, d->sha, d->base, NULL) == 0)
+    if (d->is_push) return;
+    /* A host that sends no base commit (GitLab) is compared with its
+     * target branch as fetched. */
+    char base_head[41];
+    const char *base = ev->base_sha;
+    if (!*base && cfgrepo_branch_head(r->repo, ev->base_ref, base_head, NULL) == 0) base = base_head;
+    if (cfgrepo_merge_base(r->repo, base, d->sha, d->base, NULL) == 0)
         d->before = d->base;
 }
 

@@ -47,6 +47,7 @@ struct server {
     const host_ops *host; /* the configured host: the one webhook served */
     host_config hcfg;     /* its secrets, pointing at the copies below */
     char *secret;         /* NULL: every delivery is refused */
+    char *signing_key;    /* a host's second key (GitLab's signing token); may be NULL */
     char *listen;         /* lws keeps a pointer to it */
     char *repo_name;      /* NULL: deliveries for any repository are accepted */
     size_t max_body;
@@ -799,6 +800,10 @@ server *server_new(const bot_config *cfg, const char *db_path,
         abort();
     s->hcfg.type = s->host->type;
     s->hcfg.webhook_secret = s->secret;
+    if (cfg->host_signing_key && !(s->signing_key = strdup(cfg->host_signing_key)))
+        abort();
+    s->hcfg.signing_key = s->signing_key;
+    s->hcfg.require_signature = cfg->host_require_signature;
     /* The webhook's answer waits on this connection: a short wait. */
     if ((nofile = conns_new(s, cfg, err)) < 0 ||
         !(s->db = store_open(db_path, STORE_MKDIR | STORE_SHORT_WAIT, err)) ||
@@ -869,6 +874,10 @@ void server_free(server *s) {
     if (s->secret) {
         explicit_bzero(s->secret, strlen(s->secret));
         free(s->secret);
+    }
+    if (s->signing_key) {
+        explicit_bzero(s->signing_key, strlen(s->signing_key));
+        free(s->signing_key);
     }
     free(s);
 }

@@ -1,12 +1,13 @@
 /* registry: the known hosts; a new host is one line here. */
 #include "host/gitea.h"
 #include "host/github.h"
+#include "host/gitlab.h"
 #include "host/host.h"
 
 #include <string.h>
 #include <strings.h>
 
-static const host_ops *const hosts[] = {&host_github, &host_gitea, NULL};
+static const host_ops *const hosts[] = {&host_github, &host_gitlab, &host_gitea, NULL};
 
 const host_ops *host_find(const char *type) {
     for (size_t i = 0; type && hosts[i]; i++)

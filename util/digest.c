@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 #include <openssl/params.h>
 #include <stdlib.h>
+#include <string.h>
 
 void digest_hex(const unsigned char *in, size_t n, char *out) {
     static const char digits[] = "0123456789abcdef";
@@ -89,4 +90,21 @@ int digest_equal(const void *a, const void *b, size_t n) {
 
 void digest_cleanse(void *p, size_t n) {
     OPENSSL_cleanse(p, n);
+}
+
+void digest_base64_encode(const unsigned char *in, size_t n, char *out) {
+    EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+}
+
+/* EVP_DecodeBlock counts the padding as zero bytes and skips leading and
+ * trailing whitespace: both are checked here so only canonical text passes. */
+long digest_base64_decode(const char *text, unsigned char *out) {
+    size_t len = strlen(text), pad = 0;
+    if (len == 0 || len % 4 != 0 || len > 0x3fffffff) return len == 0 ? 0 : -1;
+    if (strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") < len - 2) return -1;
+    for (size_t i = len - 2; i < len; i++)
+        if (text[i] == '=') pad++;
+        else if (pad) return -1;
+    int n = EVP_DecodeBlock(out, (const unsigned char *)text, (int)len);
+    return n < 0 ? -1 : (long)n - (long)pad;
 }

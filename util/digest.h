@@ -35,6 +35,15 @@ void digest_hmac_abort(digest_hmac *h); /* NULL is fine */
  * where they differ (for comparing signatures and tokens). */
 int digest_equal(const void *a, const void *b, size_t n);
 
+/* Standard base64 (RFC 4648 section 4, padded), as Standard Webhooks
+ * signatures and keys use it. _encode writes DIGEST_BASE64_LEN(n) bytes
+ * including the NUL. _decode reads the whole of text (no whitespace) into
+ * out (room for 3 * strlen(text) / 4 bytes) and returns the byte count, or
+ * -1 when text is not base64. */
+#define DIGEST_BASE64_LEN(n) (4 * (((n) + 2) / 3) + 1)
+void digest_base64_encode(const unsigned char *in, size_t n, char *out);
+long digest_base64_decode(const char *text, unsigned char *out);
+
 /* Zeroes n bytes that held a secret (a key, a password) in a way the
  * compiler cannot drop as a dead store. */
 void digest_cleanse(void *p, size_t n);

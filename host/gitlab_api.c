@@ -1,0 +1,128 @@
+/* gitlab_api: see gitlab_api.h. */
+#include "host/gitlab_api.h"
+#include "host/rest.h"
+#include "util/strbuf.h"
+#include "util/textwrap.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct gitlab_client {
+    char *api_url;
+    char *auth; /* "PRIVATE-TOKEN: <token>" */
+    const char *headers[4];
+    rest_api api;
+};
+
+gitlab_client *gitlab_client_new(const char *api_url, const char *token) {
+    gitlab_client *g = calloc(1, sizeof(*g));
+    if (!g) abort();
+    g->api_url = rest_base(api_url);
+    if (token && *token && asprintf(&g->auth, "PRIVATE-TOKEN: %s", token) < 0) abort();
+    g->headers[0] = "Content-Type: application/json";
+    g->headers[1] = "Accept: application/json";
+    g->headers[2] = g->auth;
+    g->api = (rest_api){"GitLab", g->api_url, g->headers};
+    return g;
+}
+
+void gitlab_client_free(gitlab_client *g) {
+    if (!g) return;
+    free(g->api_url);
+    if (g->auth) explicit_bzero(g->auth, strlen(g->auth));
+    free(g->auth);
+    free(g);
+}
+
+/* The project's path as one URL path segment ("group%2Fname"). */
+static void put_project(strbuf *b, const char *project) {
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)project; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("-._~", *p)) {
+            strbuf_putc(b, (char)*p);
+        } else {
+            strbuf_putc(b, '%');
+            strbuf_putc(b, hex[*p >> 4]);
+            strbuf_putc(b, hex[*p & 15]);
+        }
+    }
+}
+
+/* One call to /projects/<project><rest>. */
+static int gitlab_call(gitlab_client *g, const char *method, const char *project, const char *rest,
+                       json_t *body, http_response *resp, errinfo *err) {
+    strbuf path = {0};
+    strbuf_puts(&path, "/projects/");
+    put_project(&path, project);
+    strbuf_puts(&path, rest);
+    int rc = rest_call(&g->api, method, path.s, body, resp, err);
+    strbuf_free(&path);
+    return rc;
+}
+
+int gitlab_status_post(gitlab_client *g, const char *project, const char *sha, const char *state,
+                       const char *name, const char *description, const char *target_url,
+                       http_response *resp, errinfo *err) {
+    static const char *const states[] = {"pending", "running", "success", "failed", "canceled", "skipped"};
+    int known = 0;
+    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) known |= strcmp(state, states[i]) == 0;
+    if (resp) memset(resp, 0, sizeof(*resp));
+    if (!known) return errinfo_set(err, ERR_INVALID, "GitLab status state \"%s\" is not one of GitLab's", state);
+    char rest[128];
+    snprintf(rest, sizeof(rest), "/statuses/%.64s", sha);
+    json_t *body = json_pack("{s:s,s:o,s:o}", "state", state, "name", rest_clipped(name, GITLAB_STATUS_FIELD_MAX),
+                             "description", rest_clipped(description ? description : "", GITLAB_STATUS_FIELD_MAX));
+    if (target_url && textwrap_cols(target_url, strlen(target_url)) <= GITLAB_STATUS_FIELD_MAX)
+        json_object_set_new(body, "target_url", json_string(target_url));
+    int rc = gitlab_call(g, "POST", project, rest, body, resp, err);
+    json_decref(body);
+    return rc;
+}
+
+/* POST or PUT of a note; *id (if given) gets the answer's id. */
+static int note_call(gitlab_client *g, const char *method, const char *project, const char *rest,
+                     const char *key, const char *text, long long *id, http_response *resp, errinfo *err) {
+    http_response r;
+    if (resp) memset(resp, 0, sizeof(*resp));
+    if (textwrap_cols(text, strlen(text)) > GITLAB_NOTE_MAX)
+        return errinfo_set(err, ERR_LIMIT, "GitLab note of more than %d characters", GITLAB_NOTE_MAX);
+    json_t *body = json_pack("{s:s}", key, text);
+    if (!body) return errinfo_set(err, ERR_INVALID, "note body is not valid UTF-8");
+    int rc = gitlab_call(g, method, project, rest, body, &r, err);
+    json_decref(body);
+    if (id) {
+        json_t *j = rc == 0 ? json_loads(r.body, 0, NULL) : NULL;
+        *id = json_integer_value(json_object_get(j, "id"));
+        json_decref(j);
+        if (rc == 0 && *id <= 0)
+            rc = errinfo_set(err, ERR_REMOTE, "GitLab answered %s /projects/%s%s without a note id", method, project, rest);
+    }
+    if (resp) *resp = r;
+    else http_response_free(&r);
+    return rc;
+}
+
+int gitlab_mr_note_create(gitlab_client *g, const char *project, long iid, const char *body,
+                          long long *id, http_response *resp, errinfo *err) {
+    char rest[128];
+    snprintf(rest, sizeof(rest), "/merge_requests/%ld/notes", iid);
+    return note_call(g, "POST", project, rest, "body", body, id, resp, err);
+}
+
+int gitlab_mr_note_update(gitlab_client *g, const char *project, long iid, long long note_id,
+                          const char *body, http_response *resp, errinfo *err) {
+    char rest[128];
+    snprintf(rest, sizeof(rest), "/merge_requests/%ld/notes/%lld", iid, note_id);
+    return note_call(g, "PUT", project, rest, "body", body, NULL, resp, err);
+}
+
+/* The commit comments API calls its text "note", not "body". */
+int gitlab_commit_comment_create(gitlab_client *g, const char *project, const char *sha,
+                                 const char *body, http_response *resp, errinfo *err) {
+    char rest[128];
+    snprintf(rest, sizeof(rest), "/repository/commits/%.64s/comments", sha);
+    return note_call(g, "POST", project, rest, "note", body, NULL, resp, err);
+}
