@@ -66,6 +66,7 @@ enum {
     K_HEADER_TIMEOUT_S,
     K_BODY_MIN_RATE,
     K_WS_PING_INTERVAL_S,
+    K_RECONCILE_INTERVAL_S,
     K_COUNT
 };
 
@@ -95,6 +96,7 @@ static const int_knob KNOBS[K_COUNT] = {
     [K_HEADER_TIMEOUT_S] = {"limits.header_timeout_s", "DEPLOYBOT_HEADER_TIMEOUT_S", 1, 3600},
     [K_BODY_MIN_RATE] = {"limits.body_min_rate_bytes_s", "DEPLOYBOT_BODY_MIN_RATE_BYTES_S", 1, 1ll << 30},
     [K_WS_PING_INTERVAL_S] = {"limits.ws_ping_interval_s", "DEPLOYBOT_WS_PING_INTERVAL_S", 1, 3600},
+    [K_RECONCILE_INTERVAL_S] = {"repo.reconcile_interval_s", "DEPLOYBOT_RECONCILE_INTERVAL_S", 0, 86400},
 };
 
 /* A 0 in the file means "none at all" (retry at once, look once, poll
@@ -127,6 +129,7 @@ static void knob_store(bot_config *o, int k, long long v) {
     case K_HEADER_TIMEOUT_S: o->header_timeout_s = (int)v; break;
     case K_BODY_MIN_RATE: o->body_min_rate = (size_t)v; break;
     case K_WS_PING_INTERVAL_S: o->ws_ping_interval_s = (int)v; break;
+    case K_RECONCILE_INTERVAL_S: o->reconcile_interval_s = (int)v; break;
     }
 }
 
@@ -436,7 +439,8 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
         "listen", "port", "data_dir", "max_body_bytes", "public_url", "repo",
         "webhook_secret_env", "host", "github", "runners", "apply_parallelism", "aws", "wait",
         "notify", "environments", "limits", "allow_fork_prs", NULL};
-    static const char *const repo_keys[] = {"url", "name", "token_env", "default_branch", NULL};
+    static const char *const repo_keys[] = {"url", "name", "token_env", "default_branch",
+                                            "reconcile_interval_s", NULL};
     static const char *const gh_keys[] = {"api_url", "token_env", NULL};
     static const char *const host_keys[] = {"type", "api_url", "token_env", "user", "signing_key_env",
                                             "require_signature", NULL};
@@ -533,6 +537,10 @@ static int finish(bot_config *o, errinfo *err) {
                            "\"limits.max_inflight_body_bytes\" (%zu) must be at least "
                            "\"max_body_bytes\" (%zu)",
                            o->max_inflight_body, o->max_body);
+    /* Without a delivery there is no clone URL nor repository name to
+     * take from it. */
+    if (o->reconcile_interval_s > 0 && (!o->repo_url || !o->repo_name))
+        return errinfo_set(err, ERR_INVALID, "\"repo.reconcile_interval_s\" needs \"repo.url\" and \"repo.name\"");
     if (!o->public_url && asprintf(&o->public_url, "http://%s:%d", o->listen, o->port) < 0)
         abort();
     read_secret(o->webhook_secret_env, &o->webhook_secret);

@@ -11,7 +11,8 @@
  *     "max_body_bytes": 26214400,
  *     "public_url": "http://127.0.0.1:8080",
  *     "repo": { "url": "/path/or/https/url", "name": "owner/name",
- *               "token_env": "DEPLOYBOT_REPO_TOKEN", "default_branch": "main" },
+ *               "token_env": "DEPLOYBOT_REPO_TOKEN", "default_branch": "main",
+ *               "reconcile_interval_s": 0 },   DEPLOYBOT_RECONCILE_INTERVAL_S
  *     "webhook_secret_env": "DEPLOYBOT_WEBHOOK_SECRET",
  *     "host": { "type": "github",     github | gitea (host/registry.c)
  *               "api_url": ...,       the host's default (GitHub: https://api.github.com)
@@ -100,11 +101,13 @@ typedef struct {
     size_t max_body;
     char *public_url;
     char *repo_url;
-    char *repo_name;      /* "owner/name": deliveries for any other repository are
+    char *repo_name;          /* "owner/name": deliveries for any other repository are
                           refused (403); NULL: any repository is accepted */
-    char *repo_token_env; /* name of the variable, read by git/ when it fetches */
-    char *default_branch; /* the reviewed branch whose deploybot.json holds the rules
+    char *repo_token_env;     /* name of the variable, read by git/ when it fetches */
+    char *default_branch;     /* the reviewed branch whose deploybot.json holds the rules
                              of every push (bot/trust.h); "main" */
+    int reconcile_interval_s; /* deploy branch heads fetched this often, for pushes
+                                 no webhook told of (bot/reconcile.h); 0: never */
     char *webhook_secret_env;
     char *webhook_secret;       /* value read from the environment; may be NULL */
     char *host_type;            /* "github", "gitea": host/host.h host_find */

@@ -1,5 +1,6 @@
 /* dispatch: see dispatch.h. */
 #include "bot/dispatch.h"
+#include "bot/reconcile.h"
 #include "bot/repolayout.h"
 #include "bot/trust.h"
 #include "host/host.h"
@@ -210,7 +211,10 @@ int dispatch_job(job_runner *r, const store_job *j, char *summary, size_t len) {
     host_event ev;
     errinfo err;
 
-    if (r->host->parse(j->event, j->payload, strlen(j->payload), &ev, &err) != 0) {
+    int parsed = strcmp(j->event, RECONCILE_EVENT) == 0
+                     ? reconcile_event_parse(r->cfg, j->payload, &ev, &err)
+                     : r->host->parse(j->event, j->payload, strlen(j->payload), &ev, &err);
+    if (parsed != 0) {
         snprintf(summary, len, "unreadable payload: %s", err.msg);
         return 0; /* retrying cannot help */
     }

@@ -6,6 +6,8 @@
 #include "bot/worker.h"
 #include "bot/dispatch.h"
 #include "bot/execute.h"
+#include "bot/reconcile.h"
+#include "util/clock.h"
 #include "store/jobs.h"
 #include "store/runs.h"
 
@@ -25,7 +27,8 @@ struct worker {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
-    unsigned long generation; /* bumped by every wake-up */
+    unsigned long generation;    /* bumped by every wake-up */
+    long long last_reconcile_us; /* the dispatcher's own: 0 before the first */
 };
 
 /* Sleeps until woken or one second passed: runs may also be added by another
@@ -48,6 +51,22 @@ static unsigned long generation(worker *w, int *stop) {
     return g;
 }
 
+/* A reconcile round (bot/reconcile.h) when the interval has passed since
+ * the last; 1 when it queued jobs, so they are claimed without waiting. */
+static int reconcile_due(worker *w, job_runner *jr, store *q) {
+    long long now = clock_mono_us();
+    errinfo err;
+    int n;
+
+    if (w->cfg->reconcile_interval_s <= 0 ||
+        (w->last_reconcile_us && now - w->last_reconcile_us < w->cfg->reconcile_interval_s * 1000000ll))
+        return 0;
+    w->last_reconcile_us = now;
+    n = reconcile_heads(jr, q, &err);
+    if (n < 0) fprintf(stderr, "deploybot: %s\n", err.msg);
+    return n > 0;
+}
+
 static void *dispatcher_main(void *arg) {
     worker *w = arg;
     errinfo err;
@@ -63,7 +82,7 @@ static void *dispatcher_main(void *arg) {
         if (stop) break;
         store_job j;
         if (store_job_claim(q, &j, NULL) <= 0) {
-            wait_for_work(w, seen);
+            if (!reconcile_due(w, jr, q)) wait_for_work(w, seen);
             continue;
         }
         char summary[512] = "";

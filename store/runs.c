@@ -32,6 +32,8 @@ static const char START[] =
 static const char APPLIED[] =
     "SELECT max(id) FROM runs WHERE env = ?1 AND sha = ?2 AND kind = 'apply' "
     "AND state = 'succeeded'";
+static const char RECORDED[] =
+    "SELECT max(id) FROM runs WHERE env = ?1 AND sha = ?2 AND kind IN ('apply', 'destroy')";
 static const char LAST_GOOD[] =
     "SELECT sha FROM runs WHERE env = ?1 AND kind = 'apply' AND state = 'succeeded' "
     "ORDER BY finished_ms DESC, id DESC LIMIT 1";
@@ -158,6 +160,11 @@ int store_run_claim(store *s, run *out, run **superseded, size_t *n_superseded, 
 
 long store_run_applied(store *s, const char *env, const char *sha, errinfo *err) {
     return (long)sql_number(s, sql_query(s, err, APPLIED, "ss", env, sha), "reading the history",
+                            err);
+}
+
+long store_run_recorded(store *s, const char *env, const char *sha, errinfo *err) {
+    return (long)sql_number(s, sql_query(s, err, RECORDED, "ss", env, sha), "reading the history",
                             err);
 }
 

@@ -48,6 +48,9 @@ int store_run_claim(store *s, run *out, run **superseded, size_t *n_superseded, 
 
 /* The latest successful apply of sha to env: its id, 0 if none, -1 error. */
 long store_run_applied(store *s, const char *env, const char *sha, errinfo *err);
+/* The latest apply or destroy run of sha to env, whatever its state (queued,
+ * running, failed...): its id, 0 if none, -1 error. */
+long store_run_recorded(store *s, const char *env, const char *sha, errinfo *err);
 /* The commit of the latest successful apply to env: 1 found, 0 none, -1. */
 int store_run_last_good(store *s, const char *env, char sha[41], errinfo *err);
 
