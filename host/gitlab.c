@@ -1,6 +1,7 @@
 /* gitlab: GitLab as a host_ops: the webhook side is host/gitlab_webhook.c,
  * the REST side host/gitlab_api.c. */
 #include "host/gitlab.h"
+#include "host/github_webhook.h"
 #include "host/gitlab_api.h"
 #include "host/gitlab_webhook.h"
 
@@ -93,26 +94,13 @@ static int delivery_id(const host_headers *h, char *out, size_t len, errinfo *er
 }
 
 static int event_name(const host_headers *h, char *out, size_t len, errinfo *err) {
-    const char *e = host_header(h, "x-gitlab-event:", NULL);
-    if (!e || !*e || strlen(e) >= len) return errinfo_set(err, ERR_INVALID, "missing X-Gitlab-Event header");
-    memcpy(out, e, strlen(e) + 1);
-    return 0;
+    return host_header_copy(h, "x-gitlab-event:", "X-Gitlab-Event", out, len, err);
 }
 
-/* GitLab sends JSON only: the body is the JSON. */
+/* GitLab sends JSON only, whatever the content type says. */
 static char *json(const host_headers *h, const char *body, size_t len, size_t *outlen, errinfo *err) {
-    char *out;
-
     (void)h;
-    if (memchr(body, '\0', len)) {
-        errinfo_set(err, ERR_INVALID, "malformed JSON: NUL byte in body");
-        return NULL;
-    }
-    if (!(out = malloc(len + 1))) abort();
-    memcpy(out, body, len);
-    out[len] = '\0';
-    if (outlen) *outlen = len;
-    return out;
+    return webhook_github_json("application/json", body, len, outlen, err);
 }
 
 static int parse(const char *event, const char *text, size_t len, host_event *out, errinfo *err) {
