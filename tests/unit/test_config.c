@@ -248,6 +248,16 @@ static void test_host_section(void) {
     CHECK(load("{\"github\":{\"api_url\":\"http://127.0.0.1:3\"}}", &c, &err) == 0, "github: %s", err.msg);
     CHECK(!strcmp(c.host_type, "github") && !strcmp(c.host_api_url, "http://127.0.0.1:3"), "github is a host");
     bot_config_free(&c);
+    setenv("MY_GL_SIGNING", "whsec_c2VjcmV0", 1);
+    CHECK(load("{\"host\":{\"type\":\"gitlab\",\"signing_key_env\":\"MY_GL_SIGNING\",\"require_signature\":true},"
+               "\"repo\":{\"url\":\"/r\",\"name\":\"g/p\",\"reconcile_interval_s\":120}}",
+               &c, &err) == 0,
+          "gitlab: %s", err.msg);
+    bot_config_host(&c, &hc);
+    CHECK(!strcmp(hc.api_url, "https://gitlab.com/api/v4") && !strcmp(c.host_token_env, "GITLAB_TOKEN"), "GitLab's defaults");
+    CHECK(hc.signing_key && !strcmp(hc.signing_key, "whsec_c2VjcmV0") && hc.require_signature == 1, "the signing token");
+    CHECK(c.reconcile_interval_s == 120, "reconcile_interval_s");
+    bot_config_free(&c);
 }
 
 static void test_errors(void) {
@@ -261,6 +271,12 @@ static void test_errors(void) {
         {"{\"host\":{\"type\":\"bitbucket\"}}", "\"host.type\" \"bitbucket\" is not one of \"github\""},
         {"{\"host\":{\"type\":\"github\"},\"github\":{}}", "\"host\" and \"github\" are the same section"},
         {"{\"host\":{\"tpye\":\"github\"}}", "unknown key \"host.tpye\""},
+        {"{\"host\":{\"type\":\"gitlab\",\"require_signature\":true}}", "\"host.require_signature\" needs a signing token"},
+        {"{\"host\":{\"type\":\"gitlab\",\"require_signature\":true,\"signing_key_env\":\"UNSET_SIGNING_KEY\"}}",
+         "(UNSET_SIGNING_KEY is unset)"},
+        {"{\"host\":{\"type\":\"gitlab\",\"require_signature\":\"yes\"}}", "\"host.require_signature\" must be true or false"},
+        {"{\"repo\":{\"reconcile_interval_s\":60}}", "\"repo.reconcile_interval_s\" needs \"repo.url\" and \"repo.name\""},
+        {"{\"repo\":{\"reconcile_interval_s\":-1}}", "\"repo.reconcile_interval_s\" must be an integer in 0..86400"},
         {"{\"aws\":{\"regoin\":\"x\"}}", "unknown key \"aws.regoin\""},
         {"{\"port\":\"8080\"}", "\"port\" must be an integer"},
         {"{\"port\":70000}", "\"port\" must be an integer"},
