@@ -229,7 +229,7 @@ static int mr_action(json_t *attrs, host_event *out, errinfo *err) {
 static int parse_merge_request(json_t *root, host_event *out, errinfo *err) {
     static const char *w = "Merge Request Hook";
     json_t *attrs = json_object_get(root, "object_attributes");
-    long long iid, source, target;
+    long long iid = 0, source = 0, target = 0;
 
     out->kind = HOST_EVENT_PULL_REQUEST;
     if (!json_is_object(attrs))
