@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 /* The history is the daemon's: without a database there is nothing to show. */
-static store *open_history(const char *db_path, errinfo *err) {
-    if (access(db_path, F_OK) != 0) {
+store *admin_open(const char *db_path, int must_exist, errinfo *err) {
+    if (must_exist && access(db_path, F_OK) != 0) {
         errinfo_set(err, ERR_NOT_FOUND, "no database at %s (has the bot run with this config?)", db_path);
         return NULL;
     }
@@ -47,7 +47,7 @@ static void print_table(json_t *list, FILE *out) {
 
 int admin_history(const char *db_path, const char *env, int as_json, int limit, FILE *out, errinfo *err) {
     char sha[41];
-    store *r = open_history(db_path, err);
+    store *r = admin_open(db_path, 1, err);
     json_t *list = r ? store_runs_list_json(r, env, limit > 0 ? limit : 50, err) : NULL;
     if (!list) {
         store_close(r);
@@ -66,24 +66,17 @@ int admin_history(const char *db_path, const char *env, int as_json, int limit, 
     return 0;
 }
 
-int admin_lock(const char *db_path, const char *env, const char *reason, const char *who, FILE *out,
-               errinfo *err) {
+int admin_lock(store *db, const char *env, const char *reason, const char *who, FILE *out, errinfo *err) {
     if (!reason || !*reason)
-        return errinfo_set(err, ERR_INVALID, "lock needs --reason TEXT (people will read it in statuses)");
-    store *db = store_open(db_path, 0, err);
-    int rc = db ? store_lock_set(db, env, reason, who, err) : -1;
-    store_close(db);
-    if (rc != 0) return -1;
+        return errinfo_set(err, ERR_INVALID, "lock needs a reason (people will read it in statuses)");
+    if (store_lock_set(db, env, reason, who, err) != 0) return -1;
     fprintf(out, "%s locked by %s: %s (plans continue, applies wait for unlock)\n", env, who, reason);
     return 0;
 }
 
-int admin_unlock(const char *db_path, const char *env, FILE *out, errinfo *err) {
+int admin_unlock(store *db, const char *env, FILE *out, errinfo *err) {
     int was = 0;
-    store *db = store_open(db_path, 0, err);
-    int rc = db ? store_lock_clear(db, env, &was, err) : -1;
-    store_close(db);
-    if (rc != 0) return -1;
+    if (store_lock_clear(db, env, &was, err) != 0) return -1;
     fprintf(out, was ? "%s unlocked\n" : "%s was not locked\n", env);
     return 0;
 }
@@ -92,11 +85,11 @@ static int is_sha(const char *s) {
     return strlen(s) == 40 && strspn(s, "0123456789abcdef") == 40;
 }
 
-int admin_redeploy(const char *db_path, const char *env, const char *sha, FILE *out, errinfo *err) {
-    if (!is_sha(sha))
-        return errinfo_set(err, ERR_INVALID, "redeploy needs a full 40-character commit sha, got \"%s\"", sha);
-    store *r = open_history(db_path, err);
-    json_t *last = r ? store_runs_list_json(r, env, 1, err) : NULL;
+int admin_redeploy(store *r, const char *env, const char *sha, FILE *out, errinfo *err) {
+    if (!sha || !is_sha(sha))
+        return errinfo_set(err, ERR_INVALID, "redeploy needs a full 40-character commit sha, got \"%.64s\"",
+                           sha ? sha : "");
+    json_t *last = store_runs_list_json(r, env, 1, err);
     const char *repo = json_string_value(json_object_get(json_array_get(last, 0), "repo"));
     long id = -1;
     if (last && !repo) {
@@ -107,6 +100,5 @@ int admin_redeploy(const char *db_path, const char *env, const char *sha, FILE *
         if (id >= 0) fprintf(out, "run #%ld queued: apply %s at %.12s (the running bot picks it up)\n", id, env, sha);
     }
     json_decref(last);
-    store_close(r);
     return id >= 0 ? 0 : -1;
 }

@@ -32,6 +32,8 @@
 #define DEFAULT_BODY_MIN_RATE 1024 /* bytes/s: GitHub sends a payload at once */
 #define DEFAULT_WS_PING_INTERVAL_S 30
 #define MAX_MAX_CONNECTIONS 1000000
+#define DEFAULT_SESSION_TTL_S 43200 /* 12 h: a working day */
+#define MIN_API_TOKEN_CHARS 16
 #define MAX_APPLY_PARALLELISM 16 /* deploy/apply.c runs at most this many */
 #define ENV_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
 
@@ -67,6 +69,7 @@ enum {
     K_BODY_MIN_RATE,
     K_WS_PING_INTERVAL_S,
     K_RECONCILE_INTERVAL_S,
+    K_SESSION_TTL_S,
     K_COUNT
 };
 
@@ -97,6 +100,7 @@ static const int_knob KNOBS[K_COUNT] = {
     [K_BODY_MIN_RATE] = {"limits.body_min_rate_bytes_s", "DEPLOYBOT_BODY_MIN_RATE_BYTES_S", 1, 1ll << 30},
     [K_WS_PING_INTERVAL_S] = {"limits.ws_ping_interval_s", "DEPLOYBOT_WS_PING_INTERVAL_S", 1, 3600},
     [K_RECONCILE_INTERVAL_S] = {"repo.reconcile_interval_s", "DEPLOYBOT_RECONCILE_INTERVAL_S", 0, 86400},
+    [K_SESSION_TTL_S] = {"session_ttl_s", "DEPLOYBOT_SESSION_TTL_S", 60, 30 * 86400},
 };
 
 /* A 0 in the file means "none at all" (retry at once, look once, poll
@@ -130,6 +134,7 @@ static void knob_store(bot_config *o, int k, long long v) {
     case K_BODY_MIN_RATE: o->body_min_rate = (size_t)v; break;
     case K_WS_PING_INTERVAL_S: o->ws_ping_interval_s = (int)v; break;
     case K_RECONCILE_INTERVAL_S: o->reconcile_interval_s = (int)v; break;
+    case K_SESSION_TTL_S: o->session_ttl_s = (int)v; break;
     }
 }
 
@@ -361,6 +366,64 @@ static int load_environments(json_t *root, bot_config *o, errinfo *err) {
     return 0;
 }
 
+/* ---- "api_tokens" ------------------------------------------------------- */
+
+static int load_api_token(size_t i, json_t *v, bot_api_token *t, errinfo *err) {
+    static const char *const keys[] = {"name", "token_env", "role", NULL};
+    char where[48];
+    char *role = NULL;
+    size_t n;
+
+    snprintf(where, sizeof(where), "api_tokens[%zu].", i);
+    if (!json_is_object(v))
+        return errinfo_set(err, ERR_INVALID, "\"api_tokens[%zu]\" must be an object", i);
+    if (only_keys(v, where, keys, err) < 0 || opt_str(v, where, "name", &t->name, err) < 0 ||
+        opt_str(v, where, "token_env", &t->token_env, err) < 0 ||
+        opt_str(v, where, "role", &role, err) < 0)
+        goto fail;
+    if (!t->name || !t->token_env || !role) {
+        errinfo_set(err, ERR_INVALID, "\"api_tokens[%zu]\" needs \"name\", \"token_env\" and \"role\"", i);
+        goto fail;
+    }
+    n = strlen(t->name);
+    if (n > 64 || strspn(t->name, ENV_NAME_CHARS) != n) {
+        errinfo_set(err, ERR_INVALID, "\"%sname\" must be 1-64 letters, digits, '-', '_' or '.'", where);
+        goto fail;
+    }
+    t->role = strcmp(role, "read") == 0 ? BOT_ROLE_READ : strcmp(role, "operate") == 0 ? BOT_ROLE_OPERATE
+                                                                                       : BOT_ROLE_NONE;
+    if (t->role == BOT_ROLE_NONE) {
+        errinfo_set(err, ERR_INVALID, "\"%srole\" must be \"read\" or \"operate\"", where);
+        goto fail;
+    }
+    free(role);
+    return 0;
+fail:
+    free(role);
+    return -1;
+}
+
+static int load_api_tokens(json_t *root, bot_config *o, errinfo *err) {
+    json_t *list = json_object_get(root, "api_tokens"), *v;
+    size_t i;
+
+    if (!list)
+        return 0;
+    if (!json_is_array(list))
+        return errinfo_set(err, ERR_INVALID, "\"api_tokens\" must be an array of objects");
+    if (!(o->api_tokens = calloc(json_array_size(list) + 1, sizeof(*o->api_tokens))))
+        abort();
+    json_array_foreach(list, i, v) {
+        if (load_api_token(i, v, &o->api_tokens[o->n_api_tokens++], err) < 0)
+            return -1;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(o->api_tokens[j].name, o->api_tokens[i].name) == 0)
+                return errinfo_set(err, ERR_INVALID, "\"api_tokens\": the name \"%s\" is used twice",
+                                   o->api_tokens[i].name);
+    }
+    return 0;
+}
+
 /* ---- loading ------------------------------------------------------------ */
 
 static void set_defaults(bot_config *o) {
@@ -373,6 +436,7 @@ static void set_defaults(bot_config *o) {
     o->header_timeout_s = DEFAULT_HEADER_TIMEOUT_S;
     o->body_min_rate = DEFAULT_BODY_MIN_RATE;
     o->ws_ping_interval_s = DEFAULT_WS_PING_INTERVAL_S;
+    o->session_ttl_s = DEFAULT_SESSION_TTL_S;
     o->listen = strdup(DEFAULT_LISTEN);
     o->data_dir = strdup(DEFAULT_DATA_DIR);
     o->repo_token_env = strdup(DEFAULT_REPO_TOKEN_ENV);
@@ -438,7 +502,8 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
     static const char *const top[] = {
         "listen", "port", "data_dir", "max_body_bytes", "public_url", "repo",
         "webhook_secret_env", "host", "github", "runners", "apply_parallelism", "aws", "wait",
-        "notify", "environments", "limits", "allow_fork_prs", NULL};
+        "notify", "environments", "limits", "allow_fork_prs",
+        "api_tokens", "session_ttl_s", "tls_cert", "tls_key", NULL};
     static const char *const repo_keys[] = {"url", "name", "token_env", "default_branch",
                                             "reconcile_interval_s", NULL};
     static const char *const gh_keys[] = {"api_url", "token_env", NULL};
@@ -458,6 +523,8 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
         opt_str(root, "", "data_dir", &o->data_dir, err) < 0 ||
         opt_str(root, "", "public_url", &o->public_url, err) < 0 ||
         opt_str(root, "", "webhook_secret_env", &o->webhook_secret_env, err) < 0 ||
+        opt_str(root, "", "tls_cert", &o->tls_cert, err) < 0 ||
+        opt_str(root, "", "tls_key", &o->tls_key, err) < 0 ||
         section(root, "repo", repo_keys, &repo, err) < 0 ||
         section(root, "github", gh_keys, &gh, err) < 0 ||
         section(root, "host", host_keys, &host, err) < 0 ||
@@ -475,6 +542,10 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
         opt_str(aws, "aws.", "region", &o->aws_region, err) < 0 ||
         opt_bool(aws, "aws.", "debug", &o->deploy.aws.debug, err) < 0 ||
         opt_bool(root, "", "allow_fork_prs", &o->allow_fork_prs, err) < 0)
+        return -1;
+    if (!o->tls_cert != !o->tls_key)
+        return errinfo_set(err, ERR_INVALID, "\"tls_cert\" and \"tls_key\" go together");
+    if (load_api_tokens(root, o, err) < 0)
         return -1;
     /* "notify" is notify/settings.c's, which names its keys itself. */
     if (notify_settings_parse(json_object_get(root, "notify"), &o->notify, err) < 0)
@@ -530,6 +601,20 @@ static int absolute_data_dir(bot_config *o, errinfo *err) {
     return 0;
 }
 
+/* A short token is guessable: refused rather than used. */
+static int read_api_tokens(bot_config *o, errinfo *err) {
+    for (size_t i = 0; i < o->n_api_tokens; i++) {
+        bot_api_token *t = &o->api_tokens[i];
+
+        read_secret(t->token_env, &t->token);
+        if (t->token && strlen(t->token) < MIN_API_TOKEN_CHARS)
+            return errinfo_set(err, ERR_INVALID,
+                               "environment variable %s (api token \"%s\"): a token must be at least %d characters",
+                               t->token_env, t->name, MIN_API_TOKEN_CHARS);
+    }
+    return 0;
+}
+
 static int finish(bot_config *o, errinfo *err) {
     /* Otherwise a delivery of the largest allowed size could never be taken. */
     if (o->max_inflight_body < o->max_body)
@@ -541,7 +626,8 @@ static int finish(bot_config *o, errinfo *err) {
      * take from it. */
     if (o->reconcile_interval_s > 0 && (!o->repo_url || !o->repo_name))
         return errinfo_set(err, ERR_INVALID, "\"repo.reconcile_interval_s\" needs \"repo.url\" and \"repo.name\"");
-    if (!o->public_url && asprintf(&o->public_url, "http://%s:%d", o->listen, o->port) < 0)
+    if (!o->public_url && asprintf(&o->public_url, "%s://%s:%d", o->tls_cert ? "https" : "http", o->listen,
+                                   o->port) < 0)
         abort();
     read_secret(o->webhook_secret_env, &o->webhook_secret);
     if (host_defaults(o, err) < 0)
@@ -552,6 +638,8 @@ static int finish(bot_config *o, errinfo *err) {
     if (o->host_require_signature && !o->host_signing_key)
         return errinfo_set(err, ERR_INVALID, "\"host.require_signature\" needs a signing token in \"host.signing_key_env\" (%s is unset)",
                            o->host_signing_key_env ? o->host_signing_key_env : "not named");
+    if (read_api_tokens(o, err) < 0)
+        return -1;
     return absolute_data_dir(o, err);
 }
 
@@ -609,6 +697,14 @@ void bot_config_free(bot_config *c) {
         free(c->envs[i].deploy_branch);
     }
     free(c->envs);
+    for (size_t i = 0; i < c->n_api_tokens; i++) {
+        free(c->api_tokens[i].name);
+        free(c->api_tokens[i].token_env);
+        free_secret(c->api_tokens[i].token);
+    }
+    free(c->api_tokens);
+    free(c->tls_cert);
+    free(c->tls_key);
     memset(c, 0, sizeof(*c));
 }
 
@@ -624,6 +720,8 @@ void bot_config_secrets(const bot_config *c, redactor *r) {
     redactor_add(r, c->host_token);
     redactor_add(r, c->host_signing_key);
     redactor_add_env(r, c->repo_token_env);
+    for (size_t i = 0; i < c->n_api_tokens; i++)
+        redactor_add(r, c->api_tokens[i].token);
     /* Under their default names too, even when the config names others. */
     redactor_add_env(r, DEFAULT_SECRET_ENV);
     redactor_add_env(r, DEFAULT_REPO_TOKEN_ENV);

@@ -43,6 +43,10 @@
  *     "allow_fork_prs": false,        (the file only)
  *     "notify": { "chat": [...], "secrets_env": [...],
  *                 "retry_base_ms": 1000 },   DEPLOYBOT_NOTIFY_RETRY_BASE_MS
+ *     "api_tokens": [ { "name": "ci", "token_env": "DEPLOYBOT_CI_TOKEN",
+ *                       "role": "read" } ],   ("read" or "operate")
+ *     "session_ttl_s": 43200,         DEPLOYBOT_SESSION_TTL_S
+ *     "tls_cert": "/etc/deploybot/cert.pem", "tls_key": "/etc/deploybot/key.pem",
  *     "environments": {
  *       "prd": { "role_arn": "arn:aws:iam::123456789012:role/deploybot",
  *                "external_id": "acme-prd", "prevent_destroy": true,
@@ -58,7 +62,11 @@
  * empty variable counts as unset. "port": 0 asks for any free port
  * (server_port() tells which). A relative "data_dir" is relative to the
  * current directory and is made absolute at load time. Without
- * "public_url" it is http://<listen>:<port>.
+ * "public_url" it is http://<listen>:<port> (https with "tls_cert").
+ *
+ * "api_tokens" are the credentials of the UI and the API (bot/auth.h): each
+ * names the variable holding its token (16 characters at least; unset:
+ * that credential is disabled). Without any, the UI and API answer 401.
  *
  * Lifetime: a bot_config is read-only once a thread uses it (serve only
  * completes public_url for "port": 0 before it starts the worker). The
@@ -93,6 +101,20 @@ typedef struct {
     int allow_destroy;   /* 0: never destroyed by a push, whatever deploybot.json says;
                               1 (the default) leaves it to deploybot.json */
 } bot_env_config;
+
+/* What a credential of the UI and API may do; operate includes read. */
+typedef enum {
+    BOT_ROLE_NONE = 0,
+    BOT_ROLE_READ = 1,    /* every GET: pages, /api/runs, the live log */
+    BOT_ROLE_OPERATE = 2, /* and POST /api/environments/ENV/{lock,unlock,redeploy} */
+} bot_role;
+
+typedef struct {
+    char *name;      /* [A-Za-z0-9._-]{1,64}, unique: shown as who locked */
+    char *token_env; /* the variable that holds the token */
+    char *token;     /* its value; NULL when unset (the credential is disabled) */
+    bot_role role;
+} bot_api_token;
 
 typedef struct {
     char *listen;
@@ -136,6 +158,11 @@ typedef struct {
     notify_settings notify;   /* chat routes, more secret variables, retry_base_ms */
     bot_env_config *envs;     /* "environments", in the file's order */
     size_t n_envs;
+    bot_api_token *api_tokens; /* "api_tokens", in the file's order */
+    size_t n_api_tokens;
+    int session_ttl_s; /* how long a browser session lasts */
+    char *tls_cert;    /* PEM files; both NULL: plain HTTP */
+    char *tls_key;
 } bot_config;
 
 /* path NULL: the defaults and the environment only. Returns 0, or -1 with
@@ -152,7 +179,7 @@ const bot_env_config *bot_config_env(const bot_config *c, const char *name);
 void bot_config_host(const bot_config *c, host_config *out);
 
 /* Adds every secret the config knows of to r (webhook secret, GitHub and
- * repository tokens, chat URLs and secrets, notify.secrets_env, AWS keys),
+ * repository tokens, API tokens, chat URLs and secrets, notify.secrets_env, AWS keys),
  * so they can be masked wherever text leaves the bot. */
 void bot_config_secrets(const bot_config *c, redactor *r);
 

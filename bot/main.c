@@ -286,14 +286,20 @@ static const char *operator_name(void) {
     return who && *who ? who : "operator";
 }
 
-static int admin(const char *cmd, int argc, char **argv, const char *db, const char *env, errinfo *err) {
+static int admin(const char *cmd, int argc, char **argv, const char *db_path, const char *env, errinfo *err) {
     if (!strcmp(cmd, "history")) {
         const char *limit = opt(argc, argv, "--limit");
-        return admin_history(db, env, has_flag(argc, argv, "--json"), limit ? atoi(limit) : 50, stdout, err);
+        return admin_history(db_path, env, has_flag(argc, argv, "--json"), limit ? atoi(limit) : 50, stdout, err);
     }
-    if (!strcmp(cmd, "lock")) return admin_lock(db, env, opt(argc, argv, "--reason"), operator_name(), stdout, err);
-    if (!strcmp(cmd, "unlock")) return admin_unlock(db, env, stdout, err);
-    return admin_redeploy(db, env, argv[2], stdout, err);
+    if (!strcmp(cmd, "lock") && !opt(argc, argv, "--reason"))
+        return errinfo_set(err, ERR_INVALID, "lock needs --reason TEXT (people will read it in statuses)");
+    store *db = admin_open(db_path, !strcmp(cmd, "redeploy"), err);
+    int rc = -1;
+    if (db && !strcmp(cmd, "lock")) rc = admin_lock(db, env, opt(argc, argv, "--reason"), operator_name(), stdout, err);
+    else if (db && !strcmp(cmd, "unlock")) rc = admin_unlock(db, env, stdout, err);
+    else if (db) rc = admin_redeploy(db, env, argv[2], stdout, err);
+    store_close(db);
+    return rc;
 }
 
 /* Commands that work on the daemon's database: history, lock, unlock,

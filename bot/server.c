@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -32,6 +33,9 @@
 #include "bot/livelog.h"
 #include "bot/connlimit.h"
 #include "util/clock.h"
+#include "bot/api.h"
+#include "bot/auth.h"
+#include "store/keys.h"
 #include "util/digest.h"
 
 #define TIMEOUT_SECS 15          /* lws' own per-step timeout, behind bot/connlimit.h's deadlines */
@@ -50,6 +54,7 @@ struct server {
     char *signing_key;    /* a host's second key (GitLab's signing token); may be NULL */
     char *listen;         /* lws keeps a pointer to it */
     char *repo_name;      /* NULL: deliveries for any repository are accepted */
+    auth *auth;           /* who may read and operate the UI and API */
     size_t max_body;
     connlimit *conns;             /* deadlines, the cap, the body budget */
     lws_sorted_usec_list_t sweep; /* once a second: connlimit_sweep */
@@ -63,7 +68,9 @@ struct server {
 };
 
 enum route { R_NONE,
-             R_WEBHOOK };
+             R_WEBHOOK,
+             R_API,
+             R_LOGIN };
 typedef host_header_state hdr_state;
 
 /* Per-transaction state; lws allocates it zeroed and frees it after
@@ -77,6 +84,11 @@ struct pss {
     const char *ctype;
     const char *allow;       /* Allow: header of a 405 */
     const char *retry_after; /* Retry-After: header of a 503 */
+    const char *location;    /* Location: header of a 303 */
+    const char *hdr_name;    /* one more header (WWW-Authenticate, Set-Cookie) */
+    char hdr_value[AUTH_COOKIE_MAX];
+    auth_who who; /* the credential of an API request */
+    char api_path[96];
     size_t resp_len;
     char resp[1024];
     char *big; /* a large answer (history), sent in pieces */
@@ -238,6 +250,12 @@ static int write_small(struct lws *wsi, struct pss *p) {
         (p->retry_after && lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
                                                        (const unsigned char *)p->retry_after,
                                                        (int)strlen(p->retry_after), &at, end)) ||
+        (p->location && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_LOCATION,
+                                                     (const unsigned char *)p->location,
+                                                     (int)strlen(p->location), &at, end)) ||
+        (p->hdr_name && lws_add_http_header_by_name(wsi, (const unsigned char *)p->hdr_name,
+                                                    (const unsigned char *)p->hdr_value,
+                                                    (int)strlen(p->hdr_value), &at, end)) ||
         (p->close_after && lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
                                                         (const unsigned char *)"close", 5, &at, end)) ||
         lws_finalize_write_http_header(wsi, start, &at, end))
@@ -402,6 +420,92 @@ static int api_runs(server *s, struct lws *wsi, struct pss *p, const char *rest,
     return stage_big_json(wsi, p, HTTP_STATUS_OK, run);
 }
 
+static void set_header(struct pss *p, const char *name, const char *value) {
+    p->hdr_name = name;
+    snprintf(p->hdr_value, sizeof(p->hdr_value), "%s", value);
+}
+
+static int on_small_body(server *s, struct lws *wsi, struct pss *p);
+
+/* A small body (the API's JSON, the login form) for route; without one the
+ * request is handled at once. */
+static int start_small_body(server *s, struct lws *wsi, struct pss *p, enum route route) {
+    errinfo err;
+
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 &&
+        lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) <= 0) {
+        p->route = route;
+        return on_small_body(s, wsi, p); /* close_after stays: lws may await a body */
+    }
+    p->close_after = 1;
+    if (content_length(wsi, p, API_BODY_MAX, &p->expect) < 0)
+        return 0;
+    /* Held like a webhook's: in the budget, under the body deadline. */
+    if (connlimit_body_start(s->conns, conn_of(wsi), p->expect, clock_mono_ms(), &err) < 0) {
+        p->retry_after = RETRY_AFTER_S;
+        return stage_error(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE, "%s: try again later", err.msg);
+    }
+    p->close_after = 0;
+    p->route = route;
+    return p->expect == 0 ? on_small_body(s, wsi, p) : 0;
+}
+
+/* GET /login shows the form; POST /login trades a token for a session.
+ * Another site's form must not log the browser in: Origin is checked. */
+static int login(server *s, struct lws *wsi, struct pss *p, int meth) {
+    if (meth == LWSHUMETH_GET)
+        return stage_big(wsi, p, HTTP_STATUS_OK, "text/html; charset=utf-8", strdup(webpage_login_html));
+    if (meth != LWSHUMETH_POST) {
+        p->allow = "GET, POST";
+        return stage_error(wsi, p, HTTP_STATUS_METHOD_NOT_ALLOWED, "method not allowed");
+    }
+    if (!auth_origin_ok(s->auth, wsi))
+        return stage_error(wsi, p, HTTP_STATUS_FORBIDDEN, "Origin is not this bot's");
+    return start_small_body(s, wsi, p, R_LOGIN);
+}
+
+static int is_page(const char *path) {
+    return strcmp(path, "/") == 0 || strncmp(path, "/runs/", 6) == 0;
+}
+
+/* 0 when the credential may do this; else the refusal is staged. A page
+ * answers its 401 with the login form. */
+static int authorize(server *s, struct lws *wsi, struct pss *p, const char *path, int meth) {
+    char why[AUTH_WHY_MAX];
+    int reads = meth == LWSHUMETH_GET;
+    unsigned status = auth_check(s->auth, wsi, reads ? BOT_ROLE_READ : BOT_ROLE_OPERATE, !reads, &p->who, why);
+
+    if (status == 0)
+        return 0;
+    if (status == HTTP_STATUS_UNAUTHORIZED)
+        set_header(p, "www-authenticate:", "Bearer");
+    if (status == HTTP_STATUS_UNAUTHORIZED && reads && is_page(path))
+        stage_big(wsi, p, status, "text/html; charset=utf-8", strdup(webpage_login_html));
+    else
+        stage_error(wsi, p, status, "%s", why);
+    return -1;
+}
+
+/* What needs a credential: the pages, the history, the operate endpoints. */
+static int on_app_request(server *s, struct lws *wsi, struct pss *p, const char *path, int meth) {
+    size_t n = strlen(API_ENVIRONMENTS);
+
+    if (strncmp(path, API_ENVIRONMENTS, n) == 0 && strlen(path + n) < sizeof(p->api_path)) {
+        if (meth != LWSHUMETH_POST) {
+            p->allow = "POST";
+            return stage_error(wsi, p, HTTP_STATUS_METHOD_NOT_ALLOWED, "method not allowed");
+        }
+        snprintf(p->api_path, sizeof(p->api_path), "%s", path + n);
+        return start_small_body(s, wsi, p, R_API);
+    }
+    if (strncmp(path, "/api/runs", 9) == 0)
+        return api_runs(s, wsi, p, path + 9, meth);
+    if (meth == LWSHUMETH_GET && is_page(path))
+        return stage_big(wsi, p, HTTP_STATUS_OK, "text/html; charset=utf-8",
+                         strdup(strcmp(path, "/") == 0 ? webpage_runs_html : webpage_run_html));
+    return stage_error(wsi, p, HTTP_STATUS_NOT_FOUND, "not found");
+}
+
 static int on_request(server *s, struct lws *wsi, struct pss *p,
                       const char *path) {
     char *uri;
@@ -427,17 +531,16 @@ static int on_request(server *s, struct lws *wsi, struct pss *p,
         return stage_error(wsi, p, HTTP_STATUS_METHOD_NOT_ALLOWED,
                            "method not allowed");
     }
-    if (strncmp(path, "/api/runs", 9) == 0)
-        return api_runs(s, wsi, p, path + 9, meth);
-    if (meth == LWSHUMETH_GET && (strcmp(path, "/") == 0 || strncmp(path, "/runs/", 6) == 0))
-        return stage_big(wsi, p, HTTP_STATUS_OK, "text/html; charset=utf-8",
-                         strdup(strcmp(path, "/") == 0 ? webpage_runs_html : webpage_run_html));
-    return stage_error(wsi, p, HTTP_STATUS_NOT_FOUND, "not found");
+    if (strcmp(path, "/login") == 0)
+        return login(s, wsi, p, meth);
+    if (authorize(s, wsi, p, path, meth) < 0)
+        return 0;
+    return on_app_request(s, wsi, p, path, meth);
 }
 
 static int on_body(server *s, struct lws *wsi, struct pss *p, const char *in,
                    size_t len) {
-    if (p->route != R_WEBHOOK || p->answered || !len)
+    if (p->route == R_NONE || p->answered || !len)
         return 0;
     /* lws stops at Content-Length, which we capped; this is the backstop. */
     if (len > p->expect - p->len) {
@@ -454,7 +557,8 @@ static int on_body(server *s, struct lws *wsi, struct pss *p, const char *in,
     }
     memcpy(p->body + p->len, in, len);
     p->len += len;
-    s->host->verify_update(p->verify, in, len);
+    if (p->verify)
+        s->host->verify_update(p->verify, in, len);
     connlimit_conn_progress(conn_of(wsi), len, clock_mono_ms());
     return 0;
 }
@@ -546,11 +650,35 @@ static void log_outcome(struct lws *wsi, struct pss *p) {
                 (int)p->resp_len, p->resp);
 }
 
+/* ---- the API and the login form ---------------------------------------- */
+
+static int on_small_body(server *s, struct lws *wsi, struct pss *p) {
+    const char *body = p->body ? p->body : "";
+    char cookie[AUTH_COOKIE_MAX], path[sizeof(p->api_path)];
+    json_t *answer = NULL;
+    unsigned status;
+
+    if (p->route == R_LOGIN) {
+        if (!auth_login(s->auth, body, p->len, (long long)time(NULL), cookie))
+            return stage_big(wsi, p, HTTP_STATUS_UNAUTHORIZED, "text/html; charset=utf-8",
+                             strdup(webpage_login_failed_html));
+        set_header(p, "set-cookie:", cookie);
+        p->location = "/";
+        return stage(wsi, p, HTTP_STATUS_SEE_OTHER, "text/plain", "logged in", 9);
+    }
+    status = api_environment_post(s->db, p->api_path, p->who.name, body, p->len, &answer);
+    lwsl_notice("deploybot: api POST %s%s by %s -> %u\n", API_ENVIRONMENTS,
+                printable(p->api_path, path, sizeof(path)), p->who.name, status);
+    return stage_json(wsi, p, status, answer);
+}
+
 static int on_body_done(server *s, struct lws *wsi, struct pss *p) {
     errinfo err;
     size_t jlen = 0;
     char *json;
 
+    if ((p->route == R_API || p->route == R_LOGIN) && !p->answered)
+        return on_small_body(s, wsi, p);
     if (p->route != R_WEBHOOK || p->answered)
         return 0;
     connlimit_conn_answering(s->conns, conn_of(wsi), clock_mono_ms());
@@ -576,6 +704,8 @@ static int refuse_now(struct lws *wsi, unsigned status, const char *msg) {
     server *s = server_of(wsi);
 
     stage_error(wsi, &p, status, "%s", msg);
+    if (status == HTTP_STATUS_UNAUTHORIZED)
+        set_header(&p, "www-authenticate:", "Bearer");
     if (write_small(wsi, &p) < 0 || p.close_after)
         return -1;
     connlimit_conn_waiting(s->conns, conn_of(wsi), clock_mono_ms());
@@ -586,7 +716,9 @@ static int refuse_now(struct lws *wsi, unsigned status, const char *msg) {
  * idle, by a protocol nobody serves. h2c is refused rather than half
  * spoken (lws would switch and then never read the request's body). */
 static int confirm_upgrade(struct lws *wsi, const char *upgrade) {
-    char proto[128];
+    char proto[128], why[AUTH_WHY_MAX];
+    auth_who who;
+    unsigned status;
 
     if (strcasecmp(upgrade, "h2c") == 0)
         return refuse_now(wsi, HTTP_STATUS_BAD_REQUEST,
@@ -601,6 +733,10 @@ static int confirm_upgrade(struct lws *wsi, const char *upgrade) {
         !strstr(proto, LIVELOG_PROTOCOL))
         return refuse_now(wsi, HTTP_STATUS_BAD_REQUEST,
                           "WebSocket needs the subprotocol " LIVELOG_PROTOCOL);
+    /* The live log shows what a run page shows: a read credential, and
+     * no other site's page (bot/auth.h). */
+    if ((status = auth_check(server_of(wsi)->auth, wsi, BOT_ROLE_READ, 0, &who, why)))
+        return refuse_now(wsi, status, why);
     return 0;
 }
 
@@ -780,6 +916,39 @@ static long conns_new(server *s, const bot_config *cfg, errinfo *err) {
     return nofile;
 }
 
+/* Optional TLS: lws reads the files itself and only logs why it cannot,
+ * so they are checked here first for a message that names them. */
+static int tls_options(const bot_config *cfg, struct lws_context_creation_info *info, errinfo *err) {
+    if (!cfg->tls_cert)
+        return 0;
+    if (access(cfg->tls_cert, R_OK) != 0)
+        return errinfo_set(err, ERR_INVALID, "tls_cert %s: %s", cfg->tls_cert, strerror(errno));
+    if (access(cfg->tls_key, R_OK) != 0)
+        return errinfo_set(err, ERR_INVALID, "tls_key %s: %s", cfg->tls_key, strerror(errno));
+    info->ssl_cert_filepath = cfg->tls_cert;
+    info->ssl_private_key_filepath = cfg->tls_key;
+    info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    return 0;
+}
+
+/* The session key is the database's (store/keys.h): sessions outlive a
+ * restart, and a fresh data_dir logs everyone out. */
+static int start_auth(server *s, const bot_config *cfg, errinfo *err) {
+    unsigned char key[SESSION_KEY_BYTES];
+
+    if (store_key_get(s->db, "session", key, sizeof(key), err) < 0)
+        return errinfo_prefix(err, "the session key");
+    s->auth = auth_new(cfg, s->port, key);
+    digest_cleanse(key, sizeof(key));
+    if (cfg->n_api_tokens == 0)
+        lwsl_warn("deploybot: no api_tokens configured: the UI and API answer 401\n");
+    for (size_t i = 0; i < cfg->n_api_tokens; i++)
+        if (!cfg->api_tokens[i].token)
+            lwsl_warn("deploybot: api token \"%s\": %s is not set: that credential is disabled\n",
+                      cfg->api_tokens[i].name, cfg->api_tokens[i].token_env);
+    return 0;
+}
+
 server *server_new(const bot_config *cfg, const char *db_path,
                    server_job_cb on_job, void *arg, errinfo *err) {
     struct lws_context_creation_info info;
@@ -821,7 +990,18 @@ server *server_new(const bot_config *cfg, const char *db_path,
     info.fd_limit_per_thread = (unsigned)nofile;
     info.retry_and_idle_policy = &s->ws_idle;
     info.options = listen_options(cfg->listen);
+    if (tls_options(cfg, &info, err) < 0) {
+        server_free(s);
+        return NULL;
+    }
     s->ctx = lws_create_context(&info);
+    if (!s->ctx && cfg->tls_cert) {
+        errinfo_set(err, ERR_INVALID,
+                    "cannot listen on %s port %d with TLS: is %s a PEM certificate and %s its key?",
+                    cfg->listen, cfg->port, cfg->tls_cert, cfg->tls_key);
+        server_free(s);
+        return NULL;
+    }
     if (!s->ctx) {
         errinfo_set(err, ERR_UNAVAILABLE,
                     "cannot listen on %s port %d: port in use, or "
@@ -833,11 +1013,15 @@ server *server_new(const bot_config *cfg, const char *db_path,
     s->port = lws_get_vhost_listen_port(lws_get_vhost_by_name(s->ctx,
                                                               "default"));
     lws_sul_schedule(s->ctx, 0, &s->sweep, sweep, LWS_US_PER_SEC);
+    if (start_auth(s, cfg, err) < 0) {
+        server_free(s);
+        return NULL;
+    }
     if (!s->secret)
         lwsl_warn(
             "deploybot: no webhook secret in the environment: every "
             "delivery will be refused with 401\n");
-    lwsl_notice("deploybot: listening on http://%s%s%s:%d\n",
+    lwsl_notice("deploybot: listening on %s://%s%s%s:%d\n", cfg->tls_cert ? "https" : "http",
                 strchr(cfg->listen, ':') ? "[" : "", cfg->listen,
                 strchr(cfg->listen, ':') ? "]" : "", s->port);
     return s;
@@ -869,6 +1053,7 @@ void server_free(server *s) {
         lws_context_destroy(s->ctx);
     connlimit_free(s->conns);
     store_close(s->db);
+    auth_free(s->auth);
     free(s->listen);
     free(s->repo_name);
     if (s->secret) {

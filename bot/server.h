@@ -6,6 +6,12 @@
  *   GET  /api/runs[?env=E&limit=N], /api/runs/ID    the history as JSON
  *   GET  /, /runs/ID        the pages (bot/webpage.h)
  *   WS   /runs/ID/live      a run's log as it grows (bot/livelog.h)
+ *   POST /api/environments/ENV/{lock,unlock,redeploy}   (bot/api.h)
+ *   GET, POST /login        a browser session from a token
+ *
+ * /healthz, /login and the webhook (its signature) are open; everything
+ * else needs a credential (bot/auth.h): read for a GET and the live log,
+ * operate for a POST. With "tls_cert" and "tls_key" it speaks only HTTPS.
  *
  * Any other WebSocket upgrade, an h2c upgrade and CONNECT are answered with
  * a 4xx and never held. Every connection is watched by bot/connlimit.h

@@ -47,3 +47,19 @@ const char webpage_run_html[] =
     "log.textContent+=m.log||'';const st=document.getElementById('state');st.textContent=m.state;"
     "st.className=m.state;if(m.result!==undefined)load()}}\n"
     "load();</script></body></html>";
+
+/* The token may come in the fragment of a link (/login#token=...), which
+ * browsers never send: the script moves it into the form, drops it from
+ * the address bar and history, and posts it. */
+#define LOGIN_PAGE(msg) \
+    "<!doctype html><html><head><meta charset=utf-8><title>deploybot login</title>" STYLE \
+    "</head><body><h1>deploybot</h1><p>" msg \
+    "</p><form method=post action=/login>" \
+    "<label>Token <input type=password name=token autocomplete=current-password autofocus></label> " \
+    "<button>Log in</button></form><script>\n" \
+    "const m=/^#token=(.+)$/.exec(location.hash);" \
+    "if(m){history.replaceState(null,'',location.pathname);const f=document.forms[0];" \
+    "f.token.value=decodeURIComponent(m[1]);f.submit()}</script></body></html>"
+
+const char webpage_login_html[] = LOGIN_PAGE("Log in with an API token of the bot's config.");
+const char webpage_login_failed_html[] = LOGIN_PAGE("That token is not one of the bot's: try again.");

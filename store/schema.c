@@ -93,6 +93,13 @@ static const char *const MIGRATIONS[] = {
     "  changes INTEGER NOT NULL DEFAULT 0,"
     "  summary TEXT, plan_text TEXT, error TEXT, url TEXT,"
     "  PRIMARY KEY (repo, pr, env));",
+
+    /* 4: keys the bot generates for itself (store/keys.h), e.g. the one that
+     * signs browser sessions. */
+    "CREATE TABLE keys("
+    "  name TEXT PRIMARY KEY,"
+    "  hex TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL);",
 };
 
 #define LATEST ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))

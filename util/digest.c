@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/params.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,4 +108,10 @@ long digest_base64_decode(const char *text, unsigned char *out) {
         else if (pad) return -1;
     int n = EVP_DecodeBlock(out, (const unsigned char *)text, (int)len);
     return n < 0 ? -1 : (long)n - (long)pad;
+}
+
+int digest_random(void *out, size_t n, errinfo *err) {
+    if (n > 0x7fffffff || RAND_bytes(out, (int)n) != 1)
+        return errinfo_set(err, ERR_INTERNAL, "cannot draw %zu random bytes from OpenSSL", n);
+    return 0;
 }

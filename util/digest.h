@@ -4,6 +4,7 @@
 #define DEPLOYBOT_UTIL_DIGEST_H
 
 #include <stddef.h>
+#include "util/errinfo.h"
 
 #define DIGEST_SHA256_LEN 32
 #define DIGEST_SHA256_HEX 65 /* 64 hex digits and the NUL */
@@ -43,6 +44,10 @@ int digest_equal(const void *a, const void *b, size_t n);
 #define DIGEST_BASE64_LEN(n) (4 * (((n) + 2) / 3) + 1)
 void digest_base64_encode(const unsigned char *in, size_t n, char *out);
 long digest_base64_decode(const char *text, unsigned char *out);
+
+/* n bytes from the operating system's CSPRNG (keys, session secrets).
+ * -1 with ERR_INTERNAL when it has no entropy to give. */
+int digest_random(void *out, size_t n, errinfo *err);
 
 /* Zeroes n bytes that held a secret (a key, a password) in a way the
  * compiler cannot drop as a dead store. */

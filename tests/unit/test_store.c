@@ -3,6 +3,7 @@
  * upgrades it in place and keeps every row; a database from a newer
  * deploybot is refused; a fresh one gets the latest schema once. */
 #include "store/jobs.h"
+#include "store/keys.h"
 #include "store/locks.h"
 #include "store/outbox.h"
 #include "store/prs.h"
@@ -12,7 +13,9 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#define SCHEMA_LATEST 4
 #define SHA "0123456789abcdef0123456789abcdef01234567"
 
 /* The tables as the queue, runs, envlock, outbox and prstate modules of the
@@ -143,6 +146,7 @@ static void check_writes(store *s) {
 }
 
 static void test_upgrade_previous_release(void) {
+    unsigned char key[32], again[32];
     char path[128];
     errinfo err;
     snprintf(path, sizeof(path), "%s/old.db", dir);
@@ -153,12 +157,15 @@ static void test_upgrade_previous_release(void) {
         fprintf(stderr, "store_open: %s\n", err.msg);
         return;
     }
-    CHECK(user_version(path) == 3);
+    CHECK(user_version(path) == SCHEMA_LATEST);
     check_old_rows(s);
     check_writes(s);
+    CHECK(store_key_get(s, "session", key, sizeof(key), NULL) == 0);
     store_close(s);
     s = store_open(path, 0, &err); /* upgraded once: opens as it is */
-    CHECK(s != NULL && user_version(path) == 3);
+    CHECK(s != NULL && user_version(path) == SCHEMA_LATEST);
+    CHECK(s && store_key_get(s, "session", again, sizeof(again), NULL) == 0);
+    CHECK(memcmp(key, again, sizeof(key)) == 0); /* kept, not made anew */
     store_close(s);
 }
 
@@ -170,7 +177,7 @@ static void test_upgrade_locks_only(void) {
          "CREATE TABLE locks(env TEXT PRIMARY KEY, reason TEXT NOT NULL, locked_by TEXT,"
          " locked_ms INTEGER NOT NULL); INSERT INTO locks VALUES('dev', 'freeze', NULL, 1);");
     store *s = store_open(path, 0, NULL);
-    CHECK(s != NULL && user_version(path) == 3);
+    CHECK(s != NULL && user_version(path) == SCHEMA_LATEST);
     CHECK(s && store_lock_get(s, "dev", reason, sizeof(reason), NULL) == 1);
     CHECK_STR(reason, "?: freeze");
     CHECK(s && store_delivery_add(s, "d-1", "push", "{}", NULL, NULL, NULL) == 0);
@@ -192,8 +199,11 @@ static void test_fresh(void) {
     snprintf(path, sizeof(path), "%s/a/b/fresh.db", dir);
     CHECK(store_open(path, 0, NULL) == NULL); /* no directory, and not asked to make it */
     store *s = store_open(path, STORE_MKDIR, NULL);
-    CHECK(s != NULL && user_version(path) == 3);
+    CHECK(s != NULL && user_version(path) == SCHEMA_LATEST);
     CHECK(s && store_jobs_count(s, NULL, NULL) == 0 && store_outbox_count(s, NULL, NULL) == 0);
+    unsigned char a[32], b[32];
+    CHECK(s && store_key_get(s, "a", a, sizeof(a), NULL) == 0 && store_key_get(s, "b", b, sizeof(b), NULL) == 0);
+    CHECK(memcmp(a, b, sizeof(a)) != 0);
     store_close(s);
 }
 
