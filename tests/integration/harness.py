@@ -41,6 +41,11 @@ GITHUB_REPO = "ailisp/gcbapp-buildconfig-example"     # push_payload's
 AWS_KEY = "AKIDEXAMPLE"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 REGION = "eu-west-1"
+# The UI and API credentials of every Stack's bot ("api_tokens").
+READ_TOKEN = "deploybot-test-read-0123456789abcdef"
+OPERATE_TOKEN = "deploybot-test-operate-0123456789abcdef"
+API_TOKENS = [{"name": "viewer", "token_env": "DEPLOYBOT_READ_TOKEN", "role": "read"},
+              {"name": "operator", "token_env": "DEPLOYBOT_OPERATE_TOKEN", "role": "operate"}]
 FAKE_AWS_ARGS = shlex.split(os.environ.get("DEPLOYBOT_FAKE_AWS_ARGS", ""))
 
 
@@ -394,6 +399,7 @@ class Stack:
                   "AWS_ACCESS_KEY_ID": AWS_KEY, "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
                   "AWS_REGION": REGION, "AWS_ENDPOINT_URL": self.aws_url,
                   "DEPLOYBOT_AWS_RETRY_BASE_MS": "10", "DEPLOYBOT_NOTIFY_RETRY_BASE_MS": "100",
+                  "DEPLOYBOT_READ_TOKEN": READ_TOKEN, "DEPLOYBOT_OPERATE_TOKEN": OPERATE_TOKEN,
                   # Waiters (instances running, volumes attached ...) poll the fake
                   # fast; it settles a change once a Describe has shown it.
                   "DEPLOYBOT_WAIT_POLL_MS": "20"})
@@ -406,7 +412,7 @@ class Stack:
             cfg = {"listen": "127.0.0.1", "port": 0, "data_dir": self.data_dir,
                    "repo": {"url": self.repo_url or self.repo.path},
                    "github": {"api_url": self.github_url},
-                   "aws": {"region": REGION}}
+                   "aws": {"region": REGION}, "api_tokens": API_TOKENS}
             if self.notify is not None:
                 cfg["notify"] = self.notify
             if self.limits is not None:
@@ -451,10 +457,23 @@ class Stack:
         assert code == 202, (code, body)
 
         def running():
-            code, body = http("GET", self.bot_url + "/api/runs")
+            code, body = self.api("/api/runs")
             rs = json.loads(body)["runs"] if code == 200 else []
             return rs[0] if rs and rs[0]["state"] == "running" else None
         return wait_for(running, 60, "a running run")
+    def api(self, path, method="GET", body=None, token=READ_TOKEN, headers=None):
+        """The bot's pages and API as a client holding `token` (None: no
+        credential). path is "/api/runs" or a full URL of the bot (a
+        status's target_url); a body that is not bytes is sent as JSON.
+        Returns (status, body bytes)."""
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = "Bearer " + token
+        if body is not None and not isinstance(body, bytes):
+            body = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        url = path if path.startswith(("http://", "https://")) else self.bot_url + path
+        return http(method, url, body, h)
 
     def statuses(self, sha, repo=None):
         """The commit's statuses on the host, newest first, as GitHub shows

@@ -13,13 +13,18 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 
 
-def ws_messages(port, path, protocol="deploybot-log", timeout=60):
-    """Opens a WebSocket and returns every text message until the server closes."""
+def ws_messages(port, path, protocol="deploybot-log", timeout=60, headers=None):
+    """Opens a WebSocket and returns every text message until the server
+    closes. headers: more request headers (default: the read token's
+    Authorization); the status line is returned when it is not 101."""
+    if headers is None:
+        headers = {"Authorization": "Bearer " + harness.READ_TOKEN}
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     key = base64.b64encode(os.urandom(16)).decode()
+    extra = "".join("%s: %s\r\n" % kv for kv in headers.items())
     sock.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
                   "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-                  "Sec-WebSocket-Protocol: %s\r\n\r\n" % (path, port, key, protocol)).encode())
+                  "Sec-WebSocket-Protocol: %s\r\n%s\r\n" % (path, port, key, protocol, extra)).encode())
     f = sock.makefile("rb")
     status = f.readline()
     while f.readline() not in (b"\r\n", b""):
@@ -70,7 +75,7 @@ class LiveLog(unittest.TestCase):
         self.assertIn("result", last)
         self.assertTrue(all("result" not in m for m in msgs[:-1]), msgs)
 
-        code, body = harness.http("GET", s.bot_url + "/api/runs/%d" % run["id"])
+        code, body = s.api("/api/runs/%d" % run["id"])
         final = json.loads(body)
         self.assertEqual(last["state"], final["state"])
         self.assertEqual("".join(m["log"] for m in msgs), final["log"])

@@ -153,7 +153,7 @@ class Notify(unittest.TestCase):
         # The block is the plan the run logged, blank lines included.
         self.assertTrue(plan.startswith("  + "), plan)
         self.assertIn("198.51.100.0/24", plan)
-        code, run = harness.http("GET", url.replace("/runs/", "/api/runs/"))
+        code, run = s.api(url.replace("/runs/", "/api/runs/"))
         logged = json.loads(run)["log"]
         self.assertIn("\n".join(l for l in plan.splitlines() if l.strip()), logged)
 

@@ -32,7 +32,7 @@ class Runs(unittest.TestCase):
         return json.loads(body)
 
     def api(self, path):
-        code, body = harness.http("GET", self.s.bot_url + path)
+        code, body = self.s.api(path)
         self.assertEqual(code, 200, body)
         return json.loads(body)
 
@@ -73,12 +73,12 @@ class Runs(unittest.TestCase):
         one = self.api("/api/runs/%d" % r["id"])
         self.assertRegex(one["log"], r"Apply complete: \d+ added")
         self.assertIsNotNone(one["duration_ms"])
-        self.assertEqual(harness.http("GET", s.bot_url + "/api/runs/999")[0], 404)
+        self.assertEqual(s.api("/api/runs/999")[0], 404)
         # The pages people reach from a status link.
-        code, page = harness.http("GET", st["target_url"])
+        code, page = s.api(st["target_url"])
         self.assertEqual(code, 200)
         self.assertIn(b"/api/runs/", page)
-        code, page = harness.http("GET", s.bot_url + "/")
+        code, page = s.api("/")
         self.assertEqual((code, b"<h1>deploybot</h1>" in page), (200, True))
         rc, out = self.cli("history", "dev")
         self.assertEqual(rc, 0, out)

@@ -336,6 +336,64 @@ static void test_errors(void) {
           "missing file: %s", err.msg);
 }
 
+/* "api_tokens", "session_ttl_s", "tls_cert"/"tls_key": tokens come from
+ * the environment and are masked; bad entries are named. */
+static void test_api_tokens(void) {
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"{\"api_tokens\":{}}", "\"api_tokens\" must be an array"},
+        {"{\"api_tokens\":[{\"name\":\"a\",\"token_env\":\"T_A\"}]}", "needs \"name\", \"token_env\" and \"role\""},
+        {"{\"api_tokens\":[{\"name\":\"a\",\"token_env\":\"T_A\",\"role\":\"admin\"}]}",
+         "\"api_tokens[0].role\" must be \"read\" or \"operate\""},
+        {"{\"api_tokens\":[{\"name\":\"a b\",\"token_env\":\"T_A\",\"role\":\"read\"}]}", "\"api_tokens[0].name\""},
+        {"{\"api_tokens\":[{\"name\":\"a\",\"token_env\":\"T_A\",\"role\":\"read\",\"token\":\"x\"}]}",
+         "unknown key \"api_tokens[0].token\""},
+        {"{\"api_tokens\":[{\"name\":\"a\",\"token_env\":\"T_A\",\"role\":\"read\"},"
+         "{\"name\":\"a\",\"token_env\":\"T_B\",\"role\":\"operate\"}]}",
+         "the name \"a\" is used twice"},
+        {"{\"session_ttl_s\":10}", "\"session_ttl_s\" must be an integer in 60..2592000"},
+        {"{\"tls_cert\":\"/c.pem\"}", "\"tls_cert\" and \"tls_key\" go together"},
+    };
+    static const char ok[] =
+        "{\"api_tokens\":[{\"name\":\"ci\",\"token_env\":\"T_A\",\"role\":\"read\"},"
+        "{\"name\":\"ops\",\"token_env\":\"T_B\",\"role\":\"operate\"}],"
+        "\"session_ttl_s\":600,\"tls_cert\":\"/c.pem\",\"tls_key\":\"/k.pem\"}";
+    errinfo err;
+    bot_config c;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = load(cases[i].text, &c, &err);
+
+        CHECK(rc == -1 && strstr(err.msg, cases[i].want), "%s -> \"%s\" (got rc=%d \"%s\")", cases[i].text,
+              cases[i].want, rc, err.msg);
+    }
+    setenv("T_A", "read-token-0123456789", 1);
+    unsetenv("T_B");
+    CHECK(load(ok, &c, &err) == 0, "api_tokens: %s", err.msg);
+    CHECK(c.n_api_tokens == 2 && c.api_tokens[0].role == BOT_ROLE_READ && c.api_tokens[1].role == BOT_ROLE_OPERATE,
+          "two tokens, their roles");
+    CHECK(c.n_api_tokens == 2 && !strcmp(c.api_tokens[0].token, "read-token-0123456789") && !c.api_tokens[1].token,
+          "values from the environment; unset: disabled");
+    CHECK(c.session_ttl_s == 600 && !strcmp(c.tls_key, "/k.pem"), "session_ttl_s, tls_key");
+    CHECK(!strncmp(c.public_url, "https://", 8), "TLS: public_url is https: %s", c.public_url);
+    redactor *r = redactor_new();
+    bot_config_secrets(&c, r);
+    char *masked = redact(r, "token read-token-0123456789 in a log");
+    CHECK(masked && !strstr(masked, "read-token-0123456789"), "the token is masked: %s", masked);
+    free(masked);
+    redactor_free(r);
+    bot_config_free(&c);
+    setenv("T_B", "short", 1);
+    CHECK(load(ok, &c, &err) == -1 && strstr(err.msg, "T_B (api token \"ops\"): a token must be at least 16"),
+          "short token: %s", err.msg);
+    CHECK(!strstr(err.msg, "short"), "the message holds no token: %s", err.msg);
+    CHECK(load("{}", &c, &err) == 0 && c.session_ttl_s == 43200 && c.n_api_tokens == 0, "defaults");
+    bot_config_free(&c);
+    unsetenv("T_A");
+    unsetenv("T_B");
+}
+
 int main(void) {
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
@@ -349,6 +407,7 @@ int main(void) {
     test_allow_fork_prs();
     test_host_section();
     test_errors();
+    test_api_tokens();
     unlink(path);
     rmdir(tmpdir);
     printf("%d passed, %d failed\n", passed, failed);
