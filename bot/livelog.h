@@ -4,7 +4,9 @@
  *
  * Every message is a JSON object {"log": "<new lines>", "state": "running"};
  * the last one carries the final state and "result", then the server closes.
- * The run page uses it; any client can. The log is read from the history
+ * The run page uses it; any client with a read credential can (the
+ * server checks it, and Origin, before the upgrade: bot/auth.h). The log is
+ * read from the history
  * (store/runs.h), so a viewer never slows the run down. */
 #ifndef DEPLOYBOT_BOT_LIVELOG_H
 #define DEPLOYBOT_BOT_LIVELOG_H

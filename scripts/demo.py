@@ -62,6 +62,10 @@ def main():
     try:
         print("deploybot demo: bot %s, fake AWS %s, fake %s %s (webhook %s/webhooks/%s), config repo %s"
               % (s.bot_url, s.aws_url, args.host, host_url(s), s.bot_url, args.host, s.repo.path))
+        # The token rides in the fragment, which browsers never send: the
+        # login page posts it, so no server log ever holds it.
+        print("Open the run pages (read-only) with this login link:\n  %s/login#token=%s"
+              % (s.bot_url, harness.READ_TOKEN))
         base = s.repo.head()
         c1 = s.repo.edit_json(DEV, lambda d: d["office_cidrs"].append("198.51.100.0/24"),
                               "dev: allow the second office")
@@ -80,7 +84,12 @@ def main():
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=s.env())
         print("  " + out.stdout.decode().rstrip().replace("\n", "\n  "))
         print("\nEach status links to the run's page, e.g. %s/runs/1 (live while it runs)." % s.bot_url)
+        print("Log in first: %s/login#token=%s" % (s.bot_url, harness.READ_TOKEN))
+        print("Operate over the API (role operate), e.g. lock dev:\n  curl -H 'Authorization: Bearer %s' "
+              "-d '{\"reason\": \"demo\"}' %s/api/environments/dev/lock" % (harness.OPERATE_TOKEN, s.bot_url))
         print("\nDemo complete. Logs and data are in %s" % work)
+        if sys.stdin.isatty():
+            input("The bot keeps running until you press Enter. ")
     finally:
         time.sleep(0.2)
         stop.set()

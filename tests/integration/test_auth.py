@@ -106,6 +106,7 @@ class Auth(unittest.TestCase):
         # The read token reads everything.
         self.assertEqual(request(self.port, "GET", "/api/runs", headers=READ)[0], 200)
         self.assertEqual(request(self.port, "GET", "/runs/%d" % run, headers=READ)[0], 200)
+        self.assertEqual(request(self.port, "GET", "/nope", headers=READ)[0], 404)
         status, msgs = ws_messages(self.port, "/runs/%d/live" % run)
         self.assertEqual((status, msgs[-1]["state"]), ("101", "succeeded"))
         out = self.s.bot.output()

@@ -210,9 +210,12 @@ def test_loopback_only(bot):
 def test_routes(bot):
     status, body, r = bot.get("/healthz")
     check(status == 200 and body == b"ok", "GET /healthz -> 200 ok (%s %r)" % (status, body))
+    # Beyond /healthz, /login and the webhook everything needs a credential,
+    # an unknown path too, and this bot has no api_tokens.
     status, body, r = bot.get("/nope")
-    check(status == 404, "unknown path -> 404 (%s)" % status)
-    check(r.getheader("Content-Type") == "application/json", "404 is JSON")
+    check(status == 401 and r.getheader("WWW-Authenticate") == "Bearer",
+          "unknown path without a credential -> 401 (%s)" % status)
+    check(r.getheader("Content-Type") == "application/json", "401 is JSON")
     status, body, r = bot.get("/webhooks/github")
     check(status == 405 and r.getheader("Allow") == "POST", "GET webhook -> 405 (%s)" % status)
     status, body, r = bot.request("POST", "/healthz", b"x")
