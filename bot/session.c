@@ -11,7 +11,7 @@
  * with this one, then the claims as they appear in the cookie. */
 static void mac_of(const unsigned char key[SESSION_KEY_BYTES], const char *claims,
                    char out[DIGEST_SHA256_HEX]) {
-    char msg[SESSION_VALUE_MAX];
+    char msg[SESSION_VALUE_MAX + 8]; /* "v1:" and the longest claims verify reads */
 
     snprintf(msg, sizeof(msg), "v1:%s", claims);
     digest_hmac_sha256_hex(key, SESSION_KEY_BYTES, msg, strlen(msg), out);
