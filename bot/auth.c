@@ -121,8 +121,9 @@ static void who_is(auth_who *who, const credential *c, int by_session) {
 /* The session cookie's value among the Cookie header's pairs, or NULL. */
 static const char *session_cookie(char *cookies) {
     static const char name[] = SESSION_COOKIE "=";
+    char *save = NULL;
 
-    for (char *p = strtok(cookies, ";"); p; p = strtok(NULL, ";")) {
+    for (char *p = strtok_r(cookies, ";", &save); p; p = strtok_r(NULL, ";", &save)) {
         p += strspn(p, " \t");
         if (strncmp(p, name, sizeof(name) - 1) == 0)
             return p + sizeof(name) - 1;
@@ -219,7 +220,7 @@ static int form_token(const char *body, size_t len, char *out, size_t n) {
     return o > 0 && (p >= end || *p == '&');
 }
 
-int auth_login(const auth *a, const char *body, size_t len, long long now, char *cookie) {
+int auth_login(const auth *a, const char *body, size_t len, long long now, char *cookie, auth_who *who) {
     char token[512], value[SESSION_VALUE_MAX];
     const credential *c = NULL;
     session_claims claims;
@@ -227,8 +228,10 @@ int auth_login(const auth *a, const char *body, size_t len, long long now, char 
     if (form_token(body, len, token, sizeof(token)))
         c = find_token(a, token, strlen(token));
     digest_cleanse(token, sizeof(token));
+    memset(who, 0, sizeof(*who));
     if (!c)
         return 0;
+    who_is(who, c, 1);
     snprintf(claims.name, sizeof(claims.name), "%s", c->name);
     claims.role = c->role;
     claims.expires = now + a->ttl_s;

@@ -51,9 +51,10 @@ unsigned auth_check(const auth *a, struct lws *wsi, bot_role need, int state_cha
 int auth_origin_ok(const auth *a, struct lws *wsi);
 
 /* POST /login: body is the form "token=<token>". 1 with the Set-Cookie
- * value (a new session for the token's credential, SESSION_VALUE_MAX + 128
- * bytes) in cookie, 0 when the token is not one of the config's. */
+ * value (a new session for the token's credential, AUTH_COOKIE_MAX bytes)
+ * in cookie and the credential in *who, 0 when the token is not one of the
+ * config's. */
 #define AUTH_COOKIE_MAX (SESSION_VALUE_MAX + 128)
-int auth_login(const auth *a, const char *body, size_t len, long long now, char *cookie);
+int auth_login(const auth *a, const char *body, size_t len, long long now, char *cookie, auth_who *who);
 
 #endif

@@ -652,21 +652,29 @@ static void log_outcome(struct lws *wsi, struct pss *p) {
 
 /* ---- the API and the login form ---------------------------------------- */
 
+/* The token is never logged: only which credential it was, and who asked. */
+static int login_done(server *s, struct lws *wsi, struct pss *p) {
+    char cookie[AUTH_COOKIE_MAX], peer[64] = "";
+    int ok = auth_login(s->auth, p->body ? p->body : "", p->len, (long long)time(NULL), cookie, &p->who);
+
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    lwsl_notice("deploybot: login from %s: %s%s\n", peer, ok ? "session for " : "refused", p->who.name);
+    if (!ok)
+        return stage_big(wsi, p, HTTP_STATUS_UNAUTHORIZED, "text/html; charset=utf-8",
+                         strdup(webpage_login_failed_html));
+    set_header(p, "set-cookie:", cookie);
+    p->location = "/";
+    return stage(wsi, p, HTTP_STATUS_SEE_OTHER, "text/plain", "logged in", 9);
+}
+
 static int on_small_body(server *s, struct lws *wsi, struct pss *p) {
-    const char *body = p->body ? p->body : "";
-    char cookie[AUTH_COOKIE_MAX], path[sizeof(p->api_path)];
+    char path[sizeof(p->api_path)];
     json_t *answer = NULL;
     unsigned status;
 
-    if (p->route == R_LOGIN) {
-        if (!auth_login(s->auth, body, p->len, (long long)time(NULL), cookie))
-            return stage_big(wsi, p, HTTP_STATUS_UNAUTHORIZED, "text/html; charset=utf-8",
-                             strdup(webpage_login_failed_html));
-        set_header(p, "set-cookie:", cookie);
-        p->location = "/";
-        return stage(wsi, p, HTTP_STATUS_SEE_OTHER, "text/plain", "logged in", 9);
-    }
-    status = api_environment_post(s->db, p->api_path, p->who.name, body, p->len, &answer);
+    if (p->route == R_LOGIN)
+        return login_done(s, wsi, p);
+    status = api_environment_post(s->db, p->api_path, p->who.name, p->body ? p->body : "", p->len, &answer);
     lwsl_notice("deploybot: api POST %s%s by %s -> %u\n", API_ENVIRONMENTS,
                 printable(p->api_path, path, sizeof(path)), p->who.name, status);
     return stage_json(wsi, p, status, answer);
