@@ -52,7 +52,7 @@ class Trust(unittest.TestCase):
         self.assertEqual(code, 202, body)
 
     def runs(self, env):
-        code, body = harness.http("GET", self.s.bot_url + "/api/runs?env=" + env)
+        code, body = self.s.api("/api/runs?env=" + env)
         self.assertEqual(code, 200, body)
         return json.loads(body)["runs"]
 
