@@ -135,7 +135,7 @@ class PlanText(unittest.TestCase):
         self.assertGreaterEqual(calls.get("DescribeInstanceAttribute", 0), 1, calls)
 
         # The run page logged the same lines.
-        code, run = harness.http("GET", st["target_url"].replace("/runs/", "/api/runs/"))
+        code, run = s.api(st["target_url"].replace("/runs/", "/api/runs/"))
         self.assertEqual(code, 200, run)
         self.assertIn("\n".join(lines(plan)), json.loads(run)["log"])
 
