@@ -300,7 +300,8 @@ class LiveLogSocket:
         key = base64.b64encode(os.urandom(16))
         self.sock.sendall(b"GET /runs/%d/live HTTP/1.1\r\nHost: bot\r\nUpgrade: websocket\r\n"
                           b"Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-                          b"Sec-WebSocket-Protocol: deploybot-log\r\n\r\n" % (run_id, key))
+                          b"Sec-WebSocket-Protocol: deploybot-log\r\nAuthorization: Bearer %s\r\n\r\n"
+                          % (run_id, key, harness.READ_TOKEN.encode()))
         self.f = self.sock.makefile("rb")
         self.status = self.f.readline()
         while self.f.readline() not in (b"\r\n", b""):
@@ -352,7 +353,7 @@ class IdleWebSockets(unittest.TestCase):
             self.assertGreaterEqual(mute.pings, 1)
             self.assertTrue(t.is_alive(), "the socket answering pings was closed too")
             self.assertGreaterEqual(polite.pings, 1)
-            code, body = harness.http("GET", s.bot_url + "/api/runs/%d" % run["id"])
+            code, body = s.api("/api/runs/%d" % run["id"])
             self.assertEqual(json.loads(body)["state"], "running")
             mute.sock.close()
             polite.sock.close()
