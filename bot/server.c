@@ -531,6 +531,11 @@ static int on_request(server *s, struct lws *wsi, struct pss *p,
         return stage_error(wsi, p, HTTP_STATUS_METHOD_NOT_ALLOWED,
                            "method not allowed");
     }
+    /* Webhooks are authenticated by their signatures, never by a token:
+     * the endpoint of a host deploybot does not know is simply not there. */
+    if (strncmp(path, "/webhooks/", 10) == 0)
+        return stage_error(wsi, p, HTTP_STATUS_NOT_FOUND, "not found: this bot's host is %s",
+                           s->host->display);
     if (strcmp(path, "/login") == 0)
         return login(s, wsi, p, meth);
     if (authorize(s, wsi, p, path, meth) < 0)
