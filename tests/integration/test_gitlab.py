@@ -196,7 +196,7 @@ class GitLabHost(GitLabCase):
     def test_3_wrong_token_signature_or_stale_timestamp_is_401_and_nothing_stored(self):
         s = self.s
         doc = push_hook(s.repo.head(), s.repo.head())
-        runs_before = harness.http("GET", s.bot_url + "/api/runs")[1]
+        runs_before = s.api("/api/runs")[1]
         cases = {"wrong token": dict(token="not the secret"),
                  "no token": dict(token=None),
                  "wrong signature": dict(sig="v1," + base64.b64encode(b"x" * 32).decode()),
@@ -210,7 +210,7 @@ class GitLabHost(GitLabCase):
             self.assertEqual(code, 401, (what, answer))
         code, answer = self.deliver("Push Hook", doc, key="after-refusals")
         self.assertEqual(code, 202, answer)
-        self.assertEqual(harness.http("GET", s.bot_url + "/api/runs")[1], runs_before)
+        self.assertEqual(s.api("/api/runs")[1], runs_before)
         # The refused deliveries made no job: ids go on from the last one.
         code, again = self.deliver("Push Hook", doc, key="after-refusals-2")
         self.assertEqual(again["job"], answer["job"] + 1, (answer, again))

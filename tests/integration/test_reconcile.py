@@ -30,7 +30,7 @@ class Reconcile(unittest.TestCase):
         cls.s.close()
 
     def runs(self, sha, env="dev"):
-        code, body = harness.http("GET", self.s.bot_url + "/api/runs?limit=100")
+        code, body = self.s.api("/api/runs?limit=100")
         self.assertEqual(code, 200, body)
         return [r for r in json.loads(body)["runs"] if r["sha"] == sha and r["env"] == env]
 
