@@ -20,7 +20,8 @@ class Reconcile(unittest.TestCase):
         s = cls.s = harness.Stack(start_bot=False)
         cfg = {"listen": "127.0.0.1", "port": 0, "data_dir": s.data_dir,
                "repo": {"url": s.repo.path, "name": REPO, "reconcile_interval_s": 1},
-               "github": {"api_url": s.github_url}, "aws": {"region": harness.REGION}}
+               "github": {"api_url": s.github_url}, "aws": {"region": harness.REGION},
+               "api_tokens": harness.API_TOKENS}
         with open(s.config_path(), "w") as f:
             json.dump(cfg, f)
         s.start_bot()
