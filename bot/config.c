@@ -31,6 +31,7 @@
 #define DEFAULT_HEADER_TIMEOUT_S 10
 #define DEFAULT_BODY_MIN_RATE 1024 /* bytes/s: GitHub sends a payload at once */
 #define DEFAULT_WS_PING_INTERVAL_S 30
+#define DEFAULT_GITHUB_APP_REFRESH_S 300 /* 5 minutes before the hour is up */
 #define MAX_MAX_CONNECTIONS 1000000
 #define DEFAULT_SESSION_TTL_S 43200 /* 12 h: a working day */
 #define MIN_API_TOKEN_CHARS 16
@@ -70,6 +71,12 @@ enum {
     K_WS_PING_INTERVAL_S,
     K_RECONCILE_INTERVAL_S,
     K_SESSION_TTL_S,
+    K_GITHUB_APP_ID,
+    K_GITHUB_INSTALLATION_ID,
+    K_GITHUB_APP_REFRESH_S,
+    K_HOST_APP_ID,
+    K_HOST_INSTALLATION_ID,
+    K_HOST_APP_REFRESH_S,
     K_COUNT
 };
 
@@ -101,6 +108,14 @@ static const int_knob KNOBS[K_COUNT] = {
     [K_WS_PING_INTERVAL_S] = {"limits.ws_ping_interval_s", "DEPLOYBOT_WS_PING_INTERVAL_S", 1, 3600},
     [K_RECONCILE_INTERVAL_S] = {"repo.reconcile_interval_s", "DEPLOYBOT_RECONCILE_INTERVAL_S", 0, 86400},
     [K_SESSION_TTL_S] = {"session_ttl_s", "DEPLOYBOT_SESSION_TTL_S", 60, 30 * 86400},
+    [K_GITHUB_APP_ID] = {"github.app_id", NULL, 1, 1ll << 53},
+    [K_GITHUB_INSTALLATION_ID] = {"github.installation_id", NULL, 1, 1ll << 53},
+    /* An installation token lives an hour. */
+    [K_GITHUB_APP_REFRESH_S] = {"github.app_token_refresh_s", NULL, 0, 3000},
+    /* The same in "host" (the file has one of the two sections). */
+    [K_HOST_APP_ID] = {"host.app_id", NULL, 1, 1ll << 53},
+    [K_HOST_INSTALLATION_ID] = {"host.installation_id", NULL, 1, 1ll << 53},
+    [K_HOST_APP_REFRESH_S] = {"host.app_token_refresh_s", NULL, 0, 3000},
 };
 
 /* A 0 in the file means "none at all" (retry at once, look once, poll
@@ -135,6 +150,12 @@ static void knob_store(bot_config *o, int k, long long v) {
     case K_WS_PING_INTERVAL_S: o->ws_ping_interval_s = (int)v; break;
     case K_RECONCILE_INTERVAL_S: o->reconcile_interval_s = (int)v; break;
     case K_SESSION_TTL_S: o->session_ttl_s = (int)v; break;
+    case K_GITHUB_APP_ID:
+    case K_HOST_APP_ID: o->github_app_id = v; break;
+    case K_GITHUB_INSTALLATION_ID:
+    case K_HOST_INSTALLATION_ID: o->github_installation_id = v; break;
+    case K_GITHUB_APP_REFRESH_S:
+    case K_HOST_APP_REFRESH_S: o->github_app_refresh_s = (int)v; break;
     }
 }
 
@@ -437,6 +458,7 @@ static void set_defaults(bot_config *o) {
     o->body_min_rate = DEFAULT_BODY_MIN_RATE;
     o->ws_ping_interval_s = DEFAULT_WS_PING_INTERVAL_S;
     o->session_ttl_s = DEFAULT_SESSION_TTL_S;
+    o->github_app_refresh_s = DEFAULT_GITHUB_APP_REFRESH_S;
     o->listen = strdup(DEFAULT_LISTEN);
     o->data_dir = strdup(DEFAULT_DATA_DIR);
     o->repo_token_env = strdup(DEFAULT_REPO_TOKEN_ENV);
@@ -497,6 +519,29 @@ static int host_defaults(bot_config *o, errinfo *err) {
     return 0;
 }
 
+/* A file named by the config must be there at start, not at first use. */
+static int readable_file(const char *where, const char *key, const char *path, errinfo *err) {
+    if (path && access(path, R_OK) < 0)
+        return errinfo_set(err, ERR_INVALID, "\"%s%s\": cannot read %s: %s", where, key, path,
+                           strerror(errno));
+    return 0;
+}
+
+/* A GitHub App is its id and its key: one without the other is a typo. */
+static int app_check(const bot_config *o, errinfo *err) {
+    if (!o->github_app_id != !o->github_private_key_file)
+        return errinfo_set(err, ERR_INVALID,
+                           "\"github.app_id\" and \"github.private_key_file\" go together (a GitHub App)");
+    if (o->github_app_id && strcmp(o->host_type, "github") != 0)
+        return errinfo_set(err, ERR_INVALID, "a GitHub App (\"app_id\") needs a host of type \"github\"");
+    if (o->github_installation_id && !o->github_app_id)
+        return errinfo_set(err, ERR_INVALID, "\"github.installation_id\" needs \"github.app_id\"");
+    return 0;
+}
+
+/* A GitHub App's keys, in "github" or in "host" (of type github). */
+#define APP_KEYS "app_id", "private_key_file", "installation_id", "app_token_refresh_s"
+
 /* The strings and objects; the integers follow (knobs_from_file). */
 static int load_sections(json_t *root, bot_config *o, errinfo *err) {
     static const char *const top[] = {
@@ -504,11 +549,11 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
         "webhook_secret_env", "host", "github", "runners", "apply_parallelism", "aws", "wait",
         "notify", "environments", "limits", "allow_fork_prs",
         "api_tokens", "session_ttl_s", "tls_cert", "tls_key", NULL};
-    static const char *const repo_keys[] = {"url", "name", "token_env", "default_branch",
+    static const char *const repo_keys[] = {"url", "name", "token_env", "user", "ca_file", "default_branch",
                                             "reconcile_interval_s", NULL};
-    static const char *const gh_keys[] = {"api_url", "token_env", NULL};
+    static const char *const gh_keys[] = {"api_url", "token_env", APP_KEYS, NULL};
     static const char *const host_keys[] = {"type", "api_url", "token_env", "user", "signing_key_env",
-                                            "require_signature", NULL};
+                                            "require_signature", APP_KEYS, NULL};
     static const char *const aws_keys[] = {"region", "page_size", "retry_base_ms", "max_attempts",
                                            "throttle_attempts", "consistency_timeout_s", "debug",
                                            NULL};
@@ -536,9 +581,14 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
         opt_str(repo, "repo.", "name", &o->repo_name, err) < 0 ||
         repo_name_check(o->repo_name, err) < 0 ||
         opt_str(repo, "repo.", "token_env", &o->repo_token_env, err) < 0 ||
+        opt_str(repo, "repo.", "user", &o->repo_user, err) < 0 ||
+        opt_str(repo, "repo.", "ca_file", &o->repo_ca_file, err) < 0 ||
+        readable_file("repo.", "ca_file", o->repo_ca_file, err) < 0 ||
         opt_str(repo, "repo.", "default_branch", &o->default_branch, err) < 0 ||
         branch_check("repo.", "default_branch", o->default_branch, err) < 0 ||
         load_host(host, gh, o, err) < 0 ||
+        opt_str(gh ? gh : host, gh ? "github." : "host.", "private_key_file", &o->github_private_key_file, err) < 0 ||
+        readable_file(gh ? "github." : "host.", "private_key_file", o->github_private_key_file, err) < 0 ||
         opt_str(aws, "aws.", "region", &o->aws_region, err) < 0 ||
         opt_bool(aws, "aws.", "debug", &o->deploy.aws.debug, err) < 0 ||
         opt_bool(root, "", "allow_fork_prs", &o->allow_fork_prs, err) < 0)
@@ -550,7 +600,9 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
     /* "notify" is notify/settings.c's, which names its keys itself. */
     if (notify_settings_parse(json_object_get(root, "notify"), &o->notify, err) < 0)
         return -1;
-    return knobs_from_file(root, o, err) < 0 ? -1 : load_environments(root, o, err);
+    if (knobs_from_file(root, o, err) < 0 || app_check(o, err) < 0)
+        return -1;
+    return load_environments(root, o, err);
 }
 
 static int load_file(const char *path, bot_config *o, errinfo *err) {
@@ -678,6 +730,8 @@ void bot_config_free(bot_config *c) {
     free(c->repo_url);
     free(c->repo_name);
     free(c->repo_token_env);
+    free(c->repo_user);
+    free(c->repo_ca_file);
     free(c->default_branch);
     free(c->webhook_secret_env);
     free_secret(c->webhook_secret);
@@ -688,6 +742,7 @@ void bot_config_free(bot_config *c) {
     free(c->host_signing_key_env);
     free_secret(c->host_signing_key);
     free(c->host_user);
+    free(c->github_private_key_file);
     free(c->aws_region);
     notify_settings_free(&c->notify);
     for (size_t i = 0; i < c->n_envs; i++) {
@@ -713,6 +768,12 @@ const bot_env_config *bot_config_env(const bot_config *c, const char *name) {
         if (strcmp(c->envs[i].name, name) == 0)
             return &c->envs[i];
     return NULL;
+}
+
+ghapp_settings bot_config_ghapp(const bot_config *c) {
+    ghapp_settings s = {c->host_api_url, c->github_app_id, c->github_private_key_file,
+                        c->github_installation_id, c->repo_name, c->github_app_refresh_s};
+    return s;
 }
 
 void bot_config_secrets(const bot_config *c, redactor *r) {

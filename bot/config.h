@@ -12,7 +12,8 @@
  *     "public_url": "http://127.0.0.1:8080",
  *     "repo": { "url": "/path/or/https/url", "name": "owner/name",
  *               "token_env": "DEPLOYBOT_REPO_TOKEN", "default_branch": "main",
- *               "reconcile_interval_s": 0 },   DEPLOYBOT_RECONCILE_INTERVAL_S
+ *               "reconcile_interval_s": 0,   DEPLOYBOT_RECONCILE_INTERVAL_S
+ *               "user": "x-access-token", "ca_file": "/path/ca.pem" },
  *     "webhook_secret_env": "DEPLOYBOT_WEBHOOK_SECRET",
  *     "host": { "type": "github",     github | gitea (host/registry.c)
  *               "api_url": ...,       the host's default (GitHub: https://api.github.com)
@@ -21,6 +22,9 @@
  *               "signing_key_env": ...,     GitLab: the variable holding the signing token
  *               "require_signature": false }, GitLab: refuse deliveries without a valid one
  *     "github": { "api_url": ..., "token_env": ... },  the same as "host" of type github
+ *       with a GitHub App instead of the token (notify/ghapp.h), in either:
+ *             "app_id": N, "private_key_file": "app.pem",
+ *             "installation_id": N, "app_token_refresh_s": 300
  *     "runners": 4,                   DEPLOYBOT_RUNNERS
  *     "apply_parallelism": 4,         DEPLOYBOT_APPLY_PARALLELISM
  *     "aws": { "region": "eu-west-1",   (no default: deploy/envrun.h)
@@ -81,6 +85,7 @@
 #include <stddef.h>
 #include "deploy/options.h"
 #include "host/host.h"
+#include "notify/ghapp.h"
 #include "notify/redact.h"
 #include "notify/settings.h"
 #include "util/errinfo.h"
@@ -125,7 +130,11 @@ typedef struct {
     char *repo_url;
     char *repo_name;          /* "owner/name": deliveries for any other repository are
                           refused (403); NULL: any repository is accepted */
-    char *repo_token_env;     /* name of the variable, read by git/ when it fetches */
+    char *repo_token_env;     /* name of the variable, read at each fetch (bot/fetchauth.h) */
+    char *repo_user;          /* the basic-auth user name sent with it; NULL: the host's
+                             usual one (bot/fetchauth.h) */
+    char *repo_ca_file;       /* PEM CAs that verify the repository's https server
+                             instead of the system's; NULL: the system's */
     char *default_branch;     /* the reviewed branch whose deploybot.json holds the rules
                              of every push (bot/trust.h); "main" */
     int reconcile_interval_s; /* deploy branch heads fetched this often, for pushes
@@ -140,12 +149,17 @@ typedef struct {
     char *host_signing_key_env; /* names the variable holding a signing token (GitLab's whsec_...) */
     char *host_signing_key;     /* its value; may be NULL */
     int host_require_signature; /* a delivery without a valid signature is refused */
-    char *aws_region;           /* NULL: none (a stack.json without "region" is then in
+    /* A GitHub App instead of the token (notify/ghapp.h): app_id 0 is none. */
+    long long github_app_id;
+    char *github_private_key_file;
+    long long github_installation_id; /* 0: looked up for repo.name */
+    int github_app_refresh_s;         /* a new token this long before expiry */
+    char *aws_region;                 /* NULL: none (a stack.json without "region" is then in
                                 AWS_REGION's: deploy/envrun.h) */
-    int runners;                /* run threads */
-    size_t max_file_bytes;      /* largest file read from git (deploybot.json, ...) */
-    int max_envs_per_push;      /* more environments touched: nothing is applied */
-    int allow_fork_prs;         /* plan pull requests whose head is a fork's; off:
+    int runners;                      /* run threads */
+    size_t max_file_bytes;            /* largest file read from git (deploybot.json, ...) */
+    int max_envs_per_push;            /* more environments touched: nothing is applied */
+    int allow_fork_prs;               /* plan pull requests whose head is a fork's; off:
                               they get one "deploybot" status saying so */
     /* The HTTP server's connections (bot/connlimit.h). */
     size_t max_inflight_body; /* webhook bodies being received, summed; >= max_body */
@@ -182,5 +196,8 @@ void bot_config_host(const bot_config *c, host_config *out);
  * repository tokens, API tokens, chat URLs and secrets, notify.secrets_env, AWS keys),
  * so they can be masked wherever text leaves the bot. */
 void bot_config_secrets(const bot_config *c, redactor *r);
+
+/* The GitHub App settings (app_id 0 when none), borrowing c's strings. */
+ghapp_settings bot_config_ghapp(const bot_config *c);
 
 #endif

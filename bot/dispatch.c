@@ -171,6 +171,19 @@ static int fork_refused(job_runner *r, const host_event *ev, long job, char *sum
     return 1;
 }
 
+/* A fetch the remote refused (a wrong or missing token, a redirect the
+ * token may not follow) is for a person to fix: the commit's "deploybot"
+ * status says why at once, and the job is not retried. No answer at all
+ * is retried. */
+static int fetch_failed(job_runner *r, const host_event *ev, const char *sha, const errinfo *err,
+                        long job, char *summary, size_t len) {
+    snprintf(summary, len, "fetch: %s", err->msg);
+    if (err->code != ERR_REMOTE && err->code != ERR_INVALID) return -1;
+    if (notifier_status(r->nt, ev->repo, sha, "deploybot", "error", summary, NULL) != 0)
+        fprintf(stderr, "[job %ld] status not queued\n", job);
+    return 0;
+}
+
 static int dispatch(job_runner *r, const store_job *j, const host_event *ev, char *summary, size_t len) {
     const char *sha = ev->kind == HOST_EVENT_PUSH ? ev->after : ev->head_sha;
     long long t0 = clock_mono_us();
@@ -180,10 +193,7 @@ static int dispatch(job_runner *r, const store_job *j, const host_event *ev, cha
     int ok;
 
     if (fork_refused(r, ev, j->id, summary, len)) return 0;
-    if (fetch(r, ev, &err) != 0) {
-        snprintf(summary, len, "fetch: %s", err.msg);
-        return -1;
-    }
+    if (fetch(r, ev, &err) != 0) return fetch_failed(r, ev, sha, &err, j->id, summary, len);
     delivery_init(&d, r, j, ev, t0);
     if (job_repoconfig(r, sha, &rc, &err) != 0) {
         run x = {.env = "config", .repo = (char *)ev->repo, .sha = (char *)sha};

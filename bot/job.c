@@ -13,6 +13,9 @@ job_runner *job_runner_new(const bot_config *cfg, const char *db_path, errinfo *
     r->rd = redactor_new();
     r->sessions = aws_sessions_new();
     bot_config_secrets(cfg, r->rd);
+    ghapp_settings app = bot_config_ghapp(cfg);
+    r->auth.cfg = cfg;
+    r->auth.app = ghapp_new(&app);
     r->db = store_open(db_path, 0, err);
     r->nt = r->db ? notifier_open(db_path, cfg->host_type, &cfg->notify, r->rd, err) : NULL;
     if (!r->nt) {
@@ -29,6 +32,7 @@ void job_runner_free(job_runner *r) {
     redactor_free(r->rd);
     store_close(r->db);
     aws_sessions_free(r->sessions);
+    ghapp_free(r->auth.app);
     free(r);
 }
 
@@ -36,10 +40,11 @@ void job_runner_free(job_runner *r) {
 static int job_open(job_runner *r, const char *clone_url, errinfo *err) {
     char dir[1024];
     const char *url = r->cfg->repo_url ? r->cfg->repo_url : clone_url;
+    cfgrepo_options opts = {fetchauth_cred, &r->auth, r->cfg->repo_ca_file};
 
     if (r->repo) return 0;
     snprintf(dir, sizeof(dir), "%s/repo.git", r->cfg->data_dir);
-    r->repo = cfgrepo_open(url, dir, r->cfg->repo_token_env, err);
+    r->repo = cfgrepo_open(url, dir, &opts, err);
     return r->repo ? 0 : -1;
 }
 

@@ -9,6 +9,7 @@
 #define DEPLOYBOT_BOT_JOB_H
 
 #include "bot/config.h"
+#include "bot/fetchauth.h"
 #include "deploy/aws/sts.h"
 #include "deploy/repoconfig.h"
 #include "git/cfgrepo.h"
@@ -24,6 +25,7 @@ typedef struct {
     redactor *rd;           /* secrets masked in logs, history and messages */
     store *db;              /* the history and the locks */
     aws_sessions *sessions; /* the environments' assumed roles, kept between runs */
+    fetchauth auth;         /* the mirror's credentials (a GitHub App's token, this thread's) */
 } job_runner;
 
 job_runner *job_runner_new(const bot_config *cfg, const char *db_path, errinfo *err);

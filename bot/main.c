@@ -147,6 +147,7 @@ static int serve(bot_config *cfg, const char *port_file) {
     bot_config_secrets(cfg, rd);
     sender_options so = {.db_path = db, .host = host_find(cfg->host_type), .redactor = rd, .settings = &cfg->notify, .retry_base_ms = cfg->notify.retry_base_ms};
     bot_config_host(cfg, &so.host_cfg);
+    so.app = bot_config_ghapp(cfg);
     g_server = server_new(cfg, db, wake_worker, &w, &err);
     if (g_server) fix_public_url(cfg, server_port(g_server));
     if (g_server && (w = worker_start(cfg, db, &err)) && (snd = sender_start(&so, &err))) {

@@ -22,15 +22,18 @@ struct cfgrepo {
     git_repository *repo;
     char *url; /* as stored in the mirror's config (never has a token) */
     char *dir;
-    char *token_env; /* name of the variable, NULL when none */
-    int lock_fd;     /* the mirror directory, for flock */
+    cfgrepo_cred_fn cred; /* NULL when the remote gets no credentials */
+    void *cred_arg;
+    int lock_fd; /* the mirror directory, for flock */
 };
 
 /* State of one fetch's authentication, handed to the credentials callback. */
 typedef struct {
     const cfgrepo *r;
     int attempts;
-    char msg[256]; /* why we refused, replaces libgit2's vaguer message */
+    cfgrepo_cred cred; /* what was given, kept to mask it in messages; wiped */
+    char msg[512];     /* why we refused, replaces libgit2's vaguer message */
+    err_code code;     /* of msg: ERR_REMOTE, or the callback's (an outage is retried) */
 } auth_state;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -49,8 +52,7 @@ static const char *git_msg(void) {
 
 /* Belt and braces: a remote could echo what it was sent, so the token is
  * masked in whatever text reaches the caller. */
-static void scrub_token(const cfgrepo *r, errinfo *err) {
-    const char *tok = r && r->token_env ? getenv(r->token_env) : NULL;
+static void scrub_token(const char *tok, errinfo *err) {
     size_t tl = tok ? strlen(tok) : 0;
     char *p;
     if (!err || tl < 4)
@@ -63,28 +65,34 @@ static void scrub_token(const cfgrepo *r, errinfo *err) {
 
 /* ---- URLs -------------------------------------------------------------- */
 
-/* Copies the host of a scheme://[user@]host[:port]/path URL into `out`. */
-static int url_host(const char *url, char *out, size_t outlen) {
-    const char *p = strstr(url, "://"), *end, *at;
+/* Copies the host of a scheme://[user@]host[:port]/path URL into `out`,
+ * and its port (the scheme's default when none is written) into *port. */
+static int url_host(const char *url, char *out, size_t outlen, long *port) {
+    const char *p = strstr(url, "://"), *end, *at, *after;
     size_t n;
     if (!p)
         return -1;
+    *port = !strncasecmp(url, "https://", 8) ? 443 : 80;
     p += 3;
     end = p + strcspn(p, "/?#");
     at = memchr(p, '@', (size_t)(end - p));
     if (at)
         p = at + 1;
+    after = end;
     if (*p == '[') { /* [::1]:8080 */
         const char *close = memchr(p, ']', (size_t)(end - p));
         if (!close)
             return -1;
-        p++;
+        after = close + 1;
         end = close;
+        p++;
     } else {
         const char *colon = memchr(p, ':', (size_t)(end - p));
         if (colon)
-            end = colon;
+            after = end = colon;
     }
+    if (after < p + strcspn(p, "/?#") && *after == ':')
+        *port = strtol(after + 1, NULL, 10);
     n = (size_t)(end - p);
     if (n == 0 || n >= outlen)
         return -1;
@@ -98,14 +106,16 @@ static int is_loopback(const char *host) {
            !strncmp(host, "127.", 4);
 }
 
-/* The token may go to `req_url` only if it is the configured host, over TLS
- * (plain http only to loopback, which never leaves the machine). This keeps
- * a redirect or a typo from handing the token to someone else. */
+/* The token may go to `req_url` only if it is the configured origin (host
+ * and port: another port is another server), over TLS (plain http only to
+ * loopback, which never leaves the machine). libgit2 follows a redirect and
+ * asks again for the new URL: this keeps it from handing the token on. */
 static int token_may_go_to(const char *conf_url, const char *req_url) {
     char ch[256], rh[256];
-    if (url_host(conf_url, ch, sizeof ch) || url_host(req_url, rh, sizeof rh))
+    long cp, rp;
+    if (url_host(conf_url, ch, sizeof ch, &cp) || url_host(req_url, rh, sizeof rh, &rp))
         return 0;
-    if (strcasecmp(ch, rh))
+    if (strcasecmp(ch, rh) || cp != rp)
         return 0;
     if (!strncasecmp(req_url, "https://", 8))
         return 1;
@@ -138,42 +148,42 @@ static char *normalise_url(const char *url) {
 
 /* ---- fetch ------------------------------------------------------------- */
 
+static int credentials_refuse(auth_state *a, const char *fmt, const char *arg) {
+    snprintf(a->msg, sizeof a->msg, fmt, arg);
+    return -1;
+}
+
 static int credentials_cb(git_credential **out, const char *url,
                           const char *user_from_url, unsigned int allowed,
                           void *payload) {
     auth_state *a = payload;
-    const char *name = a->r->token_env;
-    const char *tok = name ? getenv(name) : NULL;
+    errinfo why = {0};
     (void)user_from_url;
 
-    if (!tok || !*tok) {
-        snprintf(a->msg, sizeof a->msg,
-                 "the remote requires authentication: %s%s%s",
-                 name ? "set $" : "configure a token variable (token_env)",
-                 name ? name : "", name ? " to a token that can read the repository" : "");
-        return -1;
+    if (!a->r->cred)
+        return credentials_refuse(a, "the remote requires authentication: %s",
+                                  "configure a token for the repository");
+    if (!(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
+        return credentials_refuse(a,
+                                  "the remote asks for an authentication method "
+                                  "other than a token; use an https URL%s",
+                                  "");
+    if (a->attempts++ > 0) /* libgit2 asks again after a 401: don't loop */
+        return credentials_refuse(a,
+                                  "the remote rejected the token in %s; check that it "
+                                  "is valid and can read the repository",
+                                  a->cred.source);
+    /* Asked before the token is obtained: a redirect's target gets nothing. */
+    if (!token_may_go_to(a->r->url, url))
+        return credentials_refuse(a,
+                                  "refusing to send the repository's token to %s: it "
+                                  "is only sent over https to the configured origin",
+                                  "a redirect's target or another host");
+    if (a->r->cred(a->r->cred_arg, a->r->url, &a->cred, &why) < 0) {
+        a->code = why.code;
+        return credentials_refuse(a, "the remote requires authentication: %.400s", why.msg);
     }
-    if (!(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT)) {
-        snprintf(a->msg, sizeof a->msg,
-                 "the remote asks for an authentication method other than a "
-                 "token; use an https URL");
-        return -1;
-    }
-    if (a->attempts++ > 0) { /* libgit2 asks again after a 401: don't loop */
-        snprintf(a->msg, sizeof a->msg,
-                 "the remote rejected the token in $%s; check that it is valid"
-                 " and can read the repository",
-                 name);
-        return -1;
-    }
-    if (!token_may_go_to(a->r->url, url)) {
-        snprintf(a->msg, sizeof a->msg,
-                 "refusing to send the token in $%s: only sent over https to "
-                 "the configured host",
-                 name);
-        return -1;
-    }
-    return git_credential_userpass_plaintext_new(out, "x-access-token", tok);
+    return git_credential_userpass_plaintext_new(out, a->cred.user, a->cred.password);
 }
 
 /* Fetches (and the first init) into one mirror are serialised with flock
@@ -225,10 +235,12 @@ static int fetch_once(cfgrepo *r, const char *extra, auth_state *auth) {
     return rc;
 }
 
-/* A refused token is for a person to fix (ERR_REMOTE); anything else
- * (no answer, a broken connection) may pass, so the job retries it. */
+/* A refused token is for a person to fix (ERR_REMOTE; a credentials
+ * callback's failure keeps its own code, so a token source that got no
+ * answer is retried); anything else (no answer, a broken connection) may
+ * pass, so the job retries it. */
 static int fetch_all(cfgrepo *r, const char *extra, const char *verb, errinfo *err) {
-    auth_state auth = {.r = r};
+    auth_state auth = {.r = r, .code = ERR_REMOTE};
     char where[512];
     int rc;
 
@@ -238,13 +250,13 @@ static int fetch_all(cfgrepo *r, const char *extra, const char *verb, errinfo *e
     unlock_mirror(r);
     if (rc < 0) {
         url_for_humans(r->url, where, sizeof where);
-        errinfo_set(err, auth.msg[0] ? ERR_REMOTE : ERR_UNAVAILABLE,
+        errinfo_set(err, auth.msg[0] ? auth.code : ERR_UNAVAILABLE,
                     "%s %s: %s", verb, where,
                     auth.msg[0] ? auth.msg : git_msg());
-        scrub_token(r, err);
-        return -1;
+        scrub_token(auth.cred.password, err);
     }
-    return 0;
+    explicit_bzero(&auth.cred, sizeof auth.cred);
+    return rc < 0 ? -1 : 0;
 }
 
 static int parse_sha(const char *sha, git_oid *oid) {
@@ -403,7 +415,27 @@ static int open_or_init(cfgrepo *r, int *fresh, errinfo *err) {
     return rc;
 }
 
-cfgrepo *cfgrepo_open(const char *url, const char *dir, const char *token_env,
+/* libgit2's CA setting is process-wide: it is set when a mirror names
+ * another file than the one in use, serialised here. */
+static int use_ca_file(const char *path, errinfo *err) {
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static char current[PATH_MAX];
+    int rc = 0;
+    if (!path || !*path)
+        return 0;
+    pthread_mutex_lock(&mu);
+    if (strcmp(current, path)) {
+        rc = git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, path, NULL);
+        if (rc == 0)
+            snprintf(current, sizeof current, "%s", path);
+        else
+            errinfo_set(err, ERR_INVALID, "CA file %s: %s", path, git_msg());
+    }
+    pthread_mutex_unlock(&mu);
+    return rc < 0 ? -1 : 0;
+}
+
+cfgrepo *cfgrepo_open(const char *url, const char *dir, const cfgrepo_options *opts,
                       errinfo *err) {
     cfgrepo *r;
     int fresh = 0;
@@ -419,11 +451,15 @@ cfgrepo *cfgrepo_open(const char *url, const char *dir, const char *token_env,
         errinfo_set(err, ERR_INTERNAL, "initialising libgit2: %s", git_msg());
         return NULL;
     }
+    if (use_ca_file(opts ? opts->ca_file : NULL, err) < 0)
+        return NULL;
     r = calloc(1, sizeof *r);
-    if (r)
+    if (r) {
         r->lock_fd = -1;
-    if (!r || !(r->url = normalise_url(url)) || !(r->dir = strdup(dir)) ||
-        (token_env && *token_env && !(r->token_env = strdup(token_env)))) {
+        r->cred = opts ? opts->cred : NULL;
+        r->cred_arg = opts ? opts->cred_arg : NULL;
+    }
+    if (!r || !(r->url = normalise_url(url)) || !(r->dir = strdup(dir))) {
         errinfo_set(err, ERR_INTERNAL, "out of memory");
         cfgrepo_close(r);
         return NULL;
@@ -444,7 +480,6 @@ void cfgrepo_close(cfgrepo *r) {
         close(r->lock_fd);
     free(r->url);
     free(r->dir);
-    free(r->token_env);
     free(r);
 }
 

@@ -2,11 +2,13 @@
  *
  * The mirror is a bare repository under the bot's data directory. It is
  * cloned on first use and fetched incrementally afterwards. `url` is a local
- * path, a file:// URL or an https URL; for https the token is read from the
- * environment variable named by `token_env` (never stored, never logged).
- * The token is read at each fetch, so it can be rotated without a restart,
- * and is only sent to the configured host over https (or plain http to a
- * loopback address, for tests).
+ * path, a file:// URL or an https URL. When the remote asks for
+ * authentication, the credentials come from the caller's callback (so git/
+ * knows no host: each host's user name style is the caller's business), at
+ * each fetch, so a token can be rotated or refreshed without a restart. They
+ * are only given to the configured origin (same scheme, host and port; a
+ * redirect elsewhere gets nothing) over https (or plain http to a loopback
+ * address, for tests), and never stored in the mirror or put in a message.
  *
  * Functions that can fail follow util/errinfo.h: -1 / NULL with a message
  * the user can act on in `err`. A commit not (yet) on the remote, or a
@@ -19,8 +21,32 @@
 
 typedef struct cfgrepo cfgrepo;
 
-/* Opens the mirror in `dir`, cloning `url` into it when it does not exist. */
-cfgrepo *cfgrepo_open(const char *url, const char *dir, const char *token_env,
+/* Basic-auth credentials for one fetch, filled by a cfgrepo_cred_fn. The
+ * password (the token) is wiped by cfgrepo once the fetch is done. */
+typedef struct {
+    char user[256];
+    char password[4096];
+    char source[128]; /* where the password came from, for messages: "$GITHUB_TOKEN" */
+} cfgrepo_cred;
+
+/* Fills `out` with the credentials for the configured origin `url`; returns
+ * 0, or -1 with a message saying what to set (a token variable unset, a
+ * token that could not be obtained) in `err`, whose code the fetch's error
+ * keeps (ERR_UNAVAILABLE: worth retrying). Called from the fetching thread,
+ * only when the remote asks. */
+typedef int (*cfgrepo_cred_fn)(void *arg, const char *url, cfgrepo_cred *out, errinfo *err);
+
+typedef struct {
+    cfgrepo_cred_fn cred; /* NULL: the remote must not ask for credentials */
+    void *cred_arg;       /* must outlive the cfgrepo */
+    const char *ca_file;  /* PEM CAs that verify an https remote instead of the
+                             system's; NULL: the system's. Process-wide (libgit2's
+                             TLS settings are): every mirror must name the same */
+} cfgrepo_options;
+
+/* Opens the mirror in `dir`, cloning `url` into it when it does not exist.
+ * `opts` may be NULL (no credentials, the system's CAs). */
+cfgrepo *cfgrepo_open(const char *url, const char *dir, const cfgrepo_options *opts,
                       errinfo *err);
 
 /* Fetches every branch from the remote. If `need_sha` is not NULL the commit

@@ -25,6 +25,10 @@ struct sender {
     store *db; /* the outbox and the pull requests' plans */
     const host_ops *host;
     host_client *hc;
+    host_config host_cfg; /* with a GitHub App: to remake the client with a new token */
+    char *api_url;        /* host_cfg's, owned */
+    ghapp *app;           /* a GitHub App's tokens; NULL: host_cfg's fixed token */
+    char app_token[512];  /* the one the client holds */
     const redactor *rd;
     outbox_policy policy;
 };
@@ -146,6 +150,22 @@ static int send_host(sender *s, store *o, const outbox_msg *m, const host_ops *h
     return -1;
 }
 
+/* With a GitHub App the client is remade with the current installation
+ * token when it changes: failing to get one is retried like an outage. */
+static int app_auth(sender *s, errinfo *err) {
+    char tok[sizeof(s->app_token)];
+    if (!s->app) return 0;
+    if (ghapp_token(s->app, tok, sizeof(tok), err) < 0) return -1;
+    if (strcmp(tok, s->app_token) != 0) {
+        s->host->client_free(s->hc);
+        memcpy(s->app_token, tok, sizeof(tok));
+        s->host_cfg.token = s->app_token;
+        s->hc = s->host->client_new(&s->host_cfg);
+    }
+    explicit_bzero(tok, sizeof(tok));
+    return 0;
+}
+
 static void deliver(void *arg, store *o, const outbox_msg *m, long long now, outbox_outcome *oc) {
     sender *s = arg;
     http_response r;
@@ -159,6 +179,8 @@ static void deliver(void *arg, store *o, const outbox_msg *m, long long now, out
     if (!p) {
         errinfo_set(&err, ERR_INVALID, "payload is not JSON");
         oc->result = OUTBOX_FAILED;
+    } else if (call && app_auth(s, &err) < 0) {
+        rc = -1;
     } else if (call) {
         rc = send_host(s, o, m, h, call, p, &r, now, oc, &err);
     } else if (kind_is(m, "slack") || kind_is(m, "discord") || kind_is(m, "webhook")) {
@@ -170,6 +192,7 @@ static void deliver(void *arg, store *o, const outbox_msg *m, long long now, out
         errinfo_set(&err, ERR_INVALID, "unknown message kind \"%.40s\"", m->kind);
         oc->result = OUTBOX_FAILED;
     }
+    if (call && r.status == 401) ghapp_invalidate(s->app); /* revoked, or our clock is off */
     if (rc != 1) snprintf(oc->error, sizeof(oc->error), "%.*s", (int)sizeof(oc->error) - 1, err.msg);
     /* Retry-After counts from when the answer arrived (RFC 9110), not from
      * `now`, which was read before the batch: the messages before this one
@@ -243,6 +266,9 @@ static void resume(sender *s, const sender_options *o) {
 
 static void sender_free(sender *s) {
     if (s->hc) s->host->client_free(s->hc);
+    ghapp_free(s->app);
+    free(s->api_url);
+    explicit_bzero(s->app_token, sizeof(s->app_token));
     store_close(s->db);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
@@ -263,6 +289,11 @@ sender *sender_start(const sender_options *o, errinfo *err) {
     s->policy.base_ms = o->retry_base_ms;
     s->host = o->host;
     s->hc = o->host->client_new(&o->host_cfg);
+    s->app = ghapp_new(&o->app);
+    if (s->app) { /* kept to remake the client: the config may be reloaded */
+        s->api_url = strdup(o->host_cfg.api_url);
+        s->host_cfg = (host_config){.type = o->host->type, .api_url = s->api_url};
+    }
     s->rd = o->redactor;
     if (pthread_create(&s->thread, NULL, sender_main, s) != 0) {
         errinfo_set(err, ERR_INTERNAL, "cannot start the notification sender thread");

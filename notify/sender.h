@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include "host/host.h"
+#include "notify/ghapp.h"
 #include "notify/redact.h"
 #include "notify/settings.h"
 #include "util/errinfo.h"
@@ -27,6 +28,7 @@ typedef struct {
     const char *db_path;
     const host_ops *host;            /* the git host statuses and comments go to */
     host_config host_cfg;            /* its settings (a NULL token: its calls fail and are retried) */
+    ghapp_settings app;              /* a GitHub App's tokens instead (app.app_id 0: none) */
     const redactor *redactor;        /* masks secrets in errors it logs and stores; may be NULL */
     const notify_settings *settings; /* only to warn at start about unset variables; may be NULL */
     long long retry_base_ms;         /* first retry delay; 0: 1 s (outbox_policy.base_ms) */

@@ -86,6 +86,10 @@ def main(argv=None):
     parser.add_argument("--redirect-to", default=None, metavar="URL",
                         help="answer every git request with a redirect to URL + the same path")
     parser.add_argument("--redirect-status", type=int, choices=REDIRECT_STATUSES, default=301)
+    parser.add_argument("--token-check-url", default=None, metavar="URL",
+                        help="also accept a token this URL calls live (POST {\"token\": T} -> "
+                             "{\"state\": \"live\"}): the fake GitHub's /_fake/token_check, for "
+                             "tokens the API issued (a GitHub App's installation tokens)")
     parser.add_argument("--http", action="store_true", help="plain HTTP instead of TLS")
     parser.add_argument("--cert-dir", default=None,
                         help="where the CA lives (ca.pem, ca.key); made there if missing, so "
@@ -99,7 +103,7 @@ def main(argv=None):
     config = {"tokens": args.token or ["test-token"], "deploy_tokens": args.deploy_token,
               "user": args.user, "password": args.password, "require_user": args.require_user,
               "public": args.public, "redirect_to": args.redirect_to,
-              "redirect_status": args.redirect_status}
+              "redirect_status": args.redirect_status, "token_check_url": args.token_check_url}
     app = GitHttpFakeApp(args.style, config, dict(args.repo), verbose=args.verbose)
 
     cleanup = []

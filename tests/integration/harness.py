@@ -351,7 +351,7 @@ class Stack:
     host="gitea": the bot's host is the fake Gitea instead (deliver,
     statuses and wait_status speak Gitea's)."""
 
-    def __init__(self, workdir=None, start_bot=True, chat=False, host="github"):
+    def __init__(self, workdir=None, start_bot=True, chat=False, host="github", github_args=()):
         self.dir = workdir or tempfile.mkdtemp(prefix="deploybot-test-")
         os.makedirs(self.dir, exist_ok=True)
         self.procs = []
@@ -368,7 +368,7 @@ class Stack:
                                            "--region", REGION] + FAKE_AWS_ARGS)
         if "--ignore-filters" in FAKE_AWS_ARGS:
             observe_with_filters()
-        self.github = self._fake("fake_github", ["--token", GITHUB_TOKEN])
+        self.github = self._fake("fake_github", ["--token", GITHUB_TOKEN] + list(github_args))
         self.aws_url = "http://127.0.0.1:%d" % self.aws.port
         self.github_url = "http://127.0.0.1:%d" % self.github.port
         self.default_repo = GITHUB_REPO
@@ -381,6 +381,8 @@ class Stack:
         self.repo = ConfigRepo(os.path.join(self.dir, "config-repo"))
         self.data_dir = os.path.join(self.dir, "data")
         self.repo_url = None  # the bot fetches this instead of the local path when set
+        self.repo_settings = {}  # more keys of the config's "repo" (user, ca_file ...)
+        self.github_settings = {}  # more keys of the config's "github" (app_id ...)
         self.bot = None
         if start_bot:
             self.start_bot()
@@ -410,8 +412,8 @@ class Stack:
         path = os.path.join(self.dir, "deploybot.conf.json")
         if not os.path.exists(path):
             cfg = {"listen": "127.0.0.1", "port": 0, "data_dir": self.data_dir,
-                   "repo": {"url": self.repo_url or self.repo.path},
-                   "github": {"api_url": self.github_url},
+                   "repo": dict(self.repo_settings, url=self.repo_url or self.repo.path),
+                   "github": dict(self.github_settings, api_url=self.github_url),
                    "aws": {"region": REGION}, "api_tokens": API_TOKENS}
             if self.notify is not None:
                 cfg["notify"] = self.notify

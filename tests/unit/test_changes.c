@@ -784,6 +784,19 @@ static void file_lacks(const char *path, const char *s) {
     CHECK(strstr(buf, s) == NULL);
 }
 
+/* The bot's callback in miniature: the token from the environment. */
+static int test_cred(void *arg, const char *url, cfgrepo_cred *out, errinfo *err) {
+    const char *tok = getenv("DEPLOYBOT_TEST_TOKEN");
+    (void)arg;
+    (void)url;
+    snprintf(out->source, sizeof out->source, "$DEPLOYBOT_TEST_TOKEN");
+    if (!tok)
+        return errinfo_set(err, ERR_INVALID, "set $DEPLOYBOT_TEST_TOKEN");
+    snprintf(out->user, sizeof out->user, "x-access-token");
+    snprintf(out->password, sizeof out->password, "%s", tok);
+    return 0;
+}
+
 static void token_case(const char *token, const char *dirname,
                        const char *want_err, int want_authorized) {
     fake_http h = {.want_auth =
@@ -805,7 +818,8 @@ static void token_case(const char *token, const char *dirname,
     }
     snprintf(url, sizeof url, "http://127.0.0.1:%d/org/config.git", port);
     snprintf(dir, sizeof dir, "%s/%s", tmp, dirname);
-    r = cfgrepo_open(url, dir, "DEPLOYBOT_TEST_TOKEN", &err);
+    cfgrepo_options opts = {test_cred, NULL, NULL};
+    r = cfgrepo_open(url, dir, &opts, &err);
     shutdown(h.fd, SHUT_RDWR);
     pthread_join(t, NULL);
     close(h.fd);

@@ -260,6 +260,26 @@ static void test_host_section(void) {
     bot_config_free(&c);
 }
 
+/* The fetch's user and CA, and a GitHub App's settings. */
+static void test_fetch_and_app(void) {
+    errinfo err;
+    bot_config c;
+
+    CHECK(load("{\"repo\":{\"user\":\"oauth2\",\"ca_file\":\"/etc/hostname\"},"
+               "\"github\":{\"app_id\":12,\"private_key_file\":\"/etc/hostname\",\"installation_id\":34}}",
+               &c, &err) == 0,
+          "loads: %s", err.msg);
+    CHECK(c.repo_user && !strcmp(c.repo_user, "oauth2") && !strcmp(c.repo_ca_file, "/etc/hostname"), "repo");
+    ghapp_settings app = bot_config_ghapp(&c);
+    CHECK(app.app_id == 12 && app.installation_id == 34 && app.refresh_s == 300 &&
+              !strcmp(app.private_key_file, "/etc/hostname"),
+          "app settings");
+    bot_config_free(&c);
+    CHECK(load("{}", &c, &err) == 0 && bot_config_ghapp(&c).app_id == 0 && !c.repo_user && !c.repo_ca_file,
+          "no app by default");
+    bot_config_free(&c);
+}
+
 static void test_errors(void) {
     static const struct {
         const char *text, *want;
@@ -303,6 +323,15 @@ static void test_errors(void) {
         {"{\"limits\":{\"max_connections\":0}}", "\"limits.max_connections\" must be an integer"},
         {"{\"limits\":{\"body_min_rate_bytes_s\":-1}}", "\"limits.body_min_rate_bytes_s\""},
         {"{\"limits\":{\"ws_ping\":1}}", "unknown key \"limits.ws_ping\""},
+        {"{\"repo\":{\"ca_file\":\"/nonexistent/ca.pem\"}}", "\"repo.ca_file\": cannot read /nonexistent/ca.pem"},
+        {"{\"github\":{\"app_id\":12}}", "\"github.app_id\" and \"github.private_key_file\" go together"},
+        {"{\"github\":{\"app_id\":0,\"private_key_file\":\"/etc/hostname\"}}", "\"github.app_id\" must be an integer"},
+        {"{\"github\":{\"private_key_file\":\"/etc/hostname\"}}", "go together"},
+        {"{\"host\":{\"type\":\"gitea\",\"api_url\":\"http://x/api/v1\",\"app_id\":1,"
+         "\"private_key_file\":\"/etc/hostname\"}}",
+         "a GitHub App (\"app_id\") needs a host of type \"github\""},
+        {"{\"github\":{\"installation_id\":5}}", "\"github.installation_id\" needs \"github.app_id\""},
+        {"{\"github\":{\"app_token_refresh_s\":3001}}", "\"github.app_token_refresh_s\" must be an integer in 0..3000"},
         {"{\"environments\":{\"-x\":{}}}", "\"-x\" is not an environment name"},
         {"{\"environments\":{\"prd\":{\"role\":\"x\"}}}", "unknown key \"environments.prd.role\""},
         {"{\"environments\":{\"prd\":{\"role_arn\":\"arn:aws:iam::12345:role/x\"}}}",
@@ -406,6 +435,7 @@ int main(void) {
     test_environments();
     test_allow_fork_prs();
     test_host_section();
+    test_fetch_and_app();
     test_errors();
     test_api_tokens();
     unlink(path);

@@ -56,7 +56,7 @@ FAULT_FIELDS = {"path_regex": ".*", "method": None, "status": 500, "count": 1, "
                 "retry_after": None}
 FAULT_ACTIONS = ("status", "close", "truncate")
 CONFIG_FIELDS = ("tokens", "deploy_tokens", "user", "password", "require_user", "public",
-                 "redirect_to", "redirect_status")
+                 "redirect_to", "redirect_status", "token_check_url")
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 HIDDEN_HEADERS = ("authorization", "proxy-authorization", "cookie")
 # Gitea's check of the Git-Protocol header before it reaches GIT_PROTOCOL.
@@ -87,7 +87,7 @@ def check_config(changes):
             raise ValueError("deploy_tokens is a list of \"USER:TOKEN\" strings")
         for pair in pairs:
             parse_deploy_token(pair)
-    for field in ("user", "password", "require_user", "redirect_to"):
+    for field in ("user", "password", "require_user", "redirect_to", "token_check_url"):
         if field in changes and changes[field] is not None and not isinstance(changes[field], str):
             raise ValueError(f"{field} is a string or null")
     if "user" in changes and not changes["user"]:
@@ -151,7 +151,8 @@ class GitHttpFakeApp(RestFakeApp):
                     "deploy_token_users": [parse_deploy_token(p)[0] for p in c["deploy_tokens"]],
                     "user": c["user"], "password_set": bool(c["password"]),
                     "require_user": c["require_user"], "public": c["public"],
-                    "redirect_to": c["redirect_to"], "redirect_status": c["redirect_status"]}
+                    "redirect_to": c["redirect_to"], "redirect_status": c["redirect_status"],
+                    "token_check_url": c["token_check_url"]}
 
     def set_config(self, changes):
         check_config(changes)

@@ -37,6 +37,8 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
+import urllib.request
 
 from fakecommon.restfake import Reply
 
@@ -139,6 +141,19 @@ class Style:
         raise NotImplementedError
 
 
+def issued_elsewhere(token, config):
+    """A token the API side issued (GitHub: git and the REST API share one
+    token store, e.g. a GitHub App's installation tokens): asked of
+    config["token_check_url"] (the fake GitHub's /_fake/token_check)."""
+    url = config.get("token_check_url")
+    if not url or not token:
+        return False
+    req = urllib.request.Request(url, data=json.dumps({"token": token}).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read()).get("state") == "live"
+
+
 def _token_basic(creds, config):
     """GitHub and Gitea: the password is the token (any username), or the
     username is the token with an empty or "x-oauth-basic" password."""
@@ -148,7 +163,7 @@ def _token_basic(creds, config):
         if any_same(creds.user, tokens) and not require:
             return "ok", config["user"]
         return "bad", None
-    if any_same(creds.password, tokens):
+    if any_same(creds.password, tokens) or issued_elsewhere(creds.password, config):
         if require and creds.user != require:
             return "bad", None
         return "ok", config["user"]

@@ -9,6 +9,12 @@ Endpoints (GitHub REST, API version 2022-11-28):
   POST  /repos/{owner}/{repo}/issues/{n}/comments           create an issue/PR comment
   GET   /repos/{owner}/{repo}/issues/{n}/comments           list them (oldest first)
   GET|PATCH|DELETE /repos/{owner}/{repo}/issues/comments/{id}
+  With a GitHub App registered (fake_github.py --app-id, apps.py), as the app
+  (Authorization: Bearer JWT, RS256, checked with the app's public key):
+  POST  /app/installations/{id}/access_tokens               an installation token
+  GET   /repos/{owner}/{repo}/installation                  the app's installation
+  and the endpoints above also take a live installation token (an expired
+  one is 401 Bad credentials).
 
 Admin endpoints (not GitHub; no token needed):
   POST   /_fake/faults    {"path_regex": "...", "method": "POST", "status": 500,
@@ -19,7 +25,11 @@ Admin endpoints (not GitHub; no token needed):
   GET    /_fake/faults    pending rules;  DELETE clears them
   GET    /_fake/requests  every API request received (method, path, query,
                           headers, json, status);  DELETE clears the log
-  GET    /_fake/state     statuses and comments as JSON
+  GET    /_fake/state     statuses and comments as JSON; "installation_tokens":
+                          each issued token's SHA-256 and expiry
+  POST   /_fake/token_check  {"token": T} -> {"state": "live"|"expired"|null}: for
+                          fake_githttp.py --token-check-url (git and the API share
+                          GitHub's tokens)
   POST   /_fake/reset     empty state, log and faults
 """
 
@@ -58,6 +68,7 @@ class GitHubFakeApp:
         self.login = login
         self.verbose = verbose
         self.store = GitHubStore()
+        self.github_app = None        # apps.GitHubApp when one is registered
         self.faults = FaultQueue()
         self.base_url = None          # set once the port is known
         self._log = []
@@ -182,9 +193,38 @@ class GitHubHandler(BaseHandler):
         headers["X-RateLimit-Used"] = str(min(used, RATE_LIMIT))
         self.send_json(status, body, headers)
 
+    APP_ROUTES = [(m, re.compile(f"^{p}$"), h) for m, p, h in [
+        ("POST", r"/app/installations/(?P<id>\d+)/access_tokens", "create_installation_token"),
+        ("GET", _REPO + r"/installation", "get_repo_installation"),
+    ]]
+
+    def _as_app(self, url):
+        """The answer of an endpoint only a GitHub App's JWT may call, or None."""
+        for method, pattern, name in self.APP_ROUTES:
+            m = pattern.match(url.path)
+            if m and method == self.command:
+                gh_app = self.server.app.github_app
+                scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+                if gh_app is None or scheme.lower() != "bearer":
+                    raise errors.GitHubError(401, {"message": "A JSON web token could not be decoded",
+                                                   "documentation_url": errors.DOCS})
+                gh_app.verify_jwt(token.strip())
+                with self.server.app.store.lock:
+                    return getattr(self, name)(m.groupdict())
+        return None
+
+    def create_installation_token(self, args):
+        return 201, self.server.app.github_app.issue(args["id"]), {}
+
+    def get_repo_installation(self, args):
+        return 200, self.server.app.github_app.installation_of(args["owner"], args["repo"]), {}
+
     def _handle(self, url, text, entry):
         app = self.server.app
         try:
+            answer = self._as_app(url)
+            if answer is not None:
+                return answer
             self._authenticate()
             fault = app.faults.take({"method": self.command, "path": url.path})
             if fault:
@@ -208,7 +248,11 @@ class GitHubHandler(BaseHandler):
         if not header:
             raise errors.requires_authentication()
         scheme, _, token = header.partition(" ")
-        if scheme.lower() not in ("token", "bearer") or token.strip() != self.server.app.token:
+        token = token.strip()
+        gh_app = self.server.app.github_app
+        if scheme.lower() not in ("token", "bearer"):
+            raise errors.bad_credentials()
+        if token != self.server.app.token and not (gh_app and gh_app.token_state(token) == "live"):
             raise errors.bad_credentials()
 
     @staticmethod
@@ -476,7 +520,15 @@ class GitHubHandler(BaseHandler):
                 app.clear_requests()
                 return self.send_json(200, [])
             if route == ("GET", "/_fake/state"):
-                return self.send_json(200, app.store.dump())
+                state = app.store.dump()
+                state["installation_tokens"] = app.github_app.dump() if app.github_app else []
+                return self.send_json(200, state)
+            if route == ("POST", "/_fake/token_check"):
+                token = json.loads(raw or b"{}").get("token") or ""
+                state = "live" if token == app.token else None
+                if app.github_app and state is None:
+                    state = app.github_app.token_state(token)
+                return self.send_json(200, {"state": state})
             if route == ("POST", "/_fake/reset"):
                 app.reset()
                 return self.send_json(200, {})
