@@ -2,8 +2,8 @@
 repo, the real deploybot; a push to main is planned and applied for dev, and
 you watch the bot's log, the commit statuses and the resources appear.
 
-  demo.py [--host github|gitea]   the host the bot is configured for (its
-                                  fake gets the statuses; default github)"""
+  demo.py [--host github|gitea|gitlab]   the host the bot is configured for (its
+                                         fake gets the statuses; default github)"""
 import argparse
 import os
 import shutil
@@ -17,7 +17,8 @@ import harness  # noqa: E402
 
 DEV = "environments/dev/stack.json"
 # Each host's push delivery (harness.py builds them from real payloads).
-PUSH = {"github": harness.push_payload, "gitea": harness.gitea_push_payload}
+PUSH = {"github": harness.push_payload, "gitea": harness.gitea_push_payload,
+        "gitlab": harness.gitlab_push_payload}
 
 
 def follow(path, stop):
@@ -39,7 +40,8 @@ def show_statuses(s, sha):
 
 def push(s, before, after, title):
     print("\n== %s: push %s..%s to main (webhook signed, delivered)" % (title, before[:7], after[:7]))
-    code, body = s.deliver("push", PUSH[s.host_type](before, after))
+    event = "Push Hook" if s.host_type == "gitlab" else "push"
+    code, body = s.deliver(event, PUSH[s.host_type](before, after))
     print("  webhook answered %d %s" % (code, body.decode()))
     s.wait_status(after, "deploybot/dev")
     time.sleep(0.3)
@@ -47,7 +49,7 @@ def push(s, before, after, title):
 
 
 def host_url(s):
-    return s.gitea_url if s.host_type == "gitea" else s.github_url
+    return getattr(s, s.host_type + "_url")
 
 
 def main():

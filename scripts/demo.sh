@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The local demo on embedded defaults: installs what is missing, builds, and
 # runs the bot against a local config repo and local fakes (see scripts/demo.py).
-#   scripts/demo.sh [--host github|gitea]   the git host the bot is set up for
+#   scripts/demo.sh [--host github|gitea|gitlab]   the git host the bot is set up for
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh

@@ -11,6 +11,7 @@ independent implementations of the AWS APIs do, and deploybot must still
 touch only what the answers prove is its own. The tests' own boto3 calls
 observe the fake as AWS would answer them: the fake applies their filters
 (see observe_with_filters)."""
+import base64
 import hashlib
 import hmac
 import json
@@ -24,6 +25,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -38,6 +40,10 @@ GITHUB_TOKEN = "ghp_faketoken000000000000000000000000000"
 GITEA_TOKEN = "gitea-token-0123456789abcdef"
 GITEA_REPO, GITEA_REPO_ID = "acme/infra-config", 42   # the fake Gitea's repository
 GITHUB_REPO = "ailisp/gcbapp-buildconfig-example"     # push_payload's
+GITLAB_TOKEN = "glpat-fake-0123456789"
+GITLAB_PROJECT, GITLAB_PROJECT_ID = "acme/infra-config", 42   # the fake GitLab's project
+# The Standard Webhooks key GitLab signs deliveries with (host.signing_key_env).
+GITLAB_SIGNING_KEY = "whsec_" + base64.b64encode(b"deploybot-gitlab-signing-key-32b").decode()
 AWS_KEY = "AKIDEXAMPLE"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 REGION = "eu-west-1"
@@ -228,6 +234,51 @@ def gitea_headers(event, body, delivery=None, secret=SECRET):
             "X-Hub-Signature-256": "sha256=" + sig}
 
 
+def gitlab_push_payload(before, after, ref="refs/heads/main", project=GITLAB_PROJECT):
+    """A real GitLab Push Hook, re-pointed at our commits."""
+    doc = json.loads(fixture("gitlab/go-scm.push.json"))
+    doc.update(ref=ref, before=before, after=after, checkout_sha=after)
+    doc["project"]["path_with_namespace"] = project
+    return doc
+
+
+def gitlab_mr_payload(head, action="open", iid=1, oldrev=None, source_project_id=GITLAB_PROJECT_ID):
+    """A real GitLab Merge Request Hook into main; another source project is a fork."""
+    doc = json.loads(fixture("gitlab/go-scm.merge_request.open.json"))
+    attrs = doc["object_attributes"]
+    attrs.update(iid=iid, action=action, target_branch="main", source_project_id=source_project_id,
+                 target_project_id=GITLAB_PROJECT_ID)
+    attrs["last_commit"]["id"] = head
+    attrs.pop("oldrev", None)
+    if oldrev:
+        attrs["oldrev"] = oldrev
+    doc["project"]["path_with_namespace"] = GITLAB_PROJECT
+    return doc
+
+
+def gitlab_signature(key, msg_id, ts, body):
+    """webhook-signature (Standard Webhooks): HMAC-SHA256 of "id.ts.body"."""
+    raw = base64.b64decode(key[len("whsec_"):])
+    mac = hmac.new(raw, b"%s.%s." % (msg_id.encode(), str(ts).encode()) + body, hashlib.sha256)
+    return "v1," + base64.b64encode(mac.digest()).decode()
+
+
+def gitlab_headers(event, body, key=None, token=SECRET, sign=True, ts=None, sig=None):
+    """As GitLab sends a delivery: the secret token, the idempotency key (a
+    retry repeats it) and the signature; token=None or sign=False leave one out."""
+    key = key or str(uuid.uuid4())
+    ts = int(time.time()) if ts is None else ts
+    headers = {"Content-Type": "application/json", "X-Gitlab-Event": event,
+               "X-Gitlab-Event-UUID": str(uuid.uuid4()), "Idempotency-Key": key,
+               "X-Gitlab-Instance": "https://gitlab.example.com", "User-Agent": "GitLab/19.1.0",
+               "webhook-id": key, "webhook-timestamp": str(ts)}
+    if token is not None:
+        headers["X-Gitlab-Token"] = token
+    if sign:
+        headers["webhook-signature"] = sig or gitlab_signature(GITLAB_SIGNING_KEY, key, ts, body)
+    return headers
+
+
 def fault(url, **spec):
     """Queues a fault rule on a fake (see tests/fakes/README.md)."""
     code, body = http("POST", url + "/_fake/faults", json.dumps(spec).encode(),
@@ -348,8 +399,9 @@ def observe_with_filters():
 
 class Stack:
     """Fake AWS + fake GitHub + a config repo + the bot, in one work dir.
-    host="gitea": the bot's host is the fake Gitea instead (deliver,
-    statuses and wait_status speak Gitea's)."""
+    host="gitea" or "gitlab": the bot's host is that fake instead (deliver,
+    statuses and wait_status speak its API; GitLab's deliveries are signed
+    and the bot requires it)."""
 
     def __init__(self, workdir=None, start_bot=True, chat=False, host="github", github_args=()):
         self.dir = workdir or tempfile.mkdtemp(prefix="deploybot-test-")
@@ -378,10 +430,19 @@ class Stack:
             self.gitea_url = "http://127.0.0.1:%d" % self.gitea.port
             self.host = {"type": "gitea", "api_url": self.gitea_url + "/api/v1"}
             self.default_repo = GITEA_REPO
+        if host == "gitlab":
+            self.gitlab = self._fake("fake_gitlab", ["--token", GITLAB_TOKEN, "--project",
+                                                     "%s=%d" % (GITLAB_PROJECT, GITLAB_PROJECT_ID)])
+            self.gitlab_url = "http://127.0.0.1:%d" % self.gitlab.port
+            self.host = {"type": "gitlab", "api_url": self.gitlab_url + "/api/v4",
+                         "signing_key_env": "GITLAB_SIGNING_KEY", "require_signature": True}
+            self.default_repo = GITLAB_PROJECT
         self.repo = ConfigRepo(os.path.join(self.dir, "config-repo"))
         self.data_dir = os.path.join(self.dir, "data")
         self.repo_url = None  # the bot fetches this instead of the local path when set
         self.repo_settings = {}  # more keys of the config's "repo" (user, ca_file ...)
+        if host == "gitlab":
+            self.repo_settings["name"] = GITLAB_PROJECT
         self.github_settings = {}  # more keys of the config's "github" (app_id ...)
         self.bot = None
         if start_bot:
@@ -397,7 +458,8 @@ class Stack:
     def env(self):
         e = dict(os.environ)
         e.update({"DEPLOYBOT_WEBHOOK_SECRET": SECRET, "GITHUB_TOKEN": GITHUB_TOKEN,
-                  "GITEA_TOKEN": GITEA_TOKEN,
+                  "GITEA_TOKEN": GITEA_TOKEN, "GITLAB_TOKEN": GITLAB_TOKEN,
+                  "GITLAB_SIGNING_KEY": GITLAB_SIGNING_KEY,
                   "AWS_ACCESS_KEY_ID": AWS_KEY, "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
                   "AWS_REGION": REGION, "AWS_ENDPOINT_URL": self.aws_url,
                   "DEPLOYBOT_AWS_RETRY_BASE_MS": "10", "DEPLOYBOT_NOTIFY_RETRY_BASE_MS": "100",
@@ -441,6 +503,9 @@ class Stack:
         if self.host_type == "gitea":
             return http("POST", self.bot_url + "/webhooks/gitea", body,
                         gitea_headers(event, body, delivery, secret))
+        if self.host_type == "gitlab":
+            return http("POST", self.bot_url + "/webhooks/gitlab", body,
+                        gitlab_headers(event, body, delivery, secret))
         headers = {"Content-Type": "application/json", "X-GitHub-Event": event,
                    "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
                    "X-Hub-Signature-256": sign(body, secret),
@@ -479,8 +544,11 @@ class Stack:
 
     def statuses(self, sha, repo=None):
         """The commit's statuses on the host, newest first, as GitHub shows
-        them (Gitea's "status" is given as "state")."""
+        them (Gitea's "status" is given as "state"; GitLab's "name" as
+        "context" and its states as GitHub's)."""
         repo = repo or self.default_repo
+        if self.host_type == "gitlab":
+            return self._gitlab_statuses(sha, repo)
         if self.host_type == "gitea":
             code, body = http("GET", "%s/api/v1/repos/%s/statuses/%s" % (self.gitea_url, repo, sha),
                               headers={"Authorization": "token " + GITEA_TOKEN})
@@ -490,6 +558,15 @@ class Stack:
                           headers={"Authorization": "token " + GITHUB_TOKEN})
         assert code == 200, (code, body)
         return json.loads(body)
+
+    def _gitlab_statuses(self, sha, project):
+        code, body = http("GET", "%s/api/v4/projects/%s/repository/commits/%s/statuses?all=true&sort=desc"
+                          % (self.gitlab_url, urllib.parse.quote(project, safe=""), sha),
+                          headers={"PRIVATE-TOKEN": GITLAB_TOKEN})
+        assert code == 200, (code, body)
+        state = {"failed": "failure", "canceled": "error", "running": "pending"}
+        return [dict(x, context=x["name"], state=state.get(x["status"], x["status"]))
+                for x in json.loads(body)]
 
     def latest_status(self, sha, context, repo=None):
         for s in self.statuses(sha, repo):  # newest first

@@ -4,70 +4,24 @@ and the fake AWS. Deliveries are GitLab's real payloads
 (../shared/fixtures/webhooks/gitlab/) re-pointed at our commits, with the
 secret token and a Standard Webhooks signature (signing is required)."""
 import base64
-import hashlib
-import hmac
 import json
 import os
 import sys
 import time
 import unittest
-import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 
 DEV = "environments/dev/stack.json"
-PROJECT = "acme/infra-config"
-PID = 42
-TOKEN = "glpat-fake-0123456789"
-SIGNING_KEY = "whsec_" + base64.b64encode(b"deploybot-gitlab-signing-key-32b").decode()
-ZERO = "0" * 40
-
-
-def fixture(name):
-    return json.loads(harness.fixture("gitlab/" + name))
-
-
-def push_hook(before, after, ref="refs/heads/main", project=PROJECT):
-    doc = fixture("go-scm.push.json")
-    doc.update(ref=ref, before=before, after=after, checkout_sha=after)
-    doc["project"]["path_with_namespace"] = project
-    return doc
-
-
-def mr_hook(head, action="open", iid=1, oldrev=None, source_project_id=PID):
-    doc = fixture("go-scm.merge_request.open.json")
-    attrs = doc["object_attributes"]
-    attrs.update(iid=iid, action=action, target_branch="main", source_project_id=source_project_id,
-                 target_project_id=PID)
-    attrs["last_commit"]["id"] = head
-    attrs.pop("oldrev", None)
-    if oldrev:
-        attrs["oldrev"] = oldrev
-    doc["project"]["path_with_namespace"] = PROJECT
-    return doc
-
-
-def signature(key, msg_id, ts, body):
-    raw = base64.b64decode(key[len("whsec_"):])
-    mac = hmac.new(raw, b"%s.%s." % (msg_id.encode(), str(ts).encode()) + body, hashlib.sha256)
-    return "v1," + base64.b64encode(mac.digest()).decode()
+PID = harness.GITLAB_PROJECT_ID
+TOKEN = harness.GITLAB_TOKEN
 
 
 def gitlab_stack(reconcile_s=0):
-    s = harness.Stack(start_bot=False)
-    s.gitlab = s._fake("fake_gitlab", ["--token", TOKEN, "--project", "%s=%d" % (PROJECT, PID)])
-    s.gitlab_url = "http://127.0.0.1:%d" % s.gitlab.port
-    repo = {"url": s.repo.path, "name": PROJECT}
+    s = harness.Stack(start_bot=False, host="gitlab")
     if reconcile_s:
-        repo["reconcile_interval_s"] = reconcile_s
-    cfg = {"listen": "127.0.0.1", "port": 0, "data_dir": s.data_dir, "repo": repo,
-           "host": {"type": "gitlab", "api_url": s.gitlab_url + "/api/v4",
-                    "signing_key_env": "GITLAB_SIGNING_KEY", "require_signature": True},
-           "aws": {"region": harness.REGION}}
-    with open(s.config_path(), "w") as f:
-        json.dump(cfg, f)
-    s.extra_env = {"GITLAB_TOKEN": TOKEN, "GITLAB_SIGNING_KEY": SIGNING_KEY}
+        s.repo_settings["reconcile_interval_s"] = reconcile_s
     s.start_bot()
     return s
 
@@ -85,16 +39,7 @@ class GitLabCase(unittest.TestCase):
 
     def deliver(self, event, doc, key=None, token=harness.SECRET, sign=True, ts=None, sig=None):
         body = json.dumps(doc).encode()
-        key = key or str(uuid.uuid4())
-        ts = int(time.time()) if ts is None else ts
-        headers = {"Content-Type": "application/json", "X-Gitlab-Event": event,
-                   "X-Gitlab-Event-UUID": str(uuid.uuid4()), "Idempotency-Key": key,
-                   "X-Gitlab-Instance": "https://gitlab.example.com", "User-Agent": "GitLab/19.1.0",
-                   "webhook-id": key, "webhook-timestamp": str(ts)}
-        if token is not None:
-            headers["X-Gitlab-Token"] = token
-        if sign:
-            headers["webhook-signature"] = sig or signature(SIGNING_KEY, key, ts, body)
+        headers = harness.gitlab_headers(event, body, key, token, sign, ts, sig)
         code, answer = harness.http("POST", self.s.bot_url + "/webhooks/gitlab", body, headers)
         return code, json.loads(answer) if answer.startswith(b"{") else answer
 
@@ -119,7 +64,7 @@ class GitLabCase(unittest.TestCase):
             raise
 
     def push(self, before, after):
-        code, answer = self.deliver("Push Hook", push_hook(before, after))
+        code, answer = self.deliver("Push Hook", harness.gitlab_push_payload(before, after))
         self.assertEqual(code, 202, answer)
         self.assertTrue(answer["queued"], answer)
         return answer
@@ -162,7 +107,7 @@ class GitLabHost(GitLabCase):
         harness.git(s.repo.path, "checkout", "-q", "-b", "feature")
         h1 = s.repo.edit_json(DEV, lambda d: d["office_cidrs"].append("198.51.100.77/32"), "dev: one")
         harness.git(s.repo.path, "update-ref", "refs/merge-requests/5/head", h1)
-        code, answer = self.deliver("Merge Request Hook", mr_hook(h1, "open", iid=5))
+        code, answer = self.deliver("Merge Request Hook", harness.gitlab_mr_payload(h1, "open", iid=5))
         self.assertEqual(code, 202, answer)
         st = self.wait_status(h1, "deploybot/dev")
         self.assertEqual(st["status"], "success", st)
@@ -174,7 +119,7 @@ class GitLabHost(GitLabCase):
 
         h2 = s.repo.edit_json(DEV, lambda d: d["office_cidrs"].append("198.51.100.78/32"), "dev: two")
         harness.git(s.repo.path, "update-ref", "refs/merge-requests/5/head", h2)
-        code, answer = self.deliver("Merge Request Hook", mr_hook(h2, "update", iid=5, oldrev=h1))
+        code, answer = self.deliver("Merge Request Hook", harness.gitlab_mr_payload(h2, "update", iid=5, oldrev=h1))
         self.assertEqual(code, 202, answer)
         self.wait_status(h2, "deploybot/dev")
         harness.wait_for(lambda: h2[:7] in self.api("/merge_requests/5/notes")[0]["body"], 30,
@@ -187,7 +132,7 @@ class GitLabHost(GitLabCase):
         harness.git(s.repo.path, "checkout", "-q", "main")
         harness.git(s.repo.path, "merge", "-q", "--no-ff", "-m", "Merge feature", "feature")
         merged = s.repo.head()
-        code, answer = self.deliver("Merge Request Hook", mr_hook(h2, "merge", iid=5))
+        code, answer = self.deliver("Merge Request Hook", harness.gitlab_mr_payload(h2, "merge", iid=5))
         self.assertEqual(code, 202, answer)
         self.push(base, merged)
         self.assertEqual(self.wait_status(merged, "deploybot/dev")["status"], "success")
@@ -195,12 +140,12 @@ class GitLabHost(GitLabCase):
 
     def test_3_wrong_token_signature_or_stale_timestamp_is_401_and_nothing_stored(self):
         s = self.s
-        doc = push_hook(s.repo.head(), s.repo.head())
+        doc = harness.gitlab_push_payload(s.repo.head(), s.repo.head())
         runs_before = s.api("/api/runs")[1]
         cases = {"wrong token": dict(token="not the secret"),
                  "no token": dict(token=None),
                  "wrong signature": dict(sig="v1," + base64.b64encode(b"x" * 32).decode()),
-                 "signature by another key": dict(sig=signature("whsec_" + base64.b64encode(b"k" * 24).decode(),
+                 "signature by another key": dict(sig=harness.gitlab_signature("whsec_" + base64.b64encode(b"k" * 24).decode(),
                                                                 "id", int(time.time()), b"{}")),
                  "unsigned (require_signature)": dict(sign=False),
                  "stale timestamp": dict(ts=int(time.time()) - 600),
@@ -216,7 +161,7 @@ class GitLabHost(GitLabCase):
         self.assertEqual(again["job"], answer["job"] + 1, (answer, again))
 
     def test_4_duplicate_delivery_is_not_queued_twice(self):
-        doc = push_hook(self.s.repo.head(), self.s.repo.head())
+        doc = harness.gitlab_push_payload(self.s.repo.head(), self.s.repo.head())
         code, first = self.deliver("Push Hook", doc, key="retried-delivery")
         self.assertEqual((code, first["queued"]), (202, True), first)
         # GitLab's retry: same Idempotency-Key, a new X-Gitlab-Event-UUID and timestamp.
@@ -229,7 +174,7 @@ class GitLabHost(GitLabCase):
         head = s.repo.edit_json(DEV, lambda d: d["office_cidrs"].append("198.51.100.99/32"), "fork change")
         harness.git(s.repo.path, "reset", "-q", "--hard", "HEAD~1")
         harness.git(s.repo.path, "update-ref", "refs/merge-requests/9/head", head)
-        code, answer = self.deliver("Merge Request Hook", mr_hook(head, "open", iid=9, source_project_id=777))
+        code, answer = self.deliver("Merge Request Hook", harness.gitlab_mr_payload(head, "open", iid=9, source_project_id=777))
         self.assertEqual(code, 202, answer)
         st = self.wait_status(head, "deploybot")
         self.assertEqual(st["status"], "failed", st)
@@ -238,7 +183,7 @@ class GitLabHost(GitLabCase):
         self.assertEqual(self.api("/merge_requests/9/notes"), [])
 
     def test_6_another_project_is_403(self):
-        doc = push_hook(self.s.repo.head(), self.s.repo.head(), project="evil/infra-config")
+        doc = harness.gitlab_push_payload(self.s.repo.head(), self.s.repo.head(), project="evil/infra-config")
         code, answer = self.deliver("Push Hook", doc)
         self.assertEqual(code, 403, answer)
         self.assertIn("evil/infra-config", answer["error"])
