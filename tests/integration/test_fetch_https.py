@@ -24,9 +24,16 @@ def sha256(text):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class FetchOverHttps(unittest.TestCase):
+# Each host's push delivery and its event name.
+PUSH = {"github": (harness.push_payload, "push"), "gitea": (harness.gitea_push_payload, "push"),
+        "gitlab": (harness.gitlab_push_payload, "Push Hook")}
+
+
+class HttpsCase(unittest.TestCase):
+    host = "github"
+
     def setUp(self):
-        self.s = harness.Stack(start_bot=False)
+        self.s = harness.Stack(start_bot=False, host=self.host)
         self.addCleanup(self.s.close)
         # Fakes given one --cert-dir share one CA: a redirect between them
         # passes TLS, and only the credential rule can stop the token.
@@ -57,7 +64,8 @@ class FetchOverHttps(unittest.TestCase):
         s = self.s
         base = s.repo.head()
         c = s.repo.edit_json(DEV, lambda d: d["office_cidrs"].append("198.51.100.0/24"), "dev: office")
-        code, body = s.deliver("push", harness.push_payload(base, c))
+        payload, event = PUSH[self.host]
+        code, body = s.deliver(event, payload(base, c))
         self.assertEqual(code, 202, body)
         return c
 
@@ -78,6 +86,9 @@ class FetchOverHttps(unittest.TestCase):
         self.assertEqual({(r["user"], r["token_sha256"]) for r in ok}, {(want_user, sha256(TOKEN))})
         self.assert_token_kept()
 
+
+
+class FetchOverHttps(HttpsCase):
     def test_github_style_x_access_token(self):
         self.fetched_with(["--style", "github", "--token", TOKEN, "--require-user", "x-access-token"],
                           {}, "x-access-token")
@@ -125,6 +136,23 @@ class FetchOverHttps(unittest.TestCase):
             self.assertIsNone(r["token_sha256"], r)
         self.assertIsNone(s.latest_status(c, "deploybot/dev"))
         self.assert_token_kept()
+
+
+class GitLabHostFetch(HttpsCase):
+    """host.type gitlab, no repo.user: the host's own style, oauth2:<token>."""
+    host = "gitlab"
+
+    def test_oauth2_by_default(self):
+        self.fetched_with(["--style", "gitlab", "--token", TOKEN, "--require-user", "oauth2"], {}, "oauth2")
+
+
+class GiteaHostFetch(HttpsCase):
+    """host.type gitea: the user is host.user, the token its password."""
+    host = "gitea"
+
+    def test_host_user(self):
+        self.s.host["user"] = "deploybot"
+        self.fetched_with(["--style", "gitea", "--token", TOKEN, "--require-user", "deploybot"], {}, "deploybot")
 
 
 if __name__ == "__main__":
