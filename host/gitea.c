@@ -110,14 +110,9 @@ static void pr_head_ref(long number, char *out, size_t len) {
 
 static int fetch_credentials(const host_config *cfg, char *user, size_t ulen, char *pass,
                              size_t plen, errinfo *err) {
-    if (!cfg->token || !*cfg->token)
-        return errinfo_set(err, ERR_INVALID, "no Gitea token to fetch with");
-    if (!cfg->user || !*cfg->user)
+    if (cfg->token && *cfg->token && (!cfg->user || !*cfg->user))
         return errinfo_set(err, ERR_INVALID, "\"host.user\" names the Gitea user the token is of");
-    if ((size_t)snprintf(user, ulen, "%s", cfg->user) >= ulen ||
-        (size_t)snprintf(pass, plen, "%s", cfg->token) >= plen)
-        return errinfo_set(err, ERR_INVALID, "the Gitea user or token is too long to fetch with");
-    return 0;
+    return host_basic_credentials(cfg, "Gitea", cfg->user ? cfg->user : "", user, ulen, pass, plen, err);
 }
 
 /* ---- the API ------------------------------------------------------------- */

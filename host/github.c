@@ -49,12 +49,7 @@ static void pr_head_ref(long number, char *out, size_t len) {
 
 static int fetch_credentials(const host_config *cfg, char *user, size_t ulen, char *pass,
                              size_t plen, errinfo *err) {
-    if (!cfg->token || !*cfg->token)
-        return errinfo_set(err, ERR_INVALID, "no GitHub token to fetch with");
-    if ((size_t)snprintf(user, ulen, "x-access-token") >= ulen ||
-        (size_t)snprintf(pass, plen, "%s", cfg->token) >= plen)
-        return errinfo_set(err, ERR_INVALID, "the GitHub token is too long to fetch with");
-    return 0;
+    return host_basic_credentials(cfg, "GitHub", "x-access-token", user, ulen, pass, plen, err);
 }
 
 static host_client *client_new(const host_config *cfg) {

@@ -114,11 +114,8 @@ static void pr_head_ref(long number, char *out, size_t len) {
 /* A project/group access token or a PAT fetches as "oauth2:<token>". */
 static int fetch_credentials(const host_config *cfg, char *user, size_t ulen, char *pass, size_t plen,
                              errinfo *err) {
-    if (!cfg->token || !*cfg->token) return errinfo_set(err, ERR_INVALID, "no GitLab token to fetch with");
-    if ((size_t)snprintf(user, ulen, "%s", cfg->user && *cfg->user ? cfg->user : "oauth2") >= ulen ||
-        (size_t)snprintf(pass, plen, "%s", cfg->token) >= plen)
-        return errinfo_set(err, ERR_INVALID, "the GitLab token is too long to fetch with");
-    return 0;
+    const char *u = cfg->user && *cfg->user ? cfg->user : "oauth2";
+    return host_basic_credentials(cfg, "GitLab", u, user, ulen, pass, plen, err);
 }
 
 static host_client *client_new(const host_config *cfg) {

@@ -100,6 +100,10 @@ const char *host_header(const host_headers *h, const char *name, host_header_sta
  * LABEL header" or "over-long LABEL header" (a 400). */
 int host_header_copy(const host_headers *h, const char *name, const char *label, char *out,
                      size_t len, errinfo *err);
+/* The basic-auth pair every host fetches with: `user` and cfg->token, or
+ * -1 naming `display` when the token is unset or either is over-long. */
+int host_basic_credentials(const host_config *cfg, const char *display, const char *user, char *u,
+                           size_t ulen, char *pass, size_t plen, errinfo *err);
 
 /* ---- the operations -------------------------------------------------------- */
 

@@ -4,6 +4,7 @@
 #include "host/gitlab.h"
 #include "host/host.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -48,5 +49,13 @@ int host_header_copy(const host_headers *h, const char *name, const char *label,
         return errinfo_set(err, ERR_INVALID, "%s %s header",
                            st == HOST_HEADER_MISSING ? "missing" : "over-long", label);
     memcpy(out, v, strlen(v) + 1);
+    return 0;
+}
+
+int host_basic_credentials(const host_config *cfg, const char *display, const char *user, char *u,
+                           size_t ulen, char *pass, size_t plen, errinfo *err) {
+    if (!cfg->token || !*cfg->token) return errinfo_set(err, ERR_INVALID, "no %s token to fetch with", display);
+    if ((size_t)snprintf(u, ulen, "%s", user) >= ulen || (size_t)snprintf(pass, plen, "%s", cfg->token) >= plen)
+        return errinfo_set(err, ERR_INVALID, "the %s user or token is too long to fetch with", display);
     return 0;
 }

@@ -185,7 +185,7 @@ static void test_sensitive(void) {
 
 /* The lines both scripts share, after the volume's. */
 #define SCRIPT_BODY \
-    "mkfs -t ext4 /dev/xvdf || true\n" \
+    "blkid /dev/xvdf || mkfs -t ext4 /dev/xvdf\n" \
     "mount /dev/xvdf /data\n" \
     "echo one\n" \
     "echo two\n" \
