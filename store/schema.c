@@ -100,6 +100,32 @@ static const char *const MIGRATIONS[] = {
     "  name TEXT PRIMARY KEY,"
     "  hex TEXT NOT NULL,"
     "  created_ms INTEGER NOT NULL);",
+
+    /* 5: drift checks and their remediation are runs too (kinds "drift" and
+     * "remediate", state "drifted": a drift run that found drift). SQLite
+     * cannot change a CHECK, so the table is rebuilt, keeping its ids and
+     * its AUTOINCREMENT counter. */
+    "CREATE TABLE runs_new("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  job_id INTEGER,"
+    "  env TEXT NOT NULL, repo TEXT NOT NULL, sha TEXT NOT NULL, before_sha TEXT, ref TEXT,"
+    "  pr_number INTEGER NOT NULL DEFAULT 0,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('plan','apply','destroy','drift','remediate')),"
+    "  trigger TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN"
+    "    ('queued','running','succeeded','failed','superseded','skipped','blocked','drifted')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  plan_summary TEXT, result TEXT, log TEXT NOT NULL DEFAULT '',"
+    "  created_ms INTEGER NOT NULL, started_ms INTEGER, finished_ms INTEGER,"
+    "  UNIQUE (job_id, env));"
+    "INSERT INTO runs_new SELECT * FROM runs;"
+    "INSERT INTO sqlite_sequence(name, seq) SELECT 'runs_new', 0"
+    "  WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'runs_new');"
+    "UPDATE sqlite_sequence SET seq = (SELECT max(seq) FROM sqlite_sequence"
+    "  WHERE name IN ('runs', 'runs_new')) WHERE name = 'runs_new';"
+    "DROP TABLE runs;"
+    "ALTER TABLE runs_new RENAME TO runs;"
+    "CREATE INDEX runs_by_env ON runs(env, state, id);",
 };
 
 #define LATEST ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
