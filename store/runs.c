@@ -44,6 +44,8 @@ static const char APPEND_LOG[] = "UPDATE runs SET log = log || ?2 || char(10) WH
 static const char RECOVER[] = "UPDATE runs SET state = 'queued' WHERE state = 'running'";
 static const char LIST[] =
     "SELECT " RUN_COLS " FROM runs WHERE ?1 IS NULL OR env = ?1 ORDER BY id DESC LIMIT ?2";
+static const char LATEST[] =
+    "SELECT " RUN_COLS " FROM runs WHERE env = ?1 ORDER BY id DESC LIMIT 1";
 static const char GET[] = "SELECT " RUN_COLS ", log FROM runs WHERE id = ?1";
 /* As a blob, substr counts bytes, as the viewer's offset does. */
 static const char LOG_SINCE[] =
@@ -179,6 +181,17 @@ int store_run_last_good(store *s, const char *env, char sha[41], errinfo *err) {
     return rc;
 }
 
+int store_run_latest(store *s, const char *env, run *out, errinfo *err) {
+    sqlite3_stmt *st = sql_query(s, err, LATEST, "s", env);
+    int rc = sql_step(s, st, "reading the history", err);
+
+    if (rc == 1) {
+        read_run(st, out);
+        sql_done(st);
+    }
+    return rc;
+}
+
 int store_run_finish(store *s, long id, const char *state, const char *plan_summary,
                      const char *result, const char *log, errinfo *err) {
     if (sql_exec(s, err, "finishing", FINISH, "lssss", id, state, plan_summary, result,
@@ -205,7 +218,7 @@ static json_t *opt_int(long long v) {
     return v ? json_integer(v) : json_null();
 }
 
-static json_t *run_json(const run *x) {
+json_t *run_to_json(const run *x) {
     json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:i}", "id", (json_int_t)x->id, "env",
                           x->env, "repo", x->repo, "sha", x->sha, "kind", x->kind, "trigger",
                           x->trigger, "state", x->state, "attempts", x->attempts);
@@ -229,7 +242,7 @@ static json_t *row_json(sqlite3_stmt *st) {
     json_t *o;
 
     read_run(st, &x);
-    o = run_json(&x);
+    o = run_to_json(&x);
     run_free(&x);
     return o;
 }

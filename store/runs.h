@@ -54,6 +54,10 @@ long store_run_recorded(store *s, const char *env, const char *sha, errinfo *err
 /* The commit of the latest successful apply to env: 1 found, 0 none, -1. */
 int store_run_last_good(store *s, const char *env, char sha[41], errinfo *err);
 
+/* The newest run of env, whatever its kind and state, into *out (free with
+ * run_free): 1 found, 0 none, -1 error. */
+int store_run_latest(store *s, const char *env, run *out, errinfo *err);
+
 /* Records a run's end. state: succeeded | failed | skipped | blocked. */
 int store_run_finish(store *s, long id, const char *state, const char *plan_summary,
                      const char *result, const char *log, errinfo *err);
@@ -70,6 +74,9 @@ json_t *store_run_get_json(store *s, long id, errinfo *err);
  * "result"}; NULL with ERR_NOT_FOUND for no such run. Reads only the new
  * bytes. */
 json_t *store_run_log_since(store *s, long id, size_t from, errinfo *err);
+
+/* One run as the history lists it (no log). */
+json_t *run_to_json(const run *x);
 
 void run_free(run *x);
 void run_list_free(run *list, size_t n);
