@@ -1,5 +1,6 @@
 /* execute: see execute.h. */
 #include "bot/execute.h"
+#include "bot/metrics.h"
 #include "bot/runlog.h"
 #include "bot/trust.h"
 #include "deploy/envrun.h"
@@ -76,6 +77,7 @@ static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, 
         (read_at(r, sha, file, 1, &text, &req.stack_len, &err) != 0 ||
          read_at(r, sha, USERDATA_TEMPLATE, 0, &tmpl, &req.user_data_template_len, &err) != 0)) {
         memset(res, 0, sizeof(*res));
+        res->discover_s = res->plan_s = res->apply_s = -1;
         snprintf(res->summary, sizeof(res->summary), "%.1100s", err.msg);
         run_log_line(log, res->summary);
         free(text);
@@ -84,6 +86,7 @@ static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, 
     req.stack_text = text;
     req.user_data_template = tmpl;
     req.render = (plan_render_opts){.is_secret = secret_found, .secret_arg = r->rd}; /* no colour: for comments and the run page */
+    req.metrics = r->metrics;
     if (log->t_envrun == 0) log->t_envrun = clock_mono_us();
     int rc = envrun(&req, res, NULL);
     free(tmpl);
@@ -171,6 +174,9 @@ static void run_env(job_runner *r, const run *x, const repoconfig_env *env, envr
     if (locked || v->decision != TRUST_APPLY) mode = ENVRUN_PLAN;
     announce(r, x, mode, log);
     int ok = deploy_at(r, env, x->sha, x->before, mode, log, &res) == 0;
+    bot_metrics_phase(r->metrics, x->env, "discover", res.discover_s);
+    bot_metrics_phase(r->metrics, x->env, "plan", res.plan_s);
+    bot_metrics_phase(r->metrics, x->env, "apply", res.apply_s);
     judge(o, &res, ok, apply, locked ? reason : NULL, pushed);
     if (!ok && mode == ENVRUN_APPLY && !res.invalid && v->auto_rollback) auto_rollback(r, x, log, o);
     report(r, x, mode != ENVRUN_PLAN, !ok || locked || refused,
@@ -225,8 +231,10 @@ static void execute(job_runner *r, const run *x, run_log *log, outcome *o) {
     int push_apply = mode != ENVRUN_PLAN && strcmp(x->trigger, "push") == 0;
     o->state = "failed";
     o->status = "failure";
-    if ((push_apply ? job_refresh(r, NULL, x->sha, &err) : job_fetch(r, NULL, x->sha, &err)) != 0 ||
-        job_repoconfig(r, x->sha, &rc, &err) != 0) {
+    long long t0 = clock_mono_us();
+    int fetched = (push_apply ? job_refresh(r, NULL, x->sha, &err) : job_fetch(r, NULL, x->sha, &err)) == 0;
+    bot_metrics_phase(r->metrics, x->env, "fetch", (clock_mono_us() - t0) / 1e6);
+    if (!fetched || job_repoconfig(r, x->sha, &rc, &err) != 0) {
         snprintf(o->desc, sizeof(o->desc), "%s", err.msg);
         run_log_line(log, err.msg);
         return;
@@ -270,6 +278,7 @@ void execute_run(job_runner *r, const run *x) {
     if (store_run_finish(r->db, x->id, o.state, o.plan_summary[0] ? o.plan_summary : NULL, o.desc, log.buf,
                          &err) != 0)
         fprintf(stderr, "[run %ld %s] history not recorded: %s\n", x->id, x->env, err.msg);
+    bot_metrics_run(r->metrics, x->env, x->kind, o.state, (t1 - t0) / 1e6);
     run_log_free(&log);
 }
 
@@ -279,5 +288,6 @@ void execute_report_superseded(job_runner *r, const run *list, size_t n) {
         snprintf(desc, sizeof(desc), "Not applied on its own: %s", list[i].result ? list[i].result : "superseded");
         fprintf(stderr, "[run %ld %s] %s\n", list[i].id, list[i].env, desc);
         job_status(r, &list[i], "success", desc);
+        bot_metrics_run(r->metrics, list[i].env, list[i].kind, "superseded", -1);
     }
 }

@@ -16,6 +16,7 @@
 #include "host/host.h"
 #include "notify/notifier.h"
 #include "store/runs.h"
+#include "util/metrics.h"
 
 typedef struct {
     const bot_config *cfg;  /* read-only, outlives the runner (bot/config.h) */
@@ -26,6 +27,7 @@ typedef struct {
     store *db;              /* the history and the locks */
     aws_sessions *sessions; /* the environments' assumed roles, kept between runs */
     fetchauth auth;         /* the mirror's credentials (a GitHub App's token, this thread's) */
+    metrics *metrics;       /* where runs are counted (bot/metrics.h); NULL: nowhere */
 } job_runner;
 
 job_runner *job_runner_new(const bot_config *cfg, const char *db_path, errinfo *err);

@@ -17,6 +17,7 @@
  * defaults, and the environment over either. */
 #include "bot/admin.h"
 #include "bot/config.h"
+#include "bot/metrics.h"
 #include "bot/sdnotify.h"
 #include "bot/server.h"
 #include "bot/version.h"
@@ -148,9 +149,11 @@ static int serve(bot_config *cfg, const char *port_file) {
     sender_options so = {.db_path = db, .host = host_find(cfg->host_type), .redactor = rd, .settings = &cfg->notify, .retry_base_ms = cfg->notify.retry_base_ms};
     bot_config_host(cfg, &so.host_cfg);
     so.app = bot_config_ghapp(cfg);
-    g_server = server_new(cfg, db, wake_worker, &w, &err);
+    metrics *m = metrics_new(); /* freed after every thread that counts stopped */
+    bot_metrics_declare(m);
+    g_server = server_new(cfg, db, m, wake_worker, &w, &err);
     if (g_server) fix_public_url(cfg, server_port(g_server));
-    if (g_server && (w = worker_start(cfg, db, &err)) && (snd = sender_start(&so, &err))) {
+    if (g_server && (w = worker_start(cfg, db, m, &err)) && (snd = sender_start(&so, &err))) {
         announce(cfg, port_file);
         sdnotify_watchdog *wd = notify_ready(cfg);
         rc = server_run(g_server) == 0 ? 0 : 1;
@@ -164,6 +167,7 @@ static int serve(bot_config *cfg, const char *port_file) {
     redactor_free(rd);
     server_free(g_server);
     g_server = NULL;
+    metrics_free(m);
     return rc;
 }
 

@@ -35,6 +35,7 @@
 #include "util/clock.h"
 #include "bot/api.h"
 #include "bot/auth.h"
+#include "bot/metrics.h"
 #include "store/keys.h"
 #include "util/digest.h"
 
@@ -55,6 +56,7 @@ struct server {
     char *listen;         /* lws keeps a pointer to it */
     char *repo_name;      /* NULL: deliveries for any repository are accepted */
     auth *auth;           /* who may read and operate the UI and API */
+    metrics *metrics;     /* what is counted (bot/metrics.h); not owned */
     size_t max_body;
     connlimit *conns;             /* deadlines, the cap, the body budget */
     lws_sorted_usec_list_t sweep; /* once a second: connlimit_sweep */
@@ -95,7 +97,10 @@ struct pss {
     size_t big_len, big_off;
     int headers_sent;
     /* webhook request */
-    char event[64]; /* for the log line, and the job */
+    char event[64];     /* for the log line, and the job */
+    int hook;           /* a delivery whose answer is not counted yet (bot/metrics.h) */
+    int verified;       /* its signature is good: event is the host's */
+    const char *result; /* its metrics result when not the status: "accepted" ... */
     char delivery[128];
     host_headers hdr;    /* what the host reads of the request */
     host_verify *verify; /* of the body so far */
@@ -160,8 +165,20 @@ static int stage_big_json(struct lws *wsi, struct pss *p, unsigned status, json_
     return stage_big(wsi, p, status, "application/json", text);
 }
 
+/* A delivery's answer, counted once: by what it did, or else its status. */
+static void count_delivery(struct lws *wsi, struct pss *p, unsigned status) {
+    server *s = server_of(wsi);
+    char code[16];
+
+    snprintf(code, sizeof(code), "%u", status);
+    bot_metrics_delivery(s->metrics, s->host->type, p->verified ? p->event : NULL, p->result ? p->result : code);
+    p->hook = 0;
+}
+
 static int stage(struct lws *wsi, struct pss *p, unsigned status,
                  const char *ctype, const char *body, size_t len) {
+    if (p->hook)
+        count_delivery(wsi, p, status);
     if (len > sizeof(p->resp))
         len = sizeof(p->resp);
     memcpy(p->resp, body, len);
@@ -372,6 +389,7 @@ static int start_webhook(server *s, struct lws *wsi, struct pss *p) {
     errinfo err;
 
     p->close_after = 1; /* until the whole body has been read */
+    p->hook = 1;
     if (content_length(wsi, p, s->max_body, &p->expect) < 0)
         return 0;
     copy_headers(s, wsi, p);
@@ -486,7 +504,21 @@ static int authorize(server *s, struct lws *wsi, struct pss *p, const char *path
     return -1;
 }
 
-/* What needs a credential: the pages, the history, the operate endpoints. */
+/* GET /metrics (bot/metrics.h). */
+static int scrape(server *s, struct lws *wsi, struct pss *p, int meth) {
+    errinfo err;
+    char *text;
+
+    if (meth != LWSHUMETH_GET) {
+        p->allow = "GET";
+        return stage_error(wsi, p, HTTP_STATUS_METHOD_NOT_ALLOWED, "method not allowed");
+    }
+    if (!(text = bot_metrics_scrape(s->metrics, s->db, &err)))
+        return stage_error(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE, "%s", err.msg);
+    return stage_big(wsi, p, HTTP_STATUS_OK, BOT_METRICS_CONTENT_TYPE, text);
+}
+
+/* What needs a credential: the pages, the history, the metrics, the operate endpoints. */
 static int on_app_request(server *s, struct lws *wsi, struct pss *p, const char *path, int meth) {
     size_t n = strlen(API_ENVIRONMENTS);
 
@@ -500,6 +532,8 @@ static int on_app_request(server *s, struct lws *wsi, struct pss *p, const char 
     }
     if (strncmp(path, "/api/runs", 9) == 0)
         return api_runs(s, wsi, p, path + 9, meth);
+    if (strcmp(path, "/metrics") == 0)
+        return scrape(s, wsi, p, meth);
     if (meth == LWSHUMETH_GET && is_page(path))
         return stage_big(wsi, p, HTTP_STATUS_OK, "text/html; charset=utf-8",
                          strdup(strcmp(path, "/") == 0 ? webpage_runs_html : webpage_run_html));
@@ -584,6 +618,7 @@ static int authenticate(server *s, struct lws *wsi, struct pss *p) {
     if (s->host->delivery_id(&p->hdr, p->delivery, sizeof(p->delivery), &err) < 0 ||
         s->host->event_name(&p->hdr, p->event, sizeof(p->event), &err) < 0)
         return stage_error(wsi, p, HTTP_STATUS_BAD_REQUEST, "%s", err.msg);
+    p->verified = 1;
     return 1;
 }
 
@@ -597,6 +632,7 @@ static int enqueue(server *s, struct lws *wsi, struct pss *p, const char *json) 
         return stage_error(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE,
                            "cannot persist job: %s", err.msg);
     }
+    p->result = dup ? "duplicate" : "accepted";
     if (dup)
         return stage_json(wsi, p, HTTP_ACCEPTED, json_pack("{s:b,s:b}", "queued", 0, "duplicate", 1));
     /* The job is committed: only now is the 202 staged, and the worker told. */
@@ -623,6 +659,9 @@ static int accept_event(server *s, struct lws *wsi, struct pss *p, const char *j
         return stage_error(wsi, p, HTTP_STATUS_FORBIDDEN,
                            "delivery is for repository %s, this bot deploys %s",
                            printable(ev.repo, repo, sizeof(repo)), s->repo_name);
+    p->result = ev.kind == HOST_EVENT_PING ? "ping" : "ignored"; /* unless enqueue says */
+    if ((ev.kind == HOST_EVENT_PUSH && !ev.deleted) || ev.kind == HOST_EVENT_PULL_REQUEST)
+        p->result = NULL;
     switch (ev.kind) {
     case HOST_EVENT_PING:
         return stage_json(wsi, p, HTTP_STATUS_OK,
@@ -962,7 +1001,7 @@ static int start_auth(server *s, const bot_config *cfg, errinfo *err) {
     return 0;
 }
 
-server *server_new(const bot_config *cfg, const char *db_path,
+server *server_new(const bot_config *cfg, const char *db_path, metrics *m,
                    server_job_cb on_job, void *arg, errinfo *err) {
     struct lws_context_creation_info info;
     server *s = calloc(1, sizeof(*s));
@@ -972,6 +1011,7 @@ server *server_new(const bot_config *cfg, const char *db_path,
         abort();
     s->on_job = on_job;
     s->arg = arg;
+    s->metrics = m;
     s->max_body = cfg->max_body;
     if (!(s->host = host_find(cfg->host_type)))
         abort(); /* bot_config_load checked it */

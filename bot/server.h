@@ -4,6 +4,7 @@
  *                           dedupe, persist, 202; another host's: 404
  *   GET  /healthz           200 "ok"
  *   GET  /api/runs[?env=E&limit=N], /api/runs/ID    the history as JSON
+ *   GET  /metrics           Prometheus' text (bot/metrics.h)
  *   GET  /, /runs/ID        the pages (bot/webpage.h)
  *   WS   /runs/ID/live      a run's log as it grows (bot/livelog.h)
  *   POST /api/environments/ENV/{lock,unlock,redeploy}   (bot/api.h)
@@ -26,14 +27,16 @@
 #define DEPLOYBOT_BOT_SERVER_H
 
 #include "bot/config.h"
+#include "util/metrics.h"
 
 typedef struct server server;
 
 /* Called after a job was persisted, from the server thread (e.g. to wake a worker). */
 typedef void (*server_job_cb)(void *arg);
 
-/* Listens on cfg's listen and port; copies what it keeps of cfg. */
-server *server_new(const bot_config *cfg, const char *db_path,
+/* Listens on cfg's listen and port; copies what it keeps of cfg. Counts
+ * the webhook deliveries into m (may be NULL), which must outlive it. */
+server *server_new(const bot_config *cfg, const char *db_path, metrics *m,
                    server_job_cb on_job, void *arg, errinfo *err);
 /* The port actually listened on (useful when the config asks for port 0). */
 int server_port(const server *s);

@@ -22,6 +22,7 @@
 struct worker {
     const bot_config *cfg;
     char *db_path;
+    metrics *metrics;
     pthread_t dispatcher, runners[BOT_MAX_RUNNERS];
     int n_runners;
     pthread_mutex_t mu;
@@ -112,6 +113,7 @@ static void *runner_main(void *arg) {
         job_runner_free(jr);
         return NULL;
     }
+    jr->metrics = w->metrics;
     for (int stop = 0;;) {
         unsigned long seen = generation(w, &stop);
         if (stop) break;
@@ -151,11 +153,12 @@ static int recover(const char *db_path, errinfo *err) {
     return 0;
 }
 
-worker *worker_start(const bot_config *cfg, const char *db_path, errinfo *err) {
+worker *worker_start(const bot_config *cfg, const char *db_path, metrics *m, errinfo *err) {
     if (recover(db_path, err) != 0) return NULL;
     worker *w = calloc(1, sizeof(*w));
     if (!w || !(w->db_path = strdup(db_path))) abort();
     w->cfg = cfg;
+    w->metrics = m;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     if (pthread_create(&w->dispatcher, NULL, dispatcher_main, w) != 0) {

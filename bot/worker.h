@@ -6,11 +6,13 @@
 #define DEPLOYBOT_BOT_WORKER_H
 
 #include "bot/config.h"
+#include "util/metrics.h"
 
 typedef struct worker worker;
 
-/* cfg must outlive the worker (until worker_stop). */
-worker *worker_start(const bot_config *cfg, const char *db_path, errinfo *err);
+/* cfg must outlive the worker (until worker_stop), and so must m, where
+ * runs are counted (bot/metrics.h; NULL: nowhere). */
+worker *worker_start(const bot_config *cfg, const char *db_path, metrics *m, errinfo *err);
 /* Wakes the worker now instead of at its next poll (called after a job is queued). */
 void worker_wake(void *w);
 /* Finishes the current job and runs, then stops and joins the threads. */

@@ -3,6 +3,7 @@
 #include "deploy/plan_check.h"
 #include "deploy/safeguard.h"
 #include "deploy/stack_layers.h"
+#include "util/clock.h"
 #include "util/strbuf.h"
 
 #include <stdio.h>
@@ -35,8 +36,15 @@ static int load_stack(const envrun_request *req, stack *st, envrun_result *out, 
     return failed(out, err);
 }
 
+static double seconds_since(long long t0_us) {
+    return (clock_mono_us() - t0_us) / 1e6;
+}
+
 static int discover(const provider_ctx *ctx, resource_set *actual, envrun_result *out, errinfo *err) {
-    if (plan_discover(ctx, actual, err) == 0) return 0;
+    long long t0 = clock_mono_us();
+    int rc = plan_discover(ctx, actual, err);
+    out->discover_s = seconds_since(t0);
+    if (rc == 0) return 0;
     if (err->remote[0]) errinfo_prefix(err, "%s", err->remote);
     errinfo_prefix(err, "discovery");
     return failed(out, err);
@@ -123,6 +131,7 @@ static int plan_apply(const envrun_request *req, const provider_ctx *ctx, const 
                       resource_set *desired, resource_set *actual, envrun_result *out, errinfo *err) {
     plan p;
     int rc = 0;
+    long long t0 = clock_mono_us();
     plan_build(desired, actual, &p);
     safeguard_mark(&p, pol);
     if (plan_read_details(ctx, &p, err) != 0) {
@@ -134,10 +143,13 @@ static int plan_apply(const envrun_request *req, const provider_ctx *ctx, const 
     out->changes = plan_has_changes(&p);
     snprintf(out->summary, sizeof(out->summary), "%s", out->plan_summary);
     rc = check(req, ctx, pol, &p, out, err);
+    out->plan_s = seconds_since(t0);
     if (rc == 0 && req->mode != ENVRUN_PLAN && out->changes) {
         apply_result ar;
         int parallelism = req->options ? req->options->apply_parallelism : 0;
+        t0 = clock_mono_us();
         rc = apply_plan(ctx, &p, parallelism, req->log, req->log_arg, &ar, err);
+        out->apply_s = seconds_since(t0);
         apply_summary(&ar, rc == 0 ? NULL : err, out->summary, sizeof(out->summary));
         if (rc != 0) errinfo_prefix(err, "Apply failed after %d of %d operations", ar.ops_done, ar.ops_total);
         if (req->log) req->log(req->log_arg, out->summary);
@@ -182,7 +194,9 @@ static int load_env(const envrun_request *req, stack *st, char *region, size_t r
  * environment's role when it has one. */
 static aws_client *new_client(const envrun_request *req, const char *region, aws_sessions *sessions,
                               errinfo *err) {
-    aws_client *aws = aws_client_new_resolved(region, req->options ? &req->options->aws : NULL, err);
+    aws_options opts = req->options ? req->options->aws : (aws_options){0};
+    opts.metrics = req->metrics;
+    aws_client *aws = aws_client_new_resolved(region, &opts, err);
     char name[128];
     snprintf(name, sizeof(name), "deploybot-%s", req->env);
     aws_role role = {req->role_arn, req->external_id, name};
@@ -198,6 +212,7 @@ int envrun(const envrun_request *req, envrun_result *out, errinfo *err) {
     errinfo local;
     if (!err) err = &local;
     memset(out, 0, sizeof(*out));
+    out->discover_s = out->plan_s = out->apply_s = -1;
     stack st = {0};
     resource_set desired = {0}, actual = {0};
     char region[64];

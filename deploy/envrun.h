@@ -9,6 +9,7 @@
 #include "deploy/aws/sts.h"
 #include "deploy/options.h"
 #include "deploy/plan_render.h"
+#include "util/metrics.h"
 
 typedef enum { ENVRUN_PLAN,
                ENVRUN_APPLY,
@@ -44,6 +45,7 @@ typedef struct {
      * given to `log` only, plan_text never has any; its is_secret for both;
      * its list_items is options->plan_list_items. */
     plan_render_opts render;
+    metrics *metrics; /* where the AWS calls are counted (aws_options.metrics); NULL: nowhere */
 } envrun_request;
 
 typedef struct {
@@ -54,6 +56,9 @@ typedef struct {
     char summary[1200];     /* one line for statuses, whether it worked or not */
     char *plan_text;        /* full plan (malloc'd), NULL if none */
     char *errors;           /* validation errors or refusals, one per line (malloc'd) */
+    /* How long each phase took, in seconds; negative: not reached. Plan is
+     * from the discovered state to the checked plan. */
+    double discover_s, plan_s, apply_s;
 } envrun_result;
 
 /* Returns 0 on success (plan made, and applied when asked). On failure -1,

@@ -252,6 +252,7 @@ void aws_client_created(aws_client *c, const char *id) {
 
 typedef struct {
     const char *service, *what; /* for messages: "ec2", "DescribeVpcs" */
+    const char *action;         /* for metrics: `what` without the ids of a REST path */
     const char *method;
     const char *url;          /* full URL, with query */
     const char *host;         /* Host header, as signed */
@@ -549,6 +550,10 @@ static int settling(const aws_client *c, const request *rq, const errinfo *err, 
     return now < *deadline;
 }
 
+static int throttled_answer(enum outcome o, const errinfo *err) {
+    return o == RETRY && (err->status == 429 || throttling_code(err->remote));
+}
+
 /* The retries of one request so far, by kind. */
 typedef struct {
     int retries;         /* all of them: the backoff grows with each */
@@ -563,7 +568,7 @@ typedef struct {
  * backoff that grows to the SDKs' cap of 20 s. */
 static long retry_wait(aws_client *c, const request *rq, enum outcome o, const errinfo *err,
                        long long retry_after, retry_state *st, int *settle) {
-    int throttled = o == RETRY && (err->status == 429 || throttling_code(err->remote));
+    int throttled = throttled_answer(o, err);
     *settle = o == FAIL && settling(c, rq, err, &st->settle_by);
     if (o == FAIL && !*settle) return -1;
     if (throttled ? ++st->throttles >= c->options.throttle_attempts
@@ -572,6 +577,41 @@ static long retry_wait(aws_client *c, const request *rq, enum outcome o, const e
     long wait = backoff_ms(c, ++st->retries, throttled ? AWS_THROTTLE_CAP_MS : AWS_RETRY_CAP_MS);
     if (retry_after > AWS_MAX_RETRY_AFTER_MS) retry_after = AWS_MAX_RETRY_AFTER_MS;
     return retry_after > wait ? (long)retry_after : wait;
+}
+
+/* ---- metrics (util/metrics.h) ---- */
+
+static const metrics_spec CALLS = {
+    .name = "deploybot_aws_calls_total",
+    .help =
+        "AWS API calls by service, action and outcome (ok, error: AWS refused it, throttled or "
+        "unavailable: still so after the last retry).",
+    .type = METRICS_COUNTER,
+    .labels = {"service", "action", "outcome"}};
+static const metrics_spec THROTTLES = {
+    .name = "deploybot_aws_throttles_total",
+    .help = "Answers of AWS that throttled a call (each attempt).",
+    .type = METRICS_COUNTER,
+    .labels = {"service", "action"}};
+static const metrics_spec RETRIES = {
+    .name = "deploybot_aws_retries_total",
+    .help = "Attempts of AWS calls made again after a throttle, a 5xx, no answer or a NotFound of what was just created.",
+    .type = METRICS_COUNTER,
+    .labels = {"service", "action"}};
+
+/* A call ended: ok, error, throttled or unavailable. */
+static void count_call(const aws_client *c, const request *rq, int done, int throttled, const errinfo *err) {
+    const char *outcome = done ? "ok" : throttled                  ? "throttled"
+                                    : err->code == ERR_UNAVAILABLE ? "unavailable"
+                                                                   : "error";
+    metrics_add(c->options.metrics, &CALLS, (const char *[]){rq->service, rq->action, outcome}, 1);
+}
+
+/* After a failed attempt, before the wait (wait < 0: no retry). */
+static void count_attempt(const aws_client *c, const request *rq, int throttled, long wait) {
+    const char *labels[] = {rq->service, rq->action};
+    if (throttled) metrics_add(c->options.metrics, &THROTTLES, labels, 1);
+    if (wait >= 0) metrics_add(c->options.metrics, &RETRIES, labels, 1);
 }
 
 static int perform(aws_client *c, const request *rq, xml_node **out, errinfo *err) {
@@ -586,9 +626,15 @@ static int perform(aws_client *c, const request *rq, xml_node **out, errinfo *er
         if (o == DONE && c->options.debug)
             fprintf(stderr, "deploybot aws: %s %s -> %ld\n", rq->service, rq->what, rs.status);
         http_response_free(&rs);
-        if (o == DONE) return 0;
+        if (o == DONE) {
+            count_call(c, rq, 1, 0, err);
+            return 0;
+        }
         long wait = retry_wait(c, rq, o, err, retry_after, &st, &settle);
         debug_line(c, rq, err, st.retries + (wait < 0), wait, settle);
+        int throttled = throttled_answer(o, err);
+        count_attempt(c, rq, throttled, wait);
+        if (wait < 0) count_call(c, rq, 0, throttled, err);
         if (wait < 0) return -1;
         sleep_ms(wait);
     }
@@ -682,6 +728,7 @@ int aws_query(aws_client *c, const char *service, const char *version,
     request rq = {
         .service = service,
         .what = action,
+        .action = action,
         .method = "POST",
         .url = t.url,
         .host = t.host,
@@ -699,21 +746,45 @@ int aws_query(aws_client *c, const char *service, const char *version,
     return rc;
 }
 
+/* "GET /2013-04-01/hostedzone/{id}/rrset": the API version, then the path's
+ * words and ids in turn (Route53's /TYPE/ID/SUBRESOURCE), an id also being
+ * anything but lowercase letters, as {id}: one action per operation, not
+ * one per resource. */
+static void rest_action(const char *method, const char *path, char *out, size_t outlen) {
+    strbuf b = {0};
+    size_t end = strcspn(path, "?");
+    int prev_word = 0;
+    strbuf_printf(&b, "%s ", method);
+    for (size_t i = 0, first = 1; i < end; first = 0) {
+        size_t n = strcspn(path + i + 1, "/?") + 1; /* the '/' and the segment */
+        int word = !prev_word || n == 1;            /* an empty one too: a trailing '/' */
+        for (size_t k = 1; k < n; k++) word &= path[i + k] >= 'a' && path[i + k] <= 'z';
+        if (first || word) strbuf_put(&b, path + i, n);
+        else strbuf_puts(&b, "/{id}");
+        prev_word = word && !first;
+        i += n;
+    }
+    snprintf(out, outlen, "%s", b.s);
+    strbuf_free(&b);
+}
+
 int aws_rest_xml(aws_client *c, const char *service, const char *method,
                  const char *path, const char *body, xml_node **out,
                  errinfo *err) {
     errinfo local;
     target t;
-    char what[160];
+    char what[160], action[160];
     if (!err) err = &local;
     *out = NULL;
     if (!path || path[0] != '/')
         return aws_errinfo_set(err, ERR_INVALID, "InvalidRequest", "REST path must start with '/'");
     if (resolve(c, service, path, &t, err) < 0) return -1;
     snprintf(what, sizeof what, "%s %.*s", method, (int)strcspn(path, "?"), path);
+    rest_action(method, path, action, sizeof action);
     request rq = {
         .service = service,
         .what = what,
+        .action = action,
         .method = method,
         .url = t.url,
         .host = t.host,

@@ -4,6 +4,8 @@
 #ifndef DEPLOYBOT_DEPLOY_AWS_OPTIONS_H
 #define DEPLOYBOT_DEPLOY_AWS_OPTIONS_H
 
+#include "util/metrics.h"
+
 typedef struct {
     int retry_base_ms;         /* first retry delay, doubled per attempt (at most 5 s);
                             0: 100 ms, negative: retry at once */
@@ -19,6 +21,9 @@ typedef struct {
                             negative: poll without pausing */
     int consistency_timeout_s; /* how long a NotFound naming what this client created
                             (aws_client_created) is retried; 0: 30 s, negative: never */
+    metrics *metrics;          /* not a setting: where calls, throttles and retries are
+                            counted (deploy/aws/aws.h); NULL: nowhere. envrun sets it
+                            from envrun_request.metrics */
 } aws_options;
 
 #endif

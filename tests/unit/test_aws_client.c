@@ -9,6 +9,7 @@
 #include "deploy/aws/aws.h"
 #include "deploy/aws/sigv4.h"
 #include "deploy/aws/sts.h"
+#include "util/strbuf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -777,6 +778,21 @@ static void test_global_service_signing_region(void) {
     aws_client_free(c);
 }
 
+/* One action per operation, whatever the ids in the path; a throttle
+ * counted with its retry, a refusal as an error. */
+static void check_rest_metrics(metrics *m) {
+    strbuf b = {0};
+    metrics_render(m, &b);
+    CHECK_CONTAINS(b.s, "deploybot_aws_calls_total{service=\"route53\",action=\"GET /2013-04-01/hostedzone/{id}/rrset\",outcome=\"ok\"} 1\n");
+    CHECK_CONTAINS(b.s, "deploybot_aws_calls_total{service=\"route53\",action=\"POST /2013-04-01/hostedzone/{id}/rrset/\",outcome=\"ok\"} 1\n");
+    CHECK_CONTAINS(b.s, "deploybot_aws_calls_total{service=\"route53\",action=\"DELETE /2013-04-01/healthcheck/{id}\",outcome=\"ok\"} 1\n");
+    CHECK_CONTAINS(b.s, "deploybot_aws_calls_total{service=\"route53\",action=\"GET /2013-04-01/hostedzone/{id}\",outcome=\"error\"} 1\n");
+    CHECK_CONTAINS(b.s, "deploybot_aws_throttles_total{service=\"route53\",action=\"POST /2013-04-01/hostedzone/{id}/rrset/\"} 1\n");
+    CHECK_CONTAINS(b.s, "deploybot_aws_retries_total{service=\"route53\",action=\"POST /2013-04-01/hostedzone/{id}/rrset/\"} 1\n");
+    CHECK(!strstr(b.s, "Z1D633PJN98FT9") && !strstr(b.s, "retries_total{service=\"route53\",action=\"GET"));
+    strbuf_free(&b);
+}
+
 static void test_rest_xml(void) {
     static const char change[] =
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -804,6 +820,7 @@ static void test_rest_xml(void) {
     };
     server s;
     clean_env();
+    options.metrics = metrics_new();
     server_start(&s, script, 5);
     set_endpoint("AWS_ENDPOINT_URL_ROUTE53", s.port, "/fake/");
     aws_client *c = client("eu-west-1", TOKEN);
@@ -852,6 +869,9 @@ static void test_rest_xml(void) {
     }
     server_free(&s);
     aws_client_free(c);
+    check_rest_metrics(options.metrics);
+    metrics_free(options.metrics);
+    options.metrics = NULL;
 }
 
 static void test_endpoint_resolution(void) {
