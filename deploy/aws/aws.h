@@ -32,6 +32,13 @@
  * ERR_UNAVAILABLE for what was retried to the end (throttling, 5xx, no
  * connection), ERR_REMOTE for what AWS refused.
  *
+ * Metrics (aws_options.metrics, util/metrics.h): deploybot_aws_calls_total
+ * {service,action,outcome} once per call (outcome ok, error, throttled or
+ * unavailable: how it ended after its retries), deploybot_aws_throttles_total
+ * and deploybot_aws_retries_total {service,action} per attempt. A REST
+ * action is the method and path with its ids as {id}, so the series are one
+ * per operation, never one per resource.
+ *
  * One client per thread: a client is not thread-safe, but clients share
  * nothing, so threads may each use their own. */
 #ifndef DEPLOYBOT_DEPLOY_AWS_AWS_H

@@ -6,11 +6,9 @@ Prometheus scraping the bot with a bearer token and answering a query."""
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 import urllib.parse
@@ -219,7 +217,7 @@ class Metrics(unittest.TestCase):
         """A run waiting behind a running one, and statuses GitHub refuses for
         now: the queue and the outbox, with their oldest ages, at the scrape."""
         harness.fault(self.s.github_url, path_regex="/statuses/", status=500, count=1000)
-        run = self.s.running_dev_run(delay_ms=300, count=1000)
+        self.s.running_dev_run(delay_ms=300, count=1000)
         base = self.s.repo.head()
         c2 = self.s.repo.edit_json(DEV, lambda d: d["office_cidrs"].append("192.0.2.0/24"), "more")
         self.assertEqual(self.s.deliver("push", harness.push_payload(base, c2))[0], 202)
@@ -242,30 +240,22 @@ class RealPrometheus(unittest.TestCase):
 
     def setUp(self):
         self.s = harness.Stack()
-        self.dir = tempfile.mkdtemp(prefix="deploybot-prometheus-")
+        work = os.path.join(self.s.dir, "prometheus")
+        os.makedirs(work)
         self.port = free_port()
-        config = os.path.join(self.dir, "prometheus.yml")
+        config = os.path.join(work, "prometheus.yml")
         with open(config, "w") as f:
             f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
                     "scrape_configs:\n  - job_name: deploybot\n"
                     "    authorization:\n      credentials: %s\n"
                     "    static_configs:\n      - targets: ['127.0.0.1:%d']\n" % (harness.READ_TOKEN, self.s.bot.port))
-        self.log = open(os.path.join(self.dir, "prometheus.log"), "w")
-        self.prom = subprocess.Popen(["prometheus", "--config.file=" + config,
-                                      "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
-                                      "--web.listen-address=127.0.0.1:%d" % self.port],
-                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
+        # Stopped with the stack; its log stays in the stack's directory.
+        self.s.procs.append(harness.Process(
+            ["prometheus", "--config.file=" + config, "--storage.tsdb.path=" + os.path.join(work, "data"),
+             "--web.listen-address=127.0.0.1:%d" % self.port], work, "prometheus"))
 
     def tearDown(self):
-        self.prom.terminate()
-        try:
-            self.prom.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.prom.kill()
-            self.prom.wait()
-        self.log.close()
         self.s.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
     def query(self, q):
         url = "http://127.0.0.1:%d/api/v1/query?query=%s" % (self.port, urllib.parse.quote(q))
