@@ -659,23 +659,23 @@ static int accept_event(server *s, struct lws *wsi, struct pss *p, const char *j
         return stage_error(wsi, p, HTTP_STATUS_FORBIDDEN,
                            "delivery is for repository %s, this bot deploys %s",
                            printable(ev.repo, repo, sizeof(repo)), s->repo_name);
-    p->result = ev.kind == HOST_EVENT_PING ? "ping" : "ignored"; /* unless enqueue says */
-    if ((ev.kind == HOST_EVENT_PUSH && !ev.deleted) || ev.kind == HOST_EVENT_PULL_REQUEST)
-        p->result = NULL;
     switch (ev.kind) {
     case HOST_EVENT_PING:
+        p->result = "ping";
         return stage_json(wsi, p, HTTP_STATUS_OK,
                           json_pack("{s:b,s:s}", "ok", 1, "zen", ev.zen));
     case HOST_EVENT_PUSH:
-        if (ev.deleted)
-            return stage_json(wsi, p, HTTP_ACCEPTED,
-                              json_pack("{s:b,s:s+}", "queued", 0, "reason",
-                                        ev.ref, " deleted: nothing to deploy"));
-        return enqueue(s, wsi, p, json);
+        if (!ev.deleted)
+            return enqueue(s, wsi, p, json);
+        p->result = "ignored";
+        return stage_json(wsi, p, HTTP_ACCEPTED,
+                          json_pack("{s:b,s:s+}", "queued", 0, "reason",
+                                    ev.ref, " deleted: nothing to deploy"));
     case HOST_EVENT_PULL_REQUEST:
         return enqueue(s, wsi, p, json);
     case HOST_EVENT_IGNORED:
     default:
+        p->result = "ignored";
         return stage_json(wsi, p, HTTP_ACCEPTED,
                           json_pack("{s:b,s:s++}", "queued", 0, "reason",
                                     "event ",

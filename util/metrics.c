@@ -108,35 +108,39 @@ void metrics_declare(metrics *m, const metrics_spec *spec) {
     pthread_mutex_unlock(&m->mu);
 }
 
-/* The series to change, with the lock held; NULL (unlocked) when m is. */
+/* The series to change (and its family in *f), with the lock held; NULL
+ * (unlocked) when m is. */
 static series *locked_series(metrics *m, const metrics_spec *spec, metrics_type want,
-                             const char *const *values) {
+                             const char *const *values, family **f) {
     if (!m) return NULL;
     if (spec->type != want && !(want == METRICS_GAUGE && spec->type == METRICS_COUNTER)) abort();
     pthread_mutex_lock(&m->mu);
-    return series_of(family_of(m, spec), values);
+    *f = family_of(m, spec);
+    return series_of(*f, values);
 }
 
 void metrics_add(metrics *m, const metrics_spec *spec, const char *const *values, double v) {
+    family *f;
     if (spec->type == METRICS_COUNTER && !(v >= 0)) return;
-    series *s = locked_series(m, spec, METRICS_GAUGE, values);
+    series *s = locked_series(m, spec, METRICS_GAUGE, values, &f);
     if (!s) return;
     s->value += v;
     pthread_mutex_unlock(&m->mu);
 }
 
 void metrics_set(metrics *m, const metrics_spec *spec, const char *const *values, double v) {
+    family *f;
     if (spec->type != METRICS_GAUGE) abort(); /* a counter is never set back */
-    series *s = locked_series(m, spec, METRICS_GAUGE, values);
+    series *s = locked_series(m, spec, METRICS_GAUGE, values, &f);
     if (!s) return;
     s->value = v;
     pthread_mutex_unlock(&m->mu);
 }
 
 void metrics_observe(metrics *m, const metrics_spec *spec, const char *const *values, double v) {
-    series *s = locked_series(m, spec, METRICS_HISTOGRAM, values);
+    family *f;
+    series *s = locked_series(m, spec, METRICS_HISTOGRAM, values, &f);
     if (!s) return;
-    family *f = family_of(m, spec);
     size_t i = 0;
     while (i < f->n_bounds && v > f->bounds[i]) i++;
     s->counts[i]++; /* [n_bounds] is +Inf's own */

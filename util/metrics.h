@@ -52,7 +52,9 @@ void metrics_free(metrics *m);
 void metrics_declare(metrics *m, const metrics_spec *spec);
 
 /* values: one per label name of spec (a NULL value is ""). m NULL: nothing.
- * A counter only goes up: a negative v is ignored. */
+ * add: a counter or a gauge (a counter only goes up: a negative v is
+ * ignored); set: a gauge; observe: a histogram. Another pairing, or two
+ * types under one name, is a bug and aborts. */
 void metrics_add(metrics *m, const metrics_spec *spec, const char *const *values, double v);
 void metrics_set(metrics *m, const metrics_spec *spec, const char *const *values, double v);
 void metrics_observe(metrics *m, const metrics_spec *spec, const char *const *values, double v);
