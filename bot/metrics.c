@@ -3,7 +3,8 @@
  * page too, and nothing of them outlives the answer. */
 #include "bot/metrics.h"
 #include "bot/version.h"
-#include "store/gauges.h"
+#include "store/backlog.h"
+#include "store/envstate.h"
 #include "util/clock.h"
 
 #include <stdlib.h>
@@ -52,13 +53,15 @@ static const metrics_spec OUTBOX_AGE = {
 static const metrics_spec ENV_STATE = {
     .name = "deploybot_environment_state",
     .help =
-        "1 when the environment is in that state: in_sync (its last apply, destroy or drift check "
-        "succeeded), drifted (its last drift check found drift), locked (by an operator).",
+        "1 for the state the environment is in, 0 for the others (as the dashboard shows it, "
+        "store/envstate.h): applying, locked, queued, failed, drifted, in_sync.",
     .type = METRICS_GAUGE,
     .labels = {"environment", "state"}};
 static const metrics_spec LAST_APPLY = {
     .name = "deploybot_last_successful_apply_timestamp_seconds",
-    .help = "When the environment's newest successful apply finished (Unix time).",
+    .help =
+        "When the environment's deployed commit was applied (Unix time); absent when nothing is "
+        "deployed (never, or destroyed since).",
     .type = METRICS_GAUGE,
     .labels = {"environment"}};
 static const metrics_spec BUILD = {
@@ -87,12 +90,20 @@ void bot_metrics_phase(metrics *m, const char *env, const char *phase, double se
     if (seconds >= 0) metrics_observe(m, &PHASE_SECONDS, (const char *[]){env, phase}, seconds);
 }
 
-static void env_gauges(void *arg, const store_env_gauge *g) {
-    metrics *m = arg;
-    metrics_set(m, &ENV_STATE, (const char *[]){g->env, "in_sync"}, g->in_sync);
-    metrics_set(m, &ENV_STATE, (const char *[]){g->env, "drifted"}, g->drifted);
-    metrics_set(m, &ENV_STATE, (const char *[]){g->env, "locked"}, g->locked);
-    if (g->last_apply_ms > 0) metrics_set(m, &LAST_APPLY, (const char *[]){g->env}, g->last_apply_ms / 1000.0);
+/* One series per state for each environment: a query can sum or filter
+ * them without knowing which states exist. */
+static int env_gauges(metrics *now, store *db, errinfo *err) {
+    size_t n;
+    env_status *list = store_env_states(db, NULL, 0, &n, err);
+    if (!list) return -1;
+    for (size_t i = 0; i < n; i++) {
+        for (env_state st = 0; st < ENV_STATE_COUNT; st++)
+            metrics_set(now, &ENV_STATE, (const char *[]){list[i].env, env_state_name(st)}, list[i].state == st);
+        if (list[i].deployed_sha)
+            metrics_set(now, &LAST_APPLY, (const char *[]){list[i].env}, list[i].deployed_ms / 1000.0);
+    }
+    env_status_list_free(list, n);
+    return 0;
 }
 
 /* The store as it is now, into now (a registry of this scrape). */
@@ -107,7 +118,7 @@ static int store_gauges(metrics *now, store *db, errinfo *err) {
     metrics_set(now, &OUTBOX_AGE, NULL, b.outbox.oldest_age_s);
     metrics_declare(now, &ENV_STATE);
     metrics_declare(now, &LAST_APPLY);
-    return store_env_gauges(db, env_gauges, now, err);
+    return env_gauges(now, db, err);
 }
 
 char *bot_metrics_scrape(metrics *m, store *db, errinfo *err) {

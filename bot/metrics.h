@@ -15,13 +15,15 @@
  *       discover, plan, apply
  *   deploybot_aws_calls_total, _throttles_total, _retries_total
  *       (deploy/aws/aws.c)
- * Read from the store at each scrape (store/gauges.h):
+ * Read from the store at each scrape (store/backlog.h, store/envstate.h):
  *   deploybot_queue_depth{queue}, deploybot_queue_oldest_age_seconds{queue}
  *       queue: jobs (webhook jobs not yet dispatched), runs (not started)
  *   deploybot_outbox_depth, deploybot_outbox_oldest_age_seconds
- *   deploybot_environment_state{environment,state} 1 or 0; state: in_sync,
- *       drifted, locked
- *   deploybot_last_successful_apply_timestamp_seconds{environment}
+ *   deploybot_environment_state{environment,state} 1 for the environment's
+ *       state as store/envstate.h decides it, 0 for each of the others
+ *       (applying, locked, queued, failed, drifted, in_sync)
+ *   deploybot_last_successful_apply_timestamp_seconds{environment} when
+ *       the deployed commit was applied; absent when nothing is deployed
  * and deploybot_build_info{version,commit} 1. */
 #ifndef DEPLOYBOT_BOT_METRICS_H
 #define DEPLOYBOT_BOT_METRICS_H

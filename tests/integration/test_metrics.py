@@ -196,17 +196,24 @@ class Metrics(unittest.TestCase):
         self.assertGreater(value(after, "deploybot_aws_calls_total", service="ec2", action="CreateSecurityGroup",
                                  outcome="ok") + value(after, "deploybot_aws_calls_total", service="ec2",
                                                        action="AuthorizeSecurityGroupIngress", outcome="ok"), 0)
-        # The store's view: dev in sync, applied between t0 and t1, not locked.
-        self.assertEqual(value(after, "deploybot_environment_state", environment="dev", state="in_sync"), 1)
-        self.assertEqual(value(after, "deploybot_environment_state", environment="dev", state="drifted"), 0)
-        self.assertEqual(value(after, "deploybot_environment_state", environment="dev", state="locked"), 0)
+        # The store's view (store/envstate.h): dev in sync, applied between t0 and t1.
+        self.assertEqual(self.env_state(after, "dev"), "in_sync")
         applied = value(after, "deploybot_last_successful_apply_timestamp_seconds", environment="dev")
         self.assertTrue(t0 - 1 <= applied <= t1 + 1, (t0, applied, t1))
         code, body = self.s.api("/api/environments/dev/lock", "POST", {"reason": "maintenance"},
                                 token=harness.OPERATE_TOKEN)
         self.assertEqual(code, 200, body)
-        self.assertEqual(value(self.samples(), "deploybot_environment_state", environment="dev", state="locked"), 1)
+        self.assertEqual(self.env_state(self.samples(), "dev"), "locked")
         self.promtool(self.scrape())
+
+    def env_state(self, samples, env):
+        """The one state whose series is 1; every state has a series."""
+        states = {dict(ls)["state"]: v for (n, ls), v in samples.items()
+                  if n == "deploybot_environment_state" and dict(ls)["environment"] == env}
+        self.assertEqual(sorted(states), ["applying", "drifted", "failed", "in_sync", "locked", "queued"])
+        on = [k for k, v in states.items() if v == 1]
+        self.assertEqual((len(on), sum(states.values())), (1, 1), states)
+        return on[0]
 
     def promtool(self, text):
         p = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), stdout=subprocess.PIPE,
@@ -231,6 +238,7 @@ class Metrics(unittest.TestCase):
             return x if waiting else None
         x = harness.wait_for(backlog, 60, "a queued run and unsent statuses")
         self.assertEqual(value(x, "deploybot_queue_depth", queue="jobs"), 0)
+        self.assertEqual(self.env_state(x, "dev"), "applying")
         self.promtool(self.scrape())
 
 
