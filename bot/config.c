@@ -31,6 +31,8 @@
 #define DEFAULT_HEADER_TIMEOUT_S 10
 #define DEFAULT_BODY_MIN_RATE 1024 /* bytes/s: GitHub sends a payload at once */
 #define DEFAULT_WS_PING_INTERVAL_S 30
+#define DEFAULT_INGEST_BATCH_MAX 64      /* beyond, a transaction no longer gets cheaper per delivery */
+#define DEFAULT_INGEST_BATCH_WAIT_US 0   /* deliveries pile up during a commit's fsync anyway */
 #define DEFAULT_GITHUB_APP_REFRESH_S 300 /* 5 minutes before the hour is up */
 #define MAX_MAX_CONNECTIONS 1000000
 #define DEFAULT_SESSION_TTL_S 43200 /* 12 h: a working day */
@@ -69,6 +71,8 @@ enum {
     K_HEADER_TIMEOUT_S,
     K_BODY_MIN_RATE,
     K_WS_PING_INTERVAL_S,
+    K_INGEST_BATCH_MAX,
+    K_INGEST_BATCH_WAIT_US,
     K_RECONCILE_INTERVAL_S,
     K_SESSION_TTL_S,
     K_GITHUB_APP_ID,
@@ -106,6 +110,8 @@ static const int_knob KNOBS[K_COUNT] = {
     [K_HEADER_TIMEOUT_S] = {"limits.header_timeout_s", "DEPLOYBOT_HEADER_TIMEOUT_S", 1, 3600},
     [K_BODY_MIN_RATE] = {"limits.body_min_rate_bytes_s", "DEPLOYBOT_BODY_MIN_RATE_BYTES_S", 1, 1ll << 30},
     [K_WS_PING_INTERVAL_S] = {"limits.ws_ping_interval_s", "DEPLOYBOT_WS_PING_INTERVAL_S", 1, 3600},
+    [K_INGEST_BATCH_MAX] = {"ingest.batch_max", "DEPLOYBOT_INGEST_BATCH_MAX", 1, 1000},
+    [K_INGEST_BATCH_WAIT_US] = {"ingest.batch_wait_us", "DEPLOYBOT_INGEST_BATCH_WAIT_US", 0, 100000},
     [K_RECONCILE_INTERVAL_S] = {"repo.reconcile_interval_s", "DEPLOYBOT_RECONCILE_INTERVAL_S", 0, 86400},
     [K_SESSION_TTL_S] = {"session_ttl_s", "DEPLOYBOT_SESSION_TTL_S", 60, 30 * 86400},
     [K_GITHUB_APP_ID] = {"github.app_id", NULL, 1, 1ll << 53},
@@ -148,6 +154,8 @@ static void knob_store(bot_config *o, int k, long long v) {
     case K_HEADER_TIMEOUT_S: o->header_timeout_s = (int)v; break;
     case K_BODY_MIN_RATE: o->body_min_rate = (size_t)v; break;
     case K_WS_PING_INTERVAL_S: o->ws_ping_interval_s = (int)v; break;
+    case K_INGEST_BATCH_MAX: o->ingest.batch_max = (int)v; break;
+    case K_INGEST_BATCH_WAIT_US: o->ingest.batch_wait_us = (int)v; break;
     case K_RECONCILE_INTERVAL_S: o->reconcile_interval_s = (int)v; break;
     case K_SESSION_TTL_S: o->session_ttl_s = (int)v; break;
     case K_GITHUB_APP_ID:
@@ -457,6 +465,8 @@ static void set_defaults(bot_config *o) {
     o->header_timeout_s = DEFAULT_HEADER_TIMEOUT_S;
     o->body_min_rate = DEFAULT_BODY_MIN_RATE;
     o->ws_ping_interval_s = DEFAULT_WS_PING_INTERVAL_S;
+    o->ingest.batch_max = DEFAULT_INGEST_BATCH_MAX;
+    o->ingest.batch_wait_us = DEFAULT_INGEST_BATCH_WAIT_US;
     o->session_ttl_s = DEFAULT_SESSION_TTL_S;
     o->github_app_refresh_s = DEFAULT_GITHUB_APP_REFRESH_S;
     o->listen = strdup(DEFAULT_LISTEN);
@@ -547,7 +557,7 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
     static const char *const top[] = {
         "listen", "port", "data_dir", "max_body_bytes", "public_url", "repo",
         "webhook_secret_env", "host", "github", "runners", "apply_parallelism", "aws", "wait",
-        "notify", "environments", "limits", "allow_fork_prs",
+        "notify", "environments", "limits", "ingest", "allow_fork_prs",
         "api_tokens", "session_ttl_s", "tls_cert", "tls_key", NULL};
     static const char *const repo_keys[] = {"url", "name", "token_env", "user", "ca_file", "default_branch",
                                             "reconcile_interval_s", NULL};
@@ -558,11 +568,12 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
                                            "throttle_attempts", "consistency_timeout_s", "debug",
                                            NULL};
     static const char *const wait_keys[] = {"timeout_s", "poll_ms", NULL};
+    static const char *const ingest_keys[] = {"batch_max", "batch_wait_us", NULL};
     static const char *const limit_keys[] = {"max_file_bytes", "max_envs_per_push",
                                              "plan_list_items", "max_inflight_body_bytes",
                                              "max_connections", "header_timeout_s",
                                              "body_min_rate_bytes_s", "ws_ping_interval_s", NULL};
-    json_t *repo, *gh, *host, *aws, *wait, *limits;
+    json_t *repo, *gh, *host, *aws, *wait, *limits, *ingest;
 
     if (only_keys(root, "", top, err) < 0 || opt_str(root, "", "listen", &o->listen, err) < 0 ||
         opt_str(root, "", "data_dir", &o->data_dir, err) < 0 ||
@@ -575,7 +586,8 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
         section(root, "host", host_keys, &host, err) < 0 ||
         section(root, "aws", aws_keys, &aws, err) < 0 ||
         section(root, "wait", wait_keys, &wait, err) < 0 ||
-        section(root, "limits", limit_keys, &limits, err) < 0)
+        section(root, "limits", limit_keys, &limits, err) < 0 ||
+        section(root, "ingest", ingest_keys, &ingest, err) < 0)
         return -1;
     if (opt_str(repo, "repo.", "url", &o->repo_url, err) < 0 ||
         opt_str(repo, "repo.", "name", &o->repo_name, err) < 0 ||

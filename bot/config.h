@@ -44,6 +44,8 @@
  *                 "header_timeout_s": 10,     DEPLOYBOT_HEADER_TIMEOUT_S
  *                 "body_min_rate_bytes_s": 1024,  DEPLOYBOT_BODY_MIN_RATE_BYTES_S
  *                 "ws_ping_interval_s": 30 }, DEPLOYBOT_WS_PING_INTERVAL_S
+ *     "ingest": { "batch_max": 64,     DEPLOYBOT_INGEST_BATCH_MAX (bot/ingest.h: deliveries per commit)
+ *                 "batch_wait_us": 0 }, DEPLOYBOT_INGEST_BATCH_WAIT_US
  *     "allow_fork_prs": false,        (the file only)
  *     "notify": { "chat": [...], "secrets_env": [...],
  *                 "retry_base_ms": 1000 },   DEPLOYBOT_NOTIFY_RETRY_BASE_MS
@@ -83,6 +85,7 @@
 #define DEPLOYBOT_BOT_CONFIG_H
 
 #include <stddef.h>
+#include "bot/ingest.h"
 #include "deploy/options.h"
 #include "host/host.h"
 #include "notify/ghapp.h"
@@ -168,6 +171,7 @@ typedef struct {
     size_t body_min_rate;     /* bytes/s a body must average after header_timeout_s */
     int ws_ping_interval_s;   /* a live-log WebSocket is pinged after this idle,
                                  closed when the pong is not back within header_timeout_s */
+    ingest_settings ingest;   /* the webhook writer's group commit */
     deploy_options deploy;    /* apply_parallelism, "aws" and "wait" */
     notify_settings notify;   /* chat routes, more secret variables, retry_base_ms */
     bot_env_config *envs;     /* "environments", in the file's order */

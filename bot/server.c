@@ -5,9 +5,11 @@
  * pieces, then HTTP_BODY_COMPLETION. A second one serves the run log's
  * WebSocket (bot/livelog.h). Every answer is staged in the
  * per-transaction state (pss) and written from HTTP_WRITEABLE, the one place
- * lws guarantees the socket can take it. Nothing here blocks on the network;
- * the only wait is the store's fsync of the job before the 202, which is the
- * durability promise. */
+ * lws guarantees the socket can take it. Nothing here blocks on the network
+ * or the disk: a verified delivery goes to the writer thread (bot/ingest.h),
+ * which commits it with others and wakes the service loop
+ * (lws_cancel_service -> EVENT_WAIT_CANCELLED); only then is its 202 staged,
+ * which is the durability promise. */
 #include "bot/server.h"
 
 #include <arpa/inet.h>
@@ -26,7 +28,6 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 
-#include "store/jobs.h"
 #include "store/runs.h"
 #include "host/host.h"
 #include "bot/webpage.h"
@@ -35,6 +36,7 @@
 #include "util/clock.h"
 #include "bot/api.h"
 #include "bot/auth.h"
+#include "bot/ingest.h"
 #include "bot/metrics.h"
 #include "store/keys.h"
 #include "util/digest.h"
@@ -48,7 +50,8 @@
 
 struct server {
     struct lws_context *ctx;
-    store *db;            /* deliveries; the history, for /api/runs */
+    store *db;            /* the history, for /api/runs; the session key */
+    ingest *writer;       /* deliveries, committed in batches */
     const host_ops *host; /* the configured host: the one webhook served */
     host_config hcfg;     /* its secrets, pointing at the copies below */
     char *secret;         /* NULL: every delivery is refused */
@@ -102,8 +105,9 @@ struct pss {
     int verified;       /* its signature is good: event is the host's */
     const char *result; /* its metrics result when not the status: "accepted" ... */
     char delivery[128];
-    host_headers hdr;    /* what the host reads of the request */
-    host_verify *verify; /* of the body so far */
+    host_headers hdr;     /* what the host reads of the request */
+    host_verify *verify;  /* of the body so far */
+    ingest_item *waiting; /* with the writer: the answer comes when it is committed */
     char *body;
     size_t len, expect;
 };
@@ -140,6 +144,9 @@ static void pss_free_body(struct lws *wsi, struct pss *p) {
 }
 
 static void pss_free(struct lws *wsi, struct pss *p) {
+    if (p->waiting)
+        ingest_abandon(server_of(wsi)->writer, p->waiting);
+    p->waiting = NULL;
     pss_free_body(wsi, p);
     free(p->big);
     p->big = NULL;
@@ -622,24 +629,58 @@ static int authenticate(server *s, struct lws *wsi, struct pss *p) {
     return 1;
 }
 
+/* Hands the delivery to the writer; the answer waits for its commit
+ * (committed, below). */
 static int enqueue(server *s, struct lws *wsi, struct pss *p, const char *json) {
-    errinfo err;
-    long id = 0;
-    int dup = 0;
+    ingest_item *it = ingest_item_new(p->delivery, p->event, json, wsi);
 
-    if (store_delivery_add(s->db, p->delivery, p->event, json, &id, &dup, &err) < 0) {
-        lwsl_err("deploybot: cannot persist job: %s\n", err.msg);
-        return stage_error(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE,
-                           "cannot persist job: %s", err.msg);
-    }
-    p->result = dup ? "duplicate" : "accepted";
-    if (dup)
-        return stage_json(wsi, p, HTTP_ACCEPTED, json_pack("{s:b,s:b}", "queued", 0, "duplicate", 1));
-    /* The job is committed: only now is the 202 staged, and the worker told. */
-    stage_json(wsi, p, HTTP_ACCEPTED, json_pack("{s:b,s:I}", "queued", 1, "job", (json_int_t)id));
-    if (s->on_job)
-        s->on_job(s->arg);
+    if (!it)
+        return stage_error(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE, "cannot persist job: out of memory");
+    p->waiting = it;
+    ingest_submit(s->writer, it);
     return 0;
+}
+
+/* Stages the answer of a delivery the writer is done with. */
+static void answer_committed(struct lws *wsi, struct pss *p, const ingest_item *it) {
+    if (it->failed) {
+        lwsl_err("deploybot: cannot persist job: %s\n", it->err.msg);
+        stage_error(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE, "cannot persist job: %s", it->err.msg);
+    } else if (it->duplicate) {
+        p->result = "duplicate";
+        stage_json(wsi, p, HTTP_ACCEPTED, json_pack("{s:b,s:b}", "queued", 0, "duplicate", 1));
+    } else {
+        p->result = "accepted";
+        stage_json(wsi, p, HTTP_ACCEPTED, json_pack("{s:b,s:I}", "queued", 1, "job", (json_int_t)it->job_id));
+    }
+    log_outcome(wsi, p);
+}
+
+/* The writer committed a batch: the 202s are staged, and the worker told
+ * once for all the new jobs. */
+static void committed(server *s) {
+    ingest_item *it = ingest_take_done(s->writer), *next;
+    int new_jobs = 0;
+
+    for (; it; it = next) {
+        struct lws *wsi = it->conn;
+        struct pss *p = lws_wsi_user(wsi);
+
+        next = it->next;
+        p->waiting = NULL;
+        answer_committed(wsi, p, it);
+        new_jobs |= it->job_id > 0;
+        ingest_item_free(it);
+    }
+    if (new_jobs && s->on_job)
+        s->on_job(s->arg);
+}
+
+/* From the writer thread: only a write(2) to lws' wake-up pipe. */
+static void wake_service(void *arg) {
+    server *s = arg;
+
+    lws_cancel_service(s->ctx);
 }
 
 /* Acts on a verified delivery whose JSON text is `json`. */
@@ -742,7 +783,8 @@ static int on_body_done(server *s, struct lws *wsi, struct pss *p) {
             accept_event(s, wsi, p, json, jlen);
         free(json);
     }
-    log_outcome(wsi, p);
+    if (!p->waiting)
+        log_outcome(wsi, p);
     return 0;
 }
 
@@ -859,6 +901,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
     server *s = lws_context_user(lws_get_context(wsi));
 
     switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        committed(s);
+        return 0;
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
     case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
     case LWS_CALLBACK_WSI_DESTROY:
@@ -1029,6 +1074,7 @@ server *server_new(const bot_config *cfg, const char *db_path, metrics *m,
     /* The webhook's answer waits on this connection: a short wait. */
     if ((nofile = conns_new(s, cfg, err)) < 0 ||
         !(s->db = store_open(db_path, STORE_MKDIR | STORE_SHORT_WAIT, err)) ||
+        !(s->writer = ingest_start(db_path, &cfg->ingest, wake_service, s, err)) ||
         try_bind(cfg->listen, cfg->port, err) < 0) {
         server_free(s);
         return NULL;
@@ -1102,8 +1148,11 @@ void server_stop(server *s) {
 void server_free(server *s) {
     if (!s)
         return;
+    /* The writer first: it wakes the context, which must still be there. */
+    ingest_stop(s->writer);
     if (s->ctx)
         lws_context_destroy(s->ctx);
+    ingest_free(s->writer); /* after the connections, which abandon their items */
     connlimit_free(s->conns);
     store_close(s->db);
     auth_free(s->auth);

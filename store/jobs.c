@@ -1,7 +1,7 @@
 /* jobs: see jobs.h.
  *
- * Durability: the delivery and its job are one transaction, committed (and,
- * with synchronous=FULL, fsynced) before store_delivery_add returns. A claim
+ * Durability: the deliveries and their jobs are one transaction, committed
+ * (and, with synchronous=FULL, fsynced) before store_deliveries_add returns. A claim
  * is a single UPDATE ... RETURNING, so two workers never get one job. */
 #include "store/jobs.h"
 #include "store/sql.h"
@@ -47,23 +47,43 @@ static long add(store *s, const char *delivery, const char *event, const char *p
 
 int store_delivery_add(store *s, const char *delivery, const char *event, const char *payload,
                        long *job_id, int *duplicate, errinfo *err) {
-    long id;
+    store_delivery d = {.delivery = delivery, .event = event, .payload = payload};
+    int rc = store_deliveries_add(s, &d, 1, err);
 
     if (job_id)
-        *job_id = 0;
+        *job_id = rc == 0 ? d.job_id : 0;
     if (duplicate)
-        *duplicate = 0;
-    if (!delivery || !*delivery || !event || !*event || !payload)
+        *duplicate = rc == 0 && d.duplicate;
+    return rc;
+}
+
+static int valid(const store_delivery *d, errinfo *err) {
+    if (!d->delivery || !*d->delivery || !d->event || !*d->event || !d->payload)
         return errinfo_set(err, ERR_INVALID, "a delivery needs an id, an event and a payload");
+    return 0;
+}
+
+int store_deliveries_add(store *s, store_delivery *d, size_t n, errinfo *err) {
+    long id = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (valid(&d[i], err) < 0)
+            return -1;
     if (sql_begin(s, err) < 0)
-        return errinfo_prefix(err, "delivery %s", delivery);
-    id = add(s, delivery, event, payload, err);
-    if (sql_end(s, id < 0 ? -1 : 0, err) < 0)
-        return errinfo_prefix(err, "delivery %s", delivery);
-    if (job_id)
-        *job_id = id;
-    if (duplicate)
-        *duplicate = id == 0;
+        return errinfo_prefix(err, "delivery %s", n ? d[0].delivery : "");
+    for (i = 0; i < n && id >= 0; i++) {
+        id = add(s, d[i].delivery, d[i].event, d[i].payload, err);
+        d[i].job_id = id > 0 ? id : 0;
+        d[i].duplicate = id == 0;
+    }
+    if (id < 0) {
+        sql_end(s, -1, NULL);
+        return errinfo_prefix(err, "delivery %s", d[i - 1].delivery);
+    }
+    if (sql_end(s, 0, err) < 0)
+        return n == 1 ? errinfo_prefix(err, "delivery %s", d[0].delivery)
+                      : errinfo_prefix(err, "%zu deliveries", n);
     return 0;
 }
 

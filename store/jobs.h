@@ -24,6 +24,19 @@ typedef struct {
 int store_delivery_add(store *s, const char *delivery, const char *event, const char *payload,
                        long *job_id, int *duplicate, errinfo *err);
 
+/* One delivery of a group commit: what is recorded, and what came of it. */
+typedef struct {
+    const char *delivery, *event, *payload; /* as store_delivery_add takes them */
+    long job_id;                            /* out: the new job, 0 for a duplicate */
+    int duplicate;                          /* out: the delivery id was seen before */
+} store_delivery;
+
+/* Records n deliveries in one transaction, one fsync for all (a group
+ * commit): 0 when every one is durable, -1 when none is (err names the
+ * delivery that failed). A delivery id repeated within d is a duplicate
+ * from its second occurrence on. */
+int store_deliveries_add(store *s, store_delivery *d, size_t n, errinfo *err);
+
 /* Claims the oldest queued job that is due, atomically across connections:
  * 1 claimed (free it with store_job_free), 0 none, -1 error. */
 int store_job_claim(store *s, store_job *out, errinfo *err);
