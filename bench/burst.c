@@ -1,6 +1,6 @@
 /* burst: a small, bounded load generator for the webhook endpoint.
  *
- *   burst URL BODY_FILE N CONCURRENCY ID_PREFIX IDS_OUT
+ *   burst URL BODY_FILE N CONCURRENCY ID_PREFIX IDS_OUT [RATE]
  *
  * Sends N POSTs of the same GitHub push body to URL, at most CONCURRENCY in
  * flight (libcurl multi, keep-alive), each with its own X-GitHub-Delivery
@@ -16,7 +16,12 @@
  *
  * Latency is measured from handing the request to libcurl to the last byte
  * of the answer: it includes the server's fsync of the job, which is the
- * point. Only loopback URLs are accepted: this is a benchmark, not a tool. */
+ * point. Only loopback URLs are accepted: this is a benchmark, not a tool.
+ *
+ * With RATE (requests per second) the load is open-loop: request i is due
+ * at i / RATE seconds whatever the answers do (CONCURRENCY only bounds the
+ * connections), and its latency counts from when it was due, so a server
+ * that falls behind shows it (no coordinated omission). */
 #include <curl/curl.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
@@ -98,7 +103,8 @@ typedef struct {
     size_t blen;
 } request_spec;
 
-static void start(CURLM *m, slot *s, const request_spec *rq, long index) {
+/* due: when the request was due (ms), what its latency counts from. */
+static void start(CURLM *m, slot *s, const request_spec *rq, long index, double due) {
     char h[256];
     curl_slist_free_all(s->hdrs);
     s->hdrs = NULL;
@@ -122,17 +128,18 @@ static void start(CURLM *m, slot *s, const request_spec *rq, long index) {
     s->index = index;
     s->alen = 0;
     s->answer[0] = '\0';
-    s->started = now_ms();
+    s->started = due;
     curl_multi_add_handle(m, s->h);
 }
 
 int main(int argc, char **argv) {
-    if (argc != 7) {
-        fprintf(stderr, "usage: burst URL BODY_FILE N CONCURRENCY ID_PREFIX IDS_OUT\n");
+    if (argc != 7 && argc != 8) {
+        fprintf(stderr, "usage: burst URL BODY_FILE N CONCURRENCY ID_PREFIX IDS_OUT [RATE]\n");
         return 2;
     }
     request_spec rq = {.url = argv[1], .prefix = argv[5]};
     long n = atol(argv[3]), conc = atol(argv[4]);
+    double rate = argc == 8 ? atof(argv[7]) : 0;
     const char *secret = getenv("DEPLOYBOT_WEBHOOK_SECRET");
     if (strncmp(rq.url, "http://127.0.0.1:", 17) != 0) {
         fprintf(stderr, "burst: only http://127.0.0.1:PORT/... is allowed\n");
@@ -140,6 +147,10 @@ int main(int argc, char **argv) {
     }
     if (n < 1 || n > MAX_REQUESTS || conc < 1 || conc > MAX_CONCURRENCY) {
         fprintf(stderr, "burst: N must be 1..%d and CONCURRENCY 1..%d\n", MAX_REQUESTS, MAX_CONCURRENCY);
+        return 2;
+    }
+    if (argc == 8 && !(rate >= 1 && rate <= 1e6)) {
+        fprintf(stderr, "burst: RATE must be 1..1000000 requests per second\n");
         return 2;
     }
     if (!secret || !*secret) {
@@ -165,16 +176,28 @@ int main(int argc, char **argv) {
     CURLM *m = curl_multi_init();
     curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, conc);
     curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, conc);
-    slot *slots = calloc((size_t)conc, sizeof(*slots));
+    slot *slots = calloc((size_t)conc, sizeof(*slots)), **idle = calloc((size_t)conc, sizeof(*idle));
     double *lat = calloc((size_t)n, sizeof(*lat));
-    long next = 0, done = 0, by_status[6] = {0}, transport_errors = 0, queued = 0, not_queued = 0;
-    double t0 = now_ms();
+    long next = 0, done = 0, by_status[6] = {0}, transport_errors = 0, queued = 0, not_queued = 0, n_idle = 0;
+    double t0 = now_ms(), gap = rate > 0 ? 1e3 / rate : 0;
     for (long i = 0; i < conc; i++) {
         slots[i].h = curl_easy_init();
-        start(m, &slots[i], &rq, next++);
+        idle[n_idle++] = &slots[i];
     }
     while (done < n) {
-        int running = 0, left = 0;
+        int running = 0, left = 0, wait_ms = 100;
+        double due;
+        /* Closed loop: every idle connection sends at once. Open loop: what
+         * is due, when a connection is free (else it waits, and that counts). */
+        while (next < n && n_idle > 0 && (due = rate > 0 ? t0 + (double)next * gap : now_ms()) <= now_ms()) {
+            start(m, idle[--n_idle], &rq, next, due);
+            next++;
+        }
+        if (rate > 0 && next < n && n_idle > 0) {
+            double ahead = t0 + (double)next * gap - now_ms();
+            wait_ms = ahead < 1 ? 1 : ahead > 100 ? 100
+                                                  : (int)ahead;
+        }
         curl_multi_perform(m, &running);
         CURLMsg *msg;
         while ((msg = curl_multi_info_read(m, &left))) {
@@ -199,19 +222,19 @@ int main(int argc, char **argv) {
             }
             fprintf(ids, "%s-%06ld %ld %ld %.3f %.3f\n", rq.prefix, s->index, code, job_id, s->started - t0, l);
             curl_multi_remove_handle(m, s->h);
-            if (next < n) start(m, s, &rq, next++);
+            idle[n_idle++] = s;
         }
-        if (done < n) curl_multi_poll(m, NULL, 0, 100, NULL);
+        if (done < n && (n_idle == 0 || next >= n || rate > 0)) curl_multi_poll(m, NULL, 0, wait_ms, NULL);
     }
     double wall = now_ms() - t0;
     fclose(ids);
     qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
     printf(
         "{\"requests\":%ld,\"concurrency\":%ld,\"body_bytes\":%zu,\"wall_ms\":%.1f,"
-        "\"throughput_rps\":%.1f,\"status\":{\"2xx\":%ld,\"4xx\":%ld,\"5xx\":%ld,\"other\":%ld},"
+        "\"offered_rps\":%.1f,\"throughput_rps\":%.1f,\"status\":{\"2xx\":%ld,\"4xx\":%ld,\"5xx\":%ld,\"other\":%ld},"
         "\"transport_errors\":%ld,\"queued\":%ld,\"not_queued\":%ld,"
         "\"latency_ms\":{\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,\"max\":%.2f}}\n",
-        n, conc, rq.blen, wall, (double)n / (wall / 1e3), by_status[2], by_status[4], by_status[5],
+        n, conc, rq.blen, wall, rate, (double)n / (wall / 1e3), by_status[2], by_status[4], by_status[5],
         by_status[0] + by_status[1] + by_status[3], transport_errors, queued, not_queued,
         pct(lat, n, 0.50), pct(lat, n, 0.90), pct(lat, n, 0.99), lat[n - 1]);
     for (long i = 0; i < conc; i++) {
@@ -221,6 +244,7 @@ int main(int argc, char **argv) {
     curl_multi_cleanup(m);
     curl_global_cleanup();
     free(slots);
+    free(idle);
     free(lat);
     free(body);
     return 0;

@@ -10,5 +10,5 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 # shellcheck disable=SC2086
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS= ${BENCH_CMAKE_ARGS:-} >/dev/null
-cmake --build build-bench -j"$(nproc)" --target deploybot fetch_bench plan_bench burst
+cmake --build build-bench -j"$(nproc)" --target deploybot fetch_bench plan_bench burst sqlite_baseline
 exec /usr/bin/python3 bench/bench.py --build-dir build-bench "$@"

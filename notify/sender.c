@@ -13,7 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#define POLL_MS 200 /* new messages come from another connection */
+#define POLL_MS 200   /* a due message blocked behind a paused channel or an older one of its key;
+                           every look without the wake-up FIFO (store_outbox_wait) */
+#define IDLE_MS 60000 /* nothing pending: an enqueue wakes the sender, this is a backstop */
 #define BATCH 16
 #define KEEP_SENT_MS (7LL * 24 * 3600 * 1000) /* sent messages kept for inspection */
 
@@ -22,7 +24,8 @@ struct sender {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop, kicked;
-    store *db; /* the outbox and the pull requests' plans */
+    int can_wait; /* store_outbox_wait works on this data_dir: no polling */
+    store *db;    /* the outbox and the pull requests' plans */
     const host_ops *host;
     host_client *hc;
     host_config host_cfg; /* with a GitHub App: to remake the client with a new token */
@@ -218,8 +221,23 @@ static int stopping(sender *s) {
     return v;
 }
 
+/* How long to wait before the next look at the outbox: until the next
+ * message is due, or until one is enqueued. */
+static long long wait_ms(long long next, long long now, int n) {
+    if (n < 0) return 1000;
+    if (next < 0) return IDLE_MS;
+    return next > now ? next - now : POLL_MS;
+}
+
 static void sleep_ms(sender *s, long long ms) {
     struct timespec ts;
+    errinfo e;
+    if (s->can_wait) {
+        if (store_outbox_wait(s->db, ms, &e) >= 0) return;
+        fprintf(stderr, "deploybot: notify: %s; looking at the outbox every %d ms instead\n", e.msg, POLL_MS);
+        s->can_wait = 0;
+    }
+    if (ms > POLL_MS) ms = POLL_MS;
     clock_gettime(CLOCK_REALTIME, &ts);
     long long ns = ts.tv_nsec + (ms % 1000) * 1000000;
     ts.tv_sec += (time_t)(ms / 1000 + ns / 1000000000);
@@ -244,9 +262,8 @@ static void *sender_main(void *arg) {
         }
         if (n > 0) continue;
         /* A due message can still wait behind an older one of its key, or a
-         * paused channel: never spin, sleep at least until the next poll. */
-        long long wait = next > now && next - now < POLL_MS ? next - now : POLL_MS;
-        sleep_ms(s, n < 0 ? 1000 : wait);
+         * paused channel: never spin. */
+        sleep_ms(s, wait_ms(next, now, n));
     }
     return NULL;
 }
@@ -285,6 +302,9 @@ sender *sender_start(const sender_options *o, errinfo *err) {
         sender_free(s);
         return NULL;
     }
+    errinfo e; /* listening before the first look: no enqueue falls in between */
+    s->can_wait = store_outbox_wait(s->db, 0, &e) >= 0;
+    if (!s->can_wait) fprintf(stderr, "deploybot: notify: %s; looking at the outbox every %d ms\n", e.msg, POLL_MS);
     resume(s, o);
     s->policy.base_ms = o->retry_base_ms;
     s->host = o->host;
@@ -310,6 +330,7 @@ void sender_wake(void *arg) {
     s->kicked = 1;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
+    store_outbox_wake(s->db);
 }
 
 void sender_stop(sender *s) {
@@ -318,6 +339,7 @@ void sender_stop(sender *s) {
     s->stop = 1;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
+    store_outbox_wake(s->db);
     pthread_join(s->thread, NULL);
     sender_free(s);
 }

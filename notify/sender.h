@@ -4,9 +4,9 @@
  * waits on, or fails because of, a git host or chat outage.
  *
  * It has its own database connection and HTTP client. On start it resumes
- * messages a crash left half-sent. It polls the outbox (messages are queued
- * by the worker through another connection) and sleeps until the next retry
- * is due. Outcomes: 2xx is sent; no answer, 5xx, 408, 401 and 403 are
+ * messages a crash left half-sent. It sleeps until the next retry is due
+ * or a message is enqueued, by any connection of any process
+ * (store_outbox_wait: no polling). Outcomes: 2xx is sent; no answer, 5xx, 408, 401 and 403 are
  * retried with backoff; 429 (and 403 with Retry-After or
  * X-RateLimit-Remaining: 0) pauses the channel until Retry-After or
  * X-RateLimit-Reset (GitHub without either: a minute, as its docs ask);
@@ -37,7 +37,7 @@ typedef struct {
 typedef struct sender sender;
 
 sender *sender_start(const sender_options *o, errinfo *err);
-/* Looks at the outbox now instead of at the next poll. */
+/* Looks at the outbox now. */
 void sender_wake(void *s);
 /* Finishes the message under way, stops and joins the thread. Unsent
  * messages stay in the outbox for the next start. */

@@ -64,6 +64,10 @@ int store_outbox_enqueue(store *s, const outbox_new_msg *m, long long now_ms, lo
         return -1;
     if (id)
         *id = sql_last_id(s);
+    /* In a caller's transaction the sender would look too early: it is
+     * woken at that commit's next enqueue, or its next due time. */
+    if (sqlite3_get_autocommit(s->db))
+        store_outbox_wake(s);
     return 0;
 }
 

@@ -71,6 +71,19 @@ int store_outbox_comment_get(store *s, const char *key, long long *id, errinfo *
 int store_outbox_comment_put(store *s, const char *key, long long id, errinfo *err);
 int store_outbox_comment_forget(store *s, const char *key, errinfo *err);
 
+/* Waiting for new messages instead of polling (store/outbox_wake.c): an
+ * enqueue wakes whoever waits on the same database, in this process or
+ * another. store_outbox_wait returns 1 when woken (by an enqueue or a
+ * store_outbox_wake since the last wait), 0 after timeout_ms, -1 when the
+ * database cannot be waited on (no file; a filesystem without FIFOs). The
+ * first call, even with timeout_ms 0, starts listening: call it before the
+ * first look at the outbox, so no enqueue falls between the two. */
+int store_outbox_wait(store *s, long long timeout_ms, errinfo *err);
+/* Wakes the waiters of s's database; never blocks (it opens the FIFO,
+ * writes a byte, closes). The one call that may come from another thread
+ * than the connection's: it only reads the database's file name. */
+void store_outbox_wake(store *s);
+
 void outbox_msg_free(outbox_msg *m);
 
 #endif

@@ -29,7 +29,11 @@ struct store {
     sqlite3 *db;
     sql_cached *cache;
     size_t n_cache, cap_cache;
+    int wake_fd; /* the outbox's wake-up FIFO, once waited on (store/outbox_wake.c); else -1 */
 };
+
+/* Closes the connection's wake-up FIFO, if it has one (store_close). */
+void sql_wake_close(store *s);
 
 /* Sets err from the connection's last error: "<what>: <SQLite's reason>".
  * A lock held too long is ERR_UNAVAILABLE (worth retrying), the rest ERR_IO.

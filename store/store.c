@@ -72,6 +72,7 @@ store *store_open(const char *path, unsigned flags, errinfo *err) {
         errinfo_set(err, ERR_INTERNAL, "out of memory");
         return NULL;
     }
+    s->wake_fd = -1;
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         if (s->db)
@@ -94,6 +95,7 @@ void store_close(store *s) {
     for (size_t i = 0; i < s->n_cache; i++)
         sqlite3_finalize(s->cache[i].st);
     free(s->cache);
+    sql_wake_close(s);
     sqlite3_close(s->db);
     free(s);
 }
