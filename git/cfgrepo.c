@@ -1,5 +1,6 @@
 /* cfgrepo: the bot's bare mirror of the config repository. See cfgrepo.h. */
 #include "git/cfgrepo.h"
+#include "git/localclone.h"
 #include "util/fs.h"
 
 #include <ctype.h>
@@ -415,6 +416,20 @@ static int open_or_init(cfgrepo *r, int *fresh, errinfo *err) {
     return rc;
 }
 
+/* A repository on this machine lends its objects first (git/localclone.h):
+ * the fetch then only writes the refs. */
+static int first_clone(cfgrepo *r, errinfo *err) {
+    int rc;
+
+    if (lock_mirror(r, err) < 0)
+        return -1;
+    rc = localclone_objects(r->url, r->dir, err);
+    unlock_mirror(r);
+    if (rc < 0)
+        return errinfo_prefix(err, "cloning into %s", r->dir);
+    return fetch_all(r, NULL, "cloning", err);
+}
+
 /* libgit2's CA setting is process-wide: it is set when a mirror names
  * another file than the one in use, serialised here. */
 static int use_ca_file(const char *path, errinfo *err) {
@@ -464,8 +479,7 @@ cfgrepo *cfgrepo_open(const char *url, const char *dir, const cfgrepo_options *o
         cfgrepo_close(r);
         return NULL;
     }
-    if (open_or_init(r, &fresh, err) < 0 ||
-        (fresh && fetch_all(r, NULL, "cloning", err) < 0)) {
+    if (open_or_init(r, &fresh, err) < 0 || (fresh && first_clone(r, err) < 0)) {
         cfgrepo_close(r);
         return NULL;
     }

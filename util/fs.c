@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int fs_mkdir_p(const char *dir, mode_t mode, errinfo *err) {
     char path[PATH_MAX];
@@ -67,4 +69,57 @@ char *fs_read_file(const char *path, size_t *len, errinfo *err) {
     buf[n] = '\0';
     *len = n;
     return buf;
+}
+
+/* The bytes of in into out, by the kernel where it can. */
+static int copy_bytes(int in, int out) {
+    char buf[65536];
+    ssize_t n;
+
+    while ((n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0)) > 0)
+        ;
+    if (n == 0)
+        return 0;
+    if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+        return -1;
+    while ((n = read(in, buf, sizeof(buf))) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            return -1;
+    return n < 0 ? -1 : 0;
+}
+
+/* src into tmp: linked, else copied and flushed. */
+static int link_or_copy_to(const char *src, const char *tmp, errinfo *err) {
+    int in, out, ok;
+
+    if (link(src, tmp) == 0)
+        return 0;
+    if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+        return errinfo_set(err, ERR_IO, "cannot read %s: %s", src, strerror(errno));
+    out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
+    ok = out >= 0 && copy_bytes(in, out) == 0 && fsync(out) == 0;
+    if (!ok)
+        errinfo_set(err, ERR_IO, "cannot copy %s to %s: %s", src, tmp, strerror(errno));
+    close(in);
+    if (out >= 0 && close(out) < 0 && ok)
+        ok = 0, errinfo_set(err, ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+    return ok ? 0 : -1;
+}
+
+int fs_link_or_copy(const char *src, const char *dst, errinfo *err) {
+    char tmp[PATH_MAX];
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", dst, (long)getpid()) >= (int)sizeof(tmp))
+        return errinfo_set(err, ERR_INVALID, "%s: path too long", dst);
+    unlink(tmp); /* a crash's leftover */
+    if (link_or_copy_to(src, tmp, err) < 0) {
+        unlink(tmp);
+        return -1;
+    }
+    if (rename(tmp, dst) < 0) {
+        errinfo_set(err, ERR_IO, "cannot rename %s to %s: %s", tmp, dst, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
 }

@@ -19,4 +19,11 @@ int fs_mkdir_parent(const char *path, mode_t mode, errinfo *err);
  * the file their own way). */
 char *fs_read_file(const char *path, size_t *len, errinfo *err);
 
+/* Makes dst the same file as src, as `git clone` does a local repository's
+ * objects: a hard link when both are on one filesystem and links are
+ * allowed, else a copy. dst appears whole or not at all (a copy is written
+ * to a temporary name, flushed, then renamed); an existing dst is replaced.
+ * For files that never change once written (git's objects and packs). */
+int fs_link_or_copy(const char *src, const char *dst, errinfo *err);
+
 #endif
