@@ -347,16 +347,22 @@ class World:
 
 # ---- phases -------------------------------------------------------------------
 
-def one_burst(w, args, build_dir, workdir, body_path, n):
+def one_burst(w, args, build_dir, workdir, body_path, n, rate=None, requests=None, concurrency=None):
     """One burst; every acknowledged delivery must be a job under the job id
-    it was given, and the worker must get through all of them."""
+    it was given, and the worker must get through all of them. With a rate
+    (deliveries/s) the load is open-loop (bench/burst.c)."""
     prefix = "bench-%s" % uuid.uuid4().hex[:12]
     ids_path = os.path.join(workdir, "burst-%d.txt" % n)
     env = dict(os.environ, DEPLOYBOT_WEBHOOK_SECRET=w.h.SECRET)
-    log("burst %d/%d: %d deliveries, %d in flight" % (n + 1, args.burst_repeats, args.requests, args.concurrency))
+    requests, concurrency = requests or args.requests, concurrency or args.concurrency
+    if rate:
+        log("open loop: %d deliveries offered at %.0f/s, up to %d connections" % (requests, rate, concurrency))
+    else:
+        log("burst %d/%d: %d deliveries, %d in flight" % (n + 1, args.burst_repeats, requests, concurrency))
     t0 = time.time()
     out = run([os.path.join(build_dir, "bench", "burst"), w.s.bot_url + "/webhooks/github", body_path,
-               str(args.requests), str(args.concurrency), prefix, ids_path], env=env, timeout=300)
+               str(requests), str(concurrency), prefix, ids_path] + (["%.1f" % rate] if rate else []),
+              env=env, timeout=300)
     b = json.loads(out.stdout)
     b["rss_right_after_mib"] = proc_status(w.pid)["rss_mib"]
     with open(ids_path) as f:
@@ -365,7 +371,7 @@ def one_burst(w, args, build_dir, workdir, body_path, n):
     rows = dict(w.query("SELECT delivery, id FROM jobs WHERE delivery LIKE ?", prefix + "-%"))
     lost = sorted(d for d, job in acked.items() if rows.get(d) != job)
     b.update({"acknowledged": len(acked), "jobs_in_queue": len(rows), "lost": len(lost),
-              "lost_examples": lost[:5], "refused": args.requests - len(acked),
+              "lost_examples": lost[:5], "refused": requests - len(acked),
               "acks_over_100ms": sum(1 for p in per if float(p[4]) > 100),
               "acks_over_250ms": sum(1 for p in per if float(p[4]) > 250)})
     drained = w.wait_jobs_finished(prefix + "-%", len(rows), args.drain_timeout)
@@ -396,7 +402,12 @@ def phase_burst(w, args, build_dir, workdir, results):
     reset_peak(w.pid)
     sampler = RssSampler(w.pid)
     sampler.start()
-    bursts = [one_burst(w, args, build_dir, workdir, body_path, n) for n in range(args.burst_repeats)]
+    # The baseline runs beside each burst (same disk, same moment): the
+    # disk's fsyncs per second move with the machine's load.
+    bursts, baselines = [], []
+    for n in range(args.burst_repeats):
+        baselines.append(sqlite_baseline(build_dir, os.path.dirname(w.db), body_path, args.requests, n))
+        bursts.append(one_burst(w, args, build_dir, workdir, body_path, n))
     peak = sampler.stop()
 
     def med(f):
@@ -419,11 +430,45 @@ def phase_burst(w, args, build_dir, workdir, results):
         "worker_jobs_per_s": med(lambda b: b["worker_jobs_per_s"] or 0),
         "verdict": "ok" if all(b["verdict"] == "ok" for b in bursts) else "FAILED",
         "each": bursts,
+        "sqlite_baseline": {
+            "what": "raw SQLite, the store's schema, pragmas and two INSERTs, one transaction per "
+                    "delivery, the same bodies, on the data_dir's disk, beside each burst",
+            "inserts_per_s": median([x["inserts_per_s"] for x in baselines]),
+            "p50_ms": median([x["p50_ms"] for x in baselines]), "each": baselines},
     }
+    base = summary["sqlite_baseline"]["inserts_per_s"]
+    summary["ratio_to_sqlite_baseline"] = round(summary["throughput_rps"] / base, 3) if base else None
+    # Open loop: half the measured maximum, offered at a fixed rate for about
+    # open_loop_s seconds, latency counted from when each delivery was due.
+    rate = max(1.0, summary["throughput_rps"] / 2)
+    ol = one_burst(w, args, build_dir, workdir, body_path, 50, rate=rate,
+                   requests=max(50, min(50000, int(rate * args.open_loop_s))), concurrency=256)
+    summary["open_loop"] = {k: ol[k] for k in ("requests", "offered_rps", "throughput_rps", "latency_ms",
+                                                "acknowledged", "lost", "refused", "verdict")}
+    summary["open_loop_p99_ms"] = ol["latency_ms"]["p99"]
+    summary["lost"] += ol["lost"]
+    if ol["verdict"] != "ok":
+        summary["verdict"] = "FAILED"
+    summary["goals"] = {"ratio_to_sqlite_baseline": ">= 2.0", "open_loop_p99_ms": "<= 10", "lost": 0}
     results["burst"] = summary
     time.sleep(0.5)
     results["memory"]["burst_peak"] = {"hwm_mib": proc_status(w.pid)["hwm_mib"], "sampled_max_mib": peak}
     results["memory"]["after_burst_drained"] = proc_status(w.pid)
+
+
+def sqlite_baseline(build_dir, data_dir, body_path, n, i):
+    """bench/sqlite_baseline: N single-delivery transactions into a fresh
+    database next to the bot's (the same disk)."""
+    db = os.path.join(data_dir, "baseline-%d.db" % i)
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.unlink(db + suffix)
+    log("sqlite baseline %d: %d single-delivery transactions" % (i + 1, n))
+    out = run([os.path.join(build_dir, "bench", "sqlite_baseline"), db, body_path, str(n)], timeout=600)
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.unlink(db + suffix)
+    return json.loads(out.stdout)
 
 
 class SlowClients(threading.Thread):
@@ -569,6 +614,35 @@ def phase_apply(w, args, results):
     results["memory"]["after_apply"] = proc_status(w.pid)
 
 
+def phase_notify(w, results):
+    """Outbox -> host: from the moment each commit status was written to the
+    outbox (its created_at) to the moment the fake GitHub received it (the
+    request's time in /_fake/requests), over every status of the run."""
+    code, body = w.h.http("GET", w.s.github_url + "/_fake/requests")
+    assert code == 200, body
+    arrived = {}  # (sha, state, context) -> arrival times, in order
+    for r in json.loads(body):
+        j = r.get("json") or {}
+        if r.get("method") == "POST" and "/statuses/" in r.get("path", "") and r.get("status", 0) < 300:
+            key = (r["path"].rsplit("/", 1)[1], j.get("state"), j.get("context"))
+            arrived.setdefault(key, []).append(r["time"] * 1e3)
+    gaps = []
+    for created, payload in w.query("SELECT created_at, payload FROM outbox WHERE kind LIKE '%status' "
+                                    "AND state = 'sent' ORDER BY id"):
+        p = json.loads(payload)
+        times = arrived.get((p.get("sha"), p.get("state"), p.get("context")))
+        if times:
+            gaps.append(times.pop(0) - created)
+    gaps.sort()
+    results["notify"] = {
+        "what": "commit status written to the outbox -> received by the (fake) git host",
+        "messages": len(gaps),
+        "outbox_to_host_p50_ms": median(gaps),
+        "outbox_to_host_p99_ms": round(gaps[int(0.99 * (len(gaps) - 1))], 2) if gaps else None,
+        "goals": {"outbox_to_host_p50_ms": "<= 10"},
+    }
+
+
 # ---- fetch cost ------------------------------------------------------------
 
 DEPLOYBOT_JSON = json.dumps({
@@ -624,6 +698,32 @@ def one_more_commit(repo, i):
     return run(["git", "-C", repo, "rev-parse", "main"]).stdout.decode().strip()
 
 
+def first_clone(build_dir, url, root, name):
+    """A first clone by deploybot (fetch_bench opens an empty mirror: its
+    time and peak RSS) and by `git clone --bare` (which links a local
+    repository's objects), alternately first."""
+    lg, cli = os.path.join(root, "clone-libgit2-%s.git" % name), os.path.join(root, "clone-git-%s.git" % name)
+    out = {}
+
+    def libgit2():
+        p = subprocess.Popen([os.path.join(build_dir, "bench", "fetch_bench"), url, lg],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        p.stdin.close()
+        first = json.loads(p.stdout.readline())
+        if "error" in first:
+            raise AssertionError("fetch_bench: " + first["error"])
+        out["first_clone_libgit2_ms"] = round(first["open_ms"], 1)
+        out["first_clone_rss_mib"] = proc_status(p.pid)["hwm_mib"]
+        p.wait(30)
+
+    def git():
+        out["first_clone_git_clone_ms"] = round(timed(["git", "clone", "-q", "--bare", url, cli]), 1)
+    for fn in (libgit2, git) if name.startswith("local") else (git, libgit2):
+        fn()
+    out["first_clone_ratio"] = round(out["first_clone_libgit2_ms"] / out["first_clone_git_clone_ms"], 3)
+    return out
+
+
 class Mirrors:
     """The bot's way (fetch_bench: libgit2, kept open) and the CLI's way
     (git init --bare + git fetch, then git fetch + git diff --name-only) of
@@ -645,6 +745,8 @@ class Mirrors:
         run(["git", "init", "-q", "--bare", self.cli_dir])
         run(["git", "-C", self.cli_dir, "fetch", "-q", "--no-tags", url, self.REFSPEC])
         self.out["clone_git_cli_ms"] = round((time.perf_counter() - t) * 1e3, 1)
+        if name == "local":
+            self.out.update(first_clone(build_dir, url, root, name + "-again"))
         self.rounds = []
 
     def libgit2(self, before, after):
@@ -721,6 +823,11 @@ def phase_fetch(args, build_dir, workdir, results):
             fetch[name] = m.close()
     finally:
         daemon.stop()
+    fetch["file_url"] = first_clone(build_dir, "file://" + src, root, "file")
+    local = (fetch["local_path"], fetch["file_url"])
+    fetch["local_clone_ratio"] = max(x["first_clone_ratio"] for x in local)
+    fetch["clone_rss_mib"] = max(x["first_clone_rss_mib"] for x in local)
+    fetch["goals"] = {"local_clone_ratio": "<= 2.0 (the worse of a local path and file://, over git clone)"}
     results["fetch"] = fetch
 
 
@@ -752,6 +859,13 @@ def table(results):
             b["throughput_rps"], ", ".join("%.0f" % x["throughput_rps"] for x in b["each"])))
         add("burst", "ack latency p50 / p99 / max", "%.1f / %.1f / %.1f ms (worst max %.1f ms)" % (
             b["latency_ms"]["p50"], b["latency_ms"]["p99"], b["latency_ms"]["max"], b["latency_ms_worst_max"]))
+        sb = b["sqlite_baseline"]
+        add("burst", "baseline: raw SQLite, 1 transaction each", "%.0f inserts/s (each: %s)" % (
+            sb["inserts_per_s"], ", ".join("%.0f" % x["inserts_per_s"] for x in sb["each"])))
+        add("burst", "throughput / baseline", "%s (goal >= 2.0)" % b["ratio_to_sqlite_baseline"])
+        ol = b["open_loop"]
+        add("burst", "open loop at half the maximum", "%.0f/s offered: ack p50 / p99 %.1f / %.1f ms (goal p99 <= 10)" % (
+            ol["offered_rps"], ol["latency_ms"]["p50"], ol["latency_ms"]["p99"]))
         add("burst", "acknowledged / in queue / lost", "%d / %d / %d  -> %s" % (
             b["acknowledged"], b["jobs_in_queue"], b["lost"], b["verdict"]))
         add("burst", "refused (non-202) / transport errors", "%d / %d" % (b["refused"], b["transport_errors"]))
@@ -796,8 +910,19 @@ def table(results):
             g("burst_peak", "hwm_mib"), g("after_burst_drained", "rss_mib")))
         add("memory", "apply peak / after apply", "%s / %s MiB" % (g("apply_peak", "hwm_mib"),
                                                                  g("after_apply", "rss_mib")))
+    nt = results.get("notify")
+    if nt and nt["messages"]:
+        add("notify", "outbox -> git host, p50 / p99", "%.1f / %.1f ms over %d statuses (goal p50 <= 10)" % (
+            nt["outbox_to_host_p50_ms"], nt["outbox_to_host_p99_ms"], nt["messages"]))
     f = results.get("fetch")
     if f:
+        for name, label in (("local_path", "local path"), ("file_url", "file://")):
+            t = f[name]
+            add("fetch", "first clone, %s: deploybot / git clone" % label, "%.0f / %.0f ms = %.2f (RSS %s MiB)" % (
+                t["first_clone_libgit2_ms"], t["first_clone_git_clone_ms"], t["first_clone_ratio"],
+                t["first_clone_rss_mib"]))
+        add("fetch", "first clone ratio (worse of the two)", "%.2f (goal <= 2.0), RSS %s MiB" % (
+            f["local_clone_ratio"], f["clone_rss_mib"]))
         add("fetch", "repository", "%d commits, %d files, %.1f MiB packed (made in %.1f s)" % (
             f["commits"], f["files"], f["repo_mib"], f["generate_s"]))
         for name, label in (("git_protocol", "git://"), ("local_path", "local path")):
@@ -838,6 +963,7 @@ def main():
     ap.add_argument("--apply-timeout", type=int, default=300)
     ap.add_argument("--drain-timeout", type=int, default=180)
     ap.add_argument("--slow-clients", type=int, default=200)
+    ap.add_argument("--open-loop-s", type=int, default=5, help="how long the open-loop load lasts")
     ap.add_argument("--only", default="burst,burst_slow_clients,plan,apply,fetch",
                     help="comma-separated phases (memory is measured along burst/apply)")
     args = ap.parse_args()
@@ -845,7 +971,7 @@ def main():
     # Bounded loads only (everything goes to 127.0.0.1 anyway).
     for name, lo, hi in (("requests", 1, 100000), ("concurrency", 1, 512), ("burst_repeats", 1, 10),
                          ("plan_runs", 1, 50), ("commits", 10, 200000), ("files", 10, 50000),
-                         ("fetch_rounds", 1, 50), ("slow_clients", 1, 800)):
+                         ("fetch_rounds", 1, 50), ("slow_clients", 1, 800), ("open_loop_s", 1, 60)):
         if not lo <= getattr(args, name) <= hi:
             ap.error("--%s must be %d..%d" % (name.replace("_", "-"), lo, hi))
     if phases - {"burst", "burst_slow_clients", "plan", "apply", "fetch"}:
@@ -890,6 +1016,8 @@ def main():
                 if "plan" in phases:
                     log("plan: %d pushes on the deployed account" % args.plan_runs)
                     plan_series(w, args, "deployed", build_dir, results)
+            if phases & {"plan", "apply"}:
+                phase_notify(w, results)
             for label, p in results["plan"].items():
                 if not p["ok"]:
                     failed.append("plan %s: %s %s" % (label, p["description"], p["in_process"].get("error", "")))
