@@ -1,11 +1,14 @@
 /* outbox: enqueue, claim, outcomes, backoff, Retry-After and paused
- * channels, ordering per key, resume after a crash, comment ids. */
+ * channels, ordering per key, resume after a crash, comment ids, and the
+ * wake-up of a waiting sender by an enqueue (another connection, another
+ * process). */
 #include "notify/outbox.h"
 #include "tests/unit/check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char dir[64], db[128];
@@ -248,6 +251,42 @@ static void fresh_db(const char *name) {
     snprintf(db, sizeof(db), "%s/%s.db", dir, name);
 }
 
+/* A waiter is woken by an enqueue of another connection or process, and by
+ * store_outbox_wake; each wake-up is seen once. Timeouts are a day: a
+ * missing wake-up hangs the test rather than passing it. */
+static void test_wait_wake(void) {
+    store *sender = open_box(), *writer = open_box();
+    errinfo err;
+    const long long day = 86400000;
+    if (!sender || !writer) return;
+    CHECK(store_outbox_wait(sender, 0, &err) == 0); /* listening now, nothing yet */
+    put(writer, "github_status", "github", NULL, "{}", 1000);
+    CHECK(store_outbox_wait(sender, day, &err) == 1);
+    CHECK(store_outbox_wait(sender, 0, &err) == 0); /* seen once */
+    put(writer, "github_status", "github", NULL, "{}", 1000);
+    put(writer, "github_status", "github", NULL, "{}", 1000);
+    CHECK(store_outbox_wait(sender, day, &err) == 1); /* two enqueues, one look */
+    CHECK(store_outbox_wait(sender, 0, &err) == 0);
+    store_outbox_wake(writer);
+    CHECK(store_outbox_wait(sender, day, &err) == 1);
+    pid_t pid = fork();
+    if (pid == 0) { /* another process: the CLI, say */
+        store *o = outbox_open(db, NULL);
+        outbox_new_msg m = {"github_status", "acme/infra", "github", NULL, "{}"};
+        _exit(o && store_outbox_enqueue(o, &m, 1000, NULL, NULL) == 0 ? 0 : 1);
+    }
+    CHECK(store_outbox_wait(sender, day, &err) == 1);
+    int status = 1;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(store_outbox_count(sender, "pending", NULL) == 4);
+    store_close(writer);
+    store_close(sender);
+    /* Nobody waits: an enqueue neither blocks nor fails. */
+    writer = open_box();
+    if (writer) put(writer, "github_status", "github", NULL, "{}", 1000);
+    store_close(writer);
+}
+
 int main(void) {
     snprintf(dir, sizeof(dir), "/tmp/test_outbox.XXXXXX");
     if (!mkdtemp(dir)) return 2;
@@ -272,6 +311,8 @@ int main(void) {
     test_send_due();
     fresh_db("h");
     test_comment_ids();
+    fresh_db("i");
+    test_wait_wake();
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
