@@ -425,6 +425,46 @@ def test_abuse(bot):
     healthy(bot, "connection resets")
 
 
+def test_disk_wait_does_not_block(bot):
+    """The service thread never waits on the disk: while another connection
+    holds the database's write lock, a delivery waits for its commit (no
+    answer yet) and /healthz is still served; once the lock goes, the
+    delivery gets its 202 and is in the queue."""
+    body = fixture("reallyfastci.push.merge-to-master.json")
+    head = ("POST /webhooks/github HTTP/1.1\r\nHost: t\r\nX-GitHub-Event: push\r\n"
+            "X-GitHub-Delivery: locked-1\r\nX-Hub-Signature-256: %s\r\n"
+            "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (sign(body), len(body))).encode()
+    lock = sqlite3.connect(bot.db, timeout=10, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    s = socket.create_connection(("127.0.0.1", bot.port), timeout=20)
+    try:
+        s.sendall(head + body)
+        # A few round trips: the delivery, sent first, is read by now.
+        for _ in range(5):
+            healthy(bot, "a delivery waiting for the write lock")
+        s.setblocking(False)
+        try:
+            early = s.recv(4096)
+        except BlockingIOError:
+            early = None
+        check(early is None, "no answer while the commit waits (%r)" % (early,))
+        lock.execute("COMMIT")
+        s.setblocking(True)
+        resp = b""
+        while b"\r\n\r\n" not in resp or not resp.rstrip().endswith(b"}"):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            resp += chunk
+    finally:
+        s.close()
+        lock.close()
+    answer = json.loads(resp.partition(b"\r\n\r\n")[2] or b"{}")
+    check(status_of(resp) == 202 and answer.get("queued") is True, "202 once committed (%r)" % resp[:200])
+    rows = bot.rows("locked-1")
+    check(len(rows) == 1 and rows[0][0] == answer.get("job"), "the delivery is the job its 202 names")
+
+
 def test_kill_after_ack(tmp):
     """The 202 means committed: a SIGKILL right after it loses nothing."""
     os.makedirs(tmp, exist_ok=True)
@@ -461,6 +501,7 @@ def main():
             test_form_encoded(bot)
             test_sizes(bot)
             test_abuse(bot)
+            test_disk_wait_does_not_block(bot)
             healthy(bot, "everything")
         finally:
             rc = bot.stop()
