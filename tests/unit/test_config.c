@@ -162,6 +162,22 @@ static void test_knobs(void) {
           "the environment overrides the file");
     bot_config_free(&c);
 
+    /* The webhook writer's group commit. */
+    CHECK(load("{}", &c, &err) == 0 && c.ingest.batch_max == 64 && c.ingest.batch_wait_us == 0,
+          "ingest defaults: %s", err.msg);
+    bot_config_free(&c);
+    setenv("DEPLOYBOT_INGEST_BATCH_WAIT_US", "250", 1);
+    CHECK(load("{\"ingest\":{\"batch_max\":8,\"batch_wait_us\":2000}}", &c, &err) == 0 &&
+              c.ingest.batch_max == 8 && c.ingest.batch_wait_us == 250,
+          "ingest from the file, the environment over it: %s", err.msg);
+    bot_config_free(&c);
+    unsetenv("DEPLOYBOT_INGEST_BATCH_WAIT_US");
+    CHECK(load("{\"ingest\":{\"batch_max\":0}}", &c, &err) == -1 &&
+              strstr(err.msg, "\"ingest.batch_max\" must be an integer in 1..1000"),
+          "ingest.batch_max out of range: %s", err.msg);
+    CHECK(load("{\"ingest\":{\"batch_wait_ms\":1}}", &c, &err) == -1 && strstr(err.msg, "batch_wait_ms"),
+          "an unknown ingest key: %s", err.msg);
+
     setenv("DEPLOYBOT_PLAN_LIST_ITEMS", "3", 1);
     CHECK(load("{\"limits\":{\"plan_list_items\":50}}", &c, &err) == 0 && c.deploy.plan_list_items == 3,
           "plan_list_items from the environment over the file: %s", err.msg);

@@ -69,7 +69,7 @@ static void test_clone(const char *url, const char *name, const char *head) {
         fprintf(stderr, "  %s: %s\n", url, err.msg);
         return;
     }
-    CHECK(shares_objects(mirror, "-path './pack/*'"));     /* the pack and its index */
+    CHECK(shares_objects(mirror, "-path './pack/*'"));                            /* the pack and its index */
     CHECK(shares_objects(mirror, "-not -path './pack/*' -not -path './info/*'")); /* loose */
     CHECK(cfgrepo_has_commit(r, head));
     char sha[41];
