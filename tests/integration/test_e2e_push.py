@@ -18,10 +18,23 @@ def alb_cidrs(state):
     return sorted({r["CidrIp"] for p in sg["IpPermissions"] for r in p.get("IpRanges", [])})
 
 
+def object_files(repo):
+    """{path under objects/: inode} of the repository's object files."""
+    root = os.path.join(repo, ".git", "objects")
+    out = {}
+    for d, _, files in os.walk(root):
+        for f in files:
+            rel = os.path.relpath(os.path.join(d, f), root)
+            if not rel.startswith("info"):
+                out[rel] = os.stat(os.path.join(d, f)).st_ino
+    return out
+
+
 class EndToEnd(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.s = harness.Stack()
+        cls.objects_before = object_files(cls.s.repo.path)
 
     @classmethod
     def tearDownClass(cls):
@@ -70,6 +83,15 @@ class EndToEnd(unittest.TestCase):
         harness.wait_for(lambda: s.latest_status(c3, "deploybot/dev")["description"].startswith("Already applied"),
                          60, "the redelivered push is not applied twice")
         self.assertEqual(calls, json.loads(harness.http("GET", s.aws_url + "/_fake/calls")[1]))
+
+    def test_1a_first_clone_linked_the_objects(self):
+        """The mirror, cloned by test_1's first push, shares the object
+        files the repository had then, as git clone does, instead of
+        libgit2 packing them all anew."""
+        mirror = os.path.join(self.s.data_dir, "repo.git", "objects")
+        self.assertTrue(self.objects_before)
+        for rel, ino in self.objects_before.items():
+            self.assertEqual(os.stat(os.path.join(mirror, rel)).st_ino, ino, rel)
 
     def test_2_broken_stack_fails_and_applies_nothing(self):
         s = self.s
