@@ -434,7 +434,8 @@ def phase_burst(w, args, build_dir, workdir, results):
             "what": "raw SQLite, the store's schema, pragmas and two INSERTs, one transaction per "
                     "delivery, the same bodies, on the data_dir's disk, beside each burst",
             "inserts_per_s": median([x["inserts_per_s"] for x in baselines]),
-            "p50_ms": median([x["p50_ms"] for x in baselines]), "each": baselines},
+            "p50_ms": median([x["p50_ms"] for x in baselines]),
+            "p99_ms": median([x["p99_ms"] for x in baselines]), "each": baselines},
     }
     base = summary["sqlite_baseline"]["inserts_per_s"]
     summary["ratio_to_sqlite_baseline"] = round(summary["throughput_rps"] / base, 3) if base else None
