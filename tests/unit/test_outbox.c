@@ -273,7 +273,9 @@ static void test_wait_wake(void) {
     if (pid == 0) { /* another process: the CLI, say */
         store *o = outbox_open(db, NULL);
         outbox_new_msg m = {"github_status", "acme/infra", "github", NULL, "{}"};
-        _exit(o && store_outbox_enqueue(o, &m, 1000, NULL, NULL) == 0 ? 0 : 1);
+        int ok = o && store_outbox_enqueue(o, &m, 1000, NULL, NULL) == 0;
+        store_close(o);
+        _exit(ok ? 0 : 1);
     }
     CHECK(store_outbox_wait(sender, day, &err) == 1);
     int status = 1;
