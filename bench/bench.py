@@ -5,7 +5,11 @@ builds the Release binaries this script drives; never part of the tests.
 Phases, all on 127.0.0.1, bounded in count and time:
   burst   the real `deploybot serve` (own data dir) takes N signed push
           deliveries at fixed concurrency (bench/burst.c); every delivery it
-          acknowledged must be a job in its SQLite queue (lost = 0, or FAILED)
+          acknowledged must be a job in its SQLite queue (lost = 0, or FAILED);
+          beside each burst bench/sqlite_baseline.c (raw SQLite, one
+          transaction per delivery, same disk): ratio_to_sqlite_baseline;
+          then an open-loop load at half the measured maximum:
+          open_loop_p99_ms
   burst_slow_clients  the same burst while 200 slow clients hold
           connections (headers dribbled a byte a second, reconnecting when
           the bot closes them): throughput against the plain burst (goal
@@ -16,10 +20,14 @@ Phases, all on 127.0.0.1, bounded in count and time:
           (empty account, then deployed), next to the resource count
   apply   one full-stack apply, with the bot's RSS sampled throughout
   memory  VmRSS / VmHWM of the bot after start, burst, apply
+  notify  (with plan/apply) each commit status from the outbox to the fake
+          GitHub: outbox_to_host_p50_ms
   fetch   libgit2 incremental fetch + diff (bench/fetch_bench.c) vs the git
           CLI (git fetch + git diff --name-only) vs fresh clones, on a
           generated repository with a long history (git fast-import), over
-          git:// (git daemon on 127.0.0.1) and over a local path
+          git:// (git daemon on 127.0.0.1) and over a local path; first
+          clones from a local path and file:// against `git clone --bare`:
+          local_clone_ratio, clone_rss_mib
 
 Prints a table and writes the same figures as JSON (bench/results/latest.json).
 Exit status 1 if a check failed (lost deliveries, a plan or apply that failed).
