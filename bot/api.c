@@ -61,6 +61,34 @@ static unsigned run(store *db, const char *env, const char *verb, const char *wh
     return rc == 0 ? HTTP_STATUS_OK : fail(answer, status_of(err.code), err.msg);
 }
 
+/* The name in path[0..n): 0, or -1 with the 400 staged in *answer. */
+static int env_name(const char *path, size_t n, char env[64], json_t **answer) {
+    if (n == 0 || n >= 64 || strspn(path, ENV_CHARS) < n || path[0] == '.' || path[0] == '-') {
+        fail(answer, HTTP_STATUS_BAD_REQUEST, "not an environment name (1-63 letters, digits, '-', '_' or '.')");
+        return -1;
+    }
+    memcpy(env, path, n);
+    env[n] = '\0';
+    return 0;
+}
+
+unsigned api_environment_get(envview *v, store *db, const char *path, json_t **answer) {
+    char env[64];
+    errinfo err;
+    json_t *doc;
+
+    if (*path == '\0' || strcmp(path, "/") == 0)
+        doc = envview_cards(v, db, &err);
+    else if (env_name(path + 1, strlen(path + 1), env, answer) < 0)
+        return HTTP_STATUS_BAD_REQUEST;
+    else
+        doc = envview_card(v, db, env, &err);
+    if (!doc)
+        return fail(answer, status_of(err.code), err.msg);
+    *answer = json_is_array(doc) ? json_pack("{s:o}", "environments", doc) : doc;
+    return HTTP_STATUS_OK;
+}
+
 unsigned api_environment_post(store *db, const char *path, const char *who, const char *body, size_t len,
                               json_t **answer) {
     const char *slash = strchr(path, '/');
@@ -72,11 +100,8 @@ unsigned api_environment_post(store *db, const char *path, const char *who, cons
     if (!slash || (strcmp(slash + 1, "lock") != 0 && strcmp(slash + 1, "unlock") != 0 &&
                    strcmp(slash + 1, "redeploy") != 0))
         return fail(answer, HTTP_STATUS_NOT_FOUND, "not found");
-    if (n == 0 || n >= sizeof(env) || strspn(path, ENV_CHARS) != n || path[0] == '.' || path[0] == '-')
-        return fail(answer, HTTP_STATUS_BAD_REQUEST,
-                    "not an environment name (1-63 letters, digits, '-', '_' or '.')");
-    memcpy(env, path, n);
-    env[n] = '\0';
+    if (env_name(path, n, env, answer) < 0)
+        return HTTP_STATUS_BAD_REQUEST;
     if (!(args = body_object(body, len)))
         return fail(answer, HTTP_STATUS_BAD_REQUEST, "the body must be a JSON object");
     status = run(db, env, slash + 1, who, args, answer);

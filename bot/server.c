@@ -32,6 +32,8 @@
 #include "host/host.h"
 #include "bot/webpage.h"
 #include "bot/livelog.h"
+#include "bot/envlive.h"
+#include "bot/envview.h"
 #include "bot/connlimit.h"
 #include "util/clock.h"
 #include "bot/api.h"
@@ -60,6 +62,7 @@ struct server {
     char *repo_name;      /* NULL: deliveries for any repository are accepted */
     auth *auth;           /* who may read and operate the UI and API */
     metrics *metrics;     /* what is counted (bot/metrics.h); not owned */
+    envview *view;        /* the environments' cards */
     size_t max_body;
     connlimit *conns;             /* deadlines, the cap, the body budget */
     lws_sorted_usec_list_t sweep; /* once a second: connlimit_sweep */
@@ -489,6 +492,56 @@ static int login(server *s, struct lws *wsi, struct pss *p, int meth) {
     return start_small_body(s, wsi, p, R_LOGIN);
 }
 
+/* A query argument ("env=") into buf; NULL when absent or empty. */
+static const char *query_arg(struct lws *wsi, const char *name, char *buf, size_t len) {
+    const char *v = lws_get_urlarg_by_name(wsi, name, buf, (int)len);
+    return v && *v ? v : NULL;
+}
+
+/* GET /: the cards, and the runs the query's filters select. */
+static int dashboard(server *s, struct lws *wsi, struct pss *p) {
+    char env[80], kind[32], result[32];
+    webpage_filter f = {query_arg(wsi, "env=", env, sizeof(env)), query_arg(wsi, "kind=", kind, sizeof(kind)),
+                        query_arg(wsi, "result=", result, sizeof(result))};
+    run_filter rf = {f.env, f.kind, f.result};
+    errinfo err;
+    json_t *cards = envview_cards(s->view, s->db, &err);
+    json_t *runs = cards ? store_runs_find_json(s->db, &rf, 100, &err) : NULL;
+    int rc;
+
+    if (!runs) {
+        json_decref(cards);
+        p->retry_after = RETRY_AFTER_S;
+        return stage_error(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE, "%s", err.msg);
+    }
+    rc = stage_big(wsi, p, HTTP_STATUS_OK, "text/html; charset=utf-8", webpage_dashboard(cards, runs, &f));
+    json_decref(cards);
+    json_decref(runs);
+    return rc;
+}
+
+/* GET /runs/ID. */
+static int run_page(server *s, struct lws *wsi, struct pss *p, const char *rest) {
+    char *end;
+    long id = strtol(rest, &end, 10);
+    json_t *run = id > 0 && *end == '\0' ? store_run_get_json(s->db, id, NULL) : NULL;
+    int rc;
+
+    if (!run)
+        return stage_error(wsi, p, HTTP_STATUS_NOT_FOUND, "no such run");
+    rc = stage_big(wsi, p, HTTP_STATUS_OK, "text/html; charset=utf-8", webpage_run(run));
+    json_decref(run);
+    return rc;
+}
+
+/* GET /api/environments[/ENV]. */
+static int api_environments(server *s, struct lws *wsi, struct pss *p, const char *rest) {
+    json_t *answer = NULL;
+    unsigned status = api_environment_get(s->view, s->db, rest, &answer);
+
+    return stage_big_json(wsi, p, status, answer);
+}
+
 static int is_page(const char *path) {
     return strcmp(path, "/") == 0 || strncmp(path, "/runs/", 6) == 0;
 }
@@ -529,6 +582,10 @@ static int scrape(server *s, struct lws *wsi, struct pss *p, int meth) {
 static int on_app_request(server *s, struct lws *wsi, struct pss *p, const char *path, int meth) {
     size_t n = strlen(API_ENVIRONMENTS);
 
+    /* GET of the list or of one environment; the rest are the POSTs. */
+    if (meth == LWSHUMETH_GET && (strcmp(path, API_ENVIRONMENTS_LIST) == 0 ||
+                                  (strncmp(path, API_ENVIRONMENTS, n) == 0 && !strchr(path + n, '/'))))
+        return api_environments(s, wsi, p, path + n - 1);
     if (strncmp(path, API_ENVIRONMENTS, n) == 0 && strlen(path + n) < sizeof(p->api_path)) {
         if (meth != LWSHUMETH_POST) {
             p->allow = "POST";
@@ -541,9 +598,10 @@ static int on_app_request(server *s, struct lws *wsi, struct pss *p, const char 
         return api_runs(s, wsi, p, path + 9, meth);
     if (strcmp(path, "/metrics") == 0)
         return scrape(s, wsi, p, meth);
-    if (meth == LWSHUMETH_GET && is_page(path))
-        return stage_big(wsi, p, HTTP_STATUS_OK, "text/html; charset=utf-8",
-                         strdup(strcmp(path, "/") == 0 ? webpage_runs_html : webpage_run_html));
+    if (meth == LWSHUMETH_GET && strcmp(path, "/") == 0)
+        return dashboard(s, wsi, p);
+    if (meth == LWSHUMETH_GET && strncmp(path, "/runs/", 6) == 0)
+        return run_page(s, wsi, p, path + 6);
     return stage_error(wsi, p, HTTP_STATUS_NOT_FOUND, "not found");
 }
 
@@ -806,11 +864,25 @@ static int refuse_now(struct lws *wsi, unsigned status, const char *msg) {
     return 1;
 }
 
-/* The live log is the one WebSocket: anything else would be held open,
- * idle, by a protocol nobody serves. h2c is refused rather than half
- * spoken (lws would switch and then never read the request's body). */
+/* The subprotocol a WebSocket at this path must ask for, or NULL when no
+ * WebSocket is served there. */
+static const char *websocket_protocol(struct lws *wsi) {
+    char uri[64];
+
+    if (livelog_run_id(wsi))
+        return LIVELOG_PROTOCOL;
+    if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) > 0 && strcmp(uri, ENVLIVE_PATH) == 0)
+        return ENVLIVE_PROTOCOL;
+    return NULL;
+}
+
+/* The live log and the live cards are the only WebSockets: anything else
+ * would be held open, idle, by a protocol nobody serves. h2c is refused
+ * rather than half spoken (lws would switch and then never read the
+ * request's body). */
 static int confirm_upgrade(struct lws *wsi, const char *upgrade) {
     char proto[128], why[AUTH_WHY_MAX];
+    const char *want = websocket_protocol(wsi);
     auth_who who;
     unsigned status;
 
@@ -820,13 +892,14 @@ static int confirm_upgrade(struct lws *wsi, const char *upgrade) {
                           "send the request as HTTP/1.1 without Upgrade");
     if (strcasecmp(upgrade, "websocket") != 0)
         return -1; /* lws has answered any other upgrade with 403 already */
-    if (!livelog_run_id(wsi))
+    if (!want)
         return refuse_now(wsi, HTTP_STATUS_NOT_FOUND,
-                          "WebSocket is only served at /runs/ID/live");
-    if (lws_hdr_copy(wsi, proto, sizeof(proto), WSI_TOKEN_PROTOCOL) <= 0 ||
-        !strstr(proto, LIVELOG_PROTOCOL))
+                          "WebSocket is only served at /runs/ID/live and " ENVLIVE_PATH);
+    if (lws_hdr_copy(wsi, proto, sizeof(proto), WSI_TOKEN_PROTOCOL) <= 0 || !strstr(proto, want))
         return refuse_now(wsi, HTTP_STATUS_BAD_REQUEST,
-                          "WebSocket needs the subprotocol " LIVELOG_PROTOCOL);
+                          strcmp(want, LIVELOG_PROTOCOL) == 0
+                              ? "WebSocket needs the subprotocol " LIVELOG_PROTOCOL
+                              : "WebSocket needs the subprotocol " ENVLIVE_PROTOCOL);
     /* The live log shows what a run page shows: a read credential, and
      * no other site's page (bot/auth.h). */
     if ((status = auth_check(server_of(wsi)->auth, wsi, BOT_ROLE_READ, 0, &who, why)))
@@ -940,9 +1013,21 @@ static int live_callback(struct lws *wsi, enum lws_callback_reasons reason,
     return livelog_callback(wsi, reason, user, in, len, s->db);
 }
 
+static int cards_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                          size_t len) {
+    server *s = lws_context_user(lws_get_context(wsi));
+
+    (void)in;
+    (void)len;
+    if (reason == LWS_CALLBACK_ESTABLISHED)
+        connlimit_conn_websocket(s->conns, conn_of(wsi), clock_mono_ms());
+    return envlive_callback(wsi, reason, user, s->view, s->db);
+}
+
 static const struct lws_protocols protocols[] = {
     {"http", callback, sizeof(struct pss), 0, 0, NULL, 0},
     {LIVELOG_PROTOCOL, live_callback, LIVELOG_SESSION_BYTES, 4096, 0, NULL, 0},
+    {ENVLIVE_PROTOCOL, cards_callback, ENVLIVE_SESSION_BYTES, 4096, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -1071,6 +1156,7 @@ server *server_new(const bot_config *cfg, const char *db_path, metrics *m,
         abort();
     s->hcfg.signing_key = s->signing_key;
     s->hcfg.require_signature = cfg->host_require_signature;
+    s->view = envview_new(cfg);
     /* The webhook's answer waits on this connection: a short wait. */
     if ((nofile = conns_new(s, cfg, err)) < 0 ||
         !(s->db = store_open(db_path, STORE_MKDIR | STORE_SHORT_WAIT, err)) ||
@@ -1156,6 +1242,7 @@ void server_free(server *s) {
     connlimit_free(s->conns);
     store_close(s->db);
     auth_free(s->auth);
+    envview_free(s->view);
     free(s->listen);
     free(s->repo_name);
     if (s->secret) {

@@ -1,62 +1,86 @@
-/* webpage: see webpage.h. Text is inserted with textContent, never as HTML:
- * logs and results come from repositories and AWS. */
+/* webpage: see webpage.h. This file is what the pages share: the style
+ * sheet, the frame of a page, and the login form. */
 #include "bot/webpage.h"
 
+#include <stdio.h>
+#include <time.h>
+
+/* Colours pass WCAG AA on their backgrounds; the state never rests on colour
+ * alone (each has an icon and words). */
 #define STYLE \
-    "<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}" \
-    "table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #ddd;" \
-    "text-align:left}pre{background:#f6f8fa;padding:1em;overflow:auto}" \
-    ".succeeded{color:#1a7f37}.failed,.blocked{color:#cf222e}.running,.queued{color:#9a6700}" \
-    "code{font-size:13px}</style>"
+    "<style>" \
+    ":root{color-scheme:light}body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}" \
+    "header{background:#24292f;color:#fff;padding:.6em 2em;display:flex;gap:2em;align-items:baseline}" \
+    "header h1{font-size:1.3em;margin:0}header a{color:#fff}main{padding:1em 2em}" \
+    ".skip{position:absolute;left:-999px}.skip:focus{left:1em;top:1em;background:#fff;color:#0969da;padding:.4em}" \
+    "a{color:#0550ae}a:focus-visible,button:focus-visible,select:focus-visible,input:focus-visible,summary:focus-visible" \
+    "{outline:3px solid #0969da;outline-offset:2px}" \
+    "h2{font-size:1.15em;margin:1.2em 0 .6em}" \
+    ".cards{list-style:none;padding:0;margin:0;display:grid;gap:1em;" \
+    "grid-template-columns:repeat(auto-fill,minmax(20em,1fr))}" \
+    ".card{background:#fff;border:1px solid #d0d7de;border-left:6px solid var(--c);border-radius:6px;padding:.8em 1em}" \
+    ".card h3{margin:0 0 .3em;font-size:1.1em}.card dl{margin:.4em 0 0;display:grid;grid-template-columns:auto 1fr;gap:.15em .8em}" \
+    ".card dt{color:#59636e}.card dd{margin:0;overflow-wrap:anywhere}" \
+    ".state{display:inline-block;font-weight:600;color:var(--c);background:var(--bg);border-radius:1em;padding:.05em .7em}" \
+    ".st-in_sync{--c:#1a7f37;--bg:#dafbe1}.st-drifted{--c:#7d4e00;--bg:#fff8c5}.st-failed{--c:#cf222e;--bg:#ffebe9}" \
+    ".st-queued{--c:#0550ae;--bg:#ddf4ff}.st-locked{--c:#6639ba;--bg:#fbefff}.st-applying{--c:#0550ae;--bg:#ddf4ff}" \
+    "table{border-collapse:collapse;background:#fff;width:100%}td,th{padding:5px 10px;border-bottom:1px solid #d0d7de;" \
+    "text-align:left;vertical-align:top}th{background:#eaeef2}" \
+    ".r-succeeded{color:#1a7f37}.r-failed,.r-blocked{color:#cf222e}.r-drifted{color:#7d4e00}" \
+    ".r-running,.r-queued{color:#0550ae}.r-skipped,.r-superseded{color:#59636e}" \
+    "form.filters{display:flex;flex-wrap:wrap;gap:.8em;align-items:end;margin-bottom:.8em}" \
+    "label{display:inline-flex;flex-direction:column;font-size:.9em}select,input,button{font:inherit;padding:.2em .4em}" \
+    "pre{background:#fff;border:1px solid #d0d7de;padding:1em;overflow:auto;font-size:13px}" \
+    ".p-add{color:#1a7f37}.p-chg{color:#7d4e00}.p-del{color:#cf222e}.p-rep{color:#6639ba}.p-sum{font-weight:700}" \
+    "code{font-size:13px}.muted{color:#59636e}" \
+    "</style>"
 
-const char webpage_runs_html[] =
-    "<!doctype html><html><head><meta charset=utf-8><title>deploybot runs</title>" STYLE
-    "</head><body><h1>deploybot</h1><table><thead><tr><th>run</th><th>env</th><th>kind</th>"
-    "<th>commit</th><th>trigger</th><th>state</th><th>result</th></tr></thead>"
-    "<tbody id=runs></tbody></table><script>\n"
-    "function cell(tr,t,cls){const td=document.createElement('td');td.textContent=t;"
-    "if(cls)td.className=cls;tr.appendChild(td);return td}\n"
-    "async function load(){const r=await fetch('/api/runs?limit=100');const d=await r.json();"
-    "const tb=document.getElementById('runs');tb.textContent='';"
-    "for(const x of d.runs){const tr=document.createElement('tr');"
-    "const a=document.createElement('a');a.href='/runs/'+x.id;a.textContent='#'+x.id;"
-    "cell(tr,'').appendChild(a);cell(tr,x.env);cell(tr,x.kind);cell(tr,x.sha.slice(0,12));"
-    "cell(tr,x.trigger);cell(tr,x.state,x.state);cell(tr,x.result||'');tb.appendChild(tr)}}\n"
-    "load();setInterval(load,3000);</script></body></html>";
+void webpage_begin(strbuf *b, const char *title) {
+    strbuf_puts(b,
+                "<!doctype html><html lang=en><head><meta charset=utf-8>"
+                "<meta name=viewport content=\"width=device-width,initial-scale=1\"><title>");
+    strbuf_put_html(b, title);
+    strbuf_puts(b, "</title>" STYLE
+                   "</head><body><a class=skip href=#main>Skip to content</a>"
+                   "<header><h1><a href=/>deploybot</a></h1><nav aria-label=Main><a href=/>Dashboard</a></nav>"
+                   "</header><main id=main>");
+}
 
-const char webpage_run_html[] =
-    "<!doctype html><html><head><meta charset=utf-8><title>deploybot run</title>" STYLE
-    "</head><body><p><a href=/>all runs</a></p><h1 id=title>run</h1>"
-    "<p><span id=state></span> <span id=result></span></p>"
-    "<p><code id=meta></code></p><pre id=log></pre><script>\n"
-    "const id=location.pathname.split('/').pop();\n"
-    "async function load(){const r=await fetch('/api/runs/'+id);if(!r.ok){"
-    "document.getElementById('title').textContent='no run #'+id;return}"
-    "const x=await r.json();"
-    "document.getElementById('title').textContent='#'+x.id+' '+x.kind+' '+x.env;"
-    "const st=document.getElementById('state');st.textContent=x.state;st.className=x.state;"
-    "document.getElementById('result').textContent=x.result||x.plan_summary||'';"
-    "document.getElementById('meta').textContent=x.repo+' '+x.sha+' ('+x.trigger+')'+"
-    "(x.duration_ms!=null?' in '+(x.duration_ms/1000).toFixed(1)+' s':'');"
-    "document.getElementById('log').textContent=x.log;"
-    "if(x.state==='queued'||x.state==='running')follow()}\n"
-    /* Live: the log grows from the WebSocket; the summary is reloaded at the end. */
-    "function follow(){const ws=new WebSocket((location.protocol==='https:'?'wss://':'ws://')+"
-    "location.host+'/runs/'+id+'/live','deploybot-log');const log=document.getElementById('log');"
-    "let first=true;ws.onmessage=e=>{const m=JSON.parse(e.data);if(first){log.textContent='';first=false}"
-    "log.textContent+=m.log||'';const st=document.getElementById('state');st.textContent=m.state;"
-    "st.className=m.state;if(m.result!==undefined)load()}}\n"
-    "load();</script></body></html>";
+void webpage_end(strbuf *b, const char *script) {
+    strbuf_puts(b, "</main>");
+    if (script) {
+        strbuf_puts(b, "<script>");
+        strbuf_puts(b, script);
+        strbuf_puts(b, "</script>");
+    }
+    strbuf_puts(b, "</body></html>");
+}
+
+void webpage_time(strbuf *b, long long ms) {
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char iso[32], shown[32];
+
+    gmtime_r(&t, &tm);
+    strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    strftime(shown, sizeof(shown), "%Y-%m-%d %H:%M UTC", &tm);
+    strbuf_printf(b, "<time datetime=\"%s\">%s</time>", iso, shown);
+}
+
+const char *webpage_str(const json_t *o, const char *key) {
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : "";
+}
 
 /* The token may come in the fragment of a link (/login#token=...), which
  * browsers never send: the script moves it into the form, drops it from
  * the address bar and history, and posts it. */
 #define LOGIN_PAGE(msg) \
-    "<!doctype html><html><head><meta charset=utf-8><title>deploybot login</title>" STYLE \
-    "</head><body><h1>deploybot</h1><p>" msg \
+    "<!doctype html><html lang=en><head><meta charset=utf-8><title>deploybot login</title>" STYLE \
+    "</head><body><header><h1>deploybot</h1></header><main id=main><p>" msg \
     "</p><form method=post action=/login>" \
     "<label>Token <input type=password name=token autocomplete=current-password autofocus></label> " \
-    "<button>Log in</button></form><script>\n" \
+    "<button>Log in</button></form></main><script>\n" \
     "const m=/^#token=(.+)$/.exec(location.hash);" \
     "if(m){history.replaceState(null,'',location.pathname);const f=document.forms[0];" \
     "f.token.value=decodeURIComponent(m[1]);f.submit()}</script></body></html>"

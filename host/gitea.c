@@ -219,6 +219,7 @@ const host_ops host_gitea = {
     .display = "Gitea",
     .webhook_path = "/webhooks/gitea",
     .default_api_url = NULL,
+    .commit_path = "/commit/",
     .default_token_env = "GITEA_TOKEN",
     .headers = headers,
     .verify_begin = verify_begin,

@@ -89,6 +89,7 @@ const host_ops host_github = {
     .display = "GitHub",
     .webhook_path = "/webhooks/github",
     .default_api_url = "https://api.github.com",
+    .commit_path = "/commit/",
     .default_token_env = "GITHUB_TOKEN",
     .headers = headers,
     .verify_begin = verify_begin,

@@ -158,6 +158,7 @@ const host_ops host_gitlab = {
     .display = "GitLab",
     .webhook_path = "/webhooks/gitlab",
     .default_api_url = "https://gitlab.com/api/v4",
+    .commit_path = "/-/commit/",
     .default_token_env = "GITLAB_TOKEN",
     .headers = headers,
     .verify_begin = verify_begin,

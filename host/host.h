@@ -116,6 +116,7 @@ typedef struct host_ops {
     const char *webhook_path; /* "/webhooks/github" */
     const char *default_api_url;   /* NULL: the config must name one */
     const char *default_token_env; /* the variable the API token is in by default */
+    const char *commit_path;       /* a commit's web page after "/owner/name": "/commit/" */
     /* lowercase names with the colon ("x-github-event:"), NULL-terminated,
      * at most HOST_HEADERS_MAX */
     const char *const *headers;
@@ -185,6 +186,12 @@ typedef struct host_ops {
 const host_ops *host_find(const char *type);
 /* The host whose webhook_path is `path`, or NULL. */
 const host_ops *host_find_path(const char *path);
+/* The web page of commit `sha` of `repo` ("owner/name") into out: the REST
+ * API's address api_url without its "/api/vN" path (GitHub Enterprise,
+ * GitLab, Gitea) or the "api." of its host name (api.github.com), then
+ * "/owner/name", the host's commit_path and the sha. */
+void host_commit_url(const host_ops *h, const char *api_url, const char *repo, const char *sha,
+                     char *out, size_t len);
 /* The i-th known host (0, 1, ...), NULL past the last: for messages. */
 const host_ops *host_at(size_t i);
 

@@ -43,7 +43,9 @@ static const char FINISH[] =
 static const char APPEND_LOG[] = "UPDATE runs SET log = log || ?2 || char(10) WHERE id = ?1";
 static const char RECOVER[] = "UPDATE runs SET state = 'queued' WHERE state = 'running'";
 static const char LIST[] =
-    "SELECT " RUN_COLS " FROM runs WHERE ?1 IS NULL OR env = ?1 ORDER BY id DESC LIMIT ?2";
+    "SELECT " RUN_COLS
+    " FROM runs WHERE (?1 IS NULL OR env = ?1) AND (?3 IS NULL OR kind = ?3) "
+    "AND (?4 IS NULL OR state = ?4) ORDER BY id DESC LIMIT ?2";
 static const char LATEST[] =
     "SELECT " RUN_COLS " FROM runs WHERE env = ?1 ORDER BY id DESC LIMIT 1";
 static const char GET[] = "SELECT " RUN_COLS ", log FROM runs WHERE id = ?1";
@@ -248,7 +250,13 @@ static json_t *row_json(sqlite3_stmt *st) {
 }
 
 json_t *store_runs_list_json(store *s, const char *env, int limit, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, LIST, "si", env, limit);
+    run_filter f = {env, NULL, NULL};
+
+    return store_runs_find_json(s, &f, limit, err);
+}
+
+json_t *store_runs_find_json(store *s, const run_filter *f, int limit, errinfo *err) {
+    sqlite3_stmt *st = sql_query(s, err, LIST, "siss", f->env, limit, f->kind, f->state);
     json_t *arr = st ? json_array() : NULL;
     int rc = st ? 1 : -1;
 

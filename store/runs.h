@@ -68,6 +68,11 @@ int store_runs_recover(store *s, errinfo *err);
 
 /* History as JSON: newest first, at most limit; env NULL = all. */
 json_t *store_runs_list_json(store *s, const char *env, int limit, errinfo *err);
+/* The same, of the runs that match every field of f that is not NULL. */
+typedef struct {
+    const char *env, *kind, *state;
+} run_filter;
+json_t *store_runs_find_json(store *s, const run_filter *f, int limit, errinfo *err);
 /* One run with its log; NULL with ERR_NOT_FOUND for no such run. */
 json_t *store_run_get_json(store *s, long id, errinfo *err);
 /* What a live viewer needs: {"log": the log from byte `from` on, "state",

@@ -52,6 +52,21 @@ void strbuf_free(strbuf *b) {
     memset(b, 0, sizeof(*b));
 }
 
+void strbuf_put_html(strbuf *b, const char *s) {
+    strbuf_put_html_n(b, s, s ? strlen(s) : 0);
+}
+
+void strbuf_put_html_n(strbuf *b, const char *s, size_t n) {
+    for (; n > 0; s++, n--) {
+        if (*s == '&') strbuf_puts(b, "&amp;");
+        else if (*s == '<') strbuf_puts(b, "&lt;");
+        else if (*s == '>') strbuf_puts(b, "&gt;");
+        else if (*s == '"') strbuf_puts(b, "&quot;");
+        else if (*s == '\'') strbuf_puts(b, "&#39;");
+        else strbuf_putc(b, *s);
+    }
+}
+
 void strbuf_put_escaped(strbuf *b, const char *s) {
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;

@@ -185,8 +185,26 @@ static void test_github_fetch(void) {
     CHECK(!strcmp(ref, "refs/pull/12/head"));
 }
 
+/* The commit links of the dashboard, for each host's usual API address. */
+static void test_commit_url(void) {
+    const char *sha = "0123456789abcdef0123456789abcdef01234567";
+    char url[256];
+
+    host_commit_url(host_find("github"), "https://api.github.com", "o/r", sha, url, sizeof(url));
+    CHECK_STR(url, "https://github.com/o/r/commit/0123456789abcdef0123456789abcdef01234567");
+    host_commit_url(host_find("github"), "https://ghe.example/api/v3/", "o/r", sha, url, sizeof(url));
+    CHECK_STR(url, "https://ghe.example/o/r/commit/0123456789abcdef0123456789abcdef01234567");
+    host_commit_url(host_find("gitlab"), "https://gitlab.com/api/v4", "g/p", sha, url, sizeof(url));
+    CHECK_STR(url, "https://gitlab.com/g/p/-/commit/0123456789abcdef0123456789abcdef01234567");
+    host_commit_url(host_find("gitea"), "http://127.0.0.1:3000/api/v1", "o/r", sha, url, sizeof(url));
+    CHECK_STR(url, "http://127.0.0.1:3000/o/r/commit/0123456789abcdef0123456789abcdef01234567");
+    host_commit_url(host_find("github"), "http://127.0.0.1:9000/", "o/r", sha, url, sizeof(url));
+    CHECK_STR(url, "http://127.0.0.1:9000/o/r/commit/0123456789abcdef0123456789abcdef01234567");
+}
+
 int main(void) {
     test_registry();
+    test_commit_url();
     test_headers();
     test_github_fetch();
     test_gitea_signature();
