@@ -637,6 +637,8 @@ static int on_request(server *s, struct lws *wsi, struct pss *p,
                            s->host->display);
     if (strcmp(path, "/login") == 0)
         return login(s, wsi, p, meth);
+    if (strcmp(path, "/favicon.ico") == 0 && meth == LWSHUMETH_GET)
+        return stage_big(wsi, p, HTTP_STATUS_OK, "image/svg+xml", strdup(webpage_icon_svg));
     if (authorize(s, wsi, p, path, meth) < 0)
         return 0;
     return on_app_request(s, wsi, p, path, meth);

@@ -5,12 +5,14 @@
  *   GET  /healthz           200 "ok"
  *   GET  /api/runs[?env=E&limit=N], /api/runs/ID    the history as JSON
  *   GET  /metrics           Prometheus' text (bot/metrics.h)
- *   GET  /, /runs/ID        the pages (bot/webpage.h)
+ *   GET  /, /runs/ID        the pages (bot/webpage.h); /favicon.ico
+ *   GET  /api/environments[/ENV]   the environments' cards (bot/api.h)
  *   WS   /runs/ID/live      a run's log as it grows (bot/livelog.h)
+ *   WS   /live              the cards as they change (bot/envlive.h)
  *   POST /api/environments/ENV/{lock,unlock,redeploy}   (bot/api.h)
  *   GET, POST /login        a browser session from a token
  *
- * /healthz, /login and the webhook (its signature) are open; everything
+ * /healthz, /login, /favicon.ico and the webhook (its signature) are open; everything
  * else needs a credential (bot/auth.h): read for a GET and the live log,
  * operate for a POST. With "tls_cert" and "tls_key" it speaks only HTTPS.
  *

@@ -38,7 +38,8 @@
 void webpage_begin(strbuf *b, const char *title) {
     strbuf_puts(b,
                 "<!doctype html><html lang=en><head><meta charset=utf-8>"
-                "<meta name=viewport content=\"width=device-width,initial-scale=1\"><title>");
+                "<meta name=viewport content=\"width=device-width,initial-scale=1\">"
+                "<link rel=icon href=/favicon.ico><title>");
     strbuf_put_html(b, title);
     strbuf_puts(b, "</title>" STYLE
                    "</head><body><a class=skip href=#main>Skip to content</a>"
@@ -72,11 +73,17 @@ const char *webpage_str(const json_t *o, const char *key) {
     return v ? v : "";
 }
 
+const char webpage_icon_svg[] =
+    "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'>"
+    "<rect width='16' height='16' rx='3' fill='#24292f'/>"
+    "<path d='M4 8.5l2.5 2.5L12 5' stroke='#3fb950' stroke-width='2' fill='none'/></svg>";
+
 /* The token may come in the fragment of a link (/login#token=...), which
  * browsers never send: the script moves it into the form, drops it from
  * the address bar and history, and posts it. */
 #define LOGIN_PAGE(msg) \
-    "<!doctype html><html lang=en><head><meta charset=utf-8><title>deploybot login</title>" STYLE \
+    "<!doctype html><html lang=en><head><meta charset=utf-8><link rel=icon href=/favicon.ico>" \
+    "<title>deploybot login</title>" STYLE \
     "</head><body><header><h1>deploybot</h1></header><main id=main><p>" msg \
     "</p><form method=post action=/login>" \
     "<label>Token <input type=password name=token autocomplete=current-password autofocus></label> " \

@@ -11,6 +11,7 @@
  *                  lines coloured by what they do (+ create, ~ update,
  *                  - destroy, -/+ replace); while it runs, the log grows
  *                  from the WebSocket /runs/ID/live (bot/livelog.h)
+ *   GET /favicon.ico  the icon (SVG), so no browser logs a 404
  *   GET /login     a form for an API token (bot/auth.h); /login#token=T
  *                  fills it in from the fragment and submits it
  *
@@ -26,6 +27,7 @@
 
 extern const char webpage_login_html[];        /* GET /login, and a page's 401 */
 extern const char webpage_login_failed_html[]; /* POST /login with a wrong token */
+extern const char webpage_icon_svg[];          /* GET /favicon.ico, open like /login */
 
 /* The runs table's filters (NULL: any), as the query gave them. */
 typedef struct {

@@ -14,8 +14,8 @@ static const state_look LOOKS[] = {
     {"in_sync", "\xe2\x9c\x93", "In sync"},
     {"drifted", "\xe2\x9a\xa0", "Drifted"},
     {"failed", "\xe2\x9c\x97", "Failed"},
-    {"queued", "\xe2\x8f\xb3", "Queued"},
-    {"locked", "\xf0\x9f\x94\x92", "Locked"},
+    {"queued", "\xe2\x97\xb7", "Queued"},
+    {"locked", "\xe2\x8a\x98", "Locked"},
     {"applying", "\xe2\x86\xbb", "Applying"},
 };
 

@@ -7,7 +7,8 @@ pkgs=(build-essential cmake pkg-config git ca-certificates valgrind
       libjansson-dev libsqlite3-dev python3 python3-boto3 python3-botocore
       curl openssl sqlite3
       dpkg-dev file systemd groff-base strace    # the .deb: dpkg-shlibdeps, systemd-analyze, man page, syscalls
-      prometheus)                                # /metrics: promtool check metrics, a real scrape
+      prometheus                                 # /metrics: promtool check metrics, a real scrape
+      chromium)                                  # test_dashboard: the dashboard in a headless browser
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -19,6 +19,7 @@ import os
 import shlex
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -367,6 +368,68 @@ class StallingProxy:
 
     def close(self):
         self.go.set()
+        self.sock.close()
+
+
+class WebSocket:
+    """A WebSocket client (RFC 6455) for the bot's live log and live cards and
+    for Chromium's DevTools: text messages, masked as a client's must be."""
+
+    def __init__(self, port, path, protocol=None, headers=None, timeout=60):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        extra = "".join("%s: %s\r\n" % kv for kv in (headers or {}).items())
+        if protocol:
+            extra += "Sec-WebSocket-Protocol: %s\r\n" % protocol
+        self.sock.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+                           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                           "Sec-WebSocket-Version: 13\r\n%s\r\n" % (path, port, key, extra)).encode())
+        self.f = self.sock.makefile("rb")
+        self.status = self.f.readline().decode().strip()
+        while self.f.readline() not in (b"\r\n", b""):
+            pass
+        self.open = " 101 " in self.status + " "
+        if not self.open:
+            self.sock.close()
+
+    def _frame(self, op, data):
+        mask = os.urandom(4)
+        n = len(data)
+        head = bytes([0x80 | op])
+        if n < 126:
+            head += bytes([0x80 | n])
+        elif n < 65536:
+            head += bytes([0x80 | 126]) + struct.pack(">H", n)
+        else:
+            head += bytes([0x80 | 127]) + struct.pack(">Q", n)
+        self.sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def send(self, text):
+        self._frame(1, text.encode())
+
+    def recv(self):
+        """The next text message (str), or None once the server closed."""
+        text = b""
+        while True:
+            head = self.f.read(2)
+            if len(head) < 2:
+                return None
+            fin, op, n = head[0] & 0x80, head[0] & 0x0F, head[1] & 0x7F
+            if n == 126:
+                n = struct.unpack(">H", self.f.read(2))[0]
+            elif n == 127:
+                n = struct.unpack(">Q", self.f.read(8))[0]
+            data = self.f.read(n)
+            if op == 8:
+                return None
+            if op == 9:
+                self._frame(10, data)
+            if op in (0, 1):
+                text += data
+                if fin:
+                    return text.decode()
+
+    def close(self):
         self.sock.close()
 
 
