@@ -154,6 +154,7 @@ class Dashboard(unittest.TestCase):
         self.s.extra_env["DEPLOYBOT_RUNNERS"] = "1"
         self.s.start_bot()
         self.db = os.path.join(self.s.data_dir, "deploybot.db")
+        self.bearer = {"Authorization": "Bearer " + harness.READ_TOKEN}
         self.browser = None
 
     def tearDown(self):
@@ -221,6 +222,17 @@ class Dashboard(unittest.TestCase):
         self.assertEqual(s.api("/api/environments", token=None)[0], 401)
         self.assertEqual(s.api("/api/environments/dev", token=None)[0], 401)
         self.assertEqual(s.api("/api/environments/dev/lock")[0], 405)  # a GET of a POST
+        # The live cards: a read credential, the subprotocol, then the cards.
+        ws = harness.WebSocket(s.bot.port, "/live", "deploybot-envs")
+        self.assertIn(" 401 ", ws.status + " ")
+        ws = harness.WebSocket(s.bot.port, "/live", "deploybot-log", self.bearer)
+        self.assertIn(" 400 ", ws.status + " ")
+        ws = harness.WebSocket(s.bot.port, "/live", "deploybot-envs", self.bearer)
+        self.assertTrue(ws.open, ws.status)
+        cards = {c["env"]: c for c in json.loads(ws.recv())["environments"]}
+        ws.close()
+        self.assertEqual(cards["qa"]["state"], "drifted")
+        self.assertIn('id="env-qa" data-state=drifted', cards["qa"]["html"])
 
     def test_pages_without_javascript(self):
         """The cards and the filtered runs table are in the HTML itself, with

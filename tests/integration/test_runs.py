@@ -77,9 +77,9 @@ class Runs(unittest.TestCase):
         # The pages people reach from a status link.
         code, page = s.api(st["target_url"])
         self.assertEqual(code, 200)
-        self.assertIn(b"/api/runs/", page)
+        self.assertIn(b"Apply complete", page)  # the run, rendered by the server
         code, page = s.api("/")
-        self.assertEqual((code, b"<h1>deploybot</h1>" in page), (200, True))
+        self.assertEqual((code, b'id="env-dev" data-state=in_sync' in page), (200, True))
         rc, out = self.cli("history", "dev")
         self.assertEqual(rc, 0, out)
         self.assertIn("apply    %s push          succeeded" % c1[:12], out)
