@@ -419,9 +419,11 @@ static int start_webhook(server *s, struct lws *wsi, struct pss *p) {
     return 0;
 }
 
-/* GET /api/runs[?env=E&limit=N] and GET /api/runs/ID: the history. */
+static const char *query_arg(struct lws *wsi, const char *name, char *buf, size_t len);
+
+/* GET /api/runs[?env=E&kind=K&state=S&limit=N] and GET /api/runs/ID: the history. */
 static int api_runs(server *s, struct lws *wsi, struct pss *p, const char *rest, int meth) {
-    char envbuf[80], limbuf[32];
+    char envbuf[80], limbuf[32], kindbuf[32], statebuf[32];
     const char *env, *limit;
     char *end;
 
@@ -435,8 +437,9 @@ static int api_runs(server *s, struct lws *wsi, struct pss *p, const char *rest,
         limit = lws_get_urlarg_by_name(wsi, "limit=", limbuf, sizeof(limbuf));
         int n = limit ? atoi(limit) : 0;
         errinfo err;
-        json_t *list = store_runs_list_json(s->db, env && *env ? env : NULL,
-                                            n > 0 && n <= 1000 ? n : 100, &err);
+        run_filter f = {env && *env ? env : NULL, query_arg(wsi, "kind=", kindbuf, sizeof(kindbuf)),
+                        query_arg(wsi, "state=", statebuf, sizeof(statebuf))};
+        json_t *list = store_runs_find_json(s->db, &f, n > 0 && n <= 1000 ? n : 100, &err);
         if (!list)
             return stage_error(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE, "%s", err.msg);
         return stage_big_json(wsi, p, HTTP_STATUS_OK, json_pack("{s:o}", "runs", list));

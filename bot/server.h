@@ -3,7 +3,7 @@
  *   POST /webhooks/<host>   the configured host's (host/host.h): verify,
  *                           dedupe, persist, 202; another host's: 404
  *   GET  /healthz           200 "ok"
- *   GET  /api/runs[?env=E&limit=N], /api/runs/ID    the history as JSON
+ *   GET  /api/runs[?env=E&kind=K&state=S&limit=N], /api/runs/ID    the history as JSON
  *   GET  /metrics           Prometheus' text (bot/metrics.h)
  *   GET  /, /runs/ID        the pages (bot/webpage.h); /favicon.ico
  *   GET  /api/environments[/ENV]   the environments' cards (bot/api.h)

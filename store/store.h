@@ -4,7 +4,8 @@
  * their jobs (store/jobs.h), deploy runs with their logs (store/runs.h),
  * messages waiting to be sent (store/outbox.h), operator locks
  * (store/locks.h) what pull request comments show (store/prs.h)
- * and the keys the bot generates for itself (store/keys.h).
+ * and the keys the bot generates for itself (store/keys.h); where each
+ * environment stands is read from those (store/envstate.h).
  * Callers say what they mean (record a delivery, claim the next job, finish
  * a run) and never see SQL, so a second backend (PostgreSQL) would change
  * nothing outside store/.

@@ -222,6 +222,8 @@ class Dashboard(unittest.TestCase):
         self.assertEqual(s.api("/api/environments", token=None)[0], 401)
         self.assertEqual(s.api("/api/environments/dev", token=None)[0], 401)
         self.assertEqual(s.api("/api/environments/dev/lock")[0], 405)  # a GET of a POST
+        runs = json.loads(s.api("/api/runs?kind=drift&state=drifted")[1])["runs"]
+        self.assertEqual([(r["env"], r["kind"], r["state"]) for r in runs], [("qa", "drift", "drifted")])
         # The live cards: a read credential, the subprotocol, then the cards.
         ws = harness.WebSocket(s.bot.port, "/live", "deploybot-envs")
         self.assertIn(" 401 ", ws.status + " ")
