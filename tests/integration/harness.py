@@ -94,9 +94,11 @@ class Process:
 
 
 def _read_port(path):
+    """The port on the first line of path (a port file, Chromium's
+    DevToolsActivePort), or None until it is written."""
     try:
         with open(path) as f:
-            text = f.read().strip()
+            text = f.readline().strip()
         return int(text) if text else None
     except (OSError, ValueError):
         return None

@@ -38,7 +38,7 @@ class Chromium:
              "--no-default-browser-check", "--remote-debugging-port=0", "--user-data-dir=" + profile,
              "--window-size=1280,900", "about:blank"], workdir, "chromium")
         active = os.path.join(profile, "DevToolsActivePort")
-        port = harness.wait_for(lambda: self._port(active), 60, "chromium's DevTools port")
+        port = harness.wait_for(lambda: harness._read_port(active), 60, "chromium's DevTools port")
         targets = json.loads(harness.http("GET", "http://127.0.0.1:%d/json/list" % port)[1])
         page = [t for t in targets if t["type"] == "page"][0]
         self.ws = harness.WebSocket(port, "/devtools/page/" + page["id"])
@@ -49,16 +49,6 @@ class Chromium:
         self.reader.start()
         for domain in ("Runtime", "Log", "Page"):
             self.call(domain + ".enable")
-
-    @staticmethod
-    def _port(path):
-        """The first line of DevToolsActivePort, once Chromium wrote it."""
-        try:
-            with open(path) as f:
-                first = f.readline().strip()
-            return int(first) if first else None
-        except (OSError, ValueError):
-            return None
 
     def _read(self):
         while (text := self.ws.recv()) is not None:
