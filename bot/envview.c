@@ -13,7 +13,6 @@
 
 typedef struct {
     char sha[41];
-    int found;
     commitinfo info;
 } cached;
 
@@ -55,15 +54,17 @@ void envview_free(envview *v) {
  * next time: a fetch may bring it). */
 static const commitinfo *lookup(envview *v, const char *sha) {
     cached *c;
+    commitinfo info;
 
     for (size_t i = 0; i < CACHE; i++)
         if (strcmp(v->cache[i].sha, sha) == 0)
             return &v->cache[i].info;
-    c = &v->cache[v->next];
-    if (commitinfo_read(v->mirror, sha, &c->info, NULL) < 0)
+    if (commitinfo_read(v->mirror, sha, &info, NULL) < 0)
         return NULL;
-    snprintf(c->sha, sizeof(c->sha), "%s", sha);
+    c = &v->cache[v->next];
     v->next = (v->next + 1) % CACHE;
+    snprintf(c->sha, sizeof(c->sha), "%s", sha);
+    c->info = info;
     return &c->info;
 }
 

@@ -212,6 +212,11 @@ class Dashboard(unittest.TestCase):
         self.assertEqual(s.api("/api/environments", token=None)[0], 401)
         self.assertEqual(s.api("/api/environments/dev", token=None)[0], 401)
         self.assertEqual(s.api("/api/environments/dev/lock")[0], 405)  # a GET of a POST
+        # A commit the mirror does not have: its sha and link, nothing more.
+        insert_run(self.db, "ghost", "f" * 40, "apply", "succeeded", "Apply complete")
+        ghost = json.loads(s.api("/api/environments/ghost")[1])["commit"]
+        self.assertEqual((ghost["short"], ghost["subject"], ghost["author"]), ("f" * 12, None, None))
+        self.assertTrue(ghost["url"].endswith("/commit/" + "f" * 40))
         runs = json.loads(s.api("/api/runs?kind=drift&state=drifted")[1])["runs"]
         self.assertEqual([(r["env"], r["kind"], r["state"]) for r in runs], [("qa", "drift", "drifted")])
         # The live cards: a read credential, the subprotocol, then the cards.
