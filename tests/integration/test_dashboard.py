@@ -296,8 +296,10 @@ class Dashboard(unittest.TestCase):
         harness.fault(s.aws_url, action="*", error=None, delay_ms=150, count=60)
         sha = self.push(["dev", "stg"], "dev, stg: add the new office's range")
         # One runner: one of the two applies while the other waits.
-        harness.wait_for(lambda: sorted((b.eval(states)["env-dev"], b.eval(states)["env-stg"])) ==
-                         ["applying", "queued"], 60, "one of dev and stg applying, the other queued")
+        def one_applying_one_queued():
+            now = b.eval(states)
+            return sorted((now.get("env-dev", ""), now.get("env-stg", ""))) == ["applying", "queued"]
+        harness.wait_for(one_applying_one_queued, 60, "one of dev and stg applying, the other queued")
         self.screenshot(b)
         harness.wait_for(lambda: b.eval(states).get("env-dev") == "in_sync" and
                          b.eval(states).get("env-stg") == "in_sync", 120, "both applied")
