@@ -37,7 +37,9 @@
 #define MAX_MAX_CONNECTIONS 1000000
 #define DEFAULT_SESSION_TTL_S 43200 /* 12 h: a working day */
 #define MIN_API_TOKEN_CHARS 16
-#define MAX_APPLY_PARALLELISM 16 /* deploy/apply.c runs at most this many */
+#define MAX_APPLY_PARALLELISM 16      /* deploy/apply.c runs at most this many */
+#define DEFAULT_DRIFT_INTERVAL_S 3600 /* drift checks plan against AWS: hourly is cheap */
+#define MAX_DRIFT_INTERVAL_S (30 * 86400)
 #define ENV_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
 
 /* ---- the integer settings ---------------------------------------------- */
@@ -337,9 +339,43 @@ static int branch_check(const char *where, const char *key, const char *name, er
     return 0;
 }
 
+/* A duration: whole seconds, or a string of them with a unit ("90s",
+ * "30m", "1h"); *out in seconds, within 0..max. */
+static int opt_duration(json_t *obj, const char *where, const char *key, long long max, int *out, errinfo *err) {
+    json_t *v = obj ? json_object_get(obj, key) : NULL;
+    long long n = -1;
+
+    if (!v) return 0;
+    if (json_is_integer(v)) {
+        n = json_integer_value(v);
+    } else if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        char *end;
+        errno = 0;
+        n = s[0] >= '0' && s[0] <= '9' ? strtoll(s, &end, 10) : -1;
+        long long unit = n < 0 || errno ? 0 : !strcmp(end, "s") ? 1
+                                          : !strcmp(end, "m")   ? 60
+                                          : !strcmp(end, "h")   ? 3600
+                                                                : 0;
+        n = unit && n <= max / unit ? n * unit : -1;
+    }
+    if (n < 0 || n > max) {
+        char shown[48];
+        if (json_is_string(v)) snprintf(shown, sizeof(shown), "\"%.32s\"", json_string_value(v));
+        else snprintf(shown, sizeof(shown), "a JSON %s", json_is_integer(v) ? "integer out of range" : "value of another type");
+        return errinfo_set(err, ERR_INVALID,
+                           "\"%s%s\" must be a duration of 0 to %lld seconds: an integer of seconds, or "
+                           "\"90s\", \"30m\", \"1h\"; not %s",
+                           where, key, max, shown);
+    }
+    *out = (int)n;
+    return 0;
+}
+
 static int load_env_entry(const char *name, json_t *v, bot_env_config *e, errinfo *err) {
     static const char *const keys[] = {"role_arn", "external_id", "prevent_destroy",
-                                       "deploy_branch", "allow_destroy", NULL};
+                                       "deploy_branch", "allow_destroy", "drift_interval",
+                                       "drift_remediate", NULL};
     char where[96];
 
     if (!env_name_ok(name))
@@ -353,12 +389,15 @@ static int load_env_entry(const char *name, json_t *v, bot_env_config *e, errinf
     if (!(e->name = strdup(name)))
         abort();
     e->allow_destroy = 1;
+    e->drift_interval_s = DEFAULT_DRIFT_INTERVAL_S;
     if (only_keys(v, where, keys, err) < 0 || opt_str(v, where, "role_arn", &e->role_arn, err) < 0 ||
         opt_str(v, where, "external_id", &e->external_id, err) < 0 ||
         opt_bool(v, where, "prevent_destroy", &e->prevent_destroy, err) < 0 ||
         opt_str(v, where, "deploy_branch", &e->deploy_branch, err) < 0 ||
         branch_check(where, "deploy_branch", e->deploy_branch, err) < 0 ||
-        opt_bool(v, where, "allow_destroy", &e->allow_destroy, err) < 0)
+        opt_bool(v, where, "allow_destroy", &e->allow_destroy, err) < 0 ||
+        opt_duration(v, where, "drift_interval", MAX_DRIFT_INTERVAL_S, &e->drift_interval_s, err) < 0 ||
+        opt_bool(v, where, "drift_remediate", &e->drift_remediate, err) < 0)
         return -1;
     if (e->role_arn && !role_arn_ok(e->role_arn))
         return errinfo_set(err, ERR_INVALID,
@@ -773,6 +812,12 @@ void bot_config_free(bot_config *c) {
     free(c->tls_cert);
     free(c->tls_key);
     memset(c, 0, sizeof(*c));
+}
+
+bot_drift_config bot_config_drift(const bot_config *c, const char *name) {
+    const bot_env_config *e = bot_config_env(c, name);
+    return e ? (bot_drift_config){e->drift_interval_s, e->drift_remediate}
+             : (bot_drift_config){DEFAULT_DRIFT_INTERVAL_S, 0};
 }
 
 const bot_env_config *bot_config_env(const bot_config *c, const char *name) {

@@ -56,7 +56,9 @@
  *     "environments": {
  *       "prd": { "role_arn": "arn:aws:iam::123456789012:role/deploybot",
  *                "external_id": "acme-prd", "prevent_destroy": true,
- *                "deploy_branch": "main", "allow_destroy": false }
+ *                "deploy_branch": "main", "allow_destroy": false,
+ *                "drift_interval": "1h",  seconds, or "90s" / "30m" / "1h"; 0: off
+ *                "drift_remediate": false }
  *     }
  *   }
  * The README's "Configuration" table gives each key's range, default and
@@ -99,16 +101,25 @@
  * config repository, says what it is; this says where it may go). */
 typedef struct {
     char *name;
-    char *role_arn;      /* the IAM role its AWS calls assume (STS AssumeRole),
+    char *role_arn;       /* the IAM role its AWS calls assume (STS AssumeRole),
                               another account's; NULL: the bot's own credentials */
-    char *external_id;   /* passed with role_arn when the role asks for one; may be NULL */
-    int prevent_destroy; /* refuse any plan that deletes its data volumes or its
+    char *external_id;    /* passed with role_arn when the role asks for one; may be NULL */
+    int prevent_destroy;  /* refuse any plan that deletes its data volumes or its
                               load balancer, a destroy included */
-    char *deploy_branch; /* the only branch whose pushes may apply it; NULL: the one
+    char *deploy_branch;  /* the only branch whose pushes may apply it; NULL: the one
                               deploybot.json on the default branch names (bot/trust.h) */
-    int allow_destroy;   /* 0: never destroyed by a push, whatever deploybot.json says;
+    int allow_destroy;    /* 0: never destroyed by a push, whatever deploybot.json says;
                               1 (the default) leaves it to deploybot.json */
+    int drift_interval_s; /* how often its deployed commit is planned against AWS
+                              (bot/drift.h); 0: never; default 3600 */
+    int drift_remediate;  /* a drift found is applied back (a "remediate" run) */
 } bot_env_config;
+
+/* An environment's drift checks (bot/drift.h). */
+typedef struct {
+    int interval_s; /* 0: off */
+    int remediate;
+} bot_drift_config;
 
 /* What a credential of the UI and API may do; operate includes read. */
 typedef enum {
@@ -192,6 +203,10 @@ void bot_config_free(bot_config *c);
 
 /* The settings of environment `name`, or NULL when the config has none. */
 const bot_env_config *bot_config_env(const bot_config *c, const char *name);
+
+/* The drift settings of environment `name`: its own, else the defaults
+ * (every hour, no remediation), for an environment the config omits. */
+bot_drift_config bot_config_drift(const bot_config *c, const char *name);
 
 /* The host section as host/ takes it (borrowed from c). */
 void bot_config_host(const bot_config *c, host_config *out);

@@ -61,12 +61,8 @@ static char *stack_before(job_runner *r, const char *before, const char *file, s
 
 static int secret_found(void *rd, const char *text) { return redact_found(rd, text); }
 
-/* Plans and, when mode says so, applies env's stack.json at sha, with the
- * user-data template of the same commit (absent: a minimal script); a
- * destroy: the environment's resources, in the region of its stack.json at
- * `before`. */
-static int deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, const char *before,
-                     envrun_mode mode, run_log *log, envrun_result *res) {
+int execute_deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, const char *before,
+                      envrun_mode mode, run_log *log, envrun_result *res) {
     char file[600], *text = NULL, *tmpl = NULL;
     errinfo err;
     snprintf(file, sizeof(file), "%.500s/stack.json", env->folder);
@@ -109,7 +105,7 @@ static void auto_rollback(job_runner *r, const run *x, run_log *log, outcome *o)
         return;
     }
     const repoconfig_env *genv = repoconfig_env_find(&grc, x->env);
-    int rc = genv ? deploy_at(r, genv, good, NULL, ENVRUN_APPLY, log, &res) : -1;
+    int rc = genv ? execute_deploy_at(r, genv, good, NULL, ENVRUN_APPLY, log, &res) : -1;
     snprintf(failed, sizeof(failed), "%.650s", o->desc);
     /* The rollback goes first: a status description is cut at 140 characters. */
     snprintf(o->desc, sizeof(o->desc), "auto-rollback to %.12s %s; %.600s", good,
@@ -173,7 +169,7 @@ static void run_env(job_runner *r, const run *x, const repoconfig_env *env, envr
     envrun_result res;
     if (locked || v->decision != TRUST_APPLY) mode = ENVRUN_PLAN;
     announce(r, x, mode, log);
-    int ok = deploy_at(r, env, x->sha, x->before, mode, log, &res) == 0;
+    int ok = execute_deploy_at(r, env, x->sha, x->before, mode, log, &res) == 0;
     bot_metrics_phase(r->metrics, x->env, "discover", res.discover_s);
     bot_metrics_phase(r->metrics, x->env, "plan", res.plan_s);
     bot_metrics_phase(r->metrics, x->env, "apply", res.apply_s);
@@ -191,13 +187,19 @@ static envrun_mode mode_of(const run *x) {
     return strcmp(x->kind, "destroy") == 0 ? ENVRUN_DESTROY : ENVRUN_APPLY;
 }
 
+/* What the operator or the bot decided to apply again, though applied
+ * already: a redeploy, a drift's remediation (bot/drift.h). */
+static int reapplies(const run *x) {
+    return strcmp(x->trigger, "redeploy") == 0 || strcmp(x->trigger, "drift") == 0;
+}
+
 /* Why x must not run (1, said in o): its environment is gone, it was
- * applied already (a redeploy is applied again), it destroys what the
+ * applied already (unless it reapplies), it destroys what the
  * trust rules keep, or a push's commit is no longer its branch's head. */
 static int must_not_run(job_runner *r, const run *x, const repoconfig_env *env, envrun_mode mode,
                         const trust_verdict *v, outcome *o) {
     errinfo err;
-    long done = mode != ENVRUN_PLAN && strcmp(x->trigger, "redeploy") != 0
+    long done = mode != ENVRUN_PLAN && !reapplies(x)
                     ? store_run_applied(r->db, x->env, x->sha, NULL)
                     : 0;
     int head = 0;

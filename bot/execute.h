@@ -17,6 +17,17 @@
 
 #include <stddef.h>
 #include "bot/job.h"
+#include "bot/runlog.h"
+#include "deploy/envrun.h"
+
+/* Plans and, when mode says so, applies env's stack.json at sha, with the
+ * user-data template of the same commit (absent: a minimal script); a
+ * destroy: the environment's resources, in the region of its stack.json at
+ * `before` (NULL: none). The environment's AWS role and prevent_destroy are
+ * the operator's (bot/config.h). Every line goes to `log`; res is filled
+ * either way (envrun_result_free). 0, or -1 when it failed (res says why). */
+int execute_deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, const char *before,
+                      envrun_mode mode, run_log *log, envrun_result *res);
 
 /* Executes a claimed run and records its outcome. */
 void execute_run(job_runner *r, const run *x);

@@ -8,6 +8,9 @@
  * (plan, apply and destroy with the bot's --config: its aws.region and the
  * environment's role_arn/external_id, as the bot's runs; the plan in colour
  * on a terminal, unless --no-color or NO_COLOR)
+ *   deploybot drift ENV [--dir DIR | --config FILE]   is AWS what the checkout (or,
+ *                                            with --config, the bot's last deploy) says?
+ *                                            exit 0 no, 2 drift, 1 error (bot/drift.h)
  *   deploybot validate [DIR]                 check a checkout of the config repo (for CI)
  *   deploybot history|lock|unlock|redeploy   the operator's commands (bot/admin.h)
  *   deploybot --version                      the release and the git commit built
@@ -17,6 +20,7 @@
  * defaults, and the environment over either. */
 #include "bot/admin.h"
 #include "bot/config.h"
+#include "bot/drift.h"
 #include "bot/metrics.h"
 #include "bot/sdnotify.h"
 #include "bot/server.h"
@@ -50,6 +54,7 @@ static int usage(void) {
             "       deploybot plan ENV [--dir DIR] [--config FILE] [--no-color]\n"
             "       deploybot apply ENV [--dir DIR] [--config FILE] [--no-color]\n"
             "       deploybot destroy ENV --yes [--dir DIR] [--config FILE] [--no-color]\n"
+            "       deploybot drift ENV [--dir DIR | --config FILE] [--no-color]\n"
             "       deploybot validate [DIR]\n"
             "       deploybot history [ENV] [--json] [--limit N] [--config FILE]\n"
             "       deploybot lock ENV --reason TEXT [--config FILE]\n"
@@ -212,9 +217,9 @@ static int secret_found(void *rd, const char *text) { return redact_found(rd, te
 /* Plans env from the checkout at dir, and applies or destroys it when mode
  * says so. The user-data template is the checkout's (absent: a minimal
  * script). The plan shows "(sensitive)" for what the bot would mask.
- * Returns the exit status. */
+ * Returns the exit status; *changes (may be NULL) whether the plan had any. */
 static int run_checkout(const bot_config *cfg, const char *dir, const repoconfig_env *env, envrun_mode mode,
-                        int color) {
+                        int color, int *changes) {
     char file[1024], path[2048], *text = NULL, *tmpl = NULL;
     errinfo err;
     envrun_result res;
@@ -241,6 +246,7 @@ static int run_checkout(const bot_config *cfg, const char *dir, const repoconfig
     req.render = (plan_render_opts){.color = color, .is_secret = secret_found, .secret_arg = rd};
     int r = envrun(&req, &res, NULL);
     if (r != 0 && !res.invalid) fprintf(stderr, "deploybot: %s\n", res.summary);
+    if (changes) *changes = r == 0 && res.changes;
     envrun_result_free(&res);
     redactor_free(rd);
     free(tmpl);
@@ -267,10 +273,39 @@ static int cmd_env(int argc, char **argv, envrun_mode mode) {
     repoconfig rc;
     if (load_config(opt(argc, argv, "--config"), &cfg) != 0) return 1;
     const repoconfig_env *env = checkout_env(dir, argv[1], &rc);
-    int r = env ? run_checkout(&cfg, dir, env, mode, want_color(argc, argv)) : 1;
+    int r = env ? run_checkout(&cfg, dir, env, mode, want_color(argc, argv), NULL) : 1;
     if (env) repoconfig_free(&rc);
     bot_config_free(&cfg);
     return r;
+}
+
+/* drift: a plan with Terraform's -detailed-exitcode: 0 no changes, 2
+ * changes (drift), 1 an error (wrong arguments too: 2 means drift). The
+ * checkout at --dir (default: here), or with --config the commit the bot
+ * deployed last (bot/drift.h). */
+static int cmd_drift(int argc, char **argv) {
+    const char *conf = opt(argc, argv, "--config"), *dir = opt(argc, argv, "--dir");
+    bot_config cfg;
+    repoconfig rc;
+    errinfo err;
+    int changes = 0, r;
+    if (argc < 2 || argv[1][0] == '-' || (conf && dir)) {
+        usage();
+        return 1;
+    }
+    if (load_config(conf, &cfg) != 0) return 1;
+    if (conf) {
+        r = drift_show(&cfg, argv[1], stdout, &err);
+        if (r < 0) fprintf(stderr, "deploybot: %s\n", err.msg);
+        changes = r == 1;
+        r = r < 0 ? 1 : 0;
+    } else {
+        const repoconfig_env *env = checkout_env(dir ? dir : ".", argv[1], &rc);
+        r = env ? run_checkout(&cfg, dir ? dir : ".", env, ENVRUN_PLAN, want_color(argc, argv), &changes) : 1;
+        if (env) repoconfig_free(&rc);
+    }
+    bot_config_free(&cfg);
+    return r == 0 && changes ? 2 : r;
 }
 
 /* validate: what plan would reject, found without git or AWS (and without
@@ -338,6 +373,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "apply")) return cmd_env(argc - 1, argv + 1, ENVRUN_APPLY);
     if (!strcmp(cmd, "destroy")) return cmd_env(argc - 1, argv + 1, ENVRUN_DESTROY);
     if (!strcmp(cmd, "validate")) return cmd_validate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "drift")) return cmd_drift(argc - 1, argv + 1);
     if (!strcmp(cmd, "history") || !strcmp(cmd, "lock") || !strcmp(cmd, "unlock") || !strcmp(cmd, "redeploy"))
         return cmd_admin(argc - 1, argv + 1);
     return usage();

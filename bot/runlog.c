@@ -35,7 +35,7 @@ void run_log_line(void *arg, const char *line) {
     char *safe = redact(l->rd, line);
 
     if (l->t_envrun > 0 && l->t_planned == 0) l->t_planned = clock_mono_us();
-    fprintf(stderr, "[run %ld %s] %s\n", l->run, l->env, safe);
+    if (!l->quiet) fprintf(stderr, "[run %ld %s] %s\n", l->run, l->env, safe);
     if (l->history) store_run_log_append(l->history, l->run, safe, NULL);
     keep(l, safe);
     free(safe);

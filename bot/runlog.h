@@ -1,5 +1,5 @@
 /* runlog: a run's log while it runs. Every line, with secrets masked, goes
- * to stderr ("[run ID ENV] line"), into the history at once (store/runs.h:
+ * to stderr ("[run ID ENV] line", unless quiet), into the history at once (store/runs.h:
  * the run page and its live WebSocket show it) and into a buffer that is
  * stored whole when the run finishes.
  *
@@ -16,6 +16,7 @@ typedef struct {
     const char *env;
     const redactor *rd;
     store *history; /* may be NULL: stderr and the buffer only */
+    int quiet;      /* set: nothing to stderr either */
     char *buf;      /* every line so far, '\n'-terminated; may be NULL */
     size_t len;
     /* Monotonic microseconds (util/clock.h), 0 until they happen: when

@@ -5,6 +5,7 @@
  * environments deploy in parallel and one environment never overlaps). */
 #include "bot/worker.h"
 #include "bot/dispatch.h"
+#include "bot/drift.h"
 #include "bot/execute.h"
 #include "bot/reconcile.h"
 #include "util/clock.h"
@@ -30,6 +31,7 @@ struct worker {
     int stop;
     unsigned long generation;    /* bumped by every wake-up */
     long long last_reconcile_us; /* the dispatcher's own: 0 before the first */
+    drift_scheduler *drift;      /* the drift checks' thread; NULL: none */
 };
 
 /* Sleeps until woken or one second passed: runs may also be added by another
@@ -153,6 +155,16 @@ static int recover(const char *db_path, errinfo *err) {
     return 0;
 }
 
+/* The drift checks read the deployed commit from the mirror, which only
+ * repo.url names before a webhook came (bot/drift.h). */
+static void start_drift(worker *w) {
+    errinfo err;
+    if (!w->cfg->repo_url)
+        fprintf(stderr, "deploybot: drift checks are off: they need repo.url\n");
+    else if (!(w->drift = drift_start(w->cfg, w->db_path, w->metrics, worker_wake, w, &err)))
+        fprintf(stderr, "deploybot: %s\n", err.msg);
+}
+
 worker *worker_start(const bot_config *cfg, const char *db_path, metrics *m, errinfo *err) {
     if (recover(db_path, err) != 0) return NULL;
     worker *w = calloc(1, sizeof(*w));
@@ -169,6 +181,7 @@ worker *worker_start(const bot_config *cfg, const char *db_path, metrics *m, err
     /* A run thread that cannot start leaves the others to do its work. */
     for (int i = 0; i < cfg->runners && i < BOT_MAX_RUNNERS; i++)
         if (pthread_create(&w->runners[w->n_runners], NULL, runner_main, w) == 0) w->n_runners++;
+    start_drift(w);
     return w;
 }
 
@@ -182,6 +195,7 @@ void worker_wake(void *arg) {
 
 void worker_stop(worker *w) {
     if (!w) return;
+    drift_stop(w->drift); /* first: it may queue runs and wake the others */
     pthread_mutex_lock(&w->mu);
     w->stop = 1;
     pthread_cond_broadcast(&w->cv);

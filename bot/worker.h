@@ -1,6 +1,7 @@
 /* worker: the threads that take work from the store. One dispatcher turns
  * webhook jobs into runs (bot/dispatch.h); cfg->runners run threads execute
- * runs (bot/execute.h). Each thread has its own store connection, mirror and
+ * runs (bot/execute.h); one more checks the environments for drift
+ * (bot/drift.h). Each thread has its own store connection, mirror and
  * clients. On start, jobs and runs a crash left running are queued again. */
 #ifndef DEPLOYBOT_BOT_WORKER_H
 #define DEPLOYBOT_BOT_WORKER_H

@@ -8,6 +8,7 @@ static const char *const NAMES[NOTIFY_EVENT_COUNT] = {
     [NOTIFY_APPLY_STARTED] = "apply_started",
     [NOTIFY_APPLY_SUCCEEDED] = "apply_succeeded",
     [NOTIFY_APPLY_FAILED] = "apply_failed",
+    [NOTIFY_DRIFT] = "drift",
 };
 
 const char *notify_event_name(notify_event e) {

@@ -10,10 +10,11 @@ typedef enum {
     NOTIFY_APPLY_STARTED, /* a push to the deploy branch: planning, then applying */
     NOTIFY_APPLY_SUCCEEDED,
     NOTIFY_APPLY_FAILED,
+    NOTIFY_DRIFT, /* a drift check found drift (changes), or found it gone (none) */
     NOTIFY_EVENT_COUNT
 } notify_event;
 
-/* "plan", "apply_started", "apply_succeeded", "apply_failed". */
+/* "plan", "apply_started", "apply_succeeded", "apply_failed", "drift". */
 const char *notify_event_name(notify_event e);
 /* The event of that name, or -1. */
 int notify_event_parse(const char *name);
@@ -21,7 +22,8 @@ int notify_event_parse(const char *name);
 typedef struct {
     const char *repo;    /* "owner/name" */
     const char *sha;     /* the commit planned / applied (40 hex) */
-    const char *ref;     /* push: "refs/heads/main"; NULL for a pull request */
+    const char *ref;     /* push: "refs/heads/main"; NULL for a pull request and for
+                            what the bot itself runs (redeploy, drift) */
     long pr_number;      /* pull request number, 0 for a push */
     const char *run_url; /* the run's page on the bot; may be NULL */
     int revert_mainline; /* sha is a merge commit: its revert needs -m 1 */

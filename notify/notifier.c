@@ -142,11 +142,26 @@ void notifier_started(notifier *n, const notify_subject *s, const char *env) {
     chat(n, s, NOTIFY_APPLY_STARTED, &r);
 }
 
-void notifier_result(notifier *n, const notify_subject *s, const notify_env_result *in) {
+/* in's texts, cleaned (clean_free frees them). */
+static notify_env_result clean_result(notifier *n, const notify_env_result *in) {
     notify_env_result r = *in;
-    char *env = clean(n, in->env ? in->env : ""), *summary = clean(n, in->summary ? in->summary : "");
-    char *plan = clean(n, in->plan_text), *error = clean(n, in->error);
-    r.env = env, r.summary = summary, r.plan_text = plan, r.error = error, r.pending = 0;
+    r.env = clean(n, in->env ? in->env : ""), r.summary = clean(n, in->summary ? in->summary : "");
+    r.plan_text = clean(n, in->plan_text), r.error = clean(n, in->error), r.pending = 0;
+    return r;
+}
+
+static void clean_free(notify_env_result *r) {
+    free((char *)r->env), free((char *)r->summary), free((char *)r->plan_text), free((char *)r->error);
+}
+
+void notifier_drift(notifier *n, const notify_subject *s, const notify_env_result *in) {
+    notify_env_result r = clean_result(n, in);
+    chat(n, s, NOTIFY_DRIFT, &r);
+    clean_free(&r);
+}
+
+void notifier_result(notifier *n, const notify_subject *s, const notify_env_result *in) {
+    notify_env_result r = clean_result(n, in);
     chat(n, s, !r.applied ? NOTIFY_PLAN : r.failed ? NOTIFY_APPLY_FAILED
                                                    : NOTIFY_APPLY_SUCCEEDED,
          &r);
@@ -162,5 +177,5 @@ void notifier_result(notifier *n, const notify_subject *s, const notify_env_resu
         put(n, n->kind_commit_comment, s->repo, n->channel, NULL, json_pack("{s:s,s:s}", "sha", s->sha, "body", body));
         free(body);
     }
-    free(env), free(summary), free(plan), free(error);
+    clean_free(&r);
 }

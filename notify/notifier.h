@@ -44,4 +44,9 @@ void notifier_started(notifier *n, const notify_subject *s, const char *env);
  * (on a host without them, host/host.h says where it goes). */
 void notifier_result(notifier *n, const notify_subject *s, const notify_env_result *r);
 
+/* A drift check's news of env (bot/drift.h), to chat only (event "drift"):
+ * r->changes set, drift found (its plan in r->plan_text); clear, resolved.
+ * s->sha is the deployed commit that was planned. */
+void notifier_drift(notifier *n, const notify_subject *s, const notify_env_result *r);
+
 #endif

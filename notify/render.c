@@ -247,17 +247,20 @@ static const char *phrase(notify_event ev, const notify_env_result *r) {
     case NOTIFY_PLAN: return r->failed ? "plan failed" : "plan";
     case NOTIFY_APPLY_STARTED: return "apply started";
     case NOTIFY_APPLY_SUCCEEDED: return "apply succeeded";
+    case NOTIFY_DRIFT: return r->changes ? "drift detected" : "drift resolved";
     default: return "apply failed";
     }
 }
 
-/* "`abc1234` on `main`" / "`abc1234` in PR #7", for chat markup. */
+/* "`abc1234` on `main`" / "`abc1234` in PR #7" / "`abc1234` (deployed)"
+ * (what the bot runs itself), for chat markup. */
 static char *where(const notify_subject *s) {
     char sha[8], *w;
     short_sha(s->sha, sha);
     char *br = plain_name(branch_of(s->ref) ? branch_of(s->ref) : "");
     int rc = s->pr_number ? asprintf(&w, "`%s` in PR #%ld", sha, s->pr_number)
-                          : asprintf(&w, "`%s` on `%s`", sha, br);
+             : s->ref     ? asprintf(&w, "`%s` on `%s`", sha, br)
+                          : asprintf(&w, "`%s` (deployed)", sha);
     free(br);
     if (rc < 0) abort();
     return w;
@@ -272,7 +275,7 @@ static char *chat_summary(notify_event ev, const notify_env_result *r) {
 /* The long text a chat message carries: the error, else (for a plan) the plan. */
 static const char *chat_detail(notify_event ev, const notify_env_result *r) {
     if (show_error(r)) return r->error;
-    if (ev == NOTIFY_PLAN && show_plan(r)) return r->plan_text;
+    if ((ev == NOTIFY_PLAN || ev == NOTIFY_DRIFT) && show_plan(r)) return r->plan_text;
     return NULL;
 }
 
@@ -393,10 +396,11 @@ json_t *render_slack(const notify_subject *s, notify_event ev, const notify_env_
 }
 
 static int color_of(notify_event ev, const notify_env_result *r) {
-    if (r->failed || ev == NOTIFY_APPLY_FAILED) return 0xE01E5A; /* red */
-    if (ev == NOTIFY_APPLY_SUCCEEDED) return 0x2EB67D;           /* green */
-    if (ev == NOTIFY_APPLY_STARTED) return 0xECB22E;             /* yellow */
-    return 0x36C5F0;                                             /* blue: a plan */
+    if (r->failed || ev == NOTIFY_APPLY_FAILED) return 0xE01E5A;     /* red */
+    if (ev == NOTIFY_APPLY_SUCCEEDED) return 0x2EB67D;               /* green */
+    if (ev == NOTIFY_APPLY_STARTED) return 0xECB22E;                 /* yellow */
+    if (ev == NOTIFY_DRIFT) return r->changes ? 0xE8912D : 0x2EB67D; /* orange; green: resolved */
+    return 0x36C5F0;                                                 /* blue: a plan */
 }
 
 json_t *render_discord(const notify_subject *s, notify_event ev, const notify_env_result *r) {

@@ -83,7 +83,7 @@ static int parse_route(const json_t *o, const char *where, chat_route *r, errinf
         if (e < 0) {
             errinfo_set(err, ERR_INVALID,
                         "\"%s.events\": unknown event \"%.64s\" (plan, apply_started, "
-                        "apply_succeeded, apply_failed)",
+                        "apply_succeeded, apply_failed, drift)",
                         where, events[i]);
             goto done;
         }

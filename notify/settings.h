@@ -14,7 +14,8 @@
  *   }
  *
  * "environments" and "events" are optional (absent: all). Events: plan,
- * apply_started, apply_succeeded, apply_failed. A webhook URL is a secret
+ * apply_started, apply_succeeded, apply_failed, drift (bot/drift.h: found,
+ * and resolved). A webhook URL is a secret
  * (Slack's and Discord's carry their token), so the file only names the
  * variable, read when a message is sent (while it is unset, messages wait).
  * "webhook" (the generic JSON webhook) needs "secret_env": its bodies are

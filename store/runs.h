@@ -6,7 +6,7 @@
  * only the newest is run and the older ones end 'superseded'. A commit that
  * was applied successfully to an environment is never applied again by a
  * webhook (only an explicit redeploy does that). Everything is kept: the runs
- * are deploybot's history. */
+ * are deploybot's history. The drift checks add theirs (store/drift.h). */
 #ifndef DEPLOYBOT_STORE_RUNS_H
 #define DEPLOYBOT_STORE_RUNS_H
 
@@ -22,8 +22,9 @@ typedef struct {
     const char *before;  /* previous commit, for comments; may be NULL */
     const char *ref;     /* "refs/heads/main"; NULL for a pull request */
     int pr_number;       /* 0 unless a pull request */
-    const char *kind;    /* "plan" | "apply" | "destroy" */
-    const char *trigger; /* "push" | "pull_request" | "redeploy" | "auto_rollback" */
+    const char *kind;    /* "plan" | "apply" | "destroy" | "remediate" (an apply of
+                            the last good commit; "drift" runs: store/drift.h) */
+    const char *trigger; /* "push" | "pull_request" | "redeploy" | "auto_rollback" | "drift" */
 } run_spec;
 
 typedef struct {

@@ -126,6 +126,10 @@ static const char *const MIGRATIONS[] = {
     "DROP TABLE runs;"
     "ALTER TABLE runs_new RENAME TO runs;"
     "CREATE INDEX runs_by_env ON runs(env, state, id);",
+
+    /* 6: a drift run that found drift keeps the SHA-256 of its rendered plan,
+     * so the same drift found again is told once (store/drift.h). */
+    "ALTER TABLE runs ADD COLUMN plan_digest TEXT;",
 };
 
 #define LATEST ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))

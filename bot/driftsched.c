@@ -1,0 +1,146 @@
+/* driftsched: the drift checks' thread and timing (bot/drift.h). */
+#include "bot/drift.h"
+#include "store/drift.h"
+#include "util/clock.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct {
+    char *env;
+    long long due_ms; /* monotonic */
+} due_entry;
+
+struct drift_scheduler {
+    const bot_config *cfg;
+    char *db_path;
+    metrics *metrics;
+    void (*wake)(void *);
+    void *wake_arg;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+    unsigned seed; /* the jitter's, this thread's own */
+    due_entry *due;
+    size_t n_due;
+};
+
+/* interval_s scaled by a random factor in [lo, hi]. */
+static long long jittered_ms(drift_scheduler *d, int interval_s, double lo, double hi) {
+    double f = lo + (hi - lo) * ((double)rand_r(&d->seed) / RAND_MAX);
+    return (long long)(interval_s * 1000.0 * f);
+}
+
+/* env's entry; a new one is first due in the second half of an interval. */
+static due_entry *entry(drift_scheduler *d, const char *env, int interval_s) {
+    for (size_t i = 0; i < d->n_due; i++)
+        if (strcmp(d->due[i].env, env) == 0) return &d->due[i];
+    due_entry *grown = realloc(d->due, (d->n_due + 1) * sizeof(*grown));
+    if (!grown || !(grown[d->n_due].env = strdup(env))) abort();
+    d->due = grown;
+    grown[d->n_due].due_ms = clock_mono_ms() + jittered_ms(d, interval_s, 0.5, 1.0);
+    return &d->due[d->n_due++];
+}
+
+/* Checks env when it is due. A busy environment stays due: it is checked
+ * as soon as it is idle. */
+static void check_if_due(drift_scheduler *d, job_runner *jr, const char *env) {
+    int interval = bot_config_drift(d->cfg, env).interval_s;
+    drift_outcome out;
+    errinfo err;
+
+    if (interval <= 0) return;
+    due_entry *e = entry(d, env, interval);
+    if (clock_mono_ms() < e->due_ms) return;
+    if (drift_check(jr, env, &out, &err) != 0) fprintf(stderr, "deploybot: %s\n", err.msg);
+    else if (out == DRIFT_BUSY) return;
+    else if (out == DRIFT_ABANDONED) fprintf(stderr, "deploybot: drift: check of %s abandoned: a run came\n", env);
+    else if (out == DRIFT_FOUND && d->wake) d->wake(d->wake_arg); /* a remediate run may wait */
+    else if (out == DRIFT_SAME && d->wake) d->wake(d->wake_arg);
+    e->due_ms = clock_mono_ms() + jittered_ms(d, interval, 0.9, 1.1);
+}
+
+static void round_of_checks(drift_scheduler *d, job_runner *jr) {
+    char **envs;
+    size_t n;
+    errinfo err;
+
+    if (store_drift_envs(jr->db, &envs, &n, &err) != 0) {
+        fprintf(stderr, "deploybot: drift: %s\n", err.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) check_if_due(d, jr, envs[i]);
+    store_drift_envs_free(envs, n);
+}
+
+/* Sleeps a second, or until stopped; 1 when stopped. */
+static int pause_or_stop(drift_scheduler *d) {
+    struct timespec ts;
+    int stop;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 1;
+    pthread_mutex_lock(&d->mu);
+    while (!d->stop && pthread_cond_timedwait(&d->cv, &d->mu, &ts) == 0) {}
+    stop = d->stop;
+    pthread_mutex_unlock(&d->mu);
+    return stop;
+}
+
+static void *drift_main(void *arg) {
+    drift_scheduler *d = arg;
+    errinfo err;
+    job_runner *jr = job_runner_new(d->cfg, d->db_path, &err);
+
+    if (!jr) {
+        fprintf(stderr, "deploybot: drift checks cannot start: %s\n", err.msg);
+        return NULL;
+    }
+    jr->metrics = d->metrics;
+    while (!pause_or_stop(d)) round_of_checks(d, jr);
+    job_runner_free(jr);
+    return NULL;
+}
+
+static void scheduler_free(drift_scheduler *d) {
+    for (size_t i = 0; i < d->n_due; i++) free(d->due[i].env);
+    free(d->due);
+    free(d->db_path);
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->cv);
+    free(d);
+}
+
+drift_scheduler *drift_start(const bot_config *cfg, const char *db_path, metrics *m, void (*wake)(void *),
+                             void *wake_arg, errinfo *err) {
+    drift_scheduler *d = calloc(1, sizeof(*d));
+
+    if (!d || !(d->db_path = strdup(db_path))) abort();
+    d->cfg = cfg;
+    d->metrics = m;
+    d->wake = wake;
+    d->wake_arg = wake_arg;
+    d->seed = (unsigned)clock_mono_us();
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->cv, NULL);
+    if (pthread_create(&d->thread, NULL, drift_main, d) != 0) {
+        scheduler_free(d);
+        errinfo_set(err, ERR_INTERNAL, "cannot start the drift check thread");
+        return NULL;
+    }
+    return d;
+}
+
+void drift_stop(drift_scheduler *d) {
+    if (!d) return;
+    pthread_mutex_lock(&d->mu);
+    d->stop = 1;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    pthread_join(d->thread, NULL);
+    scheduler_free(d);
+}
