@@ -100,12 +100,17 @@ static int settle(job_runner *r, const char *env, const store_drift_state *st, c
         *out = st->drifted ? DRIFT_RESOLVED : DRIFT_IN_SYNC;
     else
         *out = st->drifted && strcmp(st->digest, digest) == 0 ? DRIFT_SAME : DRIFT_FOUND;
-    if (*out == DRIFT_IN_SYNC || *out == DRIFT_SAME)
-        fprintf(stderr, "deploybot: drift: %s checked at %.12s: %s\n", env, st->sha,
-                *out == DRIFT_SAME ? "the drift reported, unchanged" : "in sync");
-    if (*out == DRIFT_SAME) return remediate_again(r, env, st, log, out, err);
-    if (*out == DRIFT_IN_SYNC) return 0;
-    return record(r, env, st, res, *out == DRIFT_FOUND ? digest : NULL, log, out, err);
+    if (*out == DRIFT_FOUND || *out == DRIFT_RESOLVED)
+        return record(r, env, st, res, *out == DRIFT_FOUND ? digest : NULL, log, out, err);
+    /* Nothing new: what it saw counts only if no run came meanwhile. */
+    int changed = store_drift_changed(r->db, env, st->mark, err);
+    if (changed != 0) {
+        *out = DRIFT_ABANDONED;
+        return changed < 0 ? -1 : 0;
+    }
+    fprintf(stderr, "deploybot: drift: %s checked at %.12s: %s\n", env, st->sha,
+            *out == DRIFT_SAME ? "the drift reported, unchanged" : "in sync");
+    return *out == DRIFT_SAME ? remediate_again(r, env, st, log, out, err) : 0;
 }
 
 int drift_check(job_runner *r, const char *env, drift_outcome *out, errinfo *err) {

@@ -82,9 +82,14 @@ void store_drift_envs_free(char **names, size_t n) {
     free(names);
 }
 
+int store_drift_changed(store *s, const char *env, long mark, errinfo *err) {
+    long long n = sql_number(s, sql_query(s, err, CHANGED_SINCE, "sl", env, mark), "reading the history", err);
+    return n < 0 ? -1 : n > 0;
+}
+
 /* Inside the transaction. */
 static long add(store *s, long mark, const store_drift_record *r, long *remediate_id, errinfo *err) {
-    long long changed = sql_number(s, sql_query(s, err, CHANGED_SINCE, "sl", r->env, mark), "reading the history", err);
+    int changed = store_drift_changed(s, r->env, mark, err);
     long id;
 
     if (changed != 0) return changed < 0 ? -1 : 0;

@@ -33,6 +33,10 @@ int store_drift_state_get(store *s, const char *env, store_drift_state *out, err
 int store_drift_envs(store *s, char ***names, size_t *n, errinfo *err);
 void store_drift_envs_free(char **names, size_t n);
 
+/* 1 when env got a run after `mark` or has one queued or running, 0 when
+ * not, -1 with err. */
+int store_drift_changed(store *s, const char *env, long mark, errinfo *err);
+
 typedef struct {
     const char *env, *repo, *sha; /* sha: the deployed commit that was planned */
     const char *state;            /* "drifted" or "succeeded" (drift resolved); NULL: no drift

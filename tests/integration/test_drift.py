@@ -93,9 +93,10 @@ class Drift(unittest.TestCase):
         call = self.s.ec2().authorize_security_group_ingress if add else self.s.ec2().revoke_security_group_ingress
         call(GroupId=self.alb_group(env)["GroupId"], IpPermissions=perm)
 
-    def checks(self, env, what):
-        """How many of env's checks ended with `what` so far (the bot's log)."""
-        return self.s.bot.output().count("deploybot: drift: %s checked at %s: %s\n" % (env, self.deployed[:12], what))
+    def checks(self, env, what, sha=None):
+        """How many of env's checks of sha (the deployed commit) ended with `what` so far (the bot's log)."""
+        line = "deploybot: drift: %s checked at %s: %s\n" % (env, (sha or self.deployed)[:12], what)
+        return self.s.bot.output().count(line)
 
     def cli(self, *args):
         p = subprocess.run([harness.BIN, "drift"] + list(args), env=self.s.env(), stdout=subprocess.PIPE,
@@ -209,6 +210,26 @@ class Drift(unittest.TestCase):
         rc, out, err = self.cli("dev", "--dir", self.s.repo.path, "--config", conf)  # one or the other
         self.assertEqual(rc, 1, out + err)
         self.assertIn("usage:", err)
+
+    def test_4_a_deploy_is_never_taken_for_drift(self):
+        """While a run applies a new commit, AWS is neither the old commit nor
+        the new one: a check then must wait, or be abandoned."""
+        s = self.s
+        seen = self.checks("dev", "in sync")
+        self.wait(lambda: self.checks("dev", "in sync") > seen, "dev in sync")
+        before = len(self.runs("dev", "drift"))
+        base = s.repo.head()
+        c2 = s.repo.edit_json("environments/dev/stack.json", lambda d: d["office_cidrs"].append("192.0.2.0/24"),
+                              "dev: second office")
+        # The new rule is in AWS, the run still waits for its answer: AWS is
+        # neither commit for 2.5 intervals.
+        harness.fault(s.aws_url, action="AuthorizeSecurityGroupIngress", error=None, delay_ms=5000, apply=True)
+        code, body = s.deliver("push", harness.push_payload(base, c2))
+        self.assertEqual(code, 202, body)
+        self.assertEqual(s.wait_status(c2, "deploybot/dev", timeout=180)["state"], "success")
+        self.wait(lambda: self.checks("dev", "in sync", sha=c2) >= 1, "dev checked at the new commit")
+        self.assertEqual(len(self.runs("dev", "drift")), before)
+        self.assertIn("192.0.2.0/24", self.cidrs("dev"))
 
 
 if __name__ == "__main__":

@@ -232,6 +232,33 @@ static void test_environments(void) {
     bot_config_free(&c);
 }
 
+/* environments.<env>.drift_interval: seconds or "90s" / "30m" / "1h", 0
+ * off; unlisted environments get the defaults (1 h, no remediation). */
+static void test_drift_settings(void) {
+    static const struct {
+        const char *value;
+        int seconds;
+    } ok[] = {{"0", 0}, {"2", 2}, {"\"90s\"", 90}, {"\"30m\"", 1800}, {"\"1h\"", 3600}, {"\"720h\"", 2592000}, {"2592000", 2592000}};
+    errinfo err;
+    bot_config c;
+    char text[200];
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        snprintf(text, sizeof(text), "{\"environments\":{\"dev\":{\"drift_interval\":%s}}}", ok[i].value);
+        CHECK(load(text, &c, &err) == 0, "%s: %s", text, err.msg);
+        CHECK(bot_config_drift(&c, "dev").interval_s == ok[i].seconds, "%s", text);
+        bot_config_free(&c);
+    }
+    CHECK(load("{\"environments\":{\"dev\":{\"drift_remediate\":true},\"prd\":{}}}", &c, &err) == 0, "%s",
+          err.msg);
+    bot_drift_config dev = bot_config_drift(&c, "dev"), prd = bot_config_drift(&c, "prd"),
+                     stg = bot_config_drift(&c, "stg");
+    CHECK(dev.interval_s == 3600 && dev.remediate, "dev: default interval, remediates");
+    CHECK(prd.interval_s == 3600 && !prd.remediate, "prd: listed, defaults");
+    CHECK(stg.interval_s == 3600 && !stg.remediate, "stg: not listed, defaults");
+    bot_config_free(&c);
+}
+
 static void test_allow_fork_prs(void) {
     errinfo err;
     bot_config c;
@@ -362,6 +389,18 @@ static void test_errors(void) {
          "\"environments.prd.allow_destroy\" must be true or false"},
         {"{\"environments\":{\"prd\":{\"deploy_branch\":\"a..b\"}}}",
          "\"environments.prd.deploy_branch\" is not a valid branch name: \"a..b\""},
+        {"{\"environments\":{\"dev\":{\"drift_interval\":\"1.5h\"}}}",
+         "\"environments.dev.drift_interval\" must be a duration of 0 to 2592000 seconds: an integer of seconds, "
+         "or \"90s\", \"30m\", \"1h\"; not \"1.5h\""},
+        {"{\"environments\":{\"dev\":{\"drift_interval\":\"2d\"}}}", "drift_interval\" must be a duration"},
+        {"{\"environments\":{\"dev\":{\"drift_interval\":\"\"}}}", "drift_interval\" must be a duration"},
+        {"{\"environments\":{\"dev\":{\"drift_interval\":\"h\"}}}", "drift_interval\" must be a duration"},
+        {"{\"environments\":{\"dev\":{\"drift_interval\":\"721h\"}}}", "not \"721h\""},
+        {"{\"environments\":{\"dev\":{\"drift_interval\":-1}}}", "not a JSON integer out of range"},
+        {"{\"environments\":{\"dev\":{\"drift_interval\":\"99999999999999999999s\"}}}", "must be a duration"},
+        {"{\"environments\":{\"dev\":{\"drift_interval\":1.5}}}", "not a JSON value of another type"},
+        {"{\"environments\":{\"dev\":{\"drift_remediate\":\"yes\"}}}",
+         "\"environments.dev.drift_remediate\" must be true or false"},
         {"{\"repo\":{\"default_branch\":\"\"}}", "\"repo.default_branch\" must be a non-empty string"},
         {"{\"repo\":{\"default_branch\":\"refs/heads/main:x\"}}", "\"repo.default_branch\" is not a valid branch"},
     };
@@ -449,6 +488,7 @@ int main(void) {
     test_overrides_and_secrets();
     test_knobs();
     test_environments();
+    test_drift_settings();
     test_allow_fork_prs();
     test_host_section();
     test_fetch_and_app();

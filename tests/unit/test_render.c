@@ -307,6 +307,37 @@ static void test_webhook_body(void) {
     json_decref(m);
 }
 
+/* A drift check's news: found (with its plan) and resolved, on the
+ * deployed commit (no branch: the bot ran it itself). */
+static void test_drift(void) {
+    notify_subject s = {"acme/infra", SHA, NULL, 0, "http://bot:8080/runs/9", 0};
+    notify_env_result found = {"prd", 0, 0, 1, "Plan: 2 to add, 1 to change, 0 to destroy.", PLAN, NULL, 0, NULL};
+    notify_env_result resolved = {"prd", 0, 0, 0, "drift resolved", NULL, NULL, 0, NULL};
+    json_t *m = render_slack(&s, NOTIFY_DRIFT, &found);
+    CHECK_STR(section_text(m, 0),
+              "*prd* · drift detected · `0123456` (deployed)\n"
+              "Plan: 2 to add, 1 to change, 0 to destroy.");
+    CHECK_STR(section_text(m, 1), "```\n" PLAN "```");
+    json_decref(m);
+    m = render_discord(&s, NOTIFY_DRIFT, &resolved);
+    json_t *e = json_array_get(json_object_get(m, "embeds"), 0);
+    CHECK_STR(json_string_value(json_object_get(e, "title")), "prd · drift resolved");
+    CHECK_STR(json_string_value(json_object_get(e, "description")), "drift resolved");
+    CHECK(json_integer_value(json_object_get(e, "color")) == 0x2EB67D);
+    json_decref(m);
+    m = render_discord(&s, NOTIFY_DRIFT, &found);
+    e = json_array_get(json_object_get(m, "embeds"), 0);
+    CHECK(json_integer_value(json_object_get(e, "color")) == 0xE8912D);
+    json_decref(m);
+    m = render_webhook(&s, NOTIFY_DRIFT, &found, 1700000000);
+    CHECK_STR(json_string_value(json_object_get(m, "event")), "drift");
+    CHECK(json_is_true(json_object_get(m, "changes")) && json_is_false(json_object_get(m, "failed")));
+    CHECK_STR(json_string_value(json_object_get(m, "plan")), PLAN);
+    CHECK(json_is_null(json_object_get(m, "ref")) && json_is_null(json_object_get(m, "revert_command")));
+    json_decref(m);
+    CHECK(notify_event_parse("drift") == NOTIFY_DRIFT);
+}
+
 int main(void) {
     test_pr_comment_exact();
     test_pr_comment_nothing_touched();
@@ -319,5 +350,6 @@ int main(void) {
     test_slack();
     test_discord();
     test_webhook_body();
+    test_drift();
     return CHECK_DONE();
 }

@@ -2,6 +2,7 @@
  * (every module created its own tables; the queue counted versions 1-2)
  * upgrades it in place and keeps every row; a database from a newer
  * deploybot is refused; a fresh one gets the latest schema once. */
+#include "store/drift.h"
 #include "store/jobs.h"
 #include "store/keys.h"
 #include "store/locks.h"
@@ -143,6 +144,81 @@ static void check_writes(store *s) {
     outbox_new_msg msg = {"slack", "URL", "chat:slack:URL", NULL, "{}"};
     CHECK(store_outbox_enqueue(s, &msg, 10, NULL, NULL) == 0);
     CHECK(store_pr_head(s, "acme/infra", 7, SHA, NULL, 0, NULL) == 0);
+    /* The runs table copied by migration 5 takes the new kinds and state. */
+    store_drift_record d = {"prd", "acme/infra", SHA, "drifted", "Plan: 1", "Plan: 1", "d1", "", 1};
+    long rem = 0, mark = store_run_add(s, &(run_spec){0, "stg", "acme/infra", SHA, NULL, NULL, 0, "plan", "push"}, NULL);
+    CHECK(mark > 3 && store_drift_add(s, mark, &d, &rem, NULL) > mark && rem > mark + 1);
+}
+
+/* A run claimed and finished, as a run thread would. */
+static long run_done(store *s, const char *kind, const char *state) {
+    run_spec spec = {0, "dev", "acme/infra", SHA, NULL, NULL, 0, kind, "redeploy"};
+    run x, *sup;
+    size_t n;
+    long id = store_run_add(s, &spec, NULL);
+
+    CHECK(id > 0 && store_run_claim(s, &x, &sup, &n, NULL) == 1 && x.id == id);
+    run_free(&x);
+    run_list_free(sup, n);
+    CHECK(store_run_finish(s, id, state, NULL, NULL, "", NULL) == 0);
+    return id;
+}
+
+static store_drift_state drift_state(store *s) {
+    store_drift_state st;
+    CHECK(store_drift_state_get(s, "dev", &st, NULL) == 0);
+    return st;
+}
+
+static size_t deployed(store *s) {
+    char **envs;
+    size_t n;
+    CHECK(store_drift_envs(s, &envs, &n, NULL) == 0);
+    size_t dev = n == 1 && strcmp(envs[0], "dev") == 0;
+    store_drift_envs_free(envs, n);
+    return n == 0 ? 0 : dev ? 1
+                            : 99;
+}
+
+/* What the drift checks read and write (store/drift.h). */
+static void test_drift_history(void) {
+    char path[128];
+    snprintf(path, sizeof(path), "%s/drift.db", dir);
+    store *s = store_open(path, 0, NULL);
+    CHECK(s != NULL && deployed(s) == 0 && drift_state(s).sha[0] == '\0');
+    long applied = run_done(s, "apply", "succeeded");
+    store_drift_state st = drift_state(s);
+    CHECK(deployed(s) == 1 && st.mark == applied && !st.busy && !st.drifted);
+    CHECK_STR(st.sha, SHA);
+    CHECK_STR(st.repo, "acme/infra");
+
+    store_drift_record found = {"dev", "acme/infra", SHA, "drifted", "Plan: 0 to add, 1 to change, 0 to destroy.",
+                                "Plan: 0 to add, 1 to change, 0 to destroy.", "d1", "the plan\n", 1};
+    long rem = 0, id = store_drift_add(s, st.mark, &found, &rem, NULL);
+    CHECK(id > applied && rem == id + 1);
+    st = drift_state(s);
+    CHECK(st.drifted && st.busy && st.mark == rem); /* its remediation waits */
+    CHECK_STR(st.digest, "d1");
+    CHECK(store_drift_add(s, applied, &found, NULL, NULL) == 0); /* a run came: abandoned */
+
+    run x, *sup;
+    size_t n;
+    CHECK(store_run_claim(s, &x, &sup, &n, NULL) == 1 && x.id == rem);
+    CHECK_STR(x.kind, "remediate");
+    CHECK_STR(x.trigger, "drift");
+    run_free(&x);
+    run_list_free(sup, n);
+    CHECK(store_run_finish(s, rem, "succeeded", NULL, NULL, "", NULL) == 0);
+    st = drift_state(s);
+    CHECK(!st.drifted && !st.busy && st.digest[0] == '\0'); /* put back: no longer drifted */
+
+    store_drift_record resolved = {"dev", "acme/infra", SHA, "succeeded", "No changes.", "drift resolved", NULL, "", 0};
+    CHECK(store_drift_add(s, st.mark, &resolved, &rem, NULL) > st.mark && rem == 0);
+    run_done(s, "plan", "succeeded"); /* a plan is no deploy */
+    CHECK(deployed(s) == 1);
+    run_done(s, "destroy", "succeeded");
+    CHECK(deployed(s) == 0); /* destroyed: nothing to drift */
+    store_close(s);
 }
 
 static void test_upgrade_previous_release(void) {
@@ -214,6 +290,7 @@ int main(void) {
     test_upgrade_locks_only();
     test_newer_refused();
     test_fresh();
+    test_drift_history();
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
