@@ -5,7 +5,8 @@
  * allow_destroy; a push's commit only while it is its branch's head), not
  * locked (then it is only planned), not already applied. A failed apply of
  * an environment with auto_rollback re-applies the last commit that
- * deployed successfully.
+ * deployed successfully. A run of kind remediate (bot/drift.h) applies the
+ * deployed commit again, as a redeploy does.
  * The commit status goes pending, then success or failure; chat and the
  * pull request or commit comment get the result; the history gets the
  * outcome and the log (bot/runlog.h).

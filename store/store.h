@@ -3,7 +3,8 @@
  * Everything that must survive a restart lives here: webhook deliveries and
  * their jobs (store/jobs.h), deploy runs with their logs (store/runs.h),
  * messages waiting to be sent (store/outbox.h), operator locks
- * (store/locks.h) what pull request comments show (store/prs.h)
+ * (store/locks.h) what pull request comments show (store/prs.h), what
+ * the drift checks record (store/drift.h)
  * and the keys the bot generates for itself (store/keys.h); where each
  * environment stands is read from those (store/envstate.h).
  * Callers say what they mean (record a delivery, claim the next job, finish
