@@ -18,9 +18,8 @@ static const char LAST_GOOD[] =
 /* The newest successful apply or destroy of each environment, when it is
  * an apply: a destroyed environment has nothing left to drift. */
 static const char DEPLOYED[] =
-    "SELECT env FROM runs r WHERE kind = 'apply' AND state = 'succeeded' AND id = "
-    "(SELECT max(id) FROM runs d WHERE d.env = r.env AND d.kind IN ('apply', 'destroy') "
-    "AND d.state = 'succeeded') ORDER BY env";
+    "SELECT env FROM runs WHERE state = 'succeeded' AND kind IN ('apply', 'destroy') GROUP BY env "
+    "HAVING max(CASE WHEN kind = 'apply' THEN id END) = max(id) ORDER BY env";
 static const char CHANGED_SINCE[] =
     "SELECT count(*) FROM runs WHERE env = ?1 AND (id > ?2 OR state IN ('queued', 'running'))";
 static const char ADD[] =
