@@ -102,3 +102,10 @@ int admin_redeploy(store *r, const char *env, const char *sha, FILE *out, errinf
     json_decref(last);
     return id >= 0 ? 0 : -1;
 }
+
+int admin_cancel(store *db, long id, const char *by, FILE *out, errinfo *err) {
+    int rc = store_run_cancel(db, id, by, err);
+    if (rc == 1) fprintf(out, "run #%ld canceled: it had not started\n", id);
+    if (rc == 2) fprintf(out, "run #%ld asked to stop: it stops before its next AWS call\n", id);
+    return rc < 0 ? -1 : 0;
+}

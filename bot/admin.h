@@ -7,10 +7,13 @@
  *   deploybot lock ENV --reason TEXT
  *   deploybot unlock ENV
  *   deploybot redeploy ENV SHA
+ *   deploybot cancel RUN
  * Each prints what happened to out and returns 0, or -1 with err:
  * ERR_INVALID when the arguments are wrong (a lock without a reason, a
  * redeploy of something that is not a full commit sha), ERR_NOT_FOUND when
- * there is no database or nothing to redeploy from, else the store's. */
+ * there is no database or nothing to redeploy from, ERR_NOT_FOUND and
+ * ERR_CONFLICT for a cancel of no run or of one that has ended, else the
+ * store's. */
 #ifndef DEPLOYBOT_BOT_ADMIN_H
 #define DEPLOYBOT_BOT_ADMIN_H
 
@@ -27,5 +30,8 @@ int admin_history(const char *db_path, const char *env, int as_json, int limit, 
 int admin_lock(store *db, const char *env, const char *reason, const char *who, FILE *out, errinfo *err);
 int admin_unlock(store *db, const char *env, FILE *out, errinfo *err);
 int admin_redeploy(store *db, const char *env, const char *sha, FILE *out, errinfo *err);
+/* Stops run `id`, queued or running (store_run_cancel); by: "cli" or "api",
+ * in its result "canceled by <by>". */
+int admin_cancel(store *db, long id, const char *by, FILE *out, errinfo *err);
 
 #endif

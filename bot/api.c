@@ -20,6 +20,7 @@ static unsigned status_of(err_code code) {
     switch (code) {
     case ERR_INVALID: return HTTP_STATUS_BAD_REQUEST;
     case ERR_NOT_FOUND: return HTTP_STATUS_NOT_FOUND;
+    case ERR_CONFLICT: return HTTP_STATUS_CONFLICT;
     default: return HTTP_STATUS_SERVICE_UNAVAILABLE;
     }
 }
@@ -35,8 +36,9 @@ static json_t *body_object(const char *body, size_t len) {
     return doc;
 }
 
-/* Runs the admin command `verb` on env; its printed line is the message. */
-static unsigned run(store *db, const char *env, const char *verb, const char *who, json_t *args,
+/* Runs the admin command `verb` on env (on run `id` for "cancel"); its
+ * printed line is the message. */
+static unsigned run(store *db, const char *env, long id, const char *verb, const char *who, json_t *args,
                     json_t **answer) {
     char *msg = NULL;
     size_t n = 0;
@@ -46,7 +48,9 @@ static unsigned run(store *db, const char *env, const char *verb, const char *wh
 
     if (!out)
         abort();
-    if (strcmp(verb, "lock") == 0)
+    if (strcmp(verb, "cancel") == 0)
+        rc = admin_cancel(db, id, "api", out, &err);
+    else if (strcmp(verb, "lock") == 0)
         rc = admin_lock(db, env, json_string_value(json_object_get(args, "reason")), who, out, &err);
     else if (strcmp(verb, "unlock") == 0)
         rc = admin_unlock(db, env, out, &err);
@@ -104,7 +108,16 @@ unsigned api_environment_post(store *db, const char *path, const char *who, cons
         return HTTP_STATUS_BAD_REQUEST;
     if (!(args = body_object(body, len)))
         return fail(answer, HTTP_STATUS_BAD_REQUEST, "the body must be a JSON object");
-    status = run(db, env, slash + 1, who, args, answer);
+    status = run(db, env, 0, slash + 1, who, args, answer);
     json_decref(args);
     return status;
+}
+
+unsigned api_run_post(store *db, const char *path, json_t **answer) {
+    char *end;
+    long id = strtol(path, &end, 10);
+
+    if (id <= 0 || path[0] < '1' || path[0] > '9' || strcmp(end, "/cancel") != 0)
+        return fail(answer, HTTP_STATUS_NOT_FOUND, "not found");
+    return run(db, NULL, id, "cancel", NULL, NULL, answer);
 }

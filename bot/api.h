@@ -9,12 +9,15 @@
  *   POST /api/environments/ENV/lock      {"reason": "text"}
  *   POST /api/environments/ENV/unlock    no body, or {}
  *   POST /api/environments/ENV/redeploy  {"commit": "<40-hex sha>"}
+ *   POST /api/runs/ID/cancel             no body, or {}
  *
- * They are `deploybot lock`, `unlock` and `redeploy` (bot/admin.h) with the
- * credential's name as the operator: the same checks, the same effects in
- * the history, the same messages. The answer is {"ok": true, "message":
- * "..."}, or {"error": "..."} with 400 (bad arguments), 404 (unknown path,
- * nothing to redeploy from) or 503 (the database is busy). */
+ * They are `deploybot lock`, `unlock`, `redeploy` and `cancel`
+ * (bot/admin.h) with the credential's name as the operator (a cancel says
+ * "canceled by api"): the same checks, the same effects in the history, the
+ * same messages. The answer is {"ok": true, "message": "..."}, or {"error":
+ * "..."} with 400 (bad arguments), 404 (unknown path, nothing to redeploy
+ * from, no such run), 409 (the run has ended already) or 503 (the database
+ * is busy). */
 #ifndef DEPLOYBOT_BOT_API_H
 #define DEPLOYBOT_BOT_API_H
 
@@ -26,6 +29,7 @@
 
 #define API_ENVIRONMENTS "/api/environments/"
 #define API_ENVIRONMENTS_LIST "/api/environments"
+#define API_RUNS "/api/runs/"
 #define API_BODY_MAX 4096 /* a reason and a sha fit many times */
 
 /* path is what follows API_ENVIRONMENTS ("dev/lock"); body (len bytes, may
@@ -37,5 +41,8 @@ unsigned api_environment_get(envview *v, store *db, const char *path, json_t **a
 
 unsigned api_environment_post(store *db, const char *path, const char *who, const char *body, size_t len,
                               json_t **answer);
+
+/* path is what follows API_RUNS ("12/cancel"). As above. */
+unsigned api_run_post(store *db, const char *path, json_t **answer);
 
 #endif

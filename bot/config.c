@@ -40,6 +40,10 @@
 #define MAX_APPLY_PARALLELISM 16      /* deploy/apply.c runs at most this many */
 #define DEFAULT_DRIFT_INTERVAL_S 3600 /* drift checks plan against AWS: hourly is cheap */
 #define MAX_DRIFT_INTERVAL_S (30 * 86400)
+#define DEFAULT_RUN_TIMEOUT_S 3600
+#define MAX_RUN_TIMEOUT_S (7 * 86400)
+#define DEFAULT_RETENTION_DAYS 90
+#define DEFAULT_RETENTION_INTERVAL_S 86400 /* daily */
 #define ENV_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
 
 /* ---- the integer settings ---------------------------------------------- */
@@ -83,6 +87,8 @@ enum {
     K_HOST_APP_ID,
     K_HOST_INSTALLATION_ID,
     K_HOST_APP_REFRESH_S,
+    K_RETENTION_DAYS,
+    K_RETENTION_INTERVAL_S,
     K_COUNT
 };
 
@@ -124,6 +130,8 @@ static const int_knob KNOBS[K_COUNT] = {
     [K_HOST_APP_ID] = {"host.app_id", NULL, 1, 1ll << 53},
     [K_HOST_INSTALLATION_ID] = {"host.installation_id", NULL, 1, 1ll << 53},
     [K_HOST_APP_REFRESH_S] = {"host.app_token_refresh_s", NULL, 0, 3000},
+    [K_RETENTION_DAYS] = {"retention_days", "DEPLOYBOT_RETENTION_DAYS", 0, 36500},
+    [K_RETENTION_INTERVAL_S] = {"retention_interval_s", "DEPLOYBOT_RETENTION_INTERVAL_S", 1, 7 * 86400},
 };
 
 /* A 0 in the file means "none at all" (retry at once, look once, poll
@@ -166,6 +174,8 @@ static void knob_store(bot_config *o, int k, long long v) {
     case K_HOST_INSTALLATION_ID: o->github_installation_id = v; break;
     case K_GITHUB_APP_REFRESH_S:
     case K_HOST_APP_REFRESH_S: o->github_app_refresh_s = (int)v; break;
+    case K_RETENTION_DAYS: o->retention_days = (int)v; break;
+    case K_RETENTION_INTERVAL_S: o->retention_interval_s = (int)v; break;
     }
 }
 
@@ -340,8 +350,9 @@ static int branch_check(const char *where, const char *key, const char *name, er
 }
 
 /* A duration: whole seconds, or a string of them with a unit ("90s",
- * "30m", "1h"); *out in seconds, within 0..max. */
-static int opt_duration(json_t *obj, const char *where, const char *key, long long max, int *out, errinfo *err) {
+ * "30m", "1h"); *out in seconds, within min..max. */
+static int opt_duration(json_t *obj, const char *where, const char *key, long long min, long long max, int *out,
+                        errinfo *err) {
     json_t *v = obj ? json_object_get(obj, key) : NULL;
     long long n = -1;
 
@@ -359,14 +370,14 @@ static int opt_duration(json_t *obj, const char *where, const char *key, long lo
                                                                 : 0;
         n = unit && n <= max / unit ? n * unit : -1;
     }
-    if (n < 0 || n > max) {
+    if (n < min || n > max) {
         char shown[48];
         if (json_is_string(v)) snprintf(shown, sizeof(shown), "\"%.32s\"", json_string_value(v));
         else snprintf(shown, sizeof(shown), "a JSON %s", json_is_integer(v) ? "integer out of range" : "value of another type");
         return errinfo_set(err, ERR_INVALID,
-                           "\"%s%s\" must be a duration of 0 to %lld seconds: an integer of seconds, or "
+                           "\"%s%s\" must be a duration of %lld to %lld seconds: an integer of seconds, or "
                            "\"90s\", \"30m\", \"1h\"; not %s",
-                           where, key, max, shown);
+                           where, key, min, max, shown);
     }
     *out = (int)n;
     return 0;
@@ -375,7 +386,7 @@ static int opt_duration(json_t *obj, const char *where, const char *key, long lo
 static int load_env_entry(const char *name, json_t *v, bot_env_config *e, errinfo *err) {
     static const char *const keys[] = {"role_arn", "external_id", "prevent_destroy",
                                        "deploy_branch", "allow_destroy", "drift_interval",
-                                       "drift_remediate", NULL};
+                                       "drift_remediate", "run_timeout", NULL};
     char where[96];
 
     if (!env_name_ok(name))
@@ -390,13 +401,15 @@ static int load_env_entry(const char *name, json_t *v, bot_env_config *e, errinf
         abort();
     e->allow_destroy = 1;
     e->drift_interval_s = DEFAULT_DRIFT_INTERVAL_S;
-    if (only_keys(v, where, keys, err) < 0 || opt_str(v, where, "role_arn", &e->role_arn, err) < 0 ||
+    e->run_timeout_s = DEFAULT_RUN_TIMEOUT_S;
+    if (only_keys(v, where, keys, err) < 0 || 
+        opt_duration(v, where, "run_timeout", 1, MAX_RUN_TIMEOUT_S, &e->run_timeout_s, err) < 0 || opt_str(v, where, "role_arn", &e->role_arn, err) < 0 ||
         opt_str(v, where, "external_id", &e->external_id, err) < 0 ||
         opt_bool(v, where, "prevent_destroy", &e->prevent_destroy, err) < 0 ||
         opt_str(v, where, "deploy_branch", &e->deploy_branch, err) < 0 ||
         branch_check(where, "deploy_branch", e->deploy_branch, err) < 0 ||
         opt_bool(v, where, "allow_destroy", &e->allow_destroy, err) < 0 ||
-        opt_duration(v, where, "drift_interval", MAX_DRIFT_INTERVAL_S, &e->drift_interval_s, err) < 0 ||
+        opt_duration(v, where, "drift_interval", 0, MAX_DRIFT_INTERVAL_S, &e->drift_interval_s, err) < 0 ||
         opt_bool(v, where, "drift_remediate", &e->drift_remediate, err) < 0)
         return -1;
     if (e->role_arn && !role_arn_ok(e->role_arn))
@@ -508,6 +521,8 @@ static void set_defaults(bot_config *o) {
     o->ingest.batch_wait_us = DEFAULT_INGEST_BATCH_WAIT_US;
     o->session_ttl_s = DEFAULT_SESSION_TTL_S;
     o->github_app_refresh_s = DEFAULT_GITHUB_APP_REFRESH_S;
+    o->retention_days = DEFAULT_RETENTION_DAYS;
+    o->retention_interval_s = DEFAULT_RETENTION_INTERVAL_S;
     o->listen = strdup(DEFAULT_LISTEN);
     o->data_dir = strdup(DEFAULT_DATA_DIR);
     o->repo_token_env = strdup(DEFAULT_REPO_TOKEN_ENV);
@@ -597,7 +612,8 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
         "listen", "port", "data_dir", "max_body_bytes", "public_url", "repo",
         "webhook_secret_env", "host", "github", "runners", "apply_parallelism", "aws", "wait",
         "notify", "environments", "limits", "ingest", "allow_fork_prs",
-        "api_tokens", "session_ttl_s", "tls_cert", "tls_key", NULL};
+        "api_tokens", "session_ttl_s", "tls_cert", "tls_key", "retention_days",
+        "retention_interval_s", NULL};
     static const char *const repo_keys[] = {"url", "name", "token_env", "user", "ca_file", "default_branch",
                                             "reconcile_interval_s", NULL};
     static const char *const gh_keys[] = {"api_url", "token_env", APP_KEYS, NULL};
@@ -668,6 +684,8 @@ static int load_file(const char *path, bot_config *o, errinfo *err) {
         rc = errinfo_set(err, ERR_INVALID, "top level must be a JSON object");
     else
         rc = load_sections(root, o, err);
+    if (rc == 0)
+        o->file = json_incref(root); /* for bot_config_changes */
     json_decref(root);
     return rc;
 }
@@ -811,6 +829,7 @@ void bot_config_free(bot_config *c) {
     free(c->api_tokens);
     free(c->tls_cert);
     free(c->tls_key);
+    json_decref(c->file);
     memset(c, 0, sizeof(*c));
 }
 
@@ -818,6 +837,41 @@ bot_drift_config bot_config_drift(const bot_config *c, const char *name) {
     const bot_env_config *e = bot_config_env(c, name);
     return e ? (bot_drift_config){e->drift_interval_s, e->drift_remediate}
              : (bot_drift_config){DEFAULT_DRIFT_INTERVAL_S, 0};
+}
+
+int bot_config_run_timeout(const bot_config *c, const char *env) {
+    const bot_env_config *e = bot_config_env(c, env);
+    return e ? e->run_timeout_s : DEFAULT_RUN_TIMEOUT_S;
+}
+
+/* The dotted names of the leaves of a and b that differ; an array is one leaf. */
+static void changed_keys(const json_t *a, const json_t *b, const char *prefix, strbuf *out) {
+    const char *key;
+    json_t *v;
+    char name[256];
+
+    if (json_is_object(a) && json_is_object(b)) {
+        json_object_foreach((json_t *)a, key, v) {
+            snprintf(name, sizeof(name), "%.120s%s%.120s", prefix, *prefix ? "." : "", key);
+            changed_keys(v, json_object_get(b, key), name, out);
+        }
+        json_object_foreach((json_t *)b, key, v) {
+            snprintf(name, sizeof(name), "%.120s%s%.120s", prefix, *prefix ? "." : "", key);
+            if (!json_object_get(a, key))
+                changed_keys(NULL, v, name, out);
+        }
+        return;
+    }
+    if (json_equal((json_t *)a, (json_t *)b))
+        return;
+    strbuf_printf(out, "%s%s", out->len ? ", " : "", *prefix ? prefix : "(the whole file)");
+}
+
+void bot_config_changes(const bot_config *old, const bot_config *new_cfg, strbuf *out) {
+    json_t *none = json_object();
+
+    changed_keys(old->file ? old->file : none, new_cfg->file ? new_cfg->file : none, "", out);
+    json_decref(none);
 }
 
 const bot_env_config *bot_config_env(const bot_config *c, const char *name) {

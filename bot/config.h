@@ -52,13 +52,16 @@
  *     "api_tokens": [ { "name": "ci", "token_env": "DEPLOYBOT_CI_TOKEN",
  *                       "role": "read" } ],   ("read" or "operate")
  *     "session_ttl_s": 43200,         DEPLOYBOT_SESSION_TTL_S
+ *     "retention_days": 90,           DEPLOYBOT_RETENTION_DAYS (0: keep forever)
+ *     "retention_interval_s": 86400,  DEPLOYBOT_RETENTION_INTERVAL_S
  *     "tls_cert": "/etc/deploybot/cert.pem", "tls_key": "/etc/deploybot/key.pem",
  *     "environments": {
  *       "prd": { "role_arn": "arn:aws:iam::123456789012:role/deploybot",
  *                "external_id": "acme-prd", "prevent_destroy": true,
  *                "deploy_branch": "main", "allow_destroy": false,
  *                "drift_interval": "1h",  seconds, or "90s" / "30m" / "1h"; 0: off
- *                "drift_remediate": false }
+ *                "drift_remediate": false,
+ *                "run_timeout": "1h" }       seconds, or "90s", "30m", "2h"
  *     }
  *   }
  * The README's "Configuration" table gives each key's range, default and
@@ -78,11 +81,10 @@
  *
  * Lifetime: a bot_config is read-only once a thread uses it (serve only
  * completes public_url for "port": 0 before it starts the worker). The
- * server and the sender copy what they keep; the worker and its job
- * runners (and their notifiers) read it through the pointer they were
- * started with, until worker_stop. A reload (SIGHUP) therefore loads a new
- * value and swaps it in while the worker is stopped; it never edits a value
- * in use. */
+ * server copies what it keeps; the worker's threads hold a reference to a
+ * snapshot (bot/cfgsnap.h) for a job or a run at a time. A reload (SIGHUP,
+ * bot/reload.h) therefore loads a new value and swaps it in: runs in flight
+ * keep the one they started with; it never edits a value in use. */
 #ifndef DEPLOYBOT_BOT_CONFIG_H
 #define DEPLOYBOT_BOT_CONFIG_H
 
@@ -94,6 +96,7 @@
 #include "notify/redact.h"
 #include "notify/settings.h"
 #include "util/errinfo.h"
+#include "util/strbuf.h"
 
 #define BOT_MAX_RUNNERS 16
 
@@ -113,6 +116,8 @@ typedef struct {
     int drift_interval_s; /* how often its deployed commit is planned against AWS
                               (bot/drift.h); 0: never; default 3600 */
     int drift_remediate;  /* a drift found is applied back (a "remediate" run) */
+    int run_timeout_s;   /* a run still going after this long is stopped between AWS
+                              calls and fails "timed out after Ns" (bot/runstop.h); 3600 */
 } bot_env_config;
 
 /* An environment's drift checks (bot/drift.h). */
@@ -192,6 +197,11 @@ typedef struct {
     int session_ttl_s; /* how long a browser session lasts */
     char *tls_cert;    /* PEM files; both NULL: plain HTTP */
     char *tls_key;
+    int retention_days;       /* runs, jobs and deliveries older are pruned
+                                 (store/retention.h); 0: kept forever */
+    int retention_interval_s; /* how often pruning starts; a day */
+    struct json_t *file;      /* the file as read (NULL without one), to tell a
+                                 reload what changed (bot_config_changes) */
 } bot_config;
 
 /* path NULL: the defaults and the environment only. Returns 0, or -1 with
@@ -200,6 +210,14 @@ typedef struct {
  * then left empty). */
 int bot_config_load(const char *path, bot_config *out, errinfo *err);
 void bot_config_free(bot_config *c);
+
+/* The run_timeout of environment `env` (the default for one not in the config). */
+int bot_config_run_timeout(const bot_config *c, const char *env);
+
+/* Appends to out, comma-separated, the dotted names of the file's keys whose
+ * values differ between old and new_cfg ("notify.chat, api_tokens"): for
+ * the reload's log line, which names keys and never values. */
+void bot_config_changes(const bot_config *old, const bot_config *new_cfg, strbuf *out);
 
 /* The settings of environment `name`, or NULL when the config has none. */
 const bot_env_config *bot_config_env(const bot_config *c, const char *name);

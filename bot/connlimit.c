@@ -92,6 +92,10 @@ static void list_free(conn_list *l) {
     }
 }
 
+void connlimit_configure(connlimit *c, const connlimit_settings *s) {
+    c->set = *s;
+}
+
 void connlimit_free(connlimit *c) {
     if (!c)
         return;
@@ -170,7 +174,8 @@ int connlimit_body_start(connlimit *c, connlimit_conn *k, size_t n, long long no
     if (!k)
         return 0;
     connlimit_body_release(c, k);
-    if (n > c->set.max_inflight_body - c->inflight)
+    /* A reload may have lowered the budget below what is in flight. */
+    if (c->inflight > c->set.max_inflight_body || n > c->set.max_inflight_body - c->inflight)
         return errinfo_set(err, ERR_LIMIT,
                            "request bodies being received would exceed "
                            "limits.max_inflight_body_bytes (%zu bytes)",

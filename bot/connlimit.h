@@ -42,6 +42,9 @@ typedef void (*connlimit_kill_cb)(void *handle, const char *why, void *arg);
 
 connlimit *connlimit_new(const connlimit_settings *s, connlimit_kill_cb kill, void *arg);
 void connlimit_free(connlimit *c);
+/* New settings (a reload): they apply to what happens from now on; nothing
+ * open is closed for them until a deadline or a new connection asks. */
+void connlimit_configure(connlimit *c, const connlimit_settings *s);
 
 /* Whether one more connection may be accepted: 1 (having closed the oldest
  * idle one when at max_connections), or 0 when every connection is busy. */

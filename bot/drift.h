@@ -64,7 +64,7 @@ typedef struct drift_scheduler drift_scheduler;
 /* Starts the thread. cfg must outlive it, and m (where the checks' AWS
  * calls are counted; may be NULL); wake(wake_arg) is called when a
  * remediate run was queued (the worker's worker_wake). */
-drift_scheduler *drift_start(const bot_config *cfg, const char *db_path, metrics *m, void (*wake)(void *),
+drift_scheduler *drift_start(cfgsnap *snap, const char *db_path, metrics *m, void (*wake)(void *),
                              void *wake_arg, errinfo *err);
 /* Stops it after the check in progress, if any. NULL is fine. */
 void drift_stop(drift_scheduler *d);

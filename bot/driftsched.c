@@ -15,7 +15,8 @@ typedef struct {
 } due_entry;
 
 struct drift_scheduler {
-    const bot_config *cfg;
+    cfgsnap *snap;
+    const bot_config *cfg; /* the drift thread's reference, for this round */
     char *db_path;
     metrics *metrics;
     void (*wake)(void *);
@@ -93,16 +94,17 @@ static int pause_or_stop(drift_scheduler *d) {
 
 static void *drift_main(void *arg) {
     drift_scheduler *d = arg;
-    errinfo err;
-    job_runner *jr = job_runner_new(d->cfg, d->db_path, &err);
+    job_runner *jr = NULL;
 
-    if (!jr) {
-        fprintf(stderr, "deploybot: drift checks cannot start: %s\n", err.msg);
-        return NULL;
+    /* Each round reads the settings in use, so a reload's drift_interval
+     * applies from the next round on. */
+    while (!pause_or_stop(d)) {
+        if (!(jr = job_runner_current(d->snap, d->db_path, jr, &d->cfg))) break;
+        jr->metrics = d->metrics;
+        round_of_checks(d, jr);
     }
-    jr->metrics = d->metrics;
-    while (!pause_or_stop(d)) round_of_checks(d, jr);
     job_runner_free(jr);
+    if (d->cfg) cfgsnap_put(d->snap, d->cfg);
     return NULL;
 }
 
@@ -115,12 +117,12 @@ static void scheduler_free(drift_scheduler *d) {
     free(d);
 }
 
-drift_scheduler *drift_start(const bot_config *cfg, const char *db_path, metrics *m, void (*wake)(void *),
+drift_scheduler *drift_start(cfgsnap *snap, const char *db_path, metrics *m, void (*wake)(void *),
                              void *wake_arg, errinfo *err) {
     drift_scheduler *d = calloc(1, sizeof(*d));
 
     if (!d || !(d->db_path = strdup(db_path))) abort();
-    d->cfg = cfg;
+    d->snap = snap;
     d->metrics = m;
     d->wake = wake;
     d->wake_arg = wake_arg;

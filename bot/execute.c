@@ -2,6 +2,7 @@
 #include "bot/execute.h"
 #include "bot/metrics.h"
 #include "bot/runlog.h"
+#include "bot/runstop.h"
 #include "bot/trust.h"
 #include "deploy/envrun.h"
 #include "deploy/userdata.h"
@@ -83,6 +84,8 @@ int execute_deploy_at(job_runner *r, const repoconfig_env *env, const char *sha,
     req.user_data_template = tmpl;
     req.render = (plan_render_opts){.is_secret = secret_found, .secret_arg = r->rd}; /* no colour: for comments and the run page */
     req.metrics = r->metrics;
+    req.cancel = r->stop ? runstop_check : NULL;
+    req.cancel_arg = r->stop;
     if (log->t_envrun == 0) log->t_envrun = clock_mono_us();
     int rc = envrun(&req, res, NULL);
     free(tmpl);
@@ -156,6 +159,20 @@ static void judge(outcome *o, const envrun_result *res, int ok, int apply, const
     }
 }
 
+/* 1 when the run was stopped before it was done (bot/runstop.h): its
+ * outcome is then a failure that says why. */
+static int stopped(job_runner *r, outcome *o) {
+    if (!r->stop || runstop_reason(r->stop) == RUNSTOP_NONE) return 0;
+    o->state = "failed";
+    o->status = "failure";
+    runstop_describe(r->stop, o->desc, sizeof(o->desc));
+    return 1;
+}
+
+static int shutting_down(job_runner *r) {
+    return r->stop && runstop_reason(r->stop) == RUNSTOP_SHUTDOWN;
+}
+
 /* Plans env at the run's commit, and applies (or destroys) when mode says
  * so, the trust rules allow it and the environment is not locked; then
  * reports. */
@@ -174,9 +191,11 @@ static void run_env(job_runner *r, const run *x, const repoconfig_env *env, envr
     bot_metrics_phase(r->metrics, x->env, "plan", res.plan_s);
     bot_metrics_phase(r->metrics, x->env, "apply", res.apply_s);
     judge(o, &res, ok, apply, locked ? reason : NULL, pushed);
-    if (!ok && mode == ENVRUN_APPLY && !res.invalid && v->auto_rollback) auto_rollback(r, x, log, o);
-    report(r, x, mode != ENVRUN_PLAN, !ok || locked || refused,
-           mode == ENVRUN_PLAN && !locked && !refused ? res.summary : o->desc, &res);
+    int stop = !ok && stopped(r, o);
+    if (!ok && !stop && mode == ENVRUN_APPLY && !res.invalid && v->auto_rollback) auto_rollback(r, x, log, o);
+    if (!shutting_down(r)) /* it resumes: the outcome is not known yet */
+        report(r, x, mode != ENVRUN_PLAN, !ok || locked || refused,
+               mode == ENVRUN_PLAN && !locked && !refused && !stop ? res.summary : o->desc, &res);
     /* envrun logged its own summary; add the line only when it says more. */
     if (strcmp(o->desc, res.summary) != 0) run_log_line(log, o->desc);
     envrun_result_free(&res);
@@ -271,7 +290,15 @@ void execute_run(job_runner *r, const run *x) {
     run_log_init(&log, x->id, x->env, r->rd, r->db);
     long long t0 = clock_mono_us();
     run_log_printf(&log, "%s of %.12s (%s, attempt %d)", x->kind, x->sha, x->trigger, x->attempts);
-    execute(r, x, &log, &o);
+    if (r->stop && runstop_check(r->stop) && stopped(r, &o)) /* canceled before it started */
+        run_log_line(&log, o.desc);
+    else
+        execute(r, x, &log, &o);
+    if (shutting_down(r)) {
+        run_log_line(&log, "stopped: deploybot is shutting down; the run resumes at the next start");
+        run_log_free(&log);
+        return;
+    }
     long long t1 = clock_mono_us(), notify_before = log.notify_us;
     job_status(r, x, o.status, o.desc);
     log.notify_us += clock_mono_us() - t1;

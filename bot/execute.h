@@ -30,7 +30,10 @@
 int execute_deploy_at(job_runner *r, const repoconfig_env *env, const char *sha, const char *before,
                       envrun_mode mode, run_log *log, envrun_result *res);
 
-/* Executes a claimed run and records its outcome. */
+/* Executes a claimed run and records its outcome. With r->stop it stops
+ * between AWS calls when told to (bot/runstop.h): timed out or canceled, it
+ * ends failed and says why, in the history, the status and chat; stopped by
+ * a shutdown, it is left 'running', to resume at the next start. */
 void execute_run(job_runner *r, const run *x);
 
 /* Gives the runs that were superseded while they waited their final status

@@ -90,3 +90,18 @@ void job_status(job_runner *r, const run *x, const char *state, const char *desc
     if (notifier_status(r->nt, x->repo, x->sha, context, state, desc, url) != 0)
         fprintf(stderr, "[run %ld %s] status not queued\n", x->id, x->env);
 }
+
+job_runner *job_runner_current(cfgsnap *snap, const char *db_path, job_runner *jr, const bot_config **cfg) {
+    const bot_config *now = cfgsnap_get(snap);
+    errinfo err;
+
+    if (jr && now == *cfg) {
+        cfgsnap_put(snap, now);
+        return jr;
+    }
+    job_runner_free(jr);
+    if (*cfg) cfgsnap_put(snap, *cfg);
+    *cfg = now;
+    if (!(jr = job_runner_new(now, db_path, &err))) fprintf(stderr, "deploybot: %s\n", err.msg);
+    return jr;
+}

@@ -8,8 +8,10 @@
 #ifndef DEPLOYBOT_BOT_JOB_H
 #define DEPLOYBOT_BOT_JOB_H
 
+#include "bot/cfgsnap.h"
 #include "bot/config.h"
 #include "bot/fetchauth.h"
+#include "bot/runstop.h"
 #include "deploy/aws/sts.h"
 #include "deploy/repoconfig.h"
 #include "git/cfgrepo.h"
@@ -28,10 +30,17 @@ typedef struct {
     aws_sessions *sessions; /* the environments' assumed roles, kept between runs */
     fetchauth auth;         /* the mirror's credentials (a GitHub App's token, this thread's) */
     metrics *metrics;       /* where runs are counted (bot/metrics.h); NULL: nowhere */
+    runstop *stop;          /* the run under way's reasons to stop (a run thread's, set
+                               for each run); NULL: never stopped */
 } job_runner;
 
 job_runner *job_runner_new(const bot_config *cfg, const char *db_path, errinfo *err);
 void job_runner_free(job_runner *r);
+/* A thread's job_runner, made again when a reload changed the settings:
+ * jr was made with the reference *cfg, which is given back when the
+ * settings in snap are newer (bot/cfgsnap.h). NULL, said on stderr, when
+ * the new one cannot be made (the thread then stops). */
+job_runner *job_runner_current(cfgsnap *snap, const char *db_path, job_runner *jr, const bot_config **cfg);
 
 /* Opens the mirror (once: the config's repo.url, else clone_url) and
  * fetches until commit `sha` is in it. */

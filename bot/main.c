@@ -12,16 +12,18 @@
  *                                            with --config, the bot's last deploy) says?
  *                                            exit 0 no, 2 drift, 1 error (bot/drift.h)
  *   deploybot validate [DIR]                 check a checkout of the config repo (for CI)
- *   deploybot history|lock|unlock|redeploy   the operator's commands (bot/admin.h)
+ *   deploybot history|lock|unlock|redeploy|cancel   the operator's commands (bot/admin.h)
  *   deploybot --version                      the release and the git commit built
  *
  * Every command that needs settings reads them here, once (bot/config.h):
  * the file given with --config where the command takes one, else the
  * defaults, and the environment over either. */
 #include "bot/admin.h"
+#include "bot/cfgsnap.h"
 #include "bot/config.h"
 #include "bot/drift.h"
 #include "bot/metrics.h"
+#include "bot/reload.h"
 #include "bot/sdnotify.h"
 #include "bot/server.h"
 #include "bot/version.h"
@@ -31,6 +33,7 @@
 #include "deploy/userdata.h"
 #include "deploy/validate.h"
 #include "deploy/repoconfig.h"
+#include "util/clock.h"
 #include "util/fs.h"
 
 #include <errno.h>
@@ -41,11 +44,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static server *g_server; /* only for the signal handler */
+static server *g_server; /* only for the signal handlers */
 
 static void on_signal(int sig) {
     (void)sig;
     if (g_server) server_stop(g_server);
+}
+
+static void on_hangup(int sig) {
+    (void)sig;
+    if (g_server) server_reload_request(g_server);
 }
 
 static int usage(void) {
@@ -60,6 +68,7 @@ static int usage(void) {
             "       deploybot lock ENV --reason TEXT [--config FILE]\n"
             "       deploybot unlock ENV [--config FILE]\n"
             "       deploybot redeploy ENV SHA [--config FILE]\n"
+            "       deploybot cancel RUN [--config FILE]\n"
             "       deploybot --version\n");
     return 2;
 }
@@ -117,6 +126,7 @@ static void announce(const bot_config *cfg, const char *port_file) {
     errinfo err;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_hangup);
     signal(SIGPIPE, SIG_IGN);
     if (port_file && write_port_file(port_file, server_port(g_server), &err) != 0)
         fprintf(stderr, "deploybot: port file: %s\n", err.msg);
@@ -138,50 +148,111 @@ static sdnotify_watchdog *notify_ready(const bot_config *cfg) {
     return wd;
 }
 
+/* The notification sender, with its own redactor, holding a reference to
+ * the settings it borrows from until notify_stop. */
+typedef struct {
+    sender *snd;
+    redactor *rd; /* the sender's own copy: it logs and stores errors */
+    cfgsnap *snap;
+    const bot_config *cfg;
+} notify_thread;
+
+/* After the worker: what it queued last stays queued for the next start. */
+static void notify_stop(notify_thread *t) {
+    sender_stop(t->snd);
+    redactor_free(t->rd);
+    if (t->cfg) cfgsnap_put(t->snap, t->cfg);
+    *t = (notify_thread){0};
+}
+
+static int notify_start(notify_thread *t, cfgsnap *snap, const char *db, errinfo *err) {
+    const bot_config *cfg = cfgsnap_get(snap);
+    *t = (notify_thread){.rd = redactor_new(), .snap = snap, .cfg = cfg};
+    bot_config_secrets(cfg, t->rd);
+    sender_options so = {.db_path = db, .host = host_find(cfg->host_type), .redactor = t->rd, .settings = &cfg->notify, .retry_base_ms = cfg->notify.retry_base_ms};
+    bot_config_host(cfg, &so.host_cfg);
+    so.app = bot_config_ghapp(cfg);
+    if ((t->snd = sender_start(&so, err))) return 0;
+    notify_stop(t);
+    return -1;
+}
+
+/* SIGHUP (bot/reload.h): the new settings go to the server, the sender
+ * (restarted: unsent messages wait in the outbox) and the worker's threads
+ * (for their next job or run); a config that does not load, or that the
+ * server refuses, changes nothing. */
+static void reload(cfgsnap *snap, const char *path, notify_thread *nt, worker *w, const char *db) {
+    char state[64];
+    errinfo err;
+    bot_config next;
+    const bot_config *cur = cfgsnap_get(snap);
+    snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%lld", clock_mono_us());
+    sdnotify_send(state, NULL);
+    int rc = reload_config(path, cur, &next, &err);
+    cfgsnap_put(snap, cur);
+    if (rc == 0) fix_public_url(&next, server_port(g_server));
+    if (rc == 0 && (rc = server_configure(g_server, &next, &err)) != 0) bot_config_free(&next);
+    if (rc != 0) {
+        fprintf(stderr, "deploybot: reload refused, the settings in use stay: %s\n", err.msg);
+    } else {
+        notify_stop(nt);
+        cfgsnap_swap(snap, &next);
+        if (notify_start(nt, snap, db, &err) != 0)
+            fprintf(stderr, "deploybot: reload: notifications stopped: %s\n", err.msg);
+        worker_wake(w);
+    }
+    sdnotify_send("READY=1", NULL);
+}
+
+/* The event loop, and a reload each time it returns asking for one. */
+static int serve_loop(cfgsnap *snap, const char *path, notify_thread *nt, worker *w, const char *db) {
+    int rc;
+    while ((rc = server_run(g_server)) == 1) reload(snap, path, nt, w, db);
+    return rc == 0 ? 0 : 1;
+}
+
 /* The server binds first, so that with "port": 0 the public URL is final
  * before the worker's threads read the config; then the worker and the
- * notification sender start. */
-static int serve(bot_config *cfg, const char *port_file) {
+ * notification sender start. The settings go into a snapshot (bot/cfgsnap.h)
+ * that reloads replace. */
+static int serve(bot_config *loaded, const char *path, const char *port_file) {
     char db[1200];
     errinfo err;
     worker *w = NULL;
-    sender *snd = NULL;
-    redactor *rd = redactor_new(); /* the sender's own copy: it logs and stores errors */
+    notify_thread nt = {0};
     int rc = 1;
-    mkdir(cfg->data_dir, 0700);
-    snprintf(db, sizeof(db), "%s/deploybot.db", cfg->data_dir);
-    bot_config_secrets(cfg, rd);
-    sender_options so = {.db_path = db, .host = host_find(cfg->host_type), .redactor = rd, .settings = &cfg->notify, .retry_base_ms = cfg->notify.retry_base_ms};
-    bot_config_host(cfg, &so.host_cfg);
-    so.app = bot_config_ghapp(cfg);
+    mkdir(loaded->data_dir, 0700);
+    snprintf(db, sizeof(db), "%s/deploybot.db", loaded->data_dir);
     metrics *m = metrics_new(); /* freed after every thread that counts stopped */
     bot_metrics_declare(m);
-    g_server = server_new(cfg, db, m, wake_worker, &w, &err);
-    if (g_server) fix_public_url(cfg, server_port(g_server));
-    if (g_server && (w = worker_start(cfg, db, m, &err)) && (snd = sender_start(&so, &err))) {
+    g_server = server_new(loaded, db, m, wake_worker, &w, &err);
+    if (g_server) fix_public_url(loaded, server_port(g_server));
+    cfgsnap *snap = cfgsnap_new(loaded);
+    if (g_server && (w = worker_start(snap, db, m, &err)) && notify_start(&nt, snap, db, &err) == 0) {
+        const bot_config *cfg = cfgsnap_get(snap);
         announce(cfg, port_file);
         sdnotify_watchdog *wd = notify_ready(cfg);
-        rc = server_run(g_server) == 0 ? 0 : 1;
+        cfgsnap_put(snap, cfg);
+        rc = serve_loop(snap, path, &nt, w, db);
         sdnotify_send("STOPPING=1", NULL);
         sdnotify_watchdog_stop(wd);
     } else {
         fprintf(stderr, "deploybot: %s\n", err.msg);
     }
     worker_stop(w);
-    sender_stop(snd); /* after the worker: what it queued last stays queued for the next start */
-    redactor_free(rd);
+    notify_stop(&nt);
     server_free(g_server);
     g_server = NULL;
+    cfgsnap_free(snap);
     metrics_free(m);
     return rc;
 }
 
 static int cmd_serve(int argc, char **argv) {
     bot_config cfg;
-    if (load_config(opt(argc, argv, "--config"), &cfg) != 0) return 1;
-    int rc = serve(&cfg, opt(argc, argv, "--port-file"));
-    bot_config_free(&cfg);
-    return rc;
+    const char *path = opt(argc, argv, "--config");
+    if (load_config(path, &cfg) != 0) return 1;
+    return serve(&cfg, path, opt(argc, argv, "--port-file"));
 }
 
 static void print_line(void *arg, const char *line) {
@@ -333,9 +404,14 @@ static int admin(const char *cmd, int argc, char **argv, const char *db_path, co
     }
     if (!strcmp(cmd, "lock") && !opt(argc, argv, "--reason"))
         return errinfo_set(err, ERR_INVALID, "lock needs --reason TEXT (people will read it in statuses)");
-    store *db = admin_open(db_path, !strcmp(cmd, "redeploy"), err);
+    char *end;
+    long id = !strcmp(cmd, "cancel") ? strtol(env, &end, 10) : 0;
+    if (!strcmp(cmd, "cancel") && (id <= 0 || *end))
+        return errinfo_set(err, ERR_INVALID, "cancel needs a run number (deploybot history shows them), got \"%.64s\"", env);
+    store *db = admin_open(db_path, !strcmp(cmd, "redeploy") || !strcmp(cmd, "cancel"), err);
     int rc = -1;
-    if (db && !strcmp(cmd, "lock")) rc = admin_lock(db, env, opt(argc, argv, "--reason"), operator_name(), stdout, err);
+    if (db && !strcmp(cmd, "cancel")) rc = admin_cancel(db, id, "cli", stdout, err);
+    else if (db && !strcmp(cmd, "lock")) rc = admin_lock(db, env, opt(argc, argv, "--reason"), operator_name(), stdout, err);
     else if (db && !strcmp(cmd, "unlock")) rc = admin_unlock(db, env, stdout, err);
     else if (db) rc = admin_redeploy(db, env, argv[2], stdout, err);
     store_close(db);
@@ -343,7 +419,7 @@ static int admin(const char *cmd, int argc, char **argv, const char *db_path, co
 }
 
 /* Commands that work on the daemon's database: history, lock, unlock,
- * redeploy. Wrong arguments exit 2, failures 1. */
+ * redeploy, cancel. Wrong arguments exit 2, failures 1. */
 static int cmd_admin(int argc, char **argv) {
     const char *cmd = argv[0];
     const char *env = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
@@ -374,7 +450,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "destroy")) return cmd_env(argc - 1, argv + 1, ENVRUN_DESTROY);
     if (!strcmp(cmd, "validate")) return cmd_validate(argc - 1, argv + 1);
     if (!strcmp(cmd, "drift")) return cmd_drift(argc - 1, argv + 1);
-    if (!strcmp(cmd, "history") || !strcmp(cmd, "lock") || !strcmp(cmd, "unlock") || !strcmp(cmd, "redeploy"))
+    if (!strcmp(cmd, "history") || !strcmp(cmd, "lock") || !strcmp(cmd, "unlock") || !strcmp(cmd, "redeploy") ||
+        !strcmp(cmd, "cancel"))
         return cmd_admin(argc - 1, argv + 1);
     return usage();
 }

@@ -49,6 +49,8 @@
 #define RETRY_AFTER_S "10"       /* a full body budget frees up as deliveries complete */
 #define NOFILE_CEILING 65536     /* lws sizes its tables by the fd limit */
 #define CONNECTIONS_CEILING 4096 /* the default's: ~12 KB each while headers come */
+#define DRAIN_MS 5000            /* a stop waits this long at most for deliveries under way */
+#define DRAIN_TICK_MS 50
 
 struct server {
     struct lws_context *ctx;
@@ -64,20 +66,24 @@ struct server {
     metrics *metrics;     /* what is counted (bot/metrics.h); not owned */
     envview *view;        /* the environments' cards */
     size_t max_body;
-    connlimit *conns;             /* deadlines, the cap, the body budget */
-    lws_sorted_usec_list_t sweep; /* once a second: connlimit_sweep */
-    lws_retry_bo_t ws_idle;       /* live-log pings; lws keeps a pointer */
-    int killed, refused;          /* connections closed, refused since the last sweep */
-    const char *killed_why;       /* the last reason, for its log line */
+    connlimit *conns;                 /* deadlines, the cap, the body budget */
+    lws_sorted_usec_list_t sweep;     /* once a second: connlimit_sweep */
+    lws_sorted_usec_list_t drain_sul; /* while draining after a stop */
+    lws_retry_bo_t ws_idle;           /* live-log pings; lws keeps a pointer */
+    int killed, refused;              /* connections closed, refused since the last sweep */
+    const char *killed_why;           /* the last reason, for its log line */
     server_job_cb on_job;
     void *arg;
-    volatile sig_atomic_t stopping; /* set by server_stop, maybe in a signal */
+    volatile sig_atomic_t stopping;  /* set by server_stop, maybe in a signal */
+    volatile sig_atomic_t reloading; /* set by server_reload_request, maybe in a signal */
     int port;
+    long nofile; /* the open file limit the connection cap must fit */
 };
 
 enum route { R_NONE,
              R_WEBHOOK,
              R_API,
+             R_API_RUN,
              R_LOGIN };
 typedef host_header_state hdr_state;
 
@@ -597,6 +603,11 @@ static int on_app_request(server *s, struct lws *wsi, struct pss *p, const char 
         snprintf(p->api_path, sizeof(p->api_path), "%s", path + n);
         return start_small_body(s, wsi, p, R_API);
     }
+    if (meth == LWSHUMETH_POST && strncmp(path, API_RUNS, strlen(API_RUNS)) == 0 &&
+        strlen(path + strlen(API_RUNS)) < sizeof(p->api_path)) {
+        snprintf(p->api_path, sizeof(p->api_path), "%s", path + strlen(API_RUNS));
+        return start_small_body(s, wsi, p, R_API_RUN);
+    }
     if (strncmp(path, "/api/runs", 9) == 0)
         return api_runs(s, wsi, p, path + 9, meth);
     if (strcmp(path, "/metrics") == 0)
@@ -822,8 +833,11 @@ static int on_small_body(server *s, struct lws *wsi, struct pss *p) {
 
     if (p->route == R_LOGIN)
         return login_done(s, wsi, p);
-    status = api_environment_post(s->db, p->api_path, p->who.name, p->body ? p->body : "", p->len, &answer);
-    lwsl_notice("deploybot: api POST %s%s by %s -> %u\n", API_ENVIRONMENTS,
+    if (p->route == R_API_RUN)
+        status = api_run_post(s->db, p->api_path, &answer);
+    else
+        status = api_environment_post(s->db, p->api_path, p->who.name, p->body ? p->body : "", p->len, &answer);
+    lwsl_notice("deploybot: api POST %s%s by %s -> %u\n", p->route == R_API_RUN ? API_RUNS : API_ENVIRONMENTS,
                 printable(p->api_path, path, sizeof(path)), p->who.name, status);
     return stage_json(wsi, p, status, answer);
 }
@@ -833,7 +847,7 @@ static int on_body_done(server *s, struct lws *wsi, struct pss *p) {
     size_t jlen = 0;
     char *json;
 
-    if ((p->route == R_API || p->route == R_LOGIN) && !p->answered)
+    if ((p->route == R_API || p->route == R_API_RUN || p->route == R_LOGIN) && !p->answered)
         return on_small_body(s, wsi, p);
     if (p->route != R_WEBHOOK || p->answered)
         return 0;
@@ -954,6 +968,8 @@ static void sweep(lws_sorted_usec_list_t *sul) {
 static int on_connection(server *s, struct lws *wsi, enum lws_callback_reasons reason) {
     switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        if (s->stopping) /* draining (server_run): no new work */
+            return -1;
         if (connlimit_admit(s->conns, clock_mono_ms()))
             return 0;
         s->refused++;
@@ -1080,27 +1096,35 @@ static int try_bind(const char *listen, int port, errinfo *err) {
 /* The connection limits, with the soft fd limit raised first: a bot left
  * at the usual 1,024 would stop answering long before its cap. Returns the
  * fd limit lws may size its tables for, or -1. */
-static long conns_new(server *s, const bot_config *cfg, errinfo *err) {
-    long nofile = connlimit_nofile_raise(NOFILE_CEILING);
+static int conn_settings(const bot_config *cfg, long nofile, connlimit_settings *set, errinfo *err) {
     int room = connlimit_max_for_fds(nofile, NOFILE_CEILING);
-    connlimit_settings set = {.max_connections = cfg->max_connections,
-                              .header_timeout_s = cfg->header_timeout_s,
-                              .body_min_rate = cfg->body_min_rate,
-                              .max_inflight_body = cfg->max_inflight_body};
 
-    if (!set.max_connections)
-        set.max_connections = room < CONNECTIONS_CEILING ? room : CONNECTIONS_CEILING;
-    if (set.max_connections <= 0 || set.max_connections > room)
+    *set = (connlimit_settings){.max_connections = cfg->max_connections,
+                                .header_timeout_s = cfg->header_timeout_s,
+                                .body_min_rate = cfg->body_min_rate,
+                                .max_inflight_body = cfg->max_inflight_body};
+    if (!set->max_connections)
+        set->max_connections = room < CONNECTIONS_CEILING ? room : CONNECTIONS_CEILING;
+    if (set->max_connections <= 0 || set->max_connections > room)
         return errinfo_set(err, ERR_LIMIT,
                            "limits.max_connections %d does not fit the open file limit %ld "
                            "(at most %d leave enough for the database, git and outgoing "
                            "HTTPS): lower it or raise the hard RLIMIT_NOFILE",
-                           set.max_connections, nofile, room);
+                           set->max_connections, nofile, room);
+    return 0;
+}
+
+static long conns_new(server *s, const bot_config *cfg, errinfo *err) {
+    connlimit_settings set;
+
+    s->nofile = connlimit_nofile_raise(NOFILE_CEILING);
+    if (conn_settings(cfg, s->nofile, &set, err) < 0)
+        return -1;
     s->conns = connlimit_new(&set, kill_conn, s);
     s->ws_idle.secs_since_valid_ping = (uint16_t)cfg->ws_ping_interval_s;
     s->ws_idle.secs_since_valid_hangup = (uint16_t)(cfg->ws_ping_interval_s + cfg->header_timeout_s);
-    lwsl_notice("deploybot: up to %d connections (open file limit %ld)\n", set.max_connections, nofile);
-    return nofile;
+    lwsl_notice("deploybot: up to %d connections (open file limit %ld)\n", set.max_connections, s->nofile);
+    return s->nofile;
 }
 
 /* Optional TLS: lws reads the files itself and only logs why it cannot,
@@ -1116,6 +1140,35 @@ static int tls_options(const bot_config *cfg, struct lws_context_creation_info *
     info->ssl_private_key_filepath = cfg->tls_key;
     info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     return 0;
+}
+
+/* Secrets are wiped, not just freed: the heap may end up in a core dump. */
+static void free_secret(char *secret) {
+    if (!secret)
+        return;
+    explicit_bzero(secret, strlen(secret));
+    free(secret);
+}
+
+static char *copy(const char *v) {
+    char *c = v ? strdup(v) : NULL;
+    if (v && !c)
+        abort();
+    return c;
+}
+
+/* What the webhook route keeps of cfg (copies: the config may go first). */
+static void take_webhook_settings(server *s, const bot_config *cfg) {
+    free_secret(s->secret);
+    free_secret(s->signing_key);
+    free(s->repo_name);
+    s->max_body = cfg->max_body;
+    if (!(s->host = host_find(cfg->host_type)))
+        abort(); /* bot_config_load checked it */
+    s->secret = cfg->webhook_secret && *cfg->webhook_secret ? copy(cfg->webhook_secret) : NULL;
+    s->repo_name = copy(cfg->repo_name);
+    s->signing_key = copy(cfg->host_signing_key);
+    s->hcfg = (host_config){.type = s->host->type, .webhook_secret = s->secret, .signing_key = s->signing_key, .require_signature = cfg->host_require_signature};
 }
 
 /* The session key is the database's (store/keys.h): sessions outlive a
@@ -1147,20 +1200,9 @@ server *server_new(const bot_config *cfg, const char *db_path, metrics *m,
     s->on_job = on_job;
     s->arg = arg;
     s->metrics = m;
-    s->max_body = cfg->max_body;
-    if (!(s->host = host_find(cfg->host_type)))
-        abort(); /* bot_config_load checked it */
-    if ((cfg->webhook_secret && *cfg->webhook_secret &&
-         !(s->secret = strdup(cfg->webhook_secret))) ||
-        !(s->listen = strdup(cfg->listen)) ||
-        (cfg->repo_name && !(s->repo_name = strdup(cfg->repo_name))))
+    if (!(s->listen = strdup(cfg->listen)))
         abort();
-    s->hcfg.type = s->host->type;
-    s->hcfg.webhook_secret = s->secret;
-    if (cfg->host_signing_key && !(s->signing_key = strdup(cfg->host_signing_key)))
-        abort();
-    s->hcfg.signing_key = s->signing_key;
-    s->hcfg.require_signature = cfg->host_require_signature;
+    take_webhook_settings(s, cfg);
     s->view = envview_new(cfg);
     /* The webhook's answer waits on this connection: a short wait. */
     if ((nofile = conns_new(s, cfg, err)) < 0 ||
@@ -1221,12 +1263,44 @@ int server_port(const server *s) {
     return s->port;
 }
 
+/* lws_service sleeps until an event: while draining, one comes this often. */
+static void drain_tick(lws_sorted_usec_list_t *sul) {
+    server *s = lws_container_of(sul, server, drain_sul);
+    lws_sul_schedule(s->ctx, 0, &s->drain_sul, drain_tick, DRAIN_TICK_MS * LWS_US_PER_MS);
+}
+
+/* After a stop: new connections are closed as they come (on_connection;
+ * lws 4.1's lws_context_deprecate, which would close the listening socket,
+ * uses the socket after freeing it), and the loop goes on until no request
+ * body is being received, so that a delivery under way is still answered,
+ * or DRAIN_MS passed. */
+static void drain(server *s) {
+    long long until = clock_mono_ms() + DRAIN_MS;
+
+    if (connlimit_inflight(s->conns) == 0)
+        return;
+    drain_tick(&s->drain_sul);
+    while (connlimit_inflight(s->conns) > 0 && clock_mono_ms() < until)
+        if (lws_service(s->ctx, 0) < 0)
+            return;
+    /* And a moment for the answers staged meanwhile to be written. */
+    for (int i = 0; i < 4; i++)
+        lws_service(s->ctx, 0);
+}
+
 int server_run(server *s) {
     int n = 0;
 
-    while (!s->stopping && n >= 0)
+    while (!s->stopping && !s->reloading && n >= 0)
         n = lws_service(s->ctx, 0);
-    return n < 0 ? -1 : 0;
+    if (n < 0)
+        return -1;
+    if (!s->stopping) {
+        s->reloading = 0;
+        return 1;
+    }
+    drain(s);
+    return 0;
 }
 
 /* Only a store and a write(2) to lws' wake-up pipe: async-signal-safe. */
@@ -1234,6 +1308,29 @@ void server_stop(server *s) {
     s->stopping = 1;
     if (s->ctx)
         lws_cancel_service(s->ctx);
+}
+
+void server_reload_request(server *s) {
+    s->reloading = 1;
+    if (s->ctx)
+        lws_cancel_service(s->ctx);
+}
+
+int server_configure(server *s, const bot_config *cfg, errinfo *err) {
+    connlimit_settings set;
+    unsigned char key[SESSION_KEY_BYTES];
+
+    if (conn_settings(cfg, s->nofile, &set, err) < 0)
+        return -1;
+    if (store_key_get(s->db, "session", key, sizeof(key), err) < 0)
+        return errinfo_prefix(err, "the session key");
+    auth_free(s->auth);
+    s->auth = auth_new(cfg, s->port, key);
+    digest_cleanse(key, sizeof(key));
+    connlimit_configure(s->conns, &set);
+    take_webhook_settings(s, cfg);
+    s->view = envview_new(cfg);
+    return 0;
 }
 
 void server_free(server *s) {
@@ -1250,13 +1347,7 @@ void server_free(server *s) {
     envview_free(s->view);
     free(s->listen);
     free(s->repo_name);
-    if (s->secret) {
-        explicit_bzero(s->secret, strlen(s->secret));
-        free(s->secret);
-    }
-    if (s->signing_key) {
-        explicit_bzero(s->signing_key, strlen(s->signing_key));
-        free(s->signing_key);
-    }
+    free_secret(s->secret);
+    free_secret(s->signing_key);
     free(s);
 }

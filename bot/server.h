@@ -42,9 +42,21 @@ server *server_new(const bot_config *cfg, const char *db_path, metrics *m,
                    server_job_cb on_job, void *arg, errinfo *err);
 /* The port actually listened on (useful when the config asks for port 0). */
 int server_port(const server *s);
-/* Runs the event loop until server_stop() (async-signal-safe) is called. */
+/* Runs the event loop until server_stop() or server_reload_request() (both
+ * async-signal-safe) is called. After a stop it stops accepting connections
+ * and lets the deliveries whose bodies are coming in finish (5 s at most),
+ * then returns 0; after a reload request it returns 1 at once, for the
+ * caller to server_configure and run it again: no connection is dropped.
+ * -1: the loop failed. */
 int server_run(server *s);
 void server_stop(server *s);
+void server_reload_request(server *s);
+/* Takes what a reload may change of cfg (copied): the webhook's secrets,
+ * repo.name and max_body_bytes, the API tokens and session_ttl_s, and the
+ * connection limits (what is open keeps going). Not listen, port, TLS.
+ * Call from the thread of server_run, between runs. Returns 0, or -1 with
+ * err (the server keeps its settings). */
+int server_configure(server *s, const bot_config *cfg, errinfo *err);
 void server_free(server *s);
 
 #endif

@@ -8,20 +8,24 @@
 #include "bot/drift.h"
 #include "bot/execute.h"
 #include "bot/reconcile.h"
+#include "bot/runstop.h"
 #include "util/clock.h"
 #include "store/jobs.h"
+#include "store/retention.h"
 #include "store/runs.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define MAX_ATTEMPTS 5
+#define PRUNE_BATCH 500 /* rows per table and transaction: milliseconds of write lock */
 
 struct worker {
-    const bot_config *cfg;
+    cfgsnap *snap;
     char *db_path;
     metrics *metrics;
     pthread_t dispatcher, runners[BOT_MAX_RUNNERS];
@@ -29,9 +33,13 @@ struct worker {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
+    atomic_int closing;          /* stop, for the runs' AWS calls (bot/runstop.h) */
     unsigned long generation;    /* bumped by every wake-up */
     long long last_reconcile_us; /* the dispatcher's own: 0 before the first */
     drift_scheduler *drift;      /* the drift checks' thread; NULL: none */
+    long long next_prune_ms;     /* the dispatcher's own: when pruning may go on */
+    int pruning;                 /* a round has batches left */
+    store_pruned pruned;         /* what the round removed so far */
 };
 
 /* Sleeps until woken or one second passed: runs may also be added by another
@@ -61,8 +69,8 @@ static int reconcile_due(worker *w, job_runner *jr, store *q) {
     errinfo err;
     int n;
 
-    if (w->cfg->reconcile_interval_s <= 0 ||
-        (w->last_reconcile_us && now - w->last_reconcile_us < w->cfg->reconcile_interval_s * 1000000ll))
+    if (jr->cfg->reconcile_interval_s <= 0 ||
+        (w->last_reconcile_us && now - w->last_reconcile_us < jr->cfg->reconcile_interval_s * 1000000ll))
         return 0;
     w->last_reconcile_us = now;
     n = reconcile_heads(jr, q, &err);
@@ -70,71 +78,105 @@ static int reconcile_due(worker *w, job_runner *jr, store *q) {
     return n > 0;
 }
 
+/* One batch of pruning when a round is due or under way; 1 when it removed
+ * rows (more may be left: the next idle moment goes on, after any job). */
+static int prune_due(worker *w, const bot_config *cfg, store *q) {
+    long long now = clock_mono_ms();
+    errinfo err;
+
+    if (cfg->retention_days <= 0 || (!w->pruning && now < w->next_prune_ms)) return 0;
+    if (!w->pruning) w->pruned = (store_pruned){0};
+    long long cutoff = clock_wall_ms() - cfg->retention_days * 86400000LL;
+    long n = store_prune_batch(q, cutoff, PRUNE_BATCH, &w->pruned, &err);
+    if (n < 0) fprintf(stderr, "deploybot: retention: %s\n", err.msg);
+    w->pruning = n > 0;
+    if (w->pruning) return 1;
+    w->next_prune_ms = now + cfg->retention_interval_s * 1000LL;
+    if (w->pruned.runs + w->pruned.jobs + w->pruned.deliveries > 0)
+        fprintf(stderr, "deploybot: retention: removed %lld run(s), %lld job(s), %lld delivery(ies) older than %d days\n",
+                w->pruned.runs, w->pruned.jobs, w->pruned.deliveries, cfg->retention_days);
+    w->pruned = (store_pruned){0};
+    return 0;
+}
+
+static void dispatch_one(store *q, job_runner *jr, store_job *j) {
+    char summary[512] = "";
+    int rc = dispatch_job(jr, j, summary, sizeof(summary));
+    if (rc != 0 && j->attempts < MAX_ATTEMPTS) {
+        fprintf(stderr, "deploybot: job %ld will be retried: %s\n", j->id, summary);
+        store_job_retry(q, j->id, 2 << j->attempts, summary, NULL);
+    } else {
+        store_job_finish(q, j->id, rc == 0, summary, NULL);
+        fprintf(stderr, "deploybot: job %ld %s: %s\n", j->id, rc == 0 ? "dispatched" : "failed", summary);
+    }
+}
+
 static void *dispatcher_main(void *arg) {
     worker *w = arg;
     errinfo err;
+    const bot_config *cfg = NULL;
     store *q = store_open(w->db_path, STORE_MKDIR, &err);
-    job_runner *jr = q ? job_runner_new(w->cfg, w->db_path, &err) : NULL;
-    if (!jr) {
-        fprintf(stderr, "deploybot: dispatcher cannot start: %s\n", err.msg);
-        store_close(q);
-        return NULL;
-    }
-    for (int stop = 0;;) {
+    job_runner *jr = NULL;
+    if (!q) fprintf(stderr, "deploybot: dispatcher cannot start: %s\n", err.msg);
+    for (int stop = 0; q;) {
         unsigned long seen = generation(w, &stop);
-        if (stop) break;
+        if (stop || !(jr = job_runner_current(w->snap, w->db_path, jr, &cfg))) break;
         store_job j;
         if (store_job_claim(q, &j, NULL) <= 0) {
-            if (!reconcile_due(w, jr, q)) wait_for_work(w, seen);
+            if (!reconcile_due(w, jr, q) && !prune_due(w, cfg, q)) wait_for_work(w, seen);
             continue;
         }
-        char summary[512] = "";
-        int rc = dispatch_job(jr, &j, summary, sizeof(summary));
-        if (rc != 0 && j.attempts < MAX_ATTEMPTS) {
-            fprintf(stderr, "deploybot: job %ld will be retried: %s\n", j.id, summary);
-            store_job_retry(q, j.id, 2 << j.attempts, summary, NULL);
-        } else {
-            store_job_finish(q, j.id, rc == 0, summary, NULL);
-            fprintf(stderr, "deploybot: job %ld %s: %s\n", j.id, rc == 0 ? "dispatched" : "failed", summary);
-        }
+        dispatch_one(q, jr, &j);
         store_job_free(&j);
         worker_wake(w); /* runs may be waiting */
     }
     job_runner_free(jr);
+    cfgsnap_put(w->snap, cfg);
     store_close(q);
     return NULL;
+}
+
+/* Claims and executes one run; 0 when there was none. */
+static int run_one(worker *w, job_runner *jr, store *rs, store *stops) {
+    run x, *superseded;
+    size_t n_superseded;
+    errinfo e;
+    int got = store_run_claim(rs, &x, &superseded, &n_superseded, &e);
+    if (got < 0) fprintf(stderr, "deploybot: %s\n", e.msg);
+    execute_report_superseded(jr, superseded, n_superseded);
+    run_list_free(superseded, n_superseded);
+    if (got <= 0) return 0;
+    runstop stop;
+    runstop_init(&stop, x.id, bot_config_run_timeout(jr->cfg, x.env), &w->closing, stops);
+    jr->stop = &stop;
+    execute_run(jr, &x);
+    jr->stop = NULL;
+    runstop_destroy(&stop);
+    run_free(&x);
+    return 1;
 }
 
 static void *runner_main(void *arg) {
     worker *w = arg;
     errinfo e;
-    job_runner *jr = job_runner_new(w->cfg, w->db_path, &e);
-    store *rs = jr ? store_open(w->db_path, 0, &e) : NULL;
-    if (!rs) {
-        fprintf(stderr, "deploybot: run thread cannot start: %s\n", e.msg);
-        job_runner_free(jr);
-        return NULL;
-    }
-    jr->metrics = w->metrics;
-    for (int stop = 0;;) {
+    const bot_config *cfg = NULL;
+    job_runner *jr = NULL;
+    store *rs = store_open(w->db_path, 0, &e);
+    store *stops = rs ? store_open(w->db_path, 0, &e) : NULL; /* bot/runstop.h's own */
+    if (!stops) fprintf(stderr, "deploybot: run thread cannot start: %s\n", e.msg);
+    for (int stop = 0; stops;) {
         unsigned long seen = generation(w, &stop);
-        if (stop) break;
-        run x, *superseded;
-        size_t n_superseded;
-        int got = store_run_claim(rs, &x, &superseded, &n_superseded, &e);
-        if (got < 0) fprintf(stderr, "deploybot: %s\n", e.msg);
-        execute_report_superseded(jr, superseded, n_superseded);
-        run_list_free(superseded, n_superseded);
-        if (got <= 0) {
+        if (stop || !(jr = job_runner_current(w->snap, w->db_path, jr, &cfg))) break;
+        jr->metrics = w->metrics;
+        if (run_one(w, jr, rs, stops))
+            worker_wake(w); /* the environment is free again */
+        else
             wait_for_work(w, seen);
-            continue;
-        }
-        execute_run(jr, &x);
-        run_free(&x);
-        worker_wake(w); /* the environment is free again */
     }
+    store_close(stops);
     store_close(rs);
     job_runner_free(jr);
+    cfgsnap_put(w->snap, cfg);
     return NULL;
 }
 
@@ -157,19 +199,20 @@ static int recover(const char *db_path, errinfo *err) {
 
 /* The drift checks read the deployed commit from the mirror, which only
  * repo.url names before a webhook came (bot/drift.h). */
-static void start_drift(worker *w) {
+static void start_drift(worker *w, const bot_config *cfg) {
     errinfo err;
-    if (!w->cfg->repo_url)
+    if (!cfg->repo_url)
         fprintf(stderr, "deploybot: drift checks are off: they need repo.url\n");
-    else if (!(w->drift = drift_start(w->cfg, w->db_path, w->metrics, worker_wake, w, &err)))
+    else if (!(w->drift = drift_start(w->snap, w->db_path, w->metrics, worker_wake, w, &err)))
         fprintf(stderr, "deploybot: %s\n", err.msg);
 }
 
-worker *worker_start(const bot_config *cfg, const char *db_path, metrics *m, errinfo *err) {
+worker *worker_start(cfgsnap *snap, const char *db_path, metrics *m, errinfo *err) {
     if (recover(db_path, err) != 0) return NULL;
     worker *w = calloc(1, sizeof(*w));
     if (!w || !(w->db_path = strdup(db_path))) abort();
-    w->cfg = cfg;
+    w->snap = snap;
+    atomic_init(&w->closing, 0);
     w->metrics = m;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
@@ -178,10 +221,13 @@ worker *worker_start(const bot_config *cfg, const char *db_path, metrics *m, err
         errinfo_set(err, ERR_INTERNAL, "cannot start the dispatcher thread");
         return NULL;
     }
-    /* A run thread that cannot start leaves the others to do its work. */
+    /* A run thread that cannot start leaves the others to do its work. The
+     * count is the settings' at start: a reload does not change it. */
+    const bot_config *cfg = cfgsnap_get(snap);
     for (int i = 0; i < cfg->runners && i < BOT_MAX_RUNNERS; i++)
         if (pthread_create(&w->runners[w->n_runners], NULL, runner_main, w) == 0) w->n_runners++;
-    start_drift(w);
+    start_drift(w, cfg);
+    cfgsnap_put(snap, cfg);
     return w;
 }
 
@@ -195,6 +241,7 @@ void worker_wake(void *arg) {
 
 void worker_stop(worker *w) {
     if (!w) return;
+    atomic_store(&w->closing, 1);
     drift_stop(w->drift); /* first: it may queue runs and wake the others */
     pthread_mutex_lock(&w->mu);
     w->stop = 1;

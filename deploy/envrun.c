@@ -197,6 +197,7 @@ static aws_client *new_client(const envrun_request *req, const char *region, aws
     aws_options opts = req->options ? req->options->aws : (aws_options){0};
     opts.metrics = req->metrics;
     aws_client *aws = aws_client_new_resolved(region, &opts, err);
+    if (aws) aws_client_set_cancel(aws, req->cancel, req->cancel_arg); /* before the role is assumed */
     char name[128];
     snprintf(name, sizeof(name), "deploybot-%s", req->env);
     aws_role role = {req->role_arn, req->external_id, name};

@@ -46,6 +46,11 @@ typedef struct {
      * its list_items is options->plan_list_items. */
     plan_render_opts render;
     metrics *metrics; /* where the AWS calls are counted (aws_options.metrics); NULL: nowhere */
+    /* Asked before every AWS call and during every AWS pause (deploy/aws/aws.h
+     * aws_client_set_cancel): nonzero stops the run there, and envrun fails
+     * with ERR_CANCELED. NULL: never. */
+    aws_cancel_fn cancel;
+    void *cancel_arg;
 } envrun_request;
 
 typedef struct {
@@ -68,7 +73,8 @@ typedef struct {
  * set: "Plan refused: <first refusal>", out->errors lists them all; a plan
  * deleting what prevent_destroy protects is one of them, first, and then
  * ERR_CONFLICT; or "plan check: ..." when a check could not be made), or
- * the apply ("Apply failed after ..."). out->summary is then err's message. */
+ * the apply ("Apply failed after ..."), or ERR_CANCELED when req->cancel
+ * stopped it. out->summary is then err's message. */
 int envrun(const envrun_request *req, envrun_result *out, errinfo *err);
 void envrun_result_free(envrun_result *r);
 

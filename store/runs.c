@@ -41,6 +41,14 @@ static const char FINISH[] =
     "UPDATE runs SET state = ?2, plan_summary = ?3, result = ?4, log = ?5, "
     "finished_ms = " SQL_NOW_MS " WHERE id = ?1";
 static const char APPEND_LOG[] = "UPDATE runs SET log = log || ?2 || char(10) WHERE id = ?1";
+static const char STATE[] = "SELECT state FROM runs WHERE id = ?1";
+static const char CANCEL_QUEUED[] =
+    "UPDATE runs SET state = 'failed', result = 'canceled by ' || ?2, finished_ms = " SQL_NOW_MS
+    " WHERE id = ?1 AND state = 'queued'";
+static const char CANCEL_RUNNING[] =
+    "INSERT INTO run_cancels(run_id, by, requested_ms) VALUES(?1, ?2, " SQL_NOW_MS
+    ") ON CONFLICT(run_id) DO NOTHING";
+static const char CANCEL_REQUESTED[] = "SELECT by FROM run_cancels WHERE run_id = ?1";
 static const char RECOVER[] = "UPDATE runs SET state = 'queued' WHERE state = 'running'";
 static const char LIST[] =
     "SELECT " RUN_COLS
@@ -206,6 +214,42 @@ int store_run_log_append(store *s, long id, const char *line, errinfo *err) {
     if (sql_exec(s, err, "appending to the log", APPEND_LOG, "ls", id, line) < 0)
         return errinfo_prefix(err, "run %ld", id);
     return 0;
+}
+
+/* Inside the transaction: the state decides (it cannot change meanwhile). */
+static int cancel(store *s, long id, const char *by, errinfo *err) {
+    char state[32];
+    sqlite3_stmt *st = sql_query(s, err, STATE, "l", id);
+    int rc = sql_step(s, st, "reading a run", err);
+
+    if (rc == 0)
+        return errinfo_set(err, ERR_NOT_FOUND, "no run %ld", id);
+    if (rc < 0)
+        return -1;
+    sql_text_into(st, 0, state, sizeof(state));
+    sql_done(st);
+    if (strcmp(state, "queued") == 0)
+        return sql_exec(s, err, "canceling", CANCEL_QUEUED, "ls", id, by) < 0 ? -1 : 1;
+    if (strcmp(state, "running") == 0)
+        return sql_exec(s, err, "canceling", CANCEL_RUNNING, "ls", id, by) < 0 ? -1 : 2;
+    return errinfo_set(err, ERR_CONFLICT, "run %ld has ended already (%s)", id, state);
+}
+
+int store_run_cancel(store *s, long id, const char *by, errinfo *err) {
+    if (sql_begin(s, err) < 0)
+        return errinfo_prefix(err, "canceling run %ld", id);
+    return sql_end(s, cancel(s, id, by, err), err);
+}
+
+int store_run_cancel_requested(store *s, long id, char *by, size_t len, errinfo *err) {
+    sqlite3_stmt *st = sql_query(s, err, CANCEL_REQUESTED, "l", id);
+    int rc = sql_step(s, st, "reading a run's cancel request", err);
+
+    if (rc == 1) {
+        sql_text_into(st, 0, by, len);
+        sql_done(st);
+    }
+    return rc;
 }
 
 int store_runs_recover(store *s, errinfo *err) {

@@ -5,8 +5,8 @@
  * different environments may. When several applies wait for one environment,
  * only the newest is run and the older ones end 'superseded'. A commit that
  * was applied successfully to an environment is never applied again by a
- * webhook (only an explicit redeploy does that). Everything is kept: the runs
- * are deploybot's history. The drift checks add theirs (store/drift.h). */
+ * webhook (only an explicit redeploy does that). The runs are deploybot's
+ * history, kept for retention_days (store/retention.h). The drift checks add theirs (store/drift.h). */
 #ifndef DEPLOYBOT_STORE_RUNS_H
 #define DEPLOYBOT_STORE_RUNS_H
 
@@ -64,6 +64,15 @@ int store_run_finish(store *s, long id, const char *state, const char *plan_summ
                      const char *result, const char *log, errinfo *err);
 /* Appends one line to a running run's log, so /runs/ID shows it live. */
 int store_run_log_append(store *s, long id, const char *line, errinfo *err);
+/* Cancels run id for `by` ("cli", "api"). A queued run ends at once: state
+ * failed, result "canceled by <by>" (returns 1). A running one is asked to
+ * stop (returns 2): its thread reads the request between AWS calls
+ * (store_run_cancel_requested) and ends it the same way. ERR_NOT_FOUND: no
+ * such run; ERR_CONFLICT: it has ended already (err names its state). */
+int store_run_cancel(store *s, long id, const char *by, errinfo *err);
+/* 1, with who asked in `by`, when run id was asked to stop; 0 when not; -1. */
+int store_run_cancel_requested(store *s, long id, char *by, size_t len, errinfo *err);
+
 /* Runs left 'running' by a crash go back to 'queued'; returns how many. */
 int store_runs_recover(store *s, errinfo *err);
 

@@ -130,6 +130,14 @@ static const char *const MIGRATIONS[] = {
     /* 6: a drift run that found drift keeps the SHA-256 of its rendered plan,
      * so the same drift found again is told once (store/drift.h). */
     "ALTER TABLE runs ADD COLUMN plan_digest TEXT;",
+    /* 7: a request to stop a running run (store_run_cancel), which the run's
+     * own thread reads between AWS calls; and the index retention needs to
+     * find a delivery's jobs (store/retention.h). */
+    "CREATE TABLE run_cancels("
+    "  run_id INTEGER PRIMARY KEY,"
+    "  by TEXT NOT NULL,"
+    "  requested_ms INTEGER NOT NULL);"
+    "CREATE INDEX jobs_by_delivery ON jobs(delivery);",
 };
 
 #define LATEST ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))

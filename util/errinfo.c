@@ -55,6 +55,7 @@ const char *err_code_name(err_code code) {
         [ERR_LIMIT] = "limit",
         [ERR_CONFLICT] = "conflict",
         [ERR_INTERNAL] = "internal",
+        [ERR_CANCELED] = "canceled",
     };
     return (unsigned)code < sizeof names / sizeof names[0] ? names[code] : "unknown";
 }

@@ -27,6 +27,7 @@ typedef enum {
     ERR_LIMIT,       /* a configured limit was reached */
     ERR_CONFLICT,    /* the current state forbids it (locked, already running) */
     ERR_INTERNAL,    /* out of memory, or a bug */
+    ERR_CANCELED,    /* stopped on purpose before it was done (a run canceled, timed out, shut down) */
 } err_code;
 
 #define ERRINFO_MSG_MAX 1024

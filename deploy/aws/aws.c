@@ -225,6 +225,7 @@ aws_client *aws_client_clone(const aws_client *src, errinfo *err) {
     aws_fresh_unref(c->fresh);
     c->fresh = aws_fresh_ref(src->fresh);
     c->role = src->role ? aws_assumed_copy(src->role) : NULL;
+    aws_client_set_cancel(c, src->cancel, src->cancel_arg);
     return c;
 }
 
@@ -476,9 +477,27 @@ static long backoff_ms(aws_client *c, int n, long cap) {
     return (long)(c->rng % (uint64_t)(ceiling + 1));
 }
 
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0) {}
+void aws_client_set_cancel(aws_client *c, aws_cancel_fn fn, void *arg) {
+    c->cancel = fn;
+    c->cancel_arg = arg;
+}
+
+static int canceled(const aws_client *c, errinfo *err) {
+    if (!c || !c->cancel || !c->cancel(c->cancel_arg)) return 0;
+    return aws_errinfo_set(err, ERR_CANCELED, "Canceled", "stopped before the next AWS call");
+}
+
+/* In slices, so that a cancel is seen within one even during a 20 s backoff. */
+int aws_client_pause(const aws_client *c, long ms, errinfo *err) {
+    const long slice = 100;
+    for (;;) {
+        if (canceled(c, err)) return -1;
+        if (ms <= 0) return 0;
+        long now = ms < slice ? ms : slice;
+        struct timespec ts = {now / 1000, (now % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0) {}
+        ms -= now;
+    }
 }
 
 /* Instance-metadata credentials last hours, and the service hands out the
@@ -620,7 +639,7 @@ static int perform(aws_client *c, const request *rq, xml_node **out, errinfo *er
         http_response rs;
         int settle;
         errinfo_clear(err);
-        if (renew_creds(c, err) < 0 || aws_assumed_renew(c, err) < 0) return -1;
+        if (canceled(c, err) || renew_creds(c, err) < 0 || aws_assumed_renew(c, err) < 0) return -1;
         enum outcome o = attempt(c, rq, &rs, out, err);
         long long retry_after = rs.retry_after_ms;
         if (o == DONE && c->options.debug)
@@ -636,7 +655,7 @@ static int perform(aws_client *c, const request *rq, xml_node **out, errinfo *er
         count_attempt(c, rq, throttled, wait);
         if (wait < 0) count_call(c, rq, 0, throttled, err);
         if (wait < 0) return -1;
-        sleep_ms(wait);
+        if (aws_client_pause(c, wait, err) < 0) return -1;
     }
 }
 

@@ -201,6 +201,18 @@ int aws_endpoint(const char *service, const char *region, char *url,
  * (what is deleted stays gone). */
 void aws_client_created(aws_client *c, const char *id);
 
+/* Asked before every request and during every pause (a retry's backoff, a
+ * waiter's poll): nonzero stops the call at once with ERR_CANCELED (remote
+ * "Canceled"), so a run that is canceled, timed out or shut down stops
+ * between AWS calls. Called from any thread that uses the client or a
+ * clone of it (clones inherit it): it must be thread-safe and quick. */
+typedef int (*aws_cancel_fn)(void *arg);
+void aws_client_set_cancel(aws_client *c, aws_cancel_fn fn, void *arg);
+
+/* Sleeps ms milliseconds, or less when the client's cancel callback (none:
+ * never) says stop: then -1 with ERR_CANCELED. c may be NULL. */
+int aws_client_pause(const aws_client *c, long ms, errinfo *err);
+
 /* Number of HTTP requests made so far (for benchmarks and tests). */
 unsigned long aws_client_request_count(const aws_client *c);
 

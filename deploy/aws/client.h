@@ -27,11 +27,13 @@ struct aws_client {
     aws_options options; /* defaults filled in */
     unsigned long requests;
     uint64_t rng;
-    int resolved;        /* credentials came from the chain: may be renewed */
-    time_t expiration;   /* when they stop working, 0: never */
-    time_t next_refresh; /* no renewal attempt before this */
-    aws_fresh *fresh;    /* what it and its clones created */
-    aws_assumed *role;   /* NULL: requests are signed with creds */
+    int resolved;         /* credentials came from the chain: may be renewed */
+    time_t expiration;    /* when they stop working, 0: never */
+    time_t next_refresh;  /* no renewal attempt before this */
+    aws_fresh *fresh;     /* what it and its clones created */
+    aws_assumed *role;    /* NULL: requests are signed with creds */
+    aws_cancel_fn cancel; /* NULL: never canceled (aws_client_set_cancel) */
+    void *cancel_arg;
 };
 
 /* sts.c: before each request of a client with a role, a newer session

@@ -2,8 +2,6 @@
 #include "deploy/aws/waiter.h"
 #include "util/clock.h"
 
-#include <time.h>
-
 int waiter_wait(const aws_client *aws, const char *what, waiter_check check, void *arg,
                 int timeout_s, int poll_ms, errinfo *err) {
     const aws_options *o = aws ? aws_client_options(aws) : NULL;
@@ -17,7 +15,6 @@ int waiter_wait(const aws_client *aws, const char *what, waiter_check check, voi
         if (clock_mono_ms() >= deadline)
             return aws_errinfo_set(err, ERR_UNAVAILABLE, "WaiterTimeout", "%s: still not ready after %d s",
                                    what, timeout_s);
-        struct timespec ts = {poll_ms / 1000, (long)(poll_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
+        if (aws_client_pause(aws, poll_ms, err) < 0) return -1;
     }
 }

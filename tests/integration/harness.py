@@ -293,6 +293,22 @@ def sign(body, secret=SECRET):
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def half_sent_push(port, before, after, delivery):
+    """A GitHub push delivery to the bot on `port` with its headers and the
+    first half of its body sent: returns the http.client connection and the
+    rest of the body (send it, then getresponse())."""
+    import http.client
+    body = json.dumps(push_payload(before, after)).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    conn.putrequest("POST", "/webhooks/github")
+    for k, v in {"Content-Type": "application/json", "X-GitHub-Event": "push", "X-GitHub-Delivery": delivery,
+                 "X-Hub-Signature-256": sign(body), "Content-Length": str(len(body))}.items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    conn.send(body[:len(body) // 2])
+    return conn, body[len(body) // 2:]
+
+
 class GitDaemon:
     """`git daemon` on 127.0.0.1 serving every repository under `base`
     (`probe`, one of them, tells when it is up)."""
@@ -552,6 +568,16 @@ class Stack:
             with open(path, "w") as f:
                 json.dump(cfg, f, indent=2)
         return path
+
+    def edit_config(self, fn):
+        """Rewrites the bot's config file with fn(config dict) applied (before
+        start_bot, or followed by a SIGHUP to reload it)."""
+        path = self.config_path()
+        with open(path) as f:
+            cfg = json.load(f)
+        fn(cfg)
+        with open(path, "w") as f:
+            json.dump(cfg, f, indent=2)
 
     def start_bot(self):
         port_file = os.path.join(self.dir, "bot.port")

@@ -106,6 +106,20 @@ class Service(unittest.TestCase):
         # Without WATCHDOG_USEC there is no watchdog: READY, then STOPPING only.
         self.assertEqual([m[0] for m in messages], ["READY=1", "STOPPING=1"])
 
+    def test_reload_says_reloading_then_ready(self):
+        # systemd (Type=notify, ExecReload= sends SIGHUP) waits for RELOADING=1
+        # with the monotonic time, then READY=1 when the reload is done.
+        self.start()
+        self.expect_ready()
+        self.bot.proc.send_signal(signal.SIGHUP)
+        msg = self.notify.next()
+        self.assertIsNotNone(msg, self.bot.output())
+        self.assertEqual(msg[0], "RELOADING=1")
+        self.assertRegex(msg[1], r"^MONOTONIC_USEC=\d+$")
+        self.assertEqual(self.notify.next(), ["READY=1"])
+        self.assertIn("config reloaded", self.bot.output())
+        self.assertEqual(self.stop()[-1], ["STOPPING=1"])
+
     def test_abstract_socket(self):
         self.start(abstract=True)
         self.expect_ready()

@@ -259,6 +259,45 @@ static void test_drift_settings(void) {
     bot_config_free(&c);
 }
 
+/* run_timeout: seconds or a number with s/m/h; retention; and what changed. */
+static void test_run_control(void) {
+    static const char *const bad[] = {"0", "\"0s\"", "\"30x\"", "\"m\"", "\"-5m\"", "\"8d\"", "604801",
+                                      "true", "\"1h30m\""};
+    errinfo err;
+    bot_config c, d;
+    strbuf changed = {0};
+
+    CHECK(load("{\"retention_days\":7,\"retention_interval_s\":60,\"environments\":{\"a\":{\"run_timeout\":90},"
+               "\"b\":{\"run_timeout\":\"30m\"},\"c\":{\"run_timeout\":\"2h\"},\"d\":{\"run_timeout\":\"45s\"},"
+               "\"e\":{}}}",
+               &c, &err) == 0,
+          "run_timeout: %s", err.msg);
+    CHECK(bot_config_run_timeout(&c, "a") == 90 && bot_config_run_timeout(&c, "b") == 1800 &&
+              bot_config_run_timeout(&c, "c") == 7200 && bot_config_run_timeout(&c, "d") == 45,
+          "run_timeout values");
+    CHECK(bot_config_run_timeout(&c, "e") == 3600 && bot_config_run_timeout(&c, "nowhere") == 3600,
+          "run_timeout default 1 h");
+    CHECK(c.retention_days == 7 && c.retention_interval_s == 60, "retention %d %d", c.retention_days,
+          c.retention_interval_s);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[200];
+        snprintf(text, sizeof(text), "{\"environments\":{\"dev\":{\"run_timeout\":%s}}}", bad[i]);
+        CHECK(load(text, &d, &err) < 0 && strstr(err.msg, "\"environments.dev.run_timeout\" must be a duration"),
+              "run_timeout %s: %s", bad[i], err.msg);
+    }
+    CHECK(load("{\"retention_days\":0}", &d, &err) == 0 && d.retention_days == 0, "0 keeps forever");
+    CHECK(d.retention_interval_s == 86400, "daily by default");
+    bot_config_changes(&c, &d, &changed);
+    CHECK(changed.s && !strcmp(changed.s, "retention_days, retention_interval_s, environments"),
+          "changed keys: %s", changed.s ? changed.s : "");
+    strbuf_free(&changed);
+    bot_config_changes(&c, &c, &changed);
+    CHECK(!changed.s, "nothing changed");
+    bot_config_free(&d);
+    CHECK(load("{\"retention_days\":36501}", &d, &err) < 0 && strstr(err.msg, "retention_days"), "%s", err.msg);
+    bot_config_free(&c);
+}
+
 static void test_allow_fork_prs(void) {
     errinfo err;
     bot_config c;
@@ -489,6 +528,7 @@ int main(void) {
     test_knobs();
     test_environments();
     test_drift_settings();
+    test_run_control();
     test_allow_fork_prs();
     test_host_section();
     test_fetch_and_app();
