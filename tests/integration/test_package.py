@@ -123,10 +123,13 @@ class Package(unittest.TestCase):
     def systemd_root(self):
         """The unpacked package plus the host's own units (sysinit.target and
         the like, which verify loads), so that --root resolves ExecStart to
-        the packaged binary."""
+        the packaged binary, and the /bin/kill of procps (a Depends) that
+        ExecReload= runs."""
         units = os.path.join(self.root, "usr/lib/systemd/system")
         if not os.path.exists(units):
             shutil.copytree("/usr/lib/systemd/system", units, symlinks=True)
+            os.makedirs(os.path.join(self.root, "bin"), exist_ok=True)
+            shutil.copy2("/bin/kill", os.path.join(self.root, "bin/kill"))
         return self.root
 
     def test_unit_verifies(self):
@@ -140,7 +143,8 @@ class Package(unittest.TestCase):
         for line in ("Type=notify", "DynamicUser=yes", "StateDirectory=deploybot", "ProtectSystem=strict",
                      "ProtectHome=yes", "NoNewPrivileges=yes", "PrivateTmp=yes", "CapabilityBoundingSet=",
                      "Restart=on-failure", "EnvironmentFile=/etc/deploybot/deploybot.env",
-                     "ExecStart=/usr/bin/deploybot serve --config /etc/deploybot/deploybot.conf.json"):
+                     "ExecStart=/usr/bin/deploybot serve --config /etc/deploybot/deploybot.conf.json",
+                     "ExecReload=/bin/kill -HUP $MAINPID", "TimeoutStopSec=30s"):
             self.assertRegex(unit, "(?m)^" + re.escape(line) + "$")
         self.assertRegex(unit, r"(?m)^WatchdogSec=[1-9]")
 
