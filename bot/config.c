@@ -402,7 +402,7 @@ static int load_env_entry(const char *name, json_t *v, bot_env_config *e, errinf
     e->allow_destroy = 1;
     e->drift_interval_s = DEFAULT_DRIFT_INTERVAL_S;
     e->run_timeout_s = DEFAULT_RUN_TIMEOUT_S;
-    if (only_keys(v, where, keys, err) < 0 || 
+    if (only_keys(v, where, keys, err) < 0 ||
         opt_duration(v, where, "run_timeout", 1, MAX_RUN_TIMEOUT_S, &e->run_timeout_s, err) < 0 || opt_str(v, where, "role_arn", &e->role_arn, err) < 0 ||
         opt_str(v, where, "external_id", &e->external_id, err) < 0 ||
         opt_bool(v, where, "prevent_destroy", &e->prevent_destroy, err) < 0 ||

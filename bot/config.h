@@ -116,7 +116,7 @@ typedef struct {
     int drift_interval_s; /* how often its deployed commit is planned against AWS
                               (bot/drift.h); 0: never; default 3600 */
     int drift_remediate;  /* a drift found is applied back (a "remediate" run) */
-    int run_timeout_s;   /* a run still going after this long is stopped between AWS
+    int run_timeout_s;    /* a run still going after this long is stopped between AWS
                               calls and fails "timed out after Ns" (bot/runstop.h); 3600 */
 } bot_env_config;
 
