@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_LATEST 6
+#define SCHEMA_LATEST 7
 #define SHA "0123456789abcdef0123456789abcdef01234567"
 
 /* The tables as the queue, runs, envlock, outbox and prstate modules of the
