@@ -46,6 +46,34 @@
 #define DEFAULT_RETENTION_INTERVAL_S 86400 /* daily */
 #define ENV_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
 
+/* ---- problems ----------------------------------------------------------- */
+
+/* Loading goes on past a problem: each is noted and the next key is read,
+ * so that a config with three mistakes shows three lines at once
+ * (`deploybot check`); bot_config_load reports the first. The helpers fill
+ * `err`, noted() moves what they said into the list. */
+typedef struct {
+    errinfo err;        /* the problem at hand */
+    errinfo first;      /* the first one noted */
+    strbuf *report;     /* every problem, a line each; may be NULL */
+    const char *prefix; /* "config FILE" while the file's keys are read; NULL */
+    int problems;
+} cfgload;
+
+/* rc, after noting the problem when rc < 0. */
+static int noted(cfgload *l, int rc) {
+    if (rc >= 0)
+        return rc;
+    if (l->prefix)
+        errinfo_prefix(&l->err, "%s", l->prefix);
+    if (l->problems++ == 0)
+        l->first = l->err;
+    if (l->report)
+        strbuf_printf(l->report, "%s\n", l->err.msg);
+    errinfo_clear(&l->err);
+    return -1;
+}
+
 /* ---- the integer settings ---------------------------------------------- */
 
 /* Where an integer is in the file ("aws.page_size" is "page_size" in the
@@ -192,7 +220,7 @@ static json_t *knob_in_file(json_t *root, const int_knob *k) {
     return json_object_get(json_object_get(root, section), dot + 1);
 }
 
-static int knobs_from_file(json_t *root, bot_config *o, errinfo *err) {
+static void knobs_from_file(json_t *root, bot_config *o, cfgload *l) {
     for (int k = 0; k < K_COUNT; k++) {
         const int_knob *kn = &KNOBS[k];
         json_t *v = knob_in_file(root, kn);
@@ -201,14 +229,14 @@ static int knobs_from_file(json_t *root, bot_config *o, errinfo *err) {
             continue;
         if (!json_is_integer(v) || json_integer_value(v) < kn->min ||
             json_integer_value(v) > kn->max)
-            return errinfo_set(err, ERR_INVALID, "\"%s\" must be an integer in %lld..%lld",
-                               kn->key, kn->min, kn->max);
-        knob_store(o, k, json_integer_value(v));
+            noted(l, errinfo_set(&l->err, ERR_INVALID, "\"%s\" must be an integer in %lld..%lld",
+                                 kn->key, kn->min, kn->max));
+        else
+            knob_store(o, k, json_integer_value(v));
     }
-    return 0;
 }
 
-static int knobs_from_env(bot_config *o, errinfo *err) {
+static void knobs_from_env(bot_config *o, cfgload *l) {
     for (int k = 0; k < K_COUNT; k++) {
         const int_knob *kn = &KNOBS[k];
         const char *s = kn->env ? getenv(kn->env) : NULL;
@@ -220,12 +248,12 @@ static int knobs_from_env(bot_config *o, errinfo *err) {
         errno = 0;
         v = strtoll(s, &end, 10);
         if (errno || *end || v < kn->min || v > kn->max)
-            return errinfo_set(err, ERR_INVALID,
-                               "environment variable %s=\"%.32s\": must be an integer in %lld..%lld",
-                               kn->env, s, kn->min, kn->max);
-        knob_store(o, k, v);
+            noted(l, errinfo_set(&l->err, ERR_INVALID,
+                                 "environment variable %s=\"%.32s\": must be an integer in %lld..%lld",
+                                 kn->env, s, kn->min, kn->max));
+        else
+            knob_store(o, k, v);
     }
-    return 0;
 }
 
 /* DEPLOYBOT_AWS_DEBUG: 1/true/yes/on or 0/false/no/off. */
@@ -251,10 +279,12 @@ static int debug_from_env(bot_config *o, errinfo *err) {
 /* ---- the file's other values ------------------------------------------- */
 
 /* Unknown keys are errors: a typo must not silently fall back to a default.
- * `where` is the object's own name with a dot ("repo."), "" at the top. */
-static int only_keys(json_t *obj, const char *where, const char *const *allowed, errinfo *err) {
+ * `where` is the object's own name with a dot ("repo."), "" at the top.
+ * Each is noted; -1 when there was one. */
+static int only_keys(json_t *obj, const char *where, const char *const *allowed, cfgload *l) {
     const char *key;
     json_t *v;
+    int rc = 0;
 
     json_object_foreach(obj, key, v) {
         int ok = 0;
@@ -262,9 +292,9 @@ static int only_keys(json_t *obj, const char *where, const char *const *allowed,
         for (const char *const *a = allowed; *a && !ok; a++)
             ok = strcmp(*a, key) == 0;
         if (!ok)
-            return errinfo_set(err, ERR_INVALID, "unknown key \"%s%s\"", where, key);
+            rc = noted(l, errinfo_set(&l->err, ERR_INVALID, "unknown key \"%s%s\"", where, key));
     }
-    return 0;
+    return rc;
 }
 
 /* Replaces *dst with the string at obj[key] when present (obj may be NULL). */
@@ -294,17 +324,20 @@ static int opt_bool(json_t *obj, const char *where, const char *key, int *dst, e
 }
 
 /* root[name] when it is an object with only `keys` (absent: NULL). */
-static int section(json_t *root, const char *name, const char *const *keys, json_t **out,
-                   errinfo *err) {
+static void section(json_t *root, const char *name, const char *const *keys, json_t **out,
+                    cfgload *l) {
     char where[32];
 
     *out = json_object_get(root, name);
     if (!*out)
-        return 0;
-    if (!json_is_object(*out))
-        return errinfo_set(err, ERR_INVALID, "\"%s\" must be an object", name);
+        return;
+    if (!json_is_object(*out)) {
+        noted(l, errinfo_set(&l->err, ERR_INVALID, "\"%s\" must be an object", name));
+        *out = NULL;
+        return;
+    }
     snprintf(where, sizeof(where), "%s.", name);
-    return only_keys(*out, where, keys, err);
+    only_keys(*out, where, keys, l);
 }
 
 /* ---- "environments" ----------------------------------------------------- */
@@ -383,35 +416,8 @@ static int opt_duration(json_t *obj, const char *where, const char *key, long lo
     return 0;
 }
 
-static int load_env_entry(const char *name, json_t *v, bot_env_config *e, errinfo *err) {
-    static const char *const keys[] = {"role_arn", "external_id", "prevent_destroy",
-                                       "deploy_branch", "allow_destroy", "drift_interval",
-                                       "drift_remediate", "run_timeout", NULL};
-    char where[96];
-
-    if (!env_name_ok(name))
-        return errinfo_set(err, ERR_INVALID,
-                           "\"environments\": \"%.64s\" is not an environment "
-                           "name (1-63 letters, digits, '-', '_' or '.')",
-                           name);
-    snprintf(where, sizeof(where), "environments.%s.", name);
-    if (!json_is_object(v))
-        return errinfo_set(err, ERR_INVALID, "\"environments.%s\" must be an object", name);
-    if (!(e->name = strdup(name)))
-        abort();
-    e->allow_destroy = 1;
-    e->drift_interval_s = DEFAULT_DRIFT_INTERVAL_S;
-    e->run_timeout_s = DEFAULT_RUN_TIMEOUT_S;
-    if (only_keys(v, where, keys, err) < 0 ||
-        opt_duration(v, where, "run_timeout", 1, MAX_RUN_TIMEOUT_S, &e->run_timeout_s, err) < 0 || opt_str(v, where, "role_arn", &e->role_arn, err) < 0 ||
-        opt_str(v, where, "external_id", &e->external_id, err) < 0 ||
-        opt_bool(v, where, "prevent_destroy", &e->prevent_destroy, err) < 0 ||
-        opt_str(v, where, "deploy_branch", &e->deploy_branch, err) < 0 ||
-        branch_check(where, "deploy_branch", e->deploy_branch, err) < 0 ||
-        opt_bool(v, where, "allow_destroy", &e->allow_destroy, err) < 0 ||
-        opt_duration(v, where, "drift_interval", 0, MAX_DRIFT_INTERVAL_S, &e->drift_interval_s, err) < 0 ||
-        opt_bool(v, where, "drift_remediate", &e->drift_remediate, err) < 0)
-        return -1;
+/* An environment's role, as STS would take it. */
+static int env_role_check(const char *where, const bot_env_config *e, errinfo *err) {
     if (e->role_arn && !role_arn_ok(e->role_arn))
         return errinfo_set(err, ERR_INVALID,
                            "\"%srole_arn\" must look like "
@@ -428,28 +434,63 @@ static int load_env_entry(const char *name, json_t *v, bot_env_config *e, errinf
     return 0;
 }
 
-static int load_environments(json_t *root, bot_config *o, errinfo *err) {
+/* 0, or -1 when it is no entry at all (a bad name, not an object). */
+static int load_env_entry(const char *name, json_t *v, bot_env_config *e, cfgload *l) {
+    static const char *const keys[] = {"role_arn", "external_id", "prevent_destroy",
+                                       "deploy_branch", "allow_destroy", "drift_interval",
+                                       "drift_remediate", "run_timeout", NULL};
+    char where[96];
+
+    if (!env_name_ok(name))
+        return noted(l, errinfo_set(&l->err, ERR_INVALID,
+                                    "\"environments\": \"%.64s\" is not an environment "
+                                    "name (1-63 letters, digits, '-', '_' or '.')",
+                                    name));
+    snprintf(where, sizeof(where), "environments.%s.", name);
+    if (!json_is_object(v))
+        return noted(l, errinfo_set(&l->err, ERR_INVALID, "\"environments.%s\" must be an object", name));
+    if (!(e->name = strdup(name)))
+        abort();
+    e->allow_destroy = 1;
+    e->drift_interval_s = DEFAULT_DRIFT_INTERVAL_S;
+    e->run_timeout_s = DEFAULT_RUN_TIMEOUT_S;
+    only_keys(v, where, keys, l);
+    noted(l, opt_duration(v, where, "run_timeout", 1, MAX_RUN_TIMEOUT_S, &e->run_timeout_s, &l->err));
+    noted(l, opt_str(v, where, "role_arn", &e->role_arn, &l->err));
+    noted(l, opt_str(v, where, "external_id", &e->external_id, &l->err));
+    noted(l, opt_bool(v, where, "prevent_destroy", &e->prevent_destroy, &l->err));
+    if (noted(l, opt_str(v, where, "deploy_branch", &e->deploy_branch, &l->err)) == 0)
+        noted(l, branch_check(where, "deploy_branch", e->deploy_branch, &l->err));
+    noted(l, opt_bool(v, where, "allow_destroy", &e->allow_destroy, &l->err));
+    noted(l, opt_duration(v, where, "drift_interval", 0, MAX_DRIFT_INTERVAL_S, &e->drift_interval_s, &l->err));
+    noted(l, opt_bool(v, where, "drift_remediate", &e->drift_remediate, &l->err));
+    noted(l, env_role_check(where, e, &l->err));
+    return 0;
+}
+
+static void load_environments(json_t *root, bot_config *o, cfgload *l) {
     json_t *envs = json_object_get(root, "environments"), *v;
     const char *name;
 
     if (!envs)
-        return 0;
-    if (!json_is_object(envs))
-        return errinfo_set(err, ERR_INVALID,
-                           "\"environments\" must be an object keyed by "
-                           "environment name");
+        return;
+    if (!json_is_object(envs)) {
+        noted(l, errinfo_set(&l->err, ERR_INVALID,
+                             "\"environments\" must be an object keyed by "
+                             "environment name"));
+        return;
+    }
     if (!(o->envs = calloc(json_object_size(envs) + 1, sizeof(*o->envs))))
         abort();
     json_object_foreach(envs, name, v) {
-        if (load_env_entry(name, v, &o->envs[o->n_envs++], err) < 0)
-            return -1;
+        if (load_env_entry(name, v, &o->envs[o->n_envs], l) == 0)
+            o->n_envs++;
     }
-    return 0;
 }
 
 /* ---- "api_tokens" ------------------------------------------------------- */
 
-static int load_api_token(size_t i, json_t *v, bot_api_token *t, errinfo *err) {
+static int load_api_token(size_t i, json_t *v, bot_api_token *t, cfgload *l) {
     static const char *const keys[] = {"name", "token_env", "role", NULL};
     char where[48];
     char *role = NULL;
@@ -457,26 +498,24 @@ static int load_api_token(size_t i, json_t *v, bot_api_token *t, errinfo *err) {
 
     snprintf(where, sizeof(where), "api_tokens[%zu].", i);
     if (!json_is_object(v))
-        return errinfo_set(err, ERR_INVALID, "\"api_tokens[%zu]\" must be an object", i);
-    if (only_keys(v, where, keys, err) < 0 || opt_str(v, where, "name", &t->name, err) < 0 ||
-        opt_str(v, where, "token_env", &t->token_env, err) < 0 ||
-        opt_str(v, where, "role", &role, err) < 0)
+        return noted(l, errinfo_set(&l->err, ERR_INVALID, "\"api_tokens[%zu]\" must be an object", i));
+    int bad = only_keys(v, where, keys, l) < 0;
+    bad |= noted(l, opt_str(v, where, "name", &t->name, &l->err)) < 0;
+    bad |= noted(l, opt_str(v, where, "token_env", &t->token_env, &l->err)) < 0;
+    bad |= noted(l, opt_str(v, where, "role", &role, &l->err)) < 0;
+    if (bad)
         goto fail;
     if (!t->name || !t->token_env || !role) {
-        errinfo_set(err, ERR_INVALID, "\"api_tokens[%zu]\" needs \"name\", \"token_env\" and \"role\"", i);
+        noted(l, errinfo_set(&l->err, ERR_INVALID, "\"api_tokens[%zu]\" needs \"name\", \"token_env\" and \"role\"", i));
         goto fail;
     }
     n = strlen(t->name);
-    if (n > 64 || strspn(t->name, ENV_NAME_CHARS) != n) {
-        errinfo_set(err, ERR_INVALID, "\"%sname\" must be 1-64 letters, digits, '-', '_' or '.'", where);
-        goto fail;
-    }
+    if (n > 64 || strspn(t->name, ENV_NAME_CHARS) != n)
+        noted(l, errinfo_set(&l->err, ERR_INVALID, "\"%sname\" must be 1-64 letters, digits, '-', '_' or '.'", where));
     t->role = strcmp(role, "read") == 0 ? BOT_ROLE_READ : strcmp(role, "operate") == 0 ? BOT_ROLE_OPERATE
                                                                                        : BOT_ROLE_NONE;
-    if (t->role == BOT_ROLE_NONE) {
-        errinfo_set(err, ERR_INVALID, "\"%srole\" must be \"read\" or \"operate\"", where);
-        goto fail;
-    }
+    if (t->role == BOT_ROLE_NONE)
+        noted(l, errinfo_set(&l->err, ERR_INVALID, "\"%srole\" must be \"read\" or \"operate\"", where));
     free(role);
     return 0;
 fail:
@@ -484,25 +523,33 @@ fail:
     return -1;
 }
 
-static int load_api_tokens(json_t *root, bot_config *o, errinfo *err) {
+static void load_api_tokens(json_t *root, bot_config *o, cfgload *l) {
     json_t *list = json_object_get(root, "api_tokens"), *v;
     size_t i;
 
     if (!list)
-        return 0;
-    if (!json_is_array(list))
-        return errinfo_set(err, ERR_INVALID, "\"api_tokens\" must be an array of objects");
+        return;
+    if (!json_is_array(list)) {
+        noted(l, errinfo_set(&l->err, ERR_INVALID, "\"api_tokens\" must be an array of objects"));
+        return;
+    }
     if (!(o->api_tokens = calloc(json_array_size(list) + 1, sizeof(*o->api_tokens))))
         abort();
     json_array_foreach(list, i, v) {
-        if (load_api_token(i, v, &o->api_tokens[o->n_api_tokens++], err) < 0)
-            return -1;
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(o->api_tokens[j].name, o->api_tokens[i].name) == 0)
-                return errinfo_set(err, ERR_INVALID, "\"api_tokens\": the name \"%s\" is used twice",
-                                   o->api_tokens[i].name);
+        bot_api_token *t = &o->api_tokens[o->n_api_tokens];
+
+        if (load_api_token(i, v, t, l) < 0) {
+            free(t->name);
+            free(t->token_env);
+            memset(t, 0, sizeof(*t));
+            continue;
+        }
+        o->n_api_tokens++;
+        for (size_t j = 0; j + 1 < o->n_api_tokens; j++)
+            if (strcmp(o->api_tokens[j].name, t->name) == 0)
+                noted(l, errinfo_set(&l->err, ERR_INVALID, "\"api_tokens\": the name \"%s\" is used twice",
+                                     t->name));
     }
-    return 0;
 }
 
 /* ---- loading ------------------------------------------------------------ */
@@ -548,34 +595,36 @@ static int repo_name_check(const char *name, errinfo *err) {
 
 /* "host", or "github" for a GitHub host (the older spelling): one of the
  * two, and a type host/ knows. */
-static int load_host(json_t *host, json_t *gh, bot_config *o, errinfo *err) {
+static void load_host(json_t *host, json_t *gh, bot_config *o, cfgload *l) {
     const char *where = gh ? "github." : "host.";
     json_t *v = gh ? gh : host;
     strbuf known = {0};
 
-    if (host && gh)
-        return errinfo_set(err, ERR_INVALID, "\"host\" and \"github\" are the same section: keep one");
-    if (opt_str(host, "host.", "type", &o->host_type, err) < 0 ||
-        opt_str(v, where, "api_url", &o->host_api_url, err) < 0 ||
-        opt_str(v, where, "token_env", &o->host_token_env, err) < 0 ||
-        opt_str(host, "host.", "user", &o->host_user, err) < 0 ||
-        opt_str(host, "host.", "signing_key_env", &o->host_signing_key_env, err) < 0 ||
-        opt_bool(host, "host.", "require_signature", &o->host_require_signature, err) < 0)
-        return -1;
+    if (host && gh) {
+        noted(l, errinfo_set(&l->err, ERR_INVALID, "\"host\" and \"github\" are the same section: keep one"));
+        return;
+    }
+    noted(l, opt_str(host, "host.", "type", &o->host_type, &l->err));
+    noted(l, opt_str(v, where, "api_url", &o->host_api_url, &l->err));
+    noted(l, opt_str(v, where, "token_env", &o->host_token_env, &l->err));
+    noted(l, opt_str(host, "host.", "user", &o->host_user, &l->err));
+    noted(l, opt_str(host, "host.", "signing_key_env", &o->host_signing_key_env, &l->err));
+    noted(l, opt_bool(host, "host.", "require_signature", &o->host_require_signature, &l->err));
     if (host_find(o->host_type))
-        return 0;
+        return;
     for (size_t i = 0; host_at(i); i++)
         strbuf_printf(&known, "%s\"%s\"", i ? ", " : "", host_at(i)->type);
-    errinfo_set(err, ERR_INVALID, "\"host.type\" \"%.64s\" is not one of %s", o->host_type,
-                known.s ? known.s : "");
+    noted(l, errinfo_set(&l->err, ERR_INVALID, "\"host.type\" \"%.64s\" is not one of %s", o->host_type,
+                         known.s ? known.s : ""));
     strbuf_free(&known);
-    return -1;
 }
 
 /* What the host's defaults fill in: its API and its token's variable. */
 static int host_defaults(bot_config *o, errinfo *err) {
     const host_ops *h = host_find(o->host_type);
 
+    if (!h) /* an unknown host.type, noted already */
+        return 0;
     if (!o->host_api_url && !(h->default_api_url && (o->host_api_url = strdup(h->default_api_url))))
         return errinfo_set(err, ERR_INVALID, "\"host.api_url\" is required for a %s host", h->display);
     if (!o->host_token_env && !(o->host_token_env = strdup(h->default_token_env)))
@@ -607,7 +656,7 @@ static int app_check(const bot_config *o, errinfo *err) {
 #define APP_KEYS "app_id", "private_key_file", "installation_id", "app_token_refresh_s"
 
 /* The strings and objects; the integers follow (knobs_from_file). */
-static int load_sections(json_t *root, bot_config *o, errinfo *err) {
+static void load_sections(json_t *root, bot_config *o, cfgload *l) {
     static const char *const top[] = {
         "listen", "port", "data_dir", "max_body_bytes", "public_url", "repo",
         "webhook_secret_env", "host", "github", "runners", "apply_parallelism", "aws", "wait",
@@ -629,65 +678,63 @@ static int load_sections(json_t *root, bot_config *o, errinfo *err) {
                                              "max_connections", "header_timeout_s",
                                              "body_min_rate_bytes_s", "ws_ping_interval_s", NULL};
     json_t *repo, *gh, *host, *aws, *wait, *limits, *ingest;
+    const char *app_where;
 
-    if (only_keys(root, "", top, err) < 0 || opt_str(root, "", "listen", &o->listen, err) < 0 ||
-        opt_str(root, "", "data_dir", &o->data_dir, err) < 0 ||
-        opt_str(root, "", "public_url", &o->public_url, err) < 0 ||
-        opt_str(root, "", "webhook_secret_env", &o->webhook_secret_env, err) < 0 ||
-        opt_str(root, "", "tls_cert", &o->tls_cert, err) < 0 ||
-        opt_str(root, "", "tls_key", &o->tls_key, err) < 0 ||
-        section(root, "repo", repo_keys, &repo, err) < 0 ||
-        section(root, "github", gh_keys, &gh, err) < 0 ||
-        section(root, "host", host_keys, &host, err) < 0 ||
-        section(root, "aws", aws_keys, &aws, err) < 0 ||
-        section(root, "wait", wait_keys, &wait, err) < 0 ||
-        section(root, "limits", limit_keys, &limits, err) < 0 ||
-        section(root, "ingest", ingest_keys, &ingest, err) < 0)
-        return -1;
-    if (opt_str(repo, "repo.", "url", &o->repo_url, err) < 0 ||
-        opt_str(repo, "repo.", "name", &o->repo_name, err) < 0 ||
-        repo_name_check(o->repo_name, err) < 0 ||
-        opt_str(repo, "repo.", "token_env", &o->repo_token_env, err) < 0 ||
-        opt_str(repo, "repo.", "user", &o->repo_user, err) < 0 ||
-        opt_str(repo, "repo.", "ca_file", &o->repo_ca_file, err) < 0 ||
-        readable_file("repo.", "ca_file", o->repo_ca_file, err) < 0 ||
-        opt_str(repo, "repo.", "default_branch", &o->default_branch, err) < 0 ||
-        branch_check("repo.", "default_branch", o->default_branch, err) < 0 ||
-        load_host(host, gh, o, err) < 0 ||
-        opt_str(gh ? gh : host, gh ? "github." : "host.", "private_key_file", &o->github_private_key_file, err) < 0 ||
-        readable_file(gh ? "github." : "host.", "private_key_file", o->github_private_key_file, err) < 0 ||
-        opt_str(aws, "aws.", "region", &o->aws_region, err) < 0 ||
-        opt_bool(aws, "aws.", "debug", &o->deploy.aws.debug, err) < 0 ||
-        opt_bool(root, "", "allow_fork_prs", &o->allow_fork_prs, err) < 0)
-        return -1;
+    only_keys(root, "", top, l);
+    noted(l, opt_str(root, "", "listen", &o->listen, &l->err));
+    noted(l, opt_str(root, "", "data_dir", &o->data_dir, &l->err));
+    noted(l, opt_str(root, "", "public_url", &o->public_url, &l->err));
+    noted(l, opt_str(root, "", "webhook_secret_env", &o->webhook_secret_env, &l->err));
+    noted(l, opt_str(root, "", "tls_cert", &o->tls_cert, &l->err));
+    noted(l, opt_str(root, "", "tls_key", &o->tls_key, &l->err));
+    section(root, "repo", repo_keys, &repo, l);
+    section(root, "github", gh_keys, &gh, l);
+    section(root, "host", host_keys, &host, l);
+    section(root, "aws", aws_keys, &aws, l);
+    section(root, "wait", wait_keys, &wait, l);
+    section(root, "limits", limit_keys, &limits, l);
+    section(root, "ingest", ingest_keys, &ingest, l);
+    noted(l, opt_str(repo, "repo.", "url", &o->repo_url, &l->err));
+    if (noted(l, opt_str(repo, "repo.", "name", &o->repo_name, &l->err)) == 0)
+        noted(l, repo_name_check(o->repo_name, &l->err));
+    noted(l, opt_str(repo, "repo.", "token_env", &o->repo_token_env, &l->err));
+    noted(l, opt_str(repo, "repo.", "user", &o->repo_user, &l->err));
+    if (noted(l, opt_str(repo, "repo.", "ca_file", &o->repo_ca_file, &l->err)) == 0)
+        noted(l, readable_file("repo.", "ca_file", o->repo_ca_file, &l->err));
+    if (noted(l, opt_str(repo, "repo.", "default_branch", &o->default_branch, &l->err)) == 0)
+        noted(l, branch_check("repo.", "default_branch", o->default_branch, &l->err));
+    load_host(host, gh, o, l);
+    app_where = gh ? "github." : "host.";
+    if (noted(l, opt_str(gh ? gh : host, app_where, "private_key_file", &o->github_private_key_file, &l->err)) == 0)
+        noted(l, readable_file(app_where, "private_key_file", o->github_private_key_file, &l->err));
+    noted(l, opt_str(aws, "aws.", "region", &o->aws_region, &l->err));
+    noted(l, opt_bool(aws, "aws.", "debug", &o->deploy.aws.debug, &l->err));
+    noted(l, opt_bool(root, "", "allow_fork_prs", &o->allow_fork_prs, &l->err));
     if (!o->tls_cert != !o->tls_key)
-        return errinfo_set(err, ERR_INVALID, "\"tls_cert\" and \"tls_key\" go together");
-    if (load_api_tokens(root, o, err) < 0)
-        return -1;
+        noted(l, errinfo_set(&l->err, ERR_INVALID, "\"tls_cert\" and \"tls_key\" go together"));
+    load_api_tokens(root, o, l);
     /* "notify" is notify/settings.c's, which names its keys itself. */
-    if (notify_settings_parse(json_object_get(root, "notify"), &o->notify, err) < 0)
-        return -1;
-    if (knobs_from_file(root, o, err) < 0 || app_check(o, err) < 0)
-        return -1;
-    return load_environments(root, o, err);
+    noted(l, notify_settings_parse(json_object_get(root, "notify"), &o->notify, &l->err));
+    knobs_from_file(root, o, l);
+    noted(l, app_check(o, &l->err));
+    load_environments(root, o, l);
 }
 
-static int load_file(const char *path, bot_config *o, errinfo *err) {
+static void load_file(const char *path, bot_config *o, cfgload *l) {
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    int rc;
 
     if (!root)
-        rc = errinfo_set(err, json_error_code(&jerr) == json_error_cannot_open_file ? ERR_NOT_FOUND : ERR_INVALID,
-                         "%s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
+        noted(l, errinfo_set(&l->err, json_error_code(&jerr) == json_error_cannot_open_file ? ERR_NOT_FOUND : ERR_INVALID,
+                             "%s (line %d, column %d)", jerr.text, jerr.line, jerr.column));
     else if (!json_is_object(root))
-        rc = errinfo_set(err, ERR_INVALID, "top level must be a JSON object");
+        noted(l, errinfo_set(&l->err, ERR_INVALID, "top level must be a JSON object"));
     else
-        rc = load_sections(root, o, err);
-    if (rc == 0)
+    else {
+        load_sections(root, o, l);
         o->file = json_incref(root); /* for bot_config_changes */
+    }
     json_decref(root);
-    return rc;
 }
 
 /* An unset or empty variable is "no secret": callers must then refuse. */
@@ -723,63 +770,71 @@ static int absolute_data_dir(bot_config *o, errinfo *err) {
 }
 
 /* A short token is guessable: refused rather than used. */
-static int read_api_tokens(bot_config *o, errinfo *err) {
+static void read_api_tokens(bot_config *o, cfgload *l) {
     for (size_t i = 0; i < o->n_api_tokens; i++) {
         bot_api_token *t = &o->api_tokens[i];
 
         read_secret(t->token_env, &t->token);
         if (t->token && strlen(t->token) < MIN_API_TOKEN_CHARS)
-            return errinfo_set(err, ERR_INVALID,
-                               "environment variable %s (api token \"%s\"): a token must be at least %d characters",
-                               t->token_env, t->name, MIN_API_TOKEN_CHARS);
+            noted(l, errinfo_set(&l->err, ERR_INVALID,
+                                 "environment variable %s (api token \"%s\"): a token must be at least %d characters",
+                                 t->token_env, t->name, MIN_API_TOKEN_CHARS));
     }
-    return 0;
 }
 
-static int finish(bot_config *o, errinfo *err) {
+static void finish(bot_config *o, cfgload *l) {
     /* Otherwise a delivery of the largest allowed size could never be taken. */
     if (o->max_inflight_body < o->max_body)
-        return errinfo_set(err, ERR_INVALID,
-                           "\"limits.max_inflight_body_bytes\" (%zu) must be at least "
-                           "\"max_body_bytes\" (%zu)",
-                           o->max_inflight_body, o->max_body);
+        noted(l, errinfo_set(&l->err, ERR_INVALID,
+                             "\"limits.max_inflight_body_bytes\" (%zu) must be at least "
+                             "\"max_body_bytes\" (%zu)",
+                             o->max_inflight_body, o->max_body));
     /* Without a delivery there is no clone URL nor repository name to
      * take from it. */
     if (o->reconcile_interval_s > 0 && (!o->repo_url || !o->repo_name))
-        return errinfo_set(err, ERR_INVALID, "\"repo.reconcile_interval_s\" needs \"repo.url\" and \"repo.name\"");
+        noted(l, errinfo_set(&l->err, ERR_INVALID, "\"repo.reconcile_interval_s\" needs \"repo.url\" and \"repo.name\""));
     if (!o->public_url && asprintf(&o->public_url, "%s://%s:%d", o->tls_cert ? "https" : "http", o->listen,
                                    o->port) < 0)
         abort();
     read_secret(o->webhook_secret_env, &o->webhook_secret);
-    if (host_defaults(o, err) < 0)
-        return -1;
-    read_secret(o->host_token_env, &o->host_token);
+    noted(l, host_defaults(o, &l->err));
+    if (o->host_token_env)
+        read_secret(o->host_token_env, &o->host_token);
     if (o->host_signing_key_env) read_secret(o->host_signing_key_env, &o->host_signing_key);
     /* Required but impossible would refuse every delivery. */
     if (o->host_require_signature && !o->host_signing_key)
-        return errinfo_set(err, ERR_INVALID, "\"host.require_signature\" needs a signing token in \"host.signing_key_env\" (%s is unset)",
-                           o->host_signing_key_env ? o->host_signing_key_env : "not named");
-    if (read_api_tokens(o, err) < 0)
-        return -1;
-    return absolute_data_dir(o, err);
+        noted(l, errinfo_set(&l->err, ERR_INVALID, "\"host.require_signature\" needs a signing token in \"host.signing_key_env\" (%s is unset)",
+                             o->host_signing_key_env ? o->host_signing_key_env : "not named"));
+    read_api_tokens(o, l);
+    noted(l, absolute_data_dir(o, &l->err));
 }
 
-int bot_config_load(const char *path, bot_config *out, errinfo *err) {
-    const char *name = path ? path : "(defaults)";
-    int rc = 0;
+int bot_config_check(const char *path, bot_config *out, strbuf *report, errinfo *err) {
+    char name[1100];
+    cfgload l = {.report = report};
 
     memset(out, 0, sizeof(*out));
     set_defaults(out);
-    if (path && load_file(path, out, err) < 0)
-        rc = errinfo_prefix(err, "config %s", name);
+    snprintf(name, sizeof(name), "config %s", path ? path : "(defaults)");
+    l.prefix = name;
+    if (path)
+        load_file(path, out, &l);
     /* The environment comes second: a variable overrides the file. */
-    if (rc == 0 && (knobs_from_env(out, err) < 0 || debug_from_env(out, err) < 0))
-        rc = -1;
-    if (rc == 0 && finish(out, err) < 0)
-        rc = errinfo_prefix(err, "config %s", name);
-    if (rc < 0)
-        bot_config_free(out);
-    return rc;
+    l.prefix = NULL;
+    knobs_from_env(out, &l);
+    noted(&l, debug_from_env(out, &l.err));
+    l.prefix = name;
+    finish(out, &l);
+    if (l.problems == 0)
+        return 0;
+    bot_config_free(out);
+    if (err)
+        *err = l.first;
+    return -1;
+}
+
+int bot_config_load(const char *path, bot_config *out, errinfo *err) {
+    return bot_config_check(path, out, NULL, err);
 }
 
 /* Secrets are wiped, not just freed: the heap may end up in a core dump. */

@@ -209,6 +209,11 @@ typedef struct {
  * err, or "environment variable NAME=...: ..." for a bad variable (out is
  * then left empty). */
 int bot_config_load(const char *path, bot_config *out, errinfo *err);
+
+/* bot_config_load that goes on past a problem: every one is a line of
+ * `report` (when not NULL), as bot_config_load would word it, and err gets
+ * the first. Returns 0, or -1 (out is then left empty). */
+int bot_config_check(const char *path, bot_config *out, strbuf *report, errinfo *err);
 void bot_config_free(bot_config *c);
 
 /* The run_timeout of environment `env` (the default for one not in the config). */
