@@ -12,6 +12,8 @@
  *                                            with --config, the bot's last deploy) says?
  *                                            exit 0 no, 2 drift, 1 error (bot/drift.h)
  *   deploybot validate [DIR]                 check a checkout of the config repo (for CI)
+ *   deploybot check [--config FILE]          check the bot's setup: config, secrets, repository,
+ *                                            host token, AWS credentials (bot/check.h)
  *   deploybot history|lock|unlock|redeploy|cancel   the operator's commands (bot/admin.h)
  *   deploybot --version                      the release and the git commit built
  *
@@ -20,6 +22,7 @@
  * defaults, and the environment over either. */
 #include "bot/admin.h"
 #include "bot/cfgsnap.h"
+#include "bot/check.h"
 #include "bot/config.h"
 #include "bot/drift.h"
 #include "bot/metrics.h"
@@ -64,6 +67,7 @@ static int usage(void) {
             "       deploybot destroy ENV --yes [--dir DIR] [--config FILE] [--no-color]\n"
             "       deploybot drift ENV [--dir DIR | --config FILE] [--no-color]\n"
             "       deploybot validate [DIR]\n"
+            "       deploybot check [--config FILE]\n"
             "       deploybot history [ENV] [--json] [--limit N] [--config FILE]\n"
             "       deploybot lock ENV --reason TEXT [--config FILE]\n"
             "       deploybot unlock ENV [--config FILE]\n"
@@ -450,6 +454,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "destroy")) return cmd_env(argc - 1, argv + 1, ENVRUN_DESTROY);
     if (!strcmp(cmd, "validate")) return cmd_validate(argc - 1, argv + 1);
     if (!strcmp(cmd, "drift")) return cmd_drift(argc - 1, argv + 1);
+    if (!strcmp(cmd, "check")) return check_run(opt(argc, argv, "--config"), stdout) == 0 ? 0 : 1;
     if (!strcmp(cmd, "history") || !strcmp(cmd, "lock") || !strcmp(cmd, "unlock") || !strcmp(cmd, "redeploy") ||
         !strcmp(cmd, "cancel"))
         return cmd_admin(argc - 1, argv + 1);

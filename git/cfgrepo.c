@@ -486,6 +486,58 @@ cfgrepo *cfgrepo_open(const char *url, const char *dir, const cfgrepo_options *o
     return r;
 }
 
+/* The refs of r's remote, listed on a connection of their own: the number
+ * of branches, or a libgit2 error (< 0). */
+static int list_branches(cfgrepo *r, auth_state *auth) {
+    git_remote *remote = NULL;
+    git_remote_callbacks cb;
+    git_proxy_options proxy;
+    const git_remote_head **heads;
+    size_t n;
+    int rc, branches = 0;
+
+    git_remote_init_callbacks(&cb, GIT_REMOTE_CALLBACKS_VERSION);
+    cb.credentials = credentials_cb;
+    cb.payload = auth;
+    git_proxy_options_init(&proxy, GIT_PROXY_OPTIONS_VERSION);
+    proxy.type = GIT_PROXY_AUTO;
+    if ((rc = git_remote_create_detached(&remote, r->url)) < 0)
+        return rc;
+    rc = git_remote_connect(remote, GIT_DIRECTION_FETCH, &cb, &proxy, NULL);
+    if (rc == 0)
+        rc = git_remote_ls(&heads, &n, remote);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        branches += strncmp(heads[i]->name, "refs/heads/", 11) == 0;
+    git_remote_free(remote);
+    return rc < 0 ? rc : branches;
+}
+
+int cfgrepo_probe(const char *url, const cfgrepo_options *opts, errinfo *err) {
+    cfgrepo r = {.url = NULL, .cred = opts ? opts->cred : NULL, .cred_arg = opts ? opts->cred_arg : NULL};
+    auth_state auth = {.r = &r, .code = ERR_REMOTE};
+    char where[512];
+    int rc;
+
+    pthread_once(&init_once, init_libgit2);
+    if (init_rc < 0)
+        return errinfo_set(err, ERR_INTERNAL, "initialising libgit2: %s", git_msg());
+    if (use_ca_file(opts ? opts->ca_file : NULL, err) < 0)
+        return -1;
+    if (!url || !*url || !(r.url = normalise_url(url)))
+        return errinfo_set(err, ERR_INVALID, "config repository: no url");
+    url_for_humans(r.url, where, sizeof where);
+    rc = list_branches(&r, &auth);
+    if (rc < 0)
+        errinfo_set(err, auth.msg[0] ? auth.code : ERR_UNAVAILABLE, "listing %s: %s", where,
+                    auth.msg[0] ? auth.msg : git_msg());
+    else if (rc == 0)
+        errinfo_set(err, ERR_NOT_FOUND, "listing %s: the repository has no branch", where);
+    scrub_token(auth.cred.password, err);
+    explicit_bzero(&auth.cred, sizeof auth.cred);
+    free(r.url);
+    return rc > 0 ? 0 : -1;
+}
+
 void cfgrepo_close(cfgrepo *r) {
     if (!r)
         return;

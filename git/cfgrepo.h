@@ -49,6 +49,13 @@ typedef struct {
 cfgrepo *cfgrepo_open(const char *url, const char *dir, const cfgrepo_options *opts,
                       errinfo *err);
 
+/* Connects to `url` as a fetch would (the same credentials, given only
+ * where a fetch gives them) and lists its refs, without a mirror and
+ * without downloading anything (`deploybot check`). 0 when the remote
+ * answered with at least one branch, -1 otherwise, with the codes and the
+ * messages of a fetch. */
+int cfgrepo_probe(const char *url, const cfgrepo_options *opts, errinfo *err);
+
 /* Fetches every branch from the remote. If `need_sha` is not NULL the commit
  * must exist afterwards (a commit named by a webhook but not yet fetchable is
  * an error, so the job can be retried). */

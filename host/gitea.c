@@ -214,6 +214,22 @@ static int commit_comment_create(host_client *c, const char *repo, const char *s
     return pr_comment_create(c, repo, number, body, id, resp, err);
 }
 
+/* Gitea tells no token's scopes: the repository's "permissions" are what
+ * there is (a token without the write:repository scope shows only when a
+ * status is refused). */
+static int access_check(host_client *c, const char *repo, errinfo *err) {
+    gitea_client *g = (gitea_client *)c;
+    char path[512];
+
+    snprintf(path, sizeof(path), "/repos/%s", repo);
+    json_t *j = rest_get_object(&g->api, path, NULL, err);
+    int rc = j ? 0 : -1;
+    if (j && !json_is_true(json_object_get(json_object_get(j, "permissions"), "push")))
+        rc = errinfo_set(err, ERR_REMOTE, "the token may read %s but not push to it, and statuses need write access", repo);
+    json_decref(j);
+    return rc;
+}
+
 const host_ops host_gitea = {
     .type = "gitea",
     .display = "Gitea",
@@ -238,5 +254,6 @@ const host_ops host_gitea = {
     .pr_comment_create = pr_comment_create,
     .pr_comment_update = pr_comment_update,
     .commit_comment_create = commit_comment_create,
+    .access_check = access_check,
     .comment_max = GITEA_COMMENT_MAX,
 };

@@ -84,6 +84,10 @@ static int commit_comment_create(host_client *c, const char *repo, const char *s
     return github_commit_comment_create((github_client *)c, repo, sha, body, id, resp, err);
 }
 
+static int access_check(host_client *c, const char *repo, errinfo *err) {
+    return github_access_check((github_client *)c, repo, err);
+}
+
 const host_ops host_github = {
     .type = "github",
     .display = "GitHub",
@@ -108,5 +112,6 @@ const host_ops host_github = {
     .pr_comment_create = pr_comment_create,
     .pr_comment_update = pr_comment_update,
     .commit_comment_create = commit_comment_create,
+    .access_check = access_check,
     .comment_max = GITHUB_COMMENT_MAX,
 };

@@ -72,6 +72,27 @@ int github_issue_comment_update(github_client *g, const char *repo, long long id
     return rest_comment(&g->api, "PATCH", path, body, NULL, resp, err);
 }
 
+int github_access_check(github_client *g, const char *repo, errinfo *err) {
+    char path[512];
+    http_response r;
+    snprintf(path, sizeof(path), "/repos/%s", repo);
+    json_t *j = rest_get_object(&g->api, path, &r, err);
+    json_t *perms = json_object_get(j, "permissions");
+    int rc = j ? 0 : -1;
+    /* Only a classic token has scopes; an app's or a fine-grained token's
+     * rights show in "permissions" alone. */
+    int public_ok = json_is_false(json_object_get(j, "private")) && rest_scope_listed(r.oauth_scopes, "public_repo");
+    if (j && r.oauth_scopes_sent && !rest_scope_listed(r.oauth_scopes, "repo") &&
+        !rest_scope_listed(r.oauth_scopes, "repo:status") && !public_ok)
+        rc = errinfo_set(err, ERR_REMOTE, "the token's scopes (%s) lack \"repo\" (or \"repo:status\"), which statuses need",
+                         r.oauth_scopes[0] ? r.oauth_scopes : "none");
+    else if (perms && !json_is_true(json_object_get(perms, "push")))
+        rc = errinfo_set(err, ERR_REMOTE, "the token may read %s but not push to it, and statuses need write access", repo);
+    json_decref(j);
+    http_response_free(&r);
+    return rc;
+}
+
 int github_commit_comment_create(github_client *g, const char *repo, const char *sha,
                                  const char *body, long long *id,
                                  http_response *resp, errinfo *err) {

@@ -54,4 +54,10 @@ int github_commit_comment_create(github_client *g, const char *repo, const char 
                                  const char *body, long long *id,
                                  http_response *resp, errinfo *err);
 
+/* GET /repos/{repo}: the token must see it; a classic token's scopes
+ * (X-OAuth-Scopes) must hold "repo" or "repo:status" (or "public_repo" for
+ * a public repository), and the answer's
+ * "permissions" (when given) "push", which statuses need. host_ops.access_check. */
+int github_access_check(github_client *g, const char *repo, errinfo *err);
+
 #endif

@@ -153,6 +153,10 @@ static int commit_comment_create(host_client *c, const char *repo, const char *s
     return gitlab_commit_comment_create((gitlab_client *)c, repo, sha, body, resp, err);
 }
 
+static int access_check(host_client *c, const char *repo, errinfo *err) {
+    return gitlab_access_check((gitlab_client *)c, repo, err);
+}
+
 const host_ops host_gitlab = {
     .type = "gitlab",
     .display = "GitLab",
@@ -177,5 +181,6 @@ const host_ops host_gitlab = {
     .pr_comment_create = pr_comment_create,
     .pr_comment_update = pr_comment_update,
     .commit_comment_create = commit_comment_create,
+    .access_check = access_check,
     .comment_max = GITLAB_NOTE_MAX,
 };

@@ -63,6 +63,48 @@ static int gitlab_call(gitlab_client *g, const char *method, const char *project
     return rc;
 }
 
+/* The token's scopes hold "api" (a 404: a GitLab before 16.0, which does
+ * not say; the project's read decides then). */
+static int token_scopes_check(gitlab_client *g, errinfo *err) {
+    http_response r;
+    json_t *j = rest_get_object(&g->api, "/personal_access_tokens/self", &r, err), *s;
+    int rc = j ? 0 : r.status == 404 ? 0 : -1;
+    size_t i;
+    strbuf have = {0};
+
+    json_array_foreach(json_object_get(j, "scopes"), i, s) strbuf_printf(&have, "%s%s", i ? ", " : "", json_string_value(s));
+    if (j && !rest_scope_listed(have.s, "api"))
+        rc = errinfo_set(err, ERR_REMOTE, "the token's scopes (%s) lack \"api\", which statuses need", have.s ? have.s : "none");
+    strbuf_free(&have);
+    json_decref(j);
+    http_response_free(&r);
+    return rc;
+}
+
+/* The larger of the project's and its group's access level. */
+static long long access_level(json_t *project) {
+    json_t *perms = json_object_get(project, "permissions");
+    long long p = json_integer_value(json_object_get(json_object_get(perms, "project_access"), "access_level"));
+    long long g = json_integer_value(json_object_get(json_object_get(perms, "group_access"), "access_level"));
+    return p > g ? p : g;
+}
+
+int gitlab_access_check(gitlab_client *g, const char *project, errinfo *err) {
+    strbuf path = {0};
+    if (token_scopes_check(g, err) < 0) return -1;
+    strbuf_puts(&path, "/projects/");
+    put_project(&path, project);
+    json_t *j = rest_get_object(&g->api, path.s, NULL, err);
+    strbuf_free(&path);
+    int rc = j ? 0 : -1;
+    /* Without "permissions" (an admin's token) the read is all there is to go on. */
+    if (j && json_object_get(j, "permissions") && access_level(j) < 30)
+        rc = errinfo_set(err, ERR_REMOTE, "the token's access level on %s is %lld: statuses need developer (30) or more",
+                         project, access_level(j));
+    json_decref(j);
+    return rc;
+}
+
 int gitlab_status_post(gitlab_client *g, const char *project, const char *sha, const char *state,
                        const char *name, const char *description, const char *target_url,
                        http_response *resp, errinfo *err) {

@@ -45,6 +45,12 @@ int gitlab_mr_note_create(gitlab_client *g, const char *project, long iid, const
  * A deleted note answers 404 (resp->status). */
 int gitlab_mr_note_update(gitlab_client *g, const char *project, long iid, long long note_id,
                           const char *body, http_response *resp, errinfo *err);
+/* The token may post statuses on `project`: its scopes
+ * (GET /personal_access_tokens/self, where GitLab has it) hold "api", and
+ * its user's access level there (GET /projects/:id "permissions") is
+ * developer (30) or more. host_ops.access_check. */
+int gitlab_access_check(gitlab_client *g, const char *project, errinfo *err);
+
 /* POST /projects/:id/repository/commits/:sha/comments. */
 int gitlab_commit_comment_create(gitlab_client *g, const char *project, const char *sha,
                                  const char *body, http_response *resp, errinfo *err);

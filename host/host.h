@@ -179,6 +179,12 @@ typedef struct host_ops {
     int (*commit_comment_create)(host_client *c, const char *repo, const char *sha,
                                  const char *body, long long *id, http_response *resp,
                                  errinfo *err);
+    /* Whether the client's token may read `repo` and post statuses on its
+     * commits (`deploybot check`): by the scopes and permissions the host
+     * reports, else by a harmless read of the repository. 0, or -1 saying
+     * what is missing (ERR_REMOTE: refused, or a scope or permission
+     * lacking; ERR_UNAVAILABLE: no answer). Writes nothing. */
+    int (*access_check)(host_client *c, const char *repo, errinfo *err);
     size_t comment_max; /* characters in a comment body */
 } host_ops;
 

@@ -53,6 +53,30 @@ int rest_call(const rest_api *a, const char *method, const char *path, json_t *b
     return rc;
 }
 
+json_t *rest_get_object(const rest_api *a, const char *path, http_response *resp, errinfo *err) {
+    http_response r;
+    json_t *j = NULL;
+
+    if (rest_call(a, "GET", path, NULL, &r, err) == 0 && !json_is_object(j = json_loads(r.body, 0, NULL))) {
+        json_decref(j);
+        j = NULL;
+        errinfo_set(err, ERR_REMOTE, "%s answered GET %s with no JSON object", a->name, path);
+    }
+    if (resp) *resp = r;
+    else http_response_free(&r);
+    return j;
+}
+
+int rest_scope_listed(const char *list, const char *scope) {
+    size_t n = strlen(scope);
+
+    for (const char *p = list; p && *p; p += strcspn(p, ", ")) {
+        p += strspn(p, ", ");
+        if (strncmp(p, scope, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' ')) return 1;
+    }
+    return 0;
+}
+
 /* The "id" of the object the host answered with. */
 static long long answer_id(const http_response *r) {
     json_t *j = json_loads(r->body, 0, NULL);

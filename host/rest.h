@@ -25,6 +25,14 @@ char *rest_base(const char *api_url);
 int rest_call(const rest_api *a, const char *method, const char *path, json_t *body,
               http_response *resp, errinfo *err);
 
+/* GET api_url+path, answered with a JSON object: the object (json_decref
+ * it), or NULL as rest_call fails (an answer that is no object is
+ * ERR_REMOTE). resp as for rest_call. */
+json_t *rest_get_object(const rest_api *a, const char *path, http_response *resp, errinfo *err);
+
+/* 1 when `scope` is one of the comma- or space-separated `list`. */
+int rest_scope_listed(const char *list, const char *scope);
+
 /* POST or PATCH of {"body": text}; *id (when not NULL) gets the answer's
  * "id", which must be there. */
 int rest_comment(const rest_api *a, const char *method, const char *path, const char *text,

@@ -27,6 +27,9 @@ typedef struct {
     long rate_remaining;      /* X-RateLimit-Remaining, -1 if absent */
     long long rate_reset;     /* X-RateLimit-Reset (Unix seconds), 0 if absent */
     char request_id[128];     /* x-amzn-RequestId / x-amz-request-id, "" if absent */
+    char oauth_scopes[512];   /* GitHub's X-OAuth-Scopes: a classic token's scopes,
+                                 "repo, workflow"; "" if absent or empty */
+    int oauth_scopes_sent;    /* 1 when X-OAuth-Scopes came at all */
 } http_response;
 
 typedef struct {

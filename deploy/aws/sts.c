@@ -112,6 +112,19 @@ int aws_sts_assume_role(aws_client *c, const aws_role *role, int duration_s, aws
     return rc;
 }
 
+int aws_sts_caller_identity(aws_client *c, char *arn, size_t len, errinfo *err) {
+    aws_params p = {0};
+    xml_node *doc = NULL;
+    int rc = aws_query(c, "sts", STS_VERSION, "GetCallerIdentity", &p, &doc, err);
+    const char *who = rc == 0 ? xml_path_text(doc, "GetCallerIdentityResult/Arn") : NULL;
+    if (rc == 0 && !who)
+        rc = aws_errinfo_set(err, ERR_REMOTE, "MalformedResponse", "sts GetCallerIdentity answered without an Arn");
+    if (who) snprintf(arn, len, "%s", who);
+    aws_params_free(&p);
+    xml_free(doc);
+    return rc;
+}
+
 /* ---- the cache ---- */
 
 static session *find(aws_sessions *s, const aws_assumed *a) {

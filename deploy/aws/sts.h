@@ -41,4 +41,9 @@ int aws_client_assume_role(aws_client *c, const aws_role *role, aws_sessions *se
 int aws_sts_assume_role(aws_client *c, const aws_role *role, int duration_s, aws_creds *out,
                         time_t *expiration, errinfo *err);
 
+/* sts:GetCallerIdentity: who c signs as (its role's session when it
+ * assumed one), its ARN into arn[len]. It needs no permission, so it fails
+ * only for credentials AWS does not take. Returns 0 or -1. */
+int aws_sts_caller_identity(aws_client *c, char *arn, size_t len, errinfo *err);
+
 #endif

@@ -27,6 +27,11 @@ def main(argv=None):
     parser.add_argument("--token", default="test-token", help="the only accepted API token")
     parser.add_argument("--login", default="deploybot[bot]",
                         help="login of the user the token belongs to")
+    parser.add_argument("--scopes", default="repo",
+                        help="the token's scopes, comma-separated (X-OAuth-Scopes); "
+                             "'-': a fine-grained token, which reports none")
+    parser.add_argument("--permission", default="push", choices=["pull", "push", "admin"],
+                        help="the token's user's permission on every repository")
     parser.add_argument("--app-id", type=int, default=None, help="register a GitHub App with this id")
     parser.add_argument("--app-public-key", default=None, help="the app's RSA public key (PEM file)")
     parser.add_argument("--installation-id", type=int, default=None, help="the app's one installation")
@@ -39,7 +44,9 @@ def main(argv=None):
     if any(a is not None for a in app_args) and not all(a is not None for a in app_args):
         parser.error("--app-id, --app-public-key and --installation-id go together")
 
-    app = GitHubFakeApp(args.token, args.login, verbose=args.verbose)
+    scopes = None if args.scopes == "-" else [s.strip() for s in args.scopes.split(",") if s.strip()]
+    app = GitHubFakeApp(args.token, args.login, verbose=args.verbose, scopes=scopes,
+                        permission=args.permission)
     if args.app_id is not None:
         with open(args.app_public_key, "rb") as f:
             app.github_app = GitHubApp(args.app_id, f.read(), args.installation_id,

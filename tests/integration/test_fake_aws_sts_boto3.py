@@ -140,6 +140,14 @@ class StsTest(unittest.TestCase):
                             .describe_vpcs, status=401)
         self.assertAwsError("SignatureDoesNotMatch",
                             self.client("ec2", dict(creds, SecretAccessKey=SECRET_KEY)).describe_vpcs)
+        # STS (like IAM and ELB) words it its own way.
+        self.assertAwsError("InvalidClientTokenId",
+                            self.client("sts", dict(creds, SessionToken=None)).get_caller_identity, status=403)
+
+    def test_unknown_key_pair(self):
+        unknown = {"AccessKeyId": "AKIDUNKNOWNUNKNOWN00", "SecretAccessKey": SECRET_KEY, "SessionToken": None}
+        self.assertAwsError("InvalidClientTokenId", self.client("sts", unknown).get_caller_identity, status=403)
+        self.assertAwsError("AuthFailure", self.client("ec2", unknown).describe_vpcs, status=401)
 
     def test_expiry(self):
         fake.admin("POST", "/_fake/config", {"session_duration_s": 2})

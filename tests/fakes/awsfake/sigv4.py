@@ -24,6 +24,20 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 MAX_CLOCK_SKEW = 15 * 60   # AWS rejects requests more than 15 minutes off
 
 
+def _unknown_key(service):
+    """EC2 says AuthFailure (401); STS, IAM, ELB and the other Query
+    services InvalidClientTokenId (403)."""
+    if service == "ec2":
+        return AwsError("AuthFailure", "AWS was not able to validate the provided access credentials", 401)
+    return AwsError("InvalidClientTokenId", "The security token included in the request is invalid.", 403)
+
+
+def _bad_token(service):
+    if service == "ec2":
+        return AwsError("AuthFailure", "The security token included in the request is invalid.", 401)
+    return AwsError("InvalidClientTokenId", "The security token included in the request is invalid.", 403)
+
+
 @dataclass
 class SignedRequest:
     method: str
@@ -152,8 +166,7 @@ class Verifier:
             session = self.sessions(access_key)
             secret = session.secret if session is not None else None
         if secret is None:
-            raise AwsError("AuthFailure",
-                           "AWS was not able to validate the provided access credentials", 401)
+            raise _unknown_key(service)
 
         signed = fields["SignedHeaders"].split(";")
         if "host" not in signed:
@@ -174,11 +187,11 @@ class Verifier:
         token = headers.get("x-amz-security-token", [None])[0]
         if session is not None:
             if token != session.token:
-                raise AwsError("AuthFailure", "The security token included in the request is invalid.", 401)
+                raise _bad_token(service)
             if self.clock() >= session.expires:
                 raise AwsError("ExpiredToken", "The security token included in the request is expired")
         elif self.session_token is not None and token != self.session_token:
-            raise AwsError("AuthFailure", "The security token included in the request is invalid.", 401)
+            raise _bad_token(service)
 
         body_hash = hashlib.sha256(req.body).hexdigest()
         declared = headers.get("x-amz-content-sha256", [None])[0]

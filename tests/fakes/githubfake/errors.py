@@ -49,3 +49,9 @@ def validation_failed(resource, field, message, code="custom", docs=DOCS):
 
 def no_commit(sha):
     return GitHubError(422, {"message": f"No commit found for SHA: {sha}", "documentation_url": DOCS})
+
+
+def not_accessible():
+    """A token that may see the repository but lacks the permission the call needs."""
+    return GitHubError(403, {"message": "Resource not accessible by personal access token",
+                             "documentation_url": DOCS, "status": "403"})

@@ -9,6 +9,14 @@ Endpoints (GitHub REST, API version 2022-11-28):
   POST  /repos/{owner}/{repo}/issues/{n}/comments           create an issue/PR comment
   GET   /repos/{owner}/{repo}/issues/{n}/comments           list them (oldest first)
   GET|PATCH|DELETE /repos/{owner}/{repo}/issues/comments/{id}
+  GET   /repos/{owner}/{repo}                               the repository, with the token's
+                                                            "permissions"
+  The fake's token is a classic one: every answer to it carries X-OAuth-Scopes
+  (its scopes; "scopes": null in the config makes it a fine-grained token,
+  without the header). Every repository is private ("private": false makes
+  them all public): without the "repo" scope a private one is 404; a status
+  needs "repo" or "repo:status" ("public_repo" on a public one) or is 404,
+  and the "push" permission ("permission": pull | push | admin) or is 403.
   With a GitHub App registered (fake_github.py --app-id, apps.py), as the app
   (Authorization: Bearer JWT, RS256, checked with the app's public key):
   POST  /app/installations/{id}/access_tokens               an installation token
@@ -30,7 +38,9 @@ Admin endpoints (not GitHub; no token needed):
   POST   /_fake/token_check  {"token": T} -> {"state": "live"|"expired"|null}: for
                           fake_githttp.py --token-check-url (git and the API share
                           GitHub's tokens)
-  POST   /_fake/reset     empty state, log and faults
+  GET    /_fake/config    {"scopes": ["repo"], "permission": "push", "private": true}
+  POST   /_fake/config    change some of them (until reset)
+  POST   /_fake/reset     empty state, log and faults; the config of the command line
 """
 
 import json
@@ -62,8 +72,14 @@ FAULT_FIELDS = {**PATH_FAULT_FIELDS,
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
 
 
+PERMISSIONS = ["pull", "push", "admin"]
+
+
 class GitHubFakeApp:
-    def __init__(self, token, login, verbose=False):
+    def __init__(self, token, login, verbose=False, scopes=("repo",), permission="push"):
+        self._cli_config = {"scopes": None if scopes is None else list(scopes), "permission": permission,
+                            "private": True}
+        self.config = dict(self._cli_config)
         self.token = token
         self.login = login
         self.verbose = verbose
@@ -95,7 +111,27 @@ class GitHubFakeApp:
         self.faults.add(rule)
         return rule.spec
 
+    def set_config(self, changes):
+        new = dict(self.config, **changes)
+        if set(new) != set(self._cli_config):
+            raise ValueError(f"config keys are {sorted(self._cli_config)}")
+        if new["scopes"] is not None and not (isinstance(new["scopes"], list)
+                                              and all(isinstance(s, str) for s in new["scopes"])):
+            raise ValueError("scopes: a list of strings, or null (a fine-grained token)")
+        if new["permission"] not in PERMISSIONS:
+            raise ValueError(f"permission must be one of {PERMISSIONS}")
+        if not isinstance(new["private"], bool):
+            raise ValueError("private: true or false")
+        self.config = new
+        return new
+
+    def has_scope(self, *wanted):
+        """The classic token holds one of `wanted` (a fine-grained token: by permission only)."""
+        scopes = self.config["scopes"]
+        return scopes is None or any(s in scopes for s in wanted)
+
     def reset(self):
+        self.config = dict(self._cli_config)
         self.store.reset()
         self.clear_requests()
         self.faults.clear()
@@ -137,6 +173,7 @@ class GitHubHandler(BaseHandler):
 
     # Routes: (method, compiled regex, handler method name)
     ROUTES = [(m, re.compile(f"^{p}$"), h) for m, p, h in [
+        ("GET", _REPO, "get_repo"),
         ("POST", _REPO + r"/statuses/(?P<sha>[^/]+)", "create_status"),
         ("GET", _REPO + r"/commits/(?P<ref>.+)/statuses", "list_statuses"),
         ("GET", _REPO + r"/commits/(?P<ref>.+)/status", "combined_status"),
@@ -176,6 +213,8 @@ class GitHubHandler(BaseHandler):
                  "headers": dict(self.headers.items()), "json": parsed, "body": text,
                  "time": time.time()}
         status, body, headers = self._handle(url, text, entry)
+        if self._classic_token() and app.config["scopes"] is not None:
+            headers["X-OAuth-Scopes"] = ", ".join(app.config["scopes"])
         entry["status"] = status
         app.record(entry)
         if app.verbose:
@@ -242,6 +281,10 @@ class GitHubHandler(BaseHandler):
             raise errors.not_found()
         except GitHubError as e:
             return e.status, e.body, dict(e.headers)
+
+    def _classic_token(self):
+        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+        return scheme.lower() in ("token", "bearer") and token.strip() == self.server.app.token
 
     def _authenticate(self):
         header = self.headers.get("Authorization")
@@ -337,8 +380,30 @@ class GitHubHandler(BaseHandler):
         return body
 
     # ---------------------------------------------------------- statuses
+    def get_repo(self, args, payload, query):
+        app = self.server.app
+        if self._classic_token() and app.config["private"] and not app.has_scope("repo"):
+            raise errors.not_found()
+        owner, name = args["owner"], args["repo"]
+        perm = app.config["permission"] if self._classic_token() else "push"
+        return 200, {
+            "id": 1296269, "node_id": "MDEwOlJlcG9zaXRvcnkxMjk2MjY5", "name": name,
+            "full_name": f"{owner}/{name}", "private": app.config["private"],
+            "owner": {"login": owner, "type": "Organization"},
+            "html_url": f"https://github.com/{owner}/{name}",
+            "url": self._api(f"/repos/{owner}/{name}"), "default_branch": "main",
+            "permissions": {"admin": perm == "admin", "maintain": perm == "admin",
+                            "push": perm in ("push", "admin"), "triage": perm != "pull", "pull": True},
+        }, {}
+
     def create_status(self, args, payload, query):
         store = self.server.app.store
+        if self._classic_token():
+            public = () if self.server.app.config["private"] else ("public_repo",)
+            if not self.server.app.has_scope("repo", "repo:status", *public):
+                raise errors.not_found()
+            if self.server.app.config["permission"] == "pull":
+                raise errors.not_accessible()
         sha = self._require_sha(args["sha"])
         if "state" not in payload:
             raise errors.invalid_request('"state" wasn\'t supplied.')
@@ -529,6 +594,10 @@ class GitHubHandler(BaseHandler):
                 if app.github_app and state is None:
                     state = app.github_app.token_state(token)
                 return self.send_json(200, {"state": state})
+            if route == ("GET", "/_fake/config"):
+                return self.send_json(200, app.config)
+            if route == ("POST", "/_fake/config"):
+                return self.send_json(200, app.set_config(json.loads(raw or b"{}")))
             if route == ("POST", "/_fake/reset"):
                 app.reset()
                 return self.send_json(200, {})
