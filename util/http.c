@@ -79,15 +79,13 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg) {
     size_t len = sz * n;
     char v[512];
     if (header_value(p, len, "Retry-After", v, sizeof(v))) parse_retry_after(r, v);
-    else if (header_value(p, len, "X-OAuth-Scopes", v, sizeof(v))) {
-        snprintf(r->oauth_scopes, sizeof(r->oauth_scopes), "%s", v);
-        r->oauth_scopes_sent = 1;
-    }
     else if (header_value(p, len, "X-RateLimit-Remaining", v, sizeof(v))) r->rate_remaining = strtol(v, NULL, 10);
     else if (header_value(p, len, "X-RateLimit-Reset", v, sizeof(v))) r->rate_reset = strtoll(v, NULL, 10);
     else if (header_value(p, len, "x-amzn-RequestId", v, sizeof(v)) ||
              header_value(p, len, "x-amz-request-id", v, sizeof(v)))
         snprintf(r->request_id, sizeof(r->request_id), "%.127s", v);
+    if (header_value(p, len, "X-OAuth-Scopes", v, sizeof(v)))
+        r->oauth_scopes_sent = snprintf(r->oauth_scopes, sizeof(r->oauth_scopes), "%s", v) >= 0;
     return len;
 }
 
