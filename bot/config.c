@@ -256,6 +256,12 @@ static void knobs_from_env(bot_config *o, cfgload *l) {
     }
 }
 
+/* A variable's value, NULL when unset or empty. */
+static const char *env_value(const char *name) {
+    const char *s = getenv(name);
+    return s && *s ? s : NULL;
+}
+
 /* DEPLOYBOT_AWS_DEBUG: 1/true/yes/on or 0/false/no/off. */
 static int debug_from_env(bot_config *o, errinfo *err) {
     static const char *const on[] = {"1", "true", "yes", "on", NULL};
@@ -274,6 +280,14 @@ static int debug_from_env(bot_config *o, errinfo *err) {
                        "environment variable DEPLOYBOT_AWS_DEBUG=\"%.32s\": "
                        "must be 1 or 0 (true/false, yes/no, on/off)",
                        s);
+}
+
+/* "text" or "json", from the file (`where` "\"log_format\"") or
+ * DEPLOYBOT_LOG_FORMAT; NULL: unchanged. */
+static int log_format_set(bot_config *o, const char *name, const char *where, errinfo *err) {
+    if (name && log_format_parse(name, &o->log_format) < 0)
+        return errinfo_set(err, ERR_INVALID, "%s must be \"text\" or \"json\", not \"%.32s\"", where, name);
+    return 0;
 }
 
 /* ---- the file's other values ------------------------------------------- */
@@ -662,7 +676,7 @@ static void load_sections(json_t *root, bot_config *o, cfgload *l) {
         "webhook_secret_env", "host", "github", "runners", "apply_parallelism", "aws", "wait",
         "notify", "environments", "limits", "ingest", "allow_fork_prs",
         "api_tokens", "session_ttl_s", "tls_cert", "tls_key", "retention_days",
-        "retention_interval_s", NULL};
+        "retention_interval_s", "log_format", NULL};
     static const char *const repo_keys[] = {"url", "name", "token_env", "user", "ca_file", "default_branch",
                                             "reconcile_interval_s", NULL};
     static const char *const gh_keys[] = {"api_url", "token_env", APP_KEYS, NULL};
@@ -679,6 +693,7 @@ static void load_sections(json_t *root, bot_config *o, cfgload *l) {
                                              "body_min_rate_bytes_s", "ws_ping_interval_s", NULL};
     json_t *repo, *gh, *host, *aws, *wait, *limits, *ingest;
     const char *app_where;
+    char *log_fmt = NULL;
 
     only_keys(root, "", top, l);
     noted(l, opt_str(root, "", "listen", &o->listen, &l->err));
@@ -710,6 +725,9 @@ static void load_sections(json_t *root, bot_config *o, cfgload *l) {
     noted(l, opt_str(aws, "aws.", "region", &o->aws_region, &l->err));
     noted(l, opt_bool(aws, "aws.", "debug", &o->deploy.aws.debug, &l->err));
     noted(l, opt_bool(root, "", "allow_fork_prs", &o->allow_fork_prs, &l->err));
+    if (noted(l, opt_str(root, "", "log_format", &log_fmt, &l->err)) == 0)
+        noted(l, log_format_set(o, log_fmt, "\"log_format\"", &l->err));
+    free(log_fmt);
     if (!o->tls_cert != !o->tls_key)
         noted(l, errinfo_set(&l->err, ERR_INVALID, "\"tls_cert\" and \"tls_key\" go together"));
     load_api_tokens(root, o, l);
@@ -823,6 +841,7 @@ int bot_config_check(const char *path, bot_config *out, strbuf *report, errinfo 
     l.prefix = NULL;
     knobs_from_env(out, &l);
     noted(&l, debug_from_env(out, &l.err));
+    noted(&l, log_format_set(out, env_value("DEPLOYBOT_LOG_FORMAT"), "environment variable DEPLOYBOT_LOG_FORMAT", &l.err));
     l.prefix = name;
     finish(out, &l);
     if (l.problems == 0)

@@ -55,6 +55,7 @@
  *     "retention_days": 90,           DEPLOYBOT_RETENTION_DAYS (0: keep forever)
  *     "retention_interval_s": 86400,  DEPLOYBOT_RETENTION_INTERVAL_S
  *     "tls_cert": "/etc/deploybot/cert.pem", "tls_key": "/etc/deploybot/key.pem",
+ *     "log_format": "text",           DEPLOYBOT_LOG_FORMAT: "text" or "json" (util/log.h)
  *     "environments": {
  *       "prd": { "role_arn": "arn:aws:iam::123456789012:role/deploybot",
  *                "external_id": "acme-prd", "prevent_destroy": true,
@@ -96,6 +97,7 @@
 #include "notify/redact.h"
 #include "notify/settings.h"
 #include "util/errinfo.h"
+#include "util/log.h"
 #include "util/strbuf.h"
 
 #define BOT_MAX_RUNNERS 16
@@ -202,6 +204,7 @@ typedef struct {
     int retention_interval_s; /* how often pruning starts; a day */
     struct json_t *file;      /* the file as read (NULL without one), to tell a
                                  reload what changed (bot_config_changes) */
+    log_format log_format; /* the daemon's stderr: text lines or JSON lines */
 } bot_config;
 
 /* path NULL: the defaults and the environment only. Returns 0, or -1 with

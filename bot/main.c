@@ -38,6 +38,7 @@
 #include "deploy/repoconfig.h"
 #include "util/clock.h"
 #include "util/fs.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -252,11 +253,22 @@ static int serve(bot_config *loaded, const char *path, const char *port_file) {
     return rc;
 }
 
+static char *log_mask(void *rd, const char *text) {
+    return redact(rd, text);
+}
+
+/* The daemon logs in the configured format, every line masked (util/log.h). */
 static int cmd_serve(int argc, char **argv) {
     bot_config cfg;
     const char *path = opt(argc, argv, "--config");
     if (load_config(path, &cfg) != 0) return 1;
-    return serve(&cfg, path, opt(argc, argv, "--port-file"));
+    redactor *log_rd = redactor_new();
+    bot_config_secrets(&cfg, log_rd);
+    log_setup(cfg.log_format, log_mask, log_rd);
+    int rc = serve(&cfg, path, opt(argc, argv, "--port-file"));
+    log_setup(LOG_TEXT, NULL, NULL);
+    redactor_free(log_rd);
+    return rc;
 }
 
 static void print_line(void *arg, const char *line) {
