@@ -517,6 +517,41 @@ static void test_api_tokens(void) {
     unsetenv("T_B");
 }
 
+/* bot_config_check: every problem a line, in the order bot_config_load
+ * meets them (its err is the first), the file's prefixed with its name. */
+static void test_every_problem(void) {
+    bot_config c;
+    errinfo err;
+    strbuf report = {0};
+    char want[400];
+
+    write_config(
+        "{\"colour\": 1, \"port\": -1, \"host\": {\"type\": \"svn\"},"
+        " \"environments\": {\"dev\": {\"external_id\": \"x1\", \"typo\": 1}, \"ok\": {}},"
+        " \"api_tokens\": [{\"name\": \"a\"}], \"log_format\": \"xml\"}");
+    setenv("DEPLOYBOT_RUNNERS", "0", 1);
+    CHECK(bot_config_check(path, &c, &report, &err) == -1, "problems");
+    unsetenv("DEPLOYBOT_RUNNERS");
+    snprintf(want, sizeof(want), "config %s: unknown key \"colour\"", path);
+    CHECK(strcmp(err.msg, want) == 0, "err is the first: %s", err.msg);
+    CHECK(report.s && strncmp(report.s, want, strlen(want)) == 0 && report.s[strlen(want)] == '\n', "first line: %s",
+          report.s);
+    static const char *const each[] = {"\"port\" must be an integer", "\"host.type\" \"svn\" is not one of",
+                                       "unknown key \"environments.dev.typo\"", "\"environments.dev.external_id\" needs \"role_arn\"",
+                                       "\"api_tokens[0]\" needs \"name\", \"token_env\" and \"role\"",
+                                       "\"log_format\" must be \"text\" or \"json\", not \"xml\"",
+                                       "environment variable DEPLOYBOT_RUNNERS=\"0\": must be an integer in 1..16", NULL};
+    int lines = 0;
+    for (const char *p = report.s; p && *p; p = strchr(p, '\n') + 1) lines++;
+    for (int i = 0; each[i]; i++) CHECK(strstr(report.s, each[i]), "missing: %s\n%s", each[i], report.s);
+    CHECK(lines == 8, "8 problems, not %d:\n%s", lines, report.s);
+    CHECK(c.n_envs == 0 && c.listen == NULL, "out is left empty");
+    strbuf_free(&report);
+    write_config("{\"port\": 1}");
+    CHECK(bot_config_check(path, &c, &report, &err) == 0 && report.s == NULL, "no problem, no report");
+    bot_config_free(&c);
+}
+
 int main(void) {
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
@@ -534,6 +569,7 @@ int main(void) {
     test_fetch_and_app();
     test_errors();
     test_api_tokens();
+    test_every_problem();
     unlink(path);
     rmdir(tmpdir);
     printf("%d passed, %d failed\n", passed, failed);
