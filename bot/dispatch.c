@@ -7,6 +7,7 @@
 #include "git/changes.h"
 #include "util/clock.h"
 #include "util/strbuf.h"
+#include "util/log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,11 @@ typedef struct {
     trust_rules rules;       /* whether a push applies (bot/trust.h) */
     long long t0, t_fetched; /* for the timings line (bench/ reads it) */
 } delivery;
+
+/* The context of a line about job j (its commit `sha`) in the daemon's log. */
+static log_ctx job_ctx(const store_job *j, const char *sha) {
+    return (log_ctx){.job = j->id, .delivery = j->delivery, .commit = sha};
+}
 
 /* A pull request changes what its branch added since it forked, not
  * whatever the base branch did meanwhile: it is compared with the merge
@@ -96,7 +102,8 @@ static int over_env_cap(job_runner *r, const delivery *d, const change_set *cs, 
     snprintf(summary, len,
              "%zu environments touched, over the limit max_envs_per_push = %d: nothing applied",
              cs->n_envs, r->cfg->max_envs_per_push);
-    fprintf(stderr, "[job %ld] %s\n", d->job->id, summary);
+    log_ctx ctx = job_ctx(d->job, d->sha);
+    log_write(LOG_WARN, &ctx, "%s", summary);
     job_status(r, &x, "failure", summary);
     return 1;
 }
@@ -128,9 +135,10 @@ static int record(job_runner *r, delivery *d, const repoconfig *rc, char *summar
     snprintf(summary, len, "%s %.12s: %zu environment(s) touched (%s)", ref.s ? ref.s : "", d->sha, cs.n_envs,
              cs.reason);
     strbuf_free(&ref);
-    fprintf(stderr, "[job %ld] %s\n", d->job->id, summary);
-    fprintf(stderr, "[job %ld] timings: fetch=%.1fms diff=%.1fms\n", d->job->id,
-            (d->t_fetched - d->t0) / 1e3, (clock_mono_us() - d->t_fetched) / 1e3);
+    log_ctx ctx = job_ctx(d->job, d->sha);
+    log_write(LOG_INFO, &ctx, "%s", summary);
+    log_write(LOG_INFO, &ctx, "timings: fetch=%.1fms diff=%.1fms", (d->t_fetched - d->t0) / 1e3,
+              (clock_mono_us() - d->t_fetched) / 1e3);
     ok = 0;
     if (!over_env_cap(r, d, &cs, summary, len) && (ok = load_rules(r, d, &cs, &err)) == 0)
         ok = add_runs(r, d, rc, &cs, &err);
@@ -157,7 +165,7 @@ static int fetch(job_runner *r, const host_event *ev, errinfo *err) {
  * is fetched, and one status says why: `error` ("could not run"), as
  * neither `success` (nothing was checked) nor `failure` (nothing is wrong
  * with the change) is true. */
-static int fork_refused(job_runner *r, const host_event *ev, long job, char *summary, size_t len) {
+static int fork_refused(job_runner *r, const host_event *ev, const store_job *j, char *summary, size_t len) {
     static const char why[] = "pull requests from forks are not planned (allow_fork_prs is off)";
     strbuf from = {0};
 
@@ -165,9 +173,10 @@ static int fork_refused(job_runner *r, const host_event *ev, long job, char *sum
     strbuf_put_escaped(&from, ev->head_repo[0] ? ev->head_repo : "a deleted repository");
     snprintf(summary, len, "pull request #%d from %s: %s", ev->pr_number, from.s ? from.s : "", why);
     strbuf_free(&from);
-    fprintf(stderr, "[job %ld] %s\n", job, summary);
+    log_ctx ctx = job_ctx(j, ev->head_sha);
+    log_write(LOG_INFO, &ctx, "%s", summary);
     if (notifier_status(r->nt, ev->repo, ev->head_sha, "deploybot", "error", why, NULL) != 0)
-        fprintf(stderr, "[job %ld] status not queued\n", job);
+        log_write(LOG_ERROR, &ctx, "status not queued");
     return 1;
 }
 
@@ -176,11 +185,13 @@ static int fork_refused(job_runner *r, const host_event *ev, long job, char *sum
  * status says why at once, and the job is not retried. No answer at all
  * is retried. */
 static int fetch_failed(job_runner *r, const host_event *ev, const char *sha, const errinfo *err,
-                        long job, char *summary, size_t len) {
+                        const store_job *j, char *summary, size_t len) {
     snprintf(summary, len, "fetch: %s", err->msg);
     if (err->code != ERR_REMOTE && err->code != ERR_INVALID) return -1;
-    if (notifier_status(r->nt, ev->repo, sha, "deploybot", "error", summary, NULL) != 0)
-        fprintf(stderr, "[job %ld] status not queued\n", job);
+    if (notifier_status(r->nt, ev->repo, sha, "deploybot", "error", summary, NULL) != 0) {
+        log_ctx ctx = job_ctx(j, sha);
+        log_write(LOG_ERROR, &ctx, "status not queued");
+    }
     return 0;
 }
 
@@ -192,8 +203,8 @@ static int dispatch(job_runner *r, const store_job *j, const host_event *ev, cha
     errinfo err;
     int ok;
 
-    if (fork_refused(r, ev, j->id, summary, len)) return 0;
-    if (fetch(r, ev, &err) != 0) return fetch_failed(r, ev, sha, &err, j->id, summary, len);
+    if (fork_refused(r, ev, j, summary, len)) return 0;
+    if (fetch(r, ev, &err) != 0) return fetch_failed(r, ev, sha, &err, j, summary, len);
     delivery_init(&d, r, j, ev, t0);
     if (job_repoconfig(r, sha, &rc, &err) != 0) {
         run x = {.env = "config", .repo = (char *)ev->repo, .sha = (char *)sha};

@@ -1,5 +1,6 @@
 /* drift: see drift.h. The check; the schedule is bot/driftsched.c. */
 #include "bot/drift.h"
+#include "util/log.h"
 #include "bot/execute.h"
 #include "store/drift.h"
 #include "store/locks.h"
@@ -51,7 +52,7 @@ static void tell(job_runner *r, const char *env, const store_drift_state *st, lo
              note);
     notify_env_result e = {.env = env, .changes = found, .summary = summary, .plan_text = found ? res->plan_text : NULL};
     notifier_drift(r->nt, &s, &e);
-    fprintf(stderr, "deploybot: drift: %s %s at %.12s (run #%ld): %s\n", env, found ? "drifted" : "back in sync",
+    log_write(LOG_INFO, NULL, "drift: %s %s at %.12s (run #%ld): %s", env, found ? "drifted" : "back in sync",
             st->sha, id, summary);
 }
 
@@ -85,7 +86,7 @@ static int remediate_again(job_runner *r, const char *env, const store_drift_sta
     if (!remediates(r, env, log, note, sizeof(note))) return 0;
     if ((id = store_drift_add(r->db, st->mark, &rec, NULL, err)) < 0) return -1;
     if (id == 0) *out = DRIFT_ABANDONED;
-    else fprintf(stderr, "deploybot: drift: %s still drifted: run #%ld applies %.12s again\n", env, id, st->sha);
+    else log_write(LOG_INFO, NULL, "drift: %s still drifted: run #%ld applies %.12s again", env, id, st->sha);
     return 0;
 }
 
@@ -108,7 +109,7 @@ static int settle(job_runner *r, const char *env, const store_drift_state *st, c
         *out = DRIFT_ABANDONED;
         return changed < 0 ? -1 : 0;
     }
-    fprintf(stderr, "deploybot: drift: %s checked at %.12s: %s\n", env, st->sha,
+    log_write(LOG_INFO, NULL, "drift: %s checked at %.12s: %s", env, st->sha,
             *out == DRIFT_SAME ? "the drift reported, unchanged" : "in sync");
     return *out == DRIFT_SAME ? remediate_again(r, env, st, log, out, err) : 0;
 }

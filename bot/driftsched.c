@@ -1,5 +1,6 @@
 /* driftsched: the drift checks' thread and timing (bot/drift.h). */
 #include "bot/drift.h"
+#include "util/log.h"
 #include "store/drift.h"
 #include "util/clock.h"
 
@@ -57,9 +58,9 @@ static void check_if_due(drift_scheduler *d, job_runner *jr, const char *env) {
     if (interval <= 0) return;
     due_entry *e = entry(d, env, interval);
     if (clock_mono_ms() < e->due_ms) return;
-    if (drift_check(jr, env, &out, &err) != 0) fprintf(stderr, "deploybot: %s\n", err.msg);
+    if (drift_check(jr, env, &out, &err) != 0) log_write(LOG_ERROR, NULL, "%s", err.msg);
     else if (out == DRIFT_BUSY) return;
-    else if (out == DRIFT_ABANDONED) fprintf(stderr, "deploybot: drift: check of %s abandoned: a run came\n", env);
+    else if (out == DRIFT_ABANDONED) log_write(LOG_INFO, NULL, "drift: check of %s abandoned: a run came", env);
     else if (out == DRIFT_FOUND && d->wake) d->wake(d->wake_arg); /* a remediate run may wait */
     else if (out == DRIFT_SAME && d->wake) d->wake(d->wake_arg);
     e->due_ms = clock_mono_ms() + jittered_ms(d, interval, 0.9, 1.1);
@@ -71,7 +72,7 @@ static void round_of_checks(drift_scheduler *d, job_runner *jr) {
     errinfo err;
 
     if (store_drift_envs(jr->db, &envs, &n, &err) != 0) {
-        fprintf(stderr, "deploybot: drift: %s\n", err.msg);
+        log_write(LOG_ERROR, NULL, "drift: %s", err.msg);
         return;
     }
     for (size_t i = 0; i < n; i++) check_if_due(d, jr, envs[i]);

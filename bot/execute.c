@@ -278,9 +278,10 @@ static void execute(job_runner *r, const run *x, run_log *log, outcome *o) {
 static void print_timings(const run_log *l, long long t0, long long t1, long long notify_before) {
     long long planned = l->t_planned > 0 ? l->t_planned : t1;
     if (l->t_envrun == 0) return;
-    fprintf(stderr, "[run %ld %s] timings: prepare=%.1fms discover_plan=%.1fms apply=%.1fms notify=%.1fms\n",
-            l->run, l->env, (l->t_envrun - t0 - notify_before) / 1e3, (planned - l->t_envrun) / 1e3,
-            (t1 - planned) / 1e3, l->notify_us / 1e3);
+    log_ctx ctx = run_log_ctx(l);
+    log_write(LOG_INFO, &ctx, "timings: prepare=%.1fms discover_plan=%.1fms apply=%.1fms notify=%.1fms",
+              (l->t_envrun - t0 - notify_before) / 1e3, (planned - l->t_envrun) / 1e3, (t1 - planned) / 1e3,
+              l->notify_us / 1e3);
 }
 
 void execute_run(job_runner *r, const run *x) {
@@ -288,6 +289,7 @@ void execute_run(job_runner *r, const run *x) {
     outcome o = {0};
     errinfo err;
     run_log_init(&log, x->id, x->env, r->rd, r->db);
+    log.commit = x->sha;
     long long t0 = clock_mono_us();
     run_log_printf(&log, "%s of %.12s (%s, attempt %d)", x->kind, x->sha, x->trigger, x->attempts);
     if (r->stop && runstop_check(r->stop) && stopped(r, &o)) /* canceled before it started */
@@ -305,8 +307,10 @@ void execute_run(job_runner *r, const run *x) {
     print_timings(&log, t0, t1, notify_before);
     redact_buf(r->rd, o.desc, sizeof(o.desc)); /* the history is served by /api/runs */
     if (store_run_finish(r->db, x->id, o.state, o.plan_summary[0] ? o.plan_summary : NULL, o.desc, log.buf,
-                         &err) != 0)
-        fprintf(stderr, "[run %ld %s] history not recorded: %s\n", x->id, x->env, err.msg);
+                         &err) != 0) {
+        log_ctx ctx = run_log_ctx(&log);
+        log_write(LOG_ERROR, &ctx, "history not recorded: %s", err.msg);
+    }
     bot_metrics_run(r->metrics, x->env, x->kind, o.state, (t1 - t0) / 1e6);
     run_log_free(&log);
 }
@@ -315,7 +319,8 @@ void execute_report_superseded(job_runner *r, const run *list, size_t n) {
     for (size_t i = 0; i < n; i++) {
         char desc[200];
         snprintf(desc, sizeof(desc), "Not applied on its own: %s", list[i].result ? list[i].result : "superseded");
-        fprintf(stderr, "[run %ld %s] %s\n", list[i].id, list[i].env, desc);
+        log_ctx ctx = job_run_ctx(&list[i]);
+        log_write(LOG_INFO, &ctx, "%s", desc);
         job_status(r, &list[i], "success", desc);
         bot_metrics_run(r->metrics, list[i].env, list[i].kind, "superseded", -1);
     }

@@ -1,5 +1,6 @@
 /* job: see job.h. */
 #include "bot/job.h"
+#include "util/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,8 +88,14 @@ void job_status(job_runner *r, const run *x, const char *state, const char *desc
 
     snprintf(context, sizeof(context), "deploybot/%s", x->env);
     snprintf(url, sizeof(url), "%s/runs/%ld", r->cfg->public_url, x->id);
-    if (notifier_status(r->nt, x->repo, x->sha, context, state, desc, url) != 0)
-        fprintf(stderr, "[run %ld %s] status not queued\n", x->id, x->env);
+    if (notifier_status(r->nt, x->repo, x->sha, context, state, desc, url) != 0) {
+        log_ctx ctx = job_run_ctx(x);
+        log_write(LOG_ERROR, &ctx, "status not queued");
+    }
+}
+
+log_ctx job_run_ctx(const run *x) {
+    return (log_ctx){.run = x->id, .env = x->env, .commit = x->sha};
 }
 
 job_runner *job_runner_current(cfgsnap *snap, const char *db_path, job_runner *jr, const bot_config **cfg) {
@@ -102,6 +109,6 @@ job_runner *job_runner_current(cfgsnap *snap, const char *db_path, job_runner *j
     job_runner_free(jr);
     if (*cfg) cfgsnap_put(snap, *cfg);
     *cfg = now;
-    if (!(jr = job_runner_new(now, db_path, &err))) fprintf(stderr, "deploybot: %s\n", err.msg);
+    if (!(jr = job_runner_new(now, db_path, &err))) log_write(LOG_ERROR, NULL, "%s", err.msg);
     return jr;
 }

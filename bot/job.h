@@ -18,6 +18,7 @@
 #include "host/host.h"
 #include "notify/notifier.h"
 #include "store/runs.h"
+#include "util/log.h"
 #include "util/metrics.h"
 
 typedef struct {
@@ -61,5 +62,8 @@ int job_repoconfig(job_runner *r, const char *sha, repoconfig *rc, errinfo *err)
 /* Queues the commit status "deploybot/<x->env>" of x's commit, linking to
  * the run's page. A GitHub outage never holds up a deploy: it is sent later. */
 void job_status(job_runner *r, const run *x, const char *state, const char *desc);
+
+/* The context of a line about run x in the daemon's log (util/log.h). */
+log_ctx job_run_ctx(const run *x);
 
 #endif

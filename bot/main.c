@@ -134,9 +134,8 @@ static void announce(const bot_config *cfg, const char *port_file) {
     signal(SIGHUP, on_hangup);
     signal(SIGPIPE, SIG_IGN);
     if (port_file && write_port_file(port_file, server_port(g_server), &err) != 0)
-        fprintf(stderr, "deploybot: port file: %s\n", err.msg);
-    fprintf(stderr, "deploybot: listening on %s:%d, data in %s\n", cfg->listen, server_port(g_server),
-            cfg->data_dir);
+        log_write(LOG_ERROR, NULL, "port file: %s", err.msg);
+    log_write(LOG_INFO, NULL, "listening on %s:%d, data in %s", cfg->listen, server_port(g_server), cfg->data_dir);
 }
 
 /* Under systemd (Type=notify): ready once the port is bound, the port file
@@ -147,9 +146,9 @@ static sdnotify_watchdog *notify_ready(const bot_config *cfg) {
     char state[600];
     errinfo err;
     snprintf(state, sizeof(state), "READY=1\nSTATUS=listening on %.512s:%d", cfg->listen, server_port(g_server));
-    if (sdnotify_send(state, &err) != 0) fprintf(stderr, "deploybot: %s\n", err.msg);
+    if (sdnotify_send(state, &err) != 0) log_write(LOG_WARN, NULL, "%s", err.msg);
     sdnotify_watchdog *wd = sdnotify_watchdog_start(&err);
-    if (!wd && err.code != ERR_NONE) fprintf(stderr, "deploybot: %s\n", err.msg);
+    if (!wd && err.code != ERR_NONE) log_write(LOG_WARN, NULL, "%s", err.msg);
     return wd;
 }
 
@@ -242,7 +241,7 @@ static int serve(bot_config *loaded, const char *path, const char *port_file) {
         sdnotify_send("STOPPING=1", NULL);
         sdnotify_watchdog_stop(wd);
     } else {
-        fprintf(stderr, "deploybot: %s\n", err.msg);
+        log_write(LOG_ERROR, NULL, "%s", err.msg);
     }
     worker_stop(w);
     notify_stop(&nt);

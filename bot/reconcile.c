@@ -3,6 +3,7 @@
 #include "bot/repolayout.h"
 #include "bot/trust.h"
 #include "store/jobs.h"
+#include "util/log.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -49,8 +50,8 @@ static int queue_env(job_runner *r, store *q, const repoconfig_env *env, const c
     free(payload);
     if (rc < 0) return -1;
     if (!dup)
-        fprintf(stderr, "deploybot: reconcile: %s's branch %s is at %.12s, not applied: queued\n", env->name,
-                env->branch, head);
+        log_write(LOG_INFO, &(log_ctx){.env = env->name, .commit = head},
+                  "reconcile: %s's branch %s is at %.12s, not applied: queued", env->name, env->branch, head);
     return dup ? 0 : 1;
 }
 

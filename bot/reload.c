@@ -1,5 +1,6 @@
 /* reload: see reload.h. */
 #include "bot/reload.h"
+#include "util/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,12 +40,11 @@ int reload_config(const char *path, const bot_config *old, bot_config *out, erri
         return -1;
     bot_config_changes(old, out, &changed);
     keep_fixed(old, out, &kept);
-    fprintf(stderr, "deploybot: config reloaded from %s: %s%s\n", path ? path : "(defaults)",
+    log_write(LOG_INFO, NULL, "config reloaded from %s: %s%s", path ? path : "(defaults)",
             changed.len ? "changed: " : "nothing changed", changed.len ? changed.s : "");
     if (kept.len)
-        fprintf(stderr,
-                "deploybot: config: %s cannot change on reload: the values in use stay "
-                "(restart deploybot to change them)\n",
+        log_write(LOG_ERROR, NULL, "config: %s cannot change on reload: the values in use stay "
+                "(restart deploybot to change them)",
                 kept.s);
     strbuf_free(&changed);
     strbuf_free(&kept);

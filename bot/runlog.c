@@ -2,6 +2,7 @@
 #include "bot/runlog.h"
 #include "store/runs.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,7 +36,10 @@ void run_log_line(void *arg, const char *line) {
     char *safe = redact(l->rd, line);
 
     if (l->t_envrun > 0 && l->t_planned == 0) l->t_planned = clock_mono_us();
-    if (!l->quiet) fprintf(stderr, "[run %ld %s] %s\n", l->run, l->env, safe);
+    if (!l->quiet) {
+        log_ctx ctx = run_log_ctx(l);
+        log_write(LOG_INFO, &ctx, "%s", safe);
+    }
     if (l->history) store_run_log_append(l->history, l->run, safe, NULL);
     keep(l, safe);
     free(safe);
@@ -49,6 +53,10 @@ void run_log_printf(run_log *l, const char *fmt, ...) {
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     run_log_line(l, line);
+}
+
+log_ctx run_log_ctx(const run_log *l) {
+    return (log_ctx){.run = l->run, .env = l->env, .commit = l->commit};
 }
 
 void run_log_free(run_log *l) {

@@ -1,5 +1,6 @@
 /* runlog: a run's log while it runs. Every line, with secrets masked, goes
- * to stderr ("[run ID ENV] line", unless quiet), into the history at once (store/runs.h:
+ * to the daemon's log (util/log.h, with the run, environment and commit as
+ * its context: "[run ID ENV] line" in text, unless quiet), into the history at once (store/runs.h:
  * the run page and its live WebSocket show it) and into a buffer that is
  * stored whole when the run finishes.
  *
@@ -10,10 +11,12 @@
 #include <stddef.h>
 #include "notify/redact.h"
 #include "store/store.h"
+#include "util/log.h"
 
 typedef struct {
     long run;
     const char *env;
+    const char *commit; /* the run's, for the log's context; NULL: none */
     const redactor *rd;
     store *history; /* may be NULL: stderr and the buffer only */
     int quiet;      /* set: nothing to stderr either */
@@ -30,5 +33,8 @@ void run_log_init(run_log *l, long run, const char *env, const redactor *rd, sto
 void run_log_line(void *arg, const char *line);
 void run_log_printf(run_log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void run_log_free(run_log *l);
+
+/* The context of l's lines in the daemon's log. */
+log_ctx run_log_ctx(const run_log *l);
 
 #endif

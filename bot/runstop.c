@@ -1,5 +1,6 @@
 /* runstop: see runstop.h. */
 #include "bot/runstop.h"
+#include "util/log.h"
 #include "store/runs.h"
 #include "util/clock.h"
 
@@ -31,7 +32,7 @@ static int poll_request(runstop *r, long long now) {
     if (r->db && now >= r->next_poll_ms) {
         r->next_poll_ms = now + RUNSTOP_POLL_MS;
         got = store_run_cancel_requested(r->db, r->run, by, sizeof(by), &err);
-        if (got < 0) fprintf(stderr, "[run %ld] cannot read cancel requests: %s\n", r->run, err.msg);
+        if (got < 0) log_write(LOG_ERROR, &(log_ctx){.run = r->run}, "cannot read cancel requests: %s", err.msg);
         if (got == 1 && atomic_load(&r->why) == RUNSTOP_NONE) snprintf(r->by, sizeof(r->by), "%s", by);
     }
     pthread_mutex_unlock(&r->mu);

@@ -42,6 +42,7 @@
 #include "bot/metrics.h"
 #include "store/keys.h"
 #include "util/digest.h"
+#include "util/log.h"
 
 #define TIMEOUT_SECS 15          /* lws' own per-step timeout, behind bot/connlimit.h's deadlines */
 #define HEADER_BYTES 8192        /* per-request header space (GitHub sends < 2 KB) */
@@ -803,10 +804,14 @@ static void log_outcome(struct lws *wsi, struct pss *p) {
     char peer[64] = "", ev[64], dl[128];
 
     lws_get_peer_simple(wsi, peer, sizeof(peer));
-    lwsl_notice("deploybot: webhook from %s delivery=%s event=%s -> %u %.*s\n",
-                peer, printable(p->delivery, dl, sizeof(dl)),
-                printable(p->event, ev, sizeof(ev)), p->status,
-                (int)p->resp_len, p->resp);
+    printable(p->delivery, dl, sizeof(dl));
+    printable(p->event, ev, sizeof(ev));
+    if (log_is_json()) /* the delivery as a key of its own */
+        log_write(LOG_INFO, &(log_ctx){.delivery = dl}, "webhook from %s event=%s -> %u %.*s", peer, ev, p->status,
+                  (int)p->resp_len, p->resp);
+    else
+        lwsl_notice("deploybot: webhook from %s delivery=%s event=%s -> %u %.*s\n", peer, dl, ev, p->status,
+                    (int)p->resp_len, p->resp);
 }
 
 /* ---- the API and the login form ---------------------------------------- */
@@ -1189,6 +1194,15 @@ static int start_auth(server *s, const bot_config *cfg, errinfo *err) {
     return 0;
 }
 
+/* With JSON logs, libwebsockets' lines (the server's own lwsl_* included)
+ * become JSON lines too, without its timestamp. */
+static void lws_log_emit(int level, const char *line) {
+    log_level lv = level & LLL_ERR ? LOG_ERROR : level & LLL_WARN ? LOG_WARN
+                                                                  : LOG_INFO;
+    if (strncmp(line, "deploybot: ", 11) == 0) line += 11;
+    log_write(lv, NULL, "%s", line);
+}
+
 server *server_new(const bot_config *cfg, const char *db_path, metrics *m,
                    server_job_cb on_job, void *arg, errinfo *err) {
     struct lws_context_creation_info info;
@@ -1200,6 +1214,7 @@ server *server_new(const bot_config *cfg, const char *db_path, metrics *m,
     s->on_job = on_job;
     s->arg = arg;
     s->metrics = m;
+    if (log_is_json()) lws_set_log_level(LLL_ERR | LLL_WARN | LLL_NOTICE, lws_log_emit);
     if (!(s->listen = strdup(cfg->listen)))
         abort();
     take_webhook_settings(s, cfg);

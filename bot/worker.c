@@ -13,6 +13,7 @@
 #include "store/jobs.h"
 #include "store/retention.h"
 #include "store/runs.h"
+#include "util/log.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -74,7 +75,7 @@ static int reconcile_due(worker *w, job_runner *jr, store *q) {
         return 0;
     w->last_reconcile_us = now;
     n = reconcile_heads(jr, q, &err);
-    if (n < 0) fprintf(stderr, "deploybot: %s\n", err.msg);
+    if (n < 0) log_write(LOG_ERROR, NULL, "%s", err.msg);
     return n > 0;
 }
 
@@ -88,12 +89,12 @@ static int prune_due(worker *w, const bot_config *cfg, store *q) {
     if (!w->pruning) w->pruned = (store_pruned){0};
     long long cutoff = clock_wall_ms() - cfg->retention_days * 86400000LL;
     long n = store_prune_batch(q, cutoff, PRUNE_BATCH, &w->pruned, &err);
-    if (n < 0) fprintf(stderr, "deploybot: retention: %s\n", err.msg);
+    if (n < 0) log_write(LOG_ERROR, NULL, "retention: %s", err.msg);
     w->pruning = n > 0;
     if (w->pruning) return 1;
     w->next_prune_ms = now + cfg->retention_interval_s * 1000LL;
     if (w->pruned.runs + w->pruned.jobs + w->pruned.deliveries > 0)
-        fprintf(stderr, "deploybot: retention: removed %lld run(s), %lld job(s), %lld delivery(ies) older than %d days\n",
+        log_write(LOG_INFO, NULL, "retention: removed %lld run(s), %lld job(s), %lld delivery(ies) older than %d days",
                 w->pruned.runs, w->pruned.jobs, w->pruned.deliveries, cfg->retention_days);
     w->pruned = (store_pruned){0};
     return 0;
@@ -102,12 +103,14 @@ static int prune_due(worker *w, const bot_config *cfg, store *q) {
 static void dispatch_one(store *q, job_runner *jr, store_job *j) {
     char summary[512] = "";
     int rc = dispatch_job(jr, j, summary, sizeof(summary));
+    log_ctx ctx = {.delivery = j->delivery}; /* the job is in the text: "deploybot: job N ..." */
     if (rc != 0 && j->attempts < MAX_ATTEMPTS) {
-        fprintf(stderr, "deploybot: job %ld will be retried: %s\n", j->id, summary);
+        log_write(LOG_WARN, &ctx, "job %ld will be retried: %s", j->id, summary);
         store_job_retry(q, j->id, 2 << j->attempts, summary, NULL);
     } else {
         store_job_finish(q, j->id, rc == 0, summary, NULL);
-        fprintf(stderr, "deploybot: job %ld %s: %s\n", j->id, rc == 0 ? "dispatched" : "failed", summary);
+        log_write(rc == 0 ? LOG_INFO : LOG_ERROR, &ctx, "job %ld %s: %s", j->id, rc == 0 ? "dispatched" : "failed",
+                  summary);
     }
 }
 
@@ -117,7 +120,7 @@ static void *dispatcher_main(void *arg) {
     const bot_config *cfg = NULL;
     store *q = store_open(w->db_path, STORE_MKDIR, &err);
     job_runner *jr = NULL;
-    if (!q) fprintf(stderr, "deploybot: dispatcher cannot start: %s\n", err.msg);
+    if (!q) log_write(LOG_ERROR, NULL, "dispatcher cannot start: %s", err.msg);
     for (int stop = 0; q;) {
         unsigned long seen = generation(w, &stop);
         if (stop || !(jr = job_runner_current(w->snap, w->db_path, jr, &cfg))) break;
@@ -142,7 +145,7 @@ static int run_one(worker *w, job_runner *jr, store *rs, store *stops) {
     size_t n_superseded;
     errinfo e;
     int got = store_run_claim(rs, &x, &superseded, &n_superseded, &e);
-    if (got < 0) fprintf(stderr, "deploybot: %s\n", e.msg);
+    if (got < 0) log_write(LOG_ERROR, NULL, "%s", e.msg);
     execute_report_superseded(jr, superseded, n_superseded);
     run_list_free(superseded, n_superseded);
     if (got <= 0) return 0;
@@ -163,7 +166,7 @@ static void *runner_main(void *arg) {
     job_runner *jr = NULL;
     store *rs = store_open(w->db_path, 0, &e);
     store *stops = rs ? store_open(w->db_path, 0, &e) : NULL; /* bot/runstop.h's own */
-    if (!stops) fprintf(stderr, "deploybot: run thread cannot start: %s\n", e.msg);
+    if (!stops) log_write(LOG_ERROR, NULL, "run thread cannot start: %s", e.msg);
     for (int stop = 0; stops;) {
         unsigned long seen = generation(w, &stop);
         if (stop || !(jr = job_runner_current(w->snap, w->db_path, jr, &cfg))) break;
@@ -192,7 +195,7 @@ static int recover(const char *db_path, errinfo *err) {
     if (!db) return -1;
     int jobs = store_jobs_recover(db, NULL), nruns = store_runs_recover(db, NULL);
     if (jobs > 0 || nruns > 0)
-        fprintf(stderr, "deploybot: resuming %d interrupted job(s) and %d run(s)\n", jobs, nruns);
+        log_write(LOG_INFO, NULL, "resuming %d interrupted job(s) and %d run(s)", jobs, nruns);
     store_close(db);
     return 0;
 }
@@ -202,9 +205,9 @@ static int recover(const char *db_path, errinfo *err) {
 static void start_drift(worker *w, const bot_config *cfg) {
     errinfo err;
     if (!cfg->repo_url)
-        fprintf(stderr, "deploybot: drift checks are off: they need repo.url\n");
+        log_write(LOG_INFO, NULL, "drift checks are off: they need repo.url");
     else if (!(w->drift = drift_start(w->snap, w->db_path, w->metrics, worker_wake, w, &err)))
-        fprintf(stderr, "deploybot: %s\n", err.msg);
+        log_write(LOG_ERROR, NULL, "%s", err.msg);
 }
 
 worker *worker_start(cfgsnap *snap, const char *db_path, metrics *m, errinfo *err) {

@@ -4,6 +4,7 @@
 #include "notify/prstate.h"
 #include "notify/render.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -66,14 +67,14 @@ static int put(notifier *n, const char *kind, const char *target, const char *ch
     char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
     json_decref(payload);
     if (!text) {
-        fprintf(stderr, "deploybot: notify: cannot encode a %s message\n", kind);
+        log_write(LOG_ERROR, NULL, "notify: cannot encode a %s message", kind);
         return -1;
     }
     char *safe = redact(n->rd, text);
     free(text);
     outbox_new_msg m = {kind, target, channel, order, safe};
     int rc = store_outbox_enqueue(n->db, &m, clock_wall_ms(), NULL, &err);
-    if (rc != 0) fprintf(stderr, "deploybot: notify: %s message lost: %s\n", kind, err.msg);
+    if (rc != 0) log_write(LOG_ERROR, NULL, "notify: %s message lost: %s", kind, err.msg);
     free(safe);
     return rc;
 }
@@ -112,7 +113,7 @@ int notifier_pr_head(notifier *n, const char *repo, long pr, const char *sha,
                      const char *const *envs, size_t n_envs) {
     errinfo err;
     if (store_pr_head(n->db, repo, pr, sha, envs, n_envs, &err) != 0) {
-        fprintf(stderr, "deploybot: notify: %s\n", err.msg);
+        log_write(LOG_ERROR, NULL, "notify: %s", err.msg);
         return -1;
     }
     return pr_comment(n, repo, pr);
@@ -169,7 +170,7 @@ void notifier_result(notifier *n, const notify_subject *s, const notify_env_resu
         r.url = s->run_url;
         errinfo err;
         int stored = prstate_result(n->db, s->repo, s->pr_number, s->sha, &r, &err);
-        if (stored < 0) fprintf(stderr, "deploybot: notify: %s\n", err.msg);
+        if (stored < 0) log_write(LOG_ERROR, NULL, "notify: %s", err.msg);
         if (stored > 0) pr_comment(n, s->repo, s->pr_number);
     } else if (r.applied && s->repo && s->sha) {
         r.url = NULL;

@@ -5,6 +5,7 @@
 #include "notify/prstate.h"
 #include "notify/render.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -112,7 +113,7 @@ static int send_pr_comment(sender *s, store *o, const outbox_msg *m, json_t *p, 
     } else {
         rc = s->host->pr_comment_create(s->hc, m->target, number, body, &id, r, err);
         if (rc == 0 && store_outbox_comment_put(o, key, id, &e) < 0)
-            fprintf(stderr, "deploybot: notify: %s (the next plan adds a new comment)\n", e.msg);
+            log_write(LOG_WARN, NULL, "notify: %s (the next plan adds a new comment)", e.msg);
     }
     free(body);
     return rc;
@@ -208,8 +209,8 @@ static void deliver(void *arg, store *o, const outbox_msg *m, long long now, out
     /* Attempts 1, 2, 4, 8 ...: an outage is visible without flooding the log. */
     int noted = (m->attempts & (m->attempts - 1)) == 0 || oc->result == OUTBOX_FAILED;
     if (oc->result != OUTBOX_SENT && noted)
-        fprintf(stderr, "deploybot: notify #%lld %s, attempt %d: %s%s\n", m->id, m->kind, m->attempts, oc->error,
-                oc->result == OUTBOX_FAILED ? " (given up)" : " (will retry)");
+        log_write(oc->result == OUTBOX_FAILED ? LOG_ERROR : LOG_WARN, NULL, "notify #%lld %s, attempt %d: %s%s", m->id,
+                  m->kind, m->attempts, oc->error, oc->result == OUTBOX_FAILED ? " (given up)" : " (will retry)");
     http_response_free(&r);
     json_decref(p);
 }
@@ -258,7 +259,7 @@ static void *sender_main(void *arg) {
         if (next >= 0 && next <= now) {
             errinfo e;
             n = outbox_send_due(s->db, now, &s->policy, BATCH, deliver, s, &e);
-            if (n < 0) fprintf(stderr, "deploybot: notify: %s\n", e.msg);
+            if (n < 0) log_write(LOG_ERROR, NULL, "notify: %s", e.msg);
         }
         if (n > 0) continue;
         /* A due message can still wait behind an older one of its key, or a
@@ -272,13 +273,13 @@ static void *sender_main(void *arg) {
  * yet, for the log. */
 static void resume(sender *s, const sender_options *o) {
     int n = store_outbox_recover(s->db, NULL);
-    if (n > 0) fprintf(stderr, "deploybot: notify: resuming %d message(s) interrupted while sending\n", n);
+    if (n > 0) log_write(LOG_INFO, NULL, "notify: resuming %d message(s) interrupted while sending", n);
     store_outbox_prune(s->db, clock_wall_ms() - KEEP_SENT_MS, NULL);
     long pending = store_outbox_count(s->db, "pending", NULL);
-    if (pending > 0) fprintf(stderr, "deploybot: notify: %ld message(s) waiting to be sent\n", pending);
+    if (pending > 0) log_write(LOG_INFO, NULL, "notify: %ld message(s) waiting to be sent", pending);
     char unset[512];
     if (notify_settings_unset(o->settings, unset, sizeof(unset)) > 0)
-        fprintf(stderr, "deploybot: notify: not set: %s; chat messages for them wait until they are\n", unset);
+        log_write(LOG_WARN, NULL, "notify: not set: %s; chat messages for them wait until they are", unset);
 }
 
 static void sender_free(sender *s) {

@@ -213,7 +213,7 @@ aws_client *aws_client_new_resolved(const char *region, const aws_options *optio
     if (!c) return NULL;
     c->resolved = 1;
     c->expiration = origin.expiration;
-    if (c->options.debug) fprintf(stderr, "deploybot aws: credentials from %s\n", origin.source);
+    if (c->options.debug) log_write(LOG_DEBUG, AWS_LOG, "credentials from %s", origin.source);
     return c;
 }
 
@@ -518,10 +518,10 @@ static int renew_creds(aws_client *c, errinfo *err) {
         aws_creds_free(&c->creds);
         c->creds = fresh;
         c->expiration = origin.expiration;
-        if (c->options.debug) fprintf(stderr, "deploybot aws: credentials renewed from %s\n", origin.source);
+        if (c->options.debug) log_write(LOG_DEBUG, AWS_LOG, "credentials renewed from %s", origin.source);
         return 0;
     }
-    if (c->options.debug) fprintf(stderr, "deploybot aws: renewing credentials failed: %s\n", why.msg);
+    if (c->options.debug) log_write(LOG_DEBUG, AWS_LOG, "renewing credentials failed: %s", why.msg);
     if (now < c->expiration) return 0;
     return aws_errinfo_set(err, ERR_UNAVAILABLE, "ExpiredToken",
                            "the AWS credentials expired and "
@@ -534,12 +534,11 @@ static void debug_line(const aws_client *c, const request *rq, const errinfo *er
                        long wait, int settle) {
     if (!c->options.debug) return;
     if (wait < 0)
-        fprintf(stderr, "deploybot aws: %s %s -> %d %s (attempt %d, giving up)\n", rq->service,
-                rq->what, err->status, err->remote, n);
+        log_write(LOG_DEBUG, AWS_LOG, "%s %s -> %d %s (attempt %d, giving up)", rq->service, rq->what, err->status,
+                  err->remote, n);
     else
-        fprintf(stderr, "deploybot aws: %s %s -> %d %s (attempt %d%s, retry in %ld ms)\n",
-                rq->service, rq->what, err->status, err->remote, n,
-                settle ? ", created moments ago" : "", wait);
+        log_write(LOG_DEBUG, AWS_LOG, "%s %s -> %d %s (attempt %d%s, retry in %ld ms)", rq->service, rq->what,
+                  err->status, err->remote, n, settle ? ", created moments ago" : "", wait);
 }
 
 /* AWS's NotFound codes: EC2's Invalid*.NotFound (InvalidInstanceID.NotFound,
@@ -643,7 +642,7 @@ static int perform(aws_client *c, const request *rq, xml_node **out, errinfo *er
         enum outcome o = attempt(c, rq, &rs, out, err);
         long long retry_after = rs.retry_after_ms;
         if (o == DONE && c->options.debug)
-            fprintf(stderr, "deploybot aws: %s %s -> %ld\n", rq->service, rq->what, rs.status);
+            log_write(LOG_DEBUG, AWS_LOG, "%s %s -> %ld", rq->service, rq->what, rs.status);
         http_response_free(&rs);
         if (o == DONE) {
             count_call(c, rq, 1, 0, err);

@@ -10,6 +10,11 @@
 #include "deploy/aws/fresh.h"
 #include "deploy/aws/sts.h"
 #include "util/http.h"
+#include "util/log.h"
+
+/* The context of the client's debug lines (aws_options.debug): "deploybot
+ * aws: ..." in text, "component": "aws" in JSON. */
+#define AWS_LOG (&(const log_ctx){.component = "aws"})
 
 /* A role the client acts as (aws_client_assume_role). */
 typedef struct {

@@ -160,8 +160,8 @@ static int renew(aws_client *c, session *e, time_t now, errinfo *err) {
     e->expiration = expiration;
     e->renew_at = renew_time(now, expiration);
     if (c->options.debug)
-        fprintf(stderr, "deploybot aws: assumed role %s as %s for %ld s\n", e->arn, e->session_name,
-                (long)(expiration - now));
+        log_write(LOG_DEBUG, AWS_LOG, "assumed role %s as %s for %ld s", e->arn, e->session_name,
+                  (long)(expiration - now));
     return 0;
 }
 
@@ -176,7 +176,7 @@ static int sessions_get(aws_client *c, errinfo *err) {
     session *e = find(a->sessions, a);
     int due = now >= e->expiration || (now >= e->renew_at && now >= e->next_try);
     if (due && renew(c, e, now, &why) < 0 && c->options.debug)
-        fprintf(stderr, "deploybot aws: renewing the session of %s failed: %s\n", e->arn, why.msg);
+        log_write(LOG_DEBUG, AWS_LOG, "renewing the session of %s failed: %s", e->arn, why.msg);
     int ok = e->expiration > now;
     if (ok && e->expiration != a->expiration) {
         aws_creds_free(&a->creds);
