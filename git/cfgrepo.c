@@ -526,6 +526,12 @@ int cfgrepo_probe(const char *url, const cfgrepo_options *opts, errinfo *err) {
     if (!url || !*url || !(r.url = normalise_url(url)))
         return errinfo_set(err, ERR_INVALID, "config repository: no url");
     url_for_humans(r.url, where, sizeof where);
+    /* libgit2 calls a missing directory an "unsupported URL protocol". */
+    if (!strstr(r.url, "://") && access(r.url, F_OK) != 0) {
+        errinfo_set(err, ERR_NOT_FOUND, "listing %s: %s", where, strerror(errno));
+        free(r.url);
+        return -1;
+    }
     rc = list_branches(&r, &auth);
     if (rc < 0)
         errinfo_set(err, auth.msg[0] ? auth.code : ERR_UNAVAILABLE, "listing %s: %s", where,

@@ -177,6 +177,15 @@ class CheckGitHub(CheckCase):
         self.cfg["repo"]["url"] = "https://localhost:%d/acme/other.git" % self.git.port
         self.assert_only_failure("repository", "localhost")
 
+    def test_local_repository(self):
+        self.cfg["repo"] = {"url": self.s.repo.path, "name": self.s.default_repo}
+        rc, lines = self.check()
+        self.assertEqual(rc, 0, lines)
+        self.assertIn("OK repository", lines)
+        self.assertNotIn("OK repository token", lines)   # no token is needed for a path
+        self.cfg["repo"]["url"] = self.s.repo.path + "-gone"
+        self.assert_only_failure("repository", "No such file or directory")
+
     def test_host_token_unset(self):
         rc, lines = self.check(GITHUB_TOKEN=None)
         failed = [ln for ln in lines if ln.startswith("FAIL")]
