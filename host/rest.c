@@ -57,7 +57,10 @@ json_t *rest_get_object(const rest_api *a, const char *path, http_response *resp
     http_response r;
     json_t *j = NULL;
 
-    if (rest_call(a, "GET", path, NULL, &r, err) == 0 && !json_is_object(j = json_loads(r.body, 0, NULL))) {
+    int ok = rest_call(a, "GET", path, NULL, &r, err) == 0;
+
+    if (ok) j = json_loads(r.body, 0, NULL);
+    if (ok && !json_is_object(j)) {
         json_decref(j);
         j = NULL;
         errinfo_set(err, ERR_REMOTE, "%s answered GET %s with no JSON object", a->name, path);
