@@ -235,7 +235,7 @@ static void sleep_ms(sender *s, long long ms) {
     errinfo e;
     if (s->can_wait) {
         if (store_outbox_wait(s->db, ms, &e) >= 0) return;
-        fprintf(stderr, "deploybot: notify: %s; looking at the outbox every %d ms instead\n", e.msg, POLL_MS);
+        log_write(LOG_WARN, NULL, "notify: %s; looking at the outbox every %d ms instead", e.msg, POLL_MS);
         s->can_wait = 0;
     }
     if (ms > POLL_MS) ms = POLL_MS;
@@ -305,7 +305,7 @@ sender *sender_start(const sender_options *o, errinfo *err) {
     }
     errinfo e; /* listening before the first look: no enqueue falls in between */
     s->can_wait = store_outbox_wait(s->db, 0, &e) >= 0;
-    if (!s->can_wait) fprintf(stderr, "deploybot: notify: %s; looking at the outbox every %d ms\n", e.msg, POLL_MS);
+    if (!s->can_wait) log_write(LOG_WARN, NULL, "notify: %s; looking at the outbox every %d ms", e.msg, POLL_MS);
     resume(s, o);
     s->policy.base_ms = o->retry_base_ms;
     s->host = o->host;
