@@ -747,7 +747,6 @@ static void load_file(const char *path, bot_config *o, cfgload *l) {
                              "%s (line %d, column %d)", jerr.text, jerr.line, jerr.column));
     else if (!json_is_object(root))
         noted(l, errinfo_set(&l->err, ERR_INVALID, "top level must be a JSON object"));
-    else
     else {
         load_sections(root, o, l);
         o->file = json_incref(root); /* for bot_config_changes */

@@ -204,7 +204,7 @@ typedef struct {
     int retention_interval_s; /* how often pruning starts; a day */
     struct json_t *file;      /* the file as read (NULL without one), to tell a
                                  reload what changed (bot_config_changes) */
-    log_format log_format; /* the daemon's stderr: text lines or JSON lines */
+    log_format log_format;    /* the daemon's stderr: text lines or JSON lines */
 } bot_config;
 
 /* path NULL: the defaults and the environment only. Returns 0, or -1 with

@@ -53,7 +53,7 @@ static void tell(job_runner *r, const char *env, const store_drift_state *st, lo
     notify_env_result e = {.env = env, .changes = found, .summary = summary, .plan_text = found ? res->plan_text : NULL};
     notifier_drift(r->nt, &s, &e);
     log_write(LOG_INFO, NULL, "drift: %s %s at %.12s (run #%ld): %s", env, found ? "drifted" : "back in sync",
-            st->sha, id, summary);
+              st->sha, id, summary);
 }
 
 /* Records (and tells) a drift found (digest set) or resolved (NULL). */
@@ -110,7 +110,7 @@ static int settle(job_runner *r, const char *env, const store_drift_state *st, c
         return changed < 0 ? -1 : 0;
     }
     log_write(LOG_INFO, NULL, "drift: %s checked at %.12s: %s", env, st->sha,
-            *out == DRIFT_SAME ? "the drift reported, unchanged" : "in sync");
+              *out == DRIFT_SAME ? "the drift reported, unchanged" : "in sync");
     return *out == DRIFT_SAME ? remediate_again(r, env, st, log, out, err) : 0;
 }
 

@@ -41,11 +41,12 @@ int reload_config(const char *path, const bot_config *old, bot_config *out, erri
     bot_config_changes(old, out, &changed);
     keep_fixed(old, out, &kept);
     log_write(LOG_INFO, NULL, "config reloaded from %s: %s%s", path ? path : "(defaults)",
-            changed.len ? "changed: " : "nothing changed", changed.len ? changed.s : "");
+              changed.len ? "changed: " : "nothing changed", changed.len ? changed.s : "");
     if (kept.len)
-        log_write(LOG_ERROR, NULL, "config: %s cannot change on reload: the values in use stay "
-                "(restart deploybot to change them)",
-                kept.s);
+        log_write(LOG_ERROR, NULL,
+                  "config: %s cannot change on reload: the values in use stay "
+                  "(restart deploybot to change them)",
+                  kept.s);
     strbuf_free(&changed);
     strbuf_free(&kept);
     return 0;

@@ -95,7 +95,7 @@ static int prune_due(worker *w, const bot_config *cfg, store *q) {
     w->next_prune_ms = now + cfg->retention_interval_s * 1000LL;
     if (w->pruned.runs + w->pruned.jobs + w->pruned.deliveries > 0)
         log_write(LOG_INFO, NULL, "retention: removed %lld run(s), %lld job(s), %lld delivery(ies) older than %d days",
-                w->pruned.runs, w->pruned.jobs, w->pruned.deliveries, cfg->retention_days);
+                  w->pruned.runs, w->pruned.jobs, w->pruned.deliveries, cfg->retention_days);
     w->pruned = (store_pruned){0};
     return 0;
 }
