@@ -68,7 +68,7 @@ static int one_round(const char *env, const char *file, const char *text, size_t
         return -1;
     }
     double t2 = now_ms();
-    provider_ctx ctx = {.aws = aws, .stack = env, .page_size = o->aws.page_size};
+    provider_ctx ctx = {.aws = aws, .stack = env, .page_size = o->aws.page_size, .discovery_parallelism = o->discovery_parallelism};
     if (plan_discover(&ctx, &actual, &err) != 0) {
         char why[sizeof(err.msg) + sizeof(err.remote) + 2];
         snprintf(why, sizeof(why), "%s %s", err.remote, err.msg);

@@ -1,6 +1,7 @@
 /* config: see config.h. Errors are written where they are found, naming
  * the key; bot_config_load puts "config FILE: " in front once. */
 #include "bot/config.h"
+#include "deploy/providers/discover.h"
 #include "deploy/repoconfig.h"
 #include "host/host.h"
 #include "util/strbuf.h"
@@ -89,6 +90,7 @@ enum {
     K_MAX_BODY,
     K_RUNNERS,
     K_APPLY_PARALLELISM,
+    K_DISCOVERY_PARALLELISM,
     K_AWS_PAGE_SIZE,
     K_AWS_RETRY_BASE_MS,
     K_AWS_MAX_ATTEMPTS,
@@ -96,6 +98,8 @@ enum {
     K_AWS_CONSISTENCY_TIMEOUT_S,
     K_WAIT_TIMEOUT_S,
     K_WAIT_POLL_MS,
+    K_WAIT_FIRST_POLL_MS,
+    K_WAIT_MAX_POLL_MS,
     K_NOTIFY_RETRY_BASE_MS,
     K_MAX_FILE_BYTES,
     K_MAX_ENVS_PER_PUSH,
@@ -126,6 +130,8 @@ static const int_knob KNOBS[K_COUNT] = {
     [K_RUNNERS] = {"runners", "DEPLOYBOT_RUNNERS", 1, BOT_MAX_RUNNERS},
     [K_APPLY_PARALLELISM] = {"apply_parallelism", "DEPLOYBOT_APPLY_PARALLELISM", 1,
                              MAX_APPLY_PARALLELISM},
+    [K_DISCOVERY_PARALLELISM] = {"discovery_parallelism", "DEPLOYBOT_DISCOVERY_PARALLELISM", 1,
+                                 DISCOVER_PER_SERVICE_MAX},
     [K_AWS_PAGE_SIZE] = {"aws.page_size", "DEPLOYBOT_AWS_PAGE_SIZE", 1, 1000},
     [K_AWS_RETRY_BASE_MS] = {"aws.retry_base_ms", "DEPLOYBOT_AWS_RETRY_BASE_MS", 0, 60000},
     [K_AWS_MAX_ATTEMPTS] = {"aws.max_attempts", "DEPLOYBOT_AWS_MAX_ATTEMPTS", 1, 100},
@@ -134,6 +140,8 @@ static const int_knob KNOBS[K_COUNT] = {
                                      0, 3600},
     [K_WAIT_TIMEOUT_S] = {"wait.timeout_s", "DEPLOYBOT_WAIT_TIMEOUT_S", 0, 86400},
     [K_WAIT_POLL_MS] = {"wait.poll_ms", "DEPLOYBOT_WAIT_POLL_MS", 0, 60000},
+    [K_WAIT_FIRST_POLL_MS] = {"wait.first_poll_ms", "DEPLOYBOT_WAIT_FIRST_POLL_MS", 1, 60000},
+    [K_WAIT_MAX_POLL_MS] = {"wait.max_poll_ms", "DEPLOYBOT_WAIT_MAX_POLL_MS", 1, 600000},
     /* In the file it is part of "notify", which notify/settings.c reads. */
     [K_NOTIFY_RETRY_BASE_MS] = {NULL, "DEPLOYBOT_NOTIFY_RETRY_BASE_MS", NOTIFY_RETRY_BASE_MS_MIN,
                                 NOTIFY_RETRY_BASE_MS_MAX},
@@ -176,6 +184,7 @@ static void knob_store(bot_config *o, int k, long long v) {
     case K_MAX_BODY: o->max_body = (size_t)v; break;
     case K_RUNNERS: o->runners = (int)v; break;
     case K_APPLY_PARALLELISM: o->deploy.apply_parallelism = (int)v; break;
+    case K_DISCOVERY_PARALLELISM: o->deploy.discovery_parallelism = (int)v; break;
     case K_AWS_PAGE_SIZE: aws->page_size = (int)v; break;
     case K_AWS_RETRY_BASE_MS: aws->retry_base_ms = zero_is_none(v); break;
     case K_AWS_MAX_ATTEMPTS: aws->max_attempts = (int)v; break;
@@ -183,6 +192,8 @@ static void knob_store(bot_config *o, int k, long long v) {
     case K_AWS_CONSISTENCY_TIMEOUT_S: aws->consistency_timeout_s = zero_is_none(v); break;
     case K_WAIT_TIMEOUT_S: aws->wait_timeout_s = zero_is_none(v); break;
     case K_WAIT_POLL_MS: aws->wait_poll_ms = zero_is_none(v); break;
+    case K_WAIT_FIRST_POLL_MS: aws->wait_first_poll_ms = (int)v; break;
+    case K_WAIT_MAX_POLL_MS: aws->wait_max_poll_ms = (int)v; break;
     case K_NOTIFY_RETRY_BASE_MS: o->notify.retry_base_ms = v; break;
     case K_MAX_FILE_BYTES: o->max_file_bytes = (size_t)v; break;
     case K_MAX_ENVS_PER_PUSH: o->max_envs_per_push = (int)v; break;
@@ -673,7 +684,7 @@ static int app_check(const bot_config *o, errinfo *err) {
 static void load_sections(json_t *root, bot_config *o, cfgload *l) {
     static const char *const top[] = {
         "listen", "port", "data_dir", "max_body_bytes", "public_url", "repo",
-        "webhook_secret_env", "host", "github", "runners", "apply_parallelism", "aws", "wait",
+        "webhook_secret_env", "host", "github", "runners", "apply_parallelism", "discovery_parallelism", "aws", "wait",
         "notify", "environments", "limits", "ingest", "allow_fork_prs",
         "api_tokens", "session_ttl_s", "tls_cert", "tls_key", "retention_days",
         "retention_interval_s", "log_format", NULL};
@@ -685,7 +696,7 @@ static void load_sections(json_t *root, bot_config *o, cfgload *l) {
     static const char *const aws_keys[] = {"region", "page_size", "retry_base_ms", "max_attempts",
                                            "throttle_attempts", "consistency_timeout_s", "debug",
                                            NULL};
-    static const char *const wait_keys[] = {"timeout_s", "poll_ms", NULL};
+    static const char *const wait_keys[] = {"timeout_s", "poll_ms", "first_poll_ms", "max_poll_ms", NULL};
     static const char *const ingest_keys[] = {"batch_max", "batch_wait_us", NULL};
     static const char *const limit_keys[] = {"max_file_bytes", "max_envs_per_push",
                                              "plan_list_items", "max_inflight_body_bytes",

@@ -27,6 +27,7 @@
  *             "installation_id": N, "app_token_refresh_s": 300
  *     "runners": 4,                   DEPLOYBOT_RUNNERS
  *     "apply_parallelism": 4,         DEPLOYBOT_APPLY_PARALLELISM
+ *     "discovery_parallelism": 8,     DEPLOYBOT_DISCOVERY_PARALLELISM (calls in flight per AWS service)
  *     "aws": { "region": "eu-west-1",   (no default: deploy/envrun.h)
  *              "retry_base_ms": 100,  DEPLOYBOT_AWS_RETRY_BASE_MS
  *              "max_attempts": 6,     DEPLOYBOT_AWS_MAX_ATTEMPTS
@@ -35,7 +36,9 @@
  *              "debug": false,        DEPLOYBOT_AWS_DEBUG
  *              "page_size": N },      DEPLOYBOT_AWS_PAGE_SIZE (absent: each call's largest)
  *     "wait": { "timeout_s": N,       DEPLOYBOT_WAIT_TIMEOUT_S (absent: each waiter's own)
- *               "poll_ms": N },       DEPLOYBOT_WAIT_POLL_MS (absent: each waiter's own)
+ *               "poll_ms": N,         DEPLOYBOT_WAIT_POLL_MS (absent: the schedule below)
+ *               "first_poll_ms": 100, DEPLOYBOT_WAIT_FIRST_POLL_MS
+ *               "max_poll_ms": 10000 }, DEPLOYBOT_WAIT_MAX_POLL_MS
  *     "limits": { "max_file_bytes": 1048576,   DEPLOYBOT_MAX_FILE_BYTES
  *                 "max_envs_per_push": 20,    DEPLOYBOT_MAX_ENVS_PER_PUSH
  *                 "plan_list_items": 10,      DEPLOYBOT_PLAN_LIST_ITEMS

@@ -1,11 +1,14 @@
 /* apply: ordered execution of a plan. */
 #include "deploy/apply.h"
 
+#include "util/clock.h"
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef enum { OP_CREATE,
                OP_UPDATE,
@@ -150,7 +153,15 @@ out:
 }
 
 /* Independent operations run in parallel, each worker with its own AWS
- * client; the first failure stops new operations from starting. */
+ * client; the first failure stops new operations from starting.
+ *
+ * An operation waiting for AWS (a waiter between two looks, a throttled
+ * request before its retry) gives its slot back for that time
+ * (sched_pause): its worker keeps only the operation's place, and the slot
+ * goes to the next ready operation, on an idle worker or a new one. So
+ * `slots` bounds the operations making calls, not those waiting, and a NAT
+ * gateway's two minutes never hold back an independent branch. A paused
+ * operation takes a slot again when its pause is over and one is free. */
 typedef struct {
     const provider_ctx *base;
     plan *p;
@@ -160,7 +171,13 @@ typedef struct {
     apply_result *res;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int running;
+    int running;  /* operations started and not finished */
+    int active;   /* of them, those holding a slot (not paused) */
+    int resuming; /* paused ones whose pause is over: first in line for a slot */
+    int slots;
+    int idle; /* workers waiting for an operation */
+    pthread_t *threads;
+    size_t nthreads, max_threads;
     int failed;
     errinfo first; /* the first failure */
 } sched;
@@ -204,12 +221,16 @@ static void record(sched *s, op *o, int rc, errinfo *err) {
           kept ? " after its final snapshot completed" : "");
 }
 
+static void sched_pause(void *arg, long ms);
+
 /* Outside the lock: the operation with this worker's own AWS client, made
  * on its first operation. */
 static int work(sched *s, op *o, aws_client **own, errinfo *err) {
     provider_ctx ctx = *s->base;
-    if (!*own && s->base->aws && !(*own = aws_client_clone(s->base->aws, err)))
-        return errinfo_prefix(err, "AWS client");
+    if (!*own && s->base->aws) {
+        if (!(*own = aws_client_clone(s->base->aws, err))) return errinfo_prefix(err, "AWS client");
+        aws_client_set_pause(*own, sched_pause, s);
+    }
     ctx.aws = *own ? *own : s->base->aws;
     ctx.final_snapshot = o->kind == OP_DESTROY && o->change->final_snapshot == PLAN_SNAPSHOT_TAKE;
     return run_op(&ctx, s->p, o, &s->mu, err);
@@ -220,15 +241,18 @@ static void *apply_worker(void *arg) {
     aws_client *own = NULL;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        int wait;
-        op *o = take(s, &wait);
+        int wait = 1;
+        op *o = s->active + s->resuming < s->slots ? take(s, &wait) : NULL;
         if (!o) {
             if (!wait) break;
+            s->idle++;
             pthread_cond_wait(&s->cv, &s->mu);
+            s->idle--;
             continue;
         }
         o->running = 1;
         s->running++;
+        s->active++;
         logf_(s->log, s->arg, "%s: %s...", op_id(o), VERB[o->kind]);
         pthread_mutex_unlock(&s->mu);
         errinfo err = {0};
@@ -236,12 +260,54 @@ static void *apply_worker(void *arg) {
         pthread_mutex_lock(&s->mu);
         o->running = 0;
         s->running--;
+        s->active--;
         record(s, o, rc, &err);
         pthread_cond_broadcast(&s->cv);
     }
     pthread_mutex_unlock(&s->mu);
     aws_client_free(own);
     return NULL;
+}
+
+/* Under the lock: one more worker, when an operation may be waiting for a
+ * free slot and no worker is idle to take it. */
+static void spawn_if_needed(sched *s) {
+    if (s->idle > 0 || s->failed || s->nthreads >= s->max_threads || s->running >= (int)s->l->n) return;
+    if (pthread_create(&s->threads[s->nthreads], NULL, apply_worker, s) == 0) s->nthreads++;
+}
+
+static void sched_pause(void *arg, long ms) {
+    sched *s = arg;
+    long long due = clock_mono_ms() + ms;
+    pthread_mutex_lock(&s->mu);
+    s->active--;
+    spawn_if_needed(s);
+    pthread_cond_broadcast(&s->cv);
+    for (long long now; (now = clock_mono_ms()) < due;) {
+        struct timespec at;
+        clock_gettime(CLOCK_REALTIME, &at);
+        long long ns = at.tv_nsec + (due - now) * 1000000LL;
+        at.tv_sec += (time_t)(ns / 1000000000LL);
+        at.tv_nsec = (long)(ns % 1000000000LL);
+        pthread_cond_timedwait(&s->cv, &s->mu, &at);
+    }
+    s->resuming++;
+    while (s->active >= s->slots) pthread_cond_wait(&s->cv, &s->mu);
+    s->resuming--;
+    s->active++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Every worker, those started meanwhile included: a worker starts others
+ * only while it is alive, so once all are joined none is left. */
+static void join_all(sched *s) {
+    for (size_t i = 0;; i++) {
+        pthread_mutex_lock(&s->mu);
+        size_t n = s->nthreads;
+        pthread_mutex_unlock(&s->mu);
+        if (i >= n) break;
+        pthread_join(s->threads[i], NULL);
+    }
 }
 
 #define MAX_PARALLELISM 16
@@ -252,13 +318,17 @@ int apply_plan(const provider_ctx *c, plan *p, int parallelism, apply_log_fn log
     op_list l = {0};
     build_ops(p, &l);
     res->ops_total = (int)l.n;
-    sched s = {c, p, &l, log, arg, res, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, {0}};
-    pthread_t th[MAX_PARALLELISM];
-    int n = parallelism > 0 ? parallelism : 4, started = 0;
+    int n = parallelism > 0 ? parallelism : 4;
     if (n > MAX_PARALLELISM) n = MAX_PARALLELISM;
+    sched s = {.base = c, .p = p, .l = &l, .log = log, .arg = arg, .res = res, .slots = n, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .max_threads = l.n + (size_t)n};
+    s.threads = calloc(s.max_threads, sizeof(*s.threads));
+    if (!s.threads) abort();
+    pthread_mutex_lock(&s.mu);
     for (int i = 0; i < n && (size_t)i < l.n; i++)
-        if (pthread_create(&th[started], NULL, apply_worker, &s) == 0) started++;
-    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+        if (pthread_create(&s.threads[s.nthreads], NULL, apply_worker, &s) == 0) s.nthreads++;
+    pthread_mutex_unlock(&s.mu);
+    join_all(&s);
+    free(s.threads);
     if (s.failed)
         for (size_t i = 0; i < l.n; i++)
             if (!l.ops[i].done) logf_(log, arg, "not done: %s %s", VERB[l.ops[i].kind], op_id(&l.ops[i]));

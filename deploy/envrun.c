@@ -226,7 +226,7 @@ int envrun(const envrun_request *req, envrun_result *out, errinfo *err) {
     aws_sessions *own = req->role_arn && !req->sessions ? aws_sessions_new() : NULL;
     aws_client *aws = new_client(req, region, own ? own : req->sessions, err);
     if (!aws) rc = failed(out, err);
-    provider_ctx ctx = {.aws = aws, .stack = req->env, .page_size = aws_opts ? aws_opts->page_size : 0};
+    provider_ctx ctx = {.aws = aws, .stack = req->env, .page_size = aws_opts ? aws_opts->page_size : 0, .discovery_parallelism = req->options ? req->options->discovery_parallelism : 0};
     if (rc == 0) rc = discover(&ctx, &actual, out, err);
     if (rc == 0) rc = plan_apply(req, &ctx, &pol, &desired, &actual, out, err);
     resource_set_free(&desired);

@@ -1,13 +1,13 @@
 /* plan: diff of desired and discovered resources. */
 #include "deploy/plan.h"
+#include "deploy/providers/discover.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int plan_discover(const provider_ctx *c, resource_set *actual, errinfo *err) {
-    for (const provider *const *p = provider_all(); *p; p++)
-        if ((*p)->discover(c, actual, err) != 0) return -1;
+    if (discover_all(c, c->discovery_parallelism, actual, err) != 0) return -1;
     resource_set_link(actual);
     return 0;
 }

@@ -37,8 +37,10 @@ typedef struct {
     int snapshots; /* changes with PLAN_SNAPSHOT_TAKE */
 } plan;
 
-/* Discovers every resource of every provider tagged with the stack, and links
- * references between them. */
+/* Discovers every resource of every provider tagged with the stack, the
+ * providers side by side (deploy/providers/discover.h, at most
+ * c->discovery_parallelism calls per service), and links references
+ * between them. */
 int plan_discover(const provider_ctx *c, resource_set *actual, errinfo *err);
 
 /* Builds the plan; takes ownership of both sets. */

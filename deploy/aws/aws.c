@@ -245,6 +245,13 @@ const aws_options *aws_client_options(const aws_client *c) { return &c->options;
 
 unsigned long aws_client_request_count(const aws_client *c) { return c->requests; }
 
+void aws_client_request_count_add(aws_client *c, unsigned long n) { c->requests += n; }
+
+void aws_client_set_pause(aws_client *c, aws_pause_fn fn, void *arg) {
+    c->pause = fn;
+    c->pause_arg = arg;
+}
+
 void aws_client_created(aws_client *c, const char *id) {
     if (c) aws_fresh_add(c->fresh, id);
 }
@@ -487,15 +494,20 @@ static int canceled(const aws_client *c, errinfo *err) {
     return aws_errinfo_set(err, ERR_CANCELED, "Canceled", "stopped before the next AWS call");
 }
 
-/* In slices, so that a cancel is seen within one even during a 20 s backoff. */
+/* In slices when the client can be canceled, so that a cancel is seen
+ * within one even during a 20 s backoff or a waiter's 10 s pause. */
 int aws_client_pause(const aws_client *c, long ms, errinfo *err) {
-    const long slice = 100;
+    const long slice = !c || !c->cancel ? ms : c->pause ? 1000 : 100;
     for (;;) {
         if (canceled(c, err)) return -1;
         if (ms <= 0) return 0;
         long now = ms < slice ? ms : slice;
-        struct timespec ts = {now / 1000, (now % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) < 0) {}
+        if (c && c->pause) {
+            c->pause(c->pause_arg, now);
+        } else {
+            struct timespec ts = {now / 1000, (now % 1000) * 1000000L};
+            while (nanosleep(&ts, &ts) < 0) {}
+        }
         ms -= now;
     }
 }

@@ -209,11 +209,21 @@ void aws_client_created(aws_client *c, const char *id);
 typedef int (*aws_cancel_fn)(void *arg);
 void aws_client_set_cancel(aws_client *c, aws_cancel_fn fn, void *arg);
 
-/* Sleeps ms milliseconds, or less when the client's cancel callback (none:
- * never) says stop: then -1 with ERR_CANCELED. c may be NULL. */
+/* Pauses ms milliseconds (aws_client_set_pause's way, else asleep), or less
+ * when the client's cancel callback (none: never) says stop: then -1 with
+ * ERR_CANCELED. c may be NULL. */
 int aws_client_pause(const aws_client *c, long ms, errinfo *err);
 
 /* Number of HTTP requests made so far (for benchmarks and tests). */
 unsigned long aws_client_request_count(const aws_client *c);
+/* Adds a clone's requests to c's count (its work was done for c). */
+void aws_client_request_count_add(aws_client *c, unsigned long n);
+
+/* How a client pauses: before a retry, and between a waiter's looks
+ * (waiter.h). By default the calling thread sleeps; an applier hands its
+ * workers' clients a function that lets other operations run meanwhile
+ * (deploy/apply.c). A clone starts with the default. */
+typedef void (*aws_pause_fn)(void *arg, long ms);
+void aws_client_set_pause(aws_client *c, aws_pause_fn fn, void *arg);
 
 #endif

@@ -39,6 +39,8 @@ struct aws_client {
     aws_assumed *role;    /* NULL: requests are signed with creds */
     aws_cancel_fn cancel; /* NULL: never canceled (aws_client_set_cancel) */
     void *cancel_arg;
+    aws_pause_fn pause;   /* NULL: sleep (aws_client_set_pause) */
+    void *pause_arg;
 };
 
 /* sts.c: before each request of a client with a role, a newer session

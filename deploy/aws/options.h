@@ -17,8 +17,12 @@ typedef struct {
                             calls, at most each call's own limit; 0: that limit */
     int wait_timeout_s;        /* every waiter's timeout; 0: each waiter's own,
                             negative: give up after the first look */
-    int wait_poll_ms;          /* every waiter's poll interval; 0: each waiter's own,
-                            negative: poll without pausing */
+    int wait_poll_ms;          /* every waiter's poll interval, fixed; 0: the schedule
+                            below, negative: poll without pausing */
+    int wait_first_poll_ms;    /* a waiter's first look is this long after the call, each
+                            next one twice as long after the last; 0: 100 ms */
+    int wait_max_poll_ms;      /* up to this, or the waiter's own interval when shorter;
+                            0: 10 s */
     int consistency_timeout_s; /* how long a NotFound naming what this client created
                             (aws_client_created) is retried; 0: 30 s, negative: never */
     metrics *metrics;          /* not a setting: where calls, throttles and retries are

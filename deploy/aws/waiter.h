@@ -1,10 +1,16 @@
 /* waiter: polls until an AWS resource reaches a state (instance running, NAT
  * gateway available, load balancer active, volume available / in-use ...),
- * like AWS's own waiters (botocore's waiters-2.json gives their delays).
+ * like AWS's own waiters (botocore's waiters-2.json gives their timeouts).
  *
- * Timeout and poll interval come from the caller; the client's aws_options
- * (wait_timeout_s, wait_poll_ms) override every waiter's when set: tests use
- * short ones, production keeps AWS's. */
+ * The first look is at once; the next ones follow a schedule, 100 ms after
+ * the first, each pause twice the last, up to 10 s or the caller's poll
+ * interval when shorter (aws_options wait_first_poll_ms and
+ * wait_max_poll_ms move both ends: tests scale them down with the fake's
+ * timing). So a resource ready in 2 s is seen at about 2 s, one ready in
+ * 3 minutes less than 10 s late. The pauses are the client's
+ * (aws_client_pause): during an apply, other operations run meanwhile.
+ * aws_options wait_timeout_s replaces every waiter's timeout, wait_poll_ms
+ * the schedule with a fixed interval. */
 #ifndef DEPLOYBOT_DEPLOY_AWS_WAITER_H
 #define DEPLOYBOT_DEPLOY_AWS_WAITER_H
 
@@ -19,7 +25,8 @@ typedef enum { WAITER_RETRY = 0,
 typedef waiter_state (*waiter_check)(void *arg, errinfo *err);
 
 /* 0 when done; -1 on failure, or on timeout with err's remote "WaiterTimeout"
- * and its message naming `what`. aws may be NULL (no overrides). */
+ * and its message naming `what`. poll_ms caps the schedule's pauses. aws may
+ * be NULL (no overrides, the thread sleeps). */
 int waiter_wait(const aws_client *aws, const char *what, waiter_check check, void *arg,
                 int timeout_s, int poll_ms, errinfo *err);
 

@@ -195,6 +195,7 @@ static int lt_destroy(const provider_ctx *c, const resource *r, const json_t *ol
 static const char *const lt_force[] = {"name", NULL};
 const provider provider_launch_template = {
     .type = "launch_template",
+    .service = "ec2",
     .force_new = lt_force,
     .discover = lt_discover,
     .create = lt_create,
@@ -483,6 +484,7 @@ static const char *const instance_force[] = {"user_data_sha256", "instance_type"
                                              "data_volume", NULL};
 const provider provider_instance = {
     .type = "instance",
+    .service = "ec2",
     .force_new = instance_force,
     .discover = instance_discover,
     .create = instance_create,
@@ -644,6 +646,7 @@ static int volume_destroy(const provider_ctx *c, const resource *r, const json_t
 static const char *const volume_force[] = {"availability_zone", "encrypted", NULL};
 const provider provider_volume = {
     .type = "volume",
+    .service = "ec2",
     .force_new = volume_force,
     .discover = volume_discover,
     .create = volume_create,
@@ -692,6 +695,7 @@ static int attachment_destroy(const provider_ctx *c, const resource *r, const js
 static const char *const attachment_force[] = {"instance", "volume", "device", NULL};
 const provider provider_volume_attachment = {
     .type = "volume_attachment",
+    .service = "ec2",
     .force_new = attachment_force,
     .discover = attachment_discover,
     .create = attachment_create,

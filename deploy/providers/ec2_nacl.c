@@ -239,6 +239,7 @@ static int nacl_destroy(const provider_ctx *c, const resource *r, const json_t *
 static const char *const nacl_force[] = {"vpc", NULL};
 const provider provider_network_acl = {
     .type = "network_acl",
+    .service = "ec2",
     .force_new = nacl_force,
     .discover = nacl_discover,
     .create = nacl_create,

@@ -77,6 +77,7 @@ static int eip_destroy(const provider_ctx *c, const resource *r, const json_t *o
 static const char *const eip_force[] = {"domain", NULL};
 const provider provider_eip = {
     .type = "eip",
+    .service = "ec2",
     .force_new = eip_force,
     .discover = eip_discover,
     .create = eip_create,
@@ -85,8 +86,8 @@ const provider provider_eip = {
 
 /* ---- NAT gateway ---- */
 
-/* The internet gateway attached to `vpc` among those discovered already
- * (provider.c lists internet gateways first), or NULL. */
+/* The internet gateway attached to `vpc` among those discovered (provider.c
+ * lists internet gateways first), or NULL. */
 static const char *igw_of(const resource_set *found, const char *vpc) {
     for (size_t i = 0; vpc && i < found->n; i++) {
         const resource *r = &found->items[i];
@@ -103,7 +104,7 @@ static void nat_item(const provider_ctx *c, const xml_node *it, resource_set *ou
         strcmp(state, "failed") == 0)
         return; /* on its way out, or never came up: as good as absent */
     const char *alloc = xml_path_text(it, "natGatewayAddressSet/item/allocationId");
-    const char *igw = igw_of(out, xml_path_text(it, "vpcId"));
+    const char *igw = igw_of(provider_discovered(c, "internet_gateway"), xml_path_text(it, "vpcId"));
     json_t *a = json_pack("{s:s}", "subnet", xml_path_text(it, "subnetId") ?: "");
     json_object_set_new(a, "allocation", alloc ? json_string(alloc) : json_null());
     json_object_set_new(a, "internet_gateway", igw ? json_string(igw) : json_null());
@@ -182,6 +183,7 @@ static int nat_destroy(const provider_ctx *c, const resource *r, const json_t *o
 static const char *const nat_force[] = {"subnet", "allocation", "internet_gateway", NULL};
 const provider provider_nat_gateway = {
     .type = "nat_gateway",
+    .service = "ec2",
     .force_new = nat_force,
     .discover = nat_discover,
     .create = nat_create,

@@ -42,6 +42,7 @@ static int vpc_destroy(const provider_ctx *c, const resource *r, const json_t *o
 static const char *const vpc_force[] = {"cidr_block", NULL};
 const provider provider_vpc = {
     .type = "vpc",
+    .service = "ec2",
     .force_new = vpc_force,
     .discover = vpc_discover,
     .create = vpc_create,
@@ -140,6 +141,7 @@ static int subnet_check(const provider_ctx *c, const resource *d, const resource
 static const char *const subnet_force[] = {"vpc", "cidr_block", "availability_zone", NULL};
 const provider provider_subnet = {
     .type = "subnet",
+    .service = "ec2",
     .force_new = subnet_force,
     .discover = subnet_discover,
     .create = subnet_create,
@@ -191,6 +193,7 @@ static int igw_destroy(const provider_ctx *c, const resource *r, const json_t *o
 static const char *const igw_force[] = {"vpc", NULL};
 const provider provider_internet_gateway = {
     .type = "internet_gateway",
+    .service = "ec2",
     .force_new = igw_force,
     .discover = igw_discover,
     .create = igw_create,
@@ -346,6 +349,7 @@ static int rt_destroy(const provider_ctx *c, const resource *r, const json_t *ol
 static const char *const rt_force[] = {"vpc", NULL};
 const provider provider_route_table = {
     .type = "route_table",
+    .service = "ec2",
     .force_new = rt_force,
     .discover = rt_discover,
     .create = rt_create,

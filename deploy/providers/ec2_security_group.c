@@ -135,6 +135,7 @@ static int sg_destroy(const provider_ctx *c, const resource *r, const json_t *ol
 static const char *const sg_force[] = {"vpc", "name", "description", NULL};
 const provider provider_security_group = {
     .type = "security_group",
+    .service = "ec2",
     .force_new = sg_force,
     .discover = sg_discover,
     .create = sg_create,

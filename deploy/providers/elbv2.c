@@ -282,8 +282,8 @@ static const char *vpc_gateway(const resource_set *out, const char *vpc) {
 
 static void lb_item(const provider_ctx *c, const xml_node *it, const char *lid, json_t *tags,
                     resource_set *out) {
-    (void)c;
-    const char *vpc = xml_path_text(it, "VpcId"), *igw = vpc_gateway(out, vpc);
+    const char *vpc = xml_path_text(it, "VpcId");
+    const char *igw = vpc_gateway(provider_discovered(c, "internet_gateway"), vpc);
     json_t *a = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "name", xml_path_text(it, "LoadBalancerName") ?: "",
                           "scheme", xml_path_text(it, "Scheme") ?: "", "type", xml_path_text(it, "Type") ?: "",
                           "vpc", vpc ?: "", "subnets", member_strings(it, "AvailabilityZones", "SubnetId"),
@@ -359,6 +359,7 @@ static const char *const lb_force[] = {"name", "scheme", "type", "vpc", "subnets
                                        "internet_gateway", NULL};
 const provider provider_load_balancer = {
     .type = "load_balancer",
+    .service = "elasticloadbalancing",
     .force_new = lb_force,
     .discover = lb_discover,
     .create = lb_create,
@@ -441,6 +442,7 @@ static int tg_destroy(const provider_ctx *c, const resource *r, const json_t *ol
 static const char *const tg_force[] = {"name", "protocol", "port", "vpc", "target_type", NULL};
 const provider provider_target_group = {
     .type = "target_group",
+    .service = "elasticloadbalancing",
     .force_new = tg_force,
     .discover = tg_discover,
     .create = tg_create,
@@ -503,14 +505,10 @@ static void listener_item(const provider_ctx *c, const xml_node *it, const char 
 
 /* Listeners of the stack's load balancers (discovered before them). */
 static int listener_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
-    size_t n = out->n; /* out grows: only look at what was there */
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(out->items[i].type, "load_balancer") != 0) continue;
-        char *arn = strdup(out->items[i].physical);
-        describe_spec d = {"DescribeListeners", "Listeners", NULL, "LoadBalancerArn", arn, 0};
-        int rc = describe_pages(c, &d, listener_item, out, err);
-        free(arn);
-        if (rc != 0) return -1;
+    const resource_set *lbs = provider_discovered(c, "load_balancer");
+    for (size_t i = 0; i < lbs->n; i++) {
+        describe_spec d = {"DescribeListeners", "Listeners", NULL, "LoadBalancerArn", lbs->items[i].physical, 0};
+        if (describe_pages(c, &d, listener_item, out, err) != 0) return -1;
     }
     return 0;
 }
@@ -592,6 +590,7 @@ static const char *const listener_force[] = {"load_balancer", NULL};
 static const char *const listener_force_if_set[] = {"target_group", NULL};
 const provider provider_listener = {
     .type = "listener",
+    .service = "elasticloadbalancing",
     .force_new = listener_force,
     .force_new_if_set = listener_force_if_set,
     .discover = listener_discover,
@@ -607,11 +606,10 @@ typedef struct {
 } reg_scope;
 
 static void reg_add(const provider_ctx *c, const reg_scope *s, const xml_node *it, resource_set *out) {
-    (void)c;
     const char *target = xml_path_text(it, "Target/Id"), *port = xml_path_text(it, "Target/Port");
     const char *state = xml_path_text(it, "TargetHealth/State");
     if (!target || (state && strcmp(state, "draining") == 0)) return; /* on its way out */
-    const resource *inst = resource_set_find_physical(out, target);
+    const resource *inst = resource_set_find_physical(provider_discovered(c, "instance"), target);
     const char *inst_id = inst && strncmp(inst->id, "instance.", 9) == 0 ? inst->id + 9 : target;
     const char *tg_short = strchr(s->tg_id, '.') ? strchr(s->tg_id, '.') + 1 : s->tg_id;
     char id[256], phys[512];
@@ -625,11 +623,10 @@ static void reg_add(const provider_ctx *c, const reg_scope *s, const xml_node *i
 
 /* Registrations of the stack's target groups, one DescribeTargetHealth each. */
 static int reg_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
-    size_t n = out->n;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(out->items[i].type, "target_group") != 0) continue;
-        char *tg_id = strdup(out->items[i].id), *tg_arn = strdup(out->items[i].physical);
-        reg_scope s = {tg_id, tg_arn};
+    const resource_set *tgs = provider_discovered(c, "target_group");
+    for (size_t i = 0; i < tgs->n; i++) {
+        const char *tg_arn = tgs->items[i].physical;
+        reg_scope s = {tgs->items[i].id, tg_arn};
         aws_params p = {0};
         aws_params_add(&p, "TargetGroupArn", tg_arn);
         xml_node *doc = NULL;
@@ -638,8 +635,6 @@ static int reg_discover(const provider_ctx *c, resource_set *out, errinfo *err) 
         const xml_node *t = rc == 0 ? result(doc, "DescribeTargetHealth", "TargetHealthDescriptions/member") : NULL;
         for (; t; t = xml_next_same(t)) reg_add(c, &s, t, out);
         xml_free(doc);
-        free(tg_id);
-        free(tg_arn);
         if (rc != 0) return -1;
     }
     return 0;
@@ -674,6 +669,7 @@ static int reg_destroy(const provider_ctx *c, const resource *r, const json_t *a
 static const char *const reg_force[] = {"target_group", "instance", "port", NULL};
 const provider provider_target_registration = {
     .type = "target_registration",
+    .service = "elasticloadbalancing",
     .force_new = reg_force,
     .discover = reg_discover,
     .create = reg_create,

@@ -256,6 +256,7 @@ static int role_destroy(const provider_ctx *c, const resource *r, const json_t *
 static const char *const role_force[] = {"assume_role_policy", NULL};
 const provider provider_iam_role = {
     .type = "iam_role",
+    .service = "iam",
     .force_new = role_force,
     .discover = role_discover,
     .create = role_create,
@@ -345,6 +346,7 @@ static int profile_destroy(const provider_ctx *c, const resource *r, const json_
 static const char *const profile_force[] = {"role", NULL};
 const provider provider_instance_profile = {
     .type = "instance_profile",
+    .service = "iam",
     .force_new = profile_force,
     .discover = profile_discover,
     .create = profile_create,

@@ -9,10 +9,14 @@
 #include "deploy/aws/aws.h"
 #include "deploy/providers/resource.h"
 
+/* What a discovery has found so far (deploy/providers/discover.h). */
+typedef struct discover_task discover_task;
+
 typedef struct {
     aws_client *aws;
-    const char *stack; /* environment name: value of the deploybot:stack tag */
-    int page_size;     /* aws_options.page_size: 0, each API's largest */
+    const char *stack;         /* environment name: value of the deploybot:stack tag */
+    int page_size;             /* aws_options.page_size: 0, each API's largest */
+    int discovery_parallelism; /* deploy_options': 0, discover.h's default */
     /* Set by the applier for one destroy the plan marked (deploy/safeguard.h):
      * the resource's data is kept in a completed snapshot before it goes. */
     int final_snapshot;
@@ -20,6 +24,9 @@ typedef struct {
      * check asks once what every resource's check needs (plan_check sets
      * it); keyed by "<service>:<action>". NULL: nothing is kept. */
     json_t *memo;
+    /* Set by discover_all for the provider's discover it runs: how it sees
+     * what the providers before it found (provider_discovered). */
+    const discover_task *discovering;
 } provider_ctx;
 
 /* Ownership. A resource is the stack's, and so may ever be changed or
@@ -33,6 +40,9 @@ typedef struct {
  * optional ones are left out. */
 typedef struct provider {
     const char *type;
+    /* The signing name of its AWS service ("ec2", "elasticloadbalancing",
+     * "iam", "route53"): discovery bounds the calls in flight per service. */
+    const char *service;
     /* Attributes whose change cannot be applied in place (NULL-terminated). */
     const char *const *force_new;
     /* Attributes whose change replaces the resource only when it has a value
@@ -40,7 +50,9 @@ typedef struct provider {
      * optional). */
     const char *const *force_new_if_set;
     /* Adds every resource of this type the answers prove is the stack's to
-     * out, with one batched Describe call per page. */
+     * out, with one batched Describe call per page. Runs beside the other
+     * providers' (discover.h): `out` is its own, and what an earlier provider
+     * found is read through provider_discovered only. */
     int (*discover)(const provider_ctx *c, resource_set *out, errinfo *err);
     /* `attrs` are resolved (physical ids). Sets r->physical. */
     int (*create)(const provider_ctx *c, resource *r, const json_t *attrs, errinfo *err);
@@ -70,6 +82,14 @@ typedef struct provider {
 /* NULL-terminated list of every provider, in a stable order. */
 const provider *const *provider_all(void);
 const provider *provider_find(const char *type);
+
+/* For a discover: everything the provider of `type` found, once it is done
+ * (waiting for it if needed, so a lookup starts as soon as its input is
+ * there). `type` must come before the caller's in provider_all(), which
+ * keeps the waits from going round in a circle; a later or unknown type, or
+ * a call outside discover_all, finds an empty set. Never NULL; read-only,
+ * valid until the discovery ends. */
+const resource_set *provider_discovered(const provider_ctx *c, const char *type);
 
 /* The page size for an API whose pages hold at most `max` items. */
 int provider_page_size(const provider_ctx *c, int max);

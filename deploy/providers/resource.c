@@ -22,6 +22,19 @@ resource *resource_set_add(resource_set *s, const char *type, const char *id,
     return r;
 }
 
+void resource_set_move(resource_set *dst, resource_set *src) {
+    for (size_t i = 0; i < src->n; i++) {
+        resource *r = &src->items[i];
+        resource *d = resource_set_add(dst, r->type, r->id, r->physical, r->attrs);
+        d->extra = r->extra;
+        free(r->type);
+        free(r->id);
+        free(r->physical);
+    }
+    free(src->items);
+    memset(src, 0, sizeof(*src));
+}
+
 resource *resource_set_find(const resource_set *s, const char *id) {
     for (size_t i = 0; i < s->n; i++)
         if (strcmp(s->items[i].id, id) == 0) return &s->items[i];

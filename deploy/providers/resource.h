@@ -28,6 +28,8 @@ typedef struct {
 /* Adds a resource (takes ownership of attrs); returns it. */
 resource *resource_set_add(resource_set *s, const char *type, const char *id,
                            const char *physical, json_t *attrs);
+/* Moves every resource of src to the end of dst, in order; src is left empty. */
+void resource_set_move(resource_set *dst, resource_set *src);
 resource *resource_set_find(const resource_set *s, const char *id);
 resource *resource_set_find_physical(const resource_set *s, const char *physical);
 void resource_set_free(resource_set *s);

@@ -164,7 +164,8 @@ static int record_discover_one(const provider_ctx *c, const char *lb_arn, const 
     record_state rs;
     if (record_get(c, zone, name, &rs, err) != 0) return -1;
     if (!rs.found || !alias_is_ours(rs.alias_dns, lb_name)) return 0; /* gone, or someone else's now */
-    const resource *lb = rs.alias_dns[0] ? alias_balancer(out, rs.alias_dns) : NULL;
+    const resource *lb = rs.alias_dns[0] ? alias_balancer(provider_discovered(c, "load_balancer"), rs.alias_dns)
+                                         : NULL;
     /* Not our balancer: shown as the alias's DNS name, which differs from what we want. */
     json_t *a = json_pack("{s:s,s:s,s:s,s:s,s:b}", "zone", zone, "name", name, "type", "A",
                           "load_balancer", lb ? lb->physical : rs.alias_dns[0] ? rs.alias_dns
@@ -179,24 +180,17 @@ static int record_discover_one(const provider_ctx *c, const char *lb_arn, const 
 }
 
 static int record_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
-    size_t n = out->n;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(out->items[i].type, "load_balancer") != 0) continue;
-        /* Copies: `out` grows (and moves) while records are added. */
-        json_t *tags = json_deep_copy(json_object_get(out->items[i].extra, "tags"));
-        char *arn = strdup(out->items[i].physical);
-        char *name = strdup(resource_attr_str(out->items[i].attrs, "name") ?: "");
-        const char *key;
+    const resource_set *lbs = provider_discovered(c, "load_balancer");
+    for (size_t i = 0; i < lbs->n; i++) {
+        const resource *lb = &lbs->items[i];
+        const char *name = resource_attr_str(lb->attrs, "name") ?: "", *key;
         json_t *v;
-        int rc = 0;
-        json_object_foreach(tags, key, v) {
-            if (rc == 0 && strncmp(key, POINTER_TAG, strlen(POINTER_TAG)) == 0 && json_is_string(v))
-                rc = record_discover_one(c, arn, name, key + strlen(POINTER_TAG), json_string_value(v), out, err);
+        json_object_foreach(json_object_get(lb->extra, "tags"), key, v) {
+            if (strncmp(key, POINTER_TAG, strlen(POINTER_TAG)) == 0 && json_is_string(v) &&
+                record_discover_one(c, lb->physical, name, key + strlen(POINTER_TAG), json_string_value(v), out,
+                                    err) != 0)
+                return -1;
         }
-        json_decref(tags);
-        free(arn);
-        free(name);
-        if (rc != 0) return -1;
     }
     return 0;
 }
@@ -412,6 +406,7 @@ static int record_check(const provider_ctx *c, const resource *d, const resource
 static const char *const record_force[] = {"zone", "type", "load_balancer", NULL};
 const provider provider_dns_record = {
     .type = "dns_record",
+    .service = "route53",
     .force_new = record_force,
     .discover = record_discover,
     .create = record_create,

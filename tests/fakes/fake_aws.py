@@ -6,7 +6,8 @@
               [--user-name deploybot] [--transition-ms 200] [--ignore-filters]
               [--error-shape native|ec2|query|errors-under-errorresponse]
               [--role ARN[:EXTERNAL_ID]]... [--session-duration-s N]
-              [--eventual-consistency-ms N] [--throttle] [--throttle-scale F] [--verbose]
+              [--eventual-consistency-ms N] [--throttle] [--throttle-scale F]
+              [--timing off|fixed|random] [--timing-scale F] [--latency-ms N] [--verbose]
 
 Point clients at http://127.0.0.1:PORT with the same key pair and region.
 Every request must carry a valid SigV4 signature. Admin endpoints for tests
@@ -29,6 +30,7 @@ from awsfake.server import AwsFakeApp, AwsHandler  # noqa: E402
 from awsfake.sigv4 import Verifier            # noqa: E402
 from awsfake.sts import StsService            # noqa: E402
 from awsfake.sts.state import user_principal  # noqa: E402
+from awsfake.timing import MODES as TIMING_MODES  # noqa: E402
 from fakecommon.httpserver import LoopbackServer, add_common_args, serve  # noqa: E402
 
 # The documentation's example key pair: obviously fake, and what tests default to.
@@ -63,6 +65,13 @@ def main(argv=None):
                         help="EC2 token-bucket throttling (RequestLimitExceeded)")
     parser.add_argument("--throttle-scale", type=float, default=1.0,
                         help="multiplies every throttling bucket's size and refill rate")
+    parser.add_argument("--timing", choices=TIMING_MODES, default="off",
+                        help="timing profile of asynchronous changes (awsfake/timing.py): "
+                             "fixed figures (bench), random ones within AWS's range, or off")
+    parser.add_argument("--timing-scale", type=float, default=1.0,
+                        help="multiplies every figure of the timing profile (0.01: 100 times faster)")
+    parser.add_argument("--latency-ms", type=int, default=0,
+                        help="answer every API call this much later (concurrent calls wait side by side)")
     args = parser.parse_args(argv)
 
     try:
@@ -70,7 +79,8 @@ def main(argv=None):
                             eventual_consistency_ms=args.eventual_consistency_ms,
                             throttle=args.throttle, throttle_scale=args.throttle_scale,
                             session_duration_s=args.session_duration_s,
-                            roles=args.role)
+                            roles=args.role, timing=args.timing, timing_scale=args.timing_scale,
+                            latency_ms=args.latency_ms)
     except ValueError as e:
         parser.error(str(e))
     # The services see each other (and share one lock and the config) through the registry.

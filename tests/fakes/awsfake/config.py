@@ -13,6 +13,10 @@ consistency, no throttling.
   error_shape             native | ec2 | query | errors-under-errorresponse
   eventual_consistency_ms a new EC2 resource is NotFound by id for this long
   throttle, throttle_scale EC2 token buckets (throttle.py)
+  timing, timing_scale    the timing profile of asynchronous changes
+                          (timing.py: off | fixed | random, and its factor)
+  latency_ms              every API call is answered this much later, as
+                          far away as AWS is; calls wait side by side
   session_duration_s      lifetime of AssumeRole credentials, whatever
                           DurationSeconds asks (None: DurationSeconds)
   roles                   role ARN -> external id (None: none required) of
@@ -21,6 +25,8 @@ consistency, no throttling.
 
 import copy
 import re
+
+from .timing import MODES as TIMING_MODES
 
 ERROR_SHAPES = ("native", "ec2", "query", "errors-under-errorresponse")
 _ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
@@ -51,10 +57,11 @@ def parse_role(spec):
 
 class FakeConfig:
     FIELDS = ("ignore_filters", "error_shape", "eventual_consistency_ms", "throttle", "throttle_scale",
-              "session_duration_s", "roles")
+              "session_duration_s", "roles", "timing", "timing_scale", "latency_ms")
 
     def __init__(self, ignore_filters=False, error_shape="native", eventual_consistency_ms=0,
-                 throttle=False, throttle_scale=1.0, session_duration_s=None, roles=()):
+                 throttle=False, throttle_scale=1.0, session_duration_s=None, roles=(),
+                 timing="off", timing_scale=1.0, latency_ms=0):
         self.ignore_filters = False
         self.error_shape = "native"
         self.eventual_consistency_ms = 0
@@ -62,10 +69,14 @@ class FakeConfig:
         self.throttle_scale = 1.0
         self.session_duration_s = None
         self.roles = {}
+        self.timing = "off"
+        self.timing_scale = 1.0
+        self.latency_ms = 0
         self.update({"ignore_filters": ignore_filters, "error_shape": error_shape,
                      "eventual_consistency_ms": eventual_consistency_ms, "throttle": throttle,
                      "throttle_scale": throttle_scale, "session_duration_s": session_duration_s,
-                     "roles": list(roles)})
+                     "roles": list(roles), "timing": timing, "timing_scale": timing_scale,
+                     "latency_ms": latency_ms})
         self._startup = self.to_json()
 
     def update(self, changes):
@@ -83,13 +94,16 @@ class FakeConfig:
             elif name == "error_shape":
                 if value not in ERROR_SHAPES:
                     raise ValueError(f"error_shape is one of {', '.join(ERROR_SHAPES)}")
-            elif name == "eventual_consistency_ms":
+            elif name in ("eventual_consistency_ms", "latency_ms"):
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                    raise ValueError("eventual_consistency_ms is an integer >= 0")
-            elif name == "throttle_scale":
+                    raise ValueError(f"{name} is an integer >= 0")
+            elif name in ("throttle_scale", "timing_scale"):
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                    raise ValueError("throttle_scale is a number > 0")
+                    raise ValueError(f"{name} is a number > 0")
                 value = float(value)
+            elif name == "timing":
+                if value not in TIMING_MODES:
+                    raise ValueError(f"timing is one of {', '.join(TIMING_MODES)}")
             elif name == "session_duration_s":
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                           or value < 1):

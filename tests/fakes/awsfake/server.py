@@ -5,7 +5,8 @@ SigV4 credential scope (``.../eu-west-1/ec2/aws4_request``), which is what a
 client signs for anyway. A call runs as:
 
   verify signature (who signed: the principal) -> find service and action ->
-  count and log the call -> injected fault? -> parse parameters with the
+  count and log the call -> latency (config latency_ms, outside every lock:
+  calls wait side by side) -> injected fault? -> parse parameters with the
   model -> throttled? -> DryRun? -> handler under the service lock ->
   serialize with the model (errors: in the configured error shape)
 
@@ -14,7 +15,9 @@ Admin endpoints (not AWS; no signature needed) live under /_fake/:
                           known action, failed ones included)
   GET    /_fake/calls/log those calls one by one, oldest first: service,
                           action, status, error code, signing principal
-  DELETE /_fake/calls     reset the counts and the log
+  GET    /_fake/concurrency  {"in_flight", "max_in_flight"}: API calls being
+                          answered now, and the most at once since the last reset
+  DELETE /_fake/calls     reset the counts, the log and max_in_flight
   POST   /_fake/faults    add a fault rule (see FAULT_FIELDS)
   GET    /_fake/faults    rules still pending;  DELETE clears them
   GET    /_fake/config    the switches of config.py; POST changes some
@@ -72,6 +75,17 @@ class AwsFakeApp:
         self._log = deque(maxlen=CALL_LOG_MAX)
         self._seq = 0
         self._calls_lock = threading.Lock()
+        self._in_flight = self._max_in_flight = 0
+
+    def enter(self, delta):
+        """An API call starts (+1) or ends (-1)."""
+        with self._calls_lock:
+            self._in_flight += delta
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+
+    def concurrency(self):
+        with self._calls_lock:
+            return {"in_flight": self._in_flight, "max_in_flight": self._max_in_flight}
 
     def count_call(self, action):
         with self._calls_lock:
@@ -96,6 +110,7 @@ class AwsFakeApp:
         with self._calls_lock:
             self._calls.clear()
             self._log.clear()
+            self._max_in_flight = self._in_flight
 
     def error_body(self, service, err, request_id):
         """The error document: the service's own, or the configured shape."""
@@ -148,7 +163,11 @@ class AwsHandler(BaseHandler):
         if url.path.startswith("/_fake/"):
             self._admin(url.path, body)
         elif self.command in ("GET", "POST", "DELETE"):   # DELETE: REST services (Route53)
-            self._api(url, body)
+            self.server.app.enter(1)
+            try:
+                self._api(url, body)
+            finally:
+                self.server.app.enter(-1)
         else:
             self.send_json(405, {"error": "method not allowed"})
 
@@ -161,6 +180,8 @@ class AwsHandler(BaseHandler):
                 return self.send_json(200, app.calls())
             if route == ("GET", "/_fake/calls/log"):
                 return self.send_json(200, app.call_log())
+            if route == ("GET", "/_fake/concurrency"):
+                return self.send_json(200, app.concurrency())
             if route == ("GET", "/_fake/config"):
                 return self.send_json(200, app.config.to_json())
             if route == ("POST", "/_fake/config"):
@@ -223,6 +244,8 @@ class AwsHandler(BaseHandler):
                 action, pairs = self._action_and_params(service, pairs)
             app.count_call(action)
             self._call = (action, identity.principal)
+            if app.config.latency_ms:
+                time.sleep(app.config.latency_ms / 1000)
 
             fault = app.faults.take({"service": service.signing_name, "action": action})
             # "apply" faults take effect first and are slow or lost afterwards:

@@ -8,8 +8,8 @@ from the model's error shapes (IAM's NoSuchEntity is a 404, not a 400).
 """
 
 import datetime
-import time
 
+from .ec2 import lifecycle
 from .errors import AwsError
 from .model import ServiceModel
 from .query import timestamp_text
@@ -49,29 +49,23 @@ class ServiceState:
         """Completes the transitions that are due; called before every action."""
 
     # Asynchronous state changes (a load balancer provisioning, a DNS change
-    # propagating) complete at the first call after either a Describe has shown
-    # the transitional state once, or the registry's transition time has
-    # passed: a client that polls sees each transitional state exactly once
-    # (its waiter really loops), one that never looks finds the world settled.
+    # propagating) follow EC2's rule (ec2/lifecycle.py): done at the first call
+    # after a Describe has shown the transitional state once, or after the
+    # registry's transition time, or the timing profile's time when it is on.
     @staticmethod
-    def begin(thing):
-        thing["_since"] = time.monotonic()
-        thing["_seen"] = False
+    def begin(thing, kind=None):
+        lifecycle.begin(thing, kind)
 
     @staticmethod
     def seen(thing):
-        if "_since" in thing:
-            thing["_seen"] = True
+        lifecycle.seen(thing)
 
     def due(self, thing):
-        if "_since" not in thing:
-            return True
-        return thing["_seen"] or time.monotonic() - thing["_since"] >= self.registry.transition_ms / 1000
+        return lifecycle.due(self, thing)
 
     @staticmethod
     def done(thing):
-        thing.pop("_since", None)
-        thing.pop("_seen", None)
+        lifecycle.done(thing)
 
     def dump(self):
         return {}

@@ -382,7 +382,7 @@ def run_instances(state, params):
         if profile:
             instance["IamInstanceProfile"] = dict(profile)
         _set_state(instance, "pending")
-        lifecycle.begin(instance)
+        lifecycle.begin(instance, "instance-running")
         state.add("instance", instance_id, instance)
         subnet["AvailableIpAddressCount"] -= 1
         for device, ebs in devices.items():
@@ -439,7 +439,7 @@ def terminate_instances(state, params):
         previous = dict(instance["State"])
         if previous["Name"] not in ("shutting-down", "terminated"):
             _set_state(instance, "shutting-down")
-            lifecycle.begin(instance)
+            lifecycle.begin(instance, "instance-terminated")
             instance["StateTransitionReason"] = \
                 f"User initiated ({_now().strftime('%Y-%m-%d %H:%M:%S')} GMT)"
             instance["StateReason"] = {"Code": "Client.UserInitiatedShutdown",

@@ -6,7 +6,8 @@ DeleteNatGateway makes it ``deleting`` and later ``deleted``. "Later" is the
 first of: a Describe call has shown it in the transitional state once, or
 SETTLE_SECONDS have passed. So a client that polls sees each transitional
 state exactly once (deterministic tests, waiters really loop), and one that
-never looks still finds the gateway settled, as in AWS.
+never looks still finds the gateway settled, as in AWS. With a timing
+profile on (timing.py), the profile's time instead, looked at or not.
 
 A public NAT gateway holds its Elastic IP (the address is associated with the
 gateway's network interface) until it is deleted or has failed; it fails
@@ -20,6 +21,8 @@ import datetime
 import ipaddress
 import time
 
+from .. import timing
+from ..config import config_of
 from ..errors import AwsError
 from .actions import action, background, describe
 from .addresses import associate, disassociate
@@ -72,14 +75,29 @@ def _settle(state, nat):
         nat["DeleteTime"] = _now()
     if nat["State"] in GONE:
         _release_resources(state, nat)
+    _begin(nat)
+
+
+# The timing profile's row of each transitional state.
+_KIND = {"pending": "nat-gateway-available", "deleting": "nat-gateway-deleted"}
+
+
+def _begin(nat):
     nat["_since"], nat["_seen"] = time.monotonic(), False
+    nat.pop("_settle_s", None)
+    nat["_kind"] = _KIND.get(nat["State"])
+
+
+def _due(state, nat):
+    elapsed = time.monotonic() - nat["_since"]
+    profiled = timing.settled(config_of(state), nat, elapsed)
+    return profiled if profiled is not None else nat["_seen"] or elapsed >= SETTLE_SECONDS
 
 
 @background
 def settle_nat_gateways(state):
-    now = time.monotonic()
     for nat in state.all("natgateway"):
-        if nat["State"] in _NEXT and (nat["_seen"] or now - nat["_since"] >= SETTLE_SECONDS):
+        if nat["State"] in _NEXT and _due(state, nat):
             _settle(state, nat)
 
 
@@ -158,9 +176,8 @@ def create_nat_gateway(state, params):
         "_request": request,
         "_failure": failure,
         "_holds_ip": True,
-        "_since": time.monotonic(),
-        "_seen": False,
     })
+    _begin(nat)
     result = {"NatGateway": nat}
     if token:
         result["ClientToken"] = token
@@ -188,5 +205,6 @@ def delete_nat_gateway(state, params):
         raise AwsError("NatGatewayNotFound", f"The NAT gateway '{nat['NatGatewayId']}' was not found")
     if nat["State"] != "deleting":
         nat.pop("_failure", None)
-        nat["State"], nat["_since"], nat["_seen"] = "deleting", time.monotonic(), False
+        nat["State"] = "deleting"
+        _begin(nat)
     return {"NatGatewayId": nat["NatGatewayId"]}

@@ -64,7 +64,7 @@ def create_snapshot(state, params):
     }
     if volume.get("KmsKeyId"):
         snapshot["KmsKeyId"] = volume["KmsKeyId"]
-    lifecycle.begin(snapshot)
+    lifecycle.begin(snapshot, "snapshot-completed")
     return state.add("snapshot", snapshot_id, snapshot)
 
 

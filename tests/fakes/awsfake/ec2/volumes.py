@@ -140,7 +140,7 @@ def new_volume(state, zone_name, size, vtype="gp2", iops=None, throughput=None,
     if throughput is not None:
         volume["Throughput"] = throughput
     if creating:
-        lifecycle.begin(volume)
+        lifecycle.begin(volume, "volume-available")
     return state.add("volume", volume_id, volume)
 
 
@@ -201,7 +201,7 @@ def settle_volumes(state):
             lifecycle.done(modification)
             if modification["ModificationState"] == "modifying":
                 modification["ModificationState"] = "optimizing"
-                lifecycle.begin(modification)
+                lifecycle.begin(modification, "volume-modification")
             else:
                 modification["ModificationState"] = "completed"
                 modification["Progress"] = 100
@@ -263,7 +263,7 @@ def delete_volume(state, params):
     if volume["State"] != "available":
         raise AwsError("IncorrectState", f"The volume '{volume['VolumeId']}' is '{volume['State']}'")
     volume["State"] = "deleting"
-    lifecycle.begin(volume)
+    lifecycle.begin(volume, "volume-deleted")
     return {}
 
 
@@ -312,7 +312,7 @@ def modify_volume(state, params):
     if throughput is not None:
         volume["Throughput"] = throughput
     volume["_modification"] = modification
-    lifecycle.begin(modification)
+    lifecycle.begin(modification, "volume-modification")
     return {"VolumeModification": copy.copy(modification)}
 
 
@@ -338,7 +338,7 @@ def attach_volume(state, params):
         raise AwsError("InvalidParameterValue",
                        f"Invalid value '{device}' for unixDevice. Attachment point {device} is already in use")
     att = _attachment(volume, instance["InstanceId"], device, "attaching", False)
-    lifecycle.begin(att)
+    lifecycle.begin(att, "volume-attachment")
     return copy.copy(att)
 
 
@@ -365,5 +365,5 @@ def detach_volume(state, params):
         raise AwsError("IncorrectState", f"Unable to detach root volume '{volume['VolumeId']}' "
                                          f"from instance '{instance['InstanceId']}'")
     att["State"] = "detaching"
-    lifecycle.begin(att)
+    lifecycle.begin(att, "volume-attachment")
     return copy.copy(att)

@@ -95,7 +95,7 @@ def create_load_balancer(state, params):
           "Type": "application", "AvailabilityZones": zones, "SecurityGroups": groups,
           "IpAddressType": params.get("IpAddressType", "ipv4"),
           "_tags": tags, "_seq": state.next_seq(), "_deleting": False}
-    state.begin(lb)
+    state.begin(lb, "load-balancer-active")
     state.lbs[lb["LoadBalancerArn"]] = lb
     return {"LoadBalancers": [lb]}
 
@@ -123,7 +123,7 @@ def delete_load_balancer(state, params):
     # It stays visible, still holding its network interfaces, while AWS tears it down.
     lb["_deleting"] = True
     lb["State"] = {"Code": "active"}
-    state.begin(lb)
+    state.begin(lb, "load-balancer-deleted")
     return {}
 
 

@@ -61,7 +61,7 @@ class Route53State(ServiceState):
 
     def new_change(self, comment=None):
         change = {"Id": "/change/" + self.new_id("C"), "Status": "PENDING", "SubmittedAt": self.now()}
-        self.begin(change)
+        self.begin(change, "dns-change-insync")
         if comment is not None:
             change["Comment"] = comment
         self.changes[change["Id"].rsplit("/", 1)[-1]] = change
