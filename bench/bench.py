@@ -18,7 +18,15 @@ Phases, all on 127.0.0.1, bounded in count and time:
           the statuses are on the fake GitHub, split with the bot's "timings:"
           log lines (bot/job.c) and bench/plan_bench.c; AWS calls per plan
           (empty account, then deployed), next to the resource count
-  apply   one full-stack apply, with the bot's RSS sampled throughout
+  apply   one full-stack apply, with the bot's RSS sampled throughout, against
+          the fake's timing profile (tests/fakes/awsfake/timing.py, fixed
+          figures scaled by --timing-scale) and EC2's throttling: its wall time
+          over the critical path (the longest chain of the stack's dependency
+          graph, each create weighted by what the profile makes it wait for)
+          and the operations that failed for throttling (goals <= 1.15, 0)
+  plan_rtt  (with plan, after apply) the deployed prd stack planned in
+          process while the fake answers every call --latency-ms late: the
+          plan's wall time in those latencies (goal <= 4)
   memory  VmRSS / VmHWM of the bot after start, burst, apply
   notify  (with plan/apply) each commit status from the outbox to the fake
           GitHub: outbox_to_host_p50_ms
@@ -231,12 +239,16 @@ class World:
     def __init__(self, harness, workdir, args):
         self.h = harness
         self.args = args
-        self.wait_poll_ms = str(args.wait_poll_ms)
+        # The waiters' schedule (100 ms doubling to 10 s) scaled as the fake's
+        # timing profile is, as a test would.
+        schedule = {"DEPLOYBOT_WAIT_FIRST_POLL_MS": str(max(1, round(100 * args.timing_scale))),
+                    "DEPLOYBOT_WAIT_MAX_POLL_MS": str(max(1, round(10000 * args.timing_scale)))}
 
         class Stack(harness.Stack):
             def env(s):
                 e = harness.Stack.env(s)
-                e["DEPLOYBOT_WAIT_POLL_MS"] = self.wait_poll_ms  # the fake is instant
+                del e["DEPLOYBOT_WAIT_POLL_MS"]
+                e.update(schedule)
                 e["AWS_EC2_METADATA_DISABLED"] = "true"           # 127.0.0.1 only
                 return e
         self.s = Stack(workdir=workdir, start_bot=False)
@@ -274,6 +286,16 @@ class World:
 
     def reset_aws_calls(self):
         self.h.http("DELETE", self.s.aws_url + "/_fake/calls")
+
+    def aws_call_log(self):
+        code, body = self.h.http("GET", self.s.aws_url + "/_fake/calls/log")
+        assert code == 200, body
+        return json.loads(body)
+
+    def configure_aws(self, **fields):
+        code, body = self.h.http("POST", self.s.aws_url + "/_fake/config", json.dumps(fields).encode(),
+                                 {"Content-Type": "application/json"})
+        assert code == 200, body
 
     def tagged_in_fake(self, env):
         """{kind: count} of fake AWS objects carrying deploybot:stack=<env>,
@@ -553,6 +575,38 @@ def phase_burst_slow(w, args, build_dir, workdir, results):
     results["burst_slow_clients"] = out
 
 
+def plan_in_process(w, build_dir, rounds, env=None):
+    """bench/plan_bench.c's rounds for prd (its split of one plan), or {"error"}."""
+    stack_path = os.path.join(w.s.repo.path, STACK_FILE)
+    out = subprocess.run([os.path.join(build_dir, "bench", "plan_bench"), PROD_ENV, stack_path,
+                          str(rounds)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=dict(w.s.env(), **(env or {})), timeout=300)
+    got = [json.loads(l) for l in out.stdout.decode().splitlines() if l.strip()]
+    if out.returncode != 0 or not got or "error" in got[-1]:
+        return {"error": (got[-1].get("error") if got else out.stderr.decode()[-300:])}
+    return got
+
+
+def phase_plan_rtt(w, args, build_dir, results):
+    """The deployed prd stack planned in process, every AWS call answered
+    --latency-ms late: wall time (validate to render) in latencies."""
+    log("plan: deployed prd, every AWS call %d ms late" % args.latency_ms)
+    w.configure_aws(latency_ms=args.latency_ms)
+    try:
+        rounds = plan_in_process(w, build_dir, args.plan_runs)
+    finally:
+        w.configure_aws(latency_ms=0)
+    if "error" in rounds:
+        results["plan"]["rtt"] = {"ok": False, "error": rounds["error"]}
+        return
+    keys = ("validate_ms", "client_ms", "discover_ms", "build_ms", "render_ms")
+    wall = median([sum(r[k] for k in keys) for r in rounds])
+    results["plan"]["rtt"] = {"ok": True, "latency_ms": args.latency_ms, "wall_ms": wall,
+                              "aws_requests": rounds[-1]["aws_requests"], "actual": rounds[-1]["actual"],
+                              "goal": "<= 4"}
+    results["plan"]["rtt_multiple"] = round(wall / args.latency_ms, 2)
+
+
 def plan_series(w, args, label, build_dir, results):
     """args.plan_runs pushes on a non-deploy branch: plan only, status posted."""
     runs = []
@@ -581,13 +635,9 @@ def plan_series(w, args, label, build_dir, results):
     summary["split_ms"]["other"] = round(
         summary["e2e_ms"]["median"] - sum(summary["split_ms"].values()), 2)
     # The in-process split of discover_plan, same stack, same fake account.
-    stack_path = os.path.join(w.s.repo.path, STACK_FILE)
-    out = subprocess.run([os.path.join(build_dir, "bench", "plan_bench"), PROD_ENV, stack_path,
-                          str(args.plan_runs)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env=w.s.env(), timeout=120)
-    rounds = [json.loads(l) for l in out.stdout.decode().splitlines() if l.strip()]
-    if out.returncode != 0 or not rounds or "error" in rounds[-1]:
-        summary["in_process"] = {"error": (rounds[-1].get("error") if rounds else out.stderr.decode()[-300:])}
+    rounds = plan_in_process(w, build_dir, args.plan_runs)
+    if "error" in rounds:
+        summary["in_process"] = rounds
         summary["ok"] = False
     else:
         summary["in_process"] = {k: median([r[k] for r in rounds]) for k in
@@ -597,25 +647,71 @@ def plan_series(w, args, label, build_dir, results):
     results["plan"][label] = summary
 
 
-def phase_apply(w, args, results):
+def timing_profile():
+    """The fake's timing profile (tests/fakes/awsfake/timing.py): the one table."""
+    sys.path.insert(0, os.path.join(SRC, "tests", "fakes"))
+    from awsfake import timing
+    return timing.PROFILE
+
+
+# What a create waits for before its dependents may start: the profile's row.
+CREATE_WAITS = {"instance": "instance-running", "volume": "volume-available",
+                "volume_attachment": "volume-attachment", "nat_gateway": "nat-gateway-available",
+                "load_balancer": "load-balancer-active", "dns_record": "dns-change-insync"}
+
+
+def critical_path(build_dir, stack_path, scale):
+    """The longest chain of the stack's dependency graph (bench/plan_bench.c
+    graph: a create waits for the creates it refers to), each resource
+    weighted by the profile's fixed time for its create, scaled: (ms, chain)."""
+    out = run([os.path.join(build_dir, "bench", "plan_bench"), PROD_ENV, stack_path, "graph"], timeout=60)
+    graph = {r["id"]: r for r in json.loads(out.stdout)["resources"]}
+    profile = timing_profile()
+    memo = {}
+
+    def longest(rid):
+        if rid not in memo:
+            r = graph[rid]
+            kind = CREATE_WAITS.get(r["type"])
+            own = profile[kind][2] * scale * 1000 if kind else 0.0
+            best = max((longest(d) for d in r["refs"] if d in graph), default=(0.0, []), key=lambda x: x[0])
+            memo[rid] = (own + best[0], best[1] + [rid])
+        return memo[rid]
+    ms, chain = max((longest(rid) for rid in graph), key=lambda x: x[0])
+    return round(ms, 1), chain
+
+
+def phase_apply(w, args, build_dir, results):
     sha = w.s.repo.edit_json(STACK_FILE, lambda d: d["office_cidrs"].append("198.51.100.0/24"),
                              "bench: deploy prd")
     before = w.h.git(w.s.repo.path, "rev-parse", "HEAD~1")
+    critical_ms, chain = critical_path(build_dir, os.path.join(w.s.repo.path, STACK_FILE), args.timing_scale)
+    w.configure_aws(timing="fixed", timing_scale=args.timing_scale, throttle=True)
     w.reset_aws_calls()
     reset_peak(w.pid)
     sampler = RssSampler(w.pid, 0.005)
     sampler.start()
-    log("apply: prd, full stack")
-    r = w.push_and_wait(before, sha, "main", args.apply_timeout)
+    log("apply: prd, full stack, timing profile x %g, throttling on" % args.timing_scale)
+    try:
+        r = w.push_and_wait(before, sha, "main", args.apply_timeout)
+    finally:
+        w.configure_aws(timing="off", throttle=False)
     peak = sampler.stop()
     r["aws_calls"] = w.aws_calls()
+    throttled = [c for c in w.aws_call_log() if c["error"] == "RequestLimitExceeded"]
     apply = {
         "ok": r["state"] == "success" and "Apply complete" in (r["description"] or ""),
         "description": r["description"], "e2e_ms": r["e2e_ms"], "split_ms": r["timings"],
         "aws_calls": sum(r["aws_calls"].values()), "aws_calls_by_action": r["aws_calls"],
         "planned_changes_by_type": w.log.plan_types(r["run"], PROD_ENV),
         "tagged_in_fake_after": w.tagged_in_fake(PROD_ENV),
-        "wait_poll_ms": int(args.wait_poll_ms),
+        "timing_scale": args.timing_scale,
+        "critical_path_ms": critical_ms, "critical_path": chain,
+        "critical_path_ratio": round(r["timings"]["apply"] / critical_ms, 3) if critical_ms else None,
+        "throttled_calls": len(throttled),
+        "throttled_failures": sum(1 for l in w.log.lines if "[run %d " % r["run"] in l
+                                  and " failed: RequestLimitExceeded" in l),
+        "goals": {"critical_path_ratio": "<= 1.15", "throttled_failures": 0},
     }
     results["apply"] = apply
     results["memory"]["apply_peak"] = {"hwm_mib": proc_status(w.pid)["hwm_mib"], "sampled_max_mib": peak}
@@ -902,9 +998,20 @@ def table(results):
                 "%s calls (%d actions) / %d resources of %d types wanted, %d found" % (
                     p["aws_calls_per_plan"], len(p["aws_calls_by_action"]), ip["desired"], len(types),
                     ip["actual"]))
+    rtt = results.get("plan", {}).get("rtt")
+    if rtt and rtt["ok"]:
+        add("plan deployed", "in-process plan, every AWS call %d ms late" % rtt["latency_ms"],
+            "%.1f ms = %.2f latencies (goal <= 4; %d AWS calls)" % (
+                rtt["wall_ms"], results["plan"]["rtt_multiple"], rtt["aws_requests"]))
     a = results.get("apply")
     if a:
         add("apply", "full prd apply (push -> final status)", "%.0f ms  [%s]" % (a["e2e_ms"], a["description"]))
+        add("apply", "apply / critical path (timing x %g)" % a["timing_scale"],
+            "%.0f / %.0f ms = %s (goal <= 1.15; %s)" % (
+                a["split_ms"]["apply"], a["critical_path_ms"], a["critical_path_ratio"],
+                " -> ".join(a["critical_path"])))
+        add("apply", "throttled calls / operations failed for it", "%d / %d (goal 0)" % (
+            a["throttled_calls"], a["throttled_failures"]))
         add("apply", "discover+plan / apply / outbox -> GitHub", "%.1f / %.1f / %.1f ms" % (
             a["split_ms"]["discover_plan"], a["split_ms"]["apply"], a["split_ms"]["status_delivery"]))
         add("apply", "AWS calls during the apply", "%d" % a["aws_calls"])
@@ -967,7 +1074,9 @@ def main():
     ap.add_argument("--commits", type=int, default=20000)
     ap.add_argument("--files", type=int, default=5000)
     ap.add_argument("--fetch-rounds", type=int, default=5)
-    ap.add_argument("--wait-poll-ms", type=int, default=50)
+    ap.add_argument("--timing-scale", type=float, default=0.05,
+                    help="the fake's timing profile, scaled (apply; the waiters' schedule alike)")
+    ap.add_argument("--latency-ms", type=int, default=50, help="per AWS call, for plan.rtt_multiple")
     ap.add_argument("--job-timeout", type=int, default=60)
     ap.add_argument("--apply-timeout", type=int, default=300)
     ap.add_argument("--drain-timeout", type=int, default=180)
@@ -980,9 +1089,12 @@ def main():
     # Bounded loads only (everything goes to 127.0.0.1 anyway).
     for name, lo, hi in (("requests", 1, 100000), ("concurrency", 1, 512), ("burst_repeats", 1, 10),
                          ("plan_runs", 1, 50), ("commits", 10, 200000), ("files", 10, 50000),
-                         ("fetch_rounds", 1, 50), ("slow_clients", 1, 800), ("open_loop_s", 1, 60)):
+                         ("fetch_rounds", 1, 50), ("slow_clients", 1, 800), ("open_loop_s", 1, 60),
+                         ("latency_ms", 1, 1000)):
         if not lo <= getattr(args, name) <= hi:
             ap.error("--%s must be %d..%d" % (name.replace("_", "-"), lo, hi))
+    if not 0.001 <= args.timing_scale <= 1:
+        ap.error("--timing-scale must be 0.001..1")
     if phases - {"burst", "burst_slow_clients", "plan", "apply", "fetch"}:
         ap.error("--only takes burst, burst_slow_clients, plan, apply, fetch")
     build_dir = os.path.abspath(args.build_dir)
@@ -1019,17 +1131,19 @@ def main():
                 log("plan: %d pushes on an empty account" % args.plan_runs)
                 plan_series(w, args, "empty_account", build_dir, results)
             if "apply" in phases:
-                phase_apply(w, args, results)
+                phase_apply(w, args, build_dir, results)
                 if not results["apply"]["ok"]:
                     failed.append("apply: " + str(results["apply"]["description"]))
                 if "plan" in phases:
                     log("plan: %d pushes on the deployed account" % args.plan_runs)
                     plan_series(w, args, "deployed", build_dir, results)
+                    phase_plan_rtt(w, args, build_dir, results)
             if phases & {"plan", "apply"}:
                 phase_notify(w, results)
             for label, p in results["plan"].items():
-                if not p["ok"]:
-                    failed.append("plan %s: %s %s" % (label, p["description"], p["in_process"].get("error", "")))
+                if isinstance(p, dict) and not p["ok"]:
+                    failed.append("plan %s: %s %s" % (label, p.get("description", ""),
+                                                      p.get("in_process", p).get("error", "")))
         finally:
             w.close()
             results["bot_log"] = w.s.bot.log_path

@@ -3,13 +3,19 @@
  * discovery + planning as one).
  *
  *   plan_bench ENV STACK_FILE ROUNDS
+ *   plan_bench ENV STACK_FILE graph
  *
  * AWS settings come from the environment, as for the bot (AWS_ENDPOINT_URL
  * points at the fake, DEPLOYBOT_AWS_* as bot_config_load reads
  * them; instance metadata is never asked). Prints one JSON line per round:
  *   {"validate_ms", "client_ms", "discover_ms", "build_ms", "render_ms",
  *    "desired", "actual", "add", "change", "destroy", "aws_requests"}
- * or {"error": "..."}. Nothing is applied. */
+ * or {"error": "..."}. Nothing is applied.
+ *
+ * "graph" prints the stack's desired resources instead, without AWS, one
+ * JSON line: {"resources": [{"id", "type", "refs": [logical ids]}]}: the
+ * graph an apply walks (a create waits for what it refers to), which the
+ * bench weighs with the fake's timing profile. */
 #include "bot/config.h"
 #include "deploy/aws/aws.h"
 #include "deploy/plan_render.h"
@@ -100,9 +106,39 @@ static int one_round(const char *env, const char *file, const char *text, size_t
     return 0;
 }
 
+static void add_ref(const char *id, void *arg) { json_array_append_new(arg, json_string(id)); }
+
+static int print_graph(const char *env, const char *file, const char *text, size_t len) {
+    stack st = {0};
+    char *errors = NULL;
+    errinfo err;
+    if (stack_load(text, len, file, env, &st, &errors, &err) != 0) {
+        print_error("stack", errors ? errors : "invalid");
+        free(errors);
+        return -1;
+    }
+    resource_set desired = {0};
+    stack_resources(&st, &desired);
+    json_t *list = json_array();
+    for (size_t i = 0; i < desired.n; i++) {
+        json_t *refs = json_array();
+        resource_refs_each(desired.items[i].attrs, add_ref, refs);
+        json_array_append_new(list, json_pack("{s:s,s:s,s:o}", "id", desired.items[i].id, "type",
+                                              desired.items[i].type, "refs", refs));
+    }
+    json_t *doc = json_pack("{s:o}", "resources", list);
+    char *out = json_dumps(doc, JSON_COMPACT);
+    printf("%s\n", out);
+    free(out);
+    json_decref(doc);
+    resource_set_free(&desired);
+    stack_free(&st);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc != 4) {
-        fprintf(stderr, "usage: plan_bench ENV STACK_FILE ROUNDS\n");
+        fprintf(stderr, "usage: plan_bench ENV STACK_FILE ROUNDS|graph\n");
         return 2;
     }
     /* A benchmark talks to 127.0.0.1 only: never to instance metadata. */
@@ -119,6 +155,11 @@ int main(int argc, char **argv) {
         print_error("config", err.msg);
         free(text);
         return 1;
+    }
+    if (strcmp(argv[3], "graph") == 0) {
+        int rc = print_graph(argv[1], argv[2], text, len);
+        free(text);
+        return rc == 0 ? 0 : 1;
     }
     int rounds = atoi(argv[3]), rc = 0;
     for (int i = 0; i < rounds && rc == 0; i++) rc = one_round(argv[1], argv[2], text, len, &cfg.deploy);

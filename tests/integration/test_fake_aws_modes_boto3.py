@@ -2,9 +2,10 @@
 """Checks the AWS fake's switches (tests/fakes/awsfake/config.py) with
 Debian's boto3: server-side filters ignored (as some independent
 implementations of the AWS APIs do), the three error document shapes, EC2's
-eventual consistency after a create, and EC2's token-bucket throttling;
-each from the command line and through POST /_fake/config, and the default
-(AWS's behaviour) untouched.
+eventual consistency after a create, EC2's token-bucket throttling, the
+timing profile of asynchronous changes and a latency per call; each from
+the command line and through POST /_fake/config, and the default (AWS's
+behaviour) untouched.
 
 Run: /usr/bin/python3 tests/integration/test_fake_aws_modes_boto3.py
 """
@@ -12,6 +13,7 @@ Run: /usr/bin/python3 tests/integration/test_fake_aws_modes_boto3.py
 import json
 import os
 import sys
+import threading
 import time
 import unittest
 import xml.etree.ElementTree as ET
@@ -86,14 +88,15 @@ class ConfigTest(ModeTest):
         config = fake.admin("GET", "/_fake/config")
         self.assertEqual(config, {"ignore_filters": False, "error_shape": "native", "eventual_consistency_ms": 0,
                                   "throttle": False, "throttle_scale": 1.0, "session_duration_s": None,
-                                  "roles": []})
+                                  "roles": [], "timing": "off", "timing_scale": 1.0, "latency_ms": 0})
         changed = self.configure(ignore_filters=True, error_shape="ec2",
                                  roles=["arn:aws:iam::210987654321:role/deploybot-prd:ext:1"])
         self.assertEqual((changed["ignore_filters"], changed["error_shape"], changed["roles"]),
                          (True, "ec2", [{"arn": "arn:aws:iam::210987654321:role/deploybot-prd",
                                          "external_id": "ext:1"}]))
         for bad in ({"nope": 1}, {"error_shape": "xml"}, {"ignore_filters": "yes"}, {"throttle_scale": 0},
-                    {"eventual_consistency_ms": -1}, {"roles": ["arn:aws:iam::1:user/x"]}):
+                    {"eventual_consistency_ms": -1}, {"roles": ["arn:aws:iam::1:user/x"]},
+                    {"timing": "slow"}, {"timing_scale": 0}, {"latency_ms": -5}, {"latency_ms": 1.5}):
             with self.assertRaises(Exception) as ctx:
                 self.configure(**bad)
             self.assertEqual(ctx.exception.code, 400, bad)
@@ -371,6 +374,59 @@ class ThrottleTest(ModeTest):
             self.assertBucket(ec2.describe_vpcs, 5, 1)
             self.assertEqual((other.admin("GET", "/_fake/config")["throttle"],
                               other.admin("GET", "/_fake/config")["throttle_scale"]), (True, 0.05))
+
+
+class TimingTest(ModeTest):
+    def nat_gateway(self, ec2):
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        alloc = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        return ec2.create_nat_gateway(SubnetId=subnet, AllocationId=alloc)["NatGateway"]["NatGatewayId"]
+
+    def nat_state(self, ec2, nat):
+        return ec2.describe_nat_gateways(NatGatewayIds=[nat])["NatGateways"][0]["State"]
+
+    def test_profile_decides_not_looking(self):
+        # Off (the quick rule): a Describe that showed it pending settles it.
+        nat = self.nat_gateway(self.ec2)
+        self.assertEqual(self.nat_state(self.ec2, nat), "pending")
+        self.assertEqual(self.nat_state(self.ec2, nat), "available")
+        # Fixed, scaled: 105 s x 0.02 = 2.1 s, however often it is looked at.
+        self.configure(timing="fixed", timing_scale=0.02)
+        nat = self.nat_gateway(self.ec2)
+        states = [self.nat_state(self.ec2, nat) for _ in range(5)]
+        self.assertEqual(states, ["pending"] * 5)
+        deadline = time.monotonic() + 30
+        while self.nat_state(self.ec2, nat) == "pending" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(self.nat_state(self.ec2, nat), "available")
+
+    def test_latency_side_by_side(self):
+        self.configure(latency_ms=300)
+        fake.admin("DELETE", "/_fake/calls")
+        clients = [client("ec2") for _ in range(4)]
+        for c in clients:
+            self.addCleanup(c.close)
+        threads = [threading.Thread(target=c.describe_vpcs) for c in clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        # The four waited at the same time, none behind the service's lock.
+        self.assertEqual(fake.admin("GET", "/_fake/concurrency"), {"in_flight": 0, "max_in_flight": 4})
+
+    def test_command_line(self):
+        with FakeProcess("fake_aws.py", "--region", REGION, "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY,
+                         "--timing", "random", "--timing-scale", "0.5", "--latency-ms", "20") as other:
+            config = other.admin("GET", "/_fake/config")
+            self.assertEqual((config["timing"], config["timing_scale"], config["latency_ms"]), ("random", 0.5, 20))
+            ec2 = client("ec2", other.url)
+            self.addCleanup(ec2.close)
+            nat = self.nat_gateway(ec2)
+            # At least 90 s x 0.5 under the random profile.
+            self.assertEqual([self.nat_state(ec2, nat) for _ in range(3)], ["pending"] * 3)
 
 
 if __name__ == "__main__":
