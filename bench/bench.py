@@ -1074,7 +1074,7 @@ def main():
     ap.add_argument("--commits", type=int, default=20000)
     ap.add_argument("--files", type=int, default=5000)
     ap.add_argument("--fetch-rounds", type=int, default=5)
-    ap.add_argument("--timing-scale", type=float, default=0.05,
+    ap.add_argument("--timing-scale", type=float, default=0.1,
                     help="the fake's timing profile, scaled (apply; the waiters' schedule alike)")
     ap.add_argument("--latency-ms", type=int, default=50, help="per AWS call, for plan.rtt_multiple")
     ap.add_argument("--job-timeout", type=int, default=60)

@@ -27,7 +27,7 @@
  *             "installation_id": N, "app_token_refresh_s": 300
  *     "runners": 4,                   DEPLOYBOT_RUNNERS
  *     "apply_parallelism": 4,         DEPLOYBOT_APPLY_PARALLELISM
- *     "discovery_parallelism": 8,     DEPLOYBOT_DISCOVERY_PARALLELISM (calls in flight per AWS service)
+ *     "discovery_parallelism": 16,    DEPLOYBOT_DISCOVERY_PARALLELISM (calls in flight per AWS service)
  *     "aws": { "region": "eu-west-1",   (no default: deploy/envrun.h)
  *              "retry_base_ms": 100,  DEPLOYBOT_AWS_RETRY_BASE_MS
  *              "max_attempts": 6,     DEPLOYBOT_AWS_MAX_ATTEMPTS

@@ -15,7 +15,7 @@
 #include "deploy/providers/provider.h"
 
 /* The default and the largest per_service. */
-#define DISCOVER_PER_SERVICE 8
+#define DISCOVER_PER_SERVICE 16
 #define DISCOVER_PER_SERVICE_MAX 32
 
 /* Adds every resource found to out, in provider_all() order whatever

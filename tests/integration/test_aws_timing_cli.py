@@ -68,7 +68,7 @@ class AwsTiming(unittest.TestCase):
         self.configure(latency_ms=200)
         out, most = self.plan_in_flight()
         self.assertIn("No changes.", out)
-        # EC2 alone has a dozen providers: 8 of its calls at once, by default.
+        # EC2 alone has a dozen providers, all of its calls at once by default.
         self.assertGreaterEqual(most, 6)
         serial_calls = self.fake_get("/_fake/calls")
         out, most = self.plan_in_flight(DEPLOYBOT_DISCOVERY_PARALLELISM="1")

@@ -13,8 +13,9 @@ client signs for anyway. A call runs as:
 Admin endpoints (not AWS; no signature needed) live under /_fake/:
   GET    /_fake/calls     counts of calls by action (every signed call with a
                           known action, failed ones included)
-  GET    /_fake/calls/log those calls one by one, oldest first: service,
-                          action, status, error code, signing principal
+  GET    /_fake/calls/log those calls one by one, oldest answered first:
+                          service, action, status, error code, signing
+                          principal, started and answered (time) in epoch s
   GET    /_fake/concurrency  {"in_flight", "max_in_flight"}: API calls being
                           answered now, and the most at once since the last reset
   DELETE /_fake/calls     reset the counts, the log and max_in_flight
@@ -91,10 +92,10 @@ class AwsFakeApp:
         with self._calls_lock:
             self._calls[action] += 1
 
-    def log_call(self, service, action, status, error, principal):
+    def log_call(self, service, action, status, error, principal, started):
         with self._calls_lock:
             self._seq += 1
-            self._log.append({"seq": self._seq, "time": time.time(), "service": service,
+            self._log.append({"seq": self._seq, "time": time.time(), "started": started, "service": service,
                               "action": action, "status": status, "error": error,
                               "principal": principal})
 
@@ -209,6 +210,7 @@ class AwsHandler(BaseHandler):
     def _api(self, url, body):
         app = self.server.app
         request_id = str(uuid.uuid4())
+        self._started = time.time()
         service = self._service_guess(app)
         action = None
         self._call = None      # (action, principal) once the call is counted
@@ -321,7 +323,8 @@ class AwsHandler(BaseHandler):
         if self.server.app.verbose:
             print(f"aws-fake: {action or '?'} -> {status}", file=sys.stderr, flush=True)
         if self._call is not None:
-            self.server.app.log_call(service.signing_name, self._call[0], status, error, self._call[1])
+            self.server.app.log_call(service.signing_name, self._call[0], status, error, self._call[1],
+                                     self._started)
         self.send_bytes(status, payload, service.protocol.content_type,
                         dict(headers or {}, **{"x-amzn-RequestId": request_id}))
 
