@@ -28,6 +28,7 @@ typedef struct {
     discovery *d;
     const char *service;
     pthread_t th;
+    unsigned long requests; /* its client's, once it is done */
 } worker;
 
 static const resource_set EMPTY;
@@ -79,11 +80,7 @@ static void *worker_main(void *arg) {
         if (!aws) t->err = err;
         task_run(t, aws);
     }
-    if (aws) {
-        pthread_mutex_lock(&w->d->mu);
-        aws_client_request_count_add(w->d->base->aws, aws_client_request_count(aws));
-        pthread_mutex_unlock(&w->d->mu);
-    }
+    w->requests = aws ? aws_client_request_count(aws) : 0;
     aws_client_free(aws);
     return NULL;
 }
@@ -98,7 +95,7 @@ static size_t workers_start(discovery *d, int per_service, worker *ws) {
         int have = 0;
         for (size_t j = 0; j < nw; j++) have += strcmp(ws[j].service, svc) == 0;
         if (have >= per_service) continue;
-        ws[nw] = (worker){d, svc, 0};
+        ws[nw] = (worker){d, svc, 0, 0};
         if (pthread_create(&ws[nw].th, NULL, worker_main, &ws[nw]) == 0) nw++;
     }
     return nw;
@@ -141,7 +138,10 @@ int discover_all(const provider_ctx *c, int per_service, resource_set *out, erri
     for (size_t i = 0; i < d.n; i++) d.tasks[i] = (discover_task){.d = &d, .index = i, .p = all[i]};
     size_t nw = workers_start(&d, per_service, ws);
     run_orphans(&d, ws, nw);
-    for (size_t i = 0; i < nw; i++) pthread_join(ws[i].th, NULL);
+    for (size_t i = 0; i < nw; i++) {
+        pthread_join(ws[i].th, NULL);
+        aws_client_request_count_add(c->aws, ws[i].requests);
+    }
     int rc = collect(&d, out, err);
     for (size_t i = 0; i < d.n; i++) resource_set_free(&d.tasks[i].found);
     free(d.tasks);
