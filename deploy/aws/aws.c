@@ -497,7 +497,8 @@ static int canceled(const aws_client *c, errinfo *err) {
 /* In slices when the client can be canceled, so that a cancel is seen
  * within one even during a 20 s backoff or a waiter's 10 s pause. */
 int aws_client_pause(const aws_client *c, long ms, errinfo *err) {
-    const long slice = !c || !c->cancel ? ms : c->pause ? 1000 : 100;
+    const long slice = !c || !c->cancel ? ms : c->pause ? 1000
+                                                        : 100;
     for (;;) {
         if (canceled(c, err)) return -1;
         if (ms <= 0) return 0;

@@ -39,7 +39,7 @@ struct aws_client {
     aws_assumed *role;    /* NULL: requests are signed with creds */
     aws_cancel_fn cancel; /* NULL: never canceled (aws_client_set_cancel) */
     void *cancel_arg;
-    aws_pause_fn pause;   /* NULL: sleep (aws_client_set_pause) */
+    aws_pause_fn pause; /* NULL: sleep (aws_client_set_pause) */
     void *pause_arg;
 };
 
