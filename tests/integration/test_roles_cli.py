@@ -111,11 +111,12 @@ class RolesCli(unittest.TestCase):
 
     def test_a_session_shorter_than_the_apply_is_renewed(self):
         configure(self.s, session_duration_s=3)
-        # Every call a little slower, one at a time: the apply outlasts
-        # several sessions.
-        harness.fault(self.s.aws_url, action="*", error=None, delay_ms=60, count=100000)
+        # Every call slower, one at a time (discovery too, which is side by
+        # side by default): the apply outlasts several sessions.
+        harness.fault(self.s.aws_url, action="*", error=None, delay_ms=150, count=100000)
         forget_calls(self.s)
-        self.assertIn("Apply complete", self.run_bot("apply", "dev", DEPLOYBOT_APPLY_PARALLELISM="1"))
+        self.assertIn("Apply complete", self.run_bot("apply", "dev", DEPLOYBOT_APPLY_PARALLELISM="1",
+                                                     DEPLOYBOT_DISCOVERY_PARALLELISM="1"))
         log = calls(self.s)
         assumed = [c for c in log if c["action"] == "AssumeRole"]
         self.assertGreaterEqual(len(assumed), 3, "one session lasted the whole apply")
