@@ -1344,7 +1344,6 @@ int server_configure(server *s, const bot_config *cfg, errinfo *err) {
     digest_cleanse(key, sizeof(key));
     connlimit_configure(s->conns, &set);
     take_webhook_settings(s, cfg);
-    s->view = envview_new(cfg);
     return 0;
 }
 
