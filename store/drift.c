@@ -40,7 +40,7 @@ static int row2(store *s, sqlite3_stmt *st, char *a, size_t na, char *b, size_t 
 }
 
 int store_drift_state_get(store *s, const char *env, store_drift_state *out, errinfo *err) {
-    char mark[32], busy[32], drifted[8];
+    char mark[32] = "", busy[32] = "", drifted[8] = ""; /* a query without a row leaves them */
 
     memset(out, 0, sizeof(*out));
     if (row2(s, sql_query(s, err, MARK, "s", env), mark, sizeof(mark), busy, sizeof(busy), err) < 0 ||
