@@ -11,11 +11,11 @@ static const char OUTBOX[] =
     "SELECT count(*), coalesce(?1 - min(created_at), 0) FROM outbox WHERE state IN ('pending', 'sending')";
 
 static int backlog(store *s, const char *sql, long long now_ms, store_backlog *out, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, sql, "L", now_ms);
+    sql_stmt *st = sql_query(s, err, sql, "L", now_ms);
     int rc = sql_step(s, st, "reading a backlog", err);
     if (rc < 0) return -1;
-    out->count = rc ? (long)sqlite3_column_int64(st, 0) : 0;
-    long long age = rc ? sqlite3_column_int64(st, 1) : 0;
+    out->count = rc ? (long)sql_col_ll(st, 0) : 0;
+    long long age = rc ? sql_col_ll(st, 1) : 0;
     out->oldest_age_s = age > 0 ? age / 1000.0 : 0; /* a clock set back: not negative */
     if (rc) sql_done(st);
     return 0;

@@ -28,7 +28,7 @@ static const char ADD[] =
     ", " SQL_NOW_MS ", " SQL_NOW_MS ")";
 
 /* One row of st into the two columns' buffers; rc as sql_step's. */
-static int row2(store *s, sqlite3_stmt *st, char *a, size_t na, char *b, size_t nb, errinfo *err) {
+static int row2(store *s, sql_stmt *st, char *a, size_t na, char *b, size_t nb, errinfo *err) {
     int rc = sql_step(s, st, "reading the history", err);
 
     if (rc == 1) {
@@ -57,7 +57,7 @@ int store_drift_state_get(store *s, const char *env, store_drift_state *out, err
 }
 
 int store_drift_envs(store *s, char ***names, size_t *n, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, DEPLOYED, "");
+    sql_stmt *st = sql_query(s, err, DEPLOYED, "");
     int rc = st ? 1 : -1;
 
     *names = NULL;

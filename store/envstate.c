@@ -38,12 +38,12 @@ const char *env_state_name(env_state st) {
 
 /* The running run: 1 and *changes_aws set, 0 none, -1 error. */
 static int read_running(store *s, env_status *x, int *changes_aws, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, RUNNING, "s", x->env);
+    sql_stmt *st = sql_query(s, err, RUNNING, "s", x->env);
     int rc = sql_step(s, st, "reading the running run", err);
 
     if (rc == 1) {
-        x->running = (long)sqlite3_column_int64(st, 0);
-        *changes_aws = sqlite3_column_int(st, 1);
+        x->running = (long)sql_col_ll(st, 0);
+        *changes_aws = sql_col_int(st, 1);
         sql_done(st);
     }
     return rc;
@@ -51,12 +51,12 @@ static int read_running(store *s, env_status *x, int *changes_aws, errinfo *err)
 
 /* The state the newest finished AWS-changing or drift run leaves. */
 static int read_verdict(store *s, const char *env, env_state *out, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, VERDICT, "s", env);
+    sql_stmt *st = sql_query(s, err, VERDICT, "s", env);
     int rc = sql_step(s, st, "reading the last outcome", err);
 
     *out = ENV_IN_SYNC;
     if (rc == 1) {
-        const char *state = (const char *)sqlite3_column_text(st, 1);
+        const char *state = sql_col_str(st, 1);
         if (strcmp(state, "failed") == 0)
             *out = ENV_FAILED;
         else if (strcmp(state, "drifted") == 0)
@@ -67,14 +67,14 @@ static int read_verdict(store *s, const char *env, env_state *out, errinfo *err)
 }
 
 static int read_deployed(store *s, env_status *x, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, DEPLOYED, "s", x->env);
+    sql_stmt *st = sql_query(s, err, DEPLOYED, "s", x->env);
     int rc = sql_step(s, st, "reading the deployed commit", err);
 
     if (rc == 1) {
-        if (strcmp((const char *)sqlite3_column_text(st, 1), "destroy") != 0) {
-            x->deployed_run = (long)sqlite3_column_int64(st, 0);
+        if (strcmp(sql_col_str(st, 1), "destroy") != 0) {
+            x->deployed_run = (long)sql_col_ll(st, 0);
             x->deployed_sha = sql_text(st, 2);
-            x->deployed_ms = sqlite3_column_int64(st, 3);
+            x->deployed_ms = sql_col_ll(st, 3);
         }
         sql_done(st);
     }
@@ -82,14 +82,14 @@ static int read_deployed(store *s, env_status *x, errinfo *err) {
 }
 
 static int read_lock(store *s, env_status *x, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, LOCK, "s", x->env);
+    sql_stmt *st = sql_query(s, err, LOCK, "s", x->env);
     int rc = sql_step(s, st, "reading its lock", err);
 
     if (rc == 1) {
         x->locked = 1;
         x->lock_reason = sql_text(st, 0);
         x->locked_by = sql_text(st, 1);
-        x->locked_ms = sqlite3_column_int64(st, 2);
+        x->locked_ms = sql_col_ll(st, 2);
         sql_done(st);
     }
     return rc;
@@ -130,7 +130,7 @@ int store_env_state(store *s, const char *env, env_status *out, errinfo *err) {
 /* The names of ENVS plus also, sorted and unique, into *names. */
 static int env_names(store *s, const char *const *also, size_t n_also, char ***names, size_t *n,
                      errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, ENVS, "");
+    sql_stmt *st = sql_query(s, err, ENVS, "");
     int rc = st ? 1 : -1;
     char **v = calloc(n_also + 1, sizeof(char *));
     size_t cap = n_also + 1;

@@ -88,7 +88,7 @@ int store_deliveries_add(store *s, store_delivery *d, size_t n, errinfo *err) {
 }
 
 int store_job_claim(store *s, store_job *out, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, CLAIM, "");
+    sql_stmt *st = sql_query(s, err, CLAIM, "");
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -96,11 +96,11 @@ int store_job_claim(store *s, store_job *out, errinfo *err) {
         return -1;
     rc = sql_step(s, st, "claiming a job", err);
     if (rc == 1) {
-        out->id = (long)sqlite3_column_int64(st, 0);
+        out->id = (long)sql_col_ll(st, 0);
         out->delivery = sql_text(st, 1);
         out->event = sql_text(st, 2);
         out->payload = sql_text(st, 3);
-        out->attempts = sqlite3_column_int(st, 4);
+        out->attempts = sql_col_int(st, 4);
         /* Run to completion: the UPDATE is done only then. */
         if (sql_step(s, st, "claiming a job", err) < 0) {
             store_job_free(out);
@@ -145,7 +145,7 @@ static int known_state(const char *state) {
 }
 
 long store_jobs_count(store *s, const char *state, errinfo *err) {
-    sqlite3_stmt *st;
+    sql_stmt *st;
 
     if (state && !known_state(state))
         return errinfo_set(err, ERR_INVALID, "no job state \"%.32s\"", state);

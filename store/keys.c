@@ -33,7 +33,7 @@ static int unhex(const char *hex, unsigned char *out, size_t len) {
 int store_key_get(store *s, const char *name, unsigned char *out, size_t len, errinfo *err) {
     unsigned char fresh[STORE_KEY_MAX];
     char hex[2 * STORE_KEY_MAX + 1], kept[2 * STORE_KEY_MAX + 2];
-    sqlite3_stmt *st;
+    sql_stmt *st;
     int rc;
 
     if (len == 0 || len > STORE_KEY_MAX)

@@ -27,14 +27,14 @@ int store_lock_clear(store *s, const char *env, int *was_locked, errinfo *err) {
 }
 
 int store_lock_get(store *s, const char *env, char *reason, size_t reasonlen, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, GET, "s", env);
+    sql_stmt *st = sql_query(s, err, GET, "s", env);
     int rc = sql_step(s, st, "reading its lock", err);
 
     if (rc < 0)
         return errinfo_prefix(err, "%s", env);
     if (rc == 1) {
-        snprintf(reason, reasonlen, "%s: %s", sqlite3_column_text(st, 0),
-                 sqlite3_column_text(st, 1));
+        snprintf(reason, reasonlen, "%s: %s", sql_col_str(st, 0),
+                 sql_col_str(st, 1));
         sql_done(st);
     }
     return rc;

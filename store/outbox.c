@@ -66,7 +66,7 @@ int store_outbox_enqueue(store *s, const outbox_new_msg *m, long long now_ms, lo
         *id = sql_last_id(s);
     /* In a caller's transaction the sender would look too early: it is
      * woken at that commit's next enqueue, or its next due time. */
-    if (sqlite3_get_autocommit(s->db))
+    if (!sql_in_txn(s))
         store_outbox_wake(s);
     return 0;
 }
@@ -75,19 +75,19 @@ int store_outbox_recover(store *s, errinfo *err) {
     return sql_exec(s, err, "recovering messages", RECOVER, "");
 }
 
-static void read_msg(sqlite3_stmt *st, outbox_msg *out) {
-    out->id = sqlite3_column_int64(st, 0);
+static void read_msg(sql_stmt *st, outbox_msg *out) {
+    out->id = sql_col_ll(st, 0);
     out->kind = sql_text(st, 1);
     out->target = sql_text(st, 2);
     out->channel = sql_text(st, 3);
     out->ordering_key = sql_text(st, 4);
     out->payload = sql_text(st, 5);
-    out->attempts = sqlite3_column_int(st, 6);
-    out->created_ms = sqlite3_column_int64(st, 7);
+    out->attempts = sql_col_int(st, 6);
+    out->created_ms = sql_col_ll(st, 7);
 }
 
 int store_outbox_claim(store *s, long long now_ms, outbox_msg *out, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, CLAIM, "L", now_ms);
+    sql_stmt *st = sql_query(s, err, CLAIM, "L", now_ms);
     int rc = sql_step(s, st, "claiming a message", err);
 
     memset(out, 0, sizeof(*out));
@@ -134,38 +134,38 @@ long store_outbox_newer(store *s, const outbox_msg *m, errinfo *err) {
 }
 
 int store_outbox_next_due(store *s, long long *at_ms, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, NEXT_DUE, "");
+    sql_stmt *st = sql_query(s, err, NEXT_DUE, "");
     int rc = sql_step(s, st, "finding the next due message", err);
 
     *at_ms = -1;
     if (rc != 1)
         return rc;
-    rc = sqlite3_column_type(st, 0) != SQLITE_NULL;
+    rc = !sql_col_null(st, 0);
     if (rc)
-        *at_ms = sqlite3_column_int64(st, 0);
+        *at_ms = sql_col_ll(st, 0);
     sql_done(st);
     return rc;
 }
 
 long store_outbox_count(store *s, const char *state, errinfo *err) {
-    sqlite3_stmt *st = state ? sql_query(s, err, COUNT_STATE, "s", state)
-                             : sql_query(s, err, COUNT_ALL, "");
+    sql_stmt *st = state ? sql_query(s, err, COUNT_STATE, "s", state)
+                         : sql_query(s, err, COUNT_ALL, "");
 
     return (long)sql_number(s, st, "counting messages", err);
 }
 
 int store_outbox_info(store *s, long long id, char state[16], int *attempts, long long *next_ms,
                       errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, INFO, "L", id);
+    sql_stmt *st = sql_query(s, err, INFO, "L", id);
     int rc = sql_step(s, st, "reading a message", err);
 
     if (rc != 1)
         return rc;
     sql_text_into(st, 0, state, 16);
     if (attempts)
-        *attempts = sqlite3_column_int(st, 1);
+        *attempts = sql_col_int(st, 1);
     if (next_ms)
-        *next_ms = sqlite3_column_int64(st, 2);
+        *next_ms = sql_col_ll(st, 2);
     sql_done(st);
     return 1;
 }
@@ -175,13 +175,13 @@ int store_outbox_prune(store *s, long long before_ms, errinfo *err) {
 }
 
 int store_outbox_comment_get(store *s, const char *key, long long *id, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, COMMENT_GET, "s", key);
+    sql_stmt *st = sql_query(s, err, COMMENT_GET, "s", key);
     int rc = sql_step(s, st, "looking up the comment", err);
 
     if (rc < 0)
         return errinfo_prefix(err, "%s", key);
     if (rc == 1) {
-        *id = sqlite3_column_int64(st, 0);
+        *id = sql_col_ll(st, 0);
         sql_done(st);
     }
     return rc;

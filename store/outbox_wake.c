@@ -27,7 +27,7 @@ void store_outbox_wake(store *s) {
     char path[4096];
     int fd;
 
-    if (!fifo_path(sqlite3_db_filename(s->db, "main"), path, sizeof(path)) || (fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+    if (!fifo_path(sql_path(s), path, sizeof(path)) || (fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
         return;
     if (write(fd, "!", 1) < 0) {
         /* EAGAIN: full, the reader has wake-ups to read already. */
@@ -41,7 +41,7 @@ static int listen_fd(store *s, errinfo *err) {
 
     if (s->wake_fd >= 0)
         return s->wake_fd;
-    if (!fifo_path(sqlite3_db_filename(s->db, "main"), path, sizeof(path)))
+    if (!fifo_path(sql_path(s), path, sizeof(path)))
         return errinfo_set(err, ERR_INVALID, "the outbox of a database without a file cannot be waited for");
     if (mkfifo(path, 0600) < 0 && errno != EEXIST)
         return errinfo_set(err, ERR_IO, "%s: cannot make the outbox's wake-up FIFO: %s", path, strerror(errno));

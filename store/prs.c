@@ -44,7 +44,7 @@ static char *repo_key(const char *repo) {
 
 /* The recorded head into sha[41]: 1, 0 none, -1. */
 static int head_get(store *s, const char *key, long pr, char sha[41], errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, HEAD_GET, "sl", key, pr);
+    sql_stmt *st = sql_query(s, err, HEAD_GET, "sl", key, pr);
     int rc = sql_step(s, st, "reading the head", err);
 
     if (rc == 1) {
@@ -115,7 +115,7 @@ int store_pr_result(store *s, const char *repo, long pr, const char *sha, const 
 
 static int load_envs(store *s, const char *key, long pr, const char *sha, store_pr_env **envs,
                      size_t *n, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, LOAD, "sls", key, pr, sha);
+    sql_stmt *st = sql_query(s, err, LOAD, "sls", key, pr, sha);
     int rc = st ? 1 : -1;
 
     while (rc == 1 && (rc = sql_step(s, st, "loading results", err)) == 1) {
@@ -123,9 +123,9 @@ static int load_envs(store *s, const char *key, long pr, const char *sha, store_
         if (!e)
             abort();
         *envs = e;
-        e[(*n)++] = (store_pr_env){sql_text(st, 0), sqlite3_column_int(st, 1),
-                                   sqlite3_column_int(st, 2), sqlite3_column_int(st, 3),
-                                   sqlite3_column_int(st, 4), sql_text(st, 5), sql_text(st, 6),
+        e[(*n)++] = (store_pr_env){sql_text(st, 0), sql_col_int(st, 1),
+                                   sql_col_int(st, 2), sql_col_int(st, 3),
+                                   sql_col_int(st, 4), sql_text(st, 5), sql_text(st, 6),
                                    sql_text(st, 7), sql_text(st, 8)};
     }
     return rc;

@@ -70,10 +70,10 @@ long store_run_add(store *s, const run_spec *x, errinfo *err) {
     return n ? (long)sql_last_id(s) : 0;
 }
 
-static void read_run(sqlite3_stmt *st, run *x) {
+static void read_run(sql_stmt *st, run *x) {
     memset(x, 0, sizeof(*x));
-    x->id = (long)sqlite3_column_int64(st, 0);
-    x->job_id = (long)sqlite3_column_int64(st, 1);
+    x->id = (long)sql_col_ll(st, 0);
+    x->job_id = (long)sql_col_ll(st, 1);
     x->env = sql_text(st, 2);
     x->repo = sql_text(st, 3);
     x->sha = sql_text(st, 4);
@@ -82,24 +82,24 @@ static void read_run(sqlite3_stmt *st, run *x) {
     x->kind = sql_text(st, 7);
     x->trigger = sql_text(st, 8);
     x->state = sql_text(st, 9);
-    x->pr_number = sqlite3_column_int(st, 10);
-    x->attempts = sqlite3_column_int(st, 11);
+    x->pr_number = sql_col_int(st, 10);
+    x->attempts = sql_col_int(st, 11);
     x->plan_summary = sql_text(st, 12);
     x->result = sql_text(st, 13);
-    x->created_ms = sqlite3_column_int64(st, 14);
-    x->started_ms = sqlite3_column_int64(st, 15);
-    x->finished_ms = sqlite3_column_int64(st, 16);
+    x->created_ms = sql_col_ll(st, 14);
+    x->started_ms = sql_col_ll(st, 15);
+    x->finished_ms = sql_col_ll(st, 16);
 }
 
 /* The run to start (0: none) and its kind and environment. */
 static long next_candidate(store *s, char kind[16], char env[128], errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, NEXT, "");
+    sql_stmt *st = sql_query(s, err, NEXT, "");
     int rc = sql_step(s, st, "choosing a run", err);
     long id;
 
     if (rc <= 0)
         return rc;
-    id = (long)sqlite3_column_int64(st, 0);
+    id = (long)sql_col_ll(st, 0);
     sql_text_into(st, 1, kind, 16);
     sql_text_into(st, 2, env, 128);
     sql_done(st);
@@ -107,7 +107,7 @@ static long next_candidate(store *s, char kind[16], char env[128], errinfo *err)
 }
 
 static int supersede(store *s, const char *env, long keep, run **list, size_t *n, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, SUPERSEDE, "sl", env, keep);
+    sql_stmt *st = sql_query(s, err, SUPERSEDE, "sl", env, keep);
     int rc = st ? 1 : -1;
 
     while (rc == 1 && (rc = sql_step(s, st, "superseding runs", err)) == 1) {
@@ -121,7 +121,7 @@ static int supersede(store *s, const char *env, long keep, run **list, size_t *n
 }
 
 static int start(store *s, long id, run *out, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, START, "l", id);
+    sql_stmt *st = sql_query(s, err, START, "l", id);
     int rc = sql_step(s, st, "starting a run", err);
 
     if (rc != 1)
@@ -181,7 +181,7 @@ long store_run_recorded(store *s, const char *env, const char *sha, errinfo *err
 }
 
 int store_run_last_good(store *s, const char *env, char sha[41], errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, LAST_GOOD, "s", env);
+    sql_stmt *st = sql_query(s, err, LAST_GOOD, "s", env);
     int rc = sql_step(s, st, "reading the history", err);
 
     if (rc == 1) {
@@ -192,7 +192,7 @@ int store_run_last_good(store *s, const char *env, char sha[41], errinfo *err) {
 }
 
 int store_run_latest(store *s, const char *env, run *out, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, LATEST, "s", env);
+    sql_stmt *st = sql_query(s, err, LATEST, "s", env);
     int rc = sql_step(s, st, "reading the history", err);
 
     if (rc == 1) {
@@ -219,7 +219,7 @@ int store_run_log_append(store *s, long id, const char *line, errinfo *err) {
 /* Inside the transaction: the state decides (it cannot change meanwhile). */
 static int cancel(store *s, long id, const char *by, errinfo *err) {
     char state[32];
-    sqlite3_stmt *st = sql_query(s, err, STATE, "l", id);
+    sql_stmt *st = sql_query(s, err, STATE, "l", id);
     int rc = sql_step(s, st, "reading a run", err);
 
     if (rc == 0)
@@ -242,7 +242,7 @@ int store_run_cancel(store *s, long id, const char *by, errinfo *err) {
 }
 
 int store_run_cancel_requested(store *s, long id, char *by, size_t len, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, CANCEL_REQUESTED, "l", id);
+    sql_stmt *st = sql_query(s, err, CANCEL_REQUESTED, "l", id);
     int rc = sql_step(s, st, "reading a run's cancel request", err);
 
     if (rc == 1) {
@@ -283,7 +283,7 @@ json_t *run_to_json(const run *x) {
 }
 
 /* The row under st as JSON. */
-static json_t *row_json(sqlite3_stmt *st) {
+static json_t *row_json(sql_stmt *st) {
     run x;
     json_t *o;
 
@@ -300,7 +300,7 @@ json_t *store_runs_list_json(store *s, const char *env, int limit, errinfo *err)
 }
 
 json_t *store_runs_find_json(store *s, const run_filter *f, int limit, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, LIST, "siss", f->env, limit, f->kind, f->state);
+    sql_stmt *st = sql_query(s, err, LIST, "siss", f->env, limit, f->kind, f->state);
     json_t *arr = st ? json_array() : NULL;
     int rc = st ? 1 : -1;
 
@@ -314,7 +314,7 @@ json_t *store_runs_find_json(store *s, const run_filter *f, int limit, errinfo *
 }
 
 json_t *store_run_get_json(store *s, long id, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, GET, "l", id);
+    sql_stmt *st = sql_query(s, err, GET, "l", id);
     int rc = sql_step(s, st, "reading a run", err);
     json_t *o;
 
@@ -323,13 +323,13 @@ json_t *store_run_get_json(store *s, long id, errinfo *err) {
     if (rc != 1)
         return NULL;
     o = row_json(st);
-    json_object_set_new(o, "log", json_string((const char *)sqlite3_column_text(st, N_RUN_COLS)));
+    json_object_set_new(o, "log", json_string(sql_col_str(st, N_RUN_COLS)));
     sql_done(st);
     return o;
 }
 
 json_t *store_run_log_since(store *s, long id, size_t from, errinfo *err) {
-    sqlite3_stmt *st = sql_query(s, err, LOG_SINCE, "lL", id, (long long)from + 1);
+    sql_stmt *st = sql_query(s, err, LOG_SINCE, "lL", id, (long long)from + 1);
     int rc = sql_step(s, st, "reading a run's log", err);
     const char *tail;
     json_t *o;
@@ -338,10 +338,10 @@ json_t *store_run_log_since(store *s, long id, size_t from, errinfo *err) {
         errinfo_set(err, ERR_NOT_FOUND, "no run %ld", id);
     if (rc != 1)
         return NULL;
-    tail = (const char *)sqlite3_column_blob(st, 2);
-    o = json_pack("{s:s,s:s?,s:s#}", "state", (const char *)sqlite3_column_text(st, 0), "result",
-                  (const char *)sqlite3_column_text(st, 1), "log", tail ? tail : "",
-                  (int)sqlite3_column_bytes(st, 2));
+    tail = sql_col_str(st, 2);
+    o = json_pack("{s:s,s:s?,s:s#}", "state", sql_col_str(st, 0), "result",
+                  sql_col_str(st, 1), "log", tail ? tail : "",
+                  (int)sql_col_len(st, 2));
     sql_done(st);
     return o;
 }

@@ -16,8 +16,8 @@ int sql_fail(store *s, const char *what, errinfo *err) {
 }
 
 /* The cached statement for sql; prepared on first use. */
-static sqlite3_stmt *cached(store *s, const char *sql, errinfo *err) {
-    sqlite3_stmt *st = NULL;
+static sql_stmt *cached(store *s, const char *sql, errinfo *err) {
+    sql_stmt *st = NULL;
 
     for (size_t i = 0; i < s->n_cache; i++)
         if (s->cache[i].sql == sql)
@@ -43,7 +43,7 @@ static sqlite3_stmt *cached(store *s, const char *sql, errinfo *err) {
     return st;
 }
 
-static int bind(sqlite3_stmt *st, const char *types, va_list ap) {
+static int bind(sql_stmt *st, const char *types, va_list ap) {
     int rc = SQLITE_OK;
 
     for (int i = 1; rc == SQLITE_OK && types[i - 1]; i++) {
@@ -70,9 +70,9 @@ static int bind(sqlite3_stmt *st, const char *types, va_list ap) {
     return rc;
 }
 
-static sqlite3_stmt *vquery(store *s, errinfo *err, const char *sql, const char *types,
-                            va_list ap) {
-    sqlite3_stmt *st = cached(s, sql, err);
+static sql_stmt *vquery(store *s, errinfo *err, const char *sql, const char *types,
+                        va_list ap) {
+    sql_stmt *st = cached(s, sql, err);
 
     if (!st)
         return NULL;
@@ -86,9 +86,9 @@ static sqlite3_stmt *vquery(store *s, errinfo *err, const char *sql, const char 
     return st;
 }
 
-sqlite3_stmt *sql_query(store *s, errinfo *err, const char *sql, const char *types, ...) {
+sql_stmt *sql_query(store *s, errinfo *err, const char *sql, const char *types, ...) {
     va_list ap;
-    sqlite3_stmt *st;
+    sql_stmt *st;
 
     va_start(ap, types);
     st = vquery(s, err, sql, types, ap);
@@ -96,7 +96,7 @@ sqlite3_stmt *sql_query(store *s, errinfo *err, const char *sql, const char *typ
     return st;
 }
 
-int sql_step(store *s, sqlite3_stmt *st, const char *what, errinfo *err) {
+int sql_step(store *s, sql_stmt *st, const char *what, errinfo *err) {
     int rc;
 
     if (!st)
@@ -111,12 +111,12 @@ int sql_step(store *s, sqlite3_stmt *st, const char *what, errinfo *err) {
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-void sql_done(sqlite3_stmt *st) {
+void sql_done(sql_stmt *st) {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
 }
 
-long long sql_number(store *s, sqlite3_stmt *st, const char *what, errinfo *err) {
+long long sql_number(store *s, sql_stmt *st, const char *what, errinfo *err) {
     int rc = sql_step(s, st, what, err);
     long long v;
 
@@ -129,7 +129,7 @@ long long sql_number(store *s, sqlite3_stmt *st, const char *what, errinfo *err)
 
 int sql_exec(store *s, errinfo *err, const char *what, const char *sql, const char *types, ...) {
     va_list ap;
-    sqlite3_stmt *st;
+    sql_stmt *st;
     int rc;
 
     va_start(ap, types);
@@ -166,7 +166,36 @@ int sql_end(store *s, int rc, errinfo *err) {
     return -1;
 }
 
-char *sql_text(sqlite3_stmt *st, int i) {
+long long sql_col_ll(sql_stmt *st, int i) {
+    return sqlite3_column_int64(st, i);
+}
+
+int sql_col_int(sql_stmt *st, int i) {
+    return sqlite3_column_int(st, i);
+}
+
+const char *sql_col_str(sql_stmt *st, int i) {
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+int sql_col_len(sql_stmt *st, int i) {
+    return sqlite3_column_bytes(st, i);
+}
+
+int sql_col_null(sql_stmt *st, int i) {
+    return sqlite3_column_type(st, i) == SQLITE_NULL;
+}
+
+int sql_in_txn(store *s) {
+    return !sqlite3_get_autocommit(s->db);
+}
+
+const char *sql_path(store *s) {
+    const char *p = sqlite3_db_filename(s->db, "main");
+    return p ? p : "";
+}
+
+char *sql_text(sql_stmt *st, int i) {
     const unsigned char *t = sqlite3_column_text(st, i);
     char *d;
 
@@ -177,7 +206,7 @@ char *sql_text(sqlite3_stmt *st, int i) {
     return d;
 }
 
-void sql_text_into(sqlite3_stmt *st, int i, char *buf, size_t size) {
+void sql_text_into(sql_stmt *st, int i, char *buf, size_t size) {
     const unsigned char *t = sqlite3_column_text(st, i);
 
     snprintf(buf, size, "%s", t ? (const char *)t : "");

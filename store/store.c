@@ -29,13 +29,13 @@ static int on_busy(void *arg, int tries) {
 /* journal_mode answers with the mode in force: WAL can be refused (e.g. on a
  * network filesystem), and without it the threads would block each other. */
 static int enable_wal(store *s, const char *path, errinfo *err) {
-    sqlite3_stmt *st = NULL;
+    sql_stmt *st = NULL;
     int ok;
 
     if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK)
         return sql_fail(s, path, err);
     ok = sqlite3_step(st) == SQLITE_ROW &&
-         sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+         sqlite3_stricmp(sql_col_str(st, 0), "wal") == 0;
     sqlite3_finalize(st);
     if (!ok)
         return errinfo_set(err, ERR_IO,
