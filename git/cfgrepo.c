@@ -412,22 +412,54 @@ static int open_or_init(cfgrepo *r, int *fresh, errinfo *err) {
     rc = open_locked(r, err);
     unlock_mirror(r);
     if (rc == 0)
-        *fresh = !has_remote_branches(r->repo);
+        *fresh = !has_remote_branches(r->repo) || localclone_pending(r->dir);
     return rc;
+}
+
+/* Starts the first clone over as an ordinary fetch: the objects linked
+ * were torn (git/localclone.h). Called with the mirror locked. */
+static int mirror_restart(cfgrepo *r, errinfo *err) {
+    git_repository_free(r->repo);
+    r->repo = NULL;
+    if (fs_empty_dir(r->dir, err) < 0)
+        return errinfo_prefix(err, "starting the clone of %s over", r->dir);
+    return open_locked(r, err);
+}
+
+/* 0 when the linked objects hold every fetched commit whole, else the
+ * mirror is emptied and the clone done again without them. */
+static int linked_check(cfgrepo *r, errinfo *err) {
+    errinfo torn;
+    int rc;
+
+    if (lock_mirror(r, err) < 0)
+        return -1;
+    rc = localclone_complete(r->repo, &torn);
+    if (rc < 0)
+        *err = torn;
+    else if (rc == 0)
+        rc = mirror_restart(r, err);
+    if (rc >= 0)
+        localclone_checked(r->dir);
+    unlock_mirror(r);
+    return rc == 0 ? fetch_all(r, NULL, "cloning", err) : rc < 0 ? -1
+                                                                 : 0;
 }
 
 /* A repository on this machine lends its objects first (git/localclone.h):
  * the fetch then only writes the refs. */
 static int first_clone(cfgrepo *r, errinfo *err) {
-    int rc;
+    int linked;
 
     if (lock_mirror(r, err) < 0)
         return -1;
-    rc = localclone_objects(r->url, r->dir, err);
+    linked = localclone_objects(r->url, r->dir, err);
     unlock_mirror(r);
-    if (rc < 0)
+    if (linked < 0)
         return errinfo_prefix(err, "cloning into %s", r->dir);
-    return fetch_all(r, NULL, "cloning", err);
+    if (fetch_all(r, NULL, "cloning", err) < 0)
+        return -1;
+    return linked ? linked_check(r, err) : 0;
 }
 
 /* libgit2's CA setting is process-wide: it is set when a mirror names

@@ -3,13 +3,19 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <git2.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/fs.h"
+
+/* In the mirror from the first link until its check (localclone_pending). */
+#define PENDING "deploybot-linked-unchecked"
 
 /* The local path url names, or NULL: a path, or file:// with no host
  * (file:///srv/x) or localhost. Percent-escapes are left to the fetch. */
@@ -85,8 +91,107 @@ int localclone_objects(const char *url, const char *gitdir, errinfo *err) {
     git_repository_free(src);
     if (rc < 0 || join(to, gitdir, "objects", err) < 0)
         return -1;
+    char mark[PATH_MAX];
+    int fd = join(mark, gitdir, PENDING, err) < 0 ? -1 : open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return errinfo_set(err, ERR_IO, "cannot create %s/%s: %s", gitdir, PENDING, strerror(errno));
+    close(fd);
     rc = copy_objects(from, to, err);
     if (rc < 0)
         return errinfo_prefix(err, "copying the objects of %s", path);
     return 1;
+}
+
+int localclone_pending(const char *gitdir) {
+    char mark[PATH_MAX];
+    return snprintf(mark, sizeof(mark), "%s/%s", gitdir, PENDING) < (int)sizeof(mark) && access(mark, F_OK) == 0;
+}
+
+void localclone_checked(const char *gitdir) {
+    char mark[PATH_MAX];
+    if (snprintf(mark, sizeof(mark), "%s/%s", gitdir, PENDING) < (int)sizeof(mark)) unlink(mark);
+}
+
+/* The trees already walked, by object id: open addressing on the id's
+ * first bytes (object ids are uniformly distributed). */
+typedef struct {
+    git_oid *slot;
+    size_t cap, n;
+} oidset;
+
+/* 1 when id was already in the set, 0 when added, -1 out of memory. */
+static int oidset_add(oidset *s, const git_oid *id) {
+    if (2 * (s->n + 1) > s->cap) {
+        oidset grown = {calloc(s->cap ? 2 * s->cap : 1024, sizeof(git_oid)), s->cap ? 2 * s->cap : 1024, 0};
+        if (!grown.slot) return -1;
+        for (size_t i = 0; i < s->cap; i++)
+            if (!git_oid_is_zero(&s->slot[i])) oidset_add(&grown, &s->slot[i]);
+        free(s->slot);
+        *s = grown;
+    }
+    size_t i;
+    memcpy(&i, id->id, sizeof(i));
+    for (i %= s->cap; !git_oid_is_zero(&s->slot[i]); i = (i + 1) % s->cap)
+        if (git_oid_equal(&s->slot[i], id)) return 1;
+    s->slot[i] = *id;
+    s->n++;
+    return 0;
+}
+
+static int missing(const git_oid *id, const char *what, errinfo *err) {
+    char hex[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(hex, sizeof(hex), id);
+    errinfo_set(err, ERR_NOT_FOUND, "%s %s is missing", what, hex);
+    return 0;
+}
+
+/* 1 when the tree and everything under it is present, 0 torn, -1 error. */
+static int tree_complete(git_repository *repo, git_odb *odb, const git_oid *id, oidset *seen, errinfo *err) {
+    git_tree *t;
+    int rc = oidset_add(seen, id);
+
+    if (rc != 0) return rc < 0 ? errinfo_set(err, ERR_INTERNAL, "out of memory") : 1;
+    if (git_tree_lookup(&t, repo, id) < 0) return missing(id, "tree", err);
+    rc = 1;
+    for (size_t i = 0; rc == 1 && i < git_tree_entrycount(t); i++) {
+        const git_tree_entry *e = git_tree_entry_byindex(t, i);
+        if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+            rc = tree_complete(repo, odb, git_tree_entry_id(e), seen, err);
+        else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB && !git_odb_exists(odb, git_tree_entry_id(e)))
+            rc = missing(git_tree_entry_id(e), "blob", err);
+    }
+    git_tree_free(t);
+    return rc;
+}
+
+int localclone_complete(git_repository *repo, errinfo *err) {
+    git_revwalk *walk = NULL;
+    git_odb *odb = NULL;
+    oidset seen = {0};
+    git_oid id;
+    int rc = 1, next = GIT_ITEROVER;
+
+    if (git_repository_odb(&odb, repo) < 0 || git_revwalk_new(&walk, repo) < 0 ||
+        git_revwalk_push_glob(walk, "refs/*") < 0) {
+        const git_error *e = git_error_last();
+        rc = errinfo_set(err, ERR_IO, "checking the mirror's objects: %s", e ? e->message : "libgit2 error");
+    }
+    while (rc == 1 && (next = git_revwalk_next(&id, walk)) == 0) {
+        git_commit *c;
+        if (git_commit_lookup(&c, repo, &id) < 0) {
+            rc = missing(&id, "commit", err);
+            break;
+        }
+        rc = tree_complete(repo, odb, git_commit_tree_id(c), &seen, err);
+        git_commit_free(c);
+    }
+    if (rc == 1 && next != GIT_ITEROVER) { /* a parent the walk could not read */
+        const git_error *e = git_error_last();
+        errinfo_set(err, ERR_NOT_FOUND, "the history is incomplete: %s", e ? e->message : "a commit is missing");
+        rc = 0;
+    }
+    free(seen.slot);
+    git_revwalk_free(walk);
+    git_odb_free(odb);
+    return rc;
 }

@@ -10,7 +10,13 @@
  * their indexes, so an interrupted copy leaves a mirror with no branches
  * yet, which the next open copies and fetches again. Objects the source
  * borrows from elsewhere (objects/info/alternates) are not copied: the
- * fetch then finds a tip missing and transfers it the usual way. */
+ * fetch then finds a tip missing and transfers it the usual way.
+ *
+ * A linked set can be torn: a commit linked without its tree when the
+ * source was written to while its files were linked, or when the tree lives
+ * in an alternate. The fetch takes a tip that is present for complete and
+ * transfers nothing, so the caller checks the result with
+ * localclone_complete and, when torn, starts over with an ordinary fetch. */
 #ifndef DEPLOYBOT_GIT_LOCALCLONE_H
 #define DEPLOYBOT_GIT_LOCALCLONE_H
 
@@ -18,7 +24,17 @@
 
 /* Brings the objects of the repository at url into the bare repository
  * `gitdir`: 1 done, 0 url is not a repository on this machine (nothing
- * done: fetch as usual), -1 error. */
+ * done: fetch as usual), -1 error. Until localclone_checked, the mirror
+ * says so (localclone_pending), so a crash before the check is not taken
+ * for a finished clone. */
 int localclone_objects(const char *url, const char *gitdir, errinfo *err);
+int localclone_pending(const char *gitdir);
+void localclone_checked(const char *gitdir);
+
+/* Whether every commit reachable from repo's refs has its whole tree: 1
+ * complete, 0 torn (err names the missing object), -1 error. Each tree is
+ * walked once, so the cost is one read per distinct tree of the history. */
+struct git_repository;
+int localclone_complete(struct git_repository *repo, errinfo *err);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -121,5 +122,18 @@ int fs_link_or_copy(const char *src, const char *dst, errinfo *err) {
         unlink(tmp);
         return -1;
     }
+    return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *at) {
+    (void)st;
+    (void)flag;
+    return at->level == 0 || remove(path) == 0 ? 0 : errno;
+}
+
+int fs_empty_dir(const char *dir, errinfo *err) {
+    int rc = nftw(dir, remove_entry, 32, FTW_DEPTH | FTW_PHYS);
+    if (rc != 0)
+        return errinfo_set(err, ERR_IO, "cannot empty %s: %s", dir, strerror(rc > 0 ? rc : errno));
     return 0;
 }

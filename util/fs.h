@@ -26,4 +26,7 @@ char *fs_read_file(const char *path, size_t *len, errinfo *err);
  * For files that never change once written (git's objects and packs). */
 int fs_link_or_copy(const char *src, const char *dst, errinfo *err);
 
+/* Removes everything inside dir (not dir itself), symbolic links as links. */
+int fs_empty_dir(const char *dir, errinfo *err);
+
 #endif

@@ -99,6 +99,34 @@ static void test_interrupted(const char *head) {
     cfgrepo_close(r);
 }
 
+/* A source that borrows objects from another repository (git clone
+ * --shared: objects/info/alternates) lends only its own: its new commit is
+ * linked without the blob it shares, and the fetch takes the tip for
+ * present. The check finds the mirror torn and the clone is done again,
+ * as a source written to while it is linked would be. */
+static void test_torn(void) {
+    char shared[300], mirror[300], head[64], *text;
+    size_t len;
+    errinfo err;
+    snprintf(shared, sizeof(shared), "%s/shared", tmp);
+    snprintf(mirror, sizeof(mirror), "%s/torn.git", tmp);
+    CHECK(sh("git clone -q --shared %s %s && cd %s && git config user.email t@example.com && git config user.name t"
+             " && echo new > c.txt && git add c.txt && git commit -qm borrowed",
+             origin, shared, shared) == 0);
+    sh_out(head, sizeof(head), "cd $ORIGIN/../shared && git rev-parse HEAD");
+    cfgrepo *r = cfgrepo_open(shared, mirror, NULL, &err);
+    CHECK(r != NULL);
+    if (!r) {
+        fprintf(stderr, "  %s\n", err.msg);
+        return;
+    }
+    text = cfgrepo_read_file(r, head, "a.txt", 1024, &len, NULL, &err);
+    CHECK(text != NULL && strncmp(text, "one", 3) == 0);
+    free(text);
+    CHECK(sh("test -e %s/deploybot-linked-unchecked", mirror) != 0);
+    cfgrepo_close(r);
+}
+
 static void test_link_or_copy(void) {
     char a[300], b[300];
     errinfo err;
@@ -129,6 +157,7 @@ int main(void) {
     test_clone(url, "fileurl", head);
     sh_out(head, sizeof(head), "cd $ORIGIN && git rev-parse HEAD");
     test_interrupted(head);
+    test_torn();
     test_link_or_copy();
     sh("rm -rf %s", tmp);
     return CHECK_DONE();
