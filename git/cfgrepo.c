@@ -434,7 +434,7 @@ static int linked_check(cfgrepo *r, errinfo *err) {
 
     if (lock_mirror(r, err) < 0)
         return -1;
-    rc = localclone_complete(r->repo, &torn);
+    rc = localclone_complete(r->repo, r->dir, &torn);
     if (rc < 0)
         *err = torn;
     else if (rc == 0)

@@ -79,37 +79,71 @@ static int copy_objects(const char *src, const char *dst, errinfo *err) {
     return 0;
 }
 
+/* The tips of every ref of src, one hex id a line, written to `mark`
+ * (whole or not at all): what the links made afterwards hold completely. */
+static int tips_write(git_repository *src, const char *mark, errinfo *err) {
+    git_reference_iterator *it = NULL;
+    git_reference *ref;
+    char tmp[PATH_MAX + 8], hex[GIT_OID_HEXSZ + 1];
+    FILE *f = NULL;
+    int rc = snprintf(tmp, sizeof(tmp), "%s.tmp", mark) < (int)sizeof(tmp) && (f = fopen(tmp, "we")) &&
+                     git_reference_iterator_new(&it, src) == 0
+                 ? 0
+                 : -1;
+
+    while (rc == 0 && git_reference_next(&ref, it) == 0) {
+        git_object *o;
+        if (git_reference_peel(&o, ref, GIT_OBJECT_COMMIT) == 0) {
+            fprintf(f, "%s\n", git_oid_tostr(hex, sizeof(hex), git_object_id(o)));
+            git_object_free(o);
+        }
+        git_reference_free(ref);
+    }
+    git_reference_iterator_free(it);
+    if (f && (fflush(f) != 0 || fsync(fileno(f)) != 0)) rc = -1;
+    if (f && fclose(f) != 0) rc = -1;
+    if (rc == 0 && rename(tmp, mark) == 0) return 0;
+    unlink(tmp);
+    return errinfo_set(err, ERR_IO, "cannot write %s: %s", mark, strerror(errno));
+}
+
+/* A source that borrows objects (objects/info/alternates) cannot lend all
+ * of them by links: it is fetched the usual way. */
+static int borrows(const char *objects) {
+    char alt[PATH_MAX];
+    return join(alt, objects, "info/alternates", NULL) < 0 || access(alt, F_OK) == 0;
+}
+
 int localclone_objects(const char *url, const char *gitdir, errinfo *err) {
     const char *path = local_path(url);
     git_repository *src = NULL;
-    char from[PATH_MAX], to[PATH_MAX];
+    char from[PATH_MAX], to[PATH_MAX], mark[PATH_MAX];
     int rc;
 
     if (!path || git_repository_open_ext(&src, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
         return 0;
-    rc = join(from, git_repository_commondir(src), "objects", err);
+    rc = join(from, git_repository_commondir(src), "objects", err) < 0 || join(to, gitdir, "objects", err) < 0 ||
+                 join(mark, gitdir, PENDING, err) < 0
+             ? -1
+             : 0;
+    int lend = rc == 0 && !borrows(from);
+    if (lend) rc = tips_write(src, mark, err);
     git_repository_free(src);
-    if (rc < 0 || join(to, gitdir, "objects", err) < 0)
-        return -1;
-    char mark[PATH_MAX];
-    int fd = join(mark, gitdir, PENDING, err) < 0 ? -1 : open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return errinfo_set(err, ERR_IO, "cannot create %s/%s: %s", gitdir, PENDING, strerror(errno));
-    close(fd);
-    rc = copy_objects(from, to, err);
-    if (rc < 0)
+    if (rc < 0 || !lend)
+        return rc;
+    if (copy_objects(from, to, err) < 0)
         return errinfo_prefix(err, "copying the objects of %s", path);
     return 1;
 }
 
 int localclone_pending(const char *gitdir) {
     char mark[PATH_MAX];
-    return snprintf(mark, sizeof(mark), "%s/%s", gitdir, PENDING) < (int)sizeof(mark) && access(mark, F_OK) == 0;
+    return join(mark, gitdir, PENDING, NULL) == 0 && access(mark, F_OK) == 0;
 }
 
 void localclone_checked(const char *gitdir) {
     char mark[PATH_MAX];
-    if (snprintf(mark, sizeof(mark), "%s/%s", gitdir, PENDING) < (int)sizeof(mark)) unlink(mark);
+    if (join(mark, gitdir, PENDING, NULL) == 0) unlink(mark);
 }
 
 /* The trees already walked, by object id: open addressing on the id's
@@ -164,7 +198,21 @@ static int tree_complete(git_repository *repo, git_odb *odb, const git_oid *id, 
     return rc;
 }
 
-int localclone_complete(git_repository *repo, errinfo *err) {
+/* Hides from walk the tips recorded before the links: their history was
+ * whole in the source then, so it is whole in the mirror. */
+static int hide_recorded(git_revwalk *walk, const char *gitdir) {
+    char mark[PATH_MAX], line[GIT_OID_HEXSZ + 2];
+    FILE *f = join(mark, gitdir, PENDING, NULL) == 0 ? fopen(mark, "re") : NULL;
+    git_oid id;
+
+    if (!f) return -1;
+    while (fgets(line, sizeof(line), f))
+        if (git_oid_fromstrn(&id, line, GIT_OID_HEXSZ) == 0) git_revwalk_hide(walk, &id);
+    fclose(f);
+    return 0;
+}
+
+int localclone_complete(git_repository *repo, const char *gitdir, errinfo *err) {
     git_revwalk *walk = NULL;
     git_odb *odb = NULL;
     oidset seen = {0};
@@ -175,6 +223,8 @@ int localclone_complete(git_repository *repo, errinfo *err) {
         git_revwalk_push_glob(walk, "refs/*") < 0) {
         const git_error *e = git_error_last();
         rc = errinfo_set(err, ERR_IO, "checking the mirror's objects: %s", e ? e->message : "libgit2 error");
+    } else if (hide_recorded(walk, gitdir) < 0) {
+        rc = errinfo_set(err, ERR_IO, "checking the mirror's objects: %s/%s: %s", gitdir, PENDING, strerror(errno));
     }
     while (rc == 1 && (next = git_revwalk_next(&id, walk)) == 0) {
         git_commit *c;

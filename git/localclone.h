@@ -12,11 +12,14 @@
  * borrows from elsewhere (objects/info/alternates) are not copied: the
  * fetch then finds a tip missing and transfers it the usual way.
  *
- * A linked set can be torn: a commit linked without its tree when the
- * source was written to while its files were linked, or when the tree lives
- * in an alternate. The fetch takes a tip that is present for complete and
- * transfers nothing, so the caller checks the result with
- * localclone_complete and, when torn, starts over with an ordinary fetch. */
+ * The links are made after the source's ref tips are recorded (as git
+ * clone reads the refs first): everything those tips reach existed then,
+ * so it is linked whole. A commit written while the files were being linked
+ * may be linked without its tree, and the fetch would take such a tip for
+ * present and transfer nothing; localclone_complete checks the commits the
+ * fetch brought beyond the recorded tips, and the caller starts over with
+ * an ordinary fetch when they are torn. A source that borrows objects
+ * (objects/info/alternates) is not linked at all. */
 #ifndef DEPLOYBOT_GIT_LOCALCLONE_H
 #define DEPLOYBOT_GIT_LOCALCLONE_H
 
@@ -31,10 +34,10 @@ int localclone_objects(const char *url, const char *gitdir, errinfo *err);
 int localclone_pending(const char *gitdir);
 void localclone_checked(const char *gitdir);
 
-/* Whether every commit reachable from repo's refs has its whole tree: 1
- * complete, 0 torn (err names the missing object), -1 error. Each tree is
- * walked once, so the cost is one read per distinct tree of the history. */
+/* Whether every commit reachable from repo's refs but not from the tips
+ * recorded in gitdir has its whole tree: 1 complete, 0 torn (err names the
+ * missing object), -1 error. */
 struct git_repository;
-int localclone_complete(struct git_repository *repo, errinfo *err);
+int localclone_complete(struct git_repository *repo, const char *gitdir, errinfo *err);
 
 #endif
