@@ -132,7 +132,7 @@ static void check_host(check_report *r, const bot_config *c, ghapp *app) {
     if (rc == 0) {
         host_client *hcl = h->client_new(&hc);
         rc = h->access_check(hcl, c->repo_name, &err);
-        h->client_free(hcl);
+        host_client_free(hcl);
     }
     explicit_bzero(token, sizeof(token));
     report_err(r, "host access", rc, &err);

@@ -117,41 +117,15 @@ static int fetch_credentials(const host_config *cfg, char *user, size_t ulen, ch
 
 /* ---- the API ------------------------------------------------------------- */
 
-typedef struct {
-    char *api_url;
-    char *auth; /* "Authorization: token <token>" */
-    const char *headers[4];
-    rest_api api;
-} gitea_client;
-
 static host_client *client_new(const host_config *cfg) {
-    gitea_client *g = calloc(1, sizeof(*g));
+    static const char *const headers[] = {"Accept: application/json", "Content-Type: application/json", NULL};
 
-    if (!g) abort();
-    g->api_url = rest_base(cfg->api_url);
-    if (cfg->token && *cfg->token && asprintf(&g->auth, "Authorization: token %s", cfg->token) < 0)
-        abort();
-    g->headers[0] = "Accept: application/json";
-    g->headers[1] = "Content-Type: application/json";
-    g->headers[2] = g->auth;
-    g->api = (rest_api){"Gitea", g->api_url, g->headers};
-    return (host_client *)g;
-}
-
-static void client_free(host_client *c) {
-    gitea_client *g = (gitea_client *)c;
-
-    if (!g) return;
-    free(g->api_url);
-    if (g->auth) explicit_bzero(g->auth, strlen(g->auth));
-    free(g->auth);
-    free(g);
+    return rest_client_new("Gitea", cfg->api_url, headers, "Authorization: token ", cfg->token);
 }
 
 static int status_post(host_client *c, const char *repo, const char *sha, const char *state,
                        const char *context, const char *description, const char *target_url,
                        http_response *resp, errinfo *err) {
-    gitea_client *g = (gitea_client *)c;
     char path[512];
 
     snprintf(path, sizeof(path), "/repos/%s/statuses/%s", repo, sha);
@@ -159,7 +133,7 @@ static int status_post(host_client *c, const char *repo, const char *sha, const 
                              rest_clipped(context, GITEA_CONTEXT_MAX), "description",
                              description ? description : "");
     if (target_url) json_object_set_new(body, "target_url", json_string(target_url));
-    int rc = rest_call(&g->api, "POST", path, body, resp, err);
+    int rc = rest_call(c, "POST", path, body, resp, err);
     json_decref(body);
     return rc;
 }
@@ -169,7 +143,7 @@ static int pr_comment_create(host_client *c, const char *repo, long number, cons
     char path[512];
 
     snprintf(path, sizeof(path), "/repos/%s/issues/%ld/comments", repo, number);
-    return rest_comment(&((gitea_client *)c)->api, "POST", path, body, id, resp, err);
+    return rest_comment(c, "POST", path, body, id, resp, err);
 }
 
 static int pr_comment_update(host_client *c, const char *repo, long number, long long id,
@@ -178,17 +152,17 @@ static int pr_comment_update(host_client *c, const char *repo, long number, long
 
     (void)number;
     snprintf(path, sizeof(path), "/repos/%s/issues/comments/%lld", repo, id);
-    return rest_comment(&((gitea_client *)c)->api, "PATCH", path, body, NULL, resp, err);
+    return rest_comment(c, "PATCH", path, body, NULL, resp, err);
 }
 
 /* The pull request that merged sha: 1 (*number), 0 none (404), -1 error. */
-static int merged_pr(gitea_client *g, const char *repo, const char *sha, long *number,
+static int merged_pr(host_client *c, const char *repo, const char *sha, long *number,
                      http_response *resp, errinfo *err) {
     char path[512];
     http_response r;
 
     snprintf(path, sizeof(path), "/repos/%s/commits/%s/pull", repo, sha);
-    int rc = rest_call(&g->api, "GET", path, NULL, &r, err);
+    int rc = rest_call(c, "GET", path, NULL, &r, err);
     if (rc == 0) {
         json_t *pr = json_loads(r.body, 0, NULL);
         *number = (long)json_integer_value(json_object_get(pr, "number"));
@@ -207,7 +181,7 @@ static int commit_comment_create(host_client *c, const char *repo, const char *s
                                  const char *body, long long *id, http_response *resp,
                                  errinfo *err) {
     long number = 0;
-    int found = merged_pr((gitea_client *)c, repo, sha, &number, resp, err);
+    int found = merged_pr(c, repo, sha, &number, resp, err);
 
     if (id) *id = 0;
     if (found <= 0) return found; /* none: the status and chat say it */
@@ -218,11 +192,10 @@ static int commit_comment_create(host_client *c, const char *repo, const char *s
  * there is (a token without the write:repository scope shows only when a
  * status is refused). */
 static int access_check(host_client *c, const char *repo, errinfo *err) {
-    gitea_client *g = (gitea_client *)c;
     char path[512];
 
     snprintf(path, sizeof(path), "/repos/%s", repo);
-    json_t *j = rest_get_object(&g->api, path, NULL, err);
+    json_t *j = rest_get_object(c, path, NULL, err);
     int rc = j ? 0 : -1;
     if (j && !json_is_true(json_object_get(json_object_get(j, "permissions"), "push")))
         rc = errinfo_set(err, ERR_REMOTE, "the token may read %s but not push to it, and statuses need write access", repo);
@@ -230,26 +203,16 @@ static int access_check(host_client *c, const char *repo, errinfo *err) {
     return rc;
 }
 
+/* No default_api_url: every Gitea is someone's own server. */
 const host_ops host_gitea = {
     .type = "gitea",
     .display = "Gitea",
-    .webhook_path = "/webhooks/gitea",
-    .default_api_url = NULL,
     .commit_path = "/commit/",
     .default_token_env = "GITEA_TOKEN",
-    .headers = headers,
-    .verify_begin = verify_begin,
+    HOST_OPS_OWN_HOOKS,
     .verify_update = hmacsig_update,
-    .verify_end = verify_end,
     .verify_abort = hmacsig_abort,
-    .delivery_id = delivery_id,
-    .event_name = event_name,
-    .json = json,
-    .parse = parse,
-    .pr_head_ref = pr_head_ref,
-    .fetch_credentials = fetch_credentials,
     .client_new = client_new,
-    .client_free = client_free,
     .status_post = status_post,
     .pr_comment_create = pr_comment_create,
     .pr_comment_update = pr_comment_update,

@@ -52,66 +52,20 @@ static int fetch_credentials(const host_config *cfg, char *user, size_t ulen, ch
     return host_basic_credentials(cfg, "GitHub", "x-access-token", user, ulen, pass, plen, err);
 }
 
-static host_client *client_new(const host_config *cfg) {
-    return (host_client *)github_client_new(cfg->api_url, cfg->token);
-}
-
-static void client_free(host_client *c) {
-    github_client_free((github_client *)c);
-}
-
-static int status_post(host_client *c, const char *repo, const char *sha, const char *state,
-                       const char *context, const char *description, const char *target_url,
-                       http_response *resp, errinfo *err) {
-    return github_status_post((github_client *)c, repo, sha, state, context, description,
-                              target_url, resp, err);
-}
-
-static int pr_comment_create(host_client *c, const char *repo, long number, const char *body,
-                             long long *id, http_response *resp, errinfo *err) {
-    return github_issue_comment_create((github_client *)c, repo, number, body, id, resp, err);
-}
-
-static int pr_comment_update(host_client *c, const char *repo, long number, long long id,
-                             const char *body, http_response *resp, errinfo *err) {
-    (void)number;
-    return github_issue_comment_update((github_client *)c, repo, id, body, resp, err);
-}
-
-static int commit_comment_create(host_client *c, const char *repo, const char *sha,
-                                 const char *body, long long *id, http_response *resp,
-                                 errinfo *err) {
-    return github_commit_comment_create((github_client *)c, repo, sha, body, id, resp, err);
-}
-
-static int access_check(host_client *c, const char *repo, errinfo *err) {
-    return github_access_check((github_client *)c, repo, err);
-}
-
 const host_ops host_github = {
     .type = "github",
     .display = "GitHub",
-    .webhook_path = "/webhooks/github",
     .default_api_url = "https://api.github.com",
     .commit_path = "/commit/",
     .default_token_env = "GITHUB_TOKEN",
-    .headers = headers,
-    .verify_begin = verify_begin,
+    HOST_OPS_OWN_HOOKS,
     .verify_update = hmacsig_update,
-    .verify_end = verify_end,
     .verify_abort = hmacsig_abort,
-    .delivery_id = delivery_id,
-    .event_name = event_name,
-    .json = json,
-    .parse = parse,
-    .pr_head_ref = pr_head_ref,
-    .fetch_credentials = fetch_credentials,
-    .client_new = client_new,
-    .client_free = client_free,
-    .status_post = status_post,
-    .pr_comment_create = pr_comment_create,
-    .pr_comment_update = pr_comment_update,
-    .commit_comment_create = commit_comment_create,
-    .access_check = access_check,
+    .client_new = github_client_new,
+    .status_post = github_status_post,
+    .pr_comment_create = github_issue_comment_create,
+    .pr_comment_update = github_issue_comment_update,
+    .commit_comment_create = github_commit_comment_create,
+    .access_check = github_access_check,
     .comment_max = GITHUB_COMMENT_MAX,
 };

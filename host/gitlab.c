@@ -118,14 +118,6 @@ static int fetch_credentials(const host_config *cfg, char *user, size_t ulen, ch
     return host_basic_credentials(cfg, "GitLab", u, user, ulen, pass, plen, err);
 }
 
-static host_client *client_new(const host_config *cfg) {
-    return (host_client *)gitlab_client_new(cfg->api_url, cfg->token);
-}
-
-static void client_free(host_client *c) {
-    gitlab_client_free((gitlab_client *)c);
-}
-
 /* deploybot posts "pending" when a run starts: GitLab calls that running
  * (a second "pending" of the same name would be refused by its state
  * machine); "failure" and "error" are both GitLab's "failed". */
@@ -134,53 +126,23 @@ static int status_post(host_client *c, const char *repo, const char *sha, const 
                        http_response *resp, errinfo *err) {
     const char *gl = !strcmp(state, "pending") ? "running" : !strcmp(state, "success") ? "success"
                                                                                        : "failed";
-    return gitlab_status_post((gitlab_client *)c, repo, sha, gl, context, description, target_url, resp, err);
-}
-
-static int pr_comment_create(host_client *c, const char *repo, long number, const char *body, long long *id,
-                             http_response *resp, errinfo *err) {
-    return gitlab_mr_note_create((gitlab_client *)c, repo, number, body, id, resp, err);
-}
-
-static int pr_comment_update(host_client *c, const char *repo, long number, long long id, const char *body,
-                             http_response *resp, errinfo *err) {
-    return gitlab_mr_note_update((gitlab_client *)c, repo, number, id, body, resp, err);
-}
-
-static int commit_comment_create(host_client *c, const char *repo, const char *sha, const char *body,
-                                 long long *id, http_response *resp, errinfo *err) {
-    if (id) *id = 0;
-    return gitlab_commit_comment_create((gitlab_client *)c, repo, sha, body, resp, err);
-}
-
-static int access_check(host_client *c, const char *repo, errinfo *err) {
-    return gitlab_access_check((gitlab_client *)c, repo, err);
+    return gitlab_status_post(c, repo, sha, gl, context, description, target_url, resp, err);
 }
 
 const host_ops host_gitlab = {
     .type = "gitlab",
     .display = "GitLab",
-    .webhook_path = "/webhooks/gitlab",
     .default_api_url = "https://gitlab.com/api/v4",
     .commit_path = "/-/commit/",
     .default_token_env = "GITLAB_TOKEN",
-    .headers = headers,
-    .verify_begin = verify_begin,
+    HOST_OPS_OWN_HOOKS,
     .verify_update = verify_update,
-    .verify_end = verify_end,
     .verify_abort = verify_abort,
-    .delivery_id = delivery_id,
-    .event_name = event_name,
-    .json = json,
-    .parse = parse,
-    .pr_head_ref = pr_head_ref,
-    .fetch_credentials = fetch_credentials,
-    .client_new = client_new,
-    .client_free = client_free,
+    .client_new = gitlab_client_new,
     .status_post = status_post,
-    .pr_comment_create = pr_comment_create,
-    .pr_comment_update = pr_comment_update,
-    .commit_comment_create = commit_comment_create,
-    .access_check = access_check,
+    .pr_comment_create = gitlab_mr_note_create,
+    .pr_comment_update = gitlab_mr_note_update,
+    .commit_comment_create = gitlab_commit_comment_create,
+    .access_check = gitlab_access_check,
     .comment_max = GITLAB_NOTE_MAX,
 };

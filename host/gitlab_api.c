@@ -9,31 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct gitlab_client {
-    char *api_url;
-    char *auth; /* "PRIVATE-TOKEN: <token>" */
-    const char *headers[4];
-    rest_api api;
-};
+host_client *gitlab_client_new(const host_config *cfg) {
+    static const char *const headers[] = {"Content-Type: application/json", "Accept: application/json", NULL};
 
-gitlab_client *gitlab_client_new(const char *api_url, const char *token) {
-    gitlab_client *g = calloc(1, sizeof(*g));
-    if (!g) abort();
-    g->api_url = rest_base(api_url);
-    if (token && *token && asprintf(&g->auth, "PRIVATE-TOKEN: %s", token) < 0) abort();
-    g->headers[0] = "Content-Type: application/json";
-    g->headers[1] = "Accept: application/json";
-    g->headers[2] = g->auth;
-    g->api = (rest_api){"GitLab", g->api_url, g->headers};
-    return g;
-}
-
-void gitlab_client_free(gitlab_client *g) {
-    if (!g) return;
-    free(g->api_url);
-    if (g->auth) explicit_bzero(g->auth, strlen(g->auth));
-    free(g->auth);
-    free(g);
+    return rest_client_new("GitLab", cfg->api_url, headers, "PRIVATE-TOKEN: ", cfg->token);
 }
 
 /* The project's path as one URL path segment ("group%2Fname"). */
@@ -52,22 +31,22 @@ static void put_project(strbuf *b, const char *project) {
 }
 
 /* One call to /projects/<project><rest>. */
-static int gitlab_call(gitlab_client *g, const char *method, const char *project, const char *rest,
+static int gitlab_call(host_client *c, const char *method, const char *project, const char *rest,
                        json_t *body, http_response *resp, errinfo *err) {
     strbuf path = {0};
     strbuf_puts(&path, "/projects/");
     put_project(&path, project);
     strbuf_puts(&path, rest);
-    int rc = rest_call(&g->api, method, path.s, body, resp, err);
+    int rc = rest_call(c, method, path.s, body, resp, err);
     strbuf_free(&path);
     return rc;
 }
 
 /* The token's scopes hold "api" (a 404: a GitLab before 16.0, which does
  * not say; the project's read decides then). */
-static int token_scopes_check(gitlab_client *g, errinfo *err) {
+static int token_scopes_check(host_client *c, errinfo *err) {
     http_response r;
-    json_t *j = rest_get_object(&g->api, "/personal_access_tokens/self", &r, err), *s;
+    json_t *j = rest_get_object(c, "/personal_access_tokens/self", &r, err), *s;
     int rc = j ? 0 : r.status == 404 ? 0 : -1;
     size_t i;
     strbuf have = {0};
@@ -89,12 +68,12 @@ static long long access_level(json_t *project) {
     return p > g ? p : g;
 }
 
-int gitlab_access_check(gitlab_client *g, const char *project, errinfo *err) {
+int gitlab_access_check(host_client *c, const char *project, errinfo *err) {
     strbuf path = {0};
-    if (token_scopes_check(g, err) < 0) return -1;
+    if (token_scopes_check(c, err) < 0) return -1;
     strbuf_puts(&path, "/projects/");
     put_project(&path, project);
-    json_t *j = rest_get_object(&g->api, path.s, NULL, err);
+    json_t *j = rest_get_object(c, path.s, NULL, err);
     strbuf_free(&path);
     int rc = j ? 0 : -1;
     /* Without "permissions" (an admin's token) the read is all there is to go on. */
@@ -105,7 +84,7 @@ int gitlab_access_check(gitlab_client *g, const char *project, errinfo *err) {
     return rc;
 }
 
-int gitlab_status_post(gitlab_client *g, const char *project, const char *sha, const char *state,
+int gitlab_status_post(host_client *c, const char *project, const char *sha, const char *state,
                        const char *name, const char *description, const char *target_url,
                        http_response *resp, errinfo *err) {
     static const char *const states[] = {"pending", "running", "success", "failed", "canceled", "skipped"};
@@ -119,13 +98,13 @@ int gitlab_status_post(gitlab_client *g, const char *project, const char *sha, c
                              "description", rest_clipped(description ? description : "", GITLAB_STATUS_FIELD_MAX));
     if (target_url && textwrap_cols(target_url, strlen(target_url)) <= GITLAB_STATUS_FIELD_MAX)
         json_object_set_new(body, "target_url", json_string(target_url));
-    int rc = gitlab_call(g, "POST", project, rest, body, resp, err);
+    int rc = gitlab_call(c, "POST", project, rest, body, resp, err);
     json_decref(body);
     return rc;
 }
 
 /* POST or PUT of a note; *id (if given) gets the answer's id. */
-static int note_call(gitlab_client *g, const char *method, const char *project, const char *rest,
+static int note_call(host_client *c, const char *method, const char *project, const char *rest,
                      const char *key, const char *text, long long *id, http_response *resp, errinfo *err) {
     http_response r;
     if (resp) memset(resp, 0, sizeof(*resp));
@@ -133,7 +112,7 @@ static int note_call(gitlab_client *g, const char *method, const char *project, 
         return errinfo_set(err, ERR_LIMIT, "GitLab note of more than %d characters", GITLAB_NOTE_MAX);
     json_t *body = json_pack("{s:s}", key, text);
     if (!body) return errinfo_set(err, ERR_INVALID, "note body is not valid UTF-8");
-    int rc = gitlab_call(g, method, project, rest, body, &r, err);
+    int rc = gitlab_call(c, method, project, rest, body, &r, err);
     json_decref(body);
     if (id) {
         json_t *j = rc == 0 ? json_loads(r.body, 0, NULL) : NULL;
@@ -147,24 +126,25 @@ static int note_call(gitlab_client *g, const char *method, const char *project, 
     return rc;
 }
 
-int gitlab_mr_note_create(gitlab_client *g, const char *project, long iid, const char *body,
+int gitlab_mr_note_create(host_client *c, const char *project, long iid, const char *body,
                           long long *id, http_response *resp, errinfo *err) {
     char rest[128];
     snprintf(rest, sizeof(rest), "/merge_requests/%ld/notes", iid);
-    return note_call(g, "POST", project, rest, "body", body, id, resp, err);
+    return note_call(c, "POST", project, rest, "body", body, id, resp, err);
 }
 
-int gitlab_mr_note_update(gitlab_client *g, const char *project, long iid, long long note_id,
+int gitlab_mr_note_update(host_client *c, const char *project, long iid, long long note_id,
                           const char *body, http_response *resp, errinfo *err) {
     char rest[128];
     snprintf(rest, sizeof(rest), "/merge_requests/%ld/notes/%lld", iid, note_id);
-    return note_call(g, "PUT", project, rest, "body", body, NULL, resp, err);
+    return note_call(c, "PUT", project, rest, "body", body, NULL, resp, err);
 }
 
 /* The commit comments API calls its text "note", not "body". */
-int gitlab_commit_comment_create(gitlab_client *g, const char *project, const char *sha,
-                                 const char *body, http_response *resp, errinfo *err) {
+int gitlab_commit_comment_create(host_client *c, const char *project, const char *sha,
+                                 const char *body, long long *id, http_response *resp, errinfo *err) {
     char rest[128];
+    if (id) *id = 0;
     snprintf(rest, sizeof(rest), "/repository/commits/%.64s/comments", sha);
-    return note_call(g, "POST", project, rest, "note", body, NULL, resp, err);
+    return note_call(c, "POST", project, rest, "note", body, NULL, resp, err);
 }

@@ -108,12 +108,11 @@ int host_basic_credentials(const host_config *cfg, const char *display, const ch
 /* ---- the operations -------------------------------------------------------- */
 
 typedef struct host_verify host_verify; /* a verification under way */
-typedef struct host_client host_client; /* a host's REST client */
+typedef struct host_client host_client; /* a host's REST client (host/rest.h) */
 
 typedef struct host_ops {
     const char *type;         /* "github" */
     const char *display;      /* "GitHub", for messages */
-    const char *webhook_path; /* "/webhooks/github" */
     const char *default_api_url;   /* NULL: the config must name one */
     const char *default_token_env; /* the variable the API token is in by default */
     const char *commit_path;       /* a commit's web page after "/owner/name": "/commit/" */
@@ -161,7 +160,6 @@ typedef struct host_ops {
      * receives the answer (free it with http_response_free, also after a
      * failure). */
     host_client *(*client_new)(const host_config *cfg);
-    void (*client_free)(host_client *c);
     /* state: pending|success|failure|error (the host maps it onto its own
      * names); description and context are cut to the host's limits;
      * target_url may be NULL. */
@@ -188,9 +186,18 @@ typedef struct host_ops {
     size_t comment_max; /* characters in a comment body */
 } host_ops;
 
+/* The webhook and fetch hooks every host defines in its own file as
+ * statics of the hook's name (`static int delivery_id(...)`, `headers`,
+ * ...): a host's table says HOST_OPS_OWN_HOOKS, then the rest by name. */
+#define HOST_OPS_OWN_HOOKS                                                         \
+    .headers = headers, .verify_begin = verify_begin, .verify_end = verify_end,    \
+    .delivery_id = delivery_id, .event_name = event_name, .json = json,           \
+    .parse = parse, .pr_head_ref = pr_head_ref, .fetch_credentials = fetch_credentials
+
 /* The host of a type ("github", "gitea", ...), or NULL. */
 const host_ops *host_find(const char *type);
-/* The host whose webhook_path is `path`, or NULL. */
+/* The host whose webhook `path` is, or NULL: every host's is
+ * "/webhooks/<type>". */
 const host_ops *host_find_path(const char *path);
 /* The web page of commit `sha` of `repo` ("owner/name") into out: the REST
  * API's address api_url without its "/api/vN" path (GitHub Enterprise,
@@ -198,6 +205,8 @@ const host_ops *host_find_path(const char *path);
  * "/owner/name", the host's commit_path and the sha. */
 void host_commit_url(const host_ops *h, const char *api_url, const char *repo, const char *sha,
                      char *out, size_t len);
+/* Frees a client of any host (client_new); NULL is fine. */
+void host_client_free(host_client *c);
 /* The i-th known host (0, 1, ...), NULL past the last: for messages. */
 const host_ops *host_at(size_t i);
 

@@ -17,9 +17,9 @@ const host_ops *host_find(const char *type) {
 }
 
 const host_ops *host_find_path(const char *path) {
-    for (size_t i = 0; path && hosts[i]; i++)
-        if (strcmp(hosts[i]->webhook_path, path) == 0) return hosts[i];
-    return NULL;
+    static const char prefix[] = "/webhooks/";
+
+    return path && strncmp(path, prefix, sizeof(prefix) - 1) == 0 ? host_find(path + sizeof(prefix) - 1) : NULL;
 }
 
 const host_ops *host_at(size_t i) {

@@ -5,14 +5,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *rest_base(const char *api_url) {
-    char *b = strdup(api_url ? api_url : "");
-    size_t n;
+struct host_client {
+    const char *name;
+    char *api_url;
+    char *auth;
+    const char *headers[REST_HEADERS_MAX + 2]; /* the host's, auth, NULL */
+};
 
-    if (!b) abort();
-    n = strlen(b);
-    if (n && b[n - 1] == '/') b[n - 1] = '\0';
-    return b;
+host_client *rest_client_new(const char *name, const char *api_url, const char *const *headers,
+                             const char *auth_prefix, const char *token) {
+    host_client *c = calloc(1, sizeof(*c));
+    size_t n = 0, len;
+
+    if (!c || !(c->api_url = strdup(api_url ? api_url : ""))) abort();
+    c->name = name;
+    len = strlen(c->api_url);
+    if (len && c->api_url[len - 1] == '/') c->api_url[len - 1] = '\0';
+    for (; headers[n]; n++) {
+        if (n == REST_HEADERS_MAX) abort(); /* a host's table, not input */
+        c->headers[n] = headers[n];
+    }
+    if (token && *token && asprintf(&c->auth, "%s%s", auth_prefix, token) < 0) abort();
+    c->headers[n] = c->auth;
+    return c;
+}
+
+void host_client_free(host_client *c) {
+    if (!c) return;
+    free(c->api_url);
+    if (c->auth) explicit_bzero(c->auth, strlen(c->auth));
+    free(c->auth);
+    free(c);
 }
 
 json_t *rest_clipped(const char *s, size_t max) {
@@ -32,20 +55,20 @@ json_t *rest_clipped(const char *s, size_t max) {
     return j;
 }
 
-int rest_call(const rest_api *a, const char *method, const char *path, json_t *body,
+int rest_call(host_client *c, const char *method, const char *path, json_t *body,
               http_response *resp, errinfo *err) {
     char url[1024];
-    snprintf(url, sizeof(url), "%s%s", a->api_url, path);
+    snprintf(url, sizeof(url), "%s%s", c->api_url, path);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     http_response r;
     errinfo why;
-    int rc = http_request(method, url, a->headers, text, &r, &why);
+    int rc = http_request(method, url, c->headers, text, &r, &why);
     free(text);
     if (rc != 0) {
-        rc = errinfo_set(err, ERR_UNAVAILABLE, "%s %s %s: %.700s", a->name, method, path, why.msg);
+        rc = errinfo_set(err, ERR_UNAVAILABLE, "%s %s %s: %.700s", c->name, method, path, why.msg);
     } else if (r.status < 200 || r.status >= 300) {
         rc = errinfo_set(err, r.status >= 500 || r.status == 429 ? ERR_UNAVAILABLE : ERR_REMOTE,
-                         "%s answered %ld to %s %s: %.300s", a->name, r.status, method, path, r.body);
+                         "%s answered %ld to %s %s: %.300s", c->name, r.status, method, path, r.body);
         if (err) err->status = (int)r.status;
     }
     if (resp) *resp = r;
@@ -53,17 +76,17 @@ int rest_call(const rest_api *a, const char *method, const char *path, json_t *b
     return rc;
 }
 
-json_t *rest_get_object(const rest_api *a, const char *path, http_response *resp, errinfo *err) {
+json_t *rest_get_object(host_client *c, const char *path, http_response *resp, errinfo *err) {
     http_response r;
     json_t *j = NULL;
 
-    int ok = rest_call(a, "GET", path, NULL, &r, err) == 0;
+    int ok = rest_call(c, "GET", path, NULL, &r, err) == 0;
 
     if (ok) j = json_loads(r.body, 0, NULL);
     if (ok && !json_is_object(j)) {
         json_decref(j);
         j = NULL;
-        errinfo_set(err, ERR_REMOTE, "%s answered GET %s with no JSON object", a->name, path);
+        errinfo_set(err, ERR_REMOTE, "%s answered GET %s with no JSON object", c->name, path);
     }
     if (resp) *resp = r;
     else http_response_free(&r);
@@ -88,16 +111,16 @@ static long long answer_id(const http_response *r) {
     return id;
 }
 
-int rest_comment(const rest_api *a, const char *method, const char *path, const char *text,
+int rest_comment(host_client *c, const char *method, const char *path, const char *text,
                  long long *id, http_response *resp, errinfo *err) {
     http_response r;
     json_t *body = json_pack("{s:s}", "body", text);
     if (!body) return errinfo_set(err, ERR_INVALID, "comment body is not valid UTF-8");
-    int rc = rest_call(a, method, path, body, &r, err);
+    int rc = rest_call(c, method, path, body, &r, err);
     json_decref(body);
     if (id) *id = rc == 0 ? answer_id(&r) : 0;
     if (rc == 0 && id && *id <= 0)
-        rc = errinfo_set(err, ERR_REMOTE, "%s answered %s %s without a comment id", a->name, method, path);
+        rc = errinfo_set(err, ERR_REMOTE, "%s answered %s %s without a comment id", c->name, method, path);
     if (resp) *resp = r;
     else http_response_free(&r);
     return rc;

@@ -161,7 +161,7 @@ static int app_auth(sender *s, errinfo *err) {
     if (!s->app) return 0;
     if (ghapp_token(s->app, tok, sizeof(tok), err) < 0) return -1;
     if (strcmp(tok, s->app_token) != 0) {
-        s->host->client_free(s->hc);
+        host_client_free(s->hc);
         memcpy(s->app_token, tok, sizeof(tok));
         s->host_cfg.token = s->app_token;
         s->hc = s->host->client_new(&s->host_cfg);
@@ -283,7 +283,7 @@ static void resume(sender *s, const sender_options *o) {
 }
 
 static void sender_free(sender *s) {
-    if (s->hc) s->host->client_free(s->hc);
+    if (s->hc) host_client_free(s->hc);
     ghapp_free(s->app);
     free(s->api_url);
     explicit_bzero(s->app_token, sizeof(s->app_token));

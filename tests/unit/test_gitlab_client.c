@@ -60,7 +60,7 @@ static json_t *get(const char *path) {
     return j;
 }
 
-static void test_statuses(gitlab_client *g) {
+static void test_statuses(host_client *g) {
     char desc[400], url[300];
     errinfo err;
     http_response r;
@@ -95,7 +95,7 @@ static void test_statuses(gitlab_client *g) {
     json_decref(list);
 }
 
-static void test_notes(gitlab_client *g) {
+static void test_notes(host_client *g) {
     long long id = 0, id2 = 0;
     errinfo err;
     http_response r;
@@ -114,32 +114,33 @@ static void test_notes(gitlab_client *g) {
     big[GITLAB_NOTE_MAX] = '\0';
     CHECK(gitlab_mr_note_create(g, PROJECT, 3, big, &id2, NULL, &err) == 0 && id2 > id);
     free(big);
-    CHECK(gitlab_commit_comment_create(g, PROJECT, SHA, "applied prod", NULL, &err) == 0);
+    id = -1;
+    CHECK(gitlab_commit_comment_create(g, PROJECT, SHA, "applied prod", &id, NULL, &err) == 0 && id == 0);
     json_t *comments = get("/projects/42/repository/commits/" SHA "/comments");
     CHECK_STR(json_string_value(json_object_get(json_array_get(comments, 0), "note")), "applied prod");
     json_decref(comments);
 }
 
 static void test_auth(void) {
-    gitlab_client *bad = gitlab_client_new(api, "glpat-wrong");
+    host_client *bad = gitlab_client_new(&(host_config){.api_url = api, .token = "glpat-wrong"});
     errinfo err;
     http_response r;
 
-    CHECK(gitlab_commit_comment_create(bad, PROJECT, SHA, "x", &r, &err) == -1 && r.status == 401);
+    CHECK(gitlab_commit_comment_create(bad, PROJECT, SHA, "x", NULL, &r, &err) == -1 && r.status == 401);
     CHECK(strstr(err.msg, "glpat-wrong") == NULL);
     http_response_free(&r);
-    gitlab_client_free(bad);
+    host_client_free(bad);
 }
 
 int main(void) {
     char dir[] = "/tmp/test_gitlab_client.XXXXXX";
     if (!mkdtemp(dir)) return 2;
     pid_t pid = fake_start(dir);
-    gitlab_client *g = gitlab_client_new(api, "glpat-test");
+    host_client *g = gitlab_client_new(&(host_config){.api_url = api, .token = "glpat-test"});
     test_statuses(g);
     test_notes(g);
     test_auth();
-    gitlab_client_free(g);
+    host_client_free(g);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
     rmdir(dir);
