@@ -2,7 +2,10 @@
  * sheet, the frame of a page, and the login form. */
 #include "bot/webpage.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* Colours pass WCAG AA on their backgrounds; the state never rests on colour
@@ -39,12 +42,12 @@ void webpage_begin(strbuf *b, const char *title) {
     strbuf_puts(b,
                 "<!doctype html><html lang=en><head><meta charset=utf-8>"
                 "<meta name=viewport content=\"width=device-width,initial-scale=1\">"
-                "<link rel=icon href=/favicon.ico><title>");
-    strbuf_put_html(b, title);
-    strbuf_puts(b, "</title>" STYLE
-                   "</head><body><a class=skip href=#main>Skip to content</a>"
-                   "<header><h1><a href=/>deploybot</a></h1><nav aria-label=Main><a href=/>Dashboard</a></nav>"
-                   "</header><main id=main>");
+                "<link rel=icon href=/favicon.ico>");
+    webpage_html(b, "<title>%s</title>", title);
+    strbuf_puts(b, STYLE
+                "</head><body><a class=skip href=#main>Skip to content</a>"
+                "<header><h1><a href=/>deploybot</a></h1><nav aria-label=Main><a href=/>Dashboard</a></nav>"
+                "</header><main id=main>");
 }
 
 void webpage_end(strbuf *b, const char *script) {
@@ -66,6 +69,29 @@ void webpage_time(strbuf *b, long long ms) {
     strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
     strftime(shown, sizeof(shown), "%Y-%m-%d %H:%M UTC", &tm);
     strbuf_printf(b, "<time datetime=\"%s\">%s</time>", iso, shown);
+}
+
+void webpage_html(strbuf *b, const char *tmpl, ...) {
+    va_list ap;
+    const char *p = tmpl, *pct;
+
+    va_start(ap, tmpl);
+    while ((pct = strchr(p, '%'))) {
+        strbuf_put(b, p, (size_t)(pct - p));
+        if (pct[1] == 's') {
+            strbuf_put_html(b, va_arg(ap, const char *));
+        } else if (strncmp(pct + 1, "lld", 3) == 0) {
+            strbuf_printf(b, "%lld", va_arg(ap, long long));
+            pct += 2;
+        } else if (pct[1] == '%') {
+            strbuf_putc(b, '%');
+        } else {
+            abort();
+        }
+        p = pct + 2;
+    }
+    strbuf_puts(b, p);
+    va_end(ap);
 }
 
 const char *webpage_str(const json_t *o, const char *key) {

@@ -47,6 +47,11 @@ char *webpage_run(const json_t *run);
 void webpage_begin(strbuf *b, const char *title);
 void webpage_end(strbuf *b, const char *script);
 void webpage_time(strbuf *b, long long ms);
+/* tmpl with each %s replaced by its argument escaped for HTML text or a
+ * quoted attribute (strbuf_put_html), %lld by a number and %% by %: the
+ * markup stays in one readable piece, and no value can be left unescaped.
+ * Other conversions abort (a page's template, not input). */
+void webpage_html(strbuf *b, const char *tmpl, ...) __attribute__((format(printf, 2, 3)));
 /* json's string member key, or "" */
 const char *webpage_str(const json_t *o, const char *key);
 

@@ -34,22 +34,14 @@ static void deployed(strbuf *b, const json_t *commit) {
         strbuf_puts(b, "<span class=muted>nothing yet</span></dd>");
         return;
     }
-    if (*url) {
-        strbuf_puts(b, "<a href=\"");
-        strbuf_put_html(b, url);
-        strbuf_puts(b, "\" aria-label=\"commit ");
-        strbuf_put_html(b, webpage_str(commit, "sha"));
-        strbuf_puts(b, "\">");
-    }
-    strbuf_puts(b, "<code>");
-    strbuf_put_html(b, webpage_str(commit, "short"));
-    strbuf_puts(b, *url ? "</code></a>" : "</code>");
+    if (*url)
+        webpage_html(b, "<a href=\"%s\" aria-label=\"commit %s\">", url, webpage_str(commit, "sha"));
+    webpage_html(b, "<code>%s</code>", webpage_str(commit, "short"));
+    if (*url)
+        strbuf_puts(b, "</a>");
     if (*subject) {
-        strbuf_puts(b, " <span class=subject>");
-        strbuf_put_html(b, subject);
-        strbuf_puts(b, "</span><br><span class=muted>by ");
-        strbuf_put_html(b, webpage_str(commit, "author"));
-        strbuf_puts(b, ", ");
+        webpage_html(b, " <span class=subject>%s</span><br><span class=muted>by %s, ", subject,
+                     webpage_str(commit, "author"));
         webpage_time(b, json_integer_value(json_object_get(commit, "time_s")) * 1000);
         strbuf_puts(b, "</span>");
     }
@@ -57,25 +49,18 @@ static void deployed(strbuf *b, const json_t *commit) {
 }
 
 static void last_run(strbuf *b, const json_t *r) {
-    const char *result = webpage_str(r, "result");
+    const char *result = webpage_str(r, "result"), *state = webpage_str(r, "state");
+    long long id = json_integer_value(json_object_get(r, "id"));
 
     strbuf_puts(b, "<dt>Last run</dt><dd>");
     if (!json_is_object(r)) {
         strbuf_puts(b, "<span class=muted>none</span></dd>");
         return;
     }
-    strbuf_printf(b, "<a href=\"/runs/%lld\">#%lld ", (long long)json_integer_value(json_object_get(r, "id")),
-                  (long long)json_integer_value(json_object_get(r, "id")));
-    strbuf_put_html(b, webpage_str(r, "kind"));
-    strbuf_puts(b, "</a> <span class=\"r-");
-    strbuf_put_html(b, webpage_str(r, "state"));
-    strbuf_puts(b, "\">");
-    strbuf_put_html(b, webpage_str(r, "state"));
-    strbuf_puts(b, "</span>");
-    if (*result) {
-        strbuf_puts(b, ": ");
-        strbuf_put_html(b, result);
-    }
+    webpage_html(b, "<a href=\"/runs/%lld\">#%lld %s</a> <span class=\"r-%s\">%s</span>", id, id,
+                 webpage_str(r, "kind"), state, state);
+    if (*result)
+        webpage_html(b, ": %s", result);
     strbuf_puts(b, "</dd>");
 }
 
@@ -89,15 +74,11 @@ static void queue_and_lock(strbuf *b, const json_t *card) {
     else
         strbuf_puts(b, "<span class=muted>empty</span>");
     strbuf_puts(b, "</dd><dt>Lock</dt><dd>");
-    if (json_is_object(lock)) {
-        strbuf_puts(b, "locked by ");
-        strbuf_put_html(b, webpage_str(lock, "by"));
-        strbuf_puts(b, ": <span class=reason>");
-        strbuf_put_html(b, webpage_str(lock, "reason"));
-        strbuf_puts(b, "</span>");
-    } else {
+    if (json_is_object(lock))
+        webpage_html(b, "locked by %s: <span class=reason>%s</span>", webpage_str(lock, "by"),
+                     webpage_str(lock, "reason"));
+    else
         strbuf_puts(b, "<span class=muted>none</span>");
-    }
     strbuf_puts(b, "</dd>");
 }
 
@@ -105,18 +86,10 @@ static void card(strbuf *b, const json_t *c) {
     const char *env = webpage_str(c, "env");
     const state_look *l = look(webpage_str(c, "state"));
 
-    strbuf_puts(b, "<li class=\"card st-");
-    strbuf_puts(b, l->name);
-    strbuf_puts(b, "\" id=\"env-");
-    strbuf_put_html(b, env);
-    strbuf_puts(b, "\" data-state=");
-    strbuf_puts(b, l->name);
-    strbuf_puts(b, " aria-labelledby=\"h-");
-    strbuf_put_html(b, env);
-    strbuf_puts(b, "\"><h3 id=\"h-");
-    strbuf_put_html(b, env);
-    strbuf_puts(b, "\">");
-    strbuf_put_html(b, env);
+    webpage_html(b,
+                 "<li class=\"card st-%s\" id=\"env-%s\" data-state=%s aria-labelledby=\"h-%s\">"
+                 "<h3 id=\"h-%s\">%s",
+                 l->name, env, l->name, env, env, env);
     strbuf_printf(b, "</h3><span class=state><span aria-hidden=true>%s</span> %s</span><dl>", l->icon,
                   l->label);
     deployed(b, json_object_get(c, "commit"));
@@ -133,11 +106,9 @@ char *webpage_card(const json_t *c) {
 }
 
 static void option(strbuf *b, const char *value, const char *label, const char *selected) {
-    strbuf_puts(b, "<option value=\"");
-    strbuf_put_html(b, value);
-    strbuf_puts(b, selected && strcmp(selected, value) == 0 ? "\" selected>" : "\">");
-    strbuf_put_html(b, label);
-    strbuf_puts(b, "</option>");
+    webpage_html(b, "<option value=\"%s\"", value);
+    strbuf_puts(b, selected && strcmp(selected, value) == 0 ? " selected>" : ">");
+    webpage_html(b, "%s</option>", label);
 }
 
 static void select_of(strbuf *b, const char *name, const char *label, const char *const *values,
@@ -170,13 +141,10 @@ static void filters(strbuf *b, const json_t *cards, const webpage_filter *f) {
 }
 
 static void cell(strbuf *b, const char *text, const char *cls) {
-    strbuf_puts(b, cls ? "<td class=\"" : "<td>");
-    if (cls) {
-        strbuf_put_html(b, cls);
-        strbuf_puts(b, "\">");
-    }
-    strbuf_put_html(b, text);
-    strbuf_puts(b, "</td>");
+    if (cls)
+        webpage_html(b, "<td class=\"%s\">%s</td>", cls, text);
+    else
+        webpage_html(b, "<td>%s</td>", text);
 }
 
 static void run_row(strbuf *b, const json_t *r) {
@@ -189,9 +157,7 @@ static void run_row(strbuf *b, const json_t *r) {
     strbuf_printf(b, "<tr><td><a href=\"/runs/%lld\">#%lld</a></td>", id, id);
     cell(b, webpage_str(r, "env"), NULL);
     cell(b, webpage_str(r, "kind"), NULL);
-    strbuf_puts(b, "<td><code>");
-    strbuf_put_html(b, shortsha);
-    strbuf_puts(b, "</code></td>");
+    webpage_html(b, "<td><code>%s</code></td>", shortsha);
     cell(b, webpage_str(r, "trigger"), NULL);
     cell(b, webpage_str(r, "state"), cls);
     cell(b, webpage_str(r, "result"), NULL);

@@ -43,9 +43,7 @@ static void log_html(strbuf *b, const char *log) {
 static void field(strbuf *b, const char *name, const char *value) {
     if (!*value)
         return;
-    strbuf_printf(b, "<dt>%s</dt><dd>", name);
-    strbuf_put_html(b, value);
-    strbuf_puts(b, "</dd>");
+    webpage_html(b, "<dt>%s</dt><dd>%s</dd>", name, value);
 }
 
 static void when(strbuf *b, const char *name, const json_t *ms) {
@@ -93,17 +91,10 @@ char *webpage_run(const json_t *r) {
     snprintf(title, sizeof(title), "#%lld %s %s", (long long)json_integer_value(json_object_get(r, "id")),
              webpage_str(r, "kind"), webpage_str(r, "env"));
     webpage_begin(&b, title);
-    strbuf_puts(&b, "<h2>");
-    strbuf_put_html(&b, title);
-    strbuf_puts(&b, "</h2><p><strong id=state class=\"r-");
-    strbuf_put_html(&b, state);
-    strbuf_puts(&b, "\" data-state=\"");
-    strbuf_put_html(&b, state);
-    strbuf_puts(&b, "\">");
-    strbuf_put_html(&b, state);
-    strbuf_puts(&b, "</strong> <span id=result>");
-    strbuf_put_html(&b, result);
-    strbuf_puts(&b, "</span></p>");
+    webpage_html(&b,
+                 "<h2>%s</h2><p><strong id=state class=\"r-%s\" data-state=\"%s\">%s</strong> "
+                 "<span id=result>%s</span></p>",
+                 title, state, state, state, result);
     facts(&b, r);
     strbuf_puts(&b, "<h3>Log</h3><pre id=log tabindex=0 aria-label=\"Run log\">");
     log_html(&b, webpage_str(r, "log"));
