@@ -12,6 +12,7 @@ touch only what the answers prove is its own. The tests' own boto3 calls
 observe the fake as AWS would answer them: the fake applies their filters
 (see observe_with_filters)."""
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -791,3 +792,15 @@ class Stack:
             self.bot.stop()
         for p in self.procs:
             p.stop()
+
+    @contextlib.contextmanager
+    def closed_on_failure(self):
+        """`with stack.closed_on_failure(): stack.start_bot() ...` in a
+        setUpClass: unittest runs no tearDownClass after a failed
+        setUpClass, so whatever fails in the block closes the stack (the
+        bot, every fake and whatever else is in procs) before it is raised."""
+        try:
+            yield self
+        except BaseException:
+            self.close()
+            raise

@@ -31,11 +31,8 @@ WS_KEY = b"dGhlIHNhbXBsZSBub25jZQ=="
 def started(limits=None):
     s = harness.Stack(start_bot=False)
     s.limits = limits
-    try:
+    with s.closed_on_failure():
         s.start_bot()
-    except BaseException:
-        s.close()
-        raise
     return s
 
 

@@ -37,7 +37,7 @@ class Drift(unittest.TestCase):
                                 "prd": {"drift_interval": 0}}}
         with open(s.config_path(), "w") as f:
             json.dump(cfg, f)
-        try:
+        with s.closed_on_failure():
             s.start_bot()
             base = s.repo.head()
             for env in ("dev", "stg"):
@@ -48,9 +48,6 @@ class Drift(unittest.TestCase):
             for env in ("dev", "stg"):
                 st = s.wait_status(cls.deployed, "deploybot/" + env, timeout=180)
                 assert st["state"] == "success", st
-        except BaseException:
-            s.close()
-            raise
 
     @classmethod
     def tearDownClass(cls):

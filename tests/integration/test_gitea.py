@@ -38,9 +38,9 @@ class Gitea(unittest.TestCase):
     def setUpClass(cls):
         s = cls.s = harness.Stack(start_bot=False, host="gitea")
         cls.gitea_url = s.gitea_url
-        cls.daemon = None
-        try:
+        with s.closed_on_failure():
             cls.daemon = harness.GitDaemon(s.dir)
+            s.procs.append(cls.daemon)  # closed with the stack
             s.repo_url = cls.daemon.url("config-repo")
             s.host["token_env"] = "MY_GITEA_TOKEN"
             s.extra_env = {"MY_GITEA_TOKEN": harness.GITEA_TOKEN, "GITEA_TOKEN": "not-this-one"}
@@ -50,15 +50,10 @@ class Gitea(unittest.TestCase):
             with open(s.config_path(), "w") as f:
                 json.dump(cfg, f)
             s.start_bot()
-        except BaseException:
-            cls.tearDownClass()  # no fake outlives a failed start
-            raise
 
     @classmethod
     def tearDownClass(cls):
         cls.s.close()
-        if cls.daemon:
-            cls.daemon.stop()
 
     # ------------------------------------------------------------ helpers
     def deliver(self, event, doc, delivery=None, secret=harness.SECRET):

@@ -52,11 +52,8 @@ class Notify(unittest.TestCase):
             {"type": "discord", "url_env": "DISCORD_URL", "events": ["plan"]},
             {"type": "webhook", "url_env": "DEPLOYS_HOOK_URL", "secret_env": "DEPLOYS_HOOK_SECRET"}],
             "secrets_env": ["PLANTED_SECRET"]}
-        try:
+        with s.closed_on_failure():
             s.start_bot()
-        except BaseException:
-            s.close()    # no fake outlives a failed start
-            raise
 
     @classmethod
     def tearDownClass(cls):

@@ -43,11 +43,8 @@ class PlanText(unittest.TestCase):
         s = cls.s = harness.Stack(start_bot=False)
         s.extra_env = {"PLAN_SECRET": PLANTED}
         s.notify = {"secrets_env": ["PLAN_SECRET"]}
-        try:
+        with s.closed_on_failure():
             s.start_bot()
-        except BaseException:
-            s.close()
-            raise
 
     @classmethod
     def tearDownClass(cls):

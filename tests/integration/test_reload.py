@@ -26,11 +26,8 @@ class Reload(unittest.TestCase):
         cls.new_url = s.chat_url + "/slack/T0001/B0002/newroutesecret"
         s.extra_env = {"SLACK_OLD_URL": cls.old_url, "SLACK_NEW_URL": cls.new_url, "NEWER_TOKEN": NEW_TOKEN}
         s.notify = {"chat": [{"type": "slack", "url_env": "SLACK_OLD_URL"}]}
-        try:
+        with s.closed_on_failure():
             s.start_bot()
-        except BaseException:
-            s.close()
-            raise
 
     @classmethod
     def tearDownClass(cls):
