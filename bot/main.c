@@ -181,6 +181,21 @@ static int notify_start(notify_thread *t, cfgsnap *snap, const char *db, errinfo
     return -1;
 }
 
+static char *log_mask(void *rd, const char *text) {
+    return redact(rd, text);
+}
+
+/* The log masks the secrets of the settings a reload loaded from now on,
+ * and still those of the settings in use until then: runs under way and
+ * unsent messages may hold them. */
+static void log_mask_renew(const bot_config *old, const bot_config *now) {
+    redactor *rd = redactor_new();
+
+    bot_config_secrets(old, rd);
+    bot_config_secrets(now, rd);
+    redactor_free(log_mask_swap(log_mask, rd));
+}
+
 /* SIGHUP (bot/reload.h): the new settings go to the server, the sender
  * (restarted: unsent messages wait in the outbox) and the worker's threads
  * (for their next job or run); a config that does not load, or that the
@@ -193,6 +208,7 @@ static void reload(cfgsnap *snap, const char *path, notify_thread *nt, worker *w
     snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%lld", clock_mono_us());
     sdnotify_send(state, NULL);
     int rc = reload_config(path, cur, &next, &err);
+    if (rc == 0) log_mask_renew(cur, &next);
     cfgsnap_put(snap, cur);
     if (rc == 0) fix_public_url(&next, server_port(g_server));
     if (rc == 0 && (rc = server_configure(g_server, &next, &err)) != 0) bot_config_free(&next);
@@ -252,10 +268,6 @@ static int serve(bot_config *loaded, const char *path, const char *port_file) {
     return rc;
 }
 
-static char *log_mask(void *rd, const char *text) {
-    return redact(rd, text);
-}
-
 /* The daemon logs in the configured format, every line masked (util/log.h). */
 static int cmd_serve(int argc, char **argv) {
     bot_config cfg;
@@ -265,8 +277,7 @@ static int cmd_serve(int argc, char **argv) {
     bot_config_secrets(&cfg, log_rd);
     log_setup(cfg.log_format, log_mask, log_rd);
     int rc = serve(&cfg, path, opt(argc, argv, "--port-file"));
-    log_setup(LOG_TEXT, NULL, NULL);
-    redactor_free(log_rd);
+    redactor_free(log_mask_swap(NULL, NULL)); /* log_rd, or a reload's */
     return rc;
 }
 

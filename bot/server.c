@@ -1194,8 +1194,9 @@ static int start_auth(server *s, const bot_config *cfg, errinfo *err) {
     return 0;
 }
 
-/* With JSON logs, libwebsockets' lines (the server's own lwsl_* included)
- * become JSON lines too, without its timestamp. */
+/* libwebsockets' lines (the server's own lwsl_* included, which repeat a
+ * delivery's headers) are log lines like any other: masked, and JSON lines
+ * with JSON logs; without its timestamp. */
 static void lws_log_emit(int level, const char *line) {
     log_level lv = level & LLL_ERR ? LOG_ERROR : level & LLL_WARN ? LOG_WARN
                                                                   : LOG_INFO;
@@ -1214,7 +1215,7 @@ server *server_new(const bot_config *cfg, const char *db_path, metrics *m,
     s->on_job = on_job;
     s->arg = arg;
     s->metrics = m;
-    if (log_is_json()) lws_set_log_level(LLL_ERR | LLL_WARN | LLL_NOTICE, lws_log_emit);
+    lws_set_log_level(LLL_ERR | LLL_WARN | LLL_NOTICE, lws_log_emit);
     if (!(s->listen = strdup(cfg->listen)))
         abort();
     take_webhook_settings(s, cfg);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,13 +14,24 @@
 #include <unistd.h>
 
 static log_format g_format;
+/* Read by every line, written by a reload: a line masks with one mask whole,
+ * and the old one is handed back only when no line uses it any more. */
+static pthread_rwlock_t g_mask_lock = PTHREAD_RWLOCK_INITIALIZER;
 static log_mask_fn g_mask;
 static void *g_mask_arg;
 
 void log_setup(log_format format, log_mask_fn mask, void *mask_arg) {
     g_format = format;
+    log_mask_swap(mask, mask_arg);
+}
+
+void *log_mask_swap(log_mask_fn mask, void *mask_arg) {
+    pthread_rwlock_wrlock(&g_mask_lock);
+    void *old = g_mask_arg;
     g_mask = mask;
     g_mask_arg = mask_arg;
+    pthread_rwlock_unlock(&g_mask_lock);
+    return old;
 }
 
 int log_is_json(void) {
@@ -106,7 +118,10 @@ void log_write(log_level level, const log_ctx *ctx, const char *fmt, ...) {
     size_t n = strlen(text);
     if (n && text[n - 1] == '\n') text[n - 1] = '\0';
     /* Masked before it is encoded: a secret's JSON form may differ from it. */
-    if (g_mask && (masked = g_mask(g_mask_arg, text))) {
+    pthread_rwlock_rdlock(&g_mask_lock);
+    masked = g_mask ? g_mask(g_mask_arg, text) : NULL;
+    pthread_rwlock_unlock(&g_mask_lock);
+    if (masked) {
         free(text);
         text = masked;
     }

@@ -15,7 +15,8 @@
  * The format and the mask are process-wide, unlike the rest of deploybot's
  * state: every thread and layer logs, and threading a logger through each
  * call would only move the same value around. log_setup is called once at
- * start, before any thread logs; without it lines are text, unmasked. */
+ * start, before any thread logs; without it lines are text, unmasked. A
+ * reload that brings new secrets replaces the mask with log_mask_swap. */
 #ifndef DEPLOYBOT_UTIL_LOG_H
 #define DEPLOYBOT_UTIL_LOG_H
 
@@ -43,6 +44,10 @@ typedef char *(*log_mask_fn)(void *arg, const char *text);
 /* mask may be NULL (nothing masked); mask_arg must live as long as the
  * process logs. */
 void log_setup(log_format format, log_mask_fn mask, void *mask_arg);
+
+/* Replaces the mask while threads log: returns the previous mask_arg, which
+ * no line uses any more once this returns (the caller frees it). */
+void *log_mask_swap(log_mask_fn mask, void *mask_arg);
 
 /* 1 when lines are JSON. */
 int log_is_json(void);

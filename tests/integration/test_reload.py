@@ -16,6 +16,7 @@ import harness  # noqa: E402
 
 DEV = "environments/dev/stack.json"
 NEW_TOKEN = "deploybot-test-newer-0123456789abcdef"
+NEWEST_TOKEN = "deploybot-test-newest-fedcba9876543210"
 
 
 class Reload(unittest.TestCase):
@@ -24,7 +25,8 @@ class Reload(unittest.TestCase):
         s = cls.s = harness.Stack(start_bot=False, chat=True)
         cls.old_url = s.chat_url + "/slack/T0001/B0001/oldroutesecret"
         cls.new_url = s.chat_url + "/slack/T0001/B0002/newroutesecret"
-        s.extra_env = {"SLACK_OLD_URL": cls.old_url, "SLACK_NEW_URL": cls.new_url, "NEWER_TOKEN": NEW_TOKEN}
+        s.extra_env = {"SLACK_OLD_URL": cls.old_url, "SLACK_NEW_URL": cls.new_url, "NEWER_TOKEN": NEW_TOKEN,
+                       "NEWEST_TOKEN": NEWEST_TOKEN}
         s.notify = {"chat": [{"type": "slack", "url_env": "SLACK_OLD_URL"}]}
         with s.closed_on_failure():
             s.start_bot()
@@ -109,6 +111,23 @@ class Reload(unittest.TestCase):
         self.assertIsNone(s.bot.proc.poll())
         keep.close()
         half.close()
+
+    def test_reload_masks_new_secrets(self):
+        """A secret a reload brings is masked in the log like those read at
+        start: here an API token sent as a delivery's id, which the
+        webhook's log line repeats."""
+        os.unlink(self.s.config_path())  # test_reload may have left it broken
+        self.s.edit_config(lambda cfg: cfg.update(
+            api_tokens=[{"name": "newest", "token_env": "NEWEST_TOKEN", "role": "read"}]))
+        self.reload("config reloaded")
+        self.assertEqual(self.s.api("/api/runs", token=NEWEST_TOKEN)[0], 200)
+        before = len(self.s.bot.output())
+        code, body = self.s.deliver("ping", {"zen": "hi", "hook_id": 1}, delivery=NEWEST_TOKEN)
+        self.assertEqual(code, 200, body)
+        harness.wait_for(lambda: "webhook from" in self.s.bot.output()[before:], 20, "the webhook's log line")
+        log = self.s.bot.output()[before:]
+        self.assertNotIn(NEWEST_TOKEN, log)
+        self.assertIn("delivery=***", log)
 
 
 if __name__ == "__main__":
