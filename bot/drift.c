@@ -10,7 +10,15 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Whether the check was told to stop (r->stop), and why. */
+static int stopped(job_runner *r, char *why, size_t len) {
+    if (!r->stop || runstop_reason(r->stop) == RUNSTOP_NONE) return 0;
+    runstop_describe(r->stop, why, len);
+    return 1;
+}
+
 int drift_plan(job_runner *r, const char *env, const char *sha, run_log *log, envrun_result *res, errinfo *err) {
+    char why[128];
     repoconfig rc;
     const repoconfig_env *e;
     int ok = -1;
@@ -20,7 +28,9 @@ int drift_plan(job_runner *r, const char *env, const char *sha, run_log *log, en
         return errinfo_prefix(err, "drift check of %s at %.12s", env, sha);
     if (!(e = repoconfig_env_find(&rc, env)))
         errinfo_set(err, ERR_NOT_FOUND, "drift check: %s is not in deploybot.json at %.12s", env, sha);
-    else if ((ok = execute_deploy_at(r, e, sha, NULL, ENVRUN_PLAN, log, res)) != 0)
+    else if ((ok = execute_deploy_at(r, e, sha, NULL, ENVRUN_PLAN, log, res)) != 0 && stopped(r, why, sizeof(why)))
+        errinfo_set(err, ERR_CANCELED, "drift: check of %s abandoned: %s", env, why);
+    else if (ok != 0)
         errinfo_set(err, ERR_UNAVAILABLE, "drift check of %s: %s", env, res->summary);
     repoconfig_free(&rc);
     return ok;

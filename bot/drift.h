@@ -16,7 +16,9 @@
  * A check never runs while its environment has a queued or running run; it
  * waits until the environment is idle. A run queued while a check is
  * planning is never held up: the check is abandoned (nothing recorded, no
- * message), since what it saw may be half of that run's changes.
+ * message), since what it saw may be half of that run's changes. A check
+ * stops between two AWS calls as a run does (bot/runstop.h): abandoned on
+ * a shutdown, failed after the environment's run_timeout.
  *
  * The schedule (drift_start): one thread with its own job_runner checks
  * every environment that has something deployed, every
@@ -46,7 +48,8 @@ typedef enum {
 /* Plans environment `env` as deploybot.json and its stack.json are at
  * commit `sha` of the mirror (fetched when missing), every line to `log`.
  * res as execute_deploy_at fills it. 0, or -1 with err (the commit has no
- * such environment, or the plan failed: res->summary says why). */
+ * such environment, or the plan failed: res->summary says why; ERR_CANCELED
+ * when r->stop stopped it). */
 int drift_plan(job_runner *r, const char *env, const char *sha, run_log *log, envrun_result *res, errinfo *err);
 
 /* One check of env, recorded and told as the header says. 0 with *out, or
@@ -66,7 +69,8 @@ typedef struct drift_scheduler drift_scheduler;
  * remediate run was queued (the worker's worker_wake). */
 drift_scheduler *drift_start(cfgsnap *snap, const char *db_path, metrics *m, void (*wake)(void *),
                              void *wake_arg, errinfo *err);
-/* Stops it after the check in progress, if any. NULL is fine. */
+/* Stops it; a check in progress is abandoned at its next AWS call, as a
+ * run is on a shutdown (nothing recorded). NULL is fine. */
 void drift_stop(drift_scheduler *d);
 
 #endif

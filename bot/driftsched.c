@@ -1,10 +1,12 @@
 /* driftsched: the drift checks' thread and timing (bot/drift.h). */
 #include "bot/drift.h"
+#include "bot/runstop.h"
 #include "util/log.h"
 #include "store/drift.h"
 #include "util/clock.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +28,8 @@ struct drift_scheduler {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
-    unsigned seed; /* the jitter's, this thread's own */
+    atomic_int closing; /* stop, for the check's AWS calls (bot/runstop.h) */
+    unsigned seed;      /* the jitter's, this thread's own */
     due_entry *due;
     size_t n_due;
 };
@@ -48,6 +51,19 @@ static due_entry *entry(drift_scheduler *d, const char *env, int interval_s) {
     return &d->due[d->n_due++];
 }
 
+/* One check, stopped between two AWS calls as a run is (the same hook): a
+ * shutdown abandons it, and it takes no longer than a run of env may. */
+static int check(drift_scheduler *d, job_runner *jr, const char *env, drift_outcome *out, errinfo *err) {
+    runstop stop;
+
+    runstop_init(&stop, 0, bot_config_run_timeout(d->cfg, env), &d->closing, NULL);
+    jr->stop = &stop;
+    int rc = drift_check(jr, env, out, err);
+    jr->stop = NULL;
+    runstop_destroy(&stop);
+    return rc;
+}
+
 /* Checks env when it is due. A busy environment stays due: it is checked
  * as soon as it is idle. */
 static void check_if_due(drift_scheduler *d, job_runner *jr, const char *env) {
@@ -58,7 +74,8 @@ static void check_if_due(drift_scheduler *d, job_runner *jr, const char *env) {
     if (interval <= 0) return;
     due_entry *e = entry(d, env, interval);
     if (clock_mono_ms() < e->due_ms) return;
-    if (drift_check(jr, env, &out, &err) != 0) log_write(LOG_ERROR, NULL, "%s", err.msg);
+    if (check(d, jr, env, &out, &err) != 0)
+        log_write(err.code == ERR_CANCELED ? LOG_INFO : LOG_ERROR, NULL, "%s", err.msg);
     else if (out == DRIFT_BUSY) return;
     else if (out == DRIFT_ABANDONED) log_write(LOG_INFO, NULL, "drift: check of %s abandoned: a run came", env);
     else if (out == DRIFT_FOUND && d->wake) d->wake(d->wake_arg); /* a remediate run may wait */
@@ -128,6 +145,7 @@ drift_scheduler *drift_start(cfgsnap *snap, const char *db_path, metrics *m, voi
     d->wake = wake;
     d->wake_arg = wake_arg;
     d->seed = (unsigned)clock_mono_us();
+    atomic_init(&d->closing, 0);
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
     if (pthread_create(&d->thread, NULL, drift_main, d) != 0) {
@@ -140,6 +158,7 @@ drift_scheduler *drift_start(cfgsnap *snap, const char *db_path, metrics *m, voi
 
 void drift_stop(drift_scheduler *d) {
     if (!d) return;
+    atomic_store(&d->closing, 1);
     pthread_mutex_lock(&d->mu);
     d->stop = 1;
     pthread_cond_broadcast(&d->cv);
