@@ -10,7 +10,7 @@
 
 /* The history is the daemon's: without a database there is nothing to show. */
 store *admin_open(const char *db_path, int must_exist, errinfo *err) {
-    if (must_exist && access(db_path, F_OK) != 0) {
+    if (must_exist && !store_is_url(db_path) && access(db_path, F_OK) != 0) {
         errinfo_set(err, ERR_NOT_FOUND, "no database at %s (has the bot run with this config?)", db_path);
         return NULL;
     }

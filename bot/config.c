@@ -4,6 +4,7 @@
 #include "deploy/providers/discover.h"
 #include "deploy/repoconfig.h"
 #include "host/host.h"
+#include "store/store.h"
 #include "util/strbuf.h"
 
 #include <errno.h>
@@ -683,7 +684,7 @@ static int app_check(const bot_config *o, errinfo *err) {
 /* The strings and objects; the integers follow (knobs_from_file). */
 static void load_sections(json_t *root, bot_config *o, cfgload *l) {
     static const char *const top[] = {
-        "listen", "port", "data_dir", "max_body_bytes", "public_url", "repo",
+        "listen", "port", "data_dir", "database_url", "database_url_env", "max_body_bytes", "public_url", "repo",
         "webhook_secret_env", "host", "github", "runners", "apply_parallelism", "discovery_parallelism", "aws", "wait",
         "notify", "environments", "limits", "ingest", "allow_fork_prs",
         "api_tokens", "session_ttl_s", "tls_cert", "tls_key", "retention_days",
@@ -709,6 +710,8 @@ static void load_sections(json_t *root, bot_config *o, cfgload *l) {
     only_keys(root, "", top, l);
     noted(l, opt_str(root, "", "listen", &o->listen, &l->err));
     noted(l, opt_str(root, "", "data_dir", &o->data_dir, &l->err));
+    noted(l, opt_str(root, "", "database_url", &o->database_url, &l->err));
+    noted(l, opt_str(root, "", "database_url_env", &o->database_url_env, &l->err));
     noted(l, opt_str(root, "", "public_url", &o->public_url, &l->err));
     noted(l, opt_str(root, "", "webhook_secret_env", &o->webhook_secret_env, &l->err));
     noted(l, opt_str(root, "", "tls_cert", &o->tls_cert, &l->err));
@@ -797,6 +800,36 @@ static int absolute_data_dir(bot_config *o, errinfo *err) {
     return 0;
 }
 
+static void free_secret(char *s);
+
+/* database_url: DEPLOYBOT_DATABASE_URL over the file's, or the variable
+ * database_url_env names (so a password need not be in the file). Only a
+ * PostgreSQL URL: SQLite is data_dir's. */
+static int database_url(bot_config *o, errinfo *err) {
+    const char *env = env_value("DEPLOYBOT_DATABASE_URL");
+
+    if (o->database_url && o->database_url_env)
+        return errinfo_set(err, ERR_INVALID, "\"database_url\" and \"database_url_env\" exclude each other: keep one");
+    if (o->database_url_env && !(env = env_value(o->database_url_env)))
+        return errinfo_set(err, ERR_INVALID, "\"database_url_env\": environment variable %s is unset", o->database_url_env);
+    if (env) {
+        free_secret(o->database_url);
+        if (!(o->database_url = strdup(env)))
+            abort();
+    }
+    if (o->database_url && !store_is_url(o->database_url))
+        return errinfo_set(err, ERR_INVALID, "\"database_url\" must start with postgres:// or postgresql:// (SQLite is the default, in data_dir)");
+    return 0;
+}
+
+const char *bot_config_database(const bot_config *c, char *buf, size_t size) {
+    if (c->database_url)
+        snprintf(buf, size, "%s", c->database_url);
+    else
+        snprintf(buf, size, "%s/deploybot.db", c->data_dir);
+    return buf;
+}
+
 /* A short token is guessable: refused rather than used. */
 static void read_api_tokens(bot_config *o, cfgload *l) {
     for (size_t i = 0; i < o->n_api_tokens; i++) {
@@ -835,6 +868,7 @@ static void finish(bot_config *o, cfgload *l) {
                              o->host_signing_key_env ? o->host_signing_key_env : "not named"));
     read_api_tokens(o, l);
     noted(l, absolute_data_dir(o, &l->err));
+    noted(l, database_url(o, &l->err));
 }
 
 int bot_config_check(const char *path, bot_config *out, strbuf *report, errinfo *err) {
@@ -879,6 +913,8 @@ void bot_config_free(bot_config *c) {
         return;
     free(c->listen);
     free(c->data_dir);
+    free_secret(c->database_url);
+    free(c->database_url_env);
     free(c->public_url);
     free(c->repo_url);
     free(c->repo_name);
@@ -972,8 +1008,13 @@ ghapp_settings bot_config_ghapp(const bot_config *c) {
 }
 
 void bot_config_secrets(const bot_config *c, redactor *r) {
+    char pw[256];
+
     redactor_add(r, c->webhook_secret);
     redactor_add(r, c->host_token);
+    if (store_url_password(c->database_url, pw, sizeof(pw)) > 0)
+        redactor_add(r, pw);
+    explicit_bzero(pw, sizeof(pw));
     redactor_add(r, c->host_signing_key);
     redactor_add_env(r, c->repo_token_env);
     for (size_t i = 0; i < c->n_api_tokens; i++)

@@ -8,6 +8,8 @@
  *   {
  *     "listen": "127.0.0.1", "port": 8080,
  *     "data_dir": "./deploybot-data",
+ *     "database_url": "postgres://...",  DEPLOYBOT_DATABASE_URL (absent: SQLite in data_dir)
+ *     "database_url_env": "NAME",       the variable holding database_url instead
  *     "max_body_bytes": 26214400,
  *     "public_url": "http://127.0.0.1:8080",
  *     "repo": { "url": "/path/or/https/url", "name": "owner/name",
@@ -149,6 +151,8 @@ typedef struct {
     char *listen;
     int port;
     char *data_dir;
+    char *database_url;     /* a PostgreSQL URL (store/store.h); NULL: data_dir/deploybot.db */
+    char *database_url_env; /* the variable database_url was read from; may be NULL */
     size_t max_body;
     char *public_url;
     char *repo_url;
@@ -221,6 +225,10 @@ int bot_config_load(const char *path, bot_config *out, errinfo *err);
  * the first. Returns 0, or -1 (out is then left empty). */
 int bot_config_check(const char *path, bot_config *out, strbuf *report, errinfo *err);
 void bot_config_free(bot_config *c);
+
+/* The database store_open takes: database_url, else the SQLite file in
+ * data_dir, into buf. Returns buf. */
+const char *bot_config_database(const bot_config *c, char *buf, size_t size);
 
 /* The run_timeout of environment `env` (the default for one not in the config). */
 int bot_config_run_timeout(const bot_config *c, const char *env);

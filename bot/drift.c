@@ -171,8 +171,8 @@ int drift_show(const bot_config *cfg, const char *env, FILE *out, errinfo *err) 
     job_runner *r;
     int rc;
 
-    snprintf(db, sizeof(db), "%s/deploybot.db", cfg->data_dir);
-    if (access(db, F_OK) != 0)
+    bot_config_database(cfg, db, sizeof(db));
+    if (!store_is_url(db) && access(db, F_OK) != 0)
         return errinfo_set(err, ERR_NOT_FOUND, "no database at %s (has the bot run with this config?)", db);
     if (!cfg->repo_url)
         return errinfo_set(err, ERR_INVALID, "the deployed commit is read from the bot's mirror: the config needs repo.url");

@@ -242,7 +242,7 @@ static int serve(bot_config *loaded, const char *path, const char *port_file) {
     notify_thread nt = {0};
     int rc = 1;
     mkdir(loaded->data_dir, 0700);
-    snprintf(db, sizeof(db), "%s/deploybot.db", loaded->data_dir);
+    bot_config_database(loaded, db, sizeof(db));
     metrics *m = metrics_new(); /* freed after every thread that counts stopped */
     bot_metrics_declare(m);
     g_server = server_new(loaded, db, m, wake_worker, &w, &err);
@@ -455,7 +455,7 @@ static int cmd_admin(int argc, char **argv) {
     if ((!env && strcmp(cmd, "history") != 0) || (!strcmp(cmd, "redeploy") && (argc < 3 || argv[2][0] == '-')))
         return usage();
     if (load_config(opt(argc, argv, "--config"), &cfg) != 0) return 1;
-    snprintf(db, sizeof(db), "%s/deploybot.db", cfg.data_dir);
+    bot_config_database(&cfg, db, sizeof(db));
     int rc = admin(cmd, argc, argv, db, env, &err);
     bot_config_free(&cfg);
     if (rc == 0) return 0;

@@ -9,7 +9,7 @@
 static const char MARK[] =
     "SELECT coalesce(max(id), 0), coalesce(sum(state IN ('queued', 'running')), 0) FROM runs WHERE env = ?1";
 static const char NEWEST_FINISHED[] =
-    "SELECT kind = 'drift' AND state = 'drifted', plan_digest FROM runs WHERE env = ?1 "
+    "SELECT CASE WHEN kind = 'drift' AND state = 'drifted' THEN 1 ELSE 0 END, plan_digest FROM runs WHERE env = ?1 "
     "AND kind IN ('apply', 'destroy', 'remediate', 'drift') AND state NOT IN ('queued', 'running') "
     "ORDER BY finished_ms DESC, id DESC LIMIT 1";
 static const char LAST_GOOD[] =
@@ -24,8 +24,7 @@ static const char CHANGED_SINCE[] =
     "SELECT count(*) FROM runs WHERE env = ?1 AND (id > ?2 OR state IN ('queued', 'running'))";
 static const char ADD[] =
     "INSERT INTO runs(env, repo, sha, kind, trigger, state, plan_summary, result, log, plan_digest, "
-    "created_ms, started_ms, finished_ms) VALUES(?1, ?2, ?3, 'drift', 'schedule', ?4, ?5, ?6, ?7, ?8, " SQL_NOW_MS
-    ", " SQL_NOW_MS ", " SQL_NOW_MS ")";
+    "created_ms, started_ms, finished_ms) VALUES(?1, ?2, ?3, 'drift', 'schedule', ?4, ?5, ?6, ?7, ?8, now_ms(), now_ms(), now_ms()) RETURNING id";
 
 /* One row of st into the two columns' buffers; rc as sql_step's. */
 static int row2(store *s, sql_stmt *st, char *a, size_t na, char *b, size_t nb, errinfo *err) {
@@ -89,13 +88,11 @@ int store_drift_changed(store *s, const char *env, long mark, errinfo *err) {
 /* Inside the transaction. */
 static long add(store *s, long mark, const store_drift_record *r, long *remediate_id, errinfo *err) {
     int changed = store_drift_changed(s, r->env, mark, err);
-    long id;
+    long id = 0;
 
     if (changed != 0) return changed < 0 ? -1 : 0;
-    if (r->state && sql_exec(s, err, "recording a drift check", ADD, "ssssssss", r->env, r->repo, r->sha, r->state,
-                             r->plan_summary, r->result, r->log ? r->log : "", r->digest) < 0)
+    if (r->state && (id = (long)sql_number(s, sql_query(s, err, ADD, "ssssssss", r->env, r->repo, r->sha, r->state, r->plan_summary, r->result, r->log ? r->log : "", r->digest), "recording a drift check", err)) < 0)
         return -1;
-    id = r->state ? (long)sql_last_id(s) : 0;
     if (r->remediate) {
         run_spec spec = {.env = r->env, .repo = r->repo, .sha = r->sha, .kind = "remediate", .trigger = "drift"};
         long rid = store_run_add(s, &spec, err);

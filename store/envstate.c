@@ -17,7 +17,7 @@ static const char *const NAMES[ENV_STATE_COUNT] = {
 
 static const char ENVS[] = "SELECT env FROM runs UNION SELECT env FROM locks ORDER BY 1";
 static const char RUNNING[] =
-    "SELECT id, kind IN ('apply','destroy','remediate') FROM runs "
+    "SELECT id, CASE WHEN kind IN ('apply','destroy','remediate') THEN 1 ELSE 0 END FROM runs "
     "WHERE env = ?1 AND state = 'running' ORDER BY id LIMIT 1";
 static const char QUEUED[] = "SELECT count(*) FROM runs WHERE env = ?1 AND state = 'queued'";
 /* The outcome that says whether AWS matches the deployed commit. */

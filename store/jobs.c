@@ -10,25 +10,23 @@
 #include <string.h>
 
 static const char ADD_DELIVERY[] =
-    "INSERT INTO deliveries(id, event, received_at) VALUES(?1, ?2, " SQL_NOW
-    ") ON CONFLICT(id) DO NOTHING";
+    "INSERT INTO deliveries(id, event, received_at) VALUES(?1, ?2, now_s()) ON CONFLICT(id) DO NOTHING";
 static const char ADD_JOB[] =
-    "INSERT INTO jobs(delivery, event, payload, created_at) VALUES(?1, ?2, ?3, " SQL_NOW ")";
+    "INSERT INTO jobs(delivery, event, payload, created_at) VALUES(?1, ?2, ?3, now_s()) RETURNING id";
 /* The inner SELECT and the outer state check run in one statement, i.e. one
  * write transaction: the claim is atomic across connections. */
-static const char CLAIM[] =
-    "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = " SQL_NOW
-    " WHERE id = (SELECT id FROM jobs WHERE state = 'queued' "
-    "            AND run_after <= " SQL_NOW
-    " ORDER BY id LIMIT 1) "
-    "AND state = 'queued' "
-    "RETURNING id, delivery, event, payload, attempts";
+#define CLAIM_OF(lock) \
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = now_s() " \
+    "WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= now_s() " \
+    "ORDER BY id LIMIT 1" lock ") AND state = 'queued' RETURNING id, delivery, event, payload, attempts"
+static const char CLAIM[] = CLAIM_OF("");
+/* PostgreSQL's UPDATE does not lock what its subquery read: without the
+ * row lock two claims would pick one job, and the loser would find none. */
+static const char CLAIM_PG[] = CLAIM_OF(" FOR UPDATE SKIP LOCKED");
 static const char FINISH[] =
-    "UPDATE jobs SET state = ?2, summary = ?3, finished_at = " SQL_NOW
-    " WHERE id = ?1 AND state = 'running'";
+    "UPDATE jobs SET state = ?2, summary = ?3, finished_at = now_s() WHERE id = ?1 AND state = 'running'";
 static const char RETRY[] =
-    "UPDATE jobs SET state = 'queued', summary = ?3, run_after = " SQL_NOW
-    " + ?2 WHERE id = ?1 AND state = 'running'";
+    "UPDATE jobs SET state = 'queued', summary = ?3, run_after = now_s() + ?2 WHERE id = ?1 AND state = 'running'";
 static const char RECOVER[] = "UPDATE jobs SET state = 'queued' WHERE state = 'running'";
 static const char COUNT_STATE[] = "SELECT count(*) FROM jobs WHERE state = ?1";
 static const char COUNT_ALL[] = "SELECT count(*) FROM jobs";
@@ -40,9 +38,7 @@ static long add(store *s, const char *delivery, const char *event, const char *p
 
     if (n <= 0)
         return n;
-    if (sql_exec(s, err, "queueing its job", ADD_JOB, "sss", delivery, event, payload) < 0)
-        return -1;
-    return (long)sql_last_id(s);
+    return (long)sql_number(s, sql_query(s, err, ADD_JOB, "sss", delivery, event, payload), "queueing its job", err);
 }
 
 int store_delivery_add(store *s, const char *delivery, const char *event, const char *payload,
@@ -88,7 +84,7 @@ int store_deliveries_add(store *s, store_delivery *d, size_t n, errinfo *err) {
 }
 
 int store_job_claim(store *s, store_job *out, errinfo *err) {
-    sql_stmt *st = sql_query(s, err, CLAIM, "");
+    sql_stmt *st = sql_query(s, err, sql_pick(s, CLAIM, CLAIM_PG), "");
     int rc;
 
     memset(out, 0, sizeof(*out));

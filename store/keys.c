@@ -6,8 +6,7 @@
 
 #include <string.h>
 
-static const char ADD[] = "INSERT INTO keys(name, hex, created_ms) VALUES(?1, ?2, " SQL_NOW_MS
-                          ") ON CONFLICT(name) DO NOTHING";
+static const char ADD[] = "INSERT INTO keys(name, hex, created_ms) VALUES(?1, ?2, now_ms()) ON CONFLICT(name) DO NOTHING";
 static const char GET[] = "SELECT hex FROM keys WHERE name = ?1";
 
 static int unhex(const char *hex, unsigned char *out, size_t len) {

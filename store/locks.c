@@ -5,8 +5,7 @@
 #include <stdio.h>
 
 static const char SET[] =
-    "INSERT INTO locks(env, reason, locked_by, locked_ms) VALUES(?1, ?2, ?3, " SQL_NOW_MS
-    ") ON CONFLICT(env) DO UPDATE SET reason = ?2, locked_by = ?3";
+    "INSERT INTO locks(env, reason, locked_by, locked_ms) VALUES(?1, ?2, ?3, now_ms()) ON CONFLICT(env) DO UPDATE SET reason = ?2, locked_by = ?3";
 static const char CLEAR[] = "DELETE FROM locks WHERE env = ?1";
 static const char GET[] = "SELECT coalesce(locked_by, '?'), reason FROM locks WHERE env = ?1";
 

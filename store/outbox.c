@@ -11,19 +11,23 @@
 
 static const char ENQUEUE[] =
     "INSERT INTO outbox(kind, target, channel, ordering_key, payload, created_at, "
-    "next_attempt_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+    "next_attempt_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id";
 static const char RECOVER[] = "UPDATE outbox SET state = 'pending' WHERE state = 'sending'";
-static const char CLAIM[] =
-    "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
-    "WHERE id = (SELECT o.id FROM outbox o "
-    "  WHERE o.state = 'pending' AND o.next_attempt_at <= ?1"
-    "    AND NOT EXISTS (SELECT 1 FROM outbox p WHERE o.ordering_key IS NOT NULL"
-    "      AND p.ordering_key = o.ordering_key AND p.id < o.id"
-    "      AND p.state IN ('pending', 'sending'))"
-    "    AND NOT EXISTS (SELECT 1 FROM outbox_holds h WHERE h.channel = o.channel"
-    "      AND h.until_ms > ?1)"
-    "  ORDER BY o.id LIMIT 1) AND state = 'pending' "
-    "RETURNING id, kind, target, channel, ordering_key, payload, attempts, created_at";
+#define CLAIM_OF(lock) \
+    "UPDATE outbox SET state = 'sending', attempts = attempts + 1 " \
+    "WHERE id = (SELECT o.id FROM outbox o " \
+    "  WHERE o.state = 'pending' AND o.next_attempt_at <= ?1" \
+    "    AND NOT EXISTS (SELECT 1 FROM outbox p WHERE o.ordering_key IS NOT NULL" \
+    "      AND p.ordering_key = o.ordering_key AND p.id < o.id" \
+    "      AND p.state IN ('pending', 'sending'))" \
+    "    AND NOT EXISTS (SELECT 1 FROM outbox_holds h WHERE h.channel = o.channel" \
+    "      AND h.until_ms > ?1)" \
+    "  ORDER BY o.id LIMIT 1" lock \
+    ") AND state = 'pending' " \
+    "RETURNING id, kind, target, channel, ordering_key, payload, attempts, created_at"
+static const char CLAIM[] = CLAIM_OF("");
+/* As store/jobs.c's claim: PostgreSQL locks the row its subquery picks. */
+static const char CLAIM_PG[] = CLAIM_OF(" FOR UPDATE OF o SKIP LOCKED");
 static const char SENT[] =
     "UPDATE outbox SET state = 'sent', sent_at = ?2, last_error = NULL WHERE id = ?1";
 static const char RETRY[] =
@@ -31,11 +35,11 @@ static const char RETRY[] =
 static const char FAILED[] = "UPDATE outbox SET state = 'failed', last_error = ?2 WHERE id = ?1";
 static const char HOLD[] =
     "INSERT INTO outbox_holds(channel, until_ms) VALUES(?1, ?2) "
-    "ON CONFLICT(channel) DO UPDATE SET until_ms = max(until_ms, excluded.until_ms)";
+    "ON CONFLICT(channel) DO UPDATE SET until_ms = greatest(outbox_holds.until_ms, excluded.until_ms)";
 /* Like the claim: a message waiting behind an older one of its key is not
  * counted (the older one's time is). */
 static const char NEXT_DUE[] =
-    "SELECT min(max(o.next_attempt_at, coalesce((SELECT h.until_ms FROM outbox_holds h"
+    "SELECT min(greatest(o.next_attempt_at, coalesce((SELECT h.until_ms FROM outbox_holds h"
     "  WHERE h.channel = o.channel), 0))) FROM outbox o WHERE o.state = 'pending'"
     "  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE o.ordering_key IS NOT NULL"
     "    AND p.ordering_key = o.ordering_key AND p.id < o.id"
@@ -48,8 +52,7 @@ static const char NEWER[] =
     "SELECT count(*) FROM outbox WHERE ordering_key = ?1 AND id > ?2 AND state = 'pending'";
 static const char COMMENT_GET[] = "SELECT comment_id FROM outbox_comments WHERE key = ?1";
 static const char COMMENT_PUT[] =
-    "INSERT INTO outbox_comments(key, comment_id, updated_at) VALUES(?1, ?2, " SQL_NOW
-    ") ON CONFLICT(key) DO UPDATE SET comment_id = excluded.comment_id, "
+    "INSERT INTO outbox_comments(key, comment_id, updated_at) VALUES(?1, ?2, now_s()) ON CONFLICT(key) DO UPDATE SET comment_id = excluded.comment_id, "
     "updated_at = excluded.updated_at";
 static const char COMMENT_FORGET[] = "DELETE FROM outbox_comments WHERE key = ?1";
 
@@ -59,11 +62,12 @@ int store_outbox_enqueue(store *s, const outbox_new_msg *m, long long now_ms, lo
         return errinfo_set(err, ERR_INVALID,
                            "a message needs a kind, a target, a channel "
                            "and a payload");
-    if (sql_exec(s, err, "enqueueing a message", ENQUEUE, "sssssL", m->kind, m->target,
-                 m->channel, m->ordering_key, m->payload, now_ms) < 0)
+    long long added = sql_number(s, sql_query(s, err, ENQUEUE, "sssssL", m->kind, m->target, m->channel, m->ordering_key, m->payload, now_ms), "enqueueing a message", err);
+
+    if (added < 0)
         return -1;
     if (id)
-        *id = sql_last_id(s);
+        *id = added;
     /* In a caller's transaction the sender would look too early: it is
      * woken at that commit's next enqueue, or its next due time. */
     if (!sql_in_txn(s))
@@ -87,7 +91,7 @@ static void read_msg(sql_stmt *st, outbox_msg *out) {
 }
 
 int store_outbox_claim(store *s, long long now_ms, outbox_msg *out, errinfo *err) {
-    sql_stmt *st = sql_query(s, err, CLAIM, "L", now_ms);
+    sql_stmt *st = sql_query(s, err, sql_pick(s, CLAIM, CLAIM_PG), "L", now_ms);
     int rc = sql_step(s, st, "claiming a message", err);
 
     memset(out, 0, sizeof(*out));

@@ -8,8 +8,7 @@
 
 static const char HEAD_GET[] = "SELECT sha FROM notify_pr_heads WHERE repo = ?1 AND pr = ?2";
 static const char HEAD_SET[] =
-    "INSERT INTO notify_pr_heads(repo, pr, sha, updated_at) VALUES(?1, ?2, ?3, " SQL_NOW
-    ") ON CONFLICT(repo, pr) DO UPDATE SET sha = excluded.sha, updated_at = excluded.updated_at";
+    "INSERT INTO notify_pr_heads(repo, pr, sha, updated_at) VALUES(?1, ?2, ?3, now_s()) ON CONFLICT(repo, pr) DO UPDATE SET sha = excluded.sha, updated_at = excluded.updated_at";
 /* The results of an older head are of no use to its comment any more. */
 static const char DROP_OLD[] =
     "DELETE FROM notify_pr_envs WHERE repo = ?1 AND pr = ?2 AND sha <> ?3";

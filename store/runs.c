@@ -12,8 +12,7 @@
 
 static const char ADD[] =
     "INSERT INTO runs(job_id, env, repo, sha, before_sha, ref, pr_number, kind, trigger, "
-    "created_ms) VALUES(nullif(?1, 0), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " SQL_NOW_MS
-    ") ON CONFLICT(job_id, env) DO NOTHING";
+    "created_ms) VALUES(nullif(?1, 0), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, now_ms()) ON CONFLICT(job_id, env) DO NOTHING RETURNING id";
 /* A read, so idle run threads never queue for the write lock. */
 static const char ANY_QUEUED[] = "SELECT 1 FROM runs WHERE state = 'queued' LIMIT 1";
 /* The run to start: the oldest queued run whose environment is idle. */
@@ -23,12 +22,10 @@ static const char NEXT[] =
 static const char NEWEST_APPLY[] =
     "SELECT max(id) FROM runs WHERE env = ?1 AND state = 'queued' AND kind = 'apply'";
 static const char SUPERSEDE[] =
-    "UPDATE runs SET state = 'superseded', finished_ms = " SQL_NOW_MS
-    ", result = 'superseded by ' || substr((SELECT sha FROM runs WHERE id = ?2), 1, 12) "
+    "UPDATE runs SET state = 'superseded', finished_ms = now_ms(), result = 'superseded by ' || substr((SELECT sha FROM runs WHERE id = ?2), 1, 12) "
     "WHERE env = ?1 AND state = 'queued' AND kind = 'apply' AND id < ?2 RETURNING " RUN_COLS;
 static const char START[] =
-    "UPDATE runs SET state = 'running', attempts = attempts + 1, started_ms = " SQL_NOW_MS
-    " WHERE id = ?1 RETURNING " RUN_COLS;
+    "UPDATE runs SET state = 'running', attempts = attempts + 1, started_ms = now_ms() WHERE id = ?1 RETURNING " RUN_COLS;
 static const char APPLIED[] =
     "SELECT max(id) FROM runs WHERE env = ?1 AND sha = ?2 AND kind = 'apply' "
     "AND state = 'succeeded'";
@@ -39,15 +36,13 @@ static const char LAST_GOOD[] =
     "ORDER BY finished_ms DESC, id DESC LIMIT 1";
 static const char FINISH[] =
     "UPDATE runs SET state = ?2, plan_summary = ?3, result = ?4, log = ?5, "
-    "finished_ms = " SQL_NOW_MS " WHERE id = ?1";
-static const char APPEND_LOG[] = "UPDATE runs SET log = log || ?2 || char(10) WHERE id = ?1";
+    "finished_ms = now_ms() WHERE id = ?1";
+static const char APPEND_LOG[] = "UPDATE runs SET log = log || ?2 || ?3 WHERE id = ?1";
 static const char STATE[] = "SELECT state FROM runs WHERE id = ?1";
 static const char CANCEL_QUEUED[] =
-    "UPDATE runs SET state = 'failed', result = 'canceled by ' || ?2, finished_ms = " SQL_NOW_MS
-    " WHERE id = ?1 AND state = 'queued'";
+    "UPDATE runs SET state = 'failed', result = 'canceled by ' || ?2, finished_ms = now_ms() WHERE id = ?1 AND state = 'queued'";
 static const char CANCEL_RUNNING[] =
-    "INSERT INTO run_cancels(run_id, by, requested_ms) VALUES(?1, ?2, " SQL_NOW_MS
-    ") ON CONFLICT(run_id) DO NOTHING";
+    "INSERT INTO run_cancels(run_id, by, requested_ms) VALUES(?1, ?2, now_ms()) ON CONFLICT(run_id) DO NOTHING";
 static const char CANCEL_REQUESTED[] = "SELECT by FROM run_cancels WHERE run_id = ?1";
 static const char RECOVER[] = "UPDATE runs SET state = 'queued' WHERE state = 'running'";
 static const char LIST[] =
@@ -57,17 +52,20 @@ static const char LIST[] =
 static const char LATEST[] =
     "SELECT " RUN_COLS " FROM runs WHERE env = ?1 ORDER BY id DESC LIMIT 1";
 static const char GET[] = "SELECT " RUN_COLS ", log FROM runs WHERE id = ?1";
-/* As a blob, substr counts bytes, as the viewer's offset does. */
+/* As a blob (bytea), substr counts bytes, as the viewer's offset does. */
 static const char LOG_SINCE[] =
     "SELECT state, result, substr(CAST(log AS BLOB), ?2) FROM runs WHERE id = ?1";
+static const char LOG_SINCE_PG[] =
+    "SELECT state, result, substr(convert_to(log, 'UTF8'), ?2) FROM runs WHERE id = ?1";
 
 long store_run_add(store *s, const run_spec *x, errinfo *err) {
-    int n = sql_exec(s, err, "adding a run", ADD, "lsssssiss", x->job_id, x->env, x->repo,
-                     x->sha, x->before, x->ref, x->pr_number, x->kind, x->trigger);
+    sql_stmt *st = sql_query(s, err, ADD, "lsssssiss", x->job_id, x->env, x->repo, x->sha,
+                             x->before, x->ref, x->pr_number, x->kind, x->trigger);
+    long long id = sql_number(s, st, "adding a run", err);
 
-    if (n < 0)
+    if (id < 0)
         return errinfo_prefix(err, "%s of %.12s in %s", x->kind, x->sha, x->env);
-    return n ? (long)sql_last_id(s) : 0;
+    return (long)id; /* 0: a duplicate */
 }
 
 static void read_run(sql_stmt *st, run *x) {
@@ -211,7 +209,7 @@ int store_run_finish(store *s, long id, const char *state, const char *plan_summ
 }
 
 int store_run_log_append(store *s, long id, const char *line, errinfo *err) {
-    if (sql_exec(s, err, "appending to the log", APPEND_LOG, "ls", id, line) < 0)
+    if (sql_exec(s, err, "appending to the log", APPEND_LOG, "lss", id, line, "\n") < 0)
         return errinfo_prefix(err, "run %ld", id);
     return 0;
 }
@@ -329,7 +327,7 @@ json_t *store_run_get_json(store *s, long id, errinfo *err) {
 }
 
 json_t *store_run_log_since(store *s, long id, size_t from, errinfo *err) {
-    sql_stmt *st = sql_query(s, err, LOG_SINCE, "lL", id, (long long)from + 1);
+    sql_stmt *st = sql_query(s, err, sql_pick(s, LOG_SINCE, LOG_SINCE_PG), "lL", id, (long long)from + 1);
     int rc = sql_step(s, st, "reading a run's log", err);
     const char *tail;
     json_t *o;

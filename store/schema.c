@@ -1,4 +1,5 @@
-/* schema: the tables, and how a database of an older deploybot is upgraded.
+/* schema: the SQLite tables, and how a database of an older deploybot is
+ * upgraded (PostgreSQL's: store/schema_pg.c, with the same version numbers).
  *
  * PRAGMA user_version is the number of migrations applied. Opening a store
  * applies the missing ones in order, in one transaction, so a database is
@@ -10,7 +11,7 @@
  * other tables were created by whichever module opened the file first
  * ("IF NOT EXISTS"); migration 3 creates them the same way, so a database in
  * any of those states upgrades cleanly. */
-#include "store/sql.h"
+#include "store/sql_backend.h"
 
 #include <stdio.h>
 
@@ -141,6 +142,7 @@ static const char *const MIGRATIONS[] = {
 };
 
 #define LATEST ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
+_Static_assert(LATEST == SCHEMA_LATEST, "a migration is added to both backends' lists");
 
 static const char USER_VERSION[] = "PRAGMA user_version";
 
@@ -151,7 +153,7 @@ static int user_version(store *s, errinfo *err) {
 
 /* Inside the transaction: from version v to LATEST. */
 static int upgrade(store *s, int v, errinfo *err) {
-    char *msg = NULL, set[64];
+    char set[64];
 
     if (v > LATEST)
         return errinfo_set(err, ERR_INVALID,
@@ -159,19 +161,15 @@ static int upgrade(store *s, int v, errinfo *err) {
                            "understands (%d)",
                            v, LATEST);
     for (; v < LATEST; v++)
-        if (sqlite3_exec(s->db, MIGRATIONS[v], NULL, NULL, &msg) != SQLITE_OK) {
-            errinfo_set(err, ERR_IO, "upgrading the schema to version %d: %s", v + 1,
-                        msg ? msg : sqlite3_errmsg(s->db));
-            sqlite3_free(msg);
-            return -1;
-        }
+        if (sql_sqlite_script(s, MIGRATIONS[v], err) < 0)
+            return errinfo_prefix(err, "upgrading the schema to version %d", v + 1);
     snprintf(set, sizeof(set), "PRAGMA user_version=%d", LATEST);
-    if (sqlite3_exec(s->db, set, NULL, NULL, NULL) != SQLITE_OK)
-        return sql_fail(s, "recording the schema version", err);
+    if (sql_sqlite_script(s, set, err) < 0)
+        return errinfo_prefix(err, "recording the schema version");
     return 0;
 }
 
-int sql_migrate(store *s, errinfo *err) {
+int schema_sqlite_migrate(store *s, errinfo *err) {
     int v = user_version(s, err);
 
     /* Only a database to upgrade takes the write lock. */

@@ -1,86 +1,90 @@
-/* sql: see sql.h. */
-#include "store/sql.h"
+/* sql: see sql.h. The backend-neutral half: the statement cache, the
+ * arguments, transactions; store/sql_backend.h's functions do the rest. */
+#include "store/sql_backend.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int sql_fail(store *s, const char *what, errinfo *err) {
-    int rc = sqlite3_errcode(s->db);
-    err_code code = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? ERR_UNAVAILABLE
-                    : rc == SQLITE_NOMEM                     ? ERR_INTERNAL
-                                                             : ERR_IO;
+const char *sql_pick(store *s, const char *sqlite_text, const char *pg_text) {
+    return s->be == &sql_pg_backend ? pg_text : sqlite_text;
+}
 
-    return errinfo_set(err, code, "%s: %s", what, sqlite3_errmsg(s->db));
+static int grow_cache(store *s, errinfo *err) {
+    size_t cap = s->cap_cache ? 2 * s->cap_cache : 32;
+    sql_stmt **c = realloc(s->cache, cap * sizeof(*c));
+
+    if (!c)
+        return errinfo_set(err, ERR_INTERNAL, "out of memory");
+    s->cache = c;
+    s->cap_cache = cap;
+    return 0;
 }
 
 /* The cached statement for sql; prepared on first use. */
 static sql_stmt *cached(store *s, const char *sql, errinfo *err) {
-    sql_stmt *st = NULL;
+    sql_stmt *st;
 
     for (size_t i = 0; i < s->n_cache; i++)
-        if (s->cache[i].sql == sql)
-            return s->cache[i].st;
-    if (s->n_cache == s->cap_cache) {
-        size_t cap = s->cap_cache ? 2 * s->cap_cache : 32;
-        sql_cached *c = realloc(s->cache, cap * sizeof(*c));
-        if (!c) {
-            errinfo_set(err, ERR_INTERNAL, "out of memory");
-            return NULL;
-        }
-        s->cache = c;
-        s->cap_cache = cap;
-    }
-    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-        /* The statement's start says which one it was. */
-        char what[80];
-        snprintf(what, sizeof(what), "preparing \"%.60s\"", sql);
-        sql_fail(s, what, err);
+        if (s->cache[i]->sql == sql)
+            return s->cache[i];
+    if (s->n_cache == s->cap_cache && grow_cache(s, err) < 0)
+        return NULL;
+    if (!(st = calloc(1, sizeof(*st)))) {
+        errinfo_set(err, ERR_INTERNAL, "out of memory");
         return NULL;
     }
-    s->cache[s->n_cache++] = (sql_cached){sql, st};
+    *st = (sql_stmt){.s = s, .sql = sql};
+    if (s->be->prepare(st, err) < 0) {
+        free(st);
+        /* The statement's start says which one it was. */
+        errinfo_prefix(err, "preparing \"%.60s\"", sql);
+        return NULL;
+    }
+    s->cache[s->n_cache++] = st;
     return st;
 }
 
-static int bind(sql_stmt *st, const char *types, va_list ap) {
-    int rc = SQLITE_OK;
+static int args_of(const char *types, va_list ap, sql_arg *a, errinfo *err) {
+    int n = 0;
 
-    for (int i = 1; rc == SQLITE_OK && types[i - 1]; i++) {
-        const char *text;
-        switch (types[i - 1]) {
+    for (; types[n]; n++) {
+        if (n == SQL_MAX_ARGS)
+            return errinfo_set(err, ERR_INTERNAL, "more than %d arguments", SQL_MAX_ARGS);
+        a[n] = (sql_arg){.type = 'n'};
+        switch (types[n]) {
         case 's':
-            text = va_arg(ap, const char *);
-            rc = text ? sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT)
-                      : sqlite3_bind_null(st, i);
+            a[n] = (sql_arg){.type = 's', .s = va_arg(ap, const char *)};
             break;
         case 'i':
-            rc = sqlite3_bind_int(st, i, va_arg(ap, int));
+            a[n].n = va_arg(ap, int);
             break;
         case 'l':
-            rc = sqlite3_bind_int64(st, i, va_arg(ap, long));
+            a[n].n = va_arg(ap, long);
             break;
         case 'L':
-            rc = sqlite3_bind_int64(st, i, va_arg(ap, long long));
+            a[n].n = va_arg(ap, long long);
             break;
         default:
-            rc = SQLITE_MISUSE;
+            return errinfo_set(err, ERR_INTERNAL, "argument type '%c'", types[n]);
         }
     }
-    return rc;
+    return n;
 }
 
 static sql_stmt *vquery(store *s, errinfo *err, const char *sql, const char *types,
                         va_list ap) {
-    sql_stmt *st = cached(s, sql, err);
+    sql_arg args[SQL_MAX_ARGS];
+    int n = args_of(types, ap, args, err);
+    sql_stmt *st;
 
-    if (!st)
+    if (n < 0 || (s->be->ready && s->be->ready(s, err) < 0) || !(st = cached(s, sql, err)))
         return NULL;
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (bind(st, types, ap) != SQLITE_OK) {
-        sql_fail(s, "binding arguments", err);
-        sqlite3_clear_bindings(st);
+    s->be->reset(st);
+    if (s->be->bind(st, args, n, err) < 0) {
+        errinfo_prefix(err, "binding arguments");
+        s->be->reset(st);
         return NULL;
     }
     return st;
@@ -101,19 +105,14 @@ int sql_step(store *s, sql_stmt *st, const char *what, errinfo *err) {
 
     if (!st)
         return -1;
-    rc = sqlite3_step(st);
-
-    if (rc == SQLITE_ROW)
-        return 1;
-    if (rc != SQLITE_DONE)
-        sql_fail(s, what, err);
-    sql_done(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    rc = s->be->step(st, what, err);
+    if (rc != 1)
+        sql_done(st);
+    return rc;
 }
 
 void sql_done(sql_stmt *st) {
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    st->s->be->reset(st);
 }
 
 long long sql_number(store *s, sql_stmt *st, const char *what, errinfo *err) {
@@ -122,7 +121,7 @@ long long sql_number(store *s, sql_stmt *st, const char *what, errinfo *err) {
 
     if (rc <= 0)
         return rc;
-    v = sqlite3_column_int64(st, 0);
+    v = sql_col_ll(st, 0);
     sql_done(st);
     return v;
 }
@@ -142,72 +141,77 @@ int sql_exec(store *s, errinfo *err, const char *what, const char *sql, const ch
         sql_done(st);
         return errinfo_set(err, ERR_INTERNAL, "%s: the statement returned rows", what);
     }
-    return rc < 0 ? -1 : sqlite3_changes(s->db);
+    return rc < 0 ? -1 : s->be->changes(s);
 }
 
-long long sql_last_id(store *s) {
-    return (long long)sqlite3_last_insert_rowid(s->db);
-}
-
-static const char BEGIN[] = "BEGIN IMMEDIATE";
 static const char COMMIT[] = "COMMIT";
 static const char ROLLBACK[] = "ROLLBACK";
 
 int sql_begin(store *s, errinfo *err) {
-    return sql_exec(s, err, "beginning a transaction", BEGIN, "") < 0 ? -1 : 0;
+    return sql_exec(s, err, "beginning a transaction", s->be->begin, "") < 0 ? -1 : 0;
 }
 
 int sql_end(store *s, int rc, errinfo *err) {
     if (rc >= 0 && sql_exec(s, err, "committing", COMMIT, "") >= 0)
         return rc;
     /* A failed COMMIT may leave the transaction open: end it either way. */
-    if (!sqlite3_get_autocommit(s->db))
+    if (sql_in_txn(s))
         sql_exec(s, NULL, "rolling back", ROLLBACK, "");
     return -1;
 }
 
 long long sql_col_ll(sql_stmt *st, int i) {
-    return sqlite3_column_int64(st, i);
+    return st->s->be->col_ll(st, i);
 }
 
 int sql_col_int(sql_stmt *st, int i) {
-    return sqlite3_column_int(st, i);
+    return (int)st->s->be->col_ll(st, i);
 }
 
 const char *sql_col_str(sql_stmt *st, int i) {
-    return (const char *)sqlite3_column_text(st, i);
+    return st->s->be->col_str(st, i);
 }
 
 int sql_col_len(sql_stmt *st, int i) {
-    return sqlite3_column_bytes(st, i);
+    return st->s->be->col_len(st, i);
 }
 
 int sql_col_null(sql_stmt *st, int i) {
-    return sqlite3_column_type(st, i) == SQLITE_NULL;
+    return st->s->be->col_null(st, i);
 }
 
 int sql_in_txn(store *s) {
-    return !sqlite3_get_autocommit(s->db);
+    return s->be->in_txn(s);
 }
 
 const char *sql_path(store *s) {
-    const char *p = sqlite3_db_filename(s->db, "main");
-    return p ? p : "";
+    return s->is_file ? s->where : "";
 }
 
 char *sql_text(sql_stmt *st, int i) {
-    const unsigned char *t = sqlite3_column_text(st, i);
+    const char *t = sql_col_str(st, i);
     char *d;
 
     if (!t)
         return NULL;
-    if (!(d = strdup((const char *)t)))
+    if (!(d = strdup(t)))
         abort();
     return d;
 }
 
 void sql_text_into(sql_stmt *st, int i, char *buf, size_t size) {
-    const unsigned char *t = sqlite3_column_text(st, i);
+    const char *t = sql_col_str(st, i);
 
-    snprintf(buf, size, "%s", t ? (const char *)t : "");
+    snprintf(buf, size, "%s", t ? t : "");
+}
+
+/* Frees the cache (store_close). */
+void sql_cache_free(store *s) {
+    for (size_t i = 0; i < s->n_cache; i++) {
+        s->be->finalize(s->cache[i]);
+        free(s->cache[i]);
+    }
+    free(s->cache);
+    s->cache = NULL;
+    s->n_cache = s->cap_cache = 0;
 }

@@ -1,5 +1,13 @@
-/* sql: what the files of store/ share to talk to SQLite. Private to store/:
- * nothing outside it includes this header (or sqlite3.h).
+/* sql: what the files of store/ share to talk to the database, whichever
+ * backend it is (SQLite or PostgreSQL: store/sql_backend.h). Private to
+ * store/: nothing outside it includes this header.
+ *
+ * One SQL text serves both backends: parameters are ?1, ?2, ... (rewritten
+ * to $1, $2, ... for PostgreSQL), the time is now_s() / now_ms() (Unix
+ * seconds / milliseconds, SQL functions both backends define), greatest(a, b)
+ * is the larger of two numbers, a new row's id comes back with RETURNING id,
+ * and "INSERT ... ON CONFLICT ... DO NOTHING" skips a duplicate. The few
+ * statements that must differ are chosen with sql_pick.
  *
  * Every statement text is a string constant of its file; the constant's
  * address is the key of the connection's statement cache, so each statement
@@ -13,36 +21,16 @@
 
 #include "store/store.h"
 
-#include <sqlite3.h>
 #include <stddef.h>
-
-/* Unix time in seconds and in milliseconds, as SQL expressions. */
-#define SQL_NOW "CAST(strftime('%s','now') AS INTEGER)"
-#define SQL_NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
 
 /* A prepared statement with its current row. Callers read columns only
  * through the sql_col_* functions below, never through the backend's API. */
-typedef struct sqlite3_stmt sql_stmt;
+typedef struct sql_stmt sql_stmt;
 
-typedef struct {
-    const char *sql;
-    sql_stmt *st;
-} sql_cached;
-
-struct store {
-    sqlite3 *db;
-    sql_cached *cache;
-    size_t n_cache, cap_cache;
-    int wake_fd; /* the outbox's wake-up FIFO, once waited on (store/outbox_wake.c); else -1 */
-};
-
-/* Closes the connection's wake-up FIFO, if it has one (store_close). */
-void sql_wake_close(store *s);
-
-/* Sets err from the connection's last error: "<what>: <SQLite's reason>".
- * A lock held too long is ERR_UNAVAILABLE (worth retrying), the rest ERR_IO.
- * Returns -1. */
-int sql_fail(store *s, const char *what, errinfo *err);
+/* Whichever of the two texts is this store's backend's: for the few
+ * statements that must differ (both string constants: the one returned is
+ * the statement cache's key). */
+const char *sql_pick(store *s, const char *sqlite_text, const char *pg_text);
 
 /* The statement for sql, reset and bound: ready to step. NULL with err. */
 sql_stmt *sql_query(store *s, errinfo *err, const char *sql, const char *types, ...);
@@ -55,15 +43,16 @@ void sql_done(sql_stmt *st);
  * on error. */
 long long sql_number(store *s, sql_stmt *st, const char *what, errinfo *err);
 
-/* Runs a statement that returns no row: how many rows it changed, or -1. */
+/* Runs a statement that returns no row: how many rows it changed, or -1.
+ * A failure that is worth retrying (a lock held too long, a lost
+ * connection) is ERR_UNAVAILABLE; the next call reconnects. */
 int sql_exec(store *s, errinfo *err, const char *what, const char *sql, const char *types, ...);
-/* The id of the row the last INSERT of this connection added. */
-long long sql_last_id(store *s);
 
-/* A write transaction: BEGIN IMMEDIATE takes the write lock at once, so
- * what is read inside cannot change before the commit. sql_end commits when
- * rc >= 0 and rolls back otherwise; it returns rc, or -1 if the commit
- * failed. */
+/* A write transaction: it takes the write lock at once (SQLite: BEGIN
+ * IMMEDIATE; PostgreSQL: a transaction-wide advisory lock every writing
+ * transaction takes), so what is read inside cannot change before the
+ * commit. sql_end commits when rc >= 0 and rolls back otherwise; it returns
+ * rc, or -1 if the commit failed. */
 int sql_begin(store *s, errinfo *err);
 int sql_end(store *s, int rc, errinfo *err);
 
@@ -78,15 +67,12 @@ int sql_col_null(sql_stmt *st, int i);
 
 /* Whether the connection is inside a transaction (sql_begin not yet ended). */
 int sql_in_txn(store *s);
-/* The database file's path ("" for a database with no file). */
+/* The database file's path ("" for a database with no file, e.g. PostgreSQL). */
 const char *sql_path(store *s);
 
 /* Column i as a new string, NULL for SQL NULL. */
 char *sql_text(sql_stmt *st, int i);
 /* Column i into buf (cut to fit; "" for NULL). */
 void sql_text_into(sql_stmt *st, int i, char *buf, size_t size);
-
-/* Creates or upgrades the schema (store/schema.c). */
-int sql_migrate(store *s, errinfo *err);
 
 #endif

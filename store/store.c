@@ -1,101 +1,105 @@
-/* store: opening a connection. See store.h.
- *
- * Every connection is set up the same way, whoever opens it: WAL (readers
- * never wait for the writer), synchronous=FULL (a commit fsyncs the WAL),
- * foreign keys checked, and the busy handler below. */
-#include "store/sql.h"
+/* store: opening a connection. See store.h. */
+#include "store/sql_backend.h"
 #include "util/fs.h"
 
+#include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+#include <string.h>
 
-#define WAIT_STEP_US 250
-#define WAIT_MS 10000
-#define SHORT_WAIT_MS 5000
-
-/* sqlite3_busy_timeout sleeps in growing steps of up to 100 ms; on the HTTP
- * thread that stalls every connection in flight behind one busy worker. This
- * handler polls every 250 microseconds instead, up to the timeout. */
-static int on_busy(void *arg, int tries) {
-    long timeout_ms = (long)(size_t)arg;
-    struct timespec ts = {0, WAIT_STEP_US * 1000L};
-
-    if ((long)tries * WAIT_STEP_US / 1000 >= timeout_ms)
-        return 0;
-    nanosleep(&ts, NULL);
-    return 1;
+int store_is_url(const char *where) {
+    return where && (strncmp(where, "postgres://", 11) == 0 || strncmp(where, "postgresql://", 13) == 0);
 }
 
-/* journal_mode answers with the mode in force: WAL can be refused (e.g. on a
- * network filesystem), and without it the threads would block each other. */
-static int enable_wal(store *s, const char *path, errinfo *err) {
-    sql_stmt *st = NULL;
-    int ok;
+/* Where the URL's password is: between "user:" and '@', or the value of a
+ * "password=" parameter. 0 when it has none. */
+static size_t password_span(const char *url, size_t *start) {
+    const char *auth = strstr(url, "://"), *at, *colon, *p;
 
-    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK)
-        return sql_fail(s, path, err);
-    ok = sqlite3_step(st) == SQLITE_ROW &&
-         sqlite3_stricmp(sql_col_str(st, 0), "wal") == 0;
-    sqlite3_finalize(st);
-    if (!ok)
-        return errinfo_set(err, ERR_IO,
-                           "%s: cannot switch to WAL journal mode "
-                           "(is data_dir on a local filesystem?)",
-                           path);
+    auth = auth ? auth + 3 : url;
+    at = strchr(auth, '@');
+    colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon && strcspn(auth, "/?") > (size_t)(at - auth)) {
+        *start = (size_t)(colon + 1 - url);
+        return (size_t)(at - colon - 1);
+    }
+    for (p = strchr(url, '?'); p && (p = strstr(p, "password=")); p += 9)
+        if (p[-1] == '?' || p[-1] == '&') {
+            *start = (size_t)(p + 9 - url);
+            return strcspn(p + 9, "&");
+        }
     return 0;
 }
 
-static int setup(store *s, const char *path, unsigned flags, errinfo *err) {
-    long wait_ms = flags & STORE_SHORT_WAIT ? SHORT_WAIT_MS : WAIT_MS;
+size_t store_url_password(const char *url, char *out, size_t size) {
+    size_t start = 0, n = url ? password_span(url, &start) : 0;
 
-    sqlite3_busy_handler(s->db, on_busy, (void *)(size_t)wait_ms);
-    if (enable_wal(s, path, err) < 0)
+    if (size)
+        snprintf(out, size, "%.*s", (int)n, url ? url + start : "");
+    return n;
+}
+
+/* The URL without its password, for messages: "postgres://bot@db/deploy". */
+static char *url_without_password(const char *url) {
+    size_t start = 0, n = password_span(url, &start);
+    char *d = strdup(url);
+
+    if (!d)
+        abort();
+    if (n && d[start - 1] == ':')
+        start--, n++; /* "user:" loses its colon too */
+    memmove(d + start, d + start + n, strlen(d + start + n) + 1);
+    return d;
+}
+
+static int open_backend(store *s, const char *where, unsigned flags, errinfo *err) {
+    if (store_is_url(where))
+        return sql_pg_open(s, where, err);
+    s->is_file = 1;
+    if ((flags & STORE_MKDIR) && fs_mkdir_parent(where, 0700, err) < 0)
         return -1;
-    if (sqlite3_exec(s->db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", NULL, NULL,
-                     NULL) != SQLITE_OK)
-        return sql_fail(s, path, err);
-    if (sql_migrate(s, err) < 0)
-        return errinfo_prefix(err, "%s", path);
-    return 0;
+    return sql_sqlite_open(s, where, flags, err);
 }
 
-store *store_open(const char *path, unsigned flags, errinfo *err) {
+store *store_open(const char *where, unsigned flags, errinfo *err) {
     store *s;
 
-    if (!path || !*path) {
+    if (!where || !*where) {
         errinfo_set(err, ERR_INVALID, "no database path");
         return NULL;
     }
-    if ((flags & STORE_MKDIR) && fs_mkdir_parent(path, 0700, err) < 0)
-        return NULL;
-    if (!(s = calloc(1, sizeof(*s)))) {
-        errinfo_set(err, ERR_INTERNAL, "out of memory");
-        return NULL;
-    }
+    if (!(s = calloc(1, sizeof(*s))))
+        abort();
     s->wake_fd = -1;
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        if (s->db)
-            sql_fail(s, path, err);
-        else
-            errinfo_set(err, ERR_INTERNAL, "%s: out of memory", path);
-        store_close(s);
-        return NULL;
-    }
-    if (setup(s, path, flags, err) < 0) {
+    s->where = store_is_url(where) ? url_without_password(where) : strdup(where);
+    if (!s->where)
+        abort();
+    if (open_backend(s, where, flags, err) < 0 || s->be->migrate(s, err) < 0) {
+        errinfo_prefix(err, "%s", s->where);
         store_close(s);
         return NULL;
     }
     return s;
 }
 
+const char *store_where(const store *s) {
+    return s->where;
+}
+
+void store_wake(store *s, const char *channel) {
+    s->be->wake(s, channel);
+}
+
+int store_wake_wait(store *s, const char *channel, long long timeout_ms, errinfo *err) {
+    return s->be->wait(s, channel, timeout_ms, err);
+}
+
 void store_close(store *s) {
     if (!s)
         return;
-    for (size_t i = 0; i < s->n_cache; i++)
-        sqlite3_finalize(s->cache[i].st);
-    free(s->cache);
-    sql_wake_close(s);
-    sqlite3_close(s->db);
+    if (s->be) {
+        sql_cache_free(s);
+        s->be->close(s);
+    }
+    free(s->where);
     free(s);
 }

@@ -8,13 +8,17 @@
  * and the keys the bot generates for itself (store/keys.h); where each
  * environment stands is read from those (store/envstate.h).
  * Callers say what they mean (record a delivery, claim the next job, finish
- * a run) and never see SQL, so a second backend (PostgreSQL) would change
- * nothing outside store/.
+ * a run) and never see SQL or which backend it is.
  *
- * Today it is one SQLite file in WAL mode with synchronous=FULL: what a call
- * committed is on disk when it returns, so a webhook acknowledged after
- * store_delivery_add survives a power cut. The schema is versioned and
- * upgraded in place when a store is opened.
+ * By default it is one SQLite file in WAL mode with synchronous=FULL: what a
+ * call committed is on disk when it returns, so a webhook acknowledged after
+ * store_delivery_add survives a power cut. Given a "postgres://" or
+ * "postgresql://" URL instead of a path it is a PostgreSQL database
+ * (store/sql_pg.c), which several deploybots can share. The schema is
+ * versioned and upgraded in place when a store is opened.
+ *
+ * A PostgreSQL connection that is lost (a restart of the server) fails the
+ * calls of the moment with ERR_UNAVAILABLE, and the next call reconnects.
  *
  * A store is one connection, for one thread at a time; connections (threads,
  * processes) see each other's commits. */
@@ -22,6 +26,8 @@
 #define DEPLOYBOT_STORE_STORE_H
 
 #include "util/errinfo.h"
+
+#include <stddef.h>
 
 typedef struct store store;
 
@@ -33,10 +39,28 @@ enum {
     STORE_SHORT_WAIT = 2,
 };
 
-/* Opens the database at path (creating the file and the schema, upgrading an
- * older schema). NULL with err on failure, e.g. a schema newer than this
- * deploybot understands or a filesystem without WAL support. */
-store *store_open(const char *path, unsigned flags, errinfo *err);
+/* Opens the database at where, a file path or a PostgreSQL URL (creating
+ * the file and the schema, upgrading an older schema). NULL with err on
+ * failure, e.g. a schema newer than this deploybot understands, a
+ * filesystem without WAL support, a server that cannot be reached. Messages
+ * never show the URL's password. */
+store *store_open(const char *where, unsigned flags, errinfo *err);
 void store_close(store *s);
+
+/* Whether where is a PostgreSQL URL rather than a file path. */
+int store_is_url(const char *where);
+/* The password in a PostgreSQL URL (after "user:" or in "password="), into
+ * out, cut to size; its length, 0 when the URL has none. For the redactor. */
+size_t store_url_password(const char *url, char *out, size_t size);
+/* The file, or the URL without its password: fit for a log. */
+const char *store_where(const store *s);
+
+/* Wake-ups across connections and processes (store/outbox_wake.c): a
+ * channel is a short name, e.g. "outbox", "work". store_wake wakes the
+ * connections waiting on channel and never blocks; store_wake_wait waits up
+ * to timeout_ms for one: 1 woken (also by a wake since the last wait), 0
+ * timed out, -1 with err. A connection waits on one channel only. */
+void store_wake(store *s, const char *channel);
+int store_wake_wait(store *s, const char *channel, long long timeout_ms, errinfo *err);
 
 #endif
