@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char MARK[] =
-    "SELECT coalesce(max(id), 0), coalesce(sum(state IN ('queued', 'running')), 0) FROM runs WHERE env = ?1";
+    "SELECT coalesce(max(id), 0), coalesce(sum(CASE WHEN state IN ('queued', 'running') THEN 1 ELSE 0 END), 0) FROM runs WHERE env = ?1";
 static const char NEWEST_FINISHED[] =
     "SELECT CASE WHEN kind = 'drift' AND state = 'drifted' THEN 1 ELSE 0 END, plan_digest FROM runs WHERE env = ?1 "
     "AND kind IN ('apply', 'destroy', 'remediate', 'drift') AND state NOT IN ('queued', 'running') "

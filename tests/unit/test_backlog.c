@@ -5,6 +5,7 @@
 #include "store/outbox.h"
 #include "store/runs.h"
 #include "tests/unit/check.h"
+#include "tests/unit/testdb.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,15 +47,15 @@ static void test_backlogs(store *s) {
 }
 
 int main(void) {
-    char dir[] = "/tmp/test_backlog.XXXXXX", path[128];
+    char dir[] = "/tmp/test_backlog.XXXXXX", path[256];
     if (!mkdtemp(dir)) return 2;
-    snprintf(path, sizeof(path), "%s/deploybot.db", dir);
+    testdb_fresh(dir, "deploybot.db", path, sizeof(path));
     store *s = store_open(path, 0, NULL);
     CHECK(s != NULL);
     if (s) test_backlogs(s);
     store_close(s);
     unlink(path);
-    char wal[160];
+    char wal[300];
     snprintf(wal, sizeof(wal), "%s-wal", path);
     unlink(wal);
     snprintf(wal, sizeof(wal), "%s-shm", path);

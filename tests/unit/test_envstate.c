@@ -5,6 +5,7 @@
 #include "store/locks.h"
 #include "store/runs.h"
 #include "tests/unit/check.h"
+#include "tests/unit/testdb.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -14,7 +15,7 @@
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
-static char path[128];
+static char path[256];
 static long next_job = 1;
 
 static long add(store *s, const char *env, const char *kind, const char *sha) {
@@ -36,9 +37,7 @@ static long done(store *s, const char *env, const char *kind, const char *sha, c
 }
 
 static void sql(const char *text) {
-    sqlite3 *h = NULL;
-    CHECK(sqlite3_open(path, &h) == SQLITE_OK && sqlite3_exec(h, text, NULL, NULL, NULL) == SQLITE_OK);
-    sqlite3_close(h);
+    CHECK(testdb_exec(path, text) == 0);
 }
 
 static const char *state_of(store *s, const char *env) {
@@ -142,7 +141,7 @@ static void test_list(store *s) {
 int main(void) {
     char dir[] = "/tmp/test_envstate.XXXXXX";
     if (!mkdtemp(dir)) return 2;
-    snprintf(path, sizeof(path), "%s/db", dir);
+    testdb_fresh(dir, "db", path, sizeof(path));
     store *s = store_open(path, 0, NULL);
     CHECK(s != NULL);
     if (!s) return CHECK_DONE();

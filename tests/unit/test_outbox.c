@@ -4,6 +4,7 @@
  * process). */
 #include "notify/outbox.h"
 #include "tests/unit/check.h"
+#include "tests/unit/testdb.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char dir[64], db[128];
+static char dir[64], db[256];
 
 static store *open_box(void) {
     errinfo err;
@@ -248,7 +249,9 @@ static void test_comment_ids(void) {
 }
 
 static void fresh_db(const char *name) {
-    snprintf(db, sizeof(db), "%s/%s.db", dir, name);
+    char file[64];
+    snprintf(file, sizeof(file), "%s.db", name);
+    testdb_fresh(dir, file, db, sizeof(db));
 }
 
 /* A waiter is woken by an enqueue of another connection or process, and by

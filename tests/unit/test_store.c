@@ -10,6 +10,7 @@
 #include "store/prs.h"
 #include "store/runs.h"
 #include "tests/unit/check.h"
+#include "tests/unit/testdb.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -166,7 +167,9 @@ static long run_done(store *s, const char *kind, const char *state) {
 
 static store_drift_state drift_state(store *s) {
     store_drift_state st;
-    CHECK(store_drift_state_get(s, "dev", &st, NULL) == 0);
+    errinfo err = {0};
+    CHECK(store_drift_state_get(s, "dev", &st, &err) == 0);
+    if (err.code) fprintf(stderr, "%s\n", err.msg);
     return st;
 }
 
@@ -182,8 +185,8 @@ static size_t deployed(store *s) {
 
 /* What the drift checks read and write (store/drift.h). */
 static void test_drift_history(void) {
-    char path[128];
-    snprintf(path, sizeof(path), "%s/drift.db", dir);
+    char path[256];
+    testdb_fresh(dir, "drift.db", path, sizeof(path));
     store *s = store_open(path, 0, NULL);
     CHECK(s != NULL && deployed(s) == 0 && drift_state(s).sha[0] == '\0');
     long applied = run_done(s, "apply", "succeeded");
@@ -283,13 +286,98 @@ static void test_fresh(void) {
     store_close(s);
 }
 
+/* ---- PostgreSQL (tests/unit/testdb.h) ---------------------------------- */
+
+static long long pg_number(const char *url, const char *sql) {
+    PGconn *c = PQconnectdb(url);
+    PGresult *r = PQexec(c, sql);
+    long long v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atoll(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+/* A new database gets the latest schema once; two connections opening it
+ * together migrate it once (the write lock), and opening again changes nothing. */
+static void test_pg_fresh(void) {
+    char url[256];
+    testdb_fresh(dir, "", url, sizeof(url));
+    store *a = store_open(url, 0, NULL), *b = store_open(url, 0, NULL);
+    CHECK(a != NULL && b != NULL);
+    CHECK(pg_number(url, "SELECT version FROM schema_version") == SCHEMA_LATEST);
+    CHECK(pg_number(url, "SELECT count(*) FROM schema_version") == 1);
+    long job = 0;
+    int dup = 1;
+    CHECK(a && store_delivery_add(a, "d-1", "push", "{}", &job, &dup, NULL) == 0 && job == 1 && !dup);
+    CHECK(b && store_delivery_add(b, "d-1", "push", "{}", &job, &dup, NULL) == 0 && dup); /* one per delivery */
+    store_job j;
+    CHECK(b && store_job_claim(b, &j, NULL) == 1 && j.id == 1);
+    store_job_free(&j);
+    CHECK(a && store_job_claim(a, &j, NULL) == 0); /* claimed once */
+    unsigned char k1[32], k2[32];
+    CHECK(a && store_key_get(a, "session", k1, sizeof(k1), NULL) == 0);
+    CHECK(b && store_key_get(b, "session", k2, sizeof(k2), NULL) == 0 && memcmp(k1, k2, sizeof(k1)) == 0);
+    store_close(a);
+    store_close(b);
+}
+
+static void test_pg_newer_refused(void) {
+    char url[256];
+    errinfo err;
+    testdb_fresh(dir, "", url, sizeof(url));
+    CHECK(testdb_exec(url, "CREATE TABLE schema_version(version INTEGER NOT NULL); INSERT INTO schema_version VALUES(99)") == 0);
+    CHECK(store_open(url, 0, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "schema version 99 is newer than this deploybot understands");
+    CHECK(pg_number(url, "SELECT version FROM schema_version") == 99); /* left alone */
+}
+
+/* A lost connection (the server restarted, an administrator killed it)
+ * fails the call of the moment as unavailable, and the next call reconnects. */
+static void test_pg_reconnect(void) {
+    char url[256];
+    errinfo err;
+    long job = 0;
+    testdb_fresh(dir, "", url, sizeof(url));
+    store *s = store_open(url, 0, NULL);
+    CHECK(s && store_delivery_add(s, "d-1", "push", "{}", &job, NULL, NULL) == 0);
+    CHECK(pg_number(url,
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE pid <> pg_backend_pid() AND datname = current_database()") == 1);
+    CHECK(s && store_delivery_add(s, "d-2", "push", "{}", &job, NULL, &err) < 0 && err.code == ERR_UNAVAILABLE);
+    CHECK(s && store_delivery_add(s, "d-3", "push", "{}", &job, NULL, &err) == 0 && job == 2);
+    CHECK(s && store_jobs_count(s, NULL, NULL) == 2); /* d-2 was not stored, and said so */
+    store_close(s);
+}
+
+/* Messages name the server without the URL's password. */
+static void test_pg_password_hidden(void) {
+    errinfo err;
+    char pw[32];
+    const char *url = "postgresql://bot:hunter2-secret@127.0.0.1:1/deploybot?connect_timeout=2";
+    CHECK(store_open(url, 0, &err) == NULL && err.code == ERR_UNAVAILABLE);
+    CHECK_CONTAINS(err.msg, "postgresql://bot@127.0.0.1:1/deploybot");
+    CHECK(strstr(err.msg, "hunter2") == NULL);
+    CHECK(store_url_password(url, pw, sizeof(pw)) == 14);
+    CHECK_STR(pw, "hunter2-secret");
+    CHECK(store_url_password("postgres:///d?host=/s&password=pq&user=u", pw, sizeof(pw)) == 2);
+    CHECK_STR(pw, "pq");
+    CHECK(store_url_password("postgres:///d?host=/s", pw, sizeof(pw)) == 0);
+}
+
 int main(void) {
     snprintf(dir, sizeof(dir), "/tmp/test_store.XXXXXX");
     if (!mkdtemp(dir)) return 2;
-    test_upgrade_previous_release();
-    test_upgrade_locks_only();
-    test_newer_refused();
-    test_fresh();
+    test_pg_password_hidden();
+    if (testdb_url()) {
+        test_pg_fresh();
+        test_pg_newer_refused();
+        test_pg_reconnect();
+    } else {
+        test_upgrade_previous_release();
+        test_upgrade_locks_only();
+        test_newer_refused();
+        test_fresh();
+    }
     test_drift_history();
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
