@@ -19,14 +19,16 @@ static int differs(const char *a, const char *b) {
 /* What cannot change without a restart keeps old's value; the names of the
  * keys that would have changed go to `kept`. */
 static void keep_fixed(const bot_config *old, bot_config *now, strbuf *kept) {
-    const char *names[] = {"listen", "port", "data_dir", "tls_cert", "tls_key", "runners"};
+    const char *names[] = {"listen", "port", "data_dir", "tls_cert", "tls_key", "runners", "database_url"};
     int diff[] = {differs(old->listen, now->listen), old->port != now->port,
                   differs(old->data_dir, now->data_dir), differs(old->tls_cert, now->tls_cert),
-                  differs(old->tls_key, now->tls_key), old->runners != now->runners};
+                  differs(old->tls_key, now->tls_key), old->runners != now->runners,
+                  differs(old->database_url, now->database_url)};
     for (size_t i = 0; i < sizeof(diff) / sizeof(diff[0]); i++)
         if (diff[i]) strbuf_printf(kept, "%s%s", kept->len ? ", " : "", names[i]);
     keep_str(&now->listen, old->listen);
     keep_str(&now->data_dir, old->data_dir);
+    keep_str(&now->database_url, old->database_url);
     keep_str(&now->tls_cert, old->tls_cert);
     keep_str(&now->tls_key, old->tls_key);
     now->port = old->port;

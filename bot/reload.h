@@ -5,7 +5,7 @@
  * and the reason is logged. Otherwise the log names the keys that changed,
  * never their values (bot_config_changes), and what only a restart can
  * change keeps its value in use, said in the log when the file differs:
- * listen, port, data_dir, tls_cert, tls_key (the socket and the database
+ * listen, port, data_dir, database_url, tls_cert, tls_key (the socket and the database
  * are open) and runners (the threads are started). */
 #ifndef DEPLOYBOT_BOT_RELOAD_H
 #define DEPLOYBOT_BOT_RELOAD_H

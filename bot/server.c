@@ -720,6 +720,8 @@ static int enqueue(server *s, struct lws *wsi, struct pss *p, const char *json) 
 static void answer_committed(struct lws *wsi, struct pss *p, const ingest_item *it) {
     if (it->failed) {
         lwsl_err("deploybot: cannot persist job: %s\n", it->err.msg);
+        if (it->err.code == ERR_UNAVAILABLE) /* the database is busy or reconnecting */
+            p->retry_after = RETRY_AFTER_S;
         stage_error(wsi, p, HTTP_STATUS_SERVICE_UNAVAILABLE, "cannot persist job: %s", it->err.msg);
     } else if (it->duplicate) {
         p->result = "duplicate";

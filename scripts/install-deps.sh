@@ -4,10 +4,11 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config git ca-certificates valgrind
       libwebsockets-dev libgit2-dev libcurl4-openssl-dev libssl-dev
-      libjansson-dev libsqlite3-dev python3 python3-boto3 python3-botocore
+      libjansson-dev libsqlite3-dev libpq-dev python3 python3-boto3 python3-botocore
       curl openssl sqlite3
       dpkg-dev file systemd groff-base strace    # the .deb: dpkg-shlibdeps, systemd-analyze, man page, syscalls
       prometheus                                 # /metrics: promtool check metrics, a real scrape
+      postgresql-15                              # store/sql_pg.c's tests: a real server (tests/integration/pgcluster.py)
       chromium)                                  # test_dashboard: the dashboard in a headless browser
 missing=()
 for p in "${pkgs[@]}"; do

@@ -90,7 +90,7 @@ class Package(unittest.TestCase):
         self.assertEqual(self.field("Architecture"), run("dpkg", "--print-architecture").stdout.strip())
         # Computed by dpkg-shlibdeps from the binary: every library it links.
         depends = self.field("Depends")
-        for lib in ("libc6", "libcurl4", "libgit2-", "libjansson4", "libsqlite3-0", "libssl3", "libwebsockets"):
+        for lib in ("libc6", "libcurl4", "libgit2-", "libjansson4", "libsqlite3-0", "libpq5", "libssl3", "libwebsockets"):
             self.assertIn(lib, depends)
         self.assertIn("ca-certificates", depends)
         # The examples in /etc are conffiles: an upgrade keeps the operator's edits.
