@@ -6,6 +6,7 @@
 #include "git/cfgrepo.h"
 #include "notify/ghapp.h"
 #include "notify/redact.h"
+#include "store/store.h"
 #include "util/http.h"
 #include "util/strbuf.h"
 
@@ -107,6 +108,14 @@ static void check_chat(check_report *r, const notify_settings *n) {
     }
 }
 
+/* The database's server answers (nothing is created: serve does that). */
+static void check_database(check_report *r, const bot_config *c) {
+    errinfo err;
+
+    if (c->database_url)
+        report_err(r, "database", store_probe(c->database_url, &err), &err);
+}
+
 static void check_repository(check_report *r, const bot_config *c, ghapp *app) {
     fetchauth fa = {c, app};
     cfgrepo_options opts = {.cred = fetchauth_cred, .cred_arg = &fa, .ca_file = c->repo_ca_file};
@@ -196,6 +205,7 @@ int check_run(const char *config_path, FILE *out) {
     ghapp *app = ghapp_new(&gs);
     check_secrets(&r, &cfg);
     check_chat(&r, &cfg.notify);
+    check_database(&r, &cfg);
     check_repository(&r, &cfg, app);
     check_host(&r, &cfg, app);
     check_aws(&r, &cfg);

@@ -8,6 +8,8 @@
  *     the signing key, the API tokens, the chat URLs and their secrets,
  *     notify.secrets_env;
  *   - each chat URL is well-formed (https; plain http to loopback only);
+ *   - "database": a database_url's server accepts the connection
+ *     (store_probe; SQLite's file is made by serve);
  *   - "repository": repo.url answers a listing of its branches with the
  *     fetch's credentials (git/cfgrepo.h cfgrepo_probe);
  *   - "host access": the host's token may read repo.name and post statuses

@@ -157,6 +157,9 @@ static int run(sql_stmt *st, const char *what, errinfo *err) {
     rc = PQresultStatus(p->res);
     if (rc != PGRES_COMMAND_OK && rc != PGRES_TUPLES_OK)
         return fail(st->s, what, p->res, err);
+    /* PostgreSQL answers COMMIT of a transaction an error ended with ROLLBACK. */
+    if (strcmp(st->sql, "COMMIT") == 0 && strcmp(PQcmdStatus(p->res), "ROLLBACK") == 0)
+        return errinfo_set(err, ERR_IO, "%s: the transaction was rolled back after an error", what);
     PC(st->s)->changes = atoi(PQcmdTuples(p->res));
     p->row = -1;
     return 0;

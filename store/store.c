@@ -81,6 +81,17 @@ store *store_open(const char *where, unsigned flags, errinfo *err) {
     return s;
 }
 
+int store_probe(const char *url, errinfo *err) {
+    store s = {.wake_fd = -1, .where = url_without_password(url)};
+    int rc = sql_pg_open(&s, url, err);
+
+    if (rc < 0)
+        errinfo_prefix(err, "%s", s.where);
+    s.be->close(&s);
+    free(s.where);
+    return rc;
+}
+
 const char *store_where(const store *s) {
     return s->where;
 }

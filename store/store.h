@@ -47,6 +47,9 @@ enum {
 store *store_open(const char *where, unsigned flags, errinfo *err);
 void store_close(store *s);
 
+/* Connects to the PostgreSQL database at url and disconnects, changing
+ * nothing (`deploybot check`): 0, or -1 with err as store_open's. */
+int store_probe(const char *url, errinfo *err);
 /* Whether where is a PostgreSQL URL rather than a file path. */
 int store_is_url(const char *where);
 /* The password in a PostgreSQL URL (after "user:" or in "password="), into
