@@ -13,8 +13,6 @@
  * any of those states upgrades cleanly. */
 #include "store/sql_backend.h"
 
-#include <stdio.h>
-
 static const char *const MIGRATIONS[] = {
     /* 1: webhook deliveries and their jobs. */
     "CREATE TABLE IF NOT EXISTS deliveries("
@@ -151,24 +149,6 @@ static int user_version(store *s, errinfo *err) {
                            err);
 }
 
-/* Inside the transaction: from version v to LATEST. */
-static int upgrade(store *s, int v, errinfo *err) {
-    char set[64];
-
-    if (v > LATEST)
-        return errinfo_set(err, ERR_INVALID,
-                           "schema version %d is newer than this deploybot "
-                           "understands (%d)",
-                           v, LATEST);
-    for (; v < LATEST; v++)
-        if (sql_sqlite_script(s, MIGRATIONS[v], err) < 0)
-            return errinfo_prefix(err, "upgrading the schema to version %d", v + 1);
-    snprintf(set, sizeof(set), "PRAGMA user_version=%d", LATEST);
-    if (sql_sqlite_script(s, set, err) < 0)
-        return errinfo_prefix(err, "recording the schema version");
-    return 0;
-}
-
 int schema_sqlite_migrate(store *s, errinfo *err) {
     int v = user_version(s, err);
 
@@ -179,5 +159,5 @@ int schema_sqlite_migrate(store *s, errinfo *err) {
         return -1;
     /* Read again: another connection may have upgraded it meanwhile. */
     v = user_version(s, err);
-    return sql_end(s, v < 0 ? -1 : upgrade(s, v, err), err);
+    return sql_end(s, v < 0 ? -1 : sql_schema_upgrade(s, MIGRATIONS, v, "PRAGMA user_version=", "", err), err);
 }

@@ -14,8 +14,6 @@
  * connection defines in C (store/sql_sqlite.c). */
 #include "store/sql_backend.h"
 
-#include <stdio.h>
-
 static const char *const MIGRATIONS[] = {
     NULL,
     NULL,
@@ -105,24 +103,6 @@ _Static_assert(LATEST == SCHEMA_LATEST, "a migration is added to both backends' 
 static const char VERSION_TABLE[] = "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)";
 static const char VERSION[] = "SELECT coalesce(max(version), 0) FROM schema_version";
 
-/* Inside the transaction: from version v to LATEST. */
-static int upgrade(store *s, int v, errinfo *err) {
-    char set[96];
-
-    if (v > LATEST)
-        return errinfo_set(err, ERR_INVALID,
-                           "schema version %d is newer than this deploybot "
-                           "understands (%d)",
-                           v, LATEST);
-    for (; v < LATEST; v++)
-        if (MIGRATIONS[v] && sql_pg_script(s, MIGRATIONS[v], err) < 0)
-            return errinfo_prefix(err, "upgrading the schema to version %d", v + 1);
-    snprintf(set, sizeof(set), "DELETE FROM schema_version; INSERT INTO schema_version VALUES(%d)", LATEST);
-    if (sql_pg_script(s, set, err) < 0)
-        return errinfo_prefix(err, "recording the schema version");
-    return 0;
-}
-
 int schema_pg_migrate(store *s, errinfo *err) {
     int v;
 
@@ -132,6 +112,6 @@ int schema_pg_migrate(store *s, errinfo *err) {
         return sql_end(s, -1, NULL);
     v = (int)sql_number(s, sql_query(s, err, VERSION, ""), "reading the schema version", err);
     return sql_end(s, v < 0 ? -1 : v == LATEST ? 0
-                                               : upgrade(s, v, err),
+                                               : sql_schema_upgrade(s, MIGRATIONS, v, "DELETE FROM schema_version; INSERT INTO schema_version VALUES(", ")", err),
                    err);
 }

@@ -205,6 +205,24 @@ void sql_text_into(sql_stmt *st, int i, char *buf, size_t size) {
     snprintf(buf, size, "%s", t ? t : "");
 }
 
+int sql_schema_upgrade(store *s, const char *const *migrations, int v, const char *record_prefix,
+                       const char *record_suffix, errinfo *err) {
+    char set[160];
+
+    if (v > SCHEMA_LATEST)
+        return errinfo_set(err, ERR_INVALID,
+                           "schema version %d is newer than this deploybot "
+                           "understands (%d)",
+                           v, SCHEMA_LATEST);
+    for (; v < SCHEMA_LATEST; v++)
+        if (migrations[v] && s->be->script(s, migrations[v], err) < 0)
+            return errinfo_prefix(err, "upgrading the schema to version %d", v + 1);
+    snprintf(set, sizeof(set), "%s%d%s", record_prefix, SCHEMA_LATEST, record_suffix);
+    if (s->be->script(s, set, err) < 0)
+        return errinfo_prefix(err, "recording the schema version");
+    return 0;
+}
+
 /* Frees the cache (store_close). */
 void sql_cache_free(store *s) {
     for (size_t i = 0; i < s->n_cache; i++) {

@@ -46,6 +46,8 @@ typedef struct {
     int (*in_txn)(store *s);
     const char *begin; /* the statement that starts a write transaction */
     int (*migrate)(store *s, errinfo *err);
+    /* Runs statements without arguments, several at once (the schemas). */
+    int (*script)(store *s, const char *sql, errinfo *err);
     /* Wakes the connections waiting on channel; waits up to timeout_ms for
      * a wake-up (1), or none (0), -1 with err (store/outbox_wake.c). */
     void (*wake)(store *s, const char *channel);
@@ -75,6 +77,13 @@ int sql_pg_open(store *s, const char *url, errinfo *err);
 /* Runs a script of statements, without arguments (the schemas). */
 int sql_sqlite_script(store *s, const char *sql, errinfo *err);
 int sql_pg_script(store *s, const char *sql, errinfo *err);
+
+/* Inside the migration's transaction: applies migrations[v..] (NULL:
+ * none on this backend) and records SCHEMA_LATEST with the statement
+ * `record_prefix` N `record_suffix`. A version newer than SCHEMA_LATEST is
+ * refused. */
+int sql_schema_upgrade(store *s, const char *const *migrations, int v, const char *record_prefix,
+                       const char *record_suffix, errinfo *err);
 
 /* The migrations of each backend (store/schema.c, store/schema_pg.c). */
 int schema_sqlite_migrate(store *s, errinfo *err);

@@ -356,6 +356,7 @@ const sql_backend sql_pg_backend = {
     .in_txn = in_txn,
     .begin = "BEGIN; DO $$BEGIN PERFORM pg_advisory_xact_lock(" SQL_PG_WRITE_LOCK "); END$$",
     .migrate = schema_pg_migrate,
+    .script = sql_pg_script,
     .wake = wake,
     .wait = wait_for,
     .close = close_conn,

@@ -109,6 +109,7 @@ const sql_backend sql_sqlite_backend = {
     .in_txn = in_txn,
     .begin = "BEGIN IMMEDIATE",
     .migrate = schema_sqlite_migrate,
+    .script = sql_sqlite_script,
     .wake = sql_fifo_wake,
     .wait = sql_fifo_wait,
     .close = close_db,
