@@ -56,7 +56,7 @@ static const char GET[] = "SELECT " RUN_COLS ", log FROM runs WHERE id = ?1";
 static const char LOG_SINCE[] =
     "SELECT state, result, substr(CAST(log AS BLOB), ?2) FROM runs WHERE id = ?1";
 static const char LOG_SINCE_PG[] =
-    "SELECT state, result, substr(convert_to(log, 'UTF8'), ?2) FROM runs WHERE id = ?1";
+    "SELECT state, result, substr(convert_to(log, 'UTF8'), CAST(?2 AS integer)) FROM runs WHERE id = ?1";
 
 long store_run_add(store *s, const run_spec *x, errinfo *err) {
     sql_stmt *st = sql_query(s, err, ADD, "lsssssiss", x->job_id, x->env, x->repo, x->sha,

@@ -8,6 +8,7 @@
 #include "store/locks.h"
 #include "store/outbox.h"
 #include "store/prs.h"
+#include "store/retention.h"
 #include "store/runs.h"
 #include "tests/unit/check.h"
 #include "tests/unit/testdb.h"
@@ -286,6 +287,63 @@ static void test_fresh(void) {
     store_close(s);
 }
 
+/* The statements no other test here reaches, on either backend: the log
+ * read from a byte offset (UTF-8 too), superseding, cancels, the run
+ * list's filters, locks, pull request plans and pruning. */
+static void test_statements(void) {
+    char path[256], by[32], sha[41];
+    testdb_fresh(dir, "statements.db", path, sizeof(path));
+    store *s = store_open(path, 0, NULL);
+    CHECK(s != NULL);
+    if (!s) return;
+    run_spec a = {1, "dev", "acme/infra", SHA, NULL, NULL, 0, "apply", "push"};
+    run_spec b = {2, "dev", "acme/infra", "fedcba9876543210fedcba9876543210fedcba98", NULL, NULL, 0, "apply", "push"};
+    long ra = store_run_add(s, &a, NULL), rb = store_run_add(s, &b, NULL);
+    CHECK(ra > 0 && rb > ra && store_run_add(s, &a, NULL) == 0); /* one run per job and env */
+    run x, *sup;
+    size_t n;
+    CHECK(store_run_claim(s, &x, &sup, &n, NULL) == 1 && x.id == rb && n == 1 && sup[0].id == ra);
+    CHECK(n == 1 && strcmp(sup[0].result, "superseded by fedcba987654") == 0);
+    run_free(&x);
+    run_list_free(sup, n);
+    CHECK(store_run_log_append(s, rb, "héllo", NULL) == 0 && store_run_log_append(s, rb, "two", NULL) == 0);
+    json_t *tail = store_run_log_since(s, rb, strlen("héllo\n"), NULL);
+    CHECK_STR(json_string_value(json_object_get(tail, "log")), "two\n");
+    json_decref(tail);
+    tail = store_run_log_since(s, rb, 0, NULL);
+    CHECK_STR(json_string_value(json_object_get(tail, "log")), "héllo\ntwo\n");
+    json_decref(tail);
+    CHECK(store_run_cancel(s, rb, "alice", NULL) == 2);
+    CHECK(store_run_cancel_requested(s, rb, by, sizeof(by), NULL) == 1);
+    CHECK_STR(by, "alice");
+    CHECK(store_run_finish(s, rb, "succeeded", "Plan: 1", "ok", NULL, NULL) == 0);
+    CHECK(store_run_applied(s, "dev", b.sha, NULL) == rb && store_run_last_good(s, "dev", sha, NULL) == 1);
+    run_filter f = {"dev", "apply", "superseded"};
+    json_t *list = store_runs_find_json(s, &f, 10, NULL);
+    CHECK(json_array_size(list) == 1);
+    json_decref(list);
+    char reason[64];
+    CHECK(store_lock_set(s, "dev", "freeze", "bob", NULL) == 0 && store_lock_set(s, "dev", "audit", "bob", NULL) == 0);
+    CHECK(store_lock_get(s, "dev", reason, sizeof(reason), NULL) == 1);
+    CHECK_STR(reason, "bob: audit");
+    const char *envs[] = {"dev", "prd"};
+    store_pr_env r = {.env = "prd", .changes = 2, .summary = "Plan: 2"};
+    store_pr_env *got;
+    CHECK(store_pr_head(s, "acme/infra", 7, SHA, envs, 2, NULL) == 0 && store_pr_result(s, "acme/infra", 7, SHA, &r, NULL) == 1);
+    CHECK(store_pr_load(s, "acme/infra", 7, sha, &got, &n, NULL) == 1 && n == 2);
+    CHECK(n == 2 && got[0].pending && !got[1].pending && got[1].changes == 2);
+    store_pr_envs_free(got, n);
+    store_pruned pruned = {0};
+    CHECK(store_delivery_add(s, "d-old", "push", "{}", NULL, NULL, NULL) == 0);
+    store_job j;
+    CHECK(store_job_claim(s, &j, NULL) == 1 && store_job_finish(s, j.id, 1, "done", NULL) == 0);
+    store_job_free(&j);
+    /* Seen from 2100: the superseded run (the other is the last apply), the job and its delivery. */
+    CHECK(store_prune_batch(s, 4102444800000LL, 100, &pruned, NULL) == 3);
+    CHECK(pruned.runs == 1 && pruned.jobs == 1 && pruned.deliveries == 1);
+    store_close(s);
+}
+
 /* ---- PostgreSQL (tests/unit/testdb.h) ---------------------------------- */
 
 static long long pg_number(const char *url, const char *sql) {
@@ -379,6 +437,7 @@ int main(void) {
         test_fresh();
     }
     test_drift_history();
+    test_statements();
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
