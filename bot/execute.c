@@ -12,6 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#define FINISH_RETRY_MS 60000
+#define FINISH_RETRY_STEP_MS 500
 
 typedef struct {
     const char *state;  /* final run state */
@@ -173,6 +177,17 @@ static int shutting_down(job_runner *r) {
     return r->stop && runstop_reason(r->stop) == RUNSTOP_SHUTDOWN;
 }
 
+/* Whether env is locked, with the reason; a lock that cannot be read (the
+ * database unavailable) counts as held: an apply never slips past it. */
+static int lock_of(job_runner *r, const char *env, char *reason, size_t size) {
+    errinfo err;
+    int rc = store_lock_get(r->db, env, reason, size, &err);
+
+    if (rc < 0)
+        snprintf(reason, size, "the lock cannot be read: %s", err.msg);
+    return rc != 0;
+}
+
 /* Plans env at the run's commit, and applies (or destroys) when mode says
  * so, the trust rules allow it and the environment is not locked; then
  * reports. */
@@ -180,7 +195,7 @@ static void run_env(job_runner *r, const run *x, const repoconfig_env *env, envr
                     const trust_verdict *v, run_log *log, outcome *o) {
     char reason[400];
     int apply = mode != ENVRUN_PLAN;
-    int locked = apply && store_lock_get(r->db, x->env, reason, sizeof(reason), NULL) == 1;
+    int locked = apply && lock_of(r, x->env, reason, sizeof(reason));
     const trust_verdict *pushed = strcmp(x->trigger, "push") == 0 ? v : NULL;
     int refused = v->decision == TRUST_REFUSE;
     envrun_result res;
@@ -284,6 +299,21 @@ static void print_timings(const run_log *l, long long t0, long long t1, long lon
               l->notify_us / 1e3);
 }
 
+/* The outcome outlives a short outage of the database (PostgreSQL
+ * restarting): a finish refused as unavailable is tried again, for up to
+ * FINISH_RETRY_MS, so the run is not left "running" to be run again at the
+ * next start. The same UPDATE each time. */
+static int finish_recorded(job_runner *r, const run *x, const outcome *o, const char *log, errinfo *err) {
+    const struct timespec pause = {0, FINISH_RETRY_STEP_MS * 1000000L};
+    const char *summary = o->plan_summary[0] ? o->plan_summary : NULL;
+    int rc, tries = 0;
+
+    while ((rc = store_run_finish(r->db, x->id, o->state, summary, o->desc, log, err)) != 0 &&
+           err->code == ERR_UNAVAILABLE && ++tries * FINISH_RETRY_STEP_MS < FINISH_RETRY_MS && !shutting_down(r))
+        nanosleep(&pause, NULL);
+    return rc;
+}
+
 void execute_run(job_runner *r, const run *x) {
     run_log log;
     outcome o = {0};
@@ -306,8 +336,7 @@ void execute_run(job_runner *r, const run *x) {
     log.notify_us += clock_mono_us() - t1;
     print_timings(&log, t0, t1, notify_before);
     redact_buf(r->rd, o.desc, sizeof(o.desc)); /* the history is served by /api/runs */
-    if (store_run_finish(r->db, x->id, o.state, o.plan_summary[0] ? o.plan_summary : NULL, o.desc, log.buf,
-                         &err) != 0) {
+    if (finish_recorded(r, x, &o, log.buf, &err) != 0) {
         log_ctx ctx = run_log_ctx(&log);
         log_write(LOG_ERROR, &ctx, "history not recorded: %s", err.msg);
     }

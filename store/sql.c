@@ -148,7 +148,12 @@ static const char COMMIT[] = "COMMIT";
 static const char ROLLBACK[] = "ROLLBACK";
 
 int sql_begin(store *s, errinfo *err) {
-    return sql_exec(s, err, "beginning a transaction", s->be->begin, "") < 0 ? -1 : 0;
+    if (sql_exec(s, err, "beginning a transaction", s->be->begin, "") >= 0)
+        return 0;
+    /* PostgreSQL's begin is two statements: the first may have opened it. */
+    if (sql_in_txn(s))
+        sql_exec(s, NULL, "rolling back", ROLLBACK, "");
+    return -1;
 }
 
 int sql_end(store *s, int rc, errinfo *err) {

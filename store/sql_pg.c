@@ -34,6 +34,9 @@ typedef struct {
     PGconn *c;
     int changes;
     char listening[64]; /* the channel LISTENed to, "" none */
+    unsigned long reconnects;
+    int txn;              /* sql_begin's transaction is open (until COMMIT / ROLLBACK) */
+    unsigned long txn_at; /* the value of reconnects when it began */
 } pg_conn;
 
 typedef struct {
@@ -73,11 +76,22 @@ static int fail(store *s, const char *what, const PGresult *r, errinfo *err) {
 
 static int relisten(store *s);
 
+/* Reconnects a connection found lost. Between statements the server's
+ * goodbye (a restart's "terminating connection") is read first, so the
+ * next statement goes to the new server instead of failing on the old
+ * connection; in a transaction nothing is read ahead: the transaction is
+ * lost with its connection, and run() says so. */
+static int alive(PGconn *c) {
+    /* The first read may take the goodbye message only, the second its end of file. */
+    return PQconsumeInput(c) && PQconsumeInput(c) && PQstatus(c) == CONNECTION_OK;
+}
+
 static int ready(store *s, errinfo *err) {
     pg_conn *pc = PC(s);
 
-    if (PQstatus(pc->c) == CONNECTION_OK)
+    if (PQstatus(pc->c) == CONNECTION_OK && (pc->txn || alive(pc->c)))
         return 0;
+    pc->reconnects++;
     PQreset(pc->c);
     if (PQstatus(pc->c) != CONNECTION_OK)
         return fail(s, "reconnecting", NULL, err);
@@ -148,11 +162,29 @@ static int bind(sql_stmt *st, const sql_arg *a, int n, errinfo *err) {
 
 /* Runs the statement: without arguments as a script (the simple protocol
  * takes several statements, e.g. the schema's and BEGIN's). */
+/* Keeps pc->txn: BEGIN opens, COMMIT and ROLLBACK close (a failed COMMIT
+ * has rolled back). 1 when st must not run: its transaction's connection
+ * was lost, and running it on the new one would commit half of it. */
+static int txn_lost(sql_stmt *st) {
+    pg_conn *pc = PC(st->s);
+    int ends = strcmp(st->sql, "COMMIT") == 0 || strcmp(st->sql, "ROLLBACK") == 0;
+    int lost = pc->txn && pc->txn_at != pc->reconnects && strcmp(st->sql, "ROLLBACK") != 0;
+
+    if (st->sql == sql_pg_backend.begin) {
+        pc->txn = 1;
+        pc->txn_at = pc->reconnects;
+    } else if (ends)
+        pc->txn = 0;
+    return lost;
+}
+
 static int run(sql_stmt *st, const char *what, errinfo *err) {
     pg_stmt *p = PS(st);
     PGconn *c = PC(st->s)->c;
     ExecStatusType rc;
 
+    if (txn_lost(st))
+        return errinfo_set(err, ERR_UNAVAILABLE, "%s: the database is unavailable: the connection was lost in a transaction", what);
     p->res = p->n ? PQexecParams(c, p->text, p->n, p->types, p->vals, NULL, NULL, 0) : PQexec(c, p->text);
     rc = PQresultStatus(p->res);
     if (rc != PGRES_COMMAND_OK && rc != PGRES_TUPLES_OK)
@@ -235,7 +267,7 @@ static long long col_ll(sql_stmt *st, int i) {
 }
 
 static int in_txn(store *s) {
-    return PQtransactionStatus(PC(s)->c) != PQTRANS_IDLE;
+    return PC(s)->txn;
 }
 
 /* Runs a script on the connection (the schema, LISTEN, NOTIFY). */
