@@ -23,6 +23,11 @@
 
 #include <stddef.h>
 
+/* The same as now_s() and now_ms(), for statements that splice the time in
+ * as a constant. */
+#define SQL_NOW "now_s()"
+#define SQL_NOW_MS "now_ms()"
+
 /* A prepared statement with its current row. Callers read columns only
  * through the sql_col_* functions below, never through the backend's API. */
 typedef struct sql_stmt sql_stmt;
