@@ -74,18 +74,18 @@ static int fail(store *s, const char *what, const PGresult *r, errinfo *err) {
                        bad ? "the database is unavailable: " : "", len, msg);
 }
 
-static int relisten(store *s);
+static int relisten(store *s, errinfo *err);
+
+static int alive(PGconn *c) {
+    /* The first read may take the goodbye message only, the second its end of file. */
+    return PQconsumeInput(c) && PQconsumeInput(c) && PQstatus(c) == CONNECTION_OK;
+}
 
 /* Reconnects a connection found lost. Between statements the server's
  * goodbye (a restart's "terminating connection") is read first, so the
  * next statement goes to the new server instead of failing on the old
  * connection; in a transaction nothing is read ahead: the transaction is
  * lost with its connection, and run() says so. */
-static int alive(PGconn *c) {
-    /* The first read may take the goodbye message only, the second its end of file. */
-    return PQconsumeInput(c) && PQconsumeInput(c) && PQstatus(c) == CONNECTION_OK;
-}
-
 static int ready(store *s, errinfo *err) {
     pg_conn *pc = PC(s);
 
@@ -95,7 +95,7 @@ static int ready(store *s, errinfo *err) {
     PQreset(pc->c);
     if (PQstatus(pc->c) != CONNECTION_OK)
         return fail(s, "reconnecting", NULL, err);
-    return relisten(s);
+    return relisten(s, err);
 }
 
 /* ?N -> $N outside quoted strings and identifiers. */
@@ -301,12 +301,12 @@ static void wake(store *s, const char *channel) {
         sql_pg_script(s, sql, NULL);
 }
 
-static int relisten(store *s) {
+static int relisten(store *s, errinfo *err) {
     char sql[96];
 
     if (!*PC(s)->listening || channel_sql("LISTEN", PC(s)->listening, sql, sizeof(sql)) < 0)
         return 0;
-    return sql_pg_script(s, sql, NULL);
+    return sql_pg_script(s, sql, err);
 }
 
 static int listen_once(store *s, const char *channel, errinfo *err) {
@@ -317,7 +317,7 @@ static int listen_once(store *s, const char *channel, errinfo *err) {
     if (!valid_channel(channel))
         return errinfo_set(err, ERR_INVALID, "no wake-up channel \"%.32s\"", channel);
     snprintf(pc->listening, sizeof(pc->listening), "%s", channel);
-    if (relisten(s) < 0) {
+    if (relisten(s, NULL) < 0) {
         pc->listening[0] = '\0';
         return errinfo_set(err, ERR_UNAVAILABLE, "waiting for %s: the database is unavailable", channel);
     }
@@ -406,7 +406,11 @@ int sql_pg_open(store *s, const char *url, errinfo *err) {
         abort();
     s->conn = pc;
     s->be = &sql_pg_backend;
-    pc->c = PQconnectdb(url);
+    /* Without a connect_timeout in the URL, libpq would wait for an
+     * unreachable host as long as TCP does: 10 s unless the URL says. */
+    const char *const keys[] = {"connect_timeout", "dbname", NULL}, *const vals[] = {"10", url, NULL};
+
+    pc->c = PQconnectdbParams(keys, vals, 1);
     if (!pc->c)
         return errinfo_set(err, ERR_INTERNAL, "out of memory");
     if (PQstatus(pc->c) != CONNECTION_OK)
