@@ -184,7 +184,7 @@ static int lock_of(job_runner *r, const char *env, char *reason, size_t size) {
     int rc = store_lock_get(r->db, env, reason, size, &err);
 
     if (rc < 0)
-        snprintf(reason, size, "the lock cannot be read: %s", err.msg);
+        snprintf(reason, size, "the lock cannot be read: %.300s", err.msg);
     return rc != 0;
 }
 
