@@ -2,6 +2,7 @@
 #include "deploy/apply.h"
 
 #include "util/clock.h"
+#include "util/timerheap.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -18,7 +19,12 @@ typedef struct {
     op_kind kind;
     plan_change *change;
     int done;
-    int running;
+    int running; /* started: on a thread, or waiting for AWS */
+    /* Kept from its start to its end, for its waits' polls: */
+    provider_ctx ctx;
+    resource created; /* a create's resource, whose physical id the provider sets */
+    waiter *wait;     /* the wait its provider left (PROVIDER_WAITING), if any */
+    waiter *handed;   /* where the provider leaves it (ctx.wait) */
 } op;
 
 typedef struct {
@@ -43,12 +49,12 @@ static void build_ops(plan *p, op_list *l) {
         plan_change *c = &p->changes[i];
         switch (c->action) {
         case PLAN_NOOP: break;
-        case PLAN_CREATE: l->ops[l->n++] = (op){OP_CREATE, c, 0, 0}; break;
-        case PLAN_UPDATE: l->ops[l->n++] = (op){OP_UPDATE, c, 0, 0}; break;
-        case PLAN_DELETE: l->ops[l->n++] = (op){OP_DESTROY, c, 0, 0}; break;
+        case PLAN_CREATE: l->ops[l->n++] = (op){.kind = OP_CREATE, .change = c}; break;
+        case PLAN_UPDATE: l->ops[l->n++] = (op){.kind = OP_UPDATE, .change = c}; break;
+        case PLAN_DELETE: l->ops[l->n++] = (op){.kind = OP_DESTROY, .change = c}; break;
         case PLAN_REPLACE:
-            l->ops[l->n++] = (op){OP_DESTROY, c, 0, 0};
-            l->ops[l->n++] = (op){OP_CREATE, c, 0, 0};
+            l->ops[l->n++] = (op){.kind = OP_DESTROY, .change = c};
+            l->ops[l->n++] = (op){.kind = OP_CREATE, .change = c};
             break;
         }
     }
@@ -119,9 +125,10 @@ static op *next_ready(op_list *l, int running) {
     return NULL;
 }
 
-/* Runs one operation. Reading and writing the plan (references, physical ids)
- * happens under the scheduler's lock; the AWS calls do not. */
-static int run_op(const provider_ctx *c, plan *p, op *o, pthread_mutex_t *mu, errinfo *err) {
+/* Starts one operation: its provider's call, which ends it or leaves a wait
+ * in o->handed (PROVIDER_WAITING). Reading the plan (references) happens
+ * under the scheduler's lock; the AWS calls do not. */
+static int run_op(plan *p, op *o, pthread_mutex_t *mu, errinfo *err) {
     plan_change *ch = o->change;
     const resource *r = ch->desired ? ch->desired : ch->actual;
     const provider *pv = provider_find(r->type);
@@ -130,21 +137,14 @@ static int run_op(const provider_ctx *c, plan *p, op *o, pthread_mutex_t *mu, er
     pthread_mutex_lock(mu);
     if (ch->actual) have = resource_attrs_resolve(ch->actual->attrs, &p->actual, err);
     if (o->kind != OP_DESTROY) want = resource_attrs_resolve(ch->desired->attrs, &p->desired, err);
-    resource created = {0};
-    if (o->kind == OP_CREATE) created = *ch->desired;
+    if (o->kind == OP_CREATE) o->created = *ch->desired;
+    o->created.physical = NULL;
     pthread_mutex_unlock(mu);
     if ((ch->actual && !have) || (o->kind != OP_DESTROY && !want)) goto out;
     switch (o->kind) {
-    case OP_CREATE:
-        created.physical = NULL;
-        rc = pv->create(c, &created, want, err);
-        pthread_mutex_lock(mu);
-        free(ch->desired->physical);
-        ch->desired->physical = created.physical;
-        pthread_mutex_unlock(mu);
-        break;
-    case OP_UPDATE: rc = pv->update(c, ch->actual, have, want, err); break;
-    case OP_DESTROY: rc = pv->destroy(c, ch->actual, have, err); break;
+    case OP_CREATE: rc = pv->create(&o->ctx, &o->created, want, err); break;
+    case OP_UPDATE: rc = pv->update(&o->ctx, ch->actual, have, want, err); break;
+    case OP_DESTROY: rc = pv->destroy(&o->ctx, ch->actual, have, err); break;
     }
 out:
     json_decref(want);
@@ -152,16 +152,38 @@ out:
     return rc;
 }
 
-/* Independent operations run in parallel, each worker with its own AWS
- * client; the first failure stops new operations from starting.
+/* What a look at a pending wait returns when the resource is not there yet. */
+#define OP_AGAIN 2
+
+/* One look at o's wait: OP_AGAIN (look again after *pause_ms), or what the
+ * operation returns (0, -1, PROVIDER_WAITING with its next wait). */
+static int look(op *o, long *pause_ms, errinfo *err) {
+    waiter_state st = waiter_poll(o->wait, o->ctx.aws, pause_ms, err);
+    if (st == WAITER_RETRY) return OP_AGAIN;
+    int rc = st == WAITER_DONE ? waiter_then_run(o->wait, err) : -1;
+    waiter_free(o->wait);
+    o->wait = NULL;
+    return rc;
+}
+
+/* Independent operations run in parallel, `slots` at a time, on as many
+ * workers, each with its own AWS client; the first failure stops new
+ * operations from starting.
  *
- * An operation waiting for AWS (a waiter between two looks, a throttled
- * request before its retry) gives its slot back for that time
- * (sched_pause): its worker keeps only the operation's place, and the slot
- * goes to the next ready operation, on an idle worker or a new one. So
- * `slots` bounds the operations making calls, not those waiting, and a NAT
- * gateway's two minutes never hold back an independent branch. A paused
- * operation takes a slot again when its pause is over and one is free. */
+ * An operation that must wait for AWS (a NAT gateway's two minutes) hands
+ * its wait back (provider_wait) and holds no thread meanwhile: the wait goes
+ * into a timer heap, and a worker with nothing else to do looks again when
+ * its pause is over (the waiter's schedule). So a slow resource never holds
+ * back an independent branch, and workers block only when nothing is ready
+ * and no look is due: until the next one is, or CANCEL_CHECK_MS, when they
+ * ask the client's cancel hook, so a run whose operations all wait still
+ * stops promptly.
+ *
+ * A retry's backoff inside a call (a throttled request: short, bounded,
+ * jittered) gives the slot back too (sched_pause): the slot goes to the next
+ * ready operation, on an idle worker or a new one. */
+#define CANCEL_CHECK_MS 1000
+
 typedef struct {
     const provider_ctx *base;
     plan *p;
@@ -171,11 +193,13 @@ typedef struct {
     apply_result *res;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int running;  /* operations started and not finished */
-    int active;   /* of them, those holding a slot (not paused) */
-    int resuming; /* paused ones whose pause is over: first in line for a slot */
+    int running;  /* operations started and not finished (waiting ones too) */
+    int active;   /* of them, those on a thread and holding a slot */
+    int resuming; /* backoffs over: first in line for a slot */
     int slots;
-    int idle; /* workers waiting for an operation */
+    int idle;         /* workers waiting for work */
+    timerheap timers; /* operations waiting for AWS, by the time of their next look */
+    int canceled;     /* the cancel hook said stop: every wait is looked at now (and fails) */
     pthread_t *threads;
     size_t nthreads, max_threads;
     int failed;
@@ -185,14 +209,16 @@ typedef struct {
 static const char *const VERB[] = {"create", "update", "destroy"};
 static const char *const PAST[] = {"created", "updated", "destroyed"};
 
-/* Under the lock: a ready operation, or NULL (then *wait says whether one may
- * become ready when a running one finishes). */
-static op *take(sched *s, int *wait) {
-    *wait = 0;
-    if (s->failed) return NULL;
-    op *o = next_ready(s->l, s->running);
-    if (!o) *wait = s->running > 0;
-    return o;
+/* Under the lock: a ready operation, or NULL. */
+static op *take(sched *s) {
+    return s->failed ? NULL : next_ready(s->l, s->running);
+}
+
+/* Under the lock: an operation whose next look is due, or NULL. */
+static op *due(sched *s) {
+    long long next = timerheap_next(&s->timers);
+    if (next < 0 || (!s->canceled && next > clock_mono_ms())) return NULL;
+    return timerheap_pop(&s->timers);
 }
 
 /* A failure reads "subnet.public_a: create failed: Code: message". */
@@ -221,19 +247,78 @@ static void record(sched *s, op *o, int rc, errinfo *err) {
           kept ? " after its final snapshot completed" : "");
 }
 
+/* Under the lock, after a step of o: its next look scheduled, or its end
+ * recorded (a create's physical id into the plan, for what refers to it). */
+static void settle(sched *s, op *o, int rc, long pause_ms, errinfo *err) {
+    if (rc == OP_AGAIN || rc == PROVIDER_WAITING) {
+        if (rc == PROVIDER_WAITING) {
+            o->wait = o->handed;
+            o->handed = NULL;
+            pause_ms = 0; /* the first look is at once */
+        }
+        timerheap_push(&s->timers, clock_mono_ms() + pause_ms, o);
+        return;
+    }
+    if (o->kind == OP_CREATE) {
+        free(o->change->desired->physical);
+        o->change->desired->physical = o->created.physical;
+    }
+    o->running = 0;
+    s->running--;
+    record(s, o, rc, err);
+}
+
 static void sched_pause(void *arg, long ms);
 
-/* Outside the lock: the operation with this worker's own AWS client, made
- * on its first operation. */
-static int work(sched *s, op *o, aws_client **own, errinfo *err) {
-    provider_ctx ctx = *s->base;
+/* Outside the lock: o's context with this worker's own AWS client, made on
+ * its first operation. */
+static int bind(sched *s, op *o, aws_client **own, errinfo *err) {
     if (!*own && s->base->aws) {
         if (!(*own = aws_client_clone(s->base->aws, err))) return errinfo_prefix(err, "AWS client");
         aws_client_set_pause(*own, sched_pause, s);
     }
-    ctx.aws = *own ? *own : s->base->aws;
-    ctx.final_snapshot = o->kind == OP_DESTROY && o->change->final_snapshot == PLAN_SNAPSHOT_TAKE;
-    return run_op(&ctx, s->p, o, &s->mu, err);
+    o->ctx.aws = *own ? *own : s->base->aws;
+    return 0;
+}
+
+/* Outside the lock: the operation's start (fresh) or its next look. */
+static int step(sched *s, op *o, int fresh, aws_client **own, long *pause_ms, errinfo *err) {
+    if (fresh) {
+        o->ctx = *s->base;
+        o->ctx.wait = &o->handed;
+        o->ctx.final_snapshot = o->kind == OP_DESTROY && o->change->final_snapshot == PLAN_SNAPSHOT_TAKE;
+    }
+    if (bind(s, o, own, err) < 0) {
+        waiter_free(o->wait);
+        o->wait = NULL;
+        return -1;
+    }
+    return fresh ? run_op(s->p, o, &s->mu, err) : look(o, pause_ms, err);
+}
+
+/* Under the lock, with nothing to do: until woken, or until the next look
+ * is due (or CANCEL_CHECK_MS, when some are pending: then the cancel hook
+ * is asked). With every slot taken, a slot's release wakes it. */
+static void idle_wait(sched *s) {
+    long long next = timerheap_next(&s->timers), now = clock_mono_ms();
+    s->idle++;
+    if (next < 0 || s->active + s->resuming >= s->slots) {
+        pthread_cond_wait(&s->cv, &s->mu);
+    } else {
+        if (next > now + CANCEL_CHECK_MS) next = now + CANCEL_CHECK_MS;
+        struct timespec at;
+        clock_gettime(CLOCK_REALTIME, &at);
+        long long ns = at.tv_nsec + (next - now) * 1000000LL;
+        at.tv_sec += (time_t)(ns / 1000000000LL);
+        at.tv_nsec = (long)(ns % 1000000000LL);
+        pthread_cond_timedwait(&s->cv, &s->mu, &at);
+    }
+    s->idle--;
+    errinfo ignored;
+    if (!s->canceled && s->timers.n && aws_client_canceled(s->base->aws, &ignored)) {
+        s->canceled = 1;
+        pthread_cond_broadcast(&s->cv);
+    }
 }
 
 static void *apply_worker(void *arg) {
@@ -241,27 +326,27 @@ static void *apply_worker(void *arg) {
     aws_client *own = NULL;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        int wait = 1;
-        op *o = s->active + s->resuming < s->slots ? take(s, &wait) : NULL;
+        op *o = NULL;
+        int fresh = 0;
+        if (s->active + s->resuming < s->slots && !(o = due(s)) && (o = take(s))) fresh = 1;
         if (!o) {
-            if (!wait) break;
-            s->idle++;
-            pthread_cond_wait(&s->cv, &s->mu);
-            s->idle--;
+            if (!s->running) break;
+            idle_wait(s);
             continue;
         }
-        o->running = 1;
-        s->running++;
+        if (fresh) {
+            o->running = 1;
+            s->running++;
+            logf_(s->log, s->arg, "%s: %s...", op_id(o), VERB[o->kind]);
+        }
         s->active++;
-        logf_(s->log, s->arg, "%s: %s...", op_id(o), VERB[o->kind]);
         pthread_mutex_unlock(&s->mu);
         errinfo err = {0};
-        int rc = work(s, o, &own, &err);
+        long pause = 0;
+        int rc = step(s, o, fresh, &own, &pause, &err);
         pthread_mutex_lock(&s->mu);
-        o->running = 0;
-        s->running--;
         s->active--;
-        record(s, o, rc, &err);
+        settle(s, o, rc, pause, &err);
         pthread_cond_broadcast(&s->cv);
     }
     pthread_mutex_unlock(&s->mu);
@@ -276,6 +361,7 @@ static void spawn_if_needed(sched *s) {
     if (pthread_create(&s->threads[s->nthreads], NULL, apply_worker, s) == 0) s->nthreads++;
 }
 
+/* A backoff inside a call: the slot is given back meanwhile. */
 static void sched_pause(void *arg, long ms) {
     sched *s = arg;
     long long due = clock_mono_ms() + ms;
@@ -329,6 +415,7 @@ int apply_plan(const provider_ctx *c, plan *p, int parallelism, apply_log_fn log
     pthread_mutex_unlock(&s.mu);
     join_all(&s);
     free(s.threads);
+    timerheap_free(&s.timers);
     if (s.failed)
         for (size_t i = 0; i < l.n; i++)
             if (!l.ops[i].done) logf_(log, arg, "not done: %s %s", VERB[l.ops[i].kind], op_id(&l.ops[i]));

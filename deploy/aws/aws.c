@@ -489,7 +489,7 @@ void aws_client_set_cancel(aws_client *c, aws_cancel_fn fn, void *arg) {
     c->cancel_arg = arg;
 }
 
-static int canceled(const aws_client *c, errinfo *err) {
+int aws_client_canceled(const aws_client *c, errinfo *err) {
     if (!c || !c->cancel || !c->cancel(c->cancel_arg)) return 0;
     return aws_errinfo_set(err, ERR_CANCELED, "Canceled", "stopped before the next AWS call");
 }
@@ -500,7 +500,7 @@ int aws_client_pause(const aws_client *c, long ms, errinfo *err) {
     const long slice = !c || !c->cancel ? ms : c->pause ? 1000
                                                         : 100;
     for (;;) {
-        if (canceled(c, err)) return -1;
+        if (aws_client_canceled(c, err)) return -1;
         if (ms <= 0) return 0;
         long now = ms < slice ? ms : slice;
         if (c && c->pause) {
@@ -651,7 +651,7 @@ static int perform(aws_client *c, const request *rq, xml_node **out, errinfo *er
         http_response rs;
         int settle;
         errinfo_clear(err);
-        if (canceled(c, err) || renew_creds(c, err) < 0 || aws_assumed_renew(c, err) < 0) return -1;
+        if (aws_client_canceled(c, err) || renew_creds(c, err) < 0 || aws_assumed_renew(c, err) < 0) return -1;
         enum outcome o = attempt(c, rq, &rs, out, err);
         long long retry_after = rs.retry_after_ms;
         if (o == DONE && c->options.debug)

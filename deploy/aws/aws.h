@@ -209,6 +209,11 @@ void aws_client_created(aws_client *c, const char *id);
 typedef int (*aws_cancel_fn)(void *arg);
 void aws_client_set_cancel(aws_client *c, aws_cancel_fn fn, void *arg);
 
+/* -1 with ERR_CANCELED (remote "Canceled") when the client's cancel callback
+ * says stop, else 0: for whoever waits for AWS without a call of its own
+ * (a scheduled waiter, deploy/apply.c). c may be NULL (never). */
+int aws_client_canceled(const aws_client *c, errinfo *err);
+
 /* Pauses ms milliseconds (aws_client_set_pause's way, else asleep), or less
  * when the client's cancel callback (none: never) says stop: then -1 with
  * ERR_CANCELED. c may be NULL. */

@@ -48,7 +48,10 @@ resource *ec2_add_associated(const provider_ctx *c, const xml_node *item, const 
 
 /* ec2_snapshot.c: snapshots data volume `volume` (tagged with the stack, its
  * logical id, the volume id and the time) and waits until the snapshot is
- * completed, or resumes waiting on such a snapshot still pending. */
-int ec2_final_snapshot(const provider_ctx *c, const resource *volume, errinfo *err);
+ * completed, or resumes waiting on such a snapshot still pending; then
+ * calls next (may be NULL) with the volume's id. Returns as a provider's
+ * create does: 0, -1 or PROVIDER_WAITING (provider_wait). */
+typedef int (*ec2_volume_next)(const provider_ctx *c, const char *volume, errinfo *err);
+int ec2_final_snapshot(const provider_ctx *c, const resource *volume, ec2_volume_next next, errinfo *err);
 
 #endif

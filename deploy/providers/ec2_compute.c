@@ -290,7 +290,7 @@ static char *instance_user_data(const resource *r, const char *volume, errinfo *
 
 typedef struct {
     const provider_ctx *c;
-    const char *id;
+    char id[64];
     int terminating; /* waiting for "terminated" rather than "running" */
 } instance_wait;
 
@@ -324,10 +324,13 @@ static waiter_state instance_check(void *arg, errinfo *err) {
 }
 
 static int instance_wait_for(const provider_ctx *c, const resource *r, int terminating, errinfo *err) {
-    instance_wait w = {c, r->physical, terminating};
+    instance_wait *w = calloc(1, sizeof(*w));
+    if (!w) abort();
+    *w = (instance_wait){.c = c, .terminating = terminating};
+    snprintf(w->id, sizeof(w->id), "%s", r->physical);
     char what[200];
     snprintf(what, sizeof(what), "%s (%s) %s", r->id, r->physical, terminating ? "terminated" : "running");
-    return waiter_wait(c->aws, what, instance_check, &w, WAIT_S, POLL_MS, err);
+    return provider_wait(c, waiter_new(what, instance_check, NULL, w, free, WAIT_S, POLL_MS), err);
 }
 
 /* Tags: the usual three, then what discovery compares (Tag.4 to Tag.6). */
@@ -352,9 +355,17 @@ static void instance_tags(aws_params *p, const provider_ctx *c, const resource *
 
 typedef struct {
     const provider_ctx *c;
-    const aws_params *p;
+    aws_params p;
     xml_node *doc;
+    resource *r;
 } launch_try;
+
+static void launch_free(void *arg) {
+    launch_try *t = arg;
+    aws_params_free(&t->p);
+    xml_free(t->doc);
+    free(t);
+}
 
 /* RunInstances, again while EC2 does not know the instance profile yet: IAM
  * is eventually consistent, and a profile made seconds ago is refused as
@@ -363,7 +374,7 @@ typedef struct {
 static waiter_state launch_check(void *arg, errinfo *err) {
     launch_try *t = arg;
     errinfo why;
-    if (ec2_call(t->c, "RunInstances", t->p, &t->doc, &why) == 0) return WAITER_DONE;
+    if (ec2_call(t->c, "RunInstances", &t->p, &t->doc, &why) == 0) return WAITER_DONE;
     int retry = errinfo_is_remote(&why, "InvalidParameterValue") && strstr(why.msg, "iamInstanceProfile");
     if (err) *err = why;
     return retry ? WAITER_RETRY : WAITER_FAILED;
@@ -393,6 +404,16 @@ static int lt_default_number(const provider_ctx *c, const char *template_id, cha
     return 0;
 }
 
+/* After RunInstances: the instance's id, then its wait until running. */
+static int launched(void *arg, errinfo *err) {
+    launch_try *t = arg;
+    const char *id = xml_path_text(t->doc, "instancesSet/item/instanceId");
+    t->r->physical = id ? strdup(id) : NULL;
+    if (!t->r->physical) return errinfo_set(err, ERR_REMOTE, "RunInstances answered without instanceId");
+    aws_client_created(t->c->aws, t->r->physical);
+    return instance_wait_for(t->c, t->r, 0, err);
+}
+
 static int instance_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     char version[16];
     if (lt_default_number(c, resource_attr_str(a, "launch_template"), version, err) != 0) return -1;
@@ -415,19 +436,13 @@ static int instance_create(const provider_ctx *c, resource *r, const json_t *a, 
     aws_params_add(&p, "UserData", user_data);
     instance_tags(&p, c, r, a);
     free(user_data);
-    launch_try t = {c, &p, NULL};
+    launch_try *t = calloc(1, sizeof(*t));
+    if (!t) abort();
+    *t = (launch_try){.c = c, .p = p, .r = r};
     char what[200];
     snprintf(what, sizeof(what), "%s: RunInstances accepting the instance profile", r->id);
-    int rc = waiter_wait(c->aws, what, launch_check, &t, PROFILE_WAIT_S, PROFILE_POLL_MS, err);
-    aws_params_free(&p);
-    if (rc != 0) return -1;
-    xml_node *doc = t.doc;
-    const char *id = xml_path_text(doc, "instancesSet/item/instanceId");
-    r->physical = id ? strdup(id) : NULL;
-    xml_free(doc);
-    if (!r->physical) return errinfo_set(err, ERR_REMOTE, "RunInstances answered without instanceId");
-    aws_client_created(c->aws, r->physical);
-    return instance_wait_for(c, r, 0, err);
+    return provider_wait(c, waiter_new(what, launch_check, launched, t, launch_free, PROFILE_WAIT_S, PROFILE_POLL_MS),
+                         err);
 }
 
 static int instance_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
@@ -531,7 +546,7 @@ static int volume_discover(const provider_ctx *c, resource_set *out, errinfo *er
 
 typedef struct {
     const provider_ctx *c;
-    const char *volume, *instance;
+    char volume[64], instance[64];
     enum { VOLUME_AVAILABLE,
            ATTACHED,
            DETACHED } until;
@@ -581,8 +596,12 @@ static waiter_state volume_check(void *arg, errinfo *err) {
 
 static int volume_wait_for(const provider_ctx *c, const char *what, const char *volume,
                            const char *instance, int until, errinfo *err) {
-    volume_wait w = {c, volume, instance, until};
-    return waiter_wait(c->aws, what, volume_check, &w, WAIT_S, POLL_MS, err);
+    volume_wait *w = calloc(1, sizeof(*w));
+    if (!w) abort();
+    *w = (volume_wait){.c = c, .until = until};
+    snprintf(w->volume, sizeof(w->volume), "%s", volume);
+    snprintf(w->instance, sizeof(w->instance), "%s", instance ? instance : "");
+    return provider_wait(c, waiter_new(what, volume_check, NULL, w, free, WAIT_S, POLL_MS), err);
 }
 
 static int volume_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
@@ -634,12 +653,16 @@ static int volume_update(const provider_ctx *c, const resource *r, const json_t 
     return rc;
 }
 
+static int volume_delete(const provider_ctx *c, const char *volume, errinfo *err) {
+    if (ec2_call1(c, "DeleteVolume", "VolumeId", volume, err) == 0) return 0;
+    return errinfo_is_remote(err, "InvalidVolume.NotFound") ? 0 : -1;
+}
+
 static int volume_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     (void)old;
-    if (c->final_snapshot && ec2_final_snapshot(c, r, err) != 0)
-        return errinfo_is_remote(err, "InvalidVolume.NotFound") ? 0 : -1;
-    if (ec2_call1(c, "DeleteVolume", "VolumeId", r->physical, err) == 0) return 0;
-    return errinfo_is_remote(err, "InvalidVolume.NotFound") ? 0 : -1;
+    if (!c->final_snapshot) return volume_delete(c, r->physical, err);
+    int rc = ec2_final_snapshot(c, r, volume_delete, err);
+    return rc < 0 && errinfo_is_remote(err, "InvalidVolume.NotFound") ? 0 : rc;
 }
 
 /* A volume cannot change zone or encryption; size and type change in place. */

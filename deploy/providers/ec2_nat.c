@@ -50,7 +50,7 @@ static int eip_create(const provider_ctx *c, resource *r, const json_t *a, errin
 
 typedef struct {
     const provider_ctx *c;
-    const char *id;
+    char id[64];
 } release_arg;
 
 static waiter_state release_try(void *arg, errinfo *err) {
@@ -62,16 +62,16 @@ static waiter_state release_try(void *arg, errinfo *err) {
 
 static int eip_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     (void)old;
-    release_arg a = {c, r->physical};
-    char what[160];
-    snprintf(what, sizeof(what), "releasing Elastic IP %s (%s)", r->id, r->physical);
-    int rc = waiter_wait(c->aws, what, release_try, &a, RELEASE_WAIT_S, RELEASE_POLL_MS, err);
-    if (rc != 0 && errinfo_is_remote(err, "WaiterTimeout"))
-        aws_errinfo_set(err, ERR_UNAVAILABLE, "WaiterTimeout",
-                        "%s: still in use after %d s (is it "
-                        "associated with something deploybot does not manage?)",
-                        what, RELEASE_WAIT_S);
-    return rc;
+    release_arg *a = calloc(1, sizeof(*a));
+    if (!a) abort();
+    a->c = c;
+    snprintf(a->id, sizeof(a->id), "%s", r->physical);
+    char what[300];
+    snprintf(what, sizeof(what),
+             "Elastic IP %s (%s) released, refused while in use (by something deploybot "
+             "does not manage?)",
+             r->id, r->physical);
+    return provider_wait(c, waiter_new(what, release_try, NULL, a, free, RELEASE_WAIT_S, RELEASE_POLL_MS), err);
 }
 
 static const char *const eip_force[] = {"domain", NULL};
@@ -117,7 +117,7 @@ static int nat_discover(const provider_ctx *c, resource_set *out, errinfo *err) 
 
 typedef struct {
     const provider_ctx *c;
-    const char *id;
+    char id[64];
     int deleting; /* waiting for "deleted" rather than "available" */
 } nat_wait;
 
@@ -152,11 +152,14 @@ static waiter_state nat_check(void *arg, errinfo *err) {
 }
 
 static int nat_wait_for(const provider_ctx *c, const resource *r, int deleting, errinfo *err) {
-    nat_wait w = {c, r->physical, deleting};
+    nat_wait *w = calloc(1, sizeof(*w));
+    if (!w) abort();
+    *w = (nat_wait){.c = c, .deleting = deleting};
+    snprintf(w->id, sizeof(w->id), "%s", r->physical);
     char what[160];
     snprintf(what, sizeof(what), "NAT gateway %s (%s) %s", r->id, r->physical,
              deleting ? "deleted" : "available");
-    return waiter_wait(c->aws, what, nat_check, &w, NAT_WAIT_S, NAT_POLL_MS, err);
+    return provider_wait(c, waiter_new(what, nat_check, NULL, w, free, NAT_WAIT_S, NAT_POLL_MS), err);
 }
 
 static int nat_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {

@@ -78,7 +78,8 @@ static int create_snapshot(const provider_ctx *c, const resource *v, char *out, 
 
 typedef struct {
     const provider_ctx *c;
-    const char *id;
+    char id[64], volume[64];
+    ec2_volume_next next;
 } snapshot_wait;
 
 static waiter_state snapshot_check(void *arg, errinfo *err) {
@@ -105,13 +106,23 @@ static waiter_state snapshot_check(void *arg, errinfo *err) {
     return st;
 }
 
-int ec2_final_snapshot(const provider_ctx *c, const resource *volume, errinfo *err) {
+static int snapshot_then(void *arg, errinfo *err) {
+    snapshot_wait *w = arg;
+    return w->next ? w->next(w->c, w->volume, err) : 0;
+}
+
+int ec2_final_snapshot(const provider_ctx *c, const resource *volume, ec2_volume_next next, errinfo *err) {
     char id[64];
     if (pending_snapshot(c, volume, id, sizeof(id), err) != 0 ||
         (!id[0] && create_snapshot(c, volume, id, sizeof(id), err) != 0))
         return errinfo_prefix(err, "final snapshot of %s", volume->physical);
-    snapshot_wait w = {c, id};
+    snapshot_wait *w = calloc(1, sizeof(*w));
+    if (!w) abort();
+    *w = (snapshot_wait){.c = c, .next = next};
+    snprintf(w->id, sizeof(w->id), "%s", id);
+    snprintf(w->volume, sizeof(w->volume), "%s", volume->physical);
     char what[300];
     snprintf(what, sizeof(what), "final snapshot %s of %s (%s) completed", id, volume->id, volume->physical);
-    return waiter_wait(c->aws, what, snapshot_check, &w, SNAPSHOT_WAIT_S, SNAPSHOT_POLL_MS, err);
+    return provider_wait(c, waiter_new(what, snapshot_check, snapshot_then, w, free, SNAPSHOT_WAIT_S, SNAPSHOT_POLL_MS),
+                         err);
 }

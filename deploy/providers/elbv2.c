@@ -301,7 +301,7 @@ static int lb_discover(const provider_ctx *c, resource_set *out, errinfo *err) {
 
 typedef struct {
     const provider_ctx *c;
-    const char *arn;
+    char arn[512];
     int gone; /* waiting for deletion */
 } lb_wait;
 
@@ -328,6 +328,14 @@ static waiter_state lb_check(void *arg, errinfo *err) {
     return st;
 }
 
+static int lb_wait_for(const provider_ctx *c, const char *what, const char *arn, int gone, errinfo *err) {
+    lb_wait *w = calloc(1, sizeof(*w));
+    if (!w) abort();
+    *w = (lb_wait){.c = c, .gone = gone};
+    snprintf(w->arn, sizeof(w->arn), "%s", arn);
+    return provider_wait(c, waiter_new(what, lb_check, NULL, w, free, 600, 15000), err); /* botocore: 40 x 15 s */
+}
+
 static int lb_create(const provider_ctx *c, resource *r, const json_t *a, errinfo *err) {
     aws_params p = {0};
     aws_params_add(&p, "Name", resource_attr_str(a, "name"));
@@ -339,20 +347,18 @@ static int lb_create(const provider_ctx *c, resource *r, const json_t *a, errinf
     if (create_owned(c, "CreateLoadBalancer", &p, "LoadBalancers/member/LoadBalancerArn", "load balancer",
                      resource_attr_str(a, "name"), r, err))
         return -1;
-    lb_wait w = {c, r->physical, 0};
     char what[160];
     snprintf(what, sizeof(what), "load balancer %s active", resource_attr_str(a, "name"));
-    return waiter_wait(c->aws, what, lb_check, &w, 600, 15000, err); /* botocore: 40 x 15 s */
+    return lb_wait_for(c, what, r->physical, 0, err);
 }
 
 static int lb_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {
     /* Deleting a deleted load balancer succeeds. It keeps its network
      * interfaces until it is gone: wait, so its subnets and groups can go. */
     if (call1(c, "DeleteLoadBalancer", "LoadBalancerArn", r->physical, err) != 0) return -1;
-    lb_wait w = {c, r->physical, 1};
     char what[160];
     snprintf(what, sizeof(what), "load balancer %s deleted", resource_attr_str(old, "name") ?: r->physical);
-    return waiter_wait(c->aws, what, lb_check, &w, 600, 15000, err);
+    return lb_wait_for(c, what, r->physical, 1, err);
 }
 
 static const char *const lb_force[] = {"name", "scheme", "type", "vpc", "subnets", "security_groups",

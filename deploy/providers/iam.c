@@ -288,7 +288,7 @@ static int profile_discover(const provider_ctx *c, resource_set *out, errinfo *e
 
 typedef struct {
     const provider_ctx *c;
-    const char *name, *role;
+    char name[256], role[256];
 } profile_wait;
 
 /* Like botocore's instance_profile_exists waiter, and the role is in it:
@@ -304,7 +304,7 @@ static waiter_state profile_ready(void *arg, errinfo *err) {
         return errinfo_is_remote(err, "NoSuchEntity") ? WAITER_RETRY : WAITER_FAILED;
     }
     const char *role = xml_path_text(doc, "GetInstanceProfileResult/InstanceProfile/Roles/member/RoleName");
-    waiter_state st = !w->role || (role && strcmp(role, w->role) == 0) ? WAITER_DONE : WAITER_RETRY;
+    waiter_state st = !w->role[0] || (role && strcmp(role, w->role) == 0) ? WAITER_DONE : WAITER_RETRY;
     xml_free(doc);
     return st;
 }
@@ -329,10 +329,14 @@ static int profile_create(const provider_ctx *c, resource *r, const json_t *a, e
     if (role && call2(c, "AddRoleToInstanceProfile", "InstanceProfileName", name, "RoleName", role, err) != 0 &&
         !errinfo_is_remote(err, "LimitExceeded")) /* LimitExceeded: adopted, with its role already in */
         return -1;
-    profile_wait w = {c, name, role};
+    profile_wait *w = calloc(1, sizeof(*w));
+    if (!w) abort();
+    w->c = c;
+    snprintf(w->name, sizeof(w->name), "%s", name);
+    snprintf(w->role, sizeof(w->role), "%s", role ? role : "");
     char what[300];
     snprintf(what, sizeof(what), "instance profile %s with role %s", name, role ? role : "(none)");
-    return waiter_wait(c->aws, what, profile_ready, &w, 40, 1000, err); /* botocore: 40 x 1 s */
+    return provider_wait(c, waiter_new(what, profile_ready, NULL, w, free, 40, 1000), err); /* botocore: 40 x 1 s */
 }
 
 static int profile_destroy(const provider_ctx *c, const resource *r, const json_t *old, errinfo *err) {

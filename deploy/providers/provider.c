@@ -83,6 +83,12 @@ void provider_tag_spec(aws_params *p, const char *spec, const char *resource_typ
     provider_tags(p, k, c, logical_id, 1);
 }
 
+int provider_wait(const provider_ctx *c, waiter *w, errinfo *err) {
+    if (!c->wait) return waiter_run(w, c->aws, err);
+    *c->wait = w;
+    return PROVIDER_WAITING;
+}
+
 int provider_create(const provider_ctx *c, provider_call_fn call, const char *action,
                     aws_params *p, const char *id_path, resource *r, errinfo *err) {
     xml_node *doc = NULL;

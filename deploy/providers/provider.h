@@ -7,6 +7,7 @@
 #define DEPLOYBOT_DEPLOY_PROVIDERS_PROVIDER_H
 
 #include "deploy/aws/aws.h"
+#include "deploy/aws/waiter.h"
 #include "deploy/providers/resource.h"
 
 /* What a discovery has found so far (deploy/providers/discover.h). */
@@ -27,7 +28,15 @@ typedef struct {
     /* Set by discover_all for the provider's discover it runs: how it sees
      * what the providers before it found (provider_discovered). */
     const discover_task *discovering;
+    /* Set by the applier: where a create, update or destroy that must wait
+     * for AWS leaves its wait (provider_wait) and returns PROVIDER_WAITING,
+     * so that no thread is held meanwhile. NULL: waits end within the call. */
+    waiter **wait;
 } provider_ctx;
+
+/* What a create, update or destroy (or a waiter's then) returns when it left
+ * the rest of its work in *c->wait. */
+#define PROVIDER_WAITING 1
 
 /* Ownership. A resource is the stack's, and so may ever be changed or
  * deleted, only when AWS's answer itself proves it; the filters a request
@@ -54,6 +63,8 @@ typedef struct provider {
      * providers' (discover.h): `out` is its own, and what an earlier provider
      * found is read through provider_discovered only. */
     int (*discover)(const provider_ctx *c, resource_set *out, errinfo *err);
+    /* create, update and destroy return 0, -1 with err, or PROVIDER_WAITING
+     * (provider_wait). */
     /* `attrs` are resolved (physical ids). Sets r->physical. */
     int (*create)(const provider_ctx *c, resource *r, const json_t *attrs, errinfo *err);
     /* In-place change from `actual` (resolved attrs + extra) to `desired` (resolved). */
@@ -119,6 +130,11 @@ int provider_create(const provider_ctx *c, provider_call_fn call, const char *ac
  * deploybot:stack tag (stack_tag) is c->stack and its deploybot:id tag
  * (id_tag) is set. NULL: not ours, whoever made it. */
 const char *provider_owned(const provider_ctx *c, const char *stack_tag, const char *id_tag);
+
+/* The end of an operation that waits for AWS: w is handed to the applier
+ * (c->wait: PROVIDER_WAITING) or run at once (waiter_run). w's state must
+ * not borrow from the call's attrs: they are freed before it runs. */
+int provider_wait(const provider_ctx *c, waiter *w, errinfo *err);
 
 /* ---- checks at plan time ---- */
 

@@ -197,10 +197,29 @@ static int record_discover(const provider_ctx *c, resource_set *out, errinfo *er
 
 /* ---- changes ---- */
 
+/* What follows a change once Route53 has it everywhere: the pointer tag
+ * `key` on load balancer `lb` set to `pointer`, or removed when pointer is
+ * empty (then a balancer already gone is fine). Nothing when lb is empty. */
+typedef struct {
+    char lb[512], key[200], pointer[450];
+} pointer_step;
+
 typedef struct {
     const provider_ctx *c;
     char path[160];
+    pointer_step next;
 } change_wait;
+
+static int pointer_set(const provider_ctx *c, const pointer_step *t, errinfo *err) {
+    if (!t->lb[0]) return 0;
+    if (elbv2_lb_tag(c, t->lb, t->key, t->pointer[0] ? t->pointer : NULL, err) == 0) return 0;
+    return !t->pointer[0] && errinfo_is_remote(err, "LoadBalancerNotFound") ? 0 : -1;
+}
+
+static int change_then(void *arg, errinfo *err) {
+    change_wait *w = arg;
+    return pointer_set(w->c, &w->next, err);
+}
 
 static waiter_state change_check(void *arg, errinfo *err) {
     change_wait *w = arg;
@@ -231,9 +250,10 @@ static void change_xml(strbuf *b, const alias_change *ch) {
 }
 
 /* The changes as one batch, which Route53 applies whole or not at all,
- * waited for until Route53 has it everywhere. */
+ * waited for until Route53 has it everywhere, then `next` (may be NULL).
+ * Returns as a provider's update does (PROVIDER_WAITING). */
 static int record_batch(const provider_ctx *c, const char *zone, const alias_change *ch, size_t n,
-                        errinfo *err) {
+                        const pointer_step *next, errinfo *err) {
     strbuf body = {0};
     char path[200];
     strbuf_puts(&body,
@@ -248,13 +268,20 @@ static int record_batch(const provider_ctx *c, const char *zone, const alias_cha
     strbuf_free(&body);
     if (rc != 0) return -1;
     const char *id = doc ? xml_path_text(doc, "ChangeInfo/Id") : NULL; /* "/change/C..." */
-    change_wait w = {c, ""};
-    if (id) snprintf(w.path, sizeof(w.path), API "/change/%s", strrchr(id, '/') ? strrchr(id, '/') + 1 : id);
+    if (!id) {
+        xml_free(doc);
+        return errinfo_set(err, ERR_REMOTE, "ChangeResourceRecordSets answered without a change id");
+    }
+    change_wait *w = calloc(1, sizeof(*w));
+    if (!w) abort();
+    w->c = c;
+    snprintf(w->path, sizeof(w->path), API "/change/%s", strrchr(id, '/') ? strrchr(id, '/') + 1 : id);
+    if (next) w->next = *next;
     xml_free(doc);
-    if (!id) return errinfo_set(err, ERR_REMOTE, "ChangeResourceRecordSets answered without a change id");
     char what[400];
     snprintf(what, sizeof(what), "DNS change for %s", ch[0].name);
-    return waiter_wait(c->aws, what, change_check, &w, 1800, 30000, err); /* botocore: 60 x 30 s */
+    return provider_wait(c, waiter_new(what, change_check, change_then, w, free, 1800, 30000), /* botocore: 60 x 30 s */
+                         err);
 }
 
 /* Fails with `code` (RecordNotOwned) when `name` in `zone` is an A record
@@ -290,7 +317,7 @@ static int record_point(const provider_ctx *c, const json_t *a, const char *key,
     if (record_target(c, a, &lb, &rs, err) != 0) return -1;
     if (key && elbv2_lb_tag(c, resource_attr_str(a, "load_balancer"), key, pointer, err) != 0) return -1;
     alias_change ch = {"UPSERT", name, lb.zone_id, lb.dns_name, json_is_true(json_object_get(a, "evaluate_target_health"))};
-    return record_batch(c, zone, &ch, 1, err);
+    return record_batch(c, zone, &ch, 1, NULL, err);
 }
 
 static void pointer_key(const resource *r, char *out, size_t n) {
@@ -303,9 +330,13 @@ static int record_create(const provider_ctx *c, resource *r, const json_t *a, er
     snprintf(pointer, sizeof(pointer), "%s/%s", resource_attr_str(a, "zone"), resource_attr_str(a, "name"));
     /* The pointer before the record: a crash in between leaves nothing
      * deploybot cannot find again. */
-    if (record_point(c, a, key, pointer, err) != 0) return -1;
-    r->physical = strdup(pointer);
-    return 0;
+    r->physical = strdup(pointer); /* the record's, once it is pointed at */
+    int rc = record_point(c, a, key, pointer, err);
+    if (rc < 0) {
+        free(r->physical);
+        r->physical = NULL;
+    }
+    return rc;
 }
 
 /* A new name in the same zone: the new record and the old one's deletion in
@@ -326,11 +357,11 @@ static int record_rename(const provider_ctx *c, const resource *r, const json_t 
         {"DELETE", resource_attr_str(old, "name"), resource_attr_str(x, "alias_zone"),
          resource_attr_str(x, "alias_dns"), json_is_true(json_object_get(x, "alias_evaluate"))},
     };
-    if (record_batch(c, zone, ch, 2, err) != 0) return -1;
-    char key[200], pointer[450];
-    pointer_key(r, key, sizeof(key));
-    snprintf(pointer, sizeof(pointer), "%s/%s", zone, name);
-    return elbv2_lb_tag(c, resource_attr_str(a, "load_balancer"), key, pointer, err);
+    pointer_step next;
+    snprintf(next.lb, sizeof(next.lb), "%s", resource_attr_str(a, "load_balancer"));
+    pointer_key(r, next.key, sizeof(next.key));
+    snprintf(next.pointer, sizeof(next.pointer), "%s/%s", zone, name);
+    return record_batch(c, zone, ch, 2, &next, err);
 }
 
 static int record_update(const provider_ctx *c, const resource *r, const json_t *old, const json_t *a,
@@ -344,15 +375,15 @@ static int record_destroy(const provider_ctx *c, const resource *r, const json_t
     const json_t *x = r->extra;
     alias_change ch = {"DELETE", resource_attr_str(old, "name"), resource_attr_str(x, "alias_zone"),
                        resource_attr_str(x, "alias_dns"), json_is_true(json_object_get(x, "alias_evaluate"))};
-    if (ch.alias_dns && *ch.alias_dns && record_batch(c, resource_attr_str(old, "zone"), &ch, 1, err) != 0 &&
-        !errinfo_is_remote(err, "InvalidChangeBatch") && !errinfo_is_remote(err, "NoSuchHostedZone")) /* already gone */
-        return -1;
-    char key[200];
-    pointer_key(r, key, sizeof(key));
-    if (resource_attr_str(x, "pointer_on") && elbv2_lb_tag(c, resource_attr_str(x, "pointer_on"), key, NULL, err) != 0 &&
-        !errinfo_is_remote(err, "LoadBalancerNotFound"))
-        return -1;
-    return 0;
+    pointer_step next = {.lb = ""};
+    snprintf(next.lb, sizeof(next.lb), "%s", resource_attr_str(x, "pointer_on") ?: "");
+    pointer_key(r, next.key, sizeof(next.key));
+    if (ch.alias_dns && *ch.alias_dns) {
+        int rc = record_batch(c, resource_attr_str(old, "zone"), &ch, 1, &next, err);
+        if (rc >= 0 || (!errinfo_is_remote(err, "InvalidChangeBatch") && !errinfo_is_remote(err, "NoSuchHostedZone")))
+            return rc; /* else: already gone */
+    }
+    return pointer_set(c, &next, err);
 }
 
 /* ---- at plan time ---- */

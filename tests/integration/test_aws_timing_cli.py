@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -110,6 +111,55 @@ class AwsTiming(unittest.TestCase):
         looks = [c for c in calls if c["action"] == "DescribeNatGateways" and nat[0] < c["seq"] <= nat[1]]
         self.assertGreater(len(looks), 3)
         self.assertIn("No changes.", self.run_bot("plan", ENV, env=env))
+
+    def apply_counting_threads(self, env):
+        """Runs an apply and returns its output and the most threads the
+        process had once its first operation started (discovery's workers,
+        joined before, are not counted)."""
+        p = subprocess.Popen([harness.BIN, "apply", ENV, "--dir", self.dir], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        lines, most, started = [], [0], threading.Event()
+
+        def sample():
+            started.wait()
+            while p.poll() is None:
+                try:
+                    most[0] = max(most[0], len(os.listdir("/proc/%d/task" % p.pid)))
+                except FileNotFoundError:
+                    break
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        for raw in p.stdout:
+            lines.append(raw.decode())
+            if raw.rstrip().endswith(b"..."):
+                started.set()
+        started.set()
+        p.wait(timeout=240)
+        sampler.join()
+        out = "".join(lines)
+        self.assertEqual(p.returncode, 0, out)
+        return out, most[0]
+
+    def test_waits_hold_no_thread(self):
+        # One apply thread: while the NAT gateway, the load balancer and the
+        # instances are pending, their waits are scheduled polls, not parked
+        # threads, and the independent branches still complete meanwhile.
+        self.configure(timing="fixed", timing_scale=0.02, throttle=True)
+        env = dict(self.env, DEPLOYBOT_APPLY_PARALLELISM="1", DEPLOYBOT_WAIT_FIRST_POLL_MS="2",
+                   DEPLOYBOT_WAIT_MAX_POLL_MS="200", DEPLOYBOT_AWS_RETRY_BASE_MS="100")
+        del env["DEPLOYBOT_WAIT_POLL_MS"]
+        wanted = self.s.planned_ids(ENV)
+        self.reset_calls()
+        out, most = self.apply_counting_threads(env)
+        self.assertRegex(out, r"Apply complete: \d+ added, 0 changed, 0 destroyed\.")
+        self.assertEqual(self.s.owned_ids(ENV), wanted)
+        # The main thread and the one apply worker.
+        self.assertLessEqual(most, 2, out)
+        calls = self.fake_get("/_fake/calls/log")
+        nat = self.windows(calls, "CreateNatGateway", "DescribeNatGateways", True)
+        lb = self.windows(calls, "CreateLoadBalancer", "CreateListener", False)
+        self.assertLess(max(nat[0], lb[0]), min(nat[1], lb[1]))
 
 
 if __name__ == "__main__":

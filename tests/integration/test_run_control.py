@@ -3,7 +3,9 @@ environment's run_timeout is stopped between AWS calls and fails "timed out
 after Ns", and the environment's next run goes ahead; `deploybot cancel RUN`
 and POST /api/runs/ID/cancel (operate token; 403 with a read token) stop a
 queued run at once and a running one before its next AWS call, each ending
-failed "canceled by cli" / "canceled by api", its status saying so.
+failed "canceled by cli" / "canceled by api", its status saying so. A run
+whose operations all wait for AWS (scheduled looks, no call in flight)
+times out all the same.
 
 The fake AWS is slowed down (every call delayed) so that a run is still
 running when the test acts on it."""
@@ -102,6 +104,26 @@ class RunControl(unittest.TestCase):
         fast = self.push_dev()
         self.assertEqual(self.s.wait_status(fast, "deploybot/dev")["state"], "success")
         self.assertEqual(self.wait_state(fast, ("succeeded",))["state"], "succeeded")
+
+    def test_run_timeout_while_every_resource_waits(self):
+        # AWS's own times (a NAT gateway's 105 s, a load balancer's 180 s)
+        # and a minute between two looks: soon every operation left is a
+        # scheduled wait, no thread is in an AWS call to see the timeout, and
+        # the next look is far: the applier's idle workers ask.
+        self.s.extra_env["DEPLOYBOT_WAIT_POLL_MS"] = "60000"
+        self.start("4s")
+        code, body = harness.http("POST", self.s.aws_url + "/_fake/config",
+                                  json.dumps({"timing": "fixed", "timing_scale": 1}).encode(),
+                                  {"Content-Type": "application/json"})
+        self.assertEqual(code, 200, body)
+        sha = self.push_dev()
+        self.wait_state(sha, ("running",))
+        # Well before the next look, a minute after the first.
+        self.wait_state(sha, ("failed",), timeout=40)
+        run = self.assert_ended(sha, "timed out after 4s")
+        log = json.loads(self.s.api("/api/runs/%d" % run["id"])[1])["log"]
+        self.assertIn("nat_gateway.a: create...", log)
+        self.assertNotIn("nat_gateway.a: created", log)
 
     def test_cancel_queued_and_running_by_cli_and_api(self):
         self.start("1h")
