@@ -296,6 +296,16 @@ static int step(sched *s, op *o, int fresh, aws_client **own, long *pause_ms, er
     return fresh ? run_op(s->p, o, &s->mu, err) : look(o, pause_ms, err);
 }
 
+/* Under the lock: until woken, or ms later at most. */
+static void sched_wait_ms(sched *s, long long ms) {
+    struct timespec at;
+    clock_gettime(CLOCK_REALTIME, &at);
+    long long ns = at.tv_nsec + ms * 1000000LL;
+    at.tv_sec += (time_t)(ns / 1000000000LL);
+    at.tv_nsec = (long)(ns % 1000000000LL);
+    pthread_cond_timedwait(&s->cv, &s->mu, &at);
+}
+
 /* Under the lock, with nothing to do: until woken, or until the next look
  * is due (or CANCEL_CHECK_MS, when some are pending: then the cancel hook
  * is asked). With every slot taken, a slot's release wakes it. */
@@ -305,13 +315,7 @@ static void idle_wait(sched *s) {
     if (next < 0 || s->active + s->resuming >= s->slots) {
         pthread_cond_wait(&s->cv, &s->mu);
     } else {
-        if (next > now + CANCEL_CHECK_MS) next = now + CANCEL_CHECK_MS;
-        struct timespec at;
-        clock_gettime(CLOCK_REALTIME, &at);
-        long long ns = at.tv_nsec + (next - now) * 1000000LL;
-        at.tv_sec += (time_t)(ns / 1000000000LL);
-        at.tv_nsec = (long)(ns % 1000000000LL);
-        pthread_cond_timedwait(&s->cv, &s->mu, &at);
+        sched_wait_ms(s, next - now < CANCEL_CHECK_MS ? next - now : CANCEL_CHECK_MS);
     }
     s->idle--;
     errinfo ignored;
@@ -369,14 +373,7 @@ static void sched_pause(void *arg, long ms) {
     s->active--;
     spawn_if_needed(s);
     pthread_cond_broadcast(&s->cv);
-    for (long long now; (now = clock_mono_ms()) < due;) {
-        struct timespec at;
-        clock_gettime(CLOCK_REALTIME, &at);
-        long long ns = at.tv_nsec + (due - now) * 1000000LL;
-        at.tv_sec += (time_t)(ns / 1000000000LL);
-        at.tv_nsec = (long)(ns % 1000000000LL);
-        pthread_cond_timedwait(&s->cv, &s->mu, &at);
-    }
+    for (long long now; (now = clock_mono_ms()) < due;) sched_wait_ms(s, due - now);
     s->resuming++;
     while (s->active >= s->slots) pthread_cond_wait(&s->cv, &s->mu);
     s->resuming--;
