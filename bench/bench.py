@@ -471,7 +471,7 @@ def phase_burst(w, args, build_dir, workdir, results):
     summary["ratio_to_sqlite_baseline"] = round(summary["throughput_rps"] / base, 3) if base else None
     # Open loop: half the measured maximum, offered at a fixed rate for about
     # open_loop_s seconds, latency counted from when each delivery was due.
-    rate = max(1.0, summary["throughput_rps"] / 2)
+    rate = args.open_loop_rate or max(1.0, summary["throughput_rps"] / 2)
     ol = one_burst(w, args, build_dir, workdir, body_path, 50, rate=rate,
                    requests=max(50, min(50000, int(rate * args.open_loop_s))), concurrency=256)
     summary["open_loop"] = {k: ol[k] for k in ("requests", "offered_rps", "throughput_rps", "latency_ms",
@@ -1082,6 +1082,9 @@ def main():
     ap.add_argument("--drain-timeout", type=int, default=180)
     ap.add_argument("--slow-clients", type=int, default=200)
     ap.add_argument("--open-loop-s", type=int, default=5, help="how long the open-loop load lasts")
+    ap.add_argument("--open-loop-rate", type=int, default=0,
+                    help="deliveries/s the open loop offers (default: half the burst's throughput), "
+                         "to compare two builds at the same load")
     ap.add_argument("--only", default="burst,burst_slow_clients,plan,apply,fetch",
                     help="comma-separated phases (memory is measured along burst/apply)")
     args = ap.parse_args()
@@ -1090,7 +1093,7 @@ def main():
     for name, lo, hi in (("requests", 1, 100000), ("concurrency", 1, 512), ("burst_repeats", 1, 10),
                          ("plan_runs", 1, 50), ("commits", 10, 200000), ("files", 10, 50000),
                          ("fetch_rounds", 1, 50), ("slow_clients", 1, 800), ("open_loop_s", 1, 60),
-                         ("latency_ms", 1, 1000)):
+                         ("latency_ms", 1, 1000), ("open_loop_rate", 0, 100000)):
         if not lo <= getattr(args, name) <= hi:
             ap.error("--%s must be %d..%d" % (name.replace("_", "-"), lo, hi))
     if not 0.001 <= args.timing_scale <= 1:

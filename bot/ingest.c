@@ -1,7 +1,14 @@
 /* ingest: see ingest.h.
  *
  * One mutex guards both lists. The writer never holds it while it talks to
- * SQLite, so the HTTP thread only ever waits for a pointer or two to move. */
+ * SQLite, so the HTTP thread only ever waits for a pointer or two to move.
+ *
+ * The writer's connection never checkpoints (STORE_NO_CHECKPOINT): the
+ * commit that crossed SQLite's threshold would copy megabytes into the
+ * database before returning, and every delivery queued meanwhile would
+ * wait for it. A second thread, on a connection of its own, checkpoints
+ * when the writer's commits left enough log behind; a passive checkpoint
+ * never holds the writer back. */
 #include "bot/ingest.h"
 #include "store/jobs.h"
 
@@ -11,6 +18,7 @@
 #include <time.h>
 
 #define DEFAULT_BATCH_MAX 64
+#define CHECKPOINT_PAGES 1000 /* SQLite's own automatic threshold */
 
 typedef struct {
     ingest_item *head, **tail;
@@ -18,15 +26,18 @@ typedef struct {
 } item_list;
 
 struct ingest {
-    store *db; /* the writer's own connection */
+    store *db;   /* the writer's own connection */
+    store *ckdb; /* the checkpointer's */
     ingest_settings set;
     ingest_done_cb done;
     void *arg;
-    pthread_t thread;
+    pthread_t thread, checkpointer;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv, ck_cv;
     item_list queued, finished;
     int stop;
+    int checkpoint_due;
+    int started;           /* threads ingest_stop joins: 1 the checkpointer, 2 the writer too */
     int joined;            /* ingest_stop is done (or the thread never started) */
     store_delivery *batch; /* set.batch_max of them, the writer's */
     ingest_item **items;
@@ -153,6 +164,26 @@ static void commit(ingest *g, size_t n) {
     }
 }
 
+static void *checkpointer_main(void *arg) {
+    ingest *g = arg;
+
+    pthread_mutex_lock(&g->mu);
+    for (;;) {
+        while (!g->stop && !g->checkpoint_due)
+            pthread_cond_wait(&g->ck_cv, &g->mu);
+        if (g->stop)
+            break;
+        g->checkpoint_due = 0;
+        pthread_mutex_unlock(&g->mu);
+        /* A checkpoint refused (another one under way) is taken up by the
+         * next commit's request: nothing to report. */
+        store_checkpoint(g->ckdb, NULL);
+        pthread_mutex_lock(&g->mu);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
 static void *writer_main(void *arg) {
     ingest *g = arg;
     size_t n;
@@ -162,6 +193,10 @@ static void *writer_main(void *arg) {
         pthread_mutex_unlock(&g->mu);
         commit(g, n);
         pthread_mutex_lock(&g->mu);
+        if (store_log_pages(g->db) >= CHECKPOINT_PAGES) {
+            g->checkpoint_due = 1;
+            pthread_cond_signal(&g->ck_cv);
+        }
         for (size_t i = 0; i < n; i++) {
             if (g->items[i]->abandoned)
                 ingest_item_free(g->items[i]);
@@ -188,10 +223,12 @@ void ingest_free(ingest *g) {
     while ((it = list_pop(&g->finished)))
         ingest_item_free(it);
     store_close(g->db);
+    store_close(g->ckdb);
     free(g->batch);
     free(g->items);
     pthread_mutex_destroy(&g->mu);
     pthread_cond_destroy(&g->cv);
+    pthread_cond_destroy(&g->ck_cv);
     free(g);
 }
 
@@ -203,6 +240,7 @@ ingest *ingest_start(const char *db_path, const ingest_settings *set, ingest_don
         abort();
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
+    pthread_cond_init(&g->ck_cv, NULL);
     list_init(&g->queued);
     list_init(&g->finished);
     g->set = set ? *set : (ingest_settings){0};
@@ -216,16 +254,24 @@ ingest *ingest_start(const char *db_path, const ingest_settings *set, ingest_don
         abort();
     /* A short wait for the lock: the host gives up on an answer after 10 s. */
     g->joined = 1;
-    if (!(g->db = store_open(db_path, STORE_MKDIR | STORE_SHORT_WAIT, err))) {
+    if (!(g->db = store_open(db_path, STORE_MKDIR | STORE_SHORT_WAIT | STORE_NO_CHECKPOINT, err)) ||
+        !(g->ckdb = store_open(db_path, 0, err))) {
         ingest_free(g);
         return NULL;
     }
+    if (pthread_create(&g->checkpointer, NULL, checkpointer_main, g) != 0) {
+        errinfo_set(err, ERR_INTERNAL, "cannot start the webhook writer's checkpoint thread");
+        ingest_free(g);
+        return NULL;
+    }
+    g->started = 1;
+    g->joined = 0;
     if (pthread_create(&g->thread, NULL, writer_main, g) != 0) {
         errinfo_set(err, ERR_INTERNAL, "cannot start the webhook writer thread");
         ingest_free(g);
         return NULL;
     }
-    g->joined = 0;
+    g->started = 2;
     return g;
 }
 
@@ -263,7 +309,10 @@ void ingest_stop(ingest *g) {
     pthread_mutex_lock(&g->mu);
     g->stop = 1;
     pthread_cond_signal(&g->cv);
+    pthread_cond_signal(&g->ck_cv);
     pthread_mutex_unlock(&g->mu);
-    pthread_join(g->thread, NULL);
+    if (g->started == 2)
+        pthread_join(g->thread, NULL);
+    pthread_join(g->checkpointer, NULL);
     g->joined = 1;
 }

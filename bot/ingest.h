@@ -44,7 +44,8 @@ typedef struct {
  * and not block (lws_cancel_service). */
 typedef void (*ingest_done_cb)(void *arg);
 
-/* Opens the writer's own connection to db_path and starts the thread. */
+/* Opens the writer's own connection to db_path, and one for checkpoints
+ * (ingest.c says why they are apart), and starts their threads. */
 ingest *ingest_start(const char *db_path, const ingest_settings *set, ingest_done_cb done, void *arg,
                      errinfo *err);
 

@@ -1222,9 +1222,10 @@ server *server_new(const bot_config *cfg, const char *db_path, metrics *m,
         abort();
     take_webhook_settings(s, cfg);
     s->view = envview_new(cfg);
-    /* The webhook's answer waits on this connection: a short wait. */
+    /* Every connection waits while this thread is busy: a short wait, and
+     * no checkpoint (the writer's checkpointer does them). */
     if ((nofile = conns_new(s, cfg, err)) < 0 ||
-        !(s->db = store_open(db_path, STORE_MKDIR | STORE_SHORT_WAIT, err)) ||
+        !(s->db = store_open(db_path, STORE_MKDIR | STORE_SHORT_WAIT | STORE_NO_CHECKPOINT, err)) ||
         !(s->writer = ingest_start(db_path, &cfg->ingest, wake_service, s, err)) ||
         try_bind(cfg->listen, cfg->port, err) < 0) {
         server_free(s);

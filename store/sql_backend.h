@@ -62,7 +62,8 @@ struct store {
     int is_file; /* where names a file (SQLite) */
     sql_stmt **cache;
     size_t n_cache, cap_cache;
-    int wake_fd; /* the SQLite wake-up FIFO, once waited on; else -1 */
+    int wake_fd;    /* the SQLite wake-up FIFO, once waited on; else -1 */
+    long log_pages; /* STORE_NO_CHECKPOINT: the log's size after the last commit */
 };
 
 extern const sql_backend sql_sqlite_backend, sql_pg_backend;
@@ -73,6 +74,9 @@ void sql_cache_free(store *s);
 /* Opens the backend's connection into s->conn (store.c). */
 int sql_sqlite_open(store *s, const char *path, unsigned flags, errinfo *err);
 int sql_pg_open(store *s, const char *url, errinfo *err);
+
+/* SQLite's passive checkpoint (store_checkpoint). */
+int sql_sqlite_checkpoint(store *s, errinfo *err);
 
 /* Runs a script of statements, without arguments (the schemas). */
 int sql_sqlite_script(store *s, const char *sql, errinfo *err);

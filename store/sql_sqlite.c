@@ -176,6 +176,23 @@ static int enable_wal(store *s, errinfo *err) {
     return 0;
 }
 
+/* Replaces SQLite's automatic checkpoint (itself a WAL hook): only notes the
+ * log's size, for whoever checkpoints in its place. */
+static int note_log_pages(void *arg, sqlite3 *db, const char *name, int pages) {
+    store *s = arg;
+
+    (void)db;
+    (void)name;
+    s->log_pages = pages;
+    return SQLITE_OK;
+}
+
+int sql_sqlite_checkpoint(store *s, errinfo *err) {
+    if (sqlite3_wal_checkpoint_v2(DB(s), NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) != SQLITE_OK)
+        return fail(s, "checkpoint", err);
+    return 0;
+}
+
 int sql_sqlite_open(store *s, const char *path, unsigned flags, errinfo *err) {
     long wait_ms = flags & STORE_SHORT_WAIT ? SHORT_WAIT_MS : WAIT_MS;
     sqlite3 *db = NULL;
@@ -190,6 +207,8 @@ int sql_sqlite_open(store *s, const char *path, unsigned flags, errinfo *err) {
     s->conn = db;
     s->be = &sql_sqlite_backend;
     sqlite3_busy_handler(db, on_busy, (void *)(size_t)wait_ms);
+    if (flags & STORE_NO_CHECKPOINT)
+        sqlite3_wal_hook(db, note_log_pages, s);
     if (enable_wal(s, err) < 0 || add_functions(s, err) < 0)
         return -1;
     if (sqlite3_exec(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", NULL, NULL, NULL) != SQLITE_OK)

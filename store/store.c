@@ -104,6 +104,14 @@ int store_wake_wait(store *s, const char *channel, long long timeout_ms, errinfo
     return s->be->wait(s, channel, timeout_ms, err);
 }
 
+long store_log_pages(const store *s) {
+    return s->log_pages;
+}
+
+int store_checkpoint(store *s, errinfo *err) {
+    return s->is_file ? sql_sqlite_checkpoint(s, err) : 0;
+}
+
 void store_close(store *s) {
     if (!s)
         return;

@@ -37,6 +37,12 @@ enum {
     /* Give up waiting for another connection's write after 5 s instead of
      * 10 s: the HTTP thread must answer a webhook within GitHub's 10 s. */
     STORE_SHORT_WAIT = 2,
+    /* Never checkpoint on this connection (copy the log into the database,
+     * tens of milliseconds on a busy disk, inside whichever commit crosses
+     * the threshold): the webhook writer's commits answer deliveries, so it
+     * leaves that to store_checkpoint on a connection of its own. SQLite
+     * only: PostgreSQL has no such step. */
+    STORE_NO_CHECKPOINT = 4,
 };
 
 /* Opens the database at where, a file path or a PostgreSQL URL (creating
@@ -46,6 +52,14 @@ enum {
  * never show the URL's password. */
 store *store_open(const char *where, unsigned flags, errinfo *err);
 void store_close(store *s);
+
+/* Pages of log the last commit on a STORE_NO_CHECKPOINT connection left
+ * behind, i.e. how much a checkpoint has to copy; 0 on other connections. */
+long store_log_pages(const store *s);
+/* Copies what the log holds into the database, as far as readers allow,
+ * without making writers wait (SQLite's passive checkpoint; nothing to do
+ * on PostgreSQL). */
+int store_checkpoint(store *s, errinfo *err);
 
 /* Connects to the PostgreSQL database at url and disconnects, changing
  * nothing (`deploybot check`): 0, or -1 with err as store_open's. */

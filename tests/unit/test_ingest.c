@@ -2,7 +2,8 @@
  * (one transaction for many, duplicates, all or nothing) and bot/ingest.c,
  * the writer thread (a batch is committed whole and reported once, a
  * failing batch is retried one delivery at a time, an abandoned item is
- * still committed, stop commits what is queued). */
+ * still committed, stop commits what is queued, the writer's commits never
+ * checkpoint and its checkpointer does). */
 #include "bot/ingest.h"
 #include "store/jobs.h"
 #include "tests/unit/check.h"
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char tmpdir[] = "/tmp/deploybot-test-ingest-XXXXXX";
@@ -164,6 +166,93 @@ static void test_abandon_done(void) {
     ingest_free(g);
 }
 
+#define BIG_PAYLOAD (256 * 1024)
+#define BIG_DELIVERIES 24 /* 6 MiB: past SQLite's 1000-page threshold */
+
+static long file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* A payload of n bytes of JSON. */
+static char *big_payload(size_t n) {
+    char *p = malloc(n + 1);
+    if (!p)
+        abort();
+    memset(p, ' ', n);
+    p[0] = '{';
+    p[n - 1] = '}';
+    p[n] = '\0';
+    return p;
+}
+
+/* Commits that leave the log far past the threshold copy nothing into the
+ * database on a STORE_NO_CHECKPOINT connection; another connection's
+ * checkpoint does, and the next commit starts the log over. */
+static void test_store_no_checkpoint(void) {
+    char path[300], id[32];
+    errinfo err;
+    char *payload = big_payload(BIG_PAYLOAD);
+    store *w, *ck;
+
+    snprintf(path, sizeof(path), "%s/nock.db", tmpdir);
+    w = store_open(path, STORE_NO_CHECKPOINT, &err);
+    ck = store_open(path, 0, &err);
+    CHECK(w != NULL && ck != NULL);
+    if (!w || !ck)
+        goto out;
+    long before = file_size(path);
+    for (int i = 0; i < BIG_DELIVERIES; i++) {
+        snprintf(id, sizeof(id), "big-%d", i);
+        store_delivery d = {id, "push", payload, 0, 0};
+        CHECK(store_deliveries_add(w, &d, 1, &err) == 0);
+    }
+    CHECK(store_log_pages(w) >= 1000);
+    CHECK(file_size(path) == before);
+    CHECK(store_log_pages(ck) == 0); /* it checkpoints itself: nothing noted */
+    CHECK(store_checkpoint(ck, &err) == 0);
+    CHECK(file_size(path) > (long)BIG_DELIVERIES * BIG_PAYLOAD);
+    store_delivery d = {"big-after", "push", "{}", 0, 0};
+    CHECK(store_deliveries_add(w, &d, 1, &err) == 0);
+    CHECK(store_log_pages(w) < 1000);
+out:
+    store_close(w);
+    store_close(ck);
+    free(payload);
+}
+
+/* The writer's checkpointer: deliveries past the threshold end up in the
+ * database file while the writer goes on, without anyone else checkpointing. */
+static void test_writer_checkpoints(void) {
+    waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    char path[300], id[32];
+    errinfo err;
+    char *payload = big_payload(BIG_PAYLOAD);
+    ingest *g;
+
+    snprintf(path, sizeof(path), "%s/writer-ck.db", tmpdir);
+    g = ingest_start(path, NULL, on_done, &w, &err);
+    CHECK(g != NULL);
+    if (!g) {
+        free(payload);
+        return;
+    }
+    for (int i = 0; i < BIG_DELIVERIES; i++) {
+        snprintf(id, sizeof(id), "ck-%d", i);
+        ingest_item *it = ingest_item_new(id, "push", payload, NULL);
+        ingest_submit(g, it);
+        wait_batches(&w, i + 1);
+        free_all(ingest_take_done(g));
+    }
+    /* The checkpoint runs beside the writer: wait for it (bounded). */
+    for (int i = 0; i < 1000 && file_size(path) < (long)BIG_DELIVERIES * BIG_PAYLOAD / 2; i++)
+        usleep(10000);
+    CHECK(file_size(path) >= (long)BIG_DELIVERIES * BIG_PAYLOAD / 2);
+    ingest_stop(g);
+    ingest_free(g);
+    free(payload);
+}
+
 int main(void) {
     errinfo err;
 
@@ -179,6 +268,8 @@ int main(void) {
     store_close(s);
     test_writer_batches();
     test_abandon_done();
+    test_store_no_checkpoint();
+    test_writer_checkpoints();
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
     if (system(cmd) != 0)
