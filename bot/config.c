@@ -46,6 +46,7 @@
 #define MAX_RUN_TIMEOUT_S (7 * 86400)
 #define DEFAULT_RETENTION_DAYS 90
 #define DEFAULT_RETENTION_INTERVAL_S 86400 /* daily */
+#define DEFAULT_LEASE_S 30
 #define ENV_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
 
 /* ---- problems ----------------------------------------------------------- */
@@ -122,6 +123,7 @@ enum {
     K_HOST_APP_REFRESH_S,
     K_RETENTION_DAYS,
     K_RETENTION_INTERVAL_S,
+    K_LEASE_S,
     K_COUNT
 };
 
@@ -169,6 +171,8 @@ static const int_knob KNOBS[K_COUNT] = {
     [K_HOST_APP_REFRESH_S] = {"host.app_token_refresh_s", NULL, 0, 3000},
     [K_RETENTION_DAYS] = {"retention_days", "DEPLOYBOT_RETENTION_DAYS", 0, 36500},
     [K_RETENTION_INTERVAL_S] = {"retention_interval_s", "DEPLOYBOT_RETENTION_INTERVAL_S", 1, 7 * 86400},
+    /* Renewed every third of it: 2 s leaves a renewal a few hundred ms. */
+    [K_LEASE_S] = {"replica.lease_s", "DEPLOYBOT_REPLICA_LEASE_S", 2, 3600},
 };
 
 /* A 0 in the file means "none at all" (retry at once, look once, poll
@@ -216,6 +220,7 @@ static void knob_store(bot_config *o, int k, long long v) {
     case K_HOST_APP_REFRESH_S: o->github_app_refresh_s = (int)v; break;
     case K_RETENTION_DAYS: o->retention_days = (int)v; break;
     case K_RETENTION_INTERVAL_S: o->retention_interval_s = (int)v; break;
+    case K_LEASE_S: o->lease_s = (int)v; break;
     }
 }
 
@@ -596,6 +601,7 @@ static void set_defaults(bot_config *o) {
     o->github_app_refresh_s = DEFAULT_GITHUB_APP_REFRESH_S;
     o->retention_days = DEFAULT_RETENTION_DAYS;
     o->retention_interval_s = DEFAULT_RETENTION_INTERVAL_S;
+    o->lease_s = DEFAULT_LEASE_S;
     o->listen = strdup(DEFAULT_LISTEN);
     o->data_dir = strdup(DEFAULT_DATA_DIR);
     o->repo_token_env = strdup(DEFAULT_REPO_TOKEN_ENV);
@@ -688,7 +694,7 @@ static void load_sections(json_t *root, bot_config *o, cfgload *l) {
         "webhook_secret_env", "host", "github", "runners", "apply_parallelism", "discovery_parallelism", "aws", "wait",
         "notify", "environments", "limits", "ingest", "allow_fork_prs",
         "api_tokens", "session_ttl_s", "tls_cert", "tls_key", "retention_days",
-        "retention_interval_s", "log_format", NULL};
+        "retention_interval_s", "log_format", "replica", NULL};
     static const char *const repo_keys[] = {"url", "name", "token_env", "user", "ca_file", "default_branch",
                                             "reconcile_interval_s", NULL};
     static const char *const gh_keys[] = {"api_url", "token_env", APP_KEYS, NULL};
@@ -699,11 +705,12 @@ static void load_sections(json_t *root, bot_config *o, cfgload *l) {
                                            NULL};
     static const char *const wait_keys[] = {"timeout_s", "poll_ms", "first_poll_ms", "max_poll_ms", NULL};
     static const char *const ingest_keys[] = {"batch_max", "batch_wait_us", NULL};
+    static const char *const replica_keys[] = {"lease_s", NULL};
     static const char *const limit_keys[] = {"max_file_bytes", "max_envs_per_push",
                                              "plan_list_items", "max_inflight_body_bytes",
                                              "max_connections", "header_timeout_s",
                                              "body_min_rate_bytes_s", "ws_ping_interval_s", NULL};
-    json_t *repo, *gh, *host, *aws, *wait, *limits, *ingest;
+    json_t *repo, *gh, *host, *aws, *wait, *limits, *ingest, *replica;
     const char *app_where;
     char *log_fmt = NULL;
 
@@ -723,6 +730,7 @@ static void load_sections(json_t *root, bot_config *o, cfgload *l) {
     section(root, "wait", wait_keys, &wait, l);
     section(root, "limits", limit_keys, &limits, l);
     section(root, "ingest", ingest_keys, &ingest, l);
+    section(root, "replica", replica_keys, &replica, l);
     noted(l, opt_str(repo, "repo.", "url", &o->repo_url, &l->err));
     if (noted(l, opt_str(repo, "repo.", "name", &o->repo_name, &l->err)) == 0)
         noted(l, repo_name_check(o->repo_name, &l->err));

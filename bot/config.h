@@ -61,6 +61,7 @@
  *     "retention_interval_s": 86400,  DEPLOYBOT_RETENTION_INTERVAL_S
  *     "tls_cert": "/etc/deploybot/cert.pem", "tls_key": "/etc/deploybot/key.pem",
  *     "log_format": "text",           DEPLOYBOT_LOG_FORMAT: "text" or "json" (util/log.h)
+ *     "replica": { "lease_s": 30 },   DEPLOYBOT_REPLICA_LEASE_S (bot/replica.h; at start only)
  *     "environments": {
  *       "prd": { "role_arn": "arn:aws:iam::123456789012:role/deploybot",
  *                "external_id": "acme-prd", "prevent_destroy": true,
@@ -212,6 +213,9 @@ typedef struct {
     struct json_t *file;      /* the file as read (NULL without one), to tell a
                                  reload what changed (bot_config_changes) */
     log_format log_format;    /* the daemon's stderr: text lines or JSON lines */
+    int lease_s;              /* "replica.lease_s": how long a replica's claim on a run, a
+                                 job or a message lasts unless renewed (bot/replica.h);
+                                 read at start only */
 } bot_config;
 
 /* path NULL: the defaults and the environment only. Returns 0, or -1 with

@@ -173,8 +173,12 @@ static int stopped(job_runner *r, outcome *o) {
     return 1;
 }
 
-static int shutting_down(job_runner *r) {
-    return r->stop && runstop_reason(r->stop) == RUNSTOP_SHUTDOWN;
+/* The run is left to another start (a shutdown) or replica (its lease was
+ * lost): its outcome is not known yet, and not this thread's to tell. */
+static int handed_over(job_runner *r) {
+    runstop_why why = r->stop ? runstop_reason(r->stop) : RUNSTOP_NONE;
+    return why == RUNSTOP_SHUTDOWN || why == RUNSTOP_LEASE_LOST ||
+           (r->stop && r->stop->lease && replica_lease_lost(r->stop->lease));
 }
 
 /* Whether env is locked, with the reason; a lock that cannot be read (the
@@ -208,7 +212,7 @@ static void run_env(job_runner *r, const run *x, const repoconfig_env *env, envr
     judge(o, &res, ok, apply, locked ? reason : NULL, pushed);
     int stop = !ok && stopped(r, o);
     if (!ok && !stop && mode == ENVRUN_APPLY && !res.invalid && v->auto_rollback) auto_rollback(r, x, log, o);
-    if (!shutting_down(r)) /* it resumes: the outcome is not known yet */
+    if (!handed_over(r)) /* it resumes: the outcome is not known yet */
         report(r, x, mode != ENVRUN_PLAN, !ok || locked || refused,
                mode == ENVRUN_PLAN && !locked && !refused && !stop ? res.summary : o->desc, &res);
     /* envrun logged its own summary; add the line only when it says more. */
@@ -308,8 +312,8 @@ static int finish_recorded(job_runner *r, const run *x, const outcome *o, const 
     const char *summary = o->plan_summary[0] ? o->plan_summary : NULL;
     int rc, tries = 0;
 
-    while ((rc = store_run_finish(r->db, x->id, o->state, summary, o->desc, log, err)) != 0 &&
-           err->code == ERR_UNAVAILABLE && ++tries * FINISH_RETRY_STEP_MS < FINISH_RETRY_MS && !shutting_down(r))
+    while ((rc = store_run_finish(r->db, x->id, r->fence, o->state, summary, o->desc, log, err)) != 0 &&
+           err->code == ERR_UNAVAILABLE && ++tries * FINISH_RETRY_STEP_MS < FINISH_RETRY_MS && !handed_over(r))
         nanosleep(&pause, NULL);
     return rc;
 }
@@ -320,14 +324,17 @@ void execute_run(job_runner *r, const run *x) {
     errinfo err;
     run_log_init(&log, x->id, x->env, r->rd, r->db);
     log.commit = x->sha;
+    log.fence = r->fence;
     long long t0 = clock_mono_us();
     run_log_printf(&log, "%s of %.12s (%s, attempt %d)", x->kind, x->sha, x->trigger, x->attempts);
     if (r->stop && runstop_check(r->stop) && stopped(r, &o)) /* canceled before it started */
         run_log_line(&log, o.desc);
     else
         execute(r, x, &log, &o);
-    if (shutting_down(r)) {
-        run_log_line(&log, "stopped: deploybot is shutting down; the run resumes at the next start");
+    if (handed_over(r)) {
+        run_log_line(&log, runstop_reason(r->stop) == RUNSTOP_SHUTDOWN
+                               ? "stopped: deploybot is shutting down; the run resumes at the next start"
+                               : "stopped: this replica lost the lease of the environment; another takes the run over");
         run_log_free(&log);
         return;
     }

@@ -22,17 +22,19 @@
 #include "util/metrics.h"
 
 typedef struct {
-    const bot_config *cfg;  /* read-only, outlives the runner (bot/config.h) */
-    const host_ops *host;   /* cfg's host: its payloads and refs */
-    cfgrepo *repo;          /* opened by the first job_fetch */
-    notifier *nt;           /* statuses, comments, chat: queued in the outbox */
-    redactor *rd;           /* secrets masked in logs, history and messages */
-    store *db;              /* the history and the locks */
-    aws_sessions *sessions; /* the environments' assumed roles, kept between runs */
-    fetchauth auth;         /* the mirror's credentials (a GitHub App's token, this thread's) */
-    metrics *metrics;       /* where runs are counted (bot/metrics.h); NULL: nowhere */
-    runstop *stop;          /* the run under way's reasons to stop (a run thread's, set
+    const bot_config *cfg;    /* read-only, outlives the runner (bot/config.h) */
+    const host_ops *host;     /* cfg's host: its payloads and refs */
+    cfgrepo *repo;            /* opened by the first job_fetch */
+    notifier *nt;             /* statuses, comments, chat: queued in the outbox */
+    redactor *rd;             /* secrets masked in logs, history and messages */
+    store *db;                /* the history and the locks */
+    aws_sessions *sessions;   /* the environments' assumed roles, kept between runs */
+    fetchauth auth;           /* the mirror's credentials (a GitHub App's token, this thread's) */
+    metrics *metrics;         /* where runs are counted (bot/metrics.h); NULL: nowhere */
+    runstop *stop;            /* the run under way's reasons to stop (a run thread's, set
                                for each run); NULL: never stopped */
+    const store_fence *fence; /* the lease the run under way holds (store/lease.h), which
+                                 its writes carry; NULL: unchecked */
 } job_runner;
 
 job_runner *job_runner_new(const bot_config *cfg, const char *db_path, errinfo *err);

@@ -22,6 +22,7 @@
  * defaults, and the environment over either. */
 #include "bot/admin.h"
 #include "bot/cfgsnap.h"
+#include "bot/replica.h"
 #include "bot/check.h"
 #include "bot/config.h"
 #include "bot/drift.h"
@@ -123,8 +124,10 @@ static void fix_public_url(bot_config *cfg, int port) {
 
 /* The server's callback for a queued job; arg is where serve keeps the
  * worker, which starts after the server (jobs only come once it runs). */
+/* arg is where the worker will be: none yet while the replica starts. */
 static void wake_worker(void *arg) {
-    worker_wake(*(worker **)arg);
+    worker *w = *(worker **)arg;
+    if (w) worker_wake(w);
 }
 
 static void announce(const bot_config *cfg, const char *port_file) {
@@ -159,6 +162,7 @@ typedef struct {
     redactor *rd; /* the sender's own copy: it logs and stores errors */
     cfgsnap *snap;
     const bot_config *cfg;
+    const store_claimer *claimer; /* this replica's (bot/replica.h), kept across restarts */
 } notify_thread;
 
 /* After the worker: what it queued last stays queued for the next start. */
@@ -166,14 +170,14 @@ static void notify_stop(notify_thread *t) {
     sender_stop(t->snd);
     redactor_free(t->rd);
     if (t->cfg) cfgsnap_put(t->snap, t->cfg);
-    *t = (notify_thread){0};
+    *t = (notify_thread){.claimer = t->claimer};
 }
 
 static int notify_start(notify_thread *t, cfgsnap *snap, const char *db, errinfo *err) {
     const bot_config *cfg = cfgsnap_get(snap);
-    *t = (notify_thread){.rd = redactor_new(), .snap = snap, .cfg = cfg};
+    *t = (notify_thread){.rd = redactor_new(), .snap = snap, .cfg = cfg, .claimer = t->claimer};
     bot_config_secrets(cfg, t->rd);
-    sender_options so = {.db_path = db, .host = host_find(cfg->host_type), .redactor = t->rd, .settings = &cfg->notify, .retry_base_ms = cfg->notify.retry_base_ms};
+    sender_options so = {.db_path = db, .host = host_find(cfg->host_type), .redactor = t->rd, .settings = &cfg->notify, .retry_base_ms = cfg->notify.retry_base_ms, .claimer = t->claimer};
     bot_config_host(cfg, &so.host_cfg);
     so.app = bot_config_ghapp(cfg);
     if ((t->snd = sender_start(&so, err))) return 0;
@@ -247,8 +251,11 @@ static int serve(bot_config *loaded, const char *path, const char *port_file) {
     bot_metrics_declare(m);
     g_server = server_new(loaded, db, m, wake_worker, &w, &err);
     if (g_server) fix_public_url(loaded, server_port(g_server));
+    int lease_s = loaded->lease_s; /* read at start only; cfgsnap_new moves loaded */
     cfgsnap *snap = cfgsnap_new(loaded);
-    if (g_server && (w = worker_start(snap, db, m, &err)) && notify_start(&nt, snap, db, &err) == 0) {
+    replica *rep = g_server ? replica_start(db, lease_s, wake_worker, &w, &err) : NULL;
+    nt.claimer = rep ? replica_claimer(rep) : NULL;
+    if (rep && (w = worker_start(snap, db, rep, m, &err)) && notify_start(&nt, snap, db, &err) == 0) {
         const bot_config *cfg = cfgsnap_get(snap);
         announce(cfg, port_file);
         sdnotify_watchdog *wd = notify_ready(cfg);
@@ -259,8 +266,10 @@ static int serve(bot_config *loaded, const char *path, const char *port_file) {
     } else {
         log_write(LOG_ERROR, NULL, "%s", err.msg);
     }
+    replica_quiet(rep);
     worker_stop(w);
     notify_stop(&nt);
+    replica_stop(rep);
     server_free(g_server);
     g_server = NULL;
     cfgsnap_free(snap);

@@ -40,7 +40,11 @@ void run_log_line(void *arg, const char *line) {
         log_ctx ctx = run_log_ctx(l);
         log_write(LOG_INFO, &ctx, "%s", safe);
     }
-    if (l->history) store_run_log_append(l->history, l->run, safe, NULL);
+    errinfo err;
+    if (l->history && store_run_log_append(l->history, l->run, l->fence, safe, &err) < 0 && err.code == ERR_CONFLICT) {
+        log_ctx ctx = run_log_ctx(l);
+        log_write(LOG_WARN, &ctx, "line not recorded: %s", err.msg);
+    }
     keep(l, safe);
     free(safe);
 }

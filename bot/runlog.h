@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include "notify/redact.h"
+#include "store/lease.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -18,9 +19,11 @@ typedef struct {
     const char *env;
     const char *commit; /* the run's, for the log's context; NULL: none */
     const redactor *rd;
-    store *history; /* may be NULL: stderr and the buffer only */
-    int quiet;      /* set: nothing to stderr either */
-    char *buf;      /* every line so far, '\n'-terminated; may be NULL */
+    store *history;           /* may be NULL: stderr and the buffer only */
+    const store_fence *fence; /* the run's lease: a line is refused once it is lost;
+                                 NULL: unchecked */
+    int quiet;                /* set: nothing to stderr either */
+    char *buf;                /* every line so far, '\n'-terminated; may be NULL */
     size_t len;
     /* Monotonic microseconds (util/clock.h), 0 until they happen: when
      * envrun started, when it logged its first line (it had the plan); and

@@ -14,8 +14,13 @@ void runstop_init(runstop *r, long run, int timeout_s, const atomic_int *closing
     r->db = db;
     r->next_poll_ms = 0;
     r->by[0] = '\0';
+    r->lease = NULL;
     atomic_init(&r->why, RUNSTOP_NONE);
     pthread_mutex_init(&r->mu, NULL);
+}
+
+void runstop_watch_lease(runstop *r, replica_lease *lease) {
+    r->lease = lease;
 }
 
 void runstop_destroy(runstop *r) {
@@ -50,6 +55,7 @@ int runstop_check(void *arg) {
 
     if (atomic_load(&r->why) != RUNSTOP_NONE) return 1;
     if (r->closing && atomic_load(r->closing)) decide(r, RUNSTOP_SHUTDOWN);
+    else if (r->lease && replica_lease_lost(r->lease)) decide(r, RUNSTOP_LEASE_LOST);
     else if (now >= r->deadline_ms) decide(r, RUNSTOP_TIMEOUT);
     else if (poll_request(r, now)) decide(r, RUNSTOP_CANCELED);
     return atomic_load(&r->why) != RUNSTOP_NONE;
@@ -64,6 +70,7 @@ void runstop_describe(runstop *r, char *out, size_t len) {
     case RUNSTOP_TIMEOUT: snprintf(out, len, "timed out after %ds", r->timeout_s); break;
     case RUNSTOP_CANCELED: snprintf(out, len, "canceled by %s", r->by); break;
     case RUNSTOP_SHUTDOWN: snprintf(out, len, "stopped: deploybot is shutting down"); break;
+    case RUNSTOP_LEASE_LOST: snprintf(out, len, "stopped: this replica lost the lease of the environment"); break;
     case RUNSTOP_NONE: snprintf(out, len, "not stopped"); break;
     }
 }

@@ -8,6 +8,7 @@
 #include "bot/drift.h"
 #include "bot/execute.h"
 #include "bot/reconcile.h"
+#include "bot/replica.h"
 #include "bot/runstop.h"
 #include "util/clock.h"
 #include "store/jobs.h"
@@ -28,6 +29,7 @@
 struct worker {
     cfgsnap *snap;
     char *db_path;
+    replica *replica; /* whose claims the threads make (borrowed) */
     metrics *metrics;
     pthread_t dispatcher, runners[BOT_MAX_RUNNERS];
     int n_runners;
@@ -125,7 +127,7 @@ static void *dispatcher_main(void *arg) {
         unsigned long seen = generation(w, &stop);
         if (stop || !(jr = job_runner_current(w->snap, w->db_path, jr, &cfg))) break;
         store_job j;
-        if (store_job_claim(q, &j, NULL) <= 0) {
+        if (store_job_claim(q, replica_claimer(w->replica), &j, NULL) <= 0) {
             if (!reconcile_due(w, jr, q) && !prune_due(w, cfg, q)) wait_for_work(w, seen);
             continue;
         }
@@ -144,17 +146,23 @@ static int run_one(worker *w, job_runner *jr, store *rs, store *stops) {
     run x, *superseded;
     size_t n_superseded;
     errinfo e;
-    int got = store_run_claim(rs, &x, &superseded, &n_superseded, &e);
+    long long t0 = clock_mono_ms(); /* the lease runs from before the claim */
+    int got = store_run_claim(rs, replica_claimer(w->replica), &x, &superseded, &n_superseded, &e);
     if (got < 0) log_write(LOG_ERROR, NULL, "%s", e.msg);
     execute_report_superseded(jr, superseded, n_superseded);
     run_list_free(superseded, n_superseded);
     if (got <= 0) return 0;
     runstop stop;
+    replica_lease *lease = replica_lease_hold(w->replica, x.env, x.fence, t0);
     runstop_init(&stop, x.id, bot_config_run_timeout(jr->cfg, x.env), &w->closing, stops);
+    runstop_watch_lease(&stop, lease);
     jr->stop = &stop;
+    jr->fence = lease ? replica_lease_fence(lease) : NULL;
     execute_run(jr, &x);
     jr->stop = NULL;
+    jr->fence = NULL;
     runstop_destroy(&stop);
+    replica_lease_drop(w->replica, lease);
     run_free(&x);
     return 1;
 }
@@ -190,16 +198,6 @@ static void worker_free(worker *w) {
     free(w);
 }
 
-static int recover(const char *db_path, errinfo *err) {
-    store *db = store_open(db_path, STORE_MKDIR, err);
-    if (!db) return -1;
-    int jobs = store_jobs_recover(db, NULL), nruns = store_runs_recover(db, NULL);
-    if (jobs > 0 || nruns > 0)
-        log_write(LOG_INFO, NULL, "resuming %d interrupted job(s) and %d run(s)", jobs, nruns);
-    store_close(db);
-    return 0;
-}
-
 /* The drift checks read the deployed commit from the mirror, which only
  * repo.url names before a webhook came (bot/drift.h). */
 static void start_drift(worker *w, const bot_config *cfg) {
@@ -210,11 +208,11 @@ static void start_drift(worker *w, const bot_config *cfg) {
         log_write(LOG_ERROR, NULL, "%s", err.msg);
 }
 
-worker *worker_start(cfgsnap *snap, const char *db_path, metrics *m, errinfo *err) {
-    if (recover(db_path, err) != 0) return NULL;
+worker *worker_start(cfgsnap *snap, const char *db_path, replica *rep, metrics *m, errinfo *err) {
     worker *w = calloc(1, sizeof(*w));
     if (!w || !(w->db_path = strdup(db_path))) abort();
     w->snap = snap;
+    w->replica = rep;
     atomic_init(&w->closing, 0);
     w->metrics = m;
     pthread_mutex_init(&w->mu, NULL);

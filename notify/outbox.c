@@ -55,7 +55,7 @@ int outbox_send_due(store *db, long long now_ms, const outbox_policy *p, int max
     int done = 0;
     while (done < max) {
         outbox_msg m;
-        int got = store_outbox_claim(db, now_ms, &m, err);
+        int got = store_outbox_claim(db, now_ms, p ? p->claimer : NULL, &m, err);
         if (got < 0) return -1;
         if (got == 0) break;
         outbox_outcome oc;

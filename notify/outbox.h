@@ -3,8 +3,9 @@
  * policy: sent, failed for good (kept, with the error), or retried later —
  * with exponential backoff and jitter, or at the time the server asked for
  * (Retry-After), optionally pausing the whole channel (a rate limit).
- * Messages left 'sending' by a crash are resumed (store_outbox_recover), so
- * delivery is at least once.
+ * A message whose sender died or stalled while sending is pending again
+ * once its claim expired (store/lease.h: store_takeover), so delivery is
+ * at least once.
  *
  * Times are Unix milliseconds, passed in so tests control the clock. */
 #ifndef DEPLOYBOT_NOTIFY_OUTBOX_H
@@ -24,10 +25,11 @@ typedef struct {
 } outbox_outcome;
 
 typedef struct {
-    long long base_ms;    /* first retry delay; 0: 1 s */
-    long long cap_ms;     /* longest backoff; 0: 10 min */
-    long long max_age_ms; /* a message older than this that fails again is
+    long long base_ms;            /* first retry delay; 0: 1 s */
+    long long cap_ms;             /* longest backoff; 0: 10 min */
+    long long max_age_ms;         /* a message older than this that fails again is
                                   given up ('failed'); 0: 3 days */
+    const store_claimer *claimer; /* who claims the messages (store/lease.h); NULL: no one */
 } outbox_policy;
 
 /* Delivers one message and says how it went. */

@@ -272,8 +272,6 @@ static void *sender_main(void *arg) {
 /* What a crash or a restart left in the outbox, and what cannot be sent
  * yet, for the log. */
 static void resume(sender *s, const sender_options *o) {
-    int n = store_outbox_recover(s->db, NULL);
-    if (n > 0) log_write(LOG_INFO, NULL, "notify: resuming %d message(s) interrupted while sending", n);
     store_outbox_prune(s->db, clock_wall_ms() - KEEP_SENT_MS, NULL);
     long pending = store_outbox_count(s->db, "pending", NULL);
     if (pending > 0) log_write(LOG_INFO, NULL, "notify: %ld message(s) waiting to be sent", pending);
@@ -308,6 +306,7 @@ sender *sender_start(const sender_options *o, errinfo *err) {
     if (!s->can_wait) log_write(LOG_WARN, NULL, "notify: %s; looking at the outbox every %d ms", e.msg, POLL_MS);
     resume(s, o);
     s->policy.base_ms = o->retry_base_ms;
+    s->policy.claimer = o->claimer;
     s->host = o->host;
     s->hc = o->host->client_new(&o->host_cfg);
     s->app = ghapp_new(&o->app);

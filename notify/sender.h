@@ -22,6 +22,7 @@
 #include "notify/ghapp.h"
 #include "notify/redact.h"
 #include "notify/settings.h"
+#include "store/lease.h"
 #include "util/errinfo.h"
 
 typedef struct {
@@ -32,6 +33,8 @@ typedef struct {
     const redactor *redactor;        /* masks secrets in errors it logs and stores; may be NULL */
     const notify_settings *settings; /* only to warn at start about unset variables; may be NULL */
     long long retry_base_ms;         /* first retry delay; 0: 1 s (outbox_policy.base_ms) */
+    const store_claimer *claimer;    /* this replica's claims (store/lease.h); outlives the
+                                        sender; NULL: no one's */
 } sender_options;
 
 typedef struct sender sender;

@@ -16,7 +16,8 @@ static const char ADD_JOB[] =
 /* The inner SELECT and the outer state check run in one statement, i.e. one
  * write transaction: the claim is atomic across connections. */
 #define CLAIM_OF(lock) \
-    "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = now_s() " \
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = now_s(), " \
+    "claimed_by = ?1, claim_expires_ms = now_ms() + ?2 " \
     "WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= now_s() " \
     "ORDER BY id LIMIT 1" lock ") AND state = 'queued' RETURNING id, delivery, event, payload, attempts"
 static const char CLAIM[] = CLAIM_OF("");
@@ -27,7 +28,6 @@ static const char FINISH[] =
     "UPDATE jobs SET state = ?2, summary = ?3, finished_at = now_s() WHERE id = ?1 AND state = 'running'";
 static const char RETRY[] =
     "UPDATE jobs SET state = 'queued', summary = ?3, run_after = now_s() + ?2 WHERE id = ?1 AND state = 'running'";
-static const char RECOVER[] = "UPDATE jobs SET state = 'queued' WHERE state = 'running'";
 static const char COUNT_STATE[] = "SELECT count(*) FROM jobs WHERE state = ?1";
 static const char COUNT_ALL[] = "SELECT count(*) FROM jobs";
 
@@ -83,8 +83,9 @@ int store_deliveries_add(store *s, store_delivery *d, size_t n, errinfo *err) {
     return 0;
 }
 
-int store_job_claim(store *s, store_job *out, errinfo *err) {
-    sql_stmt *st = sql_query(s, err, sql_pick(s, CLAIM, CLAIM_PG), "");
+int store_job_claim(store *s, const store_claimer *c, store_job *out, errinfo *err) {
+    sql_stmt *st = sql_query(s, err, sql_pick(s, CLAIM, CLAIM_PG), "sL", c ? c->holder : NULL,
+                             c ? c->lease_ms : STORE_DEFAULT_LEASE_MS);
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -125,10 +126,6 @@ int store_job_retry(store *s, long id, int delay_s, const char *summary, errinfo
     int n = sql_exec(s, err, "updating", RETRY, "lis", id, delay_s > 0 ? delay_s : 0, summary);
 
     return running_job_updated(n, id, "retrying", err);
-}
-
-int store_jobs_recover(store *s, errinfo *err) {
-    return sql_exec(s, err, "recovering jobs", RECOVER, "");
 }
 
 static int known_state(const char *state) {

@@ -2,11 +2,13 @@
  *
  * A delivery is recorded and its job queued in one transaction, before the
  * webhook is acknowledged. A job is claimed by one worker (state 'running')
- * and finished ('done' / 'failed'), or put back to run again later. On
- * start, jobs left 'running' by a crash go back to 'queued'. */
+ * and finished ('done' / 'failed'), or put back to run again later. A
+ * claim that is not renewed expires and the job is queued again
+ * (store/lease.h: store_takeover). */
 #ifndef DEPLOYBOT_STORE_JOBS_H
 #define DEPLOYBOT_STORE_JOBS_H
 
+#include "store/lease.h"
 #include "store/store.h"
 
 typedef struct {
@@ -37,17 +39,16 @@ typedef struct {
  * from its second occurrence on. */
 int store_deliveries_add(store *s, store_delivery *d, size_t n, errinfo *err);
 
-/* Claims the oldest queued job that is due, atomically across connections:
- * 1 claimed (free it with store_job_free), 0 none, -1 error. */
-int store_job_claim(store *s, store_job *out, errinfo *err);
+/* Claims the oldest queued job that is due for c (NULL: no one's, for
+ * STORE_DEFAULT_LEASE_MS), atomically across connections: 1 claimed (free
+ * it with store_job_free), 0 none, -1 error. */
+int store_job_claim(store *s, const store_claimer *c, store_job *out, errinfo *err);
 /* Marks a running job 'done' (ok) or 'failed'. ERR_CONFLICT if it is not
  * running. */
 int store_job_finish(store *s, long id, int ok, const char *summary, errinfo *err);
 /* Puts a running job back in the queue, to run again after delay_s seconds
  * (a transient failure such as an unreachable git remote). */
 int store_job_retry(store *s, long id, int delay_s, const char *summary, errinfo *err);
-/* Moves jobs left running by a crash back to queued; returns how many. */
-int store_jobs_recover(store *s, errinfo *err);
 /* Jobs in a state ("queued", "running", "done", "failed"; NULL: all). */
 long store_jobs_count(store *s, const char *state, errinfo *err);
 void store_job_free(store_job *j);

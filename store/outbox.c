@@ -12,9 +12,9 @@
 static const char ENQUEUE[] =
     "INSERT INTO outbox(kind, target, channel, ordering_key, payload, created_at, "
     "next_attempt_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id";
-static const char RECOVER[] = "UPDATE outbox SET state = 'pending' WHERE state = 'sending'";
 #define CLAIM_OF(lock) \
-    "UPDATE outbox SET state = 'sending', attempts = attempts + 1 " \
+    "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_by = ?2, " \
+    "claim_expires_ms = now_ms() + ?3 " \
     "WHERE id = (SELECT o.id FROM outbox o " \
     "  WHERE o.state = 'pending' AND o.next_attempt_at <= ?1" \
     "    AND NOT EXISTS (SELECT 1 FROM outbox p WHERE o.ordering_key IS NOT NULL" \
@@ -75,10 +75,6 @@ int store_outbox_enqueue(store *s, const outbox_new_msg *m, long long now_ms, lo
     return 0;
 }
 
-int store_outbox_recover(store *s, errinfo *err) {
-    return sql_exec(s, err, "recovering messages", RECOVER, "");
-}
-
 static void read_msg(sql_stmt *st, outbox_msg *out) {
     out->id = sql_col_ll(st, 0);
     out->kind = sql_text(st, 1);
@@ -90,8 +86,10 @@ static void read_msg(sql_stmt *st, outbox_msg *out) {
     out->created_ms = sql_col_ll(st, 7);
 }
 
-int store_outbox_claim(store *s, long long now_ms, outbox_msg *out, errinfo *err) {
-    sql_stmt *st = sql_query(s, err, sql_pick(s, CLAIM, CLAIM_PG), "L", now_ms);
+int store_outbox_claim(store *s, long long now_ms, const store_claimer *c, outbox_msg *out,
+                       errinfo *err) {
+    sql_stmt *st = sql_query(s, err, sql_pick(s, CLAIM, CLAIM_PG), "LsL", now_ms, c ? c->holder : NULL,
+                             c ? c->lease_ms : STORE_DEFAULT_LEASE_MS);
     int rc = sql_step(s, st, "claiming a message", err);
 
     memset(out, 0, sizeof(*out));

@@ -14,6 +14,7 @@
 #ifndef DEPLOYBOT_STORE_OUTBOX_H
 #define DEPLOYBOT_STORE_OUTBOX_H
 
+#include "store/lease.h"
 #include "store/store.h"
 
 typedef struct {
@@ -34,13 +35,14 @@ typedef struct {
 /* Stores a message, due now. *id (may be NULL) gets its id. */
 int store_outbox_enqueue(store *s, const outbox_new_msg *m, long long now_ms, long long *id,
                          errinfo *err);
-/* Puts messages left 'sending' by a crash back to 'pending'; how many. */
-int store_outbox_recover(store *s, errinfo *err);
 
-/* Claims the oldest due message whose channel is not paused and that no
- * older unsent message of its ordering key precedes, atomically across
- * connections: 1 (free it with outbox_msg_free), 0 none, -1 error. */
-int store_outbox_claim(store *s, long long now_ms, outbox_msg *out, errinfo *err);
+/* Claims for c (NULL: no one's, store/lease.h) the oldest due message whose
+ * channel is not paused and that no older unsent message of its ordering
+ * key precedes, atomically across connections: 1 (free it with
+ * outbox_msg_free), 0 none, -1 error. A claim that is not renewed expires
+ * and the message is pending again (store_takeover): sent at least once. */
+int store_outbox_claim(store *s, long long now_ms, const store_claimer *c, outbox_msg *out,
+                       errinfo *err);
 /* The outcomes of a claimed message: sent; pending again, due at at_ms;
  * failed for good. error is kept for whoever looks. */
 int store_outbox_sent(store *s, long long id, long long now_ms, errinfo *err);

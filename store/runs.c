@@ -7,25 +7,35 @@
 
 #define RUN_COLS \
     "id, job_id, env, repo, sha, before_sha, ref, kind, trigger, state, pr_number, " \
-    "attempts, plan_summary, result, created_ms, started_ms, finished_ms"
-#define N_RUN_COLS 17
+    "attempts, plan_summary, result, created_ms, started_ms, finished_ms, fence"
+#define N_RUN_COLS 18
 
 static const char ADD[] =
     "INSERT INTO runs(job_id, env, repo, sha, before_sha, ref, pr_number, kind, trigger, "
     "created_ms) VALUES(nullif(?1, 0), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, now_ms()) ON CONFLICT(job_id, env) DO NOTHING RETURNING id";
 /* A read, so idle run threads never queue for the write lock. */
 static const char ANY_QUEUED[] = "SELECT 1 FROM runs WHERE state = 'queued' LIMIT 1";
-/* The run to start: the oldest queued run whose environment is idle. */
+/* The run to start: the oldest queued run whose environment is idle. A run
+ * is queued again only once its lease expired (store_takeover), so an idle
+ * environment's lease is free or stale. */
 static const char NEXT[] =
     "SELECT id, kind, env FROM runs q WHERE state = 'queued' AND NOT EXISTS "
     "(SELECT 1 FROM runs b WHERE b.env = q.env AND b.state = 'running') ORDER BY id LIMIT 1";
+/* The environment's lease, with the next fencing token: whoever held it
+ * before can no longer write. */
+static const char LEASE[] =
+    "INSERT INTO env_leases(env, holder, fence, expires_ms, run_id) VALUES(?1, ?2, 1, " SQL_NOW_MS
+    " + ?3, ?4) ON CONFLICT(env) DO UPDATE SET holder = excluded.holder, "
+    "fence = env_leases.fence + 1, expires_ms = excluded.expires_ms, run_id = excluded.run_id "
+    "RETURNING fence";
 static const char NEWEST_APPLY[] =
     "SELECT max(id) FROM runs WHERE env = ?1 AND state = 'queued' AND kind = 'apply'";
 static const char SUPERSEDE[] =
     "UPDATE runs SET state = 'superseded', finished_ms = now_ms(), result = 'superseded by ' || substr((SELECT sha FROM runs WHERE id = ?2), 1, 12) "
     "WHERE env = ?1 AND state = 'queued' AND kind = 'apply' AND id < ?2 RETURNING " RUN_COLS;
 static const char START[] =
-    "UPDATE runs SET state = 'running', attempts = attempts + 1, started_ms = now_ms() WHERE id = ?1 RETURNING " RUN_COLS;
+    "UPDATE runs SET state = 'running', attempts = attempts + 1, started_ms = " SQL_NOW_MS
+    ", holder = ?2, fence = ?3 WHERE id = ?1 RETURNING " RUN_COLS;
 static const char APPLIED[] =
     "SELECT max(id) FROM runs WHERE env = ?1 AND sha = ?2 AND kind = 'apply' "
     "AND state = 'succeeded'";
@@ -34,17 +44,30 @@ static const char RECORDED[] =
 static const char LAST_GOOD[] =
     "SELECT sha FROM runs WHERE env = ?1 AND kind = 'apply' AND state = 'succeeded' "
     "ORDER BY finished_ms DESC, id DESC LIMIT 1";
+/* A write of a run holding the lease with holder h and token f (parameter
+ * numbers): a NULL holder writes unchecked. */
+#define FENCED(h, f) \
+    " AND (" h \
+    " IS NULL OR EXISTS (SELECT 1 FROM env_leases l WHERE l.env = runs.env " \
+    "AND l.holder = " h " AND l.fence = " f " AND l.expires_ms > " SQL_NOW_MS "))"
 static const char FINISH[] =
     "UPDATE runs SET state = ?2, plan_summary = ?3, result = ?4, log = ?5, "
-    "finished_ms = now_ms() WHERE id = ?1";
-static const char APPEND_LOG[] = "UPDATE runs SET log = log || ?2 || ?3 WHERE id = ?1";
+    "finished_ms = " SQL_NOW_MS " WHERE id = ?1" FENCED("?6", "?7");
+/* An unchecked finish (no holder) gives back the lease its run holds. */
+static const char RELEASE[] =
+    "UPDATE env_leases SET expires_ms = 0 WHERE run_id = ?3 "
+    "AND (?1 IS NULL OR (holder = ?1 AND fence = ?2))";
+static const char APPEND_LOG[] =
+    "UPDATE runs SET log = log || ?2 || ?3 WHERE id = ?1" FENCED("?4", "?5");
+static const char LEASE_OF[] =
+    "SELECT l.env, l.fence, l.holder, l.expires_ms > " SQL_NOW_MS
+    " FROM env_leases l JOIN runs r ON r.env = l.env WHERE r.id = ?1";
 static const char STATE[] = "SELECT state FROM runs WHERE id = ?1";
 static const char CANCEL_QUEUED[] =
     "UPDATE runs SET state = 'failed', result = 'canceled by ' || ?2, finished_ms = now_ms() WHERE id = ?1 AND state = 'queued'";
 static const char CANCEL_RUNNING[] =
     "INSERT INTO run_cancels(run_id, by, requested_ms) VALUES(?1, ?2, now_ms()) ON CONFLICT(run_id) DO NOTHING";
 static const char CANCEL_REQUESTED[] = "SELECT by FROM run_cancels WHERE run_id = ?1";
-static const char RECOVER[] = "UPDATE runs SET state = 'queued' WHERE state = 'running'";
 static const char LIST[] =
     "SELECT " RUN_COLS
     " FROM runs WHERE (?1 IS NULL OR env = ?1) AND (?3 IS NULL OR kind = ?3) "
@@ -87,6 +110,7 @@ static void read_run(sql_stmt *st, run *x) {
     x->created_ms = sql_col_ll(st, 14);
     x->started_ms = sql_col_ll(st, 15);
     x->finished_ms = sql_col_ll(st, 16);
+    x->fence = sql_col_ll(st, 17);
 }
 
 /* The run to start (0: none) and its kind and environment. */
@@ -118,8 +142,27 @@ static int supersede(store *s, const char *env, long keep, run **list, size_t *n
     return rc;
 }
 
-static int start(store *s, long id, run *out, errinfo *err) {
-    sql_stmt *st = sql_query(s, err, START, "l", id);
+/* The lease of env for run id: its new fencing token, or -1. */
+static long long lease(store *s, const char *env, long id, const store_claimer *c,
+                       errinfo *err) {
+    long long ms = c ? c->lease_ms : STORE_DEFAULT_LEASE_MS;
+    sql_stmt *st = sql_query(s, err, LEASE, "ssLl", env, c ? c->holder : NULL, ms, id);
+    int rc = sql_step(s, st, "taking the environment's lease", err);
+    long long fence;
+
+    if (rc == 0)
+        errinfo_set(err, ERR_INTERNAL, "taking the lease of %s: no token", env);
+    if (rc != 1)
+        return -1;
+    fence = sql_col_ll(st, 0);
+    /* Run to completion: the INSERT is done only then. */
+    return sql_step(s, st, "taking the environment's lease", err) < 0 ? -1 : fence;
+}
+
+static int start(store *s, long id, const char *env, const store_claimer *c, run *out,
+                 errinfo *err) {
+    long long fence = lease(s, env, id, c, err);
+    sql_stmt *st = fence < 0 ? NULL : sql_query(s, err, START, "lsL", id, c ? c->holder : NULL, fence);
     int rc = sql_step(s, st, "starting a run", err);
 
     if (rc != 1)
@@ -134,7 +177,8 @@ static int start(store *s, long id, run *out, errinfo *err) {
 }
 
 /* Inside the transaction: picks, supersedes and starts. */
-static int claim(store *s, run *out, run **superseded, size_t *n, errinfo *err) {
+static int claim(store *s, const store_claimer *c, run *out, run **superseded, size_t *n,
+                 errinfo *err) {
     char kind[16], env[128];
     long id = next_candidate(s, kind, env, err);
 
@@ -143,10 +187,11 @@ static int claim(store *s, run *out, run **superseded, size_t *n, errinfo *err) 
         if (id > 0 && supersede(s, env, id, superseded, n, err) < 0)
             return -1;
     }
-    return id > 0 ? start(s, id, out, err) : (int)id;
+    return id > 0 ? start(s, id, env, c, out, err) : (int)id;
 }
 
-int store_run_claim(store *s, run *out, run **superseded, size_t *n_superseded, errinfo *err) {
+int store_run_claim(store *s, const store_claimer *c, run *out, run **superseded,
+                    size_t *n_superseded, errinfo *err) {
     long long any = sql_number(s, sql_query(s, err, ANY_QUEUED, ""), "looking for runs", err);
     int got;
 
@@ -156,7 +201,7 @@ int store_run_claim(store *s, run *out, run **superseded, size_t *n_superseded, 
         return (int)any;
     if (sql_begin(s, err) < 0)
         return errinfo_prefix(err, "claiming a run");
-    got = claim(s, out, superseded, n_superseded, err);
+    got = claim(s, c, out, superseded, n_superseded, err);
     if (sql_end(s, got, err) < 0) {
         if (got == 1)
             run_free(out);
@@ -200,18 +245,60 @@ int store_run_latest(store *s, const char *env, run *out, errinfo *err) {
     return rc;
 }
 
-int store_run_finish(store *s, long id, const char *state, const char *plan_summary,
-                     const char *result, const char *log, errinfo *err) {
-    if (sql_exec(s, err, "finishing", FINISH, "lssss", id, state, plan_summary, result,
-                 log ? log : "") < 0)
-        return errinfo_prefix(err, "run %ld", id);
+/* Why a fenced write of run id changed nothing: ERR_CONFLICT naming who
+ * holds its environment's lease now. */
+static int lost(store *s, long id, const store_fence *f, errinfo *err) {
+    sql_stmt *st = sql_query(s, err, LEASE_OF, "l", id);
+    int rc = sql_step(s, st, "reading a lease", err);
+    char env[128];
+    long long fence;
+    int live;
+
+    if (rc == 0)
+        return errinfo_set(err, ERR_NOT_FOUND, "run %ld: no such run or no lease", id);
+    if (rc < 0)
+        return -1;
+    sql_text_into(st, 0, env, sizeof(env));
+    fence = sql_col_ll(st, 1);
+    live = sql_col_int(st, 3);
+    sql_done(st);
+    if (fence == f->fence)
+        return errinfo_set(err, ERR_CONFLICT, "run %ld: lease of %s (fence %lld) %s", id, env,
+                           fence, live ? "is no longer this replica's" : "expired");
+    return errinfo_set(err, ERR_CONFLICT, "run %ld: lease of %s lost to fence %lld", id, env, fence);
+}
+
+/* Inside the transaction: the write, then the lease given back. */
+static int finish(store *s, long id, const store_fence *f, const char *state, const char *plan_summary,
+                  const char *result, const char *log, errinfo *err) {
+    const char *holder = f ? f->holder : NULL;
+    long long fence = f ? f->fence : 0;
+    int n = sql_exec(s, err, "finishing", FINISH, "lsssssL", id, state, plan_summary, result,
+                     log ? log : "", holder, fence);
+
+    if (n == 0 && holder)
+        return lost(s, id, f, err);
+    if (n < 0)
+        return -1;
+    return sql_exec(s, err, "giving the lease back", RELEASE, "sLl", holder, fence, id) < 0 ? -1 : 0;
+}
+
+int store_run_finish(store *s, long id, const store_fence *f, const char *state,
+                     const char *plan_summary, const char *result, const char *log, errinfo *err) {
+    if (sql_begin(s, err) < 0 ||
+        sql_end(s, finish(s, id, f, state, plan_summary, result, log, err), err) < 0)
+        return errinfo_prefix(err, "recording the end of run %ld", id);
     return 0;
 }
 
-int store_run_log_append(store *s, long id, const char *line, errinfo *err) {
-    if (sql_exec(s, err, "appending to the log", APPEND_LOG, "lss", id, line, "\n") < 0)
+int store_run_log_append(store *s, long id, const store_fence *f, const char *line, errinfo *err) {
+    const char *holder = f ? f->holder : NULL;
+    int n = sql_exec(s, err, "appending to the log", APPEND_LOG, "lsssL", id, line, "\n", holder,
+                     f ? f->fence : 0);
+
+    if (n < 0)
         return errinfo_prefix(err, "run %ld", id);
-    return 0;
+    return n == 0 && holder ? lost(s, id, f, err) : 0;
 }
 
 /* Inside the transaction: the state decides (it cannot change meanwhile). */
@@ -248,10 +335,6 @@ int store_run_cancel_requested(store *s, long id, char *by, size_t len, errinfo 
         sql_done(st);
     }
     return rc;
-}
-
-int store_runs_recover(store *s, errinfo *err) {
-    return sql_exec(s, err, "recovering runs", RECOVER, "");
 }
 
 static json_t *opt_str(const char *v) {

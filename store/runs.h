@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <jansson.h>
+#include "store/lease.h"
 #include "store/store.h"
 
 typedef struct {
@@ -33,6 +34,7 @@ typedef struct {
     int pr_number, attempts;
     char *plan_summary, *result;
     long long created_ms, started_ms, finished_ms;
+    long long fence; /* the fencing token of its environment's lease, once claimed */
 } run;
 
 /* Queues a run; a second add for the same (job, env) is ignored, so replaying
@@ -40,12 +42,14 @@ typedef struct {
  * existed, -1 on error. */
 long store_run_add(store *s, const run_spec *spec, errinfo *err);
 
-/* Claims the next run: the oldest queued run of an environment that has none
- * running. For an apply, the newest queued apply of that environment is taken
+/* Claims the next run for c (NULL: no one's, store/lease.h): the oldest
+ * queued run of an environment that has none running and no unexpired
+ * lease. The environment's lease is taken for c->lease_ms with the next
+ * fencing token, which the run's row and out->fence record. For an apply, the newest queued apply of that environment is taken
  * instead and the older ones are marked superseded; they are returned in
  * *superseded (caller frees with run_list_free) so their statuses can say so.
  * Returns 1 claimed, 0 nothing to do, -1 error. */
-int store_run_claim(store *s, run *out, run **superseded, size_t *n_superseded, errinfo *err);
+int store_run_claim(store *s, const store_claimer *c, run *out, run **superseded, size_t *n_superseded, errinfo *err);
 
 /* The latest successful apply of sha to env: its id, 0 if none, -1 error. */
 long store_run_applied(store *s, const char *env, const char *sha, errinfo *err);
@@ -59,11 +63,16 @@ int store_run_last_good(store *s, const char *env, char sha[41], errinfo *err);
  * run_free): 1 found, 0 none, -1 error. */
 int store_run_latest(store *s, const char *env, run *out, errinfo *err);
 
-/* Records a run's end. state: succeeded | failed | skipped | blocked. */
-int store_run_finish(store *s, long id, const char *state, const char *plan_summary,
-                     const char *result, const char *log, errinfo *err);
-/* Appends one line to a running run's log, so /runs/ID shows it live. */
-int store_run_log_append(store *s, long id, const char *line, errinfo *err);
+/* Records a run's end and gives its environment's lease back. state:
+ * succeeded | failed | skipped | blocked. With a fence (the lease the run
+ * was claimed under; NULL: unchecked), refused with ERR_CONFLICT "lease of
+ * ENV lost to fence N" unless that lease is still the run's and unexpired,
+ * checked in the same statement as the write. */
+int store_run_finish(store *s, long id, const store_fence *f, const char *state,
+                     const char *plan_summary, const char *result, const char *log, errinfo *err);
+/* Appends one line to a running run's log, so /runs/ID shows it live;
+ * fenced as store_run_finish. */
+int store_run_log_append(store *s, long id, const store_fence *f, const char *line, errinfo *err);
 /* Cancels run id for `by` ("cli", "api"). A queued run ends at once: state
  * failed, result "canceled by <by>" (returns 1). A running one is asked to
  * stop (returns 2): its thread reads the request between AWS calls
@@ -72,9 +81,6 @@ int store_run_log_append(store *s, long id, const char *line, errinfo *err);
 int store_run_cancel(store *s, long id, const char *by, errinfo *err);
 /* 1, with who asked in `by`, when run id was asked to stop; 0 when not; -1. */
 int store_run_cancel_requested(store *s, long id, char *by, size_t len, errinfo *err);
-
-/* Runs left 'running' by a crash go back to 'queued'; returns how many. */
-int store_runs_recover(store *s, errinfo *err);
 
 /* History as JSON: newest first, at most limit; env NULL = all. */
 json_t *store_runs_list_json(store *s, const char *env, int limit, errinfo *err);

@@ -137,6 +137,22 @@ static const char *const MIGRATIONS[] = {
     "  by TEXT NOT NULL,"
     "  requested_ms INTEGER NOT NULL);"
     "CREATE INDEX jobs_by_delivery ON jobs(delivery);",
+    /* 8: several replicas on one database (store/lease.h). An environment's
+     * lease says which replica runs it, until when, under which fencing
+     * token (fence: only ever grows); a run records the token it holds;
+     * jobs and messages say who claimed them, until when. */
+    "CREATE TABLE env_leases("
+    "  env TEXT PRIMARY KEY,"
+    "  holder TEXT,"
+    "  fence BIGINT NOT NULL,"
+    "  expires_ms BIGINT NOT NULL,"
+    "  run_id BIGINT);"
+    "ALTER TABLE runs ADD COLUMN holder TEXT;"
+    "ALTER TABLE runs ADD COLUMN fence BIGINT;"
+    "ALTER TABLE jobs ADD COLUMN claimed_by TEXT;"
+    "ALTER TABLE jobs ADD COLUMN claim_expires_ms BIGINT;"
+    "ALTER TABLE outbox ADD COLUMN claimed_by TEXT;"
+    "ALTER TABLE outbox ADD COLUMN claim_expires_ms BIGINT;",
 };
 
 #define LATEST ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))

@@ -12,7 +12,7 @@
 
 /* The schema version both backends reach: a migration is added to both
  * lists (store/schema.c, store/schema_pg.c), which assert their length. */
-#define SCHEMA_LATEST 7
+#define SCHEMA_LATEST 8
 
 #define SQL_MAX_ARGS 16
 

@@ -18,7 +18,7 @@ static long add_run(store *s, long job, const char *env, const char *kind, const
     run_spec spec = {.job_id = job, .env = env, .repo = "o/r", .sha = SHA, .kind = kind, .trigger = "push"};
     long id = store_run_add(s, &spec, NULL);
     CHECK(id > 0);
-    if (state) CHECK(store_run_finish(s, id, state, NULL, state, "", NULL) == 0);
+    if (state) CHECK(store_run_finish(s, id, NULL, state, NULL, state, "", NULL) == 0);
     return id;
 }
 

@@ -29,10 +29,10 @@ static long done(store *s, const char *env, const char *kind, const char *sha, c
     size_t nsup;
     long id = add(s, env, kind, sha);
 
-    CHECK(store_run_claim(s, &r, &sup, &nsup, NULL) == 1 && r.id == id);
+    CHECK(store_run_claim(s, NULL, &r, &sup, &nsup, NULL) == 1 && r.id == id);
     run_free(&r);
     run_list_free(sup, nsup);
-    CHECK(store_run_finish(s, id, state, NULL, state, "", NULL) == 0);
+    CHECK(store_run_finish(s, id, NULL, state, NULL, state, "", NULL) == 0);
     return id;
 }
 
@@ -106,7 +106,7 @@ static void test_precedence(store *s) {
     CHECK_STR(x.lock_reason, "release <freeze>");
     CHECK_STR(x.locked_by, "alice");
     env_status_free(&x);
-    CHECK(store_run_claim(s, &r, &sup, &nsup, NULL) == 1 && r.id == queued);
+    CHECK(store_run_claim(s, NULL, &r, &sup, &nsup, NULL) == 1 && r.id == queued);
     CHECK(store_env_state(s, "prd", &x, NULL) == 1);
     CHECK(x.state == ENV_APPLYING && x.running == queued && x.queued == 0);
     env_status_free(&x);

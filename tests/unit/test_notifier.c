@@ -123,7 +123,7 @@ static json_t *drain(const char *db) {
     store *o = outbox_open(db, NULL);
     json_t *all = json_array();
     outbox_msg m;
-    while (o && store_outbox_claim(o, 1LL << 60, &m, NULL) == 1) {
+    while (o && store_outbox_claim(o, 1LL << 60, NULL, &m, NULL) == 1) {
         json_array_append_new(all, json_pack("{s:s,s:s,s:s?,s:o}", "kind", m.kind, "target", m.target, "order",
                                              m.ordering_key, "payload", json_loads(m.payload, 0, NULL)));
         outbox_outcome oc = {OUTBOX_SENT, 0, 0, ""};

@@ -50,15 +50,15 @@ static void test_enqueue_claim_sent(void) {
     CHECK(store_outbox_count(o, "pending", NULL) == 1);
     CHECK(next_due(o) == 1000);
     outbox_msg m;
-    CHECK(store_outbox_claim(o, 999, &m, NULL) == 0); /* not due yet */
-    CHECK(store_outbox_claim(o, 1000, &m, NULL) == 1);
+    CHECK(store_outbox_claim(o, 999, NULL, &m, NULL) == 0); /* not due yet */
+    CHECK(store_outbox_claim(o, 1000, NULL, &m, NULL) == 1);
     CHECK(m.id == id && m.attempts == 1 && m.created_ms == 1000);
     CHECK_STR(m.kind, "github_status");
     CHECK_STR(m.payload, "{\"a\":1}");
     CHECK(m.ordering_key == NULL);
     CHECK(store_outbox_count(o, "sending", NULL) == 1);
     outbox_msg again;
-    CHECK(store_outbox_claim(o, 5000, &again, NULL) == 0); /* claimed once */
+    CHECK(store_outbox_claim(o, 5000, NULL, &again, NULL) == 0); /* claimed once */
     finish(o, &m, OUTBOX_SENT, 0, 0, 1100, NULL);
     CHECK(store_outbox_count(o, "sent", NULL) == 1);
     CHECK(next_due(o) == -1);
@@ -72,7 +72,7 @@ static void test_enqueue_claim_sent(void) {
 }
 
 static void test_backoff(void) {
-    outbox_policy p = {100, 1000, 0};
+    outbox_policy p = {100, 1000, 0, NULL};
     unsigned seed = 1;
     for (int i = 0; i < 50; i++) {
         long long d1 = outbox_backoff_ms(&p, 1, &seed), d3 = outbox_backoff_ms(&p, 3, &seed);
@@ -88,10 +88,10 @@ static void test_backoff(void) {
 
 static void test_retry_backoff_and_retry_after(void) {
     store *o = open_box();
-    outbox_policy p = {100, 1000, 0};
+    outbox_policy p = {100, 1000, 0, NULL};
     long long id = put(o, "slack", "chat:a", NULL, "{}", 0);
     outbox_msg m;
-    CHECK(store_outbox_claim(o, 0, &m, NULL) == 1);
+    CHECK(store_outbox_claim(o, 0, NULL, &m, NULL) == 1);
     finish(o, &m, OUTBOX_RETRY, 0, 0, 0, &p); /* backoff: 50..100 ms */
     char st[16];
     int attempts;
@@ -99,13 +99,13 @@ static void test_retry_backoff_and_retry_after(void) {
     CHECK(store_outbox_info(o, id, st, &attempts, &next, NULL) == 1);
     CHECK_STR(st, "pending");
     CHECK(attempts == 1 && next >= 50 && next <= 100);
-    CHECK(store_outbox_claim(o, 49, &m, NULL) == 0);
-    CHECK(store_outbox_claim(o, 100, &m, NULL) == 1 && m.attempts == 2);
+    CHECK(store_outbox_claim(o, 49, NULL, &m, NULL) == 0);
+    CHECK(store_outbox_claim(o, 100, NULL, &m, NULL) == 1 && m.attempts == 2);
     finish(o, &m, OUTBOX_RETRY, 5000, 0, 100, &p); /* Retry-After: exactly then */
     CHECK(store_outbox_info(o, id, st, &attempts, &next, NULL) == 1 && next == 5000);
     CHECK(next_due(o) == 5000);
-    CHECK(store_outbox_claim(o, 4999, &m, NULL) == 0);
-    CHECK(store_outbox_claim(o, 5000, &m, NULL) == 1 && m.attempts == 3);
+    CHECK(store_outbox_claim(o, 4999, NULL, &m, NULL) == 0);
+    CHECK(store_outbox_claim(o, 5000, NULL, &m, NULL) == 1 && m.attempts == 3);
     finish(o, &m, OUTBOX_FAILED, 0, 0, 5000, &p); /* never accepted: kept as failed */
     CHECK(store_outbox_info(o, id, st, &attempts, &next, NULL) == 1);
     CHECK_STR(st, "failed");
@@ -119,47 +119,47 @@ static void test_channel_hold(void) {
     long long b = put(o, "github_pr_comment", "github", NULL, "{}", 0);
     long long c = put(o, "slack", "chat:x", NULL, "{}", 0);
     outbox_msg m;
-    CHECK(store_outbox_claim(o, 10, &m, NULL) == 1 && m.id == a);
-    finish(o, &m, OUTBOX_RETRY, 3000, 3000, 10, NULL);            /* 429: the whole of GitHub waits */
-    CHECK(store_outbox_claim(o, 20, &m, NULL) == 1 && m.id == c); /* chat is another channel */
+    CHECK(store_outbox_claim(o, 10, NULL, &m, NULL) == 1 && m.id == a);
+    finish(o, &m, OUTBOX_RETRY, 3000, 3000, 10, NULL);                  /* 429: the whole of GitHub waits */
+    CHECK(store_outbox_claim(o, 20, NULL, &m, NULL) == 1 && m.id == c); /* chat is another channel */
     finish(o, &m, OUTBOX_SENT, 0, 0, 20, NULL);
-    CHECK(store_outbox_claim(o, 2999, &m, NULL) == 0); /* b waits too */
+    CHECK(store_outbox_claim(o, 2999, NULL, &m, NULL) == 0); /* b waits too */
     CHECK(next_due(o) == 3000);
-    CHECK(store_outbox_claim(o, 3000, &m, NULL) == 1 && m.id == a);
+    CHECK(store_outbox_claim(o, 3000, NULL, &m, NULL) == 1 && m.id == a);
     finish(o, &m, OUTBOX_SENT, 0, 0, 3000, NULL);
-    CHECK(store_outbox_claim(o, 3000, &m, NULL) == 1 && m.id == b);
+    CHECK(store_outbox_claim(o, 3000, NULL, &m, NULL) == 1 && m.id == b);
     finish(o, &m, OUTBOX_SENT, 0, 9000, 3000, NULL); /* rate limit used up: hold after a success */
     put(o, "github_status", "github", NULL, "{}", 3000);
-    CHECK(store_outbox_claim(o, 8999, &m, NULL) == 0);
-    CHECK(store_outbox_claim(o, 9000, &m, NULL) == 1);
+    CHECK(store_outbox_claim(o, 8999, NULL, &m, NULL) == 0);
+    CHECK(store_outbox_claim(o, 9000, NULL, &m, NULL) == 1);
     finish(o, &m, OUTBOX_SENT, 0, 0, 9000, NULL);
     store_close(o);
 }
 
 static void test_ordering_per_key(void) {
     store *o = open_box();
-    outbox_policy p = {100, 1000, 0};
+    outbox_policy p = {100, 1000, 0, NULL};
     long long pending = put(o, "github_status", "github", "status:acme/infra@abc/deploybot/dev", "{\"state\":\"pending\"}", 0);
     long long other = put(o, "github_status", "github", "status:acme/infra@abc/deploybot/prd", "{}", 0);
     long long success = put(o, "github_status", "github", "status:acme/infra@abc/deploybot/dev", "{\"state\":\"success\"}", 0);
     outbox_msg m;
-    CHECK(store_outbox_claim(o, 0, &m, NULL) == 1 && m.id == pending);
+    CHECK(store_outbox_claim(o, 0, NULL, &m, NULL) == 1 && m.id == pending);
     CHECK_STR(m.ordering_key, "status:acme/infra@abc/deploybot/dev");
     /* While "pending" is under way, "success" of the same key must wait; prd need not. */
     outbox_msg n;
-    CHECK(store_outbox_claim(o, 0, &n, NULL) == 1 && n.id == other);
+    CHECK(store_outbox_claim(o, 0, NULL, &n, NULL) == 1 && n.id == other);
     finish(o, &n, OUTBOX_SENT, 0, 0, 0, &p);
-    CHECK(store_outbox_claim(o, 0, &n, NULL) == 0);
+    CHECK(store_outbox_claim(o, 0, NULL, &n, NULL) == 0);
     finish(o, &m, OUTBOX_RETRY, 0, 0, 0, &p); /* "pending" failed: retried first */
-    CHECK(store_outbox_claim(o, 10000, &m, NULL) == 1 && m.id == pending);
+    CHECK(store_outbox_claim(o, 10000, NULL, &m, NULL) == 1 && m.id == pending);
     finish(o, &m, OUTBOX_SENT, 0, 0, 10000, &p);
-    CHECK(store_outbox_claim(o, 10000, &m, NULL) == 1 && m.id == success);
+    CHECK(store_outbox_claim(o, 10000, NULL, &m, NULL) == 1 && m.id == success);
     finish(o, &m, OUTBOX_SENT, 0, 0, 10000, &p);
     /* A message given up on does not block the ones after it. */
     long long x = put(o, "k", "github", "key2", "{}", 20000), y = put(o, "k", "github", "key2", "{}", 20000);
-    CHECK(store_outbox_claim(o, 20000, &m, NULL) == 1 && m.id == x);
+    CHECK(store_outbox_claim(o, 20000, NULL, &m, NULL) == 1 && m.id == x);
     finish(o, &m, OUTBOX_FAILED, 0, 0, 20000, &p);
-    CHECK(store_outbox_claim(o, 20000, &m, NULL) == 1 && m.id == y);
+    CHECK(store_outbox_claim(o, 20000, NULL, &m, NULL) == 1 && m.id == y);
     finish(o, &m, OUTBOX_SENT, 0, 0, 20000, &p);
     store_close(o);
 }
@@ -168,28 +168,32 @@ static void test_resume_after_crash(void) {
     store *o = open_box();
     long long id = put(o, "github_commit_comment", "github", NULL, "{\"body\":\"x\"}", 0);
     outbox_msg m;
-    CHECK(store_outbox_claim(o, 0, &m, NULL) == 1 && m.id == id);
+    store_claimer dead = {"dead:1:0", 0}; /* a claim that expires at once */
+    store_claimer live = {"live:1:0", 60000};
+    store_taken n;
+    CHECK(store_outbox_claim(o, 0, &dead, &m, NULL) == 1 && m.id == id);
     outbox_msg_free(&m);
     store_close(o); /* the process dies mid-send */
 
     o = open_box();
-    CHECK(store_outbox_claim(o, 0, &m, NULL) == 0); /* 'sending' until recovered */
-    CHECK(store_outbox_recover(o, NULL) == 1);
-    CHECK(store_outbox_claim(o, 0, &m, NULL) == 1 && m.id == id && m.attempts == 2);
+    CHECK(store_outbox_claim(o, 0, NULL, &m, NULL) == 0); /* 'sending' until taken over */
+    CHECK(store_takeover(o, &n, NULL) == 0 && n.messages == 1);
+    CHECK(store_outbox_claim(o, 0, &live, &m, NULL) == 1 && m.id == id && m.attempts == 2);
+    CHECK(store_takeover(o, &n, NULL) == 0 && n.messages == 0); /* a live claim stays */
     CHECK_STR(m.payload, "{\"body\":\"x\"}");
     finish(o, &m, OUTBOX_SENT, 0, 0, 0, NULL);
-    CHECK(store_outbox_recover(o, NULL) == 0);
+    CHECK(store_takeover(o, &n, NULL) == 0 && n.messages == 0);
     store_close(o);
 }
 
 static void test_give_up_after_max_age(void) {
     store *o = open_box();
-    outbox_policy p = {100, 1000, 60000};
+    outbox_policy p = {100, 1000, 60000, NULL};
     long long id = put(o, "slack", "chat:y", NULL, "{}", 0);
     outbox_msg m;
-    CHECK(store_outbox_claim(o, 60000, &m, NULL) == 1);
+    CHECK(store_outbox_claim(o, 60000, NULL, &m, NULL) == 1);
     finish(o, &m, OUTBOX_RETRY, 0, 0, 60000, &p); /* 60 s old: still retried */
-    CHECK(store_outbox_claim(o, 61000, &m, NULL) == 1);
+    CHECK(store_outbox_claim(o, 61000, NULL, &m, NULL) == 1);
     finish(o, &m, OUTBOX_RETRY, 0, 0, 61000, &p); /* older: given up, kept */
     char st[16];
     CHECK(store_outbox_info(o, id, st, NULL, NULL, NULL) == 1);
@@ -217,7 +221,7 @@ static void deliver(void *arg, store *o, const outbox_msg *m, long long now, out
 
 static void test_send_due(void) {
     store *o = open_box();
-    outbox_policy p = {100, 1000, 0};
+    outbox_policy p = {100, 1000, 0, NULL};
     long long a = put(o, "s", "github", "k", "{}", 0), b = put(o, "s", "github", "k", "{}", 0);
     long long c = put(o, "s", "github", NULL, "{}", 0);
     fake_deliver f = {0};

@@ -103,7 +103,7 @@ static void test_claim_finish(store *q) {
     store_job j;
     long first;
 
-    CHECK(store_job_claim(q, &j, NULL) == 1 && !strcmp(j.delivery, "d-1") &&
+    CHECK(store_job_claim(q, NULL, &j, NULL) == 1 && !strcmp(j.delivery, "d-1") &&
               !strcmp(j.event, "push") && !strcmp(j.payload, "{\"n\":1}") &&
               j.attempts == 1,
           "oldest job first");
@@ -122,7 +122,7 @@ static void test_claim_finish(store *q) {
                   "done:applied:1"),
           "done row has summary and finished_at");
 
-    CHECK(store_job_claim(q, &j, NULL) == 1 && !strcmp(j.delivery, "d-2") &&
+    CHECK(store_job_claim(q, NULL, &j, NULL) == 1 && !strcmp(j.delivery, "d-2") &&
               !strcmp(j.event, "pull_request"),
           "then the second");
     CHECK(store_job_finish(q, j.id, 0, "plan failed: boom", &err) == 0, "finish failed");
@@ -133,13 +133,15 @@ static void test_claim_finish(store *q) {
 }
 
 /* A crash: the job is claimed, the process dies (connection closed without
- * finishing), the next start recovers it. */
+ * finishing), its claim expires and the next start takes it over. */
 static store *test_crash_recovery(store *q) {
     errinfo err;
     store_job j;
+    store_claimer dead = {"dead:1:0", 0}; /* a claim that expires at once */
+    store_taken n;
     long id;
 
-    CHECK(store_job_claim(q, &j, NULL) == 1 && !strcmp(j.delivery, "d-3"), "claim d-3");
+    CHECK(store_job_claim(q, &dead, &j, NULL) == 1 && !strcmp(j.delivery, "d-3"), "claim d-3");
     id = j.id;
     store_job_free(&j);
     store_close(q);
@@ -149,15 +151,15 @@ static store *test_crash_recovery(store *q) {
     if (!q)
         return NULL;
     CHECK(store_jobs_count(q, "running", NULL) == 1, "still running after the crash");
-    CHECK(store_jobs_recover(q, NULL) == 1, "one job recovered");
-    CHECK(store_jobs_recover(q, NULL) == 0, "recover is idempotent");
+    CHECK(store_takeover(q, &n, NULL) == 0 && n.jobs == 1, "one job taken over");
+    CHECK(store_takeover(q, &n, NULL) == 0 && n.jobs == 0, "takeover is idempotent");
     CHECK(store_jobs_count(q, "queued", NULL) == 1 && store_jobs_count(q, "running", NULL) == 0,
           "back to queued");
-    CHECK(store_job_claim(q, &j, NULL) == 1 && j.id == id && j.attempts == 2,
+    CHECK(store_job_claim(q, NULL, &j, NULL) == 1 && j.id == id && j.attempts == 2,
           "the same job again, second attempt (attempts=%d)", j.attempts);
     CHECK(store_job_finish(q, j.id, 1, NULL, &err) == 0, "finish recovered job");
     store_job_free(&j);
-    CHECK(store_job_claim(q, &j, NULL) == 0 && j.id == 0 && !j.payload,
+    CHECK(store_job_claim(q, NULL, &j, NULL) == 0 && j.id == 0 && !j.payload,
           "empty queue claims nothing");
     CHECK(store_jobs_count(q, NULL, NULL) == 3, "total unchanged");
     return q;
@@ -184,7 +186,7 @@ static void *claimer(void *arg) {
         log->errors++;
         return NULL;
     }
-    while ((rc = store_job_claim(q, &j, NULL)) == 1) {
+    while ((rc = store_job_claim(q, NULL, &j, NULL)) == 1) {
         long k = j.id - log->base;
 
         if (k >= 1 && k <= N_JOBS)
@@ -236,17 +238,17 @@ static void test_retry(store *q) {
 
     CHECK(store_delivery_add(q, "r-1", "push", "{}", NULL, &dup, &err) == 0,
           "push r-1: %s", err.msg);
-    CHECK(store_job_claim(q, &j, NULL) == 1 && !strcmp(j.delivery, "r-1"), "claim r-1");
+    CHECK(store_job_claim(q, NULL, &j, NULL) == 1 && !strcmp(j.delivery, "r-1"), "claim r-1");
     CHECK(store_job_retry(q, j.id, 0, "git fetch failed", &err) == 0, "retry now: %s",
           err.msg);
     store_job_free(&j);
-    CHECK(store_job_claim(q, &j, NULL) == 1 && !strcmp(j.delivery, "r-1") &&
+    CHECK(store_job_claim(q, NULL, &j, NULL) == 1 && !strcmp(j.delivery, "r-1") &&
               j.attempts == 2,
           "retried job claimable at once, attempts=%d", j.attempts);
     CHECK(store_job_retry(q, j.id, 3600, "later", &err) == 0, "retry in an hour");
     CHECK(store_job_retry(q, j.id, 1, NULL, &err) == -1, "retrying a queued job fails");
     store_job_free(&j);
-    CHECK(store_jobs_count(q, "queued", NULL) == 1 && store_job_claim(q, &j, NULL) == 0,
+    CHECK(store_jobs_count(q, "queued", NULL) == 1 && store_job_claim(q, NULL, &j, NULL) == 0,
           "a delayed job is queued but not claimable yet");
     CHECK(peek_is("SELECT summary FROM jobs WHERE delivery='r-1'", "later"),
           "retry keeps the reason");
@@ -281,7 +283,7 @@ static void test_upgrade_v1(void) {
     q = store_open(path, STORE_MKDIR, &err);
     CHECK(q != NULL, "open a v1 database: %s", err.msg);
     if (q) {
-        CHECK(store_job_claim(q, &j, NULL) == 1 && !strcmp(j.delivery, "old-1"),
+        CHECK(store_job_claim(q, NULL, &j, NULL) == 1 && !strcmp(j.delivery, "old-1"),
               "its queued job survives the upgrade");
         CHECK(store_job_retry(q, j.id, 0, "again", &err) == 0, "retry works after upgrade");
         store_job_free(&j);

@@ -25,7 +25,7 @@ static long add(store *s, long job, const char *env, const char *kind) {
 static long claim(store *s) {
     run x, *sup;
     size_t n;
-    long id = store_run_claim(s, &x, &sup, &n, NULL) == 1 ? x.id : 0;
+    long id = store_run_claim(s, NULL, &x, &sup, &n, NULL) == 1 ? x.id : 0;
     run_list_free(sup, n);
     if (id) run_free(&x);
     return id;
@@ -58,7 +58,7 @@ static void test_cancel(store *s) {
     CHECK(store_run_cancel(s, queued, "cli", &err) == -1 && err.code == ERR_CONFLICT);
     CHECK(strstr(err.msg, "has ended already (failed)") != NULL);
     CHECK(store_run_cancel(s, 9999, "cli", &err) == -1 && err.code == ERR_NOT_FOUND);
-    CHECK(store_run_finish(s, running, "failed", NULL, "canceled by api", "", NULL) == 0);
+    CHECK(store_run_finish(s, running, NULL, "failed", NULL, "canceled by api", "", NULL) == 0);
 }
 
 static void test_runstop(store *s) {
@@ -89,7 +89,7 @@ static void test_runstop(store *s) {
     runstop_describe(&r, desc, sizeof(desc));
     CHECK_STR(desc, "timed out after 0s");
     runstop_destroy(&r);
-    store_run_finish(s, id, "failed", NULL, "canceled by cli", "", NULL);
+    store_run_finish(s, id, NULL, "failed", NULL, "canceled by cli", "", NULL);
 }
 
 /* 1,200 old runs of "old": 3 batches of 500 leave its newest successful
@@ -102,7 +102,7 @@ static void test_prune(store *s) {
     for (int i = 0; i < 1200; i++) {
         ids[i] = add(s, 10000 + i, "old", i == 10 ? "apply" : "plan");
         const char *state = i == 10 || i == 500 ? "succeeded" : "failed";
-        CHECK(store_run_finish(s, ids[i], state, NULL, NULL, "", NULL) == 0);
+        CHECK(store_run_finish(s, ids[i], NULL, state, NULL, NULL, "", NULL) == 0);
     }
     long long future = 32503680000000LL; /* every row is older than this */
     long n1 = store_prune_batch(s, future, 500, &p, NULL);

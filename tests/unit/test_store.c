@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SCHEMA_LATEST 7
+#define SCHEMA_LATEST 8
 #define SHA "0123456789abcdef0123456789abcdef01234567"
 
 /* The tables as the queue, runs, envlock, outbox and prstate modules of the
@@ -109,22 +109,22 @@ static void check_old_rows(store *s) {
     size_t n;
     store_job j;
     outbox_msg m;
+    store_taken taken;
 
-    CHECK(store_jobs_recover(s, NULL) == 1);
-    CHECK(store_job_claim(s, &j, NULL) == 1);
+    /* What an older deploybot left running has no lease: taken over. */
+    CHECK(store_takeover(s, &taken, NULL) == 0 && taken.jobs == 1 && taken.runs == 1 && taken.messages == 1);
+    CHECK(store_job_claim(s, NULL, &j, NULL) == 1);
     CHECK_STR(j.payload, "{\"old\":1}");
     CHECK(j.attempts == 1);
     store_job_free(&j);
     CHECK(store_run_last_good(s, "prd", sha, NULL) == 1);
     CHECK_STR(sha, SHA);
-    CHECK(store_runs_recover(s, NULL) == 1);
     json_t *log = store_run_log_since(s, 2, 0, NULL);
     CHECK_STR(json_string_value(json_object_get(log, "log")), "line 1\n");
     json_decref(log);
     CHECK(store_lock_get(s, "prd", reason, sizeof(reason), NULL) == 1);
     CHECK_STR(reason, "alice: audit");
-    CHECK(store_outbox_recover(s, NULL) == 1);
-    CHECK(store_outbox_claim(s, 7, &m, NULL) == 1 && m.attempts == 2);
+    CHECK(store_outbox_claim(s, 7, NULL, &m, NULL) == 1 && m.attempts == 2);
     CHECK(store_outbox_info(s, m.id, state, NULL, NULL, NULL) == 1);
     CHECK_STR(state, "sending");
     outbox_msg_free(&m);
@@ -160,10 +160,10 @@ static long run_done(store *s, const char *kind, const char *state) {
     size_t n;
     long id = store_run_add(s, &spec, NULL);
 
-    CHECK(id > 0 && store_run_claim(s, &x, &sup, &n, NULL) == 1 && x.id == id);
+    CHECK(id > 0 && store_run_claim(s, NULL, &x, &sup, &n, NULL) == 1 && x.id == id);
     run_free(&x);
     run_list_free(sup, n);
-    CHECK(store_run_finish(s, id, state, NULL, NULL, "", NULL) == 0);
+    CHECK(store_run_finish(s, id, NULL, state, NULL, NULL, "", NULL) == 0);
     return id;
 }
 
@@ -208,12 +208,12 @@ static void test_drift_history(void) {
 
     run x, *sup;
     size_t n;
-    CHECK(store_run_claim(s, &x, &sup, &n, NULL) == 1 && x.id == rem);
+    CHECK(store_run_claim(s, NULL, &x, &sup, &n, NULL) == 1 && x.id == rem);
     CHECK_STR(x.kind, "remediate");
     CHECK_STR(x.trigger, "drift");
     run_free(&x);
     run_list_free(sup, n);
-    CHECK(store_run_finish(s, rem, "succeeded", NULL, NULL, "", NULL) == 0);
+    CHECK(store_run_finish(s, rem, NULL, "succeeded", NULL, NULL, "", NULL) == 0);
     st = drift_state(s);
     CHECK(!st.drifted && !st.busy && st.digest[0] == '\0'); /* put back: no longer drifted */
 
@@ -303,11 +303,11 @@ static void test_statements(void) {
     CHECK(ra > 0 && rb > ra && store_run_add(s, &a, NULL) == 0); /* one run per job and env */
     run x, *sup;
     size_t n;
-    CHECK(store_run_claim(s, &x, &sup, &n, NULL) == 1 && x.id == rb && n == 1 && sup[0].id == ra);
+    CHECK(store_run_claim(s, NULL, &x, &sup, &n, NULL) == 1 && x.id == rb && n == 1 && sup[0].id == ra);
     CHECK(n == 1 && strcmp(sup[0].result, "superseded by fedcba987654") == 0);
     run_free(&x);
     run_list_free(sup, n);
-    CHECK(store_run_log_append(s, rb, "héllo", NULL) == 0 && store_run_log_append(s, rb, "two", NULL) == 0);
+    CHECK(store_run_log_append(s, rb, NULL, "héllo", NULL) == 0 && store_run_log_append(s, rb, NULL, "two", NULL) == 0);
     json_t *tail = store_run_log_since(s, rb, strlen("héllo\n"), NULL);
     CHECK_STR(json_string_value(json_object_get(tail, "log")), "two\n");
     json_decref(tail);
@@ -317,7 +317,7 @@ static void test_statements(void) {
     CHECK(store_run_cancel(s, rb, "alice", NULL) == 2);
     CHECK(store_run_cancel_requested(s, rb, by, sizeof(by), NULL) == 1);
     CHECK_STR(by, "alice");
-    CHECK(store_run_finish(s, rb, "succeeded", "Plan: 1", "ok", NULL, NULL) == 0);
+    CHECK(store_run_finish(s, rb, NULL, "succeeded", "Plan: 1", "ok", NULL, NULL) == 0);
     CHECK(store_run_applied(s, "dev", b.sha, NULL) == rb && store_run_last_good(s, "dev", sha, NULL) == 1);
     run_filter f = {"dev", "apply", "superseded"};
     json_t *list = store_runs_find_json(s, &f, 10, NULL);
@@ -337,7 +337,7 @@ static void test_statements(void) {
     store_pruned pruned = {0};
     CHECK(store_delivery_add(s, "d-old", "push", "{}", NULL, NULL, NULL) == 0);
     store_job j;
-    CHECK(store_job_claim(s, &j, NULL) == 1 && store_job_finish(s, j.id, 1, "done", NULL) == 0);
+    CHECK(store_job_claim(s, NULL, &j, NULL) == 1 && store_job_finish(s, j.id, 1, "done", NULL) == 0);
     store_job_free(&j);
     /* Seen from 2100: the superseded run (the other is the last apply), the job and its delivery. */
     CHECK(store_prune_batch(s, 4102444800000LL, 100, &pruned, NULL) == 3);
@@ -370,9 +370,9 @@ static void test_pg_fresh(void) {
     CHECK(a && store_delivery_add(a, "d-1", "push", "{}", &job, &dup, NULL) == 0 && job == 1 && !dup);
     CHECK(b && store_delivery_add(b, "d-1", "push", "{}", &job, &dup, NULL) == 0 && dup); /* one per delivery */
     store_job j;
-    CHECK(b && store_job_claim(b, &j, NULL) == 1 && j.id == 1);
+    CHECK(b && store_job_claim(b, NULL, &j, NULL) == 1 && j.id == 1);
     store_job_free(&j);
-    CHECK(a && store_job_claim(a, &j, NULL) == 0); /* claimed once */
+    CHECK(a && store_job_claim(a, NULL, &j, NULL) == 0); /* claimed once */
     unsigned char k1[32], k2[32];
     CHECK(a && store_key_get(a, "session", k1, sizeof(k1), NULL) == 0);
     CHECK(b && store_key_get(b, "session", k2, sizeof(k2), NULL) == 0 && memcmp(k1, k2, sizeof(k1)) == 0);
