@@ -590,6 +590,25 @@ class Stack:
         wait_for(lambda: http("GET", self.bot_url + "/healthz")[0] == 200, 20, "bot /healthz")
         return self.bot
 
+    def start_replicas(self, n, lease_s=3):
+        """Starts n bots sharing this stack's database (its one data_dir), each
+        on its own port, with "replica": {"lease_s": lease_s}. Returns their
+        Processes, each with .url; the first is also self.bot."""
+        self.edit_config(lambda c: c.update(replica={"lease_s": lease_s}))
+        replicas = []
+        for i in range(n):
+            port_file = os.path.join(self.dir, "replica%d.port" % i)
+            if os.path.exists(port_file):
+                os.unlink(port_file)
+            p = Process([BIN, "serve", "--config", self.config_path(), "--port-file", port_file],
+                        self.dir, "replica%d" % i, env=self.env(), port_file=port_file)
+            p.url = "http://127.0.0.1:%d" % p.port
+            self.procs.append(p)
+            wait_for(lambda: http("GET", p.url + "/healthz")[0] == 200, 20, "replica /healthz")
+            replicas.append(p)
+        self.bot, self.bot_url = replicas[0], replicas[0].url
+        return replicas
+
     def deliver(self, event, doc, delivery=None, secret=SECRET):
         body = json.dumps(doc).encode()
         if self.host_type == "gitea":
