@@ -154,6 +154,7 @@ replica *replica_start(const char *db_path, int lease_s, void (*wake)(void *), v
     if ((r->presence_fd = store_presence_join(r->db, r->id, &perr)) < 0)
         log_write(LOG_WARN, NULL, "replica %s: %s", r->id, perr.msg);
     take_over(r); /* before any thread claims: a crash's work resumes now */
+    store_presence_sweep(r->db);
     if (pthread_create(&r->thread, NULL, keeper_main, r) != 0) {
         replica_free(r);
         errinfo_set(err, ERR_INTERNAL, "cannot start the lease thread");

@@ -71,10 +71,14 @@ int store_holder_forget(store *s, const char *holder, errinfo *err);
  * replica holds an exclusive lock (flock) on a file named after its id in
  * "<db>-replicas/" while it runs; the kernel drops it when the process dies,
  * kill -9 included. join returns the descriptor holding it (-1 with err),
- * leave closes and removes it. dead: 1 when holder's lock is free or its file
- * gone, 0 when alive or unknown (a database without a file). */
+ * leave lets it go (the file stays, unlocked: dead to whoever looks). dead:
+ * 1 when holder's file is there and its lock free (the file is then
+ * removed), 0 when alive or unknown (no file: a replica that could not make
+ * one, another host's, a database without a file). sweep removes the files
+ * of every dead replica (at start, once their work was taken over). */
 int store_presence_join(store *s, const char *holder, errinfo *err);
 void store_presence_leave(store *s, const char *holder, int fd);
 int store_presence_dead(store *s, const char *holder);
+void store_presence_sweep(store *s);
 
 #endif

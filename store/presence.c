@@ -5,10 +5,16 @@
  * lock knows the holder is dead, without waiting for its leases to expire:
  * a restart after a crash resumes at once. Only processes that see the
  * database's directory (one host, for SQLite) can tell; for the others
- * (PostgreSQL across hosts) presence is unknown and the expiry decides. */
+ * (PostgreSQL across hosts) presence is unknown and the expiry decides.
+ *
+ * A missing file proves nothing (a replica that could not make its file
+ * runs all the same), so a replica leaving keeps its file, unlocked: dead to
+ * whoever looks. Files of dead replicas are removed at start
+ * (store_presence_sweep), once their work was taken over. */
 #include "store/lease.h"
 #include "store/sql.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -59,26 +65,43 @@ int store_presence_join(store *s, const char *holder, errinfo *err) {
 }
 
 void store_presence_leave(store *s, const char *holder, int fd) {
-    char path[4096];
-
-    if (fd < 0)
-        return;
-    if (lock_path(s, holder, path, sizeof(path)))
-        unlink(path);
-    close(fd);
+    (void)s;
+    (void)holder;
+    if (fd >= 0)
+        close(fd);
 }
 
-int store_presence_dead(store *s, const char *holder) {
-    char path[4096];
-    int fd, dead;
+/* Removes path when no one holds its lock. */
+static int remove_if_dead(const char *path) {
+    int fd = open(path, O_RDWR | O_CLOEXEC), dead;
 
-    if (!lock_path(s, holder, path, sizeof(path)))
+    if (fd < 0)
         return 0;
-    if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
-        return errno == ENOENT; /* left, or its file was removed by a probe */
     dead = flock(fd, LOCK_EX | LOCK_NB) == 0;
     if (dead)
         unlink(path);
     close(fd);
     return dead;
+}
+
+void store_presence_sweep(store *s) {
+    char dir[4096], path[4096 + 256];
+    struct dirent *e;
+    DIR *d;
+
+    if (!sql_path(s) || !*sql_path(s))
+        return;
+    snprintf(dir, sizeof(dir), "%s-replicas", sql_path(s));
+    if (!(d = opendir(dir)))
+        return;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' && (size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < sizeof(path))
+            remove_if_dead(path);
+    closedir(d);
+}
+
+int store_presence_dead(store *s, const char *holder) {
+    char path[4096];
+
+    return lock_path(s, holder, path, sizeof(path)) && remove_if_dead(path);
 }

@@ -114,10 +114,15 @@ static void test_presence(store *s) {
     int status;
     waitpid(pid, &status, 0);
     CHECK(store_presence_dead(s, "child:2:0") == 1);
-    CHECK(store_presence_dead(s, "never:3:0") == 1); /* no file: not running here */
+    CHECK(store_presence_dead(s, "child:2:0") == 0); /* its file went with the first look */
+    CHECK(store_presence_dead(s, "never:3:0") == 0); /* no file: unknown */
     CHECK(store_presence_dead(s, "../x") == 0);      /* no file name: unknown */
     store_presence_leave(s, "me:1:0", fd);
-    CHECK(store_presence_dead(s, "me:1:0") == 1);
+    int other = store_presence_join(s, "other:4:0", NULL);
+    store_presence_sweep(s); /* removes me's file, not other's (locked) */
+    CHECK(store_presence_dead(s, "me:1:0") == 0 && store_presence_dead(s, "other:4:0") == 0);
+    store_presence_leave(s, "other:4:0", other);
+    CHECK(store_presence_dead(s, "other:4:0") == 1);
 }
 
 int main(void) {
