@@ -8,6 +8,7 @@ SQLite file (DEPLOYBOT_TEST_DATABASE_URL, once the PostgreSQL backend is
 there, runs the same tests on it)."""
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -23,7 +24,9 @@ import harness  # noqa: E402
 DEV = "environments/dev/stack.json"
 STG = "environments/stg/stack.json"
 PRD = "environments/prd/stack.json"
-LEASE_S = 3
+# Short for the test's sake, yet long enough that a loaded machine (or
+# ASan) does not delay a renewal past it.
+LEASE_S = 5
 
 
 def deliver_to(url, doc, delivery):
@@ -183,7 +186,7 @@ class Replicas(unittest.TestCase):
         paused.proc.send_signal(signal.SIGCONT)
         paused.paused = False
         harness.wait_for(lambda: "lost the lease" in paused.output(), 60, "the paused replica stopping")
-        harness.wait_for(lambda: "lost to fence 2" in paused.output(), 30, "its late log line refused")
+        harness.wait_for(lambda: re.search(r"lost to fence [2-9]", paused.output()), 30, "its late log line refused")
         self.assertEqual([c for c in s.aws_calls() if c["seq"] > last], [])  # no AWS call after SIGCONT
         after = self.runs("prd", via=paused)[0]
         self.assertEqual((after["state"], after["result"], after["finished_ms"]),
