@@ -141,18 +141,7 @@ static const char *const MIGRATIONS[] = {
      * lease says which replica runs it, until when, under which fencing
      * token (fence: only ever grows); a run records the token it holds;
      * jobs and messages say who claimed them, until when. */
-    "CREATE TABLE env_leases("
-    "  env TEXT PRIMARY KEY,"
-    "  holder TEXT,"
-    "  fence BIGINT NOT NULL,"
-    "  expires_ms BIGINT NOT NULL,"
-    "  run_id BIGINT);"
-    "ALTER TABLE runs ADD COLUMN holder TEXT;"
-    "ALTER TABLE runs ADD COLUMN fence BIGINT;"
-    "ALTER TABLE jobs ADD COLUMN claimed_by TEXT;"
-    "ALTER TABLE jobs ADD COLUMN claim_expires_ms BIGINT;"
-    "ALTER TABLE outbox ADD COLUMN claimed_by TEXT;"
-    "ALTER TABLE outbox ADD COLUMN claim_expires_ms BIGINT;",
+    SCHEMA_8_LEASES,
 };
 
 #define LATEST ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))

@@ -96,14 +96,7 @@ static const char *const MIGRATIONS[] = {
     "CREATE TABLE run_cancels(run_id BIGINT PRIMARY KEY, by TEXT NOT NULL,"
     "  requested_ms BIGINT NOT NULL);",
     /* 8: several replicas on one database (store/lease.h), as SQLite's 8. */
-    "CREATE TABLE env_leases(env TEXT PRIMARY KEY, holder TEXT, fence BIGINT NOT NULL,"
-    "  expires_ms BIGINT NOT NULL, run_id BIGINT);"
-    "ALTER TABLE runs ADD COLUMN holder TEXT;"
-    "ALTER TABLE runs ADD COLUMN fence BIGINT;"
-    "ALTER TABLE jobs ADD COLUMN claimed_by TEXT;"
-    "ALTER TABLE jobs ADD COLUMN claim_expires_ms BIGINT;"
-    "ALTER TABLE outbox ADD COLUMN claimed_by TEXT;"
-    "ALTER TABLE outbox ADD COLUMN claim_expires_ms BIGINT;",
+    SCHEMA_8_LEASES,
 };
 
 #define LATEST ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))

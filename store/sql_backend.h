@@ -14,6 +14,17 @@
  * lists (store/schema.c, store/schema_pg.c), which assert their length. */
 #define SCHEMA_LATEST 8
 
+/* Migration 8, the same text for both backends (BIGINT and TEXT only). */
+#define SCHEMA_8_LEASES \
+    "CREATE TABLE env_leases(env TEXT PRIMARY KEY, holder TEXT, fence BIGINT NOT NULL," \
+    "  expires_ms BIGINT NOT NULL, run_id BIGINT);" \
+    "ALTER TABLE runs ADD COLUMN holder TEXT;" \
+    "ALTER TABLE runs ADD COLUMN fence BIGINT;" \
+    "ALTER TABLE jobs ADD COLUMN claimed_by TEXT;" \
+    "ALTER TABLE jobs ADD COLUMN claim_expires_ms BIGINT;" \
+    "ALTER TABLE outbox ADD COLUMN claimed_by TEXT;" \
+    "ALTER TABLE outbox ADD COLUMN claim_expires_ms BIGINT;"
+
 #define SQL_MAX_ARGS 16
 
 typedef struct {
@@ -67,6 +78,13 @@ struct store {
 };
 
 extern const sql_backend sql_sqlite_backend, sql_pg_backend;
+
+/* The hooks each backend's file names after the field: a backend's table
+ * says SQL_BACKEND_OWN_HOOKS, then the rest by name. */
+#define SQL_BACKEND_OWN_HOOKS \
+    .prepare = prepare, .bind = bind, .step = step, .reset = reset, .finalize = finalize, \
+    .changes = changes, .col_ll = col_ll, .col_str = col_str, .col_len = col_len, \
+    .col_null = col_null, .in_txn = in_txn
 
 /* Finalizes and frees the statement cache (store_close). */
 void sql_cache_free(store *s);

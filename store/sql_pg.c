@@ -375,17 +375,7 @@ static void close_conn(store *s) {
 
 const sql_backend sql_pg_backend = {
     .ready = ready,
-    .prepare = prepare,
-    .bind = bind,
-    .step = step,
-    .reset = reset,
-    .finalize = finalize,
-    .changes = changes,
-    .col_ll = col_ll,
-    .col_str = col_str,
-    .col_len = col_len,
-    .col_null = col_null,
-    .in_txn = in_txn,
+    SQL_BACKEND_OWN_HOOKS,
     .begin = "BEGIN; DO $$BEGIN PERFORM pg_advisory_xact_lock(" SQL_PG_WRITE_LOCK "); END$$",
     .migrate = schema_pg_migrate,
     .script = sql_pg_script,

@@ -96,17 +96,7 @@ static void close_db(store *s) {
 }
 
 const sql_backend sql_sqlite_backend = {
-    .prepare = prepare,
-    .bind = bind,
-    .step = step,
-    .reset = reset,
-    .finalize = finalize,
-    .changes = changes,
-    .col_ll = col_ll,
-    .col_str = col_str,
-    .col_len = col_len,
-    .col_null = col_null,
-    .in_txn = in_txn,
+    SQL_BACKEND_OWN_HOOKS,
     .begin = "BEGIN IMMEDIATE",
     .migrate = schema_sqlite_migrate,
     .script = sql_sqlite_script,

@@ -24,13 +24,8 @@ waiter *waiter_new(const char *what, waiter_check check, waiter_then then, void 
                    void (*arg_free)(void *), int timeout_s, int poll_ms) {
     waiter *w = calloc(1, sizeof(*w));
     if (!w) abort();
+    *w = (waiter){.check = check, .then = then, .arg = arg, .arg_free = arg_free, .timeout_s = timeout_s, .poll_ms = poll_ms};
     snprintf(w->what, sizeof(w->what), "%s", what);
-    w->check = check;
-    w->then = then;
-    w->arg = arg;
-    w->arg_free = arg_free;
-    w->timeout_s = timeout_s;
-    w->poll_ms = poll_ms;
     return w;
 }
 
