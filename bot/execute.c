@@ -231,6 +231,20 @@ static int reapplies(const run *x) {
     return strcmp(x->trigger, "redeploy") == 0 || strcmp(x->trigger, "drift") == 0;
 }
 
+/* x is skipped as not the head: the head's apply may have been superseded by
+ * x (whose run id was the higher, its push dispatched later), so it is
+ * queued again (store_run_requeue_head) lest the head stay unapplied. */
+static void requeue_head(job_runner *r, const run *x, const char *head) {
+    errinfo err;
+    long id = store_run_requeue_head(r->db, x->env, head, &err);
+    log_ctx ctx = {.run = x->id, .env = x->env};
+
+    if (id < 0)
+        log_write(LOG_ERROR, &ctx, "%s", err.msg);
+    else if (id > 0)
+        log_write(LOG_INFO, &ctx, "run #%ld (apply of the head %.12s) queued again", id, head);
+}
+
 /* Why x must not run (1, said in o): its environment is gone, it was
  * applied already (unless it reapplies), it destroys what the
  * trust rules keep, or a push's commit is no longer its branch's head. */
@@ -241,6 +255,7 @@ static int must_not_run(job_runner *r, const run *x, const repoconfig_env *env, 
                     ? store_run_applied(r->db, x->env, x->sha, NULL)
                     : 0;
     int head = 0;
+    char head_sha[41];
     if (!env) {
         snprintf(o->desc, sizeof(o->desc), "environment %s is not in deploybot.json at %.12s", x->env, x->sha);
     } else if (done > 0) {
@@ -250,10 +265,11 @@ static int must_not_run(job_runner *r, const run *x, const repoconfig_env *env, 
     } else if (mode == ENVRUN_DESTROY && (v->decision != TRUST_APPLY || !v->allow_destroy)) {
         snprintf(o->desc, sizeof(o->desc), "%.300s was deleted; not destroyed: %.900s", env->folder, v->why);
     } else if (mode != ENVRUN_PLAN && v->decision == TRUST_APPLY && strcmp(x->trigger, "push") == 0 &&
-               (head = trust_head_check(r, x->ref, x->sha, o->desc, sizeof(o->desc), &err)) != 0) {
+               (head = trust_head_check(r, x->ref, x->sha, head_sha, o->desc, sizeof(o->desc), &err)) != 0) {
         if (head < 0) snprintf(o->desc, sizeof(o->desc), "%s", err.msg);
         o->state = head < 0 ? "failed" : "skipped";
         o->status = head < 0 ? "failure" : "success";
+        if (head > 0 && head_sha[0]) requeue_head(r, x, head_sha);
     } else {
         return 0;
     }

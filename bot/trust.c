@@ -87,12 +87,14 @@ void trust_verdict_of(const trust_rules *t, const bot_config *cfg, const char *e
     }
 }
 
-int trust_head_check(job_runner *r, const char *ref, const char *sha, char *why, size_t len, errinfo *err) {
-    char head[41];
+int trust_head_check(job_runner *r, const char *ref, const char *sha, char head[41], char *why, size_t len,
+                     errinfo *err) {
     const char *branch = strncmp(ref, HEADS, strlen(HEADS)) == 0 ? ref + strlen(HEADS) : ref;
     errinfo e;
 
+    head[0] = '\0';
     if (cfgrepo_branch_head(r->repo, ref, head, &e) != 0) {
+        head[0] = '\0';
         if (e.code != ERR_NOT_FOUND) {
             if (err) *err = e;
             return -1;

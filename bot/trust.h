@@ -59,7 +59,9 @@ void trust_verdict_of(const trust_rules *t, const bot_config *cfg, const char *e
                       const char *ref, trust_verdict *out);
 
 /* 0 when `sha` is the head of branch `ref` in the mirror (fetch first); 1
- * when it is not, and `why` says so; -1 when that cannot be told (err). */
-int trust_head_check(job_runner *r, const char *ref, const char *sha, char *why, size_t len, errinfo *err);
+ * when it is not, and `why` says so, with the head in `head` ("" when the
+ * branch is gone); -1 when that cannot be told (err). */
+int trust_head_check(job_runner *r, const char *ref, const char *sha, char head[41], char *why, size_t len,
+                     errinfo *err);
 
 #endif

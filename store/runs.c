@@ -33,6 +33,13 @@ static const char NEWEST_APPLY[] =
 static const char SUPERSEDE[] =
     "UPDATE runs SET state = 'superseded', finished_ms = now_ms(), result = 'superseded by ' || substr((SELECT sha FROM runs WHERE id = ?2), 1, 12) "
     "WHERE env = ?1 AND state = 'queued' AND kind = 'apply' AND id < ?2 RETURNING " RUN_COLS;
+/* The head's apply superseded by an older commit's run that was then not
+ * applied: queued again, unless the head is applied, queued or running. */
+static const char REQUEUE[] =
+    "UPDATE runs SET state = 'queued', result = NULL, finished_ms = NULL WHERE id = "
+    "(SELECT max(id) FROM runs WHERE env = ?1 AND sha = ?2 AND kind = 'apply' AND state = 'superseded') "
+    "AND NOT EXISTS (SELECT 1 FROM runs o WHERE o.env = ?1 AND o.sha = ?2 AND o.kind = 'apply' "
+    "AND o.state IN ('queued', 'running', 'succeeded')) RETURNING id";
 static const char START[] =
     "UPDATE runs SET state = 'running', attempts = attempts + 1, started_ms = " SQL_NOW_MS
     ", holder = ?2, fence = ?3 WHERE id = ?1 RETURNING " RUN_COLS;
@@ -211,6 +218,12 @@ int store_run_claim(store *s, const store_claimer *c, run *out, run **superseded
         return errinfo_prefix(err, "claiming a run");
     }
     return got;
+}
+
+long store_run_requeue_head(store *s, const char *env, const char *sha, errinfo *err) {
+    long long id = sql_number(s, sql_query(s, err, REQUEUE, "ss", env, sha), "queuing the head again", err);
+
+    return id < 0 ? errinfo_prefix(err, "apply of %.12s in %s", sha, env) : (long)id;
 }
 
 long store_run_applied(store *s, const char *env, const char *sha, errinfo *err) {

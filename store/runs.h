@@ -51,6 +51,13 @@ long store_run_add(store *s, const run_spec *spec, errinfo *err);
  * Returns 1 claimed, 0 nothing to do, -1 error. */
 int store_run_claim(store *s, const store_claimer *c, run *out, run **superseded, size_t *n_superseded, errinfo *err);
 
+/* A push's run skipped as not its branch's head (sha): the head's apply, if
+ * an older commit's run superseded it (run ids follow dispatch, not
+ * history), is queued again, so the head is not left unapplied. Nothing when
+ * the head is applied, queued or running already. Returns the run id, 0 if
+ * none was queued, -1 on error. */
+long store_run_requeue_head(store *s, const char *env, const char *sha, errinfo *err);
+
 /* The latest successful apply of sha to env: its id, 0 if none, -1 error. */
 long store_run_applied(store *s, const char *env, const char *sha, errinfo *err);
 /* The latest apply or destroy run of sha to env, whatever its state (queued,

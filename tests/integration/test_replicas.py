@@ -103,13 +103,15 @@ class Replicas(unittest.TestCase):
                           if r["env"] == env and r["started_ms"])
             for (s0, f0), (s1, f1) in zip(done, done[1:]):
                 self.assertLessEqual(f0, s1, "two runs of %s at once: %s" % (env, done))
-        # Every commit has its final status. Which one applies is not asserted:
-        # deliveries racing each other queue runs out of commit order, and the
-        # newest queued apply supersedes the others, even an older commit's,
-        # which is then skipped as no longer the branch head (bot/trust.h).
+        # Every commit has its final status, and the branch head (stg's) is
+        # applied: deliveries racing each other queue runs out of commit
+        # order, the newest queued apply supersedes the others, even the
+        # head's, and an older commit skipped as not the head queues the
+        # head's apply again (store_run_requeue_head).
         for i, sha in enumerate(shas):
             st = s.wait_status(sha, "deploybot/" + ("dev" if i % 2 == 0 else "stg"))
             self.assertEqual(st["state"], "success", st)
+        self.assertEqual(next(r["state"] for r in runs if r["sha"] == shas[-1]), "succeeded", runs)
         self.assertNotIn("failed", [r["state"] for r in runs], runs)
         for env in ("dev", "stg"):
             vpcs = s.ec2().describe_vpcs(Filters=[{"Name": "tag:deploybot:stack", "Values": [env]}])["Vpcs"]

@@ -120,6 +120,32 @@ class Runs(unittest.TestCase):
                  for r in p["IpRanges"]}
         self.assertIn("10.99.0.0/16", cidrs)
 
+    def test_head_applied_when_pushes_arrive_out_of_order(self):
+        """Run ids follow dispatch, not history: c2's push delivered before
+        c1's (its parent) gives c1 the newest queued apply, which supersedes
+        c2's and is then skipped as not the head; c2 must still be applied."""
+        s = self.s
+        first = s.running_dev_run(200, 10000)  # dev busy until its faults are cleared
+        c1 = s.repo.edit_json(DEV, add_office("192.0.2.0/24"), "dev 1")
+        c2 = s.repo.edit_json(DEV, add_office("10.99.0.0/16"), "dev 2")
+        self.push(c1, c2)
+        self.push(first["sha"], c1)
+        harness.wait_for(lambda: len(self.runs("dev")) == 3, 60, "both pushes queued behind the running run")
+        self.assertEqual(harness.http("DELETE", s.aws_url + "/_fake/faults")[0], 200)
+        by_sha = {r["sha"]: r for r in self.wait_runs_done(3, timeout=120)}
+        self.assertEqual(by_sha[first["sha"]]["state"], "succeeded")
+        self.assertEqual(by_sha[c1]["state"], "skipped")
+        self.assertEqual(by_sha[c2]["state"], "succeeded")
+        st = s.latest_status(c2, "deploybot/dev")
+        self.assertEqual(st["state"], "success")
+        self.assertNotIn("superseded", st["description"])
+        self.assertIn("Apply complete", self.api("/api/runs/%d" % by_sha[c2]["id"])["log"])
+        self.assertIn("Not applied: not the head of main (now %s)" % c2[:12],
+                      s.latest_status(c1, "deploybot/dev")["description"])
+        cidrs = {r["CidrIp"] for p in s.tagged("dev")["security_group.alb"]["IpPermissions"]
+                 for r in p["IpRanges"]}
+        self.assertTrue({"192.0.2.0/24", "10.99.0.0/16"} <= cidrs, cidrs)
+
     def test_lock_unlock_redeploy(self):
         s = self.s
         rc, out = self.cli("lock", "dev", "--reason", "release freeze")
