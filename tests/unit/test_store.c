@@ -323,6 +323,10 @@ static void test_statements(void) {
     json_t *list = store_runs_find_json(s, &f, 10, NULL);
     CHECK(json_array_size(list) == 1);
     json_decref(list);
+    /* The head superseded by an older commit: queued again, once. */
+    CHECK(store_run_requeue_head(s, "dev", SHA, NULL) == ra && store_run_requeue_head(s, "dev", SHA, NULL) == 0);
+    CHECK(store_run_requeue_head(s, "dev", b.sha, NULL) == 0); /* applied */
+    CHECK(store_run_finish(s, ra, NULL, "skipped", NULL, "not the head", NULL, NULL) == 0);
     char reason[64];
     CHECK(store_lock_set(s, "dev", "freeze", "bob", NULL) == 0 && store_lock_set(s, "dev", "audit", "bob", NULL) == 0);
     CHECK(store_lock_get(s, "dev", reason, sizeof(reason), NULL) == 1);
