@@ -4,8 +4,8 @@ twice, with one apply at a time per environment; kill -9 of the replica
 applying prd hands the run over and the stack converges; a replica stopped
 (SIGSTOP) past its lease is fenced: once continued, its late writes are
 refused and it makes no AWS call. The real binary against the fakes, on one
-SQLite file (DEPLOYBOT_TEST_DATABASE_URL, once the PostgreSQL backend is
-there, runs the same tests on it)."""
+SQLite file, and again on one PostgreSQL database (with_pg.py sets
+DEPLOYBOT_TEST_DATABASE_URL; each test makes its own database there)."""
 import json
 import os
 import re
@@ -20,6 +20,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
+import pgcluster  # noqa: E402
 
 DEV = "environments/dev/stack.json"
 STG = "environments/stg/stack.json"
@@ -36,12 +37,21 @@ def deliver_to(url, doc, delivery):
     return harness.http("POST", url + "/webhooks/github", body, headers)
 
 
+def fresh_database(url):
+    """A new database on url's server, so that each test starts empty as it
+    does with its own SQLite file; returns its URL."""
+    name = "replicas_" + uuid.uuid4().hex[:12]
+    subprocess.run([os.path.join(pgcluster.PG_BIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url,
+                    "-c", "CREATE DATABASE " + name], check=True, timeout=60)
+    return url.replace("/deploybot?", "/%s?" % name, 1)
+
+
 class Replicas(unittest.TestCase):
     def setUp(self):
         self.s = harness.Stack(start_bot=False)
         url = os.environ.get("DEPLOYBOT_TEST_DATABASE_URL")
         if url:
-            self.s.edit_config(lambda c: c.update(database_url=url))
+            self.s.edit_config(lambda c: c.update(database_url=fresh_database(url)))
         self.replicas = self.s.start_replicas(3, LEASE_S)
 
     def tearDown(self):
