@@ -4,11 +4,13 @@ data_dir), across a restart of the bot; a restart of PostgreSQL is answered
 503 with Retry-After while it lasts and 202 again after, and every delivery
 acknowledged is stored; "database_url_env" names the variable holding the
 URL; a database that cannot be reached is a clear error at start that
-names it without its password."""
+names it without its password; three replicas on one PostgreSQL restarted
+during a burst answer 503 or 202, and every 202 is exactly one job."""
 import json
 import os
 import subprocess
 import sys
+import threading
 import unittest
 import urllib.error
 import urllib.request
@@ -23,8 +25,12 @@ DEV = "environments/dev/stack.json"
 
 def deliver(s, doc, delivery):
     """(status, Retry-After, body) of a push delivery."""
+    return deliver_to(s.bot_url, doc, delivery)
+
+
+def deliver_to(url, doc, delivery):
     body = json.dumps(doc).encode()
-    req = urllib.request.Request(s.bot_url + "/webhooks/github", data=body, method="POST", headers={
+    req = urllib.request.Request(url + "/webhooks/github", data=body, method="POST", headers={
         "Content-Type": "application/json", "X-GitHub-Event": "push", "X-GitHub-Delivery": delivery,
         "X-Hub-Signature-256": harness.sign(body), "User-Agent": "GitHub-Hookshot/044aadd"})
     try:
@@ -139,6 +145,62 @@ class Postgres(unittest.TestCase):
         harness.wait_for(lambda: self.count("SELECT count(*) FROM runs WHERE sha = '%s' AND kind = 'apply' "
                                             "AND state = 'succeeded'" % sha) == 1, 60, "the run recorded as succeeded")
         self.assertIn("Apply complete", json.loads(s.api("/api/runs?env=dev")[1])["runs"][0]["result"])
+
+
+class ReplicasOnPostgres(unittest.TestCase):
+    """Three replicas on one PostgreSQL restarted in the middle of a burst:
+    while it is down every replica answers 503, never a 202 for a delivery
+    it did not store; after, they reconnect, and every delivery answered 202
+    is exactly one job."""
+
+    def setUp(self):
+        self.pg = pgcluster.Cluster()
+        self.s = harness.Stack(start_bot=False)
+        self.s.edit_config(lambda c: c.update(database_url=self.pg.url()))
+        self.replicas = self.s.start_replicas(3, 5)
+
+    def tearDown(self):
+        self.s.close()
+        self.pg.close()
+
+    def burst(self, replica, doc, answers, stop):
+        while not stop.is_set():
+            d = str(uuid.uuid4())
+            code, retry, body = deliver_to(replica.url, doc, d)
+            answers.append((replica.url, d, code, retry, body))
+
+    def test_restart_during_burst(self):
+        s = self.s
+        head = s.repo.head()
+        doc = harness.push_payload(head, head, ref="refs/heads/feature")
+        answers, stop = [], threading.Event()
+        threads = [threading.Thread(target=self.burst, args=(p, doc, answers, stop)) for p in self.replicas]
+        for t in threads:
+            t.start()
+        try:
+            harness.wait_for(lambda: sum(1 for a in answers if a[2] == 202) >= 9, 60, "deliveries before")
+            self.pg.stop()
+            harness.wait_for(lambda: sum(1 for a in answers if a[2] == 503) >= 3, 60, "503 while it is down")
+            self.pg.start()
+            seen = len(answers)
+            harness.wait_for(lambda: sum(1 for a in answers[seen:] if a[2] == 202) >= 9, 60, "deliveries after")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        for url, d, code, retry, body in answers:
+            self.assertIn(code, (202, 503), body)
+            if code == 503:
+                self.assertIsNotNone(retry)
+        # Each replica takes deliveries again (GitHub redelivers what was refused).
+        for url, d, code, retry, body in answers:
+            if code == 503:
+                code, retry, body = deliver_to(url, doc, d)
+                self.assertEqual(code, 202, body)
+        accepted = {d for url, d, code, retry, body in answers}
+        jobs = [row.split("|") for row in self.pg.psql("SELECT delivery, count(*) FROM jobs GROUP BY delivery").split()]
+        self.assertEqual({d for d, n in jobs}, accepted)
+        self.assertEqual([(d, n) for d, n in jobs if n != "1"], [])
 
 
 class Configuration(unittest.TestCase):
